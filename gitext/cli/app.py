@@ -1,0 +1,131 @@
+"""The click group. Subcommands load lazily: `git aircher status` imports nothing of `search`."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gitext import __version__
+from gitext.cli.env import apply_clock, global_root
+from gitext.cli.errors import report_bug, report_error
+from gitext.errors import AircherError
+
+# name -> (module under gitext.cli, attribute, one line of help for `--help` without importing)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "init": ("init_cmd", "init", "Create this repository's store and install its hooks."),
+    "status": ("status_cmd", "status", "Show the store, its databases and the current context."),
+    "config": ("config_cmd", "config", "Read and write settings."),
+    "hooks": ("hooks_cmd", "hooks", "Install, remove or inspect the git hooks."),
+    "sync": ("sync_cmd", "sync", "Catch up with git: commits, checkouts, merges, rewrites."),
+    "index": ("sync_cmd", "index", "Bring the file index of this worktree up to date."),
+    "search": ("search_cmd", "search", "Search the files of HEAD (hybrid, vector or text)."),
+    "relevant": ("search_cmd", "relevant", "Files that matter here and now, or for a task."),
+    "feedback": ("search_cmd", "feedback", "Record how useful a file was."),
+    "conversation": ("conversation_cmd", "conversation", "List, show, search, export, import."),
+    "session": ("session_cmd", "session", "Start, end, list and show sessions."),
+    "decision": ("knowledge_cmd", "decision", "Record and list project decisions."),
+    "knowledge": ("knowledge_cmd", "knowledge", "Components, documentation, patterns."),
+    "worktree": ("worktree_cmd", "worktree", "List, switch and compare worktrees and branches."),
+    "compare": ("worktree_cmd", "compare", "Compare two branches or worktrees side by side."),
+    "context": ("context_cmd", "context", "The context chain, insights, patterns, transfer."),
+    "maintain": ("lifecycle_cmd", "maintain", "Run retention and maintenance that is due."),
+    "backup": ("backup_cmd", "backup", "Create, list, verify and restore backups."),
+    "doctor": ("doctor_cmd", "doctor", "Check the store for damage and drift."),
+    "repair": ("doctor_cmd", "repair", "Rebuild or salvage what doctor found damaged."),
+    "health": ("lifecycle_cmd", "health", "Sizes, growth, disk, slow queries, error rates."),
+}
+
+
+class App:
+    """What every command needs: where we are and the global dir. Opens the project lazily."""
+
+    def __init__(self, cwd: Path) -> None:
+        self.cwd = cwd
+        self.global_root = global_root()
+        self._project: Any = None
+
+    def project(self) -> Any:
+        from gitext.project import Project
+
+        if self._project is None:
+            self._project = Project.locate(self.cwd, self.global_root, os.environ)
+        return self._project
+
+    def log_dirs(self) -> list[Path]:
+        dirs = []
+        if self._project is not None:
+            dirs.append(self._project.layout.logs)
+        dirs.append(self.global_root / "logs")
+        return dirs
+
+    def close(self) -> None:
+        if self._project is not None:
+            self._project.close()
+
+
+def _available(module: str) -> bool:
+    return importlib.util.find_spec(f"gitext.cli.{module}") is not None
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        # Only commands whose module is present: parts of the tool land one issue at a time.
+        return sorted(n for n in COMMANDS if _available(COMMANDS[n][0]))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        spec = COMMANDS.get(cmd_name)
+        if spec is None or not _available(spec[0]):
+            return None
+        module = importlib.import_module(f"gitext.cli.{spec[0]}")
+        command = getattr(module, spec[1])
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+_current: list[App] = []
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="git-aircher")
+@click.option("-C", "directory", type=click.Path(file_okay=False, path_type=Path),
+              help="Run as if started in this directory.")
+@click.pass_context
+def cli(ctx: click.Context, directory: Path | None) -> None:
+    """git-aircher: a private, git-aware memory for AI coding agents."""
+    app = App((directory or Path.cwd()).resolve())
+    _current.append(app)
+    ctx.obj = app
+    ctx.call_on_close(app.close)
+
+
+def run(args: list[str]) -> int:
+    _current.clear()
+    try:
+        apply_clock()
+        result = cli.main(list(args), prog_name="git aircher", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except AircherError as exc:
+        return report_error(exc)
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # the boundary where bugs become a log, not a traceback
+        dirs = _current[0].log_dirs() if _current else [global_root() / "logs"]
+        return report_bug(exc, dirs)

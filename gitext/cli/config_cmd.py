@@ -1,0 +1,98 @@
+"""`git aircher config get|set|unset|list`."""
+
+from __future__ import annotations
+
+import click
+
+from gitext import config as cfgmod
+from gitext.cli.app import App
+from gitext.cli.output import emit_json, json_option, table
+from gitext.config_keys import KEYS
+from gitext.errors import UsageError
+from gitext.layout import GlobalLayout
+
+global_option = click.option(
+    "--global", "is_global", is_flag=True, help="The user-wide config.toml, not the project's."
+)
+
+
+@click.group()
+def config() -> None:
+    """Read and write settings (defaults < global < project < AIRCHER_* environment)."""
+
+
+def _effective(app: App) -> cfgmod.Config:
+    try:
+        return app.project().config  # type: ignore[no-any-return]
+    except UsageError:
+        # Outside a repository only the global layers exist.
+        return cfgmod.Config.load(GlobalLayout(app.global_root).config)
+
+
+@config.command("get")
+@click.argument("key")
+@json_option
+@click.pass_obj
+def get(app: App, key: str, as_json: bool) -> None:
+    """Print the effective value of KEY."""
+    cfg = _effective(app)
+    value = cfg.get(key)
+    if as_json:
+        emit_json({"key": key, "value": value, "source": cfg.sources[key]})
+    else:
+        click.echo(cfgmod.format_value(value).strip('"'))
+
+
+def _target(app: App, is_global: bool) -> tuple[str, bool]:
+    if is_global:
+        layout = GlobalLayout(app.global_root)
+        layout.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return str(layout.config), False
+    project = app.project()
+    project.require_init()
+    return str(project.layout.config), True
+
+
+@config.command("set")
+@click.argument("key")
+@click.argument("value")
+@global_option
+@click.pass_obj
+def set_(app: App, key: str, value: str, is_global: bool) -> None:
+    """Store VALUE for KEY in the project's (or with --global the user's) config.toml."""
+    from pathlib import Path
+
+    path, project = _target(app, is_global)
+    cfgmod.set_value(Path(path), key, value, project=project)
+
+
+@config.command("unset")
+@click.argument("key")
+@global_option
+@click.pass_obj
+def unset(app: App, key: str, is_global: bool) -> None:
+    """Remove KEY from the project's (or the user's) config.toml."""
+    from pathlib import Path
+
+    if key not in KEYS:
+        raise UsageError(f"unknown key {key}")
+    path, project = _target(app, is_global)
+    cfgmod.unset_value(Path(path), key, project=project)
+
+
+@config.command("list")
+@json_option
+@click.pass_obj
+def list_(app: App, as_json: bool) -> None:
+    """Every key with its effective value and where it came from."""
+    cfg = _effective(app)
+    if as_json:
+        emit_json(
+            [{"key": k, "value": cfg.values[k], "source": cfg.sources[k],
+              "default": KEYS[k].default, "help": KEYS[k].help} for k in KEYS]
+        )
+        return
+    table(
+        ["key", "value", "source"],
+        [(k, cfgmod.format_value(cfg.values[k]), cfg.sources[k]) for k in KEYS],
+    )

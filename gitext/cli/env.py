@@ -1,0 +1,33 @@
+"""What the CLI takes from the environment; the library below receives it as arguments."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from gitext import clock
+from gitext.errors import UsageError
+
+
+def global_root() -> Path:
+    override = os.environ.get("AIRCHER_HOME")
+    if override:
+        return Path(override).expanduser().resolve()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("aircher", appauthor=False))
+
+
+def apply_clock() -> None:
+    """AIRCHER_NOW (epoch seconds) pins the clock: tests of retention and scheduling use it."""
+    value = os.environ.get("AIRCHER_NOW")
+    if not value:
+        return
+    try:
+        clock.set_now(float(value))
+    except ValueError:
+        raise UsageError(f"AIRCHER_NOW must be epoch seconds, got {value!r}") from None
+
+
+def skip_hooks() -> bool:
+    return os.environ.get("AIRCHER_SKIP", "") not in ("", "0")

@@ -1,0 +1,40 @@
+"""The one place where exceptions become exit codes: 1/2 for user errors, 3 for bugs, 130 ^C."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from gitext.errors import AircherError
+
+
+def report_error(exc: AircherError) -> int:
+    print(f"error: {exc.message}", file=sys.stderr)
+    if exc.hint:
+        print(f"hint: {exc.hint}", file=sys.stderr)
+    return exc.exit_code
+
+
+def report_bug(exc: BaseException, log_dirs: list[Path]) -> int:
+    path = write_crash_log(exc, log_dirs)
+    where = f"; details in {path}" if path else ""
+    print(f"error: unexpected {type(exc).__name__}: {exc}{where}", file=sys.stderr)
+    return 3
+
+
+def write_crash_log(exc: BaseException, log_dirs: list[Path]) -> Path | None:
+    text = "".join(traceback.format_exception(exc))
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    for folder in [*log_dirs, Path(tempfile.gettempdir())]:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"crash-{stamp}-{os.getpid()}.log"
+            path.write_text(f"argv: {sys.argv!r}\n{text}", "utf-8")
+            return path
+        except OSError:
+            continue
+    return None

@@ -1,0 +1,261 @@
+"""Layered TOML config: defaults < global config.toml < project config.toml < environment.
+
+Only the CLI reads the environment; it hands the variables in as a mapping.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gitext.config_keys import KEYS, SECTIONS, Key, Value
+from gitext.errors import ConfigError
+
+ENV_PREFIX = "AIRCHER_"
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$", re.I)
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)?\s*$", re.I)
+_SIZE_UNITS = {
+    "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+    "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40,
+}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in "500ms", "1s", "5m", "24h", "7d", "2w"."""
+    m = _DURATION.match(text)
+    if not m:
+        raise ValueError(f"a duration such as 30s, 5m, 24h or 7d, got {text!r}")
+    return float(m.group(1)) * _DURATION_UNITS[m.group(2).lower()]
+
+
+def parse_size(text: str) -> int:
+    """Bytes in "10MB", "1GB", "512KiB" or a plain number of bytes."""
+    m = _SIZE.match(text)
+    if not m:
+        raise ValueError(f"a size such as 10MB or 1GB, got {text!r}")
+    return int(float(m.group(1)) * _SIZE_UNITS[(m.group(2) or "B").upper()])
+
+
+def env_name(key: str) -> str:
+    return ENV_PREFIX + key.upper().replace(".", "_")
+
+
+_ENV_KEYS = {env_name(k): k for k in KEYS}
+
+
+def coerce(key: Key, raw: object) -> Value:
+    """Check a value read from TOML (or typed on the command line) against its key."""
+    kind = key.kind
+    if isinstance(raw, str) and kind in ("int", "float", "fraction", "bool"):
+        raw = _from_text(kind, raw)
+    if kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        raise ValueError(f"true or false, got {raw!r}")
+    if kind == "int":
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            return raw
+        raise ValueError(f"an integer, got {raw!r}")
+    if kind in ("float", "fraction"):
+        if isinstance(raw, int | float) and not isinstance(raw, bool) and math.isfinite(raw):
+            if kind == "fraction" and not 0.0 <= raw <= 1.0:
+                raise ValueError(f"a number from 0 to 1, got {raw!r}")
+            return float(raw)
+        raise ValueError(f"a number, got {raw!r}")
+    if not isinstance(raw, str):
+        raise ValueError(f"a string, got {raw!r}")
+    if kind == "enum":
+        upper = raw.upper() if key.choices[0].isupper() else raw
+        if upper not in key.choices:
+            raise ValueError(f"one of {', '.join(key.choices)}, got {raw!r}")
+        return upper
+    if kind == "duration":
+        parse_duration(raw)
+    elif kind == "size":
+        parse_size(raw)
+    return raw
+
+
+def _from_text(kind: str, text: str) -> object:
+    t = text.strip()
+    if kind == "bool":
+        low = t.lower()
+        if low in ("true", "1", "yes", "on"):
+            return True
+        if low in ("false", "0", "no", "off"):
+            return False
+        return text
+    try:
+        return int(t) if kind == "int" else float(t)
+    except ValueError:
+        return text
+
+
+def _flatten(data: Mapping[str, object], prefix: str = "") -> dict[str, object]:
+    flat: dict[str, object] = {}
+    for name, value in data.items():
+        full = f"{prefix}{name}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, full + "."))
+        else:
+            flat[full] = value
+    return flat
+
+
+def read_file(path: Path, *, project: bool = False) -> dict[str, Value]:
+    """The validated keys of one TOML file; {} when it does not exist."""
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}", hint="fix or remove the file") from exc
+    values: dict[str, Value] = {}
+    for name, raw in _flatten(data).items():
+        key = KEYS.get(name)
+        if key is None:
+            raise ConfigError(
+                f"{path}: unknown key {name}", hint=_close_hint(name)
+            )
+        if project and key.global_only:
+            raise ConfigError(
+                f"{path}: {name} cannot be set per project",
+                hint=f"set it in the global config.toml or {env_name(name)}",
+            )
+        try:
+            values[name] = coerce(key, raw)
+        except ValueError as exc:
+            raise ConfigError(f"{path}: {name}: expected {exc}") from None
+    return values
+
+
+def _close_hint(name: str) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(KEYS), n=1)
+    return f"did you mean {close[0]}?" if close else "`git aircher config list` shows every key"
+
+
+def read_env(environ: Mapping[str, str]) -> dict[str, Value]:
+    values: dict[str, Value] = {}
+    for var, text in environ.items():
+        name = _ENV_KEYS.get(var)
+        if name is None:
+            continue
+        try:
+            values[name] = coerce(KEYS[name], text)
+        except ValueError as exc:
+            raise ConfigError(f"environment {var}: expected {exc}") from None
+    return values
+
+
+@dataclass
+class Config:
+    """The effective settings and where each came from."""
+
+    values: dict[str, Value] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(
+        cls,
+        global_file: Path | None,
+        project_file: Path | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Config:
+        cfg = cls({k: v.default for k, v in KEYS.items()}, dict.fromkeys(KEYS, "default"))
+        if global_file is not None:
+            cfg._layer(read_file(global_file), str(global_file))
+        if project_file is not None:
+            cfg._layer(read_file(project_file, project=True), str(project_file))
+        cfg._layer(read_env(os.environ if environ is None else environ), "environment")
+        return cfg
+
+    def _layer(self, values: Mapping[str, Value], source: str) -> None:
+        for name, value in values.items():
+            self.values[name] = value
+            self.sources[name] = source
+
+    def get(self, name: str) -> Value:
+        if name not in KEYS:
+            raise ConfigError(f"unknown key {name}", hint=_close_hint(name))
+        return self.values[name]
+
+    def text(self, name: str) -> str:
+        return str(self.get(name))
+
+    def integer(self, name: str) -> int:
+        value = self.get(name)
+        assert isinstance(value, int)
+        return value
+
+    def number(self, name: str) -> float:
+        value = self.get(name)
+        assert isinstance(value, int | float)
+        return float(value)
+
+    def flag(self, name: str) -> bool:
+        return bool(self.get(name))
+
+    def seconds(self, name: str) -> float:
+        return parse_duration(self.text(name))
+
+    def size(self, name: str) -> int:
+        return parse_size(self.text(name))
+
+
+def format_value(value: Value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)
+
+
+def to_toml(values: Mapping[str, Value]) -> str:
+    """Our keys as TOML, one table per section, in the order of the key table."""
+    out: list[str] = []
+    for section in SECTIONS:
+        rows = [(n, v) for n, v in values.items() if n.rsplit(".", 1)[0] == section]
+        if not rows:
+            continue
+        out.append(f"[{section}]")
+        out.extend(f"{n.rsplit('.', 1)[1]} = {format_value(v)}" for n, v in rows)
+        out.append("")
+    return "\n".join(out)
+
+
+def set_value(path: Path, name: str, text: str, *, project: bool) -> Value:
+    """Write one key into a config file, keeping its other keys; returns the stored value."""
+    key = KEYS.get(name)
+    if key is None:
+        raise ConfigError(f"unknown key {name}", hint=_close_hint(name))
+    if project and key.global_only:
+        raise ConfigError(f"{name} cannot be set per project", hint="use --global")
+    try:
+        value = coerce(key, text)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: expected {exc}") from None
+    values = read_file(path, project=project)
+    values[name] = value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(to_toml(values), "utf-8")
+    os.replace(tmp, path)
+    return value
+
+
+def unset_value(path: Path, name: str, *, project: bool) -> bool:
+    values = read_file(path, project=project)
+    if values.pop(name, None) is None:
+        return False
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(to_toml(values), "utf-8")
+    os.replace(tmp, path)
+    return True

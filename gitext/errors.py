@@ -1,0 +1,40 @@
+"""The one exception family of the library.
+
+The CLI turns an ``AircherError`` into ``error: …`` (and ``hint: …``) with its exit code; anything
+else is a bug and gets exit 3 with a log file.
+"""
+
+from __future__ import annotations
+
+
+class AircherError(Exception):
+    """A failure the user can understand and usually fix."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class UsageError(AircherError):
+    """Bad input: an argument, a config value, a place where the command cannot run."""
+
+    exit_code = 2
+
+
+class ConfigError(UsageError):
+    """A config file or value that cannot be used."""
+
+
+class NotARepositoryError(UsageError):
+    """Run outside a git work tree, or in a bare repository."""
+
+
+class SchemaError(AircherError):
+    """A database whose schema this version cannot work with."""
+
+
+class GitError(AircherError):
+    """git itself failed."""

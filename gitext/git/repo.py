@@ -1,0 +1,173 @@
+"""Finding a repository and reading its worktrees, HEAD and exclude file."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitext.errors import GitError, NotARepositoryError
+from gitext.git.run import git, git_out
+
+NULL_SHAS = frozenset({"0" * 40, "0" * 64})
+
+
+@dataclass(frozen=True)
+class RepoInfo:
+    worktree_root: Path  # the work tree we were called in
+    git_dir: Path  # that work tree's own git dir (.git/worktrees/<name> for a linked one)
+    common_dir: Path  # shared by every worktree: objects, refs, hooks, info/exclude
+    main_root: Path  # the main worktree's root: where the project store lives
+
+    @property
+    def is_linked_worktree(self) -> bool:
+        return self.git_dir != self.common_dir
+
+
+@dataclass(frozen=True)
+class Worktree:
+    path: Path
+    head: str | None  # None in an empty repository
+    branch: str | None  # short name; None when detached
+    bare: bool = False
+    prunable: bool = False
+    locked: bool = False
+
+
+def _abs(path: str, cwd: Path) -> Path:
+    p = Path(path)
+    return (p if p.is_absolute() else cwd / p).resolve()
+
+
+def discover(start: Path) -> RepoInfo:
+    """The repository whose work tree holds ``start``; refuses bare repositories."""
+    start = start.resolve()
+    if not start.is_dir():
+        raise NotARepositoryError(f"not a directory: {start}")
+    proc = git(
+        ["rev-parse", "--is-bare-repository", "--is-inside-work-tree", "--absolute-git-dir",
+         "--git-common-dir", "--show-toplevel"],
+        start,
+        check=False,
+    )
+    lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+    if proc.returncode != 0 or len(lines) < 5:
+        if lines and lines[0] == "true":
+            raise NotARepositoryError(
+                "this is a bare repository; git-aircher needs a work tree",
+                hint="run it in a clone or a worktree of this repository",
+            )
+        if len(lines) >= 2 and lines[1] == "false":
+            raise NotARepositoryError(
+                "not inside a work tree", hint="run it from the repository's working directory"
+            )
+        raise NotARepositoryError(
+            f"not a git repository: {start}", hint="run `git init` first, or cd into a repository"
+        )
+    git_dir = _abs(lines[2], start)
+    common_dir = _abs(lines[3], start)
+    worktree_root = _abs(lines[4], start)
+    return RepoInfo(worktree_root, git_dir, common_dir, _main_root(common_dir, worktree_root))
+
+
+def _main_root(common_dir: Path, worktree_root: Path) -> Path:
+    if common_dir.name == ".git" and (common_dir.parent / ".git").is_dir():
+        return common_dir.parent
+    # A separate git dir (`git init --separate-git-dir`, submodules): ask git.
+    for wt in list_worktrees(worktree_root):
+        if not wt.bare:
+            return wt.path
+    return worktree_root
+
+
+def list_worktrees(root: Path) -> list[Worktree]:
+    out = git(["worktree", "list", "--porcelain", "-z"], root).stdout
+    result: list[Worktree] = []
+    for record in out.split(b"\0\0"):
+        fields: dict[str, str] = {}
+        for item in record.split(b"\0"):
+            if not item:
+                continue
+            key, _, value = item.decode("utf-8", "surrogateescape").partition(" ")
+            fields[key] = value
+        if "worktree" not in fields:
+            continue
+        head = fields.get("HEAD")
+        branch = fields.get("branch")
+        result.append(
+            Worktree(
+                path=Path(fields["worktree"]),
+                head=None if head is None or head in NULL_SHAS else head,
+                branch=branch.removeprefix("refs/heads/") if branch else None,
+                bare="bare" in fields,
+                prunable="prunable" in fields,
+                locked="locked" in fields,
+            )
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class Head:
+    commit: str | None  # None before the first commit
+    branch: str | None  # None when detached
+
+
+def read_head(root: Path) -> Head:
+    proc = git(["symbolic-ref", "-q", "--short", "HEAD"], root, check=False)
+    branch = proc.stdout.decode("utf-8", "surrogateescape").strip() or None
+    proc = git(["rev-parse", "-q", "--verify", "HEAD^{commit}"], root, check=False)
+    commit = proc.stdout.decode().strip() or None
+    return Head(commit, branch)
+
+
+def ensure_excluded(info: RepoInfo, data_dir: Path) -> bool:
+    """List the store in .git/info/exclude so `git status` stays clean; True when added."""
+    try:
+        rel = data_dir.resolve().relative_to(info.main_root)
+    except ValueError:
+        return False  # outside the work tree: nothing for git to see
+    pattern = "/" + rel.as_posix().rstrip("/") + "/"
+    exclude = info.common_dir / "info" / "exclude"
+    existing = exclude.read_text("utf-8", "surrogateescape") if exclude.exists() else ""
+    if pattern in existing.splitlines():
+        return False
+    exclude.parent.mkdir(parents=True, exist_ok=True)
+    with exclude.open("a", encoding="utf-8", errors="surrogateescape") as fh:
+        if existing and not existing.endswith("\n"):
+            fh.write("\n")
+        fh.write(f"# git-aircher's private store (never committed)\n{pattern}\n")
+    return True
+
+
+def config_get(root: Path, key: str) -> str | None:
+    proc = git(["config", "--get", key], root, check=False)
+    if proc.returncode == 1:
+        return None
+    if proc.returncode != 0:
+        raise GitError(f"git config --get {key} failed")
+    return proc.stdout.decode("utf-8", "surrogateescape").rstrip("\n")
+
+
+class GitRepo:
+    """A repository bound to one work tree; the handle the rest of the library uses."""
+
+    def __init__(self, info: RepoInfo) -> None:
+        self.info = info
+
+    @classmethod
+    def find(cls, start: Path | None = None) -> GitRepo:
+        return cls(discover(start or Path(os.getcwd())))
+
+    @property
+    def root(self) -> Path:
+        return self.info.worktree_root
+
+    def head(self) -> Head:
+        return read_head(self.root)
+
+    def worktrees(self) -> list[Worktree]:
+        return list_worktrees(self.root)
+
+    def out(self, *args: str) -> str:
+        return git_out(args, self.root)

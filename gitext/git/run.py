@@ -1,0 +1,74 @@
+"""Running the git binary: argument lists only, with an environment that cannot mislead it.
+
+Hooks run with GIT_DIR, GIT_INDEX_FILE, GIT_WORK_TREE and friends set for the repository that
+called them; a git command of ours that inherited them would address that repository whatever
+``cwd`` says, so every call starts from an environment with them removed and names its
+repository explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from gitext.errors import GitError
+
+# Variables through which a caller's git points ours at a repository, index or object store.
+_LOCATION_VARS = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_COMMON_DIR",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_PREFIX",
+    "GIT_NAMESPACE",
+    "GIT_CEILING_DIRECTORIES",
+    "GIT_QUARANTINE_PATH",
+    "GIT_REFLOG_ACTION",
+    "GIT_EDITOR",
+)
+
+
+def clean_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ if base is None else base)
+    for name in _LOCATION_VARS:
+        env.pop(name, None)
+    env.setdefault("LC_ALL", "C")
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    env["GIT_OPTIONAL_LOCKS"] = "0"
+    return env
+
+
+def git(
+    args: Sequence[str],
+    cwd: Path,
+    *,
+    input: bytes | None = None,
+    check: bool = True,
+    extra_env: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[bytes]:
+    env = clean_env()
+    if extra_env:
+        env.update(extra_env)
+    try:
+        proc = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            input=input,
+            capture_output=True,
+            env=env,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise GitError("git is not installed or not on PATH") from exc
+    if check and proc.returncode != 0:
+        msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(f"git {args[0]} failed: {msg[-1] if msg else proc.returncode}")
+    return proc
+
+
+def git_out(args: Sequence[str], cwd: Path, *, check: bool = True) -> str:
+    return git(args, cwd, check=check).stdout.decode("utf-8", "surrogateescape")

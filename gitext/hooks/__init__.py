@@ -1,0 +1,1 @@
+"""Git hooks: installing the shims, and the light entry point they call."""

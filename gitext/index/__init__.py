@@ -1,0 +1,1 @@
+"""Pure functions over file contents: languages, relationships, snippets and secrets."""

@@ -1,0 +1,78 @@
+"""`git aircher init`: the store, its databases and the context chain of this worktree."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from gitext import clock
+from gitext.contexts import (
+    Context,
+    ensure_global,
+    ensure_project,
+    ensure_worktree_context,
+    mirror_global,
+    write_context_file,
+)
+from gitext.git.repo import ensure_excluded
+from gitext.layout import ALL_DATABASES
+from gitext.project import Project
+from gitext.worktrees import reconcile, upsert_worktree
+
+
+@dataclass
+class InitResult:
+    data_dir: str
+    created: bool
+    excluded: bool
+    project_context: str
+    worktree_context: str
+    worktrees: int
+
+
+def init_project(project: Project) -> InitResult:
+    created = not project.initialized
+    project.global_layout.ensure()
+    project.layout.ensure()
+    excluded = ensure_excluded(project.repo.info, project.layout.root)
+    for name in ALL_DATABASES:
+        _ = project.db(name).writer  # opening a database creates and migrates it
+
+    root = project.repo.info.main_root
+    with project.db("global").write() as gconn:
+        glob = ensure_global(gconn)
+    with project.db("knowledge").write() as conn:
+        mirror_global(conn, glob)
+        proj = ensure_project(conn, glob, root)
+        ctx = register_current(project, conn, proj)
+        live = project.repo.worktrees()
+        reconcile(conn, proj.id, live, project.config.seconds("storage.sync.inactive_after"))
+        count = conn.execute(
+            "SELECT count(*) FROM worktrees WHERE project_id = ? AND status != 'stale'", (proj.id,)
+        ).fetchone()[0]
+    with project.db("global").write() as gconn:
+        gconn.execute(
+            "INSERT INTO projects (id, name, root_path, data_dir, created_at, last_seen)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET"
+            " last_seen = excluded.last_seen, data_dir = excluded.data_dir,"
+            " root_path = excluded.root_path",
+            (proj.id, root.name, str(root), str(project.layout.root), clock.now(), clock.now()),
+        )
+    return InitResult(
+        data_dir=str(project.layout.root),
+        created=created,
+        excluded=excluded,
+        project_context=proj.id,
+        worktree_context=ctx.id,
+        worktrees=int(count),
+    )
+
+
+def register_current(project: Project, conn: sqlite3.Connection, proj: Context) -> Context:
+    """This worktree's row and its branch context, touched as active."""
+    head = project.repo.head()
+    root = project.repo.root
+    ctx = ensure_worktree_context(conn, proj, head.branch, head.commit, root)
+    upsert_worktree(conn, proj.id, root, head.branch, head.commit, touch=True)
+    write_context_file(project.layout.worktree_dir(ctx.name), ctx, root)
+    return ctx

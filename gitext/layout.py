@@ -1,0 +1,155 @@
+"""Where things live. Pure paths: creating them is `ensure()`'s job, finding them the CLI's."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitext.errors import ConfigError
+
+CORE_DATABASES = ("conversations", "knowledge", "file_index", "sessions")
+ALL_DATABASES = (*CORE_DATABASES, "global")
+
+
+@dataclass(frozen=True)
+class GlobalLayout:
+    root: Path
+
+    @property
+    def db(self) -> Path:
+        return self.root / "global.db"
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.toml"
+
+    @property
+    def credentials(self) -> Path:
+        return self.root / "credentials.toml"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    def ensure(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.logs.mkdir(exist_ok=True)
+        if not self.credentials.exists():
+            # Created with its final mode: a window in which it is world-readable is a leak.
+            fd = os.open(self.credentials, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write("# API keys for optional embedders, e.g.\n# [openai]\n# api_key = \"…\"\n")
+
+
+def read_credentials(path: Path) -> dict[str, object]:
+    """The credentials file, refused when anyone but its owner can read it."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return {}
+    if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(
+            f"{path} can be read by other users (mode {stat.S_IMODE(st.st_mode):o})",
+            hint=f"chmod 600 {path}",
+        )
+    try:
+        return tomllib.loads(path.read_text("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class ProjectLayout:
+    root: Path  # the data dir, e.g. <main worktree>/.agents
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.toml"
+
+    @property
+    def core(self) -> Path:
+        return self.root / "db" / "core"
+
+    def db(self, name: str) -> Path:
+        return self.core / f"{name}.db"
+
+    @property
+    def db_cache(self) -> Path:
+        return self.root / "db" / "cache"
+
+    @property
+    def worktrees(self) -> Path:
+        return self.root / "worktrees"
+
+    def worktree_dir(self, branch: str) -> Path:
+        return self.worktrees / slug(branch)
+
+    @property
+    def content(self) -> Path:
+        return self.root / "content"
+
+    @property
+    def embeddings(self) -> Path:
+        return self.content / "embeddings"
+
+    @property
+    def attachments(self) -> Path:
+        return self.content / "attachments"
+
+    @property
+    def backups(self) -> Path:
+        return self.content / "backups"
+
+    @property
+    def sessions(self) -> Path:
+        return self.root / "sessions"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def journal(self) -> Path:
+        return self.root / "journal"
+
+    @property
+    def run(self) -> Path:
+        """Lock and pid files of the background worker."""
+        return self.root / "run"
+
+    def tree(self) -> list[Path]:
+        """The spec's folders, plus journal/ and run/ for the sync engine."""
+        return [
+            self.core,
+            self.db_cache,
+            self.worktrees,
+            self.embeddings,
+            self.attachments,
+            self.backups,
+            self.content / "cache",
+            self.root / "indexes" / "faiss",
+            self.root / "indexes" / "search",
+            self.sessions / "active",
+            self.logs,
+            self.journal,
+            self.run,
+        ]
+
+    def ensure(self) -> None:
+        # The store holds private conversations: owner-only from the top.
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for folder in self.tree():
+            folder.mkdir(parents=True, exist_ok=True)
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def slug(name: str) -> str:
+    """A branch name as one safe folder name: feature/auth -> feature-auth."""
+    s = _UNSAFE.sub("-", name.replace("/", "-")).strip("-.")
+    return s or "_"

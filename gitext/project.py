@@ -1,0 +1,88 @@
+"""A project: one git repository (all its worktrees), its store and its settings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from gitext.config import Config
+from gitext.errors import UsageError
+from gitext.git.repo import GitRepo
+from gitext.layout import ALL_DATABASES, CORE_DATABASES, GlobalLayout, ProjectLayout
+from gitext.store.connection import Pragmas, open_database
+from gitext.store.pool import Database
+
+
+class Project:
+    def __init__(
+        self, repo: GitRepo, global_layout: GlobalLayout, layout: ProjectLayout, config: Config
+    ) -> None:
+        self.repo = repo
+        self.global_layout = global_layout
+        self.layout = layout
+        self.config = config
+        self.pragmas = Pragmas.from_config(config)
+        self._dbs: dict[str, Database] = {}
+
+    @classmethod
+    def locate(
+        cls, start: Path, global_root: Path, environ: Mapping[str, str] | None = None
+    ) -> Project:
+        """Find the repository and its settings; creates nothing."""
+        repo = GitRepo.find(start)
+        glob = GlobalLayout(global_root)
+        # data_dir decides where the project config lives, so it comes from global and env only.
+        base = Config.load(glob.config, None, environ)
+        data_dir = Path(base.text("storage.data_dir")).expanduser()
+        if not data_dir.is_absolute():
+            data_dir = repo.info.main_root / data_dir
+        layout = ProjectLayout(data_dir)
+        config = Config.load(glob.config, layout.config, environ)
+        return cls(repo, glob, layout, config)
+
+    @property
+    def initialized(self) -> bool:
+        return self.layout.db("knowledge").exists()
+
+    def require_init(self) -> None:
+        if not self.initialized:
+            raise UsageError(
+                f"no git-aircher store in {self.repo.info.main_root}",
+                hint="run `git aircher init` first",
+            )
+
+    def db(self, name: str) -> Database:
+        if name not in ALL_DATABASES:
+            raise ValueError(name)
+        if name not in self._dbs:
+            path = self.global_layout.db if name == "global" else self.layout.db(name)
+            pragmas = self.pragmas
+            perf = self.config
+            self._dbs[name] = Database(
+                lambda: open_database(path, name, pragmas),
+                pool_size=perf.integer("storage.performance.connection_pool_size"),
+                max_readers=perf.integer("storage.performance.concurrent_reads"),
+                batch_size=perf.integer("storage.performance.batch_insert_size"),
+            )
+        return self._dbs[name]
+
+    def db_path(self, name: str) -> Path:
+        return self.global_layout.db if name == "global" else self.layout.db(name)
+
+    def open_all(self) -> None:
+        for name in ALL_DATABASES:
+            _ = self.db(name).writer
+
+    def close(self) -> None:
+        for db in self._dbs.values():
+            db.close()
+        self._dbs.clear()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = ["Project", "CORE_DATABASES", "ALL_DATABASES"]

@@ -1,0 +1,90 @@
+"""`git aircher status`: where the store is, what each database holds, which context is current."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitext.contexts import project_context, worktree_context_id
+from gitext.layout import ALL_DATABASES
+from gitext.project import Project
+from gitext.store.migrate import latest_version, user_version
+from gitext.worktrees import list_rows
+
+
+@dataclass
+class DatabaseStatus:
+    name: str
+    path: str
+    size_bytes: int
+    schema_version: int
+    schema_latest: int
+    journal_mode: str
+    tables: dict[str, int]
+
+
+@dataclass
+class Status:
+    data_dir: str
+    global_dir: str
+    databases: list[DatabaseStatus]
+    worktrees: list[dict[str, Any]]
+    current_context: dict[str, Any] | None
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def file_size(path: Path) -> int:
+    """The database with its WAL: what it really takes on disk."""
+    total = 0
+    for p in (path, path.with_name(path.name + "-wal")):
+        with contextlib.suppress(FileNotFoundError):
+            total += p.stat().st_size
+    return total
+
+
+def database_status(project: Project, name: str) -> DatabaseStatus:
+    path = project.db_path(name)
+    with project.db(name).read() as conn:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+                " AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            )
+        ]
+        counts = {t: int(conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]) for t in tables}
+        mode = str(conn.execute("PRAGMA journal_mode").fetchone()[0]).upper()
+        version = user_version(conn)
+    return DatabaseStatus(
+        name, str(path), file_size(path), version, latest_version(name), mode, counts
+    )
+
+
+def collect(project: Project) -> Status:
+    project.require_init()
+    dbs = [database_status(project, name) for name in ALL_DATABASES]
+    worktrees: list[dict[str, Any]] = []
+    current: dict[str, Any] | None = None
+    with project.db("knowledge").read() as conn:
+        proj = project_context(conn)
+        if proj is not None:
+            worktrees = [asdict(w) for w in list_rows(conn, proj.id)]
+            head = project.repo.head()
+            row = conn.execute(
+                "SELECT id, name, context_type, git_branch, git_commit FROM contexts WHERE id = ?",
+                (worktree_context_id(proj.id, head.branch),),
+            ).fetchone()
+            if row is not None:
+                current = dict(row)
+    return Status(
+        data_dir=str(project.layout.root),
+        global_dir=str(project.global_layout.root),
+        databases=dbs,
+        worktrees=worktrees,
+        current_context=current,
+    )

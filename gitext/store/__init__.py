@@ -1,0 +1,1 @@
+"""SQLite databases: opening (pragmas, migrations), one writer at a time, a pool of readers."""

@@ -1,0 +1,81 @@
+"""Opening one database: pragmas from config, then migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitext.config import Config
+from gitext.errors import AircherError
+from gitext.store.migrate import migrate
+
+
+@dataclass(frozen=True)
+class Pragmas:
+    journal_mode: str = "WAL"
+    synchronous: str = "NORMAL"
+    cache_size: int = -64000
+    temp_store: str = "MEMORY"
+    mmap_size: int = 268435456
+    auto_vacuum: str = "INCREMENTAL"
+    busy_timeout_ms: int = 5000
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> Pragmas:
+        return cls(
+            journal_mode=cfg.text("storage.sqlite.journal_mode"),
+            synchronous=cfg.text("storage.sqlite.synchronous"),
+            cache_size=cfg.integer("storage.sqlite.cache_size"),
+            temp_store=cfg.text("storage.sqlite.temp_store"),
+            mmap_size=cfg.integer("storage.sqlite.mmap_size"),
+            auto_vacuum=cfg.text("storage.sqlite.auto_vacuum"),
+            busy_timeout_ms=int(cfg.seconds("storage.sqlite.busy_timeout") * 1000),
+        )
+
+
+def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    # isolation_level=None: we write BEGIN/COMMIT ourselves, so a batch is one transaction and
+    # nothing commits behind our back.
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=0)
+    except sqlite3.Error as exc:
+        raise AircherError(f"cannot open {path}: {exc}") from exc
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def open_database(
+    path: Path, db: str, pragmas: Pragmas, *, migrate_schema: bool = True
+) -> sqlite3.Connection:
+    """A connection with our pragmas, its schema brought up to date."""
+    fresh = not path.exists() or path.stat().st_size == 0
+    conn = connect(path)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(pragmas.busy_timeout_ms)}")
+        if fresh:
+            # auto_vacuum only takes effect before the first table is created.
+            conn.execute(f"PRAGMA auto_vacuum = {pragmas.auto_vacuum}")
+        _apply(conn, pragmas)
+        if migrate_schema:
+            migrate(conn, db, str(path))
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise AircherError(
+            f"{path}: {exc}", hint="`git aircher doctor` checks the store and says what to do"
+        ) from exc
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _apply(conn: sqlite3.Connection, p: Pragmas) -> None:
+    mode = conn.execute(f"PRAGMA journal_mode = {p.journal_mode}").fetchone()[0]
+    if str(mode).upper() != p.journal_mode.upper():
+        raise AircherError(f"could not set journal_mode={p.journal_mode} (got {mode})")
+    conn.execute(f"PRAGMA synchronous = {p.synchronous}")
+    conn.execute(f"PRAGMA cache_size = {int(p.cache_size)}")
+    conn.execute(f"PRAGMA temp_store = {p.temp_store}")
+    conn.execute(f"PRAGMA mmap_size = {int(p.mmap_size)}")
+    conn.execute("PRAGMA foreign_keys = ON")

@@ -1,0 +1,83 @@
+"""The `worktrees` table kept in step with `git worktree list`."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitext import clock
+from gitext.contexts import DETACHED
+from gitext.git.repo import Worktree
+from gitext.ids import derived_id
+
+
+def worktree_id(project_id: str, path: Path) -> str:
+    return derived_id("worktree", project_id, str(path))
+
+
+@dataclass(frozen=True)
+class WorktreeRow:
+    id: str
+    branch_name: str
+    worktree_path: str
+    git_commit: str | None
+    status: str
+    last_active: str
+
+
+def upsert_worktree(
+    conn: sqlite3.Connection,
+    project_id: str,
+    path: Path,
+    branch: str | None,
+    commit: str | None,
+    *,
+    touch: bool,
+) -> str:
+    wid = worktree_id(project_id, path)
+    now = clock.now()
+    conn.execute(
+        "INSERT INTO worktrees (id, project_id, branch_name, worktree_path, git_commit,"
+        " created_at, last_active, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'active')"
+        " ON CONFLICT(id) DO UPDATE SET branch_name = excluded.branch_name,"
+        " git_commit = excluded.git_commit, status = 'active',"
+        " last_active = CASE WHEN ? THEN excluded.last_active ELSE worktrees.last_active END",
+        (wid, project_id, branch or DETACHED, str(path), commit, now, now, touch),
+    )
+    return wid
+
+
+def reconcile(
+    conn: sqlite3.Connection,
+    project_id: str,
+    live: list[Worktree],
+    inactive_after: float,
+) -> None:
+    """Rows for every live worktree; gone or prunable ones 'stale', idle ones 'inactive'."""
+    seen: set[str] = set()
+    for wt in live:
+        if wt.bare:
+            continue
+        if wt.prunable or not wt.path.exists():
+            continue
+        seen.add(upsert_worktree(conn, project_id, wt.path, wt.branch, wt.head, touch=False))
+    rows = conn.execute(
+        "SELECT id, last_active, status FROM worktrees WHERE project_id = ?", (project_id,)
+    ).fetchall()
+    cutoff = clock.to_ts(clock.epoch() - inactive_after)
+    for row in rows:
+        if row["id"] not in seen:
+            if row["status"] != "stale":
+                conn.execute("UPDATE worktrees SET status = 'stale' WHERE id = ?", (row["id"],))
+        elif row["last_active"] < cutoff and row["status"] == "active":
+            conn.execute("UPDATE worktrees SET status = 'inactive' WHERE id = ?", (row["id"],))
+
+
+def list_rows(conn: sqlite3.Connection, project_id: str) -> list[WorktreeRow]:
+    rows = conn.execute(
+        "SELECT id, branch_name, worktree_path, git_commit, status, last_active FROM worktrees"
+        " WHERE project_id = ? ORDER BY worktree_path",
+        (project_id,),
+    ).fetchall()
+    return [WorktreeRow(*tuple(r)) for r in rows]

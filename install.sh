@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Set up git-aircher from this checkout: a venv in .venv, the package in it, and `git-aircher`
+# linked into ~/.local/bin (or $PREFIX/bin) so that `git aircher …` works. Idempotent.
+#   ./install.sh          the tool
+#   ./install.sh --dev    the tool in editable mode, plus what the tests need
+set -euo pipefail
+
+dev=0
+for arg in "$@"; do
+  case "$arg" in
+    --dev) dev=1 ;;
+    -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+    *) echo "error: unknown option $arg" >&2; echo "hint: ./install.sh [--dev]" >&2; exit 2 ;;
+  esac
+done
+
+here=$(cd "$(dirname "$0")" && pwd)
+python=${PYTHON:-python3}
+
+if ! command -v git >/dev/null 2>&1; then
+  echo "error: git is not installed; git-aircher needs it" >&2; exit 1
+fi
+if ! command -v "$python" >/dev/null 2>&1; then
+  echo "error: $python not found; git-aircher needs Python 3.11 or newer" >&2; exit 1
+fi
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  echo "error: $("$python" --version 2>&1) is too old; git-aircher needs Python 3.11 or newer" >&2
+  echo "hint: PYTHON=/path/to/python3.11 ./install.sh" >&2
+  exit 1
+fi
+
+venv="$here/.venv"
+if [ ! -x "$venv/bin/python" ]; then
+  "$python" -m venv "$venv"
+fi
+pip=("$venv/bin/python" -m pip --disable-pip-version-check -q)
+if [ "$dev" = 1 ]; then
+  "${pip[@]}" install -e "$here[dev]"
+else
+  "${pip[@]}" install --force-reinstall --no-deps "$here" >/dev/null
+  "${pip[@]}" install "$here"
+fi
+
+bindir="${PREFIX:-$HOME/.local}/bin"
+mkdir -p "$bindir"
+ln -sf "$venv/bin/git-aircher" "$bindir/git-aircher"
+echo "git-aircher installed: $bindir/git-aircher"
+case ":$PATH:" in
+  *":$bindir:"*) ;;
+  *) echo "note: $bindir is not on your PATH; add it so that \`git aircher\` works:"
+     echo "  export PATH=\"$bindir:\$PATH\"" ;;
+esac
