@@ -58,6 +58,11 @@ def init_project(project: Project) -> InitResult:
             " root_path = excluded.root_path",
             (proj.id, root.name, str(root), str(project.layout.root), clock.now(), clock.now()),
         )
+    from gitext.sync.engine import sync_worktree
+
+    # The first catch-up (the last `history_limit` commits and the whole tree) happens here, so
+    # the store is useful at once; hooks keep it current from now on.
+    sync_worktree(project, project.repo.root)
     return InitResult(
         data_dir=str(project.layout.root),
         created=created,

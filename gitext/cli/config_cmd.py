@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from gitext import config as cfgmod
@@ -43,27 +45,26 @@ def get(app: App, key: str, as_json: bool) -> None:
         click.echo(cfgmod.format_value(value).strip('"'))
 
 
-def _target(app: App, is_global: bool) -> tuple[str, bool]:
+def _target(app: App, is_global: bool) -> tuple[Path, bool]:
     if is_global:
         layout = GlobalLayout(app.global_root)
         layout.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        return str(layout.config), False
+        return layout.config, False
     project = app.project()
     project.require_init()
-    return str(project.layout.config), True
+    return project.layout.config, True
 
 
-@config.command("set")
+# Values such as -64000 are values, not options: git config takes them that way too.
+@config.command("set", context_settings={"ignore_unknown_options": True})
 @click.argument("key")
 @click.argument("value")
 @global_option
 @click.pass_obj
 def set_(app: App, key: str, value: str, is_global: bool) -> None:
     """Store VALUE for KEY in the project's (or with --global the user's) config.toml."""
-    from pathlib import Path
-
     path, project = _target(app, is_global)
-    cfgmod.set_value(Path(path), key, value, project=project)
+    cfgmod.set_value(path, key, value, project=project)
 
 
 @config.command("unset")
@@ -72,12 +73,10 @@ def set_(app: App, key: str, value: str, is_global: bool) -> None:
 @click.pass_obj
 def unset(app: App, key: str, is_global: bool) -> None:
     """Remove KEY from the project's (or the user's) config.toml."""
-    from pathlib import Path
-
     if key not in KEYS:
         raise UsageError(f"unknown key {key}")
     path, project = _target(app, is_global)
-    cfgmod.unset_value(Path(path), key, project=project)
+    cfgmod.unset_value(path, key, project=project)
 
 
 @config.command("list")

@@ -1,15 +1,119 @@
-"""What the hook shims run: `git-aircher hook EVENT ARGS…`. Imports only the standard library
-and the light parts of gitext: a post-commit must not pay for click, numpy or scikit-learn."""
+"""What the hook shims run: `git-aircher hook EVENT ARGS…`.
+
+Imports only the standard library and the light parts of gitext: a post-* hook must not pay for
+click, numpy or scikit-learn. A post-* hook writes its journal record, starts the background
+worker and returns 0, whatever happens; failures go to the store's logs.
+"""
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+POST_HOOKS = ("post-checkout", "post-commit", "post-merge", "post-rewrite")
 
 
 def run_hook(args: list[str]) -> int:
     if not args:
+        print("error: usage: git-aircher hook EVENT [ARGS…]", file=sys.stderr)
         return 2
     event, rest = args[0], args[1:]
     if event in ("pre-commit", "guard"):
+        if _skipped():
+            return 0
         from gitext.hooks.guard import guard_main
 
         return guard_main(rest)
+    if event == "run":
+        return _worker()
+    if event == "from-pre-commit":
+        event, rest = _from_pre_commit()
+    if event in POST_HOOKS:
+        stdin = sys.stdin.read().splitlines() if event == "post-rewrite" else []
+        if not _skipped():
+            _record(event, rest, stdin)
+        return 0
+    print(f"error: unknown hook event {event!r}", file=sys.stderr)
+    return 2
+
+
+def _skipped() -> bool:
+    return os.environ.get("AIRCHER_SKIP", "") not in ("", "0")
+
+
+def _from_pre_commit() -> tuple[str, list[str]]:
+    """The pre-commit framework passes hook arguments as PRE_COMMIT_* variables."""
+    env = os.environ
+    if "PRE_COMMIT_CHECKOUT_TYPE" in env:
+        return "post-checkout", [env.get("PRE_COMMIT_FROM_REF", ""),
+                                 env.get("PRE_COMMIT_TO_REF", ""), env["PRE_COMMIT_CHECKOUT_TYPE"]]
+    if "PRE_COMMIT_IS_SQUASH_MERGE" in env:
+        return "post-merge", [env["PRE_COMMIT_IS_SQUASH_MERGE"]]
+    if "PRE_COMMIT_REWRITE_COMMAND" in env:
+        return "post-rewrite", [env["PRE_COMMIT_REWRITE_COMMAND"]]
+    return "post-commit", []
+
+
+def _global_root() -> Path:
+    from gitext.cli.env import global_root
+
+    return global_root()
+
+
+def _record(event: str, args: list[str], stdin: list[str]) -> None:
+    try:
+        from gitext.project import Project
+        from gitext.sync.journal import Event, append
+
+        project = Project.locate(Path.cwd(), _global_root(), os.environ)
+        if not project.initialized:
+            return  # hooks without a store (e.g. through the pre-commit framework): nothing to do
+        root = project.repo.root
+        head = _head_line(project.repo.info.git_dir)
+        append(project.layout.journal, Event(event, str(root), head, args, stdin))
+        spawn_worker(root)
+    except Exception as exc:  # a hook never fails git
+        _log_failure(event, exc)
+
+
+def _head_line(git_dir: Path) -> str:
+    try:
+        return (git_dir / "HEAD").read_text("utf-8", "surrogateescape").strip()
+    except OSError:
+        return ""
+
+
+def spawn_worker(root: Path) -> None:
+    """A detached `git-aircher hook run`: it outlives git and the terminal."""
+    subprocess.Popen(
+        [sys.executable, "-m", "gitext.cli", "hook", "run"],
+        cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True,
+    )
+
+
+def _worker() -> int:
+    try:
+        from gitext.project import Project
+        from gitext.sync.worker import run_worker
+
+        with Project.locate(Path.cwd(), _global_root(), os.environ) as project:
+            if project.initialized:
+                run_worker(project)
+    except Exception as exc:
+        _log_failure("worker", exc)
     return 0
+
+
+def _log_failure(what: str, exc: BaseException) -> None:
+    from gitext.sync.logbook import log
+
+    try:
+        from gitext.project import Project
+
+        logs = Project.locate(Path.cwd(), _global_root(), os.environ).layout.logs
+    except Exception:
+        logs = _global_root() / "logs"
+    log(logs, "storage", f"hook {what} failed", exc)

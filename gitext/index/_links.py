@@ -85,12 +85,17 @@ Links = Iterator[tuple[str, str]]
 # --- Python -------------------------------------------------------------------------------------
 
 _PY_IMPORT = re.compile(r"^[ \t]*import[ \t]+([\w. \t,]+)", re.M)
-_PY_FROM = re.compile(r"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\(?([\w \t,*]+)", re.M)
+_PY_FROM = re.compile(r"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\(?([\w \t,*]*)", re.M)
 _PY_SOURCE_ROOTS = ("", "src", "lib")
+# Past this size (generated code, vendored bundles) a full parse costs a hook seconds and memory;
+# the line-based reading is good enough there.
+AST_LIMIT = 2_000_000
 
 
 def _python_imports(text: str) -> list[tuple[int, str, list[str]]]:
     """(level, module, imported names) for every import; names is empty for ``import x``."""
+    if len(text) > AST_LIMIT:
+        return _python_imports_by_regex(text)
     try:
         with warnings.catch_warnings():
             # Invalid escape sequences would print SyntaxWarnings into the user's git hook.

@@ -23,36 +23,24 @@ def is_secret_path(path: str) -> bool:
     )
 
 
-# Every pattern starts with a literal that is cheap to look for with ``in``, and is anchored on
-# the left by a look-behind so a key-like run inside a longer identifier does not count.
-# Repetitions are single character classes, so no input can make them backtrack badly.
-_PATTERNS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
-    ("AKIA", "aws-access-key", re.compile(r"(?<![A-Za-z0-9])AKIA[0-9A-Z]{16}(?![A-Za-z0-9])")),
+_WORD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+_TOKEN = _WORD | {"_", "-"}
+
+# (kind, pattern, characters that must not precede a match). Every pattern starts with a literal,
+# which lets the regex engine skip ahead quickly; the left boundary is checked in code because a
+# leading look-behind would make it test every position of a multi-megabyte file. Repetitions are
+# single character classes, so no input can make them backtrack badly.
+_PATTERNS: tuple[tuple[str, re.Pattern[str], frozenset[str]], ...] = (
+    ("aws-access-key", re.compile(r"AKIA[0-9A-Z]{16}(?![A-Za-z0-9])"), _WORD),
+    ("github-token", re.compile(r"gh[pousr]_[A-Za-z0-9]{36,}(?![A-Za-z0-9_])"), _WORD | {"_"}),
+    ("github-token", re.compile(r"github_pat_[A-Za-z0-9_]{40,}"), _WORD | {"_"}),
+    ("api-key", re.compile(r"sk-[A-Za-z0-9_-]{20,}"), _TOKEN),
+    ("slack-token", re.compile(r"xox[abprs]-[A-Za-z0-9]+-[A-Za-z0-9-]{10,}"), _TOKEN),
+    ("google-api-key", re.compile(r"AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])"), _TOKEN),
     (
-        "gh",
-        "github-token",
-        re.compile(r"(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36,}(?![A-Za-z0-9_])"),
-    ),
-    (
-        "github_pat_",
-        "github-token",
-        re.compile(r"(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9_]{40,}(?![A-Za-z0-9_])"),
-    ),
-    ("sk-", "api-key", re.compile(r"(?<![A-Za-z0-9_-])sk-[A-Za-z0-9_-]{20,}")),
-    (
-        "xox",
-        "slack-token",
-        re.compile(r"(?<![A-Za-z0-9_-])xox[abprs]-[A-Za-z0-9]+-[A-Za-z0-9-]{10,}"),
-    ),
-    (
-        "AIza",
-        "google-api-key",
-        re.compile(r"(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])"),
-    ),
-    (
-        "PRIVATE KEY",
         "private-key",
         re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"),
+        frozenset(),
     ),
 )
 
@@ -70,12 +58,13 @@ def find_secret_patterns(text: str) -> list[tuple[int, str]]:
     One entry per line and kind, sorted by line then kind.
     """
     found: list[tuple[int, str]] = []
-    for literal, kind, pattern in _PATTERNS:
-        if literal not in text:
-            continue
+    for kind, pattern, not_before in _PATTERNS:
         for match in pattern.finditer(text):
+            start = match.start()
+            if start and text[start - 1] in not_before:
+                continue
             name = _key_kind(match.group()) if kind == "api-key" else kind
-            found.append((match.start(), name))
+            found.append((start, name))
     if not found:
         return []
     found.sort()

@@ -80,11 +80,11 @@ class Database:
                     self._close(conn)
 
     def executemany(
-        self, conn: sqlite3.Connection, sql: str, rows: Iterable[Sequence[Any]]
+        self, conn: sqlite3.Connection, sql: str, rows: Iterable[Sequence[Any] | dict[str, Any]]
     ) -> int:
         """Rows in batches of batch_insert_size, inside the caller's transaction."""
         count = 0
-        batch: list[Sequence[Any]] = []
+        batch: list[Sequence[Any] | dict[str, Any]] = []
         for row in rows:
             batch.append(row)
             if len(batch) >= self.batch_size:

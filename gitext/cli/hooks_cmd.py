@@ -1,0 +1,64 @@
+"""`git aircher hooks install|uninstall|status`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from gitext.cli.app import App
+from gitext.cli.output import emit_json, json_option, table
+from gitext.hooks.install import HookState, hook_status, install_hooks, uninstall_hooks
+
+
+def _show(states: list[HookState], as_json: bool) -> None:
+    folder = str(Path(states[0].path).parent) if states else None
+    if as_json:
+        emit_json({"hooks_dir": folder, "hooks": [s.to_json() for s in states]})
+        return
+    click.echo(f"hooks folder: {folder}")
+    with_action = any(s.action for s in states)
+    headers = ["hook", "state", "runs too"] + (["done"] if with_action else [])
+    rows = [
+        [s.name, s.state, Path(s.chained).name if s.chained else None]
+        + ([s.action] if with_action else [])
+        for s in states
+    ]
+    table(headers, rows)
+
+
+@click.group()
+def hooks() -> None:
+    """Install, remove or inspect the git hooks that keep the store current.
+
+    Hooks already in place are kept and still run (chained); uninstall puts them back.
+    """
+
+
+@hooks.command()
+@click.option(
+    "--force", is_flag=True,
+    help="When a foreign hook and an earlier kept <hook>.aircher-orig are both present, chain "
+    "the one in place and keep the other as <hook>.aircher-orig.N (refused without it).",
+)
+@json_option
+@click.pass_obj
+def install(app: App, force: bool, as_json: bool) -> None:
+    """Install the hook shims (post-checkout, post-commit, post-merge, post-rewrite, pre-commit)."""
+    _show(install_hooks(app.cwd, force=force), as_json)
+
+
+@hooks.command()
+@json_option
+@click.pass_obj
+def uninstall(app: App, as_json: bool) -> None:
+    """Remove the shims and put back the hooks they chained, byte for byte."""
+    _show(uninstall_hooks(app.cwd), as_json)
+
+
+@hooks.command()
+@json_option
+@click.pass_obj
+def status(app: App, as_json: bool) -> None:
+    """Each hook: ours, chained, ours-outdated, foreign, wrapped or missing."""
+    _show(hook_status(app.cwd), as_json)

@@ -1,0 +1,56 @@
+"""`git aircher sync` and `git aircher index`."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+import click
+
+from gitext.cli.app import App
+from gitext.cli.output import emit_json, json_option
+from gitext.sync.api import catch_up
+from gitext.sync.api import index as index_worktree
+
+
+@click.command()
+@click.option("--full", is_flag=True, help="Walk history again and re-read every file.")
+@json_option
+@click.pass_obj
+def sync(app: App, full: bool, as_json: bool) -> None:
+    """Catch up with git: commits made with hooks off, by other tools, or before init."""
+    result = catch_up(app.project(), full=full)
+    if as_json:
+        emit_json(result.to_json())
+        return
+    w = result.worktree
+    click.echo(f"synced {w.worktree}: {w.commits} new commits, {w.files} files updated,"
+               f" {w.removed} removed, {result.events} queued events applied")
+
+
+@click.command()
+@json_option
+@click.pass_obj
+def index(app: App, as_json: bool) -> None:
+    """Bring this worktree's file index (and search) up to date from HEAD and the work tree."""
+    project = app.project()
+    if not project.initialized:
+        from gitext.init import init_project
+
+        init_project(project)
+    result = index_worktree(project, progress=_progress())
+    if as_json:
+        emit_json(result.to_json())
+        return
+    w = result.worktree
+    click.echo(f"indexed {w.worktree}: {w.files} files updated, {w.commits} new commits")
+
+
+def _progress() -> Callable[[int, int], None] | None:
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        click.echo(f"\rindexing {done}/{total}", nl=(done >= total), err=True)
+
+    return show

@@ -1,0 +1,219 @@
+"""Commits and their changes, read in bulk through git plumbing.
+
+One `git diff-tree --stdin` reads the changes of any number of commits; one `git log
+--no-walk --stdin` their metadata (DESIGN.md: diff-tree ≈ 40 ms for 5,000 changed files where
+dulwich took ≈ 290 ms).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gitext.git.repo import NULL_SHAS
+from gitext.git.run import git
+
+_HEX = re.compile(rb"^[0-9a-f]{40}([0-9a-f]{24})?$")
+_NUMSTAT = re.compile(rb"^(\d+|-)\t(\d+|-)\t(.*)$", re.S)
+
+
+@dataclass
+class Change:
+    status: str  # A M D R C T (git's letters)
+    path: str  # the new path (the old one for D)
+    old_path: str | None
+    old_mode: str
+    new_mode: str
+    old_blob: str | None
+    new_blob: str | None
+    added: int = 0
+    removed: int = 0
+    binary: bool = False
+
+
+@dataclass
+class CommitMeta:
+    sha: str
+    parents: list[str]
+    author_name: str
+    author_email: str
+    authored_at: int
+    committed_at: int
+    message: str
+    changes: list[Change] = field(default_factory=list)
+
+
+def _s(b: bytes) -> str:
+    return b.decode("utf-8", "surrogateescape")
+
+
+def _blob(sha: bytes) -> str | None:
+    text = sha.decode()
+    return None if text in NULL_SHAS else text
+
+
+def parse_diff(data: bytes, *, with_headers: bool) -> dict[str, list[Change]]:
+    """Parse `-z --raw --numstat` output; keyed by commit (or "" without --stdin headers)."""
+    tokens = data.split(b"\0")
+    result: dict[str, list[Change]] = {}
+    current = ""
+    changes: list[Change] = []
+    by_path: dict[str, Change] = {}
+    i = 0
+    n = len(tokens)
+    while i < n:
+        tok = tokens[i].lstrip(b"\n")
+        i += 1
+        if not tok:
+            continue
+        if tok.startswith(b":"):
+            meta = tok[1:].split(b" ")
+            status = meta[4][:1].decode()
+            if status in ("R", "C"):
+                old, new = _s(tokens[i]), _s(tokens[i + 1])
+                i += 2
+            else:
+                old = new = _s(tokens[i])
+                i += 1
+            ch = Change(
+                status, new, old if status in ("R", "C") else None, meta[0].decode(),
+                meta[1].decode(), _blob(meta[2]), _blob(meta[3]),
+            )
+            changes.append(ch)
+            by_path[new] = ch
+            continue
+        m = _NUMSTAT.match(tok)
+        if m and not (with_headers and _HEX.match(tok)):
+            path_part = m.group(3)
+            if path_part == b"":  # rename: old and new follow as their own tokens
+                path = _s(tokens[i + 1])
+                i += 2
+            else:
+                path = _s(path_part)
+            ch2 = by_path.get(path)
+            if ch2 is not None:
+                if m.group(1) == b"-":
+                    ch2.binary = True
+                else:
+                    ch2.added, ch2.removed = int(m.group(1)), int(m.group(2))
+            continue
+        if with_headers and _HEX.match(tok):
+            if current or changes:
+                result.setdefault(current, []).extend(changes)
+            current, changes, by_path = tok.decode(), [], {}
+            continue
+    if current or changes:
+        result.setdefault(current, []).extend(changes)
+    return result
+
+
+def commit_changes(root: Path, commits: list[tuple[str, str | None]]) -> dict[str, list[Change]]:
+    """Changes of each commit against the given parent (None: a root commit)."""
+    if not commits:
+        return {}
+    lines = "".join(f"{c} {p}\n" if p else f"{c}\n" for c, p in commits).encode()
+    out = git(
+        ["diff-tree", "--stdin", "-z", "-r", "-M", "--raw", "--numstat", "--root", "--always"],
+        root, input=lines,
+    ).stdout
+    found = parse_diff(out, with_headers=True)
+    return {c: found.get(c, []) for c, _ in commits}
+
+
+def tree_changes(root: Path, old: str | None, new: str) -> list[Change]:
+    """What differs between two commits' trees (old None: everything in new)."""
+    if old is None:
+        return [
+            Change("A", e.path, None, "000000", e.mode, None, e.blob)
+            for e in ls_tree(root, new)
+        ]
+    out = git(["diff-tree", "-z", "-r", "--raw", old, new], root).stdout
+    return parse_diff(out, with_headers=False).get("", [])
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    mode: str
+    blob: str
+    path: str
+
+
+def ls_tree(root: Path, rev: str) -> list[TreeEntry]:
+    """Every blob (and gitlink) of a commit's tree."""
+    out = git(["ls-tree", "-r", "-z", "--full-tree", rev], root).stdout
+    entries = []
+    for rec in out.split(b"\0"):
+        if not rec:
+            continue
+        meta, _, path = rec.partition(b"\t")
+        mode, _kind, sha = meta.split(b" ")
+        entries.append(TreeEntry(mode.decode(), sha.decode(), _s(path)))
+    return entries
+
+
+def ls_files(root: Path) -> list[TreeEntry]:
+    """The index of a worktree (stage 0 only; conflicted paths show their stage-2 side)."""
+    out = git(["ls-files", "-s", "-z"], root).stdout
+    seen: dict[str, TreeEntry] = {}
+    for rec in out.split(b"\0"):
+        if not rec:
+            continue
+        meta, _, path = rec.partition(b"\t")
+        mode, sha, stage = meta.split(b" ")
+        p = _s(path)
+        if stage in (b"0", b"2") or p not in seen:
+            seen[p] = TreeEntry(mode.decode(), sha.decode(), p)
+    return list(seen.values())
+
+
+def commit_meta(root: Path, shas: list[str]) -> dict[str, CommitMeta]:
+    if not shas:
+        return {}
+    fmt = "%H%x1f%P%x1f%an%x1f%ae%x1f%at%x1f%ct%x1f%B%x1e"
+    out = git(
+        ["log", "--no-walk=unsorted", "--stdin", f"--format={fmt}"],
+        root, input=("\n".join(shas) + "\n").encode(),
+    ).stdout
+    result: dict[str, CommitMeta] = {}
+    for rec in out.split(b"\x1e"):
+        rec = rec.strip(b"\n")
+        if not rec:
+            continue
+        f = rec.split(b"\x1f")
+        sha = f[0].decode()
+        result[sha] = CommitMeta(
+            sha, f[1].decode().split(), _s(f[2]), _s(f[3]), int(f[4]), int(f[5]), _s(f[6]).strip()
+        )
+    return result
+
+
+def new_commits(root: Path, head: str, known_tips: list[str], limit: int) -> list[str]:
+    """Commits reachable from head and not from known_tips, oldest first, at most `limit`.
+
+    With no tips (a first sync) only the first-parent chain is walked: a bounded look back.
+    """
+    if known_tips:
+        args = ["rev-list", "--topo-order", f"--max-count={limit}", head,
+                *[f"^{t}" for t in known_tips]]
+    else:
+        args = ["rev-list", "--first-parent", f"--max-count={limit}", head]
+    out = git(args, root, check=False)
+    if out.returncode != 0:  # a tip that no longer exists (gc after a rewrite): walk plainly
+        out = git(["rev-list", "--first-parent", f"--max-count={limit}", head], root)
+    shas = out.stdout.decode().split()
+    shas.reverse()
+    return shas
+
+
+def first_parent_chain(root: Path, head: str, limit: int) -> list[str]:
+    out = git(["rev-list", "--first-parent", f"--max-count={limit}", head], root).stdout
+    return out.decode().split()
+
+
+def object_exists(root: Path, sha: str) -> bool:
+    return git(["cat-file", "-e", f"{sha}^{{commit}}"], root, check=False).returncode == 0
+
+
+def is_ancestor(root: Path, a: str, b: str) -> bool:
+    return git(["merge-base", "--is-ancestor", a, b], root, check=False).returncode == 0

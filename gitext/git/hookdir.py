@@ -1,0 +1,169 @@
+"""What the hook installer and the pre-commit guard ask git: where hooks live, what is staged,
+and the staged content itself.
+
+Light on purpose: the guard runs inside `git commit`, so this imports only the standard library
+and ``gitext.git.run``. Everything goes through at most one ``git`` process per question.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from gitext.errors import GitError, NotARepositoryError
+from gitext.git.run import clean_env, git
+
+
+@dataclass(frozen=True)
+class HooksDir:
+    path: Path  # the folder git runs hooks from, absolute
+    default: Path  # <common dir>/hooks: where they would be without core.hooksPath
+    worktree_root: Path
+
+    @property
+    def from_config(self) -> bool:
+        """Whether core.hooksPath moved the folder away from the common dir."""
+        return self.path != self.default
+
+
+def hooks_dir(start: Path) -> HooksDir:
+    """The folder git runs this repository's hooks from.
+
+    git resolves it for us: the common dir's hooks/ (shared by every worktree), or
+    core.hooksPath with ``~`` expanded and a relative value taken against the worktree root,
+    which is the directory git runs hooks in.
+    """
+    proc = git(
+        ["rev-parse", "--path-format=absolute", "--git-path", "hooks", "--git-common-dir",
+         "--show-toplevel"],
+        start,
+        check=False,
+    )
+    lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+    if proc.returncode != 0 or len(lines) < 3:
+        raise NotARepositoryError(
+            f"not inside the work tree of a git repository: {start}",
+            hint="run it in a clone or a worktree of the repository",
+        )
+    return HooksDir(Path(lines[0]), Path(lines[1]) / "hooks", Path(lines[2]))
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    path: str  # relative to the worktree root, as git spells it (surrogate-escaped)
+    mode: str  # "100644", "100755", "120000" (symlink), "160000" (submodule)
+    blob: str  # object id of the staged content
+
+
+def _index_env(index_file: str | None, cwd: Path) -> dict[str, str]:
+    # The caller's GIT_INDEX_FILE, which clean_env drops: `git commit -a` and partial commits
+    # stage into a temporary index, and that is the one whose content is being committed.
+    if not index_file:
+        return {}
+    return {"GIT_INDEX_FILE": str(cwd / index_file)}  # a relative value is relative to cwd
+
+
+def staged_files(worktree: Path, index_file: str | None = None) -> list[StagedFile]:
+    """Files added or modified in the index against HEAD (all of them before the first commit).
+
+    Deletions are left out (nothing is being committed), and renames count as additions of
+    their new path.
+    """
+    proc = git(
+        ["diff", "--cached", "--raw", "-z", "--no-abbrev", "--no-renames", "--no-ext-diff",
+         "--ignore-submodules=none", "--diff-filter=AMT"],
+        worktree,
+        check=False,
+        extra_env=_index_env(index_file, worktree),
+    )
+    if proc.returncode != 0:
+        msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(f"git diff --cached failed: {msg[-1] if msg else proc.returncode}")
+    return parse_raw_diff(proc.stdout)
+
+
+def parse_raw_diff(out: bytes) -> list[StagedFile]:
+    """``git diff --raw -z`` without renames: ":old new oldsha newsha X\\0path\\0" records."""
+    fields = out.split(b"\0")
+    result: list[StagedFile] = []
+    for meta, path in zip(fields[0::2], fields[1::2], strict=False):
+        if not meta.startswith(b":"):
+            continue
+        parts = meta[1:].decode("ascii").split(" ")
+        if len(parts) < 5:
+            continue
+        result.append(
+            StagedFile(path.decode("utf-8", "surrogateescape"), parts[1], parts[3])
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class Blob:
+    oid: str
+    size: int
+    head: bytes  # at most ``keep`` bytes from the start: all of it when size <= keep
+
+
+def read_blobs(worktree: Path, oids: Sequence[str], *, keep: int) -> Iterator[Blob]:
+    """The content of ``oids`` through one ``git cat-file --batch``, in order.
+
+    Only the first ``keep`` bytes of each object are held in memory; the rest is read and
+    dropped, so a large staged file costs pipe bandwidth, not memory. Missing objects are
+    skipped.
+    """
+    if not oids:
+        return
+    with tempfile.TemporaryFile() as requests:
+        # Requests come from a file, not a pipe we write while reading: with thousands of
+        # objects both pipes fill up and the two processes would wait on each other.
+        requests.write("".join(f"{oid}\n" for oid in oids).encode("ascii"))
+        requests.seek(0)
+        try:
+            proc = subprocess.Popen(
+                ["git", "cat-file", "--batch"],
+                cwd=worktree,
+                stdin=requests,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=clean_env(),
+            )
+        except FileNotFoundError as exc:
+            raise GitError("git is not installed or not on PATH") from exc
+        assert proc.stdout is not None
+        out = proc.stdout
+        try:
+            for _ in oids:
+                header = out.readline()
+                if not header:
+                    break
+                parts = header.split()
+                if len(parts) < 3:  # "<oid> missing"
+                    continue
+                size = int(parts[2])
+                head = out.read(min(size, keep))
+                _discard(out, size - len(head))
+                out.read(1)  # the newline after each object
+                yield Blob(parts[0].decode("ascii"), size, head)
+        finally:
+            out.close()
+            proc.wait()
+
+
+def _discard(stream: IO[bytes], count: int) -> None:
+    while count > 0:
+        chunk = stream.read(min(count, 1 << 20))
+        if not chunk:
+            return
+        count -= len(chunk)
+
+
+def caller_index_file(environ: Mapping[str, str] | None = None) -> str | None:
+    """GIT_INDEX_FILE as git set it for the hook that is running, if it did."""
+    env = os.environ if environ is None else environ
+    return env.get("GIT_INDEX_FILE") or None

@@ -1,0 +1,269 @@
+"""Installing, upgrading and removing the hook shims without ever losing someone else's hook.
+
+A hook already in place (a user's script, the pre-commit framework's, husky's) is renamed to
+``<hook>.aircher-orig`` beside our shim, which runs it with the same arguments and stdin.
+Renaming keeps its bytes, mode, owner and, for a symlink, its target, so ``uninstall`` renames
+it back and the folder is as it was. The suffix differs from the framework's ``.legacy`` so
+both can chain the same hook. When install has to create the hooks folder, it records that in
+the folder (``.aircher-created``) so uninstall can remove exactly what it made.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitext.errors import AircherError
+from gitext.git.hookdir import hooks_dir
+from gitext.resources import data_dir
+
+HOOK_NAMES = ("post-checkout", "post-commit", "post-merge", "post-rewrite", "pre-commit")
+SHIM_ID = "5b0e3c9a71d24f68"
+# IDs of earlier shim versions: still recognised as ours, so they get upgraded, not chained.
+PRIOR_SHIM_IDS: tuple[str, ...] = ()
+CHAIN_SUFFIX = ".aircher-orig"
+FRAMEWORK_SUFFIX = ".legacy"  # where the pre-commit framework keeps the hook it replaced
+CREATED_MARKER = ".aircher-created"
+PLACEHOLDER = "@GIT_AIRCHER@"
+_SNIFF = 2048  # the marker sits in the first lines of a shim
+
+
+@dataclass(frozen=True)
+class HookState:
+    """One hook of ours as seen in the hooks folder.
+
+    state: ``ours`` (current shim), ``chained`` (current shim, running a kept foreign hook),
+    ``ours-outdated`` (a shim of ours from another version or install), ``foreign`` (someone
+    else's hook, ours absent), ``wrapped`` (the pre-commit framework's hook, which runs our
+    shim from ``<hook>.legacy``), ``missing``.
+    action: what install or uninstall just did to it, None for status.
+    """
+
+    name: str
+    path: str
+    state: str
+    chained: str | None = None  # the kept foreign hook our shim runs, when there is one
+    action: str | None = None
+
+    def to_json(self) -> dict[str, str | None]:
+        return {
+            "name": self.name, "path": self.path, "state": self.state,
+            "chained": self.chained, "action": self.action,
+        }
+
+
+def git_aircher_executable() -> Path | None:
+    """The console script the shims should call: the one of this installation.
+
+    The script beside the running interpreter belongs to the same install as this code, so it
+    wins over whatever PATH finds first; PATH is the fallback (e.g. a zipapp or `python -m`).
+    """
+    beside = Path(sys.executable).parent / "git-aircher"
+    if os.access(beside, os.X_OK) and beside.is_file():
+        return beside.absolute()
+    found = shutil.which("git-aircher")
+    return Path(found).absolute() if found else None
+
+
+def render_shim(name: str, executable: Path | None) -> bytes:
+    template = (data_dir("hooks") / name).read_text("utf-8")
+    recorded = "" if executable is None else str(executable).replace("'", "'\\''")
+    return template.replace(PLACEHOLDER, recorded).encode("utf-8", "surrogateescape")
+
+
+def is_shim(path: Path) -> bool:
+    """Whether ``path`` is a regular file (not a symlink) carrying one of our shim IDs."""
+    try:
+        if not stat.S_ISREG(path.lstat().st_mode):
+            return False
+        with path.open("rb") as fh:
+            head = fh.read(_SNIFF)
+    except OSError:
+        return False
+    return any(f"# ID: {i}".encode() in head for i in (SHIM_ID, *PRIOR_SHIM_IDS))
+
+
+def _exists(path: Path) -> bool:
+    return path.is_symlink() or path.exists()
+
+
+def _stage_shim(path: Path, content: bytes) -> Path:
+    """The shim written under a temporary name beside ``path``, mode 0755, ready to rename."""
+    tmp = path.with_name(path.name + ".aircher-new")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o755)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(content)
+    os.chmod(tmp, 0o755)  # the umask may have taken bits away
+    return tmp
+
+
+def _write_shim(path: Path, content: bytes) -> None:
+    # Renamed over the target: git never runs half a script.
+    os.replace(_stage_shim(path, content), path)
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _state(folder: Path, name: str, wanted: bytes) -> HookState:
+    path = folder / name
+    orig = folder / (name + CHAIN_SUFFIX)
+    chained = str(orig) if _exists(orig) else None
+    if is_shim(path):
+        current = _read(path) == wanted
+        state = ("chained" if chained else "ours") if current else "ours-outdated"
+        return HookState(name, str(path), state, chained)
+    if _exists(path):
+        wrapped = is_shim(folder / (name + FRAMEWORK_SUFFIX))
+        return HookState(name, str(path), "wrapped" if wrapped else "foreign", chained)
+    return HookState(name, str(path), "missing", chained)
+
+
+def hook_status(repo_root: Path, *, executable: Path | None = None) -> list[HookState]:
+    """Each hook's state; ``ours-outdated`` means install would rewrite it."""
+    folder = hooks_dir(repo_root).path
+    exe = executable or git_aircher_executable()
+    return [_state(folder, name, render_shim(name, exe)) for name in HOOK_NAMES]
+
+
+def install_hooks(
+    repo_root: Path, *, force: bool = False, executable: Path | None = None
+) -> list[HookState]:
+    """Put our shim in place for every hook in HOOK_NAMES; idempotent.
+
+    ``executable`` is the git-aircher the shims call (default: this installation's).
+    ``force`` settles the one conflict install otherwise refuses: a foreign hook in place while
+    an earlier ``<hook>.aircher-orig`` is still there. The hook in place is what git runs now,
+    so it is the one chained; the earlier file is kept as ``<hook>.aircher-orig.N``.
+    """
+    folder = hooks_dir(repo_root).path
+    exe = executable or git_aircher_executable()
+    _ensure_folder(folder)
+    return [_install_one(folder, name, render_shim(name, exe), force) for name in HOOK_NAMES]
+
+
+def _ensure_folder(folder: Path) -> None:
+    if folder.is_dir():
+        return
+    if _exists(folder):
+        raise AircherError(
+            f"{folder} is not a directory", hint="git runs hooks from there: move it aside"
+        )
+    created: list[Path] = []
+    probe = folder
+    while not _exists(probe):
+        created.append(probe)
+        probe = probe.parent
+    folder.mkdir(parents=True)
+    # Relative to the hooks folder, outermost last, so uninstall can remove them in order.
+    lines = [os.path.relpath(p, folder) for p in created]
+    (folder / CREATED_MARKER).write_text("".join(line + "\n" for line in lines), "utf-8")
+
+
+def _install_one(folder: Path, name: str, wanted: bytes, force: bool) -> HookState:
+    path = folder / name
+    orig = folder / (name + CHAIN_SUFFIX)
+    legacy = folder / (name + FRAMEWORK_SUFFIX)
+    if is_shim(path):
+        if _read(path) == wanted:
+            return _with(_state(folder, name, wanted), "unchanged")
+        _write_shim(path, wanted)
+        return _with(_state(folder, name, wanted), "upgraded")
+    if not _exists(path):
+        _write_shim(path, wanted)
+        return _with(_state(folder, name, wanted), "created")
+    if is_shim(legacy):
+        # The pre-commit framework was installed over our shim and runs it as its legacy
+        # hook: we are in the chain already. Keep that shim current, change nothing else.
+        if _read(legacy) != wanted:
+            _write_shim(legacy, wanted)
+            return _with(_state(folder, name, wanted), "upgraded")
+        return _with(_state(folder, name, wanted), "unchanged")
+    if path.is_dir():
+        raise AircherError(
+            f"{path} is a directory, not a hook", hint="move it aside, then install again"
+        )
+    action = "chained"
+    if _exists(orig):
+        if not force:
+            raise AircherError(
+                f"{path} is someone else's hook, and {orig.name} (a hook kept by an earlier"
+                " install) is still beside it",
+                hint="keep the one you want as the hook, or run `git aircher hooks install"
+                " --force` to chain the current one and keep the other under a new name",
+            )
+        aside = _free_name(orig)
+        os.rename(orig, aside)
+        action = f"chained (kept the earlier {orig.name} as {aside.name})"
+    # Staged first, so between the two renames the hook is missing for an instant only.
+    tmp = _stage_shim(path, wanted)
+    os.rename(path, orig)
+    os.replace(tmp, path)
+    return _with(_state(folder, name, wanted), action)
+
+
+def _free_name(path: Path) -> Path:
+    n = 1
+    while _exists(path.with_name(f"{path.name}.{n}")):
+        n += 1
+    return path.with_name(f"{path.name}.{n}")
+
+
+def _with(state: HookState, action: str) -> HookState:
+    return HookState(state.name, state.path, state.state, state.chained, action)
+
+
+def uninstall_hooks(repo_root: Path) -> list[HookState]:
+    """Remove our shims and put every kept hook back under its own name."""
+    folder = hooks_dir(repo_root).path
+    states = [_uninstall_one(folder, name) for name in HOOK_NAMES]
+    _remove_created(folder)
+    return states
+
+
+def _uninstall_one(folder: Path, name: str) -> HookState:
+    path = folder / name
+    orig = folder / (name + CHAIN_SUFFIX)
+    legacy = folder / (name + FRAMEWORK_SUFFIX)
+    action = "absent"
+    path.with_name(name + ".aircher-new").unlink(missing_ok=True)  # left by a killed install
+    if is_shim(path) or (not _exists(path) and _exists(orig)):
+        path.unlink(missing_ok=True)
+        action = "removed"
+        if _exists(orig):
+            os.rename(orig, path)
+            action = "restored"
+    elif _exists(path) and is_shim(legacy):
+        # Wrapped by the pre-commit framework: what we chained goes where the framework
+        # expects the hook it replaced, as if we had never been there.
+        legacy.unlink()
+        action = "removed"
+        if _exists(orig):
+            os.rename(orig, legacy)
+            action = "restored"
+    chained = str(orig) if _exists(orig) else None
+    return HookState(name, str(path), "foreign" if _exists(path) else "missing", chained, action)
+
+
+def _remove_created(folder: Path) -> None:
+    marker = folder / CREATED_MARKER
+    try:
+        lines = marker.read_text("utf-8").splitlines()
+    except OSError:
+        return
+    marker.unlink()
+    for rel in lines:
+        try:
+            # Lexical, not resolve(): the folders may be gone or be symlinks by now.
+            Path(os.path.normpath(folder / rel)).rmdir()  # only when empty: user files stay
+        except OSError:
+            return

@@ -1,0 +1,302 @@
+"""Backups: consistent online copies of every database, a manifest written last, pruning.
+
+`<store>/content/backups/<id>/` holds one file per database, made with SQLite's backup API in a
+single step: one read transaction, so the copy is one consistent snapshot, and in WAL mode it
+does not block the hooks that write meanwhile. A copy above `compression_threshold` is gzipped.
+Attachments (content-addressed, never modified in place) are hard-linked, or copied across
+filesystems. `manifest.json` is written last, atomically: a folder without one is an unfinished
+backup, ignored by `list` and cleaned by pruning.
+
+global.db is copied too (it holds the global context and cross-project patterns) but restored
+only on request: other projects share it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import os
+import shutil
+import sqlite3
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from gitext import clock
+from gitext.errors import AircherError
+from gitext.lifecycle.dbfiles import raw_connect, row_counts, store_databases
+from gitext.lifecycle.runstate import read_json, write_json
+from gitext.project import Project
+from gitext.store.migrate import user_version
+
+MANIFEST = "manifest.json"
+FORMAT = 1
+_CHUNK = 1 << 20
+
+
+@dataclass
+class DbCopy:
+    name: str
+    file: str
+    size: int  # bytes of the stored file
+    raw_size: int  # bytes of the database itself
+    sha256: str
+    compressed: bool
+    schema_version: int
+    rows: dict[str, int]
+    quick_check: str
+
+
+@dataclass
+class BackupInfo:
+    id: str
+    created_at: str
+    created_epoch: float
+    path: str
+    databases: list[DbCopy]
+    attachments: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def good(self) -> bool:
+        return all(d.quick_check == "ok" for d in self.databases)
+
+    @property
+    def size(self) -> int:
+        return sum(d.size for d in self.databases)
+
+    def db(self, name: str) -> DbCopy | None:
+        return next((d for d in self.databases if d.name == name), None)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["good"] = self.good
+        data["size"] = self.size
+        return data
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _new_id(folder: Path, epoch: float) -> str:
+    base = datetime.fromtimestamp(epoch, UTC).strftime("%Y%m%dT%H%M%SZ")
+    candidate, n = base, 1
+    while (folder / candidate).exists():
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+def copy_database(source: Path, dest: Path) -> None:
+    """An online, consistent copy (one backup step = one read transaction)."""
+    src = raw_connect(source, readonly=False)
+    try:
+        dst = sqlite3.connect(dest, isolation_level=None)
+        try:
+            src.backup(dst)
+            # A standalone file: no -wal to carry around, nothing to replay when restored.
+            dst.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            dst.close()
+    finally:
+        src.close()
+
+
+def _describe(name: str, path: Path) -> tuple[int, dict[str, int], str]:
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        check = str(conn.execute("PRAGMA quick_check").fetchone()[0])
+        return user_version(conn), row_counts(conn), check
+    finally:
+        conn.close()
+
+
+def gzip_file(path: Path, *, keep: bool = False) -> Path:
+    out = path.with_name(path.name + ".gz")
+    with path.open("rb") as src, gzip.open(out, "wb", compresslevel=6) as dst:
+        shutil.copyfileobj(src, dst, _CHUNK)
+    if not keep:
+        path.unlink()
+    return out
+
+
+def create_backup(project: Project) -> BackupInfo:
+    """Copy every database (and attachments) into a new backup folder; the manifest last."""
+    project.require_init()
+    root = project.layout.backups
+    root.mkdir(parents=True, exist_ok=True)
+    epoch = clock.epoch()
+    backup_id = _new_id(root, epoch)
+    folder = root / backup_id
+    folder.mkdir()
+    cfg = project.config
+    compress = cfg.flag("storage.backup.compression_enabled")
+    threshold = cfg.size("storage.backup.compression_threshold")
+    copies: list[DbCopy] = []
+    try:
+        for name, source in store_databases(project, include_global=True).items():
+            if not source.exists():
+                continue
+            target = folder / f"{name}.db"
+            copy_database(source, target)
+            version, rows, check = _describe(name, target)
+            raw_size = target.stat().st_size
+            is_compressed = compress and raw_size > threshold
+            if is_compressed:
+                target = gzip_file(target)
+            copies.append(DbCopy(
+                name, target.name, target.stat().st_size, raw_size, sha256_file(target),
+                is_compressed, version, rows, check,
+            ))
+        attachments = _copy_attachments(project.layout.attachments, folder / "attachments")
+        info = BackupInfo(backup_id, clock.to_ts(epoch), epoch, str(folder), copies, attachments)
+        manifest = {"format": FORMAT, **info.to_json()}
+        manifest.pop("path")
+        write_json(folder / MANIFEST, manifest)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return info
+
+
+def _copy_attachments(source: Path, dest: Path) -> list[tuple[str, int]]:
+    listed: list[tuple[str, int]] = []
+    if not source.is_dir():
+        return listed
+    for path in sorted(p for p in source.rglob("*") if p.is_file()):
+        rel = path.relative_to(source)
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(path, target)
+        except OSError:
+            shutil.copy2(path, target)
+        listed.append((rel.as_posix(), target.stat().st_size))
+    return listed
+
+
+def _load(folder: Path) -> BackupInfo | None:
+    data = read_json(folder / MANIFEST)
+    if data.get("format") != FORMAT:
+        return None
+    try:
+        dbs = [
+            DbCopy(d["name"], d["file"], int(d["size"]), int(d["raw_size"]), d["sha256"],
+                   bool(d["compressed"]), int(d["schema_version"]),
+                   {str(k): int(v) for k, v in d["rows"].items()}, str(d["quick_check"]))
+            for d in data["databases"]
+        ]
+        attachments = [(str(a), int(s)) for a, s in data.get("attachments", [])]
+        return BackupInfo(
+            str(data["id"]), str(data["created_at"]), float(data["created_epoch"]),
+            str(folder), dbs, attachments,
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def list_backups(project: Project) -> list[BackupInfo]:
+    """Complete backups (with a readable manifest), newest first."""
+    root = project.layout.backups
+    if not root.is_dir():
+        return []
+    found = []
+    for folder in root.iterdir():
+        if folder.is_dir() and (folder / MANIFEST).exists():
+            info = _load(folder)
+            if info is not None:
+                found.append(info)
+    return sorted(found, key=lambda b: (b.created_epoch, b.id), reverse=True)
+
+
+def get_backup(project: Project, backup_id: str) -> BackupInfo:
+    folder = project.layout.backups / backup_id
+    if "/" in backup_id or backup_id.startswith(".") or not folder.is_dir():
+        raise AircherError(f"no backup {backup_id!r}", hint="`git aircher backup list` shows them")
+    info = _load(folder)
+    if info is None:
+        raise AircherError(
+            f"backup {backup_id} is incomplete (no valid manifest)",
+            hint="it was interrupted; `git aircher maintain --daily` cleans it up",
+        )
+    return info
+
+
+def newest_good(project: Project, db: str | None = None) -> BackupInfo | None:
+    for info in list_backups(project):
+        if info.good and (db is None or info.db(db) is not None):
+            return info
+    return None
+
+
+def _is_backup_folder(folder: Path) -> bool:
+    # Only folders named like our ids: replaced-*/damaged-* folders are kept for the user.
+    return folder.is_dir() and folder.name[:8].isdigit() and "T" in folder.name[:10]
+
+
+def prune_backups(project: Project, *, dry_run: bool = False) -> list[str]:
+    """Backups older than backup_retain_days go (the newest good one always stays), and
+    unfinished ones older than a day. Returns the ids removed (or that would be)."""
+    root = project.layout.backups
+    if not root.is_dir():
+        return []
+    now = clock.epoch()
+    cutoff = now - project.config.integer("storage.backup.backup_retain_days") * 86400
+    keep = newest_good(project)
+    complete = {b.id: b for b in list_backups(project)}
+    removed: list[str] = []
+    for folder in sorted(root.iterdir()):
+        if not _is_backup_folder(folder):
+            continue
+        info = complete.get(folder.name)
+        if info is None:
+            with contextlib.suppress(OSError):
+                if folder.stat().st_mtime < time.time() - 86400:
+                    removed.append(folder.name)
+            continue
+        if info.created_epoch < cutoff and (keep is None or info.id != keep.id):
+            removed.append(info.id)
+    if not dry_run:
+        for name in removed:
+            shutil.rmtree(root / name, ignore_errors=True)
+    return removed
+
+
+def compress_old_backups(project: Project, older_than: float, *, dry_run: bool = False) -> int:
+    """Gzip the uncompressed copies of backups older than `older_than` seconds; the manifest is
+    rewritten with the new checksums. Returns how many files were (or would be) compressed."""
+    if not project.config.flag("storage.backup.compression_enabled"):
+        return 0
+    count = 0
+    cutoff = clock.epoch() - older_than
+    for info in list_backups(project):
+        if info.created_epoch >= cutoff:
+            continue
+        folder = Path(info.path)
+        originals: list[Path] = []
+        for copy in info.databases:
+            if copy.compressed:
+                continue
+            count += 1
+            if dry_run:
+                continue
+            # The original stays until the manifest names the .gz: never a manifest pointing
+            # at a file that is not there.
+            out = gzip_file(folder / copy.file, keep=True)
+            originals.append(folder / copy.file)
+            copy.file, copy.compressed = out.name, True
+            copy.size, copy.sha256 = out.stat().st_size, sha256_file(out)
+        if originals:
+            manifest = {"format": FORMAT, **info.to_json()}
+            manifest.pop("path")
+            write_json(folder / MANIFEST, manifest)
+            for path in originals:
+                path.unlink(missing_ok=True)
+    return count

@@ -1,0 +1,192 @@
+"""Database files seen as files: which ones a store has, their -wal/-shm companions, raw
+connections that change nothing, the schema the migrations produce, and row counts."""
+
+from __future__ import annotations
+
+import sqlite3
+import struct
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from urllib.parse import quote
+
+from gitext.layout import CORE_DATABASES
+from gitext.project import Project
+from gitext.store.migrate import migrations
+
+ARCHIVE_DB = "conversations_archive"
+SIDE_SUFFIXES = ("-wal", "-shm")
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def companions(path: Path) -> list[Path]:
+    return [path, *(path.with_name(path.name + s) for s in SIDE_SUFFIXES)]
+
+
+def store_databases(project: Project, *, include_global: bool = False) -> dict[str, Path]:
+    """The project's databases (the archive store when it exists), and global.db if asked."""
+    dbs = {name: project.layout.db(name) for name in CORE_DATABASES}
+    archive = project.layout.db(ARCHIVE_DB)
+    if archive.exists():
+        dbs[ARCHIVE_DB] = archive
+    if include_global:
+        dbs["global"] = project.global_layout.db
+    return dbs
+
+
+def raw_connect(path: Path, *, readonly: bool = True, busy_ms: int = 5000) -> sqlite3.Connection:
+    """A plain connection: no migrations, no pragmas changed.
+
+    Read-only connections open with immutable=1 when a -shm has no -wal beside it: opening such
+    a file normally would quietly discard the evidence that a WAL was lost.
+    """
+    if readonly:
+        flag = "immutable=1" if lost_wal_evidence(path) else "mode=ro"
+        uri = f"file:{quote(str(path))}?{flag}"
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    else:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
+    return conn
+
+
+def has_magic(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(16) == SQLITE_MAGIC
+    except OSError:
+        return False
+
+
+def lost_wal_evidence(path: Path) -> bool:
+    shm = path.with_name(path.name + "-shm")
+    wal = path.with_name(path.name + "-wal")
+    return shm.exists() and not wal.exists()
+
+
+def lost_wal_frames(path: Path) -> int:
+    """Committed WAL frames that are gone: the wal-index (-shm) says the WAL held frames not yet
+    copied into the database, but the -wal file is missing or shorter than those frames.
+
+    The wal-index header (native byte order) holds mxFrame at offset 16 and szPage at 14; the
+    checkpoint info after the two header copies holds nBackfill at offset 96.
+    """
+    shm = path.with_name(path.name + "-shm")
+    wal = path.with_name(path.name + "-wal")
+    try:
+        head = shm.read_bytes()[:100]
+    except OSError:
+        return 0
+    if len(head) < 100:
+        return 0
+    page = struct.unpack_from("=H", head, 14)[0]
+    page = 65536 if page == 1 else page
+    mx_frame = struct.unpack_from("=I", head, 16)[0]
+    backfilled = struct.unpack_from("=I", head, 96)[0]
+    pending = mx_frame - backfilled
+    if pending <= 0:
+        return 0
+    try:
+        wal_size = wal.stat().st_size
+    except FileNotFoundError:
+        return pending
+    needed = 32 + mx_frame * (page + 24)
+    return pending if wal_size < needed else 0
+
+
+# --- schema -----------------------------------------------------------------------------------
+
+Schema = dict[tuple[str, str], tuple[str, ...]]
+
+
+def read_schema(conn: sqlite3.Connection) -> Schema:
+    """Tables (with their columns), indexes (with theirs), views and triggers, by type and name."""
+    out: Schema = {}
+    rows = conn.execute(
+        "SELECT type, name, tbl_name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+    ).fetchall()
+    for kind, name, table in rows:
+        if kind == "table":
+            cols = conn.execute(f'PRAGMA table_info("{name}")').fetchall()
+            out[(kind, name)] = tuple(f"{c[1]} {str(c[2]).upper()}" for c in cols)
+        elif kind == "index":
+            cols = conn.execute(f'PRAGMA index_info("{name}")').fetchall()
+            out[(kind, name)] = (table, *(str(c[2]) for c in cols))
+        else:
+            out[(kind, name)] = (table,)
+    return out
+
+
+@cache
+def expected_schema(db: str) -> Schema:
+    """What the migrations of `db` build, applied to a scratch in-memory database."""
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        for mig in migrations(db):
+            for stmt in mig.statements():
+                conn.execute(stmt)
+        return read_schema(conn)
+    finally:
+        conn.close()
+
+
+def schema_drift(actual: Schema, expected: Schema, *, allow_extra: bool = False) -> list[str]:
+    """Human lines: objects missing, objects extra, columns that differ."""
+    lines: list[str] = []
+    for key in sorted(expected):
+        if key not in actual:
+            lines.append(f"missing {key[0]} {key[1]}")
+        elif actual[key] != expected[key]:
+            want, have = set(expected[key]), set(actual[key])
+            if allow_extra and want <= have:
+                continue
+            diff = sorted(want - have)
+            extra = sorted(have - want)
+            detail = "; ".join(
+                part for part in (
+                    f"missing {', '.join(diff)}" if diff else "",
+                    f"unexpected {', '.join(extra)}" if extra else "",
+                ) if part
+            ) or "different order"
+            lines.append(f"{key[0]} {key[1]}: {detail}")
+    if not allow_extra:
+        lines.extend(f"unexpected {k[0]} {k[1]}" for k in sorted(actual) if k not in expected)
+    return lines
+
+
+# --- tables and rows --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    name: str
+    columns: tuple[str, ...]
+    pk: tuple[str, ...]  # primary-key columns; () means the rowid is the key
+
+
+def base_tables(conn: sqlite3.Connection) -> list[TableInfo]:
+    """Ordinary tables: not sqlite_*, not virtual tables, not their shadow tables."""
+    tables: list[TableInfo] = []
+    for row in conn.execute("PRAGMA table_list").fetchall():
+        schema, name, kind = row[0], row[1], row[2]
+        if schema != "main" or kind != "table" or name.startswith("sqlite_"):
+            continue
+        tables.append(table_info(conn, name))
+    return sorted(tables, key=lambda t: t.name)
+
+
+def table_info(conn: sqlite3.Connection, name: str) -> TableInfo:
+    cols = conn.execute(f'PRAGMA table_info("{name}")').fetchall()
+    pk = tuple(c[1] for c in sorted((c for c in cols if c[5]), key=lambda c: c[5]))
+    return TableInfo(name, tuple(c[1] for c in cols), pk)
+
+
+def row_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    return {
+        t.name: int(conn.execute(f'SELECT count(*) FROM "{t.name}"').fetchone()[0])
+        for t in base_tables(conn)
+    }
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'

@@ -1,0 +1,112 @@
+"""The store's logs: storage.log, worktree.log and performance.log, rotated by size.
+
+Every line starts with the library's clock (`gitext.clock`, UTC) and a level, so `health` can
+count errors and slow queries in a time window, and tests with a pinned clock see pinned times.
+Rotated files are gzip-compressed as they rotate. RotatingFileHandler is not process-safe: two
+processes rotating at once may lose a few lines, never corrupt a database; logs are diagnostics.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import logging.handlers
+import os
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitext import clock
+from gitext.layout import ProjectLayout
+
+LOG_NAMES = ("storage", "worktree", "performance")
+MAX_BYTES = 2_000_000
+BACKUP_COUNT = 3
+
+_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) ([A-Z]+) (.*)$")
+_lock = threading.Lock()
+_handlers: dict[Path, logging.Handler] = {}
+
+
+class _ClockFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        text = record.getMessage()
+        if record.exc_info:
+            text += " | " + self.formatException(record.exc_info).replace("\n", " | ")
+        return f"{clock.now()} {record.levelname} {text}"
+
+
+def _gzip_rotator(source: str, dest: str) -> None:
+    with open(source, "rb") as src, gzip.open(dest, "wb") as out:
+        shutil.copyfileobj(src, out)
+    os.remove(source)
+
+
+def log_path(layout: ProjectLayout, name: str) -> Path:
+    return layout.logs / f"{name}.log"
+
+
+def get_logger(layout: ProjectLayout, name: str) -> logging.Logger:
+    """The logger writing `<store>/logs/<name>.log` (one handler per file per process)."""
+    if name not in LOG_NAMES:
+        raise ValueError(f"unknown log {name!r}")
+    path = log_path(layout, name)
+    logger = logging.getLogger(f"gitext.store.{abs(hash(str(layout.root))):x}.{name}")
+    with _lock:
+        if path not in _handlers:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handler = logging.handlers.RotatingFileHandler(
+                path, maxBytes=MAX_BYTES, backupCount=BACKUP_COUNT, encoding="utf-8", delay=True
+            )
+            handler.namer = lambda default: default + ".gz"
+            handler.rotator = _gzip_rotator
+            handler.setFormatter(_ClockFormatter())
+            _handlers[path] = handler
+            logger.addHandler(handler)
+            logger.setLevel(logging.INFO)
+            # Library logs never reach the root logger: a CLI run must print nothing extra.
+            logger.propagate = False
+    return logger
+
+
+def close_loggers() -> None:
+    """Release every log file (tests, and before a store is moved or restored)."""
+    with _lock:
+        for path, handler in list(_handlers.items()):
+            for logger in list(logging.Logger.manager.loggerDict.values()):
+                if isinstance(logger, logging.Logger) and handler in logger.handlers:
+                    logger.removeHandler(handler)
+            handler.close()
+            del _handlers[path]
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    at: float
+    level: str
+    message: str
+
+
+def read_entries(path: Path, since: float | None = None) -> Iterator[LogEntry]:
+    """Entries of one log file (plain or .gz), oldest first; lines not ours are skipped."""
+    try:
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                m = _LINE.match(line.rstrip("\n"))
+                if not m:
+                    continue
+                at = clock.from_ts(m.group(1))
+                if since is None or at >= since:
+                    yield LogEntry(at, m.group(2), m.group(3))
+    except (FileNotFoundError, OSError, EOFError):
+        return
+
+
+def recent_files(layout: ProjectLayout, name: str) -> list[Path]:
+    """The live log file and its newest rotation: enough for a 24-hour window in practice."""
+    base = log_path(layout, name)
+    return [p for p in (base.with_name(base.name + ".1.gz"), base) if p.exists()]

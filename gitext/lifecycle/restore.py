@@ -1,0 +1,167 @@
+"""Verifying a backup and restoring one, atomically."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import sqlite3
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitext.errors import AircherError
+from gitext.lifecycle.backup import BackupInfo, DbCopy, get_backup, sha256_file
+from gitext.lifecycle.dbfiles import row_counts, store_databases
+from gitext.lifecycle.dbfiles import ARCHIVE_DB
+from gitext.lifecycle.swap import aside_dir, swap_in
+from gitext.project import Project
+
+
+@dataclass
+class DbVerify:
+    name: str
+    file: str
+    checksum_ok: bool
+    integrity: str
+    rows_ok: bool
+
+
+@dataclass
+class VerifyResult:
+    id: str
+    ok: bool
+    databases: list[DbVerify]
+    problems: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class RestoreResult:
+    id: str
+    restored: list[str]
+    replaced_dir: str
+    replaced_files: list[str]
+    attachments_restored: int
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def extract(info: BackupInfo, copy: DbCopy, dest: Path) -> None:
+    """The database file of one copy at `dest` (decompressed when stored gzipped)."""
+    source = Path(info.path) / copy.file
+    if copy.compressed:
+        with gzip.open(source, "rb") as src, dest.open("wb") as out:
+            shutil.copyfileobj(src, out, 1 << 20)
+    else:
+        shutil.copyfile(source, dest)
+
+
+def _check_copy(info: BackupInfo, copy: DbCopy, scratch: Path) -> DbVerify:
+    stored = Path(info.path) / copy.file
+    if not stored.exists():
+        return DbVerify(copy.name, copy.file, False, "file missing", False)
+    checksum_ok = sha256_file(stored) == copy.sha256
+    try:
+        extract(info, copy, scratch)
+        conn = sqlite3.connect(scratch, isolation_level=None)
+        try:
+            rows = conn.execute("PRAGMA integrity_check").fetchall()
+            integrity = "ok" if [r[0] for r in rows] == ["ok"] else "; ".join(
+                str(r[0]) for r in rows[:5]
+            )
+            rows_ok = integrity == "ok" and row_counts(conn) == copy.rows
+        finally:
+            conn.close()
+    except (OSError, EOFError, sqlite3.DatabaseError) as exc:
+        return DbVerify(copy.name, copy.file, checksum_ok, f"unreadable: {exc}", False)
+    return DbVerify(copy.name, copy.file, checksum_ok, integrity, rows_ok)
+
+
+def verify_backup(project: Project, backup_id: str) -> VerifyResult:
+    """Checksums recomputed, and integrity_check plus row counts on a decompressed copy."""
+    info = get_backup(project, backup_id)
+    results: list[DbVerify] = []
+    problems: list[str] = []
+    with tempfile.TemporaryDirectory(dir=project.layout.backups, prefix=".verify-") as tmp:
+        for copy in info.databases:
+            result = _check_copy(info, copy, Path(tmp) / f"{copy.name}.db")
+            results.append(result)
+            if not result.checksum_ok:
+                problems.append(f"{copy.name}: checksum mismatch or file missing")
+            if result.integrity != "ok":
+                problems.append(f"{copy.name}: integrity: {result.integrity}")
+            elif not result.rows_ok:
+                problems.append(f"{copy.name}: row counts differ from the manifest")
+            (Path(tmp) / f"{copy.name}.db").unlink(missing_ok=True)
+    folder = Path(info.path) / "attachments"
+    missing = [rel for rel, size in info.attachments
+               if not (folder / rel).is_file() or (folder / rel).stat().st_size != size]
+    if missing:
+        problems.append(f"{len(missing)} attachment file(s) missing or changed")
+    return VerifyResult(info.id, not problems, results, problems)
+
+
+def restore_backup(
+    project: Project,
+    backup_id: str,
+    *,
+    include_global: bool = False,
+    only: list[str] | None = None,
+) -> RestoreResult:
+    """Put a backup's databases in place of the live ones: all of them, or none.
+
+    Every copy is staged beside its live file and checked (checksum, integrity) first; any
+    failure there leaves the live store untouched. The replaced files go to
+    `content/backups/replaced-<time>/`.
+    """
+    info = get_backup(project, backup_id)
+    live_paths = store_databases(project, include_global=True)
+    live_paths.setdefault(ARCHIVE_DB, project.layout.db(ARCHIVE_DB))
+    wanted = [
+        c for c in info.databases
+        if (include_global or c.name != "global") and (only is None or c.name in only)
+    ]
+    if only is not None:
+        unknown = set(only) - {c.name for c in wanted}
+        if unknown:
+            raise AircherError(f"backup {backup_id} has no copy of {', '.join(sorted(unknown))}")
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for copy in wanted:
+            live = live_paths[copy.name]
+            live.parent.mkdir(parents=True, exist_ok=True)
+            stage = live.with_name(f".{live.name}.restore-{os.getpid()}")
+            staged.append((stage, live))
+            check = _check_copy(info, copy, stage)
+            if not check.checksum_ok or check.integrity != "ok":
+                raise AircherError(
+                    f"backup {backup_id}: {copy.name} failed verification ({check.integrity})",
+                    hint="nothing was restored; try an older backup (`git aircher backup list`)",
+                )
+        aside = aside_dir(project, "replaced")
+        replaced = swap_in(project, staged, aside)
+    except BaseException:
+        for stage, _live in staged:
+            stage.unlink(missing_ok=True)
+        raise
+    restored_files = _restore_attachments(info, project.layout.attachments)
+    return RestoreResult(info.id, [c.name for c in wanted], str(aside), replaced, restored_files)
+
+
+def _restore_attachments(info: BackupInfo, dest: Path) -> int:
+    """Attachments the store no longer has come back; none is overwritten or deleted."""
+    source = Path(info.path) / "attachments"
+    count = 0
+    for rel, _size in info.attachments:
+        target = dest / rel
+        if target.exists() or not (source / rel).is_file():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source / rel, target)
+        count += 1
+    return count

@@ -1,0 +1,100 @@
+"""Small state files under `<store>/run/` and the locks that order lifecycle work.
+
+- `lifecycle.json`: last-run times of scheduled work (a file, not a table: it must be readable
+  when a database is damaged, and writing it never takes a database lock).
+- `health.json`: the last health checks (size history for growth).
+- `lifecycle.lock`: one scheduler at a time (flock, non-blocking: a second one simply skips).
+- `store.lock`: shared by writers that opt in, exclusive while restore or repair swaps database
+  files. Renaming a database file under an open connection can corrupt it (SQLite's own warning),
+  so the swap waits for every holder of the shared lock to finish.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from gitext.errors import AircherError
+from gitext.layout import ProjectLayout
+
+
+def state_path(layout: ProjectLayout, name: str) -> Path:
+    return layout.run / name
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (FileNotFoundError, ValueError, OSError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Atomic: a reader sees the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", "utf-8")
+    os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def try_lock(path: Path) -> Iterator[bool]:
+    """An exclusive flock if free right now; yields False (and holds nothing) when it is not."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def _flock(path: Path, mode: int, timeout: float) -> Iterator[bool]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, mode | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    yield False
+                    return
+                time.sleep(0.02)
+        yield True
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def store_exclusive(layout: ProjectLayout, timeout: float = 30.0) -> Iterator[None]:
+    """Held while database files are swapped; fails clearly when writers do not let go."""
+    with _flock(layout.run / "store.lock", fcntl.LOCK_EX, timeout) as got:
+        if not got:
+            raise AircherError(
+                "the store is in use (another git-aircher process holds it)",
+                hint="wait for running hooks or agents to finish, then try again",
+            )
+        yield
+
+
+@contextlib.contextmanager
+def store_shared(layout: ProjectLayout, timeout: float = 2.0) -> Iterator[bool]:
+    """For writers (hooks, the worker): yields False when a restore or repair holds the store;
+    the caller should then journal its work and leave rather than open a database."""
+    with _flock(layout.run / "store.lock", fcntl.LOCK_SH, timeout) as got:
+        yield got

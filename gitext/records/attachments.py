@@ -1,0 +1,216 @@
+"""Message attachments: content-addressed files under `.agents/content/attachments/<aa>/<sha256>`.
+
+The content's SHA-256 names its file, so the same bytes attached twice are stored once, and
+nothing a caller passes (a source path, a display path, an imported row) ever names a file of
+the store. The bytes land on disk (written to a temporary file, synced, renamed) before the row
+that refers to them commits; a crash in between leaves an unreferenced blob, never a row
+without its content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from gitext.errors import UsageError
+from gitext.ids import new_id
+from gitext.project import Project
+from gitext.records import values as v
+
+ATTACHMENT_TYPES = ("file", "image", "code", "diff")
+_HASH = re.compile(r"^[0-9a-f]{64}$")
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class AttachmentInput:
+    """What to attach: `data` (bytes or text), or `source`, a file that is read (and only read)."""
+
+    type: str
+    data: bytes | str | None = None
+    source: Path | None = None
+    path: str | None = None  # recorded as given (e.g. a repo-relative path); defaults to source
+    metadata: Any = None
+
+
+@dataclass(frozen=True)
+class Attachment:
+    id: str
+    message_id: str
+    type: str
+    path: str | None
+    content_hash: str | None
+    size_bytes: int | None
+    metadata: Any
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Attachment:
+        return cls(row["id"], row["message_id"], row["type"], row["path"], row["content_hash"],
+                   row["size_bytes"], v.load(row["metadata"]))
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class StoredContent:
+    content_hash: str
+    size_bytes: int
+
+
+def valid_hash(content_hash: str) -> bool:
+    return bool(_HASH.match(content_hash))
+
+
+def content_path(root: Path, content_hash: str) -> Path:
+    """Where content with this hash lives; refuses anything but 64 hex digits."""
+    if not valid_hash(content_hash):
+        raise UsageError(f"not an attachment content hash: {content_hash[:80]!r}")
+    return root / content_hash[:2] / content_hash
+
+
+def _finish(root: Path, tmp: Path, digest: str) -> None:
+    final = content_path(root, digest)
+    if final.exists():
+        tmp.unlink()
+        return
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(tmp, final)
+
+
+def _tmp_file(root: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    return root / f".incoming-{os.getpid()}-{secrets.token_hex(8)}"
+
+
+def store_bytes(root: Path, data: bytes) -> StoredContent:
+    digest = hashlib.sha256(data).hexdigest()
+    final = content_path(root, digest)
+    if not final.exists():
+        tmp = _tmp_file(root)
+        try:
+            with tmp.open("wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            _finish(root, tmp, digest)
+        finally:
+            tmp.unlink(missing_ok=True)
+    return StoredContent(digest, len(data))
+
+
+def store_file(root: Path, source: Path) -> StoredContent:
+    """Copy `source` into the store while hashing it; the source's name plays no part."""
+    if not source.is_file():
+        raise UsageError(f"cannot attach {source}: not a readable file")
+    tmp = _tmp_file(root)
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with source.open("rb") as src, tmp.open("wb") as dst:
+            while chunk := src.read(_CHUNK):
+                digest.update(chunk)
+                dst.write(chunk)
+                size += len(chunk)
+            dst.flush()
+            os.fsync(dst.fileno())
+        _finish(root, tmp, digest.hexdigest())
+    except OSError as exc:
+        raise UsageError(f"cannot attach {source}: {exc.strerror or exc}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return StoredContent(digest.hexdigest(), size)
+
+
+@dataclass(frozen=True)
+class PreparedAttachment:
+    type: str
+    path: str | None
+    stored: StoredContent
+    metadata: str | None
+
+
+def prepare(project: Project, item: AttachmentInput) -> PreparedAttachment:
+    """Check an input and put its bytes in the store (before the row's transaction opens)."""
+    kind = v.choice(item.type, "attachment type", ATTACHMENT_TYPES)
+    shown = v.text(item.path, "attachment path", max_len=4096)
+    meta = v.dump(item.metadata, "attachment metadata")
+    root = project.layout.attachments
+    if (item.data is None) == (item.source is None):
+        raise UsageError("an attachment needs exactly one of data or source")
+    if item.source is not None:
+        stored = store_file(root, Path(item.source))
+        shown = shown if shown is not None else str(item.source)
+    else:
+        data = item.data
+        if isinstance(data, str):
+            data = data.encode("utf-8", "surrogateescape")
+        if not isinstance(data, bytes):
+            raise UsageError("attachment data must be bytes or text")
+        stored = store_bytes(root, data)
+    return PreparedAttachment(kind, shown, stored, meta)
+
+
+def insert(
+    conn: sqlite3.Connection, message_id: str, items: Sequence[PreparedAttachment]
+) -> list[Attachment]:
+    out = []
+    for item in items:
+        aid = new_id()
+        conn.execute(
+            "INSERT INTO message_attachments (id, message_id, type, path, content_hash,"
+            " size_bytes, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (aid, message_id, item.type, item.path, item.stored.content_hash,
+             item.stored.size_bytes, item.metadata),
+        )
+        out.append(Attachment(aid, message_id, item.type, item.path, item.stored.content_hash,
+                              item.stored.size_bytes, v.load(item.metadata)))
+    return out
+
+
+def add_attachment(project: Project, message_id: str, item: AttachmentInput) -> Attachment:
+    """Attach to an existing message (one transaction)."""
+    prepared = prepare(project, item)
+    with project.db("conversations").write() as conn:
+        if conn.execute("SELECT 1 FROM messages WHERE id = ?", (message_id,)).fetchone() is None:
+            raise UsageError(f"no message {message_id!r}")
+        return insert(conn, message_id, [prepared])[0]
+
+
+def list_attachments(project: Project, message_ids: Sequence[str]) -> dict[str, list[Attachment]]:
+    found: dict[str, list[Attachment]] = {}
+    with project.db("conversations").read() as conn:
+        for start in range(0, len(message_ids), 500):
+            chunk = list(message_ids[start:start + 500])
+            rows = conn.execute(
+                "SELECT * FROM message_attachments WHERE message_id IN"
+                f" ({','.join('?' * len(chunk))}) ORDER BY rowid",
+                chunk,
+            ).fetchall()
+            for row in rows:
+                found.setdefault(row["message_id"], []).append(Attachment.from_row(row))
+    return found
+
+
+def read_attachment(project: Project, attachment_id: str) -> bytes:
+    with project.db("conversations").read() as conn:
+        row = conn.execute(
+            "SELECT content_hash FROM message_attachments WHERE id = ?", (attachment_id,)
+        ).fetchone()
+    if row is None or not row["content_hash"]:
+        raise UsageError(f"no attachment {attachment_id!r} with stored content")
+    path = content_path(project.layout.attachments, row["content_hash"])
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(
+            f"the content of attachment {attachment_id} is missing from the store",
+            hint="it may have been imported without its content",
+        ) from None

@@ -1,0 +1,256 @@
+"""Conversations: create, read, list, update; and the spec's cross-worktree query.
+
+A conversation takes project_id (the project context), worktree_id (this directory's
+`worktrees` row), session_id and context_id (branch or session context) from the current
+context unless the caller names them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from gitext import clock
+from gitext.errors import UsageError
+from gitext.ids import new_id
+from gitext.project import Project
+from gitext.records import values as v
+from gitext.records.current import current_ids
+
+CONTEXT_TYPES = ("general", "debugging", "feature", "review", "refactor")
+STATUSES = ("active", "archived", "closed")
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: str
+    title: str | None
+    created_at: str
+    updated_at: str
+    provider: str
+    model: str | None
+    total_tokens: int
+    total_cost: float
+    status: str
+    project_id: str | None
+    worktree_id: str | None
+    session_id: str | None
+    context_type: str
+    metadata: Any
+    context_id: str | None
+    message_count: int | None = None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Conversation:
+        keys = row.keys()
+        return cls(
+            row["id"], row["title"], row["created_at"], row["updated_at"], row["provider"],
+            row["model"], int(row["total_tokens"] or 0), float(row["total_cost"] or 0.0),
+            row["status"], row["project_id"], row["worktree_id"], row["session_id"],
+            row["context_type"], v.load(row["metadata"]), row["context_id"],
+            int(row["message_count"]) if "message_count" in keys else None,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def start_conversation(
+    project: Project,
+    provider: str,
+    *,
+    model: str | None = None,
+    title: str | None = None,
+    status: str = "active",
+    context_type: str = "general",
+    metadata: Any = None,
+    project_id: str | None = None,
+    worktree_id: str | None = None,
+    session_id: str | None = None,
+    context_id: str | None = None,
+) -> Conversation:
+    """A new conversation (UUID id) in the current context unless ids are given."""
+    provider = v.req_text(provider, "provider", max_len=200)
+    model = v.text(model, "model", max_len=200)
+    title = v.text(title, "title", max_len=10_000)
+    status = v.req_text(status, "status", max_len=40)
+    context_type = v.choice(context_type, "context_type", CONTEXT_TYPES)
+    meta = v.dump(metadata, "metadata")
+    if context_id is None and session_id is not None:
+        context_id = _session_context_id(project, session_id)
+    if project_id is None or worktree_id is None or context_id is None:
+        cur = current_ids(project)
+        if context_id is None:
+            context_id, session_id = cur.context.id, cur.session_id
+        project_id = project_id or cur.project_id
+        worktree_id = worktree_id or cur.worktree_id
+    cid = new_id()
+    now = clock.now()
+    with project.db("conversations").write() as conn:
+        conn.execute(
+            "INSERT INTO conversations (id, title, created_at, updated_at, provider, model,"
+            " total_tokens, total_cost, status, project_id, worktree_id, session_id,"
+            " context_type, metadata, context_id) VALUES (?, ?, ?, ?, ?, ?, 0, 0.0, ?, ?, ?, ?,"
+            " ?, ?, ?)",
+            (cid, title, now, now, provider, model, status, project_id, worktree_id, session_id,
+             context_type, meta, context_id),
+        )
+        row = conn.execute("SELECT * FROM conversations WHERE id = ?", (cid,)).fetchone()
+    return Conversation.from_row(row)
+
+
+def _session_context_id(project: Project, session_id: str) -> str:
+    with project.db("sessions").read() as conn:
+        row = conn.execute("SELECT context_id FROM sessions WHERE id = ?", (session_id,)).fetchone()
+    if row is None or not row["context_id"]:
+        raise UsageError(f"no session {session_id!r}", hint="`git aircher session list`")
+    return str(row["context_id"])
+
+
+def resolve_id(conn: sqlite3.Connection, id_or_prefix: str) -> str:
+    """A full conversation id from an id or a unique prefix of at least 4 characters."""
+    if not isinstance(id_or_prefix, str) or not id_or_prefix:
+        raise UsageError("a conversation id is required")
+    row = conn.execute("SELECT id FROM conversations WHERE id = ?", (id_or_prefix,)).fetchone()
+    if row is not None:
+        return str(row["id"])
+    if len(id_or_prefix) >= 4:
+        pattern = id_or_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = conn.execute(
+            "SELECT id FROM conversations WHERE id LIKE ? ESCAPE '\\' LIMIT 2", (pattern + "%",)
+        ).fetchall()
+        if len(rows) == 1:
+            return str(rows[0]["id"])
+        if len(rows) > 1:
+            raise UsageError(f"conversation id prefix {id_or_prefix!r} is ambiguous",
+                             hint="give more characters of the id")
+    raise UsageError(f"no conversation {id_or_prefix!r}",
+                     hint="`git aircher conversation list --all` shows every conversation")
+
+
+def get_conversation(project: Project, id_or_prefix: str) -> Conversation:
+    with project.db("conversations").read() as conn:
+        cid = resolve_id(conn, id_or_prefix)
+        row = conn.execute(
+            "SELECT c.*, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id)"
+            " AS message_count FROM conversations c WHERE c.id = ?",
+            (cid,),
+        ).fetchone()
+    return Conversation.from_row(row)
+
+
+def list_conversations(
+    project: Project,
+    *,
+    context_ids: Sequence[str] | None = None,
+    context_type: str | None = None,
+    provider: str | None = None,
+    status: str | None = None,
+    limit: int | None = 50,
+) -> list[Conversation]:
+    """Newest first; `context_ids` None means every context."""
+    where: list[str] = []
+    params: list[Any] = []
+    if context_ids is not None:
+        if not context_ids:
+            return []
+        where.append(f"c.context_id IN ({','.join('?' * len(context_ids))})")
+        params.extend(context_ids)
+    if context_type is not None:
+        where.append("c.context_type = ?")
+        params.append(v.choice(context_type, "context_type", CONTEXT_TYPES))
+    if provider is not None:
+        where.append("c.provider = ?")
+        params.append(provider)
+    if status is not None:
+        where.append("c.status = ?")
+        params.append(status)
+    sql = (
+        "SELECT c.*, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id)"
+        " AS message_count FROM conversations c"
+    )
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY c.updated_at DESC, c.created_at DESC, c.id"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(max(1, limit))
+    with project.db("conversations").read() as conn:
+        rows = conn.execute(sql, params).fetchall()
+    return [Conversation.from_row(r) for r in rows]
+
+
+def update_conversation(
+    project: Project,
+    conversation_id: str,
+    *,
+    title: str | None = None,
+    status: str | None = None,
+    metadata: Any = None,
+) -> Conversation:
+    """Change title, status or metadata (only those given); updated_at moves."""
+    sets: list[str] = ["updated_at = ?"]
+    params: list[Any] = [clock.now()]
+    if title is not None:
+        sets.append("title = ?")
+        params.append(v.text(title, "title", max_len=10_000))
+    if status is not None:
+        sets.append("status = ?")
+        params.append(v.req_text(status, "status", max_len=40))
+    if metadata is not None:
+        sets.append("metadata = ?")
+        params.append(v.dump(metadata, "metadata"))
+    with project.db("conversations").write() as conn:
+        cid = resolve_id(conn, conversation_id)
+        conn.execute(f"UPDATE conversations SET {', '.join(sets)} WHERE id = ?", (*params, cid))
+    return get_conversation(project, cid)
+
+
+def delete_conversation(project: Project, conversation_id: str) -> None:
+    """The conversation, its messages, attachments rows and compaction history (cascade)."""
+    with project.db("conversations").write() as conn:
+        cid = resolve_id(conn, conversation_id)
+        conn.execute("DELETE FROM conversations WHERE id = ?", (cid,))
+
+
+def conversations_across_worktrees(
+    project: Project, *, context_type: str | None = None, limit: int | None = 200
+) -> list[dict[str, Any]]:
+    """The spec's query: the project's conversations of every worktree, with branch and path.
+
+    conversations.db and knowledge.db are separate files; the join is done here rather than
+    by ATTACHing one to a pooled connection.
+    """
+    from gitext.records.current import require_project_context
+
+    proj = require_project_context(project)
+    with project.db("knowledge").read() as kconn:
+        trees = {
+            r["id"]: (r["branch_name"], r["worktree_path"])
+            for r in kconn.execute(
+                "SELECT id, branch_name, worktree_path FROM worktrees WHERE project_id = ?",
+                (proj.id,),
+            )
+        }
+        names = {r["id"]: r["name"] for r in kconn.execute("SELECT id, name FROM contexts")}
+    sql = "SELECT * FROM conversations WHERE project_id = ?"
+    params: list[Any] = [proj.id]
+    if context_type is not None:
+        sql += " AND context_type = ?"
+        params.append(v.choice(context_type, "context_type", CONTEXT_TYPES))
+    sql += " ORDER BY updated_at DESC, id"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(max(1, limit))
+    with project.db("conversations").read() as conn:
+        rows = conn.execute(sql, params).fetchall()
+    out = []
+    for row in rows:
+        item = Conversation.from_row(row).to_json()
+        branch, path = trees.get(row["worktree_id"], (None, None))
+        item.update(branch_name=branch, worktree_path=path,
+                    context_name=names.get(row["context_id"]))
+        out.append(item)
+    return out

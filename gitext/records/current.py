@@ -1,0 +1,95 @@
+"""Where a record lands when the caller does not say: this worktree, its branch, its session.
+
+The current context is the active session of this worktree when that session was started on
+the branch checked out now, else the branch's worktree context. Records take their
+project_id (the project context), worktree_id (`worktrees` row of this directory), session_id
+and context_id from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gitext.contexts import (
+    Context,
+    ensure_worktree_context,
+    project_context,
+    worktree_context_id,
+    write_context_file,
+)
+from gitext.errors import UsageError
+from gitext.project import Project
+from gitext.worktrees import upsert_worktree, worktree_id
+
+
+@dataclass(frozen=True)
+class CurrentIds:
+    project_id: str
+    worktree_id: str
+    branch_context: Context  # the branch's worktree context
+    context: Context  # the session's context when one is active, else branch_context
+    session_id: str | None
+
+
+def require_project_context(project: Project) -> Context:
+    project.require_init()
+    with project.db("knowledge").read() as conn:
+        proj = project_context(conn)
+    if proj is None:
+        raise UsageError("the store has no project context", hint="run `git aircher init`")
+    return proj
+
+
+def branch_context(project: Project, proj: Context) -> tuple[Context, str]:
+    """This worktree's branch context and `worktrees` id, created if the hooks missed them."""
+    root = project.repo.root
+    head = project.repo.head()
+    cid = worktree_context_id(proj.id, head.branch)
+    wid = worktree_id(proj.id, root)
+    with project.db("knowledge").read() as conn:
+        row = conn.execute("SELECT * FROM contexts WHERE id = ?", (cid,)).fetchone()
+        known = conn.execute("SELECT 1 FROM worktrees WHERE id = ?", (wid,)).fetchone()
+    if row is not None and known is not None:
+        return Context.from_row(row), wid
+    with project.db("knowledge").write() as conn:
+        ctx = ensure_worktree_context(conn, proj, head.branch, head.commit, root, touch=False)
+        upsert_worktree(conn, proj.id, root, head.branch, head.commit, touch=False)
+    if row is None:
+        write_context_file(project.layout.worktree_dir(ctx.name), ctx, root)
+    return ctx, wid
+
+
+def active_session_row(project: Project, wid: str, branch_ctx_id: str) -> tuple[str, Context] | None:
+    """The newest active session of this worktree started on this branch."""
+    with project.db("sessions").read() as sconn:
+        rows = sconn.execute(
+            "SELECT id, context_id FROM sessions WHERE status = 'active' AND worktree_id = ?"
+            " ORDER BY started_at DESC, rowid DESC",
+            (wid,),
+        ).fetchall()
+    if not rows:
+        return None
+    with project.db("knowledge").read() as conn:
+        for row in rows:
+            ctx = conn.execute(
+                "SELECT * FROM contexts WHERE id = ? AND parent_context_id = ?",
+                (row["context_id"], branch_ctx_id),
+            ).fetchone()
+            if ctx is not None:
+                return str(row["id"]), Context.from_row(ctx)
+    return None
+
+
+def current_ids(project: Project) -> CurrentIds:
+    proj = require_project_context(project)
+    branch, wid = branch_context(project, proj)
+    found = active_session_row(project, wid, branch.id)
+    if found is None:
+        return CurrentIds(proj.id, wid, branch, branch, None)
+    session_id, ctx = found
+    return CurrentIds(proj.id, wid, branch, ctx, session_id)
+
+
+def current_context(project: Project) -> Context:
+    """The active session's context in this worktree if there is one, else the branch's."""
+    return current_ids(project).context

@@ -1,0 +1,132 @@
+"""Full-text search over messages: SQLite FTS5 (`messages_fts`, schemas/conversations/002).
+
+Triggers index every message's content with FTS5's unicode61 tokenizer. When the search
+package's code-aware tokenizer is installed (`gitext.search.tokenize`), the record API appends
+its terms (identifier parts such as `get current context` for `getCurrentContext`) to the
+message's row in the same transaction, so a query for `context` also finds the identifier.
+Queries are always split into plain words and quoted: a user's text never reaches FTS5 as syntax.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from functools import cache
+from typing import Any
+
+from gitext.errors import UsageError
+from gitext.project import Project
+
+_WORD = re.compile(r"(\w+)(\*?)")
+Tokenizer = Callable[[str], Iterable[Any]]
+
+
+@cache
+def code_tokenizer() -> Tokenizer | None:
+    """The search package's tokenizer when it is installed, else None (unicode61 only)."""
+    try:
+        module = importlib.import_module("gitext.search.tokenize")
+    except ImportError:
+        return None
+    for name in ("tokenize", "tokens", "code_tokens"):
+        fn = getattr(module, name, None)
+        if callable(fn):
+            return fn  # type: ignore[no-any-return]
+    return None
+
+
+def tokenizer_name() -> str:
+    return "gitext.search.tokenize + unicode61" if code_tokenizer() else "unicode61"
+
+
+def extra_terms(content: str | None) -> str | None:
+    fn = code_tokenizer()
+    if fn is None or not content:
+        return None
+    try:
+        terms = [t for t in fn(content) if isinstance(t, str)]
+    except Exception:  # a tokenizer bug must not lose the message; unicode61 still indexes it
+        return None
+    return " ".join(terms) if terms else None
+
+
+def index_extra_terms(conn: sqlite3.Connection, rows: Sequence[tuple[str, str | None]]) -> None:
+    """Inside the writer's transaction, after the messages (id, content) were inserted."""
+    if code_tokenizer() is None:
+        return
+    for message_id, content in rows:
+        extra = extra_terms(content)
+        if extra:
+            conn.execute(
+                "UPDATE messages_fts SET terms = ? WHERE rowid ="
+                " (SELECT rowid FROM message_search WHERE message_id = ?)",
+                (f"{content}\n{extra}", message_id),
+            )
+
+
+def match_query(query: str) -> str:
+    """A user's words as an FTS5 expression: each word quoted, all required; `word*` a prefix."""
+    parts = []
+    for word, star in _WORD.findall(query):
+        parts.append('"' + word.replace('"', '""') + '"' + ("*" if star else ""))
+    if not parts:
+        raise UsageError("the search query has no words", hint="search for words or identifiers")
+    return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    message_id: str
+    conversation_id: str
+    conversation_title: str | None
+    role: str
+    timestamp: str | None
+    snippet: str
+    score: float
+    context_id: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def search_messages(
+    project: Project,
+    query: str,
+    *,
+    context_ids: Sequence[str] | None = None,
+    role: str | None = None,
+    limit: int = 20,
+) -> list[SearchHit]:
+    """Best matches first (FTS5 bm25); `context_ids` restricts to those contexts' conversations."""
+    expr = match_query(query)
+    sql = (
+        "SELECT m.id, m.conversation_id, c.title, m.role, m.timestamp, c.context_id,"
+        " snippet(messages_fts, 0, '[', ']', '…', 16) AS snip, bm25(messages_fts) AS score"
+        " FROM messages_fts JOIN message_search s ON s.rowid = messages_fts.rowid"
+        " JOIN messages m ON m.id = s.message_id JOIN conversations c ON c.id = m.conversation_id"
+        " WHERE messages_fts MATCH ?"
+    )
+    params: list[Any] = [expr]
+    if context_ids is not None:
+        if not context_ids:
+            return []
+        sql += f" AND c.context_id IN ({','.join('?' * len(context_ids))})"
+        params.extend(context_ids)
+    if role is not None:
+        sql += " AND m.role = ?"
+        params.append(role)
+    sql += " ORDER BY rank LIMIT ?"
+    params.append(max(1, limit))
+    with project.db("conversations").read() as conn:
+        try:
+            rows = conn.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            raise UsageError(f"cannot search for {query!r}: {exc}") from None
+    return [
+        SearchHit(r["id"], r["conversation_id"], r["title"], r["role"], r["timestamp"],
+                  r["snip"], float(r["score"]), r["context_id"])
+        for r in rows
+    ]

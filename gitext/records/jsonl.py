@@ -1,0 +1,318 @@
+"""JSONL export and import of conversations: one record per line, lossless both ways.
+
+Lines, in order: a header, then per conversation its `conversation` record, each `message`
+followed by its `attachment` records (metadata; the bytes stay in the content store), then its
+`compaction` records. Every record carries every column; JSON columns are JSON values.
+
+An import is checked line by line first and written in ONE transaction: a bad line is a
+UsageError naming its number, and nothing of that import is written.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import IO, Any
+
+from gitext.errors import UsageError
+from gitext.project import Project
+from gitext.records import attachments as att
+from gitext.records import fts
+from gitext.records import values as v
+from gitext.records.conversations import CONTEXT_TYPES, resolve_id
+from gitext.records.messages import ROLES
+
+FORMAT = "git-aircher-conversations"
+VERSION = 1
+CONFLICT_MODES = ("error", "skip", "replace")
+
+# (column, checker) per record kind; the checker returns the SQL value.
+Checker = Callable[[Any, str], Any]
+
+
+def _json(value: Any, field: str) -> Any:
+    return v.dump(value, field)
+
+
+def _opt_uuid(value: Any, field: str) -> str | None:
+    return None if value is None else v.uuid_text(value, field)
+
+
+def _hash(value: Any, field: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not att.valid_hash(value):
+        raise UsageError(f"{field} must be 64 lower-case hex digits (SHA-256)")
+    return value
+
+
+def _int(value: Any, field: str) -> int | None:
+    return v.integer(value, field, minimum=None)
+
+
+def _num(value: Any, field: str) -> float | None:
+    return v.number(value, field)
+
+
+def _txt(value: Any, field: str) -> str | None:
+    return v.text(value, field)
+
+
+def _req(value: Any, field: str) -> str:
+    return v.req_text(value, field)
+
+
+COLUMNS: dict[str, list[tuple[str, Checker]]] = {
+    "conversation": [
+        ("id", v.uuid_text), ("title", _txt), ("created_at", v.timestamp),
+        ("updated_at", v.timestamp), ("provider", _req), ("model", _txt),
+        ("total_tokens", _int), ("total_cost", _num), ("status", _txt),
+        ("project_id", _txt), ("worktree_id", _txt), ("session_id", _txt),
+        ("context_type", lambda x, f: v.choice(x, f, CONTEXT_TYPES)), ("metadata", _json),
+        ("context_id", _txt),
+    ],
+    "message": [
+        ("id", v.uuid_text), ("conversation_id", v.uuid_text), ("seq", _int),
+        ("role", lambda x, f: v.choice(x, f, ROLES)), ("content", _txt), ("tokens", _int),
+        ("cost", _num), ("timestamp", v.timestamp), ("tool_calls", _json),
+        ("tool_results", _json), ("project_id", _txt), ("worktree_id", _txt),
+        ("session_id", _txt), ("metadata", _json),
+    ],
+    "attachment": [
+        ("id", v.uuid_text), ("message_id", v.uuid_text),
+        ("type", lambda x, f: v.choice(x, f, att.ATTACHMENT_TYPES)), ("path", _txt),
+        ("content_hash", _hash), ("size_bytes", _int), ("metadata", _json),
+    ],
+    "compaction": [
+        ("id", v.uuid_text), ("conversation_id", v.uuid_text), ("trigger_type", _req),
+        ("original_message_count", _int), ("compacted_message_count", _int),
+        ("tokens_saved", _int), ("performed_at", v.timestamp), ("summary", _txt),
+        ("preserved_messages", _json),
+    ],
+}
+TABLES = {"conversation": "conversations", "message": "messages",
+          "attachment": "message_attachments", "compaction": "compaction_history"}
+JSON_COLUMNS = {"metadata", "tool_calls", "tool_results", "preserved_messages"}
+
+
+@dataclass
+class Counts:
+    conversations: int = 0
+    messages: int = 0
+    attachments: int = 0
+    compactions: int = 0
+    skipped: int = 0
+    replaced: int = 0
+    missing_content: int = 0
+
+    def to_json(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def _record(kind: str, row: sqlite3.Row) -> str:
+    data: dict[str, Any] = {"kind": kind}
+    for col, _ in COLUMNS[kind]:
+        data[col] = v.load(row[col]) if col in JSON_COLUMNS else row[col]
+    return json.dumps(data, ensure_ascii=False, allow_nan=False)
+
+
+def export_jsonl(
+    project: Project,
+    out: IO[str],
+    *,
+    conversation_ids: Sequence[str] | None = None,
+    context_ids: Sequence[str] | None = None,
+) -> Counts:
+    """Write the chosen conversations (default: all) to `out`; one consistent snapshot."""
+    counts = Counts()
+    with project.db("conversations").read() as conn:
+        conn.execute("BEGIN")  # one snapshot for the whole export, even while others write
+        if conversation_ids is not None:
+            ids = [resolve_id(conn, c) for c in conversation_ids]
+        elif context_ids is not None:
+            ids = [r[0] for r in conn.execute(
+                f"SELECT id FROM conversations WHERE context_id IN ({','.join('?' * len(context_ids))})"
+                " ORDER BY created_at, id", list(context_ids))] if context_ids else []
+        else:
+            ids = [r[0] for r in conn.execute("SELECT id FROM conversations ORDER BY created_at, id")]
+        out.write(json.dumps({"kind": "header", "format": FORMAT, "version": VERSION}) + "\n")
+        for cid in dict.fromkeys(ids):
+            row = conn.execute("SELECT * FROM conversations WHERE id = ?", (cid,)).fetchone()
+            out.write(_record("conversation", row) + "\n")
+            counts.conversations += 1
+            for msg in conn.execute(
+                "SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq, timestamp, id",
+                (cid,),
+            ).fetchall():
+                out.write(_record("message", msg) + "\n")
+                counts.messages += 1
+                for a in conn.execute(
+                    "SELECT * FROM message_attachments WHERE message_id = ? ORDER BY id",
+                    (msg["id"],),
+                ):
+                    out.write(_record("attachment", a) + "\n")
+                    counts.attachments += 1
+            for c in conn.execute(
+                "SELECT * FROM compaction_history WHERE conversation_id = ?"
+                " ORDER BY performed_at, id", (cid,)
+            ):
+                out.write(_record("compaction", c) + "\n")
+                counts.compactions += 1
+    return counts
+
+
+@dataclass
+class _Line:
+    number: int
+    kind: str
+    values: dict[str, Any]
+
+
+def _parse(data: bytes) -> list[_Line]:
+    lines: list[_Line] = []
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        raw = raw.rstrip(b"\r")
+        if not raw.strip():
+            continue
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"line {number}: not valid UTF-8 (byte {exc.start + 1})") from None
+        try:
+            obj = json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            raise UsageError(f"line {number}: not valid JSON: {exc}") from None
+        if not isinstance(obj, dict):
+            raise UsageError(f"line {number}: a record must be a JSON object")
+        kind = obj.get("kind")
+        if kind == "header":
+            if obj.get("format") != FORMAT or not isinstance(obj.get("version"), int) or \
+                    obj["version"] > VERSION:
+                raise UsageError(f"line {number}: not a {FORMAT} version {VERSION} export")
+            continue
+        if kind not in COLUMNS:
+            raise UsageError(f"line {number}: unknown record kind {kind!r}",
+                             hint=f"kinds: {', '.join(COLUMNS)}")
+        known = {c for c, _ in COLUMNS[kind]} | {"kind"}
+        extra = sorted(set(obj) - known)
+        if extra:
+            raise UsageError(f"line {number}: unknown field {extra[0]!r} in a {kind} record")
+        values: dict[str, Any] = {}
+        for col, check in COLUMNS[kind]:
+            try:
+                values[col] = check(obj.get(col), f"{kind}.{col}")
+            except UsageError as exc:
+                raise UsageError(f"line {number}: {exc.message}") from None
+        lines.append(_Line(number, kind, values))
+    return lines
+
+
+def _link(lines: list[_Line]) -> None:
+    """Every record's parent comes earlier in the file; no id appears twice."""
+    seen: dict[str, set[str]] = {k: set() for k in COLUMNS}
+    for line in lines:
+        rid = line.values["id"]
+        if rid in seen[line.kind]:
+            raise UsageError(f"line {line.number}: {line.kind} {rid} appears twice")
+        seen[line.kind].add(rid)
+        parent_kind, key = {"message": ("conversation", "conversation_id"),
+                            "attachment": ("message", "message_id"),
+                            "compaction": ("conversation", "conversation_id")}.get(
+                                line.kind, ("", ""))
+        if parent_kind and line.values[key] not in seen[parent_kind]:
+            raise UsageError(
+                f"line {line.number}: {line.kind} refers to {parent_kind} "
+                f"{line.values[key]} which is not earlier in the file"
+            )
+
+
+def _owner(line: _Line, parents: dict[str, str]) -> str:
+    """The conversation a record belongs to."""
+    if line.kind == "conversation":
+        return str(line.values["id"])
+    if line.kind in ("message", "compaction"):
+        return str(line.values["conversation_id"])
+    return parents[line.values["message_id"]]
+
+
+def import_jsonl(
+    project: Project,
+    data: bytes,
+    *,
+    on_conflict: str = "error",
+    adopt: bool = False,
+) -> Counts:
+    """Load an export. on_conflict: error | skip | replace conversations that already exist.
+    `adopt` moves the imported conversations into the current context (ids of the exporting
+    store's contexts mean nothing here)."""
+    v.choice(on_conflict, "on_conflict", CONFLICT_MODES)
+    lines = _parse(data)
+    _link(lines)
+    home: dict[str, Any] = {}
+    home_context: str | None = None
+    if adopt:
+        from gitext.records.current import current_ids
+
+        cur = current_ids(project)
+        home = {"project_id": cur.project_id, "worktree_id": cur.worktree_id,
+                "session_id": cur.session_id}
+        home_context = cur.context.id
+    parents = {ln.values["id"]: ln.values["conversation_id"]
+               for ln in lines if ln.kind == "message"}
+    counts = Counts()
+    store = project.layout.attachments
+    with project.db("conversations").write() as conn:
+        skipped: set[str] = set()
+        for line in lines:
+            if line.kind != "conversation":
+                continue
+            cid = line.values["id"]
+            exists = conn.execute("SELECT 1 FROM conversations WHERE id = ?", (cid,)).fetchone()
+            if exists is None:
+                continue
+            if on_conflict == "error":
+                raise UsageError(f"line {line.number}: conversation {cid} already exists",
+                                 hint="--on-conflict skip or --on-conflict replace")
+            if on_conflict == "skip":
+                skipped.add(cid)
+            else:
+                conn.execute("DELETE FROM conversations WHERE id = ?", (cid,))
+                counts.replaced += 1
+        counts.skipped = len(skipped)
+        indexed: list[tuple[str, str | None]] = []
+        for line in lines:
+            if _owner(line, parents) in skipped:
+                continue
+            values = dict(line.values)
+            if adopt and line.kind in ("conversation", "message"):
+                values.update(home)
+                if line.kind == "conversation":
+                    values["context_id"] = home_context
+            cols = list(values)
+            try:
+                conn.execute(
+                    f"INSERT INTO {TABLES[line.kind]} ({', '.join(cols)})"
+                    f" VALUES ({', '.join('?' * len(cols))})",
+                    [values[c] for c in cols],
+                )
+            except sqlite3.IntegrityError as exc:
+                raise UsageError(f"line {line.number}: cannot import this {line.kind}: {exc}") \
+                    from None
+            if line.kind == "message":
+                counts.messages += 1
+                indexed.append((values["id"], values["content"]))
+            elif line.kind == "attachment":
+                counts.attachments += 1
+                digest = values["content_hash"]
+                if digest and not att.content_path(store, digest).exists():
+                    counts.missing_content += 1
+            elif line.kind == "compaction":
+                counts.compactions += 1
+            else:
+                counts.conversations += 1
+        fts.index_extra_terms(conn, indexed)
+    return counts

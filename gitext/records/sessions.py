@@ -1,0 +1,253 @@
+"""Sessions: a task's context under the branch's worktree context, and its temporary cache.
+
+A session is three things kept together: a `contexts` row of type 'session' (knowledge.db)
+whose parent is the branch's worktree context, a `sessions` row (sessions.db), and the folder
+`.agents/sessions/<id>/` with a marker `.agents/sessions/active/<id>` while it is active (for
+tools that read files). knowledge.db and sessions.db are separate files, so a failure between
+the two writes is undone by hand; `doctor` reports any orphan left by a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from gitext import clock
+from gitext.contexts import Context
+from gitext.errors import UsageError
+from gitext.ids import new_id
+from gitext.project import Project
+from gitext.records import values as v
+from gitext.records.current import active_session_row, branch_context, require_project_context
+
+TASK_TYPES = ("debugging", "feature", "review", "refactor", "maintenance")
+STATUSES = ("active", "inactive", "expired")
+
+
+@dataclass(frozen=True)
+class Session:
+    id: str
+    user_id: str | None
+    started_at: str
+    last_activity: str
+    status: str
+    project_path: str | None
+    working_directory: str | None
+    preferences: Any
+    context_id: str | None
+    project_id: str | None
+    worktree_id: str | None
+    task_type: str | None
+    task_description: str | None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Session:
+        return cls(
+            row["id"], row["user_id"], row["started_at"], row["last_activity"], row["status"],
+            row["project_path"], row["working_directory"], v.load(row["preferences"]),
+            row["context_id"], row["project_id"], row["worktree_id"], row["task_type"],
+            row["task_description"],
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def session_context_name(session_id: str) -> str:
+    return f"session-{session_id[:8]}"
+
+
+def _write_json(path: Path, data: Mapping[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n", "utf-8")
+    os.replace(tmp, path)
+
+
+def start_session(
+    project: Project,
+    task_type: str,
+    description: str | None = None,
+    *,
+    user_id: str | None = None,
+    preferences: Mapping[str, Any] | None = None,
+    environment: Mapping[str, str] | None = None,
+    working_directory: Path | None = None,
+) -> Session:
+    """A new active session on the current branch of this worktree."""
+    task_type = v.choice(task_type, "task_type", TASK_TYPES)
+    description = v.text(description, "task_description", max_len=10_000)
+    prefs = v.dump(dict(preferences) if preferences is not None else None, "preferences")
+    env = v.dump(dict(environment) if environment is not None else None, "environment")
+    if user_id is None:
+        from gitext.contexts import user_name
+
+        user_id = user_name()
+    proj = require_project_context(project)
+    branch, wid = branch_context(project, proj)
+    sid = new_id()
+    now = clock.now()
+    ctx_id = new_id()
+    with project.db("knowledge").write() as kconn:
+        kconn.execute(
+            "INSERT INTO contexts (id, context_type, parent_context_id, name, path, git_branch,"
+            " git_commit, created_at, last_active, status, metadata) VALUES (?, 'session', ?, ?,"
+            " ?, ?, ?, ?, ?, 'active', ?)",
+            (ctx_id, branch.id, session_context_name(sid), str(project.repo.root),
+             branch.git_branch, branch.git_commit, now, now,
+             json.dumps({"session_id": sid, "task_type": task_type})),
+        )
+    try:
+        with project.db("sessions").write() as sconn:
+            sconn.execute(
+                "INSERT INTO sessions (id, user_id, started_at, last_activity, status,"
+                " project_path, working_directory, environment_variables, preferences,"
+                " context_id, project_id, worktree_id, task_type, task_description)"
+                " VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (sid, user_id, now, now, str(project.repo.info.main_root),
+                 str(working_directory or project.repo.root), env, prefs, ctx_id, proj.id, wid,
+                 task_type, description),
+            )
+            row = sconn.execute("SELECT * FROM sessions WHERE id = ?", (sid,)).fetchone()
+    except BaseException:
+        with project.db("knowledge").write() as kconn:
+            kconn.execute("DELETE FROM contexts WHERE id = ?", (ctx_id,))
+        raise
+    session = Session.from_row(row)
+    folder = project.layout.sessions / sid
+    folder.mkdir(parents=True, exist_ok=True)
+    info = {"session_id": sid, "context_id": ctx_id, "branch": branch.git_branch,
+            "worktree": str(project.repo.root), "task_type": task_type,
+            "task_description": description, "started_at": now}
+    _write_json(folder / "session.json", info)
+    active = project.layout.sessions / "active"
+    active.mkdir(parents=True, exist_ok=True)
+    _write_json(active / sid, info)
+    return session
+
+
+def resolve_session_id(conn: sqlite3.Connection, id_or_prefix: str) -> str:
+    row = conn.execute("SELECT id FROM sessions WHERE id = ?", (id_or_prefix,)).fetchone()
+    if row is not None:
+        return str(row["id"])
+    if len(id_or_prefix) >= 4:
+        pattern = id_or_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = conn.execute(
+            "SELECT id FROM sessions WHERE id LIKE ? ESCAPE '\\' LIMIT 2", (pattern + "%",)
+        ).fetchall()
+        if len(rows) == 1:
+            return str(rows[0]["id"])
+        if len(rows) > 1:
+            raise UsageError(f"session id prefix {id_or_prefix!r} is ambiguous")
+    raise UsageError(f"no session {id_or_prefix!r}", hint="`git aircher session list --all`")
+
+
+def get_session(project: Project, id_or_prefix: str) -> Session:
+    with project.db("sessions").read() as conn:
+        sid = resolve_session_id(conn, id_or_prefix)
+        row = conn.execute("SELECT * FROM sessions WHERE id = ?", (sid,)).fetchone()
+    return Session.from_row(row)
+
+
+def active_session(project: Project) -> Session | None:
+    """The session current_context() would use: active, this worktree, this branch."""
+    proj = require_project_context(project)
+    branch, wid = branch_context(project, proj)
+    found = active_session_row(project, wid, branch.id)
+    return None if found is None else get_session(project, found[0])
+
+
+def _set_status(project: Project, session: Session, status: str) -> None:
+    now = clock.now()
+    with project.db("sessions").write() as sconn:
+        sconn.execute("UPDATE sessions SET status = ?, last_activity = ? WHERE id = ?",
+                      (status, now, session.id))
+    if session.context_id:
+        with project.db("knowledge").write() as kconn:
+            kconn.execute(
+                "UPDATE contexts SET status = 'inactive', last_active = ? WHERE id = ?",
+                (now, session.context_id),
+            )
+    (project.layout.sessions / "active" / session.id).unlink(missing_ok=True)
+
+
+def end_session(project: Project, session_id: str | None = None) -> Session:
+    """Mark a session (default: the active one here) inactive and drop its active marker."""
+    if session_id is None:
+        found = active_session(project)
+        if found is None:
+            raise UsageError("no active session in this worktree",
+                             hint="give a session id; `git aircher session list` shows them")
+        session = found
+    else:
+        session = get_session(project, session_id)
+    if session.status != "active":
+        raise UsageError(f"session {session.id} is already {session.status}")
+    _set_status(project, session, "inactive")
+    return get_session(project, session.id)
+
+
+def touch_session(project: Project, session_id: str) -> None:
+    with project.db("sessions").write() as sconn:
+        sconn.execute("UPDATE sessions SET last_activity = ? WHERE id = ? AND status = 'active'",
+                      (clock.now(), session_id))
+
+
+def expire_sessions(project: Project, idle_seconds: float) -> int:
+    """Active sessions idle longer than `idle_seconds` become 'expired' (maintenance)."""
+    cutoff = clock.to_ts(clock.epoch() - idle_seconds)
+    with project.db("sessions").read() as conn:
+        rows = conn.execute(
+            "SELECT * FROM sessions WHERE status = 'active' AND last_activity < ?", (cutoff,)
+        ).fetchall()
+    for row in rows:
+        _set_status(project, Session.from_row(row), "expired")
+    return len(rows)
+
+
+def list_sessions(
+    project: Project,
+    *,
+    status: str | None = None,
+    context_ids: list[str] | None = None,
+    limit: int | None = 50,
+) -> list[Session]:
+    """Newest first; `context_ids` restricts to sessions under those branch contexts."""
+    sql = "SELECT * FROM sessions"
+    where: list[str] = []
+    params: list[Any] = []
+    if status is not None:
+        where.append("status = ?")
+        params.append(v.choice(status, "status", STATUSES))
+    if context_ids is not None:
+        with project.db("knowledge").read() as kconn:
+            marks = ",".join("?" * len(context_ids))
+            ids = [r[0] for r in kconn.execute(
+                f"SELECT id FROM contexts WHERE context_type = 'session' AND"
+                f" (parent_context_id IN ({marks}) OR id IN ({marks}))",
+                [*context_ids, *context_ids])] if context_ids else []
+        if not ids:
+            return []
+        where.append(f"context_id IN ({','.join('?' * len(ids))})")
+        params.extend(ids)
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY started_at DESC, id"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(max(1, limit))
+    with project.db("sessions").read() as conn:
+        rows = conn.execute(sql, params).fetchall()
+    return [Session.from_row(r) for r in rows]
+
+
+def session_context(project: Project, session: Session) -> Context | None:
+    if not session.context_id:
+        return None
+    with project.db("knowledge").read() as conn:
+        row = conn.execute("SELECT * FROM contexts WHERE id = ?", (session.context_id,)).fetchone()
+    return None if row is None else Context.from_row(row)

@@ -1,0 +1,138 @@
+"""Checking what callers hand the record API, and the JSON columns' one encoding.
+
+Every check raises UsageError naming the field, so a bad value from an agent (or an import
+line) is one clear message, never a half-written row or a sqlite3 traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from gitext.errors import UsageError
+
+
+def dump(value: Any, field: str = "value") -> str | None:
+    """A JSON column's text: compact, UTF-8, no NaN; None stays SQL NULL."""
+    if value is None:
+        return None
+    try:
+        out = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        out.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"{field} is not valid Unicode (lone surrogates)") from None
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise UsageError(f"{field} is not JSON-serialisable: {exc}") from None
+    return out
+
+
+def load(text: Any) -> Any:
+    """A JSON column's value; text that is not JSON (written by another tool) comes back as is."""
+    if text is None or not isinstance(text, str):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def text(value: Any, field: str, *, required: bool = False, max_len: int | None = None) -> str | None:
+    if value is None:
+        if required:
+            raise UsageError(f"{field} is required")
+        return None
+    if not isinstance(value, str):
+        raise UsageError(f"{field} must be a string, got {type(value).__name__}")
+    if required and not value.strip():
+        raise UsageError(f"{field} must not be empty")
+    if max_len is not None and len(value) > max_len:
+        raise UsageError(f"{field} is longer than {max_len} characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"{field} is not valid Unicode (lone surrogates)") from None
+    return value
+
+
+def req_text(value: Any, field: str, *, max_len: int | None = None) -> str:
+    out = text(value, field, required=True, max_len=max_len)
+    assert out is not None
+    return out
+
+
+def choice(value: Any, field: str, allowed: Sequence[str]) -> str:
+    if value not in allowed:
+        raise UsageError(f"{field} must be one of {', '.join(allowed)}, got {value!r}")
+    return str(value)
+
+
+def integer(value: Any, field: str, *, minimum: int | None = 0) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise UsageError(f"{field} must be an integer, got {value!r}")
+    if not -(2**63) <= value < 2**63:
+        raise UsageError(f"{field} is out of range: {value}")
+    if minimum is not None and value < minimum:
+        raise UsageError(f"{field} must be at least {minimum}, got {value}")
+    return value
+
+
+def number(
+    value: Any, field: str, *, lo: float | None = None, hi: float | None = None
+) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise UsageError(f"{field} must be a finite number, got {value!r}")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise UsageError(f"{field} must be between {lo} and {hi}, got {value}")
+    return float(value)
+
+
+def fraction(value: Any, field: str) -> float | None:
+    return number(value, field, lo=0.0, hi=1.0)
+
+
+def uuid_text(value: Any, field: str) -> str:
+    """A canonical UUID string (what every record id is)."""
+    if not isinstance(value, str):
+        raise UsageError(f"{field} must be a UUID string, got {value!r}")
+    try:
+        canonical = str(uuid.UUID(value))
+    except ValueError:
+        raise UsageError(f"{field} is not a UUID: {value[:60]!r}") from None
+    if canonical != value:
+        raise UsageError(f"{field} must be a lower-case hyphenated UUID, got {value!r}")
+    return value
+
+
+def timestamp(value: Any, field: str) -> str | None:
+    """'YYYY-MM-DD HH:MM:SS' (SQLite's CURRENT_TIMESTAMP form), optionally with a fraction."""
+    if value is None:
+        return None
+    from gitext.clock import from_ts
+
+    if not isinstance(value, str) or len(value) < 19:
+        raise UsageError(f"{field} must be a 'YYYY-MM-DD HH:MM:SS' timestamp, got {value!r}")
+    try:
+        from_ts(value)
+    except ValueError:
+        raise UsageError(f"{field} must be a 'YYYY-MM-DD HH:MM:SS' timestamp, got {value!r}") from None
+    return value
+
+
+def str_list(value: Any, field: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise UsageError(f"{field} must be a list of strings")
+    out = []
+    for item in value:
+        if not isinstance(item, str):
+            raise UsageError(f"{field} must be a list of strings, got an item {item!r}")
+        out.append(item)
+    return out

@@ -1,0 +1,1 @@
+"""The sync engine: git events, journaled by hooks, applied to the store idempotently."""

@@ -1,0 +1,76 @@
+"""The sync engine's public entry points (used by the CLI, the worker and lifecycle repair)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from gitext.project import Project
+from gitext.sync.engine import SyncResult, project_ctx, sync_worktree, touch_worktree
+from gitext.sync.worker import drain
+from gitext.worktrees import reconcile
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class CatchUp:
+    events: int
+    worktree: SyncResult
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"events": self.events, **asdict(self.worktree), **self.extra}
+
+
+def catch_up(project: Project, *, full: bool = False, workdir: bool = False) -> CatchUp:
+    """Apply what the journal holds, then read from git whatever the hooks missed."""
+    project.require_init()
+    events = drain(project)
+    root = project.repo.root
+    result = sync_worktree(project, root, full=full, workdir=workdir)
+    touch_worktree(project, root, project.repo.head())
+    proj = project_ctx(project)
+    with project.db("knowledge").write() as conn:
+        reconcile(conn, proj.id, project.repo.worktrees(),
+                  project.config.seconds("storage.sync.inactive_after"))
+    return CatchUp(events, result)
+
+
+def index(project: Project, progress: Progress | None = None) -> CatchUp:
+    """The file index of this worktree from HEAD and the work tree, then search and relevance."""
+    result = catch_up(project, workdir=True)
+    try:
+        from gitext.search.indexer import update as search_update
+    except ImportError:
+        search_update = None
+    if search_update is not None:
+        result.extra["search"] = search_update(project, progress=progress)
+    try:
+        from gitext.relevance import refresh as relevance_refresh
+    except ImportError:
+        relevance_refresh = None
+    if relevance_refresh is not None:
+        relevance_refresh(project)
+    return result
+
+
+def rebuild_from_git(project: Project) -> None:
+    """Drop every git-derived row of file_index.db and rebuild it from git exactly.
+
+    `files` rows stay (their ids are derived from the path, and feedback and access rows hang
+    off them); everything read out of git is recomputed for every live worktree.
+    """
+    project.require_init()
+    db = project.db("file_index")
+    with db.write() as conn:
+        for table in ("file_changes", "file_relationships", "file_snippets", "worktree_files",
+                      "commits", "sync_state"):
+            conn.execute(f"DELETE FROM {table}")
+    from pathlib import Path
+
+    for wt in project.repo.worktrees():
+        if wt.bare or wt.prunable or not Path(wt.path).is_dir():
+            continue
+        sync_worktree(project, Path(wt.path), full=True)

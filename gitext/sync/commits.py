@@ -1,0 +1,104 @@
+"""Commits into `commits` and `file_changes`: the history the relevance scores are made of."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path, PurePosixPath
+
+from gitext import clock
+from gitext.git.history import Change, CommitMeta, commit_changes, commit_meta
+from gitext.ids import derived_id
+from gitext.store.pool import Database
+from gitext.sync.files import ensure_paths, file_id
+
+_MERGED = re.compile(r"^Merge (?:remote-tracking )?branch '([^']+)'")
+
+
+def change_type(ch: Change) -> str:
+    if ch.status == "A" or ch.status == "C":
+        return "created"
+    if ch.status == "D":
+        return "deleted"
+    if ch.status == "R" and ch.old_path is not None:
+        same_dir = PurePosixPath(ch.old_path).parent == PurePosixPath(ch.path).parent
+        return "renamed" if same_dir else "moved"
+    return "modified"
+
+
+def change_id(commit: str, ch: Change) -> str:
+    return derived_id("file_change", commit, ch.path, ch.old_path or "")
+
+
+def known(conn: sqlite3.Connection, shas: list[str]) -> set[str]:
+    found: set[str] = set()
+    for i in range(0, len(shas), 500):
+        part = shas[i : i + 500]
+        marks = ",".join("?" * len(part))
+        found.update(r[0] for r in conn.execute(
+            f"SELECT sha FROM commits WHERE sha IN ({marks})", part))
+    return found
+
+
+def read_commits(root: Path, shas: list[str]) -> list[CommitMeta]:
+    """Metadata and changes (merges against their first parent), oldest first as given."""
+    metas = commit_meta(root, shas)
+    pairs = [(s, metas[s].parents[0] if metas[s].parents else None) for s in shas if s in metas]
+    changes = commit_changes(root, pairs)
+    out = []
+    for sha, _ in pairs:
+        meta = metas[sha]
+        meta.changes = [c for c in changes.get(sha, []) if c.new_mode != "160000"
+                        and c.old_mode != "160000"]
+        out.append(meta)
+    return out
+
+
+def ingest(
+    db: Database, conn: sqlite3.Connection, project_id: str, worktree: str,
+    commits: list[CommitMeta],
+) -> set[str]:
+    """Rows for these commits; returns the file ids whose history changed."""
+    paths = {p for c in commits for ch in c.changes for p in (ch.path, ch.old_path) if p}
+    ensure_paths(db, conn, project_id, paths, worktree)
+    db.executemany(
+        conn,
+        "INSERT OR IGNORE INTO commits (sha, first_parent, parents, author_name, author_email,"
+        " authored_at, committed_at, message, synced_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            (c.sha, c.parents[0] if c.parents else None, " ".join(c.parents), c.author_name,
+             c.author_email, clock.to_ts(c.authored_at), clock.to_ts(c.committed_at), c.message,
+             clock.now())
+            for c in commits
+        ),
+    )
+    touched: set[str] = set()
+    rows = []
+    for c in commits:
+        when = clock.to_ts(c.committed_at)
+        for ch in c.changes:
+            fid = file_id(project_id, ch.path)
+            touched.add(fid)
+            rows.append((
+                change_id(c.sha, ch), fid, change_type(ch), ch.old_path or ch.path, ch.path,
+                ch.old_blob, ch.new_blob, when, ch.added + ch.removed, c.sha,
+            ))
+    db.executemany(
+        conn,
+        "INSERT OR IGNORE INTO file_changes (id, file_id, change_type, old_path, new_path,"
+        " old_hash, new_hash, changed_at, change_size, git_commit)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    now = clock.now()
+    db.executemany(
+        conn, "INSERT OR REPLACE INTO relevance_dirty (file_id, marked_at) VALUES (?, ?)",
+        ((f, now) for f in touched),
+    )
+    return touched
+
+
+def merged_branch(message: str) -> str | None:
+    """The branch a merge commit's default message names ("Merge branch 'x' into y")."""
+    m = _MERGED.match(message)
+    return m.group(1) if m else None

@@ -1,0 +1,192 @@
+"""Turning git's state into table rows, for one worktree at a time.
+
+Everything here is a catch-up from git itself: an event says *where* to look, git says *what*
+is there. So a lost, replayed or reordered event can never leave the store wrong, only late.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitext import clock
+from gitext.contexts import (
+    Context,
+    ensure_worktree_context,
+    project_context,
+    write_context_file,
+)
+from gitext.errors import UsageError
+from gitext.git.history import CommitMeta, new_commits, object_exists, tree_changes
+from gitext.git.repo import Head, read_head
+from gitext.project import Project
+from gitext.store.pool import Database
+from gitext.sync import commits as commits_mod
+from gitext.sync import derived
+from gitext.sync.files import (
+    apply_states,
+    states_from_changes,
+    worktree_paths,
+)
+from gitext.sync.workdir import workdir_states
+from gitext.worktrees import upsert_worktree
+
+
+@dataclass
+class SyncResult:
+    worktree: str
+    head: str | None
+    branch: str | None
+    commits: int = 0
+    files: int = 0
+    removed: int = 0
+    derived: int = 0
+
+
+def project_ctx(project: Project) -> Context:
+    with project.db("knowledge").read() as conn:
+        ctx = project_context(conn)
+    if ctx is None:
+        raise UsageError("the store has no project context", hint="run `git aircher init`")
+    return ctx
+
+
+def _state(conn: sqlite3.Connection, root: Path) -> tuple[str | None, list[str]]:
+    rows = conn.execute("SELECT worktree_path, head FROM sync_state").fetchall()
+    mine = next((r["head"] for r in rows if r["worktree_path"] == str(root)), None)
+    tips = sorted({r["head"] for r in rows if r["head"]})
+    return mine, tips
+
+
+def sync_worktree(
+    project: Project, root: Path, *, full: bool = False, workdir: bool = False,
+    progress: object = None,
+) -> SyncResult:
+    """Bring this worktree's view, its new commits and their file changes into the store."""
+    proj = project_ctx(project)
+    db = project.db("file_index")
+    head = read_head(root)
+    result = SyncResult(str(root), head.commit, head.branch)
+    limit = project.config.integer("storage.sync.history_limit")
+    with db.read() as conn:
+        old, tips = _state(conn, root)
+    metas: list[CommitMeta] = []
+    changes = []
+    listing = False
+    if head.commit is not None:
+        live_tips = [t for t in tips if object_exists(root, t)] if not full else []
+        shas = new_commits(root, head.commit, live_tips, limit)
+        if shas and not full:
+            with db.read() as conn:
+                seen = commits_mod.known(conn, shas)
+            shas = [s for s in shas if s not in seen]
+        metas = commits_mod.read_commits(root, shas)
+        if old and not full and object_exists(root, old):
+            changes = tree_changes(root, old, head.commit)
+        else:
+            changes = tree_changes(root, None, head.commit)
+            listing = True
+    present, removed = states_from_changes(changes)
+    if workdir:
+        extra, gone = workdir_states(root)
+        by_path = {s.path: s for s in present}
+        for s in extra:
+            by_path[s.path] = s
+        present = list(by_path.values())
+        removed = [*removed, *gone]
+    with db.write() as conn:
+        if listing:
+            # A full listing replaces the view: what it does not name is gone from this worktree.
+            now_paths = {s.path for s in present}
+            removed = [*removed, *(worktree_paths(conn, root) - now_paths)]
+        commits_mod.ingest(db, conn, proj.id, str(root), metas)
+        apply_states(db, conn, proj.id, root, present, removed)
+        repo_files = worktree_paths(conn, root)
+        result.derived = derived.refresh(db, conn, proj.id, present, removed, repo_files)
+        _mark_dirty(db, conn, proj.id, [s.path for s in present] + removed)
+        conn.execute(
+            "INSERT INTO sync_state (worktree_path, head, branch, synced_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT(worktree_path) DO UPDATE SET head = excluded.head,"
+            " branch = excluded.branch, synced_at = excluded.synced_at",
+            (str(root), head.commit, head.branch, clock.now()),
+        )
+    _record_merges(project, proj, metas, head)
+    result.commits, result.files, result.removed = len(metas), len(present), len(removed)
+    return result
+
+
+def _mark_dirty(db: Database, conn: sqlite3.Connection, project_id: str, paths: list[str]) -> None:
+    from gitext.sync.files import file_id
+
+    now = clock.now()
+    db.executemany(
+        conn,
+        "INSERT OR REPLACE INTO relevance_dirty (file_id, marked_at)"
+        " SELECT ?, ? WHERE EXISTS (SELECT 1 FROM files WHERE id = ?)",
+        ((file_id(project_id, p), now, file_id(project_id, p)) for p in paths),
+    )
+
+
+def _record_merges(
+    project: Project, proj: Context, metas: list[CommitMeta], head: Head
+) -> None:
+    """Merge commits name the branch they brought in: that is a knowledge transfer."""
+    if head.branch is None:
+        return
+    for meta in metas:
+        if len(meta.parents) < 2:
+            continue
+        source = commits_mod.merged_branch(meta.message)
+        if source:
+            record_transfer(project, proj, source, head.branch, meta.sha, "merge")
+
+
+def record_transfer(
+    project: Project, proj: Context, source: str, target: str, commit: str | None, how: str
+) -> None:
+    import json
+
+    if source == target:
+        return
+    with project.db("knowledge").write() as conn:
+        src = _branch_context(conn, proj, source)
+        tgt = _branch_context(conn, proj, target)
+        conn.execute(
+            "INSERT INTO context_relationships (id, source_context_id, target_context_id,"
+            " relationship_type, strength, created_at, metadata) VALUES (?, ?, ?,"
+            " 'knowledge_transfer', 1.0, ?, ?) ON CONFLICT(source_context_id,"
+            " target_context_id, relationship_type) DO UPDATE SET metadata = excluded.metadata",
+            (_rel_id(src.id, tgt.id), src.id, tgt.id, clock.now(),
+             json.dumps({"via": how, "commit": commit})),
+        )
+
+
+def _rel_id(src: str, tgt: str) -> str:
+    from gitext.ids import derived_id
+
+    return derived_id("relationship", src, tgt, "knowledge_transfer")
+
+
+def _branch_context(conn: sqlite3.Connection, proj: Context, branch: str) -> Context:
+    from gitext.contexts import worktree_context_id
+
+    row = conn.execute("SELECT * FROM contexts WHERE id = ?",
+                       (worktree_context_id(proj.id, branch),)).fetchone()
+    if row is not None:
+        return Context.from_row(row)
+    return ensure_worktree_context(conn, proj, branch, None, proj_path(proj), touch=False)
+
+
+def proj_path(proj: Context) -> Path:
+    return Path(proj.path or ".")
+
+
+def touch_worktree(project: Project, root: Path, head: Head) -> Context:
+    """The worktree row and its branch context, now active at `head`."""
+    proj = project_ctx(project)
+    with project.db("knowledge").write() as conn:
+        ctx = ensure_worktree_context(conn, proj, head.branch, head.commit, root)
+        upsert_worktree(conn, proj.id, root, head.branch, head.commit, touch=True)
+    write_context_file(project.layout.worktree_dir(ctx.name), ctx, root)
+    return ctx

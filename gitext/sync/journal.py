@@ -1,0 +1,114 @@
+"""The durable event journal: one small file per git event in `.agents/journal/`.
+
+Hook shims write these with shell builtins (no Python on git's critical path); the Python entry
+point writes the same format when it is the one called. A record is complete only when its last
+line is `end`: a file caught half-written is left for the next drain, never half-applied.
+Applying is idempotent, so a record applied and then replayed after a crash changes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MAGIC = "aircher-event 1"
+_STALE_PARTIAL = 60.0  # seconds after which an unfinished record is a crashed writer's
+
+
+@dataclass
+class Event:
+    hook: str
+    cwd: str
+    head: str = ""  # the worktree's HEAD file at hook time: "ref: refs/heads/x" or a sha
+    args: list[str] = field(default_factory=list)
+    stdin: list[str] = field(default_factory=list)
+    path: Path | None = None  # the journal file, when read from one
+
+    @property
+    def branch(self) -> str | None:
+        if self.head.startswith("ref: refs/heads/"):
+            return self.head.removeprefix("ref: refs/heads/")
+        return None
+
+    def encode(self) -> str:
+        lines = [MAGIC, f"hook {self.hook}", f"cwd {self.cwd}", f"head {self.head}"]
+        lines += [f"arg {a}" for a in self.args]
+        lines += [f"stdin {s}" for s in self.stdin]
+        lines.append("end")
+        return "\n".join(lines) + "\n"
+
+
+def parse(text: str) -> Event | None:
+    lines = text.split("\n")
+    if not lines or lines[0] != MAGIC or "end" not in lines:
+        return None
+    ev = Event(hook="", cwd="")
+    for line in lines[1 : lines.index("end")]:
+        key, _, value = line.partition(" ")
+        if key == "hook":
+            ev.hook = value
+        elif key == "cwd":
+            ev.cwd = value
+        elif key == "head":
+            ev.head = value
+        elif key == "arg":
+            ev.args.append(value)
+        elif key == "stdin" and value.strip():
+            ev.stdin.append(value)
+    return ev if ev.hook and ev.cwd else None
+
+
+def append(journal: Path, ev: Event) -> Path:
+    """Write one record: temp name, then rename, so a reader never sees half of it."""
+    journal.mkdir(parents=True, exist_ok=True)
+    name = f"{time.time_ns()}-{os.getpid()}-{ev.hook}"
+    tmp = journal / f".{name}.tmp"
+    tmp.write_text(ev.encode(), "utf-8", errors="surrogateescape")
+    final = journal / f"{name}.ev"
+    os.replace(tmp, final)
+    return final
+
+
+def _order(path: Path) -> tuple[int, str]:
+    head = path.name.split("-", 1)[0]
+    return (int(head) if head.isdigit() else 0, path.name)
+
+
+def pending(journal: Path) -> list[Event]:
+    """Complete records, oldest first."""
+    try:
+        names = [p for p in journal.iterdir() if p.suffix == ".ev"]
+    except FileNotFoundError:
+        return []
+    events = []
+    for path in sorted(names, key=_order):
+        try:
+            text = path.read_text("utf-8", errors="surrogateescape")
+        except FileNotFoundError:
+            continue  # another worker took it
+        ev = parse(text)
+        if ev is None:
+            _drop_if_abandoned(path)
+            continue
+        ev.path = path
+        events.append(ev)
+    return events
+
+
+def _drop_if_abandoned(path: Path) -> None:
+    # A shim writes its record in one redirect; one still without `end` a minute later was cut
+    # off mid-write. git itself still has what happened, and `sync` reads it from there.
+    try:
+        if time.time() - path.stat().st_mtime > _STALE_PARTIAL:
+            path.rename(path.with_suffix(".broken"))
+    except FileNotFoundError:
+        pass
+
+
+def done(ev: Event) -> None:
+    if ev.path is not None:
+        with contextlib.suppress(FileNotFoundError):
+            ev.path.unlink()

@@ -1,0 +1,27 @@
+"""Appending to the store's logs from the hook and worker paths (stdlib only, size-rotated)."""
+
+from __future__ import annotations
+
+import os
+import traceback
+from pathlib import Path
+
+from gitext import clock
+
+MAX_LOG = 2 * 1024 * 1024
+
+
+def log(logs: Path, name: str, message: str, exc: BaseException | None = None) -> None:
+    """One line (plus a traceback for failures); never raises: logging must not break a hook."""
+    try:
+        logs.mkdir(parents=True, exist_ok=True)
+        path = logs / f"{name}.log"
+        if path.exists() and path.stat().st_size > MAX_LOG:
+            os.replace(path, path.with_suffix(".log.1"))
+        text = f"{clock.now()} [{os.getpid()}] {message}\n"
+        if exc is not None:
+            text += "".join(traceback.format_exception(exc))
+        with path.open("a", encoding="utf-8", errors="replace") as fh:
+            fh.write(text)
+    except OSError:
+        pass

@@ -1,0 +1,43 @@
+"""The work tree's own changes (for `git aircher index`): modified, added and untracked files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gitext.git.run import git
+from gitext.sync.files import FileState
+
+
+def workdir_states(root: Path) -> tuple[list[FileState], list[str]]:
+    """Files whose work-tree content differs from HEAD, with blob ids of that content."""
+    out = git(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames"],
+              root).stdout
+    changed: list[tuple[str, str]] = []
+    removed: list[str] = []
+    for rec in out.split(b"\0"):
+        if len(rec) < 4:
+            continue
+        xy, path = rec[:2].decode(), rec[3:].decode("utf-8", "surrogateescape")
+        if "D" in xy:
+            removed.append(path)
+        elif xy == "??":
+            changed.append((path, "untracked"))
+        elif xy[0] == "A":
+            changed.append((path, "added"))
+        else:
+            changed.append((path, "modified"))
+    changed = [(p, s) for p, s in changed if (root / p).is_file() or (root / p).is_symlink()]
+    if not changed:
+        return [], removed
+    blobs = git(["hash-object", "--no-filters", "--stdin-paths"], root,
+                input="".join(p + "\n" for p, _ in changed).encode("utf-8", "surrogateescape"),
+                ).stdout.decode().split()
+    states = []
+    for (path, status), blob in zip(changed, blobs, strict=True):
+        full = root / path
+        mode = "120000" if full.is_symlink() else ("100755" if full.stat().st_mode & 0o111
+                                                   else "100644")
+        st = FileState(path, mode, blob, status)
+        st.from_disk = True
+        states.append(st)
+    return states, removed

@@ -1,0 +1,153 @@
+"""Secret file names and key-shaped strings."""
+
+from __future__ import annotations
+
+import pytest
+
+from gitext.index.secrets import find_secret_patterns, is_secret_path
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ".env",
+        "backend/.env",
+        ".env.local",
+        "deploy/.env.production",
+        "certs/server.pem",
+        "certs/SERVER.PEM",
+        "tls/private.key",
+        ".ssh/id_rsa",
+        "keys/id_rsa.pub",
+        "id_dsa",
+        "home/id_ecdsa",
+        "home/.ssh/id_ed25519",
+        "credentials",
+        "aws/credentials",
+        "config/credentials.json",
+        "gcp/Credentials.yml",
+        "signing/store.p12",
+        "signing/cert.pfx",
+        ".netrc",
+        "home/.pgpass",
+    ],
+)
+def test_secret_paths(path: str) -> None:
+    assert is_secret_path(path)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "src/env.py",
+        "docs/environment.md",
+        "envoy.yaml",
+        "keyboard.c",
+        "src/keys.py",
+        "monkey.js",
+        "pem_utils.py",
+        "credentials_test_helper.py",
+        "my_credentials.json",
+        "id_rsa_docs/README.md",
+        "netrc.py",
+        "README.md",
+    ],
+)
+def test_ordinary_paths(path: str) -> None:
+    assert not is_secret_path(path)
+
+
+AWS = "AKIA" + "IOSFODNN7EXAMPLE"
+GITHUB = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+GITHUB_FINE = "github_pat_" + "11ABCDEFG0" * 6
+OPENAI = "sk-" + "proj-" + "Abc123def456GHI789jkl012"
+ANTHROPIC = "sk-" + "ant-api03-" + "Zx9Yw8Vu7Ts6Rq5Po4Nm3"
+SLACK = "xoxb-" + "123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx"
+GOOGLE = "AIza" + "SyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q"
+
+
+def test_each_key_kind_with_its_line() -> None:
+    text = "\n".join(
+        [
+            "# settings",
+            f"AWS_ACCESS_KEY_ID = '{AWS}'",
+            f"token: {GITHUB}",
+            f'OPENAI_API_KEY="{OPENAI}"',
+            f"ANTHROPIC_API_KEY={ANTHROPIC}",
+            f"slack = {SLACK}",
+            f"maps_key = '{GOOGLE}'",
+            "-----BEGIN RSA PRIVATE KEY-----",
+            "MIIEowIBAAKCAQEA",
+            "-----END RSA PRIVATE KEY-----",
+            f"pat = {GITHUB_FINE}",
+        ]
+    )
+    assert find_secret_patterns(text) == [
+        (2, "aws-access-key"),
+        (3, "github-token"),
+        (4, "openai-api-key"),
+        (5, "anthropic-api-key"),
+        (6, "slack-token"),
+        (7, "google-api-key"),
+        (8, "private-key"),
+        (11, "github-token"),
+    ]
+
+
+@pytest.mark.parametrize("prefix", ["ghp_", "gho_", "ghs_", "ghu_"])
+def test_github_token_prefixes(prefix: str) -> None:
+    assert find_secret_patterns(f"x = {prefix}{'A1' * 18}") == [(1, "github-token")]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "-----BEGIN PRIVATE KEY-----",
+        "-----BEGIN OPENSSH PRIVATE KEY-----",
+        "-----BEGIN EC PRIVATE KEY-----",
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----",
+        "-----BEGIN PGP PRIVATE KEY BLOCK-----",
+    ],
+)
+def test_private_key_blocks(header: str) -> None:
+    assert find_secret_patterns(f"{header}\nabc\n") == [(1, "private-key")]
+
+
+def test_one_entry_per_line_and_kind() -> None:
+    assert find_secret_patterns(f"{AWS} {AWS}\n\n{AWS}") == [
+        (1, "aws-access-key"),
+        (3, "aws-access-key"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "AKIA" + "IOSFODNN7EXAMPL",  # one character short
+        "XAKIA" + "IOSFODNN7EXAMPLE",  # inside a longer word
+        "AKIA" + "IOSFODNN7EXAMPLEX",  # too long
+        "AKIA" + "iosfodnn7example",  # lower case
+        "ghp_" + "short",
+        "my_ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8",
+        "github_pat_" + "tooShort",
+        "sk-" + "short-key",
+        "task-" + "abcdefghijklmnopqrstuvwxyz0123",
+        "desk-" + "abcdefghijklmnopqrstuvwxyz0123",
+        "xoxb-" + "1234",
+        "noxoxb-" + "123456789012-1234567890123-AbCdEfGhIjKl",
+        "AIza" + "SyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6",  # 34 characters
+        "AIza" + "SyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Qx",  # 36 characters
+        "-----BEGIN PUBLIC KEY-----",
+        "-----BEGIN CERTIFICATE-----",
+        "the private key is stored elsewhere",
+    ],
+)
+def test_near_misses(text: str) -> None:
+    assert find_secret_patterns(text) == []
+
+
+def test_large_text_is_quick_and_exact() -> None:
+    filler = "x = compute(value, other) # AKIA sk- ghp_ xox AIza\n" * 50_000
+    text = filler + f"key = {AWS}\n" + filler
+    assert find_secret_patterns(text) == [(50_001, "aws-access-key")]

@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from gitext.config import Config, parse_duration, parse_size, read_file
+from gitext.config_keys import KEYS
+from gitext.errors import ConfigError
+
+SPEC = Path(__file__).resolve().parents[2] / "shared" / "spec" / "storage-architecture.md"
+
+
+def test_every_key_of_the_spec_has_a_default() -> None:
+    import re
+
+    text = SPEC.read_text()
+    found = set()
+    for block in re.findall(r"```toml\n(.*?)```", text, re.S):
+        section = None
+        for line in block.splitlines():
+            m = re.match(r"\[(.+)\]", line.strip())
+            if m:
+                section = m.group(1)
+            elif "=" in line and not line.strip().startswith("#") and section:
+                found.add(f"{section}.{line.split('=')[0].strip()}")
+    assert found and found <= set(KEYS), found - set(KEYS)
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("500ms", 0.5), ("1s", 1), ("5m", 300),
+                                               ("24h", 86400), ("7d", 604800), ("2w", 1209600)])
+def test_durations(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize(("text", "size"), [("10MB", 10_000_000), ("1GB", 10**9),
+                                            ("512KiB", 524288), ("100", 100)])
+def test_sizes(text: str, size: int) -> None:
+    assert parse_size(text) == size
+
+
+def test_layers_in_order(tmp_path: Path) -> None:
+    g = tmp_path / "global.toml"
+    p = tmp_path / "project.toml"
+    g.write_text('[storage.sqlite]\ncache_size = -1000\nsynchronous = "FULL"\n'
+                 '[storage.backup]\nbackup_interval = "12h"\n')
+    p.write_text("[storage.sqlite]\ncache_size = -2000\n")
+    cfg = Config.load(g, p, {"AIRCHER_STORAGE_BACKUP_BACKUP_INTERVAL": "6h"})
+    assert cfg.integer("storage.sqlite.cache_size") == -2000
+    assert cfg.sources["storage.sqlite.cache_size"] == str(p)
+    assert cfg.text("storage.sqlite.synchronous") == "FULL"
+    assert cfg.seconds("storage.backup.backup_interval") == 6 * 3600
+    assert cfg.sources["storage.backup.backup_interval"] == "environment"
+    assert cfg.size("storage.max_db_size") == 10**9  # default
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("[storage\n", "not valid TOML"),
+        ("[storage]\nmax_db_sise = '1GB'\n", "unknown key storage.max_db_sise"),
+        ("[storage.sqlite]\ncache_size = 'big'\n", "storage.sqlite.cache_size: expected an integer"),
+        ("[storage.backup]\nbackup_interval = '3 fortnights'\n", "expected a duration"),
+        ("[storage]\nmax_db_size = 'huge'\n", "expected a size"),
+        ("[storage.sqlite]\njournal_mode = 'FAST'\n", "expected one of WAL"),
+        ("[storage.monitoring]\ndisk_usage_alert_threshold = 1.5\n", "from 0 to 1"),
+        ("[storage.embeddings]\nenabled = 'maybe'\n", "true or false"),
+    ],
+)
+def test_bad_config_names_file_and_key(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(content)
+    with pytest.raises(ConfigError) as err:
+        read_file(path)
+    assert message in err.value.message
+    assert str(path) in err.value.message
+    assert err.value.exit_code == 2
+
+
+def test_unknown_key_suggests_the_close_one(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("[storage]\nmax_db_sise = '1GB'\n")
+    with pytest.raises(ConfigError) as err:
+        read_file(path)
+    assert err.value.hint == "did you mean storage.max_db_size?"
+
+
+def test_bad_environment_value() -> None:
+    with pytest.raises(ConfigError, match="AIRCHER_STORAGE_SQLITE_CACHE_SIZE"):
+        Config.load(None, None, {"AIRCHER_STORAGE_SQLITE_CACHE_SIZE": "lots"})
+
+
+def test_data_dir_is_refused_per_project(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("[storage]\ndata_dir = 'elsewhere'\n")
+    with pytest.raises(ConfigError, match="cannot be set per project"):
+        read_file(path, project=True)
+
+
+def test_cli_set_get_list(repo: Path, aircher) -> None:  # type: ignore[no-untyped-def]
+    assert aircher(repo, "init").code == 0
+    r = aircher(repo, "config", "set", "storage.sqlite.cache_size", "-4000")
+    assert r.code == 0, r.err
+    assert aircher(repo, "config", "get", "storage.sqlite.cache_size").out.strip() == "-4000"
+    assert "cache_size = -4000" in (repo / ".agents" / "config.toml").read_text()
+    r = aircher(repo, "config", "set", "--global", "storage.backup.backup_interval", "12h")
+    assert r.code == 0
+    assert (Path(os.environ["AIRCHER_HOME"]) / "config.toml").exists()
+    import json
+
+    rows = json.loads(aircher(repo, "config", "list", "--json").out)
+    by_key = {r["key"]: r for r in rows}
+    assert by_key["storage.backup.backup_interval"]["value"] == "12h"
+    assert set(by_key) == set(KEYS)
+    bad = aircher(repo, "config", "set", "storage.sqlite.cache_size", "lots")
+    assert bad.code == 2 and bad.err.startswith("error: storage.sqlite.cache_size: expected")
+    assert aircher(repo, "config", "unset", "storage.sqlite.cache_size").code == 0
+    assert aircher(repo, "config", "get", "storage.sqlite.cache_size").out.strip() == "-64000"
+
+
+def test_broken_config_file_is_one_error_line(repo: Path, aircher) -> None:  # type: ignore[no-untyped-def]
+    home = Path(os.environ["AIRCHER_HOME"])
+    home.mkdir(parents=True)
+    (home / "config.toml").write_text("[storage.sqlite]\ncache_size = 'x'\n")
+    r = aircher(repo, "status")
+    assert r.code == 2
+    lines = r.err.strip().splitlines()
+    assert lines[0].startswith("error: ") and "config.toml" in lines[0] and "cache_size" in lines[0]
+    assert "Traceback" not in r.err

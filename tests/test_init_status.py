@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+
+from tests.conftest import commit, git, run_git_aircher
+
+SPEC_TABLES = {
+    "conversations": {"conversations", "messages", "message_attachments", "compaction_history"},
+    "knowledge": {"contexts", "context_relationships", "project_components",
+                  "documentation_files", "project_decisions", "success_patterns",
+                  "cross_context_insights", "conversation_effectiveness",
+                  "context_relevance_feedback", "embedding_metadata", "search_indexes",
+                  "worktrees", "context_switches"},
+    "file_index": {"files", "file_relationships", "file_changes", "file_access_patterns",
+                   "file_relevance_scores", "file_snippets"},
+    "sessions": {"sessions", "session_cache", "user_preferences"},
+}
+
+
+def test_init_then_status_json_shows_every_table(repo: Path, aircher) -> None:  # type: ignore[no-untyped-def]
+    r = aircher(repo, "init")
+    assert r.code == 0, r.err
+    assert "Initialized git-aircher store" in r.out
+    st = json.loads(aircher(repo, "status", "--json").out)
+    dbs = {d["name"]: d for d in st["databases"]}
+    for name, tables in SPEC_TABLES.items():
+        assert tables <= set(dbs[name]["tables"]), name
+        assert dbs[name]["journal_mode"] == "WAL"
+        assert dbs[name]["schema_version"] == dbs[name]["schema_latest"]
+        assert dbs[name]["size_bytes"] > 0
+    assert st["data_dir"] == str(repo / ".agents")
+    assert st["current_context"]["name"] == "main"
+    assert [w["branch_name"] for w in st["worktrees"]] == ["main"]
+    assert git(repo, "status", "--porcelain") == ""
+    assert "/.agents/" in (repo / ".git" / "info" / "exclude").read_text().splitlines()
+
+
+def test_init_is_idempotent(repo: Path, aircher) -> None:  # type: ignore[no-untyped-def]
+    aircher(repo, "init")
+    first = json.loads(aircher(repo, "status", "--json").out)
+    r = aircher(repo, "init")
+    assert r.code == 0 and "Reinitialized" in r.out
+    second = json.loads(aircher(repo, "status", "--json").out)
+    for a, b in zip(first["databases"], second["databases"], strict=True):
+        assert a["tables"] == b["tables"]
+    exclude = (repo / ".git" / "info" / "exclude").read_text()
+    assert exclude.count("/.agents/") == 1
+
+
+def test_context_chain_global_project_worktree(repo: Path, aircher) -> None:  # type: ignore[no-untyped-def]
+    aircher(repo, "init")
+    conn = sqlite3.connect(repo / ".agents" / "db" / "core" / "knowledge.db")
+    rows = {r[0]: r for r in conn.execute(
+        "SELECT context_type, id, parent_context_id, git_branch FROM contexts")}
+    assert rows["global"][2] is None
+    assert rows["project"][2] == rows["global"][1]
+    assert rows["worktree"][2] == rows["project"][1]
+    assert rows["worktree"][3] == "main"
+    g = sqlite3.connect(Path(os.environ["AIRCHER_HOME"]) / "global.db")
+    assert g.execute("SELECT id FROM contexts").fetchone()[0] == rows["global"][1]
+    assert (repo / ".agents" / "worktrees" / "main" / "context.json").exists()
+
+
+def test_empty_repository(empty_repo: Path, aircher) -> None:  # type: ignore[no-untyped-def]
+    r = aircher(empty_repo, "init")
+    assert r.code == 0, r.err
+    st = json.loads(aircher(empty_repo, "status", "--json").out)
+    assert st["worktrees"][0]["git_commit"] is None
+    assert st["current_context"]["git_branch"] == "main"
+
+
+def test_from_a_subdirectory(repo: Path, aircher) -> None:  # type: ignore[no-untyped-def]
+    sub = repo / "src"
+    assert aircher(sub, "init").code == 0
+    assert (repo / ".agents" / "db" / "core" / "knowledge.db").exists()
+    assert not (sub / ".agents").exists()
+
+
+def test_from_a_linked_worktree_uses_the_main_store(repo: Path, tmp_path: Path, aircher) -> None:  # type: ignore[no-untyped-def]
+    wt = tmp_path / "wt"
+    git(repo, "worktree", "add", "-q", "-b", "feature", str(wt))
+    r = aircher(wt, "init")
+    assert r.code == 0, r.err
+    assert (repo / ".agents" / "db" / "core" / "knowledge.db").exists()
+    assert not (wt / ".agents").exists()
+    st = json.loads(aircher(wt, "status", "--json").out)
+    assert {w["branch_name"] for w in st["worktrees"]} == {"main", "feature"}
+    assert st["current_context"]["name"] == "feature"
+    assert git(wt, "status", "--porcelain") == ""
+
+
+def test_outside_a_repository(tmp_path: Path, aircher) -> None:  # type: ignore[no-untyped-def]
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    r = aircher(plain, "init")
+    assert r.code == 2
+    assert r.err.splitlines()[0].startswith("error: not a git repository")
+    assert r.err.splitlines()[1].startswith("hint: ")
+
+
+def test_bare_repository(tmp_path: Path, aircher) -> None:  # type: ignore[no-untyped-def]
+    bare = tmp_path / "bare.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    r = aircher(bare, "init")
+    assert r.code == 2
+    assert "bare repository" in r.err.splitlines()[0]
+    assert not (bare / ".agents").exists()
+
+
+def test_status_before_init(repo: Path, aircher) -> None:  # type: ignore[no-untyped-def]
+    r = aircher(repo, "status")
+    assert r.code == 2 and r.err.startswith("error: no git-aircher store")
+
+
+def test_status_table_for_people(repo: Path, aircher) -> None:  # type: ignore[no-untyped-def]
+    aircher(repo, "init")
+    out = aircher(repo, "status").out
+    for name in ("conversations", "knowledge", "file_index", "sessions", "global"):
+        assert name in out
+    assert "WAL" in out and "main" in out
+
+
+def test_unexpected_error_is_logged_not_shown(repo: Path) -> None:
+    commit(repo, {"x.txt": "x"})
+    assert run_git_aircher(repo, "init").code == 0
+    # A store whose database file is a directory: not a user mistake we know how to name.
+    db = repo / ".agents" / "db" / "core" / "sessions.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    db.mkdir()
+    r = run_git_aircher(repo, "status")
+    assert r.code in (1, 3)
+    assert "Traceback" not in r.err
+    assert len(r.err.strip().splitlines()) <= 2
+    if r.code == 3:
+        log = Path(r.err.split("details in ")[1].strip())
+        assert "Traceback" in log.read_text()
+
+
+def test_console_script_through_git(repo: Path) -> None:
+    """`git aircher` finds the git-aircher console script on PATH (conftest puts it there)."""
+    r = git(repo, "aircher", "init")
+    assert "git-aircher store" in r
+
+
+def test_bug_exit_3_with_log_file(repo: Path) -> None:
+    # A file where the store needs a folder is nothing the library anticipates: exit 3 + log.
+    (repo / ".agents").mkdir()
+    (repo / ".agents" / "worktrees").write_text("in the way")
+    r = run_git_aircher(repo, "init")
+    assert r.code == 3
+    assert r.err.startswith("error: unexpected ")
+    assert "Traceback" not in r.err
+    log = Path(r.err.split("details in ")[1].strip())
+    assert "Traceback" in log.read_text() and "worktrees" in log.read_text()
