@@ -30,7 +30,7 @@ class InitResult:
     worktrees: int
 
 
-def init_project(project: Project) -> InitResult:
+def init_project(project: Project, *, hooks: bool = True) -> InitResult:
     created = not project.initialized
     project.global_layout.ensure()
     project.layout.ensure()
@@ -60,9 +60,18 @@ def init_project(project: Project) -> InitResult:
         )
     from gitext.sync.engine import sync_worktree
 
+    if hooks:
+        from gitext.hooks.install import install_hooks
+
+        install_hooks(project.repo.root)
+
     # The first catch-up (the last `history_limit` commits and the whole tree) happens here, so
     # the store is useful at once; hooks keep it current from now on.
     sync_worktree(project, project.repo.root)
+    if hooks:
+        from gitext.hooks.entry import spawn_worker
+
+        spawn_worker(project.repo.root)  # parsing and search indexing go on in the background
     return InitResult(
         data_dir=str(project.layout.root),
         created=created,

@@ -60,7 +60,8 @@ def test_layers_in_order(tmp_path: Path) -> None:
     [
         ("[storage\n", "not valid TOML"),
         ("[storage]\nmax_db_sise = '1GB'\n", "unknown key storage.max_db_sise"),
-        ("[storage.sqlite]\ncache_size = 'big'\n", "storage.sqlite.cache_size: expected an integer"),
+        ("[storage.sqlite]\ncache_size = 'big'\n",
+         "storage.sqlite.cache_size: expected an integer"),
         ("[storage.backup]\nbackup_interval = '3 fortnights'\n", "expected a duration"),
         ("[storage]\nmax_db_size = 'huge'\n", "expected a size"),
         ("[storage.sqlite]\njournal_mode = 'FAST'\n", "expected one of WAL"),

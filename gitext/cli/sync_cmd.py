@@ -29,16 +29,18 @@ def sync(app: App, full: bool, as_json: bool) -> None:
 
 
 @click.command()
+@click.option("--background", is_flag=True,
+              help="Record files and history now; leave parsing and search to the worker.")
 @json_option
 @click.pass_obj
-def index(app: App, as_json: bool) -> None:
+def index(app: App, background: bool, as_json: bool) -> None:
     """Bring this worktree's file index (and search) up to date from HEAD and the work tree."""
     project = app.project()
     if not project.initialized:
         from gitext.init import init_project
 
         init_project(project)
-    result = index_worktree(project, progress=_progress())
+    result = index_worktree(project, progress=_progress(), background=background)
     if as_json:
         emit_json(result.to_json())
         return

@@ -6,7 +6,9 @@ is slower than git's for thousands of objects (DESIGN.md, measured).
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -27,13 +29,24 @@ def read_blobs(
         env=clean_env(),
     )
     assert proc.stdin is not None and proc.stdout is not None
+    stdin = proc.stdin
+
+    def feed() -> None:
+        # Requests go in from a thread while this one reads: writing them all first could fill
+        # both pipes and deadlock, and a flush per request costs a round trip per blob.
+        try:
+            stdin.write("".join(s + "\n" for s in wanted).encode())
+        except BrokenPipeError:
+            pass
+        finally:
+            with contextlib.suppress(BrokenPipeError):
+                stdin.close()
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    out = proc.stdout
     try:
-        # Requests are written by a feeder loop interleaved with reads: writing them all first
-        # could fill the pipe both ways and deadlock on large batches.
-        out = proc.stdout
         for sha in wanted:
-            proc.stdin.write(sha.encode() + b"\n")
-            proc.stdin.flush()
             header = out.readline()
             if not header:
                 raise GitError("git cat-file stopped unexpectedly")
@@ -49,9 +62,10 @@ def read_blobs(
             else:
                 yield sha, data
     finally:
-        proc.stdin.close()
-        proc.stdout.close()
+        out.close()
+        proc.kill()
         proc.wait()
+        feeder.join()
 
 
 def read_blob(root: Path, sha: str) -> bytes | None:

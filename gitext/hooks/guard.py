@@ -112,7 +112,7 @@ def check_staged(
     to_read: list[StagedFile] = []
     for f in staged:
         name = posixpath.basename(f.path)
-        if prefix and (f.path + "/").startswith(prefix):
+        if prefix and f.path.startswith(prefix):
             in_store.append(f.path)
         elif name in _OUR_DB_NAMES:
             findings.append(Finding(f.path, "database", "a git-aircher database"))

@@ -29,6 +29,7 @@ CHAIN_SUFFIX = ".aircher-orig"
 FRAMEWORK_SUFFIX = ".legacy"  # where the pre-commit framework keeps the hook it replaced
 CREATED_MARKER = ".aircher-created"
 PLACEHOLDER = "@GIT_AIRCHER@"
+STORE_PLACEHOLDER = "@STORE@"  # the pre-commit shim's quick look needs the store's folder
 _SNIFF = 2048  # the marker sits in the first lines of a shim
 
 
@@ -69,10 +70,31 @@ def git_aircher_executable() -> Path | None:
     return Path(found).absolute() if found else None
 
 
-def render_shim(name: str, executable: Path | None) -> bytes:
+def _sh_single_quoted(text: str) -> str:
+    """``text`` for inside '…' in sh: a quote closes, is escaped, and reopens."""
+    return text.replace("'", "'\\''")
+
+
+def render_shim(name: str, executable: Path | None, store_prefix: str | None = ".agents/") -> bytes:
     template = (data_dir("hooks") / name).read_text("utf-8")
-    recorded = "" if executable is None else str(executable).replace("'", "'\\''")
-    return template.replace(PLACEHOLDER, recorded).encode("utf-8", "surrogateescape")
+    recorded = "" if executable is None else _sh_single_quoted(str(executable))
+    text = template.replace(PLACEHOLDER, recorded)
+    text = text.replace(STORE_PLACEHOLDER, _sh_single_quoted(store_prefix or ""))
+    return text.encode("utf-8", "surrogateescape")
+
+
+def repo_store_prefix(repo_root: Path, data_dir_value: str | None = None) -> str | None:
+    """Where the store sits in this repository, from ``storage.data_dir`` (default: the
+    global config and environment, as the guard reads it)."""
+    from gitext.hooks.guard import configured_data_dir, store_prefix
+
+    value = data_dir_value if data_dir_value is not None else configured_data_dir(os.environ)[0]
+    main_root = None
+    if os.path.isabs(os.path.expanduser(value)):
+        from gitext.git.repo import discover
+
+        main_root = discover(repo_root).main_root
+    return store_prefix(value, repo_root, main_root)
 
 
 def is_shim(path: Path) -> bool:
@@ -128,27 +150,53 @@ def _state(folder: Path, name: str, wanted: bytes) -> HookState:
     return HookState(name, str(path), "missing", chained)
 
 
-def hook_status(repo_root: Path, *, executable: Path | None = None) -> list[HookState]:
-    """Each hook's state; ``ours-outdated`` means install would rewrite it."""
-    folder = hooks_dir(repo_root).path
+def _rendered(
+    repo_root: Path, executable: Path | None, data_dir_value: str | None
+) -> tuple[Path, dict[str, bytes]]:
+    where = hooks_dir(repo_root)
     exe = executable or git_aircher_executable()
-    return [_state(folder, name, render_shim(name, exe)) for name in HOOK_NAMES]
+    prefix = repo_store_prefix(where.worktree_root, data_dir_value)
+    return where.path, {name: render_shim(name, exe, prefix) for name in HOOK_NAMES}
+
+
+def hook_status(
+    repo_root: Path, *, executable: Path | None = None, data_dir: str | None = None
+) -> list[HookState]:
+    """Each hook's state; ``ours-outdated`` means install would rewrite it."""
+    folder, shims = _rendered(repo_root, executable, data_dir)
+    return [_state(folder, name, shims[name]) for name in HOOK_NAMES]
 
 
 def install_hooks(
-    repo_root: Path, *, force: bool = False, executable: Path | None = None
+    repo_root: Path,
+    *,
+    force: bool = False,
+    executable: Path | None = None,
+    data_dir: str | None = None,
 ) -> list[HookState]:
     """Put our shim in place for every hook in HOOK_NAMES; idempotent.
 
-    ``executable`` is the git-aircher the shims call (default: this installation's).
+    ``executable`` is the git-aircher the shims call (default: this installation's);
+    ``data_dir`` the ``storage.data_dir`` setting the pre-commit shim's quick look uses
+    (default: read as the guard reads it).
     ``force`` settles the one conflict install otherwise refuses: a foreign hook in place while
     an earlier ``<hook>.aircher-orig`` is still there. The hook in place is what git runs now,
     so it is the one chained; the earlier file is kept as ``<hook>.aircher-orig.N``.
     """
-    folder = hooks_dir(repo_root).path
-    exe = executable or git_aircher_executable()
-    _ensure_folder(folder)
-    return [_install_one(folder, name, render_shim(name, exe), force) for name in HOOK_NAMES]
+    folder, shims = _rendered(repo_root, executable, data_dir)
+    try:
+        _ensure_folder(folder)
+        return [_install_one(folder, name, shims[name], force) for name in HOOK_NAMES]
+    except OSError as exc:
+        raise _fs_error("install", folder, exc) from exc
+
+
+def _fs_error(verb: str, folder: Path, exc: OSError) -> AircherError:
+    where = exc.filename or folder
+    return AircherError(
+        f"cannot {verb} the hooks in {folder}: {exc.strerror or exc} ({where})",
+        hint="check that you may write there; what was done so far is safe to repeat",
+    )
 
 
 def _ensure_folder(folder: Path) -> None:
@@ -225,8 +273,11 @@ def _with(state: HookState, action: str) -> HookState:
 def uninstall_hooks(repo_root: Path) -> list[HookState]:
     """Remove our shims and put every kept hook back under its own name."""
     folder = hooks_dir(repo_root).path
-    states = [_uninstall_one(folder, name) for name in HOOK_NAMES]
-    _remove_created(folder)
+    try:
+        states = [_uninstall_one(folder, name) for name in HOOK_NAMES]
+        _remove_created(folder)
+    except OSError as exc:
+        raise _fs_error("uninstall", folder, exc) from exc
     return states
 
 

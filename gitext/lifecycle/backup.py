@@ -85,13 +85,18 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _new_id(folder: Path, epoch: float) -> str:
+def _new_folder(root: Path, epoch: float) -> Path:
+    """`<root>/<UTC time>[-n]/`, created here: mkdir is the claim, so two processes backing up
+    in the same second get two folders."""
     base = datetime.fromtimestamp(epoch, UTC).strftime("%Y%m%dT%H%M%SZ")
     candidate, n = base, 1
-    while (folder / candidate).exists():
-        n += 1
-        candidate = f"{base}-{n}"
-    return candidate
+    while True:
+        try:
+            (root / candidate).mkdir()
+            return root / candidate
+        except FileExistsError:
+            n += 1
+            candidate = f"{base}-{n}"
 
 
 def copy_database(source: Path, dest: Path) -> None:
@@ -133,9 +138,8 @@ def create_backup(project: Project) -> BackupInfo:
     root = project.layout.backups
     root.mkdir(parents=True, exist_ok=True)
     epoch = clock.epoch()
-    backup_id = _new_id(root, epoch)
-    folder = root / backup_id
-    folder.mkdir()
+    folder = _new_folder(root, epoch)
+    backup_id = folder.name
     cfg = project.config
     compress = cfg.flag("storage.backup.compression_enabled")
     threshold = cfg.size("storage.backup.compression_threshold")
@@ -237,13 +241,28 @@ def newest_good(project: Project, db: str | None = None) -> BackupInfo | None:
 
 
 def _is_backup_folder(folder: Path) -> bool:
-    # Only folders named like our ids: replaced-*/damaged-* folders are kept for the user.
     return folder.is_dir() and folder.name[:8].isdigit() and "T" in folder.name[:10]
 
 
+_SET_ASIDE = ("replaced-", "damaged-")
+
+
+def _set_aside_epoch(name: str) -> float | None:
+    """When restore or repair set files aside in `replaced-<time>`/`damaged-<time>`."""
+    for prefix in _SET_ASIDE:
+        if name.startswith(prefix):
+            stamp = name[len(prefix):len(prefix) + 16]
+            try:
+                return datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
+            except ValueError:
+                return None
+    return None
+
+
 def prune_backups(project: Project, *, dry_run: bool = False) -> list[str]:
-    """Backups older than backup_retain_days go (the newest good one always stays), and
-    unfinished ones older than a day. Returns the ids removed (or that would be)."""
+    """Backups older than backup_retain_days go (the newest good one always stays), unfinished
+    ones older than a day, and files restore or repair set aside once they are older than
+    backup_retain_days too. Returns the folder names removed (or that would be)."""
     root = project.layout.backups
     if not root.is_dir():
         return []
@@ -253,6 +272,9 @@ def prune_backups(project: Project, *, dry_run: bool = False) -> list[str]:
     complete = {b.id: b for b in list_backups(project)}
     removed: list[str] = []
     for folder in sorted(root.iterdir()):
+        aside = _set_aside_epoch(folder.name)
+        if aside is not None and folder.is_dir() and aside < cutoff:
+            removed.append(folder.name)
         if not _is_backup_folder(folder):
             continue
         info = complete.get(folder.name)

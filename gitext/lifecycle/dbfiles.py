@@ -3,6 +3,7 @@ connections that change nothing, the schema the migrations produce, and row coun
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import struct
 from dataclasses import dataclass
@@ -79,10 +80,10 @@ def lost_wal_frames(path: Path) -> int:
         return 0
     if len(head) < 100:
         return 0
-    page = struct.unpack_from("=H", head, 14)[0]
+    page = int(struct.unpack_from("=H", head, 14)[0])
     page = 65536 if page == 1 else page
-    mx_frame = struct.unpack_from("=I", head, 16)[0]
-    backfilled = struct.unpack_from("=I", head, 96)[0]
+    mx_frame = int(struct.unpack_from("=I", head, 16)[0])
+    backfilled = int(struct.unpack_from("=I", head, 96)[0])
     pending = mx_frame - backfilled
     if pending <= 0:
         return 0
@@ -162,6 +163,7 @@ class TableInfo:
     name: str
     columns: tuple[str, ...]
     pk: tuple[str, ...]  # primary-key columns; () means the rowid is the key
+    without_rowid: bool = False
 
 
 def base_tables(conn: sqlite3.Connection) -> list[TableInfo]:
@@ -171,14 +173,31 @@ def base_tables(conn: sqlite3.Connection) -> list[TableInfo]:
         schema, name, kind = row[0], row[1], row[2]
         if schema != "main" or kind != "table" or name.startswith("sqlite_"):
             continue
-        tables.append(table_info(conn, name))
+        tables.append(table_info(conn, name, without_rowid=bool(row[4])))
     return sorted(tables, key=lambda t: t.name)
 
 
-def table_info(conn: sqlite3.Connection, name: str) -> TableInfo:
-    cols = conn.execute(f'PRAGMA table_info("{name}")').fetchall()
+def table_info(conn: sqlite3.Connection, name: str, *, without_rowid: bool = False) -> TableInfo:
+    cols = conn.execute(f"PRAGMA table_info({quote_ident(name)})").fetchall()
     pk = tuple(c[1] for c in sorted((c for c in cols if c[5]), key=lambda c: c[5]))
-    return TableInfo(name, tuple(c[1] for c in cols), pk)
+    return TableInfo(name, tuple(c[1] for c in cols), pk, without_rowid)
+
+
+_TRIGGER_INSERT = re.compile(
+    r"\bINSERT(?:\s+OR\s+\w+)?\s+INTO\s+[\"`\[]?(\w+)", re.IGNORECASE
+)
+
+
+def trigger_targets(conn: sqlite3.Connection) -> set[str]:
+    """Tables that triggers insert rows into: derived data (an FTS mapping, say) that the
+    triggers rebuild when the base rows are inserted again. (A trigger that only updates a
+    table, e.g. a parent's updated_at, does not make that table derived.)"""
+    targets: set[str] = set()
+    for (sql,) in conn.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger'"):
+        body = str(sql or "")
+        body = body[body.upper().find("BEGIN"):]
+        targets.update(m.group(1) for m in _TRIGGER_INSERT.finditer(body))
+    return targets
 
 
 def row_counts(conn: sqlite3.Connection) -> dict[str, int]:

@@ -27,6 +27,10 @@ MAX_BYTES = 2_000_000
 BACKUP_COUNT = 3
 
 _LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) ([A-Z]+) (.*)$")
+# The sync engine's logbook (gitext/sync/logbook.py) writes "<time> [<pid>] <message>" with no
+# level; its failures are the lines that say so.
+_PID_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) \[\d+\] (.*)$")
+_FAILURE = re.compile(r"\b(fail(ed|ure)?|error)\b", re.IGNORECASE)
 _lock = threading.Lock()
 _handlers: dict[Path, logging.Handler] = {}
 
@@ -96,17 +100,27 @@ def read_entries(path: Path, since: float | None = None) -> Iterator[LogEntry]:
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
             for line in fh:
-                m = _LINE.match(line.rstrip("\n"))
-                if not m:
-                    continue
-                at = clock.from_ts(m.group(1))
-                if since is None or at >= since:
-                    yield LogEntry(at, m.group(2), m.group(3))
+                entry = _parse(line.rstrip("\n"))
+                if entry is not None and (since is None or entry.at >= since):
+                    yield entry
     except (FileNotFoundError, OSError, EOFError):
         return
 
 
+def _parse(line: str) -> LogEntry | None:
+    m = _LINE.match(line)
+    if m:
+        return LogEntry(clock.from_ts(m.group(1)), m.group(2), m.group(3))
+    m = _PID_LINE.match(line)
+    if m:
+        level = "ERROR" if _FAILURE.search(m.group(2)) else "INFO"
+        return LogEntry(clock.from_ts(m.group(1)), level, m.group(2))
+    return None
+
+
 def recent_files(layout: ProjectLayout, name: str) -> list[Path]:
-    """The live log file and its newest rotation: enough for a 24-hour window in practice."""
+    """The live log file and its newest rotation (ours is gzipped, the sync logbook's plain):
+    enough for a 24-hour window in practice."""
     base = log_path(layout, name)
-    return [p for p in (base.with_name(base.name + ".1.gz"), base) if p.exists()]
+    rotated = [base.with_name(base.name + suffix) for suffix in (".1.gz", ".1")]
+    return [p for p in (*rotated, base) if p.exists()]

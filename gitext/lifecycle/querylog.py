@@ -13,6 +13,7 @@ timing each fetch would cost the hot path more than it tells).
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
 from collections.abc import Iterable
@@ -77,10 +78,9 @@ class TimedConnection(sqlite3.Connection):
             return
         seconds = time.perf_counter() - start
         if seconds >= log.threshold:
-            try:
+            # A full disk or a read-only store must not fail the query itself.
+            with contextlib.suppress(OSError):
                 log.record(sql, params, seconds)
-            except OSError:
-                pass  # a full disk or a read-only store must not fail the query itself
 
 
 def timed(

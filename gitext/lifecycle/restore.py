@@ -13,8 +13,7 @@ from typing import Any
 
 from gitext.errors import AircherError
 from gitext.lifecycle.backup import BackupInfo, DbCopy, get_backup, sha256_file
-from gitext.lifecycle.dbfiles import row_counts, store_databases
-from gitext.lifecycle.dbfiles import ARCHIVE_DB
+from gitext.lifecycle.dbfiles import ARCHIVE_DB, row_counts, store_databases
 from gitext.lifecycle.swap import aside_dir, swap_in
 from gitext.project import Project
 

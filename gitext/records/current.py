@@ -59,7 +59,9 @@ def branch_context(project: Project, proj: Context) -> tuple[Context, str]:
     return ctx, wid
 
 
-def active_session_row(project: Project, wid: str, branch_ctx_id: str) -> tuple[str, Context] | None:
+def active_session_row(
+    project: Project, wid: str, branch_ctx_id: str
+) -> tuple[str, Context] | None:
     """The newest active session of this worktree started on this branch."""
     with project.db("sessions").read() as sconn:
         rows = sconn.execute(

@@ -132,11 +132,13 @@ def export_jsonl(
         if conversation_ids is not None:
             ids = [resolve_id(conn, c) for c in conversation_ids]
         elif context_ids is not None:
+            marks = ",".join("?" * len(context_ids))
             ids = [r[0] for r in conn.execute(
-                f"SELECT id FROM conversations WHERE context_id IN ({','.join('?' * len(context_ids))})"
+                f"SELECT id FROM conversations WHERE context_id IN ({marks})"
                 " ORDER BY created_at, id", list(context_ids))] if context_ids else []
         else:
-            ids = [r[0] for r in conn.execute("SELECT id FROM conversations ORDER BY created_at, id")]
+            ids = [r[0] for r in conn.execute(
+                "SELECT id FROM conversations ORDER BY created_at, id")]
         out.write(json.dumps({"kind": "header", "format": FORMAT, "version": VERSION}) + "\n")
         for cid in dict.fromkeys(ids):
             row = conn.execute("SELECT * FROM conversations WHERE id = ?", (cid,)).fetchone()

@@ -39,7 +39,9 @@ def load(text: Any) -> Any:
         return text
 
 
-def text(value: Any, field: str, *, required: bool = False, max_len: int | None = None) -> str | None:
+def text(
+    value: Any, field: str, *, required: bool = False, max_len: int | None = None
+) -> str | None:
     if value is None:
         if required:
             raise UsageError(f"{field} is required")
@@ -116,12 +118,13 @@ def timestamp(value: Any, field: str) -> str | None:
         return None
     from gitext.clock import from_ts
 
+    problem = f"{field} must be a 'YYYY-MM-DD HH:MM:SS' timestamp, got {str(value)[:40]!r}"
     if not isinstance(value, str) or len(value) < 19:
-        raise UsageError(f"{field} must be a 'YYYY-MM-DD HH:MM:SS' timestamp, got {value!r}")
+        raise UsageError(problem)
     try:
         from_ts(value)
     except ValueError:
-        raise UsageError(f"{field} must be a 'YYYY-MM-DD HH:MM:SS' timestamp, got {value!r}") from None
+        raise UsageError(problem) from None
     return value
 
 

@@ -24,12 +24,13 @@ class CatchUp:
         return {"events": self.events, **asdict(self.worktree), **self.extra}
 
 
-def catch_up(project: Project, *, full: bool = False, workdir: bool = False) -> CatchUp:
+def catch_up(project: Project, *, full: bool = False, workdir: bool = False,
+             analyse: bool = True) -> CatchUp:
     """Apply what the journal holds, then read from git whatever the hooks missed."""
     project.require_init()
     events = drain(project)
     root = project.repo.root
-    result = sync_worktree(project, root, full=full, workdir=workdir)
+    result = sync_worktree(project, root, full=full, workdir=workdir, analyse=analyse)
     touch_worktree(project, root, project.repo.head())
     proj = project_ctx(project)
     with project.db("knowledge").write() as conn:
@@ -38,9 +39,19 @@ def catch_up(project: Project, *, full: bool = False, workdir: bool = False) -> 
     return CatchUp(events, result)
 
 
-def index(project: Project, progress: Progress | None = None) -> CatchUp:
-    """The file index of this worktree from HEAD and the work tree, then search and relevance."""
-    result = catch_up(project, workdir=True)
+def index(project: Project, progress: Progress | None = None, *, background: bool = False
+          ) -> CatchUp:
+    """The file index of this worktree from HEAD and the work tree, then (unless `background`,
+    which leaves it to the worker) relationships, snippets, search and relevance."""
+    result = catch_up(project, workdir=True, analyse=False)
+    if background:
+        from gitext.hooks.entry import spawn_worker
+
+        spawn_worker(project.repo.root)
+        return result
+    from gitext.sync.worker import ensure_fresh
+
+    ensure_fresh(project)
     try:
         from gitext.search.indexer import update as search_update
     except ImportError:
@@ -73,4 +84,4 @@ def rebuild_from_git(project: Project) -> None:
     for wt in project.repo.worktrees():
         if wt.bare or wt.prunable or not Path(wt.path).is_dir():
             continue
-        sync_worktree(project, Path(wt.path), full=True)
+        sync_worktree(project, Path(wt.path), full=True, analyse=True)

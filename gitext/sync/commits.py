@@ -56,11 +56,12 @@ def read_commits(root: Path, shas: list[str]) -> list[CommitMeta]:
 
 def ingest(
     db: Database, conn: sqlite3.Connection, project_id: str, worktree: str,
-    commits: list[CommitMeta],
+    commits: list[CommitMeta], known_paths: set[str],
 ) -> set[str]:
     """Rows for these commits; returns the file ids whose history changed."""
+    # Paths history names that no worktree has any more still need a row to hang changes on.
     paths = {p for c in commits for ch in c.changes for p in (ch.path, ch.old_path) if p}
-    ensure_paths(db, conn, project_id, paths, worktree)
+    ensure_paths(db, conn, project_id, paths - known_paths, worktree)
     db.executemany(
         conn,
         "INSERT OR IGNORE INTO commits (sha, first_parent, parents, author_name, author_email,"

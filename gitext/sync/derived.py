@@ -1,21 +1,83 @@
-"""What is read out of changed files: relationships (imports, tests, documents) and snippets."""
+"""What is read out of changed files: relationships (imports, tests, documents) and snippets.
+
+Recording a change is cheap; parsing the file is not. So sync only queues changed paths in
+`analysis_pending`, and `process_pending` (run by the worker, and by any query that needs the
+results first) reads and parses them in batches.
+"""
 
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 from gitext import clock
+from gitext.git.objects import read_blobs
 from gitext.ids import derived_id
+from gitext.index.languages import is_binary
 from gitext.index.relationships import find_relationships
+from gitext.index.secrets import is_secret_path
 from gitext.index.snippets import extract_snippets
 from gitext.store.pool import Database
-from gitext.sync.files import FileState, file_id
+from gitext.sync.files import GITLINK, SYMLINK, FileState, file_id
 
 MAX_ANALYSED = 1024 * 1024  # parsing a multi-megabyte file on a hook path is not worth it
 
 
 def _text(data: bytes) -> str:
     return data.decode("utf-8", errors="replace")
+
+
+def queue(db: Database, conn: sqlite3.Connection, root: str, present: list[str],
+          removed: list[str]) -> None:
+    now = clock.now()
+    db.executemany(
+        conn,
+        "INSERT OR REPLACE INTO analysis_pending (worktree_path, path, removed, queued_at)"
+        " VALUES (?, ?, ?, ?)",
+        [(root, p, 0, now) for p in present] + [(root, p, 1, now) for p in removed],
+    )
+
+
+def pending_count(db: Database) -> int:
+    with db.read() as conn:
+        return int(conn.execute("SELECT count(*) FROM analysis_pending").fetchone()[0])
+
+
+def process_pending(db: Database, project_id: str, root: Path, batch: int = 2000) -> int:
+    """Analyse what is queued for this worktree, a batch per transaction; returns files done."""
+    done = 0
+    key = str(root)
+    while True:
+        with db.read() as conn:
+            rows = conn.execute(
+                "SELECT a.path, a.removed, w.content_hash, f.permissions FROM analysis_pending a"
+                " LEFT JOIN files f ON f.path = a.path LEFT JOIN worktree_files w"
+                " ON w.file_id = f.id AND w.worktree_path = a.worktree_path"
+                " WHERE a.worktree_path = ? LIMIT ?", (key, batch)).fetchall()
+            if not rows:
+                return done
+            repo_files = {r[0] for r in conn.execute(
+                "SELECT f.path FROM worktree_files w JOIN files f ON f.id = w.file_id"
+                " WHERE w.worktree_path = ?", (key,))}
+        states = [FileState(r[0], r[3] or "100644", r[2], "clean") for r in rows
+                  if not r[1] and r[2] is not None]
+        removed = [r[0] for r in rows if r[1] or r[2] is None]
+        _load(root, states)
+        with db.write() as conn:
+            refresh(db, conn, project_id, states, removed, repo_files)
+            db.executemany(conn, "DELETE FROM analysis_pending WHERE worktree_path = ?"
+                           " AND path = ?", [(key, r[0]) for r in rows])
+        done += len(rows)
+
+
+def _load(root: Path, states: list[FileState]) -> None:
+    wanted = [s.blob for s in states if s.mode not in (GITLINK, SYMLINK)
+              and not is_secret_path(s.path)]
+    contents = dict(read_blobs(root, wanted, max_size=MAX_ANALYSED))
+    for s in states:
+        data = contents.get(s.blob)
+        if data is not None and not is_binary(data):
+            s.content = data
 
 
 def refresh(

@@ -61,7 +61,7 @@ def _state(conn: sqlite3.Connection, root: Path) -> tuple[str | None, list[str]]
 
 def sync_worktree(
     project: Project, root: Path, *, full: bool = False, workdir: bool = False,
-    progress: object = None,
+    analyse: bool = False,
 ) -> SyncResult:
     """Bring this worktree's view, its new commits and their file changes into the store."""
     proj = project_ctx(project)
@@ -100,10 +100,9 @@ def sync_worktree(
             # A full listing replaces the view: what it does not name is gone from this worktree.
             now_paths = {s.path for s in present}
             removed = [*removed, *(worktree_paths(conn, root) - now_paths)]
-        commits_mod.ingest(db, conn, proj.id, str(root), metas)
         apply_states(db, conn, proj.id, root, present, removed)
-        repo_files = worktree_paths(conn, root)
-        result.derived = derived.refresh(db, conn, proj.id, present, removed, repo_files)
+        commits_mod.ingest(db, conn, proj.id, str(root), metas, {s.path for s in present})
+        derived.queue(db, conn, str(root), [s.path for s in present], removed)
         _mark_dirty(db, conn, proj.id, [s.path for s in present] + removed)
         conn.execute(
             "INSERT INTO sync_state (worktree_path, head, branch, synced_at) VALUES (?, ?, ?, ?)"
@@ -112,6 +111,8 @@ def sync_worktree(
             (str(root), head.commit, head.branch, clock.now()),
         )
     _record_merges(project, proj, metas, head)
+    if analyse:
+        result.derived = derived.process_pending(db, proj.id, root)
     result.commits, result.files, result.removed = len(metas), len(present), len(removed)
     return result
 

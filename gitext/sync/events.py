@@ -24,6 +24,16 @@ def in_sequence(root: Path) -> bool:
     return any((git_dir / m).exists() for m in SEQUENCE_MARKERS)
 
 
+def head_at(ev: Event, root: Path) -> Head:
+    """The branch as the hook saw it (later events may have moved HEAD since), today's commit."""
+    live = read_head(root)
+    if not ev.head:
+        return live
+    if ev.head.startswith("ref: "):
+        return Head(live.commit, ev.branch)
+    return Head(live.commit, None)
+
+
 def apply_event(project: Project, ev: Event) -> None:
     root = Path(ev.cwd)
     if not root.is_dir():
@@ -32,7 +42,7 @@ def apply_event(project: Project, ev: Event) -> None:
         _checkout(project, ev, root)
     elif ev.hook == "post-merge":
         sync_worktree(project, root)
-        head = read_head(root)
+        head = head_at(ev, root)
         touch_worktree(project, root, head)
         source = _merged_from_reflog(root)
         if source and head.branch:
@@ -42,10 +52,10 @@ def apply_event(project: Project, ev: Event) -> None:
     elif ev.hook == "post-rewrite":
         _rewrite(project, ev)
         sync_worktree(project, root)
-        touch_worktree(project, root, read_head(root))
+        touch_worktree(project, root, head_at(ev, root))
     else:  # post-commit, sync and anything that only asks for a catch-up
         sync_worktree(project, root)
-        touch_worktree(project, root, read_head(root))
+        touch_worktree(project, root, head_at(ev, root))
 
 
 def _checkout(project: Project, ev: Event, root: Path) -> None:
@@ -60,8 +70,8 @@ def _checkout(project: Project, ev: Event, root: Path) -> None:
         ).fetchone()
     previous = row["branch_name"] if row else None
     sync_worktree(project, root)
-    head = read_head(root)
-    branch = ev.branch if ev.head else head.branch
+    head = head_at(ev, root)
+    branch = head.branch
     with project.db("knowledge").write() as conn:
         target = ensure_worktree_context(conn, proj, branch, new or head.commit, root)
         source: Context | None = None

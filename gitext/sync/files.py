@@ -11,6 +11,7 @@ import os
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from gitext import clock
@@ -26,6 +27,7 @@ GITLINK = "160000"
 SYMLINK = "120000"
 
 
+@lru_cache(maxsize=262144)
 def file_id(project_id: str, path: str) -> str:
     return derived_id("file", project_id, path)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from gitext.project import Project
@@ -91,31 +91,78 @@ def follow_ups() -> list[tuple[str, FollowUp]]:
     return steps
 
 
-def run_worker(project: Project, *, heavy: bool = True) -> int:
-    """Drain until the journal is empty; returns the number of events applied."""
+def analyse_pending(project: Project) -> int:
+    """Relationships and snippets of every queued file, for every worktree that queued some."""
+    from gitext.sync.derived import process_pending
+    from gitext.sync.engine import project_ctx
+
+    db = project.db("file_index")
+    with db.read() as conn:
+        roots = [r[0] for r in conn.execute("SELECT DISTINCT worktree_path FROM analysis_pending")]
+    if not roots:
+        return 0
+    proj = project_ctx(project)
+    done = 0
+    for root in roots:
+        if Path(root).is_dir():
+            done += process_pending(db, proj.id, Path(root))
+        else:  # a removed worktree: nothing left to analyse there
+            with db.write() as conn:
+                conn.execute("DELETE FROM analysis_pending WHERE worktree_path = ?", (root,))
+    return done
+
+
+@contextlib.contextmanager
+def worker_lock(project: Project, *, wait: bool) -> Iterator[bool]:
+    """The project's one worker slot; with wait=False, False when someone else has it."""
     lock_path = project.layout.run / "worker.lock"
     lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def settle(project: Project, *, steps: list[tuple[str, FollowUp]]) -> int:
+    """Drain the journal, analyse what is queued, run the given follow-ups."""
     total = 0
     while True:
-        with lock_path.open("a") as fh:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return total  # the running worker will see our record
-            fh.truncate(0)
-            fh.write(str(os.getpid()))
-            fh.flush()
-            while True:
-                n = drain(project)
-                total += n
-                if n == 0:
-                    break
-            if heavy:
-                for name, step in follow_ups():
-                    try:
-                        step(project)
-                    except Exception as exc:
-                        log(project.layout.logs, "storage", f"{name} follow-up failed", exc)
-            fcntl.flock(fh, fcntl.LOCK_UN)
+        n = drain(project)
+        total += n
+        if n == 0:
+            break
+    analyse_pending(project)
+    for name, step in steps:
+        try:
+            step(project)
+        except Exception as exc:
+            log(project.layout.logs, "storage", f"{name} follow-up failed", exc)
+    return total
+
+
+def run_worker(project: Project, *, heavy: bool = True) -> int:
+    """Drain until the journal is empty; returns the number of events applied."""
+    total = 0
+    while True:
+        with worker_lock(project, wait=False) as mine:
+            if not mine:
+                return total  # the running worker looks at the journal again before it stops
+            total += settle(project, steps=follow_ups() if heavy else [])
         if not journal.pending(project.layout.journal):
             return total
+
+
+def ensure_fresh(project: Project) -> None:
+    """What a query needs before it reads: every event applied and every file analysed.
+
+    Waits for a running worker rather than racing it; search and relevance bring themselves
+    up to date where they are called.
+    """
+    with worker_lock(project, wait=True):
+        settle(project, steps=[])

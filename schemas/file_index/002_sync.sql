@@ -48,3 +48,14 @@ CREATE TABLE relevance_dirty (
     file_id TEXT PRIMARY KEY,
     marked_at TIMESTAMP
 );
+
+-- Files whose relationships and snippets must be read again: parsing every changed file costs
+-- far more than recording it, so hooks and `index` record now and the worker (or the first
+-- query that needs them) analyses later.
+CREATE TABLE analysis_pending (
+    worktree_path TEXT NOT NULL,
+    path TEXT NOT NULL,
+    removed INTEGER NOT NULL DEFAULT 0,
+    queued_at TIMESTAMP,
+    PRIMARY KEY (worktree_path, path)
+) WITHOUT ROWID;

@@ -33,8 +33,9 @@ def fake_tool(folder: Path, log: Path) -> Path:
     so a test can see whether and how the shims ran it."""
     return script(
         folder / "git-aircher",
+        'shift\n'  # "hook"
         f'echo "ours $*" >> "{log}"\n'
-        f'if [ "$2" = post-rewrite ]; then sed "s/^/ours-stdin /" >> "{log}"; fi\n'
+        f'if [ "$1" = post-rewrite ]; then sed "s/^/ours-stdin /" >> "{log}"; fi\n'
         "exit 0\n",
     )
 

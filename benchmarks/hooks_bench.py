@@ -1,0 +1,205 @@
+"""Speed of the hooks and the sync engine on generated repositories (issue 3, item 8).
+
+    .venv/bin/python benchmarks/hooks_bench.py [--small 5000] [--large 50000] [--runs 21]
+
+Prints one table; each figure is a ratio against a baseline measured in the same run, because
+this machine is shared and noisy:
+  (a) overhead:  paired median ratio of `git commit` wall time with our hooks to without
+                 (5,000-file repo, one-file commits)                           target <= 1.10
+  (b) freshness: from `git commit` returning to its file_changes being queryable,
+                 50,000-file repo, p50                                          target <= 1 s
+  (c) switch:    a checkout changing 1,000 files of 50,000: time until the store has applied
+                 it, over the time of the checkout itself                       target <= 3x
+  (d) index:     `git aircher index` (file index) of a fresh 50,000-file clone, over a plain
+                 loop that reads every file and inserts one row per file        target <= 2x
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+TOOL = str(BIN / "git-aircher")
+
+
+def sh(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
+    subprocess.run(args, cwd=cwd, check=True, env=env, stdout=subprocess.DEVNULL)
+
+
+def make_repo(path: Path, files: int, env: dict[str, str]) -> None:
+    path.mkdir(parents=True)
+    sh(["git", "init", "-q", "-b", "main"], path, env)
+    for i in range(files):
+        d = path / f"pkg{i % 100}" / f"mod{i % 7}"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"f{i}.py").write_text(
+            f'"""Module {i}."""\n\nimport os\n\n\ndef func_{i}(x):\n    return x + {i}\n')
+    sh(["git", "add", "-A"], path, env)
+    sh(["git", "commit", "-qm", "initial"], path, env)
+
+
+def timed(args: list[str], cwd: Path, env: dict[str, str]) -> float:
+    t = time.perf_counter()
+    sh(args, cwd, env)
+    return time.perf_counter() - t
+
+
+def wait_idle(repo: Path, timeout: float = 120) -> None:
+    journal = repo / ".agents" / "journal"
+    lock = repo / ".agents" / "run" / "worker.lock"
+    import fcntl
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not list(journal.glob("*.ev")):
+            with lock.open("a") as fh:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    fcntl.flock(fh, fcntl.LOCK_UN)
+                    return
+                except BlockingIOError:
+                    pass
+        time.sleep(0.01)
+    raise SystemExit("worker did not finish")
+
+
+def overhead(base: Path, env: dict[str, str], files: int, runs: int) -> tuple[float, str]:
+    plain, hooked = base / "plain", base / "hooked"
+    make_repo(plain, files, env)
+    sh(["git", "clone", "-q", str(plain), str(hooked)], base, env)
+    sh([TOOL, "init"], hooked, env)
+    wait_idle(hooked)
+    ratios = []
+    times_p, times_h = [], []
+    for i in range(runs):
+        pair = []
+        for repo in ((plain, hooked) if i % 2 else (hooked, plain)):
+            (repo / "pkg1" / "mod1" / "f1.py").write_text(f"# {i}\n")
+            pair.append((repo, timed(["git", "commit", "-qam", f"c{i}"], repo, env)))
+        d = dict(pair)
+        times_p.append(d[plain])
+        times_h.append(d[hooked])
+        ratios.append(d[hooked] / d[plain])
+    wait_idle(hooked)
+    detail = (f"commit {statistics.median(times_p) * 1000:.1f} ms plain, "
+              f"{statistics.median(times_h) * 1000:.1f} ms hooked")
+    return statistics.median(ratios), detail
+
+
+def freshness(repo: Path, env: dict[str, str], runs: int) -> tuple[float, str]:
+    db = repo / ".agents" / "db" / "core" / "file_index.db"
+    lags = []
+    for i in range(runs):
+        (repo / "pkg2" / "mod2" / "f2.py").write_text(f"# fresh {i}\n")
+        sh(["git", "commit", "-qam", f"fresh {i}"], repo, env)
+        t = time.perf_counter()
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
+                             text=True, env=env).stdout.strip()
+        conn = sqlite3.connect(db)
+        while not conn.execute("SELECT 1 FROM file_changes WHERE git_commit = ?",
+                               (sha,)).fetchone():
+            if time.perf_counter() - t > 60:
+                raise SystemExit("commit never became visible")
+            time.sleep(0.005)
+        conn.close()
+        lags.append(time.perf_counter() - t)
+        wait_idle(repo)
+    return statistics.median(lags), f"p50 of {runs}, max {max(lags):.2f} s"
+
+
+def switch(repo: Path, env: dict[str, str], runs: int) -> tuple[float, str]:
+    sh(["git", "checkout", "-q", "-b", "wide"], repo, env)
+    for i in range(0, 50000, 50):  # 1,000 files differ between main and wide
+        p = repo / f"pkg{i % 100}" / f"mod{i % 7}" / f"f{i}.py"
+        if p.exists():
+            p.write_text(p.read_text() + "# wide\n")
+    sh(["git", "commit", "-qam", "wide"], repo, env)
+    wait_idle(repo)
+    ratios, checkouts, applies = [], [], []
+    for i in range(runs):
+        target = "main" if i % 2 == 0 else "wide"
+        t0 = time.perf_counter()
+        sh(["git", "checkout", "-q", target], repo, env)
+        t1 = time.perf_counter()
+        wait_idle(repo)
+        t2 = time.perf_counter()
+        checkouts.append(t1 - t0)
+        applies.append(t2 - t1)
+        ratios.append((t2 - t1) / (t1 - t0))
+    return statistics.median(ratios), (
+        f"checkout {statistics.median(checkouts) * 1000:.0f} ms, "
+        f"applied {statistics.median(applies) * 1000:.0f} ms after it")
+
+
+def index(src: Path, base: Path, env: dict[str, str]) -> tuple[float, str]:
+    clone = base / "clone"
+    sh(["git", "clone", "-q", str(src), str(clone)], base, env)
+    loop_db = base / "loop.db"
+    t = time.perf_counter()
+    conn = sqlite3.connect(loop_db)
+    conn.execute("CREATE TABLE files (path TEXT PRIMARY KEY, size INTEGER, lines INTEGER)")
+    rows = []
+    for dirpath, dirnames, filenames in os.walk(clone):
+        if ".git" in dirnames:
+            dirnames.remove(".git")
+        for name in filenames:
+            p = Path(dirpath) / name
+            data = p.read_bytes()
+            rows.append((str(p.relative_to(clone)), len(data), data.count(b"\n")))
+    conn.executemany("INSERT INTO files VALUES (?, ?, ?)", rows)
+    conn.commit()
+    conn.close()
+    baseline = time.perf_counter() - t
+    env2 = {**env, "AIRCHER_SKIP": "1"}  # the file index alone, as `index` builds it
+    ours = timed([TOOL, "index"], clone, env2)
+    return ours / baseline, f"index {ours:.2f} s, loop {baseline:.2f} s"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--small", type=int, default=5000)
+    ap.add_argument("--large", type=int, default=50000)
+    ap.add_argument("--runs", type=int, default=21)
+    args = ap.parse_args()
+    base = Path(tempfile.mkdtemp(prefix="aircher-bench-"))
+    # A background `git gc --auto` would land in the middle of the timings.
+    (base / "gitconfig").write_text("[gc]\n\tauto = 0\n[init]\n\tdefaultBranch = main\n")
+    env = {**os.environ, "AIRCHER_HOME": str(base / "home"), "GIT_CONFIG_NOSYSTEM": "1",
+           "GIT_CONFIG_GLOBAL": str(base / "gitconfig"), "GIT_AUTHOR_NAME": "b",
+           "GIT_AUTHOR_EMAIL": "b@example.com", "GIT_COMMITTER_NAME": "b",
+           "GIT_COMMITTER_EMAIL": "b@example.com", "PATH": f"{BIN}:{os.environ['PATH']}"}
+    try:
+        rows = []
+        r, d = overhead(base / "a", env, args.small, args.runs)
+        rows.append(("(a) commit overhead", f"{r:.3f}x", "<= 1.10x", d))
+        big = base / "big"
+        make_repo(big, args.large, env)
+        r, d = index(big, base, env)
+        rows.append(("(d) index vs plain loop", f"{r:.2f}x", "<= 2x", d))
+        sh([TOOL, "init"], big, env)
+        wait_idle(big)
+        r, d = freshness(big, env, max(5, args.runs // 2))
+        rows.append(("(b) freshness p50", f"{r:.3f} s", "<= 1 s", d))
+        r, d = switch(big, env, max(4, args.runs // 4))
+        rows.append(("(c) branch switch apply", f"{r:.2f}x", "<= 3x", d))
+        w = [max(len(str(c)) for c in col) for col in zip(*rows, strict=True)]
+        head = ("measure", "result", "target", "detail")
+        w = [max(a, len(b)) for a, b in zip(w, head, strict=True)]
+        print("  ".join(h.ljust(n) for h, n in zip(head, w, strict=True)))
+        for row in rows:
+            print("  ".join(str(c).ljust(n) for c, n in zip(row, w, strict=True)))
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

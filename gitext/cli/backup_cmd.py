@@ -1,0 +1,87 @@
+"""`git aircher backup create|list|verify|restore`."""
+
+from __future__ import annotations
+
+import click
+
+from gitext.cli.app import App
+from gitext.cli.output import emit_json, human_size, json_option, table
+
+
+@click.group()
+def backup() -> None:
+    """Create, list, verify and restore backups of the store's databases."""
+
+
+@backup.command()
+@json_option
+@click.pass_obj
+def create(app: App, as_json: bool) -> None:
+    """Take a consistent copy of every database now (safe while hooks write)."""
+    from gitext.lifecycle.backup import create_backup
+
+    info = create_backup(app.project())
+    if as_json:
+        emit_json(info.to_json())
+        return
+    click.echo(f"backup {info.id}: {len(info.databases)} databases,"
+               f" {human_size(info.size)} in {info.path}")
+
+
+@backup.command("list")
+@json_option
+@click.pass_obj
+def list_(app: App, as_json: bool) -> None:
+    """Complete backups, newest first."""
+    from gitext.lifecycle.backup import list_backups
+
+    found = list_backups(app.project())
+    if as_json:
+        emit_json([b.to_json() for b in found])
+        return
+    if not found:
+        click.echo("no backups yet (`git aircher backup create`)")
+        return
+    table(["id", "created", "databases", "size", "good"],
+          [(b.id, b.created_at, len(b.databases), human_size(b.size), "yes" if b.good else "no")
+           for b in found])
+
+
+@backup.command()
+@click.argument("backup_id", metavar="ID")
+@json_option
+@click.pass_obj
+def verify(app: App, backup_id: str, as_json: bool) -> None:
+    """Recompute checksums and check each copy's integrity and row counts."""
+    from gitext.lifecycle.restore import verify_backup
+
+    result = verify_backup(app.project(), backup_id)
+    if as_json:
+        emit_json(result.to_json())
+    else:
+        table(["database", "checksum", "integrity", "rows"],
+              [(d.name, "ok" if d.checksum_ok else "BAD", d.integrity,
+                "ok" if d.rows_ok else "differ") for d in result.databases])
+        click.echo(f"backup {result.id}: {'ok' if result.ok else 'FAILED'}")
+        for problem in result.problems:
+            click.echo(f"problem: {problem}")
+    if not result.ok:
+        raise click.exceptions.Exit(1)
+
+
+@backup.command()
+@click.argument("backup_id", metavar="ID")
+@click.option("--with-global", is_flag=True,
+              help="Also restore global.db (shared by every project of this user).")
+@json_option
+@click.pass_obj
+def restore(app: App, backup_id: str, with_global: bool, as_json: bool) -> None:
+    """Replace the databases with a backup's, atomically; the replaced files are kept aside."""
+    from gitext.lifecycle.restore import restore_backup
+
+    result = restore_backup(app.project(), backup_id, include_global=with_global)
+    if as_json:
+        emit_json(result.to_json())
+        return
+    click.echo(f"restored {', '.join(result.restored)} from backup {result.id}")
+    click.echo(f"replaced files kept in {result.replaced_dir}")

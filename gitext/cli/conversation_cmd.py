@@ -1,0 +1,180 @@
+"""`git aircher conversation list|show|search|export|import`."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from gitext.cli.app import App
+from gitext.cli.output import emit_json, json_option, table
+
+CONTEXT_TYPES = ("general", "debugging", "feature", "review", "refactor")
+context_option = click.option(
+    "--context", "context", metavar="NAME",
+    help="A branch or session context (name or id); default: the current branch.")
+
+
+@click.group()
+def conversation() -> None:
+    """Conversations recorded by agents, per branch and session."""
+
+
+@conversation.command("list")
+@context_option
+@click.option("--all", "all_contexts", is_flag=True, help="Every branch and worktree.")
+@click.option("--type", "context_type", type=click.Choice(CONTEXT_TYPES), help="Only this kind.")
+@click.option("--provider", help="Only this provider.")
+@click.option("--status", help="Only this status (active, archived, …).")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, None))
+@json_option
+@click.pass_obj
+def list_(app: App, context: str | None, all_contexts: bool, context_type: str | None,
+          provider: str | None, status: str | None, limit: int, as_json: bool) -> None:
+    """Conversations of the current branch (and its sessions), newest first."""
+    from gitext.records.browse import browse_conversations
+
+    rows = browse_conversations(app.project(), context=context, all_contexts=all_contexts,
+                                context_type=context_type, provider=provider, status=status,
+                                limit=limit)
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        click.echo("no conversations")
+        return
+    table(
+        ["id", "updated", "context", "type", "provider", "msgs", "tokens", "cost", "title"],
+        [(r["id"][:8], r["updated_at"], r.get("branch_name") or r.get("context_name"),
+          r["context_type"], r["provider"] + (f"/{r['model']}" if r["model"] else ""),
+          r.get("message_count", "-"), r["total_tokens"], f"{r['total_cost']:.4f}",
+          (r["title"] or "")[:60]) for r in rows],
+    )
+
+
+@conversation.command("show")
+@click.argument("conversation_id")
+@click.option("--max-chars", default=2000, show_default=True, type=click.IntRange(0, None),
+              help="Cut each message's content in the table view (0: no limit).")
+@json_option
+@click.pass_obj
+def show(app: App, conversation_id: str, max_chars: int, as_json: bool) -> None:
+    """One conversation: its messages, attachments and compaction history."""
+    from gitext.records.browse import conversation_detail
+
+    data = conversation_detail(app.project(), conversation_id)
+    if as_json:
+        emit_json(data)
+        return
+    click.echo(f"conversation {data['id']}")
+    click.echo(f"title:    {data['title'] or '-'}")
+    click.echo(f"provider: {data['provider']}{'/' + data['model'] if data['model'] else ''}")
+    click.echo(f"type:     {data['context_type']}   status: {data['status']}")
+    click.echo(f"tokens:   {data['total_tokens']}   cost: {data['total_cost']:.4f}")
+    click.echo(f"created:  {data['created_at']}   updated: {data['updated_at']}")
+    for m in data["messages"]:
+        content = m["content"] or ""
+        if max_chars and len(content) > max_chars:
+            content = content[:max_chars] + f" … ({len(m['content']) - max_chars} more chars)"
+        click.echo("")
+        click.echo(f"[{m['seq']}] {m['role']} {m['timestamp']} tokens={m['tokens'] or 0}")
+        click.echo(content)
+        for a in m["attachments"]:
+            click.echo(f"  attachment {a['type']} {a['path'] or '-'} {a['size_bytes']} bytes"
+                       f" sha256:{(a['content_hash'] or '')[:12]}")
+    for c in data["compactions"]:
+        click.echo("")
+        click.echo(f"compaction {c['performed_at']} {c['trigger_type']}:"
+                   f" {c['original_message_count']} -> {c['compacted_message_count']} messages,"
+                   f" {c['tokens_saved']} tokens saved")
+
+
+@conversation.command("search")
+@click.argument("query")
+@click.option("--context", "context", metavar="NAME",
+              help="Only this branch's (or session's) conversations; default: all.")
+@click.option("--role", type=click.Choice(("user", "assistant", "system", "tool")))
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, None))
+@json_option
+@click.pass_obj
+def search(app: App, query: str, context: str | None, role: str | None, limit: int,
+           as_json: bool) -> None:
+    """Full-text search over messages (words are ANDed; `word*` matches a prefix)."""
+    from gitext.records.browse import search_scope
+
+    hits = search_scope(app.project(), query, context=context, role=role, limit=limit)
+    if as_json:
+        emit_json([h.to_json() for h in hits])
+        return
+    if not hits:
+        click.echo("no matches")
+        return
+    table(["conversation", "role", "time", "title", "snippet"],
+          [(h.conversation_id[:8], h.role, h.timestamp, (h.conversation_title or "")[:30],
+            h.snippet[:100]) for h in hits])
+
+
+@conversation.command("export")
+@click.argument("conversation_ids", nargs=-1)
+@context_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of standard output.")
+@click.pass_obj
+def export(app: App, conversation_ids: tuple[str, ...], context: str | None,
+           output: Path | None) -> None:
+    """Write conversations as JSONL (default: all; or the ids given, or one context's)."""
+    from gitext.records.browse import scope_ids
+    from gitext.records.jsonl import export_jsonl
+
+    project = app.project()
+    project.require_init()
+    ids = list(conversation_ids) or None
+    ctx_ids = scope_ids(project, context) if context and not ids else None
+    if output is None:
+        export_jsonl(project, sys.stdout, conversation_ids=ids, context_ids=ctx_ids)
+        return
+    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("w", encoding="utf-8") as fh:
+            counts = export_jsonl(project, fh, conversation_ids=ids, context_ids=ctx_ids)
+        os.replace(tmp, output)
+    finally:
+        tmp.unlink(missing_ok=True)
+    click.echo(f"exported {counts.conversations} conversations, {counts.messages} messages"
+               f" to {output}")
+
+
+@conversation.command("import")
+@click.argument("source", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--on-conflict", type=click.Choice(("error", "skip", "replace")), default="error",
+              show_default=True, help="What to do with a conversation that already exists.")
+@click.option("--adopt", is_flag=True,
+              help="Move the imported conversations into the current context.")
+@json_option
+@click.pass_obj
+def import_(app: App, source: str, on_conflict: str, adopt: bool, as_json: bool) -> None:
+    """Load a JSONL export (`-` reads standard input); all of it, or nothing."""
+    from gitext.errors import UsageError
+    from gitext.records.jsonl import import_jsonl
+
+    project = app.project()
+    project.require_init()
+    if source == "-":
+        data = sys.stdin.buffer.read()
+    else:
+        try:
+            data = Path(source).read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read {source}: {exc.strerror or exc}") from None
+    counts = import_jsonl(project, data, on_conflict=on_conflict, adopt=adopt)
+    if as_json:
+        emit_json(counts.to_json())
+        return
+    click.echo(f"imported {counts.conversations} conversations, {counts.messages} messages,"
+               f" {counts.attachments} attachments, {counts.compactions} compactions"
+               + (f"; skipped {counts.skipped}" if counts.skipped else "")
+               + (f"; replaced {counts.replaced}" if counts.replaced else ""))
+    if counts.missing_content:
+        click.echo(f"note: {counts.missing_content} attachments have no content in this store")

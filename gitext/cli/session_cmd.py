@@ -1,0 +1,107 @@
+"""`git aircher session start|end|list|show`."""
+
+from __future__ import annotations
+
+import click
+
+from gitext.cli.app import App
+from gitext.cli.output import emit_json, json_option, table
+
+TASK_TYPES = ("debugging", "feature", "review", "refactor", "maintenance")
+
+
+@click.group()
+def session() -> None:
+    """Task sessions: a context under the current branch for one piece of work."""
+
+
+@session.command("start")
+@click.argument("task_type", type=click.Choice(TASK_TYPES))
+@click.argument("description", required=False)
+@click.option("--pref", "prefs", multiple=True, metavar="KEY=VALUE",
+              help="A session preference (VALUE is JSON, or text). Repeatable.")
+@json_option
+@click.pass_obj
+def start(app: App, task_type: str, description: str | None, prefs: tuple[str, ...],
+          as_json: bool) -> None:
+    """Start a session on this branch; prints its id."""
+    import json
+
+    from gitext.errors import UsageError
+    from gitext.records.sessions import start_session
+
+    parsed: dict[str, object] = {}
+    for item in prefs:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--pref wants KEY=VALUE, got {item!r}")
+        try:
+            parsed[key] = json.loads(raw)
+        except ValueError:
+            parsed[key] = raw
+    s = start_session(app.project(), task_type, description, preferences=parsed or None)
+    if as_json:
+        emit_json(s.to_json())
+    else:
+        click.echo(s.id)
+
+
+@session.command("end")
+@click.argument("session_id", required=False)
+@json_option
+@click.pass_obj
+def end(app: App, session_id: str | None, as_json: bool) -> None:
+    """End a session (default: the active one in this worktree)."""
+    from gitext.records.sessions import end_session
+
+    s = end_session(app.project(), session_id)
+    if as_json:
+        emit_json(s.to_json())
+    else:
+        click.echo(f"ended {s.id}")
+
+
+@session.command("list")
+@click.option("--status", type=click.Choice(("active", "inactive", "expired")))
+@click.option("--context", metavar="BRANCH", help="Only sessions on this branch context.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, None))
+@json_option
+@click.pass_obj
+def list_(app: App, status: str | None, context: str | None, limit: int, as_json: bool) -> None:
+    """Sessions, newest first."""
+    from gitext.records.browse import browse_sessions
+
+    rows = browse_sessions(app.project(), status=status, context=context, limit=limit)
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        click.echo("no sessions")
+        return
+    table(["id", "status", "task", "branch", "started", "last activity", "description"],
+          [(r["id"][:8], r["status"], r["task_type"], r["branch"], r["started_at"],
+            r["last_activity"], (r["task_description"] or "")[:50]) for r in rows])
+
+
+@session.command("show")
+@click.argument("session_id", required=False)
+@json_option
+@click.pass_obj
+def show(app: App, session_id: str | None, as_json: bool) -> None:
+    """One session (default: the active one here): context, conversations, cache, preferences."""
+    from gitext.records.browse import session_detail
+
+    data = session_detail(app.project(), session_id)
+    if as_json:
+        emit_json(data)
+        return
+    for key in ("id", "status", "task_type", "task_description", "branch", "context_id",
+                "started_at", "last_activity", "working_directory"):
+        click.echo(f"{key + ':':18}{data.get(key) if data.get(key) is not None else '-'}")
+    click.echo(f"{'preferences:':18}{data['preferences'] or {}}")
+    click.echo(f"{'cache entries:':18}{len(data['cache'])}")
+    if data["conversations"]:
+        click.echo("")
+        table(["conversation", "updated", "msgs", "title"],
+              [(c["id"][:8], c["updated_at"], c["message_count"], (c["title"] or "")[:60])
+               for c in data["conversations"]])

@@ -1,0 +1,141 @@
+"""`git aircher worktree list|switch|compare` and its top-level alias `git aircher compare`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from gitext.cli.app import App
+from gitext.cli.output import emit_json, json_option, table
+
+
+@click.group()
+def worktree() -> None:
+    """Worktrees and branch contexts: list them, move between them, compare two."""
+
+
+@worktree.command("list")
+@json_option
+@click.pass_obj
+def list_(app: App, as_json: bool) -> None:
+    """Every git worktree and every branch context, with status and conversation counts."""
+    from gitext.insights.worktrees import worktree_view
+
+    view = worktree_view(app.project())
+    if as_json:
+        emit_json(view)
+        return
+    table(["worktree", "branch", "status", "last active"],
+          [(("* " if w["current"] else "  ") + w["path"], w["branch"] or "(detached)",
+            w["status"], w["last_active"]) for w in view["worktrees"]])
+    click.echo("")
+    table(["context", "status", "last active", "conversations", "sessions", "checked out in"],
+          [(c["name"], c["status"], c["last_active"], c["conversations"],
+            f"{c['sessions']} ({c['active_sessions']} active)" if c["sessions"] else 0,
+            c["worktree_path"]) for c in view["contexts"]])
+
+
+@worktree.command("switch")
+@click.argument("name")
+@json_option
+@click.pass_obj
+def switch(app: App, name: str, as_json: bool) -> None:
+    """Go to branch NAME: prints the path of the worktree that has it checked out (use
+    `cd "$(git aircher worktree switch NAME)"`), or runs `git switch NAME` here."""
+    from gitext.insights.worktrees import switch as do_switch
+
+    result = do_switch(app.project(), name)
+    if as_json:
+        emit_json(result.to_json())
+    else:
+        click.echo(result.path)
+
+
+def _short(sha: str | None) -> str:
+    return sha[:10] if sha else "-"
+
+
+def _render(data: dict[str, Any]) -> None:
+    a, b = data["a"], data["b"]
+    click.echo(f"compare {a['ref']} ({_short(a['commit'])}) with {b['ref']}"
+               f" ({_short(b['commit'])}); merge base {_short(data['merge_base'])}")
+    click.echo("")
+
+    def names(items: list[dict[str, Any]], key: str) -> str:
+        return f"{len(items)}: " + ", ".join(str(i[key] or "-")[:24] for i in items[:3]) \
+            if items else "0"
+
+    table(["", a["name"], b["name"]], [
+        ("context", a["context_name"], b["context_name"]),
+        ("commits ahead", data["a_ahead"], data["b_ahead"]),
+        ("changed since base", len(a["changed_since_base"]), len(b["changed_since_base"])),
+        ("conversations", names(a["conversations"], "title"),
+         names(b["conversations"], "title")),
+        ("sessions", names(a["sessions"], "task_type"), names(b["sessions"], "task_type")),
+        ("decisions", names(a["decisions"], "title"), names(b["decisions"], "title")),
+        ("patterns", names(a["patterns"], "description"), names(b["patterns"], "description")),
+        ("relevant files from", a["relevant_source"], b["relevant_source"]),
+    ])
+    totals = data["diff_totals"]
+    click.echo("")
+    click.echo(f"files that differ: {totals['files']} (+{totals['added']} -{totals['deleted']})")
+    if data["diff"]:
+        table(["path", "+", "-"],
+              [((f"{d['old_path']} -> " if d["old_path"] else "") + d["path"],
+                "bin" if d["binary"] else d["added"], "bin" if d["binary"] else d["deleted"])
+               for d in data["diff"]])
+        if data["diff_truncated"]:
+            click.echo("… (more files; --json has the first 500)")
+    click.echo("")
+    both = data["both_changed"]
+    click.echo("changed on both sides since the merge base (likely conflicts): "
+               + (", ".join(both) if both else "none"))
+    if data["conflicts"]:
+        click.echo("a merge would conflict in: " + ", ".join(data["conflicts"]))
+    click.echo("")
+    rows = []
+    for i in range(max(len(a["relevant_files"]), len(b["relevant_files"]))):
+        left = a["relevant_files"][i]["path"] if i < len(a["relevant_files"]) else ""
+        right = b["relevant_files"][i]["path"] if i < len(b["relevant_files"]) else ""
+        rows.append((i + 1, left, right))
+    if rows:
+        table(["top files", a["name"], b["name"]], rows)
+    overlap = data["relevant_overlap"]
+    click.echo("relevant to both: " + (", ".join(overlap) if overlap else "none"))
+
+
+def _compare(app: App, a: str, b: str, top: int, as_json: bool) -> None:
+    from gitext.insights.compare import compare as do_compare
+
+    data = do_compare(app.project(), a, b, top=top).to_json()
+    if as_json:
+        emit_json(data)
+    else:
+        _render(data)
+
+
+_top = click.option("--top", default=10, show_default=True, type=click.IntRange(1, 100),
+                    help="Files, conversations, decisions… shown per side.")
+
+
+@worktree.command("compare")
+@click.argument("a")
+@click.argument("b")
+@_top
+@json_option
+@click.pass_obj
+def worktree_compare(app: App, a: str, b: str, top: int, as_json: bool) -> None:
+    """Compare two branches, worktrees or contexts side by side."""
+    _compare(app, a, b, top, as_json)
+
+
+@click.command("compare")
+@click.argument("a")
+@click.argument("b")
+@_top
+@json_option
+@click.pass_obj
+def compare(app: App, a: str, b: str, top: int, as_json: bool) -> None:
+    """Compare two branches, worktrees or contexts side by side (= worktree compare)."""
+    _compare(app, a, b, top, as_json)

@@ -1,0 +1,214 @@
+"""`git aircher compare A B`: two branches (or worktrees, or contexts) side by side.
+
+Git gives the commits each side has, the diff between them with line counts, the files both
+sides changed since their merge base and the conflicts a merge would leave. The store adds each
+context's conversations, sessions, decisions and patterns, and its top relevant files
+(`file_relevance_scores` when the relevance engine has rows for the context, else the files
+changed most often on that side since the merge base). The JSON shape is in docs/records.md.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitext import clock
+from gitext.contexts import Context, project_context
+from gitext.git import compare as gc
+from gitext.git.repo import list_worktrees
+from gitext.project import Project
+from gitext.records.conversations import list_conversations
+from gitext.records.decisions import list_decisions
+from gitext.records.patterns import list_patterns
+from gitext.records.resolve import branch_of, context_names, family, find, unknown
+from gitext.records.sessions import list_sessions
+
+RECENT_COMMITS = 50
+
+
+@dataclass
+class Side:
+    name: str  # what the user typed
+    ref: str  # the branch (or revision) compared
+    commit: str
+    context_id: str | None
+    context_name: str | None
+    commits: list[dict[str, str]] = field(default_factory=list)  # only on this side, newest first
+    changed_since_base: list[str] = field(default_factory=list)
+    conversations: list[dict[str, Any]] = field(default_factory=list)
+    sessions: list[dict[str, Any]] = field(default_factory=list)
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    patterns: list[dict[str, Any]] = field(default_factory=list)
+    relevant_files: list[dict[str, Any]] = field(default_factory=list)
+    relevant_source: str = "none"  # relevance | changes | recent | none
+
+
+@dataclass
+class Comparison:
+    a: Side
+    b: Side
+    merge_base: str | None
+    a_ahead: int  # commits on A and not on B
+    b_ahead: int  # commits on B and not on A
+    diff: list[dict[str, Any]]
+    diff_totals: dict[str, int]
+    diff_truncated: bool
+    both_changed: list[str]
+    conflicts: list[str] | None
+    relevant_overlap: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class _Target:
+    name: str
+    ref: str
+    commit: str
+    context: Context | None
+
+
+def _worktree_branch(root: Path, name: str) -> str | None:
+    try:
+        wanted = Path(name).resolve()
+    except (OSError, ValueError):
+        return None
+    for wt in list_worktrees(root):
+        if wt.path == wanted:
+            return wt.branch or wt.head
+    return None
+
+
+def _target(project: Project, conn: sqlite3.Connection, name: str) -> _Target:
+    root = project.repo.root
+    ctx = find(conn, name)
+    if ctx is not None and ctx.context_type in ("worktree", "session"):
+        branch_ctx = branch_of(conn, ctx) or ctx
+        ref = branch_ctx.git_branch or branch_ctx.git_commit or ""
+        commit = gc.resolve_commit(root, ref) if ref else None
+        if commit is None and branch_ctx.git_commit:
+            commit = gc.resolve_commit(root, branch_ctx.git_commit)
+        if commit is not None:
+            return _Target(name, ref, commit, branch_ctx)
+    commit = gc.resolve_commit(root, name)
+    ref = name
+    if commit is None:
+        branch = _worktree_branch(root, name) if "/" in name or name.startswith(".") else None
+        if branch:
+            ref, commit = branch, gc.resolve_commit(root, branch)
+    if commit is None:
+        raise unknown("branch, worktree or context", name,
+                      sorted(set(context_names(conn)) | set(gc.local_branches(root))))
+    proj = project_context(conn)
+    row = None
+    if proj is not None:
+        row = conn.execute(
+            "SELECT * FROM contexts WHERE context_type = 'worktree' AND git_branch = ?"
+            " AND parent_context_id = ?", (ref, proj.id)
+        ).fetchone()
+    return _Target(name, ref, commit, Context.from_row(row) if row else None)
+
+
+def _relevant_from_scores(project: Project, context_id: str, top: int) -> list[dict[str, Any]]:
+    try:
+        with project.db("file_index").read() as conn:
+            rows = conn.execute(
+                "SELECT f.path, r.final_score FROM file_relevance_scores r"
+                " JOIN files f ON f.id = r.file_id WHERE r.context_id = ?"
+                " AND (r.expires_at IS NULL OR r.expires_at > ?)"
+                " ORDER BY r.final_score DESC, f.path LIMIT ?",
+                (context_id, clock.now(), top),
+            ).fetchall()
+    except sqlite3.OperationalError:  # the relevance engine's schema may still be moving
+        return []
+    return [{"path": r[0], "score": round(float(r[1] or 0.0), 4), "changes": None}
+            for r in rows]
+
+
+def _relevant_from_git(root: Path, commit: str, base: str | None,
+                       top: int) -> tuple[list[dict[str, Any]], str]:
+    source = "changes"
+    commits = gc.log(root, [commit], [base] if base else [], limit=None, with_files=True) \
+        if base and base != commit else []
+    if not commits:
+        source = "recent"
+        commits = gc.log(root, [commit], limit=RECENT_COMMITS, with_files=True)
+    counts = Counter(f for c in commits for f in set(c.files))
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+    if not ranked:
+        return [], "none"
+    most = ranked[0][1]
+    return [{"path": p, "score": round(n / most, 4), "changes": n} for p, n in ranked], source
+
+
+def _fill_side(project: Project, conn: sqlite3.Connection, side: Side, ctx: Context | None,
+               base: str | None, top: int) -> None:
+    root = project.repo.root
+    if base is not None and base != side.commit:
+        side.commits = [{"sha": c.sha, "subject": c.subject}
+                        for c in gc.log(root, [side.commit], [base], limit=top * 2)]
+        side.changed_since_base = sorted(gc.changed_files(root, base, side.commit))
+    if ctx is not None:
+        ids = family(conn, ctx)
+        side.conversations = [
+            {"id": c.id, "title": c.title, "context_type": c.context_type,
+             "updated_at": c.updated_at, "messages": c.message_count,
+             "total_tokens": c.total_tokens}
+            for c in list_conversations(project, context_ids=ids, limit=top)
+        ]
+        side.sessions = [
+            {"id": s.id, "task_type": s.task_type, "task_description": s.task_description,
+             "status": s.status, "started_at": s.started_at}
+            for s in list_sessions(project, context_ids=[ctx.id], limit=top)
+        ]
+        side.decisions = [
+            {"id": d.id, "title": d.title, "decision_type": d.decision_type,
+             "status": d.status, "made_at": d.made_at}
+            for d in list_decisions(project, status=None, context_ids=ids, limit=top)
+        ]
+        side.patterns = [
+            {"id": p.id, "pattern_type": p.pattern_type, "description": p.description,
+             "confidence_score": p.confidence_score,
+             "effectiveness_rating": p.effectiveness_rating}
+            for p in list_patterns(project, context_ids=ids, limit=top)
+        ]
+        side.relevant_files = _relevant_from_scores(project, ctx.id, top)
+        if side.relevant_files:
+            side.relevant_source = "relevance"
+    if not side.relevant_files:
+        side.relevant_files, side.relevant_source = _relevant_from_git(
+            root, side.commit, base, top)
+
+
+def compare(project: Project, a: str, b: str, *, top: int = 10,
+            max_files: int = 500) -> Comparison:
+    """Compare A and B (branch names, context names or ids, worktree paths, revisions)."""
+    project.require_init()
+    root = project.repo.root
+    with project.db("knowledge").read() as conn:
+        ta = _target(project, conn, a)
+        tb = _target(project, conn, b)
+    base = gc.merge_base(root, ta.commit, tb.commit)
+    a_ahead, b_ahead = gc.ahead_behind(root, ta.commit, tb.commit)
+    entries = gc.diff_numstat(root, ta.commit, tb.commit)
+    diff = [{"path": e.path, "old_path": e.old_path, "added": e.added, "deleted": e.deleted,
+             "binary": e.binary} for e in entries]
+    totals = {"files": len(entries), "added": sum(e.added or 0 for e in entries),
+              "deleted": sum(e.deleted or 0 for e in entries)}
+    side_a = Side(a, ta.ref, ta.commit, ta.context.id if ta.context else None,
+                  ta.context.name if ta.context else None)
+    side_b = Side(b, tb.ref, tb.commit, tb.context.id if tb.context else None,
+                  tb.context.name if tb.context else None)
+    with project.db("knowledge").read() as conn:
+        _fill_side(project, conn, side_a, ta.context, base, top)
+        _fill_side(project, conn, side_b, tb.context, base, top)
+    both = sorted(set(side_a.changed_since_base) & set(side_b.changed_since_base))
+    conflicts = gc.merge_conflicts(root, ta.commit, tb.commit) if both else []
+    overlap = sorted({f["path"] for f in side_a.relevant_files}
+                     & {f["path"] for f in side_b.relevant_files})
+    return Comparison(side_a, side_b, base, a_ahead, b_ahead, diff[:max_files], totals,
+                      len(diff) > max_files, both, conflicts, overlap)

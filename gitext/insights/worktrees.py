@@ -1,0 +1,138 @@
+"""`git aircher worktree list|switch`: every git worktree and every branch context, and moving
+between them.
+
+`switch NAME` never changes directory itself (a child process cannot): when a linked worktree
+has branch NAME it returns that worktree's path, for `cd "$(git aircher worktree switch NAME)"`,
+and records a `context_switches` row. Otherwise it runs `git switch NAME` here, and the
+post-checkout hook records that switch (so it is not recorded twice).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from gitext import clock
+from gitext.contexts import ensure_worktree_context, project_context, user_name
+from gitext.errors import UsageError
+from gitext.git import compare as gc
+from gitext.git.run import git
+from gitext.ids import new_id
+from gitext.project import Project
+from gitext.records.current import current_ids, require_project_context
+from gitext.records.resolve import unknown
+from gitext.worktrees import upsert_worktree, worktree_id
+
+
+def worktree_view(project: Project) -> dict[str, Any]:
+    """Live worktrees (with their stored status) and branch contexts (with record counts)."""
+    proj = require_project_context(project)
+    root = project.repo.root
+    live = [w for w in project.repo.worktrees() if not w.bare]
+    branches = gc.local_branches(root)
+    with project.db("knowledge").read() as conn:
+        stored = {r["id"]: r for r in conn.execute(
+            "SELECT * FROM worktrees WHERE project_id = ?", (proj.id,))}
+        contexts = conn.execute(
+            "SELECT * FROM contexts WHERE context_type = 'worktree' AND parent_context_id = ?"
+            " ORDER BY last_active DESC, name", (proj.id,)).fetchall()
+        parents = {r[0]: r[1] for r in conn.execute(
+            "SELECT id, parent_context_id FROM contexts WHERE context_type = 'session'")}
+    with project.db("conversations").read() as conn:
+        conv_counts: dict[str, int] = {}
+        for cid, n in conn.execute(
+            "SELECT context_id, count(*) FROM conversations GROUP BY context_id"
+        ):
+            key = parents.get(cid, cid)
+            conv_counts[key] = conv_counts.get(key, 0) + int(n)
+    with project.db("sessions").read() as conn:
+        sess: dict[str, list[int]] = {}
+        for cid, status in conn.execute("SELECT context_id, status FROM sessions"):
+            counts = sess.setdefault(parents.get(cid, ""), [0, 0])
+            counts[0] += 1
+            counts[1] += status == "active"
+    trees = []
+    seen = set()
+    for wt in live:
+        wid = worktree_id(proj.id, wt.path)
+        seen.add(wid)
+        row = stored.get(wid)
+        status = "stale" if wt.prunable or not wt.path.exists() else (
+            row["status"] if row is not None else "active")
+        trees.append({"id": wid, "path": str(wt.path), "branch": wt.branch, "head": wt.head,
+                      "status": status,
+                      "last_active": row["last_active"] if row is not None else None,
+                      "current": wt.path == root, "locked": wt.locked})
+    for wid, row in stored.items():
+        if wid not in seen:
+            trees.append({"id": wid, "path": row["worktree_path"], "branch": row["branch_name"],
+                          "head": row["git_commit"], "status": "stale",
+                          "last_active": row["last_active"], "current": False,
+                          "locked": False})
+    checked_out = {w.branch: str(w.path) for w in live if w.branch}
+    ctx_rows = []
+    for r in contexts:
+        branch = r["git_branch"]
+        exists = branch is not None and branch in branches
+        total, active = sess.get(r["id"], [0, 0])
+        ctx_rows.append({
+            "id": r["id"], "name": r["name"], "branch": branch,
+            "commit": branches.get(branch or "", r["git_commit"]),
+            "status": r["status"] if exists or branch is None else "stale",
+            "last_active": r["last_active"], "worktree_path": checked_out.get(branch or ""),
+            "conversations": conv_counts.get(r["id"], 0), "sessions": total,
+            "active_sessions": active,
+        })
+    head = project.repo.head()
+    return {"current": {"worktree_path": str(root), "branch": head.branch},
+            "worktrees": trees, "contexts": ctx_rows}
+
+
+@dataclass(frozen=True)
+class SwitchResult:
+    action: str  # 'worktree': go to `path`; 'switched': `git switch` ran here
+    path: str
+    branch: str
+    context_id: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def switch(project: Project, name: str) -> SwitchResult:
+    project.require_init()
+    root = project.repo.root
+    if not name or name.startswith("-"):
+        raise UsageError(f"not a branch name: {name!r}")
+    live = [w for w in project.repo.worktrees() if not w.bare and w.branch]
+    target = next((w for w in live if w.branch == name), None)
+    if target is not None:
+        here = current_ids(project)
+        with project.db("knowledge").write() as conn:
+            proj = project_context(conn)
+            assert proj is not None
+            ctx = ensure_worktree_context(conn, proj, name, target.head, target.path)
+            upsert_worktree(conn, proj.id, target.path, name, target.head, touch=True)
+            if ctx.id != here.context.id and target.path != root:
+                conn.execute(
+                    "INSERT INTO context_switches (id, from_context_id, to_context_id,"
+                    " switch_reason, switched_at, user_id, metadata) VALUES (?, ?, ?,"
+                    " 'worktree switch', ?, ?, ?)",
+                    (new_id(), here.context.id, ctx.id, clock.now(), user_name(),
+                     json.dumps({"from_worktree": str(root), "to_worktree": str(target.path)})),
+                )
+        return SwitchResult("worktree", str(target.path), name, ctx.id)
+    branches = gc.local_branches(root)
+    remote = [r for r in _remote_branches(project) if r.split("/", 1)[-1] == name]
+    if name not in branches and len(remote) != 1:
+        candidates = sorted(set(branches) | {w.branch for w in live if w.branch})
+        raise unknown("branch", name, candidates)
+    git(["switch", "--quiet", name], root)
+    return SwitchResult("switched", str(root), name, None)
+
+
+def _remote_branches(project: Project) -> list[str]:
+    out = git(["for-each-ref", "--format=%(refname:short)", "refs/remotes/"],
+              project.repo.root).stdout.decode("utf-8", "surrogateescape")
+    return [line for line in out.splitlines() if line and not line.endswith("/HEAD")]

@@ -1,0 +1,284 @@
+"""The conversations archive: old conversations moved to `conversations_archive.db`, still
+searchable and restorable.
+
+A conversation is archived when its last activity (updated_at or its newest message) is older
+than `conversation_archive_days`, or when its project has more than
+`conversation_max_per_project` conversations (the least recently active go). Moving is copy,
+verify, delete, in batches of short transactions: the copy is committed in the archive first and
+compared row id by row id; only then are the rows deleted from conversations.db, and only if the
+conversation did not change in between (a hook may have added a message meanwhile: then it
+stays live and its archive copy is dropped). Rows are copied by column name, so tables that
+other parts add to conversations.db (an FTS index, say) need nothing from here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from gitext import clock
+from gitext.errors import AircherError
+from gitext.lifecycle.dbfiles import ARCHIVE_DB, quote_ident
+from gitext.project import Project
+from gitext.store.connection import open_database
+from gitext.store.pool import Database
+
+TABLES = ("conversations", "messages", "message_attachments", "compaction_history")
+BATCH = 50
+
+# How each table's rows belong to a conversation (the parameter list is the conversation ids).
+_OWNER = {
+    "conversations": "id IN ({ids})",
+    "messages": "conversation_id IN ({ids})",
+    "message_attachments":
+        "message_id IN (SELECT id FROM messages WHERE conversation_id IN ({ids}))",
+    "compaction_history": "conversation_id IN ({ids})",
+}
+
+
+@dataclass
+class ArchiveResult:
+    candidates: int
+    archived: int
+    kept_changed: int
+    dry_run: bool
+    ids: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@contextlib.contextmanager
+def open_archive(project: Project) -> Iterator[Database]:
+    path = project.layout.db(ARCHIVE_DB)
+    pragmas = project.pragmas
+    db = Database(lambda: open_database(path, ARCHIVE_DB, pragmas), pool_size=1, max_readers=2)
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def candidates(project: Project) -> list[str]:
+    """Ids of conversations the retention policy says should be archived, oldest first."""
+    cfg = project.config
+    cutoff = clock.to_ts(
+        clock.epoch() - cfg.integer("storage.lifecycle.conversation_archive_days") * 86400
+    )
+    keep = max(0, cfg.integer("storage.lifecycle.conversation_max_per_project"))
+    with project.db("conversations").read() as conn:
+        rows = conn.execute(
+            "SELECT c.id, coalesce(c.project_id, '') AS project,"
+            " max(coalesce(c.updated_at, c.created_at, ''), coalesce((SELECT max(m.timestamp)"
+            " FROM messages m WHERE m.conversation_id = c.id), '')) AS last"
+            " FROM conversations c WHERE coalesce(c.status, '') != 'archived'"
+        ).fetchall()
+    chosen: dict[str, str] = {}
+    by_project: dict[str, list[tuple[str, str]]] = {}
+    for cid, proj, last in rows:
+        if last < cutoff:
+            chosen[cid] = last
+        by_project.setdefault(proj, []).append((last, cid))
+    for items in by_project.values():
+        items.sort(reverse=True)
+        for last, cid in items[keep:]:
+            chosen[cid] = last
+    return [cid for cid, _last in sorted(chosen.items(), key=lambda kv: (kv[1], kv[0]))]
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def _read(conn: sqlite3.Connection, table: str, ids: Sequence[str]) -> tuple[list[str], list[Any]]:
+    cur = conn.execute(
+        f"SELECT * FROM {table} WHERE {_OWNER[table].format(ids=_marks(len(ids)))}", list(ids)
+    )
+    cols = [d[0] for d in cur.description]
+    return cols, cur.fetchall()
+
+
+def _fingerprint(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+    """What must not have changed between copy and delete, per conversation."""
+    marks = _marks(len(ids))
+    rows = conn.execute(
+        "SELECT c.id, c.updated_at,"
+        " (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id),"
+        " (SELECT max(m.timestamp) FROM messages m WHERE m.conversation_id = c.id),"
+        " (SELECT count(*) FROM message_attachments a JOIN messages m ON a.message_id = m.id"
+        "  WHERE m.conversation_id = c.id),"
+        " (SELECT count(*) FROM compaction_history h WHERE h.conversation_id = c.id)"
+        f" FROM conversations c WHERE c.id IN ({marks})",
+        list(ids),
+    ).fetchall()
+    return {r[0]: tuple(r[1:]) for r in rows}
+
+
+def _ensure_columns(conn: sqlite3.Connection, table: str, cols: Sequence[str]) -> None:
+    have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+    for col in cols:
+        if col not in have:
+            # A column conversations.db gained after this archive was made: keep its values.
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {quote_ident(col)}")
+
+
+def _ids(conn: sqlite3.Connection, table: str, ids: Sequence[str]) -> set[str]:
+    return {r[0] for r in conn.execute(
+        f"SELECT id FROM {table} WHERE {_OWNER[table].format(ids=_marks(len(ids)))}", list(ids)
+    )}
+
+
+def _delete(conn: sqlite3.Connection, ids: Sequence[str]) -> None:
+    for table in reversed(TABLES):  # children first: no reliance on foreign_keys being on
+        conn.execute(
+            f"DELETE FROM {table} WHERE {_OWNER[table].format(ids=_marks(len(ids)))}", list(ids)
+        )
+
+
+def _insert(conn: sqlite3.Connection, table: str, cols: Sequence[str], rows: list[Any]) -> None:
+    if not rows:
+        return
+    names = ", ".join(quote_ident(c) for c in cols)
+    conn.executemany(
+        f"INSERT INTO {table} ({names}) VALUES ({_marks(len(cols))})", [tuple(r) for r in rows]
+    )
+
+
+def archive_conversations(project: Project, *, dry_run: bool = False) -> ArchiveResult:
+    """Move what the policy selects into the archive store (see the module docstring)."""
+    ids = candidates(project)
+    result = ArchiveResult(len(ids), 0, 0, dry_run, ids if dry_run else [])
+    if dry_run or not ids:
+        return result
+    live = project.db("conversations")
+    with open_archive(project) as archive:
+        for start in range(0, len(ids), BATCH):
+            batch = ids[start:start + BATCH]
+            with live.read() as conn:
+                conn.execute("BEGIN")  # one snapshot for the rows and their fingerprint
+                copied = {t: _read(conn, t, batch) for t in TABLES}
+                before = _fingerprint(conn, batch)
+                conn.execute("COMMIT")
+            batch = [cid for cid in batch if cid in before]
+            if not batch:
+                continue
+            with archive.write() as aconn:
+                _delete(aconn, batch)
+                for table in TABLES:
+                    cols, rows = copied[table]
+                    _ensure_columns(aconn, table, cols)
+                    _insert(aconn, table, cols, rows)
+                marks = _marks(len(batch))
+                aconn.execute(
+                    f"UPDATE conversations SET status = 'archived', archived_at = ?"
+                    f" WHERE id IN ({marks})",
+                    [clock.now(), *batch],
+                )
+            with archive.read() as aconn:
+                for table in TABLES:
+                    cols, rows = copied[table]
+                    want = {r[cols.index("id")] for r in rows}
+                    if _ids(aconn, table, batch) != want:
+                        raise AircherError(
+                            f"archive copy of {table} does not match; nothing was deleted"
+                        )
+            with live.write() as conn:
+                now = _fingerprint(conn, batch)
+                gone = [cid for cid in batch if now.get(cid) == before[cid]]
+                if gone:
+                    _delete(conn, gone)
+            changed = [cid for cid in batch if cid not in gone]
+            if changed:
+                with archive.write() as aconn:
+                    _delete(aconn, changed)
+            result.archived += len(gone)
+            result.kept_changed += len(changed)
+            result.ids.extend(gone)
+    return result
+
+
+def search_archived(project: Project, query: str, limit: int = 20) -> list[dict[str, Any]]:
+    """Archived messages (and conversation titles) containing every word of `query`."""
+    path = project.layout.db(ARCHIVE_DB)
+    words = [w for w in query.split() if w]
+    if not path.exists() or not words:
+        return []
+    like = [f"%{_escape(w)}%" for w in words]
+    hits: list[dict[str, Any]] = []
+    with open_archive(project) as archive, archive.read() as conn:
+        msg_where = " AND ".join("m.content LIKE ? ESCAPE '\\'" for _ in words)
+        for row in conn.execute(
+            "SELECT c.id AS conversation_id, c.title, c.updated_at, c.archived_at,"
+            " m.id AS message_id, m.role, m.timestamp, m.content"
+            f" FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE {msg_where}"
+            " ORDER BY m.timestamp DESC LIMIT ?",
+            [*like, limit],
+        ):
+            hit = dict(row)
+            hit["snippet"] = _snippet(hit.pop("content") or "", words[0])
+            hits.append(hit)
+        title_where = " AND ".join("c.title LIKE ? ESCAPE '\\'" for _ in words)
+        seen = {h["conversation_id"] for h in hits}
+        for row in conn.execute(
+            "SELECT c.id AS conversation_id, c.title, c.updated_at, c.archived_at"
+            f" FROM conversations c WHERE {title_where} ORDER BY c.updated_at DESC LIMIT ?",
+            [*like, limit],
+        ):
+            if row["conversation_id"] not in seen:
+                hits.append({**dict(row), "message_id": None, "role": None, "timestamp": None,
+                             "snippet": row["title"]})
+    return hits[:limit]
+
+
+def _escape(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _snippet(text: str, word: str, width: int = 160) -> str:
+    at = text.lower().find(word.lower())
+    start = max(0, at - width // 3) if at >= 0 else 0
+    piece = " ".join(text[start:start + width].split())
+    return ("…" if start else "") + piece + ("…" if start + width < len(text) else "")
+
+
+def restore_archived(project: Project, conversation_id: str) -> bool:
+    """Move one conversation back to conversations.db (status 'active', updated_at now, so the
+    policy does not archive it again at once). False when the archive does not hold it."""
+    path = project.layout.db(ARCHIVE_DB)
+    if not path.exists():
+        return False
+    ids = [conversation_id]
+    with open_archive(project) as archive:
+        with archive.read() as aconn:
+            copied = {t: _read(aconn, t, ids) for t in TABLES}
+        if not copied["conversations"][1]:
+            return False
+        with project.db("conversations").write() as conn:
+            if conn.execute("SELECT 1 FROM conversations WHERE id = ?", ids).fetchone():
+                raise AircherError(
+                    f"conversation {conversation_id} is both archived and live",
+                    hint="`git aircher doctor` reports it; the live copy was kept",
+                )
+            for table in TABLES:
+                cols, rows = copied[table]
+                live_cols = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+                keep = [i for i, c in enumerate(cols) if c in live_cols]
+                _insert(conn, table, [cols[i] for i in keep], [[r[i] for i in keep] for r in rows])
+            conn.execute(
+                "UPDATE conversations SET status = 'active', updated_at = ? WHERE id = ?",
+                (clock.now(), conversation_id),
+            )
+        with archive.write() as aconn:
+            _delete(aconn, ids)
+    return True
+
+
+def archived_count(project: Project) -> int:
+    path = project.layout.db(ARCHIVE_DB)
+    if not path.exists():
+        return 0
+    with open_archive(project) as archive, archive.read() as conn:
+        return int(conn.execute("SELECT count(*) FROM conversations").fetchone()[0])

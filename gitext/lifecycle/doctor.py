@@ -1,0 +1,196 @@
+"""`git aircher doctor`: what is damaged or inconsistent in the store, without changing it.
+
+Databases are opened raw and read-only (no migrations, no pragmas), so a damaged file is looked
+at, never touched: a -shm left without its -wal is read with immutable=1, because a normal open
+would silently discard the evidence that committed WAL frames were lost.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitext.lifecycle.dbfiles import (
+    ARCHIVE_DB,
+    expected_schema,
+    has_magic,
+    lost_wal_frames,
+    raw_connect,
+    read_schema,
+    schema_drift,
+    store_databases,
+)
+from gitext.lifecycle.refs import reference_findings
+from gitext.project import Project
+from gitext.store.migrate import latest_version, user_version
+
+SEVERITIES = ("error", "warning", "info")
+_INDEX_ONLY = ("missing from index", "wrong # of entries in index", "non-unique entry in index")
+
+
+@dataclass
+class Finding:
+    check: str
+    severity: str
+    database: str | None
+    message: str
+    repair: str | None = None
+
+
+@dataclass
+class DbCheck:
+    name: str
+    path: str
+    exists: bool
+    size_bytes: int = 0
+    readable: bool = False
+    integrity: str | None = None
+    schema_version: int | None = None
+    schema_latest: int | None = None
+    lost_wal_frames: int = 0
+
+
+@dataclass
+class DoctorReport:
+    databases: list[DbCheck]
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        return not any(f.severity in ("error", "warning") for f in self.findings)
+
+    def problems(self, database: str | None = None) -> list[Finding]:
+        return [f for f in self.findings if f.severity != "info"
+                and (database is None or f.database == database)]
+
+    def db(self, name: str) -> DbCheck | None:
+        return next((d for d in self.databases if d.name == name), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"healthy": self.healthy, **asdict(self)}
+
+
+def _integrity(conn: sqlite3.Connection, quick: bool) -> list[str]:
+    pragma = "quick_check" if quick else "integrity_check"
+    return [str(r[0]) for r in conn.execute(f"PRAGMA {pragma}(100)").fetchall()]
+
+
+def check_database(name: str, path: Path, *, quick: bool = False) -> tuple[DbCheck, list[Finding]]:
+    """One database file: present, a database, WAL intact, integrity, schema as migrated."""
+    result = DbCheck(name, str(path), path.exists())
+    findings: list[Finding] = []
+    if not result.exists:
+        findings.append(Finding("missing", "error", name, f"{path} does not exist",
+                                "restored from the newest backup, else created empty and rebuilt"))
+        return result, findings
+    result.size_bytes = path.stat().st_size
+    result.lost_wal_frames = lost_wal_frames(path)
+    if result.lost_wal_frames:
+        findings.append(Finding(
+            "wal", "error", name,
+            f"its -wal file is gone: {result.lost_wal_frames} committed WAL frame(s) were lost",
+            "rows still in the file are kept and merged with the newest backup",
+        ))
+    if not has_magic(path):
+        findings.append(Finding("unreadable", "error", name, f"{path} is not an SQLite database",
+                                "salvaged (nothing readable) and merged with the newest backup"))
+        return result, findings
+    try:
+        conn = raw_connect(path)
+        try:
+            lines = _integrity(conn, quick)
+            result.readable = True
+            result.integrity = "ok" if lines == ["ok"] else "; ".join(lines[:5])
+            result.schema_version = user_version(conn)
+            schema = read_schema(conn)
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        result.integrity = f"unreadable: {exc}"
+        findings.append(Finding("integrity", "error", name, f"cannot be read: {exc}",
+                                "salvaged row by row and merged with the newest backup"))
+        return result, findings
+    if result.integrity != "ok":
+        index_only = all(any(m in line for m in _INDEX_ONLY) for line in lines)
+        findings.append(Finding(
+            "index" if index_only else "integrity", "error", name,
+            f"{'quick_check' if quick else 'integrity_check'} failed: {result.integrity}",
+            "indexes rebuilt (REINDEX)" if index_only
+            else "salvaged row by row and merged with the newest backup",
+        ))
+    findings.extend(_schema_findings(name, result, schema))
+    return result, findings
+
+
+def _schema_findings(name: str, result: DbCheck, schema: dict[Any, Any]) -> list[Finding]:
+    schema_db = name
+    result.schema_latest = latest_version(schema_db)
+    out: list[Finding] = []
+    if result.schema_version is not None and result.schema_version > result.schema_latest:
+        # Written by a newer git-aircher: rebuilding it with this version's schema would drop
+        # what it does not know, so repair leaves it alone.
+        out.append(Finding("schema_newer", "error", name,
+                           f"schema version {result.schema_version} is newer than this"
+                           f" git-aircher knows ({result.schema_latest})",
+                           None))
+        return out
+    if result.schema_version is not None and result.schema_version < result.schema_latest:
+        out.append(Finding("schema", "info", name,
+                           f"schema version {result.schema_version} of {result.schema_latest}:"
+                           " the next open migrates it"))
+        return out
+    drift = schema_drift(schema, expected_schema(schema_db), allow_extra=name == ARCHIVE_DB)
+    if drift:
+        out.append(Finding("schema", "warning", name,
+                           "schema differs from its migrations: " + "; ".join(drift[:8]),
+                           "salvaged into a database with the migrated schema"))
+    return out
+
+
+def index_freshness(project: Project) -> list[Finding]:
+    """HEAD of each worktree against the commit the file index was last synced to."""
+    path = project.layout.db("file_index")
+    try:
+        conn = raw_connect(path)
+        try:
+            has = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sync_state'"
+            ).fetchone()
+            rows = dict(conn.execute("SELECT worktree_path, head FROM sync_state").fetchall()) \
+                if has else None
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return []
+    if rows is None:
+        return [Finding("index_behind_git", "info", "file_index",
+                        "unknown: the file index records no sync state yet")]
+    out: list[Finding] = []
+    for wt in project.repo.worktrees():
+        if wt.bare or wt.prunable or wt.head is None:
+            continue
+        synced = rows.get(str(wt.path))
+        if synced != wt.head:
+            out.append(Finding(
+                "index_behind_git", "warning", "file_index",
+                f"{wt.path}: HEAD {wt.head[:12]}, index synced to "
+                f"{synced[:12] if synced else 'nothing'}",
+                "file index rebuilt from git",
+            ))
+    return out
+
+
+def diagnose(project: Project, *, quick: bool = False) -> DoctorReport:
+    """Every check; the store is only read."""
+    report = DoctorReport([])
+    for name, path in store_databases(project, include_global=True).items():
+        result, findings = check_database(name, path, quick=quick)
+        report.databases.append(result)
+        report.findings.extend(findings)
+    sound = {d.name for d in report.databases if d.readable and d.integrity == "ok"}
+    report.findings.extend(reference_findings(project, sound))
+    if "file_index" in sound:
+        report.findings.extend(index_freshness(project))
+    return report

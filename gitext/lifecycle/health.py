@@ -1,0 +1,248 @@
+"""Health (spec: "Monitoring and Health Checks"): sizes and growth, disk usage, slow queries,
+cache effectiveness, error rates. `check` is the full report the worker runs every
+health_check_interval; `warnings` is the cheap subset `status` shows.
+
+Cache hit rates: the session cache records no hits (sessions.db has no column for them), so it
+is reported as live/expired entries, and hits only if a `hit_count`/`hits` column appears.
+Embedding reuse is measured: the share of embedding_metadata rows served by a vector that
+another row (another path with the same blob) already has, i.e. 1 - distinct
+(content_hash, chunk_index, model) / rows.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from gitext import clock
+from gitext.layout import CORE_DATABASES
+from gitext.lifecycle.logs import LogEntry, get_logger, read_entries, recent_files
+from gitext.lifecycle.runstate import read_json, state_path, write_json
+from gitext.project import Project
+from gitext.status import file_size
+
+STATE = "health.json"
+WINDOW = 86400.0
+_SAMPLE_GAP = 3600.0  # keep one size sample per hour...
+_MAX_SAMPLES = 24 * 14  # ...for two weeks
+_SLOW_WARN = 10  # slow queries a day before `status` mentions them
+_SLOW = re.compile(r"slow-query ([0-9.]+)s db=(\S+) sql=(.*?) params=")
+
+
+@dataclass
+class DbHealth:
+    name: str
+    size_bytes: int
+    growth_bytes_per_day: float | None
+    over_limit: bool
+
+
+@dataclass
+class HealthReport:
+    checked_at: str
+    store_bytes: int
+    databases: list[DbHealth]
+    disk: dict[str, Any]
+    slow_queries: dict[str, Any]
+    cache: dict[str, Any]
+    errors: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _dir_size(root: os.PathLike[str] | str) -> int:
+    total = 0
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(folder, name)).st_size
+            except OSError:
+                continue
+    return total
+
+
+def disk_usage(project: Project) -> dict[str, Any]:
+    usage = shutil.disk_usage(project.layout.root)
+    fraction = usage.used / usage.total if usage.total else 0.0
+    threshold = project.config.number("storage.monitoring.disk_usage_alert_threshold")
+    return {
+        "total": usage.total, "used": usage.used, "free": usage.free,
+        "used_fraction": round(fraction, 4), "threshold": threshold, "alert": fraction > threshold,
+    }
+
+
+def _growth(history: list[dict[str, Any]], name: str, size: int, now: float) -> float | None:
+    """Bytes per day, against the oldest sample of the last week at least an hour old."""
+    for sample in history:
+        at = float(sample.get("at", 0))
+        if now - 7 * 86400 <= at <= now - _SAMPLE_GAP and name in sample.get("sizes", {}):
+            days = (now - at) / 86400
+            return (size - int(sample["sizes"][name])) / days
+    return None
+
+
+def slow_queries(project: Project, now: float) -> dict[str, Any]:
+    cfg = project.config
+    found: list[dict[str, Any]] = []
+    for path in recent_files(project.layout, "performance"):
+        for entry in read_entries(path, since=now - WINDOW):
+            m = _SLOW.search(entry.message)
+            if m:
+                found.append({"at": clock.to_ts(entry.at), "seconds": float(m.group(1)),
+                              "db": m.group(2), "sql": m.group(3)})
+    found.sort(key=lambda q: q["seconds"], reverse=True)
+    return {
+        "logging": cfg.flag("storage.monitoring.query_performance_logging"),
+        "threshold_seconds": cfg.seconds("storage.monitoring.slow_query_threshold"),
+        "count_24h": len(found),
+        "slowest": found[:5],
+    }
+
+
+def error_rates(project: Project, now: float) -> dict[str, Any]:
+    logs = project.layout.logs
+    by_log: dict[str, int] = {}
+    names = sorted({p.name.split(".")[0] for p in logs.glob("*.log*")}) if logs.is_dir() else []
+    for name in names:
+        if name == "performance" or name.startswith("crash-"):
+            continue
+        entries: list[LogEntry] = []
+        for path in recent_files(project.layout, name):
+            entries.extend(read_entries(path, since=now - WINDOW))
+        by_log[name] = sum(1 for e in entries if e.level in ("ERROR", "CRITICAL"))
+    crashes = 0
+    if logs.is_dir():
+        cutoff = time.time() - WINDOW
+        crashes = sum(1 for p in logs.glob("crash-*.log*") if p.stat().st_mtime >= cutoff)
+    total = sum(by_log.values()) + crashes
+    return {"window_hours": 24, "by_log": by_log, "crash_logs": crashes,
+            "total": total, "per_hour": round(total / 24, 3)}
+
+
+def cache_rates(project: Project) -> dict[str, Any]:
+    with project.db("sessions").read() as conn:
+        cols = {r[1] for r in conn.execute("PRAGMA table_info(session_cache)")}
+        total, expired = conn.execute(
+            "SELECT count(*), coalesce(sum(expires_at IS NOT NULL AND expires_at < ?), 0)"
+            " FROM session_cache", (clock.now(),),
+        ).fetchone()
+        hit_col = next((c for c in ("hit_count", "hits") if c in cols), None)
+        hits = None
+        if hit_col is not None:
+            hits = int(conn.execute(f"SELECT coalesce(sum({hit_col}), 0) FROM session_cache")
+                       .fetchone()[0])
+    with project.db("knowledge").read() as conn:
+        rows, distinct = conn.execute(
+            "SELECT count(*), count(DISTINCT coalesce(content_hash, id) || ':' ||"
+            " coalesce(chunk_index, '') || ':' || embedding_model) FROM embedding_metadata"
+        ).fetchone()
+    return {
+        "session_cache": {
+            "entries": int(total), "expired": int(expired), "hits": hits,
+            "note": None if hit_col else "hits not recorded by the session cache",
+        },
+        "embedding_reuse": {
+            "rows": int(rows), "distinct_vectors": int(distinct),
+            "rate": round(1 - distinct / rows, 4) if rows else None,
+        },
+    }
+
+
+def _schedule_errors(project: Project) -> list[str]:
+    errors = read_json(state_path(project.layout, "lifecycle.json")).get("errors")
+    if not isinstance(errors, dict):
+        return []
+    return [f"scheduled {name} failed: {info.get('error')}" for name, info in sorted(errors.items())
+            if isinstance(info, dict)]
+
+
+def check(project: Project, *, record: bool = True) -> HealthReport:
+    """The full health report; with `record`, the size sample is kept and warnings logged."""
+    project.require_init()
+    now = clock.epoch()
+    path = state_path(project.layout, STATE)
+    state = read_json(path)
+    history = [h for h in state.get("history", []) if isinstance(h, dict)]
+    limit = project.config.size("storage.max_db_size")
+    sizes = {name: file_size(project.layout.db(name)) for name in CORE_DATABASES}
+    dbs = [DbHealth(n, s, _growth(history, n, s, now), s > limit) for n, s in sizes.items()]
+    report = HealthReport(
+        checked_at=clock.to_ts(now),
+        store_bytes=_dir_size(project.layout.root),
+        databases=dbs,
+        disk=disk_usage(project),
+        slow_queries=slow_queries(project, now),
+        cache=cache_rates(project),
+        errors=error_rates(project, now),
+    )
+    recorded = _warnings_of(report, limit)
+    report.warnings = _cheap_warnings(project) + recorded
+    if record:
+        if not history or now - float(history[-1].get("at", 0)) >= _SAMPLE_GAP:
+            history.append({"at": now, "sizes": sizes})
+        # Only what `warnings` cannot recompute cheaply is kept for it.
+        state = {"history": history[-_MAX_SAMPLES:], "last": {"at": now, "warnings": recorded}}
+        write_json(path, state)
+        if report.warnings:
+            get_logger(project.layout, "storage").warning("health: %s", "; ".join(report.warnings))
+    return report
+
+
+def _disk_line(disk: dict[str, Any]) -> str:
+    return f"disk {disk['used_fraction']:.0%} full (alert above {disk['threshold']:.0%})"
+
+
+def _size_line(name: str) -> str:
+    return f"{name}.db is past storage.max_db_size"
+
+
+def _warnings_of(report: HealthReport, limit: int) -> list[str]:
+    """Warnings from the full report that `_cheap_warnings` does not already give."""
+    out: list[str] = []
+    for db in report.databases:
+        if not db.over_limit and db.growth_bytes_per_day and db.growth_bytes_per_day > 0:
+            days = (limit - db.size_bytes) / db.growth_bytes_per_day
+            if days < 30:
+                out.append(f"{db.name}.db reaches storage.max_db_size in ~{days:.0f} days")
+    slow = report.slow_queries
+    if slow["count_24h"] >= _SLOW_WARN:
+        out.append(f"{slow['count_24h']} slow queries in 24h (see logs/performance.log)")
+    if report.errors["total"]:
+        out.append(f"{report.errors['total']} errors in the logs in 24h")
+    return out
+
+
+def _cheap_warnings(project: Project) -> list[str]:
+    """Disk, sizes and failed scheduled jobs: a few stat calls and one small JSON file."""
+    out: list[str] = []
+    try:
+        disk = disk_usage(project)
+        if disk["alert"]:
+            out.append(_disk_line(disk))
+    except OSError:
+        pass
+    limit = project.config.size("storage.max_db_size")
+    out.extend(_size_line(name) for name in CORE_DATABASES
+               if file_size(project.layout.db(name)) > limit)
+    out.extend(_schedule_errors(project))
+    return out
+
+
+def warnings(project: Project) -> list[str]:
+    """Cheap: stat calls and two small JSON files. What `git aircher status` shows in one line:
+    disk and sizes as they are now, plus what the last health check found (if recent)."""
+    if not project.initialized:
+        return []
+    out = _cheap_warnings(project)
+    last = read_json(state_path(project.layout, STATE)).get("last")
+    if isinstance(last, dict):
+        interval = project.config.seconds("storage.monitoring.health_check_interval")
+        if clock.epoch() - float(last.get("at", 0)) <= max(2 * interval, 3600):
+            out.extend(w for w in last.get("warnings", []) if isinstance(w, str))
+    return list(dict.fromkeys(out))

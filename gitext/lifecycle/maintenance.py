@@ -1,0 +1,227 @@
+"""Maintenance tiers (spec: "Cleanup and Maintenance"):
+
+- daily: expired session_cache entries, temp files, unfinished or expired backups;
+- weekly: file version history pruned, incremental vacuum, statistics (ANALYZE), WAL checkpoint;
+- monthly: search indexes rebuilt, old data compressed (old backups, old crash logs);
+- quarterly: old conversations archived, embeddings of blobs no tree uses removed.
+
+Every step works in short transactions; one failing step is reported and the others still run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import shutil
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from gitext.lifecycle.logs import get_logger
+from gitext.lifecycle.optional import optional_function
+from gitext.project import Project
+from gitext.store.pool import Database
+
+TIERS = ("daily", "weekly", "monthly", "quarterly")
+OLD_DATA = 7 * 86400.0  # backups and crash logs older than a week get compressed
+_VACUUM_STEP = 256  # pages freed per transaction
+
+
+@dataclass
+class TaskResult:
+    tier: str
+    task: str
+    count: int
+    detail: str
+    error: str | None = None
+
+
+@dataclass
+class MaintenanceReport:
+    tiers: list[str]
+    dry_run: bool
+    tasks: list[TaskResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(t.error is None for t in self.tasks)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "ok": self.ok}
+
+
+@contextlib.contextmanager
+def _databases(project: Project) -> Iterator[list[tuple[str, Database]]]:
+    from gitext.lifecycle.archive import open_archive
+    from gitext.lifecycle.dbfiles import ARCHIVE_DB, store_databases
+
+    dbs = [(name, project.db(name)) for name in store_databases(project) if name != ARCHIVE_DB]
+    dbs.append(("global", project.db("global")))
+    if project.layout.db(ARCHIVE_DB).exists():
+        with open_archive(project) as archive:
+            yield [*dbs, (ARCHIVE_DB, archive)]
+    else:
+        yield dbs
+
+
+# --- daily --------------------------------------------------------------------------------------
+
+
+def _session_cache(project: Project, dry: bool) -> tuple[int, str]:
+    from gitext.lifecycle.retention import expire_session_cache
+
+    return expire_session_cache(project, dry_run=dry), "expired session_cache entries"
+
+
+def _temp_files(project: Project, dry: bool) -> tuple[int, str]:
+    from gitext.lifecycle.retention import remove_temp_files
+
+    return remove_temp_files(project, dry_run=dry), "temporary files and folders"
+
+
+def _backups(project: Project, dry: bool) -> tuple[int, str]:
+    from gitext.lifecycle.backup import prune_backups
+
+    gone = prune_backups(project, dry_run=dry)
+    return len(gone), "backups past backup_retain_days or unfinished" + (
+        f": {', '.join(gone)}" if gone else ""
+    )
+
+
+# --- weekly -------------------------------------------------------------------------------------
+
+
+def _file_versions(project: Project, dry: bool) -> tuple[int, str]:
+    from gitext.lifecycle.retention import prune_file_versions
+
+    return prune_file_versions(project, dry_run=dry), "file_changes past the retention policy"
+
+
+def _vacuum_one(db: Database, dry: bool) -> int:
+    with db.read() as conn:
+        free = int(conn.execute("PRAGMA freelist_count").fetchone()[0])
+        mode = int(conn.execute("PRAGMA auto_vacuum").fetchone()[0])
+    if dry or free == 0 or mode != 2:  # 2 = INCREMENTAL; FULL vacuums by itself, NONE cannot
+        return free if mode == 2 else 0
+    freed = 0
+    while True:
+        with db.write() as conn:
+            before = int(conn.execute("PRAGMA freelist_count").fetchone()[0])
+            conn.execute(f"PRAGMA incremental_vacuum({_VACUUM_STEP})").fetchall()
+            after = int(conn.execute("PRAGMA freelist_count").fetchone()[0])
+        freed += before - after
+        if after == 0 or after >= before:
+            return freed
+
+
+def _vacuum(project: Project, dry: bool) -> tuple[int, str]:
+    with _databases(project) as dbs:
+        freed = {name: _vacuum_one(db, dry) for name, db in dbs}
+    shown = ", ".join(f"{n} {c}" for n, c in freed.items() if c)
+    return sum(freed.values()), "free pages returned to the file system" + (
+        f" ({shown})" if shown else ""
+    )
+
+
+def _analyze(project: Project, dry: bool) -> tuple[int, str]:
+    with _databases(project) as dbs:
+        if not dry:
+            for _name, db in dbs:
+                with db.write() as conn:
+                    # Bounded: statistics from a sample of each index, not a scan of every row.
+                    conn.execute("PRAGMA analysis_limit = 400")
+                    conn.execute("ANALYZE")
+        return len(dbs), "databases with refreshed statistics (ANALYZE)"
+
+
+def _checkpoint(project: Project, dry: bool) -> tuple[int, str]:
+    pages = 0
+    with _databases(project) as dbs:
+        for _name, db in dbs:
+            with db.read() as conn:
+                # PASSIVE never waits for readers or writers.
+                row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                pages += 0 if dry or row is None else max(0, int(row[2]))
+    return pages, "WAL pages checkpointed into the databases"
+
+
+# --- monthly ------------------------------------------------------------------------------------
+
+
+def _search_index(project: Project, dry: bool) -> tuple[int, str]:
+    rebuild = optional_function("gitext.search.maintenance", "rebuild")
+    if rebuild is None:
+        return 0, "search index: not built"
+    if dry:
+        return 1, "search index would be rebuilt"
+    result = rebuild(project)
+    return 1, f"search index rebuilt{f': {result}' if result is not None else ''}"
+
+
+def _compress(project: Project, dry: bool) -> tuple[int, str]:
+    from gitext.lifecycle.backup import compress_old_backups
+
+    count = compress_old_backups(project, OLD_DATA, dry_run=dry)
+    logs = project.layout.logs
+    if logs.is_dir():
+        for path in logs.glob("crash-*.log"):
+            if path.stat().st_mtime < time.time() - OLD_DATA:
+                count += 1
+                if not dry:
+                    with path.open("rb") as src, gzip.open(f"{path}.gz", "wb") as dst:
+                        shutil.copyfileobj(src, dst)
+                    path.unlink()
+    return count, "old backup copies and crash logs compressed"
+
+
+# --- quarterly ----------------------------------------------------------------------------------
+
+
+def _archive(project: Project, dry: bool) -> tuple[int, str]:
+    from gitext.lifecycle.archive import archive_conversations
+
+    res = archive_conversations(project, dry_run=dry)
+    extra = f"; {res.kept_changed} changed while copied, kept live" if res.kept_changed else ""
+    count = res.candidates if dry else res.archived
+    return count, f"conversations archived{extra}"
+
+
+def _embeddings(project: Project, dry: bool) -> tuple[int, str]:
+    from gitext.lifecycle.retention import remove_unused_embeddings
+
+    return remove_unused_embeddings(project, dry_run=dry), "embedding rows of blobs no tree uses"
+
+
+Step = Callable[[Project, bool], tuple[int, str]]
+STEPS: dict[str, list[tuple[str, Step]]] = {
+    "daily": [("session_cache", _session_cache), ("temp_files", _temp_files),
+              ("backups", _backups)],
+    "weekly": [("file_versions", _file_versions), ("vacuum", _vacuum), ("analyze", _analyze),
+               ("checkpoint", _checkpoint)],
+    "monthly": [("search_index", _search_index), ("compress", _compress)],
+    "quarterly": [("archive", _archive), ("embeddings", _embeddings)],
+}
+
+
+def run_maintenance(
+    project: Project, tiers: Sequence[str], *, dry_run: bool = False
+) -> MaintenanceReport:
+    """Run the steps of each tier, in order; `dry_run` counts what would go and changes nothing."""
+    project.require_init()
+    report = MaintenanceReport([t for t in TIERS if t in tiers], dry_run)
+    log = get_logger(project.layout, "storage")
+    for tier in report.tiers:
+        for name, step in STEPS[tier]:
+            try:
+                count, detail = step(project, dry_run)
+            except Exception as exc:  # one broken step must not stop the others
+                log.error("maintenance %s/%s failed: %s | %s", tier, name, exc,
+                          traceback.format_exc().replace("\n", " | "))
+                report.tasks.append(TaskResult(tier, name, 0, "failed", f"{exc}"))
+                continue
+            report.tasks.append(TaskResult(tier, name, count, detail))
+            if not dry_run and count:
+                log.info("maintenance %s/%s: %d %s", tier, name, count, detail)
+    return report

@@ -1,0 +1,202 @@
+"""`git aircher repair`: act on what `doctor` finds.
+
+(a) file index, git-derived knowledge and search indexes rebuilt from git (the sync engine's
+    `rebuild_from_git`), when file_index or knowledge was damaged, the index is behind git, or
+    asked for with `from_git`;
+(b) a damaged or lost database salvaged: every readable row merged with the newest good backup
+    (a missing one is restored from that backup, else created empty);
+(c) indexes rebuilt: REINDEX when only SQL indexes are damaged; the search index through the
+    search module when its files are missing;
+(d) references across databases validated: dangling derived rows deleted, user rows unlinked
+    only with `clean`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from gitext.lifecycle.doctor import DoctorReport, diagnose
+from gitext.lifecycle.optional import optional_function
+from gitext.project import Project
+
+_SALVAGE_CHECKS = ("wal", "unreadable", "integrity", "schema")
+_GIT_DERIVED = ("file_index", "knowledge")
+
+
+@dataclass
+class RepairAction:
+    step: str  # a, b, c or d, as in the issue
+    database: str | None
+    action: str
+    detail: str = ""
+
+
+@dataclass
+class RepairReport:
+    dry_run: bool
+    before: DoctorReport
+    actions: list[RepairAction] = field(default_factory=list)
+    salvaged: list[dict[str, Any]] = field(default_factory=list)
+    after: DoctorReport | None = None
+
+    @property
+    def healthy(self) -> bool:
+        return (self.after or self.before).healthy
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "dry_run": self.dry_run,
+            "healthy": self.healthy,
+            "actions": [asdict(a) for a in self.actions],
+            "salvaged": self.salvaged,
+            "before": self.before.to_json(),
+            "after": self.after.to_json() if self.after else None,
+        }
+
+
+def _plan(before: DoctorReport, from_git: bool) -> tuple[dict[str, str], bool, bool]:
+    """What to do per database ('restore', 'salvage', 'reindex'), whether to rebuild from git,
+    whether to rebuild the search index."""
+    per_db: dict[str, str] = {}
+    for f in before.problems():
+        if f.database is None:
+            continue
+        if f.check == "missing":
+            per_db[f.database] = "restore"
+        elif f.check in _SALVAGE_CHECKS:
+            per_db[f.database] = "salvage"
+        elif f.check == "index" and per_db.get(f.database) != "salvage":
+            per_db[f.database] = "reindex"
+    behind = any(f.check == "index_behind_git" for f in before.problems())
+    rebuild = from_git or behind or any(db in per_db for db in _GIT_DERIVED)
+    search = rebuild or any(f.check == "embeddings" for f in before.problems())
+    return per_db, rebuild, search
+
+
+def repair(
+    project: Project, *, clean: bool = False, from_git: bool = False, dry_run: bool = False
+) -> RepairReport:
+    if not project.layout.core.is_dir():
+        project.require_init()  # raises: there is no store here at all
+    before = diagnose(project)
+    report = RepairReport(dry_run, before)
+    per_db, rebuild, search = _plan(before, from_git)
+    for name, what in sorted(per_db.items()):
+        if dry_run:
+            report.actions.append(RepairAction("b" if what != "reindex" else "c", name, what))
+            continue
+        if what == "restore":
+            _restore_missing(project, name, report)
+        elif what == "reindex":
+            _reindex(project, name, report)
+        else:
+            _salvage(project, name, report)
+    if any(n in per_db for n in _GIT_DERIVED) and not dry_run:
+        from gitext.init import init_project
+
+        # Contexts and worktrees come back from git at once; hooks are left as the user has them.
+        init_project(project, hooks=False)
+        report.actions.append(
+            RepairAction("a", "knowledge", "contexts and worktrees re-registered")
+        )
+    if rebuild:
+        report.actions.append(_rebuild_from_git(project, dry_run))
+    if search:
+        report.actions.append(_rebuild_search(project, dry_run))
+    report.actions.extend(_references(project, clean, dry_run, before))
+    if not dry_run:
+        project.close()
+        report.after = diagnose(project)
+    return report
+
+
+def _restore_missing(project: Project, name: str, report: RepairReport) -> None:
+    from gitext.lifecycle.backup import newest_good
+    from gitext.lifecycle.restore import restore_backup
+
+    backup = newest_good(project, name)
+    if backup is not None:
+        restore_backup(project, backup.id, include_global=name == "global", only=[name])
+        report.actions.append(RepairAction("b", name, "restored", f"from backup {backup.id}"))
+        return
+    _ = project.db(name).writer  # opening creates it with the current schema
+    report.actions.append(RepairAction("b", name, "created empty", "no backup holds it"))
+
+
+def _reindex(project: Project, name: str, report: RepairReport) -> None:
+    from gitext.lifecycle.doctor import check_database
+    from gitext.lifecycle.salvage import salvage_database
+
+    if name == "conversations_archive":
+        from gitext.lifecycle.archive import open_archive
+
+        with open_archive(project) as db, db.write() as conn:
+            conn.execute("REINDEX")
+    else:
+        with project.db(name).write() as conn:
+            conn.execute("REINDEX")
+    project.close()
+    path = project.global_layout.db if name == "global" else project.layout.db(name)
+    check, _findings = check_database(name, path)
+    if check.integrity == "ok":
+        report.actions.append(RepairAction("c", name, "indexes rebuilt (REINDEX)"))
+        return
+    result = salvage_database(project, name)
+    report.salvaged.append(result.to_json())
+    report.actions.append(RepairAction("b", name, "salvaged", _salvage_line(result.to_json())))
+
+
+def _salvage(project: Project, name: str, report: RepairReport) -> None:
+    from gitext.lifecycle.salvage import salvage_database
+
+    result = salvage_database(project, name).to_json()
+    report.salvaged.append(result)
+    report.actions.append(RepairAction("b", name, "salvaged", _salvage_line(result)))
+
+
+def _salvage_line(result: dict[str, Any]) -> str:
+    backup = result["backup_id"] or "none"
+    return (f"{result['recovered']} rows read from the damaged file, {result['from_backup']}"
+            f" from backup {backup}, {result['lost']} lost; damaged files kept in"
+            f" {result['damaged_kept']}")
+
+
+def _rebuild_from_git(project: Project, dry_run: bool) -> RepairAction:
+    from gitext.sync.api import rebuild_from_git
+
+    if dry_run:
+        return RepairAction("a", "file_index", "would rebuild from git")
+    try:
+        rebuild_from_git(project)
+    except NotImplementedError as exc:
+        return RepairAction("a", "file_index", "rebuild from git not available", str(exc))
+    return RepairAction("a", "file_index", "rebuilt from git")
+
+
+def _rebuild_search(project: Project, dry_run: bool) -> RepairAction:
+    rebuild = optional_function("gitext.search.maintenance", "rebuild")
+    if rebuild is None:
+        return RepairAction("c", "knowledge", "search index: not built",
+                            "the search module is not installed")
+    if dry_run:
+        return RepairAction("c", "knowledge", "would rebuild the search index")
+    rebuild(project)
+    return RepairAction("c", "knowledge", "search index rebuilt")
+
+
+def _references(
+    project: Project, clean: bool, dry_run: bool, before: DoctorReport
+) -> list[RepairAction]:
+    from gitext.lifecycle.refs import clean_references
+
+    if not any(f.check in ("orphans", "attachments") for f in before.problems()):
+        return []
+    verb = "would clean" if dry_run else "cleaned"
+    counts = clean_references(project, clean=clean, dry_run=dry_run)
+    actions = [RepairAction("d", None, f"{verb} {key}", f"{n} value(s)")
+               for key, n in sorted(counts.items())]
+    if not clean:
+        actions.append(RepairAction("d", None, "references reported",
+                                    "user rows kept; `repair --clean` unlinks them"))
+    return actions

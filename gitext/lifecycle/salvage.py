@@ -1,0 +1,350 @@
+"""Salvage of a damaged database: every row the file still yields, merged with the newest good
+backup, written into a fresh database with the current schema and swapped in atomically.
+
+Rows are read table by table in rowid order; where a read fails, the rowid range is split in
+halves until each readable part is read and each unreadable rowid is isolated. Merging is a
+union by primary key (the rowid for tables without one): the damaged file's row wins where it
+was readable (it is newer than any backup); backup rows fill what it lost. A row deleted after
+the backup comes back; a row added after the backup and unreadable now is lost, and counted:
+tables here only ever get rowids in ascending order, so the unreadable rowids the backup does
+not hold are the lost rows. The damaged files are kept in content/backups/damaged-<time>/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitext.lifecycle.backup import BackupInfo, list_backups
+from gitext.lifecycle.dbfiles import (
+    TableInfo,
+    base_tables,
+    has_magic,
+    lost_wal_evidence,
+    quote_ident,
+    store_databases,
+    table_info,
+    trigger_targets,
+)
+from gitext.lifecycle.restore import extract
+from gitext.lifecycle.swap import aside_dir, swap_in
+from gitext.project import Project
+from gitext.store.connection import open_database
+
+_CHUNK = 1000
+_MAX_PROBES = 200_000  # a table whose root is gone is not worth a million failing queries
+
+Rows = list[tuple[Any, ...]]
+
+
+@dataclass
+class TableSalvage:
+    table: str
+    from_damaged: int = 0
+    from_backup: int = 0
+    dropped: int = 0  # rows a constraint refused (a duplicate unique key, a garbled value)
+    unreadable_ranges: list[tuple[int, int]] = field(default_factory=list)
+    lost: int = 0
+    partial: bool = False  # a WITHOUT ROWID table that stopped reading part way
+
+
+@dataclass
+class SalvageReport:
+    database: str
+    backup_id: str | None
+    damaged_kept: str
+    tables: list[TableSalvage]
+
+    @property
+    def recovered(self) -> int:
+        return sum(t.from_damaged for t in self.tables)
+
+    @property
+    def from_backup(self) -> int:
+        return sum(t.from_backup for t in self.tables)
+
+    @property
+    def lost(self) -> int:
+        return sum(t.lost for t in self.tables)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "recovered": self.recovered, "from_backup": self.from_backup,
+                "lost": self.lost}
+
+
+class _Reader:
+    """Rows of one table of a possibly damaged database, skipping what raises."""
+
+    def __init__(
+        self, conn: sqlite3.Connection, table: str, cols: list[str], *, rowid: bool = True
+    ) -> None:
+        self.conn = conn
+        self.table = quote_ident(table)
+        names = ", ".join(quote_ident(c) for c in cols)
+        # Rows always start with the rowid (NULL for WITHOUT ROWID tables, keyed by their pk).
+        self.select = f"SELECT {'rowid' if rowid else 'NULL'}, {names} FROM {self.table}"
+        self.bad: list[tuple[int, int]] = []
+        self.max_rowid = 0  # the highest rowid read, or reported by max(rowid)
+        self.probes = 0
+
+    def _query(self, where: str, params: tuple[int, ...]) -> Rows:
+        self.probes += 1
+        return [tuple(r) for r in self.conn.execute(f"{self.select} WHERE {where}", params)]
+
+    def scan_plain(self, deliver: Callable[[Rows], None]) -> bool:
+        """A WITHOUT ROWID table: one pass, keeping what comes before an error; False then."""
+        try:
+            cur = self.conn.execute(self.select)
+            while rows := [tuple(r) for r in cur.fetchmany(_CHUNK)]:
+                deliver(rows)
+        except sqlite3.DatabaseError:
+            return False
+        return True
+
+    def scan(self, upper_hint: int, fallback: int, deliver: Callable[[Rows], None]) -> None:
+        """Deliver every readable row. Rowids are probed up to max(rowid) when that can be read,
+        else up to `fallback`; never below `upper_hint` (the backup's highest rowid)."""
+        last = 0
+        while True:
+            try:
+                rows = self._query("rowid > ? ORDER BY rowid LIMIT ?", (last, _CHUNK))
+            except sqlite3.DatabaseError:
+                hi = max(self._upper(upper_hint, fallback), last + 1)
+                self._split(last + 1, hi, deliver)
+                last = hi
+                try:  # anything readable past the bound?
+                    if not self._query("rowid > ? LIMIT 1", (last,)):
+                        return
+                except sqlite3.DatabaseError:
+                    return
+                continue
+            if not rows:
+                return
+            last = int(rows[-1][0])
+            self.max_rowid = max(self.max_rowid, last)
+            deliver(rows)
+
+    def _upper(self, hint: int, fallback: int) -> int:
+        try:
+            top = self.conn.execute(f"SELECT max(rowid) FROM {self.table}").fetchone()[0]
+            if top is not None:
+                self.max_rowid = max(self.max_rowid, int(top))
+                return max(int(top), hint)
+        except sqlite3.DatabaseError:
+            pass
+        return max(hint, fallback)
+
+    def _split(self, lo: int, hi: int, deliver: Callable[[Rows], None]) -> None:
+        stack = [(lo, hi)]
+        while stack:
+            a, b = stack.pop()
+            if self.probes > _MAX_PROBES:
+                self.bad.append((a, b))
+                continue
+            try:
+                rows = self._query("rowid BETWEEN ? AND ? ORDER BY rowid", (a, b))
+            except sqlite3.DatabaseError:
+                if a == b:
+                    self.bad.append((a, b))
+                else:
+                    mid = (a + b) // 2
+                    stack.extend([(mid + 1, b), (a, mid)])
+                continue
+            if rows:
+                self.max_rowid = max(self.max_rowid, int(rows[-1][0]))
+                deliver(rows)
+
+
+def _merge_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(ranges):
+        if out and a <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def _columns(conn: sqlite3.Connection | None, table: str) -> list[str]:
+    if conn is None:
+        return []
+    try:
+        return list(table_info(conn, table).columns)
+    except sqlite3.DatabaseError:
+        return []
+
+
+class _Writer:
+    def __init__(self, conn: sqlite3.Connection, table: TableInfo) -> None:
+        self.conn = conn
+        self.table = table
+        self.keys: set[tuple[Any, ...]] = set()
+
+    def key_of(self, cols: list[str]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
+        if self.table.pk and all(c in cols for c in self.table.pk):
+            idx = [cols.index(c) + 1 for c in self.table.pk]  # +1: rowid comes first
+            return lambda row: tuple(row[i] for i in idx)
+        return lambda row: (row[0],)
+
+    def put(self, cols: list[str], rows: Rows, *, skip_known: bool) -> tuple[int, int]:
+        """Insert rows (rowid first, then `cols`); returns (inserted, refused)."""
+        key = self.key_of(cols)
+        with_rowid = not self.table.pk
+        names = ["rowid", *cols] if with_rowid else cols
+        sql = (f"INSERT OR IGNORE INTO {quote_ident(self.table.name)}"
+               f" ({', '.join(quote_ident(c) if c != 'rowid' else c for c in names)})"
+               f" VALUES ({', '.join('?' * len(names))})")
+        batch = []
+        for row in rows:
+            k = key(row)
+            if skip_known and k in self.keys:
+                continue
+            self.keys.add(k)
+            batch.append(row if with_rowid else row[1:])
+        if not batch:
+            return 0, 0
+        # rowcount, not total_changes: rows that triggers add elsewhere must not count here.
+        inserted = max(0, self.conn.executemany(sql, batch).rowcount)
+        return inserted, len(batch) - inserted
+
+
+def _open_source(path: Path) -> sqlite3.Connection | None:
+    if not has_magic(path):
+        return None
+    try:
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.DatabaseError:
+        return None
+
+
+def salvage_database(project: Project, name: str, *, use_backup: bool = True) -> SalvageReport:
+    """Rebuild database `name` from what its file yields plus the newest good backup."""
+    live = store_databases(project, include_global=True).get(name, project.layout.db(name))
+    work = live.with_name(f".{live.name}.salvage-{os.getpid()}.work")
+    stage = live.with_name(f".{live.name}.salvage-{os.getpid()}")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    stage.unlink(missing_ok=True)
+    try:
+        damaged = _copy_damaged(live, work)
+        backup, backup_conn = _backup_source(project, name, work) if use_backup else (None, None)
+        fresh = open_database(stage, name, project.pragmas)
+        try:
+            fresh.execute("PRAGMA foreign_keys = OFF")  # parents and children arrive in any order
+            derived = trigger_targets(fresh)
+            fresh.execute("BEGIN")
+            tables = [_salvage_table(fresh, t, damaged, backup_conn)
+                      for t in base_tables(fresh) if t.name not in derived]
+            fresh.execute("COMMIT")
+        finally:
+            fresh.close()
+            for conn in (damaged, backup_conn):
+                if conn is not None:
+                    conn.close()
+        aside = aside_dir(project, "damaged")
+        swap_in(project, [(stage, live)], aside)
+        return SalvageReport(name, backup.id if backup else None, str(aside), tables)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        stage.unlink(missing_ok=True)
+
+
+def _backup_source(
+    project: Project, name: str, work: Path
+) -> tuple[BackupInfo | None, sqlite3.Connection | None]:
+    """The newest good backup of `name` that can actually be read (a copy may have gone)."""
+    for info in list_backups(project):
+        copy = info.db(name)
+        if not info.good or copy is None:
+            continue
+        target = work / "backup.db"
+        try:
+            extract(info, copy, target)
+        except (OSError, EOFError):
+            target.unlink(missing_ok=True)
+            continue
+        conn = _open_source(target)
+        if conn is not None:
+            return info, conn
+        target.unlink(missing_ok=True)
+    return None, None
+
+
+def _copy_damaged(live: Path, work: Path) -> sqlite3.Connection | None:
+    """A private copy to read from (with its -wal, whose committed frames count)."""
+    if not live.exists():
+        return None
+    target = work / "damaged.db"
+    shutil.copyfile(live, target)
+    wal = live.with_name(live.name + "-wal")
+    if wal.exists() and not lost_wal_evidence(live):
+        shutil.copyfile(wal, work / "damaged.db-wal")
+    return _open_source(target)
+
+
+def _salvage_table(
+    fresh: sqlite3.Connection,
+    table: TableInfo,
+    damaged: sqlite3.Connection | None,
+    backup: sqlite3.Connection | None,
+) -> TableSalvage:
+    result = TableSalvage(table.name)
+    writer = _Writer(fresh, table)
+    backup_cols = [c for c in _columns(backup, table.name) if c in table.columns]
+    backup_top = 0
+    if backup is not None and backup_cols and not table.without_rowid:
+        try:
+            backup_top = int(backup.execute(
+                f"SELECT coalesce(max(rowid), 0) FROM {quote_ident(table.name)}").fetchone()[0])
+        except sqlite3.DatabaseError:
+            backup_cols = []
+    damaged_cols = [c for c in _columns(damaged, table.name) if c in table.columns]
+    reader: _Reader | None = None
+    if damaged is not None and damaged_cols:
+        reader = _Reader(damaged, table.name, damaged_cols, rowid=not table.without_rowid)
+
+        def take(rows: Rows) -> None:
+            inserted, refused = writer.put(damaged_cols, rows, skip_known=False)
+            result.from_damaged += inserted
+            result.dropped += refused
+
+        if table.without_rowid:
+            result.partial = not reader.scan_plain(take)
+        else:
+            reader.scan(backup_top, _page_bound(damaged), take)
+            result.unreadable_ranges = _merge_ranges(reader.bad)
+    if backup is not None and backup_cols:
+        backup_rowids: set[int] = set()
+        names = ", ".join(quote_ident(c) for c in backup_cols)
+        first = "NULL" if table.without_rowid else "rowid"
+        cur = backup.execute(f"SELECT {first}, {names} FROM {quote_ident(table.name)}")
+        while rows := [tuple(r) for r in cur.fetchmany(_CHUNK)]:
+            backup_rowids.update(int(r[0]) for r in rows if r[0] is not None)
+            inserted, refused = writer.put(backup_cols, rows, skip_known=True)
+            result.from_backup += inserted
+            result.dropped += refused
+    else:
+        backup_rowids = set()
+    if reader is not None and result.unreadable_ranges:
+        top = max(reader.max_rowid, backup_top)
+        result.lost = sum(
+            1 for a, b in result.unreadable_ranges for r in range(a, min(b, top) + 1)
+            if r not in backup_rowids
+        )
+    return result
+
+
+def _page_bound(conn: sqlite3.Connection) -> int:
+    """An upper bound for rowids when max(rowid) cannot be read: rows never outnumber cells."""
+    try:
+        pages = int(conn.execute("PRAGMA page_count").fetchone()[0])
+    except sqlite3.DatabaseError:
+        pages = 0
+    return max(1, pages * 64)

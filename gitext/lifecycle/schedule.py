@@ -1,0 +1,174 @@
+"""What is due, and running it: no cron, the background worker calls `run_due` after each batch
+of git events.
+
+Last-run times live in `<store>/run/lifecycle.json`; a job runs when its interval has passed
+since it last ran (never twice in one interval), under a non-blocking lock so two workers never
+run the same job at once. Intervals: daily 1 day; weekly `storage.sqlite.optimize_interval`;
+monthly `storage.embeddings.rebuild_interval`; quarterly 90 days; backup `backup_interval` when
+backups are enabled; health `storage.monitoring.health_check_interval`.
+
+The first time the scheduler sees a store, monthly and quarterly work is not run but dated from
+then: a store minutes old has nothing to compress or archive.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+
+from gitext import clock
+from gitext.lifecycle.runstate import read_json, state_path, try_lock, write_json
+from gitext.project import Project
+
+STATE = "lifecycle.json"
+QUARTER = 90 * 86400.0
+DAY = 86400.0
+ORDER = ("health", "daily", "weekly", "monthly", "quarterly", "backup")
+_DATED_FROM_FIRST_SIGHT = ("monthly", "quarterly")
+_REQUEST_MIN_GAP = 3600.0  # a size-triggered request reruns maintenance at most hourly
+
+
+def backup_settings(project: Project) -> tuple[bool, float]:
+    """(enabled, interval): the spec names both [storage] backup_* and [storage.backup] keys;
+    both must be on, and an explicitly set interval wins over a default one."""
+    cfg = project.config
+    enabled = cfg.flag("storage.backup.enabled") and cfg.flag("storage.backup_enabled")
+    key = "storage.backup.backup_interval"
+    legacy = "storage.backup_interval"
+    if cfg.sources.get(key) == "default" and cfg.sources.get(legacy) != "default":
+        key = legacy
+    return enabled, cfg.seconds(key)
+
+
+def intervals(project: Project) -> dict[str, float | None]:
+    """Seconds between runs of each job; None = disabled."""
+    cfg = project.config
+    enabled, every = backup_settings(project)
+    return {
+        "health": cfg.seconds("storage.monitoring.health_check_interval"),
+        "daily": DAY,
+        "weekly": cfg.seconds("storage.sqlite.optimize_interval"),
+        "monthly": cfg.seconds("storage.embeddings.rebuild_interval"),
+        "quarterly": QUARTER,
+        "backup": every if enabled else None,
+    }
+
+
+def load_state(project: Project) -> dict[str, object]:
+    return read_json(state_path(project.layout, STATE))
+
+
+def _last_runs(state: dict[str, object]) -> dict[str, float]:
+    raw = state.get("last_run")
+    if not isinstance(raw, dict):
+        return {}
+    return {str(k): float(v) for k, v in raw.items() if isinstance(v, int | float)}
+
+
+def due(project: Project, now: float | None = None) -> list[str]:
+    """Jobs whose interval has passed (without running or recording anything)."""
+    now = clock.epoch() if now is None else now
+    state = load_state(project)
+    last = _last_runs(state)
+    requested = state.get("requested")
+    out: list[str] = []
+    for name, every in intervals(project).items():
+        if every is None:
+            continue
+        when = last.get(name)
+        if when is None:
+            if name not in _DATED_FROM_FIRST_SIGHT:
+                out.append(name)
+        elif now - when >= every or (
+            isinstance(requested, list) and name in requested and now - when >= _REQUEST_MIN_GAP
+        ):
+            out.append(name)
+    return [n for n in ORDER if n in out]
+
+
+def request(project: Project, *jobs: str) -> None:
+    """Ask for jobs to run at the next `run_due` (e.g. a database past max_db_size)."""
+    path = state_path(project.layout, STATE)
+    state = read_json(path)
+    have = state.get("requested")
+    current = set(have) if isinstance(have, list) else set()
+    if set(jobs) <= current:
+        return
+    state["requested"] = sorted(current | set(jobs))
+    write_json(path, state)
+
+
+def _job(name: str) -> Callable[[Project], object]:
+    if name == "health":
+        from gitext.lifecycle.health import check
+
+        return check
+    if name == "backup":
+        from gitext.lifecycle.backup import create_backup, prune_backups
+
+        def backup(project: Project) -> object:
+            info = create_backup(project)
+            prune_backups(project)
+            return info.id
+
+        return backup
+    from gitext.lifecycle.maintenance import run_maintenance
+
+    return lambda project: run_maintenance(project, [name])
+
+
+def run_due(project: Project, *, now: float | None = None) -> list[str]:
+    """Run whatever maintenance, backup and health check is due; returns what ran.
+
+    Returns [] at once when another process is already running scheduled work.
+    """
+    if not project.initialized:
+        return []
+    now = clock.epoch() if now is None else now
+    path = state_path(project.layout, STATE)
+    ran: list[str] = []
+    with try_lock(project.layout.run / "lifecycle.lock") as got:
+        if not got:
+            return []
+        state = read_json(path)
+        last = _last_runs(state)
+        for name in _DATED_FROM_FIRST_SIGHT:
+            last.setdefault(name, now)
+        state["last_run"] = last
+        names = due(project, now)
+        write_json(path, state)
+        for name in names:
+            error: str | None = None
+            try:
+                _job(name)(project)
+            except Exception as exc:  # a failing job is logged and retried next interval
+                error = f"{type(exc).__name__}: {exc}"
+                _log_failure(project, name, exc)
+            state = read_json(path)
+            last = _last_runs(state)
+            last[name] = now
+            state["last_run"] = last
+            errors = state.get("errors") if isinstance(state.get("errors"), dict) else {}
+            assert isinstance(errors, dict)
+            if error is None:
+                errors.pop(name, None)
+            else:
+                errors[name] = {"at": now, "error": error}
+            state["errors"] = errors
+            requested = state.get("requested")
+            if isinstance(requested, list) and name in requested:
+                requested.remove(name)
+            write_json(path, state)
+            ran.append(name)
+    return ran
+
+
+def _log_failure(project: Project, name: str, exc: BaseException) -> None:
+    try:
+        from gitext.lifecycle.logs import get_logger
+
+        get_logger(project.layout, "storage").error(
+            "scheduled %s failed: %s | %s", name, exc, traceback.format_exc().replace("\n", " | ")
+        )
+    except OSError:
+        pass

@@ -1,0 +1,139 @@
+"""What `git aircher conversation list|show|search` read: conversations per branch (the branch
+context and its sessions), one conversation in full, and search within a scope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gitext.project import Project
+from gitext.records.compaction import list_compactions
+from gitext.records.conversations import (
+    conversations_across_worktrees,
+    get_conversation,
+    list_conversations,
+)
+from gitext.records.current import current_ids
+from gitext.records.fts import SearchHit, search_messages
+from gitext.records.messages import list_messages
+from gitext.records.resolve import branch_of, family, resolve_context
+
+
+def scope_ids(project: Project, context: str | None) -> list[str]:
+    """The context ids a branch's records live in: the named (or current) branch context and
+    its sessions. A session name narrows to that session."""
+    if context is None:
+        ctx = current_ids(project).branch_context
+    else:
+        ctx = resolve_context(project, context)
+    with project.db("knowledge").read() as conn:
+        if ctx.context_type == "session":
+            return [ctx.id]
+        if ctx.context_type != "worktree":
+            ctx = branch_of(conn, ctx) or ctx
+        return family(conn, ctx)
+
+
+def browse_conversations(
+    project: Project,
+    *,
+    context: str | None = None,
+    all_contexts: bool = False,
+    context_type: str | None = None,
+    provider: str | None = None,
+    status: str | None = None,
+    limit: int = 50,
+) -> list[dict[str, Any]]:
+    """Newest first: the current branch's (or `context`'s), or with `all_contexts` every
+    worktree's, each with its branch and worktree path (the spec's cross-worktree query)."""
+    if all_contexts:
+        rows = conversations_across_worktrees(project, context_type=context_type, limit=None)
+        rows = [r for r in rows if (provider is None or r["provider"] == provider)
+                and (status is None or r["status"] == status)]
+        return rows[:max(1, limit)]
+    ids = scope_ids(project, context)
+    with project.db("knowledge").read() as conn:
+        names = {r[0]: r[1] for r in conn.execute(
+            f"SELECT id, name FROM contexts WHERE id IN ({','.join('?' * len(ids))})", ids)}
+    found = list_conversations(project, context_ids=ids, context_type=context_type,
+                               provider=provider, status=status, limit=limit)
+    out = []
+    for conv in found:
+        item = conv.to_json()
+        item["context_name"] = names.get(conv.context_id or "")
+        out.append(item)
+    return out
+
+
+def conversation_detail(project: Project, conversation_id: str) -> dict[str, Any]:
+    """A conversation with its messages (and their attachments) and compaction history."""
+    conv = get_conversation(project, conversation_id)
+    data = conv.to_json()
+    data["messages"] = [m.to_json() for m in list_messages(project, conv.id)]
+    data["compactions"] = [c.to_json() for c in list_compactions(project, conv.id)]
+    return data
+
+
+def search_scope(
+    project: Project,
+    query: str,
+    *,
+    context: str | None = None,
+    role: str | None = None,
+    limit: int = 20,
+) -> list[SearchHit]:
+    """Full-text search over every conversation, or over one branch's (or session's)."""
+    ids = None if context is None else scope_ids(project, context)
+    return search_messages(project, query, context_ids=ids, role=role, limit=limit)
+
+
+def browse_sessions(
+    project: Project, *, status: str | None = None, context: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """Sessions newest first, each with the branch it was started on."""
+    from gitext.records.sessions import list_sessions
+
+    ids = None if context is None else scope_ids(project, context)
+    found = list_sessions(project, status=status, context_ids=ids, limit=limit)
+    with project.db("knowledge").read() as conn:
+        branches = {r[0]: r[1] for r in conn.execute(
+            "SELECT id, git_branch FROM contexts WHERE context_type = 'session'")}
+    return [{**s.to_json(), "branch": branches.get(s.context_id or "")} for s in found]
+
+
+def session_detail(project: Project, session_id: str | None = None) -> dict[str, Any]:
+    """A session (default: the active one here) with its conversations and live cache."""
+    from gitext.errors import UsageError
+    from gitext.records.session_cache import cache_items
+    from gitext.records.sessions import active_session, get_session
+
+    session = get_session(project, session_id) if session_id else active_session(project)
+    if session is None:
+        raise UsageError("no active session in this worktree",
+                         hint="give a session id; `git aircher session list` shows them")
+    data = session.to_json()
+    with project.db("knowledge").read() as conn:
+        row = conn.execute("SELECT git_branch FROM contexts WHERE id = ?",
+                           (session.context_id,)).fetchone()
+    data["branch"] = row[0] if row is not None else None
+    convs = list_conversations(project, context_ids=[session.context_id or ""], limit=None)
+    data["conversations"] = [c.to_json() for c in convs]
+    data["cache"] = cache_items(project, session.id)
+    return data
+
+
+def browse_decisions(
+    project: Project,
+    *,
+    status: str | None = "active",
+    context: str | None = None,
+    decision_type: str | None = None,
+) -> list[dict[str, Any]]:
+    """Decisions newest first, each with the name of the context it was made in."""
+    from gitext.records.decisions import list_decisions
+
+    ids = None if context is None else scope_ids(project, context)
+    found = list_decisions(project, status=status, context_ids=ids,
+                           decision_type=decision_type, limit=None)
+    with project.db("knowledge").read() as conn:
+        names = {r[0]: r[1] for r in conn.execute("SELECT id, name FROM contexts")}
+    return [{**d.to_json(), "context_name": names.get(d.context_id or "")} for d in found]

@@ -1,0 +1,175 @@
+"""project_decisions: architectural choices, made in a context, superseded or reverted later.
+
+Status moves one way: 'active' -> 'superseded' (by another decision) or 'reverted'.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from gitext import clock
+from gitext.errors import UsageError
+from gitext.ids import new_id
+from gitext.project import Project
+from gitext.records import values as v
+from gitext.records.current import current_ids
+
+STATUSES = ("active", "superseded", "reverted")
+
+
+@dataclass(frozen=True)
+class Decision:
+    id: str
+    decision_type: str
+    title: str
+    description: str | None
+    rationale: str | None
+    alternatives_considered: Any
+    impact_assessment: str | None
+    made_at: str
+    status: str
+    tags: Any
+    context_id: str | None
+    superseded_by: str | None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Decision:
+        return cls(
+            row["id"], row["decision_type"], row["title"], row["description"], row["rationale"],
+            v.load(row["alternatives_considered"]), row["impact_assessment"], row["made_at"],
+            row["status"], v.load(row["tags"]), row["context_id"], row["superseded_by"],
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def add_decision(
+    project: Project,
+    decision_type: str,
+    title: str,
+    *,
+    description: str | None = None,
+    rationale: str | None = None,
+    alternatives: Sequence[Any] | None = None,
+    impact: str | None = None,
+    tags: Sequence[str] | None = None,
+    context_id: str | None = None,
+) -> Decision:
+    """A new active decision, made in `context_id` (default: the current branch context)."""
+    dtype = v.req_text(decision_type, "decision_type", max_len=200)
+    title = v.req_text(title, "title", max_len=1000)
+    description = v.text(description, "description")
+    rationale = v.text(rationale, "rationale")
+    impact = v.text(impact, "impact_assessment")
+    alts = v.dump(list(alternatives) if alternatives is not None else None,
+                  "alternatives_considered")
+    tag_text = v.dump(v.str_list(list(tags) if tags is not None else None, "tags") or None,
+                      "tags")
+    if context_id is None:
+        context_id = current_ids(project).branch_context.id
+    did = new_id()
+    with project.db("knowledge").write() as conn:
+        if conn.execute("SELECT 1 FROM contexts WHERE id = ?", (context_id,)).fetchone() is None:
+            raise UsageError(f"no context {context_id!r}")
+        conn.execute(
+            "INSERT INTO project_decisions (id, decision_type, title, description, rationale,"
+            " alternatives_considered, impact_assessment, made_at, status, tags, context_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)",
+            (did, dtype, title, description, rationale, alts, impact, clock.now(), tag_text,
+             context_id),
+        )
+        row = conn.execute("SELECT * FROM project_decisions WHERE id = ?", (did,)).fetchone()
+    return Decision.from_row(row)
+
+
+def _resolve(conn: sqlite3.Connection, id_or_prefix: str) -> sqlite3.Row:
+    row: sqlite3.Row | None = conn.execute(
+        "SELECT * FROM project_decisions WHERE id = ?", (id_or_prefix,)).fetchone()
+    if row is not None:
+        return row
+    if len(id_or_prefix) >= 4:
+        pattern = id_or_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = conn.execute(
+            "SELECT * FROM project_decisions WHERE id LIKE ? ESCAPE '\\' LIMIT 2",
+            (pattern + "%",),
+        ).fetchall()
+        if len(rows) == 1:
+            found: sqlite3.Row = rows[0]
+            return found
+        if len(rows) > 1:
+            raise UsageError(f"decision id prefix {id_or_prefix!r} is ambiguous")
+    raise UsageError(f"no decision {id_or_prefix!r}", hint="`git aircher decision list --all`")
+
+
+def get_decision(project: Project, id_or_prefix: str) -> Decision:
+    with project.db("knowledge").read() as conn:
+        return Decision.from_row(_resolve(conn, id_or_prefix))
+
+
+def supersede_decision(project: Project, decision_id: str, *, by: str | None = None) -> Decision:
+    """Mark an active decision superseded, optionally by another (active) decision."""
+    with project.db("knowledge").write() as conn:
+        row = _resolve(conn, decision_id)
+        if row["status"] != "active":
+            raise UsageError(f"decision {row['id']} is {row['status']}, not active")
+        new = None
+        if by is not None:
+            new_row = _resolve(conn, by)
+            if new_row["id"] == row["id"]:
+                raise UsageError("a decision cannot supersede itself")
+            new = new_row["id"]
+        conn.execute(
+            "UPDATE project_decisions SET status = 'superseded', superseded_by = ? WHERE id = ?",
+            (new, row["id"]),
+        )
+        out = conn.execute("SELECT * FROM project_decisions WHERE id = ?", (row["id"],)).fetchone()
+    return Decision.from_row(out)
+
+
+def revert_decision(project: Project, decision_id: str) -> Decision:
+    """Mark an active decision reverted."""
+    with project.db("knowledge").write() as conn:
+        row = _resolve(conn, decision_id)
+        if row["status"] != "active":
+            raise UsageError(f"decision {row['id']} is {row['status']}, not active")
+        conn.execute("UPDATE project_decisions SET status = 'reverted' WHERE id = ?", (row["id"],))
+        out = conn.execute("SELECT * FROM project_decisions WHERE id = ?", (row["id"],)).fetchone()
+    return Decision.from_row(out)
+
+
+def list_decisions(
+    project: Project,
+    *,
+    status: str | None = "active",
+    context_ids: Sequence[str] | None = None,
+    decision_type: str | None = None,
+    limit: int | None = 100,
+) -> list[Decision]:
+    """Newest first. `context_ids` restricts to decisions made there (None: every context)."""
+    where: list[str] = []
+    params: list[Any] = []
+    if status is not None:
+        where.append("status = ?")
+        params.append(v.choice(status, "status", STATUSES))
+    if context_ids is not None:
+        if not context_ids:
+            return []
+        where.append(f"context_id IN ({','.join('?' * len(context_ids))})")
+        params.extend(context_ids)
+    if decision_type is not None:
+        where.append("decision_type = ?")
+        params.append(decision_type)
+    sql = "SELECT * FROM project_decisions"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY made_at DESC, id"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(max(1, limit))
+    with project.db("knowledge").read() as conn:
+        rows = conn.execute(sql, params).fetchall()
+    return [Decision.from_row(r) for r in rows]

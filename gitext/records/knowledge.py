@@ -1,0 +1,229 @@
+"""Project knowledge records: project_components, conversation_effectiveness and
+context_relevance_feedback (decisions, patterns and documentation have their own modules)."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from gitext import clock
+from gitext.errors import UsageError
+from gitext.ids import derived_id, new_id
+from gitext.project import Project
+from gitext.records import values as v
+from gitext.records.current import require_project_context
+
+
+@dataclass(frozen=True)
+class Component:
+    id: str
+    project_id: str
+    component: str
+    type: str
+    description: str | None
+    confidence: float | None
+    evidence: Any
+    metadata: Any
+    last_updated: str
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Component:
+        return cls(row["id"], row["project_id"], row["component"], row["type"],
+                   row["description"], row["confidence"], v.load(row["evidence"]),
+                   v.load(row["metadata"]), row["last_updated"])
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def upsert_component(
+    project: Project,
+    component: str,
+    type: str,
+    *,
+    description: str | None = None,
+    confidence: float | None = None,
+    evidence: Any = None,
+    metadata: Any = None,
+) -> Component:
+    """One row per (project, component, type): recording it again updates it."""
+    name = v.req_text(component, "component", max_len=1000)
+    kind = v.req_text(type, "type", max_len=200)
+    description = v.text(description, "description")
+    conf = v.fraction(confidence, "confidence")
+    proj = require_project_context(project)
+    cid = derived_id("component", proj.id, name, kind)
+    with project.db("knowledge").write() as conn:
+        conn.execute(
+            "INSERT INTO project_components (id, project_id, component, type, description,"
+            " confidence, evidence, metadata, last_updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT(id) DO UPDATE SET description = excluded.description,"
+            " confidence = excluded.confidence, evidence = excluded.evidence,"
+            " metadata = excluded.metadata, last_updated = excluded.last_updated",
+            (cid, proj.id, name, kind, description, conf, v.dump(evidence, "evidence"),
+             v.dump(metadata, "metadata"), clock.now()),
+        )
+        row = conn.execute("SELECT * FROM project_components WHERE id = ?", (cid,)).fetchone()
+    return Component.from_row(row)
+
+
+def list_components(project: Project, *, type: str | None = None) -> list[Component]:
+    sql = "SELECT * FROM project_components"
+    params: list[Any] = []
+    if type is not None:
+        sql += " WHERE type = ?"
+        params.append(type)
+    sql += " ORDER BY type, component"
+    with project.db("knowledge").read() as conn:
+        return [Component.from_row(r) for r in conn.execute(sql, params)]
+
+
+@dataclass(frozen=True)
+class Effectiveness:
+    id: str
+    conversation_id: str | None
+    task_type: str | None
+    success_score: float | None
+    completion_time_minutes: int | None
+    tokens_used: int | None
+    cost: float | None
+    user_satisfaction: int | None
+    key_factors: Any
+    lessons_learned: str | None
+    recorded_at: str
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Effectiveness:
+        return cls(row["id"], row["conversation_id"], row["task_type"], row["success_score"],
+                   row["completion_time_minutes"], row["tokens_used"], row["cost"],
+                   row["user_satisfaction"], v.load(row["key_factors"]),
+                   row["lessons_learned"], row["recorded_at"])
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def record_effectiveness(
+    project: Project,
+    conversation_id: str,
+    *,
+    success_score: float,
+    task_type: str | None = None,
+    completion_time_minutes: int | None = None,
+    tokens_used: int | None = None,
+    cost: float | None = None,
+    user_satisfaction: int | None = None,
+    key_factors: Any = None,
+    lessons_learned: str | None = None,
+) -> Effectiveness:
+    """How well a conversation went. Tokens, cost and task type default to the conversation's."""
+    from gitext.records.conversations import get_conversation
+
+    conv = get_conversation(project, conversation_id)  # the cross-database reference, enforced
+    score = v.fraction(success_score, "success_score")
+    if score is None:
+        raise UsageError("success_score is required")
+    minutes = v.integer(completion_time_minutes, "completion_time_minutes")
+    tokens = v.integer(tokens_used, "tokens_used")
+    spent = v.number(cost, "cost", lo=0.0)
+    sat = v.integer(user_satisfaction, "user_satisfaction", minimum=1)
+    if sat is not None and sat > 5:
+        raise UsageError(f"user_satisfaction must be 1 to 5, got {sat}")
+    row_id = new_id()
+    with project.db("knowledge").write() as conn:
+        conn.execute(
+            "INSERT INTO conversation_effectiveness (id, conversation_id, task_type,"
+            " success_score, completion_time_minutes, tokens_used, cost, user_satisfaction,"
+            " key_factors, lessons_learned, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (row_id, conv.id, v.text(task_type, "task_type", max_len=200) or conv.context_type,
+             score, minutes, conv.total_tokens if tokens is None else tokens,
+             conv.total_cost if spent is None else spent, sat,
+             v.dump(key_factors, "key_factors"), v.text(lessons_learned, "lessons_learned"),
+             clock.now()),
+        )
+        row = conn.execute("SELECT * FROM conversation_effectiveness WHERE id = ?",
+                           (row_id,)).fetchone()
+    return Effectiveness.from_row(row)
+
+
+def list_effectiveness(
+    project: Project, *, conversation_id: str | None = None, limit: int = 100
+) -> list[Effectiveness]:
+    sql = "SELECT * FROM conversation_effectiveness"
+    params: list[Any] = []
+    if conversation_id is not None:
+        sql += " WHERE conversation_id = ?"
+        params.append(conversation_id)
+    sql += " ORDER BY recorded_at DESC, id LIMIT ?"
+    params.append(max(1, limit))
+    with project.db("knowledge").read() as conn:
+        return [Effectiveness.from_row(r) for r in conn.execute(sql, params)]
+
+
+@dataclass(frozen=True)
+class Feedback:
+    id: str
+    file_path: str
+    conversation_id: str | None
+    relevance_score: float | None
+    actual_usefulness: float | None
+    context_type: str | None
+    feedback_source: str | None
+    recorded_at: str
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Feedback:
+        return cls(row["id"], row["file_path"], row["conversation_id"], row["relevance_score"],
+                   row["actual_usefulness"], row["context_type"], row["feedback_source"],
+                   row["recorded_at"])
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def record_feedback(
+    project: Project,
+    file_path: str,
+    *,
+    actual_usefulness: float | None = None,
+    relevance_score: float | None = None,
+    conversation_id: str | None = None,
+    context_type: str | None = None,
+    feedback_source: str = "explicit",
+) -> Feedback:
+    """How useful a file was, against how relevant it was scored (context_relevance_feedback)."""
+    path = v.req_text(file_path, "file_path", max_len=4096)
+    useful = v.fraction(actual_usefulness, "actual_usefulness")
+    scored = v.fraction(relevance_score, "relevance_score")
+    if conversation_id is not None:
+        from gitext.records.conversations import get_conversation
+
+        conversation_id = get_conversation(project, conversation_id).id
+    row_id = new_id()
+    with project.db("knowledge").write() as conn:
+        conn.execute(
+            "INSERT INTO context_relevance_feedback (id, file_path, conversation_id,"
+            " relevance_score, actual_usefulness, context_type, feedback_source, recorded_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (row_id, path, conversation_id, scored, useful,
+             v.text(context_type, "context_type", max_len=200),
+             v.req_text(feedback_source, "feedback_source", max_len=200), clock.now()),
+        )
+        row = conn.execute("SELECT * FROM context_relevance_feedback WHERE id = ?",
+                           (row_id,)).fetchone()
+    return Feedback.from_row(row)
+
+
+def list_feedback(
+    project: Project, *, file_path: str | None = None, limit: int = 100
+) -> list[Feedback]:
+    sql = "SELECT * FROM context_relevance_feedback"
+    params: list[Any] = []
+    if file_path is not None:
+        sql += " WHERE file_path = ?"
+        params.append(file_path)
+    sql += " ORDER BY recorded_at DESC, id LIMIT ?"
+    params.append(max(1, limit))
+    with project.db("knowledge").read() as conn:
+        return [Feedback.from_row(r) for r in conn.execute(sql, params)]

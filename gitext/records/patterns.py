@@ -1,0 +1,164 @@
+"""success_patterns: what worked, where it was found, and how it fares in other contexts.
+
+cross_context_effectiveness is a JSON object keyed by context id:
+`{"<context id>": {"name": "feature/x", "type": "worktree", "uses": 3, "successes": 2,
+"score": 0.667}}`; effectiveness_rating is the pattern's overall success rate.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from gitext import clock
+from gitext.errors import UsageError
+from gitext.ids import new_id
+from gitext.project import Project
+from gitext.records import values as v
+from gitext.records.current import current_ids
+
+
+@dataclass(frozen=True)
+class Pattern:
+    id: str
+    pattern_type: str
+    description: str | None
+    context: Any
+    success_indicators: Any
+    failure_indicators: Any
+    confidence_score: float | None
+    usage_count: int
+    last_successful: str | None
+    effectiveness_rating: float | None
+    discovered_in_context: str | None
+    applicable_contexts: Any
+    cross_context_effectiveness: Any
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Pattern:
+        return cls(
+            row["id"], row["pattern_type"], row["description"], v.load(row["context"]),
+            v.load(row["success_indicators"]), v.load(row["failure_indicators"]),
+            row["confidence_score"], int(row["usage_count"] or 0), row["last_successful"],
+            row["effectiveness_rating"], row["discovered_in_context"],
+            v.load(row["applicable_contexts"]), v.load(row["cross_context_effectiveness"]),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def record_pattern(
+    project: Project,
+    pattern_type: str,
+    description: str,
+    *,
+    context: Any = None,
+    success_indicators: Any = None,
+    failure_indicators: Any = None,
+    confidence: float | None = None,
+    effectiveness: float | None = None,
+    discovered_in_context: str | None = None,
+    applicable_contexts: Sequence[str] | None = None,
+) -> Pattern:
+    """A new pattern, discovered in `discovered_in_context` (default: the current context)."""
+    ptype = v.req_text(pattern_type, "pattern_type", max_len=200)
+    desc = v.req_text(description, "description")
+    conf = v.fraction(confidence, "confidence")
+    rating = v.fraction(effectiveness, "effectiveness")
+    where = discovered_in_context or current_ids(project).context.id
+    applicable = v.str_list(list(applicable_contexts or []), "applicable_contexts") or [where]
+    pid = new_id()
+    with project.db("knowledge").write() as conn:
+        if conn.execute("SELECT 1 FROM contexts WHERE id = ?", (where,)).fetchone() is None:
+            raise UsageError(f"no context {where!r}")
+        conn.execute(
+            "INSERT INTO success_patterns (id, pattern_type, description, context,"
+            " success_indicators, failure_indicators, confidence_score, usage_count,"
+            " effectiveness_rating, discovered_in_context, applicable_contexts,"
+            " cross_context_effectiveness) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
+            (pid, ptype, desc, v.dump(context, "context"),
+             v.dump(success_indicators, "success_indicators"),
+             v.dump(failure_indicators, "failure_indicators"), conf, rating, where,
+             v.dump(applicable), v.dump({})),
+        )
+        row = conn.execute("SELECT * FROM success_patterns WHERE id = ?", (pid,)).fetchone()
+    return Pattern.from_row(row)
+
+
+def record_pattern_outcome(
+    project: Project, pattern_id: str, *, success: bool, context_id: str | None = None
+) -> Pattern:
+    """One use of a pattern in a context: usage, success rate overall and per context."""
+    ctx_id = context_id or current_ids(project).context.id
+    now = clock.now()
+    with project.db("knowledge").write() as conn:
+        row = conn.execute("SELECT * FROM success_patterns WHERE id = ?", (pattern_id,)).fetchone()
+        if row is None:
+            raise UsageError(f"no pattern {pattern_id!r}")
+        ctx = conn.execute("SELECT name, context_type FROM contexts WHERE id = ?",
+                           (ctx_id,)).fetchone()
+        if ctx is None:
+            raise UsageError(f"no context {ctx_id!r}")
+        per = v.load(row["cross_context_effectiveness"])
+        per = per if isinstance(per, dict) else {}
+        entry = per.get(ctx_id) if isinstance(per.get(ctx_id), dict) else None
+        entry = dict(entry or {"name": ctx["name"], "type": ctx["context_type"],
+                               "uses": 0, "successes": 0})
+        entry["uses"] = int(entry.get("uses", 0)) + 1
+        entry["successes"] = int(entry.get("successes", 0)) + (1 if success else 0)
+        entry["score"] = round(entry["successes"] / entry["uses"], 4)
+        per[ctx_id] = entry
+        uses = int(row["usage_count"] or 0) + 1
+        old = row["effectiveness_rating"]
+        prior = float(old) if old is not None else (1.0 if success else 0.0)
+        rating = prior + ((1.0 if success else 0.0) - prior) / uses
+        applicable = v.load(row["applicable_contexts"])
+        applicable = list(applicable) if isinstance(applicable, list) else []
+        if success and ctx_id not in applicable:
+            applicable.append(ctx_id)
+        conn.execute(
+            "UPDATE success_patterns SET usage_count = ?, effectiveness_rating = ?,"
+            " last_successful = CASE WHEN ? THEN ? ELSE last_successful END,"
+            " cross_context_effectiveness = ?, applicable_contexts = ? WHERE id = ?",
+            (uses, round(rating, 4), success, now, v.dump(per), v.dump(applicable), pattern_id),
+        )
+        out = conn.execute("SELECT * FROM success_patterns WHERE id = ?", (pattern_id,)).fetchone()
+    return Pattern.from_row(out)
+
+
+def list_patterns(
+    project: Project,
+    *,
+    context_ids: Sequence[str] | None = None,
+    pattern_type: str | None = None,
+    limit: int | None = 100,
+) -> list[Pattern]:
+    """Patterns discovered in, or applicable to, any of `context_ids` (None: all)."""
+    where: list[str] = []
+    params: list[Any] = []
+    if context_ids is not None:
+        if not context_ids:
+            return []
+        marks = ",".join("?" * len(context_ids))
+        where.append(
+            f"(discovered_in_context IN ({marks}) OR EXISTS (SELECT 1 FROM"
+            f" json_each(CASE WHEN json_valid(applicable_contexts) THEN applicable_contexts"
+            f" ELSE '[]' END) AS j WHERE j.value IN ({marks})))"
+        )
+        params.extend([*context_ids, *context_ids])
+    if pattern_type is not None:
+        where.append("pattern_type = ?")
+        params.append(pattern_type)
+    sql = "SELECT * FROM success_patterns"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY COALESCE(effectiveness_rating, -1) DESC, COALESCE(confidence_score, -1)" \
+           " DESC, id"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(max(1, limit))
+    with project.db("knowledge").read() as conn:
+        return [Pattern.from_row(r) for r in conn.execute(sql, params)]

@@ -1,0 +1,79 @@
+"""Contexts by the names people type: a branch, a session name, an id or an id prefix.
+
+An unknown name is one UsageError line that lists the closest known names (difflib).
+"""
+
+from __future__ import annotations
+
+import difflib
+import sqlite3
+
+from gitext.contexts import Context, chain
+from gitext.errors import UsageError
+from gitext.project import Project
+
+
+def context_names(conn: sqlite3.Connection) -> list[str]:
+    rows = conn.execute(
+        "SELECT DISTINCT name FROM contexts WHERE context_type IN ('worktree', 'session')"
+        " ORDER BY name"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def closest(name: str, candidates: list[str], n: int = 3) -> list[str]:
+    return difflib.get_close_matches(name, candidates, n=n, cutoff=0.5)
+
+
+def unknown(what: str, name: str, candidates: list[str]) -> UsageError:
+    near = closest(name, candidates)
+    shown = name if len(name) <= 80 else name[:77] + "..."
+    if near:
+        return UsageError(f"no {what} {shown!r}; closest: {', '.join(near)}")
+    return UsageError(f"no {what} {shown!r}",
+                      hint="`git aircher worktree list` shows branches and contexts")
+
+
+def find(conn: sqlite3.Connection, name: str) -> Context | None:
+    """Worktree contexts first (a branch name), then sessions, then other levels; ids too."""
+    if not isinstance(name, str) or not name:
+        return None
+    row = conn.execute(
+        "SELECT * FROM contexts WHERE name = ? OR id = ? ORDER BY CASE context_type"
+        " WHEN 'worktree' THEN 0 WHEN 'session' THEN 1 ELSE 2 END, last_active DESC LIMIT 1",
+        (name, name),
+    ).fetchone()
+    if row is None and len(name) >= 6:
+        pattern = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = conn.execute(
+            "SELECT * FROM contexts WHERE id LIKE ? ESCAPE '\\' LIMIT 2", (pattern + "%",)
+        ).fetchall()
+        row = rows[0] if len(rows) == 1 else None
+    return None if row is None else Context.from_row(row)
+
+
+def resolve_context(project: Project, name: str) -> Context:
+    with project.db("knowledge").read() as conn:
+        ctx = find(conn, name)
+        if ctx is None:
+            raise unknown("context", name, context_names(conn))
+    return ctx
+
+
+def family(conn: sqlite3.Connection, ctx: Context) -> list[str]:
+    """A context and its session contexts (a branch's own records live in both)."""
+    ids = [ctx.id]
+    if ctx.context_type == "worktree":
+        ids += [r[0] for r in conn.execute(
+            "SELECT id FROM contexts WHERE parent_context_id = ? AND context_type = 'session'",
+            (ctx.id,),
+        )]
+    return ids
+
+
+def branch_of(conn: sqlite3.Connection, ctx: Context) -> Context | None:
+    """The worktree context of a session (or the context itself)."""
+    for level in reversed(chain(conn, ctx.id)):
+        if level.context_type == "worktree":
+            return level
+    return None

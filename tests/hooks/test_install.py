@@ -1,0 +1,365 @@
+"""Installing the shims: chaining foreign hooks, core.hooksPath, worktrees, uninstall exactness.
+
+Hooks are run by real `git commit` / `git checkout` in subprocesses. Where a test needs to see
+whether our part ran, the shims point at a stand-in git-aircher script that logs its calls.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+
+from gitext.errors import AircherError
+from gitext.hooks.install import (
+    CHAIN_SUFFIX,
+    HOOK_NAMES,
+    SHIM_ID,
+    HookState,
+    hook_status,
+    install_hooks,
+    render_shim,
+    uninstall_hooks,
+)
+from gitext.resources import data_dir
+from tests.conftest import VENV_BIN, commit, git, write
+from tests.hooks import fake_tool, log_lines, run, script, snapshot
+
+Tool = tuple[Path, Path]  # the stand-in git-aircher script, and the log it writes
+
+
+@pytest.fixture
+def tool(tmp_path: Path) -> Tool:
+    log = tmp_path / "tool.log"
+    return fake_tool(tmp_path / "bin", log), log
+
+
+def hooks_of(repo: Path) -> Path:
+    return repo / ".git" / "hooks"
+
+
+def states(result: list[HookState]) -> dict[str, str]:
+    return {s.name: s.state for s in result}
+
+
+def test_templates_are_sh_shims_with_marker_and_mode() -> None:
+    folder = data_dir("hooks")
+    for name in HOOK_NAMES:
+        path = folder / name
+        text = path.read_text()
+        assert text.startswith("#!/bin/sh\n# git-aircher hook shim\n")
+        assert f"# ID: {SHIM_ID}" in text
+        assert f"\nhook={name}\n" in text
+        assert stat.S_IMODE(path.stat().st_mode) == 0o755
+
+
+def test_install_into_fresh_repo_then_reinstall_is_a_no_op(repo: Path, tool: Tool) -> None:
+    exe, _ = tool
+    result = install_hooks(repo, executable=exe)
+    assert [s.name for s in result] == list(HOOK_NAMES)
+    assert {s.action for s in result} == {"created"}
+    assert set(states(result).values()) == {"ours"}
+    for name in HOOK_NAMES:
+        path = hooks_of(repo) / name
+        assert stat.S_IMODE(path.stat().st_mode) == 0o755
+        text = path.read_text()
+        assert text.startswith("#!/bin/sh\n# git-aircher hook shim\n")
+        assert f"exe='{exe}'" in text  # the absolute path recorded at install
+    before = snapshot(hooks_of(repo))
+    again = install_hooks(repo, executable=exe)
+    assert {s.action for s in again} == {"unchanged"}
+    assert snapshot(hooks_of(repo)) == before
+
+
+def test_default_executable_is_this_installs_console_script(repo: Path) -> None:
+    install_hooks(repo)
+    text = (hooks_of(repo) / "post-commit").read_text()
+    assert f"exe='{VENV_BIN / 'git-aircher'}'" in text
+    # The real tool behind the shims: a commit passes and our hooks print nothing.
+    write(repo, "b.txt", "b\n")
+    git(repo, "add", "b.txt")
+    proc = run(repo, "git", "commit", "-q", "-m", "b")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "" and proc.stderr == ""
+
+
+def test_outdated_shim_of_ours_is_upgraded_in_place(repo: Path, tool: Tool) -> None:
+    exe, log = tool
+    folder = hooks_of(repo)
+    folder.mkdir(exist_ok=True)
+    user = script(folder / "post-commit", "echo user >> user.log\n")
+    install_hooks(repo, executable=exe)
+    kept = (folder / ("post-commit" + CHAIN_SUFFIX)).read_bytes()
+    # An older shim: our ID, other content (here: another install's recorded path).
+    old = render_shim("post-commit", Path("/old/venv/bin/git-aircher"))
+    (folder / "post-commit").write_bytes(old)
+    status = {s.name: s for s in hook_status(repo, executable=exe)}
+    assert status["post-commit"].state == "ours-outdated"
+    assert status["post-commit"].chained == str(user.with_name("post-commit" + CHAIN_SUFFIX))
+
+    result = {s.name: s for s in install_hooks(repo, executable=exe)}
+    assert result["post-commit"].action == "upgraded"
+    assert result["post-commit"].state == "chained"
+    assert (folder / "post-commit").read_bytes() == render_shim("post-commit", exe)
+    assert (folder / ("post-commit" + CHAIN_SUFFIX)).read_bytes() == kept
+    commit(repo, {"c.txt": "c\n"}, "c")
+    assert "ours post-commit" in log_lines(log)
+    assert (repo / "user.log").read_text() == "user\n"
+
+
+def test_a_new_store_folder_makes_the_pre_commit_shim_outdated(repo: Path, tool: Tool) -> None:
+    exe, _ = tool
+    install_hooks(repo, executable=exe)  # storage.data_dir from config: the default .agents
+    assert "store='.agents/'" in (hooks_of(repo) / "pre-commit").read_text()
+    moved = states(hook_status(repo, executable=exe, data_dir=".memory"))
+    assert moved["pre-commit"] == "ours-outdated" and moved["post-commit"] == "ours"
+    install_hooks(repo, executable=exe, data_dir=".memory")
+    assert "store='.memory/'" in (hooks_of(repo) / "pre-commit").read_text()
+
+
+def test_foreign_hooks_are_chained_with_args_and_stdin_then_restored(
+    repo: Path, tool: Tool
+) -> None:
+    exe, log = tool
+    folder = hooks_of(repo)
+    script(folder / "post-commit", 'echo "post-commit $#" >> .git/user.log\n')
+    script(folder / "pre-commit", "echo pre-commit >> .git/user.log\n"
+           "[ ! -e .git/block ] || { echo 'user hook says no' >&2; exit 3; }\n")
+    script(folder / "post-rewrite", 'echo "post-rewrite $1" >> .git/user.log\n'
+           "sed 's/^/user-stdin /' >> .git/user.log\n")
+    script(folder / "post-checkout", 'echo "post-checkout $3" >> .git/user.log\n', mode=0o700)
+    before = snapshot(folder)
+
+    result = install_hooks(repo, executable=exe)
+    assert states(result) == {
+        "post-checkout": "chained", "post-commit": "chained", "post-merge": "ours",
+        "post-rewrite": "chained", "pre-commit": "chained",
+    }
+    user_log = repo / ".git" / "user.log"
+
+    # A failing foreign pre-commit blocks the commit; the guard ran too (a name it must see).
+    (repo / ".git" / "block").touch()
+    head = git(repo, "rev-parse", "HEAD")
+    write(repo, ".env.local", "x\n")
+    git(repo, "add", ".env.local")
+    proc = run(repo, "git", "commit", "-q", "-m", "x")
+    assert proc.returncode != 0
+    assert "user hook says no" in proc.stderr
+    assert git(repo, "rev-parse", "HEAD") == head
+    assert log_lines(log) == ["ours pre-commit"]
+    assert user_log.read_text() == "pre-commit\n"
+
+    (repo / ".git" / "block").unlink()
+    log.unlink()
+    user_log.unlink()
+    git(repo, "commit", "-q", "-m", "x")
+    assert log_lines(log) == ["ours pre-commit", "ours post-commit"]
+    assert user_log.read_text() == "pre-commit\npost-commit 0\n"
+
+    # post-rewrite: both sides get the arguments and the same stdin (old new).
+    log.unlink()
+    user_log.unlink()
+    old = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "commit", "-q", "--amend", "-m", "x2")
+    new = git(repo, "rev-parse", "HEAD").strip()
+    assert "ours post-rewrite amend" in log_lines(log)
+    assert f"ours-stdin {old} {new}" in log_lines(log)
+    assert user_log.read_text().splitlines()[-2:] == ["post-rewrite amend",
+                                                      f"user-stdin {old} {new}"]
+
+    git(repo, "checkout", "-q", "-b", "other")
+    assert user_log.read_text().splitlines()[-1] == "post-checkout 1"
+    assert "ours post-checkout" in " ".join(log_lines(log))
+
+    undone = uninstall_hooks(repo)
+    assert {s.name: s.action for s in undone} == {
+        "post-checkout": "restored", "post-commit": "restored", "post-merge": "removed",
+        "post-rewrite": "restored", "pre-commit": "restored",
+    }
+    assert snapshot(folder) == before
+
+
+def test_symlinked_and_unreadable_foreign_hooks_are_chained(repo: Path, tool: Tool) -> None:
+    exe, log = tool
+    folder = hooks_of(repo)
+    target = script(repo / ".git" / "shared-hook.sh", "echo linked >> .git/user.log\n")
+    (folder / "post-commit").symlink_to(os.path.relpath(target, folder))
+    script(folder / "post-merge", "exit 0\n", mode=0o311)  # executable, not readable
+    before = snapshot(folder)
+    result = states(install_hooks(repo, executable=exe))
+    assert result["post-commit"] == "chained" and result["post-merge"] == "chained"
+    assert (folder / ("post-commit" + CHAIN_SUFFIX)).is_symlink()
+    commit(repo, {"y.txt": "y\n"}, "y")
+    assert (repo / ".git" / "user.log").read_text() == "linked\n"
+    assert "ours post-commit" in log_lines(log)
+    uninstall_hooks(repo)
+    assert snapshot(folder) == before
+
+
+def test_leftover_kept_hook_beside_a_foreign_one_needs_force(repo: Path, tool: Tool) -> None:
+    exe, _ = tool
+    folder = hooks_of(repo)
+    script(folder / "post-commit", "echo now\n")
+    script(folder / ("post-commit" + CHAIN_SUFFIX), "echo earlier\n")
+    with pytest.raises(AircherError, match="post-commit.aircher-orig"):
+        install_hooks(repo, executable=exe)
+    assert (folder / "post-commit").read_text() == "#!/bin/sh\necho now\n"
+
+    result = {s.name: s for s in install_hooks(repo, executable=exe, force=True)}
+    assert result["post-commit"].state == "chained"
+    assert "post-commit.aircher-orig.1" in (result["post-commit"].action or "")
+    assert (folder / ("post-commit" + CHAIN_SUFFIX)).read_text() == "#!/bin/sh\necho now\n"
+    assert (folder / "post-commit.aircher-orig.1").read_text() == "#!/bin/sh\necho earlier\n"
+    uninstall_hooks(repo)
+    assert (folder / "post-commit").read_text() == "#!/bin/sh\necho now\n"
+
+
+def test_absolute_core_hooks_path(repo: Path, tmp_path: Path, tool: Tool) -> None:
+    exe, log = tool
+    shared = tmp_path / "shared-hooks"
+    script(shared / "post-commit", 'echo "user $#" >> "$HOME/user.log"\n')
+    git(repo, "config", "core.hooksPath", str(shared))
+    before = snapshot(shared)
+    result = install_hooks(repo, executable=exe)
+    assert {Path(s.path).parent for s in result} == {shared}
+    assert not (hooks_of(repo) / "post-commit").exists()
+    commit(repo, {"z.txt": "z\n"}, "z")
+    assert "ours post-commit" in log_lines(log)
+    assert (Path(os.environ["HOME"]) / "user.log").read_text() == "user 0\n"
+    uninstall_hooks(repo)
+    assert snapshot(shared) == before
+
+
+def test_relative_core_hooks_path_husky_style(repo: Path, tool: Tool) -> None:
+    exe, log = tool
+    script(repo / ".husky" / "pre-commit", "echo husky >> .git/user.log\n")
+    commit(repo, {".husky/pre-commit": (repo / ".husky" / "pre-commit").read_text()}, "husky")
+    (repo / ".husky" / "pre-commit").chmod(0o755)
+    git(repo, "config", "core.hooksPath", ".husky")
+    before = snapshot(repo / ".husky")
+    (repo / "src").mkdir(exist_ok=True)
+
+    result = install_hooks(repo / "src", executable=exe)  # from a subdirectory
+    assert {Path(s.path).parent for s in result} == {repo / ".husky"}
+    assert states(result)["pre-commit"] == "chained"
+    commit(repo, {"w.txt": "w\n"}, "w")
+    assert (repo / ".git" / "user.log").read_text() == "husky\n"
+    assert log_lines(log) == ["ours post-commit"]  # nothing for the guard: Python not started
+
+    uninstall_hooks(repo)
+    assert snapshot(repo / ".husky") == before
+    assert git(repo, "status", "--porcelain", "--", ".husky") == ""
+
+
+def test_linked_worktree_installs_into_the_shared_folder(repo: Path, tmp_path: Path,
+                                                         tool: Tool) -> None:
+    exe, log = tool
+    linked = tmp_path / "linked"
+    git(repo, "worktree", "add", "-q", "-b", "feature", str(linked))
+    result = install_hooks(linked, executable=exe)
+    assert {Path(s.path).parent for s in result} == {hooks_of(repo)}
+    commit(linked, {".env": "f\n"}, "in the worktree")
+    assert log_lines(log) == ["ours pre-commit", "ours post-commit"]
+    assert states(hook_status(repo, executable=exe)) == dict.fromkeys(HOOK_NAMES, "ours")
+
+
+def test_missing_hooks_folder_is_created_then_removed(repo: Path, tool: Tool) -> None:
+    exe, _ = tool
+    shutil.rmtree(hooks_of(repo))
+    install_hooks(repo, executable=exe)
+    assert (hooks_of(repo) / "pre-commit").is_file()
+    uninstall_hooks(repo)
+    assert not hooks_of(repo).exists()
+
+
+def test_tool_gone_prints_one_line_and_never_blocks(repo: Path, tmp_path: Path) -> None:
+    install_hooks(repo, executable=tmp_path / "uninstalled" / "git-aircher")
+    git_dir = str(Path(shutil.which("git") or "/usr/bin/git").parent)
+    assert not (Path(git_dir) / "git-aircher").exists()
+    write(repo, "g.txt", "g\n")
+    git(repo, "add", "g.txt")
+    proc = run(repo, "git", "commit", "-q", "-m", "g", env={"PATH": git_dir})
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 2  # pre-commit, post-commit: one line each
+    assert lines[0].startswith("git-aircher: not found, its pre-commit hook did nothing")
+    assert lines[1].startswith("git-aircher: not found, its post-commit hook did nothing")
+    assert git(repo, "log", "-1", "--format=%s").strip() == "g"
+
+
+def test_tool_whose_interpreter_was_removed_never_blocks(repo: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "venv" / "bin" / "git-aircher"
+    broken.parent.mkdir(parents=True)
+    broken.write_text(f"#!{tmp_path / 'venv' / 'bin' / 'python-gone'}\n")
+    broken.chmod(0o755)
+    install_hooks(repo, executable=broken)
+    write(repo, "i.key", "i\n")  # a name the guard must look at: the tool is started
+    git(repo, "add", "i.key")
+    proc = run(repo, "git", "commit", "-q", "-m", "i")
+    assert proc.returncode == 0, proc.stderr
+    assert "git-aircher: cannot run" in proc.stderr
+    assert git(repo, "log", "-1", "--format=%s").strip() == "i"
+
+
+def test_path_fallback_when_the_recorded_tool_moved(repo: Path, tmp_path: Path) -> None:
+    log = tmp_path / "tool.log"
+    install_hooks(repo, executable=tmp_path / "moved" / "git-aircher")
+    bin_dir = fake_tool(tmp_path / "elsewhere", log).parent
+    commit_env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    write(repo, "h.pem", "h\n")
+    git(repo, "add", "h.pem")
+    proc = run(repo, "git", "commit", "-q", "-m", "h", env=commit_env)
+    assert proc.returncode == 0, proc.stderr
+    assert log_lines(log) == ["ours pre-commit", "ours post-commit"]
+
+
+@pytest.mark.parametrize("value, runs", [("1", False), ("yes", False), ("0", True), ("", True)])
+def test_aircher_skip_turns_our_part_off_only(repo: Path, tool: Tool, value: str,
+                                              runs: bool) -> None:
+    exe, log = tool
+    script(hooks_of(repo) / "post-commit", "echo user >> .git/user.log\n")
+    install_hooks(repo, executable=exe)
+    write(repo, ".env", "s\n")  # a name the guard must look at: our pre-commit part runs
+    git(repo, "add", ".env")
+    proc = run(repo, "git", "commit", "-q", "-m", "s", env={"AIRCHER_SKIP": value})
+    assert proc.returncode == 0, proc.stderr
+    assert log_lines(log) == (["ours pre-commit", "ours post-commit"] if runs else [])
+    assert (repo / ".git" / "user.log").read_text() == "user\n"  # the chained hook still ran
+
+
+def test_uninstall_puts_back_a_kept_hook_whose_shim_was_deleted(repo: Path, tool: Tool) -> None:
+    exe, _ = tool
+    folder = hooks_of(repo)
+    script(folder / "post-merge", "echo mine\n")
+    before = snapshot(folder)
+    install_hooks(repo, executable=exe)
+    (folder / "post-merge").unlink()
+    assert states(hook_status(repo, executable=exe))["post-merge"] == "missing"
+    uninstall_hooks(repo)
+    assert snapshot(folder) == before
+
+
+def test_cli_install_status_uninstall(repo: Path, aircher: object) -> None:
+    run_cli = aircher  # in-process `git aircher -C repo …`
+    res = run_cli(repo, "hooks", "install")  # type: ignore[operator]
+    assert res.code == 0, res.err
+    assert f"hooks folder: {hooks_of(repo)}" in res.out
+    assert "created" in res.out
+    res = run_cli(repo, "hooks", "status", "--json")  # type: ignore[operator]
+    assert res.code == 0
+    data = json.loads(res.out)
+    assert data["hooks_dir"] == str(hooks_of(repo))
+    assert [h["state"] for h in data["hooks"]] == ["ours"] * 5
+    res = run_cli(repo, "hooks", "uninstall")  # type: ignore[operator]
+    assert res.code == 0 and "removed" in res.out
+    assert states(hook_status(repo)) == dict.fromkeys(HOOK_NAMES, "missing")
+
+
+def test_cli_outside_a_repository_is_a_usage_error(tmp_path: Path, aircher: object) -> None:
+    res = aircher(tmp_path, "hooks", "status")  # type: ignore[operator]
+    assert res.code == 2
+    assert res.err.startswith("error: not inside the work tree")

@@ -1,0 +1,169 @@
+"""Our .pre-commit-hooks.yaml through the real pre-commit framework, and our shims living
+beside the framework's own hooks (installed after it, and before it)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from gitext.hooks.install import HOOK_NAMES, hook_status, install_hooks, uninstall_hooks
+from tests.conftest import VENV_BIN, commit, git, write
+from tests.hooks import fake_tool, log_lines, run, script, snapshot
+
+SOURCE_ROOT = Path(__file__).resolve().parents[2]
+AWS_KEY = "AKIA" + "ABCDEFGHIJKLMNOP"
+SYNC_PASSED = re.compile(r"^git-aircher sync\.+Passed$", re.M)
+GUARD_PASSED = re.compile(r"^git-aircher guard\.+Passed$", re.M)
+GUARD_FAILED = re.compile(r"^git-aircher guard\.+Failed$", re.M)
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A repository whose hooks come from a hook repo holding our .pre-commit-hooks.yaml."""
+    monkeypatch.setenv("PRE_COMMIT_HOME", str(tmp_path / "pre-commit-home"))
+    hook_repo = tmp_path / "hook-repo"
+    hook_repo.mkdir()
+    git(hook_repo, "init", "-q")
+    shutil.copy(SOURCE_ROOT / ".pre-commit-hooks.yaml", hook_repo / ".pre-commit-hooks.yaml")
+    rev = _commit_all(hook_repo)
+    proj = tmp_path / "project"
+    proj.mkdir()
+    git(proj, "init", "-q")
+    commit(proj, {
+        ".pre-commit-config.yaml": (
+            f"repos:\n- repo: {hook_repo}\n  rev: {rev}\n  hooks:\n"
+            "  - id: aircher-guard\n"
+            "  - id: aircher-sync\n    verbose: true\n"  # so any output of it would show
+        ),
+        "README.md": "# project\n",
+    }, "initial")
+    return proj
+
+
+def _commit_all(repo: Path) -> str:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "hooks")
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+def framework_install(proj: Path) -> subprocess.CompletedProcess[str]:
+    args = [str(VENV_BIN / "pre-commit"), "install"]
+    for name in HOOK_NAMES:
+        args += ["--hook-type", name]
+    proc = run(proj, *args)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+def git_run(proj: Path, *args: str) -> tuple[int, str]:
+    proc = run(proj, "git", *args)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def assert_sync_silent(out: str, times: int) -> None:
+    assert len(SYNC_PASSED.findall(out)) == times, out
+    # verbose: the framework prints a hook's output after its duration line, after a blank one.
+    assert not re.search(r"- hook id: aircher-sync\n- duration: [^\n]*\n\n", out), out
+
+
+def test_guard_and_sync_stages_through_the_framework(project: Path) -> None:
+    framework_install(project)
+
+    write(project, "conf.py", f"key = '{AWS_KEY}'\n")
+    git(project, "add", "conf.py")
+    code, out = git_run(project, "commit", "-m", "with a key")
+    assert code == 1
+    assert GUARD_FAILED.search(out), out
+    assert "error: conf.py:1: looks like an AWS access key" in out
+    assert git(project, "log", "--format=%s").splitlines() == ["initial"]
+
+    git(project, "rm", "-q", "--cached", "conf.py")
+    (project / "conf.py").unlink()
+    write(project, "ok.py", "ok = 1\n")
+    git(project, "add", "ok.py")
+    code, out = git_run(project, "commit", "-m", "clean")
+    assert code == 0, out
+    assert GUARD_PASSED.search(out), out
+    assert_sync_silent(out, 1)  # post-commit
+
+    code, out = git_run(project, "checkout", "-b", "side")
+    assert code == 0, out
+    assert_sync_silent(out, 1)  # post-checkout
+    write(project, "side.py", "side = 1\n")
+    git(project, "add", "side.py")
+    code, out = git_run(project, "commit", "-m", "side")
+    assert code == 0, out
+    code, out = git_run(project, "checkout", "main")
+    assert_sync_silent(out, 1)
+
+    code, out = git_run(project, "merge", "--no-ff", "-m", "merge side", "side")
+    assert code == 0, out
+    assert_sync_silent(out, 1)  # post-merge
+
+    code, out = git_run(project, "commit", "--amend", "-m", "merge side, amended")
+    assert code == 0, out
+    assert_sync_silent(out, 2)  # post-commit and post-rewrite
+
+
+def test_our_shims_installed_after_the_framework_chain_it(
+    project: Path, tmp_path: Path
+) -> None:
+    framework_install(project)
+    folder = project / ".git" / "hooks"
+    framework_hooks = snapshot(folder)
+    log = tmp_path / "tool.log"
+    result = install_hooks(project, executable=fake_tool(tmp_path / "bin", log))
+    assert {s.state for s in result} == {"chained"}
+
+    write(project, "conf.py", f"key = '{AWS_KEY}'\n")
+    git(project, "add", "conf.py")
+    code, out = git_run(project, "commit", "-m", "with a key")
+    assert code == 1  # the framework's failing hook still blocks through our shim
+    assert GUARD_FAILED.search(out), out
+
+    git(project, "rm", "-q", "--cached", "conf.py")
+    write(project, "ok.py", "ok = 1\n")
+    git(project, "add", "ok.py")
+    log.unlink(missing_ok=True)
+    code, out = git_run(project, "commit", "-m", "clean")
+    assert code == 0, out
+    assert_sync_silent(out, 1)  # the framework's post-commit kept running
+    assert log_lines(log) == ["ours post-commit"]
+
+    uninstall_hooks(project)
+    assert snapshot(folder) == framework_hooks
+
+
+def test_framework_installed_after_our_shims_wraps_them(project: Path, tmp_path: Path) -> None:
+    folder = project / ".git" / "hooks"
+    script(folder / "post-commit", "echo user >> .git/user.log\n")
+    log = tmp_path / "tool.log"
+    exe = fake_tool(tmp_path / "bin", log)
+    install_hooks(project, executable=exe)
+    framework_install(project)  # moves each of our shims to <hook>.legacy and runs it from there
+    assert {s.state for s in hook_status(project, executable=exe)} == {"wrapped"}
+
+    write(project, ".env.sample", "A=\n")  # a name the guard must look at: ours runs
+    git(project, "add", ".env.sample")
+    code, out = git_run(project, "commit", "-m", "sample")
+    assert code == 0, out
+    assert_sync_silent(out, 1)
+    assert log_lines(log) == ["ours pre-commit", "ours post-commit"]
+    assert (project / ".git" / "user.log").read_text() == "user\n"  # chained by our shim
+
+    again = install_hooks(project, executable=exe)  # e.g. `git aircher init` run again
+    assert {s.action for s in again} == {"unchanged"}
+
+    uninstall_hooks(project)
+    assert not any((folder / f"{name}.aircher-orig").exists() for name in HOOK_NAMES)
+    # The user's hook is now the framework's legacy hook: it still runs, we do not.
+    assert (folder / "post-commit.legacy").read_text() == "#!/bin/sh\necho user >> .git/user.log\n"
+    log.unlink()
+    code, out = git_run(project, "commit", "--allow-empty", "-m", "after")
+    assert code == 0, out
+    assert (project / ".git" / "user.log").read_text() == "user\nuser\n"
+    assert log_lines(log) == []

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gitext.errors import UsageError
+from gitext.ids import new_id
+from gitext.insights.compare import compare
+from gitext.project import Project
+from gitext.records import (
+    add_decision,
+    add_message,
+    record_pattern,
+    start_conversation,
+    start_session,
+)
+from tests.insights.scenario import build, documented
+from tests.records.helpers import open_project, same_shape
+
+
+def _score(project: Project, context_id: str, scores: dict[str, float]) -> None:
+    """Relevance rows as the relevance engine would write them."""
+    with project.db("file_index").write() as conn:
+        for path, score in scores.items():
+            conn.execute("INSERT OR IGNORE INTO files (id, path, name) VALUES (?, ?, ?)",
+                         (new_id(), path, path.rsplit("/", 1)[-1]))
+            fid = conn.execute("SELECT id FROM files WHERE path = ?", (path,)).fetchone()[0]
+            conn.execute(
+                "INSERT INTO file_relevance_scores (id, file_id, context_id, context_type,"
+                " final_score) VALUES (?, ?, ?, 'worktree', ?)",
+                (new_id(), fid, context_id, score),
+            )
+
+
+def test_compare_two_branches(project: Project, aircher: object, tmp_path: Path) -> None:
+    sc = build(project)
+    add_decision(project, "api", "Keep login synchronous")
+    login = open_project(sc.login)
+    try:
+        start_session(login, "feature", "token refresh")
+        conv = start_conversation(login, "anthropic", title="refresh tokens")
+        add_message(login, conv.id, "user", "make refresh retry", tokens=5)
+        record_pattern(login, "testing", "test every auth change")
+    finally:
+        login.close()
+    _score(project, sc.contexts["main"].id, {"README.md": 0.9, "auth.py": 0.5})
+
+    cmp = compare(project, "main", "feature/login")
+    data = cmp.to_json()
+    same_shape(documented("compare"), data)
+    assert (data["a_ahead"], data["b_ahead"]) == (1, 2)
+    assert data["a"]["ref"] == "main" and data["b"]["context_name"] == "feature/login"
+    diff = {d["path"]: (d["added"], d["deleted"]) for d in data["diff"]}
+    assert diff == {"README.md": (0, 1), "auth.py": (1, 1), "tests/test_auth.py": (1, 1)}
+    assert data["diff_totals"] == {"files": 3, "added": 2, "deleted": 3}
+    assert data["both_changed"] == ["auth.py"] and data["conflicts"] == ["auth.py"]
+    assert [d["title"] for d in data["a"]["decisions"]] == ["Keep login synchronous"]
+    assert data["b"]["decisions"] == []
+    assert [c["title"] for c in data["b"]["conversations"]] == ["refresh tokens"]
+    assert data["b"]["conversations"][0]["messages"] == 1
+    assert [s["task_type"] for s in data["b"]["sessions"]] == ["feature"]
+    assert [p["description"] for p in data["b"]["patterns"]] == ["test every auth change"]
+    assert data["a"]["relevant_source"] == "relevance"
+    assert [f["path"] for f in data["a"]["relevant_files"]] == ["README.md", "auth.py"]
+    assert data["b"]["relevant_source"] == "changes"
+    assert data["b"]["relevant_files"][0] == {"path": "auth.py", "score": 1.0, "changes": 2}
+    assert data["relevant_overlap"] == ["auth.py"]
+    assert [c["subject"] for c in data["b"]["commits"]] == [
+        "login: retry the token refresh on expiry", "login: refresh the session token in auth"]
+
+    by_path = compare(project, str(sc.signup), "feature/login").to_json()
+    assert by_path["a"]["ref"] == "feature/signup"
+    assert by_path["conflicts"] == ["auth.py", "tests/test_auth.py"]
+
+    run = aircher  # type: ignore[assignment]
+    table = run(sc.main, "compare", "main", "feature/login")
+    assert table.code == 0
+    assert "a merge would conflict in: auth.py" in table.out
+    assert "relevant to both: auth.py" in table.out
+    one = json.loads(run(sc.main, "compare", "main", "feature/login", "--json").out)
+    two = json.loads(run(sc.main, "worktree", "compare", "main", "feature/login", "--json").out)
+    assert one == two == json.loads(json.dumps(data))
+
+    wrong = run(sc.main, "compare", "main", "feature/logn")
+    assert wrong.code == 2
+    assert wrong.err.count("\n") == 1 and "closest: feature/login" in wrong.err
+
+    trap = tmp_path / "written-by-git"
+    with pytest.raises(UsageError, match="no branch, worktree or context"):
+        compare(project, f"--output={trap}", "main")
+    assert not trap.exists()

@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gitext.errors import UsageError
+from gitext.insights.insights import refresh
+from gitext.insights.queries import context_insights, rate_insight
+from gitext.insights.transfer import transfer
+from gitext.project import Project
+from gitext.records import (
+    add_decision,
+    add_message,
+    list_patterns,
+    record_pattern,
+    start_conversation,
+)
+from tests.conftest import git
+from tests.insights.scenario import build, documented
+from tests.records.helpers import count, open_project, rows, same_shape
+
+
+def test_transfer_is_idempotent_and_chains(project: Project, aircher: object) -> None:
+    sc = build(project)
+    ctx = sc.contexts
+    signup = open_project(sc.signup)
+    login = open_project(sc.login)
+    try:
+        add_decision(signup, "security", "Use JWT")
+        add_decision(login, "api", "Refresh tokens eagerly", rationale="fewer 401s")
+        pattern = record_pattern(login, "retry", "retry once on 401", confidence=0.8)
+    finally:
+        signup.close()
+        login.close()
+
+    first = transfer(project, "feature/signup", "feature/login")
+    assert (first.decisions, first.patterns, first.insights, first.created) == (1, 0, 0, 2)
+    second = transfer(project, "feature/login", "main")
+    assert (second.patterns, second.decisions, second.insights, second.created) == (1, 1, 1, 4)
+    same_shape(documented("transfer"), second.to_json())
+    before = count(project, "knowledge", "cross_context_insights")
+    again = transfer(project, "feature/login", ctx["main"].id)
+    assert (again.created, again.relationship_id) == (0, second.relationship_id)
+    assert count(project, "knowledge", "cross_context_insights") == before
+    assert count(project, "knowledge", "context_relationships") == 2
+
+    [stored] = [p for p in list_patterns(project) if p.id == pattern.id]
+    assert ctx["main"].id in stored.applicable_contexts
+    seen = {(i["insight_type"], i["source_context"], i["description"])
+            for i in context_insights(project)}
+    assert seen == {
+        ("best_practice", "feature/login",
+         "decision made on feature/login: Refresh tokens eagerly"),
+        ("best_practice", "feature/signup", "decision made on feature/signup: Use JWT"),
+        ("pattern_reuse", "feature/login", "pattern from feature/login: retry once on 401"),
+    }
+    low = context_insights(project, min_confidence=0.85)
+    assert {i["insight_type"] for i in low} == {"best_practice"}
+    rated = rate_insight(project, low[0]["id"], 0.4)
+    assert rated == {"id": low[0]["id"], "usage_count": 1, "effectiveness_rating": 0.4}
+    assert context_insights(project, min_confidence=0.85)[0]["id"] == low[0]["id"]  # rated first
+
+    with pytest.raises(UsageError, match="closest: feature/login"):
+        transfer(project, "feature/logn", "main")
+    with pytest.raises(UsageError, match="same context"):
+        transfer(project, "main", ctx["main"].id)
+    run = aircher  # type: ignore[assignment]
+    res = run(sc.main, "context", "transfer", "feature/login", "main", "--json")
+    assert res.code == 0 and json.loads(res.out)["created"] == 0
+    listed = json.loads(run(sc.main, "context", "insights", "--json").out)
+    same_shape(documented("insights"), listed)
+    assert len(listed) == 3
+    assert "Use JWT" in run(sc.main, "context", "insights").out
+
+
+def test_refresh_finds_conflicts_shared_patterns_and_similar_tasks(
+    project: Project, aircher: object
+) -> None:
+    sc = build(project)
+    ctx = {name: c.id for name, c in sc.contexts.items()}
+    for path, title in ((sc.login, "token refresh fails after expiry"),
+                        (sc.signup, "token refresh after signup")):
+        other = open_project(path)
+        try:
+            conv = start_conversation(other, "p", title=title)
+            add_message(other, conv.id, "user", f"{title}: refresh the auth token")
+        finally:
+            other.close()
+
+    assert refresh(project) > 0
+    anti = rows(project, "knowledge", "SELECT source_context_id, target_context_id,"
+                " confidence_score, evidence FROM cross_context_insights"
+                " WHERE insight_type = 'anti_pattern'")
+    pairs = {(r[0], r[1]) for r in anti}
+    names = list(ctx.values())
+    assert pairs == {(a, b) for a in names for b in names if a != b}
+    assert all(r[2] == 0.9 and "auth.py" in json.loads(r[3])["conflicts"] for r in anti)
+
+    shared = rows(project, "knowledge", "SELECT source_context_id, target_context_id, metadata"
+                  " FROM context_relationships WHERE relationship_type = 'shared_pattern'")
+    assert [(r[0], r[1]) for r in shared] == [(ctx["feature/login"], ctx["feature/signup"])]
+    assert json.loads(shared[0][2])["pairs"] == [["auth.py", "tests/test_auth.py"]]
+    [co] = [p for p in list_patterns(project) if p.pattern_type == "co_change"]
+    assert set(co.applicable_contexts) == {ctx["feature/login"], ctx["feature/signup"]}
+
+    similar = rows(project, "knowledge", "SELECT source_context_id, target_context_id, strength"
+                   " FROM context_relationships WHERE relationship_type = 'similar_task'")
+    pair = {frozenset((r[0], r[1])): r[2] for r in similar}
+    assert pair[frozenset((ctx["feature/login"], ctx["feature/signup"]))] >= 0.3
+    assert all(v < pair[frozenset((ctx["feature/login"], ctx["feature/signup"]))]
+               for k, v in pair.items() if ctx["main"] in k)
+
+    assert refresh(project) == 0  # nothing moved: nothing written
+
+    run = aircher  # type: ignore[assignment]
+    across = json.loads(run(sc.main, "context", "patterns", "--across-worktrees", "--json").out)
+    same_shape(documented("patterns"), across)
+    assert [p["pattern_type"] for p in across] == ["co_change"]
+    assert json.loads(run(sc.main, "context", "patterns", "--json").out) == []
+
+    git(sc.main, "worktree", "remove", "--force", str(sc.signup))
+    git(sc.main, "branch", "-D", "feature/signup")
+    assert json.loads(run(sc.main, "context", "refresh", "--json").out)["written"] > 0
+    left = rows(project, "knowledge", "SELECT count(*) FROM cross_context_insights WHERE"
+                " source_context_id = ? OR target_context_id = ?",
+                (ctx["feature/signup"], ctx["feature/signup"]))
+    assert left[0][0] == 0
+    assert count(project, "knowledge", "success_patterns") == 0

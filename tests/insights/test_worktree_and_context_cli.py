@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import json
+
+from gitext.project import Project
+from gitext.records import add_decision, start_conversation, start_session
+from tests.conftest import git
+from tests.insights.scenario import build, documented
+from tests.records.helpers import count, open_project, rows, same_shape
+
+
+def test_worktree_list_and_switch(project: Project, aircher: object) -> None:
+    sc = build(project)
+    login = open_project(sc.login)
+    try:
+        start_conversation(login, "p", title="on login")
+        start_session(login, "feature")
+    finally:
+        login.close()
+    run = aircher  # type: ignore[assignment]
+
+    view = json.loads(run(sc.main, "worktree", "list", "--json").out)
+    same_shape(documented("worktrees"), view)
+    trees = {w["branch"]: w for w in view["worktrees"]}
+    assert set(trees) == {"main", "feature/login", "feature/signup"}
+    assert trees["main"]["current"] and not trees["feature/login"]["current"]
+    contexts = {c["name"]: c for c in view["contexts"]}
+    assert contexts["feature/login"]["worktree_path"] == str(sc.login)
+    assert (contexts["feature/login"]["conversations"], contexts["feature/login"]["sessions"],
+            contexts["main"]["conversations"]) == (1, 1, 0)
+    table = run(sc.main, "worktree", "list").out
+    assert "feature/signup" in table and "1 (1 active)" in table
+
+    went = run(sc.main, "worktree", "switch", "feature/login")
+    assert (went.code, went.out.strip()) == (0, str(sc.login))
+    switches = rows(project, "knowledge", "SELECT from_context_id, to_context_id, switch_reason"
+                    " FROM context_switches")
+    assert [tuple(r) for r in switches] == [
+        (sc.contexts["main"].id, sc.contexts["feature/login"].id, "worktree switch")]
+
+    git(sc.main, "branch", "plain")
+    here = run(sc.main, "worktree", "switch", "plain")
+    assert (here.code, here.out.strip()) == (0, str(sc.main))
+    assert git(sc.main, "symbolic-ref", "--short", "HEAD").strip() == "plain"
+    assert count(project, "knowledge", "context_switches") == 1  # the hook records this one
+
+    wrong = run(sc.main, "worktree", "switch", "feature/sigup")
+    assert wrong.code == 2 and wrong.out == ""
+    assert wrong.err.strip().splitlines() == [
+        "error: no branch 'feature/sigup'; closest: feature/signup, feature/login"]
+    assert run(sc.main, "worktree", "switch", "--", "-x").code == 2
+
+    git(sc.main, "worktree", "remove", "--force", str(sc.signup))
+    git(sc.main, "branch", "-D", "feature/signup")
+    after = json.loads(run(sc.main, "worktree", "list", "--json").out)
+    assert {c["name"]: c["status"] for c in after["contexts"]}["feature/signup"] == "stale"
+    gone = [w for w in after["worktrees"] if w["path"] == str(sc.signup)]
+    assert [w["status"] for w in gone] == ["stale"]  # the store remembers it, git does not
+
+
+def test_context_show_and_conversations_per_branch(project: Project, aircher: object) -> None:
+    sc = build(project)
+    add_decision(project, "api", "Keep it small")
+    start_conversation(project, "p", title="main talk")
+    login = open_project(sc.login)
+    try:
+        session = start_session(login, "debugging", "flaky login")
+        start_conversation(login, "p", title="login talk")
+    finally:
+        login.close()
+    run = aircher  # type: ignore[assignment]
+
+    shown = json.loads(run(sc.login, "context", "show", "--json").out)
+    same_shape({k: v for k, v in documented("context_show").items()}, shown)
+    assert [lv["context_type"] for lv in shown["levels"]] == [
+        "global", "project", "worktree", "session"]
+    assert shown["current"] == session.context_id == shown["levels"][-1]["id"]
+    assert shown["levels"][1]["holds"]["decisions"] == 1
+    assert shown["levels"][2]["holds"]["conversations"] == 1
+    assert shown["levels"][3]["holds"]["session"]["task_description"] == "flaky login"
+    text = run(sc.login, "context", "show").out
+    assert "* " in text and "session: session-" in text
+    other = json.loads(run(sc.main, "context", "show", "feature/login", "--json").out)
+    assert [lv["name"] for lv in other["levels"]][2:] == ["feature/login"]
+    assert run(sc.main, "context", "show", "nope").code == 2
+
+    def titles(cwd: object, *args: str) -> set[str]:
+        out = run(cwd, "conversation", "list", *args, "--json").out
+        return {c["title"] for c in json.loads(out)}
+
+    assert titles(sc.main) == {"main talk"}
+    assert titles(sc.login) == {"login talk"}
+    assert titles(sc.main, "--context", "feature/login") == {"login talk"}
+    every = json.loads(run(sc.main, "conversation", "list", "--all", "--json").out)
+    assert {(c["title"], c["branch_name"]) for c in every} == {
+        ("main talk", "main"), ("login talk", "feature/login")}
+    assert json.loads(run(sc.main, "session", "list", "--context", "feature/login",
+                          "--json").out)[0]["branch"] == "feature/login"
+    assert "closest: feature/login" in run(sc.main, "conversation", "list", "--context",
+                                           "feature/logon").err

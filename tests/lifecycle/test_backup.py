@@ -1,0 +1,217 @@
+"""Backups: consistent online copies, a manifest written last, verify, atomic restore, pruning."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gitext import clock
+from gitext.errors import AircherError
+from gitext.lifecycle.backup import create_backup, list_backups, prune_backups
+from gitext.lifecycle.restore import extract, restore_backup, verify_backup
+from gitext.project import Project
+from tests.lifecycle.util import add_conversations, add_sessions, counts, integrity
+
+WRITER = r"""
+import sqlite3, sys, uuid, pathlib
+path, stop = sys.argv[1], pathlib.Path(sys.argv[2])
+conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+conn.execute("PRAGMA busy_timeout = 30000")
+n = 0
+while not stop.exists():
+    conn.execute("BEGIN IMMEDIATE")
+    cid = str(uuid.uuid4())
+    conn.execute("INSERT INTO conversations (id, provider) VALUES (?, 'w')", (cid,))
+    for i in range(5):
+        conn.execute("INSERT INTO messages (id, conversation_id, role, content)"
+                     " VALUES (?, ?, 'user', ?)", (str(uuid.uuid4()), cid, "z" * 500))
+    conn.execute("COMMIT")
+    n += 1
+    if n == 20:
+        print("writing", flush=True)
+print(n, flush=True)
+"""
+
+
+def test_create_verify_restore_round_trip(project: Project) -> None:
+    add_conversations(project, 5)
+    add_sessions(project, 3)
+    info = create_backup(project)
+    folder = Path(info.path)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["id"] == info.id
+    names = {d["name"] for d in manifest["databases"]}
+    assert {"conversations", "knowledge", "file_index", "sessions", "global"} <= names
+    conv = info.db("conversations")
+    assert conv is not None and conv.rows["conversations"] == 5 and conv.rows["messages"] == 15
+    assert conv.quick_check == "ok" and len(conv.sha256) == 64
+    assert verify_backup(project, info.id).ok
+
+    add_conversations(project, 7)
+    result = restore_backup(project, info.id)
+    assert "conversations" in result.restored and "global" not in result.restored
+    live = counts(project.layout.db("conversations"))
+    assert live["conversations"] == 5 and live["messages"] == 15
+    # The replaced files are kept aside, with the rows written after the backup.
+    kept = Path(result.replaced_dir) / "core" / "conversations.db"
+    assert kept.exists()
+    # The restored store is usable at once (migrations, WAL, writes).
+    add_conversations(project, 1)
+    assert counts(project.layout.db("conversations"))["conversations"] == 6
+
+
+def test_backup_while_another_process_writes(project: Project, tmp_path: Path) -> None:
+    add_conversations(project, 3)
+    project.close()
+    stop = tmp_path / "stop"
+    db = project.layout.db("conversations")
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(db), str(stop)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout is not None
+        assert writer.stdout.readline().strip() == "writing"
+        backups = [create_backup(project) for _ in range(3)]
+    finally:
+        stop.touch()
+        out, _ = writer.communicate(timeout=60)
+    assert writer.returncode == 0 and int(out.strip()) >= 20
+    for info in backups:
+        copy = info.db("conversations")
+        assert copy is not None and copy.quick_check == "ok"
+        # Each copy is one snapshot: every conversation has all 5 of its messages.
+        extracted = tmp_path / f"{info.id}.db"
+        extract(info, copy, extracted)
+        assert integrity(extracted) == "ok"
+        got = counts(extracted)
+        assert got["conversations"] == copy.rows["conversations"]
+        assert got["messages"] == 9 + 5 * (got["conversations"] - 3)
+    last = backups[-1]
+    restore_backup(project, last.id)
+    assert integrity(db) == "ok"
+    restored = counts(db)
+    copy = last.db("conversations")
+    assert copy is not None
+    assert restored["conversations"] == copy.rows["conversations"]
+    assert restored["messages"] == copy.rows["messages"]
+
+
+def test_large_copies_are_compressed_and_still_verify(project: Project, tmp_path: Path) -> None:
+    add_conversations(project, 10)
+    project.config.values["storage.backup.compression_threshold"] = "1KB"
+    info = create_backup(project)
+    copy = info.db("conversations")
+    assert copy is not None and copy.compressed and copy.file.endswith(".db.gz")
+    with gzip.open(Path(info.path) / copy.file) as fh:
+        assert fh.read(16) == b"SQLite format 3\x00"
+    assert verify_backup(project, info.id).ok
+    add_conversations(project, 2)
+    restore_backup(project, info.id)
+    assert counts(project.layout.db("conversations"))["conversations"] == 10
+
+
+def test_verify_detects_a_damaged_copy(project: Project, aircher: object) -> None:
+    info = create_backup(project)
+    copy = info.db("sessions")
+    assert copy is not None
+    path = Path(info.path) / copy.file
+    data = bytearray(path.read_bytes())
+    data[5000] ^= 0xFF
+    path.write_bytes(bytes(data))
+    result = verify_backup(project, info.id)
+    assert not result.ok
+    assert any("sessions" in p and "checksum" in p for p in result.problems)
+    res = aircher(project.repo.root, "backup", "verify", info.id)  # type: ignore[operator]
+    assert res.code == 1 and "FAILED" in res.out
+
+
+def test_failed_restore_leaves_the_live_store_untouched(project: Project) -> None:
+    add_conversations(project, 4)
+    info = create_backup(project)
+    add_conversations(project, 2)
+    project.close()
+    # The second copy to be staged is broken: the first must not have been put in place.
+    names = [c.name for c in info.databases]
+    broken = info.databases[names.index("sessions")]
+    (Path(info.path) / broken.file).write_bytes(b"not a database at all")
+    before = {p.name: p.read_bytes() for p in project.layout.core.iterdir() if p.suffix == ".db"}
+    with pytest.raises(AircherError, match="failed verification"):
+        restore_backup(project, info.id)
+    after = {p.name: p.read_bytes() for p in project.layout.core.iterdir() if p.suffix == ".db"}
+    assert after == before
+    assert not [p for p in project.layout.core.iterdir() if ".restore-" in p.name]
+    assert counts(project.layout.db("conversations"))["conversations"] == 6
+
+
+def test_incomplete_backups_are_ignored_then_cleaned(project: Project) -> None:
+    good = create_backup(project)
+    partial = project.layout.backups / "20200101T000000Z"
+    partial.mkdir()
+    (partial / "conversations.db").write_bytes(b"half a copy")
+    old = time.time() - 3 * 86400
+    os.utime(partial, (old, old))
+    assert [b.id for b in list_backups(project)] == [good.id]
+    assert prune_backups(project, dry_run=True) == [partial.name]
+    assert partial.exists()
+    assert prune_backups(project) == [partial.name]
+    assert not partial.exists() and Path(good.path).exists()
+
+
+def test_pruning_by_age_keeps_the_newest_good_backup(project: Project) -> None:
+    t0 = 1_800_000_000.0
+    clock.set_now(t0)
+    b1 = create_backup(project)
+    clock.set_now(t0 + 10 * 86400)
+    b2 = create_backup(project)
+    clock.set_now(t0 + 40 * 86400)
+    b3 = create_backup(project)
+    assert [b.id for b in list_backups(project)] == [b3.id, b2.id, b1.id]
+    assert prune_backups(project) == [b1.id]  # 40 days old; b2 is exactly 30 days: kept
+    clock.set_now(t0 + 200 * 86400)
+    assert prune_backups(project) == [b2.id]  # b3 is old too, but it is the newest good one
+    assert [b.id for b in list_backups(project)] == [b3.id]
+    # Files a restore set aside go once they are as old as a backup would be.
+    clock.set_now(t0 + 201 * 86400)
+    replaced = Path(restore_backup(project, b3.id).replaced_dir)
+    assert prune_backups(project) == []
+    clock.set_now(t0 + 240 * 86400)
+    assert prune_backups(project) == [replaced.name]
+    assert not replaced.exists()
+
+
+def test_backup_cli(project: Project, aircher: object) -> None:
+    add_conversations(project, 2)
+    run = aircher  # type: ignore[assignment]
+    res = run(project.repo.root, "backup", "create", "--json")  # type: ignore[operator]
+    assert res.code == 0, res.err
+    made = json.loads(res.out)
+    res = run(project.repo.root, "backup", "list", "--json")  # type: ignore[operator]
+    assert [b["id"] for b in json.loads(res.out)] == [made["id"]]
+    res = run(project.repo.root, "backup", "verify", made["id"], "--json")  # type: ignore[operator]
+    assert res.code == 0 and json.loads(res.out)["ok"] is True
+    add_conversations(project, 3)
+    project.close()
+    res = run(project.repo.root, "backup", "restore", made["id"])  # type: ignore[operator]
+    assert res.code == 0, res.err
+    assert "restored" in res.out
+    assert counts(project.layout.db("conversations"))["conversations"] == 2
+    res = run(project.repo.root, "backup", "verify", "nope")  # type: ignore[operator]
+    assert res.code == 1 and "no backup" in res.err
+
+
+def test_backup_copies_are_standalone_files(project: Project, tmp_path: Path) -> None:
+    info = create_backup(project)
+    copy = info.db("knowledge")
+    assert copy is not None and not copy.compressed
+    conn = sqlite3.connect(Path(info.path) / copy.file)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    finally:
+        conn.close()

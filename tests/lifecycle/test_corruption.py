@@ -1,0 +1,157 @@
+"""Damaged databases: doctor finds every one, repair brings the rows back (salvage + backup)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gitext.lifecycle.backup import create_backup
+from gitext.lifecycle.doctor import diagnose
+from gitext.lifecycle.repair import RepairReport, repair
+from gitext.lifecycle.salvage import salvage_database
+from gitext.project import Project
+from tests.lifecycle.util import (
+    add_conversations,
+    add_sessions,
+    counts,
+    integrity,
+    scribble_pages,
+    settle,
+    truncate,
+)
+
+
+def _fill(project: Project) -> dict[str, dict[str, int]]:
+    add_conversations(project, 40, messages=5)
+    add_sessions(project, 60)
+    create_backup(project)
+    settle(project)
+    return {db: counts(project.layout.db(db)) for db in ("conversations", "sessions")}
+
+
+def _problems(project: Project, db: str) -> list[str]:
+    report = diagnose(project)
+    project.close()
+    return [f.check for f in report.problems(db)]
+
+
+def _repaired(project: Project, original: dict[str, dict[str, int]]) -> RepairReport:
+    report = repair(project)
+    project.close()
+    assert report.after is not None and report.after.healthy, report.to_json()["after"]
+    for db, want in original.items():
+        path = project.layout.db(db)
+        assert integrity(path) == "ok"
+        got = counts(path)
+        assert {t: got.get(t) for t in want} == want, db
+    return report
+
+
+@pytest.mark.parametrize("db", ["conversations", "sessions"])
+def test_truncated_database_is_found_and_repaired(project: Project, db: str) -> None:
+    original = _fill(project)
+    truncate(project.layout.db(db))
+    assert {"integrity"} & set(_problems(project, db)), "doctor missed a truncated file"
+    _repaired(project, original)
+    kept = list(project.layout.backups.glob(f"damaged-*/core/{db}.db"))
+    assert kept, "the damaged file is kept aside"
+
+
+@pytest.mark.parametrize("seed", [1, 3, 5])
+def test_random_bytes_in_pages_are_found_and_repaired(project: Project, seed: int) -> None:
+    original = _fill(project)
+    scribble_pages(project.layout.db("conversations"), seed)
+    assert "integrity" in _problems(project, "conversations")
+    report = _repaired(project, original)
+    (salvaged,) = report.salvaged
+    for table in salvaged["tables"]:
+        if table["table"] in ("conversations", "messages"):
+            # Every row came from exactly one place: the damaged file, else the backup.
+            assert table["from_damaged"] + table["from_backup"] == \
+                original["conversations"][table["table"]]
+
+
+def test_salvage_without_a_backup_accounts_for_every_row(project: Project) -> None:
+    add_conversations(project, 60, messages=4)
+    settle(project)
+    path = project.layout.db("conversations")
+    before = counts(path)
+    scribble_pages(path, seed=8, pages=2)  # seed 8 hits pages of messages
+    report = salvage_database(project, "conversations", use_backup=False)
+    project.close()
+    assert report.backup_id is None
+    after = counts(path)
+    assert integrity(path) == "ok"
+    for table in report.tables:
+        if table.table in ("conversations", "messages"):
+            # Rows only ever get rowids in ascending order here: read + lost = what there was.
+            assert table.from_damaged + table.lost == before[table.table], table
+            assert after[table.table] == table.from_damaged
+    assert report.recovered > 0 and report.lost > 0
+
+
+WAL_CHILD = r"""
+import sqlite3, sys, time, uuid
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("PRAGMA wal_autocheckpoint = 0")
+for i in range(30):
+    conn.execute("INSERT INTO sessions (id, user_id, status) VALUES (?, 'wal', 'active')",
+                 (str(uuid.uuid4()),))
+print("committed", flush=True)
+sys.stdin.readline()
+conn.execute("BEGIN IMMEDIATE")
+for i in range(500):
+    conn.execute("INSERT INTO sessions (id, user_id, status) VALUES (?, 'open', 'active')",
+                 (str(uuid.uuid4()),))
+print("in transaction", flush=True)
+time.sleep(120)
+"""
+
+
+def test_wal_deleted_mid_transaction_is_found_and_repaired(project: Project) -> None:
+    add_sessions(project, 20)
+    settle(project)
+    path = project.layout.db("sessions")
+    child = subprocess.Popen([sys.executable, "-c", WAL_CHILD, str(path)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert child.stdin is not None and child.stdout is not None
+    try:
+        assert child.stdout.readline().strip() == "committed"
+        create_backup(project)  # sees the 30 committed rows through the WAL
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        assert child.stdout.readline().strip() == "in transaction"
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    wal = path.with_name(path.name + "-wal")
+    assert wal.exists()
+    wal.unlink()
+    assert "wal" in _problems(project, "sessions")
+    assert "wal" in _problems(project, "sessions"), "looking must not destroy the evidence"
+    _repaired(project, {"sessions": {"sessions": 50}})
+
+
+def test_doctor_cli_reports_damage_with_exit_1(project: Project, aircher: object) -> None:
+    _fill(project)
+    truncate(project.layout.db("sessions"), 0.3)
+    res = aircher(project.repo.root, "doctor", "--json")  # type: ignore[operator]
+    assert res.code == 1
+    assert '"healthy": false' in res.out and '"sessions"' in res.out
+    res = aircher(project.repo.root, "repair")  # type: ignore[operator]
+    assert res.code == 0, res.out + res.err
+    assert "(b) sessions: salvaged" in res.out
+    res = aircher(project.repo.root, "doctor")  # type: ignore[operator]
+    assert res.code == 0 and "healthy" in res.out
+
+
+def test_missing_database_comes_back_from_the_backup(project: Project) -> None:
+    original = _fill(project)
+    Path(project.layout.db("conversations")).unlink()
+    assert _problems(project, "conversations") == ["missing"]
+    _repaired(project, {"conversations": original["conversations"]})

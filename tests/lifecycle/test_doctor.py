@@ -1,0 +1,144 @@
+"""doctor's checks one by one, and the repairs (a), (c) and (d)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from gitext.lifecycle.doctor import diagnose
+from gitext.lifecycle.repair import repair
+from gitext.project import Project
+from tests.conftest import commit
+from tests.lifecycle.util import add_conversations, counts, settle
+
+
+def _checks(project: Project) -> set[str]:
+    report = diagnose(project)
+    return {f.check for f in report.problems()}
+
+
+def test_a_fresh_store_is_healthy(project: Project, aircher: object) -> None:
+    report = diagnose(project)
+    assert report.healthy, report.to_json()
+    assert {d.name for d in report.databases} >= {
+        "conversations", "knowledge", "file_index", "sessions", "global"}
+    assert all(d.integrity == "ok" for d in report.databases)
+    res = aircher(project.repo.root, "doctor", "--json")  # type: ignore[operator]
+    assert res.code == 0 and json.loads(res.out)["healthy"] is True
+
+
+def test_schema_drift_is_reported_and_repaired(project: Project) -> None:
+    add_conversations(project, 3)
+    with project.db("conversations").write() as conn:
+        conn.execute("DROP INDEX idx_messages_role")
+    project.close()
+    report = diagnose(project)
+    drift = [f for f in report.problems("conversations") if f.check == "schema"]
+    assert drift and "idx_messages_role" in drift[0].message
+    planned = repair(project, dry_run=True)
+    assert [(a.database, a.action) for a in planned.actions] == [("conversations", "salvage")]
+    assert not diagnose(project).healthy  # a dry run changes nothing
+    result = repair(project)
+    assert result.after is not None and result.after.healthy
+    assert counts(project.layout.db("conversations"))["messages"] == 9
+
+
+def test_orphans_are_reported_derived_rows_deleted_user_rows_kept(project: Project) -> None:
+    with project.db("sessions").write() as conn:
+        conn.execute("INSERT INTO sessions (id, context_id) VALUES ('s1', 'no-such-context')")
+    with project.db("file_index").write() as conn:
+        conn.execute("INSERT INTO files (id, path, name) VALUES ('f1', 'x.py', 'x.py')")
+        conn.execute("INSERT INTO file_relevance_scores (id, file_id, context_id, context_type)"
+                     " VALUES ('r1', 'f1', 'gone', 'worktree')")
+    report = diagnose(project)
+    orphans = {f.database: f.message for f in report.problems() if f.check == "orphans"}
+    assert "sessions.context_id" in orphans["sessions"]
+    assert "file_relevance_scores.context_id" in orphans["file_index"]
+    repair(project)
+    with project.db("file_index").read() as conn:
+        assert conn.execute("SELECT count(*) FROM file_relevance_scores").fetchone()[0] == 0
+    with project.db("sessions").read() as conn:
+        assert conn.execute("SELECT context_id FROM sessions").fetchone()[0] == "no-such-context"
+    result = repair(project, clean=True)
+    with project.db("sessions").read() as conn:
+        assert conn.execute("SELECT context_id FROM sessions").fetchone()[0] is None
+    assert result.after is not None and result.after.healthy
+
+
+def test_missing_attachment_files_are_found(project: Project) -> None:
+    add_conversations(project, 1, messages=1)
+    digest = "ab" + "c" * 38
+    with project.db("conversations").write() as conn:
+        mid = conn.execute("SELECT id FROM messages").fetchone()[0]
+        conn.execute("INSERT INTO message_attachments (id, message_id, type, content_hash)"
+                     " VALUES ('a1', ?, 'file', ?)", (mid, digest))
+    assert "attachments" in _checks(project)
+    stored = project.layout.attachments / digest[:2] / f"{digest[2:]}.txt"
+    stored.parent.mkdir(parents=True)
+    stored.write_text("the attachment")
+    assert "attachments" not in _checks(project)
+
+
+def test_damaged_sql_index_only_is_reindexed(project: Project) -> None:
+    add_conversations(project, 5)
+    settle(project)
+    path = project.layout.db("conversations")
+    original = "CREATE INDEX idx_messages_role ON messages(role)"
+    conn = sqlite3.connect(path, isolation_level=None)
+    # Make the index skip new rows for a moment, then claim it covers them all again.
+    conn.execute("PRAGMA writable_schema = ON")
+    conn.execute("UPDATE sqlite_master SET sql = ? WHERE name = 'idx_messages_role'",
+                 (original + " WHERE 0",))
+    conn.close()
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("INSERT INTO messages (id, role, content) VALUES ('late', 'tool', 'x')")
+    conn.execute("PRAGMA writable_schema = ON")
+    conn.execute("UPDATE sqlite_master SET sql = ? WHERE name = 'idx_messages_role'", (original,))
+    conn.close()
+    report = diagnose(project)
+    (finding,) = report.problems("conversations")
+    assert finding.check == "index" and "idx_messages_role" in finding.message
+    result = repair(project)
+    assert [a.action for a in result.actions if a.database == "conversations"] == [
+        "indexes rebuilt (REINDEX)"]
+    assert result.after is not None and result.after.healthy
+    assert counts(path)["messages"] == 16
+
+
+def test_index_behind_git_is_found_and_rebuilt_from_git(project: Project) -> None:
+    assert "index_behind_git" not in _checks(project)
+    commit(project.repo.root, {"new.py": "x = 1\n"}, "made with hooks off")
+    report = diagnose(project)
+    behind = [f for f in report.problems() if f.check == "index_behind_git"]
+    assert behind and str(project.repo.root) in behind[0].message
+    result = repair(project)
+    action = next(a for a in result.actions if a.step == "a" and a.database == "file_index")
+    if action.action == "rebuild from git not available":
+        import pytest
+
+        pytest.skip(f"gitext.sync.api.rebuild_from_git not implemented yet: {action.detail}")
+    assert action.action == "rebuilt from git"
+    assert result.after is not None and result.after.healthy
+    with project.db("file_index").read() as conn:
+        paths = {r[0] for r in conn.execute("SELECT path FROM files")}
+    assert "new.py" in paths
+
+
+def test_lost_file_index_without_backup_is_rebuilt_from_git(project: Project) -> None:
+    with project.db("file_index").read() as conn:
+        before = {r[0] for r in conn.execute("SELECT path FROM files")}
+    assert "src/app.py" in before
+    settle(project)
+    project.layout.db("file_index").unlink()
+    result = repair(project)
+    assert ("b", "file_index", "created empty") in {
+        (a.step, a.database, a.action) for a in result.actions}
+    action = next(a for a in result.actions if a.step == "a" and a.database == "file_index")
+    if action.action == "rebuild from git not available":
+        import pytest
+
+        pytest.skip(f"gitext.sync.api.rebuild_from_git not implemented yet: {action.detail}")
+    with project.db("file_index").read() as conn:
+        after = {r[0] for r in conn.execute("SELECT path FROM files")}
+    assert after == before
+    assert result.after is not None and result.after.healthy

@@ -1,0 +1,112 @@
+"""Health: sizes and growth, disk, slow queries, cache rates, error rates, limits."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from gitext import clock
+from gitext.errors import AircherError
+from gitext.ids import new_id
+from gitext.lifecycle import logs
+from gitext.lifecycle.health import check, warnings
+from gitext.lifecycle.limits import guard_disk_full
+from gitext.lifecycle.querylog import SlowQueryLog, TimedConnection
+from gitext.project import Project
+from tests.lifecycle.util import add_conversations, counts, integrity
+
+T0 = 1_800_000_000.0
+
+
+def test_sizes_growth_and_history(project: Project) -> None:
+    clock.set_now(T0)
+    first = check(project)
+    assert {d.name for d in first.databases} == {
+        "conversations", "knowledge", "file_index", "sessions"}
+    assert all(d.size_bytes > 0 and d.growth_bytes_per_day is None for d in first.databases)
+    assert first.store_bytes >= sum(d.size_bytes for d in first.databases)
+    add_conversations(project, 30, messages=10)
+    clock.set_now(T0 + 86400)
+    second = check(project)
+    conv = next(d for d in second.databases if d.name == "conversations")
+    assert conv.growth_bytes_per_day is not None and conv.growth_bytes_per_day > 0
+    history = json.loads((project.layout.run / "health.json").read_text())["history"]
+    assert [h["at"] for h in history] == [T0, T0 + 86400]
+
+
+def test_disk_threshold_warns_in_status_line(project: Project) -> None:
+    project.config.values["storage.monitoring.disk_usage_alert_threshold"] = 0.0
+    report = check(project)
+    assert report.disk["alert"] and report.disk["total"] > 0
+    assert any(w.startswith("disk ") for w in report.warnings)
+    assert any(w.startswith("disk ") for w in warnings(project))
+    project.config.values["storage.monitoring.disk_usage_alert_threshold"] = 1.0
+    assert not any(w.startswith("disk ") for w in warnings(project))
+
+
+def test_slow_queries_are_logged_and_counted(project: Project) -> None:
+    path = project.layout.db("conversations")
+    conn = sqlite3.connect(path, factory=TimedConnection)
+    assert isinstance(conn, TimedConnection)
+    conn.slow_log = SlowQueryLog(project.layout, 0.0, "conversations")  # everything is "slow"
+    conn.execute("SELECT count(*) FROM messages WHERE content LIKE ?", ("%needle%",)).fetchall()
+    conn.slow_log = SlowQueryLog(project.layout, 3600.0, "conversations")
+    conn.execute("SELECT 1").fetchall()  # fast: not logged
+    conn.close()
+    text = logs.log_path(project.layout, "performance").read_text()
+    assert "slow-query" in text and "db=conversations" in text and "LIKE ?" in text
+    assert "SELECT 1" not in text
+    report = check(project)
+    assert report.slow_queries["count_24h"] == 1
+    assert report.slow_queries["slowest"][0]["db"] == "conversations"
+
+
+def test_error_rates_read_both_log_formats(project: Project) -> None:
+    clock.set_now(T0)
+    logs.get_logger(project.layout, "storage").error("something broke")
+    logs.get_logger(project.layout, "worktree").info("all fine")
+    with logs.log_path(project.layout, "storage").open("a") as fh:
+        fh.write(f"{clock.now()} [123] failed to apply post-commit in /x\nTraceback (...)\n")
+        fh.write(f"{clock.to_ts(T0 - 3 * 86400)} [123] failed long ago\n")
+    report = check(project)
+    assert report.errors["by_log"]["storage"] == 2
+    assert report.errors["by_log"]["worktree"] == 0
+    assert "2 errors in the logs in 24h" in report.warnings
+
+
+def test_cache_rates(project: Project) -> None:
+    with project.db("knowledge").write() as conn:
+        for path in ("a.py", "copy_of_a.py", "b.py"):
+            conn.execute("INSERT INTO embedding_metadata (id, file_path, chunk_index,"
+                         " embedding_model, dimension, content_hash) VALUES (?, ?, 0, 'm', 4, ?)",
+                         (new_id(), path, "b" * 40 if path == "b.py" else "a" * 40))
+    cache = check(project).cache
+    assert cache["embedding_reuse"] == {"rows": 3, "distinct_vectors": 2, "rate": 0.3333}
+    assert cache["session_cache"]["entries"] == 0
+
+
+def test_health_cli(project: Project, aircher: object) -> None:
+    res = aircher(project.repo.root, "health", "--json")  # type: ignore[operator]
+    assert res.code == 0, res.err
+    data = json.loads(res.out)
+    assert {"databases", "disk", "slow_queries", "cache", "errors", "warnings"} <= set(data)
+    res = aircher(project.repo.root, "health")  # type: ignore[operator]
+    assert res.code == 0 and "conversations" in res.out and "disk:" in res.out
+
+
+def test_a_full_disk_gives_a_clear_error_and_no_damage(project: Project) -> None:
+    add_conversations(project, 2)
+    db = project.db("conversations")
+    pages = db.writer.execute("PRAGMA page_count").fetchone()[0]
+    db.writer.execute(f"PRAGMA max_page_count = {pages}")  # SQLite now reports a full disk
+    with pytest.raises(AircherError, match="disk is full") as info, guard_disk_full(
+        "conversations.db"
+    ):
+        add_conversations(project, 200, messages=20)
+    assert info.value.hint and "free some space" in info.value.hint
+    project.close()
+    path = project.layout.db("conversations")
+    assert integrity(path) == "ok"
+    assert counts(path)["conversations"] == 2  # the failed transaction left nothing behind

@@ -1,0 +1,104 @@
+"""`git aircher maintain`, and maintenance never blocking a hook's write."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from gitext import clock
+from gitext.lifecycle.maintenance import TIERS, run_maintenance
+from gitext.lifecycle.schedule import run_due
+from gitext.project import Project
+from tests.lifecycle.conftest import open_project
+from tests.lifecycle.util import add_conversations, add_sessions, counts
+
+MAINTAINER = r"""
+import os, sys, pathlib
+from gitext.project import Project
+from gitext.lifecycle.maintenance import TIERS, run_maintenance
+repo, stop = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+project = Project.locate(repo, pathlib.Path(os.environ["AIRCHER_HOME"]), os.environ)
+rounds = 0
+while not stop.exists():
+    report = run_maintenance(project, TIERS)
+    assert report.ok, report.to_json()
+    rounds += 1
+    if rounds == 1:
+        print("running", flush=True)
+print(rounds, flush=True)
+"""
+
+
+def test_maintenance_never_blocks_a_hook_write(project: Project, tmp_path: Path) -> None:
+    add_conversations(project, 60, messages=10)
+    with project.db("conversations").write() as conn:
+        conn.execute("DELETE FROM messages WHERE rowid % 2 = 0")  # free pages to vacuum
+    project.close()
+    stop = tmp_path / "stop"
+    child = subprocess.Popen(
+        [sys.executable, "-c", MAINTAINER, str(project.repo.root), str(stop)],
+        stdout=subprocess.PIPE, text=True, env=os.environ.copy(),
+    )
+    writes = 0
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "running"
+        hook = open_project(project.repo.root)  # another process's view: normal busy_timeout
+        try:
+            for _ in range(25):
+                add_sessions(hook, 1)
+                with hook.db("file_index").write() as conn:
+                    conn.execute("INSERT INTO file_access_patterns (id, access_type)"
+                                 " VALUES (?, 'read')", (f"a{writes}",))
+                add_conversations(hook, 1, messages=1)
+                writes += 1
+        finally:
+            hook.close()
+    finally:
+        stop.touch()
+        out, _ = child.communicate(timeout=120)
+    assert child.returncode == 0, out
+    assert int(out.strip().splitlines()[-1]) >= 1
+    assert writes == 25
+    assert counts(project.layout.db("sessions"))["sessions"] == 25
+
+
+def test_maintain_cli_dry_run_then_real(project: Project, aircher: object) -> None:
+    clock.set_now(1_800_000_000.0)
+    with project.db("sessions").write() as conn:
+        conn.execute("INSERT INTO sessions (id) VALUES ('s')")
+        conn.execute("INSERT INTO session_cache (id, session_id, cache_key, expires_at)"
+                     " VALUES ('c', 's', 'k', '2000-01-01 00:00:00')")
+    project.close()
+    run = aircher
+    res = run(project.repo.root, "maintain", "--daily", "--dry-run", "--json")  # type: ignore[operator]
+    assert res.code == 0, res.err
+    data = json.loads(res.out)
+    assert data["dry_run"] and data["tiers"] == ["daily"]
+    cache = next(t for t in data["tasks"] if t["task"] == "session_cache")
+    assert cache["count"] == 1
+    assert counts(project.layout.db("sessions"))["session_cache"] == 1
+    res = run(project.repo.root, "maintain", "--daily", "--weekly")  # type: ignore[operator]
+    assert res.code == 0 and "session_cache" in res.out and "vacuum" in res.out
+    assert counts(project.layout.db("sessions"))["session_cache"] == 0
+
+
+def test_maintain_without_flags_runs_what_is_due(project: Project, aircher: object) -> None:
+    clock.set_now(1_800_000_000.0)
+    res = aircher(project.repo.root, "maintain", "--json")  # type: ignore[operator]
+    assert json.loads(res.out)["tiers"] == ["daily", "weekly"]
+    run_due(project)
+    project.close()
+    res = aircher(project.repo.root, "maintain")  # type: ignore[operator]
+    assert res.code == 0 and "nothing is due" in res.out
+
+
+def test_every_tier_runs_cleanly_on_a_fresh_store(project: Project) -> None:
+    report = run_maintenance(project, TIERS)
+    assert report.ok, report.to_json()
+    assert [t.tier for t in report.tasks].count("monthly") == 2
+    search = next(t for t in report.tasks if t.task == "search_index")
+    assert search.detail == "search index: not built" or search.count == 1

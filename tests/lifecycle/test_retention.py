@@ -1,0 +1,164 @@
+"""Retention with a pinned clock: cache, temp files, file history, archive, unused embeddings."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from gitext import clock
+from gitext.ids import new_id
+from gitext.lifecycle.archive import (
+    archive_conversations,
+    archived_count,
+    restore_archived,
+    search_archived,
+)
+from gitext.lifecycle.doctor import diagnose
+from gitext.lifecycle.maintenance import run_maintenance
+from gitext.lifecycle.retention import (
+    expire_session_cache,
+    prune_file_versions,
+    remove_temp_files,
+    remove_unused_embeddings,
+)
+from gitext.project import Project
+from tests.conftest import commit, git
+from tests.lifecycle.util import add_conversations, counts
+
+T0 = 1_800_000_000.0
+DAY = 86400.0
+
+
+def test_expired_session_cache_entries_go(project: Project) -> None:
+    clock.set_now(T0)
+    with project.db("sessions").write() as conn:
+        conn.execute("INSERT INTO sessions (id) VALUES ('s')")
+        for key, expires in (("old1", T0 - 60), ("old2", T0 - DAY), ("new", T0 + 60)):
+            conn.execute("INSERT INTO session_cache (id, session_id, cache_key, expires_at)"
+                         " VALUES (?, 's', ?, ?)", (new_id(), key, clock.to_ts(expires)))
+        conn.execute("INSERT INTO session_cache (id, session_id, cache_key) VALUES ('k', 's', 'x')")
+    assert expire_session_cache(project, dry_run=True) == 2
+    assert expire_session_cache(project) == 2
+    with project.db("sessions").read() as conn:
+        keys = {r[0] for r in conn.execute("SELECT cache_key FROM session_cache")}
+    assert keys == {"new", "x"}
+
+
+def test_old_temp_files_go_fresh_ones_stay(project: Project) -> None:
+    layout = project.layout
+    old_cache = layout.content / "cache" / "old.bin"
+    new_cache = layout.content / "cache" / "new.bin"
+    leftover = layout.core / "config.toml.tmp"
+    wt_cache = layout.worktrees / "main" / "cache" / "x.json"
+    for path in (old_cache, new_cache, leftover, wt_cache):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+    old = time.time() - 2 * DAY
+    for path in (old_cache, leftover, wt_cache):
+        os.utime(path, (old, old))
+    assert remove_temp_files(project, dry_run=True) == 3
+    assert old_cache.exists()
+    assert remove_temp_files(project) == 3
+    assert not old_cache.exists() and not leftover.exists() and not wt_cache.exists()
+    assert new_cache.exists() and (layout.worktrees / "main" / "context.json").exists()
+
+
+def test_file_history_beyond_count_and_age_is_pruned(project: Project) -> None:
+    clock.set_now(T0)
+    project.config.values["storage.lifecycle.file_version_max_count"] = 3
+    project.config.values["storage.lifecycle.file_version_retention_days"] = 90
+    with project.db("file_index").write() as conn:
+        conn.execute("DELETE FROM file_changes")
+        for fid, ages in (("busy", [1, 2, 3, 4, 5]), ("stale", [200, 300]), ("fresh", [10]),
+                          ("ancient", [100, 200, 300, 400, 500])):
+            conn.execute("INSERT INTO files (id, path, name) VALUES (?, ?, ?)", (fid, fid, fid))
+            for age in ages:
+                conn.execute(
+                    "INSERT INTO file_changes (id, file_id, change_type, changed_at)"
+                    " VALUES (?, ?, 'modified', ?)",
+                    (f"{fid}-{age}", fid, clock.to_ts(T0 - age * DAY)),
+                )
+    # Only what is both past the count and past the age goes: busy's 4th and 5th are recent,
+    # stale's are within the count; ancient's 4th and 5th are both.
+    assert prune_file_versions(project, dry_run=True) == 2
+    assert prune_file_versions(project) == 2
+    with project.db("file_index").read() as conn:
+        left = {r[0] for r in conn.execute("SELECT id FROM file_changes")}
+    assert left == {"busy-1", "busy-2", "busy-3", "busy-4", "busy-5", "stale-200", "stale-300",
+                    "fresh-10", "ancient-100", "ancient-200", "ancient-300"}
+
+
+def test_old_and_surplus_conversations_are_archived_searchable_restorable(
+    project: Project,
+) -> None:
+    clock.set_now(T0)
+    project.config.values["storage.lifecycle.conversation_max_per_project"] = 3
+    old = add_conversations(project, 2, when=clock.to_ts(T0 - 400 * DAY), text="ancient zebra")
+    recent = [
+        add_conversations(project, 1, when=clock.to_ts(T0 - d * DAY), text=f"recent day{d}")[0]
+        for d in (1, 2, 3, 4)
+    ]
+    with project.db("conversations").write() as conn:
+        conn.execute("INSERT INTO message_attachments (id, message_id, type, content_hash)"
+                     " SELECT 'att', id, 'file', 'h' FROM messages WHERE conversation_id = ?"
+                     " LIMIT 1", (old[0],))
+        # seq is a column conversations.db gained in its 002 migration: it must travel both ways.
+        conn.execute("UPDATE messages SET seq = rowid WHERE conversation_id = ?", (old[0],))
+    dry = archive_conversations(project, dry_run=True)
+    assert dry.candidates == 3 and set(dry.ids) == {*old, recent[3]}
+    assert counts(project.layout.db("conversations"))["conversations"] == 6
+
+    result = archive_conversations(project)
+    assert result.archived == 3 and set(result.ids) == {*old, recent[3]}
+    live = counts(project.layout.db("conversations"))
+    assert (live["conversations"], live["messages"], live["message_attachments"]) == (3, 9, 0)
+    assert archived_count(project) == 3
+    assert archive_conversations(project).candidates == 0  # nothing left to do
+    # The archive, with the columns it gained, is a sound database; only the test's fake
+    # attachment (no file behind it) is worth a warning.
+    report = diagnose(project)
+    archive = report.db("conversations_archive")
+    assert archive is not None and archive.integrity == "ok"
+    assert [f.check for f in report.problems()] == ["attachments"]
+
+    hits = search_archived(project, "ancient zebra", 10)
+    assert {h["conversation_id"] for h in hits} == set(old)
+    assert all("zebra" in h["snippet"] for h in hits)
+    assert search_archived(project, "day1", 10) == []  # live conversations are not here
+    assert [h["conversation_id"] for h in search_archived(project, "day4", 10)] == [recent[3]] * 3
+
+    assert restore_archived(project, old[0]) is True
+    assert restore_archived(project, "no-such-id") is False
+    live = counts(project.layout.db("conversations"))
+    assert live["conversations"] == 4 and live["messages"] == 12
+    assert live["message_attachments"] == 1
+    assert live["message_search"] == live["messages"]  # the FTS triggers followed
+    with project.db("conversations").read() as conn:
+        row = conn.execute("SELECT status, updated_at FROM conversations WHERE id = ?",
+                           (old[0],)).fetchone()
+        assert tuple(row) == ("active", clock.now())
+        assert conn.execute("SELECT count(seq) FROM messages WHERE conversation_id = ?",
+                            (old[0],)).fetchone()[0] == 3
+    assert archived_count(project) == 2
+
+
+def test_embeddings_of_blobs_no_tree_uses_go(project: Project) -> None:
+    root = project.repo.root
+    blob_a = git(root, "rev-parse", "HEAD:README.md").strip()
+    commit(root, {"README.md": "# changed\n"}, "change readme")
+    blob_b = git(root, "rev-parse", "HEAD:README.md").strip()
+    git(root, "branch", "keep", "HEAD~1")  # blob_a still lives on a branch
+    with project.db("knowledge").write() as conn:
+        for digest in (blob_a, blob_b, "f" * 40):
+            conn.execute("INSERT INTO embedding_metadata (id, file_path, embedding_model,"
+                         " dimension, content_hash) VALUES (?, 'README.md', 'm', 4, ?)",
+                         (new_id(), digest))
+    assert remove_unused_embeddings(project, dry_run=True) == 1
+    assert remove_unused_embeddings(project) == 1
+    git(root, "branch", "-D", "keep")
+    report = run_maintenance(project, ["quarterly"])
+    task = next(t for t in report.tasks if t.task == "embeddings")
+    assert task.count == 1 and task.error is None
+    with project.db("knowledge").read() as conn:
+        left = {r[0] for r in conn.execute("SELECT content_hash FROM embedding_metadata")}
+    assert left == {blob_b}

@@ -1,0 +1,79 @@
+"""Scheduling with a pinned clock: what is due runs once per interval, last runs recorded."""
+
+from __future__ import annotations
+
+import json
+
+from gitext import clock
+from gitext.lifecycle.backup import list_backups
+from gitext.lifecycle.health import warnings
+from gitext.lifecycle.limits import check_size
+from gitext.lifecycle.runstate import try_lock
+from gitext.lifecycle.schedule import due, run_due
+from gitext.project import Project
+
+T0 = 1_800_000_000.0
+DAY = 86400.0
+
+
+def test_each_job_runs_once_per_interval(project: Project) -> None:
+    clock.set_now(T0)
+    assert run_due(project) == ["health", "daily", "weekly", "backup"]
+    assert run_due(project) == []  # same instant: nothing twice
+    assert len(list_backups(project)) == 1
+    state = json.loads((project.layout.run / "lifecycle.json").read_text())
+    assert state["last_run"]["daily"] == T0
+    assert state["last_run"]["monthly"] == T0  # dated from first sight, not run
+
+    assert run_due(project, now=T0 + 600) == ["health"]  # 5 minutes
+    assert run_due(project, now=T0 + DAY) == ["health", "daily", "backup"]
+    assert run_due(project, now=T0 + DAY + 60) == []
+    assert run_due(project, now=T0 + 7 * DAY) == ["health", "daily", "weekly", "backup"]
+    assert run_due(project, now=T0 + 30 * DAY) == [
+        "health", "daily", "weekly", "monthly", "backup"]
+    assert run_due(project, now=T0 + 90 * DAY) == [
+        "health", "daily", "weekly", "monthly", "quarterly", "backup"]
+    assert len(list_backups(project)) >= 1
+
+
+def test_disabled_backups_are_not_scheduled(project: Project) -> None:
+    project.config.values["storage.backup.enabled"] = False
+    assert "backup" not in run_due(project, now=T0)
+    assert list_backups(project) == []
+
+
+def test_a_second_scheduler_skips_while_one_runs(project: Project) -> None:
+    with try_lock(project.layout.run / "lifecycle.lock") as got:
+        assert got
+        assert run_due(project, now=T0) == []
+    assert "daily" in run_due(project, now=T0)
+
+
+def test_a_failing_job_is_recorded_and_shown(project: Project) -> None:
+    backups = project.layout.backups
+    backups.rmdir()
+    backups.write_text("a file where the backups folder should be")
+    clock.set_now(T0)
+    ran = run_due(project)
+    assert "backup" in ran and "daily" in ran
+    state = json.loads((project.layout.run / "lifecycle.json").read_text())
+    assert "backup" in state["errors"] and "daily" not in state["errors"]
+    assert any(w.startswith("scheduled backup failed") for w in warnings(project))
+    assert "backup" not in run_due(project, now=T0 + 60)  # retried next interval, not at once
+
+
+def test_past_max_db_size_requests_maintenance(project: Project) -> None:
+    clock.set_now(T0)
+    run_due(project)
+    assert check_size(project) is None
+    assert due(project, T0 + 7200) == ["health"]
+    project.config.values["storage.max_db_size"] = "10KB"
+    message = check_size(project)
+    assert message is not None and "max_db_size" in message
+    # Asked for: run now (at most hourly) whatever their interval says.
+    assert due(project, T0 + 7200) == ["health", "daily", "weekly", "quarterly"]
+    assert due(project, T0 + 60) == []  # not within the hour of their last run
+    assert run_due(project, now=T0 + 7200) == ["health", "daily", "weekly", "quarterly"]
+    state = json.loads((project.layout.run / "lifecycle.json").read_text())
+    assert state.get("requested") == []
+    assert any("past storage.max_db_size" in w for w in warnings(project))

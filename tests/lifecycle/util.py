@@ -1,0 +1,104 @@
+"""Rows and damage for lifecycle tests: real SQLite files, written and broken for real."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from pathlib import Path
+
+from gitext import clock
+from gitext.contexts import project_context
+from gitext.ids import new_id
+from gitext.project import Project
+
+
+def project_id(project: Project) -> str:
+    with project.db("knowledge").read() as conn:
+        ctx = project_context(conn)
+    assert ctx is not None
+    return ctx.id
+
+
+def add_conversations(
+    project: Project, n: int, messages: int = 3, *, when: str | None = None,
+    text: str = "message", title: str = "talk",
+) -> list[str]:
+    """n conversations of `messages` messages each, last active at `when` (default: now)."""
+    pid = project_id(project)
+    stamp = when or clock.now()
+    ids = []
+    with project.db("conversations").write() as conn:
+        for i in range(n):
+            cid = new_id()
+            ids.append(cid)
+            conn.execute(
+                "INSERT INTO conversations (id, title, provider, project_id, created_at,"
+                " updated_at, status) VALUES (?, ?, 'test', ?, ?, ?, 'active')",
+                (cid, f"{title} {i}", pid, stamp, stamp),
+            )
+            for j in range(messages):
+                mid = new_id()
+                conn.execute(
+                    "INSERT INTO messages (id, conversation_id, role, content, timestamp,"
+                    " project_id) VALUES (?, ?, 'user', ?, ?, ?)",
+                    (mid, cid, f"{text} {i}.{j} " + "x" * 200, stamp, pid),
+                )
+    return ids
+
+
+def add_sessions(project: Project, n: int) -> None:
+    with project.db("sessions").write() as conn:
+        for i in range(n):
+            conn.execute(
+                "INSERT INTO sessions (id, user_id, status, task_description) VALUES"
+                " (?, 'me', 'active', ?)", (new_id(), f"task {i} " + "y" * 300),
+            )
+
+
+def counts(path: Path) -> dict[str, int]:
+    """Row counts of the tables that hold data (not the FTS machinery)."""
+    conn = sqlite3.connect(path)
+    try:
+        names = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            " AND name NOT LIKE '%fts%' AND sql NOT LIKE 'CREATE VIRTUAL%'"
+        )]
+        return {n: conn.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names}
+    finally:
+        conn.close()
+
+
+def integrity(path: Path) -> str:
+    conn = sqlite3.connect(path)
+    try:
+        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def settle(project: Project) -> None:
+    """Close every connection so the WAL is checkpointed into the file and removed."""
+    project.close()
+    for name in ("conversations", "sessions", "knowledge", "file_index"):
+        conn = sqlite3.connect(project.layout.db(name))
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.close()
+
+
+def truncate(path: Path, fraction: float = 0.5) -> None:
+    size = path.stat().st_size
+    with path.open("r+b") as fh:
+        fh.truncate(int(size * fraction) + 100)  # mid-page, as a crash would leave it
+
+
+def scribble_pages(path: Path, seed: int, pages: int = 3) -> list[int]:
+    """Random bytes over whole pages past the first two (the header and schema stay)."""
+    rng = random.Random(seed)
+    page_size = 4096
+    total = path.stat().st_size // page_size
+    chosen = sorted(rng.sample(range(2, total), min(pages, total - 2)))
+    with path.open("r+b") as fh:
+        for page in chosen:
+            fh.seek(page * page_size)
+            fh.write(rng.randbytes(page_size))
+    return chosen

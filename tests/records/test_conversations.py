@@ -1,0 +1,188 @@
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from gitext import clock
+from gitext.contexts import project_context, worktree_context_id
+from gitext.errors import UsageError
+from gitext.project import Project
+from gitext.records import (
+    AttachmentInput,
+    add_attachment,
+    add_message,
+    current_context,
+    get_conversation,
+    list_compactions,
+    list_messages,
+    read_attachment,
+    record_compaction,
+    start_conversation,
+    start_session,
+    update_conversation,
+)
+from gitext.records.conversations import conversations_across_worktrees
+from gitext.worktrees import worktree_id
+from tests.conftest import commit, git
+from tests.records.helpers import count, open_project, rows
+
+
+def test_agent_records_a_full_conversation(project: Project, tmp_path: Path) -> None:
+    clock.set_now(1_800_000_000)
+    conv = start_conversation(project, "anthropic", model="claude", title="Fix login",
+                              context_type="debugging", metadata={"tool": "agent"})
+    assert uuid.UUID(conv.id)
+    with project.db("knowledge").read() as conn:
+        proj = project_context(conn)
+    assert proj is not None
+    assert conv.project_id == proj.id
+    assert conv.worktree_id == worktree_id(proj.id, project.repo.root)
+    assert conv.context_id == worktree_context_id(proj.id, "main")
+    assert conv.session_id is None and conv.total_tokens == 0
+
+    source = tmp_path / "notes.txt"
+    source.write_bytes(b"stack trace\n")
+    clock.set_now(1_800_000_060)
+    first = add_message(project, conv.id, "user", "Why does login fail?", tokens=12, cost=0.25,
+                        attachments=[AttachmentInput("file", source=source, path="notes.txt"),
+                                     AttachmentInput("code", data="print('x')\n")])
+    second = add_message(project, conv.id, "assistant", "The token expired.", tokens=30,
+                         cost=0.5, tool_calls=[{"name": "read", "args": {"path": "auth.py"}}],
+                         tool_results=[{"ok": True}])
+    after = get_conversation(project, conv.id)
+    assert (after.total_tokens, after.total_cost) == (42, 0.75)
+    assert after.updated_at == clock.to_ts(1_800_000_060) != conv.updated_at
+    assert after.message_count == 2
+
+    msgs = list_messages(project, conv.id)
+    assert [m.id for m in msgs] == [first.id, second.id]
+    assert [m.seq for m in msgs] == [1, 2]
+    assert msgs[1].tool_calls == [{"name": "read", "args": {"path": "auth.py"}}]
+    assert msgs[0].project_id == conv.project_id and msgs[0].worktree_id == conv.worktree_id
+    files = {a.type: a for a in msgs[0].attachments}
+    assert files["file"].path == "notes.txt" and files["file"].size_bytes == 12
+    assert read_attachment(project, files["file"].id) == b"stack trace\n"
+    stored = project.layout.attachments / files["code"].content_hash[:2] / \
+        files["code"].content_hash
+    assert stored.read_bytes() == b"print('x')\n"
+
+    comp = record_compaction(project, conv.id, "token_limit", original_message_count=2,
+                             compacted_message_count=1, tokens_saved=30, summary="expired token",
+                             preserved_messages=[first.id])
+    assert list_compactions(project, conv.id) == [comp]
+    assert comp.preserved_messages == [first.id]
+
+
+def test_attachments_are_deduplicated_and_named_by_content(project: Project,
+                                                            tmp_path: Path) -> None:
+    conv = start_conversation(project, "p")
+    evil = tmp_path / "..evil name;rm -rf"
+    evil.write_bytes(b"same bytes")
+    m = add_message(project, conv.id, "user", "a",
+                    attachments=[AttachmentInput("file", source=evil),
+                                 AttachmentInput("file", data=b"same bytes", path="../../x")])
+    add_attachment(project, m.id, AttachmentInput("diff", data=b"same bytes"))
+    stored = [p for p in project.layout.attachments.rglob("*") if p.is_file()]
+    assert len(stored) == 1
+    digest = stored[0].name
+    assert len(digest) == 64 and stored[0].parent.name == digest[:2]
+    assert count(project, "conversations", "message_attachments") == 3
+    assert {r[0] for r in rows(project, "conversations",
+                               "SELECT content_hash FROM message_attachments")} == {digest}
+
+
+def test_compaction_refuses_messages_of_another_conversation(project: Project) -> None:
+    a = start_conversation(project, "p")
+    b = start_conversation(project, "p")
+    other = add_message(project, b.id, "user", "elsewhere")
+    with pytest.raises(UsageError, match="not a message of conversation"):
+        record_compaction(project, a.id, "manual", preserved_messages=[other.id])
+    assert count(project, "conversations", "compaction_history") == 0
+
+
+BAD_MESSAGES: list[tuple[dict[str, object], str]] = [
+    ({"role": "wizard", "content": "x"}, "role must be one of"),
+    ({"role": "user", "content": "x", "tokens": -1}, "tokens must be at least 0"),
+    ({"role": "user", "content": "x", "cost": float("nan")}, "cost must be a finite number"),
+    ({"role": "user", "content": "bad \udc80 surrogate"}, "not valid Unicode"),
+    ({"role": "user", "content": "x", "metadata": {"f": object()}}, "not JSON-serialisable"),
+    ({"role": "user", "content": "x", "attachments": [AttachmentInput("movie", data=b"1")]},
+     "attachment type"),
+]
+
+
+def test_bad_message_is_refused_whole(project: Project) -> None:
+    conv = start_conversation(project, "p")
+    for kwargs, message in BAD_MESSAGES:
+        with pytest.raises(UsageError, match=message):
+            add_message(project, conv.id, **kwargs)  # type: ignore[arg-type]
+    assert count(project, "conversations", "messages") == 0
+    assert count(project, "conversations", "message_attachments") == 0
+    assert get_conversation(project, conv.id).total_tokens == 0
+
+
+def test_unknown_conversation_and_bad_fields(project: Project) -> None:
+    with pytest.raises(UsageError, match="no conversation"):
+        add_message(project, str(uuid.uuid4()), "user", "x")
+    with pytest.raises(UsageError, match="context_type"):
+        start_conversation(project, "p", context_type="party")
+    with pytest.raises(UsageError, match="provider"):
+        start_conversation(project, "  ")
+    with pytest.raises(UsageError, match="no conversation"):
+        get_conversation(project, "%%%%")  # a LIKE wildcard is not a prefix of everything
+    assert count(project, "conversations", "conversations") == 0
+
+
+def test_sql_metacharacters_are_data(project: Project) -> None:
+    nasty = "Robert'); DROP TABLE conversations; -- \"%_\\ ' OR 1=1"
+    conv = start_conversation(project, nasty, title=nasty, metadata={nasty: nasty})
+    add_message(project, conv.id, "user", nasty)
+    update_conversation(project, conv.id, status="archived")
+    got = get_conversation(project, conv.id)
+    assert (got.title, got.provider, got.metadata, got.status) == \
+        (nasty, nasty, {nasty: nasty}, "archived")
+    assert list_messages(project, conv.id)[0].content == nasty
+    assert count(project, "conversations", "conversations") == 1
+
+
+def test_a_one_megabyte_message(project: Project) -> None:
+    conv = start_conversation(project, "p")
+    big = ("needle " + "x" * 1000 + "\n") * 1040
+    assert len(big) > 1_000_000
+    add_message(project, conv.id, "user", big, tokens=250_000)
+    assert list_messages(project, conv.id)[0].content == big
+    assert get_conversation(project, conv.id).total_tokens == 250_000
+
+
+def test_conversation_in_a_session_and_after_a_branch_switch(project: Project) -> None:
+    session = start_session(project, "feature", "login work")
+    conv = start_conversation(project, "p")
+    assert conv.session_id == session.id and conv.context_id == session.context_id
+    git(project.repo.root, "switch", "-q", "-c", "other")
+    ctx = current_context(project)
+    assert (ctx.context_type, ctx.name) == ("worktree", "other")
+    later = start_conversation(project, "p")
+    assert later.session_id is None and later.context_id == ctx.id
+
+
+def test_conversations_across_worktrees(project: Project, repo: Path) -> None:
+    commit(repo, {"b.py": "b\n"}, "second")
+    linked = repo.parent / "linked"
+    git(repo, "worktree", "add", "-q", "-b", "feature", str(linked))
+    start_conversation(project, "p", title="on main", context_type="debugging")
+    other = open_project(linked)
+    try:
+        start_conversation(other, "p", title="on feature", context_type="debugging")
+        start_conversation(other, "p", title="plain")
+    finally:
+        other.close()
+    found = conversations_across_worktrees(project, context_type="debugging")
+    by_title = {r["title"]: r for r in found}
+    assert set(by_title) == {"on main", "on feature"}
+    assert by_title["on feature"]["branch_name"] == "feature"
+    assert by_title["on feature"]["worktree_path"] == str(linked.resolve())
+    assert by_title["on main"]["context_name"] == "main"
+    assert os.path.samefile(by_title["on main"]["worktree_path"], repo)

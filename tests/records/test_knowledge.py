@@ -1,0 +1,209 @@
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from gitext.errors import UsageError
+from gitext.project import Project
+from gitext.records import (
+    add_decision,
+    add_message,
+    analyze_doc,
+    current_context,
+    list_decisions,
+    record_effectiveness,
+    record_feedback,
+    record_pattern,
+    record_pattern_outcome,
+    refresh_docs,
+    revert_decision,
+    start_conversation,
+    supersede_decision,
+    upsert_component,
+)
+from gitext.records.docs_analysis import blob_id, list_docs
+from gitext.records.knowledge import list_components
+from tests.conftest import commit
+from tests.records.helpers import count
+
+
+def test_decisions_move_one_way(project: Project) -> None:
+    old = add_decision(project, "storage", "Use SQLite", rationale="local, no server",
+                       alternatives=["Postgres"], tags=["db"])
+    assert old.context_id == current_context(project).id and old.status == "active"
+    new = add_decision(project, "storage", "SQLite with WAL")
+    done = supersede_decision(project, old.id[:8], by=new.id)
+    assert (done.status, done.superseded_by) == ("superseded", new.id)
+    with pytest.raises(UsageError, match="superseded, not active"):
+        revert_decision(project, old.id)
+    assert revert_decision(project, new.id).status == "reverted"
+    lone = add_decision(project, "x", "y")
+    with pytest.raises(UsageError, match="cannot supersede itself"):
+        supersede_decision(project, lone.id, by=lone.id)
+    revert_decision(project, lone.id)
+    assert [d.title for d in list_decisions(project, status="superseded")] == ["Use SQLite"]
+    assert len(list_decisions(project, status=None)) == 3
+    with pytest.raises(UsageError, match="title"):
+        add_decision(project, "storage", "")
+
+
+def test_decision_cli(project: Project, aircher: object) -> None:
+    run = aircher  # type: ignore[assignment]
+    root = project.repo.root
+    first = run(root, "decision", "add", "Use click", "--rationale", "lazy groups",
+                "--alternative", "argparse", "--tag", "cli").out.strip()
+    second = run(root, "decision", "add", "Use click 8", "--json")
+    second_id = json.loads(second.out)["id"]
+    listed = json.loads(run(root, "decision", "list", "--json").out)
+    assert {d["id"] for d in listed} == {first, second_id}
+    assert listed[0]["context_name"] == "main"
+    assert run(root, "decision", "supersede", first, "--by", second_id).code == 0
+    assert run(root, "decision", "revert", second_id).code == 0
+    assert json.loads(run(root, "decision", "list", "--json").out) == []
+    everything = json.loads(run(root, "decision", "list", "--status", "all", "--json").out)
+    assert {d["status"] for d in everything} == {"superseded", "reverted"}
+    assert run(root, "decision", "revert", "nope").code == 2
+
+
+def test_components_patterns_effectiveness_feedback(project: Project) -> None:
+    a = upsert_component(project, "gitext/store", "module", description="databases",
+                         confidence=0.8, evidence={"files": 3})
+    b = upsert_component(project, "gitext/store", "module", description="the store")
+    assert a.id == b.id and count(project, "knowledge", "project_components") == 1
+    assert list_components(project)[0].description == "the store"
+    with pytest.raises(UsageError, match="confidence"):
+        upsert_component(project, "x", "module", confidence=1.5)
+
+    p = record_pattern(project, "testing", "real repos, no mocks", confidence=0.8)
+    ctx = current_context(project)
+    assert p.discovered_in_context == ctx.id and p.applicable_contexts == [ctx.id]
+    p = record_pattern_outcome(project, p.id, success=True)
+    p = record_pattern_outcome(project, p.id, success=False)
+    assert (p.usage_count, p.effectiveness_rating) == (2, 0.5)
+    assert p.cross_context_effectiveness[ctx.id] == {
+        "name": "main", "type": "worktree", "uses": 2, "successes": 1, "score": 0.5}
+
+    conv = start_conversation(project, "p", context_type="feature")
+    add_message(project, conv.id, "user", "hi", tokens=40, cost=0.5)
+    eff = record_effectiveness(project, conv.id, success_score=0.9, user_satisfaction=5)
+    assert (eff.task_type, eff.tokens_used, eff.cost) == ("feature", 40, 0.5)
+    with pytest.raises(UsageError, match="user_satisfaction"):
+        record_effectiveness(project, conv.id, success_score=0.5, user_satisfaction=6)
+    with pytest.raises(UsageError, match="no conversation"):
+        record_effectiveness(project, "1234-nope", success_score=0.5)
+    fb = record_feedback(project, "src/app.py", actual_usefulness=1.0, relevance_score=0.3,
+                         conversation_id=conv.id)
+    assert (fb.file_path, fb.feedback_source) == ("src/app.py", "explicit")
+    with pytest.raises(UsageError, match="actual_usefulness"):
+        record_feedback(project, "x", actual_usefulness=-0.1)
+
+
+def test_knowledge_cli(project: Project, aircher: object) -> None:
+    run = aircher  # type: ignore[assignment]
+    root = project.repo.root
+    assert run(root, "knowledge", "components", "add", "cli", "layer").code == 0
+    assert json.loads(run(root, "knowledge", "components", "list", "--json").out)[0][
+        "component"] == "cli"
+    pid = run(root, "knowledge", "patterns", "add", "review", "small PRs").out.strip()
+    assert run(root, "knowledge", "patterns", "outcome", pid, "--failure").code == 0
+    pats = json.loads(run(root, "knowledge", "patterns", "list", "--json").out)
+    assert pats[0]["usage_count"] == 1 and pats[0]["effectiveness_rating"] == 0.0
+    conv = start_conversation(project, "p")
+    assert run(root, "knowledge", "effectiveness", "record", conv.id, "0.7").code == 0
+    assert json.loads(run(root, "knowledge", "effectiveness", "list", "--json").out)[0][
+        "success_score"] == 0.7
+    assert run(root, "knowledge", "feedback", "record", "a.py", "0.2").code == 0
+    assert json.loads(run(root, "knowledge", "feedback", "list", "--json").out)[0][
+        "file_path"] == "a.py"
+    assert run(root, "knowledge", "effectiveness", "record", conv.id, "7").code == 2
+
+
+MARKDOWN = """---
+title: Front
+---
+<p align="center"><img src="logo.png"></p>
+
+# git-aircher
+
+[![build](https://ci/badge.svg)](https://ci)
+
+A private, git-aware memory for AI coding agents. It keeps conversations.
+
+```sh
+# not a heading
+[not a link](nowhere.md)
+```
+
+Setup guide
+-----------
+
+See [the API](docs/api.md#records), [design](../shared/DESIGN.md),
+[home](https://example.com) and [below](#usage); ![diagram](img/arch.png).
+
+## Usage ##
+
+[ref]: ./CONTRIBUTING.md
+"""
+
+RST = """=========
+ Records
+=========
+
+:Author: someone
+
+What the record API stores, and why.
+
+Install
+=======
+
+Run ``pip``. See :doc:`usage <guide/usage>` and :ref:`config-keys`.
+
+.. include:: ../snippets/setup.rst
+
+Details
+-------
+
+Read `the spec <spec.rst>`_ or `online <https://example.com>`_.
+"""
+
+
+def test_analyze_markdown_and_rst(repo: object) -> None:
+    md = analyze_doc("docs/README.md", MARKDOWN, "abc")
+    assert (md.title, md.doc_type, md.content_hash) == ("git-aircher", "readme", "abc")
+    assert md.purpose == "A private, git-aware memory for AI coding agents."
+    assert [(s["level"], s["title"]) for s in md.sections] == [
+        (1, "git-aircher"), (2, "Setup guide"), (2, "Usage")]
+    refs = {(r["target"], r["anchor"], r["kind"]) for r in md.cross_refs}
+    assert refs == {("docs/docs/api.md", "records", "doc"), ("shared/DESIGN.md", None, "doc"),
+                    ("docs/img/arch.png", None, "image"), ("docs/CONTRIBUTING.md", None, "doc")}
+    rst = analyze_doc("docs/records.rst", RST)
+    assert (rst.title, rst.purpose, rst.doc_type) == (
+        "Records", "What the record API stores, and why.", "guide")
+    assert [(s["level"], s["title"]) for s in rst.sections] == [
+        (1, "Records"), (2, "Install"), (3, "Details")]
+    assert {(r["target"], r["kind"]) for r in rst.cross_refs} == {
+        ("docs/guide/usage", "doc"), ("config-keys", "label"), ("snippets/setup.rst", "file"),
+        ("docs/spec.rst", "doc")}
+    hashed = subprocess.run(["git", "hash-object", "--stdin"], input=RST.encode(),
+                            capture_output=True, check=True).stdout.decode().strip()
+    assert rst.content_hash == blob_id(RST) == hashed
+
+
+def test_refresh_docs_skips_unchanged_and_drops_removed(project: Project,
+                                                        aircher: object) -> None:
+    changed = [("README.md", blob_id(MARKDOWN), MARKDOWN), ("src/app.py", "x", "print()")]
+    assert refresh_docs(project, changed) == 1
+    assert refresh_docs(project, changed) == 0
+    assert list_docs(project)[0]["title"] == "git-aircher"
+    assert refresh_docs(project, [], removed=["README.md"]) == 1
+    assert list_docs(project) == []
+    commit(project.repo.root, {"docs/guide.rst": RST}, "docs")
+    run = aircher  # type: ignore[assignment]
+    res = run(project.repo.root, "knowledge", "docs", "refresh", "--json")
+    assert json.loads(res.out) == {"written": 2}
+    docs = {d["path"]: d for d in json.loads(
+        run(project.repo.root, "knowledge", "docs", "list", "--json").out)}
+    assert set(docs) == {"README.md", "docs/guide.rst"}
+    assert docs["docs/guide.rst"]["content_hash"] == blob_id(RST)

@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from gitext.errors import UsageError
+from gitext.project import Project
+from gitext.records import (
+    AttachmentInput,
+    add_message,
+    delete_conversation,
+    export_jsonl,
+    import_jsonl,
+    record_compaction,
+    search_messages,
+    start_conversation,
+)
+from gitext.records.fts import match_query, tokenizer_name
+from tests.conftest import commit, git
+from tests.records.helpers import count, init, rows
+
+
+def _fill(project: Project) -> list[str]:
+    a = start_conversation(project, "anthropic", model="m", title="auth bug",
+                           context_type="debugging", metadata={"k": [1, 2.5, None]})
+    m1 = add_message(project, a.id, "user", "getCurrentContext raises KeyError in auth.py",
+                     tokens=7, cost=0.1, metadata={"lang": "py"},
+                     attachments=[AttachmentInput("code", data="x = 1\n", path="auth.py",
+                                                  metadata={"lines": [1, 1]})])
+    add_message(project, a.id, "assistant", "Use snake_case_name and retry. café ✓",
+                tokens=9, cost=0.2, tool_calls=[{"id": "t1"}], tool_results={"t1": "ok"})
+    record_compaction(project, a.id, "auto", original_message_count=2,
+                      compacted_message_count=1, tokens_saved=3, summary="short",
+                      preserved_messages=[m1.id])
+    b = start_conversation(project, "openai", title=None)
+    add_message(project, b.id, "system", None)
+    add_message(project, b.id, "tool", "deploy log: all green")
+    return [a.id, b.id]
+
+
+def test_full_text_search(project: Project) -> None:
+    ids = _fill(project)
+    hits = search_messages(project, "keyerror auth")
+    assert [h.conversation_id for h in hits] == [ids[0]]
+    assert "[KeyError]" in hits[0].snippet
+    assert search_messages(project, "snake")[0].role == "assistant"
+    assert search_messages(project, "dep*")[0].conversation_id == ids[1]
+    assert search_messages(project, "cafe") == search_messages(project, "café") != []
+    # FTS5 syntax from a user is only words
+    assert search_messages(project, 'auth" OR NOT (x* NEAR') == []
+    assert search_messages(project, "green", context_ids=[]) == []
+    assert match_query('a "b" c*') == '"a" "b" "c"*'
+    with pytest.raises(UsageError, match="no words"):
+        search_messages(project, "'; --")
+    assert tokenizer_name()
+    delete_conversation(project, ids[0])
+    assert search_messages(project, "keyerror") == []
+    assert count(project, "conversations", "messages_fts") == 2
+
+
+def test_export_import_round_trip_is_lossless(project: Project, tmp_path: Path) -> None:
+    _fill(project)
+    first = io.StringIO()
+    counts = export_jsonl(project, first)
+    assert (counts.conversations, counts.messages, counts.attachments, counts.compactions) == \
+        (2, 4, 1, 1)
+    other_repo = tmp_path / "other"
+    other_repo.mkdir()
+    git(other_repo, "init", "-q")
+    commit(other_repo, {"x": "x\n"}, "x")
+    other = init(other_repo)
+    try:
+        got = import_jsonl(other, first.getvalue().encode())
+        assert (got.conversations, got.messages, got.missing_content) == (2, 4, 1)
+        second = io.StringIO()
+        export_jsonl(other, second)
+        assert second.getvalue() == first.getvalue()
+        table_rows = "SELECT * FROM {} ORDER BY id"
+        for table in ("conversations", "messages", "message_attachments", "compaction_history"):
+            mine = [tuple(r) for r in rows(project, "conversations", table_rows.format(table))]
+            theirs = [tuple(r) for r in rows(other, "conversations", table_rows.format(table))]
+            assert mine == theirs, table
+        assert search_messages(other, "snake")  # imported messages are indexed
+    finally:
+        other.close()
+
+
+def _export(project: Project) -> list[str]:
+    buf = io.StringIO()
+    export_jsonl(project, buf)
+    return buf.getvalue().splitlines()
+
+
+def test_a_bad_line_rejects_the_whole_import(project: Project) -> None:
+    lines = _export(project) if _fill(project) else []
+    delete_all = [r[0] for r in rows(project, "conversations", "SELECT id FROM conversations")]
+    for cid in delete_all:
+        delete_conversation(project, cid)
+    user = next(i for i, ln in enumerate(lines) if '"role": "user"' in ln)
+    cases = {
+        "not valid JSON": lines[:4] + ["{oops"] + lines[5:],
+        "not valid UTF-8": None,
+        "role must be one of": lines[:user] + [lines[user].replace('"role": "user"',
+                                                                   '"role": "x"')]
+        + lines[user + 1:],
+        "not earlier in the file": [lines[0]] + lines[2:],
+        "unknown record kind": lines + ['{"kind": "virus"}'],
+        "unknown field": lines[:1] + [lines[1][:-1] + ', "extra": 1}'] + lines[2:],
+        "is not a UUID": lines[:1] + [lines[1].replace('"id": "', '"id": "x', 1)] + lines[2:],
+        "appears twice": lines + [lines[2]],
+        "must be 64 lower-case hex": [ln.replace('"content_hash": "', '"content_hash": "../')
+                                      for ln in lines],
+    }
+    for message, case in cases.items():
+        if case is None:
+            data = "\n".join(lines[:2]).encode() + b"\n" + lines[2].encode()[:-3] + b"\xff\"}\n"
+            line = 3
+        else:
+            data = "\n".join(case).encode()
+            bad = [i for i, (x, y) in enumerate(zip(case, lines + [""], strict=False)) if x != y]
+            line = (bad[0] + 1) if bad else len(case)
+        with pytest.raises(UsageError, match=message) as info:
+            import_jsonl(project, data)
+        assert f"line {line}" in info.value.message or message == "not earlier in the file", \
+            (message, info.value.message)
+        assert count(project, "conversations", "conversations") == 0
+        assert count(project, "conversations", "messages") == 0
+    assert import_jsonl(project, "\n".join(lines).encode()).conversations == 2
+
+
+def test_conflicts_skip_replace_and_adopt(project: Project) -> None:
+    _fill(project)
+    data = "\n".join(_export(project)).encode()
+    with pytest.raises(UsageError, match="already exists"):
+        import_jsonl(project, data)
+    assert import_jsonl(project, data, on_conflict="skip").skipped == 2
+    replaced = import_jsonl(project, data, on_conflict="replace")
+    assert (replaced.replaced, replaced.messages) == (2, 4)
+    assert count(project, "conversations", "messages") == 4
+    git(project.repo.root, "switch", "-q", "-c", "elsewhere")
+    adopted = import_jsonl(project, data, on_conflict="replace", adopt=True)
+    assert adopted.conversations == 2
+    names = {r[0] for r in rows(project, "conversations", "SELECT context_id FROM conversations")}
+    with project.db("knowledge").read() as conn:
+        ctx = conn.execute("SELECT name FROM contexts WHERE id = ?", (names.pop(),)).fetchone()
+    assert ctx[0] == "elsewhere" and not names
+
+
+def test_conversation_cli(project: Project, aircher: object, tmp_path: Path) -> None:
+    ids = _fill(project)
+    root = project.repo.root
+    run = aircher  # type: ignore[assignment]
+    listed = run(root, "conversation", "list", "--json")
+    assert listed.code == 0
+    assert {c["id"] for c in json.loads(listed.out)} == set(ids)
+    assert "auth bug" in run(root, "conversation", "list").out
+    shown = json.loads(run(root, "conversation", "show", ids[0][:8], "--json").out)
+    assert [m["seq"] for m in shown["messages"]] == [1, 2]
+    assert shown["compactions"][0]["trigger_type"] == "auto"
+    assert "KeyError" in run(root, "conversation", "show", ids[0]).out
+    found = json.loads(run(root, "conversation", "search", "KeyError", "--json").out)
+    assert found[0]["conversation_id"] == ids[0]
+    out = tmp_path / "dump.jsonl"
+    assert run(root, "conversation", "export", "-o", str(out)).code == 0
+    assert len(out.read_text().splitlines()) == 1 + 2 + 4 + 1 + 1
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(out.read_bytes() + b"\xff\xfe\n")
+    res = run(root, "conversation", "import", str(bad))
+    assert res.code == 2 and "line 10: not valid UTF-8" in res.err
+    res = run(root, "conversation", "import", str(out), "--on-conflict", "skip", "--json")
+    assert json.loads(res.out)["skipped"] == 2
+    missing = run(root, "conversation", "show", "nope-nope")
+    assert missing.code == 2 and "no conversation" in missing.err

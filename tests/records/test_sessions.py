@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gitext import clock
+from gitext.errors import UsageError
+from gitext.project import Project
+from gitext.records import (
+    cache_get,
+    cache_set,
+    current_context,
+    end_session,
+    list_sessions,
+    purge_expired_cache,
+    resolve,
+    resolve_preference,
+    set_preference,
+    start_session,
+)
+from gitext.records.preferences import unset_preference
+from gitext.records.session_cache import cache_items
+from gitext.records.sessions import expire_sessions
+from gitext.worktrees import worktree_id
+from tests.conftest import commit, git
+from tests.records.helpers import open_project, rows
+
+
+def test_session_lifecycle(project: Project) -> None:
+    branch = current_context(project)
+    s = start_session(project, "feature", "add login")
+    ctx = current_context(project)
+    assert (ctx.context_type, ctx.parent_id, ctx.id) == ("session", branch.id, s.context_id)
+    assert s.project_id == branch.parent_id
+    assert s.worktree_id == worktree_id(branch.parent_id or "", project.repo.root)
+    assert (s.status, s.task_type, s.task_description) == ("active", "feature", "add login")
+    marker = project.layout.sessions / "active" / s.id
+    assert json.loads(marker.read_text())["context_id"] == s.context_id
+    assert (project.layout.sessions / s.id / "session.json").exists()
+    ended = end_session(project)
+    assert ended.status == "inactive" and not marker.exists()
+    assert current_context(project).id == branch.id
+    ctx_status = rows(project, "knowledge", "SELECT status FROM contexts WHERE id = ?",
+                      (s.context_id,))
+    assert ctx_status[0][0] == "inactive"
+    with pytest.raises(UsageError, match="already inactive"):
+        end_session(project, s.id)
+    with pytest.raises(UsageError, match="no active session"):
+        end_session(project)
+    with pytest.raises(UsageError, match="task_type"):
+        start_session(project, "party")
+
+
+def test_sessions_belong_to_their_worktree(project: Project, repo: Path) -> None:
+    commit(repo, {"b": "b\n"}, "b")
+    linked = repo.parent / "linked"
+    git(repo, "worktree", "add", "-q", "-b", "feature", str(linked))
+    other = open_project(linked)
+    try:
+        s = start_session(other, "review")
+        assert current_context(other).id == s.context_id
+        assert current_context(project).context_type == "worktree"
+        assert [x.id for x in list_sessions(project, status="active")] == [s.id]
+    finally:
+        other.close()
+
+
+def test_cache_expiry(project: Project) -> None:
+    s = start_session(project, "debugging")
+    clock.set_now(1_900_000_000)
+    cache_set(project, s.id, "short", {"v": 1}, ttl_seconds=60)
+    cache_set(project, s.id, "forever", [1, 2])
+    assert cache_get(project, s.id, "short") == {"v": 1}
+    clock.set_now(1_900_000_061)
+    assert cache_get(project, s.id, "short", "gone") == "gone"  # expired, not yet purged
+    assert cache_items(project, s.id) == {"forever": [1, 2]}
+    assert purge_expired_cache(project) == 1
+    assert rows(project, "sessions", "SELECT cache_key FROM session_cache")[0][0] == "forever"
+    with pytest.raises(UsageError, match="no session"):
+        cache_set(project, "nope", "k", 1)
+    clock.set_now(1_900_100_000)
+    assert expire_sessions(project, idle_seconds=3600) == 1
+    assert list_sessions(project)[0].status == "expired"
+
+
+def test_preferences_resolve_session_worktree_project_global(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert resolve_preference(project, "editor") is None
+    set_preference(project, "editor", "nano", level="global")
+    assert resolve(project, "editor").level == "global"  # type: ignore[union-attr]
+    set_preference(project, "editor", "vim", level="project")
+    assert resolve_preference(project, "editor") == "vim"
+    set_preference(project, "editor", {"name": "helix"}, level="worktree")
+    assert resolve_preference(project, "editor") == {"name": "helix"}
+    s = start_session(project, "feature")
+    set_preference(project, "editor", "emacs", level="session")
+    found = resolve(project, "editor")
+    assert found is not None and (found.value, found.level) == ("emacs", "session")
+    end_session(project, s.id)
+    assert resolve_preference(project, "editor") == {"name": "helix"}
+    assert resolve_preference(project, "editor", session_id=s.id) == "emacs"
+    git(project.repo.root, "switch", "-q", "-c", "other")
+    assert resolve_preference(project, "editor") == "vim"  # the worktree value was main's
+    assert unset_preference(project, "editor", level="project")
+    assert resolve_preference(project, "editor") == "nano"
+
+    # config keys: project config.toml at the project level, global default last, env first
+    key = "storage.embeddings.similarity_threshold"
+    assert resolve(project, key).level == "global"  # type: ignore[union-attr]
+    project.layout.config.write_text("[storage.embeddings]\nsimilarity_threshold = 0.5\n")
+    reloaded = open_project(project.repo.root)
+    try:
+        assert (resolve(reloaded, key).value, resolve(reloaded, key).level) == (  # type: ignore[union-attr]
+            0.5, "project")
+        set_preference(reloaded, key, 0.9, level="worktree")
+        assert resolve_preference(reloaded, key) == 0.9
+    finally:
+        reloaded.close()
+    monkeypatch.setenv("AIRCHER_STORAGE_EMBEDDINGS_SIMILARITY_THRESHOLD", "0.1")
+    from_env = open_project(project.repo.root)
+    try:
+        assert resolve(from_env, key).level == "environment"  # type: ignore[union-attr]
+    finally:
+        from_env.close()
+
+
+def test_session_cli(project: Project, aircher: object) -> None:
+    run = aircher  # type: ignore[assignment]
+    root = project.repo.root
+    started = run(root, "session", "start", "refactor", "split module", "--pref", "depth=3")
+    assert started.code == 0
+    sid = started.out.strip()
+    shown = json.loads(run(root, "session", "show", "--json").out)
+    assert (shown["id"], shown["branch"], shown["preferences"]) == (sid, "main", {"depth": 3})
+    listed = json.loads(run(root, "session", "list", "--json").out)
+    assert [s["id"] for s in listed] == [sid]
+    assert "split module" in run(root, "session", "list").out
+    assert run(root, "session", "end", sid[:8]).code == 0
+    assert json.loads(run(root, "session", "list", "--status", "active", "--json").out) == []
+    bad = run(root, "session", "show", "zzzz")
+    assert bad.code == 2 and "no session" in bad.err

@@ -1,0 +1,64 @@
+"""Waiting for the background worker, and reading the store, in sync tests."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+from gitext.git.repo import discover
+
+
+def store(repo: Path) -> Path:
+    return discover(repo).main_root / ".agents"
+
+
+def wait_idle(repo: Path, timeout: float = 60.0) -> None:
+    """Until the journal is empty and no worker holds the lock (a deadline, not a timing test)."""
+    agents = store(repo)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pending = [p for p in (agents / "journal").glob("*.ev")]
+        if not pending and _lock_free(agents / "run" / "worker.lock"):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"worker still busy after {timeout}s: {os.listdir(agents / 'journal')}")
+
+
+def _lock_free(path: Path) -> bool:
+    if not path.exists():
+        return True
+    with path.open("a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        return True
+
+
+def query(repo: Path, db: str, sql: str, *args: object) -> list[tuple[object, ...]]:
+    conn = sqlite3.connect(store(repo) / "db" / "core" / f"{db}.db")
+    try:
+        return [tuple(r) for r in conn.execute(sql, args)]
+    finally:
+        conn.close()
+
+
+def changes(repo: Path) -> list[tuple[object, ...]]:
+    return query(
+        repo, "file_index",
+        "SELECT change_type, old_path, new_path, change_size, git_commit FROM file_changes"
+        " ORDER BY changed_at, new_path",
+    )
+
+
+def failures(repo: Path) -> str:
+    """Failure entries of the store's log (other parts log routine lines there too)."""
+    log = store(repo) / "logs" / "storage.log"
+    if not log.exists():
+        return ""
+    text = log.read_text()
+    return text if ("Traceback" in text or " failed" in text) else ""

@@ -1,0 +1,310 @@
+"""Every git event, through the real hooks git runs, lands in the tables with no command run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import commit, git, run_git_aircher, write
+from tests.sync.helpers import changes, failures, query, store, wait_idle
+
+
+@pytest.fixture
+def live(repo: Path) -> Path:
+    r = run_git_aircher(repo, "init")
+    assert r.code == 0, r.err
+    return repo
+
+
+def head(repo: Path) -> str:
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+def test_init_reads_existing_history(live: Path) -> None:
+    rows = changes(live)
+    assert {(r[0], r[2]) for r in rows} == {("created", "README.md"), ("created", "src/app.py")}
+    blob = git(live, "rev-parse", "HEAD:src/app.py").strip()
+    assert query(live, "file_index", "SELECT content_hash, language, line_count FROM files"
+                 " WHERE path = 'src/app.py'") == [(blob, "python", 1)]
+
+
+def test_post_commit_records_every_kind_of_change(live: Path) -> None:
+    write(live, "src/app.py", "print('hi')\nprint('more')\n")
+    write(live, "docs/new.md", "# new\n")
+    git(live, "mv", "README.md", "README.rst")
+    git(live, "add", "-A")
+    git(live, "commit", "-qm", "several")
+    sha = head(live)
+    git(live, "rm", "-q", "docs/new.md")
+    git(live, "commit", "-qm", "delete")
+    sha2 = head(live)
+    wait_idle(live)
+    rows = {(r[0], r[1], r[2], r[3], r[4]) for r in changes(live)}
+    assert ("modified", "src/app.py", "src/app.py", 1, sha) in rows
+    assert ("created", "docs/new.md", "docs/new.md", 1, sha) in rows
+    assert ("renamed", "README.md", "README.rst", 0, sha) in rows
+    assert ("deleted", "docs/new.md", "docs/new.md", 1, sha2) in rows
+    status = dict(query(live, "file_index", "SELECT path, git_status FROM files"))
+    assert status["docs/new.md"] == "deleted" and status["src/app.py"] == "clean"
+    assert failures(live) == ""
+
+
+def test_replay_never_duplicates(live: Path) -> None:
+    commit(live, {"a.txt": "a\n"}, "a")
+    wait_idle(live)
+    before = changes(live)
+    # The same event again (a crash after applying, before deleting the record): no new rows.
+    r = run_git_aircher(live, "hook", "post-commit")
+    assert r.code == 0 and r.out == "" and r.err == ""
+    wait_idle(live)
+    assert run_git_aircher(live, "sync").code == 0
+    assert changes(live) == before
+
+
+def test_branch_switch_context_and_files(live: Path) -> None:
+    git(live, "checkout", "-q", "-b", "feature")
+    commit(live, {"src/app.py": "print('feature')\n", "feature.txt": "f\n"}, "feature work")
+    git(live, "checkout", "-q", "main")
+    wait_idle(live)
+    ctx = dict(query(live, "knowledge",
+                     "SELECT name, git_branch FROM contexts WHERE context_type = 'worktree'"))
+    assert ctx == {"main": "main", "feature": "feature"}
+    switches = query(
+        live, "knowledge",
+        "SELECT f.name, t.name, s.switch_reason FROM context_switches s LEFT JOIN contexts f"
+        " ON f.id = s.from_context_id JOIN contexts t ON t.id = s.to_context_id"
+        " ORDER BY s.rowid")
+    assert switches[-2:] == [("main", "feature", "checkout"), ("feature", "main", "checkout")]
+    row = query(live, "knowledge", "SELECT branch_name, git_commit FROM worktrees")
+    assert row == [("main", head(live))]
+    # Back on main: feature.txt is not in this worktree's view; app.py has main's blob.
+    view = dict(query(live, "file_index",
+                      "SELECT f.path, w.content_hash FROM worktree_files w JOIN files f"
+                      " ON f.id = w.file_id"))
+    assert "feature.txt" not in view
+    assert view["src/app.py"] == git(live, "rev-parse", "main:src/app.py").strip()
+    data = json.loads((store(live) / "worktrees" / "feature" / "context.json").read_text())
+    assert data["branch"] == "feature"
+
+
+def test_file_checkout_is_not_a_context_switch(live: Path) -> None:
+    wait_idle(live)
+    before = query(live, "knowledge", "SELECT count(*) FROM context_switches")
+    write(live, "src/app.py", "changed\n")
+    git(live, "checkout", "--", "src/app.py")
+    wait_idle(live)
+    assert query(live, "knowledge", "SELECT count(*) FROM context_switches") == before
+    assert failures(live) == ""
+
+
+def test_detached_head(live: Path) -> None:
+    first = head(live)
+    commit(live, {"b.txt": "b\n"}, "b")
+    git(live, "checkout", "-q", first)
+    wait_idle(live)
+    names = {r[0] for r in query(live, "knowledge", "SELECT name FROM contexts")}
+    assert "(detached)" in names
+    assert query(live, "knowledge", "SELECT branch_name FROM worktrees") == [("(detached)",)]
+
+
+def test_merge_records_transfer_and_first_parent_diff(live: Path) -> None:
+    git(live, "checkout", "-q", "-b", "topic")
+    commit(live, {"topic.txt": "t\n"}, "topic")
+    git(live, "checkout", "-q", "main")
+    commit(live, {"main.txt": "m\n"}, "main side")
+    git(live, "merge", "-q", "--no-edit", "topic")
+    merge = head(live)
+    wait_idle(live)
+    rows = [r for r in changes(live) if r[4] == merge]
+    assert [(r[0], r[2]) for r in rows] == [("created", "topic.txt")]
+    rel = query(live, "knowledge",
+                "SELECT s.name, t.name FROM context_relationships r JOIN contexts s"
+                " ON s.id = r.source_context_id JOIN contexts t ON t.id = r.target_context_id"
+                " WHERE r.relationship_type = 'knowledge_transfer'")
+    assert rel == [("topic", "main")]
+
+
+def test_fast_forward_merge_is_a_transfer_too(live: Path) -> None:
+    git(live, "checkout", "-q", "-b", "ff")
+    commit(live, {"ff.txt": "x\n"}, "ff")
+    git(live, "checkout", "-q", "main")
+    git(live, "merge", "-q", "ff")
+    wait_idle(live)
+    assert query(live, "knowledge",
+                 "SELECT count(*) FROM context_relationships WHERE relationship_type ="
+                 " 'knowledge_transfer'") == [(1,)]
+
+
+def test_conflicted_merge_is_caught_up_at_commit(live: Path) -> None:
+    git(live, "checkout", "-q", "-b", "left")
+    commit(live, {"src/app.py": "left\n"}, "left")
+    git(live, "checkout", "-q", "main")
+    commit(live, {"src/app.py": "right\n"}, "right")
+    assert git(live, "merge", "left", check=False) == "" or True
+    write(live, "src/app.py", "both\n")
+    git(live, "add", "src/app.py")
+    git(live, "commit", "-q", "--no-edit")
+    merge = head(live)
+    wait_idle(live)
+    assert [r[0] for r in changes(live) if r[4] == merge] == ["modified"]
+    # No post-merge ran, but the merge commit's message names the branch.
+    assert query(live, "knowledge",
+                 "SELECT count(*) FROM context_relationships WHERE relationship_type ="
+                 " 'knowledge_transfer'") == [(1,)]
+
+
+def test_amend_maps_old_to_new_and_drops_nothing(live: Path) -> None:
+    commit(live, {"a.txt": "one\n"}, "a")
+    old = head(live)
+    wait_idle(live)
+    write(live, "a.txt", "one\ntwo\n")
+    git(live, "commit", "-q", "-a", "--amend", "--no-edit")
+    new = head(live)
+    wait_idle(live)
+    assert query(live, "file_index", "SELECT old_sha, new_sha, command FROM commit_rewrites") == [
+        (old, new, "amend")]
+    commits = {r[4] for r in changes(live)}
+    assert {old, new} <= commits
+
+
+def test_interactive_rebase_with_squash_and_fixup(live: Path, tmp_path: Path) -> None:
+    base = head(live)
+    for i in range(4):
+        commit(live, {f"r{i}.txt": f"{i}\n"}, f"r{i}")
+    wait_idle(live)
+    editor = tmp_path / "seq.sh"
+    editor.write_text(
+        "#!/bin/sh\nsed -i -e '2s/^pick/squash/' -e '4s/^pick/fixup/' \"$1\"\n")
+    editor.chmod(0o755)
+    proc = git(live, "-c", f"sequence.editor={editor}", "-c", "core.editor=true",
+               "rebase", "-q", "-i", base)
+    assert proc is not None
+    wait_idle(live)
+    rewrites = query(live, "file_index", "SELECT command, count(*) FROM commit_rewrites"
+                     " GROUP BY command")
+    # git's squash step amends internally (post-rewrite "amend" too); the rebase maps all four.
+    assert ("rebase", 4) in rewrites
+    new_commits = git(live, "rev-list", f"{base}..HEAD").split()
+    assert len(new_commits) == 2
+    known = {r[0] for r in query(live, "file_index", "SELECT sha FROM commits")}
+    assert set(new_commits) <= known
+    assert failures(live) == ""
+
+
+def test_cherry_pick(live: Path) -> None:
+    git(live, "checkout", "-q", "-b", "pick-from")
+    sha = commit(live, {"picked.txt": "p\n"}, "to pick")
+    git(live, "checkout", "-q", "main")
+    git(live, "cherry-pick", sha)
+    picked = head(live)
+    wait_idle(live)
+    assert ("created", "picked.txt", picked) in {(r[0], r[2], r[4]) for r in changes(live)}
+
+
+def test_empty_repository_then_first_commit(empty_repo: Path) -> None:
+    assert run_git_aircher(empty_repo, "init").code == 0
+    commit(empty_repo, {"first.txt": "1\n"}, "first")
+    wait_idle(empty_repo)
+    assert [(r[0], r[2]) for r in changes(empty_repo)] == [("created", "first.txt")]
+
+
+def test_odd_paths(live: Path) -> None:
+    names = ["with space.txt", "ünïcødé.md", "new\nline.txt", "-leading-dash.txt"]
+    commit(live, {n: "x\n" for n in names}, "odd names")
+    wait_idle(live)
+    paths = {r[0] for r in query(live, "file_index", "SELECT path FROM files")}
+    assert set(names) <= paths
+    assert failures(live) == ""
+
+
+def test_binary_large_and_symlink(live: Path) -> None:
+    write(live, "blob.bin", b"\x00\x01\x02" * 100)
+    write(live, "big.txt", "x" * (11 * 1024 * 1024))
+    (live / "link").symlink_to("src/app.py")
+    git(live, "add", "blob.bin", "big.txt", "link")
+    git(live, "commit", "-qm", "binary, big, link")
+    wait_idle(live)
+    rows = {r[0]: r[1:] for r in query(
+        live, "file_index", "SELECT path, is_binary, line_count, permissions FROM files")}
+    assert rows["blob.bin"][0] == 1
+    assert rows["big.txt"][1] is None  # metadata only above 10 MB
+    assert rows["link"][2] == "120000"
+    assert query(live, "file_index", "SELECT count(*) FROM file_snippets s JOIN files f"
+                 " ON f.id = s.file_id WHERE f.path IN ('big.txt', 'blob.bin')") == [(0,)]
+
+
+def test_secret_files_keep_metadata_only(live: Path) -> None:
+    files = {".env": "API_KEY=supersecretvalue\n", "config/credentials.json": '{"k": 1}\n',
+             "keys/server.pem": "-----BEGIN PRIVATE KEY-----\nabc\n"}
+    for rel, content in files.items():
+        write(live, rel, content)
+    git(live, "add", *files)
+    git(live, "commit", "-q", "--no-verify", "-m", "secrets")  # past the guard, on purpose
+    wait_idle(live)
+    rows = dict(query(live, "file_index", "SELECT path, line_count FROM files"))
+    assert {".env", "config/credentials.json", "keys/server.pem"} <= set(rows)
+    assert rows[".env"] is None
+    for db in ("file_index", "knowledge", "conversations", "sessions"):
+        data = (store(live) / "db" / "core" / f"{db}.db").read_bytes()
+        wal = store(live) / "db" / "core" / f"{db}.db-wal"
+        data += wal.read_bytes() if wal.exists() else b""
+        assert b"supersecretvalue" not in data and b"BEGIN PRIVATE KEY" not in data
+
+
+def test_submodules_are_skipped(live: Path, tmp_path: Path) -> None:
+    sub = tmp_path / "subrepo"
+    sub.mkdir()
+    git(sub, "init", "-q")
+    commit(sub, {"inner.txt": "i\n"}, "inner")
+    git(live, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(sub), "vendor/sub")
+    git(live, "commit", "-qm", "submodule")
+    wait_idle(live)
+    paths = {r[0] for r in query(live, "file_index", "SELECT path FROM files")}
+    assert "vendor/sub" not in paths and ".gitmodules" in paths
+    assert not any(p.startswith("vendor/sub/") for p in paths)
+
+
+def test_relationships_and_snippets_for_changed_files(live: Path) -> None:
+    commit(live, {"pkg/__init__.py": "", "pkg/util.py": "def helper():\n    return 1\n",
+                  "pkg/main.py": "from pkg.util import helper\n\n\nclass App:\n"
+                                 "    def run(self):\n        return helper()\n",
+                  "tests/test_util.py": "from pkg.util import helper\n\n\ndef test_h():\n"
+                                        "    assert helper() == 1\n",
+                  "docs/guide.md": "See [util](../pkg/util.py).\n"}, "code")
+    wait_idle(live)
+    rels = set(query(
+        live, "file_index",
+        "SELECT s.path, t.path, r.relationship_type FROM file_relationships r JOIN files s"
+        " ON s.id = r.source_file_id JOIN files t ON t.id = r.target_file_id"))
+    assert ("pkg/main.py", "pkg/util.py", "imports") in rels
+    assert ("tests/test_util.py", "pkg/util.py", "tests") in rels
+    assert ("docs/guide.md", "pkg/util.py", "documents") in rels
+    snippets = set(query(
+        live, "file_index",
+        "SELECT f.path, s.snippet_type, s.line_start, s.line_end FROM file_snippets s"
+        " JOIN files f ON f.id = s.file_id WHERE f.path = 'pkg/main.py'"))
+    assert ("pkg/main.py", "class", 4, 6) in snippets
+    assert ("pkg/main.py", "function", 5, 6) in snippets
+
+
+def test_hooks_stay_silent_and_succeed(live: Path) -> None:
+    write(live, "q.txt", "q\n")
+    git(live, "add", "q.txt")
+    import subprocess
+
+    proc = subprocess.run(["git", "commit", "-qm", "quiet"], cwd=live, capture_output=True,
+                          text=True)
+    assert proc.returncode == 0 and proc.stdout == "" and proc.stderr == ""
+
+
+def test_aircher_skip_turns_hooks_off(live: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    wait_idle(live)
+    monkeypatch.setenv("AIRCHER_SKIP", "1")
+    sha = commit(live, {"skipped.txt": "s\n"}, "skipped")
+    wait_idle(live)
+    assert sha not in {r[4] for r in changes(live)}
+    monkeypatch.delenv("AIRCHER_SKIP")
+    assert run_git_aircher(live, "sync").code == 0  # sync catches up from git itself
+    assert sha in {r[4] for r in changes(live)}

@@ -1,0 +1,167 @@
+"""Worktrees coming and going, concurrent commits, and a worker killed in the middle."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from gitext.project import Project
+from gitext.sync.api import rebuild_from_git
+from tests.conftest import commit, git, run_git_aircher
+from tests.sync.helpers import changes, failures, query, wait_idle
+
+
+@pytest.fixture
+def live(repo: Path) -> Path:
+    assert run_git_aircher(repo, "init").code == 0
+    return repo
+
+
+def worktree_rows(repo: Path) -> dict[str, tuple[object, ...]]:
+    return {str(r[0]): r[1:] for r in query(
+        repo, "knowledge", "SELECT worktree_path, branch_name, status FROM worktrees")}
+
+
+def test_worktree_add_remove_prune(live: Path, tmp_path: Path) -> None:
+    a, b = tmp_path / "wt-a", tmp_path / "wt-b"
+    git(live, "worktree", "add", "-q", "-b", "a", str(a))
+    git(live, "worktree", "add", "-q", "-b", "b", str(b))
+    wait_idle(live)
+    rows = worktree_rows(live)
+    assert rows[str(a.resolve())] == ("a", "active")
+    assert rows[str(b.resolve())] == ("b", "active")
+    switch = query(live, "knowledge", "SELECT count(*) FROM context_switches WHERE"
+                   " switch_reason = 'worktree-add'")
+    assert switch == [(2,)]
+    git(live, "worktree", "remove", str(a))
+    import shutil
+
+    shutil.rmtree(b)  # gone without git knowing: prunable
+    assert run_git_aircher(live, "sync").code == 0
+    rows = worktree_rows(live)
+    assert rows[str(a.resolve())][1] == "stale"
+    assert rows[str(b.resolve())][1] == "stale"
+    git(live, "worktree", "prune")
+    assert run_git_aircher(live, "sync").code == 0
+    assert worktree_rows(live)[str(b.resolve())][1] == "stale"
+
+
+def test_commit_in_linked_worktree_is_recorded_in_main_store(live: Path, tmp_path: Path) -> None:
+    wt = tmp_path / "wt"
+    git(live, "worktree", "add", "-q", "-b", "side", str(wt))
+    sha = commit(wt, {"side.txt": "s\n"}, "side work")
+    wait_idle(live)
+    assert ("created", "side.txt", sha) in {(r[0], r[2], r[4]) for r in changes(live)}
+    view = query(live, "file_index", "SELECT count(*) FROM worktree_files w JOIN files f"
+                 " ON f.id = w.file_id WHERE f.path = 'side.txt' AND w.worktree_path = ?",
+                 str(wt.resolve()))
+    assert view == [(1,)]
+    assert not (wt / ".agents").exists()
+    assert git(wt, "status", "--porcelain") == ""
+
+
+def test_four_worktrees_committing_at_once(live: Path, tmp_path: Path) -> None:
+    trees = []
+    for i in range(4):
+        wt = tmp_path / f"w{i}"
+        git(live, "worktree", "add", "-q", "-b", f"w{i}", str(wt))
+        trees.append(wt)
+    wait_idle(live)
+    made: list[str] = []
+    lock = threading.Lock()
+
+    def work(i: int, wt: Path) -> None:
+        for k in range(5):
+            sha = commit(wt, {f"w{i}/f{k}.txt": f"{i}-{k}\n"}, f"w{i} c{k}")
+            with lock:
+                made.append(sha)
+
+    threads = [threading.Thread(target=work, args=(i, wt)) for i, wt in enumerate(trees)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wait_idle(live)
+    rows = changes(live)
+    recorded = [r[4] for r in rows if str(r[2]).startswith("w")]
+    assert sorted(recorded) == sorted(made)  # none lost, none twice
+    assert len(set(r for r in query(live, "file_index", "SELECT id FROM file_changes"))) == len(
+        rows)
+    assert failures(live) == ""
+
+
+def _snapshot(repo: Path) -> dict[str, list[tuple[object, ...]]]:
+    return {
+        "files": query(repo, "file_index", "SELECT id, path, content_hash, line_count FROM files"
+                       " ORDER BY path"),
+        "changes": query(repo, "file_index", "SELECT id, change_type, old_path, new_path,"
+                         " change_size, git_commit FROM file_changes ORDER BY id"),
+        "view": query(repo, "file_index", "SELECT worktree_path, file_id, content_hash FROM"
+                      " worktree_files ORDER BY file_id"),
+        "rels": query(repo, "file_index", "SELECT id FROM file_relationships ORDER BY id"),
+        "snippets": query(repo, "file_index", "SELECT id, line_start, line_end FROM"
+                          " file_snippets ORDER BY id"),
+    }
+
+
+def test_worker_killed_mid_apply_then_sync_equals_rebuild(live: Path) -> None:
+    wait_idle(live)
+    env = {**os.environ, "AIRCHER_SKIP": "1"}
+    for i in range(30):  # a backlog the worker needs a moment for
+        (live / f"m{i}.py").write_text(f"import os\n\ndef f{i}():\n    return {i}\n")
+        subprocess.run(["git", "add", f"m{i}.py"], cwd=live, env=env, check=True)
+        subprocess.run(["git", "commit", "-qm", f"m{i}"], cwd=live, env=env, check=True)
+    # Queue an event and start a worker ourselves, then kill it with SIGKILL wherever it is.
+    assert run_git_aircher(live, "hook", "post-commit").code == 0
+    worker = subprocess.Popen([sys.executable, "-m", "gitext.cli", "hook", "run"], cwd=live)
+    try:
+        worker.wait(timeout=0.3)
+    except subprocess.TimeoutExpired:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+    wait_idle(live)
+    assert run_git_aircher(live, "sync").code == 0
+    after_sync = _snapshot(live)
+    with Project.locate(live, Path(os.environ["AIRCHER_HOME"]), os.environ) as project:
+        rebuild_from_git(project)
+    assert _snapshot(live) == after_sync
+    assert len([r for r in after_sync["changes"] if str(r[3]).startswith("m")]) == 30
+
+
+def test_hook_path_imports_nothing_heavy(live: Path) -> None:
+    code = (
+        "import sys, os\n"
+        "from gitext.hooks.entry import run_hook\n"
+        "os.environ['AIRCHER_SKIP'] = '0'\n"
+        "run_hook(['post-commit'])\n"
+        "heavy = [m for m in ('click', 'numpy', 'sklearn', 'scipy', 'sqlite_utils', 'dulwich')"
+        " if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=live, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == ""
+
+
+def test_hook_environment_variables_do_not_mislead(live: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    git(other, "init", "-q")
+    commit(other, {"other.txt": "o\n"}, "other")
+    sha = commit(live, {"mine.txt": "m\n"}, "mine")
+    wait_idle(live)
+    # As git would run it from `other`'s commit: GIT_DIR/GIT_INDEX_FILE point elsewhere.
+    env = {**os.environ, "GIT_DIR": str(other / ".git"), "GIT_INDEX_FILE":
+           str(other / ".git" / "index"), "GIT_WORK_TREE": str(other)}
+    proc = subprocess.run([sys.executable, "-m", "gitext.cli", "sync"], cwd=live, env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    paths = {r[0] for r in query(live, "file_index", "SELECT path FROM files")}
+    assert "mine.txt" in paths and "other.txt" not in paths
+    assert sha in {r[4] for r in changes(live)}
