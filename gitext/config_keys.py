@@ -86,6 +86,8 @@ KEYS: dict[str, Key] = {
            "samples before a success pattern is trusted"),
         _k("storage.lifecycle.success_correlation_decay_rate", 0.95, "fraction",
            "per-commit decay of change and access counts in relevance"),
+        _k("storage.lifecycle.session_expire_after", "24h", "duration",
+           "an active session idle this long becomes expired (extension)"),
         # [storage.backup]
         _k("storage.backup.enabled", True, "bool", "take backups automatically"),
         _k("storage.backup.backup_interval", "24h", "duration", "time between automatic backups"),

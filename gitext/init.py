@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gitext import clock
 from gitext.contexts import (
@@ -28,6 +28,7 @@ class InitResult:
     project_context: str
     worktree_context: str
     worktrees: int
+    notes: list[str] = field(default_factory=list)
 
 
 def init_project(project: Project, *, hooks: bool = True) -> InitResult:
@@ -60,10 +61,16 @@ def init_project(project: Project, *, hooks: bool = True) -> InitResult:
         )
     from gitext.sync.engine import sync_worktree
 
+    notes: list[str] = []
     if hooks:
+        from gitext.errors import AircherError
         from gitext.hooks.install import install_hooks
 
-        install_hooks(project.repo.root)
+        try:
+            install_hooks(project.repo.root)
+        except AircherError as exc:  # the store is still useful; hooks can be fixed after
+            notes.append(f"hooks not installed: {exc.message}"
+                         + (f" ({exc.hint})" if exc.hint else ""))
 
     # The first catch-up (the last `history_limit` commits and the whole tree) happens here, so
     # the store is useful at once; hooks keep it current from now on.
@@ -79,6 +86,7 @@ def init_project(project: Project, *, hooks: bool = True) -> InitResult:
         project_context=proj.id,
         worktree_context=ctx.id,
         worktrees=int(count),
+        notes=notes,
     )
 
 

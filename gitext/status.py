@@ -81,10 +81,13 @@ def collect(project: Project) -> Status:
             ).fetchone()
             if row is not None:
                 current = dict(row)
+    from gitext.lifecycle.health import warnings
+
     return Status(
         data_dir=str(project.layout.root),
         global_dir=str(project.global_layout.root),
         databases=dbs,
         worktrees=worktrees,
         current_context=current,
+        warnings=warnings(project),
     )

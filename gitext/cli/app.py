@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +127,13 @@ def run(args: list[str]) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except (sqlite3.OperationalError, OSError) as exc:
+        from gitext.lifecycle.limits import disk_full_error
+
+        full = disk_full_error(exc, "the git-aircher store")
+        if full is not None:
+            return report_error(full)
+        return report_bug(exc, _current[0].log_dirs() if _current else [global_root() / "logs"])
     except Exception as exc:  # the boundary where bugs become a log, not a traceback
         dirs = _current[0].log_dirs() if _current else [global_root() / "logs"]
         return report_bug(exc, dirs)

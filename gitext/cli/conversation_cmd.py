@@ -97,12 +97,26 @@ def show(app: App, conversation_id: str, max_chars: int, as_json: bool) -> None:
               help="Only this branch's (or session's) conversations; default: all.")
 @click.option("--role", type=click.Choice(("user", "assistant", "system", "tool")))
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, None))
+@click.option("--archived", is_flag=True, help="Search the archive instead (see `restore`).")
 @json_option
 @click.pass_obj
 def search(app: App, query: str, context: str | None, role: str | None, limit: int,
-           as_json: bool) -> None:
+           archived: bool, as_json: bool) -> None:
     """Full-text search over messages (words are ANDed; `word*` matches a prefix)."""
     from gitext.records.browse import search_scope
+
+    if archived:
+        from gitext.lifecycle.archive import search_archived
+
+        rows = search_archived(app.project(), query, limit)
+        if as_json:
+            emit_json(rows)
+        elif not rows:
+            click.echo("no matches")
+        else:
+            keys = list(rows[0])
+            table(keys, [[str(r.get(k, ""))[:60] for k in keys] for r in rows])
+        return
 
     hits = search_scope(app.project(), query, context=context, role=role, limit=limit)
     if as_json:
@@ -114,6 +128,20 @@ def search(app: App, query: str, context: str | None, role: str | None, limit: i
     table(["conversation", "role", "time", "title", "snippet"],
           [(h.conversation_id[:8], h.role, h.timestamp, (h.conversation_title or "")[:30],
             h.snippet[:100]) for h in hits])
+
+
+@conversation.command("restore")
+@click.argument("conversation_id")
+@click.pass_obj
+def restore(app: App, conversation_id: str) -> None:
+    """Bring an archived conversation back (found with `search --archived`)."""
+    from gitext.errors import UsageError
+    from gitext.lifecycle.archive import restore_archived
+
+    if not restore_archived(app.project(), conversation_id):
+        raise UsageError(f"no archived conversation {conversation_id}",
+                         hint="`git aircher conversation search --archived WORDS` finds them")
+    click.echo(f"restored {conversation_id}")
 
 
 @conversation.command("export")

@@ -23,3 +23,5 @@ def init(app: App, as_json: bool) -> None:
         return
     verb = "Initialized" if result.created else "Reinitialized"
     click.echo(f"{verb} git-aircher store in {result.data_dir}")
+    for note in result.notes:
+        click.echo(f"warning: {note}", err=True)

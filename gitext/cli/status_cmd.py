@@ -20,8 +20,8 @@ def status(app: App, as_json: bool) -> None:
         return
     click.echo(f"store:  {st.data_dir}")
     click.echo(f"global: {st.global_dir}")
-    for warning in st.warnings:
-        click.echo(f"warning: {warning}")
+    if st.warnings:  # one line, however many thresholds are crossed: `health` has the detail
+        click.echo(f"warning: {'; '.join(st.warnings)} (see `git aircher health`)")
     ctx = st.current_context
     if ctx:
         click.echo(f"context: {ctx['name']} ({ctx['context_type']}, {ctx['id']})")

@@ -50,6 +50,8 @@ def git(
     check: bool = True,
     extra_env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
+    if not cwd.is_dir():
+        raise GitError(f"no such directory: {cwd}")
     env = clean_env()
     if extra_env:
         env.update(extra_env)

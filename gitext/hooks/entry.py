@@ -7,6 +7,7 @@ worker and returns 0, whatever happens; failures go to the store's logs.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -87,6 +88,8 @@ def _head_line(git_dir: Path) -> str:
 
 def spawn_worker(root: Path) -> None:
     """A detached `git-aircher hook run`: it outlives git and the terminal."""
+    if _skipped():
+        return
     subprocess.Popen(
         [sys.executable, "-m", "gitext.cli", "hook", "run"],
         cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -95,6 +98,10 @@ def spawn_worker(root: Path) -> None:
 
 
 def _worker() -> int:
+    # Started in the background by a shim: leave git's session, so a closing terminal's
+    # hang-up does not stop the worker halfway.
+    with contextlib.suppress(OSError):
+        os.setsid()
     try:
         from gitext.project import Project
         from gitext.sync.worker import run_worker

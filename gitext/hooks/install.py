@@ -30,6 +30,7 @@ FRAMEWORK_SUFFIX = ".legacy"  # where the pre-commit framework keeps the hook it
 CREATED_MARKER = ".aircher-created"
 PLACEHOLDER = "@GIT_AIRCHER@"
 STORE_PLACEHOLDER = "@STORE@"  # the pre-commit shim's quick look needs the store's folder
+JOURNAL_PLACEHOLDER = "@JOURNAL@"  # where post-* shims write their records (absolute)
 _SNIFF = 2048  # the marker sits in the first lines of a shim
 
 
@@ -75,11 +76,15 @@ def _sh_single_quoted(text: str) -> str:
     return text.replace("'", "'\\''")
 
 
-def render_shim(name: str, executable: Path | None, store_prefix: str | None = ".agents/") -> bytes:
+def render_shim(
+    name: str, executable: Path | None, store_prefix: str | None = ".agents/",
+    journal: Path | None = None,
+) -> bytes:
     template = (data_dir("hooks") / name).read_text("utf-8")
     recorded = "" if executable is None else _sh_single_quoted(str(executable))
     text = template.replace(PLACEHOLDER, recorded)
     text = text.replace(STORE_PLACEHOLDER, _sh_single_quoted(store_prefix or ""))
+    text = text.replace(JOURNAL_PLACEHOLDER, _sh_single_quoted(str(journal or "")))
     return text.encode("utf-8", "surrogateescape")
 
 
@@ -156,7 +161,20 @@ def _rendered(
     where = hooks_dir(repo_root)
     exe = executable or git_aircher_executable()
     prefix = repo_store_prefix(where.worktree_root, data_dir_value)
-    return where.path, {name: render_shim(name, exe, prefix) for name in HOOK_NAMES}
+    journal = _journal(where.worktree_root, data_dir_value)
+    return where.path, {name: render_shim(name, exe, prefix, journal) for name in HOOK_NAMES}
+
+
+def _journal(repo_root: Path, data_dir_value: str | None) -> Path | None:
+    """The store's journal, absolute: every worktree's hooks write into the one store."""
+    from gitext.git.repo import discover
+    from gitext.hooks.guard import configured_data_dir
+
+    value = data_dir_value if data_dir_value is not None else configured_data_dir(os.environ)[0]
+    data = Path(os.path.expanduser(value))
+    if not data.is_absolute():
+        data = discover(repo_root).main_root / data
+    return data / "journal"
 
 
 def hook_status(

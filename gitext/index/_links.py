@@ -8,9 +8,10 @@ from __future__ import annotations
 import ast
 import posixpath
 import re
-import warnings
 from collections.abc import Iterable, Iterator, Set
 from functools import cached_property, lru_cache
+
+from gitext.index import _pyast
 
 
 class Repo:
@@ -97,10 +98,7 @@ def _python_imports(text: str) -> list[tuple[int, str, list[str]]]:
     if len(text) > AST_LIMIT:
         return _python_imports_by_regex(text)
     try:
-        with warnings.catch_warnings():
-            # Invalid escape sequences would print SyntaxWarnings into the user's git hook.
-            warnings.simplefilter("ignore")
-            tree = ast.parse(text)
+        tree = _pyast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return _python_imports_by_regex(text)
     found: list[tuple[int, str, list[str]]] = []

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import ast
 import re
-import warnings
 from dataclasses import dataclass
 
+from gitext.index import _pyast
 from gitext.index._braces import Found, brace_definitions
 from gitext.index.languages import language_for
 
@@ -33,10 +33,7 @@ class Snippet:
 
 
 def _python_ast(text: str, found: list[Found]) -> None:
-    with warnings.catch_warnings():
-        # Invalid escape sequences would print SyntaxWarnings into the user's git hook.
-        warnings.simplefilter("ignore")
-        tree = ast.parse(text)
+    tree = _pyast.parse(text)
     functions = (ast.FunctionDef, ast.AsyncFunctionDef)
 
     def add(kind: str, name: str, node: ast.stmt) -> None:

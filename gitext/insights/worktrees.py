@@ -105,7 +105,7 @@ def switch(project: Project, name: str) -> SwitchResult:
     root = project.repo.root
     if not name or name.startswith("-"):
         raise UsageError(f"not a branch name: {name!r}")
-    live = [w for w in project.repo.worktrees() if not w.bare and w.branch]
+    live = [w for w in project.repo.worktrees() if not w.bare and w.branch and not w.prunable]
     target = next((w for w in live if w.branch == name), None)
     if target is not None:
         here = current_ids(project)

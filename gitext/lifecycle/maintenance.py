@@ -75,6 +75,20 @@ def _session_cache(project: Project, dry: bool) -> tuple[int, str]:
     return expire_session_cache(project, dry_run=dry), "expired session_cache entries"
 
 
+def _sessions(project: Project, dry: bool) -> tuple[int, str]:
+    from gitext import clock
+    from gitext.records.sessions import expire_sessions
+
+    idle = project.config.seconds("storage.lifecycle.session_expire_after")
+    if dry:
+        with project.db("sessions").read() as conn:
+            n = conn.execute("SELECT count(*) FROM sessions WHERE status = 'active' AND"
+                             " last_activity < ?", (clock.to_ts(clock.epoch() - idle),)
+                             ).fetchone()[0]
+        return int(n), "idle sessions expired"
+    return expire_sessions(project, idle), "idle sessions expired"
+
+
 def _temp_files(project: Project, dry: bool) -> tuple[int, str]:
     from gitext.lifecycle.retention import remove_temp_files
 
@@ -196,7 +210,8 @@ def _embeddings(project: Project, dry: bool) -> tuple[int, str]:
 
 Step = Callable[[Project, bool], tuple[int, str]]
 STEPS: dict[str, list[tuple[str, Step]]] = {
-    "daily": [("session_cache", _session_cache), ("temp_files", _temp_files),
+    "daily": [("session_cache", _session_cache), ("sessions", _sessions),
+              ("temp_files", _temp_files),
               ("backups", _backups)],
     "weekly": [("file_versions", _file_versions), ("vacuum", _vacuum), ("analyze", _analyze),
                ("checkpoint", _checkpoint)],

@@ -14,8 +14,6 @@ from gitext.ids import derived_id
 from gitext.project import Project
 from gitext.records import values as v
 
-_MISSING = object()
-
 
 def cache_set(
     project: Project, session_id: str, key: str, value: Any, *, ttl_seconds: float | None = None

@@ -5,10 +5,14 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gitext.config import Config
 from gitext.errors import AircherError
 from gitext.store.migrate import migrate
+
+if TYPE_CHECKING:
+    from gitext.lifecycle.querylog import SlowQueryLog
 
 
 @dataclass(frozen=True)
@@ -34,23 +38,32 @@ class Pragmas:
         )
 
 
-def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+def connect(path: Path, *, slow_log: SlowQueryLog | None = None) -> sqlite3.Connection:
     # isolation_level=None: we write BEGIN/COMMIT ourselves, so a batch is one transaction and
     # nothing commits behind our back.
+    factory: type[sqlite3.Connection] = sqlite3.Connection
+    if slow_log is not None:
+        from gitext.lifecycle.querylog import TimedConnection
+
+        factory = TimedConnection
     try:
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=0)
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=0,
+                               factory=factory)
     except sqlite3.Error as exc:
         raise AircherError(f"cannot open {path}: {exc}") from exc
+    if slow_log is not None:
+        conn.slow_log = slow_log  # type: ignore[attr-defined]
     conn.row_factory = sqlite3.Row
     return conn
 
 
 def open_database(
-    path: Path, db: str, pragmas: Pragmas, *, migrate_schema: bool = True
+    path: Path, db: str, pragmas: Pragmas, *, migrate_schema: bool = True,
+    slow_log: SlowQueryLog | None = None,
 ) -> sqlite3.Connection:
     """A connection with our pragmas, its schema brought up to date."""
     fresh = not path.exists() or path.stat().st_size == 0
-    conn = connect(path)
+    conn = connect(path, slow_log=slow_log)
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(pragmas.busy_timeout_ms)}")
         if fresh:

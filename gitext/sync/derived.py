@@ -8,6 +8,7 @@ results first) reads and parses them in batches.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 from gitext import clock
@@ -43,10 +44,19 @@ def pending_count(db: Database) -> int:
         return int(conn.execute("SELECT count(*) FROM analysis_pending").fetchone()[0])
 
 
-def process_pending(db: Database, project_id: str, root: Path, batch: int = 2000) -> int:
-    """Analyse what is queued for this worktree, a batch per transaction; returns files done."""
+DocSink = Callable[[list[tuple[str, str, str]], list[str]], object]
+
+
+def process_pending(db: Database, project_id: str, root: Path, batch: int = 2000,
+                    docs: DocSink | None = None) -> int:
+    """Analyse what is queued for this worktree, a batch per transaction; returns files done.
+
+    `docs` receives the changed (path, blob id, text) and removed paths of each batch, for the
+    documentation_files rows kept in knowledge.db.
+    """
     done = 0
     key = str(root)
+    repo_files: frozenset[str] | None = None  # one set for every batch: resolvers index it once
     while True:
         with db.read() as conn:
             rows = conn.execute(
@@ -56,13 +66,17 @@ def process_pending(db: Database, project_id: str, root: Path, batch: int = 2000
                 " WHERE a.worktree_path = ? LIMIT ?", (key, batch)).fetchall()
             if not rows:
                 return done
-            repo_files = {r[0] for r in conn.execute(
-                "SELECT f.path FROM worktree_files w JOIN files f ON f.id = w.file_id"
-                " WHERE w.worktree_path = ?", (key,))}
+            if repo_files is None:
+                repo_files = frozenset(r[0] for r in conn.execute(
+                    "SELECT f.path FROM worktree_files w JOIN files f ON f.id = w.file_id"
+                    " WHERE w.worktree_path = ?", (key,)))
         states = [FileState(r[0], r[3] or "100644", r[2], "clean") for r in rows
                   if not r[1] and r[2] is not None]
         removed = [r[0] for r in rows if r[1] or r[2] is None]
         _load(root, states)
+        if docs is not None:
+            docs([(s.path, s.blob, _text(s.content)) for s in states if s.content is not None],
+                 removed)
         with db.write() as conn:
             refresh(db, conn, project_id, states, removed, repo_files)
             db.executemany(conn, "DELETE FROM analysis_pending WHERE worktree_path = ?"
@@ -86,10 +100,10 @@ def refresh(
     project_id: str,
     changed: list[FileState],
     removed: list[str],
-    repo_files: set[str],
+    repo_files: frozenset[str],
 ) -> int:
     """Replace relationships and snippets of changed files; drop those of removed ones."""
-    frozen = frozenset(repo_files)
+    frozen = repo_files
     now = clock.now()
     sources = [file_id(project_id, s.path) for s in changed] + [
         file_id(project_id, p) for p in removed

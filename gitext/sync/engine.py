@@ -112,7 +112,9 @@ def sync_worktree(
         )
     _record_merges(project, proj, metas, head)
     if analyse:
-        result.derived = derived.process_pending(db, proj.id, root)
+        from gitext.sync.worker import analyse_pending
+
+        result.derived = analyse_pending(project)
     result.commits, result.files, result.removed = len(metas), len(present), len(removed)
     return result
 

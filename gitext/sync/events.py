@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -35,7 +36,7 @@ def head_at(ev: Event, root: Path) -> Head:
 
 
 def apply_event(project: Project, ev: Event) -> None:
-    root = Path(ev.cwd)
+    root = Path(ev.cwd).resolve()  # a shim records $PWD, which may name it through a symlink
     if not root.is_dir():
         return  # the worktree was removed before we got here; `sync` reconciles its rows
     if ev.hook == "post-checkout":
@@ -128,8 +129,8 @@ def _merged_from_reflog(root: Path) -> str | None:
 
 def _transfer_knowledge(project: Project, source: str, target: str) -> None:
     """Patterns, decisions and insights of the merged branch become the target's too."""
-    try:
-        from gitext.insights.transfer import transfer
-    except ImportError:
-        return
-    transfer(project, source, target)
+    from gitext.errors import UsageError
+    from gitext.insights.transfer import transfer
+
+    with contextlib.suppress(UsageError):  # a branch never seen here has nothing to give
+        transfer(project, source, target)

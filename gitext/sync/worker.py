@@ -101,11 +101,17 @@ def analyse_pending(project: Project) -> int:
         roots = [r[0] for r in conn.execute("SELECT DISTINCT worktree_path FROM analysis_pending")]
     if not roots:
         return 0
+    from gitext.records.docs_analysis import refresh_docs
+
     proj = project_ctx(project)
+
+    def docs(changed: list[tuple[str, str, str]], removed: list[str]) -> None:
+        refresh_docs(project, changed, removed=removed)
+
     done = 0
     for root in roots:
         if Path(root).is_dir():
-            done += process_pending(db, proj.id, Path(root))
+            done += process_pending(db, proj.id, Path(root), docs=docs)
         else:  # a removed worktree: nothing left to analyse there
             with db.write() as conn:
                 conn.execute("DELETE FROM analysis_pending WHERE worktree_path = ?", (root,))
@@ -148,12 +154,17 @@ def settle(project: Project, *, steps: list[tuple[str, FollowUp]]) -> int:
 
 def run_worker(project: Project, *, heavy: bool = True) -> int:
     """Drain until the journal is empty; returns the number of events applied."""
+    from gitext.lifecycle.runstate import store_shared
+
     total = 0
     while True:
         with worker_lock(project, wait=False) as mine:
             if not mine:
                 return total  # the running worker looks at the journal again before it stops
-            total += settle(project, steps=follow_ups() if heavy else [])
+            with store_shared(project.layout) as free:
+                if not free:
+                    return total  # a restore or repair holds the store: records wait for it
+                total += settle(project, steps=follow_ups() if heavy else [])
         if not journal.pending(project.layout.journal):
             return total
 

@@ -104,7 +104,8 @@ def test_outdated_shim_of_ours_is_upgraded_in_place(repo: Path, tool: Tool) -> N
     result = {s.name: s for s in install_hooks(repo, executable=exe)}
     assert result["post-commit"].action == "upgraded"
     assert result["post-commit"].state == "chained"
-    assert (folder / "post-commit").read_bytes() == render_shim("post-commit", exe)
+    assert (folder / "post-commit").read_bytes() == render_shim(
+        "post-commit", exe, ".agents/", repo.resolve() / ".agents" / "journal")
     assert (folder / ("post-commit" + CHAIN_SUFFIX)).read_bytes() == kept
     commit(repo, {"c.txt": "c\n"}, "c")
     assert "ours post-commit" in log_lines(log)
@@ -116,7 +117,8 @@ def test_a_new_store_folder_makes_the_pre_commit_shim_outdated(repo: Path, tool:
     install_hooks(repo, executable=exe)  # storage.data_dir from config: the default .agents
     assert "store='.agents/'" in (hooks_of(repo) / "pre-commit").read_text()
     moved = states(hook_status(repo, executable=exe, data_dir=".memory"))
-    assert moved["pre-commit"] == "ours-outdated" and moved["post-commit"] == "ours"
+    # pre-commit names the store's folder, post-* shims its journal: all follow the store.
+    assert moved["pre-commit"] == "ours-outdated" and moved["post-commit"] == "ours-outdated"
     install_hooks(repo, executable=exe, data_dir=".memory")
     assert "store='.memory/'" in (hooks_of(repo) / "pre-commit").read_text()
 

@@ -1,5 +1,5 @@
 """Shared set-up for record and insight tests: an initialised store whose hooks stay quiet
-(AIRCHER_SKIP), so no background worker writes while a test counts rows."""
+(no hooks installed, AIRCHER_SKIP set), so no background worker writes while a test counts."""
 
 from __future__ import annotations
 
@@ -17,8 +17,10 @@ def open_project(root: Path) -> Project:
 
 
 def init(root: Path) -> Project:
+    """A store without hooks and without the background worker init would start: a worker
+    running the insights refresh behind a test's back makes its counts move."""
     project = open_project(root)
-    init_project(project)
+    init_project(project, hooks=False)
     return project
 
 

