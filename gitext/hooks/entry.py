@@ -102,6 +102,10 @@ def _worker() -> int:
     # hang-up does not stop the worker halfway.
     with contextlib.suppress(OSError):
         os.setsid()
+    # Whatever git does next (the next commit, an editor) comes first: the worker is never
+    # in a hurry, and on a two-core machine it would otherwise slow the very commands it follows.
+    with contextlib.suppress(OSError):
+        os.nice(10)
     try:
         from gitext.project import Project
         from gitext.sync.worker import run_worker

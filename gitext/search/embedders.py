@@ -37,6 +37,10 @@ if TYPE_CHECKING:
 class Embedder(Protocol):
     name: str
     dimension: int
+    # Where this model's cosines live: ``similarity_threshold`` is multiplied by it. Learned
+    # sentence models give related texts 0.5-0.9; hashed bags of words, whose chunk vectors
+    # spread over many terms, give a clear match 0.2-0.5.
+    similarity_scale: float
 
     def embed(self, texts: Sequence[str]) -> Matrix:
         """One unit-length float32 row per text."""
@@ -61,6 +65,7 @@ class HashEmbedder:
             raise ConfigError(f"hash embedder dimension {dimension} is too small (>= 16)")
         self.dimension = dimension
         self.name = f"aircher-hash-{dimension}"
+        self.similarity_scale = 0.3
 
     def _hasher(self) -> Any:
         from sklearn.feature_extraction import FeatureHasher
@@ -89,7 +94,7 @@ class SentenceTransformerEmbedder:
 
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         try:
-            from sentence_transformers import SentenceTransformer
+            from sentence_transformers import SentenceTransformer  # type: ignore[import-not-found]
         except ImportError as exc:
             raise ConfigError(
                 "embedding model st:… needs sentence-transformers",
@@ -101,6 +106,7 @@ class SentenceTransformerEmbedder:
         except Exception as exc:  # a missing or damaged model is a setup problem, not a bug
             raise ConfigError(f"cannot load sentence-transformers model {model}: {exc}") from exc
         self.name = f"st:{model}"
+        self.similarity_scale = 1.0
         dim = self._model.get_sentence_embedding_dimension()
         self.dimension = int(dim) if dim else 384
 
@@ -144,6 +150,7 @@ class OpenAIEmbedder:
         self.api_key = api_key
         self.dimension = dimension
         self.timeout = timeout
+        self.similarity_scale = 1.0
 
     def embed(self, texts: Sequence[str]) -> Matrix:
         import numpy as np

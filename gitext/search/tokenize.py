@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-# Sub-words of one identifier part: "HTTPConnectionPool" -> HTTP, Connection, Pool; "utf8" -> utf, 8.
+# Sub-words of one identifier part: "HTTPConnectionPool" -> HTTP, Connection, Pool.
 _PART = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 _PATH_SEPARATORS = re.compile(r"[/\\.\-]+")
 
@@ -29,7 +29,7 @@ STOP_WORDS = frozenset(
     false none true null nil assert async await break class continue def del elif else except
     finally global import lambda nonlocal pass raise return try yield self cls var let const
     function func fn pub use new
-    """.split()
+    """.split()  # noqa: SIM905 (a word list reads better as text)
 )
 
 MAX_TERM = 64  # longer "identifiers" are hashes or base64 and only bloat the index

@@ -49,21 +49,12 @@ def index(project: Project, progress: Progress | None = None, *, background: boo
 
         spawn_worker(project.repo.root)
         return result
-    from gitext.sync.worker import ensure_fresh
+    from gitext.sync.worker import ensure_fresh, follow_ups
 
     ensure_fresh(project)
-    try:
-        from gitext.search.indexer import update as search_update
-    except ImportError:
-        search_update = None
-    if search_update is not None:
-        result.extra["search"] = search_update(project, progress=progress)
-    try:
-        from gitext.relevance import refresh as relevance_refresh
-    except ImportError:
-        relevance_refresh = None
-    if relevance_refresh is not None:
-        relevance_refresh(project)
+    for name, step in follow_ups():
+        if name in ("search", "relevance"):  # what a query needs; the rest stays the worker's
+            result.extra[name] = step(project)
     return result
 
 

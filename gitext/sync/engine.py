@@ -102,8 +102,20 @@ def sync_worktree(
             removed = [*removed, *(worktree_paths(conn, root) - now_paths)]
         apply_states(db, conn, proj.id, root, present, removed)
         commits_mod.ingest(db, conn, proj.id, str(root), metas, {s.path for s in present})
-        derived.queue(db, conn, str(root), [s.path for s in present], removed)
-        _mark_dirty(db, conn, proj.id, [s.path for s in present] + removed)
+        if listing:
+            # Everything is new to this worktree: one statement each, not one row per file.
+            now = clock.now()
+            conn.execute(
+                "INSERT OR REPLACE INTO analysis_pending (worktree_path, path, removed,"
+                " queued_at) SELECT ?, f.path, 0, ? FROM worktree_files w JOIN files f"
+                " ON f.id = w.file_id WHERE w.worktree_path = ?", (str(root), now, str(root)))
+            derived.queue(db, conn, str(root), [], removed)
+            conn.execute("INSERT OR REPLACE INTO relevance_dirty (file_id, marked_at)"
+                         " SELECT file_id, ? FROM worktree_files WHERE worktree_path = ?",
+                         (now, str(root)))
+        else:
+            derived.queue(db, conn, str(root), [s.path for s in present], removed)
+            _mark_dirty(db, conn, proj.id, [s.path for s in present] + removed)
         conn.execute(
             "INSERT INTO sync_state (worktree_path, head, branch, synced_at) VALUES (?, ?, ?, ?)"
             " ON CONFLICT(worktree_path) DO UPDATE SET head = excluded.head,"

@@ -42,43 +42,31 @@ class FileState:
     from_disk: bool = False  # a work-tree version git has no object for: read the file
 
 
-def _meta(state: FileState, data: bytes | None, root: Path) -> dict[str, object]:
-    p = PurePosixPath(state.path)
-    row: dict[str, object] = {
-        "path": state.path,
-        "name": p.name,
-        "extension": p.suffix.lstrip(".").lower() or None,
-        "permissions": state.mode,
-        "content_hash": state.blob,
-        "git_status": state.status,
-        "language": language_for(state.path),
-        "size_bytes": None,
-        "is_binary": False,
-        "encoding": None,
-        "line_count": None,
-        "modified_at": None,
-    }
+def _meta(state: FileState, data: bytes | None, root: str) -> tuple[object, ...]:
+    """The `files` columns that come from the path and the content (plain string work: this
+    runs once per file of a whole repository on a first index)."""
+    name = state.path.rpartition("/")[2]
+    dot = name.rfind(".")
+    extension = name[dot + 1 :].lower() if dot > 0 else None
     try:
-        st = os.lstat(root / state.path)
-        row["modified_at"] = clock.to_ts(st.st_mtime)
+        modified: str | None = clock.to_ts(os.lstat(os.path.join(root, state.path)).st_mtime)
     except OSError:
-        pass
+        modified = None
+    size = binary = encoding = lines = None
     if data is not None:
-        row["size_bytes"] = len(data)
+        size = len(data)
         binary = is_binary(data)
-        row["is_binary"] = binary
         if not binary and state.mode != SYMLINK:
-            row["encoding"] = detect_encoding(data)
-            row["line_count"] = count_lines(data)
-    return row
+            encoding = detect_encoding(data)
+            lines = count_lines(data)
+    return (state.path, name, extension, size, state.mode, modified, state.blob, state.status,
+            bool(binary), language_for(state.path), encoding, lines)
 
 
 _UPSERT = (
-    "INSERT INTO files (id, path, name, extension, size_bytes, permissions, created_at,"
-    " modified_at, content_hash, git_status, is_binary, language, encoding, line_count,"
-    " project_id, discovered_in_worktree) VALUES (:id, :path, :name, :extension, :size_bytes,"
-    " :permissions, :now, :modified_at, :content_hash, :git_status, :is_binary, :language,"
-    " :encoding, :line_count, :project_id, :worktree)"
+    "INSERT INTO files (path, name, extension, size_bytes, permissions, modified_at,"
+    " content_hash, git_status, is_binary, language, encoding, line_count, id, created_at,"
+    " project_id, discovered_in_worktree) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT(path) DO UPDATE SET size_bytes = excluded.size_bytes,"
     " permissions = excluded.permissions, modified_at = coalesce(excluded.modified_at,"
     " files.modified_at), content_hash = excluded.content_hash, git_status = excluded.git_status,"
@@ -124,18 +112,17 @@ def apply_states(
             contents[s.blob] = _read_disk(root / s.path)
     now = clock.now()
     rows = []
+    base = str(root)
     for s in states:
         data = contents.get(s.blob)
         secret = is_secret_path(s.path)
         if secret:
             data = None
-        meta = _meta(s, data, root)
+        meta = _meta(s, data, base)
         if secret:
-            meta["size_bytes"] = _secret_size(s, root)
-        meta.update(id=file_id(project_id, s.path), now=now, project_id=project_id,
-                    worktree=worktree)
-        rows.append(meta)
-        if data is not None and not meta["is_binary"] and s.mode != SYMLINK:
+            meta = (*meta[:3], _secret_size(s, root), *meta[4:])
+        rows.append((*meta, file_id(project_id, s.path), now, project_id, worktree))
+        if data is not None and not meta[8] and s.mode != SYMLINK:
             s.content = data
     db.executemany(conn, _UPSERT, rows)
     db.executemany(

@@ -73,8 +73,12 @@ def append(journal: Path, ev: Event) -> Path:
 
 
 def _order(path: Path) -> tuple[int, str]:
-    head = path.name.split("-", 1)[0]
-    return (int(head) if head.isdigit() else 0, path.name)
+    # Shims cannot afford a clock process, so their names carry no time: the file's own
+    # modification time (nanoseconds) orders records, the name breaks ties.
+    try:
+        return (path.stat().st_mtime_ns, path.name)
+    except FileNotFoundError:
+        return (0, path.name)
 
 
 def pending(journal: Path) -> list[Event]:

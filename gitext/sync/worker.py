@@ -60,6 +60,26 @@ def _apply_logged(project: Project, ev: journal.Event) -> None:
 
 FollowUp = Callable[[Project], object]
 
+# Seconds between two runs of a follow-up: search and relevance follow every change, the
+# cross-branch insights and the maintenance schedule need not run after each commit.
+THROTTLE = {"insights": 300.0, "lifecycle": 60.0}
+
+
+def _due(project: Project, name: str) -> bool:
+    import time
+
+    interval = THROTTLE.get(name, 0.0)
+    if interval <= 0:
+        return True
+    stamp = project.layout.run / f"{name}.last"
+    try:
+        if time.time() - stamp.stat().st_mtime < interval:
+            return False
+    except FileNotFoundError:
+        pass
+    stamp.touch()
+    return True
+
 
 def follow_ups() -> list[tuple[str, FollowUp]]:
     """Heavy work after the journal is drained, each step optional until its part is installed."""
@@ -145,6 +165,8 @@ def settle(project: Project, *, steps: list[tuple[str, FollowUp]]) -> int:
             break
     analyse_pending(project)
     for name, step in steps:
+        if not _due(project, name):
+            continue
         try:
             step(project)
         except Exception as exc:

@@ -1,0 +1,100 @@
+"""Feedback: how useful a file turned out to be, and what it does to the next scores.
+
+A feedback row goes to ``context_relevance_feedback`` (knowledge.db) and, as a
+'context_inclusion' access, to ``file_access_patterns`` (file_index.db); the first feeds the
+success correlation, the second the access part of the frequency score.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from gitext import clock
+from gitext.errors import UsageError
+from gitext.ids import new_id
+from gitext.project import Project
+
+
+@dataclass(frozen=True)
+class Feedback:
+    id: str
+    path: str
+    useful: float
+    conversation_id: str | None
+    context_id: str
+    recorded_at: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def repo_path(project: Project, path: str, cwd: Path | None = None) -> str:
+    """A path as the index knows it: relative to the worktree root, with '/'."""
+    root = project.repo.root
+    candidate = Path(path)
+    if not candidate.is_absolute():
+        candidate = (cwd or root) / candidate
+    try:
+        rel = candidate.resolve().relative_to(root.resolve())
+    except (ValueError, OSError):
+        rel = Path(path)
+    text = PurePosixPath(*rel.parts).as_posix() if rel.parts else ""
+    if not text or text.startswith("..") or Path(text).is_absolute():
+        raise UsageError(f"{path} is not inside this repository")
+    return text
+
+
+def record_feedback(project: Project, path: str, useful: float, *,
+                    conversation_id: str | None = None, context_name: str | None = None,
+                    cwd: Path | None = None) -> Feedback:
+    """Record that ``path`` was ``useful`` (0..1) in the current (or named) context."""
+    from gitext.relevance.scoring import current_context
+
+    project.require_init()
+    if not isinstance(useful, int | float) or math.isnan(useful) or not 0.0 <= useful <= 1.0:
+        raise UsageError(f"--useful must be between 0 and 1, got {useful}")
+    rel = repo_path(project, path, cwd)
+    ctx = current_context(project, context_name)
+    with project.db("file_index").read() as conn:
+        row = conn.execute("SELECT id FROM files WHERE path = ?", (rel,)).fetchone()
+    if row is None:
+        raise UsageError(f"{rel} is not in the file index",
+                         hint="run `git aircher index`, or check the path")
+    now = clock.now()
+    fb = Feedback(new_id(), rel, float(useful), conversation_id, ctx.id, now)
+    with project.db("knowledge").write() as conn:
+        conn.execute(
+            "INSERT INTO context_relevance_feedback (id, file_path, conversation_id,"
+            " relevance_score, actual_usefulness, context_type, feedback_source, recorded_at)"
+            " VALUES (?, ?, ?, NULL, ?, ?, 'explicit', ?)",
+            (fb.id, rel, conversation_id, fb.useful, ctx.context_type, now))
+    with project.db("file_index").write() as conn:
+        conn.execute(
+            "INSERT INTO file_access_patterns (id, file_id, access_type, accessed_at, accessor,"
+            " context_id, success) VALUES (?, ?, 'context_inclusion', ?, 'feedback', ?, ?)",
+            (new_id(), row[0], now, conversation_id or ctx.id, fb.useful >= 0.5))
+        conn.execute("INSERT OR REPLACE INTO relevance_dirty (file_id, marked_at) VALUES (?, ?)",
+                     (row[0], now))
+    return fb
+
+
+def feedback_vector(project: Project, paths: list[str], rate: float) -> Any:
+    """Per path: sum of (2 * usefulness - 1) decayed per day since it was given, in [-1, 1]."""
+    import numpy as np
+
+    out = np.zeros(len(paths))
+    index = {p: i for i, p in enumerate(paths)}
+    with project.db("knowledge").read() as conn:
+        rows = conn.execute("SELECT file_path, actual_usefulness, recorded_at"
+                            " FROM context_relevance_feedback"
+                            " WHERE actual_usefulness IS NOT NULL").fetchall()
+    now = clock.epoch()
+    hits = [(index[p], 2.0 * u - 1.0, max(0.0, (now - clock.from_ts(t)) / 86_400.0) if t else 0.0)
+            for p, u, t in rows if p in index]
+    if hits:
+        where, value, age = (np.asarray(x) for x in zip(*hits, strict=True))
+        np.add.at(out, where, value * np.power(rate, age))
+    return np.clip(out, -1.0, 1.0)

@@ -1,0 +1,95 @@
+"""The history relevance reads: the first-parent chain behind HEAD and what each commit changed.
+
+Read from the sync engine's ``commits`` and ``file_changes`` rows. Renames are followed, so a file
+moved into ``src/`` keeps the changes it had under its old name; commits that were rewritten
+(amend, rebase) are not on the chain from HEAD and so are skipped by construction.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+MAX_TRANSACTION = 30  # change sets larger than this (sweeps, reformatting) couple nothing
+
+
+@dataclass
+class History:
+    commits: list[str]  # oldest first; the last one is HEAD
+    messages: list[str]
+    committed_at: list[str]
+    changes: Any  # scipy CSR, commits x files (1 = the commit changed the file)
+    sizes: Any  # numpy, files changed per commit
+
+    @property
+    def n_commits(self) -> int:
+        return len(self.commits)
+
+
+def first_parent_chain(conn: sqlite3.Connection, head: str, limit: int
+                       ) -> list[tuple[str, str, str]]:
+    """(sha, message, committed_at) from HEAD back along first parents, oldest first."""
+    rows = conn.execute(
+        "WITH RECURSIVE chain(sha, n) AS (SELECT ?, 0 UNION ALL"
+        " SELECT c.first_parent, chain.n + 1 FROM commits c JOIN chain ON c.sha = chain.sha"
+        " WHERE c.first_parent IS NOT NULL AND c.first_parent != '' AND chain.n + 1 < ?)"
+        " SELECT c.sha, c.message, c.committed_at FROM chain JOIN commits c ON c.sha = chain.sha"
+        " WHERE NOT EXISTS (SELECT 1 FROM commit_rewrites r WHERE r.old_sha = c.sha)"
+        " ORDER BY chain.n DESC",
+        (head, limit),
+    ).fetchall()
+    return [(r[0], r[1] or "", r[2] or "") for r in rows]
+
+
+def load_history(conn: sqlite3.Connection, head: str | None, paths: list[str], limit: int
+                 ) -> History:
+    """Changes of the chain behind ``head`` as a commits x ``paths`` matrix."""
+    chain = first_parent_chain(conn, head, limit) if head else []
+    shas = [c[0] for c in chain]
+    position = {s: i for i, s in enumerate(shas)}
+    col = {p: j for j, p in enumerate(paths)}
+    rows = conn.execute(
+        "SELECT git_commit, new_path, old_path, change_type FROM file_changes"
+        " WHERE git_commit IN (SELECT value FROM json_each(?))", (json.dumps(shas),)).fetchall()
+    # Renames newest first: a change made under an old name counts for today's name.
+    renames: list[tuple[int, str, str]] = sorted(
+        ((position[r[0]], r[2], r[1]) for r in rows
+         if r[3] in ("renamed", "moved") and r[2] and r[2] != r[1]),
+        reverse=True)
+    rename_at: dict[str, list[tuple[int, str]]] = {}
+    for t, old, new in renames:
+        rename_at.setdefault(old, []).append((t, new))
+
+    def current(path: str, t: int) -> str:
+        # Follow the renames that happened after commit t, oldest first.
+        for _ in range(16):
+            later = [(rt, new) for rt, new in rename_at.get(path, []) if rt > t]
+            if not later:
+                return path
+            rt, path = min(later)
+            t = rt
+        return path
+
+    r_idx: list[int] = []
+    c_idx: list[int] = []
+    sizes = np.zeros(len(shas), dtype=np.float64)
+    for sha, new_path, _old, kind in rows:
+        t = position[sha]
+        sizes[t] += 1
+        if kind == "deleted":
+            continue
+        name = current(new_path, t) if rename_at else new_path
+        j = col.get(name)
+        if j is not None:
+            r_idx.append(t)
+            c_idx.append(j)
+    m = sp.csr_matrix((np.ones(len(r_idx)), (r_idx, c_idx)), shape=(len(shas), len(paths)))
+    m.data[:] = 1.0  # a path listed twice in one commit is still one change
+    m.sum_duplicates()
+    m.data[:] = 1.0
+    return History(shas, [c[1] for c in chain], [c[2] for c in chain], m, sizes)

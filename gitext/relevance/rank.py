@@ -1,0 +1,71 @@
+"""`git aircher relevant`: relevance alone, or fused with a search for the task.
+
+With a task, a file's score is its hybrid search score (content, vectors and the commit messages
+that describe it), scaled so the best is 1, plus ``RELEVANCE_WEIGHT`` times its relevance scaled
+the same way: the task decides, history breaks the near-ties a task leaves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from gitext.errors import UsageError
+from gitext.project import Project
+
+RELEVANCE_WEIGHT = 0.3
+
+
+@dataclass(frozen=True)
+class RelevantFile:
+    path: str
+    score: float
+    final_score: float
+    search_score: float
+    components: dict[str, float]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _scaled(x: Any) -> Any:
+    top = float(np.max(x)) if len(x) else 0.0
+    return x / top if top > 0 else np.zeros_like(x)
+
+
+def relevant(project: Project, *, top: int = 10, task: str | None = None,
+             context: str | None = None) -> list[RelevantFile]:
+    from gitext.relevance.scoring import compute, current_context
+
+    if top < 1:
+        raise UsageError("--top must be at least 1")
+    project.require_init()
+    ctx = current_context(project, context)
+    scores = compute(project, ctx)
+    n = len(scores.paths)
+    search = np.zeros(n)
+    if task is not None:
+        from gitext.search.hybrid import clean_query, file_scores
+
+        text = clean_query(task)
+        if not text.strip():
+            raise UsageError("empty --task", hint="describe the task in a few words")
+        found = file_scores(project, text, history=scores.history, paths=scores.paths)
+        index = {p: i for i, p in enumerate(scores.paths)}
+        for path, (s, _) in found.items():
+            i = index.get(path)
+            if i is not None:
+                search[i] = s
+        fused = _scaled(search) + RELEVANCE_WEIGHT * _scaled(np.maximum(scores.final, 0.0))
+    else:
+        fused = scores.final
+    order = np.lexsort((np.array(scores.paths, dtype=object).astype(str), -fused))[:top]
+    out = []
+    for i in order:
+        parts = {k: round(float(v[i]), 6) for k, v in scores.parts.items()}
+        out.append(RelevantFile(scores.paths[i], round(float(fused[i]), 6),
+                                round(float(scores.final[i]), 6), round(float(search[i]), 6),
+                                parts))
+    return out

@@ -1,0 +1,213 @@
+"""File relevance per context: the components combined, stored in ``file_relevance_scores``.
+
+``compute`` is a pure read: every component for every file of the worktree, vectorised.
+``refresh`` stores the current worktree context's scores and clears ``relevance_dirty``; it runs
+after `git aircher index` and in the background worker, and only when something changed (a
+dirty file, a new HEAD, new feedback) or the stored scores expired.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from gitext import clock
+from gitext.contexts import Context, find_context, project_context, worktree_context_id
+from gitext.errors import UsageError
+from gitext.ids import derived_id
+from gitext.project import Project
+from gitext.relevance import components as comp
+from gitext.relevance.feedback import feedback_vector
+from gitext.relevance.history import History, load_history
+
+# How the components add up. Frequency and recency are decayed change counts (a file changed
+# in each of the last commits scores about 1/(1 - rate)); the others are in [0, 1] or [-1, 1].
+BASE_WEIGHT = 0.2
+DEPENDENCY_WEIGHT = 0.5
+SUCCESS_WEIGHT = 2.0
+CROSS_WEIGHT = 0.5
+ACCESS_WEIGHT = 1.0
+TTL_SECONDS = 86_400.0  # scores older than this are recomputed even if nothing was marked
+
+
+@dataclass
+class Scores:
+    context: Context
+    head: str | None
+    paths: list[str]
+    file_ids: list[str]
+    parts: dict[str, Any]  # component name -> numpy vector over paths
+    final: Any
+    history: History | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def ranked(self, top: int) -> list[int]:
+        order = np.lexsort((np.array(self.paths), -self.final))
+        return [int(i) for i in order[:top]]
+
+
+def current_context(project: Project, name: str | None = None) -> Context:
+    with project.db("knowledge").read() as conn:
+        if name:
+            ctx = find_context(conn, name)
+            if ctx is None:
+                raise UsageError(f"no context named {name!r}",
+                                 hint="`git aircher context` lists the contexts")
+            return ctx
+        proj = project_context(conn)
+        if proj is None:
+            raise UsageError("this store has no project context",
+                             hint="run `git aircher init` first")
+        head = project.repo.head()
+        cid = worktree_context_id(proj.id, head.branch)
+        row = conn.execute("SELECT * FROM contexts WHERE id = ?", (cid,)).fetchone()
+    if row is not None:
+        return Context.from_row(row)
+    return Context(cid, "worktree", head.branch or "(detached)", proj.id,
+                   str(project.repo.root), head.branch, head.commit)
+
+
+def _files(conn: sqlite3.Connection, worktree: str) -> list[tuple[str, str, int]]:
+    rows = conn.execute(
+        "SELECT f.path, f.id, coalesce(f.line_count, 0) FROM worktree_files w"
+        " JOIN files f ON f.id = w.file_id WHERE w.worktree_path = ?"
+        " AND coalesce(f.is_binary, 0) = 0 AND coalesce(f.permissions, '') NOT IN"
+        " ('120000', '160000') ORDER BY f.path", (worktree,)).fetchall()
+    return [(r[0], r[1], int(r[2])) for r in rows]
+
+
+def compute(project: Project, context: Context | None = None) -> Scores:
+    """Every component for every file of this worktree, for ``context``."""
+    project.require_init()
+    ctx = context or current_context(project)
+    worktree = str(project.repo.root)
+    head = project.repo.head().commit
+    rate = project.config.number("storage.lifecycle.success_correlation_decay_rate")
+    limit = project.config.integer("storage.sync.history_limit")
+    with project.db("file_index").read() as conn:
+        files = _files(conn, worktree)
+        paths = [f[0] for f in files]
+        ids = [f[1] for f in files]
+        history = load_history(conn, head, paths, limit)
+        edges = _edges(conn, ids)
+        access = _access(conn, ids, rate)
+        cross = _cross(project, conn, ids, ctx)
+    lines = np.array([f[2] for f in files], dtype=np.float64)
+    frequency = comp.frequency(history, rate) + ACCESS_WEIGHT * access
+    recency = comp.recency(history, rate)
+    dependency = comp.dependency(history, edges, recency, rate)
+    base = comp.size_prior(lines)
+    success = feedback_vector(project, paths, rate)
+    final = (frequency + recency + BASE_WEIGHT * base + DEPENDENCY_WEIGHT * dependency
+             + SUCCESS_WEIGHT * success + CROSS_WEIGHT * cross)
+    parts = {"base_score": base, "frequency_score": frequency, "recency_score": recency,
+             "dependency_score": dependency, "success_correlation": success,
+             "cross_context_boost": cross}
+    return Scores(ctx, head, paths, ids, parts, final, history)
+
+
+def _edges(conn: sqlite3.Connection, ids: list[str]) -> Any:
+    index = {f: i for i, f in enumerate(ids)}
+    rows = conn.execute("SELECT source_file_id, target_file_id, coalesce(strength, 1.0)"
+                        " FROM file_relationships").fetchall()
+    pairs = [(index[s], index[t], w) for s, t, w in rows if s in index and t in index]
+    n = len(ids)
+    if not pairs:
+        return sp.csr_matrix((n, n))
+    src, dst, w = zip(*pairs, strict=True)
+    return sp.csr_matrix((np.asarray(w, float), (src, dst)), shape=(n, n))
+
+
+def _access(conn: sqlite3.Connection, ids: list[str], rate: float) -> Any:
+    """Accesses per file, each decayed by its age in days."""
+    index = {f: i for i, f in enumerate(ids)}
+    out = np.zeros(len(ids))
+    now = clock.epoch()
+    rows = conn.execute("SELECT file_id, accessed_at FROM file_access_patterns").fetchall()
+    hits = [(index[f], (now - clock.from_ts(t)) / 86_400.0) for f, t in rows
+            if f in index and t]
+    if hits:
+        where, ages = zip(*hits, strict=True)
+        np.add.at(out, np.asarray(where), comp.decayed_by_day(np.maximum(ages, 0), 1.0, rate))
+    return out
+
+
+def _cross(project: Project, conn: sqlite3.Connection, ids: list[str], ctx: Context) -> Any:
+    """The stored final scores of related contexts, by relationship strength, scaled to <= 1."""
+    out = np.zeros(len(ids))
+    with project.db("knowledge").read() as kconn:
+        related = kconn.execute(
+            "SELECT target_context_id, strength FROM context_relationships"
+            " WHERE source_context_id = ? UNION ALL SELECT source_context_id, strength"
+            " FROM context_relationships WHERE target_context_id = ?", (ctx.id, ctx.id)).fetchall()
+    if not related:
+        return out
+    index = {f: i for i, f in enumerate(ids)}
+    for other, strength in related:
+        rows = conn.execute("SELECT file_id, final_score FROM file_relevance_scores"
+                            " WHERE context_id = ?", (other,)).fetchall()
+        vec = np.zeros(len(ids))
+        for f, s in rows:
+            if f in index:
+                vec[index[f]] = s or 0.0
+        top = vec.max() if len(vec) else 0.0
+        if top > 0:
+            out += float(strength or 0.0) * vec / top
+    return np.clip(out, 0.0, 1.0)
+
+
+def refresh(project: Project) -> None:
+    """Recompute and store the current worktree context's scores when anything changed."""
+    if not project.initialized:
+        return
+    ctx = current_context(project)
+    db = project.db("file_index")
+    head = project.repo.head().commit
+    with db.read() as conn:
+        dirty = conn.execute("SELECT count(*) FROM relevance_dirty").fetchone()[0]
+        last = conn.execute("SELECT metadata, calculated_at FROM file_relevance_scores"
+                            " WHERE context_id = ? LIMIT 1", (ctx.id,)).fetchone()
+    if not dirty and last is not None and _fresh(last, head):
+        return
+    store(project, compute(project, ctx))
+
+
+def _fresh(row: sqlite3.Row, head: str | None) -> bool:
+    try:
+        meta = json.loads(row[0] or "{}")
+    except ValueError:
+        return False
+    age = clock.epoch() - clock.from_ts(row[1]) if row[1] else TTL_SECONDS + 1
+    return bool(meta.get("head") == head and age < TTL_SECONDS)
+
+
+def store(project: Project, scores: Scores) -> int:
+    now = clock.now()
+    expires = clock.to_ts(clock.epoch() + TTL_SECONDS)
+    meta = json.dumps({"head": scores.head})
+    ctx = scores.context
+    p = scores.parts
+    rows = [
+        (derived_id("relevance", fid, ctx.id), fid, ctx.id, ctx.context_type,
+         float(p["base_score"][i]), float(p["frequency_score"][i]), float(p["recency_score"][i]),
+         float(p["dependency_score"][i]), float(p["success_correlation"][i]),
+         float(p["cross_context_boost"][i]), float(scores.final[i]), now, expires, meta)
+        for i, fid in enumerate(scores.file_ids)
+    ]
+    db = project.db("file_index")
+    with db.write() as conn:
+        conn.execute("DELETE FROM file_relevance_scores WHERE context_id = ?", (ctx.id,))
+        db.executemany(
+            conn,
+            "INSERT OR REPLACE INTO file_relevance_scores (id, file_id, context_id, context_type,"
+            " base_score, frequency_score, recency_score, dependency_score, success_correlation,"
+            " cross_context_boost, final_score, calculated_at, expires_at, metadata)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.execute("DELETE FROM relevance_dirty")
+    return len(rows)
+

@@ -1,0 +1,1 @@
+"""Similarity search: tokenizer, chunking, embedders, vectors, exact kNN, full text, hybrid."""

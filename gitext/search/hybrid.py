@@ -1,0 +1,240 @@
+"""`git aircher search`: BM25 over files, exact kNN over chunk vectors, and their fusion.
+
+Hybrid (the default) ranks files by their normalised BM25 score (FTS5, with the size prior)
+plus ``VECTOR_WEIGHT`` times their best chunk's cosine similarity to the query, plus
+``HISTORY_WEIGHT`` times how well the commit messages that changed them match the query
+(gitext.relevance.messages). Every text hit gets its vector similarity, whatever its rank in the
+kNN; a vector hit that the text search missed joins when it reaches ``similarity_threshold``.
+``--mode text`` and ``--mode vector`` use one signal alone.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from collections import Counter
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from gitext.errors import UsageError
+from gitext.project import Project
+from gitext.search import fulltext
+from gitext.search.tokenize import terms
+
+MODES = ("hybrid", "vector", "text")
+MAX_QUERY_CHARS = 20_000  # a query longer than this is cut: its tail adds nothing but time
+VECTOR_WEIGHT = 0.25
+HISTORY_WEIGHT = 0.5
+KNN_CANDIDATES = 200
+FULL_SIMS = 50_000  # up to this many chunks every one gets its similarity; beyond, the top k
+
+
+@dataclass(frozen=True)
+class Hit:
+    path: str
+    score: float
+    chunk_index: int
+    line_start: int
+    line_end: int
+    preview: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Chunks:
+    """This worktree's chunk vectors: rows of ``matrix`` and who they belong to."""
+
+    blobs: list[str]
+    index: list[int]
+    lines: list[tuple[int, int]]
+    previews: list[str]
+    matrix: Any
+
+
+def clean_query(query: str | bytes) -> str:
+    if isinstance(query, bytes):
+        query = query.decode("utf-8", errors="replace")
+    # Lone surrogates (from undecodable command-line bytes) cannot be encoded for SQLite.
+    query = query.encode("utf-8", errors="replace").decode("utf-8")
+    return query[:MAX_QUERY_CHARS]
+
+
+def search(project: Project, query: str, *, top: int = 10, mode: str = "hybrid") -> list[Hit]:
+    """The best ``top`` files of this worktree for ``query``."""
+    if mode not in MODES:
+        raise UsageError(f"unknown search mode {mode!r}", hint="use hybrid, vector or text")
+    if top < 1:
+        raise UsageError("--top must be at least 1")
+    project.require_init()
+    text = clean_query(query)
+    if not text.strip():
+        raise UsageError("empty query", hint="give some words to search for")
+    scores = file_scores(project, text, mode=mode)
+    return [_hit(path, s, info) for path, (s, info) in
+            sorted(scores.items(), key=lambda kv: (-kv[1][0], kv[0]))[:top]]
+
+
+def _hit(path: str, score: float, info: dict[str, Any]) -> Hit:
+    return Hit(path, round(score, 6), info.get("chunk_index", 0), info.get("line_start", 1),
+               info.get("line_end", info.get("line_count", 1)), info.get("preview", ""))
+
+
+def file_scores(project: Project, text: str, *, mode: str = "hybrid", history: Any = None,
+                paths: list[str] | None = None) -> dict[str, tuple[float, dict[str, Any]]]:
+    """path -> (score, details) for every file a signal found (also used by `relevant`).
+
+    ``history``/``paths``: the worktree's relevance history, when the caller has it loaded.
+    """
+    worktree = str(project.repo.root)
+    qterms = terms(text)
+    out: dict[str, tuple[float, dict[str, Any]]] = {}
+    hits: list[fulltext.TextHit] = []
+    with project.db("file_index").read() as conn:
+        if mode != "vector":
+            hits = fulltext.search(conn, worktree, qterms)
+        blob_of = _worktree_blobs(conn, worktree) if mode != "text" else {}
+        if mode == "hybrid" and history is None:
+            from gitext.relevance.history import load_history
+
+            paths = sorted(blob_of)
+            history = load_history(conn, project.repo.head().commit, paths,
+                                   project.config.integer("storage.sync.history_limit"))
+    if mode == "hybrid" and history is not None and paths is not None:
+        _add_history(out, history, paths, text)
+    best = hits[0].score if hits else 0.0
+    for h in hits:
+        prior, info = out.get(h.path, (0.0, {}))
+        out[h.path] = (prior + (h.score / best if best > 0 else 0.0),
+                       {**info, "line_start": 1, "line_end": max(1, h.line_count),
+                        "bm25": h.bm25})
+    if mode == "text" or not project.config.flag("storage.embeddings.enabled"):
+        if mode == "vector":
+            raise UsageError("vector search is off (storage.embeddings.enabled = false)")
+        return out
+    chunks = _load_chunks(project, set(blob_of.values()))
+    if chunks is None or not chunks.blobs:
+        return out
+    sims = _similarities(project, chunks, text, qterms)
+    if sims is None:
+        return out
+    import numpy as np
+
+    from gitext.search.embedders import embedder_for
+
+    threshold = (project.config.number("storage.embeddings.similarity_threshold")
+                 * embedder_for(project).similarity_scale)
+    by_blob: dict[str, tuple[float, int]] = {}
+    for found_row in np.flatnonzero(sims > -1.0):
+        blob = chunks.blobs[found_row]
+        s = float(sims[found_row])
+        if blob not in by_blob or s > by_blob[blob][0]:
+            by_blob[blob] = (s, int(found_row))
+    for path, blob in blob_of.items():
+        found = by_blob.get(blob)
+        if found is None:
+            continue
+        sim, row = found
+        detail = {"chunk_index": chunks.index[row], "line_start": chunks.lines[row][0],
+                  "line_end": chunks.lines[row][1], "preview": chunks.previews[row],
+                  "similarity": sim}
+        if mode == "vector":
+            if sim >= threshold:
+                out[path] = (sim, detail)
+        elif path in out:
+            base, info = out[path]
+            out[path] = (base + VECTOR_WEIGHT * max(sim, 0.0), {**info, **detail})
+        elif sim >= threshold:
+            out[path] = (VECTOR_WEIGHT * sim, detail)
+    return out
+
+
+def _add_history(out: dict[str, tuple[float, dict[str, Any]]], history: Any, paths: list[str],
+                 text: str) -> None:
+    """Files changed by past commits whose messages resemble the query, best scaled to
+    HISTORY_WEIGHT."""
+    import numpy as np
+
+    from gitext.relevance.messages import similar_commit_scores
+
+    sc = similar_commit_scores(history, text)
+    top = float(sc.max()) if len(sc) else 0.0
+    if top <= 0:
+        return
+    for i in np.flatnonzero(sc):
+        value = HISTORY_WEIGHT * float(sc[i]) / top
+        out[paths[i]] = (value, {"history": round(value, 6)})
+
+
+def _worktree_blobs(conn: sqlite3.Connection, worktree: str) -> dict[str, str]:
+    from gitext.search.indexer import live_files
+
+    return {f.path: f.blob for f in live_files(conn, worktree)}
+
+
+def _load_chunks(project: Project, blobs: set[str]) -> _Chunks | None:
+    from gitext.search.embedders import embedder_for
+    from gitext.search.maintenance import store
+
+    embedder = embedder_for(project)
+    with project.db("knowledge").read() as conn:
+        rows = conn.execute(
+            "SELECT content_hash, chunk_index, line_start, line_end, content_preview,"
+            " vector_file, vector_row FROM embedding_metadata WHERE embedding_model = ?"
+            " AND vector_file IS NOT NULL AND content_hash IN (SELECT value FROM json_each(?))"
+            " ORDER BY vector_file, vector_row",
+            (embedder.name, json.dumps(sorted(blobs)))).fetchall()
+    if not rows:
+        return None
+    vs = store(project, embedder)
+    try:
+        matrix = vs.gather([(r[5], int(r[6])) for r in rows])
+    except (OSError, ValueError, IndexError):
+        return None  # a missing or damaged vector file: text search still answers
+    return _Chunks([r[0] for r in rows], [int(r[1]) for r in rows],
+                   [(int(r[2] or 1), int(r[3] or 1)) for r in rows],
+                   [r[4] or "" for r in rows], matrix)
+
+
+def _similarities(project: Project, chunks: _Chunks, text: str, qterms: list[str]) -> Any:
+    """Cosine similarity of the query to every chunk (-2 where the kNN did not reach)."""
+    import numpy as np
+
+    from gitext.search.embedders import HashEmbedder, embedder_for
+    from gitext.search.knn import ExactIndex
+
+    embedder = embedder_for(project)
+    if isinstance(embedder, HashEmbedder):
+        qvec = embedder.embed_weights([_idf_weights(project, qterms)])
+    else:
+        qvec = embedder.embed([text])
+    if not np.any(qvec):
+        return None
+    index = ExactIndex(chunks.matrix)
+    k = len(index) if len(index) <= FULL_SIMS else KNN_CANDIDATES
+    sims, idx = index.search(qvec, k)
+    out = np.full(len(index), -2.0, dtype=np.float32)
+    out[idx[0]] = sims[0]
+    return out
+
+
+def _idf_weights(project: Project, qterms: list[str]) -> dict[str, float]:
+    """Query term weights for the hash embedder: count x IDF from the full-text index, so the
+    query vector leans on rare words as BM25 does (documents cannot carry an IDF: their vectors
+    are computed once and must not depend on the rest of the corpus)."""
+    counts = Counter(qterms)
+    if not counts:
+        return {}
+    with project.db("file_index").read() as conn:
+        n = int(conn.execute("SELECT count(*) FROM search_docs").fetchone()[0]) or 1
+        marks = ",".join("?" * len(counts))
+        df = {r[0]: int(r[1]) for r in conn.execute(
+            f"SELECT term, doc FROM search_vocab WHERE term IN ({marks})", list(counts))}
+    return {t: c * math.log(1.0 + (n - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5))
+            for t, c in counts.items()}
+
+
+def hits_json(hits: list[Hit]) -> list[dict[str, Any]]:
+    return [h.to_json() for h in hits]

@@ -1,0 +1,173 @@
+"""Bringing full text and vectors up to date with the current worktree's files.
+
+Called by `git aircher index` and the background worker after the file index is current. Work
+is keyed by content: a (path, blob) version is tokenized once, a (blob, model) pair is chunked
+and embedded once, so a branch switched away from and back to costs nothing the second time.
+Secret-looking files are never read: no text, no terms, no vectors.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gitext.git.objects import read_blobs
+from gitext.index.languages import is_binary
+from gitext.index.secrets import is_secret_path
+from gitext.project import Project
+from gitext.search import fulltext
+from gitext.search.chunking import Chunk, chunk_text
+
+Progress = Callable[[int, int], None]
+EMPTY = Chunk(-1, 0, 0, "")  # marker: this blob was looked at and has no chunk
+
+MAX_INDEXED = 1024 * 1024  # bytes; larger files are data or generated, not worth searching
+PREVIEW_CHARS = 200
+_SKIP_MODES = ("120000", "160000")  # symlinks and submodules have no content of their own
+
+
+@dataclass(frozen=True)
+class LiveFile:
+    path: str
+    blob: str
+    status: str
+
+
+def live_files(conn: sqlite3.Connection, worktree: str) -> list[LiveFile]:
+    """The worktree's files whose content may be indexed."""
+    rows = conn.execute(
+        "SELECT f.path, w.content_hash, w.git_status, f.is_binary, f.size_bytes, f.permissions"
+        " FROM worktree_files w JOIN files f ON f.id = w.file_id"
+        " WHERE w.worktree_path = ? AND w.content_hash IS NOT NULL", (worktree,)).fetchall()
+    out = []
+    for path, blob, status, binary, size, mode in rows:
+        if binary or (size is not None and size > MAX_INDEXED) or mode in _SKIP_MODES:
+            continue
+        if is_secret_path(path):
+            continue
+        out.append(LiveFile(path, blob, status or "clean"))
+    return out
+
+
+def _read_texts(root: Path, files: list[LiveFile]) -> dict[str, str]:
+    """blob -> text for these files; a work-tree version git has no object for is read from disk."""
+    by_blob = {f.blob: f for f in files}
+    texts: dict[str, str] = {}
+    for blob, data in read_blobs(root, list(by_blob), max_size=MAX_INDEXED):
+        if data is None:
+            data = _from_disk(root / by_blob[blob].path)
+        if data is None or is_binary(data):
+            continue
+        texts[blob] = data.decode("utf-8", errors="replace")
+    return texts
+
+
+def _from_disk(path: Path) -> bytes | None:
+    try:
+        if path.is_symlink() or path.stat().st_size > MAX_INDEXED:
+            return None
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def update(project: Project, *, progress: Progress | None = None) -> dict[str, Any]:
+    """Full text and vectors for every file of the current worktree; returns counts."""
+    project.require_init()
+    root = project.repo.root
+    worktree = str(root)
+    fdb = project.db("file_index")
+    with fdb.read() as conn:
+        files = live_files(conn, worktree)
+        have_docs = fulltext.indexed_pairs(conn)
+    missing_docs = [f for f in files if (f.path, f.blob) not in have_docs]
+
+    cfg = project.config
+    embed_on = cfg.flag("storage.embeddings.enabled")
+    embedder = None
+    missing_blobs: list[str] = []
+    if embed_on:
+        from gitext.search.embedders import embedder_for
+
+        embedder = embedder_for(project)
+        kdb = project.db("knowledge")
+        with kdb.read() as kconn:
+            embedded = _embedded_blobs(kconn, embedder.name, {f.blob for f in files})
+        missing_blobs = sorted({f.blob for f in files} - embedded)
+
+    wanted = {f.blob: f for f in missing_docs}
+    need_vectors = set(missing_blobs)
+    for f in files:
+        if f.blob in need_vectors and f.blob not in wanted:
+            wanted[f.blob] = f
+    texts = _read_texts(root, list(wanted.values())) if wanted else {}
+    chunks: dict[str, list[Chunk]] = {}
+
+    def chunks_of(f: LiveFile) -> list[Chunk]:
+        if f.blob not in chunks:
+            chunks[f.blob] = chunk_text(f.path, texts.get(f.blob, ""))
+        return chunks[f.blob]
+
+    total = len(missing_docs) + len(missing_blobs)
+    done = 0
+    with fdb.write() as conn:
+        removed = fulltext.drop_unreferenced(conn)
+        for f in missing_docs:
+            text = texts.get(f.blob)
+            if text is not None:
+                symbols = [s for c in chunks_of(f) for s in c.symbols]
+                fields = fulltext.doc_fields(f.path, text, symbols)
+                fulltext.insert_doc(conn, f.path, f.blob, fields, text.count("\n") + 1)
+            done += 1
+            if progress is not None and done % 200 == 0:
+                progress(done, total)
+
+    embedded_chunks = 0
+    if embedder is not None and missing_blobs:
+        from gitext.search.maintenance import register_index, store_vectors
+
+        by_blob = {f.blob: f for f in files}
+        batch: list[tuple[str, str, Chunk]] = []
+        size = max(1, cfg.integer("storage.embeddings.update_batch_size"))
+        for blob in missing_blobs:
+            f = by_blob[blob]
+            # A blob with nothing to embed (empty, unreadable) still gets a marker row, so it
+            # is not read again on every update.
+            found = chunks_of(f) if blob in texts else []
+            batch.extend((f.path, blob, c) for c in found or [EMPTY])
+            done += 1
+            if len(batch) >= size * 10:
+                embedded_chunks += store_vectors(project, embedder, batch, size)
+                batch = []
+                if progress is not None:
+                    progress(done, total)
+        if batch:
+            embedded_chunks += store_vectors(project, embedder, batch, size)
+        register_index(project, embedder)
+    if embedder is not None:
+        from gitext.search.maintenance import maybe_compact
+
+        maybe_compact(project, embedder)
+    if progress is not None and total:
+        progress(total, total)
+    return {
+        "files": len(files),
+        "docs_added": len(missing_docs),
+        "docs_removed": removed,
+        "blobs_embedded": len(missing_blobs),
+        "chunks_embedded": embedded_chunks,
+        "embedding_model": embedder.name if embedder is not None else None,
+    }
+
+
+def _embedded_blobs(conn: sqlite3.Connection, model: str, blobs: set[str]) -> set[str]:
+    if not blobs:
+        return set()
+    rows = conn.execute(
+        "SELECT DISTINCT content_hash FROM embedding_metadata WHERE embedding_model = ?"
+        " AND content_hash IN (SELECT value FROM json_each(?))", (model, json.dumps(sorted(blobs))))
+    return {r[0] for r in rows}

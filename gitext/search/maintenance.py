@@ -1,0 +1,157 @@
+"""Writing, registering, compacting and pruning the vector index of one embedding model.
+
+Honours ``update_batch_size`` (texts per embedder call), ``index_rebuild_threshold`` (rows no
+worktree references before they are dropped at the next compaction) and ``rebuild_interval``
+(time after which the segments are rewritten into one even if nothing else asks for it).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from gitext import clock
+from gitext.ids import derived_id
+from gitext.project import Project
+from gitext.search.chunking import Chunk
+from gitext.search.embedders import Embedder
+from gitext.search.vectors import VectorStore
+
+MAX_SEGMENTS = 24  # more files than this make every query open many mmaps: compact
+
+_INSERT = (
+    "INSERT OR IGNORE INTO embedding_metadata (id, file_path, chunk_index, embedding_model,"
+    " dimension, content_hash, created_at, content_preview, line_start, line_end, vector_file,"
+    " vector_row) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def store(project: Project, embedder: Embedder) -> VectorStore:
+    return VectorStore(project.layout.embeddings, embedder.name, embedder.dimension)
+
+
+def store_vectors(project: Project, embedder: Embedder, items: Sequence[tuple[str, str, Chunk]],
+                  batch_size: int) -> int:
+    """Embed (path, blob, chunk) items in batches, write one segment, record their rows."""
+    import numpy as np
+
+    from gitext.search.indexer import PREVIEW_CHARS
+
+    real = [it for it in items if it[2].index >= 0]
+    parts = []
+    for i in range(0, len(real), batch_size):
+        parts.append(embedder.embed([c.text for _, _, c in real[i : i + batch_size]]))
+    rows: list[tuple[Any, ...]] = []
+    now = clock.now()
+    segment = None
+    if parts:
+        matrix = np.vstack(parts)
+        segment = store(project, embedder).write_segment(matrix)
+    position = 0
+    for path, blob, chunk in items:
+        seg, row = (segment, position) if chunk.index >= 0 else (None, None)
+        if chunk.index >= 0:
+            position += 1
+        rows.append((derived_id("embedding", blob, embedder.name, str(chunk.index)), path,
+                     chunk.index, embedder.name, embedder.dimension, blob, now,
+                     chunk.text[:PREVIEW_CHARS], chunk.line_start, chunk.line_end, seg, row))
+    db = project.db("knowledge")
+    with db.write() as conn:
+        db.executemany(conn, _INSERT, rows)
+    return len(real)
+
+
+def index_id(model: str) -> str:
+    return derived_id("search-index", model)
+
+
+def register_index(project: Project, embedder: Embedder, *, rebuilt: bool = False) -> None:
+    """The model's row in search_indexes: type exact, its folder, size and settings."""
+    vs = store(project, embedder)
+    db = project.db("knowledge")
+    cfg = project.config
+    with db.write() as conn:
+        count = conn.execute(
+            "SELECT count(*) FROM embedding_metadata WHERE embedding_model = ?"
+            " AND vector_file IS NOT NULL", (embedder.name,)).fetchone()[0]
+        old = conn.execute("SELECT last_rebuilt, config FROM search_indexes WHERE id = ?",
+                           (index_id(embedder.name),)).fetchone()
+        last = clock.now() if rebuilt or old is None else old[0]
+        config = {
+            "metric": "cosine",
+            "algorithm": "brute",
+            "similarity_threshold": cfg.number("storage.embeddings.similarity_threshold"),
+            "segments": len(vs.segments()),
+        }
+        conn.execute(
+            "INSERT INTO search_indexes (id, index_type, index_path, embedding_model, dimension,"
+            " item_count, last_rebuilt, config) VALUES (?, 'exact', ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT(id) DO UPDATE SET index_path = excluded.index_path,"
+            " dimension = excluded.dimension, item_count = excluded.item_count,"
+            " last_rebuilt = excluded.last_rebuilt, config = excluded.config",
+            (index_id(embedder.name), str(vs.folder), embedder.name, embedder.dimension, count,
+             last, json.dumps(config)),
+        )
+
+
+def _unreferenced(project: Project, model: str) -> set[str]:
+    """Blobs with vectors that no worktree has now (kept for branch switches, up to a bound)."""
+    with project.db("file_index").read() as conn:
+        live = {r[0] for r in conn.execute(
+            "SELECT DISTINCT content_hash FROM worktree_files WHERE content_hash IS NOT NULL")}
+    with project.db("knowledge").read() as conn:
+        have = {r[0] for r in conn.execute(
+            "SELECT DISTINCT content_hash FROM embedding_metadata WHERE embedding_model = ?",
+            (model,))}
+    return have - live
+
+
+def maybe_compact(project: Project, embedder: Embedder) -> bool:
+    """Compact when there are too many segments, too many dead rows, or the interval passed."""
+    vs = store(project, embedder)
+    cfg = project.config
+    with project.db("knowledge").read() as conn:
+        row = conn.execute("SELECT last_rebuilt FROM search_indexes WHERE id = ?",
+                           (index_id(embedder.name),)).fetchone()
+    due = False
+    if row is not None and row[0]:
+        age = clock.epoch() - clock.from_ts(row[0])
+        due = age > cfg.seconds("storage.embeddings.rebuild_interval")
+    many = len(vs.segments()) > MAX_SEGMENTS
+    threshold = cfg.integer("storage.performance.index_rebuild_threshold")
+    dead = len(_unreferenced(project, embedder.name)) > threshold if not (due or many) else True
+    if due or many or dead:
+        compact(project, embedder)
+        return True
+    return False
+
+
+def compact(project: Project, embedder: Embedder) -> dict[str, int]:
+    """Rewrite the live vectors into one segment; drop rows of blobs no worktree has.
+
+    The new segment is written before any row points at it and old files are deleted only after
+    the rows moved, so a crash at any point leaves a consistent index (at worst a stray file).
+    """
+    vs = store(project, embedder)
+    gone = _unreferenced(project, embedder.name)
+    kdb = project.db("knowledge")
+    with kdb.read() as conn:
+        rows = conn.execute(
+            "SELECT id, content_hash, vector_file, vector_row FROM embedding_metadata"
+            " WHERE embedding_model = ? AND vector_file IS NOT NULL ORDER BY content_hash,"
+            " chunk_index", (embedder.name,)).fetchall()
+    keep = [r for r in rows if r[1] not in gone]
+    old_segments = set(vs.segments())
+    new_segment = None
+    if keep:
+        matrix = vs.gather([(r[2], int(r[3])) for r in keep])
+        new_segment = vs.write_segment(matrix)
+    with kdb.write() as conn:
+        kdb.executemany(conn, "DELETE FROM embedding_metadata WHERE embedding_model = ?"
+                        " AND content_hash = ?", ((embedder.name, b) for b in gone))
+        kdb.executemany(conn, "UPDATE embedding_metadata SET vector_file = ?, vector_row = ?"
+                        " WHERE id = ?", ((new_segment, i, r[0]) for i, r in enumerate(keep)))
+    removed = vs.remove(old_segments - {new_segment} if new_segment else old_segments)
+    register_index(project, embedder, rebuilt=True)
+    return {"kept": len(keep), "dropped_blobs": len(gone), "segments_removed": removed}

@@ -1,0 +1,155 @@
+"""Relevance components move the way they should, on real repositories and real stores."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import commit
+
+
+@pytest.fixture(autouse=True)
+def no_hooks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRCHER_SKIP", "1")
+
+
+def relevant(aircher: Any, repo: Path, *args: str) -> list[dict[str, Any]]:
+    r = aircher(repo, "relevant", "--json", "--top", "50", *args)
+    assert r.code == 0, r.err
+    data = json.loads(r.out)
+    assert isinstance(data, list)
+    return data
+
+
+def by_path(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {r["path"]: r for r in rows}
+
+
+def rank(rows: list[dict[str, Any]], path: str) -> int:
+    return [r["path"] for r in rows].index(path)
+
+
+@pytest.fixture
+def project(empty_repo: Path, aircher: Any) -> Path:
+    commit(empty_repo, {
+        "pkg/__init__.py": "",
+        "pkg/helper.py": "def helper():\n    return 1\n",
+        "pkg/main.py": "from pkg import helper\n\nprint(helper.helper())\n",
+        "pkg/unrelated.py": "def unrelated():\n    return 2\n",
+        "pkg/busy.py": "x = 0\n",
+        "docs/guide.md": "# Guide\n\nHow to configure the retry budget of the client.\n",
+    }, "start")
+    for i in range(1, 6):
+        commit(empty_repo, {"pkg/busy.py": f"x = {i}\n"}, f"tweak busy {i}")
+    commit(empty_repo, {"pkg/main.py": "from pkg import helper\n\nprint(helper.helper() + 1)\n"},
+           "change main")
+    r = aircher(empty_repo, "index")
+    assert r.code == 0, r.err
+    return empty_repo
+
+
+def test_changed_often_and_recently_outranks_untouched(project: Path, aircher: Any) -> None:
+    rows = relevant(aircher, project)
+    files = by_path(rows)
+    busy, untouched = files["pkg/busy.py"], files["pkg/unrelated.py"]
+    assert rank(rows, "pkg/busy.py") < rank(rows, "pkg/unrelated.py")
+    assert busy["components"]["frequency_score"] > untouched["components"]["frequency_score"]
+    # main.py changed last: the most recent, though busy.py changed more often.
+    assert files["pkg/main.py"]["components"]["recency_score"] == pytest.approx(1.0)
+    assert 0 < busy["components"]["recency_score"] < 1.0
+    assert untouched["components"]["recency_score"] < busy["components"]["recency_score"]
+    assert set(rows[0]) >= {"path", "score"}
+
+
+def test_recent_work_lifts_what_it_imports(project: Path, aircher: Any) -> None:
+    files = by_path(relevant(aircher, project))
+    # main.py (the last change) imports helper.py; unrelated.py has no link to recent work.
+    assert (files["pkg/helper.py"]["components"]["dependency_score"]
+            > files["pkg/unrelated.py"]["components"]["dependency_score"])
+    assert files["pkg/helper.py"]["score"] > files["pkg/unrelated.py"]["score"]
+
+
+def test_feedback_changes_the_order(project: Path, aircher: Any) -> None:
+    before = relevant(aircher, project)
+    assert rank(before, "pkg/unrelated.py") > rank(before, "pkg/helper.py")
+    r = aircher(project, "feedback", "pkg/unrelated.py", "--useful", "1", "--conversation", "c1")
+    assert r.code == 0, r.err
+    r = aircher(project, "feedback", "pkg/helper.py", "--useful", "0")
+    assert r.code == 0, r.err
+    after = relevant(aircher, project)
+    assert rank(after, "pkg/unrelated.py") < rank(after, "pkg/helper.py")
+    assert by_path(after)["pkg/unrelated.py"]["components"]["success_correlation"] > 0
+    assert by_path(after)["pkg/helper.py"]["components"]["success_correlation"] < 0
+    with sqlite3.connect(project / ".agents/db/core/knowledge.db") as conn:
+        rows = conn.execute("SELECT file_path, actual_usefulness, conversation_id FROM"
+                            " context_relevance_feedback ORDER BY file_path").fetchall()
+    assert rows == [("pkg/helper.py", 0.0, None), ("pkg/unrelated.py", 1.0, "c1")]
+    with sqlite3.connect(project / ".agents/db/core/file_index.db") as conn:
+        n = conn.execute("SELECT count(*) FROM file_access_patterns WHERE access_type ="
+                         " 'context_inclusion'").fetchone()[0]
+    assert n == 2
+
+
+def test_feedback_rejects_bad_input(project: Path, aircher: Any) -> None:
+    r = aircher(project, "feedback", "pkg/helper.py", "--useful", "1.5")
+    assert r.code == 2 and "between 0 and 1" in r.err
+    r = aircher(project, "feedback", "no/such/file.py", "--useful", "1")
+    assert r.code == 2 and "not in the file index" in r.err
+
+
+def test_task_fuses_search_with_relevance(project: Path, aircher: Any) -> None:
+    rows = relevant(aircher, project, "--task", "configure the retry budget")
+    assert rows[0]["path"] == "docs/guide.md"
+    plain = relevant(aircher, project)
+    assert plain[0]["path"] != "docs/guide.md"
+
+
+def test_index_stores_every_component(project: Path) -> None:
+    with sqlite3.connect(project / ".agents/db/core/file_index.db") as conn:
+        rows = conn.execute(
+            "SELECT f.path, s.context_type, s.base_score, s.frequency_score, s.recency_score,"
+            " s.dependency_score, s.success_correlation, s.cross_context_boost, s.final_score,"
+            " s.calculated_at, s.expires_at FROM file_relevance_scores s JOIN files f"
+            " ON f.id = s.file_id").fetchall()
+        dirty = conn.execute("SELECT count(*) FROM relevance_dirty").fetchone()[0]
+    scores = {r[0]: r for r in rows}
+    assert scores["pkg/busy.py"][1] == "worktree"
+    assert scores["pkg/busy.py"][8] > scores["pkg/unrelated.py"][8]
+    assert all(r[9] and r[10] and r[10] > r[9] for r in rows)
+    assert dirty == 0
+
+
+def test_cross_context_boost(project: Path, aircher: Any) -> None:
+    from gitext.project import Project
+    from gitext.relevance.scoring import compute, current_context, store
+
+    with Project.locate(project, Path.home().parent / "aircher-home") as proj:
+        here = current_context(proj)
+        with proj.db("knowledge").write() as conn:
+            conn.execute("INSERT INTO contexts (id, context_type, parent_context_id, name)"
+                         " VALUES ('other', 'worktree', ?, 'feature')", (here.parent_id,))
+            conn.execute("INSERT INTO context_relationships (id, source_context_id,"
+                         " target_context_id, relationship_type, strength) VALUES"
+                         " ('rel', ?, 'other', 'similar_task', 1.0)", (here.id,))
+        other = compute(proj, current_context(proj, "other"))
+        # Pretend the other context's work was all about unrelated.py.
+        other.final[:] = 0.0
+        other.final[other.paths.index("pkg/unrelated.py")] = 5.0
+        store(proj, other)
+        mine = compute(proj, here)
+    boost = dict(zip(mine.paths, mine.parts["cross_context_boost"], strict=True))
+    assert boost["pkg/unrelated.py"] == pytest.approx(1.0)
+    assert boost["pkg/helper.py"] == 0.0
+
+
+def test_relevant_in_a_fresh_repo_without_history(empty_repo: Path, aircher: Any) -> None:
+    commit(empty_repo, {"a.py": "print(1)\n"}, "one")
+    assert aircher(empty_repo, "index").code == 0
+    rows = relevant(aircher, empty_repo)
+    assert [r["path"] for r in rows] == ["a.py"]
+    r = aircher(empty_repo, "relevant", "--task", "   ")
+    assert r.code == 2 and "empty --task" in r.err

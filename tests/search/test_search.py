@@ -1,0 +1,151 @@
+"""`git aircher search` on real repositories: planted content, branches, deletions, secrets."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import commit, git
+
+PLANTED = '''\
+"""Cache for widgets."""
+
+
+def frobnicate_widget_cache(widget, ttl):
+    """Keep a frobnicated copy of every widget for ttl seconds."""
+    return {"widget": widget, "ttl": ttl}
+'''
+
+FILLER = {
+    "README.md": "# demo\n\nA small demo project about parsing command lines.\n",
+    "src/cli/parser.py": "def parse_arguments(argv):\n    return [a for a in argv if a]\n",
+    "src/net/http_client.py": "class HttpClient:\n    def get(self, url):\n        return url\n",
+    "docs/usage.md": "# Usage\n\nRun the parser with arguments and read the output.\n",
+}
+
+
+@pytest.fixture(autouse=True)
+def no_hooks(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Hooks would start a background worker racing the in-process index these tests count.
+    monkeypatch.setenv("AIRCHER_SKIP", "1")
+
+
+@pytest.fixture
+def indexed(empty_repo: Path, aircher: Any) -> Path:
+    commit(empty_repo, FILLER, "filler")
+    commit(empty_repo, {"src/widgets/cache.py": PLANTED}, "add widget cache")
+    r = aircher(empty_repo, "index")
+    assert r.code == 0, r.err
+    return empty_repo
+
+
+def search_json(aircher: Any, repo: Path, *args: str) -> list[dict[str, Any]]:
+    r = aircher(repo, "search", "--json", *args)
+    assert r.code == 0, r.err
+    data = json.loads(r.out)
+    assert isinstance(data, list)
+    return data
+
+
+def db(repo: Path, name: str) -> sqlite3.Connection:
+    return sqlite3.connect(repo / ".agents" / "db" / "core" / f"{name}.db")
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "text", "vector"])
+def test_planted_content_is_found(indexed: Path, aircher: Any, mode: str) -> None:
+    hits = search_json(aircher, indexed, "--mode", mode, "--top", "3", "--",
+                       "frobnicate the widget cache")
+    assert hits and hits[0]["path"] == "src/widgets/cache.py"
+    first = hits[0]
+    assert set(first) == {"path", "score", "chunk_index", "line_start", "line_end", "preview"}
+    assert first["line_start"] <= 4 <= first["line_end"]
+    assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
+
+
+def test_identifier_parts_match_words(indexed: Path, aircher: Any) -> None:
+    # "http client" finds HttpClient through the camelCase split, in text mode alone.
+    hits = search_json(aircher, indexed, "--mode", "text", "--", "http clients")
+    assert hits[0]["path"] == "src/net/http_client.py"
+
+
+def test_human_output(indexed: Path, aircher: Any) -> None:
+    r = aircher(indexed, "search", "widget", "cache")
+    assert r.code == 0 and "src/widgets/cache.py" in r.out.splitlines()[1]
+
+
+def test_deleted_files_leave_results(indexed: Path, aircher: Any) -> None:
+    git(indexed, "rm", "-q", "src/widgets/cache.py")
+    git(indexed, "commit", "-qm", "drop the cache")
+    assert aircher(indexed, "index").code == 0
+    for mode in ("hybrid", "text", "vector"):
+        r = aircher(indexed, "search", "--json", "--mode", mode, "--", "frobnicate widget cache")
+        assert r.code == 0, r.err
+        assert all(h["path"] != "src/widgets/cache.py" for h in json.loads(r.out))
+    with db(indexed, "file_index") as conn:
+        assert conn.execute("SELECT count(*) FROM search_docs WHERE path ="
+                            " 'src/widgets/cache.py'").fetchone()[0] == 0
+
+
+def test_secret_files_are_never_indexed(empty_repo: Path, aircher: Any) -> None:
+    commit(empty_repo, {**FILLER, ".env": "ZEBRACORN_TOKEN=abc\n",
+                        "keys/server.pem": "zebracorn private\n"}, "with secrets")
+    assert aircher(empty_repo, "index").code == 0
+    for mode in ("text", "vector", "hybrid"):
+        hits = search_json(aircher, empty_repo, "--mode", mode, "--", "zebracorn token")
+        assert all(h["path"] not in (".env", "keys/server.pem") for h in hits)
+    with db(empty_repo, "file_index") as conn:
+        docs = {r[0] for r in conn.execute("SELECT path FROM search_docs")}
+        assert docs == set(FILLER)
+        assert conn.execute("SELECT count(*) FROM search_docs WHERE body_terms LIKE"
+                            " '%zebracorn%'").fetchone()[0] == 0
+    with db(empty_repo, "knowledge") as conn:
+        paths = {r[0] for r in conn.execute("SELECT file_path FROM embedding_metadata")}
+        assert ".env" not in paths and "keys/server.pem" not in paths
+
+
+HOSTILE = [
+    "\" OR 1=1; DROP TABLE search_docs; --",
+    "NEAR(widget cache) AND * ^ : ( ) { } [ ] -cache +widget col:value",
+    "'; SELECT * FROM files; /* */",
+    "\x00\x01 widget \u2028 cache \ud800",
+]
+
+
+@pytest.mark.parametrize("query", HOSTILE)
+def test_hostile_queries_answer_or_fail_cleanly(indexed: Path, aircher: Any, query: str) -> None:
+    r = aircher(indexed, "search", "--json", "--", query)
+    assert r.code == 0, r.err
+    assert isinstance(json.loads(r.out), list)
+    with db(indexed, "file_index") as conn:
+        assert conn.execute("SELECT count(*) FROM search_docs").fetchone()[0] == 5
+
+
+def test_empty_and_huge_queries(indexed: Path, aircher: Any) -> None:
+    r = aircher(indexed, "search", "--json", "--", "   ")
+    assert r.code == 2 and "empty query" in r.err and "Traceback" not in r.err
+    huge = ("widget cache frobnicate " * 5000)[:100_000]
+    hits = search_json(aircher, indexed, "--", huge)
+    assert hits[0]["path"] == "src/widgets/cache.py"
+    r = aircher(indexed, "search", "--top", "0", "--", "widget")
+    assert r.code == 2 and "--top" in r.err
+
+
+def test_invalid_utf8_argument(indexed: Path) -> None:
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).parent / "git-aircher"
+    proc = subprocess.run([str(exe), "search", "--json", "--", b"widget \xff\xfe cache"],
+                          cwd=indexed, capture_output=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert b"Traceback" not in proc.stderr
+    assert json.loads(proc.stdout)[0]["path"] == "src/widgets/cache.py"
+
+
+def test_search_before_index_is_a_clear_error(repo: Path, aircher: Any) -> None:
+    r = aircher(repo, "search", "anything")
+    assert r.code == 2 and "git aircher init" in r.err

@@ -1,0 +1,183 @@
+"""Vectors: embedded once per blob across branches, exact kNN, the endpoint embedder."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Sequence
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from gitext.search import embedders
+from gitext.search.embedders import HashEmbedder
+from tests.conftest import commit, git
+
+
+@pytest.fixture(autouse=True)
+def no_hooks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRCHER_SKIP", "1")
+
+
+class CountingEmbedder(HashEmbedder):
+    """The real hash embedder, counting the texts it is asked to embed."""
+
+    texts: list[str] = []
+
+    def embed(self, texts: Sequence[str]) -> Any:
+        CountingEmbedder.texts.extend(texts)
+        return super().embed(texts)
+
+
+@pytest.fixture
+def counting(monkeypatch: pytest.MonkeyPatch) -> type[CountingEmbedder]:
+    CountingEmbedder.texts = []
+    monkeypatch.setitem(embedders.EMBEDDERS, "counting-",
+                        lambda rest, opts: CountingEmbedder(int(rest)))
+    monkeypatch.setenv("AIRCHER_STORAGE_EMBEDDINGS_EMBEDDING_MODEL", "counting-64")
+    return CountingEmbedder
+
+
+def test_vectors_are_reused_across_branches(empty_repo: Path, aircher: Any,
+                                            counting: type[CountingEmbedder]) -> None:
+    repo = empty_repo
+    commit(repo, {"a.py": "def alpha():\n    return 'alpha'\n",
+                  "b.md": "# Beta\n\nbeta notes\n"}, "base")
+    assert aircher(repo, "index").code == 0
+    first = len(counting.texts)
+    assert first >= 2
+    git(repo, "checkout", "-q", "-b", "feature")
+    commit(repo, {"c.py": "def gamma():\n    return 'gamma'\n"}, "feature work")
+    assert aircher(repo, "index").code == 0
+    assert len(counting.texts) == first + 1  # only the new file's one chunk
+    for branch in ("main", "feature", "main", "feature"):
+        git(repo, "checkout", "-q", branch)
+        r = aircher(repo, "index")
+        assert r.code == 0, r.err
+    assert len(counting.texts) == first + 1  # back and forth: nothing embedded again
+    r = aircher(repo, "search", "--json", "--mode", "vector", "--", "gamma")
+    assert json.loads(r.out)[0]["path"] == "c.py"
+    git(repo, "checkout", "-q", "main")
+    assert aircher(repo, "index").code == 0
+    r = aircher(repo, "search", "--json", "--mode", "vector", "--", "gamma")
+    assert all(h["path"] != "c.py" for h in json.loads(r.out))
+
+
+def test_compaction_keeps_live_vectors(empty_repo: Path, aircher: Any) -> None:
+    from gitext.project import Project
+    from gitext.search.embedders import embedder_for
+    from gitext.search.maintenance import compact
+
+    for i in range(3):
+        commit(empty_repo, {f"f{i}.py": f"def func_{i}():\n    return {i}\n"}, f"c{i}")
+        assert aircher(empty_repo, "index").code == 0
+    git(empty_repo, "rm", "-q", "f0.py")
+    git(empty_repo, "commit", "-qm", "drop f0")
+    assert aircher(empty_repo, "index").code == 0
+    with Project.locate(empty_repo, Path.home().parent / "aircher-home") as proj:
+        emb = embedder_for(proj)
+        result = compact(proj, emb)
+        assert result["kept"] == 2 and result["dropped_blobs"] == 1
+        folder = proj.layout.embeddings
+        assert len(list(folder.rglob("seg-*.npy"))) == 1
+        with proj.db("knowledge").read() as conn:
+            row = conn.execute("SELECT index_type, item_count, dimension FROM search_indexes"
+                               ).fetchone()
+    assert tuple(row) == ("exact", 2, 384)
+    r = aircher(empty_repo, "search", "--json", "--mode", "vector", "--", "func_2")
+    assert json.loads(r.out)[0]["path"] == "f2.py"
+
+
+def test_exact_index_matches_numpy() -> None:
+    from gitext.search.knn import ExactIndex
+
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((500, 32)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    q = rng.standard_normal((7, 32)).astype(np.float32)
+    sims, idx = ExactIndex(x).search(q, 5)
+    qn = q / np.linalg.norm(q, axis=1, keepdims=True)
+    expected = np.argsort(-(qn @ x.T), axis=1)[:, :5]
+    assert np.array_equal(idx, expected)
+    assert np.allclose(sims, np.take_along_axis(qn @ x.T, expected, axis=1), atol=1e-5)
+    empty_sims, empty_idx = ExactIndex(np.zeros((0, 32), np.float32)).search(q, 5)
+    assert empty_idx.shape == (7, 0)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    seen: list[dict[str, Any]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        _Handler.seen.append({"path": self.path, "auth": self.headers.get("Authorization"),
+                              "body": body})
+        if self.headers.get("Authorization") != "Bearer sk-test-key":
+            self.send_response(401)
+            self.end_headers()
+            return
+        data = [{"index": i, "embedding": [float(len(t) % 7 + 1), 1.0, float(i)]}
+                for i, t in enumerate(body["input"])]
+        payload = json.dumps({"data": data, "model": body["model"]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def endpoint() -> Iterator[str]:
+    server = HTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _Handler.seen = []
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_openai_compatible_endpoint(repo: Path, aircher: Any, endpoint: str,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from gitext.project import Project
+    from gitext.search.embedders import embedder_for
+
+    assert aircher(repo, "init").code == 0
+    home = Path.home().parent / "aircher-home"
+    creds = home / "credentials.toml"
+    creds.write_text('[openai]\napi_key = "sk-test-key"\n')
+    creds.chmod(0o600)
+    monkeypatch.setenv("AIRCHER_STORAGE_EMBEDDINGS_EMBEDDING_MODEL", "openai:tiny-model")
+    monkeypatch.setenv("AIRCHER_STORAGE_EMBEDDINGS_ENDPOINT", endpoint)
+    import os
+
+    with Project.locate(repo, home, os.environ) as proj:
+        emb = embedder_for(proj)
+        vectors = emb.embed(["one", "three"])
+    assert emb.name == "openai:tiny-model" and vectors.shape == (2, 3)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0)
+    call = _Handler.seen[-1]
+    assert call["path"] == "/v1/embeddings" and call["auth"] == "Bearer sk-test-key"
+    assert call["body"] == {"model": "tiny-model", "input": ["one", "three"]}
+    r = aircher(repo, "index")
+    assert r.code == 0, r.err
+    r = aircher(repo, "search", "--json", "--mode", "vector", "--", "hi")
+    assert r.code == 0, r.err
+    creds.write_text('[openai]\napi_key = "wrong"\n')
+    commit(repo, {"new.txt": "new words\n"}, "more")
+    r = aircher(repo, "index")
+    assert r.code == 1 and "answered 401" in r.err and "Traceback" not in r.err
+
+
+def test_unknown_embedding_model_is_a_config_error(repo: Path, aircher: Any,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRCHER_STORAGE_EMBEDDINGS_EMBEDDING_MODEL", "magic:thing")
+    r = aircher(repo, "index")
+    assert r.code == 2 and "unknown embedding model" in r.err
