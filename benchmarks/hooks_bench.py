@@ -53,22 +53,31 @@ def timed(args: list[str], cwd: Path, env: dict[str, str]) -> float:
     return time.perf_counter() - t
 
 
-def wait_idle(repo: Path, timeout: float = 1200) -> None:
-    journal = repo / ".agents" / "journal"
-    lock = repo / ".agents" / "run" / "worker.lock"
+def _free(lock: Path) -> bool:
     import fcntl
 
+    with lock.open("a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        return True
+
+
+def wait_idle(repo: Path, timeout: float = 1800) -> None:
+    """Journal and parsing queue empty, both worker slots free (search indexing included)."""
+    agents = repo / ".agents"
+    db = agents / "db" / "core" / "file_index.db"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not list(journal.glob("*.ev")):
-            with lock.open("a") as fh:
-                try:
-                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    fcntl.flock(fh, fcntl.LOCK_UN)
-                    return
-                except BlockingIOError:
-                    pass
-        time.sleep(0.01)
+        if not list((agents / "journal").glob("*.ev")):
+            with sqlite3.connect(db) as conn:
+                queued = conn.execute("SELECT 1 FROM analysis_pending LIMIT 1").fetchone()
+            if not queued and _free(agents / "run" / "worker.lock") and _free(
+                    agents / "run" / "heavy.lock"):
+                return
+        time.sleep(0.02)
     raise SystemExit("worker did not finish")
 
 

@@ -32,7 +32,8 @@ def _all_commands() -> list[tuple[str, click.Command]]:
                          else "")
 def test_command_has_help_and_is_documented(name: str, cmd: click.Command) -> None:
     assert (cmd.help or "").strip(), f"{name} has no help text"
-    assert re.search(rf"git aircher {re.escape(name)}\b", DOCS), f"`git aircher {name}` undocumented"
+    found = re.search(rf"git aircher {re.escape(name)}\b", DOCS)
+    assert found, f"`git aircher {name}` undocumented"
 
 
 def test_command_reference_is_current() -> None:

@@ -139,9 +139,14 @@ def analyse_pending(project: Project) -> int:
 
 
 @contextlib.contextmanager
-def worker_lock(project: Project, *, wait: bool) -> Iterator[bool]:
-    """The project's one worker slot; with wait=False, False when someone else has it."""
-    lock_path = project.layout.run / "worker.lock"
+def worker_lock(project: Project, *, wait: bool, name: str = "worker") -> Iterator[bool]:
+    """One of the project's worker slots; with wait=False, False when someone else has it.
+
+    Two slots: "worker" applies the journal (fast, so a commit is visible within a second),
+    "heavy" parses files and runs follow-ups (a first index of a large repository takes
+    minutes, and must not hold back the next commit's record).
+    """
+    lock_path = project.layout.run / f"{name}.lock"
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with lock_path.open("a") as fh:
         try:
@@ -155,14 +160,17 @@ def worker_lock(project: Project, *, wait: bool) -> Iterator[bool]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def settle(project: Project, *, steps: list[tuple[str, FollowUp]]) -> int:
-    """Drain the journal, analyse what is queued, run the given follow-ups."""
+def drain_all(project: Project) -> int:
     total = 0
     while True:
         n = drain(project)
         total += n
         if n == 0:
-            break
+            return total
+
+
+def heavy(project: Project, steps: list[tuple[str, FollowUp]]) -> None:
+    """Parse what is queued, then the follow-ups, each logged rather than raised."""
     analyse_pending(project)
     for name, step in steps:
         if not _due(project, name):
@@ -171,31 +179,49 @@ def settle(project: Project, *, steps: list[tuple[str, FollowUp]]) -> int:
             step(project)
         except Exception as exc:
             log(project.layout.logs, "storage", f"{name} follow-up failed", exc)
-    return total
 
 
-def run_worker(project: Project, *, heavy: bool = True) -> int:
-    """Drain until the journal is empty; returns the number of events applied."""
+def _pending_analysis(project: Project) -> bool:
+    with project.db("file_index").read() as conn:
+        return conn.execute("SELECT 1 FROM analysis_pending LIMIT 1").fetchone() is not None
+
+
+def run_worker(project: Project, *, with_follow_ups: bool = True) -> int:
+    """Apply the journal, then (if no other process is at it) the heavy work; returns events
+    applied. Loops until nothing is left that this process could do."""
     from gitext.lifecycle.runstate import store_shared
 
     total = 0
     while True:
-        with worker_lock(project, wait=False) as mine:
-            if not mine:
-                return total  # the running worker looks at the journal again before it stops
-            with store_shared(project.layout) as free:
-                if not free:
-                    return total  # a restore or repair holds the store: records wait for it
-                total += settle(project, steps=follow_ups() if heavy else [])
-        if not journal.pending(project.layout.journal):
+        with store_shared(project.layout) as free:
+            if not free:
+                return total  # a restore or repair holds the store: records wait for it
+            with worker_lock(project, wait=False) as mine:
+                if mine:
+                    total += drain_all(project)
+            with worker_lock(project, wait=False, name="heavy") as mine:
+                if mine:
+                    heavy(project, follow_ups() if with_follow_ups else [])
+        # Records that arrived while we worked, or files they queued, are ours to take too:
+        # the worker that found our locks taken has already left.
+        if not journal.pending(project.layout.journal) and not _pending_analysis(project):
             return total
+        if not (_free(project, "worker") or _free(project, "heavy")):
+            return total
+
+
+def _free(project: Project, name: str) -> bool:
+    with worker_lock(project, wait=False, name=name) as got:
+        return got
 
 
 def ensure_fresh(project: Project) -> None:
     """What a query needs before it reads: every event applied and every file analysed.
 
-    Waits for a running worker rather than racing it; search and relevance bring themselves
+    Waits for running workers rather than racing them; search and relevance bring themselves
     up to date where they are called.
     """
     with worker_lock(project, wait=True):
-        settle(project, steps=[])
+        drain_all(project)
+    with worker_lock(project, wait=True, name="heavy"):
+        analyse_pending(project)

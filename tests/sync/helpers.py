@@ -16,15 +16,25 @@ def store(repo: Path) -> Path:
 
 
 def wait_idle(repo: Path, timeout: float = 60.0) -> None:
-    """Until the journal is empty and no worker holds the lock (a deadline, not a timing test)."""
+    """Until the journal and the parsing queue are empty and neither worker slot is held (a
+    deadline, not a timing test)."""
     agents = store(repo)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         pending = [p for p in (agents / "journal").glob("*.ev")]
-        if not pending and _lock_free(agents / "run" / "worker.lock"):
+        if (not pending and _lock_free(agents / "run" / "worker.lock")
+                and _lock_free(agents / "run" / "heavy.lock") and not _queued(agents)):
             return
         time.sleep(0.05)
     raise AssertionError(f"worker still busy after {timeout}s: {os.listdir(agents / 'journal')}")
+
+
+def _queued(agents: Path) -> bool:
+    conn = sqlite3.connect(agents / "db" / "core" / "file_index.db")
+    try:
+        return conn.execute("SELECT 1 FROM analysis_pending LIMIT 1").fetchone() is not None
+    finally:
+        conn.close()
 
 
 def _lock_free(path: Path) -> bool:
