@@ -126,7 +126,7 @@ def _st_location(model: str) -> str:
         if importlib.util.find_spec(name) is None:
             continue
         package = importlib.import_module(name)
-        for attr in ("MODEL_PATH", "model_path", "path"):
+        for attr in ("get_model_path", "MODEL_DIR", "MODEL_PATH", "model_path"):
             value = getattr(package, attr, None)
             if callable(value):
                 value = value()

