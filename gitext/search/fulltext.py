@@ -30,6 +30,7 @@ MAX_QUERY_TERMS = 48
 COMMON_FLOOR = 5_000
 COMMON_SHARE = 0.3
 MAX_CANDIDATES = 2_000
+MAX_LOOKUP = 4_000
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,8 @@ def _fts_string(words: Sequence[str]) -> str:
 
 def select_terms(conn: sqlite3.Connection, query_terms: Sequence[str]) -> list[str]:
     """The query's terms that exist in the index, bounded for speed, repeats kept."""
-    distinct = list(dict.fromkeys(query_terms))
+    # SQLite caps bound parameters (32,766); a 100 KB query has a few thousand distinct words.
+    distinct = list(dict.fromkeys(query_terms))[:MAX_LOOKUP]
     if not distinct:
         return []
     marks = ",".join("?" * len(distinct))

@@ -224,7 +224,8 @@ def _idf_weights(project: Project, qterms: list[str]) -> dict[str, float]:
     """Query term weights for the hash embedder: count x IDF from the full-text index, so the
     query vector leans on rare words as BM25 does (documents cannot carry an IDF: their vectors
     are computed once and must not depend on the rest of the corpus)."""
-    counts = Counter(qterms)
+    counts = Counter(qterms[: fulltext.MAX_LOOKUP * 4])
+    counts = Counter(dict(counts.most_common(fulltext.MAX_LOOKUP)))
     if not counts:
         return {}
     with project.db("file_index").read() as conn:
