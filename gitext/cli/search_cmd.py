@@ -11,7 +11,8 @@ from gitext.cli.output import emit_json, json_option, table
 @click.command()
 @click.option("--top", "-k", type=int, default=10, show_default=True, help="Files to show.")
 @click.option("--mode", type=click.Choice(["hybrid", "vector", "text"]), default="hybrid",
-              show_default=True, help="Text, vectors and commit history fused; vectors alone; or text alone.")
+              show_default=True,
+              help="Text, vectors and commit history fused; vectors alone; or text alone.")
 @json_option
 @click.argument("query", nargs=-1, required=True)
 @click.pass_obj

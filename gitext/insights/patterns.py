@@ -115,7 +115,7 @@ def context_patterns(
         return patterns_across_worktrees(project, pattern_type=pattern_type, limit=limit)
     from gitext.records.current import current_ids
     from gitext.records.patterns import list_patterns
-    from gitext.records.resolve import family
+    from gitext.records.lookup import family
 
     cur = current_ids(project)
     with project.db("knowledge").read() as conn:

@@ -13,7 +13,7 @@ from gitext.project import Project
 from gitext.records import values as v
 from gitext.records.current import current_ids
 from gitext.records.preferences import preferences_of
-from gitext.records.resolve import family, resolve_context
+from gitext.records.lookup import family, resolve_context
 
 INSIGHT_TYPES = ("pattern_reuse", "similar_solution", "anti_pattern", "best_practice")
 

@@ -23,7 +23,7 @@ from gitext.errors import UsageError
 from gitext.ids import derived_id
 from gitext.project import Project
 from gitext.records import values as v
-from gitext.records.resolve import context_names, family, find, unknown
+from gitext.records.lookup import context_names, family, find, unknown
 
 
 @dataclass

@@ -21,7 +21,7 @@ from gitext.git.run import git
 from gitext.ids import new_id
 from gitext.project import Project
 from gitext.records.current import current_ids, require_project_context
-from gitext.records.resolve import unknown
+from gitext.records.lookup import unknown
 from gitext.worktrees import upsert_worktree, worktree_id
 
 
