@@ -4,9 +4,11 @@
 
 Same vectors for every method (float32, unit length), same run, same queries. The numpy
 yardstick is `X @ q` then `argpartition` (plus a sort of the k found). Each method's time is the
-median over `--repeat` runs of one query, and of one batch of `--batch` queries; the ratio is
-against numpy's median in that same run, and "same" says whether the top-k indices equal
-numpy's. The last rows are what `gitext.search.knn.ExactIndex` does.
+median over `--repeat` runs of one query, and of one batch of `--batch` queries; each run of a
+method is paired with a numpy run just before it and the ratio is method median / numpy median
+of those pairs (the machine is shared: pairing keeps a load change from favouring either).
+"same" says whether the top-k indices equal numpy's, in order. The last row is what
+`gitext.search.knn.ExactIndex` (the search path) does.
 """
 
 from __future__ import annotations
@@ -42,6 +44,24 @@ def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     return statistics.median(times), result
 
 
+def paired(fn: Callable[[], Any], base: Callable[[], Any], repeat: int
+           ) -> tuple[float, float, Any]:
+    """Median times of ``fn`` and ``base`` measured alternately, so a change in the machine's
+    load (it is shared) hits both alike."""
+    fn()
+    base()
+    mine, theirs = [], []
+    result = None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        base()
+        theirs.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        result = fn()
+        mine.append(time.perf_counter() - t)
+    return statistics.median(mine), statistics.median(theirs), result
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--n", type=int, default=100_000)
@@ -68,16 +88,17 @@ def main() -> int:
 
     truth1 = numpy_knn(X, q1, k)
     truthb = numpy_knn(X, Q, k)
-    rows: list[tuple[str, float, float, bool]] = []
+    # label, single ms, single ratio, batch ms, batch ratio, same neighbours as numpy
+    rows: list[tuple[str, float, float, float, float, bool]] = []
     base1, _ = timed(lambda: numpy_knn(X, q1, k), args.repeat)
     baseb, _ = timed(lambda: numpy_knn(X, Q, k), max(3, args.repeat // 3))
-    rows.append(("numpy X@q + argpartition", base1, baseb, True))
+    rows.append(("numpy X@q + argpartition", base1, 1.0, baseb, 1.0, True))
 
     def add(label: str, single: Callable[[], Any], batch: Callable[[], Any]) -> None:
-        t1, r1 = timed(single, args.repeat)
-        tb, rb = timed(batch, max(3, args.repeat // 3))
+        t1, n1, r1 = paired(single, lambda: numpy_knn(X, q1, k), args.repeat)
+        tb, nb, rb = paired(batch, lambda: numpy_knn(X, Q, k), max(3, args.repeat // 3))
         same = bool(np.array_equal(r1, truth1) and np.array_equal(rb, truthb))
-        rows.append((label, t1, tb, same))
+        rows.append((label, t1, t1 / n1, tb, tb / nb, same))
 
     if args.naive:
         nn_cos = NearestNeighbors(n_neighbors=k, metric="cosine", algorithm="brute").fit(X)
@@ -103,9 +124,9 @@ def main() -> int:
     print(f"{args.n} x {args.dim} float32, k={k}, batch={args.batch}, median of {args.repeat}")
     print(f"{'method':<{width}}  {'1 query ms':>10}  {'ratio':>6}  {'batch ms':>9}  {'ratio':>6}"
           "  same")
-    for label, t1, tb, same in rows:
-        print(f"{label:<{width}}  {t1 * 1e3:>10.2f}  {t1 / base1:>6.2f}  {tb * 1e3:>9.2f}"
-              f"  {tb / baseb:>6.2f}  {'yes' if same else 'NO'}")
+    for label, t1, ratio1, tb, ratiob, same in rows:
+        print(f"{label:<{width}}  {t1 * 1e3:>10.2f}  {ratio1:>6.2f}  {tb * 1e3:>9.2f}"
+              f"  {ratiob:>6.2f}  {'yes' if same else 'NO'}")
     return 0
 
 

@@ -22,8 +22,8 @@ from gitext.git.repo import list_worktrees
 from gitext.project import Project
 from gitext.records.conversations import list_conversations
 from gitext.records.decisions import list_decisions
-from gitext.records.patterns import list_patterns
 from gitext.records.lookup import branch_of, context_names, family, find, unknown
+from gitext.records.patterns import list_patterns
 from gitext.records.sessions import list_sessions
 
 RECENT_COMMITS = 50

@@ -114,8 +114,8 @@ def context_patterns(
     if across_worktrees:
         return patterns_across_worktrees(project, pattern_type=pattern_type, limit=limit)
     from gitext.records.current import current_ids
-    from gitext.records.patterns import list_patterns
     from gitext.records.lookup import family
+    from gitext.records.patterns import list_patterns
 
     cur = current_ids(project)
     with project.db("knowledge").read() as conn:

@@ -12,8 +12,8 @@ from gitext.errors import UsageError
 from gitext.project import Project
 from gitext.records import values as v
 from gitext.records.current import current_ids
-from gitext.records.preferences import preferences_of
 from gitext.records.lookup import family, resolve_context
+from gitext.records.preferences import preferences_of
 
 INSIGHT_TYPES = ("pattern_reuse", "similar_solution", "anti_pattern", "best_practice")
 

@@ -14,8 +14,8 @@ from gitext.records.conversations import (
 )
 from gitext.records.current import current_ids
 from gitext.records.fts import SearchHit, search_messages
-from gitext.records.messages import list_messages
 from gitext.records.lookup import branch_of, family, resolve_context
+from gitext.records.messages import list_messages
 
 
 def scope_ids(project: Project, context: str | None) -> list[str]:

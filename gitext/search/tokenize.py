@@ -47,6 +47,9 @@ def stem(term: str) -> str:
     n = len(term)
     if n > 4 and term.endswith("ies"):
         return term[:-3] + "y"
+    if n > 4 and term.endswith("ie"):
+        # "cookies" -> "cooky" above, so "cookie" must meet it there (stems need not be words).
+        return term[:-2] + "y"
     if n > 4 and term.endswith("sses"):
         return term[:-2]
     if n > 3 and term[-1] == "s" and term[-2] not in "su" and not term.endswith("is"):
