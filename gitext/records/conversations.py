@@ -167,16 +167,10 @@ def list_conversations(
     if status is not None:
         where.append("c.status = ?")
         params.append(status)
-    sql = (
+    sql, params = v.filtered(
         "SELECT c.*, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id)"
-        " AS message_count FROM conversations c"
-    )
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY c.updated_at DESC, c.created_at DESC, c.id"
-    if limit is not None:
-        sql += " LIMIT ?"
-        params.append(max(1, limit))
+        " AS message_count FROM conversations c", where, params,
+        "c.updated_at DESC, c.created_at DESC, c.id", limit)
     with project.db("conversations").read() as conn:
         rows = conn.execute(sql, params).fetchall()
     return [Conversation.from_row(r) for r in rows]

@@ -163,13 +163,8 @@ def list_decisions(
     if decision_type is not None:
         where.append("decision_type = ?")
         params.append(decision_type)
-    sql = "SELECT * FROM project_decisions"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY made_at DESC, id"
-    if limit is not None:
-        sql += " LIMIT ?"
-        params.append(max(1, limit))
+    sql, params = v.filtered("SELECT * FROM project_decisions", where, params,
+                             "made_at DESC, id", limit)
     with project.db("knowledge").read() as conn:
         rows = conn.execute(sql, params).fetchall()
     return [Decision.from_row(r) for r in rows]

@@ -152,13 +152,8 @@ def list_patterns(
     if pattern_type is not None:
         where.append("pattern_type = ?")
         params.append(pattern_type)
-    sql = "SELECT * FROM success_patterns"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY COALESCE(effectiveness_rating, -1) DESC, COALESCE(confidence_score, -1)" \
-           " DESC, id"
-    if limit is not None:
-        sql += " LIMIT ?"
-        params.append(max(1, limit))
+    sql, params = v.filtered(
+        "SELECT * FROM success_patterns", where, params,
+        "COALESCE(effectiveness_rating, -1) DESC, COALESCE(confidence_score, -1) DESC, id", limit)
     with project.db("knowledge").read() as conn:
         return [Pattern.from_row(r) for r in conn.execute(sql, params)]

@@ -217,7 +217,6 @@ def list_sessions(
     limit: int | None = 50,
 ) -> list[Session]:
     """Newest first; `context_ids` restricts to sessions under those branch contexts."""
-    sql = "SELECT * FROM sessions"
     where: list[str] = []
     params: list[Any] = []
     if status is not None:
@@ -234,12 +233,8 @@ def list_sessions(
             return []
         where.append(f"context_id IN ({','.join('?' * len(ids))})")
         params.extend(ids)
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY started_at DESC, id"
-    if limit is not None:
-        sql += " LIMIT ?"
-        params.append(max(1, limit))
+    sql, params = v.filtered("SELECT * FROM sessions", where, params, "started_at DESC, id",
+                             limit)
     with project.db("sessions").read() as conn:
         rows = conn.execute(sql, params).fetchall()
     return [Session.from_row(r) for r in rows]

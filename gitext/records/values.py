@@ -139,3 +139,12 @@ def str_list(value: Any, field: str) -> list[str]:
             raise UsageError(f"{field} must be a list of strings, got an item {item!r}")
         out.append(item)
     return out
+
+
+def filtered(base: str, where: list[str], params: list[Any], order: str,
+             limit: int | None) -> tuple[str, list[Any]]:
+    """`base` with the conditions ANDed, ordered, and limited (to at least one row)."""
+    sql = base + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY " + order
+    if limit is not None:
+        return sql + " LIMIT ?", [*params, max(1, limit)]
+    return sql, list(params)

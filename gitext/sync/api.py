@@ -49,12 +49,14 @@ def index(project: Project, progress: Progress | None = None, *, background: boo
 
         spawn_worker(project.repo.root)
         return result
-    from gitext.sync.worker import ensure_fresh, follow_ups
+    from gitext.relevance import refresh as relevance_refresh
+    from gitext.search.indexer import update as search_update
+    from gitext.sync.worker import ensure_fresh
 
     ensure_fresh(project)
-    for name, step in follow_ups():
-        if name in ("search", "relevance"):  # what a query needs; the rest stays the worker's
-            result.extra[name] = step(project)
+    # What a query needs; insights and maintenance stay the worker's.
+    result.extra["search"] = search_update(project, progress=progress)
+    relevance_refresh(project)
     return result
 
 

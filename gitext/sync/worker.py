@@ -82,33 +82,19 @@ def _due(project: Project, name: str) -> bool:
 
 
 def follow_ups() -> list[tuple[str, FollowUp]]:
-    """Heavy work after the journal is drained, each step optional until its part is installed."""
-    steps: list[tuple[str, FollowUp]] = []
-    try:
-        from gitext.search.indexer import update as search_update
+    """Heavy work after the journal is drained. Imported here, not at the top: the worker
+    that only applies a commit's record must not pay for scikit-learn."""
+    from gitext.insights.insights import refresh as insights_refresh
+    from gitext.lifecycle.schedule import run_due
+    from gitext.relevance import refresh as relevance_refresh
+    from gitext.search.indexer import update as search_update
 
-        steps.append(("search", lambda p: search_update(p)))
-    except ImportError:
-        pass
-    try:
-        from gitext.relevance import refresh as relevance_refresh
-
-        steps.append(("relevance", relevance_refresh))
-    except ImportError:
-        pass
-    try:
-        from gitext.insights.insights import refresh as insights_refresh
-
-        steps.append(("insights", insights_refresh))
-    except ImportError:
-        pass
-    try:
-        from gitext.lifecycle.schedule import run_due
-
-        steps.append(("lifecycle", lambda p: run_due(p)))
-    except ImportError:
-        pass
-    return steps
+    return [
+        ("search", lambda p: search_update(p)),
+        ("relevance", relevance_refresh),
+        ("insights", insights_refresh),
+        ("lifecycle", lambda p: run_due(p)),
+    ]
 
 
 def analyse_pending(project: Project) -> int:
