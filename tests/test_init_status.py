@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from tests.conftest import commit, git, run_git_aircher
+from tests.sync.helpers import wait_idle
 
 SPEC_TABLES = {
     "conversations": {"conversations", "messages", "message_attachments", "compaction_history"},
@@ -40,9 +41,11 @@ def test_init_then_status_json_shows_every_table(repo: Path, aircher) -> None:  
 
 def test_init_is_idempotent(repo: Path, aircher) -> None:  # type: ignore[no-untyped-def]
     aircher(repo, "init")
+    wait_idle(repo)  # the worker's parsing adds rows; compare settled stores
     first = json.loads(aircher(repo, "status", "--json").out)
     r = aircher(repo, "init")
     assert r.code == 0 and "Reinitialized" in r.out
+    wait_idle(repo)
     second = json.loads(aircher(repo, "status", "--json").out)
     for a, b in zip(first["databases"], second["databases"], strict=True):
         assert a["tables"] == b["tables"]

@@ -108,13 +108,17 @@ def parse_diff(data: bytes, *, with_headers: bool) -> dict[str, list[Change]]:
     return result
 
 
-def commit_changes(root: Path, commits: list[tuple[str, str | None]]) -> dict[str, list[Change]]:
-    """Changes of each commit against the given parent (None: a root commit)."""
+def commit_changes(
+    root: Path, commits: list[tuple[str, str | None]], *, numstat: bool = True
+) -> dict[str, list[Change]]:
+    """Changes of each commit against the given parent (None: a root commit); without
+    `numstat`, no line counts (git then reads no blob)."""
     if not commits:
         return {}
     lines = "".join(f"{c} {p}\n" if p else f"{c}\n" for c, p in commits).encode()
+    stat = ["--numstat"] if numstat else []
     out = git(
-        ["diff-tree", "--stdin", "-z", "-r", "-M", "--raw", "--numstat", "--root", "--always"],
+        ["diff-tree", "--stdin", "-z", "-r", "-M", "--raw", *stat, "--root", "--always"],
         root, input=lines,
     ).stdout
     found = parse_diff(out, with_headers=True)

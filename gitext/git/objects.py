@@ -2,18 +2,27 @@
 
 One process for a whole batch: spawning git per blob costs ~10 ms each, and dulwich's pack reader
 is slower than git's for thousands of objects (DESIGN.md, measured).
+
+Where the objects are loose (a repository that was never packed, or a local clone that
+hard-linked such objects), each costs git an open and an inflate: 50,000 of them took 4 s where
+reading the same files from the work tree took 1.4 s. Packed, git streams them in 0.2 s. So
+`read_files` takes a clean work-tree file when the objects are mostly loose, after checking that
+its bytes hash to the blob id (filters, sparse checkouts and local edits all fail that check and
+fall back to git).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import os
 import subprocess
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from gitext.errors import GitError
-from gitext.git.run import clean_env
+from gitext.git.run import clean_env, git
 
 
 def read_blobs(
@@ -24,7 +33,7 @@ def read_blobs(
     if not wanted:
         return
     proc = subprocess.Popen(
-        ["git", "cat-file", "--batch"],
+        ["git", "cat-file", "--batch", "--buffer"],
         cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         env=clean_env(),
     )
@@ -72,3 +81,71 @@ def read_blob(root: Path, sha: str) -> bytes | None:
     for _, data in read_blobs(root, [sha]):
         return data
     return None
+
+
+def mostly_loose(root: Path) -> bool:
+    """Whether this repository keeps more objects loose than packed."""
+    proc = git(["count-objects", "-v"], root, check=False)
+    if proc.returncode != 0:
+        return False
+    counts = dict(
+        line.split(": ", 1) for line in proc.stdout.decode().splitlines() if ": " in line
+    )
+    try:
+        return int(counts.get("count", 0)) > int(counts.get("in-pack", 0))
+    except ValueError:
+        return False
+
+
+def blob_id(data: bytes, like: str) -> str:
+    """git's id of a blob with this content, in the object format of `like` (SHA-1 or -256)."""
+    h = hashlib.sha1() if len(like) == 40 else hashlib.sha256()
+    h.update(b"blob %d\0" % len(data))
+    h.update(data)
+    return h.hexdigest()
+
+
+def _from_worktree(base: str, path: str, blob: str, max_size: int | None) -> bytes | None:
+    try:
+        fd = os.open(base + path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    try:
+        size = os.fstat(fd).st_size
+        if max_size is not None and size > max_size:
+            return None
+        parts = []
+        while chunk := os.read(fd, max(size, 65536)):
+            parts.append(chunk)
+        data = b"".join(parts)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return data if blob_id(data, blob) == blob else None
+
+
+def read_files(
+    root: Path, items: Iterable[tuple[str, str]], *, max_size: int | None = None,
+    loose: bool | None = None,
+) -> Iterator[tuple[str, bytes | None]]:
+    """(blob, content) for (path, blob) pairs: from the work tree where that is cheaper and the
+    file there is exactly the blob, from git otherwise. Order is not kept. `loose` is
+    `mostly_loose(root)`, for a caller that reads in many batches."""
+    pairs = list(items)
+    rest: list[str] = []
+    if pairs and (mostly_loose(root) if loose is None else loose):
+        base = str(root) + os.sep
+        seen: set[str] = set()
+        for path, blob in pairs:
+            if blob in seen:
+                continue
+            seen.add(blob)
+            data = _from_worktree(base, path, blob, max_size)
+            if data is None:
+                rest.append(blob)
+            else:
+                yield blob, data
+    else:
+        rest = [blob for _, blob in pairs]
+    yield from read_blobs(root, rest, max_size=max_size)

@@ -104,8 +104,9 @@ def _worker() -> int:
         os.setsid()
     # Whatever git does next (the next commit, an editor) comes first: the worker is never
     # in a hurry, and on a two-core machine it would otherwise slow the very commands it follows.
+    # (The shims already start it under `nice -n 19`; this covers other starters.)
     with contextlib.suppress(OSError):
-        os.nice(10)
+        os.nice(max(0, 19 - os.nice(0)))
     try:
         from gitext.project import Project
         from gitext.sync.worker import run_worker

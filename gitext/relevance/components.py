@@ -6,9 +6,13 @@
   files HEAD changed, fading within a few dozen commits.
 * dependency: personalised PageRank over ``file_relationships`` and recent co-change, started
   from the recent work, so a file the recent work imports (or that changes with it) gains.
+* sequence: what the history changed right after commits like the last ones, a first-order
+  model of consecutive change sets (the files of commit t -> the files of commit t + 1).
 * base: a size prior, ``log(1 + lines)``: larger files take more of the changes.
 * success correlation: feedback on the file, +1 useful .. -1 useless, decayed per day.
 * cross-context boost: the related contexts' scores, weighted by the relationship's strength.
+
+``rank_fusion`` combines lists whose scales do not compare (decayed counts, probabilities).
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ FAST = 4.0  # recency decays this many times faster than frequency (0.95 -> 0.81
 PAGERANK_DAMPING = 0.5  # low: relevance spreads one or two hops from the recent work, not far
 PAGERANK_STEPS = 20
 COCHANGE_WINDOW = 300  # commits whose change sets couple files for the dependency graph
+SEQUENCE_LAST = 3  # the last commits whose files predict the next change set (weights 1, 1/2, 1/4)
+FUSION_K = 60.0  # reciprocal rank fusion constant (Cormack et al. 2009); flat in 30..200 on DEV
 
 
 def commit_weights(n: int, rate: float) -> Any:
@@ -88,6 +94,74 @@ def _cochange(history: History, rate: float) -> Any:
     co.setdiag(0)
     co.eliminate_zeros()
     return co
+
+
+def sequence(history: History) -> Any:
+    """Per file: how likely it changes in the commit after ones like the last ``SEQUENCE_LAST``.
+
+    For each file ``a`` of the last commits (weights halving with age), ``P(b in commit t + 1 |
+    a in commit t)`` estimated over every consecutive pair of small change sets in the loaded
+    history, summed over ``a``. Undecayed on purpose: transitions are sparse and the whole loaded
+    history (``storage.sync.history_limit`` commits) estimates them better than its recent part;
+    recency is the frequency component's job. What this catches and frequency cannot: the test
+    written after its module, the changelog after a fix, the release files after a version bump.
+    """
+    n_files = history.changes.shape[1]
+    n = history.n_commits
+    if n < 2 or n_files == 0:
+        return np.zeros(n_files)
+    # Sweeps (reformatting, renames of a package) say nothing about what follows what.
+    small = (np.asarray(history.sizes) <= MAX_TRANSACTION).astype(np.float64)
+    m = sp.csr_matrix(history.changes, dtype=np.float64)
+    before = sp.diags(small[:-1]) @ m[:-1]  # antecedent change sets, commit t
+    after = sp.diags(small[1:]) @ m[1:]  # what followed each of them, commit t + 1
+    ages = np.arange(min(SEQUENCE_LAST, n))
+    recent = np.asarray(m[n - 1 - ages].T @ np.power(0.5, ages)).ravel()
+    seen = np.asarray(before.sum(axis=0)).ravel()  # times each file was an antecedent
+    per_file = np.divide(recent, seen, out=np.zeros(n_files), where=seen > 0)
+    # sum_a recent[a] / seen[a] * #(a in t and b in t + 1): two sparse products, never the
+    # files x files transition matrix, which is dense-ish for a busy file.
+    return np.asarray(after.T @ (before @ per_file)).ravel()
+
+
+def rank_fusion(*scores: Any, k: float = FUSION_K) -> Any:
+    """Reciprocal rank fusion: per list, ``k / (k + rank)``, so a list's first file adds ~1.
+
+    Ranks, not values: the lists have unrelated scales and tails. Files a list ties share its
+    best rank, so the result depends on the values only, never on the order of the files. A
+    file a list scores <= 0 gets nothing from it: "never changed" is not a rank, and a file no
+    list knows stays below every file some list does.
+    """
+    if not scores:
+        return np.zeros(0)
+    out = np.zeros(len(scores[0]))
+    for values in scores:
+        x = np.asarray(values, dtype=np.float64)
+        order = np.argsort(-x, kind="stable")
+        negated = -x[order]  # sorted ascending: searchsorted finds where each value's ties start
+        ranks = np.empty(len(x))
+        ranks[order] = np.searchsorted(negated, negated, side="left") + 1
+        out += np.where(x > 0, k / (k + ranks), 0.0)
+    return out
+
+
+def break_ties(primary: Any, secondary: Any) -> Any:
+    """``primary``, its ties ordered by ``secondary``, never reordering distinct values.
+
+    The positive part of ``secondary``, scaled to [0, 1], adds under half of the smallest gap
+    between distinct ``primary`` values, so the result stays one number per file (it is stored)
+    and sorts as (primary, secondary) would, but for rounding where that gap is tiny.
+    """
+    x = np.asarray(primary, dtype=np.float64)
+    if len(x) == 0:
+        return x
+    levels = np.unique(x)
+    gap = float(np.diff(levels).min()) if len(levels) > 1 else 1.0
+    y = np.maximum(np.asarray(secondary, dtype=np.float64), 0.0)
+    top = float(y.max())
+    if top <= 0:
+        return x.copy()
+    return x + 0.49 * gap * (y / top)
 
 
 def size_prior(line_counts: Any) -> Any:

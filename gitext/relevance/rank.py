@@ -1,8 +1,10 @@
 """`git aircher relevant`: relevance alone, or fused with a search for the task.
 
-With a task, a file's score is its hybrid search score (content, vectors and the commit messages
-that describe it), scaled so the best is 1, plus ``RELEVANCE_WEIGHT`` times its relevance scaled
-the same way: the task decides, history breaks the near-ties a task leaves.
+Without a task, files rank by their final relevance score (``scoring.compute``). With a task, a
+file's score is its hybrid search score (content, vectors and the commit messages that describe
+it), scaled so the best is 1, plus ``RELEVANCE_WEIGHT`` times the components' weighted sum
+(``Scores.summed``) scaled the same way: the task decides, history breaks the near-ties a task
+leaves.
 """
 
 from __future__ import annotations
@@ -58,7 +60,9 @@ def relevant(project: Project, *, top: int = 10, task: str | None = None,
             i = index.get(path)
             if i is not None:
                 search[i] = s
-        fused = _scaled(search) + RELEVANCE_WEIGHT * _scaled(np.maximum(scores.final, 0.0))
+        # The weighted sum, not the rank-fused final: measured on the development set, search
+        # fused with the final score lost about 0.015 recall@10 and MRR@10 against the sum.
+        fused = _scaled(search) + RELEVANCE_WEIGHT * _scaled(np.maximum(scores.summed, 0.0))
     else:
         fused = scores.final
     order = np.lexsort((np.array(scores.paths, dtype=object).astype(str), -fused))[:top]

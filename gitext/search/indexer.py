@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitext.git.objects import read_blobs
+from gitext.git.objects import read_files
 from gitext.index.languages import is_binary
 from gitext.index.secrets import is_secret_path
 from gitext.project import Project
@@ -57,7 +57,8 @@ def _read_texts(root: Path, files: list[LiveFile]) -> dict[str, str]:
     """blob -> text for these files; a work-tree version git has no object for is read from disk."""
     by_blob = {f.blob: f for f in files}
     texts: dict[str, str] = {}
-    for blob, data in read_blobs(root, list(by_blob), max_size=MAX_INDEXED):
+    wanted = [(f.path, f.blob) for f in by_blob.values()]
+    for blob, data in read_files(root, wanted, max_size=MAX_INDEXED):
         if data is None:
             data = _from_disk(root / by_blob[blob].path)
         if data is None or is_binary(data):

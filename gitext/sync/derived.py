@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gitext import clock
-from gitext.git.objects import read_blobs
+from gitext.git.objects import read_files
 from gitext.ids import derived_id
 from gitext.index.languages import is_binary
 from gitext.index.relationships import find_relationships
@@ -39,6 +39,29 @@ def queue(db: Database, conn: sqlite3.Connection, root: str, present: list[str],
     )
 
 
+# The path of the one row that queues every file of a worktree (a first listing): writing
+# 50,000 queue rows took 5% of a first index, and is the worker's job, not the command's.
+EVERYTHING = ""
+
+
+def queue_everything(conn: sqlite3.Connection, root: str) -> None:
+    conn.execute("INSERT OR REPLACE INTO analysis_pending (worktree_path, path, removed,"
+                 " queued_at) VALUES (?, ?, 0, ?)", (root, EVERYTHING, clock.now()))
+
+
+def _expand(db: Database, key: str) -> None:
+    with db.write() as conn:
+        if conn.execute("SELECT 1 FROM analysis_pending WHERE worktree_path = ? AND path = ?",
+                        (key, EVERYTHING)).fetchone() is None:
+            return
+        conn.execute(
+            "INSERT OR REPLACE INTO analysis_pending (worktree_path, path, removed, queued_at)"
+            " SELECT ?, f.path, 0, ? FROM worktree_files w JOIN files f ON f.id = w.file_id"
+            " WHERE w.worktree_path = ?", (key, clock.now(), key))
+        conn.execute("DELETE FROM analysis_pending WHERE worktree_path = ? AND path = ?",
+                     (key, EVERYTHING))
+
+
 def pending_count(db: Database) -> int:
     with db.read() as conn:
         return int(conn.execute("SELECT count(*) FROM analysis_pending").fetchone()[0])
@@ -56,6 +79,7 @@ def process_pending(db: Database, project_id: str, root: Path, batch: int = 2000
     """
     done = 0
     key = str(root)
+    _expand(db, key)
     repo_files: frozenset[str] | None = None  # one set for every batch: resolvers index it once
     while True:
         with db.read() as conn:
@@ -85,9 +109,9 @@ def process_pending(db: Database, project_id: str, root: Path, batch: int = 2000
 
 
 def _load(root: Path, states: list[FileState]) -> None:
-    wanted = [s.blob for s in states if s.mode not in (GITLINK, SYMLINK)
+    wanted = [(s.path, s.blob) for s in states if s.mode not in (GITLINK, SYMLINK)
               and not is_secret_path(s.path)]
-    contents = dict(read_blobs(root, wanted, max_size=MAX_ANALYSED))
+    contents = dict(read_files(root, wanted, max_size=MAX_ANALYSED))
     for s in states:
         data = contents.get(s.blob)
         if data is not None and not is_binary(data):

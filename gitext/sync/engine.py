@@ -25,7 +25,8 @@ from gitext.store.pool import Database
 from gitext.sync import commits as commits_mod
 from gitext.sync import derived
 from gitext.sync.files import (
-    apply_states,
+    apply_files,
+    apply_view,
     states_from_changes,
     worktree_paths,
 )
@@ -71,7 +72,7 @@ def sync_worktree(
     limit = project.config.integer("storage.sync.history_limit")
     with db.read() as conn:
         old, tips = _state(conn, root)
-    metas: list[CommitMeta] = []
+    shas: list[str] = []
     changes = []
     listing = False
     if head.commit is not None:
@@ -81,7 +82,6 @@ def sync_worktree(
             with db.read() as conn:
                 seen = commits_mod.known(conn, shas)
             shas = [s for s in shas if s not in seen]
-        metas = commits_mod.read_commits(root, shas)
         if old and not full and object_exists(root, old):
             changes = tree_changes(root, old, head.commit)
         else:
@@ -95,24 +95,23 @@ def sync_worktree(
             by_path[s.path] = s
         present = list(by_path.values())
         removed = [*removed, *gone]
+    metas: list[CommitMeta] = commits_mod.read_commits(root, shas)
     with db.write() as conn:
         if listing:
             # A full listing replaces the view: what it does not name is gone from this worktree.
             now_paths = {s.path for s in present}
             removed = [*removed, *(worktree_paths(conn, root) - now_paths)]
-        apply_states(db, conn, proj.id, root, present, removed)
-        commits_mod.ingest(db, conn, proj.id, str(root), metas, {s.path for s in present})
+        lines = apply_files(db, conn, proj.id, root, present)
+        apply_view(db, conn, proj.id, root, present, removed)
+        if any(not m.parents for m in metas):
+            commits_mod.count_root_lines(root, metas, lines)
+        commits_mod.ingest(db, conn, proj.id, str(root), metas, {s.path for s in present},
+                           mark=not listing)
         if listing:
-            # Everything is new to this worktree: one statement each, not one row per file.
-            now = clock.now()
-            conn.execute(
-                "INSERT OR REPLACE INTO analysis_pending (worktree_path, path, removed,"
-                " queued_at) SELECT ?, f.path, 0, ? FROM worktree_files w JOIN files f"
-                " ON f.id = w.file_id WHERE w.worktree_path = ?", (str(root), now, str(root)))
+            # Everything is new to this worktree: one queue row says so.
+            derived.queue_everything(conn, str(root))
+            # No relevance_dirty row per file: a new HEAD has every score recomputed anyway.
             derived.queue(db, conn, str(root), [], removed)
-            conn.execute("INSERT OR REPLACE INTO relevance_dirty (file_id, marked_at)"
-                         " SELECT file_id, ? FROM worktree_files WHERE worktree_path = ?",
-                         (now, str(root)))
         else:
             derived.queue(db, conn, str(root), [s.path for s in present], removed)
             _mark_dirty(db, conn, proj.id, [s.path for s in present] + removed)

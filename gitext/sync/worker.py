@@ -155,6 +155,20 @@ def drain_all(project: Project) -> int:
             return total
 
 
+def idle_priority() -> None:
+    """Run only on a CPU nothing else wants (Linux `SCHED_IDLE`; a no-op elsewhere).
+
+    The heavy follow-ups (parsing, search, relevance: seconds of CPU after a commit) at nice 19
+    still took a share of a core from the next `git commit`; an idle-class process takes none.
+    A process cannot leave the idle class again, so only the background worker calls this.
+    """
+    setter = getattr(os, "sched_setscheduler", None)
+    policy = getattr(os, "SCHED_IDLE", None)
+    if setter is not None and policy is not None:
+        with contextlib.suppress(OSError):
+            setter(0, policy, os.sched_param(0))
+
+
 def heavy(project: Project, steps: list[tuple[str, FollowUp]]) -> None:
     """Parse what is queued, then the follow-ups, each logged rather than raised."""
     analyse_pending(project)
@@ -211,6 +225,8 @@ def _passes(project: Project, with_follow_ups: bool) -> tuple[int, bool]:
                     total += drain_all(project)
             with worker_lock(project, wait=False, name="heavy") as mine:
                 if mine:
+                    if with_follow_ups:
+                        idle_priority()
                     heavy(project, follow_ups() if with_follow_ups else [])
         # Records that arrived while we worked, or files they queued, are ours to take too:
         # the worker that found our locks taken has already left.

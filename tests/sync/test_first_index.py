@@ -1,0 +1,58 @@
+"""A first index reads each file once: from the work tree when objects are loose and the file
+there is exactly the blob, from git otherwise; a root commit's line counts come from that read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gitext.git.objects import blob_id, mostly_loose, read_files
+from tests.conftest import commit, git, run_git_aircher
+from tests.sync.helpers import query
+
+TEXT = "one\ntwo\nthree\n"
+
+
+def _blob(repo: Path, rev_path: str) -> str:
+    return git(repo, "rev-parse", rev_path).strip()
+
+
+def test_blob_id_is_gits(repo: Path) -> None:
+    (repo / "x.txt").write_bytes(b"a\x00b\n")
+    assert blob_id(b"a\x00b\n", "0" * 40) == git(repo, "hash-object", "x.txt").strip()
+
+
+def test_read_files_returns_the_blob_never_the_edited_file(repo: Path) -> None:
+    commit(repo, {"a.txt": TEXT, "b.txt": "bee\n", "c.txt": "sea\n"})
+    pairs = [(p, _blob(repo, f"HEAD:{p}")) for p in ("a.txt", "b.txt", "c.txt")]
+    (repo / "b.txt").write_text("edited, not committed\n")
+    (repo / "c.txt").unlink()
+    for packed in (False, True):
+        if packed:
+            git(repo, "gc", "-q")
+        assert mostly_loose(repo) is not packed
+        got = dict(read_files(repo, pairs))
+        assert got == {pairs[0][1]: TEXT.encode(), pairs[1][1]: b"bee\n",
+                       pairs[2][1]: b"sea\n"}
+        assert dict(read_files(repo, pairs, max_size=4)) == {
+            pairs[0][1]: None, pairs[1][1]: b"bee\n", pairs[2][1]: b"sea\n"}
+
+
+def test_root_commit_line_counts_match_numstat(empty_repo: Path) -> None:
+    repo = empty_repo
+    root = commit(repo, {"a.txt": TEXT, "no-newline.txt": "x\ny", "empty.txt": "",
+                         "bin.dat": b"\x00\x01\x02\n\n", "sub/d.py": "import os\n"})
+    second = commit(repo, {"a.txt": TEXT + "four\n", "new.txt": "n\n"})
+    assert run_git_aircher(repo, "index", "--background").code == 0
+    assert git(repo, "rev-list", "--max-parents=0", "HEAD").strip() == root
+    numstat = git(repo, "diff-tree", "--root", "--numstat", "-r", root)
+    expected = {}
+    for line in numstat.splitlines()[1:]:
+        added, removed, path = line.split("\t")
+        expected[path] = 0 if added == "-" else int(added) + int(removed)
+    rows = query(repo, "file_index", "SELECT new_path, change_size FROM file_changes"
+                 " WHERE git_commit = ?", root)
+    assert dict(rows) == expected
+    assert expected["a.txt"] == 3 and expected["bin.dat"] == 0
+    later = query(repo, "file_index", "SELECT new_path, change_size FROM file_changes"
+                  " WHERE git_commit = ?", second)
+    assert dict(later) == {"a.txt": 1, "new.txt": 1}
