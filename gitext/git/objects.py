@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import stat
 import subprocess
 import threading
 from collections.abc import Iterable, Iterator
@@ -106,13 +107,16 @@ def blob_id(data: bytes, like: str) -> str:
 
 
 def _from_worktree(base: str, path: str, blob: str, max_size: int | None) -> bytes | None:
+    # No following links, and no waiting on a FIFO someone left where a file was.
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        fd = os.open(base + path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        fd = os.open(base + path, flags)
     except OSError:
         return None
     try:
-        size = os.fstat(fd).st_size
-        if max_size is not None and size > max_size:
+        st = os.fstat(fd)
+        size = st.st_size
+        if not stat.S_ISREG(st.st_mode) or (max_size is not None and size > max_size):
             return None
         parts = []
         while chunk := os.read(fd, max(size, 65536)):

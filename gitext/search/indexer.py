@@ -69,8 +69,8 @@ def _read_texts(root: Path, files: list[LiveFile]) -> dict[str, str]:
 
 def _from_disk(path: Path) -> bytes | None:
     try:
-        if path.is_symlink() or path.stat().st_size > MAX_INDEXED:
-            return None
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_INDEXED:
+            return None  # (a FIFO where a file was would block the read)
         return path.read_bytes()
     except OSError:
         return None

@@ -187,8 +187,8 @@ def _read_disk(path: Path) -> bytes | None:
     try:
         if path.is_symlink():
             return os.readlink(path).encode("utf-8", "surrogateescape")
-        if path.stat().st_size > MAX_TEXT:
-            return None
+        if not path.is_file() or path.stat().st_size > MAX_TEXT:
+            return None  # (a FIFO where a file was would block the read)
         return path.read_bytes()
     except OSError:
         return None

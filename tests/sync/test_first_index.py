@@ -3,6 +3,8 @@ there is exactly the blob, from git otherwise; a root commit's line counts come 
 
 from __future__ import annotations
 
+import os
+import threading
 from pathlib import Path
 
 from gitext.git.objects import blob_id, mostly_loose, read_files
@@ -35,6 +37,22 @@ def test_read_files_returns_the_blob_never_the_edited_file(repo: Path) -> None:
                        pairs[2][1]: b"sea\n"}
         assert dict(read_files(repo, pairs, max_size=4)) == {
             pairs[0][1]: None, pairs[1][1]: b"bee\n", pairs[2][1]: b"sea\n"}
+
+
+def test_read_files_never_waits_on_a_fifo_or_reads_a_directory(repo: Path) -> None:
+    commit(repo, {"pipe.txt": "was a file\n", "dir.txt": "also\n"})
+    pairs = [(p, _blob(repo, f"HEAD:{p}")) for p in ("pipe.txt", "dir.txt")]
+    (repo / "pipe.txt").unlink()
+    os.mkfifo(repo / "pipe.txt")
+    (repo / "dir.txt").unlink()
+    (repo / "dir.txt").mkdir()
+    assert mostly_loose(repo)
+    got: dict[str, bytes | None] = {}
+    reader = threading.Thread(target=lambda: got.update(read_files(repo, pairs)), daemon=True)
+    reader.start()
+    reader.join(30)
+    assert not reader.is_alive(), "read_files blocked on a FIFO"
+    assert got == {pairs[0][1]: b"was a file\n", pairs[1][1]: b"also\n"}
 
 
 def test_root_commit_line_counts_match_numstat(empty_repo: Path) -> None:
