@@ -42,17 +42,24 @@ def known(conn: sqlite3.Connection, shas: list[str]) -> set[str]:
     return found
 
 
-def read_commits(root: Path, shas: list[str]) -> list[CommitMeta]:
+def read_commits(
+    root: Path, shas: list[str], listed: tuple[str, list[Change]] | None = None
+) -> list[CommitMeta]:
     """Metadata and changes (merges against their first parent), oldest first as given.
 
     A root commit's changes come without line counts (`count_root_lines` adds them): its
     `--numstat` makes git read every blob of the first tree, which the file index reads anyway,
-    and took 2 s of a 50,000-file first index.
+    and took 2 s of a 50,000-file first index. `listed` is (a commit, its whole tree as added
+    files) when the caller has listed it already: a root commit's changes are exactly that.
     """
     metas = commit_meta(root, shas)
     pairs = [(s, metas[s].parents[0] if metas[s].parents else None) for s in shas if s in metas]
-    changes = commit_changes(root, [p for p in pairs if p[1] is not None])
-    changes.update(commit_changes(root, [p for p in pairs if p[1] is None], numstat=False))
+    changes: dict[str, list[Change]] = {}
+    if listed is not None and listed[0] in metas and not metas[listed[0]].parents:
+        changes[listed[0]] = listed[1]
+    changes.update(commit_changes(root, [p for p in pairs if p[1] is not None]))
+    changes.update(commit_changes(
+        root, [p for p in pairs if p[1] is None and p[0] not in changes], numstat=False))
     out = []
     for sha, _ in pairs:
         meta = metas[sha]

@@ -95,7 +95,8 @@ def sync_worktree(
             by_path[s.path] = s
         present = list(by_path.values())
         removed = [*removed, *gone]
-    metas: list[CommitMeta] = commits_mod.read_commits(root, shas)
+    listed = (head.commit, changes) if listing and head.commit else None
+    metas: list[CommitMeta] = commits_mod.read_commits(root, shas, listed)
     with db.write() as conn:
         if listing:
             # A full listing replaces the view: what it does not name is gone from this worktree.

@@ -74,3 +74,16 @@ def test_root_commit_line_counts_match_numstat(empty_repo: Path) -> None:
     later = query(repo, "file_index", "SELECT new_path, change_size FROM file_changes"
                   " WHERE git_commit = ?", second)
     assert dict(later) == {"a.txt": 1, "new.txt": 1}
+
+
+def test_single_commit_history_is_the_listing(empty_repo: Path) -> None:
+    repo = empty_repo
+    root = commit(repo, {"a.txt": TEXT, "b/c.py": "x = 1\n", "bin.dat": b"\x00\n"})
+    assert run_git_aircher(repo, "index", "--background").code == 0
+    rows = query(repo, "file_index", "SELECT change_type, old_path, new_path, old_hash, new_hash,"
+                 " change_size FROM file_changes WHERE git_commit = ? ORDER BY new_path", root)
+    assert rows == [
+        ("created", "a.txt", "a.txt", None, _blob(repo, "HEAD:a.txt"), 3),
+        ("created", "b/c.py", "b/c.py", None, _blob(repo, "HEAD:b/c.py"), 1),
+        ("created", "bin.dat", "bin.dat", None, _blob(repo, "HEAD:bin.dat"), 0),
+    ]
