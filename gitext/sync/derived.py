@@ -50,9 +50,12 @@ def queue_everything(conn: sqlite3.Connection, root: str) -> None:
 
 
 def _expand(db: Database, key: str) -> None:
+    marked = "SELECT 1 FROM analysis_pending WHERE worktree_path = ? AND path = ?"
+    with db.read() as conn:  # no write lock taken on the usual path, where there is no marker
+        if conn.execute(marked, (key, EVERYTHING)).fetchone() is None:
+            return
     with db.write() as conn:
-        if conn.execute("SELECT 1 FROM analysis_pending WHERE worktree_path = ? AND path = ?",
-                        (key, EVERYTHING)).fetchone() is None:
+        if conn.execute(marked, (key, EVERYTHING)).fetchone() is None:
             return
         conn.execute(
             "INSERT OR REPLACE INTO analysis_pending (worktree_path, path, removed, queued_at)"

@@ -104,8 +104,7 @@ def sync_worktree(
             removed = [*removed, *(worktree_paths(conn, root) - now_paths)]
         lines = apply_files(db, conn, proj.id, root, present)
         apply_view(db, conn, proj.id, root, present, removed)
-        if any(not m.parents for m in metas):
-            commits_mod.count_root_lines(root, metas, lines)
+        commits_mod.count_root_lines(root, metas, lines)
         commits_mod.ingest(db, conn, proj.id, str(root), metas, {s.path for s in present},
                            mark=not listing)
         if listing:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -10,19 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import commit
-
-
-@pytest.fixture(autouse=True)
-def no_hooks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AIRCHER_SKIP", "1")
-
-
-def relevant(aircher: Any, repo: Path, *args: str) -> list[dict[str, Any]]:
-    r = aircher(repo, "relevant", "--json", "--top", "50", *args)
-    assert r.code == 0, r.err
-    data = json.loads(r.out)
-    assert isinstance(data, list)
-    return data
+from tests.relevance.conftest import relevant
 
 
 def by_path(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

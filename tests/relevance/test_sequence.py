@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -14,19 +13,7 @@ import scipy.sparse as sp
 from gitext.relevance.components import break_ties, rank_fusion, sequence
 from gitext.relevance.history import History
 from tests.conftest import commit
-
-
-@pytest.fixture(autouse=True)
-def no_hooks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AIRCHER_SKIP", "1")
-
-
-def relevant(aircher: Any, repo: Path, *args: str) -> list[dict[str, Any]]:
-    r = aircher(repo, "relevant", "--json", "--top", "50", *args)
-    assert r.code == 0, r.err
-    data = json.loads(r.out)
-    assert isinstance(data, list)
-    return data
+from tests.relevance.conftest import relevant
 
 
 def paths(rows: list[dict[str, Any]]) -> list[str]:
