@@ -14,6 +14,7 @@ from pathlib import Path
 
 from gitext import clock
 from gitext.ids import derived_id
+from gitext.layout import legacy_slug
 
 DETACHED = "(detached)"
 
@@ -142,6 +143,8 @@ def chain(conn: sqlite3.Connection, context_id: str) -> list[Context]:
 
 def write_context_file(folder: Path, ctx: Context, worktree_path: Path) -> None:
     """`.agents/worktrees/<branch>/context.json`: the branch context for tools that read files."""
+    if not folder.exists():
+        _adopt_legacy_folder(folder, ctx)
     (folder / "cache").mkdir(parents=True, exist_ok=True)
     data = {
         "context_id": ctx.id,
@@ -155,3 +158,24 @@ def write_context_file(folder: Path, ctx: Context, worktree_path: Path) -> None:
     tmp = folder / "context.json.tmp"
     tmp.write_text(json.dumps(data, indent=2) + "\n", "utf-8")
     tmp.replace(folder / "context.json")
+
+
+def _adopt_legacy_folder(folder: Path, ctx: Context) -> None:
+    """Move this branch's folder from its old, possibly shared, name (see `layout.slug`).
+
+    The old folder is taken only when its context.json names this very context, so a folder
+    that two branches shared stays with the one that wrote it last; the other starts afresh.
+    """
+    old = folder.parent / legacy_slug(ctx.name)
+    if old == folder:
+        return
+    try:
+        owner = json.loads((old / "context.json").read_text("utf-8")).get("context_id")
+    except (OSError, ValueError, AttributeError):
+        return
+    if owner != ctx.id:
+        return
+    try:
+        old.rename(folder)
+    except OSError:
+        pass  # another process moved it first, or made the new folder: either way it is there

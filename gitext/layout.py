@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import stat
@@ -147,9 +148,28 @@ class ProjectLayout:
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+# What a slug with a hash looks like: a branch literally named so is hashed too, so a name that
+# is kept as it is can never equal another name's hashed slug.
+_HASHED = re.compile(r".*-[0-9a-f]{8}")
+_KEPT_MAX = 100  # folder names have a 255-byte limit; long names are cut and hashed
 
 
 def slug(name: str) -> str:
-    """A branch name as one safe folder name: feature/auth -> feature-auth."""
+    """A branch name as one folder name of its own: main -> main, feature/auth -> feature-auth-1c5e2f0a.
+
+    A name that is already a safe, lower-case folder name is kept. Any other is made safe and
+    gets 8 hex digits of its SHA-1, so `feature/auth` and `feature-auth` (or `Fix` and `fix` on a
+    case-insensitive disk) never share a folder.
+    """
+    plain = legacy_slug(name)
+    if plain == name and name == name.lower() and len(name) <= _KEPT_MAX \
+            and not _HASHED.fullmatch(name):
+        return name
+    digest = hashlib.sha1(name.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    return f"{plain.lower()[:_KEPT_MAX]}-{digest}"
+
+
+def legacy_slug(name: str) -> str:
+    """The folder name stores made before slugs were unique; such folders are moved on first use."""
     s = _UNSAFE.sub("-", name.replace("/", "-")).strip("-.")
     return s or "_"
