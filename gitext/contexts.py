@@ -6,6 +6,7 @@ under the same id, so the parent chain never leaves the file.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import sqlite3
@@ -175,7 +176,6 @@ def _adopt_legacy_folder(folder: Path, ctx: Context) -> None:
         return
     if owner != ctx.id:
         return
-    try:
+    # Another process may have moved it first, or made the new folder: either way it is there.
+    with contextlib.suppress(OSError):
         old.rename(folder)
-    except OSError:
-        pass  # another process moved it first, or made the new folder: either way it is there

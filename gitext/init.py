@@ -31,7 +31,9 @@ class InitResult:
     notes: list[str] = field(default_factory=list)
 
 
-def init_project(project: Project, *, hooks: bool = True) -> InitResult:
+def init_project(project: Project, *, hooks: bool = True, sync: bool = True) -> InitResult:
+    """The store, this worktree's rows and (with ``hooks``) the hooks; with ``sync``, the first
+    catch-up too. `index` passes ``sync=False`` and does that catch-up itself, with progress."""
     created = not project.initialized
     project.global_layout.ensure()
     project.layout.ensure()
@@ -74,8 +76,9 @@ def init_project(project: Project, *, hooks: bool = True) -> InitResult:
 
     # The first catch-up (the last `history_limit` commits and the whole tree) happens here, so
     # the store is useful at once; hooks keep it current from now on.
-    sync_worktree(project, project.repo.root)
-    if hooks:
+    if sync:
+        sync_worktree(project, project.repo.root)
+    if sync and hooks:
         from gitext.hooks.entry import spawn_worker
 
         spawn_worker(project.repo.root)  # parsing and search indexing go on in the background

@@ -155,7 +155,7 @@ _KEPT_MAX = 100  # folder names have a 255-byte limit; long names are cut and ha
 
 
 def slug(name: str) -> str:
-    """A branch name as one folder name of its own: main -> main, feature/auth -> feature-auth-1c5e2f0a.
+    """A branch name as a folder name of its own: feature/auth -> feature-auth-4308108f.
 
     A name that is already a safe, lower-case folder name is kept. Any other is made safe and
     gets 8 hex digits of its SHA-1, so `feature/auth` and `feature-auth` (or `Fix` and `fix` on a

@@ -39,7 +39,7 @@ def index(app: App, background: bool, as_json: bool) -> None:
     if not project.initialized:
         from gitext.init import init_project
 
-        init_project(project)
+        init_project(project, sync=False)  # the catch-up below is the first one
     result = index_worktree(project, progress=_progress(), background=background)
     if as_json:
         emit_json(result.to_json())
@@ -48,11 +48,11 @@ def index(app: App, background: bool, as_json: bool) -> None:
     click.echo(f"indexed {w.worktree}: {w.files} files updated, {w.commits} new commits")
 
 
-def _progress() -> Callable[[int, int], None] | None:
+def _progress() -> Callable[[str, int, int], None] | None:
     if not sys.stderr.isatty():
         return None
 
-    def show(done: int, total: int) -> None:
-        click.echo(f"\rindexing {done}/{total}", nl=(done >= total), err=True)
+    def show(phase: str, done: int, total: int) -> None:
+        click.echo(f"\rindexing {phase}: {done}/{total}", nl=(done >= total), err=True)
 
     return show

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any
 
 from gitext.project import Project
@@ -11,7 +12,8 @@ from gitext.sync.engine import SyncResult, project_ctx, sync_worktree, touch_wor
 from gitext.sync.worker import drain
 from gitext.worktrees import reconcile
 
-Progress = Callable[[int, int], None]
+# (phase, done, total): `index` reports its two long phases, "files" and "search".
+PhaseProgress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -25,12 +27,14 @@ class CatchUp:
 
 
 def catch_up(project: Project, *, full: bool = False, workdir: bool = False,
-             analyse: bool = True) -> CatchUp:
+             analyse: bool = True, progress: Callable[[int, int], None] | None = None
+             ) -> CatchUp:
     """Apply what the journal holds, then read from git whatever the hooks missed."""
     project.require_init()
     events = drain(project)
     root = project.repo.root
-    result = sync_worktree(project, root, full=full, workdir=workdir, analyse=analyse)
+    result = sync_worktree(project, root, full=full, workdir=workdir, analyse=analyse,
+                           progress=progress)
     touch_worktree(project, root, project.repo.head())
     proj = project_ctx(project)
     with project.db("knowledge").write() as conn:
@@ -39,11 +43,12 @@ def catch_up(project: Project, *, full: bool = False, workdir: bool = False,
     return CatchUp(events, result)
 
 
-def index(project: Project, progress: Progress | None = None, *, background: bool = False
-          ) -> CatchUp:
+def index(project: Project, progress: PhaseProgress | None = None, *,
+          background: bool = False) -> CatchUp:
     """The file index of this worktree from HEAD and the work tree, then (unless `background`,
     which leaves it to the worker) relationships, snippets, search and relevance."""
-    result = catch_up(project, workdir=True, analyse=False)
+    result = catch_up(project, workdir=True, analyse=False,
+                      progress=partial(progress, "files") if progress else None)
     if background:
         from gitext.hooks.entry import spawn_worker
 
@@ -55,7 +60,8 @@ def index(project: Project, progress: Progress | None = None, *, background: boo
 
     ensure_fresh(project)
     # What a query needs; insights and maintenance stay the worker's.
-    result.extra["search"] = search_update(project, progress=progress)
+    result.extra["search"] = search_update(
+        project, progress=partial(progress, "search") if progress else None)
     relevance_refresh(project)
     return result
 

@@ -25,6 +25,7 @@ from gitext.store.pool import Database
 from gitext.sync import commits as commits_mod
 from gitext.sync import derived
 from gitext.sync.files import (
+    Progress,
     apply_files,
     apply_view,
     states_from_changes,
@@ -62,7 +63,7 @@ def _state(conn: sqlite3.Connection, root: Path) -> tuple[str | None, list[str]]
 
 def sync_worktree(
     project: Project, root: Path, *, full: bool = False, workdir: bool = False,
-    analyse: bool = False,
+    analyse: bool = False, progress: Progress | None = None,
 ) -> SyncResult:
     """Bring this worktree's view, its new commits and their file changes into the store."""
     proj = project_ctx(project)
@@ -102,7 +103,7 @@ def sync_worktree(
             # A full listing replaces the view: what it does not name is gone from this worktree.
             now_paths = {s.path for s in present}
             removed = [*removed, *(worktree_paths(conn, root) - now_paths)]
-        lines = apply_files(db, conn, proj.id, root, present)
+        lines = apply_files(db, conn, proj.id, root, present, progress)
         apply_view(db, conn, proj.id, root, present, removed)
         commits_mod.count_root_lines(root, metas, lines)
         commits_mod.ingest(db, conn, proj.id, str(root), metas, {s.path for s in present},

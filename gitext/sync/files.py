@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
@@ -22,6 +22,7 @@ from gitext.index.languages import count_lines, detect_encoding, is_binary, lang
 from gitext.index.secrets import is_secret_path
 from gitext.store.pool import Database
 
+Progress = Callable[[int, int], None]  # (done, total)
 MAX_TEXT = 10 * 1024 * 1024  # larger files are indexed as metadata only
 GITLINK = "160000"
 SYMLINK = "120000"
@@ -158,6 +159,7 @@ def apply_files(
     project_id: str,
     root: Path,
     states: list[FileState],
+    progress: Progress | None = None,
 ) -> dict[str, int]:
     """`files` rows for `states`; sets `content` on the text files that may be analysed.
     Returns the line count of every text blob read."""
@@ -165,6 +167,7 @@ def apply_files(
     now = clock.now()
     base = worktree + os.sep
     lines: dict[str, int] = {}
+    done = 0
     for chunk, contents, secrets in read_chunks(root, states):
         rows = []
         for s in chunk:
@@ -180,6 +183,9 @@ def apply_files(
                 if isinstance(count := meta[11], int):
                     lines[s.blob] = count
         db.executemany(conn, _UPSERT, rows)
+        done += len(chunk)
+        if progress is not None:
+            progress(done, len(states))
     return lines
 
 

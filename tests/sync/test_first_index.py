@@ -4,11 +4,12 @@ there is exactly the blob, from git otherwise; a root commit's line counts come 
 from __future__ import annotations
 
 import os
+import subprocess
 import threading
 from pathlib import Path
 
 from gitext.git.objects import blob_id, mostly_loose, read_files
-from tests.conftest import commit, git, run_git_aircher
+from tests.conftest import VENV_BIN, commit, git, run_git_aircher
 from tests.sync.helpers import query
 
 TEXT = "one\ntwo\nthree\n"
@@ -87,3 +88,44 @@ def test_single_commit_history_is_the_listing(empty_repo: Path) -> None:
         ("created", "b/c.py", "b/c.py", None, _blob(repo, "HEAD:b/c.py"), 1),
         ("created", "bin.dat", "bin.dat", None, _blob(repo, "HEAD:bin.dat"), 0),
     ]
+
+
+def test_index_in_a_fresh_clone_reports_what_it_did(repo: Path, tmp_path: Path) -> None:
+    commit(repo, {f"pkg/m{i}.py": f"x = {i}\n" for i in range(30)}, "thirty modules")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repo), str(clone))
+    r = run_git_aircher(clone, "index", "--background")
+    assert r.code == 0, r.err
+    files = len(git(clone, "ls-files").split())
+    assert r.out == f"indexed {clone}: {files} files updated, 2 new commits\n"
+    assert r.err == ""  # no terminal: no progress
+
+
+def test_index_shows_progress_of_both_phases_on_a_terminal(repo: Path) -> None:
+    commit(repo, {f"pkg/m{i}.py": f"def f{i}():\n    return {i}\n" for i in range(30)}, "more")
+    # A real pseudo-terminal as stderr (stdout stays a pipe, as when a script reads the result).
+    leader, follower = os.openpty()
+    try:
+        proc = subprocess.run([str(VENV_BIN / "git-aircher"), "index"], cwd=repo, stderr=follower,
+                              stdout=subprocess.PIPE, text=True, check=False)
+        os.close(follower)
+        shown = _drain(leader)
+    finally:
+        os.close(leader)
+    assert proc.returncode == 0
+    files = len(git(repo, "ls-files").split())
+    assert f"indexing files: {files}/{files}" in shown
+    assert "indexing search: " in shown
+
+
+def _drain(fd: int) -> str:
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the other side is closed
+            break
+        if not chunk:
+            break
+        out += chunk
+    return out.decode()
