@@ -106,7 +106,8 @@ def blob_id(data: bytes, like: str) -> str:
     return h.hexdigest()
 
 
-def _from_worktree(base: str, path: str, blob: str, max_size: int | None) -> bytes | None:
+def _from_worktree(base: str, path: str, blob: str, max_size: int | None
+                   ) -> tuple[bytes, float] | None:
     # No following links, and no waiting on a FIFO someone left where a file was.
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
@@ -126,16 +127,17 @@ def _from_worktree(base: str, path: str, blob: str, max_size: int | None) -> byt
         return None
     finally:
         os.close(fd)
-    return data if blob_id(data, blob) == blob else None
+    return (data, st.st_mtime) if blob_id(data, blob) == blob else None
 
 
 def read_files(
     root: Path, items: Iterable[tuple[str, str]], *, max_size: int | None = None,
-    loose: bool | None = None,
+    loose: bool | None = None, mtimes: dict[str, float] | None = None,
 ) -> Iterator[tuple[str, bytes | None]]:
     """(blob, content) for (path, blob) pairs: from the work tree where that is cheaper and the
     file there is exactly the blob, from git otherwise. Order is not kept. `loose` is
-    `mostly_loose(root)`, for a caller that reads in many batches."""
+    `mostly_loose(root)`, for a caller that reads in many batches. `mtimes` receives the
+    modification time of each path read from the work tree (saving its caller an lstat)."""
     pairs = list(items)
     rest: list[str] = []
     if pairs and (mostly_loose(root) if loose is None else loose):
@@ -145,11 +147,13 @@ def read_files(
             if blob in seen:
                 continue
             seen.add(blob)
-            data = _from_worktree(base, path, blob, max_size)
-            if data is None:
+            read = _from_worktree(base, path, blob, max_size)
+            if read is None:
                 rest.append(blob)
-            else:
-                yield blob, data
+                continue
+            if mtimes is not None:
+                mtimes[path] = read[1]
+            yield blob, read[0]
     else:
         rest = [blob for _, blob in pairs]
     yield from read_blobs(root, rest, max_size=max_size)

@@ -49,16 +49,20 @@ def _stamp(second: int) -> str:
     return clock.to_ts(second)
 
 
-def _meta(state: FileState, data: bytes | None, root: str) -> tuple[object, ...]:
+def _meta(state: FileState, data: bytes | None, root: str, mtime: float | None
+          ) -> tuple[object, ...]:
     """The `files` columns that come from the path and the content (plain string work: this
-    runs once per file of a whole repository on a first index). `root` ends with a separator."""
+    runs once per file of a whole repository on a first index). `root` ends with a separator;
+    `mtime` is the file's, when its read already knows it."""
     name = state.path.rpartition("/")[2]
     dot = name.rfind(".")
     extension = name[dot + 1 :].lower() if dot > 0 else None
-    try:
-        modified: str | None = _stamp(int(os.lstat(root + state.path).st_mtime))
-    except OSError:
-        modified = None
+    if mtime is None:
+        try:
+            mtime = os.lstat(root + state.path).st_mtime
+        except OSError:
+            mtime = None
+    modified = None if mtime is None else _stamp(int(mtime))
     size = binary = encoding = lines = None
     if data is not None:
         size = len(data)
@@ -100,10 +104,10 @@ def ensure_paths(db: Database, conn: sqlite3.Connection, project_id: str, paths:
 
 def read_chunks(
     root: Path, states: list[FileState], size: int = 2000
-) -> Iterator[tuple[list[FileState], dict[str, bytes | None], set[str]]]:
-    """`states` in chunks, each with its contents (blob id -> bytes) and its secret-looking
-    paths (never read), so a first index of a large repository holds one chunk of file
-    contents at a time.
+) -> Iterator[tuple[list[FileState], dict[str, bytes | None], set[str], dict[str, float]]]:
+    """`states` in chunks, each with its contents (blob id -> bytes), its secret-looking paths
+    (never read) and the mtimes its work-tree reads saw (path -> mtime), so a first index of a
+    large repository holds one chunk of file contents at a time.
 
     (Reading on a thread while the rows are written was measured: both sides hold the GIL for
     most of their work, and the index took 60% longer.)
@@ -114,11 +118,12 @@ def read_chunks(
         secrets = {s.path for s in chunk if is_secret_path(s.path)}
         wanted = [(s.path, s.blob) for s in chunk
                   if s.mode != GITLINK and not s.from_disk and s.path not in secrets]
-        contents = dict(read_files(root, wanted, max_size=MAX_TEXT, loose=loose))
+        mtimes: dict[str, float] = {}
+        contents = dict(read_files(root, wanted, max_size=MAX_TEXT, loose=loose, mtimes=mtimes))
         for s in chunk:
             if s.from_disk and s.path not in secrets:
                 contents[s.blob] = _read_disk(root / s.path)
-        yield chunk, contents, secrets
+        yield chunk, contents, secrets, mtimes
 
 
 def apply_view(
@@ -168,13 +173,13 @@ def apply_files(
     base = worktree + os.sep
     lines: dict[str, int] = {}
     done = 0
-    for chunk, contents, secrets in read_chunks(root, states):
+    for chunk, contents, secrets, mtimes in read_chunks(root, states):
         rows = []
         for s in chunk:
             # A secret may share its blob with a harmless file that was read: not its content.
             secret = s.path in secrets
             data = None if secret else contents.get(s.blob)
-            meta = _meta(s, data, base)
+            meta = _meta(s, data, base, mtimes.get(s.path))
             if secret:
                 meta = (*meta[:3], _secret_size(s, root), *meta[4:])
             rows.append((*meta, file_id(project_id, s.path), now, project_id, worktree))

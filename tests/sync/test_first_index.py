@@ -129,3 +129,14 @@ def _drain(fd: int) -> str:
             break
         out += chunk
     return out.decode()
+
+
+def test_modification_times_come_from_the_read(repo: Path) -> None:
+    # Times far apart, so a time taken from the wrong file or the wrong moment would show.
+    os.utime(repo / "README.md", (1_000_000_000, 1_000_000_000))
+    os.utime(repo / "src" / "app.py", (1_600_000_000, 1_600_000_000))
+    assert mostly_loose(repo)
+    assert run_git_aircher(repo, "index", "--background").code == 0
+    stored = dict(query(repo, "file_index", "SELECT path, modified_at FROM files"))
+    assert stored["README.md"].startswith("2001-09-09 01:46:40")
+    assert stored["src/app.py"].startswith("2020-09-13 12:26:40")
