@@ -1,6 +1,7 @@
 """Speed of the hooks and the sync engine on generated repositories (issue 3, item 8).
 
     .venv/bin/python benchmarks/hooks_bench.py [--small 5000] [--large 50000] [--runs 21] [--floor]
+        [--only a|bcd|d...]
 
 Prints one table; each figure is a ratio against a baseline measured in the same run, because
 this machine is shared and noisy:
@@ -245,6 +246,8 @@ def main() -> None:
     ap.add_argument("--floor", action="store_true",
                     help="also measure (a) with our post-commit shim alone and with two hooks"
                          " that do nothing (what git itself charges for running hooks)")
+    ap.add_argument("--only", default="abcd",
+                    help="the measures to run, e.g. `a` or `d` (default: abcd)")
     args = ap.parse_args()
     base = Path(tempfile.mkdtemp(prefix="aircher-bench-"))
     # A background `git gc --auto` would land in the middle of the timings.
@@ -255,21 +258,27 @@ def main() -> None:
            "GIT_COMMITTER_EMAIL": "b@example.com", "PATH": f"{BIN}:{os.environ['PATH']}"}
     try:
         rows = []
-        plain, hooked = pair_repos(base / "a", env, args.small)
-        r, d = overhead(plain, hooked, env, args.runs)
-        rows.append(("(a) commit overhead", f"{r:.3f}x", "<= 1.10x", d))
-        if args.floor:
-            rows.extend(floors(plain, hooked, env, args.runs))
+        if "a" in args.only:
+            plain, hooked = pair_repos(base / "a", env, args.small)
+            r, d = overhead(plain, hooked, env, args.runs)
+            rows.append(("(a) commit overhead", f"{r:.3f}x", "<= 1.10x", d))
+            if args.floor:
+                rows.extend(floors(plain, hooked, env, args.runs))
         big = base / "big"
-        make_repo(big, args.large, env)
-        r, d = index(big, base, env)
-        rows.append(("(d) index vs plain loop", f"{r:.2f}x", "<= 2x", d))
-        sh([TOOL, "init"], big, env)
-        wait_idle(big)
-        r, d = freshness(big, env, max(5, args.runs // 2))
-        rows.append(("(b) freshness p50", f"{r:.3f} s", "<= 1 s", d))
-        r, d = switch(big, env, max(4, args.runs // 4))
-        rows.append(("(c) branch switch apply", f"{r:.2f}x", "<= 3x", d))
+        if set(args.only) & set("bcd"):
+            make_repo(big, args.large, env)
+        if "d" in args.only:
+            r, d = index(big, base, env)
+            rows.append(("(d) index vs plain loop", f"{r:.2f}x", "<= 2x", d))
+        if set(args.only) & set("bc"):
+            sh([TOOL, "init"], big, env)
+            wait_idle(big)
+        if "b" in args.only:
+            r, d = freshness(big, env, max(5, args.runs // 2))
+            rows.append(("(b) freshness p50", f"{r:.3f} s", "<= 1 s", d))
+        if "c" in args.only:
+            r, d = switch(big, env, max(4, args.runs // 4))
+            rows.append(("(c) branch switch apply", f"{r:.2f}x", "<= 3x", d))
         w = [max(len(str(c)) for c in col) for col in zip(*rows, strict=True)]
         head = ("measure", "result", "target", "detail")
         w = [max(a, len(b)) for a, b in zip(w, head, strict=True)]
