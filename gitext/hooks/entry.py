@@ -66,14 +66,16 @@ def _global_root() -> Path:
 def _record(event: str, args: list[str], stdin: list[str]) -> None:
     try:
         from gitext.project import Project
-        from gitext.sync.journal import Event, append
+        from gitext.sync.journal import Event, append, sequence_of
 
         project = Project.locate(Path.cwd(), _global_root(), os.environ)
         if not project.initialized:
             return  # hooks without a store (e.g. through the pre-commit framework): nothing to do
         root = project.repo.root
-        head = _head_line(project.repo.info.git_dir)
-        append(project.layout.journal, Event(event, str(root), head, args, stdin))
+        git_dir = project.repo.info.git_dir
+        append(project.layout.journal, Event(
+            event, str(root), _head_line(git_dir), args, stdin, sequence_of(git_dir),
+            os.environ.get("GIT_REFLOG_ACTION", "").replace("\n", " ")))
         spawn_worker(root)
     except Exception as exc:  # a hook never fails git
         _log_failure(event, exc)

@@ -8,7 +8,13 @@ from functools import partial
 from typing import Any
 
 from gitext.project import Project
-from gitext.sync.engine import SyncResult, project_ctx, sync_worktree, touch_worktree
+from gitext.sync.engine import (
+    SyncResult,
+    forget_gone_worktrees,
+    project_ctx,
+    sync_worktree,
+    touch_worktree,
+)
 from gitext.sync.worker import drain
 from gitext.worktrees import reconcile
 
@@ -37,9 +43,10 @@ def catch_up(project: Project, *, full: bool = False, workdir: bool = False,
                            progress=progress)
     touch_worktree(project, root, project.repo.head())
     proj = project_ctx(project)
+    live = project.repo.worktrees()
     with project.db("knowledge").write() as conn:
-        reconcile(conn, proj.id, project.repo.worktrees(),
-                  project.config.seconds("storage.sync.inactive_after"))
+        reconcile(conn, proj.id, live, project.config.seconds("storage.sync.inactive_after"))
+    forget_gone_worktrees(project, live)
     return CatchUp(events, result)
 
 

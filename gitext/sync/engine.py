@@ -18,13 +18,15 @@ from gitext.contexts import (
     write_context_file,
 )
 from gitext.errors import UsageError
-from gitext.git.history import CommitMeta, new_commits, object_exists, tree_changes
-from gitext.git.repo import Head, read_head
+from gitext.git.history import CommitMeta, ls_tree, new_commits, object_exists, tree_changes
+from gitext.git.repo import Head, Worktree, read_head
 from gitext.project import Project
 from gitext.store.pool import Database
 from gitext.sync import commits as commits_mod
 from gitext.sync import derived
 from gitext.sync.files import (
+    GITLINK,
+    FileState,
     Progress,
     apply_files,
     apply_view,
@@ -88,6 +90,9 @@ def sync_worktree(
         else:
             changes = tree_changes(root, None, head.commit)
             listing = True
+    elif old:
+        # An unborn branch after one with commits (`git switch --orphan`): an empty view.
+        listing = True
     present, removed = states_from_changes(changes)
     if workdir:
         extra, gone = workdir_states(root)
@@ -96,6 +101,10 @@ def sync_worktree(
             by_path[s.path] = s
         present = list(by_path.values())
         removed = [*removed, *gone]
+        if head.commit is not None and not listing:
+            back, stray = _undone(db, root, head.commit, present, removed)
+            present += back
+            removed += stray
     listed = (head.commit, changes) if listing and head.commit else None
     metas: list[CommitMeta] = commits_mod.read_commits(root, shas, listed)
     with db.write() as conn:
@@ -129,6 +138,46 @@ def sync_worktree(
         result.derived = analyse_pending(project)
     result.commits, result.files, result.removed = len(metas), len(present), len(removed)
     return result
+
+
+def _undone(
+    db: Database, root: Path, commit: str, present: list[FileState], removed: list[str]
+) -> tuple[list[FileState], list[str]]:
+    """What the store still holds as the work tree's own change and no longer is one (an edit
+    undone, a deleted file restored, an untracked file removed): HEAD's version again, or
+    gone. `git status` names only what differs now, so this compares the view with HEAD."""
+    covered = {s.path for s in present}.union(removed)
+    with db.read() as conn:
+        stored = {r[0]: (r[1], r[2]) for r in conn.execute(
+            "SELECT f.path, w.content_hash, w.git_status FROM worktree_files w JOIN files f"
+            " ON f.id = w.file_id WHERE w.worktree_path = ?", (str(root),))}
+    back: list[FileState] = []
+    in_tree: set[str] = set()
+    for e in ls_tree(root, commit):
+        in_tree.add(e.path)
+        if e.mode != GITLINK and e.path not in covered and stored.get(e.path) != (e.blob,
+                                                                                  "clean"):
+            back.append(FileState(e.path, e.mode, e.blob, "clean"))
+    return back, [p for p in stored if p not in in_tree and p not in covered]
+
+
+def forget_gone_worktrees(project: Project, live: list[Worktree]) -> None:
+    """A worktree git no longer has (removed, pruned): its file view and sync position go, and
+    a path no other worktree has becomes 'deleted'. Its history stays."""
+    keep = {str(w.path.resolve()) for w in live if not w.bare and not w.prunable}
+    db = project.db("file_index")
+    with db.read() as conn:
+        known = [r[0] for r in conn.execute("SELECT worktree_path FROM sync_state")]
+    # (A folder that still holds a `.git` is a worktree whatever a listing said.)
+    gone = [p for p in known if p not in keep and not (Path(p) / ".git").exists()]
+    if not gone:
+        return
+    proj = project_ctx(project)
+    with db.write() as conn:
+        for path in gone:
+            apply_view(db, conn, proj.id, Path(path), [], worktree_paths(conn, Path(path)))
+            conn.execute("DELETE FROM sync_state WHERE worktree_path = ?", (path,))
+            conn.execute("DELETE FROM analysis_pending WHERE worktree_path = ?", (path,))
 
 
 def _mark_dirty(db: Database, conn: sqlite3.Connection, project_id: str, paths: list[str]) -> None:

@@ -7,12 +7,18 @@ import json
 from pathlib import Path
 
 from gitext import clock
-from gitext.contexts import Context, ensure_worktree_context, write_context_file
+from gitext.contexts import DETACHED, Context, ensure_worktree_context, write_context_file
 from gitext.git.repo import NULL_SHAS, Head, discover, read_head
 from gitext.git.run import git
 from gitext.ids import derived_id
 from gitext.project import Project
-from gitext.sync.engine import project_ctx, record_transfer, sync_worktree, touch_worktree
+from gitext.sync.engine import (
+    forget_gone_worktrees,
+    project_ctx,
+    record_transfer,
+    sync_worktree,
+    touch_worktree,
+)
 from gitext.sync.journal import Event
 from gitext.worktrees import reconcile
 
@@ -26,9 +32,13 @@ def in_sequence(root: Path) -> bool:
 
 
 def head_at(ev: Event, root: Path) -> Head:
-    """The branch as the hook saw it (later events may have moved HEAD since), today's commit."""
+    """The branch as the hook saw it (later events may have moved HEAD since), today's commit.
+
+    Mid-rebase, git detaches HEAD only to replay commits: such a record, applied once the
+    rebase has ended (the worker defers it until then), belongs to the branch HEAD is on now.
+    """
     live = read_head(root)
-    if not ev.head:
+    if not ev.head or (ev.sequence and not ev.head.startswith("ref: ")):
         return live
     if ev.head.startswith("ref: "):
         return Head(live.commit, ev.branch)
@@ -41,11 +51,12 @@ def apply_event(project: Project, ev: Event) -> None:
         return  # the worktree was removed before we got here; `sync` reconciles its rows
     if ev.hook == "post-checkout":
         _checkout(project, ev, root)
-    elif ev.hook == "post-merge":
+        return
+    if ev.hook == "post-merge":
         sync_worktree(project, root)
         head = head_at(ev, root)
         touch_worktree(project, root, head)
-        source = _merged_from_reflog(root)
+        source = _merged_branch(ev.action) if ev.action else _merged_from_reflog(root)
         if source and head.branch:
             record_transfer(project, project_ctx(project), source, head.branch, head.commit,
                             "post-merge")
@@ -57,6 +68,34 @@ def apply_event(project: Project, ev: Event) -> None:
     else:  # post-commit, sync and anything that only asks for a catch-up
         sync_worktree(project, root)
         touch_worktree(project, root, head_at(ev, root))
+    # git runs no hook when a worktree is removed: every event looks (one `git worktree list`).
+    reconcile_worktrees(project, root)
+
+
+def reconcile_worktrees(project: Project, root: Path) -> None:
+    """`worktrees` rows for every worktree git lists (new ones added, gone ones 'stale', idle
+    ones 'inactive'), and the file view of a gone one dropped (its history stays).
+
+    A row already there keeps its branch and commit: it follows its worktree's own records,
+    and git may be ahead of them (a checkout whose record is still waiting would otherwise find
+    its new branch in the row already, and record a switch from it to itself).
+    """
+    from dataclasses import replace
+
+    proj = project_ctx(project)
+    live = _worktrees(root)
+    with project.db("knowledge").write() as conn:
+        rows = {str(Path(r[0]).resolve()): (r[1], r[2]) for r in conn.execute(
+            "SELECT worktree_path, branch_name, git_commit FROM worktrees WHERE project_id = ?",
+            (proj.id,))}
+        recorded = []
+        for wt in live:
+            row = rows.get(str(wt.path.resolve()))
+            if row is not None:
+                wt = replace(wt, branch=None if row[0] == DETACHED else row[0], head=row[1])
+            recorded.append(wt)
+        reconcile(conn, proj.id, recorded, project.config.seconds("storage.sync.inactive_after"))
+    forget_gone_worktrees(project, live)
 
 
 def _checkout(project: Project, ev: Event, root: Path) -> None:
@@ -73,27 +112,30 @@ def _checkout(project: Project, ev: Event, root: Path) -> None:
     sync_worktree(project, root)
     head = head_at(ev, root)
     branch = head.branch
+    if ev.sequence:
+        # A rebase detaching HEAD (applied after it ended): a switch only if the rebase left
+        # the worktree on another branch than before (`git rebase main feature`).
+        new = head.commit or new
     with project.db("knowledge").write() as conn:
         target = ensure_worktree_context(conn, proj, branch, new or head.commit, root)
         source: Context | None = None
         if previous is not None and old not in NULL_SHAS:
-            from gitext.contexts import DETACHED
-
             source = ensure_worktree_context(
                 conn, proj, None if previous == DETACHED else previous, old, root, touch=False
             )
-        reason = "worktree-add" if old in NULL_SHAS else "checkout"
-        key = ev.path.name if ev.path else f"{old}-{new}-{clock.now()}"
-        conn.execute(
-            "INSERT OR IGNORE INTO context_switches (id, from_context_id, to_context_id,"
-            " switch_reason, switched_at, metadata) VALUES (?, ?, ?, ?, ?, ?)",
-            (derived_id("switch", str(root), key), source.id if source else None, target.id,
-             reason, clock.now(), json.dumps({"old": old, "new": new, "worktree": str(root)})),
-        )
-        reconcile(conn, proj.id, _worktrees(root), project.config.seconds(
-            "storage.sync.inactive_after"))
+        if not (ev.sequence and previous == target.name):
+            reason = "worktree-add" if old in NULL_SHAS else "checkout"
+            key = ev.path.name if ev.path else f"{old}-{new}-{clock.now()}"
+            conn.execute(
+                "INSERT OR IGNORE INTO context_switches (id, from_context_id, to_context_id,"
+                " switch_reason, switched_at, metadata) VALUES (?, ?, ?, ?, ?, ?)",
+                (derived_id("switch", str(root), key), source.id if source else None,
+                 target.id, reason, clock.now(),
+                 json.dumps({"old": old, "new": new, "worktree": str(root)})),
+            )
     touch_worktree(project, root, Head(head.commit, branch))
     write_context_file(project.layout.worktree_dir(target.name), target, root)
+    reconcile_worktrees(project, root)
 
 
 def _worktrees(root: Path) -> list:  # type: ignore[type-arg]
@@ -107,7 +149,9 @@ def _rewrite(project: Project, ev: Event) -> None:
     pairs = []
     for line in ev.stdin:
         parts = line.split()
-        if len(parts) >= 2:
+        # git's reword (and the amend inside a squash) can rewrite a commit into itself, and
+        # still lists it: `X X` maps nothing, and would mark live history as rewritten.
+        if len(parts) >= 2 and parts[0] != parts[1]:
             pairs.append((parts[0], parts[1]))
     with project.db("file_index").write() as conn:
         conn.executemany(
@@ -118,13 +162,21 @@ def _rewrite(project: Project, ev: Event) -> None:
 
 
 def _merged_from_reflog(root: Path) -> str | None:
-    """`merge feature: Fast-forward` / `merge feature: Merge made by …` names the branch."""
+    """`merge feature: Fast-forward` / `merge feature: Merge made by …` names the branch (a
+    record from an older shim, without git's action: the reflog's newest entry, which is the
+    merge's only if git has done nothing since)."""
     out = git(["reflog", "-1", "--format=%gs", "HEAD"], root, check=False).stdout.decode(
         "utf-8", "replace").strip()
-    if not out.startswith("merge "):
+    return _merged_branch(out.split(":", 1)[0])
+
+
+def _merged_branch(action: str) -> str | None:
+    """`merge feature` (GIT_REFLOG_ACTION of `git merge feature`) names the branch; several
+    names (an octopus) or anything else name none."""
+    if not action.startswith("merge "):
         return None
-    name = out[len("merge "):].split(":", 1)[0].strip()
-    return name or None
+    names = action[len("merge "):].split()
+    return names[0] if len(names) == 1 else None
 
 
 def _transfer_knowledge(project: Project, source: str, target: str) -> None:

@@ -25,6 +25,10 @@ class Event:
     head: str = ""  # the worktree's HEAD file at hook time: "ref: refs/heads/x" or a sha
     args: list[str] = field(default_factory=list)
     stdin: list[str] = field(default_factory=list)
+    # "rebase" when git ran the hook in the middle of a rebase, which detaches HEAD to replay
+    # commits: not a branch the developer chose (see `sequence_of`).
+    sequence: str = ""
+    action: str = ""  # GIT_REFLOG_ACTION in the hook's environment, e.g. "merge topic"
     path: Path | None = None  # the journal file, when read from one
 
     @property
@@ -37,6 +41,10 @@ class Event:
         lines = [MAGIC, f"hook {self.hook}", f"cwd {self.cwd}", f"head {self.head}"]
         lines += [f"arg {a}" for a in self.args]
         lines += [f"stdin {s}" for s in self.stdin]
+        if self.sequence:
+            lines.append(f"seq {self.sequence}")
+        if self.action:
+            lines.append(f"action {self.action}")
         lines.append("end")
         return "\n".join(lines) + "\n"
 
@@ -58,7 +66,18 @@ def parse(text: str) -> Event | None:
             ev.args.append(value)
         elif key == "stdin" and value.strip():
             ev.stdin.append(value)
+        elif key == "seq":
+            ev.sequence = value
+        elif key == "action":
+            ev.action = value
     return ev if ev.hook and ev.cwd else None
+
+
+def sequence_of(git_dir: Path) -> str:
+    """What the shims record as `seq`: "rebase" while a worktree is in a rebase."""
+    if (git_dir / "rebase-merge").is_dir() or (git_dir / "rebase-apply").is_dir():
+        return "rebase"
+    return ""
 
 
 def append(journal: Path, ev: Event) -> Path:

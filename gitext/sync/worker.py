@@ -17,29 +17,57 @@ from gitext.sync import journal
 from gitext.sync.events import apply_event, in_sequence
 from gitext.sync.logbook import log
 
+DEFERRABLE = ("post-commit", "post-checkout")
+
+
+def _busy(ev: journal.Event) -> bool:
+    root = Path(ev.cwd)
+    return root.is_dir() and in_sequence(root)
+
 
 def drain(project: Project) -> int:
-    """Apply every complete journal record, oldest first; returns how many were applied."""
+    """Apply every complete journal record, oldest first; returns how many were applied.
+
+    Mid-rebase or cherry-pick, post-commit and post-checkout records are set aside
+    (`journal/deferred/`) and applied once the sequence has ended. They are older than anything
+    still in the journal, so they go first, and a worktree with records set aside keeps its
+    later ones behind them: each worktree's records apply in the order git wrote them. A
+    rebase's post-rewrite ends its sequence (git may not have cleaned up its state yet).
+    """
     jdir = project.layout.journal
     deferred = jdir / "deferred"
-    applied = 0
+    applied, held = _release(project, deferred)
     for ev in journal.pending(jdir):
-        root = Path(ev.cwd)
-        if ev.hook in ("post-commit", "post-checkout") and root.is_dir() and in_sequence(root):
-            # Mid-rebase or cherry-pick: post-rewrite (or the next event) does it all at once.
+        if ev.hook == "post-rewrite" and ev.args[:1] == ["rebase"] and ev.cwd in held:
+            applied += _release(project, deferred, ending=ev.cwd)[0]
+            held.discard(ev.cwd)
+        elif ev.cwd in held or (ev.hook in DEFERRABLE and _busy(ev)):
             deferred.mkdir(exist_ok=True)
             if ev.path is not None:
                 os.replace(ev.path, deferred / ev.path.name)
+            held.add(ev.cwd)
             continue
         _apply_logged(project, ev)
         applied += 1
-    for ev in journal.pending(deferred):
-        root = Path(ev.cwd)
-        if root.is_dir() and in_sequence(root):
-            continue
-        _apply_logged(project, ev)
-        applied += 1
+    if held:  # a sequence that ended while this pass ran
+        applied += _release(project, deferred)[0]
     return applied
+
+
+def _release(project: Project, deferred: Path, ending: str | None = None) -> tuple[int, set[str]]:
+    """Apply the records set aside whose sequence has ended (all of worktree `ending`'s, whose
+    post-rewrite is next); returns how many, and the worktrees still held."""
+    applied = 0
+    held: set[str] = set()
+    for ev in journal.pending(deferred):
+        if ending is not None and ev.cwd != ending:
+            continue
+        if ev.cwd in held or (ending is None and _busy(ev)):
+            held.add(ev.cwd)
+            continue
+        _apply_logged(project, ev)
+        applied += 1
+    return applied, held
 
 
 def _apply_logged(project: Project, ev: journal.Event) -> None:
