@@ -39,7 +39,8 @@ def first_parent_chain(conn: sqlite3.Connection, head: str, limit: int
         " SELECT c.first_parent, chain.n + 1 FROM commits c JOIN chain ON c.sha = chain.sha"
         " WHERE c.first_parent IS NOT NULL AND c.first_parent != '' AND chain.n + 1 < ?)"
         " SELECT c.sha, c.message, c.committed_at FROM chain JOIN commits c ON c.sha = chain.sha"
-        " WHERE NOT EXISTS (SELECT 1 FROM commit_rewrites r WHERE r.old_sha = c.sha)"
+        # No filter on commit_rewrites: what is walked from HEAD is live, and a commit once
+        # rewritten is live again when the rewrite is undone (`git reset --hard ORIG_HEAD`).
         " ORDER BY chain.n DESC",
         (head, limit),
     ).fetchall()

@@ -158,10 +158,6 @@ def test_reword_that_changes_nothing_is_no_rewrite(live: Path, tmp_path: Path) -
     assert chain == git(live, "rev-list", "--first-parent", "--reverse", "HEAD").split()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "gitext/relevance/history.py first_parent_chain skips every commit ever named as the old "
-    "side of a rewrite, even when it is live history again (a rebase undone with `git reset "
-    "--hard ORIG_HEAD`); the chain walked from HEAD holds live commits only by construction"))
 def test_undone_rebase_history_is_live_again(live: Path, tmp_path: Path) -> None:
     base = head(live)
     commit(live, {"a.txt": "a\n"}, "a")
