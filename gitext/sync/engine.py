@@ -131,7 +131,7 @@ def sync_worktree(
             " branch = excluded.branch, synced_at = excluded.synced_at",
             (str(root), head.commit, head.branch, clock.now()),
         )
-    _record_merges(project, proj, metas, head)
+    _record_merges(project, proj, root, metas, head)
     if analyse:
         from gitext.sync.worker import analyse_pending
 
@@ -193,16 +193,27 @@ def _mark_dirty(db: Database, conn: sqlite3.Connection, project_id: str, paths: 
 
 
 def _record_merges(
-    project: Project, proj: Context, metas: list[CommitMeta], head: Head
+    project: Project, proj: Context, root: Path, metas: list[CommitMeta], head: Head
 ) -> None:
-    """Merge commits name the branch they brought in: that is a knowledge transfer."""
+    """Merge commits name the branch they brought in: that is a knowledge transfer, when that
+    branch is still a local branch or has a context here. A first sync would otherwise make an
+    empty context for every long-gone branch old merges name (`pr/212`,
+    `origin/6.x-maintenance`, …)."""
     if head.branch is None:
         return
-    for meta in metas:
-        if len(meta.parents) < 2:
-            continue
-        source = commits_mod.merged_branch(meta.message)
-        if source:
+    merged = [(meta, source) for meta in metas if len(meta.parents) >= 2
+              if (source := commits_mod.merged_branch(meta.message))]
+    if not merged:
+        return
+    from gitext.contexts import worktree_context_id
+    from gitext.git.compare import local_branches
+
+    with project.db("knowledge").read() as conn:
+        known = {r[0] for r in conn.execute(
+            "SELECT id FROM contexts WHERE context_type = 'worktree'")}
+    live = local_branches(root)
+    for meta, source in merged:
+        if source in live or worktree_context_id(proj.id, source) in known:
             record_transfer(project, proj, source, head.branch, meta.sha, "merge")
 
 

@@ -308,3 +308,19 @@ def test_aircher_skip_turns_hooks_off(live: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.delenv("AIRCHER_SKIP")
     assert run_git_aircher(live, "sync").code == 0  # sync catches up from git itself
     assert sha in {r[4] for r in changes(live)}
+
+
+def test_old_merges_of_branches_never_seen_make_no_contexts(repo: Path) -> None:
+    # History with merges of branches that are gone (as in any project with pull requests).
+    for name in ("pr/1", "pr/2"):
+        git(repo, "checkout", "-q", "-b", name)
+        commit(repo, {f"{name.replace('/', '-')}.txt": "x\n"}, name)
+        git(repo, "checkout", "-q", "main")
+        git(repo, "merge", "-q", "--no-ff", "--no-edit", name)
+        git(repo, "branch", "-q", "-D", name)
+    assert run_git_aircher(repo, "init").code == 0
+    wait_idle(repo)
+    names = [r[0] for r in query(repo, "knowledge",
+                                 "SELECT name FROM contexts WHERE context_type = 'worktree'")]
+    assert names == ["main"]
+    assert query(repo, "knowledge", "SELECT count(*) FROM context_relationships") == [(0,)]
