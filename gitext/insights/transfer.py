@@ -135,7 +135,10 @@ def transfer(project: Project, source: str, target: str) -> TransferResult:
             created += 1
         else:
             rel_id = existing[0]
-            conn.execute("UPDATE context_relationships SET metadata = ? WHERE id = ?",
+            # Merged into what is there: the merge that made the relationship (`via`,
+            # `commit`) stays beside what this transfer carried.
+            conn.execute("UPDATE context_relationships SET metadata ="
+                         " json_patch(coalesce(metadata, '{}'), ?) WHERE id = ?",
                          (json.dumps(meta), rel_id))
     return TransferResult(src.name, src.id, dst.name, dst.id, rel_id, len(patterns),
                           len(decisions), len(insights), created)

@@ -231,7 +231,8 @@ def record_transfer(
             "INSERT INTO context_relationships (id, source_context_id, target_context_id,"
             " relationship_type, strength, created_at, metadata) VALUES (?, ?, ?,"
             " 'knowledge_transfer', 1.0, ?, ?) ON CONFLICT(source_context_id,"
-            " target_context_id, relationship_type) DO UPDATE SET metadata = excluded.metadata",
+            " target_context_id, relationship_type) DO UPDATE SET metadata ="
+            " json_patch(coalesce(context_relationships.metadata, '{}'), excluded.metadata)",
             (_rel_id(src.id, tgt.id), src.id, tgt.id, clock.now(),
              json.dumps({"via": how, "commit": commit})),
         )

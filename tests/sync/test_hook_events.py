@@ -124,6 +124,10 @@ def test_merge_records_transfer_and_first_parent_diff(live: Path) -> None:
                 " ON s.id = r.source_context_id JOIN contexts t ON t.id = r.target_context_id"
                 " WHERE r.relationship_type = 'knowledge_transfer'")
     assert rel == [("topic", "main")]
+    # The merge that made it and what the transfer carried, side by side.
+    meta = json.loads(query(live, "knowledge", "SELECT metadata FROM context_relationships")[0][0])
+    assert meta["via"] == "post-merge" and meta["commit"] == merge
+    assert {"patterns", "decisions", "insights"} <= set(meta)
 
 
 def test_fast_forward_merge_is_a_transfer_too(live: Path) -> None:
