@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import json
+import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,7 +157,9 @@ def write_context_file(folder: Path, ctx: Context, worktree_path: Path) -> None:
         "worktree_path": str(worktree_path),
         "updated_at": clock.now(),
     }
-    tmp = folder / "context.json.tmp"
+    # A temp name of this process's own: the worker and a command may write it at once, and a
+    # shared one would be renamed away under the other.
+    tmp = folder / f"context.json.{os.getpid()}.tmp"
     tmp.write_text(json.dumps(data, indent=2) + "\n", "utf-8")
     tmp.replace(folder / "context.json")
 

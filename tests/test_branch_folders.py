@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from gitext.layout import slug
@@ -70,3 +72,21 @@ def test_an_old_folder_of_another_branch_is_left_alone(repo: Path) -> None:
     wait_idle(repo)
     assert context_file(repo, "feature-auth")["branch"] == "feature-auth"
     assert context_file(repo, slug("feature/auth"))["branch"] == "feature/auth"
+
+
+def test_two_processes_writing_one_context_file_never_fail(tmp_path: Path) -> None:
+    # The worker and a command (`index`) may write the same branch's file at the same moment.
+    script = (
+        "import sys\nfrom pathlib import Path\n"
+        "from gitext.contexts import Context, write_context_file\n"
+        "ctx = Context('c1', 'worktree', 'main', 'p1', '/w', 'main', 'abc')\n"
+        "for _ in range(300):\n"
+        "    write_context_file(Path(sys.argv[1]), ctx, Path('/w'))\n"
+    )
+    folder = tmp_path / "worktrees" / "main"
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(folder)],
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    errors = [p.communicate()[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errors
+    assert json.loads((folder / "context.json").read_text())["context_id"] == "c1"
+    assert sorted(p.name for p in folder.iterdir()) == ["cache", "context.json"]
