@@ -49,20 +49,30 @@ def expire_session_cache(project: Project, *, dry_run: bool = False) -> int:
 
 def prune_file_versions(project: Project, *, dry_run: bool = False) -> int:
     """file_changes beyond `file_version_max_count` per file *and* older than
-    `file_version_retention_days`. Both, not either: most real histories are older than the
-    retention window, and relevance is computed from exactly this history, so age alone must
-    never empty it; the newest `file_version_max_count` changes of every file always stay."""
+    `file_version_retention_days`, outside the history relevance reads.
+
+    Both, not either: most real histories are older than the retention window, so age alone
+    must never empty it; the newest `file_version_max_count` changes of every file always stay.
+    And never a change of the last `storage.sync.history_limit` first-parent commits behind a
+    synced HEAD: relevance learns from those commits whole (what changed together, what came
+    next), and a busy file's older changes taken out of them changed its rankings."""
     cfg = project.config
     keep = max(1, cfg.integer("storage.lifecycle.file_version_max_count"))
     cutoff = clock.to_ts(
         clock.epoch() - cfg.integer("storage.lifecycle.file_version_retention_days") * 86400
     )
+    window = max(1, cfg.integer("storage.sync.history_limit"))
     sql = (
-        "SELECT rowid FROM (SELECT rowid, changed_at, row_number() OVER"
+        "WITH RECURSIVE chain(sha, n) AS (SELECT head, 0 FROM sync_state"
+        " WHERE head IS NOT NULL AND head != '' UNION"
+        " SELECT c.first_parent, chain.n + 1 FROM commits c JOIN chain ON c.sha = chain.sha"
+        " WHERE c.first_parent IS NOT NULL AND c.first_parent != '' AND chain.n + 1 < ?)"
+        " SELECT rowid FROM (SELECT rowid, changed_at, git_commit, row_number() OVER"
         " (PARTITION BY file_id ORDER BY changed_at DESC, rowid DESC) AS n FROM file_changes)"
         " WHERE n > ? AND changed_at < ?"
+        " AND (git_commit IS NULL OR git_commit NOT IN (SELECT sha FROM chain))"
     )
-    params: tuple[object, ...] = (keep, cutoff)
+    params: tuple[object, ...] = (window, keep, cutoff)
     if dry_run:
         return _count(project, "file_index", sql, params)
     return _delete_in_batches(project, "file_index", sql, params, "file_changes")

@@ -88,6 +88,31 @@ def test_file_history_beyond_count_and_age_is_pruned(project: Project) -> None:
                     "fresh-10", "ancient-100", "ancient-200", "ancient-300"}
 
 
+def test_file_history_relevance_reads_is_never_pruned(project: Project) -> None:
+    clock.set_now(T0)
+    project.config.values["storage.lifecycle.file_version_max_count"] = 1
+    project.config.values["storage.lifecycle.file_version_retention_days"] = 90
+    project.config.values["storage.sync.history_limit"] = 3
+    with project.db("file_index").write() as conn:
+        for table in ("file_changes", "commits", "sync_state"):
+            conn.execute(f"DELETE FROM {table}")
+        conn.execute("INSERT INTO files (id, path, name) VALUES ('f', 'f.py', 'f.py')")
+        # c1 <- c2 <- ... <- c6 = HEAD, each a year apart and each changing f.py.
+        for i in range(1, 7):
+            conn.execute("INSERT INTO commits (sha, first_parent) VALUES (?, ?)",
+                         (f"c{i}", f"c{i - 1}" if i > 1 else None))
+            conn.execute(
+                "INSERT INTO file_changes (id, file_id, change_type, git_commit, changed_at)"
+                " VALUES (?, 'f', 'modified', ?, ?)",
+                (f"ch{i}", f"c{i}", clock.to_ts(T0 - (7 - i) * 365 * DAY)))
+        conn.execute("INSERT INTO sync_state (worktree_path, head) VALUES ('/w', 'c6')")
+    # Every change is past the count and the age; the last three commits are relevance's.
+    assert prune_file_versions(project) == 3
+    with project.db("file_index").read() as conn:
+        left = sorted(r[0] for r in conn.execute("SELECT git_commit FROM file_changes"))
+    assert left == ["c4", "c5", "c6"]
+
+
 def test_old_and_surplus_conversations_are_archived_searchable_restorable(
     project: Project,
 ) -> None:
