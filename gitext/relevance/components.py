@@ -30,6 +30,9 @@ PAGERANK_STEPS = 20
 COCHANGE_WINDOW = 300  # commits whose change sets couple files for the dependency graph
 SEQUENCE_LAST = 3  # the last commits whose files predict the next change set (weights 1, 1/2, 1/4)
 FUSION_K = 60.0  # reciprocal rank fusion constant (Cormack et al. 2009); flat in 30..200 on DEV
+# What first place in one list adds to the fused score (about 1): the unit in which anything
+# added to the fusion (feedback, other contexts) is weighed, so it neither vanishes nor swamps.
+FUSED_UNIT = FUSION_K / (FUSION_K + 1.0)
 
 
 def commit_weights(n: int, rate: float) -> Any:

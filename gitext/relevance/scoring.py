@@ -25,14 +25,21 @@ from gitext.relevance import components as comp
 from gitext.relevance.feedback import feedback_vector
 from gitext.relevance.history import History, load_history
 
-# How the components add up in the weighted sum. Frequency and recency are decayed change
-# counts (a file changed in each of the last commits scores about 1/(1 - rate)); the others are
-# in [0, 1] or [-1, 1]. The final score fuses ranks instead (see ``compute``) and only adds
-# feedback and the cross-context boost with these weights.
+# How the components add up in the weighted sum (what `relevant --task` uses). Frequency and
+# recency are decayed change counts (a file changed in each of the last commits scores about
+# 1/(1 - rate)); the others are in [0, 1] or [-1, 1].
 BASE_WEIGHT = 0.2
 DEPENDENCY_WEIGHT = 0.5
 SUCCESS_WEIGHT = 2.0
 CROSS_WEIGHT = 0.5
+# The final score fuses ranks (see ``compute``); feedback and the cross-context boost are added
+# on that scale, in units of what first place in one fused list is worth (``comp.FUSED_UNIT``).
+# Fully useful feedback (+1) is worth one more first place: the file rises clearly, to about
+# where files active in both lists are, but it does not pass the most active ones, and a small
+# feedback does not lift a never-touched file over a strongly active one. Useless feedback (-1)
+# takes one first place away. A related context's best file is worth half a first place.
+FUSED_SUCCESS_WEIGHT = 1.0
+FUSED_CROSS_WEIGHT = 0.5
 ACCESS_WEIGHT = 1.0
 TTL_SECONDS = 86_400.0  # scores older than this are recomputed even if nothing was marked
 
@@ -117,7 +124,7 @@ def compute(project: Project, context: Context | None = None) -> Scores:
     # (docs/search.md). The sum still orders the files the fusion ties (the same change counts,
     # or no history at all), so recency, dependencies and size still separate those.
     fused = comp.break_ties(comp.rank_fusion(frequency, sequence), history_sum)
-    final = fused + SUCCESS_WEIGHT * success + CROSS_WEIGHT * cross
+    final = fused + comp.FUSED_UNIT * (FUSED_SUCCESS_WEIGHT * success + FUSED_CROSS_WEIGHT * cross)
     parts = {"base_score": base, "frequency_score": frequency, "recency_score": recency,
              "dependency_score": dependency, "success_correlation": success,
              "cross_context_boost": cross, "sequence_score": sequence}

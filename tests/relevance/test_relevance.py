@@ -81,6 +81,22 @@ def test_feedback_changes_the_order(project: Path, aircher: Any) -> None:
     assert n == 2
 
 
+def test_feedback_lifts_a_file_without_overriding_history(project: Path, aircher: Any) -> None:
+    # Feedback is weighed on the fused ranks' scale (docs/search.md): a small useful feedback
+    # lifts unrelated.py above the files with the same history as it, but not above busy.py
+    # (changed in most commits) or main.py (changed last), which history ranks far ahead.
+    before = relevant(aircher, project)
+    assert rank(before, "pkg/unrelated.py") > rank(before, "pkg/helper.py")
+    r = aircher(project, "feedback", "pkg/unrelated.py", "--useful", "0.75")
+    assert r.code == 0, r.err
+    after = relevant(aircher, project)
+    assert by_path(after)["pkg/unrelated.py"]["components"]["success_correlation"] == (
+        pytest.approx(0.5, abs=1e-3))
+    assert rank(after, "pkg/unrelated.py") < rank(after, "pkg/helper.py")
+    assert rank(after, "pkg/unrelated.py") > rank(after, "pkg/busy.py")
+    assert rank(after, "pkg/unrelated.py") > rank(after, "pkg/main.py")
+
+
 def test_feedback_rejects_bad_input(project: Path, aircher: Any) -> None:
     r = aircher(project, "feedback", "pkg/helper.py", "--useful", "1.5")
     assert r.code == 2 and "between 0 and 1" in r.err
