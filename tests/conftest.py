@@ -120,3 +120,15 @@ def run_git_aircher(cwd: Path, *args: str, input: str | None = None) -> Result:
         input=input, check=False,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def head(repo: Path) -> str:
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+@pytest.fixture
+def live(repo: Path) -> Path:
+    """`repo` after `git aircher init`: its hooks installed, its store current."""
+    r = run_git_aircher(repo, "init")
+    assert r.code == 0, r.err
+    return repo

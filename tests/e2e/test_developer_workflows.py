@@ -8,26 +8,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import commit, git, run_git_aircher, write
-from tests.sync.helpers import failures, query, store, wait_idle
-
-
-@pytest.fixture
-def live(repo: Path) -> Path:
-    r = run_git_aircher(repo, "init")
-    assert r.code == 0, r.err
-    return repo
-
-
-def head(repo: Path) -> str:
-    return git(repo, "rev-parse", "HEAD").strip()
+from tests.conftest import commit, git, head, run_git_aircher, write
+from tests.sync.helpers import chain, failures, query, store, wait_idle
 
 
 def worktree_rows(repo: Path) -> dict[str, tuple[object, ...]]:
@@ -148,14 +136,8 @@ def test_reword_that_changes_nothing_is_no_rewrite(live: Path, tmp_path: Path) -
                  "SELECT count(*) FROM commit_rewrites WHERE old_sha = new_sha") == [(0,)]
     assert not (live_history & rewritten)
     # What relevance reads: the chain behind HEAD, every commit of it.
-    from gitext.relevance.history import first_parent_chain
-
-    conn = sqlite3.connect(store(live) / "db" / "core" / "file_index.db")
-    try:
-        chain = [r[0] for r in first_parent_chain(conn, head(live), 100)]
-    finally:
-        conn.close()
-    assert chain == git(live, "rev-list", "--first-parent", "--reverse", "HEAD").split()
+    assert chain(live, head(live)) == git(
+        live, "rev-list", "--first-parent", "--reverse", "HEAD").split()
 
 
 def test_undone_rebase_history_is_live_again(live: Path, tmp_path: Path) -> None:
@@ -169,14 +151,8 @@ def test_undone_rebase_history_is_live_again(live: Path, tmp_path: Path) -> None
     wait_idle(live)
     git(live, "reset", "-q", "--hard", "ORIG_HEAD")  # the rebase undone
     assert run_git_aircher(live, "sync").code == 0
-    from gitext.relevance.history import first_parent_chain
-
-    conn = sqlite3.connect(store(live) / "db" / "core" / "file_index.db")
-    try:
-        chain = [r[0] for r in first_parent_chain(conn, head(live), 100)]
-    finally:
-        conn.close()
-    assert chain == git(live, "rev-list", "--first-parent", "--reverse", "HEAD").split()
+    assert chain(live, head(live)) == git(
+        live, "rev-list", "--first-parent", "--reverse", "HEAD").split()
 
 
 # --- the work tree's own changes, undone --------------------------------------------------

@@ -14,7 +14,7 @@ import pytest
 from gitext.hooks.guard import check_staged, guard_main, store_prefix
 from gitext.hooks.install import install_hooks
 from gitext.index import secrets
-from tests.conftest import commit, git, write
+from tests.conftest import commit, git, head, write
 from tests.hooks import fake_tool, log_lines, run
 
 AWS_KEY = "AKIA" + "ABCDEFGHIJKLMNOP"  # split so this file does not trip scanners itself
@@ -29,9 +29,6 @@ def guarded(repo: Path) -> Path:
 def try_commit(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return run(repo, "git", "commit", "-q", "-m", "attempt", *args)
 
-
-def head(repo: Path) -> str:
-    return git(repo, "rev-parse", "HEAD").strip()
 
 
 def sqlite_file(path: Path) -> bytes:

@@ -72,3 +72,14 @@ def failures(repo: Path) -> str:
         return ""
     text = log.read_text()
     return text if ("Traceback" in text or " failed" in text) else ""
+
+
+def chain(repo: Path, head: str, limit: int = 100) -> list[str]:
+    """What relevance reads: the first-parent chain behind `head`, oldest first."""
+    from gitext.relevance.history import first_parent_chain
+
+    conn = sqlite3.connect(store(repo) / "db" / "core" / "file_index.db")
+    try:
+        return [r[0] for r in first_parent_chain(conn, head, limit)]
+    finally:
+        conn.close()

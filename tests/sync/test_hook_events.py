@@ -7,19 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import commit, git, run_git_aircher, write
+from tests.conftest import commit, git, head, run_git_aircher, write
 from tests.sync.helpers import changes, failures, query, store, wait_idle
-
-
-@pytest.fixture
-def live(repo: Path) -> Path:
-    r = run_git_aircher(repo, "init")
-    assert r.code == 0, r.err
-    return repo
-
-
-def head(repo: Path) -> str:
-    return git(repo, "rev-parse", "HEAD").strip()
 
 
 def test_init_reads_existing_history(live: Path) -> None:

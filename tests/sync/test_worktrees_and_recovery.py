@@ -9,18 +9,10 @@ import sys
 import threading
 from pathlib import Path
 
-import pytest
-
 from gitext.project import Project
 from gitext.sync.api import rebuild_from_git
 from tests.conftest import commit, git, run_git_aircher
 from tests.sync.helpers import changes, failures, query, wait_idle
-
-
-@pytest.fixture
-def live(repo: Path) -> Path:
-    assert run_git_aircher(repo, "init").code == 0
-    return repo
 
 
 def worktree_rows(repo: Path) -> dict[str, tuple[object, ...]]:
