@@ -119,17 +119,22 @@ def test_rebase_of_another_branch_records_the_switch_to_it(live: Path) -> None:
     assert switches(live)[len(before):] == [("main", "feature", "checkout")]
 
 
-def test_reword_that_changes_nothing_is_no_rewrite(live: Path, tmp_path: Path) -> None:
-    """With the message kept, git's reword amends a commit into itself (same id) and reports
-    it to post-rewrite as `X X`: X is live history, and must not be taken for rewritten."""
+def _rebase_two_commits(live: Path, tmp_path: Path, action: str, *options: str) -> None:
+    """Two new commits, then `rebase -i` over them with the second one's `pick` made `action`."""
     base = head(live)
     commit(live, {"a.txt": "a\n"}, "a")
     commit(live, {"b.txt": "b\n"}, "b")
     wait_idle(live)
-    editor = _editor(tmp_path, "sed -i -e '2s/^pick/reword/' \"$1\"")
+    editor = _editor(tmp_path, f"sed -i -e '2s/^pick/{action}/' \"$1\"")
     git(live, "-c", f"sequence.editor={editor}", "-c", "core.editor=true",
-        "rebase", "-q", "-i", "--force-rebase", base)
+        "rebase", "-q", "-i", *options, base)
     wait_idle(live)
+
+
+def test_reword_that_changes_nothing_is_no_rewrite(live: Path, tmp_path: Path) -> None:
+    """With the message kept, git's reword amends a commit into itself (same id) and reports
+    it to post-rewrite as `X X`: X is live history, and must not be taken for rewritten."""
+    _rebase_two_commits(live, tmp_path, "reword", "--force-rebase")
     live_history = set(git(live, "rev-list", "HEAD").split())
     rewritten = {r[0] for r in query(live, "file_index", "SELECT old_sha FROM commit_rewrites")}
     assert query(live, "file_index",
@@ -141,14 +146,7 @@ def test_reword_that_changes_nothing_is_no_rewrite(live: Path, tmp_path: Path) -
 
 
 def test_undone_rebase_history_is_live_again(live: Path, tmp_path: Path) -> None:
-    base = head(live)
-    commit(live, {"a.txt": "a\n"}, "a")
-    commit(live, {"b.txt": "b\n"}, "b")
-    wait_idle(live)
-    editor = _editor(tmp_path, "sed -i -e '2s/^pick/squash/' \"$1\"")
-    git(live, "-c", f"sequence.editor={editor}", "-c", "core.editor=true",
-        "rebase", "-q", "-i", base)
-    wait_idle(live)
+    _rebase_two_commits(live, tmp_path, "squash")
     git(live, "reset", "-q", "--hard", "ORIG_HEAD")  # the rebase undone
     assert run_git_aircher(live, "sync").code == 0
     assert chain(live, head(live)) == git(
