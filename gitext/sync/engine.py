@@ -145,7 +145,9 @@ def _undone(
 ) -> tuple[list[FileState], list[str]]:
     """What the store still holds as the work tree's own change and no longer is one (an edit
     undone, a deleted file restored, an untracked file removed): HEAD's version again, or
-    gone. `git status` names only what differs now, so this compares the view with HEAD."""
+    gone. `git status` names only what differs now, so this compares the view with HEAD.
+    (The whole of HEAD: a file deleted locally left the view, so looking up only the rows held
+    as changed would miss it coming back.)"""
     covered = {s.path for s in present}.union(removed)
     with db.read() as conn:
         stored = {r[0]: (r[1], r[2]) for r in conn.execute(
