@@ -89,5 +89,19 @@ def collect(project: Project) -> Status:
         databases=dbs,
         worktrees=worktrees,
         current_context=current,
-        warnings=warnings(project),
+        warnings=warnings(project) + _hook_warnings(project),
     )
+
+
+def _hook_warnings(project: Project) -> list[str]:
+    from gitext.errors import AircherError
+    from gitext.hooks.upgrade import outdated_shims
+
+    try:
+        stale = outdated_shims(project.repo.info.worktree_root)
+    except (AircherError, OSError):
+        return []
+    if not stale:
+        return []
+    return [f"hooks written by another git-aircher version or install: {', '.join(stale)}"
+            " (`git aircher hooks install` updates them)"]

@@ -129,12 +129,12 @@ def _stage_shim(path: Path, content: bytes) -> Path:
     return tmp
 
 
-def _write_shim(path: Path, content: bytes) -> None:
+def write_shim(path: Path, content: bytes) -> None:
     # Renamed over the target: git never runs half a script.
     os.replace(_stage_shim(path, content), path)
 
 
-def _read(path: Path) -> bytes | None:
+def read_hook(path: Path) -> bytes | None:
     try:
         return path.read_bytes()
     except OSError:
@@ -146,7 +146,7 @@ def _state(folder: Path, name: str, wanted: bytes) -> HookState:
     orig = folder / (name + CHAIN_SUFFIX)
     chained = str(orig) if _exists(orig) else None
     if is_shim(path):
-        current = _read(path) == wanted
+        current = read_hook(path) == wanted
         state = ("chained" if chained else "ours") if current else "ours-outdated"
         return HookState(name, str(path), state, chained)
     if _exists(path):
@@ -155,7 +155,7 @@ def _state(folder: Path, name: str, wanted: bytes) -> HookState:
     return HookState(name, str(path), "missing", chained)
 
 
-def _rendered(
+def rendered_shims(
     repo_root: Path, executable: Path | None, data_dir_value: str | None
 ) -> tuple[Path, dict[str, bytes]]:
     where = hooks_dir(repo_root)
@@ -181,7 +181,7 @@ def hook_status(
     repo_root: Path, *, executable: Path | None = None, data_dir: str | None = None
 ) -> list[HookState]:
     """Each hook's state; ``ours-outdated`` means install would rewrite it."""
-    folder, shims = _rendered(repo_root, executable, data_dir)
+    folder, shims = rendered_shims(repo_root, executable, data_dir)
     return [_state(folder, name, shims[name]) for name in HOOK_NAMES]
 
 
@@ -201,7 +201,7 @@ def install_hooks(
     an earlier ``<hook>.aircher-orig`` is still there. The hook in place is what git runs now,
     so it is the one chained; the earlier file is kept as ``<hook>.aircher-orig.N``.
     """
-    folder, shims = _rendered(repo_root, executable, data_dir)
+    folder, shims = rendered_shims(repo_root, executable, data_dir)
     try:
         _ensure_folder(folder)
         return [_install_one(folder, name, shims[name], force) for name in HOOK_NAMES]
@@ -240,18 +240,18 @@ def _install_one(folder: Path, name: str, wanted: bytes, force: bool) -> HookSta
     orig = folder / (name + CHAIN_SUFFIX)
     legacy = folder / (name + FRAMEWORK_SUFFIX)
     if is_shim(path):
-        if _read(path) == wanted:
+        if read_hook(path) == wanted:
             return _with(_state(folder, name, wanted), "unchanged")
-        _write_shim(path, wanted)
+        write_shim(path, wanted)
         return _with(_state(folder, name, wanted), "upgraded")
     if not _exists(path):
-        _write_shim(path, wanted)
+        write_shim(path, wanted)
         return _with(_state(folder, name, wanted), "created")
     if is_shim(legacy):
         # The pre-commit framework was installed over our shim and runs it as its legacy
         # hook: we are in the chain already. Keep that shim current, change nothing else.
-        if _read(legacy) != wanted:
-            _write_shim(legacy, wanted)
+        if read_hook(legacy) != wanted:
+            write_shim(legacy, wanted)
             return _with(_state(folder, name, wanted), "upgraded")
         return _with(_state(folder, name, wanted), "unchanged")
     if path.is_dir():

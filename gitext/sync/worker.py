@@ -90,7 +90,8 @@ FollowUp = Callable[[Project], object]
 
 # Seconds between two runs of a follow-up: search and relevance follow every change, the
 # cross-branch insights and the maintenance schedule need not run after each commit.
-THROTTLE = {"insights": 300.0, "lifecycle": 60.0}
+# The shims change only when the package does: a look every ten minutes finds an upgrade soon.
+THROTTLE = {"insights": 300.0, "lifecycle": 60.0, "hooks": 600.0}
 
 
 def _due(project: Project, name: str) -> bool:
@@ -118,11 +119,20 @@ def follow_ups() -> list[tuple[str, FollowUp]]:
     from gitext.search.indexer import update as search_update
 
     return [
+        ("hooks", lambda p: _upgrade_shims(p)),
         ("search", lambda p: search_update(p)),
         ("relevance", relevance_refresh),
         ("insights", insights_refresh),
         ("lifecycle", lambda p: run_due(p)),
     ]
+
+
+def _upgrade_shims(project: Project) -> None:
+    from gitext.hooks.upgrade import refresh_shims
+
+    done = refresh_shims(project.repo.info.worktree_root).upgraded
+    if done:
+        log(project.layout.logs, "storage", "upgraded hook shims: " + ", ".join(done))
 
 
 def analyse_pending(project: Project) -> int:

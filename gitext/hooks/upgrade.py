@@ -1,0 +1,86 @@
+"""Keeping this installation's shims current after the package itself was upgraded.
+
+A shim records the ``git-aircher`` it calls, so an upgraded package runs from shims written by
+the version before: they keep working, but lack what newer shims record (``seq``, ``action``).
+The background worker, which the old shims still start, rewrites them. Only shims that record
+this very installation's executable are touched: a shim of another install (a second venv,
+pipx next to a checkout) is that install's to manage, and rewriting it here would make the two
+flip it back and forth. Anything else is left to ``git aircher hooks install`` and reported.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitext.hooks.install import (
+    FRAMEWORK_SUFFIX,
+    HOOK_NAMES,
+    git_aircher_executable,
+    is_shim,
+    read_hook,
+    rendered_shims,
+    write_shim,
+)
+
+_EXE_LINE = b"exe="
+
+
+@dataclass(frozen=True)
+class ShimCheck:
+    upgraded: list[str]  # hook files rewritten now
+    foreign_outdated: list[str]  # outdated shims of another installation, left as they are
+
+
+def recorded_executable(shim: bytes) -> Path | None:
+    """The ``git-aircher`` a shim calls, as its ``exe='…'`` line records it."""
+    for line in shim.splitlines():
+        if line.startswith(_EXE_LINE):
+            try:
+                words = shlex.split(line[len(_EXE_LINE):].decode("utf-8", "surrogateescape"))
+            except ValueError:
+                return None
+            return Path(words[0]) if words and words[0] else None
+    return None
+
+
+def refresh_shims(repo_root: Path) -> ShimCheck:
+    """Rewrite every outdated shim of this installation in the repository's hooks folder.
+
+    A shim the pre-commit framework wrapped (``<hook>.legacy``) is kept current the same way.
+    Each rewrite is a rename over the file, so git never runs half a script.
+    """
+    ours = git_aircher_executable()
+    folder, wanted = rendered_shims(repo_root, ours, None)
+    upgraded: list[str] = []
+    others: list[str] = []
+    for name in HOOK_NAMES:
+        for path in (folder / name, folder / (name + FRAMEWORK_SUFFIX)):
+            if not is_shim(path):
+                continue
+            current = read_hook(path)
+            if current is None or current == wanted[name]:
+                continue
+            exe = recorded_executable(current)
+            if ours is not None and exe is not None and _same(exe, ours):
+                write_shim(path, wanted[name])
+                upgraded.append(path.name)
+            else:
+                others.append(path.name)
+    return ShimCheck(upgraded, others)
+
+
+def outdated_shims(repo_root: Path) -> list[str]:
+    """Hook files that are shims of ours but not what this installation would write now."""
+    folder, wanted = rendered_shims(repo_root, git_aircher_executable(), None)
+    return [path.name for name in HOOK_NAMES
+            for path in (folder / name, folder / (name + FRAMEWORK_SUFFIX))
+            if is_shim(path) and read_hook(path) != wanted[name]]
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except OSError:
+        return a == b
