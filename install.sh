@@ -44,6 +44,11 @@ fi
 bindir="${PREFIX:-$HOME/.local}/bin"
 mkdir -p "$bindir"
 ln -sf "$venv/bin/git-aircher" "$bindir/git-aircher"
+# git turns `git aircher --help` into `man git-aircher`; man finds share/man beside a PATH bin.
+mandir="${PREFIX:-$HOME/.local}/share/man/man1"
+mkdir -p "$mandir"
+"$venv/bin/python" -m gitext.cli.manpage > "$mandir/git-aircher.1.tmp"
+mv "$mandir/git-aircher.1.tmp" "$mandir/git-aircher.1"
 echo "git-aircher installed: $bindir/git-aircher"
 case ":$PATH:" in
   *":$bindir:"*) ;;

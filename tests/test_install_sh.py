@@ -58,6 +58,16 @@ def test_install_into_prefix_then_init(tmp_path: Path) -> None:
                          text=True)
     assert out.returncode == 0, out.stderr
     assert (repo / ".agents" / "db" / "core" / "knowledge.db").exists()
+    # git answers `git aircher --help` with `man git-aircher`; man looks beside PATH's bin.
+    page = prefix / "share" / "man" / "man1" / "git-aircher.1"
+    assert page.read_text().startswith(".TH GIT-AIRCHER 1 ")
+    if shutil.which("man", path=run_env["PATH"]):
+        man_env = {**run_env, "MANPAGER": "cat", "PAGER": "cat", "MANWIDTH": "100"}
+        man_env.pop("MANPATH", None)
+        shown = subprocess.run(["git", "aircher", "--help"], cwd=repo, env=man_env,
+                               capture_output=True, text=True)
+        assert shown.returncode == 0, shown.stderr
+        assert "git aircher search" in shown.stdout
 
 
 def test_install_refuses_an_old_python(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import click
 
 from gitext import __version__
 from gitext.cli.env import apply_clock, global_root
-from gitext.cli.errors import report_bug, report_error
+from gitext.cli.errors import report_bug, report_error, report_usage
 from gitext.errors import AircherError
 
 # name -> (module under gitext.cli, attribute, one line of help for `--help` without importing)
@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "doctor": ("doctor_cmd", "doctor", "Check the store for damage and drift."),
     "repair": ("doctor_cmd", "repair", "Rebuild or salvage what doctor found damaged."),
     "health": ("lifecycle_cmd", "health", "Sizes, growth, disk, slow queries, error rates."),
+    "help": ("help_cmd", "help_command", "Show the help of git-aircher or of one command."),
 }
 
 
@@ -117,6 +118,8 @@ def run(args: list[str]) -> int:
         return result if isinstance(result, int) else 0
     except AircherError as exc:
         return report_error(exc)
+    except click.UsageError as exc:
+        return report_usage(exc)
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code

@@ -9,6 +9,8 @@ import time
 import traceback
 from pathlib import Path
 
+import click
+
 from gitext.errors import AircherError
 
 
@@ -16,6 +18,19 @@ def report_error(exc: AircherError) -> int:
     print(f"error: {exc.message}", file=sys.stderr)
     if exc.hint:
         print(f"hint: {exc.hint}", file=sys.stderr)
+    return exc.exit_code
+
+
+def report_usage(exc: click.UsageError) -> int:
+    """click's usage errors in the same two lines as ours.
+
+    The hint names ``-h``, not ``--help``: under git, ``git aircher … --help`` opens the manual
+    page instead of reaching us.
+    """
+    message = exc.format_message().rstrip(".")
+    print(f"error: {message[:1].lower()}{message[1:]}", file=sys.stderr)
+    path = exc.ctx.command_path if exc.ctx is not None else "git aircher"
+    print(f"hint: `{path} -h` shows the usage", file=sys.stderr)
     return exc.exit_code
 
 

@@ -12,7 +12,7 @@ import click
 from gitext.cli.app import COMMANDS, cli
 
 
-def _help(path: list[str], cmd: click.Command) -> str:
+def command_help(path: list[str], cmd: click.Command) -> str:
     # A fixed width and the group's own settings: the text must not depend on the terminal.
     root = click.Context(cli, info_name="git aircher", terminal_width=100, max_content_width=100,
                          help_option_names=["-h", "--help"])
@@ -32,7 +32,7 @@ def render() -> str:
         if isinstance(cmd, click.Group):
             entries += [([name, sub], cmd.commands[sub]) for sub in sorted(cmd.commands)]
         for path, c in entries:
-            out += [f"## git aircher {' '.join(path)}", "", "```text", _help(path, c).rstrip(),
+            out += [f"## git aircher {' '.join(path)}", "", "```text", command_help(path, c).rstrip(),
                     "```", ""]
     return "\n".join(out)
 

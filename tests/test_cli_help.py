@@ -1,0 +1,53 @@
+"""Help and usage errors as a git user meets them: `git aircher --help` opens a manual page,
+`help COMMAND` works, and a mistyped command or option is one `error:` line and a hint."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from gitext.cli.app import COMMANDS
+from gitext.cli.manpage import render
+from tests.conftest import run_git_aircher
+
+
+def test_usage_errors_are_one_error_line_and_a_hint(tmp_path: Path) -> None:
+    cases = {
+        ("nosuch",): ("error: no such command 'nosuch'", "hint: `git aircher -h` shows the usage"),
+        ("search", "--bogus", "x"): ("error: no such option '--bogus'",
+                                     "hint: `git aircher search -h` shows the usage"),
+        ("relevant", "--top", "x"): (
+            "error: invalid value for '--top' / '-k': 'x' is not a valid integer",
+            "hint: `git aircher relevant -h` shows the usage"),
+    }
+    for args, lines in cases.items():
+        r = run_git_aircher(tmp_path, *args)
+        assert r.code == 2, args
+        assert r.out == ""
+        assert r.err.splitlines() == list(lines), args
+
+
+def test_help_command_prints_what_dash_h_prints(tmp_path: Path) -> None:
+    for path in ([], ["search"], ["worktree", "list"]):
+        via_help = run_git_aircher(tmp_path, "help", *path)
+        via_flag = run_git_aircher(tmp_path, *path, "-h")
+        assert via_help.code == 0 and via_flag.code == 0
+        assert via_help.out == via_flag.out
+        assert via_help.out.startswith(f"Usage: git aircher {' '.join(path)}".rstrip())
+    bad = run_git_aircher(tmp_path, "help", "worktree", "nosuch")
+    assert bad.code == 2
+    assert bad.err.splitlines()[0] == "error: no such command 'nosuch' in git aircher worktree"
+    leaf = run_git_aircher(tmp_path, "help", "search", "more")
+    assert leaf.code == 2 and "git aircher search has no subcommands" in leaf.err
+
+
+def test_manual_page_has_every_command_and_no_stray_requests() -> None:
+    page = render()
+    assert page.startswith(".TH GIT-AIRCHER 1 ")
+    for name in COMMANDS:
+        assert f"\n.SS git aircher {name}\n" in page, name
+    assert "\n.SS git aircher worktree list\n" in page
+    requests = {line.split()[0] for line in page.splitlines() if line.startswith(".")}
+    assert requests <= {".TH", ".SH", ".SS", ".B", ".nf", ".fi"}
+    # Help text that starts with a dot or holds a backslash stays text.
+    assert not re.search(r"(?<!\\)\\(?![e&\-fF])", page)
