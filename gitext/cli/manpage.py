@@ -8,11 +8,8 @@ user has ends in "No manual entry". install.sh writes it where man finds it from
 
 from __future__ import annotations
 
-import click
-
 from gitext import __version__
-from gitext.cli.app import COMMANDS, cli
-from gitext.cli.reference import command_help
+from gitext.cli.reference import command_entries, command_help
 
 
 def _roff(text: str) -> str:
@@ -24,7 +21,6 @@ def _roff(text: str) -> str:
 
 
 def render() -> str:
-    ctx = click.Context(cli)
     out = [
         f'.TH GIT-AIRCHER 1 "" "git-aircher {__version__}" "git-aircher manual"',
         ".SH NAME",
@@ -38,16 +34,9 @@ def render() -> str:
         "\\fBgit aircher\\fR \\fIcommand\\fR \\fB\\-h\\fR print the sections below.",
         ".SH COMMANDS",
     ]
-    for name in COMMANDS:
-        cmd = cli.get_command(ctx, name)
-        if cmd is None:
-            continue
-        entries = [([name], cmd)]
-        if isinstance(cmd, click.Group):
-            entries += [([name, sub], cmd.commands[sub]) for sub in sorted(cmd.commands)]
-        for path, c in entries:
-            out += [f".SS git aircher {' '.join(path)}", ".nf", _roff(command_help(path, c).rstrip()),
-                    ".fi"]
+    for path, cmd in command_entries():
+        text = _roff(command_help(path, cmd).rstrip())
+        out += [f".SS git aircher {' '.join(path)}", ".nf", text, ".fi"]
     out += [".SH SEE ALSO", "The documentation in the git-aircher source tree, \\fBdocs/\\fR."]
     return "\n".join(out) + "\n"
 

@@ -20,20 +20,26 @@ def command_help(path: list[str], cmd: click.Command) -> str:
     return cmd.get_help(ctx)
 
 
-def render() -> str:
+def command_entries() -> list[tuple[list[str], click.Command]]:
+    """Every command and subcommand, in the order of ``COMMANDS``, with its name path."""
     ctx = click.Context(cli)
-    out = ["# Command reference", "",
-           "Generated from `--help` by `python -m gitext.cli.reference`; do not edit by hand.", ""]
+    found: list[tuple[list[str], click.Command]] = []
     for name in COMMANDS:
         cmd = cli.get_command(ctx, name)
         if cmd is None:
             continue
-        entries = [([name], cmd)]
+        found.append(([name], cmd))
         if isinstance(cmd, click.Group):
-            entries += [([name, sub], cmd.commands[sub]) for sub in sorted(cmd.commands)]
-        for path, c in entries:
-            out += [f"## git aircher {' '.join(path)}", "", "```text", command_help(path, c).rstrip(),
-                    "```", ""]
+            found += [([name, sub], cmd.commands[sub]) for sub in sorted(cmd.commands)]
+    return found
+
+
+def render() -> str:
+    out = ["# Command reference", "",
+           "Generated from `--help` by `python -m gitext.cli.reference`; do not edit by hand.", ""]
+    for path, cmd in command_entries():
+        text = command_help(path, cmd).rstrip()
+        out += [f"## git aircher {' '.join(path)}", "", "```text", text, "```", ""]
     return "\n".join(out)
 
 
