@@ -95,6 +95,57 @@ def test_from_a_linked_worktree_uses_the_main_store(repo: Path, tmp_path: Path, 
     assert git(wt, "status", "--porcelain") == ""
 
 
+def _submodule(repo: Path, tmp_path: Path) -> Path:
+    inner = tmp_path / "inner"
+    inner.mkdir()
+    git(inner, "init", "-q")
+    commit(inner, {"lib.py": "def helper():\n    return 1\n"}, "inner")
+    git(repo, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(inner),
+        "vendor/lib")
+    git(repo, "commit", "-qm", "add submodule")
+    return repo / "vendor" / "lib"
+
+
+def test_in_a_submodule_the_store_is_at_its_work_tree(repo: Path, tmp_path: Path) -> None:
+    sub = _submodule(repo, tmp_path)
+    r = run_git_aircher(sub, "init")
+    assert r.code == 0, r.err
+    # git lists the submodule's git dir (.git/modules/…) as its worktree; core.worktree says
+    # where the files are, and that is where the store belongs.
+    assert (sub / ".agents" / "db" / "core" / "knowledge.db").exists()
+    assert not (repo / ".git" / "modules" / "vendor" / "lib" / ".agents").exists()
+    assert git(sub, "status", "--porcelain") == ""
+    assert git(repo, "status", "--porcelain") == ""  # not even "untracked content"
+    commit(sub, {"more.py": "x = 1\n"}, "more")
+    wait_idle(sub)
+    listed = json.loads(run_git_aircher(sub, "relevant", "--json").out)
+    assert "more.py" in [f["path"] for f in listed]
+
+
+def test_a_store_already_in_a_submodules_git_dir_stays_in_use(repo: Path, tmp_path: Path) -> None:
+    sub = _submodule(repo, tmp_path)
+    old = repo / ".git" / "modules" / "vendor" / "lib" / ".agents"
+    old.mkdir()
+    r = run_git_aircher(sub, "init")
+    assert r.code == 0, r.err
+    assert (old / "db" / "core" / "knowledge.db").exists()
+    assert not (sub / ".agents").exists()
+
+
+def test_separate_git_dir_keeps_one_store_for_every_worktree(tmp_path: Path) -> None:
+    main, gitdir, linked = tmp_path / "main", tmp_path / "main.git", tmp_path / "linked"
+    git(tmp_path, "init", "-q", f"--separate-git-dir={gitdir}", str(main))
+    commit(main, {"a.py": "a = 1\n"}, "first")
+    git(main, "worktree", "add", "-q", "-b", "feature", str(linked))
+    assert run_git_aircher(main, "init").code == 0
+    assert run_git_aircher(linked, "init").code == 0
+    # git records nowhere where this main work tree is, so neither worktree could find a store
+    # in it from the other: both use the one under the git dir.
+    stores = [p for p in (main / ".agents", linked / ".agents", gitdir / ".agents") if p.exists()]
+    assert stores == [gitdir / ".agents"]
+    assert git(main, "status", "--porcelain") == "" and git(linked, "status", "--porcelain") == ""
+
+
 def test_outside_a_repository(tmp_path: Path, aircher) -> None:  # type: ignore[no-untyped-def]
     plain = tmp_path / "plain"
     plain.mkdir()

@@ -76,8 +76,31 @@ def _main_root(common_dir: Path, worktree_root: Path) -> Path:
     # A separate git dir (`git init --separate-git-dir`, submodules): ask git.
     for wt in list_worktrees(worktree_root):
         if not wt.bare:
+            if wt.path == common_dir:
+                return _configured_work_tree(common_dir) or wt.path
             return wt.path
     return worktree_root
+
+
+def _configured_work_tree(common_dir: Path) -> Path | None:
+    """The main work tree ``core.worktree`` names, for a git dir git lists as its own worktree.
+
+    `git worktree list` names the git dir itself as the main worktree when the work tree lives
+    elsewhere: a submodule (`.git/modules/NAME`, whose ``core.worktree`` points back at it) or
+    `--separate-git-dir`. A store already made under the git dir (before submodules were told
+    apart) stays where it is, so no one's records move out of sight.
+    """
+    if (common_dir / ".agents").is_dir():
+        return None
+    proc = git(["config", "--file", str(common_dir / "config"), "--get", "core.worktree"],
+               common_dir, check=False)
+    value = proc.stdout.decode("utf-8", "surrogateescape").strip()
+    if proc.returncode != 0 or not value:
+        # No record of the work tree: every worktree of this repository then agrees on the git
+        # dir, which is better than two stores for one project.
+        return None
+    path = (common_dir / os.path.expanduser(value)).resolve()
+    return path if path.is_dir() else None
 
 
 def list_worktrees(root: Path) -> list[Worktree]:
