@@ -267,4 +267,7 @@ def touch_worktree(project: Project, root: Path, head: Head) -> Context:
         ctx = ensure_worktree_context(conn, proj, head.branch, head.commit, root)
         upsert_worktree(conn, proj.id, root, head.branch, head.commit, touch=True)
     write_context_file(project.layout.worktree_dir(ctx.name), ctx, root)
+    from gitext.sync.renames import follow_rename
+
+    follow_rename(project, root, head.branch)
     return ctx

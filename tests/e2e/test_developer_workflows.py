@@ -6,6 +6,7 @@ sqlite-utils clones) to the few git commands that show it.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -369,3 +370,42 @@ def test_records_set_aside_in_a_cherry_pick_apply_before_later_ones(live: Path) 
     wait_idle(live)
     assert worktree_rows(live)[str(live.resolve())][:2] == ("other", head(live))
     assert switches(live)[-1] == ("main", "other", "checkout")
+
+
+def _transfers(repo: Path) -> list[tuple[object, ...]]:
+    return query(
+        repo, "knowledge",
+        "SELECT s.name, t.name, json_extract(r.metadata, '$.via') FROM context_relationships r"
+        " JOIN contexts s ON s.id = r.source_context_id JOIN contexts t"
+        " ON t.id = r.target_context_id WHERE r.relationship_type = 'knowledge_transfer'")
+
+
+def _insight_count(repo: Path, branch: str) -> int:
+    out = run_git_aircher(repo, "context", "show", "--json", branch)
+    assert out.code == 0, out.err
+    return int(json.loads(out.out)["levels"][-1]["holds"]["insights"])
+
+
+def test_renamed_branch_keeps_its_contexts_knowledge(live: Path) -> None:
+    git(live, "checkout", "-q", "-b", "feature/login")
+    commit(live, {"src/login.py": "def login():\n    pass\n"}, "login")
+    added = run_git_aircher(live, "decision", "add", "Hash passwords with bcrypt")
+    assert added.code == 0, added.err
+    wait_idle(live)
+    git(live, "branch", "-m", "feature/login", "feature/auth")  # git runs no hook for this
+    commit(live, {"src/login.py": "def login():\n    return True\n"}, "login works")
+    wait_idle(live)
+    assert _transfers(live) == [("feature/login", "feature/auth", "rename")]
+    assert _insight_count(live, "feature/auth") == 1  # the decision, as a best practice
+    # Renaming a branch that is not checked out: the checkout that follows finds it.
+    git(live, "checkout", "-q", "main")
+    git(live, "branch", "-m", "feature/auth", "feature/sessions")
+    git(live, "checkout", "-q", "feature/sessions")
+    wait_idle(live)
+    assert ("feature/auth", "feature/sessions", "rename") in _transfers(live)
+    # A new branch that merely shares history is no rename.
+    git(live, "checkout", "-q", "-b", "feature/other")
+    commit(live, {"src/other.py": "x = 1\n"}, "other")
+    wait_idle(live)
+    assert not any(t[1] == "feature/other" for t in _transfers(live))
+    assert failures(live) == ""

@@ -1,0 +1,73 @@
+"""A renamed branch keeps what its context knew.
+
+git runs no hook for `git branch -m old new`; the next event simply finds HEAD (or a checkout)
+on a branch without a context. Context ids derive from branch names, so the old context is not
+renamed in place (every table points at its id): the new context is linked to it by a
+'knowledge_transfer' (`via: rename`) and receives its patterns, decisions and insights, as a
+merge would give them. Each branch context is looked at once (`origin_checked` in its
+metadata), and only then does git get asked, so ordinary events cost one small read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from pathlib import Path
+
+from gitext.contexts import worktree_context_id
+from gitext.git.run import git
+from gitext.project import Project
+
+_RENAMED = re.compile(r"^Branch: renamed refs/heads/(.+) to refs/heads/(.+)$")
+
+
+def renamed_from(root: Path, branch: str) -> str | None:
+    """The branch `branch` was renamed from, as its reflog says (the newest rename)."""
+    proc = git(["reflog", "show", "--format=%gs", f"refs/heads/{branch}", "--"], root,
+               check=False)
+    for line in proc.stdout.decode("utf-8", "surrogateescape").splitlines():
+        m = _RENAMED.match(line)
+        if m and m.group(2) == branch:
+            return m.group(1)
+    return None
+
+
+def follow_rename(project: Project, root: Path, branch: str | None) -> str | None:
+    """Give `branch`'s context the knowledge of the context of the branch it was renamed from;
+    returns that branch when a transfer was made."""
+    if branch is None:
+        return None
+    from gitext.sync.engine import project_ctx, record_transfer
+
+    proj = project_ctx(project)
+    cid = worktree_context_id(proj.id, branch)
+    with project.db("knowledge").read() as conn:
+        row = conn.execute(
+            "SELECT json_extract(metadata, '$.origin_checked') FROM contexts WHERE id = ?",
+            (cid,)).fetchone()
+    if row is None or row[0]:
+        return None
+    old = renamed_from(root, branch)
+    made = None
+    if old and old != branch and not _branch_exists(root, old):
+        with project.db("knowledge").read() as conn:
+            known = conn.execute("SELECT 1 FROM contexts WHERE id = ?",
+                                 (worktree_context_id(proj.id, old),)).fetchone()
+        if known:
+            from gitext.errors import UsageError
+            from gitext.insights.transfer import transfer
+
+            record_transfer(project, proj, old, branch, None, "rename")
+            with contextlib.suppress(UsageError):
+                transfer(project, old, branch)
+            made = old
+    with project.db("knowledge").write() as conn:
+        conn.execute(
+            "UPDATE contexts SET metadata = json_set(coalesce(metadata, '{}'),"
+            " '$.origin_checked', json('true')) WHERE id = ?", (cid,))
+    return made
+
+
+def _branch_exists(root: Path, branch: str) -> bool:
+    return git(["show-ref", "--verify", "--quiet", f"refs/heads/{branch}"], root,
+               check=False).returncode == 0
