@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 POST_HOOKS = ("post-checkout", "post-commit", "post-merge", "post-rewrite")
 
@@ -28,7 +29,7 @@ def run_hook(args: list[str]) -> int:
 
         return guard_main(rest)
     if event == "run":
-        return _worker()
+        return _worker(Path(rest[0]) if rest else None)
     if event == "from-pre-commit":
         event, rest = _from_pre_commit()
     if event in POST_HOOKS:
@@ -99,7 +100,40 @@ def spawn_worker(root: Path) -> None:
     )
 
 
-def _worker() -> int:
+def _owns(project: Any, journal: Path) -> bool:
+    try:
+        return bool(project.initialized) and project.layout.journal.samefile(journal)
+    except OSError:
+        return False
+
+
+def _journal_owner(journal: Path) -> Any:
+    """The project whose store holds `journal`: the store's usual place (`<root>/.agents`)
+    first, then the projects the global registry knows."""
+    import sqlite3
+
+    from gitext.project import Project
+
+    candidates = [journal.parent.parent]
+    with contextlib.suppress(sqlite3.Error):
+        conn = sqlite3.connect(f"file:{_global_root() / 'global.db'}?mode=ro", uri=True)
+        try:
+            candidates += [Path(r[0]) for r in conn.execute(
+                "SELECT root_path FROM projects WHERE data_dir = ?", (str(journal.parent),))]
+        finally:
+            conn.close()
+    for root in candidates:
+        try:
+            project = Project.locate(root, _global_root(), os.environ)
+        except Exception:
+            continue
+        if _owns(project, journal):
+            return project
+        project.close()
+    return None
+
+
+def _worker(journal: Path | None = None) -> int:
     # Started in the background by a shim: leave git's session, so a closing terminal's
     # hang-up does not stop the worker halfway.
     with contextlib.suppress(OSError):
@@ -110,10 +144,25 @@ def _worker() -> int:
     with contextlib.suppress(OSError):
         os.nice(max(0, 19 - os.nice(0)))
     try:
+        from gitext.errors import AircherError
         from gitext.project import Project
         from gitext.sync.worker import run_worker
 
-        with Project.locate(Path.cwd(), _global_root(), os.environ) as project:
+        project = None
+        with contextlib.suppress(AircherError):
+            project = Project.locate(Path.cwd(), _global_root(), os.environ)
+        if journal is not None and (project is None or not _owns(project, journal)):
+            # The shim ran in another repository (a hooks folder shared through a global
+            # core.hooksPath) and wrote into the journal it was installed with: that store's
+            # worker must run, and it hands the record on to its own store, if any.
+            owner = _journal_owner(journal)
+            if owner is not None:
+                if project is not None:
+                    project.close()
+                project = owner
+        if project is None:
+            return 0
+        with project:
             if project.initialized:
                 run_worker(project)
     except Exception as exc:

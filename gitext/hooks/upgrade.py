@@ -24,8 +24,6 @@ from gitext.hooks.install import (
     write_shim,
 )
 
-_EXE_LINE = b"exe="
-
 
 @dataclass(frozen=True)
 class ShimCheck:
@@ -33,16 +31,25 @@ class ShimCheck:
     foreign_outdated: list[str]  # outdated shims of another installation, left as they are
 
 
-def recorded_executable(shim: bytes) -> Path | None:
-    """The ``git-aircher`` a shim calls, as its ``exe='…'`` line records it."""
+def recorded(shim: bytes, name: str) -> str | None:
+    """A value the shim records in its ``name='…'`` line (``exe``, ``journal``, ``store``)."""
+    prefix = name.encode() + b"="
     for line in shim.splitlines():
-        if line.startswith(_EXE_LINE):
+        stripped = line.lstrip()
+        if stripped.startswith(prefix):
             try:
-                words = shlex.split(line[len(_EXE_LINE):].decode("utf-8", "surrogateescape"))
+                words = shlex.split(stripped[len(prefix):].decode("utf-8", "surrogateescape"),
+                                    comments=True)
             except ValueError:
                 return None
-            return Path(words[0]) if words and words[0] else None
+            return words[0] if words else ""
     return None
+
+
+def recorded_executable(shim: bytes) -> Path | None:
+    """The ``git-aircher`` a shim calls, as its ``exe='…'`` line records it."""
+    value = recorded(shim, "exe")
+    return Path(value) if value else None
 
 
 def refresh_shims(repo_root: Path) -> ShimCheck:
@@ -63,7 +70,12 @@ def refresh_shims(repo_root: Path) -> ShimCheck:
             if current is None or current == wanted[name]:
                 continue
             exe = recorded_executable(current)
-            if ours is not None and exe is not None and _same(exe, ours):
+            # The same journal too: a hooks folder shared by repositories (a global
+            # core.hooksPath) holds the journal of whichever store installed last, and two
+            # stores rewriting it in turn would never settle. Records reach their own store
+            # anyway (gitext/sync/routing.py).
+            same_journal = recorded(current, "journal") == recorded(wanted[name], "journal")
+            if ours is not None and exe is not None and _same(exe, ours) and same_journal:
                 write_shim(path, wanted[name])
                 upgraded.append(path.name)
             else:

@@ -16,6 +16,7 @@ from gitext.project import Project
 from gitext.sync import journal
 from gitext.sync.events import apply_event, in_sequence
 from gitext.sync.logbook import log
+from gitext.sync.routing import Router
 
 DEFERRABLE = ("post-commit", "post-checkout")
 
@@ -37,7 +38,10 @@ def drain(project: Project) -> int:
     jdir = project.layout.journal
     deferred = jdir / "deferred"
     applied, held = _release(project, deferred)
+    router = Router(project)
     for ev in journal.pending(jdir):
+        if not router.keep(ev):  # another repository's, through a shared hooks folder
+            continue
         if ev.hook == "post-rewrite" and ev.args[:1] == ["rebase"] and ev.cwd in held:
             applied += _release(project, deferred, ending=ev.cwd)[0]
             held.discard(ev.cwd)

@@ -1,0 +1,51 @@
+"""One hooks folder serving several repositories (`core.hooksPath` in ~/.gitconfig): each
+repository's events reach its own store, and a repository without a store stays unrecorded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import commit, git, run_git_aircher
+from tests.sync.helpers import failures, query, store, wait_idle
+
+
+def _paths(repo: Path) -> set[str]:
+    return {str(r[0]) for r in query(repo, "file_index", "SELECT path FROM files")}
+
+
+def _repo(tmp_path: Path, name: str, shared: Path) -> Path:
+    repo = tmp_path / name
+    repo.mkdir()
+    git(repo, "init", "-q")
+    # What a global core.hooksPath does, set per repository so the test's HOME stays clean.
+    git(repo, "config", "core.hooksPath", str(shared))
+    commit(repo, {f"{name}.py": f"NAME = '{name}'\n"}, f"{name} first")
+    return repo
+
+
+def test_records_of_another_repository_never_enter_this_store(tmp_path: Path) -> None:
+    shared = tmp_path / "shared-hooks"
+    a = _repo(tmp_path, "alpha", shared)
+    b = _repo(tmp_path, "beta", shared)
+    assert run_git_aircher(a, "init").code == 0
+    wait_idle(a)
+    assert "alpha" in (shared / "post-commit").read_text()  # the shims name alpha's journal
+
+    commit(b, {"beta_secret.py": "TOKEN = 'beta only'\n"}, "beta second")
+    wait_idle(a)
+    assert _paths(a) == {"alpha.py"}
+    assert not (b / ".agents").exists()  # beta never asked to be remembered
+    assert list((store(a) / "journal").glob("*.ev")) == []
+
+    # beta gets a store: the shared shims now name beta's journal, and alpha's records must
+    # still reach alpha's store.
+    assert run_git_aircher(b, "init").code == 0
+    wait_idle(b)
+    assert "beta" in (shared / "post-commit").read_text()
+    commit(a, {"alpha_two.py": "X = 2\n"}, "alpha second")
+    wait_idle(b)
+    wait_idle(a)
+    assert _paths(a) == {"alpha.py", "alpha_two.py"}
+    assert "alpha_two.py" not in _paths(b)
+    assert {"beta.py", "beta_secret.py"} <= _paths(b)
+    assert failures(a) == "" and failures(b) == ""
