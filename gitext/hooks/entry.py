@@ -12,7 +12,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gitext.project import Project
 
 POST_HOOKS = ("post-checkout", "post-commit", "post-merge", "post-rewrite")
 
@@ -100,18 +103,19 @@ def spawn_worker(root: Path) -> None:
     )
 
 
-def _owns(project: Any, journal: Path) -> bool:
+def _owns(project: Project, journal: Path) -> bool:
     try:
         return bool(project.initialized) and project.layout.journal.samefile(journal)
     except OSError:
         return False
 
 
-def _journal_owner(journal: Path) -> Any:
+def _journal_owner(journal: Path) -> Project | None:
     """The project whose store holds `journal`: the store's usual place (`<root>/.agents`)
     first, then the projects the global registry knows."""
     import sqlite3
 
+    from gitext.errors import AircherError
     from gitext.project import Project
 
     candidates = [journal.parent.parent]
@@ -125,7 +129,7 @@ def _journal_owner(journal: Path) -> Any:
     for root in candidates:
         try:
             project = Project.locate(root, _global_root(), os.environ)
-        except Exception:
+        except (AircherError, OSError):
             continue
         if _owns(project, journal):
             return project
@@ -148,7 +152,7 @@ def _worker(journal: Path | None = None) -> int:
         from gitext.project import Project
         from gitext.sync.worker import run_worker
 
-        project = None
+        project: Project | None = None
         with contextlib.suppress(AircherError):
             project = Project.locate(Path.cwd(), _global_root(), os.environ)
         if journal is not None and (project is None or not _owns(project, journal)):

@@ -3,9 +3,10 @@
 A shim records the ``git-aircher`` it calls, so an upgraded package runs from shims written by
 the version before: they keep working, but lack what newer shims record (``seq``, ``action``).
 The background worker, which the old shims still start, rewrites them. Only shims that record
-this very installation's executable are touched: a shim of another install (a second venv,
-pipx next to a checkout) is that install's to manage, and rewriting it here would make the two
-flip it back and forth. Anything else is left to ``git aircher hooks install`` and reported.
+this very installation's executable and this store's journal are touched: a shim of another
+install (a second venv, pipx next to a checkout) or of another store (one hooks folder shared by
+repositories) is that one's to manage, and rewriting it here would make the two flip it back
+and forth. Anything else is left to ``git aircher hooks install`` and reported.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from gitext.hooks.install import (
 @dataclass(frozen=True)
 class ShimCheck:
     upgraded: list[str]  # hook files rewritten now
-    foreign_outdated: list[str]  # outdated shims of another installation, left as they are
+    foreign_outdated: list[str]  # outdated, but another installation's or store's: left as is
 
 
 def recorded(shim: bytes, name: str) -> str | None:
