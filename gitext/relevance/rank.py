@@ -44,6 +44,14 @@ def relevant(project: Project, *, top: int = 10, task: str | None = None,
     if top < 1:
         raise UsageError("--top must be at least 1")
     project.require_init()
+    if task is not None:
+        from gitext.search.indexer import take_in_local_changes
+
+        take_in_local_changes(project)
+    else:
+        from gitext.sync.local import take_in_local_changes as into_view
+
+        into_view(project)  # files being edited are candidates, and count as the latest work
     ctx = current_context(project, context)
     scores = compute(project, ctx)
     n = len(scores.paths)

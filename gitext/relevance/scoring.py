@@ -40,6 +40,10 @@ CROSS_WEIGHT = 0.5
 # takes one first place away. A related context's best file is worth half a first place.
 FUSED_SUCCESS_WEIGHT = 1.0
 FUSED_CROSS_WEIGHT = 0.5
+# Files with uncommitted changes are what the user is working on now: worth three first places,
+# more than the best file of both lists (two), so they lead; only that file with fully useful
+# feedback reaches them.
+FUSED_LOCAL_WEIGHT = 3.0
 ACCESS_WEIGHT = 1.0
 TTL_SECONDS = 86_400.0  # scores older than this are recomputed even if nothing was marked
 
@@ -84,13 +88,15 @@ def current_context(project: Project, name: str | None = None) -> Context:
                    str(project.repo.root), head.branch, head.commit)
 
 
-def _files(conn: sqlite3.Connection, worktree: str) -> list[tuple[str, str, int]]:
+def _files(conn: sqlite3.Connection, worktree: str) -> list[tuple[str, str, int, bool]]:
+    """(path, id, lines, whether the work tree changes it) for every text file in view."""
     rows = conn.execute(
-        "SELECT f.path, f.id, coalesce(f.line_count, 0) FROM worktree_files w"
+        "SELECT f.path, f.id, coalesce(f.line_count, 0),"
+        " coalesce(w.git_status, 'clean') != 'clean' FROM worktree_files w"
         " JOIN files f ON f.id = w.file_id WHERE w.worktree_path = ?"
         " AND coalesce(f.is_binary, 0) = 0 AND coalesce(f.permissions, '') NOT IN"
         " ('120000', '160000') ORDER BY f.path", (worktree,)).fetchall()
-    return [(r[0], r[1], int(r[2])) for r in rows]
+    return [(r[0], r[1], int(r[2]), bool(r[3])) for r in rows]
 
 
 def compute(project: Project, context: Context | None = None) -> Scores:
@@ -110,8 +116,11 @@ def compute(project: Project, context: Context | None = None) -> Scores:
         access = _access(conn, ids, rate)
         cross = _cross(project, conn, ids, ctx)
     lines = np.array([f[2] for f in files], dtype=np.float64)
+    local = np.array([f[3] for f in files], dtype=np.float64)
     frequency = comp.frequency(history, rate) + ACCESS_WEIGHT * access
-    recency = comp.recency(history, rate)
+    # A file edited in the work tree is the newest change there is: as recent as HEAD's files,
+    # and a seed of the dependency walk (what it imports matters too).
+    recency = np.maximum(comp.recency(history, rate), local)
     dependency = comp.dependency(history, edges, recency, rate)
     sequence = comp.sequence(history)
     base = comp.size_prior(lines)
@@ -124,7 +133,8 @@ def compute(project: Project, context: Context | None = None) -> Scores:
     # (docs/search.md). The sum still orders the files the fusion ties (the same change counts,
     # or no history at all), so recency, dependencies and size still separate those.
     fused = comp.break_ties(comp.rank_fusion(frequency, sequence), history_sum)
-    final = fused + comp.FUSED_UNIT * (FUSED_SUCCESS_WEIGHT * success + FUSED_CROSS_WEIGHT * cross)
+    final = fused + comp.FUSED_UNIT * (FUSED_SUCCESS_WEIGHT * success
+                                       + FUSED_CROSS_WEIGHT * cross + FUSED_LOCAL_WEIGHT * local)
     parts = {"base_score": base, "frequency_score": frequency, "recency_score": recency,
              "dependency_score": dependency, "success_correlation": success,
              "cross_context_boost": cross, "sequence_score": sequence}

@@ -7,6 +7,7 @@ query tokenized the same way matches ``getCurrentContext`` from "current context
 
 from __future__ import annotations
 
+import json
 import math
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -58,8 +59,13 @@ def insert_doc(conn: sqlite3.Connection, path: str, blob: str, fields: DocFields
     )
 
 
-def indexed_pairs(conn: sqlite3.Connection) -> set[tuple[str, str]]:
-    return {(r[0], r[1]) for r in conn.execute("SELECT path, blob FROM search_docs")}
+def indexed_pairs(conn: sqlite3.Connection,
+                  only: set[str] | None = None) -> set[tuple[str, str]]:
+    if only is None:
+        return {(r[0], r[1]) for r in conn.execute("SELECT path, blob FROM search_docs")}
+    return {(r[0], r[1]) for r in conn.execute(
+        "SELECT path, blob FROM search_docs WHERE path IN (SELECT value FROM json_each(?))",
+        (json.dumps(sorted(only)),))}
 
 
 def drop_unreferenced(conn: sqlite3.Connection) -> int:

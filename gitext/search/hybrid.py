@@ -72,6 +72,9 @@ def search(project: Project, query: str, *, top: int = 10, mode: str = "hybrid")
     text = clean_query(query)
     if not text.strip():
         raise UsageError("empty query", hint="give some words to search for")
+    from gitext.search.indexer import take_in_local_changes
+
+    take_in_local_changes(project)  # what the user is editing counts as it is now
     scores = file_scores(project, text, mode=mode)
     return [_hit(path, s, info) for path, (s, info) in
             sorted(scores.items(), key=lambda kv: (-kv[1][0], kv[0]))[:top]]

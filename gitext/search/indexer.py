@@ -37,12 +37,17 @@ class LiveFile:
     status: str
 
 
-def live_files(conn: sqlite3.Connection, worktree: str) -> list[LiveFile]:
-    """The worktree's files whose content may be indexed."""
-    rows = conn.execute(
-        "SELECT f.path, w.content_hash, w.git_status, f.is_binary, f.size_bytes, f.permissions"
-        " FROM worktree_files w JOIN files f ON f.id = w.file_id"
-        " WHERE w.worktree_path = ? AND w.content_hash IS NOT NULL", (worktree,)).fetchall()
+def live_files(conn: sqlite3.Connection, worktree: str,
+               only: set[str] | None = None) -> list[LiveFile]:
+    """The worktree's files whose content may be indexed (of the paths in `only`)."""
+    sql = ("SELECT f.path, w.content_hash, w.git_status, f.is_binary, f.size_bytes,"
+           " f.permissions FROM worktree_files w JOIN files f ON f.id = w.file_id"
+           " WHERE w.worktree_path = ? AND w.content_hash IS NOT NULL")
+    args: tuple[str, ...] = (worktree,)
+    if only is not None:
+        sql += " AND f.path IN (SELECT value FROM json_each(?))"
+        args += (json.dumps(sorted(only)),)
+    rows = conn.execute(sql, args).fetchall()
     out = []
     for path, blob, status, binary, size, mode in rows:
         if binary or (size is not None and size > MAX_INDEXED) or mode in _SKIP_MODES:
@@ -76,15 +81,17 @@ def _from_disk(path: Path) -> bytes | None:
         return None
 
 
-def update(project: Project, *, progress: Progress | None = None) -> dict[str, Any]:
-    """Full text and vectors for every file of the current worktree; returns counts."""
+def update(project: Project, *, progress: Progress | None = None,
+           only: set[str] | None = None) -> dict[str, Any]:
+    """Full text and vectors for every file of the current worktree (or the paths in `only`);
+    returns counts."""
     project.require_init()
     root = project.repo.root
     worktree = str(root)
     fdb = project.db("file_index")
     with fdb.read() as conn:
-        files = live_files(conn, worktree)
-        have_docs = fulltext.indexed_pairs(conn)
+        files = live_files(conn, worktree, only)
+        have_docs = fulltext.indexed_pairs(conn, only)
     missing_docs = [f for f in files if (f.path, f.blob) not in have_docs]
 
     cfg = project.config
@@ -116,7 +123,9 @@ def update(project: Project, *, progress: Progress | None = None) -> dict[str, A
     total = len(missing_docs) + len(missing_blobs)
     done = 0
     with fdb.write() as conn:
-        removed = fulltext.drop_unreferenced(conn)
+        # A query's update of a few local files leaves the sweep to the worker: it scans every
+        # document.
+        removed = fulltext.drop_unreferenced(conn) if only is None else 0
         for f in missing_docs:
             text = texts.get(f.blob)
             if text is not None:
@@ -149,7 +158,7 @@ def update(project: Project, *, progress: Progress | None = None) -> dict[str, A
         if batch:
             embedded_chunks += store_vectors(project, embedder, batch, size)
         register_index(project, embedder)
-    if embedder is not None:
+    if embedder is not None and only is None:
         from gitext.search.maintenance import maybe_compact
 
         maybe_compact(project, embedder)
@@ -172,3 +181,22 @@ def _embedded_blobs(conn: sqlite3.Connection, model: str, blobs: set[str]) -> se
         "SELECT DISTINCT content_hash FROM embedding_metadata WHERE embedding_model = ?"
         " AND content_hash IN (SELECT value FROM json_each(?))", (model, json.dumps(sorted(blobs))))
     return {r[0] for r in rows}
+
+
+def take_in_local_changes(project: Project) -> set[str]:
+    """The work tree's uncommitted state in the view and, where this process may, in the
+    index; returns the paths that changed.
+
+    When the background worker is indexing (a first index of a large repository takes
+    minutes), the query does not wait for it: the view already lists the changed files, and the
+    worker indexes them on its next pass.
+    """
+    from gitext.sync.local import take_in_local_changes as into_view
+    from gitext.sync.worker import worker_lock
+
+    found = into_view(project)
+    if found.local or found.changed:
+        with worker_lock(project, wait=False, name="heavy") as mine:
+            if mine:
+                update(project, only=found.local)  # indexes what is not indexed yet
+    return found.changed

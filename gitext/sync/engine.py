@@ -33,6 +33,7 @@ from gitext.sync.files import (
     states_from_changes,
     worktree_paths,
 )
+from gitext.sync.local import remember_removed
 from gitext.sync.workdir import workdir_states
 from gitext.worktrees import upsert_worktree
 
@@ -96,6 +97,7 @@ def sync_worktree(
     present, removed = states_from_changes(changes)
     if workdir:
         extra, gone = workdir_states(root)
+        remember_removed(project, root, gone)
         by_path = {s.path: s for s in present}
         for s in extra:
             by_path[s.path] = s

@@ -10,6 +10,13 @@ from gitext.sync.files import FileState
 
 def workdir_states(root: Path) -> tuple[list[FileState], list[str]]:
     """Files whose work-tree content differs from HEAD, with blob ids of that content."""
+    changed, removed = workdir_status(root)
+    return hashed_states(root, changed), removed
+
+
+def workdir_status(root: Path) -> tuple[list[tuple[str, str]], list[str]]:
+    """(path, status) of each file the work tree changes or adds, and the paths it deletes:
+    one `git status`, nothing read."""
     out = git(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames"],
               root).stdout
     changed: list[tuple[str, str]] = []
@@ -27,8 +34,12 @@ def workdir_states(root: Path) -> tuple[list[FileState], list[str]]:
         else:
             changed.append((path, "modified"))
     changed = [(p, s) for p, s in changed if (root / p).is_file() or (root / p).is_symlink()]
+    return changed, removed
+
+
+def hashed_states(root: Path, changed: list[tuple[str, str]]) -> list[FileState]:
     if not changed:
-        return [], removed
+        return []
     blobs = git(["hash-object", "--no-filters", "--stdin-paths"], root,
                 input="".join(p + "\n" for p, _ in changed).encode("utf-8", "surrogateescape"),
                 ).stdout.decode().split()
@@ -40,4 +51,4 @@ def workdir_states(root: Path) -> tuple[list[FileState], list[str]]:
         st = FileState(path, mode, blob, status)
         st.from_disk = True
         states.append(st)
-    return states, removed
+    return states

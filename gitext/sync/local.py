@@ -1,0 +1,89 @@
+"""The work tree as it is now, for queries: uncommitted edits, new files and local deletions.
+
+Hooks see commits and checkouts, not edits. A query that runs after the user (or an agent)
+changed files asks git what is uncommitted and, only when that differs from the store's view,
+takes it in as `git aircher index` would. On a tree whose changes are already in the view the
+cost is one `git status` (plus one `git hash-object` when there are changes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitext.project import Project
+from gitext.sync.workdir import hashed_states, workdir_status
+
+# Past this many uncommitted files (an unignored build folder, a vendored tree), queries stop
+# taking them in on every call: hashing them all each time would cost more than the query.
+# `git aircher index` still takes them in.
+MAX_LOCAL_FILES = 1000
+
+
+@dataclass(frozen=True)
+class LocalChanges:
+    changed: set[str]  # paths whose view entry this call changed
+    local: set[str]  # every path the work tree changes or adds, as the view has it now
+
+
+def take_in_local_changes(project: Project) -> LocalChanges:
+    """Bring the view level with the work tree."""
+    project.require_init()
+    root = project.repo.root
+    listed, removed = workdir_status(root)
+    if len(listed) + len(removed) > MAX_LOCAL_FILES:
+        return LocalChanges(set(), set())
+    states = hashed_states(root, listed)
+    wanted = {s.path: (s.blob, s.status) for s in states}
+    with project.db("file_index").read() as conn:
+        view = {str(r[0]): (r[1], r[2]) for r in conn.execute(
+            "SELECT f.path, w.content_hash, w.git_status FROM worktree_files w"
+            " JOIN files f ON f.id = w.file_id WHERE w.worktree_path = ?"
+            " AND coalesce(w.git_status, 'clean') != 'clean'", (str(root),))}
+        still_there = {str(r[0]) for r in conn.execute(
+            "SELECT f.path FROM worktree_files w JOIN files f ON f.id = w.file_id"
+            " WHERE w.worktree_path = ? AND f.path IN (SELECT value FROM json_each(?))",
+            (str(root), _json(removed)))} if removed else set()
+    # A local deletion leaves the view; once the file is back (`git checkout -- f`) git no
+    # longer names it, so the view's own record of what it dropped tells.
+    restored = remembered_removed(project, root) - set(removed)
+    if view == wanted and not still_there and not restored:
+        return LocalChanges(set(), set(wanted))
+    from gitext.sync.api import catch_up
+
+    catch_up(project, workdir=True, analyse=False)
+    changed = {p for p in wanted if view.get(p) != wanted[p]}
+    gone = {p for p in view if p not in wanted}
+    return LocalChanges(changed | gone | still_there | restored, set(wanted))
+
+
+def _removed_record(project: Project, root: Path) -> Path:
+    digest = hashlib.sha1(str(root).encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return project.layout.run / f"local-removed-{digest}.json"
+
+
+def remember_removed(project: Project, root: Path, removed: list[str]) -> None:
+    """What the view dropped as deleted in the work tree (written by every work-tree sync)."""
+    path = _removed_record(project, root)
+    if not removed:
+        path.unlink(missing_ok=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(sorted(removed)), "utf-8")
+    os.replace(tmp, path)
+
+
+def remembered_removed(project: Project, root: Path) -> set[str]:
+    try:
+        data = json.loads(_removed_record(project, root).read_text("utf-8"))
+    except (OSError, ValueError):
+        return set()
+    return {p for p in data if isinstance(p, str)} if isinstance(data, list) else set()
+
+
+def _json(values: list[str]) -> str:
+    return json.dumps(values)

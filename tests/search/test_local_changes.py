@@ -1,0 +1,105 @@
+"""Queries see the work tree as it is: uncommitted edits, new files and local deletions count
+without `git aircher index`, and the files being edited lead `relevant`."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gitext.project import Project
+from gitext.sync import local
+from tests.conftest import commit, git, write
+
+BASE = {
+    "src/core.py": "def run_engine():\n    return 1\n",
+    "src/helpers.py": "def format_value(v):\n    return str(v)\n",
+    "src/legacy.py": "def marsupial_inventory():\n    return []\n",
+    "docs/guide.md": "# Guide\n\nHow to run the engine.\n",
+}
+
+
+@pytest.fixture
+def repo_with_store(empty_repo: Path, aircher: Any, monkeypatch: pytest.MonkeyPatch) -> Path:
+    # Hooks off: the test drives every step itself, and no worker races the counts.
+    monkeypatch.setenv("AIRCHER_SKIP", "1")
+    commit(empty_repo, BASE, "base")
+    for i in range(3):
+        commit(empty_repo, {"src/core.py": f"def run_engine():\n    return {i + 2}\n"}, f"c{i}")
+    assert aircher(empty_repo, "index").code == 0
+    return empty_repo
+
+
+def paths(aircher: Any, repo: Path, command: str, *args: str) -> list[str]:
+    r = aircher(repo, command, "--json", *args)
+    assert r.code == 0, r.err
+    return [h["path"] for h in json.loads(r.out)]
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "text", "vector"])
+def test_search_sees_edits_new_files_and_deletions(repo_with_store: Path, aircher: Any,
+                                                   mode: str) -> None:
+    repo = repo_with_store
+    write(repo, "src/helpers.py", "def format_value(v):\n    return str(v)\n\n\n"
+                                  "def quokka_tracking_beacon():\n    return 'quokka'\n")
+    write(repo, "src/zebra.py", "def zebra_striping_pattern():\n    return 'stripes'\n")
+    (repo / "src" / "legacy.py").unlink()
+
+    assert paths(aircher, repo, "search", "--mode", mode, "--top", "1", "--",
+                 "quokka tracking beacon") == ["src/helpers.py"]
+    assert paths(aircher, repo, "search", "--mode", mode, "--top", "1", "--",
+                 "zebra striping pattern") == ["src/zebra.py"]
+    assert "src/legacy.py" not in paths(aircher, repo, "search", "--mode", mode, "--",
+                                        "marsupial inventory")
+
+    # Undone: the committed content is what is searched again.
+    git(repo, "checkout", "--", ".")
+    (repo / "src" / "zebra.py").unlink()
+    assert "src/helpers.py" not in paths(aircher, repo, "search", "--mode", mode, "--",
+                                         "quokka tracking beacon")
+    assert "src/zebra.py" not in paths(aircher, repo, "search", "--mode", mode, "--",
+                                       "zebra striping pattern")
+    assert paths(aircher, repo, "search", "--mode", mode, "--top", "1", "--",
+                 "marsupial inventory") == ["src/legacy.py"]
+
+
+def test_relevant_puts_the_files_being_edited_first(repo_with_store: Path, aircher: Any) -> None:
+    repo = repo_with_store
+    assert paths(aircher, repo, "relevant")[0] == "src/core.py"  # the busiest file
+    write(repo, "docs/guide.md", "# Guide\n\nHow to run the engine, and stop it.\n")
+    write(repo, "src/stop.py", "from src.core import run_engine\n")
+    assert set(paths(aircher, repo, "relevant", "--top", "2")) == {"docs/guide.md",
+                                                                    "src/stop.py"}
+    with_task = paths(aircher, repo, "relevant", "--task", "stop the engine", "--top", "3")
+    assert "src/stop.py" in with_task
+    git(repo, "checkout", "--", ".")
+    (repo / "src" / "stop.py").unlink()
+    assert paths(aircher, repo, "relevant")[0] == "src/core.py"
+
+
+def test_a_query_takes_in_only_what_changed(repo_with_store: Path) -> None:
+    repo = repo_with_store
+    home = Path(os.environ["AIRCHER_HOME"])
+    with Project.locate(repo, home, os.environ) as project:
+        assert local.take_in_local_changes(project).changed == set()  # clean: one `git status`
+        write(repo, "src/helpers.py", "def format_value(v):\n    return repr(v)\n")
+        assert local.take_in_local_changes(project).changed == {"src/helpers.py"}
+        assert local.take_in_local_changes(project).changed == set()  # already in the view
+        (repo / "src" / "legacy.py").unlink()
+        assert local.take_in_local_changes(project).changed == {"src/legacy.py"}
+
+
+def test_a_flood_of_untracked_files_is_left_to_index(repo_with_store: Path, aircher: Any,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = repo_with_store
+    monkeypatch.setattr(local, "MAX_LOCAL_FILES", 5)
+    for i in range(6):
+        write(repo, f"build/out{i}.py", f"def generated_numbat_{i}():\n    pass\n")
+    assert "build/out0.py" not in paths(aircher, repo, "search", "--mode", "text", "--",
+                                        "generated numbat")
+    assert aircher(repo, "index").code == 0
+    assert "build/out0.py" in paths(aircher, repo, "search", "--mode", "text", "--",
+                                    "generated numbat")
