@@ -183,20 +183,25 @@ def _embedded_blobs(conn: sqlite3.Connection, model: str, blobs: set[str]) -> se
     return {r[0] for r in rows}
 
 
+# Seconds a query waits for the background worker before it answers without the local files.
+LOCAL_WAIT = 10.0
+
+
 def take_in_local_changes(project: Project) -> set[str]:
     """The work tree's uncommitted state in the view and, where this process may, in the
     index; returns the paths that changed.
 
-    When the background worker is indexing (a first index of a large repository takes
-    minutes), the query does not wait for it: the view already lists the changed files, and the
-    worker indexes them on its next pass.
+    When the background worker is busy, the query waits for it a few seconds (it is usually
+    finishing the last commit's follow-ups), but not for a first index of a large repository,
+    which takes minutes: the view already lists the changed files, and the worker indexes them
+    on its next pass.
     """
     from gitext.sync.local import take_in_local_changes as into_view
     from gitext.sync.worker import worker_lock
 
     found = into_view(project)
     if found.local or found.changed:
-        with worker_lock(project, wait=False, name="heavy") as mine:
+        with worker_lock(project, wait=False, name="heavy", within=LOCAL_WAIT) as mine:
             if mine:
                 update(project, only=found.local)  # indexes what is not indexed yet
     return found.changed

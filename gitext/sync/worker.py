@@ -167,21 +167,30 @@ def analyse_pending(project: Project) -> int:
 
 
 @contextlib.contextmanager
-def worker_lock(project: Project, *, wait: bool, name: str = "worker") -> Iterator[bool]:
-    """One of the project's worker slots; with wait=False, False when someone else has it.
+def worker_lock(project: Project, *, wait: bool, name: str = "worker",
+                within: float = 0.0) -> Iterator[bool]:
+    """One of the project's worker slots; with wait=False, False when someone else has it
+    (after trying for `within` seconds).
 
     Two slots: "worker" applies the journal (fast, so a commit is visible within a second),
     "heavy" parses files and runs follow-ups (a first index of a large repository takes
     minutes, and must not hold back the next commit's record).
     """
+    import time
+
     lock_path = project.layout.run / f"{name}.lock"
     lock_path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + within
     with lock_path.open("a") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            yield False
-            return
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    yield False
+                    return
+                time.sleep(0.05)
         try:
             yield True
         finally:

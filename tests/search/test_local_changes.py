@@ -12,7 +12,7 @@ import pytest
 
 from gitext.project import Project
 from gitext.sync import local
-from tests.conftest import commit, git, write
+from tests.conftest import commit, git, run_git_aircher, write
 
 BASE = {
     "src/core.py": "def run_engine():\n    return 1\n",
@@ -103,3 +103,12 @@ def test_a_flood_of_untracked_files_is_left_to_index(repo_with_store: Path, airc
     assert aircher(repo, "index").code == 0
     assert "build/out0.py" in paths(aircher, repo, "search", "--mode", "text", "--",
                                     "generated numbat")
+
+
+def test_right_after_init_with_hooks_on(live: Path) -> None:
+    # `init` leaves its worker running; the query waits for it briefly instead of answering
+    # without the file the user just wrote.
+    write(live, "src/wombat.py", "def wombat_feeder():\n    return 'grass'\n")
+    r = run_git_aircher(live, "search", "--json", "--", "wombat feeder")
+    assert r.code == 0, r.err
+    assert [h["path"] for h in json.loads(r.out)][:1] == ["src/wombat.py"]
