@@ -52,9 +52,12 @@ def take_in_local_changes(project: Project) -> LocalChanges:
     restored = remembered_removed(project, root) - set(removed)
     if view == wanted and not still_there and not restored:
         return LocalChanges(set(), set(wanted))
+    from gitext.hooks.entry import spawn_worker
     from gitext.sync.api import catch_up
 
     catch_up(project, workdir=True, analyse=False)
+    # Parsing the changed files (imports, snippets) is the worker's, as after a commit.
+    spawn_worker(root)
     changed = {p for p in wanted if view.get(p) != wanted[p]}
     gone = {p for p in view if p not in wanted}
     return LocalChanges(changed | gone | still_there | restored, set(wanted))

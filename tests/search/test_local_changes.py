@@ -13,6 +13,7 @@ import pytest
 from gitext.project import Project
 from gitext.sync import local
 from tests.conftest import commit, git, run_git_aircher, write
+from tests.sync.helpers import query, wait_idle
 
 BASE = {
     "src/core.py": "def run_engine():\n    return 1\n",
@@ -112,3 +113,17 @@ def test_right_after_init_with_hooks_on(live: Path) -> None:
     r = run_git_aircher(live, "search", "--json", "--", "wombat feeder")
     assert r.code == 0, r.err
     assert [h["path"] for h in json.loads(r.out)][:1] == ["src/wombat.py"]
+
+
+def test_local_files_are_parsed_in_the_background(live: Path) -> None:
+    wait_idle(live)
+    write(live, "src/uses_app.py", "from src import app\n\n\ndef main():\n    return app\n")
+    r = run_git_aircher(live, "relevant", "--json")
+    assert r.code == 0, r.err
+    assert json.loads(r.out)[0]["path"] == "src/uses_app.py"
+    wait_idle(live)  # the worker the query started
+    rels = query(live, "file_index",
+                 "SELECT s.path, t.path, r.relationship_type FROM file_relationships r"
+                 " JOIN files s ON s.id = r.source_file_id JOIN files t"
+                 " ON t.id = r.target_file_id")
+    assert ("src/uses_app.py", "src/app.py", "imports") in rels
