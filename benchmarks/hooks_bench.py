@@ -34,6 +34,16 @@ BIN = Path(sys.executable).parent
 TOOL = str(BIN / "git-aircher")
 
 
+def bench_env(base: Path) -> dict[str, str]:
+    """An environment of its own under `base`: global dir, git config and identity."""
+    # A background `git gc --auto` would land in the middle of the timings.
+    (base / "gitconfig").write_text("[gc]\n\tauto = 0\n[init]\n\tdefaultBranch = main\n")
+    return {**os.environ, "AIRCHER_HOME": str(base / "home"), "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": str(base / "gitconfig"), "GIT_AUTHOR_NAME": "b",
+            "GIT_AUTHOR_EMAIL": "b@example.com", "GIT_COMMITTER_NAME": "b",
+            "GIT_COMMITTER_EMAIL": "b@example.com", "PATH": f"{BIN}:{os.environ['PATH']}"}
+
+
 def sh(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
     subprocess.run(args, cwd=cwd, check=True, env=env, stdout=subprocess.DEVNULL)
 
@@ -250,12 +260,7 @@ def main() -> None:
                     help="the measures to run, e.g. `a` or `d` (default: abcd)")
     args = ap.parse_args()
     base = Path(tempfile.mkdtemp(prefix="aircher-bench-"))
-    # A background `git gc --auto` would land in the middle of the timings.
-    (base / "gitconfig").write_text("[gc]\n\tauto = 0\n[init]\n\tdefaultBranch = main\n")
-    env = {**os.environ, "AIRCHER_HOME": str(base / "home"), "GIT_CONFIG_NOSYSTEM": "1",
-           "GIT_CONFIG_GLOBAL": str(base / "gitconfig"), "GIT_AUTHOR_NAME": "b",
-           "GIT_AUTHOR_EMAIL": "b@example.com", "GIT_COMMITTER_NAME": "b",
-           "GIT_COMMITTER_EMAIL": "b@example.com", "PATH": f"{BIN}:{os.environ['PATH']}"}
+    env = bench_env(base)
     try:
         rows = []
         if "a" in args.only:

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from hooks_bench import TOOL, make_repo, sh
+from hooks_bench import TOOL, bench_env, make_repo, sh
 
 
 def _median_ms(fn: Callable[[], object], runs: int) -> float:
@@ -44,11 +44,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=15)
     args = ap.parse_args()
     base = Path(tempfile.mkdtemp(prefix="aircher-qbench-"))
-    (base / "gitconfig").write_text("[gc]\n\tauto = 0\n[init]\n\tdefaultBranch = main\n")
-    env = {**os.environ, "AIRCHER_HOME": str(base / "home"), "GIT_CONFIG_NOSYSTEM": "1",
-           "GIT_CONFIG_GLOBAL": str(base / "gitconfig"), "GIT_AUTHOR_NAME": "b",
-           "GIT_AUTHOR_EMAIL": "b@example.com", "GIT_COMMITTER_NAME": "b",
-           "GIT_COMMITTER_EMAIL": "b@example.com", "AIRCHER_SKIP": "1"}
+    env = {**bench_env(base), "AIRCHER_SKIP": "1"}
     os.environ.update(env)
     repo = base / "repo"
     try:
