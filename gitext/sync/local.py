@@ -14,7 +14,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from gitext.errors import GitError
 from gitext.project import Project
+from gitext.sync.logbook import log
 from gitext.sync.workdir import hashed_states, workdir_status
 
 # Past this many uncommitted files (an unignored build folder, a vendored tree), queries stop
@@ -30,8 +32,20 @@ class LocalChanges:
 
 
 def take_in_local_changes(project: Project) -> LocalChanges:
-    """Bring the view level with the work tree."""
+    """Bring the view level with the work tree.
+
+    A git that cannot answer (a damaged index, a repository mid-surgery) does not fail the
+    query: it answers from the store as it is, and the failure goes to the log.
+    """
     project.require_init()
+    try:
+        return _take_in(project)
+    except GitError as exc:
+        log(project.layout.logs, "storage", "failed to take in the work tree's changes", exc)
+        return LocalChanges(set(), set())
+
+
+def _take_in(project: Project) -> LocalChanges:
     root = project.repo.root
     listed, removed = workdir_status(root)
     if len(listed) + len(removed) > MAX_LOCAL_FILES:

@@ -127,3 +127,14 @@ def test_local_files_are_parsed_in_the_background(live: Path) -> None:
                  " JOIN files s ON s.id = r.source_file_id JOIN files t"
                  " ON t.id = r.target_file_id")
     assert ("src/uses_app.py", "src/app.py", "imports") in rels
+
+
+def test_a_git_that_cannot_answer_does_not_fail_the_query(repo_with_store: Path,
+                                                          aircher: Any) -> None:
+    repo = repo_with_store
+    (repo / ".git" / "index").write_bytes(b"garbage")  # `git status` now fails
+    assert paths(aircher, repo, "search", "--mode", "text", "--top", "1", "--",
+                 "marsupial inventory") == ["src/legacy.py"]
+    assert paths(aircher, repo, "relevant")[0] == "src/core.py"
+    log = (repo / ".agents" / "logs" / "storage.log").read_text()
+    assert "failed to take in the work tree's changes" in log
