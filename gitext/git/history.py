@@ -143,9 +143,13 @@ class TreeEntry:
     path: str
 
 
-def ls_tree(root: Path, rev: str) -> list[TreeEntry]:
-    """Every blob (and gitlink) of a commit's tree."""
-    out = git(["ls-tree", "-r", "-z", "--full-tree", rev], root).stdout
+def ls_tree(root: Path, rev: str, paths: list[str] | None = None) -> list[TreeEntry]:
+    """Every blob (and gitlink) of a commit's tree, or of these paths of it."""
+    if paths is not None and not paths:
+        return []
+    # Literal pathspecs: a name with `*` or `[` is a file name here, not a pattern.
+    only = ["--", *(f":(literal){p}" for p in paths)] if paths is not None else []
+    out = git(["ls-tree", "-r", "-z", "--full-tree", rev, *only], root).stdout
     entries = []
     for rec in out.split(b"\0"):
         if not rec:

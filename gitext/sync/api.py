@@ -15,6 +15,7 @@ from gitext.sync.engine import (
     sync_worktree,
     touch_worktree,
 )
+from gitext.sync.local import LocalScan
 from gitext.sync.worker import drain
 from gitext.worktrees import reconcile
 
@@ -33,14 +34,14 @@ class CatchUp:
 
 
 def catch_up(project: Project, *, full: bool = False, workdir: bool = False,
-             analyse: bool = True, progress: Callable[[int, int], None] | None = None
-             ) -> CatchUp:
+             analyse: bool = True, progress: Callable[[int, int], None] | None = None,
+             local: LocalScan | None = None) -> CatchUp:
     """Apply what the journal holds, then read from git whatever the hooks missed."""
     project.require_init()
     events = drain(project)
     root = project.repo.root
     result = sync_worktree(project, root, full=full, workdir=workdir, analyse=analyse,
-                           progress=progress)
+                           progress=progress, local=local)
     touch_worktree(project, root, project.repo.head())
     proj = project_ctx(project)
     live = project.repo.worktrees()

@@ -6,6 +6,7 @@ is there. So a lost, replayed or reordered event can never leave the store wrong
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +34,7 @@ from gitext.sync.files import (
     states_from_changes,
     worktree_paths,
 )
-from gitext.sync.local import remember_removed
+from gitext.sync.local import LocalScan, remember_removed
 from gitext.sync.workdir import workdir_states
 from gitext.worktrees import upsert_worktree
 
@@ -66,9 +67,13 @@ def _state(conn: sqlite3.Connection, root: Path) -> tuple[str | None, list[str]]
 
 def sync_worktree(
     project: Project, root: Path, *, full: bool = False, workdir: bool = False,
-    analyse: bool = False, progress: Progress | None = None,
+    analyse: bool = False, progress: Progress | None = None, local: LocalScan | None = None,
 ) -> SyncResult:
-    """Bring this worktree's view, its new commits and their file changes into the store."""
+    """Bring this worktree's view, its new commits and their file changes into the store.
+
+    ``local``: the work tree's state as a query just read it, with the paths it may have
+    undone (implies ``workdir``): it saves listing the work tree again and the whole of HEAD.
+    """
     proj = project_ctx(project)
     db = project.db("file_index")
     head = read_head(root)
@@ -95,8 +100,8 @@ def sync_worktree(
         # An unborn branch after one with commits (`git switch --orphan`): an empty view.
         listing = True
     present, removed = states_from_changes(changes)
-    if workdir:
-        extra, gone = workdir_states(root)
+    if workdir or local is not None:
+        extra, gone = (local.states, local.removed) if local else workdir_states(root)
         remember_removed(project, root, gone)
         by_path = {s.path: s for s in present}
         for s in extra:
@@ -104,7 +109,8 @@ def sync_worktree(
         present = list(by_path.values())
         removed = [*removed, *gone]
         if head.commit is not None and not listing:
-            back, stray = _undone(db, root, head.commit, present, removed)
+            only = local.maybe_undone if local else None
+            back, stray = _undone(db, root, head.commit, present, removed, only)
             present += back
             removed += stray
     listed = (head.commit, changes) if listing and head.commit else None
@@ -143,21 +149,29 @@ def sync_worktree(
 
 
 def _undone(
-    db: Database, root: Path, commit: str, present: list[FileState], removed: list[str]
+    db: Database, root: Path, commit: str, present: list[FileState], removed: list[str],
+    only: set[str] | None = None,
 ) -> tuple[list[FileState], list[str]]:
     """What the store still holds as the work tree's own change and no longer is one (an edit
     undone, a deleted file restored, an untracked file removed): HEAD's version again, or
     gone. `git status` names only what differs now, so this compares the view with HEAD.
     (The whole of HEAD: a file deleted locally left the view, so looking up only the rows held
-    as changed would miss it coming back.)"""
+    as changed would miss it coming back. A query knows those paths, from the view and from
+    what the last work-tree sync dropped, and passes them as ``only``.)"""
     covered = {s.path for s in present}.union(removed)
+    if only is not None and not only - covered:
+        return [], []
+    sql = ("SELECT f.path, w.content_hash, w.git_status FROM worktree_files w JOIN files f"
+           " ON f.id = w.file_id WHERE w.worktree_path = ?")
+    args: tuple[str, ...] = (str(root),)
+    if only is not None:
+        sql += " AND f.path IN (SELECT value FROM json_each(?))"
+        args += (json.dumps(sorted(only)),)
     with db.read() as conn:
-        stored = {r[0]: (r[1], r[2]) for r in conn.execute(
-            "SELECT f.path, w.content_hash, w.git_status FROM worktree_files w JOIN files f"
-            " ON f.id = w.file_id WHERE w.worktree_path = ?", (str(root),))}
+        stored = {r[0]: (r[1], r[2]) for r in conn.execute(sql, args)}
     back: list[FileState] = []
     in_tree: set[str] = set()
-    for e in ls_tree(root, commit):
+    for e in ls_tree(root, commit, sorted(only - covered) if only is not None else None):
         in_tree.add(e.path)
         if e.mode != GITLINK and e.path not in covered and stored.get(e.path) != (e.blob,
                                                                                   "clean"):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from gitext.errors import GitError
 from gitext.project import Project
+from gitext.sync.files import FileState
 from gitext.sync.logbook import log
 from gitext.sync.workdir import hashed_states, workdir_status
 
@@ -23,6 +24,15 @@ from gitext.sync.workdir import hashed_states, workdir_status
 # taking them in on every call: hashing them all each time would cost more than the query.
 # `git aircher index` still takes them in.
 MAX_LOCAL_FILES = 1000
+
+
+@dataclass(frozen=True)
+class LocalScan:
+    """The work tree as a query just read it, for the sync that takes it in."""
+
+    states: list[FileState]  # files it changes or adds, with their blob ids
+    removed: list[str]  # files it deletes
+    maybe_undone: set[str]  # paths whose local change may have been undone since the last look
 
 
 @dataclass(frozen=True)
@@ -69,7 +79,8 @@ def _take_in(project: Project) -> LocalChanges:
     from gitext.hooks.entry import spawn_worker
     from gitext.sync.api import catch_up
 
-    catch_up(project, workdir=True, analyse=False)
+    maybe_undone = {p for p in view if p not in wanted} | restored
+    catch_up(project, analyse=False, local=LocalScan(states, removed, maybe_undone))
     # Parsing the changed files (imports, snippets) is the worker's, as after a commit.
     spawn_worker(root)
     changed = {p for p in wanted if view.get(p) != wanted[p]}

@@ -138,3 +138,18 @@ def test_a_git_that_cannot_answer_does_not_fail_the_query(repo_with_store: Path,
     assert paths(aircher, repo, "relevant")[0] == "src/core.py"
     log = (repo / ".agents" / "logs" / "storage.log").read_text()
     assert "failed to take in the work tree's changes" in log
+
+
+def test_undoing_an_edit_of_a_file_named_like_a_pattern(repo_with_store: Path,
+                                                        aircher: Any) -> None:
+    repo = repo_with_store
+    name = "notes/a*b[1].md"
+    commit(repo, {name: "Platypus habitat survey.\n", "notes/ab1.md": "Other notes.\n"}, "notes")
+    assert aircher(repo, "index").code == 0
+    write(repo, name, "Echidna burrow count.\n")
+    assert paths(aircher, repo, "search", "--mode", "text", "--top", "1", "--",
+                 "echidna burrow") == [name]
+    git(repo, "checkout", "--", name)
+    assert paths(aircher, repo, "search", "--mode", "text", "--top", "1", "--",
+                 "platypus habitat") == [name]
+    assert name not in paths(aircher, repo, "search", "--mode", "text", "--", "echidna burrow")
