@@ -6,6 +6,7 @@ is there. So a lost, replayed or reordered event can never leave the store wrong
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from dataclasses import dataclass
@@ -254,6 +255,18 @@ def record_transfer(
             (_rel_id(src.id, tgt.id), src.id, tgt.id, clock.now(),
              json.dumps({"via": how, "commit": commit})),
         )
+
+
+def transfer_knowledge(
+    project: Project, proj: Context, source: str, target: str, commit: str | None, how: str
+) -> None:
+    """The relationship recorded, and `source`'s patterns, decisions and insights made
+    `target`'s too (a merge, a rename)."""
+    from gitext.insights.transfer import transfer
+
+    record_transfer(project, proj, source, target, commit, how)
+    with contextlib.suppress(UsageError):  # a branch never seen here has nothing to give
+        transfer(project, source, target)
 
 
 def _rel_id(src: str, tgt: str) -> str:

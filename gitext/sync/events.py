@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from pathlib import Path
 
@@ -15,9 +14,9 @@ from gitext.project import Project
 from gitext.sync.engine import (
     forget_gone_worktrees,
     project_ctx,
-    record_transfer,
     sync_worktree,
     touch_worktree,
+    transfer_knowledge,
 )
 from gitext.sync.journal import Event
 from gitext.worktrees import reconcile
@@ -58,9 +57,8 @@ def apply_event(project: Project, ev: Event) -> None:
         touch_worktree(project, root, head)
         source = _merged_branch(ev.action) if ev.action else _merged_from_reflog(root)
         if source and head.branch:
-            record_transfer(project, project_ctx(project), source, head.branch, head.commit,
-                            "post-merge")
-            _transfer_knowledge(project, source, head.branch)
+            transfer_knowledge(project, project_ctx(project), source, head.branch, head.commit,
+                               "post-merge")
     elif ev.hook == "post-rewrite":
         _rewrite(project, ev)
         sync_worktree(project, root)
@@ -177,12 +175,3 @@ def _merged_branch(action: str) -> str | None:
         return None
     names = action[len("merge "):].split()
     return names[0] if len(names) == 1 else None
-
-
-def _transfer_knowledge(project: Project, source: str, target: str) -> None:
-    """Patterns, decisions and insights of the merged branch become the target's too."""
-    from gitext.errors import UsageError
-    from gitext.insights.transfer import transfer
-
-    with contextlib.suppress(UsageError):  # a branch never seen here has nothing to give
-        transfer(project, source, target)

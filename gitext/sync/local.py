@@ -70,7 +70,7 @@ def _take_in(project: Project) -> LocalChanges:
         still_there = {str(r[0]) for r in conn.execute(
             "SELECT f.path FROM worktree_files w JOIN files f ON f.id = w.file_id"
             " WHERE w.worktree_path = ? AND f.path IN (SELECT value FROM json_each(?))",
-            (str(root), _json(removed)))} if removed else set()
+            (str(root), json.dumps(removed)))} if removed else set()
     # A local deletion leaves the view; once the file is back (`git checkout -- f`) git no
     # longer names it, so the view's own record of what it dropped tells.
     restored = remembered_removed(project, root) - set(removed)
@@ -111,7 +111,3 @@ def remembered_removed(project: Project, root: Path) -> set[str]:
     except (OSError, ValueError):
         return set()
     return {p for p in data if isinstance(p, str)} if isinstance(data, list) else set()
-
-
-def _json(values: list[str]) -> str:
-    return json.dumps(values)

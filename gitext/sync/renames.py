@@ -10,7 +10,6 @@ metadata), and only then does git get asked, so ordinary events cost one small r
 
 from __future__ import annotations
 
-import contextlib
 import re
 from pathlib import Path
 
@@ -37,7 +36,8 @@ def follow_rename(project: Project, root: Path, branch: str | None) -> str | Non
     returns that branch when a transfer was made."""
     if branch is None:
         return None
-    from gitext.sync.engine import project_ctx, record_transfer
+    from gitext.git.compare import local_branches
+    from gitext.sync.engine import project_ctx, transfer_knowledge
 
     proj = project_ctx(project)
     cid = worktree_context_id(proj.id, branch)
@@ -49,25 +49,15 @@ def follow_rename(project: Project, root: Path, branch: str | None) -> str | Non
         return None
     old = renamed_from(root, branch)
     made = None
-    if old and old != branch and not _branch_exists(root, old):
+    if old and old != branch and old not in local_branches(root):
         with project.db("knowledge").read() as conn:
             known = conn.execute("SELECT 1 FROM contexts WHERE id = ?",
                                  (worktree_context_id(proj.id, old),)).fetchone()
         if known:
-            from gitext.errors import UsageError
-            from gitext.insights.transfer import transfer
-
-            record_transfer(project, proj, old, branch, None, "rename")
-            with contextlib.suppress(UsageError):
-                transfer(project, old, branch)
+            transfer_knowledge(project, proj, old, branch, None, "rename")
             made = old
     with project.db("knowledge").write() as conn:
         conn.execute(
             "UPDATE contexts SET metadata = json_set(coalesce(metadata, '{}'),"
             " '$.origin_checked', json('true')) WHERE id = ?", (cid,))
     return made
-
-
-def _branch_exists(root: Path, branch: str) -> bool:
-    return git(["show-ref", "--verify", "--quiet", f"refs/heads/{branch}"], root,
-               check=False).returncode == 0
