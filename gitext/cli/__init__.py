@@ -1,7 +1,7 @@
 """Entry point of `git-aircher`. Parses, calls the library, prints; nothing else.
 
 `git-aircher hook …` (what the git hook shims run) is dispatched before click is imported: the
-hook path must stay light.
+hook path must stay light. So are queries a warm server can answer (`gitext.serve`).
 """
 
 from __future__ import annotations
@@ -15,9 +15,16 @@ def main(argv: list[str] | None = None) -> int:
         from gitext.hooks.entry import run_hook
 
         return run_hook(args[1:])
+    from gitext.serve.client import served, warm_later
+
+    code = served(args)
+    if code is not None:
+        return code
     from gitext.cli.app import run
 
-    return run(args)
+    code = run(args)
+    warm_later(args, code)
+    return code
 
 
 if __name__ == "__main__":

@@ -1,0 +1,133 @@
+"""The `git aircher` side: hand a query to the repository's server, or start one for next time.
+
+Runs before click is imported; it must cost a query that no server answers almost nothing: one
+`git rev-parse` and a failed `stat` of the socket.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from gitext.serve.wire import SERVED, enabled, fingerprint, receive, send, socket_path
+
+CONNECT_TIMEOUT = 1.0
+# A query may wait for the worker's index lock and parse a thousand local files; past this the
+# server is taken to be stuck and the query runs here instead.
+REPLY_TIMEOUT = 600.0
+
+
+def served(args: list[str]) -> int | None:
+    """The exit status of a query the server answered, after printing its output; None when
+    no server did and the caller must run the command itself."""
+    found = _locate(args)
+    if found is None or not found[0].exists():
+        return None
+    path = found[0]
+    try:
+        reply = ask(path, _request(args))
+    except KeyboardInterrupt:
+        return 130
+    if reply is None or "code" not in reply:
+        return None
+    try:
+        _write(sys.stdout, reply.get("stdout", ""))
+        _write(sys.stderr, reply.get("stderr", ""))
+    except BrokenPipeError:
+        return 0
+    return int(reply["code"])
+
+
+def warm_later(args: list[str], code: int) -> None:
+    """After a successful query run here, start a server so the next one is answered warm."""
+    found = _locate(args) if code == 0 else None
+    if found is None or ping(found[0]) is not None:
+        return
+    path, common = found
+    # The query is done whatever happens here: a server is only an optimisation.
+    with contextlib.suppress(OSError):
+        subprocess.Popen(
+            [sys.executable, "-m", "gitext.serve.server", str(path), str(common)],
+            cwd=path.parent, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True,
+        )
+
+
+def ask(path: Path, message: dict[str, Any], timeout: float = REPLY_TIMEOUT
+        ) -> dict[str, Any] | None:
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(CONNECT_TIMEOUT)
+            sock.connect(str(path))
+            sock.settimeout(timeout)
+            send(sock, message)
+            return receive(sock)
+    except OSError:
+        return None
+
+
+def ping(path: Path) -> dict[str, Any] | None:
+    return ask(path, {"op": "ping"}, timeout=CONNECT_TIMEOUT)
+
+
+def stop(path: Path) -> bool:
+    return ask(path, {"op": "stop"}, timeout=CONNECT_TIMEOUT) is not None
+
+
+def query_target(args: list[str]) -> tuple[str | None, str] | None:
+    """(the `-C` directory or None, the command) when `args` is a query the server may answer."""
+    directory = None
+    if len(args) >= 2 and args[0] == "-C":
+        directory, args = args[1], args[2:]
+    if not args or args[0] not in SERVED:
+        return None
+    return directory, args[0]
+
+
+def _locate(args: list[str]) -> tuple[Path, str] | None:
+    """The server's socket and the repository's git common dir, for a query it may answer."""
+    target = query_target(args) if enabled() else None
+    common = _common_dir(target[0]) if target else None
+    path = socket_path(common) if common else None
+    return (path, common) if path and common else None
+
+
+def _common_dir(directory: str | None) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--path-format=absolute", "--git-common-dir"],
+            cwd=directory, capture_output=True, text=True, errors="surrogateescape", check=False,
+        )
+    except OSError:
+        return None
+    line = done.stdout.strip()
+    return line if done.returncode == 0 and line else None
+
+
+def _request(args: list[str]) -> dict[str, Any]:
+    env = dict(os.environ)
+    # Help text wraps at the terminal's width, which the server cannot see.
+    env.setdefault("COLUMNS", str(shutil.get_terminal_size().columns))
+    umask = os.umask(0o077)
+    os.umask(umask)
+    return {
+        "fingerprint": fingerprint(), "argv": args, "cwd": os.getcwd(), "env": env,
+        "umask": umask,
+        "stdout": [sys.stdout.encoding or "utf-8", sys.stdout.errors or "strict"],
+        "stderr": [sys.stderr.encoding or "utf-8", sys.stderr.errors or "backslashreplace"],
+    }
+
+
+def _write(stream: Any, data: str) -> None:
+    if not data:
+        return
+    stream.flush()
+    stream.buffer.write(base64.b64decode(data))
+    stream.buffer.flush()
