@@ -3,12 +3,15 @@ between queries, and steps aside (the query then runs in-process) whenever anyth
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -176,6 +179,30 @@ def test_a_dead_servers_socket_is_passed_over_and_replaced(indexed: Path) -> Non
     r = run_git_aircher(indexed, "relevant", "--json")
     assert r.code == 0 and json.loads(r.out)
     assert int(_wait_server(sock)["pid"]) != pid
+
+
+def test_an_answer_that_is_not_one_runs_the_query_in_process(indexed: Path) -> None:
+    sock = _socket(indexed)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(sock))
+    listener.listen(4)
+    listener.settimeout(30)
+
+    def impostor() -> None:
+        for _ in range(2):  # the query, then the ping before starting a server
+            with contextlib.suppress(OSError), listener.accept()[0] as conn:
+                wire.receive(conn)
+                wire.send(conn, {"code": "zero", "stdout": "not base64 !"})
+
+    thread = threading.Thread(target=impostor)
+    thread.start()
+    try:
+        r = run_git_aircher(indexed, "search", "--json", "--", "render report")
+    finally:
+        thread.join()
+        listener.close()
+    assert r.code == 0 and json.loads(r.out)[0]["path"] == "src/report.py"
+    assert r.out == _in_process(indexed, "search", "--json", "--", "render report").out
 
 
 def test_an_idle_server_exits_and_removes_its_socket(indexed: Path,

@@ -35,14 +35,20 @@ def served(args: list[str]) -> int | None:
         reply = ask(path, _request(args))
     except KeyboardInterrupt:
         return 130
-    if reply is None or "code" not in reply:
+    code = reply.get("code") if reply else None
+    try:
+        out, err = (base64.b64decode(reply.get(k, "") if reply else "", validate=True)
+                    for k in ("stdout", "stderr"))
+    except (ValueError, TypeError):
+        return None  # not an answer we can print: run it here
+    if not isinstance(code, int):
         return None
     try:
-        _write(sys.stdout, reply.get("stdout", ""))
-        _write(sys.stderr, reply.get("stderr", ""))
+        _write(sys.stdout, out)
+        _write(sys.stderr, err)
     except BrokenPipeError:
         return 0
-    return int(reply["code"])
+    return code
 
 
 def warm_later(args: list[str], code: int) -> None:
@@ -125,9 +131,9 @@ def _request(args: list[str]) -> dict[str, Any]:
     }
 
 
-def _write(stream: Any, data: str) -> None:
+def _write(stream: Any, data: bytes) -> None:
     if not data:
         return
     stream.flush()
-    stream.buffer.write(base64.b64decode(data))
+    stream.buffer.write(data)
     stream.buffer.flush()
