@@ -15,15 +15,20 @@ def main(argv: list[str] | None = None) -> int:
         from gitext.hooks.entry import run_hook
 
         return run_hook(args[1:])
-    from gitext.serve.client import served, warm_later
+    query = bool({"search", "relevant"} & set(args[:3]))  # gitext.serve.wire.SERVED
+    if query:
+        from gitext.serve.client import served
 
-    code = served(args)
-    if code is not None:
-        return code
+        code = served(args)
+        if code is not None:
+            return code
     from gitext.cli.app import run
 
     code = run(args)
-    warm_later(args, code)
+    if query:
+        from gitext.serve.client import warm_later
+
+        warm_later(args, code)
     return code
 
 
