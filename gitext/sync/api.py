@@ -16,7 +16,7 @@ from gitext.sync.engine import (
     touch_worktree,
 )
 from gitext.sync.local import LocalScan
-from gitext.sync.worker import drain
+from gitext.sync.worker import drain, worker_lock
 from gitext.worktrees import reconcile
 
 # (phase, done, total): `index` reports its two long phases, "files" and "search".
@@ -38,7 +38,10 @@ def catch_up(project: Project, *, full: bool = False, workdir: bool = False,
              local: LocalScan | None = None) -> CatchUp:
     """Apply what the journal holds, then read from git whatever the hooks missed."""
     project.require_init()
-    events = drain(project)
+    # In the worker's slot: a worker started by the last hook may begin draining the same
+    # records now, and two drainers interleaving apply a commit's record after a later checkout.
+    with worker_lock(project, wait=True):
+        events = drain(project)
     root = project.repo.root
     result = sync_worktree(project, root, full=full, workdir=workdir, analyse=analyse,
                            progress=progress, local=local)
