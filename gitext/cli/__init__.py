@@ -15,7 +15,9 @@ def main(argv: list[str] | None = None) -> int:
         from gitext.hooks.entry import run_hook
 
         return run_hook(args[1:])
-    query = bool({"search", "relevant"} & set(args[:3]))  # gitext.serve.wire.SERVED
+    from gitext.serve import SERVED
+
+    query = bool(SERVED & set(args[:3]))  # `[-C DIR] search …`; the client checks exactly
     if query:
         from gitext.serve.client import served
 

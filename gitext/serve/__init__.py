@@ -10,3 +10,5 @@ or on `stop`. Anything unexpected (no server, a stale socket, a server that dies
 falls back to running in-process, so the server only ever saves time. `AIRCHER_SERVE=0`
 turns it off.
 """
+
+SERVED = frozenset({"search", "relevant"})  # read-only, and dominated by start-up

@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-SERVED = frozenset({"search", "relevant"})
 MAX_PATH = 100  # sun_path holds 104 to 108 bytes, by platform
 MAX_MESSAGE = 256 * 1024 * 1024
 _HEADER = struct.Struct("!I")
