@@ -48,7 +48,10 @@ def drain(project: Project) -> int:
         elif ev.cwd in held or (ev.hook in DEFERRABLE and _busy(ev)):
             deferred.mkdir(exist_ok=True)
             if ev.path is not None:
-                os.replace(ev.path, deferred / ev.path.name)
+                try:
+                    os.replace(ev.path, deferred / ev.path.name)
+                except FileNotFoundError:
+                    continue  # a drainer outside the worker's slot took it
             held.add(ev.cwd)
             continue
         _apply_logged(project, ev)

@@ -92,9 +92,11 @@ def test_rebase_records_deferred_mid_sequence_end_on_the_branch(live: Path,
     drain = tmp_path / "drain.py"
     drain.write_text(
         "import os, sys\nfrom pathlib import Path\n"
-        "from gitext.project import Project\nfrom gitext.sync.worker import drain\n"
+        "from gitext.project import Project\n"
+        "from gitext.sync.worker import drain, worker_lock\n"
         "with Project.locate(Path.cwd(), Path(os.environ['AIRCHER_HOME']), os.environ) as p:\n"
-        "    drain(p)\n"
+        "    with worker_lock(p, wait=True):  # as `git aircher sync` drains\n"
+        "        drain(p)\n"
         "    deferred = list((p.layout.journal / 'deferred').glob('*.ev'))\n"
         "    Path(sys.argv[1]).write_text(str(len(deferred)))\n")
     seen = tmp_path / "deferred-count"
@@ -361,6 +363,7 @@ def test_records_set_aside_in_a_cherry_pick_apply_before_later_ones(live: Path) 
         from gitext.project import Project
         from gitext.sync.worker import drain
 
+        # This test holds the worker's slot (_WorkersHeldOff): it drains as the slot's holder.
         with Project.locate(live, Path(os.environ["AIRCHER_HOME"]), os.environ) as project:
             drain(project)  # `one`'s post-commit is set aside
         assert list((store(live) / "journal" / "deferred").glob("*.ev"))
