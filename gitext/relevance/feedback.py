@@ -57,7 +57,14 @@ def record_feedback(project: Project, path: str, useful: float, *,
     if not isinstance(useful, int | float) or math.isnan(useful) or not 0.0 <= useful <= 1.0:
         raise UsageError(f"--useful must be between 0 and 1, got {useful}")
     rel = repo_path(project, path, cwd)
-    ctx = current_context(project, context_name)
+    if context_name:
+        ctx = current_context(project, context_name)
+    else:
+        # A write names its context: created if the hooks have not met this branch yet, as a
+        # conversation's would be, so no access row names a context that does not exist.
+        from gitext.records.current import branch_context, require_project_context
+
+        ctx = branch_context(project, require_project_context(project))[0]
     with project.db("file_index").read() as conn:
         row = conn.execute("SELECT id FROM files WHERE path = ?", (rel,)).fetchone()
     if row is None:

@@ -198,6 +198,13 @@ def refresh(project: Project) -> None:
     ctx = current_context(project)
     db = project.db("file_index")
     head = project.repo.head().commit
+    with project.db("knowledge").read() as conn:
+        known = conn.execute("SELECT 1 FROM contexts WHERE id = ?", (ctx.id,)).fetchone()
+    if known is None:
+        # HEAD is on a branch no event has met yet (`git branch -m` runs no hook): scores kept
+        # for a context with no row would be orphans. The next event makes the context, and
+        # `relevant` computes its scores itself meanwhile.
+        return
     with db.read() as conn:
         dirty = conn.execute("SELECT count(*) FROM relevance_dirty").fetchone()[0]
         last = conn.execute("SELECT metadata, calculated_at FROM file_relevance_scores"

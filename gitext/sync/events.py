@@ -7,6 +7,7 @@ from pathlib import Path
 
 from gitext import clock
 from gitext.contexts import DETACHED, Context, ensure_worktree_context, write_context_file
+from gitext.errors import AircherError
 from gitext.git.repo import NULL_SHAS, Head, discover, read_head
 from gitext.git.run import git
 from gitext.ids import derived_id
@@ -26,7 +27,10 @@ SEQUENCE_MARKERS = ("rebase-merge", "rebase-apply", "sequencer", "CHERRY_PICK_HE
 
 def in_sequence(root: Path) -> bool:
     """A rebase or cherry-pick is under way: per-commit work waits for its end."""
-    git_dir = discover(root).git_dir
+    try:
+        git_dir = discover(root).git_dir
+    except AircherError:
+        return False  # no longer a worktree (being removed): applying its record says so
     return any((git_dir / m).exists() for m in SEQUENCE_MARKERS)
 
 
@@ -47,7 +51,10 @@ def head_at(ev: Event, root: Path) -> Head:
 def apply_event(project: Project, ev: Event) -> None:
     root = Path(ev.cwd).resolve()  # a shim records $PWD, which may name it through a symlink
     if not root.is_dir():
-        return  # the worktree was removed before we got here; `sync` reconciles its rows
+        # The worktree was removed before we got here: its row turns stale now, not at the
+        # next event. Its commits stay on its branch, for whichever worktree meets them next.
+        reconcile_from_main(project)
+        return
     if ev.hook == "post-checkout":
         _checkout(project, ev, root)
         return
@@ -94,6 +101,30 @@ def reconcile_worktrees(project: Project, root: Path) -> None:
             recorded.append(wt)
         reconcile(conn, proj.id, recorded, project.config.seconds("storage.sync.inactive_after"))
     forget_gone_worktrees(project, live)
+
+
+def worktree_gone(project: Project, root: Path) -> bool:
+    """Removed, or being removed: not on disk, or no longer a live worktree to git (`git
+    worktree remove` deletes the folder's files, `.git` among them, before its own records)."""
+    if not root.is_dir():
+        return True
+    main = project.repo.info.main_root
+    if not main.is_dir():
+        return False
+    from gitext.git.repo import list_worktrees
+
+    try:
+        live = {w.path.resolve() for w in list_worktrees(main) if not w.prunable}
+    except Exception:
+        return False
+    return root.resolve() not in live
+
+
+def reconcile_from_main(project: Project) -> None:
+    """`reconcile_worktrees` run from the main worktree, for when the event's one is gone."""
+    main = project.repo.info.main_root
+    if main.is_dir():
+        reconcile_worktrees(project, main)
 
 
 def _checkout(project: Project, ev: Event, root: Path) -> None:

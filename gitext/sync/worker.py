@@ -14,7 +14,7 @@ from pathlib import Path
 
 from gitext.project import Project
 from gitext.sync import journal
-from gitext.sync.events import apply_event, in_sequence
+from gitext.sync.events import apply_event, in_sequence, reconcile_from_main, worktree_gone
 from gitext.sync.logbook import log
 from gitext.sync.routing import Router
 
@@ -81,6 +81,15 @@ def _apply_logged(project: Project, ev: journal.Event) -> None:
     try:
         apply_event(project, ev)
     except Exception as exc:
+        if worktree_gone(project, Path(ev.cwd)):
+            # Its worktree was removed while we applied it (`rm -r` of a linked worktree): what
+            # applies to a gone worktree is only that it is gone, as for a record found late.
+            log(project.layout.logs, "storage", f"{ev.hook} in {ev.cwd}: the worktree was"
+                " removed meanwhile")
+            with contextlib.suppress(Exception):
+                reconcile_from_main(project)
+            journal.done(ev)
+            return
         # The record is set aside, not retried forever; git still has the facts and the next
         # event's catch-up (or `git aircher sync`) brings the store level again.
         log(project.layout.logs, "storage", f"failed to apply {ev.hook} in {ev.cwd}", exc)
@@ -227,12 +236,28 @@ def heavy(project: Project, steps: list[tuple[str, FollowUp]]) -> None:
     """Parse what is queued, then the follow-ups, each logged rather than raised."""
     analyse_pending(project)
     for name, step in steps:
+        if _gone(project, thorough=False):
+            return
         if not _due(project, name):
             continue
         try:
             step(project)
         except Exception as exc:
+            if _gone(project, thorough=True):
+                return
             log(project.layout.logs, "storage", f"{name} follow-up failed", exc)
+
+
+def _gone(project: Project, *, thorough: bool) -> bool:
+    """The worktree this worker serves was removed (`rm -r` of a linked worktree): its
+    follow-ups have nothing to work on, and the next event elsewhere does its own. Between
+    steps a look for `.git` is enough; after a failure, ask git."""
+    root = project.repo.root
+    if (root / ".git").exists() and not (thorough and worktree_gone(project, root)):
+        return False
+    log(project.layout.logs, "storage", f"{root}: the worktree was removed;"
+        " its follow-ups are left")
+    return True
 
 
 def _pending_analysis(project: Project) -> bool:

@@ -1,0 +1,436 @@
+"""A seeded random walk of everyday git work, with the hooks live, and what the store must say.
+
+`Walk` does what developers do — commits that add, edit, delete and rename files, branches,
+switches, merges, rebases, cherry-picks, amends, resets, reverts, stashes, detached checkouts,
+linked worktrees added and removed, branches renamed — each through git itself, so the hooks
+and the background worker see exactly what they would see. Operations git refuses (a conflict,
+a branch checked out elsewhere) are undone the way a user would and left at that.
+
+`problems` compares the store with git, which is the truth: every worktree's row, branch, HEAD
+and file view; every commit on each worktree's first-parent chain and the paths it touched;
+which paths are deleted; an empty journal; no failure logged; `git status` clean; `doctor`
+content. It returns what disagrees, one line each.
+
+Long runs: `python -m tests.e2e.soak --seed 7 --ops 400` (its own temporary HOME, store and git
+config, as the tests have).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.sync.helpers import failures, wait_idle
+
+DETACHED = "(detached)"
+POOL = 10  # tracked file names the walk draws from, so branches meet in the same files
+
+
+class Walk:
+    def __init__(self, main: Path, spare: Path, seed: int) -> None:
+        self.main = main
+        self.spare = spare  # where linked worktrees go
+        self.rng = random.Random(seed)
+        self.n = 0
+        self.date = 1_767_225_600  # 2026-01-01; one second later at every git call
+        self.log: list[str] = []
+        # Set by what git does without a hook that would bring the store level (a reset, a
+        # branch renamed, a worktree removed, an operation aborted): the store may lag behind
+        # git until the next event or `git aircher sync`, as documented.
+        self.quiet = False
+
+    # -- running git -------------------------------------------------------------------------
+    def git(self, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        self.date += 1
+        stamp = f"@{self.date} +0000"
+        env = {**os.environ, "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp,
+               "GIT_EDITOR": "true", "GIT_SEQUENCE_EDITOR": "true"}
+        return subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True,
+                              check=False)
+
+    def ok(self, cwd: Path, *args: str) -> str:
+        proc = self.git(cwd, *args)
+        if proc.returncode != 0:
+            raise AssertionError(f"git {' '.join(args)} failed in {cwd}:\n{proc.stderr}")
+        return proc.stdout
+
+    def worktrees(self) -> list[tuple[Path, str | None]]:
+        """(path, branch or None) of every worktree git lists and has on disk."""
+        out = self.ok(self.main, "worktree", "list", "--porcelain")
+        path, branch, trees = None, None, []
+        for line in out.splitlines() + [""]:
+            if line.startswith("worktree "):
+                path, branch = Path(line[9:]), None
+            elif line.startswith("branch refs/heads/"):
+                branch = line[18:]
+            elif not line and path is not None:
+                if path.exists():
+                    trees.append((path, branch))
+                path = None
+        return trees
+
+    def branches(self) -> list[str]:
+        return self.ok(self.main, "for-each-ref", "--format=%(refname:short)",
+                       "refs/heads").split()
+
+    def free_branches(self) -> list[str]:
+        out = self.ok(self.main, "worktree", "list", "--porcelain")
+        used = {line[18:] for line in out.splitlines() if line.startswith("branch refs/heads/")}
+        return [b for b in self.branches() if b not in used]
+
+    # -- operations --------------------------------------------------------------------------
+    def step(self) -> str:
+        self.n += 1
+        ops: list[tuple[int, Callable[[Path], str]]] = [
+            (30, self.commit), (8, self.new_branch), (8, self.switch), (7, self.merge),
+            (4, self.rebase), (4, self.cherry_pick), (4, self.amend), (3, self.reset),
+            (3, self.revert), (3, self.stash), (2, self.detach), (2, self.restore_file),
+            (3, self.worktree_add), (2, self.worktree_remove), (2, self.rename_branch),
+        ]
+        op = self.rng.choices([f for _, f in ops], weights=[w for w, _ in ops])[0]
+        where = self.rng.choice([p for p, _ in self.worktrees()])
+        what = f"{self.n}: {op.__name__} in {where.name}: {op(where)}"
+        self.log.append(what)
+        return what
+
+    def _edit(self, wt: Path) -> list[str]:
+        tracked = [p for p in self.ok(wt, "ls-files").split() if p.startswith("f")]
+        done: list[str] = []
+        for _ in range(self.rng.randint(1, 3)):
+            roll = self.rng.random()
+            if roll < 0.15 and len(tracked) > 3:
+                gone = tracked.pop(self.rng.randrange(len(tracked)))
+                self.ok(wt, "rm", "-q", "-f", gone)
+                done.append(f"-{gone}")
+            elif roll < 0.25 and tracked:
+                old = tracked.pop(self.rng.randrange(len(tracked)))
+                new = f"f{self.rng.randrange(100, 999)}/{Path(old).name}"
+                if (wt / new).exists():
+                    continue
+                (wt / new).parent.mkdir(exist_ok=True)
+                self.ok(wt, "mv", old, new)
+                done.append(f"{old}>{new}")
+            else:
+                name = f"f{self.rng.randrange(POOL)}.py"
+                path = wt / name
+                lines = path.read_text().splitlines() if path.exists() else []
+                at = self.rng.randint(0, len(lines))
+                lines.insert(at, f"x{self.n}_{self.rng.randrange(10**6)} = {self.n}")
+                path.write_text("\n".join(lines) + "\n")
+                self.ok(wt, "add", name)
+                done.append(name)
+        return done
+
+    def commit(self, wt: Path) -> str:
+        done = self._edit(wt)
+        if not self.ok(wt, "status", "--porcelain"):
+            return "nothing to commit"
+        self.ok(wt, "commit", "-q", "-m", f"c{self.n} {' '.join(done)}")
+        return " ".join(done)
+
+    def new_branch(self, wt: Path) -> str:
+        name = f"b{self.n}"
+        self.ok(wt, "switch", "-q", "-c", name)
+        return name
+
+    def switch(self, wt: Path) -> str:
+        free = self.free_branches()
+        if not free:
+            return "no free branch"
+        name = self.rng.choice(free)
+        self.ok(wt, "switch", "-q", name)
+        return name
+
+    def _other(self) -> str | None:
+        names = self.branches()
+        return self.rng.choice(names) if names else None
+
+    def _or_abort(self, wt: Path, proc: subprocess.CompletedProcess[str], what: str,
+                  *abort: str) -> str:
+        if proc.returncode == 0:
+            return what
+        self.git(wt, *abort)
+        self.quiet = True
+        return f"{what}: aborted"
+
+    def merge(self, wt: Path) -> str:
+        other = self._other()
+        if other is None:
+            return "no branch"
+        ff = self.rng.choice(["--ff", "--no-ff"])
+        proc = self.git(wt, "merge", "-q", ff, "--no-edit", other)
+        return self._or_abort(wt, proc, f"{ff} {other}", "merge", "--abort")
+
+    def rebase(self, wt: Path) -> str:
+        if self._branch(wt) is None:
+            return "detached"
+        other = self._other()
+        if other is None:
+            return "no branch"
+        proc = self.git(wt, "rebase", "-q", other)
+        return self._or_abort(wt, proc, f"onto {other}", "rebase", "--abort")
+
+    def cherry_pick(self, wt: Path) -> str:
+        other = self._other()
+        if other is None:
+            return "no branch"
+        shas = self.ok(wt, "rev-list", "--no-merges", "--max-count=5", other).split()
+        if not shas:
+            return "nothing"
+        sha = self.rng.choice(shas)
+        proc = self.git(wt, "cherry-pick", "--allow-empty", "--keep-redundant-commits", sha)
+        return self._or_abort(wt, proc, sha[:8], "cherry-pick", "--abort")
+
+    def amend(self, wt: Path) -> str:
+        done = self._edit(wt)
+        self.ok(wt, "commit", "-q", "--amend", "--allow-empty", "-m", f"amended {self.n}")
+        return " ".join(done)
+
+    def reset(self, wt: Path) -> str:
+        if self.git(wt, "rev-parse", "-q", "--verify", "HEAD~1").returncode != 0:
+            return "root"
+        self.ok(wt, "reset", "-q", "--hard", "HEAD~1")
+        self.quiet = True
+        return "HEAD~1"
+
+    def revert(self, wt: Path) -> str:
+        proc = self.git(wt, "revert", "--no-edit", "HEAD")
+        return self._or_abort(wt, proc, "HEAD", "revert", "--abort")
+
+    def stash(self, wt: Path) -> str:
+        done = self._edit(wt)
+        self.ok(wt, "stash", "-q")
+        self.ok(wt, "stash", "pop", "-q")
+        self.ok(wt, "add", "-A", ".")
+        if self.ok(wt, "status", "--porcelain"):
+            self.ok(wt, "commit", "-q", "-m", f"stashed {self.n}")
+        return " ".join(done)
+
+    def detach(self, wt: Path) -> str:
+        shas = self.ok(wt, "rev-list", "--max-count=8", "HEAD").split()
+        sha = self.rng.choice(shas)
+        self.ok(wt, "checkout", "-q", "--detach", sha)
+        return sha[:8]
+
+    def restore_file(self, wt: Path) -> str:
+        names = [p for p in self.ok(wt, "ls-files").split() if p.startswith("f")]
+        if not names:
+            return "no file"
+        name = self.rng.choice(names)
+        (wt / name).write_text("scratch\n")
+        self.ok(wt, "checkout", "--", name)
+        return name
+
+    def worktree_add(self, wt: Path) -> str:
+        if len(self.worktrees()) >= 3:
+            return "enough"
+        path = self.spare / f"wt{self.n}"
+        self.ok(self.main, "worktree", "add", "-q", "-b", f"w{self.n}", str(path))
+        return path.name
+
+    def worktree_remove(self, wt: Path) -> str:
+        linked = [p for p, _ in self.worktrees() if p != self.main]
+        if not linked:
+            return "none"
+        path = self.rng.choice(linked)
+        self.quiet = True
+        if self.rng.random() < 0.5:
+            self.ok(self.main, "worktree", "remove", "--force", str(path))
+        else:
+            shutil.rmtree(path)  # gone without git knowing: prunable
+        return path.name
+
+    def rename_branch(self, wt: Path) -> str:
+        branch = self._branch(wt)
+        if branch is None:
+            return "detached"
+        new = f"r{self.n}"
+        self.ok(wt, "branch", "-m", new)
+        self.quiet = True
+        return f"{branch}>{new}"
+
+    def _branch(self, wt: Path) -> str | None:
+        return dict((str(p), b) for p, b in self.worktrees()).get(str(wt))
+
+
+# -- the store against git ---------------------------------------------------------------------
+def _rows(store: Path, db: str, sql: str, *args: object) -> list[tuple[object, ...]]:
+    conn = sqlite3.connect(store / "db" / "core" / f"{db}.db")
+    try:
+        return [tuple(r) for r in conn.execute(sql, args)]
+    finally:
+        conn.close()
+
+
+def _git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
+                          check=True).stdout
+
+
+def _touched(cwd: Path, sha: str) -> set[str]:
+    """Paths a commit touched against its first parent (both names of a rename)."""
+    out = _git(cwd, "diff-tree", "-r", "-M", "--no-commit-id", "--name-status", "--root",
+               "--diff-merges=first-parent", sha)
+    return {name for line in out.splitlines() for name in line.split("\t")[1:]}
+
+
+def problems(walk: Walk) -> list[str]:
+    """What the store gets wrong now; then, after `git aircher sync` in every worktree (what a
+    query's catch-up does), what it still gets wrong. Before the sync, only when nothing git
+    did since the last look went without a hook (`Walk.quiet`): `doctor` rightly calls a file
+    index behind git a problem, and a `git reset` leaves it so until the next event."""
+    wait_idle(walk.main)
+    found = [] if walk.quiet else _agreement(walk) + _health(walk.main)
+    for path, _ in walk.worktrees():
+        sync = subprocess.run(["git-aircher", "sync"], cwd=path, capture_output=True,
+                              text=True, check=False)
+        if sync.returncode != 0 or sync.stderr:
+            found.append(f"{path.name}: sync said {sync.returncode} {sync.stderr.strip()}")
+    wait_idle(walk.main)
+    found += [f"after sync: {line}" for line in _agreement(walk) + _health(walk.main)]
+    walk.quiet = False
+    return found
+
+
+def _health(main: Path) -> list[str]:
+    found = []
+    if failures(main):
+        found.append("failures logged: " + failures(main)[-600:])
+    doctor = subprocess.run(["git-aircher", "doctor", "--quick"], cwd=main, capture_output=True,
+                            text=True, check=False)
+    if doctor.returncode != 0:
+        found.append(f"doctor: {doctor.stdout.strip()[-400:]}")
+    return found
+
+
+def _agreement(walk: Walk) -> list[str]:
+    store = walk.main / ".agents"
+    found: list[str] = []
+    rows = {str(r[0]): r[1:] for r in _rows(
+        store, "knowledge", "SELECT worktree_path, branch_name, git_commit, status FROM worktrees")}
+    views: dict[str, dict[str, str]] = {}
+    for path, branch in walk.worktrees():
+        key = str(path.resolve())
+        head = _git(path, "rev-parse", "HEAD").strip()
+        row = rows.get(key)
+        if row is None:
+            found.append(f"{path.name}: no worktrees row")
+            continue
+        if row[0] != (branch or DETACHED) or row[1] != head or row[2] == "stale":
+            found.append(f"{path.name}: row {row}, git says {branch or DETACHED} {head[:8]}")
+        tree = {}
+        for line in _git(path, "ls-tree", "-r", "HEAD").splitlines():
+            meta, name = line.split("\t", 1)
+            mode, _, blob = meta.split()
+            if mode != "160000":
+                tree[name] = blob
+        view = {str(a): str(b) for a, b in _rows(
+            store, "file_index", "SELECT f.path, w.content_hash FROM worktree_files w"
+            " JOIN files f ON f.id = w.file_id WHERE w.worktree_path = ?", key)}
+        views[key] = view
+        if view != tree:
+            extra = sorted(set(view.items()) - set(tree.items()))[:4]
+            missing = sorted(set(tree.items()) - set(view.items()))[:4]
+            found.append(f"{path.name}: view differs: extra {extra} missing {missing}")
+        if _git(path, "status", "--porcelain"):
+            found.append(f"{path.name}: git status not clean")
+        found += _chain_problems(store, path, head)
+    listed = {str(p.resolve()) for p, _ in walk.worktrees()}
+    for key, row in rows.items():
+        if key not in listed and row[2] != "stale":
+            found.append(f"{Path(key).name}: gone from git, row still {row[2]}")
+    seen = set().union(*(v.keys() for v in views.values())) if views else set()
+    for path, status in _rows(store, "file_index", "SELECT path, git_status FROM files"):
+        if (path in seen) == (status == "deleted"):
+            found.append(f"files: {path} is {status}, in a view: {path in seen}")
+    left = [p.name for p in (store / "journal").rglob("*") if p.is_file()]
+    if left:
+        found.append(f"journal not empty: {left[:5]}")
+    return found
+
+
+def _chain_problems(store: Path, wt: Path, head: str) -> list[str]:
+    found = []
+    chain = _git(wt, "rev-list", "--first-parent", head).split()
+    known = {str(r[0]) for r in _rows(store, "file_index", "SELECT sha FROM commits")}
+    for sha in chain:
+        if sha not in known:
+            found.append(f"{wt.name}: commit {sha[:8]} not recorded")
+            continue
+        ours: set[str] = set()
+        for old, new in _rows(store, "file_index", "SELECT old_path, new_path FROM file_changes"
+                              " WHERE git_commit = ?", sha):
+            ours |= {str(p) for p in (old, new) if p}
+        theirs = _touched(wt, sha)
+        if ours != theirs:
+            found.append(f"{wt.name}: commit {sha[:8]} touched {sorted(theirs)}, recorded"
+                         f" {sorted(ours)}")
+    return found
+
+
+def start(root: Path) -> Walk:
+    """A repository with a few files, `git aircher init` done, hooks live."""
+    main = root / "repo"
+    main.mkdir()
+    walk = Walk(main, root, 0)
+    walk.ok(main, "init", "-q", "-b", "main")
+    for i in range(POOL // 2):
+        (main / f"f{i}.py").write_text(f"v{i} = {i}\n")
+    walk.ok(main, "add", ".")
+    walk.ok(main, "commit", "-q", "-m", "start")
+    init = subprocess.run(["git-aircher", "init"], cwd=main, capture_output=True, text=True,
+                          check=False)
+    if init.returncode != 0:
+        raise AssertionError(init.stderr)
+    return walk
+
+
+def run(root: Path, seed: int, ops: int, every: int) -> list[str]:
+    walk = start(root)
+    walk.rng = random.Random(seed)
+    for i in range(ops):
+        walk.step()
+        if (i + 1) % every == 0 or i + 1 == ops:
+            found = problems(walk)
+            if found:
+                return [f"seed {seed}, after: {line}" for line in walk.log[-6:]] + found
+    return []
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--ops", type=int, default=200)
+    parser.add_argument("--every", type=int, default=20, help="check the store every N steps")
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="aircher-soak-"))
+    home = root / "home"
+    home.mkdir()
+    for name in list(os.environ):
+        if name.startswith(("GIT_", "AIRCHER_")):
+            del os.environ[name]
+    (home / ".gitconfig").write_text("[user]\n\tname = Soak\n\temail = soak@example.com\n"
+                                     "[advice]\n\tdetachedHead = false\n")
+    os.environ.update(HOME=str(home), AIRCHER_HOME=str(root / "aircher-home"),
+                      GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=str(home / ".gitconfig"),
+                      AIRCHER_SERVE="0", TZ="UTC", LC_ALL="C",
+                      PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    found = run(root, args.seed, args.ops, args.every)
+    print("\n".join(found) or f"seed {args.seed}: {args.ops} steps, store agrees with git")
+    if not found:
+        shutil.rmtree(root, ignore_errors=True)
+    else:
+        print(f"left for inspection: {root}")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

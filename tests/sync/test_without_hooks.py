@@ -1,0 +1,113 @@
+"""What git does without telling the hooks: a branch renamed, a worktree removed while its
+record or its follow-ups are still being applied. Each case was found by the random walk in
+tests/e2e/soak.py; here each is made to happen deterministically."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from gitext.project import Project
+from gitext.sync.worker import drain, follow_ups, heavy
+from tests.conftest import commit, git, run_git_aircher
+from tests.sync.helpers import failures, query, store, wait_idle
+
+
+def _project(root: Path) -> Project:
+    return Project.locate(root, Path(os.environ["AIRCHER_HOME"]), os.environ)
+
+
+def _doctor(repo: Path) -> None:
+    r = run_git_aircher(repo, "doctor", "--quick")
+    assert r.code == 0, r.out
+
+
+def _record(wt: Path) -> None:
+    """A post-commit record as the shim writes it, with no worker started to apply it."""
+    from gitext.sync.journal import Event, append
+
+    with _project(wt) as project:
+        head = (project.repo.info.git_dir / "HEAD").read_text().strip()
+        append(project.layout.journal, Event("post-commit", str(wt.resolve()), head))
+
+
+def test_relevance_after_a_rename_no_event_has_seen_stores_no_orphans(live: Path) -> None:
+    from gitext.relevance import refresh
+
+    wait_idle(live)
+    git(live, "branch", "-m", "main", "renamed")
+    # What a worker still busy with the last commit does next, after the rename.
+    with _project(live) as project:
+        refresh(project)
+    _doctor(live)
+    names = {r[0] for r in query(live, "knowledge", "SELECT name FROM contexts")}
+    assert "renamed" not in names
+    commit(live, {"after.txt": "x\n"}, "after the rename")  # the next event meets the branch
+    wait_idle(live)
+    cid = query(live, "knowledge", "SELECT id FROM contexts WHERE name = 'renamed'")
+    assert cid
+    stored = query(live, "file_index", "SELECT count(*) FROM file_relevance_scores"
+                   " WHERE context_id = ?", cid[0][0])
+    assert stored[0][0] > 0
+    _doctor(live)
+
+
+def test_feedback_on_a_branch_no_event_has_seen_makes_its_context(live: Path) -> None:
+    wait_idle(live)
+    git(live, "branch", "-m", "main", "renamed")
+    r = run_git_aircher(live, "feedback", "README.md", "--useful", "1")
+    assert r.code == 0, r.err
+    cid = query(live, "knowledge", "SELECT id FROM contexts WHERE name = 'renamed'")
+    assert cid
+    access = query(live, "file_index", "SELECT context_id FROM file_access_patterns")
+    assert access == [(cid[0][0],)]
+    _doctor(live)
+
+
+def test_record_of_a_worktree_removed_while_applied_is_no_failure(live: Path,
+                                                                  tmp_path: Path) -> None:
+    wt = tmp_path / "wt"
+    git(live, "worktree", "add", "-q", "-b", "side", str(wt))
+    wait_idle(live)
+    _record(wt)
+    # `git worktree remove` deletes the folder's files first: `.git` is gone, the folder not
+    # yet. Applying the record now fails inside git, as it did in the walk.
+    (wt / ".git").unlink()
+    with _project(live) as project:
+        assert drain(project) == 1
+    assert failures(live) == ""
+    assert not [p for p in (store(live) / "journal").rglob("*.ev")]
+    status = query(live, "knowledge", "SELECT status FROM worktrees WHERE worktree_path = ?",
+                   str(wt.resolve()))
+    assert status == [("stale",)]
+    assert "removed meanwhile" in (store(live) / "logs" / "storage.log").read_text()
+
+
+def test_record_of_a_worktree_already_removed_marks_it_stale(live: Path,
+                                                             tmp_path: Path) -> None:
+    import shutil
+
+    wt = tmp_path / "wt"
+    git(live, "worktree", "add", "-q", "-b", "side", str(wt))
+    wait_idle(live)
+    _record(wt)
+    shutil.rmtree(wt)
+    with _project(live) as project:
+        assert drain(project) == 1
+    status = query(live, "knowledge", "SELECT status FROM worktrees WHERE worktree_path = ?",
+                   str(wt.resolve()))
+    assert status == [("stale",)]
+    assert failures(live) == ""
+
+
+def test_follow_ups_of_a_worktree_removed_meanwhile_are_left_quietly(live: Path,
+                                                                      tmp_path: Path) -> None:
+    wt = tmp_path / "wt"
+    git(live, "worktree", "add", "-q", "-b", "side", str(wt))
+    commit(wt, {"side.txt": "s\n"}, "side")
+    wait_idle(live)
+    with _project(wt) as project:
+        git(live, "worktree", "remove", "--force", str(wt))
+        heavy(project, follow_ups())
+    assert failures(live) == ""
+    assert "its follow-ups are left" in (store(live) / "logs" / "storage.log").read_text()
