@@ -21,7 +21,7 @@ from gitext.contexts import (
 )
 from gitext.errors import UsageError
 from gitext.git.history import CommitMeta, ls_tree, new_commits, object_exists, tree_changes
-from gitext.git.repo import Head, Worktree, read_head
+from gitext.git.repo import Head, Worktree, discover, read_head
 from gitext.project import Project
 from gitext.store.pool import Database
 from gitext.sync import commits as commits_mod
@@ -36,7 +36,7 @@ from gitext.sync.files import (
     worktree_paths,
 )
 from gitext.sync.local import LocalScan, remember_removed
-from gitext.sync.workdir import workdir_states
+from gitext.sync.workdir import tree_stamp, workdir_states
 from gitext.worktrees import upsert_worktree
 
 
@@ -101,8 +101,17 @@ def sync_worktree(
         # An unborn branch after one with commits (`git switch --orphan`): an empty view.
         listing = True
     present, removed = states_from_changes(changes)
+    git_dir = discover(root).git_dir if workdir or local is not None else root
+    if local is not None and local.stamp != tree_stamp(git_dir):
+        # git moved the worktree while the query read it: the next query looks again.
+        local, workdir = None, False
+    elif workdir and local is None:
+        stamp = tree_stamp(git_dir)
+        scan = workdir_states(root)
+        if stamp != tree_stamp(git_dir) or read_head(root).commit != head.commit:
+            workdir = False  # as above: the next event, or `index`, looks again
     if workdir or local is not None:
-        extra, gone = (local.states, local.removed) if local else workdir_states(root)
+        extra, gone = (local.states, local.removed) if local else scan
         remember_removed(project, root, gone)
         by_path = {s.path: s for s in present}
         for s in extra:

@@ -18,7 +18,7 @@ from gitext.errors import GitError
 from gitext.project import Project
 from gitext.sync.files import FileState
 from gitext.sync.logbook import log
-from gitext.sync.workdir import hashed_states, workdir_status
+from gitext.sync.workdir import Stamp, hashed_states, tree_stamp, workdir_status
 
 # Past this many uncommitted files (an unignored build folder, a vendored tree), queries stop
 # taking them in on every call: hashing them all each time would cost more than the query.
@@ -33,6 +33,7 @@ class LocalScan:
     states: list[FileState]  # files it changes or adds, with their blob ids
     removed: list[str]  # files it deletes
     maybe_undone: set[str]  # paths whose local change may have been undone since the last look
+    stamp: Stamp  # `tree_stamp` before the look: the sync takes it in only if it still holds
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ def take_in_local_changes(project: Project) -> LocalChanges:
 
 def _take_in(project: Project) -> LocalChanges:
     root = project.repo.root
+    stamp = tree_stamp(project.repo.info.git_dir)
     listed, removed = workdir_status(root)
     if len(listed) + len(removed) > MAX_LOCAL_FILES:
         return LocalChanges(set(), set())
@@ -80,7 +82,7 @@ def _take_in(project: Project) -> LocalChanges:
     from gitext.sync.api import catch_up
 
     maybe_undone = {p for p in view if p not in wanted} | restored
-    catch_up(project, analyse=False, local=LocalScan(states, removed, maybe_undone))
+    catch_up(project, analyse=False, local=LocalScan(states, removed, maybe_undone, stamp))
     # Parsing the changed files (imports, snippets) is the worker's, as after a commit.
     spawn_worker(root)
     changed = {p for p in wanted if view.get(p) != wanted[p]}

@@ -7,6 +7,25 @@ from pathlib import Path
 from gitext.git.run import git
 from gitext.sync.files import FileState
 
+Stamp = tuple[int, ...]
+
+
+def tree_stamp(git_dir: Path) -> Stamp:
+    """What git changes whenever it moves this worktree: the index file and HEAD's reflog
+    (two stats). A scan of the work tree is only as good as the stamps around it agree: git
+    checking out, rebasing or aborting meanwhile leaves files half way (a rebase that stopped
+    and was aborted ends on the HEAD it started from, so HEAD alone does not tell). Our own
+    `git status` writes no index (`GIT_OPTIONAL_LOCKS=0`). `git_dir`: the worktree's own."""
+    out: list[int] = []
+    for path in (git_dir / "index", git_dir / "logs" / "HEAD", git_dir / "HEAD"):
+        try:
+            st = path.stat()
+        except OSError:
+            out += [0, 0]
+            continue
+        out += [st.st_mtime_ns, st.st_size]
+    return tuple(out)
+
 
 def workdir_states(root: Path) -> tuple[list[FileState], list[str]]:
     """Files whose work-tree content differs from HEAD, with blob ids of that content."""

@@ -153,3 +153,33 @@ def test_undoing_an_edit_of_a_file_named_like_a_pattern(repo_with_store: Path,
     assert paths(aircher, repo, "search", "--mode", "text", "--top", "1", "--",
                  "platypus habitat") == [name]
     assert name not in paths(aircher, repo, "search", "--mode", "text", "--", "echidna burrow")
+
+
+def test_a_look_git_overtook_is_not_taken_in(repo_with_store: Path) -> None:
+    """The work tree read while git moved it (a checkout, a rebase aborted half way) is no
+    picture of anything: the view keeps what git says, and the next look tries again."""
+    from gitext.sync.api import catch_up
+
+    repo = repo_with_store
+    (repo / "src" / "legacy.py").unlink()
+    with Project.locate(repo, Path(os.environ["AIRCHER_HOME"]), os.environ) as project:
+        stamp = local.tree_stamp(project.repo.info.git_dir)
+        listed, removed = local.workdir_status(repo)
+        assert removed == ["src/legacy.py"]
+        look = local.LocalScan(local.hashed_states(repo, listed), removed, set(), stamp)
+        git(repo, "checkout", "--", "src/legacy.py")  # git, between the look and its taking in
+        catch_up(project, analyse=False, local=look)
+        assert "src/legacy.py" in view(repo)
+        # A look that nothing overtook is taken in.
+        (repo / "src" / "legacy.py").unlink()
+        stamp = local.tree_stamp(project.repo.info.git_dir)
+        listed, removed = local.workdir_status(repo)
+        catch_up(project, analyse=False,
+                 local=local.LocalScan(local.hashed_states(repo, listed), removed, set(), stamp))
+        assert "src/legacy.py" not in view(repo)
+
+
+def view(repo: Path) -> set[str]:
+    return {str(r[0]) for r in query(
+        repo, "file_index", "SELECT f.path FROM worktree_files w JOIN files f ON f.id = w.file_id"
+        " WHERE w.worktree_path = ?", str(repo.resolve()))}
