@@ -38,19 +38,21 @@ def catch_up(project: Project, *, full: bool = False, workdir: bool = False,
              local: LocalScan | None = None) -> CatchUp:
     """Apply what the journal holds, then read from git whatever the hooks missed."""
     project.require_init()
-    # In the worker's slot: a worker started by the last hook may begin draining the same
-    # records now, and two drainers interleaving apply a commit's record after a later checkout.
+    # In the worker's slot, all of it: a worker started by the last hook may begin draining the
+    # same records now (two drainers interleaving applied a commit's record after a later
+    # checkout), or syncing this worktree from the same state to a HEAD git has moved since
+    # (the later write would leave files of one HEAD under the state of the other).
     with worker_lock(project, wait=True):
         events = drain(project)
-    root = project.repo.root
-    result = sync_worktree(project, root, full=full, workdir=workdir, analyse=analyse,
-                           progress=progress, local=local)
-    touch_worktree(project, root, project.repo.head())
-    proj = project_ctx(project)
-    live = project.repo.worktrees()
-    with project.db("knowledge").write() as conn:
-        reconcile(conn, proj.id, live, project.config.seconds("storage.sync.inactive_after"))
-    forget_gone_worktrees(project, live)
+        root = project.repo.root
+        result = sync_worktree(project, root, full=full, workdir=workdir, analyse=analyse,
+                               progress=progress, local=local)
+        touch_worktree(project, root, project.repo.head())
+        proj = project_ctx(project)
+        live = project.repo.worktrees()
+        with project.db("knowledge").write() as conn:
+            reconcile(conn, proj.id, live, project.config.seconds("storage.sync.inactive_after"))
+        forget_gone_worktrees(project, live)
     return CatchUp(events, result)
 
 

@@ -2,9 +2,10 @@
 
 `Walk` does what developers do — commits that add, edit, delete and rename files, branches,
 switches, merges, rebases, cherry-picks, amends, resets, reverts, stashes, detached checkouts,
-linked worktrees added and removed, branches renamed — each through git itself, so the hooks
-and the background worker see exactly what they would see. Operations git refuses (a conflict,
-a branch checked out elsewhere) are undone the way a user would and left at that.
+linked worktrees added and removed, branches renamed, `git aircher sync` — each through git (or
+the installed command), so the hooks and the background worker see exactly what they would
+see. Operations git refuses (a conflict, a branch checked out elsewhere) are undone the way a
+user would and left at that.
 
 `problems` compares the store with git, which is the truth: every worktree's row, branch, HEAD
 and file view; every commit on each worktree's first-parent chain and the paths it touched;
@@ -94,6 +95,7 @@ class Walk:
             (4, self.rebase), (4, self.cherry_pick), (4, self.amend), (3, self.reset),
             (3, self.revert), (3, self.stash), (2, self.detach), (2, self.restore_file),
             (3, self.worktree_add), (2, self.worktree_remove), (2, self.rename_branch),
+            (3, self.aircher_sync),
         ]
         op = self.rng.choices([f for _, f in ops], weights=[w for w, _ in ops])[0]
         where = self.rng.choice([p for p, _ in self.worktrees()])
@@ -256,6 +258,14 @@ class Walk:
         self.ok(wt, "branch", "-m", new)
         self.quiet = True
         return f"{branch}>{new}"
+
+    def aircher_sync(self, wt: Path) -> str:
+        """`git aircher sync` (what a query's catch-up does too) while workers may be busy."""
+        proc = subprocess.run(["git-aircher", "sync"], cwd=wt, capture_output=True, text=True,
+                              check=False)
+        if proc.returncode != 0 or proc.stderr:
+            raise AssertionError(f"git aircher sync failed in {wt}:\n{proc.stderr}")
+        return "done"
 
     def _branch(self, wt: Path) -> str | None:
         return dict((str(p), b) for p, b in self.worktrees()).get(str(wt))
