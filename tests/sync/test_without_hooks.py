@@ -5,7 +5,11 @@ tests/e2e/soak.py; here each is made to happen deterministically."""
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from gitext.project import Project
 from gitext.sync.worker import drain, follow_ups, heavy
@@ -64,15 +68,21 @@ def test_feedback_on_a_branch_no_event_has_seen_makes_its_context(live: Path) ->
     _doctor(live)
 
 
-def test_record_of_a_worktree_removed_while_applied_is_no_failure(live: Path,
-                                                                  tmp_path: Path) -> None:
+def _remove_half_way(wt: Path) -> None:
+    # `git worktree remove` deletes the folder's files first: `.git` is gone, the folder not
+    # yet. Applying a record then fails inside git, as it did in the walk.
+    (wt / ".git").unlink()
+
+
+@pytest.mark.parametrize("remove", [_remove_half_way, shutil.rmtree],
+                         ids=["while-applied", "before"])
+def test_record_of_a_removed_worktree_marks_it_stale_and_fails_nothing(
+        live: Path, tmp_path: Path, remove: Callable[[Path], None]) -> None:
     wt = tmp_path / "wt"
     git(live, "worktree", "add", "-q", "-b", "side", str(wt))
     wait_idle(live)
     _record(wt)
-    # `git worktree remove` deletes the folder's files first: `.git` is gone, the folder not
-    # yet. Applying the record now fails inside git, as it did in the walk.
-    (wt / ".git").unlink()
+    remove(wt)
     with _project(live) as project:
         assert drain(project) == 1
     assert failures(live) == ""
@@ -80,24 +90,6 @@ def test_record_of_a_worktree_removed_while_applied_is_no_failure(live: Path,
     status = query(live, "knowledge", "SELECT status FROM worktrees WHERE worktree_path = ?",
                    str(wt.resolve()))
     assert status == [("stale",)]
-    assert "removed meanwhile" in (store(live) / "logs" / "storage.log").read_text()
-
-
-def test_record_of_a_worktree_already_removed_marks_it_stale(live: Path,
-                                                             tmp_path: Path) -> None:
-    import shutil
-
-    wt = tmp_path / "wt"
-    git(live, "worktree", "add", "-q", "-b", "side", str(wt))
-    wait_idle(live)
-    _record(wt)
-    shutil.rmtree(wt)
-    with _project(live) as project:
-        assert drain(project) == 1
-    status = query(live, "knowledge", "SELECT status FROM worktrees WHERE worktree_path = ?",
-                   str(wt.resolve()))
-    assert status == [("stale",)]
-    assert failures(live) == ""
 
 
 def test_follow_ups_of_a_worktree_removed_meanwhile_are_left_quietly(live: Path,
