@@ -101,11 +101,12 @@ def sync_worktree(
         # An unborn branch after one with commits (`git switch --orphan`): an empty view.
         listing = True
     present, removed = states_from_changes(changes)
-    git_dir = discover(root).git_dir if workdir or local is not None else root
-    if local is not None and local.stamp != tree_stamp(git_dir):
-        # git moved the worktree while the query read it: the next query looks again.
-        local, workdir = None, False
-    elif workdir and local is None:
+    if local is not None:
+        if local.stamp != tree_stamp(discover(root).git_dir):
+            # git moved the worktree while the query read it: the next query looks again.
+            local, workdir = None, False
+    elif workdir:
+        git_dir = discover(root).git_dir
         stamp = tree_stamp(git_dir)
         scan = workdir_states(root)
         if stamp != tree_stamp(git_dir) or read_head(root).commit != head.commit:

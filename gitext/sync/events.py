@@ -115,7 +115,7 @@ def worktree_gone(project: Project, root: Path) -> bool:
 
     try:
         live = {w.path.resolve() for w in list_worktrees(main) if not w.prunable}
-    except Exception:
+    except AircherError:
         return False
     return root.resolve() not in live
 

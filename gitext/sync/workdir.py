@@ -11,11 +11,11 @@ Stamp = tuple[int, ...]
 
 
 def tree_stamp(git_dir: Path) -> Stamp:
-    """What git changes whenever it moves this worktree: the index file and HEAD's reflog
-    (two stats). A scan of the work tree is only as good as the stamps around it agree: git
-    checking out, rebasing or aborting meanwhile leaves files half way (a rebase that stopped
-    and was aborted ends on the HEAD it started from, so HEAD alone does not tell). Our own
-    `git status` writes no index (`GIT_OPTIONAL_LOCKS=0`). `git_dir`: the worktree's own."""
+    """What git changes whenever it moves this worktree: the index file, HEAD's reflog and
+    HEAD (three stats). A scan of the work tree is only as good as the stamps around it agree:
+    git checking out, rebasing or aborting meanwhile leaves files half way (a rebase that
+    stopped and was aborted ends on the HEAD it started from, so HEAD alone does not tell).
+    Our own `git status` writes no index (`GIT_OPTIONAL_LOCKS=0`). `git_dir`: the worktree's."""
     out: list[int] = []
     for path in (git_dir / "index", git_dir / "logs" / "HEAD", git_dir / "HEAD"):
         try:
