@@ -2,10 +2,10 @@
 
 `Walk` does what developers do — commits that add, edit, delete and rename files, branches,
 switches, merges, rebases, cherry-picks, amends, resets, reverts, stashes, detached checkouts,
-linked worktrees added and removed, branches renamed, `git aircher sync` — each through git (or
-the installed command), so the hooks and the background worker see exactly what they would
-see. Operations git refuses (a conflict, a branch checked out elsewhere) are undone the way a
-user would and left at that.
+linked worktrees added and removed, branches renamed, `git aircher sync`, uncommitted work a
+query takes in, then committed or undone — each through git (or the installed command), so
+the hooks and the background worker see exactly what they would see. Operations git refuses
+(a conflict, a branch checked out elsewhere) are undone the way a user would and left at that.
 
 `problems` compares the store with git, which is the truth: every worktree's row, branch, HEAD
 and file view; every commit on each worktree's first-parent chain and the paths it touched;
@@ -95,7 +95,7 @@ class Walk:
             (4, self.rebase), (4, self.cherry_pick), (4, self.amend), (3, self.reset),
             (3, self.revert), (3, self.stash), (2, self.detach), (2, self.restore_file),
             (3, self.worktree_add), (2, self.worktree_remove), (2, self.rename_branch),
-            (3, self.aircher_sync),
+            (3, self.aircher_sync), (3, self.edit_and_ask),
         ]
         op = self.rng.choices([f for _, f in ops], weights=[w for w, _ in ops])[0]
         where = self.rng.choice([p for p, _ in self.worktrees()])
@@ -230,6 +230,32 @@ class Walk:
         (wt / name).write_text("scratch\n")
         self.ok(wt, "checkout", "--", name)
         return name
+
+    def edit_and_ask(self, wt: Path) -> str:
+        """Uncommitted work a query takes in (an edit, a new file, a local deletion), then
+        committed, or undone and asked again, so the tree is clean when the store is checked."""
+        tracked = [p for p in self.ok(wt, "ls-files").split() if p.startswith("f")]
+        if len(tracked) < 2:
+            return "too few files"
+        edited, gone = self.rng.sample(tracked, 2)
+        (wt / edited).write_text((wt / edited).read_text() + f"local_{self.n} = 1\n")
+        (wt / gone).unlink()
+        (wt / f"new{self.n}.py").write_text(f"fresh_{self.n} = 1\n")
+        self._ask(wt)
+        if self.rng.random() < 0.5:
+            self.ok(wt, "add", "-A", ".")
+            self.ok(wt, "commit", "-q", "-m", f"local work {self.n}")
+            return f"{edited} -{gone} +new{self.n}.py, committed"
+        self.ok(wt, "checkout", "--", ".")
+        (wt / f"new{self.n}.py").unlink()
+        self._ask(wt)
+        return f"{edited} -{gone} +new{self.n}.py, undone"
+
+    def _ask(self, wt: Path) -> None:
+        proc = subprocess.run(["git-aircher", "relevant", "--json", "--top", "3"], cwd=wt,
+                              capture_output=True, text=True, check=False)
+        if proc.returncode != 0 or proc.stderr:
+            raise AssertionError(f"git aircher relevant failed in {wt}:\n{proc.stderr}")
 
     def worktree_add(self, wt: Path) -> str:
         if len(self.worktrees()) >= 3:
