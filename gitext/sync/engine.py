@@ -35,7 +35,7 @@ from gitext.sync.files import (
     states_from_changes,
     worktree_paths,
 )
-from gitext.sync.local import LocalScan, remember_removed
+from gitext.sync.local import LocalScan, forget_local, local_mark, remember_local
 from gitext.sync.workdir import tree_stamp, workdir_states
 from gitext.worktrees import upsert_worktree
 
@@ -102,7 +102,8 @@ def sync_worktree(
         listing = True
     present, removed = states_from_changes(changes)
     if local is not None:
-        if local.stamp != tree_stamp(discover(root).git_dir):
+        stamp = local.stamp
+        if stamp != tree_stamp(discover(root).git_dir):
             # git moved the worktree while the query read it: the next query looks again.
             local, workdir = None, False
     elif workdir:
@@ -113,7 +114,7 @@ def sync_worktree(
             workdir = False  # as above: the next event, or `index`, looks again
     if workdir or local is not None:
         extra, gone = (local.states, local.removed) if local else scan
-        remember_removed(project, root, gone)
+        remember_local(project, root, gone, held=bool(extra), stamp=stamp)
         by_path = {s.path: s for s in present}
         for s in extra:
             by_path[s.path] = s
@@ -124,6 +125,16 @@ def sync_worktree(
             back, stray = _undone(db, root, head.commit, present, removed, only)
             present += back
             removed += stray
+    elif head.commit and not listing and (mark := local_mark(project, root)) is not None \
+            and mark.stamp != tree_stamp(discover(root).git_dir):
+        # git has touched the worktree since the view took in its local changes (committed
+        # them, checked other files out over them; HEAD may even be back where it was): they
+        # describe a work tree that is gone. HEAD's version again; the next query looks.
+        back, stray = _undone(db, root, head.commit, present, removed,
+                              _held_local(db, root) | mark.removed)
+        present += back
+        removed += stray
+        forget_local(project, root)
     listed = (head.commit, changes) if listing and head.commit else None
     metas: list[CommitMeta] = commits_mod.read_commits(root, shas, listed)
     with db.write() as conn:
@@ -157,6 +168,15 @@ def sync_worktree(
         result.derived = analyse_pending(project)
     result.commits, result.files, result.removed = len(metas), len(present), len(removed)
     return result
+
+
+def _held_local(db: Database, root: Path) -> set[str]:
+    """Paths the view holds as changed in the work tree (edited, added, untracked)."""
+    with db.read() as conn:
+        return {str(r[0]) for r in conn.execute(
+            "SELECT f.path FROM worktree_files w JOIN files f ON f.id = w.file_id"
+            " WHERE w.worktree_path = ? AND coalesce(w.git_status, 'clean') != 'clean'",
+            (str(root),))}
 
 
 def _undone(

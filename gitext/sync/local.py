@@ -90,26 +90,58 @@ def _take_in(project: Project) -> LocalChanges:
     return LocalChanges(changed | gone | still_there | restored, set(wanted))
 
 
-def _removed_record(project: Project, root: Path) -> Path:
+def _mark_path(project: Project, root: Path) -> Path:
     digest = hashlib.sha1(str(root).encode("utf-8", "surrogateescape")).hexdigest()[:16]
     return project.layout.run / f"local-removed-{digest}.json"
 
 
-def remember_removed(project: Project, root: Path, removed: list[str]) -> None:
-    """What the view dropped as deleted in the work tree (written by every work-tree sync)."""
-    path = _removed_record(project, root)
-    if not removed:
+@dataclass(frozen=True)
+class LocalMark:
+    """What the last work-tree sync left in the view as the work tree's own changes."""
+
+    removed: set[str]  # files it dropped as deleted in the work tree
+    stamp: Stamp | None  # `tree_stamp` of that look (None: a record from an older version)
+
+
+def remember_local(project: Project, root: Path, removed: list[str], *, held: bool,
+                   stamp: Stamp) -> None:
+    """Written by every work-tree sync: the paths it dropped as deleted, and the worktree's
+    stamp, whenever it left any local change in the view (`held`: edited, added or untracked
+    rows). A later sync that finds git has touched the worktree since puts those back to
+    HEAD's version (`engine.sync_worktree`)."""
+    path = _mark_path(project, root)
+    if not removed and not held:
         path.unlink(missing_ok=True)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(sorted(removed)), "utf-8")
+    tmp.write_text(json.dumps({"removed": sorted(removed), "stamp": list(stamp)}), "utf-8")
     os.replace(tmp, path)
 
 
-def remembered_removed(project: Project, root: Path) -> set[str]:
+def forget_local(project: Project, root: Path) -> None:
+    _mark_path(project, root).unlink(missing_ok=True)
+
+
+def local_mark(project: Project, root: Path) -> LocalMark | None:
     try:
-        data = json.loads(_removed_record(project, root).read_text("utf-8"))
+        data = json.loads(_mark_path(project, root).read_text("utf-8"))
+    except FileNotFoundError:
+        return None
     except (OSError, ValueError):
-        return set()
-    return {p for p in data if isinstance(p, str)} if isinstance(data, list) else set()
+        return LocalMark(set(), None)
+    if isinstance(data, list):  # before the stamp was kept: the removed paths alone
+        return LocalMark({p for p in data if isinstance(p, str)}, None)
+    if not isinstance(data, dict):
+        return LocalMark(set(), None)
+    removed = data.get("removed")
+    stamp = data.get("stamp")
+    return LocalMark(
+        {p for p in removed if isinstance(p, str)} if isinstance(removed, list) else set(),
+        tuple(int(x) for x in stamp) if isinstance(stamp, list)
+        and all(isinstance(x, int) for x in stamp) else None)
+
+
+def remembered_removed(project: Project, root: Path) -> set[str]:
+    mark = local_mark(project, root)
+    return mark.removed if mark else set()

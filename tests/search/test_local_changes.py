@@ -179,6 +179,30 @@ def test_a_look_git_overtook_is_not_taken_in(repo_with_store: Path) -> None:
         assert "src/legacy.py" not in view(repo)
 
 
+
+def test_local_changes_taken_in_go_when_git_moves_the_worktree(repo_with_store: Path) -> None:
+    """What a query took in describes the work tree of that moment. Once git commits it and
+    checks the old HEAD out again (HEAD back where it was, so no diff names those files), a
+    sync must not keep it: found by the random walk (tests/e2e/soak.py)."""
+    from gitext.sync.api import catch_up
+
+    repo = repo_with_store
+    write(repo, "src/fresh.py", "def fresh():\n    return 1\n")
+    (repo / "src" / "legacy.py").unlink()
+    start = git(repo, "rev-parse", "HEAD").strip()
+    with Project.locate(repo, Path(os.environ["AIRCHER_HOME"]), os.environ) as project:
+        local.take_in_local_changes(project)
+        assert "src/fresh.py" in view(repo) and "src/legacy.py" not in view(repo)
+        catch_up(project, analyse=False)  # git has not moved: the local changes stay
+        assert "src/fresh.py" in view(repo) and "src/legacy.py" not in view(repo)
+        git(repo, "add", "-A")
+        git(repo, "commit", "-qm", "the local work")
+        git(repo, "checkout", "-q", "--detach", start)
+        catch_up(project, analyse=False)  # what the hooks' events do (here, hooks are off)
+    tree = set(git(repo, "ls-tree", "-r", "--name-only", "HEAD").split())
+    assert view(repo) == tree
+
+
 def view(repo: Path) -> set[str]:
     return {str(r[0]) for r in query(
         repo, "file_index", "SELECT f.path FROM worktree_files w JOIN files f ON f.id = w.file_id"
