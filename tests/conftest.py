@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from gitext import clock
+from gitext.project import Project
 
 VENV_BIN = Path(sys.executable).parent
 FIXED_DATE = "2026-01-01T00:00:00+0000"
@@ -122,6 +123,11 @@ def run_git_aircher(cwd: Path, *args: str, input: str | None = None) -> Result:
         input=input, check=False,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def open_project(root: Path) -> Project:
+    """The store of the repository at `root`, as the tests' environment names it."""
+    return Project.locate(root, Path(os.environ["AIRCHER_HOME"]), os.environ)
 
 
 def head(repo: Path) -> str:

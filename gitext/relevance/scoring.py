@@ -68,13 +68,19 @@ class Scores:
 
 
 def current_context(project: Project, name: str | None = None) -> Context:
+    return _current(project, name)[0]
+
+
+def _current(project: Project, name: str | None = None) -> tuple[Context, bool]:
+    """The named context, else this branch's; and whether it has a row (a branch no event has
+    met yet, e.g. renamed by `git branch -m`, has none: queries still read it)."""
     with project.db("knowledge").read() as conn:
         if name:
             ctx = find_context(conn, name)
             if ctx is None:
                 raise UsageError(f"no context named {name!r}",
                                  hint="`git aircher context` lists the contexts")
-            return ctx
+            return ctx, True
         proj = project_context(conn)
         if proj is None:
             raise UsageError("this store has no project context",
@@ -83,9 +89,9 @@ def current_context(project: Project, name: str | None = None) -> Context:
         cid = worktree_context_id(proj.id, head.branch)
         row = conn.execute("SELECT * FROM contexts WHERE id = ?", (cid,)).fetchone()
     if row is not None:
-        return Context.from_row(row)
+        return Context.from_row(row), True
     return Context(cid, "worktree", head.branch or "(detached)", proj.id,
-                   str(project.repo.root), head.branch, head.commit)
+                   str(project.repo.root), head.branch, head.commit), False
 
 
 def _files(conn: sqlite3.Connection, worktree: str) -> list[tuple[str, str, int, bool]]:
@@ -195,16 +201,14 @@ def refresh(project: Project) -> None:
     """Recompute and store the current worktree context's scores when anything changed."""
     if not project.initialized:
         return
-    ctx = current_context(project)
-    db = project.db("file_index")
-    head = project.repo.head().commit
-    with project.db("knowledge").read() as conn:
-        known = conn.execute("SELECT 1 FROM contexts WHERE id = ?", (ctx.id,)).fetchone()
-    if known is None:
+    ctx, stored = _current(project)
+    if not stored:
         # HEAD is on a branch no event has met yet (`git branch -m` runs no hook): scores kept
         # for a context with no row would be orphans. The next event makes the context, and
         # `relevant` computes its scores itself meanwhile.
         return
+    db = project.db("file_index")
+    head = project.repo.head().commit
     with db.read() as conn:
         dirty = conn.execute("SELECT count(*) FROM relevance_dirty").fetchone()[0]
         last = conn.execute("SELECT metadata, calculated_at FROM file_relevance_scores"

@@ -110,6 +110,7 @@ def sync_worktree(
         git_dir = discover(root).git_dir
         stamp = tree_stamp(git_dir)
         scan = workdir_states(root)
+        # (HEAD asked too: with `core.logAllRefUpdates` off a commit leaves no reflog line.)
         if stamp != tree_stamp(git_dir) or read_head(root).commit != head.commit:
             workdir = False  # as above: the next event, or `index`, looks again
     if workdir or local is not None:

@@ -22,14 +22,14 @@ import argparse
 import os
 import random
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.sync.helpers import failures, wait_idle
+from tests.conftest import git
+from tests.sync.helpers import failures, query, wait_idle
 
 DETACHED = "(detached)"
 POOL = 10  # tracked file names the walk draws from, so branches meet in the same files
@@ -298,22 +298,9 @@ class Walk:
 
 
 # -- the store against git ---------------------------------------------------------------------
-def _rows(store: Path, db: str, sql: str, *args: object) -> list[tuple[object, ...]]:
-    conn = sqlite3.connect(store / "db" / "core" / f"{db}.db")
-    try:
-        return [tuple(r) for r in conn.execute(sql, args)]
-    finally:
-        conn.close()
-
-
-def _git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                          check=True).stdout
-
-
 def _touched(cwd: Path, sha: str) -> set[str]:
     """Paths a commit touched against its first parent (both names of a rename)."""
-    out = _git(cwd, "diff-tree", "-r", "-M", "--no-commit-id", "--name-status", "--root",
+    out = git(cwd, "diff-tree", "-r", "-M", "--no-commit-id", "--name-status", "--root",
                "--diff-merges=first-parent", sha)
     return {name for line in out.splitlines() for name in line.split("\t")[1:]}
 
@@ -348,14 +335,15 @@ def _health(main: Path) -> list[str]:
 
 
 def _agreement(walk: Walk) -> list[str]:
-    store = walk.main / ".agents"
+    main = walk.main
     found: list[str] = []
-    rows = {str(r[0]): r[1:] for r in _rows(
-        store, "knowledge", "SELECT worktree_path, branch_name, git_commit, status FROM worktrees")}
+    rows = {str(r[0]): r[1:] for r in query(
+        main, "knowledge",
+        "SELECT worktree_path, branch_name, git_commit, status FROM worktrees")}
     views: dict[str, dict[str, str]] = {}
     for path, branch in walk.worktrees():
         key = str(path.resolve())
-        head = _git(path, "rev-parse", "HEAD").strip()
+        head = git(path, "rev-parse", "HEAD").strip()
         row = rows.get(key)
         if row is None:
             found.append(f"{path.name}: no worktrees row")
@@ -363,46 +351,46 @@ def _agreement(walk: Walk) -> list[str]:
         if row[0] != (branch or DETACHED) or row[1] != head or row[2] == "stale":
             found.append(f"{path.name}: row {row}, git says {branch or DETACHED} {head[:8]}")
         tree = {}
-        for line in _git(path, "ls-tree", "-r", "HEAD").splitlines():
+        for line in git(path, "ls-tree", "-r", "HEAD").splitlines():
             meta, name = line.split("\t", 1)
             mode, _, blob = meta.split()
             if mode != "160000":
                 tree[name] = blob
-        view = {str(a): str(b) for a, b in _rows(
-            store, "file_index", "SELECT f.path, w.content_hash FROM worktree_files w"
+        view = {str(a): str(b) for a, b in query(
+            main, "file_index", "SELECT f.path, w.content_hash FROM worktree_files w"
             " JOIN files f ON f.id = w.file_id WHERE w.worktree_path = ?", key)}
         views[key] = view
         if view != tree:
             extra = sorted(set(view.items()) - set(tree.items()))[:4]
             missing = sorted(set(tree.items()) - set(view.items()))[:4]
             found.append(f"{path.name}: view differs: extra {extra} missing {missing}")
-        if _git(path, "status", "--porcelain"):
+        if git(path, "status", "--porcelain"):
             found.append(f"{path.name}: git status not clean")
-        found += _chain_problems(store, path, head)
+        found += _chain_problems(main, path, head)
     listed = {str(p.resolve()) for p, _ in walk.worktrees()}
     for key, row in rows.items():
         if key not in listed and row[2] != "stale":
             found.append(f"{Path(key).name}: gone from git, row still {row[2]}")
     seen = set().union(*(v.keys() for v in views.values())) if views else set()
-    for path, status in _rows(store, "file_index", "SELECT path, git_status FROM files"):
+    for path, status in query(main, "file_index", "SELECT path, git_status FROM files"):
         if (path in seen) == (status == "deleted"):
             found.append(f"files: {path} is {status}, in a view: {path in seen}")
-    left = [p.name for p in (store / "journal").rglob("*") if p.is_file()]
+    left = [p.name for p in (main / ".agents" / "journal").rglob("*") if p.is_file()]
     if left:
         found.append(f"journal not empty: {left[:5]}")
     return found
 
 
-def _chain_problems(store: Path, wt: Path, head: str) -> list[str]:
+def _chain_problems(main: Path, wt: Path, head: str) -> list[str]:
     found = []
-    chain = _git(wt, "rev-list", "--first-parent", head).split()
-    known = {str(r[0]) for r in _rows(store, "file_index", "SELECT sha FROM commits")}
+    chain = git(wt, "rev-list", "--first-parent", head).split()
+    known = {str(r[0]) for r in query(main, "file_index", "SELECT sha FROM commits")}
     for sha in chain:
         if sha not in known:
             found.append(f"{wt.name}: commit {sha[:8]} not recorded")
             continue
         ours: set[str] = set()
-        for old, new in _rows(store, "file_index", "SELECT old_path, new_path FROM file_changes"
+        for old, new in query(main, "file_index", "SELECT old_path, new_path FROM file_changes"
                               " WHERE git_commit = ?", sha):
             ours |= {str(p) for p in (old, new) if p}
         theirs = _touched(wt, sha)

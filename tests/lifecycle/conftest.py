@@ -3,7 +3,6 @@ hook-started worker writes to the store while a test corrupts, restores or times
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,10 +11,7 @@ import pytest
 from gitext.init import init_project
 from gitext.lifecycle.logs import close_loggers
 from gitext.project import Project
-
-
-def open_project(repo: Path) -> Project:
-    return Project.locate(repo, Path(os.environ["AIRCHER_HOME"]), os.environ)
+from tests.conftest import open_project
 
 
 @pytest.fixture

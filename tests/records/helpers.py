@@ -3,17 +3,13 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 from gitext.init import init_project
 from gitext.project import Project
-
-
-def open_project(root: Path) -> Project:
-    return Project.locate(root, Path(os.environ["AIRCHER_HOME"]), os.environ)
+from tests.conftest import open_project
 
 
 def init(root: Path) -> Project:

@@ -4,21 +4,15 @@ tests/e2e/soak.py; here each is made to happen deterministically."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from gitext.project import Project
 from gitext.sync.worker import drain, follow_ups, heavy
-from tests.conftest import commit, git, run_git_aircher
+from tests.conftest import commit, git, open_project, run_git_aircher
 from tests.sync.helpers import failures, query, store, wait_idle
-
-
-def _project(root: Path) -> Project:
-    return Project.locate(root, Path(os.environ["AIRCHER_HOME"]), os.environ)
 
 
 def _doctor(repo: Path) -> None:
@@ -30,7 +24,7 @@ def _record(wt: Path) -> None:
     """A post-commit record as the shim writes it, with no worker started to apply it."""
     from gitext.sync.journal import Event, append
 
-    with _project(wt) as project:
+    with open_project(wt) as project:
         head = (project.repo.info.git_dir / "HEAD").read_text().strip()
         append(project.layout.journal, Event("post-commit", str(wt.resolve()), head))
 
@@ -41,7 +35,7 @@ def test_relevance_after_a_rename_no_event_has_seen_stores_no_orphans(live: Path
     wait_idle(live)
     git(live, "branch", "-m", "main", "renamed")
     # What a worker still busy with the last commit does next, after the rename.
-    with _project(live) as project:
+    with open_project(live) as project:
         refresh(project)
     _doctor(live)
     names = {r[0] for r in query(live, "knowledge", "SELECT name FROM contexts")}
@@ -83,7 +77,7 @@ def test_record_of_a_removed_worktree_marks_it_stale_and_fails_nothing(
     wait_idle(live)
     _record(wt)
     remove(wt)
-    with _project(live) as project:
+    with open_project(live) as project:
         assert drain(project) == 1
     assert failures(live) == ""
     assert not [p for p in (store(live) / "journal").rglob("*.ev")]
@@ -98,7 +92,7 @@ def test_follow_ups_of_a_worktree_removed_meanwhile_are_left_quietly(live: Path,
     git(live, "worktree", "add", "-q", "-b", "side", str(wt))
     commit(wt, {"side.txt": "s\n"}, "side")
     wait_idle(live)
-    with _project(wt) as project:
+    with open_project(wt) as project:
         git(live, "worktree", "remove", "--force", str(wt))
         heavy(project, follow_ups())
     assert failures(live) == ""
