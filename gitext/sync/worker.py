@@ -265,25 +265,40 @@ def _pending_analysis(project: Project) -> bool:
         return conn.execute("SELECT 1 FROM analysis_pending LIMIT 1").fetchone() is not None
 
 
+def marker() -> str:
+    """The `run/active` text: pid on the first line (all that shims before this format read),
+    the process's start time on the second. A killed worker's pid answers `kill -0` while it is
+    a zombie (until its parent reaps it: never, under a container's bare init) and after the pid
+    is reused; the shims compare the start time and state in /proc to tell it from a worker."""
+    pid = os.getpid()
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            since = fh.read().rsplit(b")", 1)[1].split()[19].decode()
+    except (OSError, IndexError):
+        since = ""  # no /proc: `kill -0` alone
+    return f"{pid}\n{since}\n"
+
+
 def run_worker(project: Project, *, with_follow_ups: bool = True) -> int:
     """Apply the journal, then (if no other process is at it) the heavy work; returns events
     applied. Loops until nothing is left that this process could do.
 
-    While it runs, `run/active` holds its pid: hook shims then add their record without
-    starting another worker. The marker goes before the last look at the journal, so a record
-    written after that look finds no marker and starts a worker of its own.
+    While it runs, `run/active` holds its pid (and, where /proc has it, its start time: see
+    `marker`): hook shims then add their record without starting another worker. The marker
+    goes before the last look at the journal, so a record written after that look finds no
+    marker and starts a worker of its own.
     """
     active = project.layout.run / "active"
     total = 0
     while True:
         active.parent.mkdir(parents=True, exist_ok=True)
-        active.write_text(f"{os.getpid()}\n")
+        active.write_text(marker())
         try:
             applied, gave_way = _passes(project, with_follow_ups)
             total += applied
         finally:
             with contextlib.suppress(FileNotFoundError):
-                if active.read_text().strip() == str(os.getpid()):
+                if active.read_text().split("\n", 1)[0] == str(os.getpid()):
                     active.unlink()
         # Gave way: another worker holds both slots and makes this same last check itself.
         if gave_way or not journal.pending(project.layout.journal):

@@ -3,8 +3,9 @@
 `Walk` does what developers do — commits that add, edit, delete and rename files, branches,
 switches, merges, rebases, cherry-picks, amends, resets, reverts, stashes, detached checkouts,
 linked worktrees added and removed, branches renamed, `git aircher sync`, uncommitted work a
-query takes in, then committed or undone — each through git (or the installed command), so
-the hooks and the background worker see exactly what they would see. Operations git refuses
+query takes in, then committed or undone, every process of ours killed with SIGKILL after a
+commit — each through git (or the installed command), so the hooks and the background worker
+see exactly what they would see. Operations git refuses
 (a conflict, a branch checked out elsewhere) are undone the way a user would and left at that.
 
 `problems` compares the store with git, which is the truth: every worktree's row, branch, HEAD
@@ -12,8 +13,8 @@ and file view; every commit on each worktree's first-parent chain and the paths 
 which paths are deleted; an empty journal; no failure logged; `git status` clean; `doctor`
 content. It returns what disagrees, one line each.
 
-Long runs: `python -m tests.e2e.soak --seed 7 --ops 400` (its own temporary HOME, store and git
-config, as the tests have).
+Long runs: `python -m tests.e2e.soak --seed 7 --ops 400 [--serve]` (its own temporary HOME,
+store, git config and query-server folder, as the tests have).
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ import argparse
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -40,6 +43,9 @@ class Walk:
         self.main = main
         self.spare = spare  # where linked worktrees go
         self.rng = random.Random(seed)
+        # With `serve`, queries go through the warm query server (the default for users) and
+        # each answer is held against the same query run in-process.
+        self.serve = False
         self.n = 0
         self.date = 1_767_225_600  # 2026-01-01; one second later at every git call
         self.log: list[str] = []
@@ -95,7 +101,7 @@ class Walk:
             (4, self.rebase), (4, self.cherry_pick), (4, self.amend), (3, self.reset),
             (3, self.revert), (3, self.stash), (2, self.detach), (2, self.restore_file),
             (3, self.worktree_add), (2, self.worktree_remove), (2, self.rename_branch),
-            (3, self.aircher_sync), (3, self.edit_and_ask),
+            (3, self.aircher_sync), (3, self.edit_and_ask), (2, self.kill),
         ]
         op = self.rng.choices([f for _, f in ops], weights=[w for w, _ in ops])[0]
         where = self.rng.choice([p for p, _ in self.worktrees()])
@@ -252,10 +258,30 @@ class Walk:
         return f"{edited} -{gone} +new{self.n}.py, undone"
 
     def _ask(self, wt: Path) -> None:
-        proc = subprocess.run(["git-aircher", "relevant", "--json", "--top", "3"], cwd=wt,
-                              capture_output=True, text=True, check=False)
+        args = ["git-aircher", "relevant", "--json", "--top", "3"]
+        here = {**os.environ, "AIRCHER_SERVE": "0"}
+        proc = subprocess.run(args, cwd=wt, capture_output=True, text=True, check=False,
+                              env=os.environ if self.serve else here)
         if proc.returncode != 0 or proc.stderr:
             raise AssertionError(f"git aircher relevant failed in {wt}:\n{proc.stderr}")
+        if self.serve:
+            # The server's answer is the command's own: the same query run here must agree.
+            again = subprocess.run(args, cwd=wt, capture_output=True, text=True, check=False,
+                                   env=here)
+            if (again.returncode, again.stdout, again.stderr) != (0, proc.stdout, ""):
+                raise AssertionError(f"served and in-process answers differ in {wt}:\n"
+                                     f"{proc.stdout}\n---\n{again.stdout}{again.stderr}")
+
+    def kill(self, wt: Path) -> str:
+        """A commit, then SIGKILL to every process of ours (a worker mid-record or mid-parse,
+        the query server) a moment later, as a crash would; then the next commit, whose hook
+        must bring everything level: what the killed worker had not finished is still owed."""
+        done = self.commit(wt)
+        time.sleep(self.rng.uniform(0.0, 0.4))
+        killed = kill_ours()
+        again = self._edit(wt)
+        self.ok(wt, "commit", "-q", "--allow-empty", "-m", f"after kill {self.n}")
+        return f"{done}; killed {killed}; then {' '.join(again)}"
 
     def worktree_add(self, wt: Path) -> str:
         if len(self.worktrees()) >= 3:
@@ -321,6 +347,27 @@ def problems(walk: Walk) -> list[str]:
     found += [f"after sync: {line}" for line in _agreement(walk) + _health(walk.main)]
     walk.quiet = False
     return found
+
+
+def kill_ours() -> int:
+    """SIGKILL every git-aircher process of this walk (its own AIRCHER_HOME), not ours."""
+    mark = f"AIRCHER_HOME={os.environ['AIRCHER_HOME']}".encode()
+    killed = 0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+            environ = (proc / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue  # gone, or not ours to read
+        if mark in environ and (b"gitext" in cmdline or b"git-aircher" in cmdline):
+            try:
+                os.kill(int(proc.name), signal.SIGKILL)
+                killed += 1
+            except ProcessLookupError:
+                pass
+    return killed
 
 
 def _health(main: Path) -> list[str]:
@@ -417,16 +464,20 @@ def start(root: Path) -> Walk:
     return walk
 
 
-def run(root: Path, seed: int, ops: int, every: int) -> list[str]:
+def run(root: Path, seed: int, ops: int, every: int, serve: bool = False) -> list[str]:
     walk = start(root)
     walk.rng = random.Random(seed)
-    for i in range(ops):
-        walk.step()
-        if (i + 1) % every == 0 or i + 1 == ops:
-            found = problems(walk)
-            if found:
-                return [f"seed {seed}, after: {line}" for line in walk.log[-6:]] + found
-    return []
+    walk.serve = serve
+    try:
+        for i in range(ops):
+            walk.step()
+            if (i + 1) % every == 0 or i + 1 == ops:
+                found = problems(walk)
+                if found:
+                    return [f"seed {seed}, after: {line}" for line in walk.log[-6:]] + found
+        return []
+    finally:
+        kill_ours()  # a query server would otherwise wait out its idle time
 
 
 def main() -> int:
@@ -434,10 +485,14 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--ops", type=int, default=200)
     parser.add_argument("--every", type=int, default=20, help="check the store every N steps")
+    parser.add_argument("--serve", action="store_true",
+                        help="queries through the warm query server, checked against in-process")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="aircher-soak-"))
     home = root / "home"
     home.mkdir()
+    runtime = root / "runtime"  # the query servers' sockets, this walk's alone
+    runtime.mkdir(mode=0o700)
     for name in list(os.environ):
         if name.startswith(("GIT_", "AIRCHER_")):
             del os.environ[name]
@@ -445,9 +500,10 @@ def main() -> int:
                                      "[advice]\n\tdetachedHead = false\n")
     os.environ.update(HOME=str(home), AIRCHER_HOME=str(root / "aircher-home"),
                       GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=str(home / ".gitconfig"),
-                      AIRCHER_SERVE="0", TZ="UTC", LC_ALL="C",
+                      AIRCHER_SERVE="1" if args.serve else "0", TZ="UTC", LC_ALL="C",
+                      XDG_RUNTIME_DIR=str(runtime), AIRCHER_SERVE_IDLE="30",
                       PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    found = run(root, args.seed, args.ops, args.every)
+    found = run(root, args.seed, args.ops, args.every, serve=args.serve)
     print("\n".join(found) or f"seed {args.seed}: {args.ops} steps, store agrees with git")
     if not found:
         shutil.rmtree(root, ignore_errors=True)

@@ -10,9 +10,17 @@ import pytest
 from tests.e2e.soak import Walk, problems, run, start
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_store_agrees_with_git_along_a_random_walk(tmp_path: Path, seed: int) -> None:
-    assert run(tmp_path, seed, ops=40, every=10) == []
+@pytest.mark.parametrize(("seed", "serve"), [(1, False), (2, True)])
+def test_store_agrees_with_git_along_a_random_walk(tmp_path: Path, seed: int, serve: bool,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """With `serve`, queries go through the warm query server, as they do for users, and each
+    answer must equal the same query run in-process."""
+    if serve:
+        runtime = tmp_path / "runtime"
+        runtime.mkdir(mode=0o700)
+        monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+        monkeypatch.setenv("AIRCHER_SERVE", "1")
+    assert run(tmp_path, seed, ops=40, every=10, serve=serve) == []
 
 
 def test_the_check_sees_a_store_that_disagrees(tmp_path: Path) -> None:
