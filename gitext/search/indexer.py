@@ -8,7 +8,9 @@ Secret-looking files are never read: no text, no terms, no vectors.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gitext.git.objects import read_files
+from gitext.git.run import git
 from gitext.index.languages import is_binary
 from gitext.index.secrets import is_secret_path
 from gitext.project import Project
@@ -92,6 +95,9 @@ def update(project: Project, *, progress: Progress | None = None,
     with fdb.read() as conn:
         files = live_files(conn, worktree, only)
         have_docs = fulltext.indexed_pairs(conn, only)
+        row = conn.execute("SELECT head FROM sync_state WHERE worktree_path = ?",
+                           (worktree,)).fetchone()
+    view_head = row[0] if row else None
     missing_docs = [f for f in files if (f.path, f.blob) not in have_docs]
 
     cfg = project.config
@@ -164,6 +170,8 @@ def update(project: Project, *, progress: Progress | None = None,
         maybe_compact(project, embedder)
     if progress is not None and total:
         progress(total, total)
+    if only is None and view_head:
+        remember_indexed(project, root, view_head)  # every file of that HEAD is in
     return {
         "files": len(files),
         "docs_added": len(missing_docs),
@@ -191,6 +199,12 @@ def take_in_local_changes(project: Project) -> set[str]:
     """The work tree's uncommitted state in the view and, where this process may, in the
     index; returns the paths that changed.
 
+    The index must also hold what HEAD has: the worker indexes a commit a moment after it
+    applied its record, and a search in between (an agent committing, then searching) would
+    miss the commit's new content. `run/indexed-*` says which HEAD the last full update covered;
+    when it is not the view's, the query waits for the worker, and indexes what differs itself
+    if the worker did not (no hook ran, or the worker was killed).
+
     When the background worker is busy, the query waits for it a few seconds (it is usually
     finishing the last commit's follow-ups), but not for a first index of a large repository,
     which takes minutes: the view already lists the changed files, and the worker indexes them
@@ -200,8 +214,56 @@ def take_in_local_changes(project: Project) -> set[str]:
     from gitext.sync.worker import worker_lock
 
     found = into_view(project)
-    if found.local or found.changed:
+    root = project.repo.root
+    done = indexed_head(project, root)
+    behind = found.head is not None and done is not None and done != found.head
+    if found.local or found.changed or behind:
         with worker_lock(project, wait=False, name="heavy", within=LOCAL_WAIT) as mine:
-            if mine:
-                update(project, only=found.local)  # indexes what is not indexed yet
+            if not mine:
+                return found.changed
+            need = set(found.local)
+            head = found.head
+            done = indexed_head(project, root)  # the worker's pass may have just covered it
+            # None: nothing to catch up, or too much (history rewritten, a large pull without
+            # hooks), which the worker's full update does.
+            moved = (_changed_between(root, done, head)
+                     if head is not None and done is not None and done != head else None)
+            if moved is not None:
+                need |= moved
+            if need:
+                update(project, only=need)  # indexes what is not indexed yet
+            if moved is not None and head is not None:
+                remember_indexed(project, root, head)
     return found.changed
+
+
+def _stamp_path(project: Project, root: Path) -> Path:
+    digest = hashlib.sha1(str(root).encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return project.layout.run / f"indexed-{digest}"
+
+
+def indexed_head(project: Project, root: Path) -> str | None:
+    """The HEAD whose files the last full update of this worktree indexed (None: unknown)."""
+    try:
+        return _stamp_path(project, root).read_text().strip() or None
+    except OSError:
+        return None
+
+
+def remember_indexed(project: Project, root: Path, head: str) -> None:
+    path = _stamp_path(project, root)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp.write_text(head + "\n")
+    os.replace(tmp, path)
+
+
+def _changed_between(root: Path, old: str, new: str) -> set[str] | None:
+    """Paths that differ between two commits; None past a query's share of the work."""
+    from gitext.sync.local import MAX_LOCAL_FILES
+
+    proc = git(["diff", "--name-only", "-z", "--no-renames", old, new], root, check=False)
+    if proc.returncode != 0:
+        return None
+    paths = {p.decode("utf-8", "surrogateescape") for p in proc.stdout.split(b"\0") if p}
+    return paths if len(paths) <= MAX_LOCAL_FILES else None

@@ -2,8 +2,12 @@
 
 Hooks see commits and checkouts, not edits. A query that runs after the user (or an agent)
 changed files asks git what is uncommitted and, only when that differs from the store's view,
-takes it in as `git aircher index` would. On a tree whose changes are already in the view the
-cost is one `git status` (plus one `git hash-object` when there are changes).
+takes it in as `git aircher index` would. It also catches up when HEAD is not where the store
+last synced this worktree: a commit made where no hook ran (an IDE's own git library,
+`AIRCHER_SKIP`, hooks turned off) or a worker killed before it applied the record would
+otherwise be missing from answers until the next event. On a tree whose changes are already in
+the view the cost is one `git status` and one `git rev-parse` (plus one `git hash-object` when
+there are changes).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitext.errors import GitError
+from gitext.git.run import git
 from gitext.project import Project
 from gitext.sync.files import FileState
 from gitext.sync.logbook import log
@@ -40,6 +45,7 @@ class LocalScan:
 class LocalChanges:
     changed: set[str]  # paths whose view entry this call changed
     local: set[str]  # every path the work tree changes or adds, as the view has it now
+    head: str | None = None  # the commit the view is at now (None: not looked at)
 
 
 def take_in_local_changes(project: Project) -> LocalChanges:
@@ -59,12 +65,16 @@ def take_in_local_changes(project: Project) -> LocalChanges:
 def _take_in(project: Project) -> LocalChanges:
     root = project.repo.root
     stamp = tree_stamp(project.repo.info.git_dir)
+    head = _head_commit(root)
     listed, removed = workdir_status(root)
     if len(listed) + len(removed) > MAX_LOCAL_FILES:
         return LocalChanges(set(), set())
     states = hashed_states(root, listed)
     wanted = {s.path: (s.blob, s.status) for s in states}
     with project.db("file_index").read() as conn:
+        row = conn.execute("SELECT head FROM sync_state WHERE worktree_path = ?",
+                           (str(root),)).fetchone()
+        synced = row[0] if row else None
         view = {str(r[0]): (r[1], r[2]) for r in conn.execute(
             "SELECT f.path, w.content_hash, w.git_status FROM worktree_files w"
             " JOIN files f ON f.id = w.file_id WHERE w.worktree_path = ?"
@@ -76,18 +86,26 @@ def _take_in(project: Project) -> LocalChanges:
     # A local deletion leaves the view; once the file is back (`git checkout -- f`) git no
     # longer names it, so the view's own record of what it dropped tells.
     restored = remembered_removed(project, root) - set(removed)
-    if view == wanted and not still_there and not restored:
-        return LocalChanges(set(), set(wanted))
+    if view == wanted and not still_there and not restored and synced == head:
+        return LocalChanges(set(), set(wanted), head)
     from gitext.hooks.entry import spawn_worker
     from gitext.sync.api import catch_up
 
+    # Right after a commit this waits for the worker applying its record (catch_up takes the
+    # worker's slot), so the answer includes the commit.
     maybe_undone = {p for p in view if p not in wanted} | restored
-    catch_up(project, analyse=False, local=LocalScan(states, removed, maybe_undone, stamp))
+    result = catch_up(project, analyse=False,
+                      local=LocalScan(states, removed, maybe_undone, stamp)).worktree
     # Parsing the changed files (imports, snippets) is the worker's, as after a commit.
     spawn_worker(root)
     changed = {p for p in wanted if view.get(p) != wanted[p]}
     gone = {p for p in view if p not in wanted}
-    return LocalChanges(changed | gone | still_there | restored, set(wanted))
+    return LocalChanges(changed | gone | still_there | restored, set(wanted), result.head)
+
+
+def _head_commit(root: Path) -> str | None:
+    out = git(["rev-parse", "-q", "--verify", "HEAD^{commit}"], root, check=False).stdout
+    return out.decode().strip() or None
 
 
 def _mark_path(project: Project, root: Path) -> Path:

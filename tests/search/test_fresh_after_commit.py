@@ -1,0 +1,63 @@
+"""A query answers for HEAD as it is: a commit the hooks never saw (an IDE's own git library,
+`AIRCHER_SKIP`, a worker killed before it applied the record) or that the worker has not
+indexed yet is in the answer, without an event or `git aircher sync` first."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+from tests.conftest import VENV_BIN, commit, run_git_aircher
+from tests.sync.helpers import store, wait_idle
+
+
+def _paths(repo: Path, command: str, *args: str) -> list[str]:
+    r = run_git_aircher(repo, command, "--json", *args)
+    assert r.code == 0, r.err
+    return [h["path"] for h in json.loads(r.out)]
+
+
+def test_a_commit_no_hook_saw_is_searched_and_ranked(live: Path) -> None:
+    commit(live, {"src/base.py": "def base():\n    return 1\n"}, "base")
+    wait_idle(live)
+    os.environ["AIRCHER_SKIP"] = "1"  # as if an IDE's git library made the commit
+    try:
+        commit(live, {"src/okapi.py": "def okapi_migration_route():\n    return 'okapi'\n"},
+               "okapi without hooks")
+    finally:
+        del os.environ["AIRCHER_SKIP"]
+    assert _paths(live, "search", "--mode", "text", "--", "okapi migration")[:1] == \
+        ["src/okapi.py"]
+    assert "src/okapi.py" in _paths(live, "relevant", "--top", "3")
+    wait_idle(live)
+    assert run_git_aircher(live, "doctor", "--quick").code == 0  # and the store is level
+
+
+def test_search_right_after_a_commit_waits_for_its_indexing(live: Path) -> None:
+    """The worker applies a commit's record at once but indexes it a moment later, in its heavy
+    slot; a search in between waits for that slot, and indexes the commit itself when the
+    worker left it undone."""
+    commit(live, {"src/base.py": "def base():\n    return 1\n"}, "base")
+    wait_idle(live)
+    heavy = store(live) / "run" / "heavy.lock"
+    with heavy.open("a") as slot:
+        fcntl.flock(slot, fcntl.LOCK_EX)  # the worker's heavy pass, busy elsewhere
+        commit(live, {"src/narwhal.py": "def narwhal_tusk_length():\n    return 3\n"}, "narwhal")
+        deadline = time.monotonic() + 60
+        while list((store(live) / "journal").glob("*.ev")):  # the record is applied meanwhile
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        search = subprocess.Popen(
+            [str(VENV_BIN / "git-aircher"), "search", "--json", "--mode", "text", "--",
+             "narwhal tusk"], cwd=live, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+        time.sleep(0.5)
+        assert search.poll() is None, "the search answered without waiting for the index"
+        fcntl.flock(slot, fcntl.LOCK_UN)
+    out, err = search.communicate(timeout=60)
+    assert search.returncode == 0, err
+    assert [h["path"] for h in json.loads(out)][:1] == ["src/narwhal.py"]
