@@ -122,6 +122,11 @@ class ProjectLayout:
         """Lock and pid files of the background worker."""
         return self.root / "run"
 
+    def run_file(self, kind: str, worktree: Path, suffix: str = "") -> Path:
+        """A small state file of one worktree in `run/`, named by a digest of its path."""
+        digest = hashlib.sha1(str(worktree).encode("utf-8", "surrogateescape")).hexdigest()
+        return self.run / f"{kind}-{digest[:16]}{suffix}"
+
     def tree(self) -> list[Path]:
         """The spec's folders, plus journal/ and run/ for the sync engine."""
         return [

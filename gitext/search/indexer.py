@@ -8,7 +8,6 @@ Secret-looking files are never read: no text, no terms, no vectors.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
@@ -238,8 +237,7 @@ def take_in_local_changes(project: Project) -> set[str]:
 
 
 def _stamp_path(project: Project, root: Path) -> Path:
-    digest = hashlib.sha1(str(root).encode("utf-8", "surrogateescape")).hexdigest()[:16]
-    return project.layout.run / f"indexed-{digest}"
+    return project.layout.run_file("indexed", root)
 
 
 def indexed_head(project: Project, root: Path) -> str | None:

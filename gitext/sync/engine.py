@@ -228,6 +228,9 @@ def forget_gone_worktrees(project: Project, live: list[Worktree]) -> None:
             apply_view(db, conn, proj.id, Path(path), [], worktree_paths(conn, Path(path)))
             conn.execute("DELETE FROM sync_state WHERE worktree_path = ?", (path,))
             conn.execute("DELETE FROM analysis_pending WHERE worktree_path = ?", (path,))
+    for path in gone:  # its small state files in run/
+        for kind, suffix in (("indexed", ""), ("local-removed", ".json")):
+            project.layout.run_file(kind, Path(path), suffix).unlink(missing_ok=True)
 
 
 def _mark_dirty(db: Database, conn: sqlite3.Connection, project_id: str, paths: list[str]) -> None:

@@ -12,7 +12,6 @@ there are changes).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -109,8 +108,7 @@ def _head_commit(root: Path) -> str | None:
 
 
 def _mark_path(project: Project, root: Path) -> Path:
-    digest = hashlib.sha1(str(root).encode("utf-8", "surrogateescape")).hexdigest()[:16]
-    return project.layout.run / f"local-removed-{digest}.json"
+    return project.layout.run_file("local-removed", root, ".json")
 
 
 @dataclass(frozen=True)

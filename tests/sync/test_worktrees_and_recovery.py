@@ -11,7 +11,7 @@ from pathlib import Path
 
 from gitext.project import Project
 from gitext.sync.api import rebuild_from_git
-from tests.conftest import commit, git, run_git_aircher
+from tests.conftest import commit, git, open_project, run_git_aircher
 from tests.sync.helpers import changes, failures, query, wait_idle
 
 
@@ -31,6 +31,11 @@ def test_worktree_add_remove_prune(live: Path, tmp_path: Path) -> None:
     switch = query(live, "knowledge", "SELECT count(*) FROM context_switches WHERE"
                    " switch_reason = 'worktree-add'")
     assert switch == [(2,)]
+    for w in (a, b):
+        assert run_git_aircher(w, "index").code == 0
+    with open_project(live) as project:
+        indexed = [project.layout.run_file("indexed", w.resolve()) for w in (a, b)]
+    assert all(p.exists() for p in indexed)  # what each worktree's full index covered
     git(live, "worktree", "remove", str(a))
     import shutil
 
@@ -39,6 +44,7 @@ def test_worktree_add_remove_prune(live: Path, tmp_path: Path) -> None:
     rows = worktree_rows(live)
     assert rows[str(a.resolve())][1] == "stale"
     assert rows[str(b.resolve())][1] == "stale"
+    assert not any(p.exists() for p in indexed)  # their state files in run/ go with them
     git(live, "worktree", "prune")
     assert run_git_aircher(live, "sync").code == 0
     assert worktree_rows(live)[str(b.resolve())][1] == "stale"
