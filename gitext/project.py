@@ -40,6 +40,13 @@ class Project:
         config = Config.load(glob.config, layout.config, environ)
         return cls(repo, glob, layout, config)
 
+    def elsewhere(self, root: Path) -> Project:
+        """This project as seen from another of its worktrees: the same store, settings and open
+        databases, that worktree's HEAD and files."""
+        other = Project(GitRepo.find(root), self.global_layout, self.layout, self.config)
+        other._dbs = self._dbs
+        return other
+
     @property
     def initialized(self) -> bool:
         return self.layout.db("knowledge").exists()

@@ -84,9 +84,9 @@ def _from_disk(path: Path) -> bytes | None:
 
 
 def update(project: Project, *, progress: Progress | None = None,
-           only: set[str] | None = None) -> dict[str, Any]:
+           only: set[str] | None = None, most: int | None = None) -> dict[str, Any]:
     """Full text and vectors for every file of the current worktree (or the paths in `only`);
-    returns counts."""
+    returns counts. With `most`, nothing is done when more versions than that are missing."""
     project.require_init()
     root = project.repo.root
     worktree = str(root)
@@ -112,6 +112,8 @@ def update(project: Project, *, progress: Progress | None = None,
             embedded = _embedded_blobs(kconn, embedder.name, {f.blob for f in files})
         missing_blobs = sorted({f.blob for f in files} - embedded)
 
+    if most is not None and len(missing_docs) + len(missing_blobs) > most:
+        return {"files": len(files), "skipped": len(missing_docs) + len(missing_blobs)}
     wanted = {f.blob: f for f in missing_docs}
     need_vectors = set(missing_blobs)
     for f in files:
@@ -181,6 +183,12 @@ def update(project: Project, *, progress: Progress | None = None,
     }
 
 
+def update_if_behind(project: Project, head: str) -> None:
+    """A full update of this worktree unless its last one covered `head`, its view's HEAD."""
+    if indexed_head(project, project.repo.root) != head:
+        update(project)
+
+
 def _embedded_blobs(conn: sqlite3.Connection, model: str, blobs: set[str]) -> set[str]:
     if not blobs:
         return set()
@@ -216,13 +224,23 @@ def take_in_local_changes(project: Project) -> set[str]:
     root = project.repo.root
     done = indexed_head(project, root)
     behind = found.head is not None and done is not None and done != found.head
-    if found.local or found.changed or behind:
-        with worker_lock(project, wait=False, name="heavy", within=LOCAL_WAIT) as mine:
+    # Never fully indexed here: a linked worktree whose first records a worker started
+    # elsewhere took (its pass covers this worktree soon), or a first index still running.
+    # Not worth a wait: the query does it only if the slot is free and the work is small.
+    never = found.head is not None and done is None
+    if found.local or found.changed or behind or never:
+        wait = LOCAL_WAIT if found.local or found.changed or behind else 0.0
+        with worker_lock(project, wait=False, name="heavy", within=wait) as mine:
             if not mine:
                 return found.changed
             need = set(found.local)
             head = found.head
             done = indexed_head(project, root)  # the worker's pass may have just covered it
+            if done is None:
+                from gitext.sync.local import MAX_LOCAL_FILES
+
+                if "skipped" not in update(project, most=MAX_LOCAL_FILES):
+                    return found.changed
             # None: nothing to catch up, or too much (history rewritten, a large pull without
             # hooks), which the worker's full update does.
             moved = (_changed_between(root, done, head)

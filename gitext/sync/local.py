@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from gitext.sync.workdir import Stamp, hashed_states, tree_stamp, workdir_status
 
 # Past this many uncommitted files (an unignored build folder, a vendored tree), queries stop
 # taking them in on every call: hashing them all each time would cost more than the query.
-# `git aircher index` still takes them in.
+# `git aircher index` still takes them in, and a query still catches up with HEAD.
 MAX_LOCAL_FILES = 1000
 
 
@@ -67,13 +68,11 @@ def _take_in(project: Project) -> LocalChanges:
     head = _head_commit(root)
     listed, removed = workdir_status(root)
     if len(listed) + len(removed) > MAX_LOCAL_FILES:
-        return LocalChanges(set(), set())
+        return _head_only(project, root, head)
     states = hashed_states(root, listed)
     wanted = {s.path: (s.blob, s.status) for s in states}
     with project.db("file_index").read() as conn:
-        row = conn.execute("SELECT head FROM sync_state WHERE worktree_path = ?",
-                           (str(root),)).fetchone()
-        synced = row[0] if row else None
+        synced = _synced_head(conn, root)
         view = {str(r[0]): (r[1], r[2]) for r in conn.execute(
             "SELECT f.path, w.content_hash, w.git_status FROM worktree_files w"
             " JOIN files f ON f.id = w.file_id WHERE w.worktree_path = ?"
@@ -100,6 +99,26 @@ def _take_in(project: Project) -> LocalChanges:
     changed = {p for p in wanted if view.get(p) != wanted[p]}
     gone = {p for p in view if p not in wanted}
     return LocalChanges(changed | gone | still_there | restored, set(wanted), result.head)
+
+
+def _head_only(project: Project, root: Path, head: str | None) -> LocalChanges:
+    """Too many local files to take in on every query; a commit the store missed still is."""
+    with project.db("file_index").read() as conn:
+        synced = _synced_head(conn, root)
+    if synced == head:
+        return LocalChanges(set(), set(), head)
+    from gitext.hooks.entry import spawn_worker
+    from gitext.sync.api import catch_up
+
+    result = catch_up(project, analyse=False).worktree
+    spawn_worker(root)
+    return LocalChanges(set(), set(), result.head)
+
+
+def _synced_head(conn: sqlite3.Connection, root: Path) -> str | None:
+    row = conn.execute("SELECT head FROM sync_state WHERE worktree_path = ?",
+                       (str(root),)).fetchone()
+    return row[0] if row else None
 
 
 def _head_commit(root: Path) -> str | None:

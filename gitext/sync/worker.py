@@ -133,11 +133,21 @@ def follow_ups() -> list[tuple[str, FollowUp]]:
     from gitext.lifecycle.schedule import run_due
     from gitext.relevance import refresh as relevance_refresh
     from gitext.search.indexer import update as search_update
+    from gitext.search.indexer import update_if_behind
+    from gitext.sync.elsewhere import each_other
+
+    def search(p: Project) -> None:
+        search_update(p)
+        each_other(p, "search", update_if_behind)
+
+    def relevance(p: Project) -> None:
+        relevance_refresh(p)
+        each_other(p, "relevance", lambda other, _head: relevance_refresh(other))
 
     return [
         ("hooks", lambda p: _upgrade_shims(p)),
-        ("search", lambda p: search_update(p)),
-        ("relevance", relevance_refresh),
+        ("search", search),
+        ("relevance", relevance),
         ("insights", insights_refresh),
         ("lifecycle", lambda p: run_due(p)),
     ]

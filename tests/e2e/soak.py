@@ -258,12 +258,18 @@ class Walk:
         return f"{edited} -{gone} +new{self.n}.py, undone"
 
     def _ask(self, wt: Path) -> None:
-        args = ["git-aircher", "relevant", "--json", "--top", "3"]
+        self.query(wt, "relevant", "--json", "--top", "3")
+
+    def search(self, wt: Path) -> None:
+        self.query(wt, "search", "--json", "--top", "3", "--", "x1")
+
+    def query(self, wt: Path, *command: str) -> None:
+        args = ["git-aircher", *command]
         here = {**os.environ, "AIRCHER_SERVE": "0"}
         proc = subprocess.run(args, cwd=wt, capture_output=True, text=True, check=False,
                               env=os.environ if self.serve else here)
         if proc.returncode != 0 or proc.stderr:
-            raise AssertionError(f"git aircher relevant failed in {wt}:\n{proc.stderr}")
+            raise AssertionError(f"git aircher {command[0]} failed in {wt}:\n{proc.stderr}")
         if self.serve:
             # The server's answer is the command's own: the same query run here must agree.
             again = subprocess.run(args, cwd=wt, capture_output=True, text=True, check=False,
@@ -337,14 +343,18 @@ def problems(walk: Walk) -> list[str]:
     did since the last look went without a hook (`Walk.quiet`): `doctor` rightly calls a file
     index behind git a problem, and a `git reset` leaves it so until the next event."""
     wait_idle(walk.main)
-    found = [] if walk.quiet else _agreement(walk) + _health(walk.main)
+    found = [] if walk.quiet else _agreement(walk) + _unsearched(walk) + _health(walk.main)
     for path, _ in walk.worktrees():
         sync = subprocess.run(["git-aircher", "sync"], cwd=path, capture_output=True,
                               text=True, check=False)
         if sync.returncode != 0 or sync.stderr:
             found.append(f"{path.name}: sync said {sync.returncode} {sync.stderr.strip()}")
     wait_idle(walk.main)
-    found += [f"after sync: {line}" for line in _agreement(walk) + _health(walk.main)]
+    for path, _ in walk.worktrees():
+        walk.search(path)  # a query catches its worktree's index up with HEAD
+    wait_idle(walk.main)
+    found += [f"after sync: {line}"
+              for line in _agreement(walk) + _unsearched(walk) + _health(walk.main)]
     walk.quiet = False
     return found
 
@@ -425,6 +435,21 @@ def _agreement(walk: Walk) -> list[str]:
     left = [p.name for p in (main / ".agents" / "journal").rglob("*") if p.is_file()]
     if left:
         found.append(f"journal not empty: {left[:5]}")
+    return found
+
+
+def _unsearched(walk: Walk) -> list[str]:
+    """Committed files search cannot find in their worktree. The worker indexes every
+    worktree's commits, not only those of the worktree it was started in."""
+    docs = set(query(walk.main, "file_index", "SELECT path, blob FROM search_docs"))
+    found = []
+    for path, _ in walk.worktrees():
+        view = set(query(walk.main, "file_index", "SELECT f.path, w.content_hash FROM"
+                         " worktree_files w JOIN files f ON f.id = w.file_id"
+                         " WHERE w.worktree_path = ?", str(path.resolve())))
+        missing = sorted(str(p) for p, _ in view - docs)
+        if missing:
+            found.append(f"{path.name}: not searchable: {missing[:4]}")
     return found
 
 

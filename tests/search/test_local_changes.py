@@ -106,6 +106,22 @@ def test_a_flood_of_untracked_files_is_left_to_index(repo_with_store: Path, airc
                                     "generated numbat")
 
 
+def test_a_flood_of_untracked_files_does_not_hide_a_commit(
+        repo_with_store: Path, aircher: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Too many local files to take in on every query, but HEAD still counts: a commit no
+    hook saw (hooks are off here) is searched and ranked."""
+    repo = repo_with_store
+    monkeypatch.setattr(local, "MAX_LOCAL_FILES", 5)
+    for i in range(6):
+        write(repo, f"build/out{i}.py", f"def generated_numbat_{i}():\n    pass\n")
+    commit(repo, {"src/platypus.py": "def platypus_bill_sensor():\n    return 1\n"}, "platypus")
+    assert paths(aircher, repo, "search", "--mode", "text", "--", "platypus bill")[:1] == \
+        ["src/platypus.py"]
+    assert "src/platypus.py" in paths(aircher, repo, "relevant", "--top", "3")
+    assert "build/out0.py" not in paths(aircher, repo, "search", "--mode", "text", "--",
+                                        "generated numbat")
+
+
 def test_right_after_init_with_hooks_on(live: Path) -> None:
     # `init` leaves its worker running; the query waits for it briefly instead of answering
     # without the file the user just wrote.
