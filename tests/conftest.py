@@ -21,6 +21,15 @@ VENV_BIN = Path(sys.executable).parent
 FIXED_DATE = "2026-01-01T00:00:00+0000"
 
 
+@pytest.fixture
+def sleeper() -> Iterator[int]:
+    """The pid of a live process that does nothing (a stand-in for a busy worker)."""
+    proc = subprocess.Popen(["sleep", "120"])
+    yield proc.pid
+    proc.kill()
+    proc.wait()
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     home = tmp_path / "home"

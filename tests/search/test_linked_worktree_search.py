@@ -5,33 +5,14 @@ index and score them there too."""
 from __future__ import annotations
 
 import json
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import commit, git, run_git_aircher
-from tests.sync.helpers import query, store, wait_idle
+from tests.sync.helpers import mark_active, query, store, wait_idle
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
-
-
-@pytest.fixture
-def stand_in() -> Iterator[int]:
-    """A live process for `run/active` to name, standing in for a worker busy elsewhere."""
-    proc = subprocess.Popen(["sleep", "120"])
-    yield proc.pid
-    proc.kill()
-    proc.wait()
-
-
-def _hold(repo: Path, pid: int) -> Path:
-    """Hook shims leave their records to the worker the marker names and start none."""
-    since = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    marker = store(repo) / "run" / "active"
-    marker.write_text(f"{pid}\n{since}\n")
-    return marker
 
 
 def _search(cwd: Path, words: str) -> list[str]:
@@ -40,10 +21,10 @@ def _search(cwd: Path, words: str) -> list[str]:
     return [h["path"] for h in json.loads(r.out)]
 
 
-def test_records_of_a_linked_worktree_taken_by_another_worker(live: Path, stand_in: int) -> None:
+def test_records_of_a_linked_worktree_taken_by_another_worker(live: Path, sleeper: int) -> None:
     commit(live, {"src/base.py": "def base():\n    return 1\n"}, "base")
     wait_idle(live)
-    held = _hold(live, stand_in)
+    held = mark_active(live, sleeper)
     other = live.parent / "other"
     git(live, "worktree", "add", "-q", "-b", "side", str(other))
     commit(other, {"src/quokka.py": "def quokka_habitat_survey():\n    return 'quokka'\n"},
@@ -61,12 +42,12 @@ def test_records_of_a_linked_worktree_taken_by_another_worker(live: Path, stand_
 
 
 def test_a_linked_worktree_no_worker_indexed_is_caught_up_by_its_query(
-        live: Path, stand_in: int) -> None:
+        live: Path, sleeper: int) -> None:
     """No worker has run since the worktree was made (its records applied by `sync`, which
     indexes nothing): its first query indexes what it lacks, a query's share of work."""
     commit(live, {"src/base.py": "def base():\n    return 1\n"}, "base")
     wait_idle(live)
-    _hold(live, stand_in)
+    mark_active(live, sleeper)
     other = live.parent / "other"
     git(live, "worktree", "add", "-q", "-b", "side", str(other))
     commit(other, {"src/quokka.py": "def quokka_habitat_survey():\n    return 'quokka'\n"},

@@ -15,6 +15,19 @@ def store(repo: Path) -> Path:
     return discover(repo).main_root / ".agents"
 
 
+def start_time(pid: int) -> str:
+    """The process's start time as `run/active` records it (field 22 of /proc/PID/stat)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+
+
+def mark_active(repo: Path, pid: int, since: str | None = None) -> Path:
+    """`run/active` naming `pid` (started at `since`, by default its real start time): hook
+    shims leave their records to the worker it names and start none while it lives."""
+    marker = store(repo) / "run" / "active"
+    marker.write_text(f"{pid}\n{since if since is not None else start_time(pid)}\n")
+    return marker
+
+
 def wait_idle(repo: Path, timeout: float = 60.0) -> None:
     """Until the journal and the parsing queue are empty and neither worker slot is held (a
     deadline, not a timing test)."""

@@ -11,17 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import commit
-from tests.sync.helpers import changes, store, wait_idle
+from tests.sync.helpers import changes, mark_active, start_time, store, wait_idle
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
-
-
-def _start_time(pid: int) -> str:
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-
-
-def _mark(repo: Path, pid: int, since: str) -> None:
-    (store(repo) / "run" / "active").write_text(f"{pid}\n{since}\n")
 
 
 @pytest.fixture
@@ -37,17 +29,9 @@ def zombie() -> Iterator[int]:
     proc.wait()
 
 
-@pytest.fixture
-def sleeper() -> Iterator[int]:
-    proc = subprocess.Popen(["sleep", "60"])
-    yield proc.pid
-    proc.kill()
-    proc.wait()
-
-
 def test_a_killed_workers_zombie_holds_no_record_back(live: Path, zombie: int) -> None:
     wait_idle(live)
-    _mark(live, zombie, _start_time(zombie))
+    mark_active(live, zombie)
     sha = commit(live, {"after_crash.py": "x = 1\n"}, "after a crash")
     wait_idle(live)  # a worker was started for the record: nothing is left in the journal
     assert sha in {r[4] for r in changes(live)}
@@ -55,7 +39,7 @@ def test_a_killed_workers_zombie_holds_no_record_back(live: Path, zombie: int) -
 
 def test_a_reused_pid_holds_no_record_back(live: Path, sleeper: int) -> None:
     wait_idle(live)
-    _mark(live, sleeper, str(int(_start_time(sleeper)) - 1))  # the dead worker's start time
+    mark_active(live, sleeper, str(int(start_time(sleeper)) - 1))  # the dead worker's start time
     sha = commit(live, {"reused.py": "x = 1\n"}, "pid reused")
     wait_idle(live)
     assert sha in {r[4] for r in changes(live)}
@@ -65,7 +49,7 @@ def test_a_running_worker_is_left_the_record(live: Path, sleeper: int) -> None:
     """The marker of a live worker (here stood in for by a process whose pid and start time it
     names) makes the shim write its record and start nothing: that worker takes it."""
     wait_idle(live)
-    _mark(live, sleeper, _start_time(sleeper))
+    mark_active(live, sleeper)
     commit(live, {"later.py": "x = 1\n"}, "while a worker runs")
     journal = store(live) / "journal"
     time.sleep(2)  # time enough for a wrongly started worker to have taken the record
