@@ -261,7 +261,8 @@ class Walk:
         self.query(wt, "relevant", "--json", "--top", "3")
 
     def search(self, wt: Path) -> None:
-        self.query(wt, "search", "--json", "--top", "3", "--", "x1")
+        # Full text alone: the same catch-up as hybrid, without a scikit-learn import per call.
+        self.query(wt, "search", "--json", "--top", "3", "--mode", "text", "--", "x1")
 
     def query(self, wt: Path, *command: str) -> None:
         args = ["git-aircher", *command]
