@@ -51,3 +51,11 @@ def test_manual_page_has_every_command_and_no_stray_requests() -> None:
     assert requests <= {".TH", ".SH", ".SS", ".B", ".nf", ".fi"}
     # Help text that starts with a dot or holds a backslash stays text.
     assert not re.search(r"(?<!\\)\\(?![e&\-fF])", page)
+
+
+def test_a_group_without_its_subcommand_prints_its_usage(tmp_path: Path) -> None:
+    for path in ([], ["worktree"], ["backup"]):
+        r = run_git_aircher(tmp_path, *path)
+        assert r.code == 2, path
+        assert r.out == ""
+        assert r.err == run_git_aircher(tmp_path, *path, "-h").out, path

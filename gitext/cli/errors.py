@@ -27,6 +27,11 @@ def report_usage(exc: click.UsageError) -> int:
     The hint names ``-h``, not ``--help``: under git, ``git aircher … --help`` opens the manual
     page instead of reaching us.
     """
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError) and exc.ctx is not None:
+        # A group without its subcommand, as `git worktree` alone: the usage, which lists the
+        # subcommands, on stderr, not an "error:" line wrapped around a whole help page.
+        print(exc.ctx.get_help(), file=sys.stderr)
+        return exc.exit_code
     message = exc.format_message().rstrip(".")
     print(f"error: {message[:1].lower()}{message[1:]}", file=sys.stderr)
     path = exc.ctx.command_path if exc.ctx is not None else "git aircher"

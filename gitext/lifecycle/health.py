@@ -4,9 +4,10 @@ health_check_interval; `warnings` is the cheap subset `status` shows.
 
 Cache hit rates: the session cache records no hits (sessions.db has no column for them), so it
 is reported as live/expired entries, and hits only if a `hit_count`/`hits` column appears.
-Embedding reuse is measured: the share of embedding_metadata rows served by a vector that
-another row (another path with the same blob) already has, i.e. 1 - distinct
-(content_hash, chunk_index, model) / rows.
+Embedding reuse is measured over what the worktrees hold: of the file views (one per worktree
+and path) whose blob has vectors, the share served by vectors embedded for another view, i.e.
+1 - embedded blobs / views. Counting embedding_metadata rows instead would say nothing: a blob's
+chunks get one row each however many branches and paths show it.
 """
 
 from __future__ import annotations
@@ -138,18 +139,21 @@ def cache_rates(project: Project) -> dict[str, Any]:
             hits = int(conn.execute(f"SELECT coalesce(sum({hit_col}), 0) FROM session_cache")
                        .fetchone()[0])
     with project.db("knowledge").read() as conn:
-        rows, distinct = conn.execute(
-            "SELECT count(*), count(DISTINCT coalesce(content_hash, id) || ':' ||"
-            " coalesce(chunk_index, '') || ':' || embedding_model) FROM embedding_metadata"
-        ).fetchone()
+        embedded = {h for (h,) in conn.execute(
+            "SELECT DISTINCT content_hash FROM embedding_metadata WHERE content_hash IS NOT NULL")}
+    with project.db("file_index").read() as conn:
+        per_blob = [n for h, n in conn.execute(
+            "SELECT content_hash, count(*) FROM worktree_files"
+            " WHERE content_hash IS NOT NULL GROUP BY content_hash") if h in embedded]
+    views, blobs = sum(per_blob), len(per_blob)
     return {
         "session_cache": {
             "entries": int(total), "expired": int(expired), "hits": hits,
             "note": None if hit_col else "hits not recorded by the session cache",
         },
         "embedding_reuse": {
-            "rows": int(rows), "distinct_vectors": int(distinct),
-            "rate": round(1 - distinct / rows, 4) if rows else None,
+            "views": views, "embedded_blobs": blobs,
+            "rate": round(1 - blobs / views, 4) if views else None,
         },
     }
 

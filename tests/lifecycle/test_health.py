@@ -9,12 +9,12 @@ import pytest
 
 from gitext import clock
 from gitext.errors import AircherError
-from gitext.ids import new_id
 from gitext.lifecycle import logs
 from gitext.lifecycle.health import check, warnings
 from gitext.lifecycle.limits import guard_disk_full
 from gitext.lifecycle.querylog import SlowQueryLog, TimedConnection
 from gitext.project import Project
+from tests.conftest import commit, git
 from tests.lifecycle.util import add_conversations, counts, integrity
 
 T0 = 1_800_000_000.0
@@ -76,14 +76,24 @@ def test_error_rates_read_both_log_formats(project: Project) -> None:
     assert "2 errors in the logs in 24h" in report.warnings
 
 
-def test_cache_rates(project: Project) -> None:
-    with project.db("knowledge").write() as conn:
-        for path in ("a.py", "copy_of_a.py", "b.py"):
-            conn.execute("INSERT INTO embedding_metadata (id, file_path, chunk_index,"
-                         " embedding_model, dimension, content_hash) VALUES (?, ?, 0, 'm', 4, ?)",
-                         (new_id(), path, "b" * 40 if path == "b.py" else "a" * 40))
+def test_embedding_reuse_counts_views_across_worktrees(
+        project: Project, aircher: object) -> None:
+    root = project.repo.root
+    files = {f"src/mod_{n}.py": f"def handler_{n}(request):\n    return {n}\n" for n in range(3)}
+    commit(root, files, "three modules")
+    assert aircher(root, "index").code == 0  # type: ignore[operator]
+    alone = check(project).cache["embedding_reuse"]
+    assert alone["rate"] == 0.0 and alone["views"] == alone["embedded_blobs"] >= 3
+    side = root.parent / "side"
+    git(root, "worktree", "add", "-q", "-b", "side", str(side))
+    commit(side, {"src/mod_0.py": "def handler_0(request):\n    return 'changed'\n"}, "one")
+    assert aircher(side, "index").code == 0  # type: ignore[operator]
     cache = check(project).cache
-    assert cache["embedding_reuse"] == {"rows": 3, "distinct_vectors": 2, "rate": 0.3333}
+    # The side worktree shows the same blobs but one: only that one was embedded again.
+    assert cache["embedding_reuse"]["views"] == 2 * alone["views"]
+    assert cache["embedding_reuse"]["embedded_blobs"] == alone["embedded_blobs"] + 1
+    assert cache["embedding_reuse"]["rate"] == round(
+        1 - (alone["views"] + 1) / (2 * alone["views"]), 4)
     assert cache["session_cache"]["entries"] == 0
 
 
