@@ -156,8 +156,10 @@ def detect_encoding(data: bytes) -> str | None:
     return "utf-8"
 
 
-def count_lines(data: bytes) -> int:
+def count_lines(data: bytes | str) -> int:
     """Newline-terminated lines, plus one for a final line without its newline."""
     if not data:
         return 0
+    if isinstance(data, str):
+        return data.count("\n") + (0 if data.endswith("\n") else 1)
     return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)

@@ -76,8 +76,21 @@ def search(project: Project, query: str, *, top: int = 10, mode: str = "hybrid")
 
     take_in_local_changes(project)  # what the user is editing counts as it is now
     scores = file_scores(project, text, mode=mode)
-    return [_hit(path, s, info) for path, (s, info) in
-            sorted(scores.items(), key=lambda kv: (-kv[1][0], kv[0]))[:top]]
+    best = sorted(scores.items(), key=lambda kv: (-kv[1][0], kv[0]))[:top]
+    unplaced = [path for path, (_s, info) in best if "preview" not in info]
+    if unplaced:  # hits without a vector chunk: text mode, or vectors not computed yet
+        from gitext.search.locate import locate
+
+        for path, place in locate(project, unplaced, terms(text)).items():
+            scores[path][1].update(chunk_index=place.chunk_index, line_start=place.line_start,
+                                   line_end=place.line_end, preview=_preview(place.text))
+    return [_hit(path, s, info) for path, (s, info) in best]
+
+
+def _preview(text: str) -> str:
+    from gitext.search.indexer import PREVIEW_CHARS
+
+    return text[:PREVIEW_CHARS]
 
 
 def _hit(path: str, score: float, info: dict[str, Any]) -> Hit:

@@ -18,7 +18,7 @@ from typing import Any
 
 from gitext.git.objects import read_files
 from gitext.git.run import git
-from gitext.index.languages import is_binary
+from gitext.index.languages import count_lines, is_binary
 from gitext.index.secrets import is_secret_path
 from gitext.project import Project
 from gitext.search import fulltext
@@ -60,21 +60,21 @@ def live_files(conn: sqlite3.Connection, worktree: str,
     return out
 
 
-def _read_texts(root: Path, files: list[LiveFile]) -> dict[str, str]:
+def read_texts(root: Path, files: list[LiveFile]) -> dict[str, str]:
     """blob -> text for these files; a work-tree version git has no object for is read from disk."""
     by_blob = {f.blob: f for f in files}
     texts: dict[str, str] = {}
     wanted = [(f.path, f.blob) for f in by_blob.values()]
     for blob, data in read_files(root, wanted, max_size=MAX_INDEXED):
         if data is None:
-            data = _from_disk(root / by_blob[blob].path)
+            data = read_from_disk(root / by_blob[blob].path)
         if data is None or is_binary(data):
             continue
         texts[blob] = data.decode("utf-8", errors="replace")
     return texts
 
 
-def _from_disk(path: Path) -> bytes | None:
+def read_from_disk(path: Path) -> bytes | None:
     try:
         if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_INDEXED:
             return None  # (a FIFO where a file was would block the read)
@@ -119,7 +119,7 @@ def update(project: Project, *, progress: Progress | None = None,
     for f in files:
         if f.blob in need_vectors and f.blob not in wanted:
             wanted[f.blob] = f
-    texts = _read_texts(root, list(wanted.values())) if wanted else {}
+    texts = read_texts(root, list(wanted.values())) if wanted else {}
     chunks: dict[str, list[Chunk]] = {}
 
     def chunks_of(f: LiveFile) -> list[Chunk]:
@@ -138,7 +138,7 @@ def update(project: Project, *, progress: Progress | None = None,
             if text is not None:
                 symbols = [s for c in chunks_of(f) for s in c.symbols]
                 fields = fulltext.doc_fields(f.path, text, symbols)
-                fulltext.insert_doc(conn, f.path, f.blob, fields, text.count("\n") + 1)
+                fulltext.insert_doc(conn, f.path, f.blob, fields, count_lines(text))
             done += 1
             if progress is not None and done % 200 == 0:
                 progress(done, total)
@@ -217,6 +217,7 @@ def take_in_local_changes(project: Project) -> set[str]:
     which takes minutes: the view already lists the changed files, and the worker indexes them
     on its next pass.
     """
+    from gitext.sync.local import MAX_LOCAL_FILES
     from gitext.sync.local import take_in_local_changes as into_view
     from gitext.sync.worker import worker_lock
 
@@ -226,21 +227,20 @@ def take_in_local_changes(project: Project) -> set[str]:
     behind = found.head is not None and done is not None and done != found.head
     # Never fully indexed here: a linked worktree whose first records a worker started
     # elsewhere took (its pass covers this worktree soon), or a first index still running.
-    # Not worth a wait: the query does it only if the slot is free and the work is small.
+    # Worth a wait only when that index is small (a first commit in a new repository, searched
+    # at once); a large one takes minutes, and the query answers from what there is.
     never = found.head is not None and done is None
     if found.local or found.changed or behind or never:
-        wait = LOCAL_WAIT if found.local or found.changed or behind else 0.0
+        wait = LOCAL_WAIT if found.local or found.changed or behind or (
+            never and _view_size(project, root) <= MAX_LOCAL_FILES) else 0.0
         with worker_lock(project, wait=False, name="heavy", within=wait) as mine:
             if not mine:
                 return found.changed
             need = set(found.local)
             head = found.head
             done = indexed_head(project, root)  # the worker's pass may have just covered it
-            if done is None:
-                from gitext.sync.local import MAX_LOCAL_FILES
-
-                if "skipped" not in update(project, most=MAX_LOCAL_FILES):
-                    return found.changed
+            if done is None and "skipped" not in update(project, most=MAX_LOCAL_FILES):
+                return found.changed
             # None: nothing to catch up, or too much (history rewritten, a large pull without
             # hooks), which the worker's full update does.
             moved = (_changed_between(root, done, head)
@@ -252,6 +252,12 @@ def take_in_local_changes(project: Project) -> set[str]:
             if moved is not None and head is not None:
                 remember_indexed(project, root, head)
     return found.changed
+
+
+def _view_size(project: Project, root: Path) -> int:
+    with project.db("file_index").read() as conn:
+        return int(conn.execute("SELECT count(*) FROM worktree_files WHERE worktree_path = ?",
+                                (str(root),)).fetchone()[0])
 
 
 def _stamp_path(project: Project, root: Path) -> Path:

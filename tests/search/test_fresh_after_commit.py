@@ -61,3 +61,23 @@ def test_search_right_after_a_commit_waits_for_its_indexing(live: Path) -> None:
     out, err = search.communicate(timeout=60)
     assert search.returncode == 0, err
     assert [h["path"] for h in json.loads(out)][:1] == ["src/narwhal.py"]
+
+
+def test_the_first_commit_of_a_new_repository_is_searched_at_once(empty_repo: Path) -> None:
+    """Nothing was ever indexed here (`init` before any commit): a search right after the first
+    commit waits for the worker's first, small index instead of answering from nothing."""
+    assert run_git_aircher(empty_repo, "init").code == 0
+    heavy = store(empty_repo) / "run" / "heavy.lock"
+    with heavy.open("a") as slot:
+        fcntl.flock(slot, fcntl.LOCK_EX)  # the worker's first index, still running
+        commit(empty_repo, {"src/ibex.py": "def ibex_horn_ridges():\n    return 4\n"}, "ibex")
+        search = subprocess.Popen(
+            [str(VENV_BIN / "git-aircher"), "search", "--json", "--mode", "text", "--",
+             "ibex horn"], cwd=empty_repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+        time.sleep(0.5)
+        assert search.poll() is None, "the search answered without waiting for the index"
+        fcntl.flock(slot, fcntl.LOCK_UN)
+    out, err = search.communicate(timeout=60)
+    assert search.returncode == 0, err
+    assert [h["path"] for h in json.loads(out)][:1] == ["src/ibex.py"]

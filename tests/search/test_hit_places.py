@@ -1,0 +1,76 @@
+"""Every search hit names where in its file it is: its lines and a preview, also in text mode,
+with embeddings off, and for a file whose vectors are not computed yet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gitext.search.locate import best_place
+from tests.conftest import commit, open_project
+from tests.search.test_search import search_json
+
+# Three definitions; the query's words sit in the third one only.
+MODULE = "".join(
+    f"def helper_{n}(value):\n    \"\"\"Plain helper number {n}.\"\"\"\n"
+    + "".join(f"    value = value + {k}\n" for k in range(70)) + "    return value\n\n\n"
+    for n in range(2)
+) + "def reconcile_ledger_entries(ledger):\n    return sorted(ledger)\n"
+LEDGER_LINE = MODULE.splitlines().index("def reconcile_ledger_entries(ledger):") + 1
+
+
+@pytest.fixture(autouse=True)
+def no_hooks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRCHER_SKIP", "1")
+
+
+@pytest.fixture
+def ledger(empty_repo: Path, aircher: Any) -> Path:
+    commit(empty_repo, {"src/books.py": MODULE, "NOTES.md": "one line of notes\n",
+                        "README.md": "# books\n"}, "books")
+    assert aircher(empty_repo, "index").code == 0
+    return empty_repo
+
+
+def _hit(hits: list[dict[str, Any]], path: str) -> dict[str, Any]:
+    return next(h for h in hits if h["path"] == path)
+
+
+def test_text_mode_names_the_definition_the_words_are_in(ledger: Path, aircher: Any) -> None:
+    text = _hit(search_json(aircher, ledger, "--mode", "text", "--", "reconcile ledger"),
+                "src/books.py")
+    assert text["line_start"] == LEDGER_LINE
+    assert text["preview"].startswith("def reconcile_ledger_entries(ledger):")
+    # The same chunk the vectors name: one chunking for both.
+    vector = _hit(search_json(aircher, ledger, "--mode", "vector", "--", "reconcile ledger"),
+                  "src/books.py")
+    assert {k: text[k] for k in ("chunk_index", "line_start", "line_end")} == \
+        {k: vector[k] for k in ("chunk_index", "line_start", "line_end")}
+
+
+def test_a_one_line_file_is_one_line(ledger: Path, aircher: Any) -> None:
+    hit = _hit(search_json(aircher, ledger, "--mode", "text", "--", "notes"), "NOTES.md")
+    assert (hit["line_start"], hit["line_end"], hit["preview"]) == (1, 1, "one line of notes")
+
+
+def test_hits_are_placed_with_embeddings_off(empty_repo: Path, aircher: Any) -> None:
+    assert aircher(empty_repo, "init").code == 0
+    assert aircher(empty_repo, "config", "set", "storage.embeddings.enabled", "false").code == 0
+    commit(empty_repo, {"src/books.py": MODULE}, "books")
+    assert aircher(empty_repo, "index").code == 0
+    project = open_project(empty_repo)
+    with project.db("knowledge").read() as conn:
+        assert conn.execute("SELECT count(*) FROM embedding_metadata").fetchone()[0] == 0
+    project.close()
+    hit = _hit(search_json(aircher, empty_repo, "--", "reconcile ledger"), "src/books.py")
+    assert hit["line_start"] == LEDGER_LINE and hit["preview"].startswith("def reconcile")
+
+
+def test_of_equal_chunks_the_first_and_a_path_only_hit_points_at_the_top() -> None:
+    lines = ["alpha", "beta", "gamma alpha", "delta"]
+    assert best_place(lines, [(0, 1, 2), (1, 3, 4)], ["alpha", "gamma"]).line_start == 3
+    assert best_place(lines, [(0, 1, 2), (1, 3, 4)], ["alpha"]).line_start == 1
+    assert best_place(lines, [(0, 1, 2), (1, 3, 4)], ["zeta"]).chunk_index == 0
+    assert best_place(lines, [], ["alpha"]) is None
