@@ -20,7 +20,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from gitext.lifecycle.logs import get_logger
-from gitext.lifecycle.optional import optional_function
 from gitext.project import Project
 from gitext.store.pool import Database
 
@@ -165,13 +164,11 @@ def _checkpoint(project: Project, dry: bool) -> tuple[int, str]:
 
 
 def _search_index(project: Project, dry: bool) -> tuple[int, str]:
-    rebuild = optional_function("gitext.search.maintenance", "rebuild")
-    if rebuild is None:
-        return 0, "search index: not built"
+    from gitext.search.rebuild import rebuild
+
     if dry:
         return 1, "search index would be rebuilt"
-    result = rebuild(project)
-    return 1, f"search index rebuilt{f': {result}' if result is not None else ''}"
+    return 1, f"search index rebuilt: {rebuild(project)}"
 
 
 def _compress(project: Project, dry: bool) -> tuple[int, str]:

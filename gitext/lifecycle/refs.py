@@ -9,7 +9,6 @@ in hash-prefix folders); embedding vectors under content/embeddings.
 from __future__ import annotations
 
 import os
-import re
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +19,6 @@ from gitext.project import Project
 
 if TYPE_CHECKING:
     from gitext.lifecycle.doctor import Finding
-
-_HASHLIKE = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 
 
 @dataclass(frozen=True)
@@ -107,6 +104,8 @@ def missing_attachments(project: Project, sound: set[str]) -> dict[str, list[str
 
 def missing_embeddings(project: Project) -> list[str]:
     """Lines describing vectors the metadata promises but the file system lacks."""
+    from gitext.search.rebuild import unreadable
+
     path = project.layout.db("knowledge")
     lines: list[str] = []
     for (index_path,) in _rows(path, "SELECT index_path FROM search_indexes"
@@ -116,25 +115,11 @@ def missing_embeddings(project: Project) -> list[str]:
                                                   project.layout.embeddings / p]
         if not any(c.exists() for c in candidates):
             lines.append(f"search index file {index_path} is missing")
-    hashes = {str(r[0]) for r in _rows(
-        path,
-        "SELECT DISTINCT content_hash FROM embedding_metadata WHERE content_hash IS NOT NULL",
-    )}
-    if not hashes:
-        return lines
-    folder = project.layout.embeddings
-    files = [n for _p, _d, names in os.walk(folder) for n in names] if folder.is_dir() else []
-    if not files:
-        lines.append(
-            f"{len(hashes)} blob(s) have embedding metadata but content/embeddings/ is empty"
-        )
-        return lines
-    stems = {n.split(".", 1)[0] for n in files}
-    if any(_HASHLIKE.match(s) for s in stems):  # one file per blob: check each
-        absent = sorted(h for h in hashes if h not in stems)
-        if absent:
-            lines.append(f"{len(absent)} blob(s) have embedding metadata but no vector file"
-                         f" (e.g. {absent[0][:12]})")
+    rows = _rows(path, "SELECT id, embedding_model, dimension, vector_file, vector_row"
+                       " FROM embedding_metadata WHERE vector_file IS NOT NULL")
+    for model, bad in sorted(unreadable(project.layout.embeddings, rows).items()):
+        lines.append(f"{len(bad)} vector(s) of {model} cannot be read: segment missing or"
+                     f" damaged (e.g. {bad[0][1]})")
     return lines
 
 
@@ -163,7 +148,7 @@ def reference_findings(project: Project, sound: set[str]) -> list[Finding]:
         ))
     if "knowledge" in sound:
         out.extend(Finding("embeddings", "warning", "knowledge", line,
-                           "search index rebuilt when the search module provides a rebuild")
+                           "search index rebuilt: lost vectors computed again")
                    for line in missing_embeddings(project))
     return out
 

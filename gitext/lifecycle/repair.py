@@ -17,7 +17,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from gitext.lifecycle.doctor import DoctorReport, diagnose
-from gitext.lifecycle.optional import optional_function
 from gitext.project import Project
 
 _SALVAGE_CHECKS = ("wal", "unreadable", "integrity", "schema")
@@ -175,14 +174,11 @@ def _rebuild_from_git(project: Project, dry_run: bool) -> RepairAction:
 
 
 def _rebuild_search(project: Project, dry_run: bool) -> RepairAction:
-    rebuild = optional_function("gitext.search.maintenance", "rebuild")
-    if rebuild is None:
-        return RepairAction("c", "knowledge", "search index: not built",
-                            "the search module is not installed")
+    from gitext.search.rebuild import rebuild
+
     if dry_run:
         return RepairAction("c", "knowledge", "would rebuild the search index")
-    rebuild(project)
-    return RepairAction("c", "knowledge", "search index rebuilt")
+    return RepairAction("c", "knowledge", "search index rebuilt", str(rebuild(project)))
 
 
 def _references(

@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 from gitext import clock
-from gitext.lifecycle.optional import optional_function
 from gitext.project import Project
 
 _BATCH = 500
@@ -152,8 +151,8 @@ def unused_embedding_hashes(project: Project) -> set[str]:
 
 
 def remove_unused_embeddings(project: Project, *, dry_run: bool = False) -> int:
-    """Metadata rows of unused blobs; their vector files are the search helper's to drop
-    (`gitext.search.maintenance.forget_vectors(project, hashes)` when it exists)."""
+    """Metadata rows of unused blobs, then their vectors (`forget_vectors` rewrites the
+    segments without them)."""
     hashes = sorted(unused_embedding_hashes(project))
     if not hashes:
         return 0
@@ -174,9 +173,10 @@ def remove_unused_embeddings(project: Project, *, dry_run: bool = False) -> int:
                 f"DELETE FROM embedding_metadata WHERE content_hash IN ({marks})", part
             )
             removed += cur.rowcount
-    forget = optional_function("gitext.search.maintenance", "forget_vectors")
-    if forget is not None:
-        forget(project, set(hashes))
+    if removed:
+        from gitext.search.maintenance import forget_vectors
+
+        forget_vectors(project)
     return removed
 
 

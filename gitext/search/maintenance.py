@@ -134,6 +134,8 @@ def compact(project: Project, embedder: Embedder) -> dict[str, int]:
     the rows moved, so a crash at any point leaves a consistent index (at worst a stray file).
     """
     vs = store(project, embedder)
+    # Listed before the rows are read: a segment an indexer writes meanwhile is not ours.
+    old_segments = set(vs.segments())
     gone = _unreferenced(project, embedder.name)
     kdb = project.db("knowledge")
     with kdb.read() as conn:
@@ -142,7 +144,6 @@ def compact(project: Project, embedder: Embedder) -> dict[str, int]:
             " WHERE embedding_model = ? AND vector_file IS NOT NULL ORDER BY content_hash,"
             " chunk_index", (embedder.name,)).fetchall()
     keep = [r for r in rows if r[1] not in gone]
-    old_segments = set(vs.segments())
     new_segment = None
     if keep:
         matrix = vs.gather([(r[2], int(r[3])) for r in keep])
@@ -152,6 +153,22 @@ def compact(project: Project, embedder: Embedder) -> dict[str, int]:
                         " AND content_hash = ?", ((embedder.name, b) for b in gone))
         kdb.executemany(conn, "UPDATE embedding_metadata SET vector_file = ?, vector_row = ?"
                         " WHERE id = ?", ((new_segment, i, r[0]) for i, r in enumerate(keep)))
-    removed = vs.remove(old_segments - {new_segment} if new_segment else old_segments)
+        # Rows an indexer added after ours were read still name their segment: it stays.
+        named = {r[0] for r in conn.execute(
+            "SELECT DISTINCT vector_file FROM embedding_metadata WHERE embedding_model = ?",
+            (embedder.name,))}
+    removed = vs.remove(old_segments - named - {new_segment})
     register_index(project, embedder, rebuilt=True)
     return {"kept": len(keep), "dropped_blobs": len(gone), "segments_removed": removed}
+
+
+def forget_vectors(project: Project) -> None:
+    """Vectors whose rows retention deleted leave their files now, not at the next compaction:
+    the live rows are rewritten into one segment."""
+    from gitext.search.embedders import embedder_for
+
+    if not project.config.flag("storage.embeddings.enabled"):
+        return
+    embedder = embedder_for(project)
+    if store(project, embedder).segments():
+        compact(project, embedder)

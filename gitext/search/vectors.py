@@ -10,8 +10,10 @@ the metadata at it, then deletes the old files.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -91,8 +93,12 @@ class VectorStore:
                 removed += 1
             except FileNotFoundError:
                 pass
+        # A fresh .tmp is a segment another process is writing; an old one, a crash's leftover.
+        stale = time.time() - 3600
         for tmp in self.folder.glob("*.tmp") if self.folder.is_dir() else []:
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                if tmp.stat().st_mtime < stale:
+                    tmp.unlink()
         return removed
 
     def size_bytes(self) -> int:
