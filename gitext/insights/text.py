@@ -2,21 +2,18 @@
 
 A context's "document" is a few dozen commit messages and conversations, and a project has a
 handful of branch contexts; plain Python dictionaries do this in milliseconds, where importing
-scikit-learn alone costs about two seconds. The search package's tokenizer is used when it is
-installed, so both agree on what a term is.
+scikit-learn alone costs about two seconds. The terms are the search package's, so both agree on
+what a term is.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from gitext.records.fts import code_tokenizer
+from gitext.search.tokenize import terms
 
-_IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 STOP = frozenset({
     "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "could", "did", "do",
     "does", "for", "from", "had", "has", "have", "he", "her", "his", "how", "i", "if", "in",
@@ -32,20 +29,7 @@ Vector = dict[str, float]
 
 
 def tokens(text: str) -> list[str]:
-    fn = code_tokenizer()
-    if fn is not None:
-        try:
-            return [t for t in fn(text) if isinstance(t, str) and t not in STOP]
-        except Exception:  # fall back to ours rather than lose the refresh
-            pass
-    out: list[str] = []
-    for ident in _IDENT.findall(text):
-        parts = [p.lower() for piece in ident.split("_") for p in _CAMEL.findall(piece)]
-        whole = ident.lower()
-        for term in {whole, *parts}:
-            if len(term) > 1 and not term.isdigit() and term not in STOP:
-                out.append(term)
-    return out
+    return [t for t in terms(text) if t not in STOP]
 
 
 def tfidf(docs: Mapping[str, Sequence[str]]) -> dict[str, Vector]:

@@ -199,6 +199,12 @@ def _archive(project: Project, dry: bool) -> tuple[int, str]:
     return count, f"conversations archived{extra}"
 
 
+def _message_terms(project: Project, dry: bool) -> tuple[int, str]:
+    from gitext.records.fts import add_missing_terms
+
+    return add_missing_terms(project, dry_run=dry), "messages given their code-aware search terms"
+
+
 def _embeddings(project: Project, dry: bool) -> tuple[int, str]:
     from gitext.lifecycle.retention import remove_unused_embeddings
 
@@ -211,7 +217,7 @@ STEPS: dict[str, list[tuple[str, Step]]] = {
               ("temp_files", _temp_files),
               ("backups", _backups)],
     "weekly": [("file_versions", _file_versions), ("vacuum", _vacuum), ("analyze", _analyze),
-               ("checkpoint", _checkpoint)],
+               ("checkpoint", _checkpoint), ("message_terms", _message_terms)],
     "monthly": [("search_index", _search_index), ("compress", _compress)],
     "quarterly": [("archive", _archive), ("embeddings", _embeddings)],
 }

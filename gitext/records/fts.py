@@ -1,62 +1,37 @@
 """Full-text search over messages: SQLite FTS5 (`messages_fts`, schemas/conversations/002).
 
-Triggers index every message's content with FTS5's unicode61 tokenizer. When the search
-package's code-aware tokenizer is installed (`gitext.search.tokenize`), the record API appends
-its terms (identifier parts such as `get current context` for `getCurrentContext`) to the
-message's row in the same transaction, so a query for `context` also finds the identifier.
+Triggers index every message's content with FTS5's unicode61 tokenizer; the record API then
+appends the search package's code-aware terms (`gitext.search.tokenize`: identifier parts such
+as `get current context` for `getCurrentContext`) to the message's row in the same transaction,
+so a query for `context` also finds the identifier.
 Queries are always split into plain words and quoted: a user's text never reaches FTS5 as syntax.
 """
 
 from __future__ import annotations
 
-import importlib
 import re
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from functools import cache
 from typing import Any
 
 from gitext.errors import UsageError
 from gitext.project import Project
 
 _WORD = re.compile(r"(\w+)(\*?)")
-Tokenizer = Callable[[str], Iterable[Any]]
-
-
-@cache
-def code_tokenizer() -> Tokenizer | None:
-    """The search package's tokenizer when it is installed, else None (unicode61 only)."""
-    try:
-        module = importlib.import_module("gitext.search.tokenize")
-    except ImportError:
-        return None
-    for name in ("tokenize", "tokens", "code_tokens"):
-        fn = getattr(module, name, None)
-        if callable(fn):
-            return fn  # type: ignore[no-any-return]
-    return None
-
-
-def tokenizer_name() -> str:
-    return "gitext.search.tokenize + unicode61" if code_tokenizer() else "unicode61"
 
 
 def extra_terms(content: str | None) -> str | None:
-    fn = code_tokenizer()
-    if fn is None or not content:
+    from gitext.search.tokenize import terms
+
+    if not content:
         return None
-    try:
-        terms = [t for t in fn(content) if isinstance(t, str)]
-    except Exception:  # a tokenizer bug must not lose the message; unicode61 still indexes it
-        return None
-    return " ".join(terms) if terms else None
+    found = terms(content)
+    return " ".join(found) if found else None
 
 
 def index_extra_terms(conn: sqlite3.Connection, rows: Sequence[tuple[str, str | None]]) -> None:
     """Inside the writer's transaction, after the messages (id, content) were inserted."""
-    if code_tokenizer() is None:
-        return
     for message_id, content in rows:
         extra = extra_terms(content)
         if extra:
@@ -65,6 +40,27 @@ def index_extra_terms(conn: sqlite3.Connection, rows: Sequence[tuple[str, str | 
                 " (SELECT rowid FROM message_search WHERE message_id = ?)",
                 (f"{content}\n{extra}", message_id),
             )
+
+
+def add_missing_terms(project: Project, *, dry_run: bool = False) -> int:
+    """Give the code-aware terms to messages whose index row holds their content alone; returns
+    how many. Writers that are not the record API leave such rows through the triggers (an
+    archived conversation restored, a salvaged database), and so did every writer before
+    session 9, when a lookup by the wrong name never found the terms. Weekly maintenance."""
+    with project.db("conversations").read() as conn:
+        rows = conn.execute(
+            "SELECT m.id, m.content FROM messages m"
+            " JOIN message_search s ON s.message_id = m.id"
+            " JOIN messages_fts f ON f.rowid = s.rowid"
+            " WHERE m.content IS NOT NULL AND m.content != '' AND f.terms = m.content"
+        ).fetchall()
+    todo = [(str(r[0]), str(r[1])) for r in rows if extra_terms(str(r[1]))]
+    if not dry_run:
+        db = project.db("conversations")
+        for start in range(0, len(todo), 500):  # short write transactions: agents keep writing
+            with db.write() as conn:
+                index_extra_terms(conn, todo[start:start + 500])
+    return len(todo)
 
 
 def match_query(query: str) -> str:

@@ -18,7 +18,7 @@ from gitext.records import (
     search_messages,
     start_conversation,
 )
-from gitext.records.fts import match_query, tokenizer_name
+from gitext.records.fts import match_query
 from tests.conftest import commit, git
 from tests.records.helpers import count, init, rows
 
@@ -55,7 +55,9 @@ def test_full_text_search(project: Project) -> None:
     assert match_query('a "b" c*') == '"a" "b" "c"*'
     with pytest.raises(UsageError, match="no words"):
         search_messages(project, "'; --")
-    assert tokenizer_name()
+    # Identifier parts are terms: "context" finds getCurrentContext, "case name" snake_case_name.
+    assert [h.conversation_id for h in search_messages(project, "current context")] == [ids[0]]
+    assert search_messages(project, "case name")[0].role == "assistant"
     delete_conversation(project, ids[0])
     assert search_messages(project, "keyerror") == []
     assert count(project, "conversations", "messages_fts") == 2
@@ -174,3 +176,24 @@ def test_conversation_cli(project: Project, aircher: object, tmp_path: Path) -> 
     assert json.loads(res.out)["skipped"] == 2
     missing = run(root, "conversation", "show", "nope-nope")
     assert missing.code == 2 and "no conversation" in missing.err
+
+
+def test_weekly_maintenance_gives_back_terms_a_trigger_only_writer_left_out(
+        project: Project) -> None:
+    from gitext.lifecycle.maintenance import run_maintenance
+    from gitext.records.fts import add_missing_terms
+
+    ids = _fill(project)
+    with project.db("conversations").write() as conn:
+        # A writer that is not the record API (a restore, a salvage): the trigger indexes the
+        # content alone.
+        conn.execute("UPDATE messages SET content = content || ' ' WHERE conversation_id = ?",
+                     (ids[0],))
+    assert search_messages(project, "current context") == []
+    assert add_missing_terms(project, dry_run=True) == 2  # both messages of the first
+    assert search_messages(project, "current context") == []
+    report = run_maintenance(project, ["weekly"])
+    task = next(t for t in report.tasks if t.task == "message_terms")
+    assert (task.count, task.error) == (2, None)
+    assert [h.conversation_id for h in search_messages(project, "current context")] == [ids[0]]
+    assert add_missing_terms(project) == 0
