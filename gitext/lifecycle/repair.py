@@ -166,10 +166,7 @@ def _rebuild_from_git(project: Project, dry_run: bool) -> RepairAction:
 
     if dry_run:
         return RepairAction("a", "file_index", "would rebuild from git")
-    try:
-        rebuild_from_git(project)
-    except NotImplementedError as exc:
-        return RepairAction("a", "file_index", "rebuild from git not available", str(exc))
+    rebuild_from_git(project)
     return RepairAction("a", "file_index", "rebuilt from git")
 
 
