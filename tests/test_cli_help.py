@@ -59,3 +59,19 @@ def test_a_group_without_its_subcommand_prints_its_usage(tmp_path: Path) -> None
         assert r.code == 2, path
         assert r.out == ""
         assert r.err == run_git_aircher(tmp_path, *path, "-h").out, path
+
+
+def test_hints_name_commands_that_run(live: Path) -> None:
+    """A hint's command does what the hint says, not print a usage."""
+    cases = [("relevant", "--context", "nosuch"), ("compare", "HEAD", "nosuch"),
+             ("feedback", "no/such.py", "--useful", "1")]
+    for args in cases:
+        r = run_git_aircher(live, *args)
+        assert r.code == 2, args
+        hint = r.err.splitlines()[-1]
+        named = re.search(r"`git aircher ([^`]+)`", hint)
+        assert named, hint
+        follow = run_git_aircher(live, *named.group(1).split())
+        assert follow.code == 0, (hint, follow.err)
+    listed = run_git_aircher(live, "worktree", "list")
+    assert "master" in listed.out or "main" in listed.out

@@ -79,7 +79,7 @@ def _current(project: Project, name: str | None = None) -> tuple[Context, bool]:
             ctx = find_context(conn, name)
             if ctx is None:
                 raise UsageError(f"no context named {name!r}",
-                                 hint="`git aircher context` lists the contexts")
+                                 hint="`git aircher worktree list` shows the contexts")
             return ctx, True
         proj = project_context(conn)
         if proj is None:
