@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.conftest import VENV_BIN, commit, run_git_aircher
@@ -37,47 +38,50 @@ def test_a_commit_no_hook_saw_is_searched_and_ranked(live: Path) -> None:
     assert run_git_aircher(live, "doctor", "--quick").code == 0  # and the store is level
 
 
+def _search_while_heavy_is_held(repo: Path, meanwhile: Callable[[], object],
+                                words: str) -> list[str]:
+    """Hold the worker's heavy slot, do `meanwhile`, start a search: it must still be waiting
+    half a second later; then free the slot and return what it found."""
+    with (store(repo) / "run" / "heavy.lock").open("a") as slot:
+        fcntl.flock(slot, fcntl.LOCK_EX)  # the worker's heavy pass, busy elsewhere
+        meanwhile()
+        search = subprocess.Popen(
+            [str(VENV_BIN / "git-aircher"), "search", "--json", "--mode", "text", "--", words],
+            cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.5)
+        assert search.poll() is None, "the search answered without waiting for the index"
+        fcntl.flock(slot, fcntl.LOCK_UN)
+    out, err = search.communicate(timeout=60)
+    assert search.returncode == 0, err
+    return [h["path"] for h in json.loads(out)]
+
+
 def test_search_right_after_a_commit_waits_for_its_indexing(live: Path) -> None:
     """The worker applies a commit's record at once but indexes it a moment later, in its heavy
     slot; a search in between waits for that slot, and indexes the commit itself when the
     worker left it undone."""
     commit(live, {"src/base.py": "def base():\n    return 1\n"}, "base")
     wait_idle(live)
-    heavy = store(live) / "run" / "heavy.lock"
-    with heavy.open("a") as slot:
-        fcntl.flock(slot, fcntl.LOCK_EX)  # the worker's heavy pass, busy elsewhere
-        commit(live, {"src/narwhal.py": "def narwhal_tusk_length():\n    return 3\n"}, "narwhal")
+
+    def narwhal_committed_and_applied() -> None:
+        commit(live, {"src/narwhal.py": "def narwhal_tusk_length():\n    return 3\n"},
+               "narwhal")
         deadline = time.monotonic() + 60
         while list((store(live) / "journal").glob("*.ev")):  # the record is applied meanwhile
             assert time.monotonic() < deadline
             time.sleep(0.05)
-        search = subprocess.Popen(
-            [str(VENV_BIN / "git-aircher"), "search", "--json", "--mode", "text", "--",
-             "narwhal tusk"], cwd=live, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True)
-        time.sleep(0.5)
-        assert search.poll() is None, "the search answered without waiting for the index"
-        fcntl.flock(slot, fcntl.LOCK_UN)
-    out, err = search.communicate(timeout=60)
-    assert search.returncode == 0, err
-    assert [h["path"] for h in json.loads(out)][:1] == ["src/narwhal.py"]
+
+    found = _search_while_heavy_is_held(live, narwhal_committed_and_applied, "narwhal tusk")
+    assert found[:1] == ["src/narwhal.py"]
 
 
 def test_the_first_commit_of_a_new_repository_is_searched_at_once(empty_repo: Path) -> None:
     """Nothing was ever indexed here (`init` before any commit): a search right after the first
     commit waits for the worker's first, small index instead of answering from nothing."""
     assert run_git_aircher(empty_repo, "init").code == 0
-    heavy = store(empty_repo) / "run" / "heavy.lock"
-    with heavy.open("a") as slot:
-        fcntl.flock(slot, fcntl.LOCK_EX)  # the worker's first index, still running
-        commit(empty_repo, {"src/ibex.py": "def ibex_horn_ridges():\n    return 4\n"}, "ibex")
-        search = subprocess.Popen(
-            [str(VENV_BIN / "git-aircher"), "search", "--json", "--mode", "text", "--",
-             "ibex horn"], cwd=empty_repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True)
-        time.sleep(0.5)
-        assert search.poll() is None, "the search answered without waiting for the index"
-        fcntl.flock(slot, fcntl.LOCK_UN)
-    out, err = search.communicate(timeout=60)
-    assert search.returncode == 0, err
-    assert [h["path"] for h in json.loads(out)][:1] == ["src/ibex.py"]
+    found = _search_while_heavy_is_held(
+        empty_repo,
+        lambda: commit(empty_repo, {"src/ibex.py": "def ibex_horn_ridges():\n    return 4\n"},
+                       "ibex"),
+        "ibex horn")
+    assert found[:1] == ["src/ibex.py"]
