@@ -83,14 +83,8 @@ def search(project: Project, query: str, *, top: int = 10, mode: str = "hybrid")
 
         for path, place in locate(project, unplaced, terms(text)).items():
             scores[path][1].update(chunk_index=place.chunk_index, line_start=place.line_start,
-                                   line_end=place.line_end, preview=_preview(place.text))
+                                   line_end=place.line_end, preview=place.preview)
     return [_hit(path, s, info) for path, (s, info) in best]
-
-
-def _preview(text: str) -> str:
-    from gitext.search.indexer import PREVIEW_CHARS
-
-    return text[:PREVIEW_CHARS]
 
 
 def _hit(path: str, score: float, info: dict[str, Any]) -> Hit:

@@ -60,18 +60,23 @@ def live_files(conn: sqlite3.Connection, worktree: str,
     return out
 
 
-def read_texts(root: Path, files: list[LiveFile]) -> dict[str, str]:
-    """blob -> text for these files; a work-tree version git has no object for is read from disk."""
+def read_texts(root: Path, files: list[LiveFile], *, disk_first: bool = False) -> dict[str, str]:
+    """blob -> text for these files; a work-tree version git has no object for is read from disk.
+
+    `disk_first`: a few files of a view just brought level with the work tree (a query's hits)
+    are read from there, which costs less than starting `git cat-file`; git gives the rest."""
     by_blob = {f.blob: f for f in files}
-    texts: dict[str, str] = {}
-    wanted = [(f.path, f.blob) for f in by_blob.values()]
-    for blob, data in read_files(root, wanted, max_size=MAX_INDEXED):
-        if data is None:
-            data = read_from_disk(root / by_blob[blob].path)
-        if data is None or is_binary(data):
-            continue
-        texts[blob] = data.decode("utf-8", errors="replace")
-    return texts
+    raw: dict[str, bytes | None] = {}
+    if disk_first:
+        raw = {blob: read_from_disk(root / f.path) for blob, f in by_blob.items()}
+    rest = [(f.path, blob) for blob, f in by_blob.items() if raw.get(blob) is None]
+    if rest:
+        for blob, data in read_files(root, rest, max_size=MAX_INDEXED):
+            if data is None and not disk_first:
+                data = read_from_disk(root / by_blob[blob].path)
+            raw[blob] = data
+    return {blob: data.decode("utf-8", errors="replace") for blob, data in raw.items()
+            if data is not None and not is_binary(data)}
 
 
 def read_from_disk(path: Path) -> bytes | None:

@@ -15,14 +15,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from gitext.project import Project
 from gitext.search.chunking import MAX_CHARS, chunk_text
-
-if TYPE_CHECKING:
-    from gitext.search.indexer import LiveFile
 
 
 @dataclass(frozen=True)
@@ -31,6 +26,12 @@ class Place:
     line_start: int
     line_end: int
     text: str
+
+    @property
+    def preview(self) -> str:
+        from gitext.search.indexer import PREVIEW_CHARS
+
+        return self.text[:PREVIEW_CHARS]  # as the indexer stores content_preview
 
 
 def best_place(lines: list[str], spans: Sequence[tuple[int, int, int]],
@@ -64,10 +65,7 @@ def locate(project: Project, paths: Sequence[str],
     with project.db("file_index").read() as conn:
         files = live_files(conn, str(root), set(paths))
     spans = _stored_spans(project, {f.blob for f in files})
-    texts = _texts_on_disk(root, files)
-    unread = [f for f in files if f.blob not in texts]
-    if unread:
-        texts.update(read_texts(root, unread))
+    texts = read_texts(root, files, disk_first=True)
     out: dict[str, Place] = {}
     for f in files:
         text = texts.get(f.blob)
@@ -78,20 +76,6 @@ def locate(project: Project, paths: Sequence[str],
         place = best_place(text.split("\n"), known, query_terms)
         if place is not None:
             out[f.path] = place
-    return out
-
-
-def _texts_on_disk(root: Path, files: Sequence[LiveFile]) -> dict[str, str]:
-    """blob -> text, read from the work tree, which the view has just been brought level with:
-    opening ten files costs less than starting `git cat-file`."""
-    from gitext.index.languages import is_binary
-    from gitext.search.indexer import read_from_disk
-
-    out: dict[str, str] = {}
-    for f in files:
-        data = read_from_disk(root / f.path)
-        if data is not None and not is_binary(data):
-            out[f.blob] = data.decode("utf-8", errors="replace")
     return out
 
 
