@@ -221,17 +221,31 @@ def test_a_server_of_a_removed_repository_leaves(indexed: Path) -> None:
 
 
 def test_at_most_four_servers_and_the_longest_idle_leaves(tmp_path: Path, runtime: Path) -> None:
+    # Servers started directly (a query starts one the same way, see warm_later): what is
+    # tested is the limit, and a server needs no more than the repository's git folder.
     repos = []
     for i in range(5):
         repo = tmp_path / f"r{i}"
         repo.mkdir()
         git(repo, "init", "-q")
-        commit(repo, FILES, "base")
-        assert _in_process(repo, "index").code == 0
         repos.append(repo)
-    first = int(_warm(repos[0])["pid"])
-    for repo in repos[1:]:
-        _warm(repo)
+
+    def start(repo: Path) -> subprocess.Popen[bytes]:
+        sock = _socket(repo)
+        common = git(repo, "rev-parse", "--path-format=absolute", "--git-common-dir").strip()
+        return subprocess.Popen([str(VENV_BIN / "python"), "-m", "gitext.serve.server",
+                                 str(sock), common], cwd=sock.parent,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    procs = [start(repos[0])]
+    first = int(_wait_server(_socket(repos[0]))["pid"])
+    # The next three side by side: the first is then the longest idle by seconds.
+    procs += [start(repo) for repo in repos[1:4]]
+    for repo in repos[1:4]:
+        _wait_server(_socket(repo))
+    procs.append(start(repos[4]))
+    _wait_server(_socket(repos[4]))
+    assert procs[0].wait(timeout=30) == 0
     _wait_gone(first, _socket(repos[0]))
     live = [client.ping(_socket(r)) for r in repos]
     assert live[0] is None and all(info is not None for info in live[1:])
