@@ -172,10 +172,15 @@ def _rebuild_from_git(project: Project, dry_run: bool) -> RepairAction:
 
 def _rebuild_search(project: Project, dry_run: bool) -> RepairAction:
     from gitext.search.rebuild import rebuild
+    from gitext.sync.worker import worker_lock
 
     if dry_run:
         return RepairAction("c", "knowledge", "would rebuild the search index")
-    return RepairAction("c", "knowledge", "search index rebuilt", str(rebuild(project)))
+    # In the worker's heavy slot: the rebuild rewrites vector segments, which an index running
+    # beside it (a worker's, or a query's take-in) would be writing and naming.
+    with worker_lock(project, wait=True, name="heavy"):
+        done = rebuild(project)
+    return RepairAction("c", "knowledge", "search index rebuilt", str(done))
 
 
 def _references(

@@ -71,11 +71,13 @@ def index(project: Project, progress: PhaseProgress | None = None, *,
     from gitext.search.indexer import update as search_update
     from gitext.sync.worker import ensure_fresh
 
-    ensure_fresh(project)
-    # What a query needs; insights and maintenance stay the worker's.
-    result.extra["search"] = search_update(
-        project, progress=partial(progress, "search") if progress else None)
-    relevance_refresh(project)
+    def search_and_relevance() -> None:
+        # What a query needs; insights and maintenance stay the worker's.
+        result.extra["search"] = search_update(
+            project, progress=partial(progress, "search") if progress else None)
+        relevance_refresh(project)
+
+    ensure_fresh(project, then=search_and_relevance)
     return result
 
 

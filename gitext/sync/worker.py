@@ -345,13 +345,17 @@ def _free(project: Project, name: str) -> bool:
         return got
 
 
-def ensure_fresh(project: Project) -> None:
-    """What a query needs before it reads: every event applied and every file analysed.
+def ensure_fresh(project: Project, then: Callable[[], object] | None = None) -> None:
+    """What a query needs before it reads: every event applied and every file analysed; then,
+    still in the heavy slot, `then` (the index command's search and relevance update).
 
     Waits for running workers rather than racing them; search and relevance bring themselves
-    up to date where they are called.
+    up to date where they are called. The follow-up runs in the slot because it writes vector
+    segments: outside it, a worker's compaction could drop a segment it is writing.
     """
     with worker_lock(project, wait=True):
         drain_all(project)
     with worker_lock(project, wait=True, name="heavy"):
         analyse_pending(project)
+        if then is not None:
+            then()

@@ -96,3 +96,42 @@ def test_vectors_of_blobs_retention_drops_leave_the_files(empty_repo: Path, airc
     stored = sum(np.load(f, mmap_mode="r").shape[0]
                  for f in (empty_repo / ".agents" / "content" / "embeddings").glob("*/seg-*.npy"))
     assert stored == rows
+
+
+def _waits_on(lock: Path) -> bool:
+    """Some process is blocked asking for a lock on this file (Linux /proc/locks: "->")."""
+    inode = f":{lock.stat().st_ino} "
+    text = Path("/proc/locks").read_text()
+    return any("->" in line and inode in line for line in text.splitlines())
+
+
+@pytest.mark.skipif(not Path("/proc/locks").exists(), reason="needs Linux /proc/locks")
+def test_repair_rebuilds_vectors_only_in_the_heavy_slot(empty_repo: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    commit(empty_repo, {"src/otter.py": OTTER}, "otter")
+    aircher = [str(Path(sys.executable).parent / "git-aircher")]
+    assert subprocess.run([*aircher, "index"], cwd=empty_repo, check=False).returncode == 0
+    for f in (empty_repo / ".agents" / "content" / "embeddings").glob("*/*"):
+        f.unlink()
+    lock = empty_repo / ".agents" / "run" / "heavy.lock"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, sys\nf = open(sys.argv[1], 'a')\n"
+         "fcntl.flock(f, fcntl.LOCK_EX)\nprint('held', flush=True)\nsys.stdin.read()",
+         str(lock)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    repair = subprocess.Popen([*aircher, "repair"], cwd=empty_repo, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not _waits_on(lock):
+            assert repair.poll() is None, "repair rebuilt vectors while a worker held the slot"
+            assert time.monotonic() < deadline, "repair neither waited nor finished"
+            time.sleep(0.05)
+    finally:
+        holder.communicate("")  # releases the slot
+    out, err = repair.communicate(timeout=120)
+    assert repair.returncode == 0, out + err
+    assert "search index rebuilt" in out and "1 blobs embedded" in out

@@ -8,6 +8,8 @@ import subprocess
 import threading
 from pathlib import Path
 
+import pytest
+
 from gitext.git.objects import blob_id, mostly_loose, read_files
 from tests.conftest import VENV_BIN, commit, git, run_git_aircher
 from tests.sync.helpers import query
@@ -140,3 +142,28 @@ def test_modification_times_come_from_the_read(repo: Path) -> None:
     stored = dict(query(repo, "file_index", "SELECT path, modified_at FROM files"))
     assert stored["README.md"].startswith("2001-09-09 01:46:40")
     assert stored["src/app.py"].startswith("2020-09-13 12:26:40")
+
+
+def test_index_writes_search_vectors_inside_the_heavy_slot(
+        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`git aircher index` writes vector segments; a worker's compaction in between would drop
+    one it is writing. So the index holds the worker's heavy slot while it writes them."""
+    from gitext.project import Project
+    from gitext.sync.api import index
+
+    monkeypatch.setenv("AIRCHER_SKIP", "1")  # no worker: the slot is held by us or nobody
+    assert run_git_aircher(repo, "init").code == 0
+    project = Project.locate(repo, Path(os.environ["AIRCHER_HOME"]), os.environ)
+    probe = ("import fcntl, sys\nf = open(sys.argv[1], 'a')\n"
+             "try:\n    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
+             "except BlockingIOError:\n    sys.exit(3)\n")
+    seen: list[int] = []
+
+    def progress(phase: str, done: int, total: int) -> None:
+        if phase == "search":
+            lock = project.layout.run / "heavy.lock"
+            seen.append(subprocess.run([str(VENV_BIN / "python"), "-c", probe, str(lock)],
+                                       check=False).returncode)
+
+    index(project, progress=progress)
+    assert seen and set(seen) == {3}, seen
