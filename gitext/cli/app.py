@@ -14,7 +14,8 @@ import click
 from gitext import __version__
 from gitext.cli.env import apply_clock, global_root
 from gitext.cli.errors import report_bug, report_error, report_usage
-from gitext.errors import AircherError
+from gitext.errors import AircherError, UsageError
+from gitext.git.names import quoted, storable
 
 # name -> (module under gitext.cli, attribute, one line of help for `--help` without importing)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -130,6 +131,16 @@ def run(args: list[str]) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except UnicodeEncodeError as exc:
+        # An argument that is not UTF-8 (a Latin-1 file name pasted from `ls`) reached the
+        # store, which holds text only: name it, as git quotes it.
+        bad = next((a for a in args if not storable(a)), None)
+        if bad is None:
+            return report_bug(exc, _current[0].log_dirs() if _current else
+                              [global_root() / "logs"])
+        return report_error(UsageError(
+            f"{quoted(bad)} is not valid UTF-8", "git-aircher's names and texts are UTF-8;"
+            " rename the file or branch, or give the name in UTF-8"))
     except (sqlite3.OperationalError, OSError) as exc:
         from gitext.lifecycle.limits import disk_full_error
 

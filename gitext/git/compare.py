@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gitext.git.names import readable, storable
 from gitext.git.run import git
 
 
@@ -36,7 +37,7 @@ def local_branches(root: Path) -> dict[str, str]:
     for line in out.splitlines():
         name, _, sha = line.partition("\0")
         if name and sha:
-            branches[name] = sha
+            branches[readable(name)] = sha  # as read_head and the journal name it
     return branches
 
 
@@ -71,14 +72,14 @@ def diff_numstat(root: Path, a: str, b: str) -> list[NumstatEntry]:
     entries: list[NumstatEntry] = []
     i = 0
     while i < len(fields):
-        head = _text(fields[i])
+        head = readable(_text(fields[i]))  # shown only: a name git cannot give as UTF-8 too
         i += 1
         if not head:
             continue
         added, deleted, path = head.split("\t", 2)
         old = None
         if path == "":  # a rename: the next two fields are the old and new path
-            old, path = _text(fields[i]), _text(fields[i + 1])
+            old, path = readable(_text(fields[i])), readable(_text(fields[i + 1]))
             i += 2
         entries.append(NumstatEntry(
             path, None if added == "-" else int(added), None if deleted == "-" else int(deleted),
@@ -91,7 +92,7 @@ def diff_numstat(root: Path, a: str, b: str) -> list[NumstatEntry]:
 def changed_files(root: Path, base: str, ref: str) -> set[str]:
     """Paths whose content differs between base and ref (both sides of a rename count)."""
     out = git(["diff", "--name-only", "-z", "--no-renames", base, ref, "--"], root).stdout
-    return {_text(p) for p in out.split(b"\0") if p}
+    return {name for p in out.split(b"\0") if p and storable(name := _text(p))}
 
 
 def both_changed(root: Path, a: str, b: str, base: str | None = None) -> list[str]:
@@ -163,4 +164,4 @@ def log(
 def tracked_files(root: Path, patterns: Sequence[str]) -> list[str]:
     """Tracked paths of this worktree's index matching any glob (`*.md` matches in subfolders)."""
     out = git(["ls-files", "-z", "--", *patterns], root).stdout
-    return sorted(_text(p) for p in out.split(b"\0") if p)
+    return sorted(name for p in out.split(b"\0") if p and storable(name := _text(p)))

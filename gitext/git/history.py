@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gitext.git.names import readable, storable
 from gitext.git.repo import NULL_SHAS
 from gitext.git.run import git
 
@@ -105,7 +106,25 @@ def parse_diff(data: bytes, *, with_headers: bool) -> dict[str, list[Change]]:
             continue
     if current or changes:
         result.setdefault(current, []).extend(changes)
-    return result
+    return {c: _storable_changes(chs) for c, chs in result.items()}
+
+
+def _storable_changes(changes: list[Change]) -> list[Change]:
+    """Changes whose paths the store can hold; a file renamed from or to a name it cannot is
+    the deletion or addition of the one it can."""
+    kept = []
+    for ch in changes:
+        new_ok = storable(ch.path)
+        old_ok = ch.old_path is None or storable(ch.old_path)
+        if new_ok and old_ok:
+            kept.append(ch)
+        elif new_ok and ch.status in ("R", "C"):
+            kept.append(Change("A", ch.path, None, "000000", ch.new_mode, None, ch.new_blob,
+                               ch.added, 0, ch.binary))
+        elif ch.old_path is not None and old_ok and ch.status == "R":
+            kept.append(Change("D", ch.old_path, None, ch.old_mode, "000000", ch.old_blob, None,
+                               0, ch.removed, ch.binary))
+    return kept
 
 
 def commit_changes(
@@ -156,7 +175,8 @@ def ls_tree(root: Path, rev: str, paths: list[str] | None = None) -> list[TreeEn
             continue
         meta, _, path = rec.partition(b"\t")
         mode, _kind, sha = meta.split(b" ")
-        entries.append(TreeEntry(mode.decode(), sha.decode(), _s(path)))
+        if storable(name := _s(path)):
+            entries.append(TreeEntry(mode.decode(), sha.decode(), name))
     return entries
 
 
@@ -170,6 +190,8 @@ def ls_files(root: Path) -> list[TreeEntry]:
         meta, _, path = rec.partition(b"\t")
         mode, sha, stage = meta.split(b" ")
         p = _s(path)
+        if not storable(p):
+            continue
         if stage in (b"0", b"2") or p not in seen:
             seen[p] = TreeEntry(mode.decode(), sha.decode(), p)
     return list(seen.values())
@@ -191,7 +213,8 @@ def commit_meta(root: Path, shas: list[str]) -> dict[str, CommitMeta]:
         f = rec.split(b"\x1f")
         sha = f[0].decode()
         result[sha] = CommitMeta(
-            sha, f[1].decode().split(), _s(f[2]), _s(f[3]), int(f[4]), int(f[5]), _s(f[6]).strip()
+            sha, f[1].decode().split(), readable(_s(f[2])), readable(_s(f[3])), int(f[4]),
+            int(f[5]), readable(_s(f[6])).strip()
         )
     return result
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitext.errors import GitError, NotARepositoryError
+from gitext.git.names import readable
 from gitext.git.run import git, git_out
 
 NULL_SHAS = frozenset({"0" * 40, "0" * 64})
@@ -121,7 +122,7 @@ def list_worktrees(root: Path) -> list[Worktree]:
             Worktree(
                 path=Path(fields["worktree"]),
                 head=None if head is None or head in NULL_SHAS else head,
-                branch=branch.removeprefix("refs/heads/") if branch else None,
+                branch=readable(branch.removeprefix("refs/heads/")) if branch else None,
                 bare="bare" in fields,
                 prunable="prunable" in fields,
                 locked="locked" in fields,
@@ -138,7 +139,7 @@ class Head:
 
 def read_head(root: Path) -> Head:
     proc = git(["symbolic-ref", "-q", "--short", "HEAD"], root, check=False)
-    branch = proc.stdout.decode("utf-8", "surrogateescape").strip() or None
+    branch = readable(proc.stdout.decode("utf-8", "surrogateescape").strip()) or None
     proc = git(["rev-parse", "-q", "--verify", "HEAD^{commit}"], root, check=False)
     commit = proc.stdout.decode().strip() or None
     return Head(commit, branch)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import posixpath
-import shlex
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 from gitext.git.hookdir import StagedFile, caller_index_file, read_blobs, staged_files
+from gitext.git.names import quoted, shell_word
 from gitext.index.secrets import find_secret_patterns, is_secret_path
 from gitext.layout import ALL_DATABASES
 
@@ -54,7 +54,8 @@ class Finding:
 
     @property
     def where(self) -> str:
-        return self.path if self.line is None else f"{self.path}:{self.line}"
+        shown = quoted(self.path)
+        return shown if self.line is None else f"{shown}:{self.line}"
 
 
 def store_prefix(data_dir: str, worktree: Path, main_root: Path | None = None) -> str | None:
@@ -175,7 +176,7 @@ def hints(findings: Sequence[Finding], prefix: str | None) -> list[str]:
     out: list[str] = []
     unstage = sorted({f.path for f in fatal if f.kind != "secret"})
     if unstage:
-        files = " ".join(shlex.quote(p) for p in unstage)
+        files = " ".join(shell_word(p) for p in unstage)
         out.append(f"unstage (the files stay on disk): git rm --cached -r -q -- {files}")
     if any(f.kind == "store" for f in fatal) and prefix:
         out.append(
@@ -189,7 +190,7 @@ def hints(findings: Sequence[Finding], prefix: str | None) -> list[str]:
         out.append(
             "move the key into git-aircher's credentials.toml (mode 0600, never committed) or"
             " an environment variable, then stage the file again: "
-            + " ".join(shlex.quote(p) for p in keyed)
+            + " ".join(shell_word(p) for p in keyed)
         )
     out.append("a false alarm? AIRCHER_SKIP=1 git commit … skips this check for one commit")
     return out

@@ -134,5 +134,5 @@ def switch(project: Project, name: str) -> SwitchResult:
 
 def _remote_branches(project: Project) -> list[str]:
     out = git(["for-each-ref", "--format=%(refname:short)", "refs/remotes/"],
-              project.repo.root).stdout.decode("utf-8", "surrogateescape")
+              project.repo.root).stdout.decode("utf-8", "replace")  # names as read_head's
     return [line for line in out.splitlines() if line and not line.endswith("/HEAD")]

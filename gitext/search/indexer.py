@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gitext.git.names import storable
 from gitext.git.objects import read_files
 from gitext.git.run import git
 from gitext.index.languages import count_lines, is_binary
@@ -292,5 +293,6 @@ def _changed_between(root: Path, old: str, new: str) -> set[str] | None:
     proc = git(["diff", "--name-only", "-z", "--no-renames", old, new], root, check=False)
     if proc.returncode != 0:
         return None
-    paths = {p.decode("utf-8", "surrogateescape") for p in proc.stdout.split(b"\0") if p}
+    paths = {name for p in proc.stdout.split(b"\0")
+             if p and storable(name := p.decode("utf-8", "surrogateescape"))}
     return paths if len(paths) <= MAX_LOCAL_FILES else None

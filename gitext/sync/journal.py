@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gitext.git.names import readable
+
 MAGIC = "aircher-event 1"
 _STALE_PARTIAL = 60.0  # seconds after which an unfinished record is a crashed writer's
 
@@ -34,7 +36,7 @@ class Event:
     @property
     def branch(self) -> str | None:
         if self.head.startswith("ref: refs/heads/"):
-            return self.head.removeprefix("ref: refs/heads/")
+            return readable(self.head.removeprefix("ref: refs/heads/"))
         return None
 
     def encode(self) -> str:

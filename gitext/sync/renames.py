@@ -24,7 +24,7 @@ def renamed_from(root: Path, branch: str) -> str | None:
     """The branch `branch` was renamed from, as its reflog says (the newest rename)."""
     proc = git(["reflog", "show", "--format=%gs", f"refs/heads/{branch}", "--"], root,
                check=False)
-    for line in proc.stdout.decode("utf-8", "surrogateescape").splitlines():
+    for line in proc.stdout.decode("utf-8", "replace").splitlines():  # as read_head names
         m = _RENAMED.match(line)
         if m and m.group(2) == branch:
             return m.group(1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gitext.git.names import storable
 from gitext.git.run import git
 from gitext.sync.files import FileState
 
@@ -44,6 +45,8 @@ def workdir_status(root: Path) -> tuple[list[tuple[str, str]], list[str]]:
         if len(rec) < 4:
             continue
         xy, path = rec[:2].decode(), rec[3:].decode("utf-8", "surrogateescape")
+        if not storable(path):
+            continue  # left out of the store, as the history leaves it out
         if "D" in xy:
             removed.append(path)
         elif xy == "??":

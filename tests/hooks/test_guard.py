@@ -389,3 +389,19 @@ def test_quick_look_store_folder_with_quotes_and_spaces(repo: Path, tmp_path: Pa
     write(repo, "it's a store/x", "x\n")
     git(repo, "add", ".")
     assert run_shim(repo) == ["ours pre-commit"]
+
+
+def test_a_name_that_is_not_utf8_is_shown_and_hinted_as_git_quotes_it(guarded: Path) -> None:
+    name = b"k\xe9y\nfile.db".decode("utf-8", "surrogateescape")  # Latin-1 é and a newline
+    sqlite_file(guarded / name)
+    git(guarded, "add", "--", name)
+    proc = try_commit(guarded)
+    assert proc.returncode == 1
+    lines = proc.stderr.splitlines()
+    assert lines[0] == 'error: "k\\351y\\nfile.db": an SQLite database'  # one line, as git
+    (hint,) = [line for line in lines if "git rm --cached" in line]
+    command = hint[hint.index("git rm"):]
+    assert command.endswith("$'k\\351y\\nfile.db'")
+    # The hint is a command that works as printed.
+    assert run(guarded, "bash", "-c", command).returncode == 0
+    assert git(guarded, "diff", "--cached", "--name-only") == ""
