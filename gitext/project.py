@@ -7,6 +7,7 @@ from pathlib import Path
 
 from gitext.config import Config
 from gitext.errors import UsageError
+from gitext.git.names import quoted, storable
 from gitext.git.repo import GitRepo
 from gitext.layout import ALL_DATABASES, CORE_DATABASES, GlobalLayout, ProjectLayout
 from gitext.store.connection import Pragmas, open_database
@@ -30,6 +31,12 @@ class Project:
     ) -> Project:
         """Find the repository and its settings; creates nothing."""
         repo = GitRepo.find(start)
+        for where in (repo.root, repo.info.main_root):
+            # The store names worktrees by their paths, in UTF-8 text.
+            if not storable(str(where)):
+                raise UsageError(f"the repository's path {quoted(str(where))} is not valid"
+                                 " UTF-8", "git-aircher keeps paths as UTF-8 text; rename the"
+                                 " folder that is not, or move the repository")
         glob = GlobalLayout(global_root)
         # data_dir decides where the project config lives, so it comes from global and env only.
         base = Config.load(glob.config, None, environ)

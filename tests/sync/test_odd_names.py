@@ -88,3 +88,16 @@ def test_an_argument_that_is_not_utf8_is_named_in_one_line(
         f"error: {shown} is not valid UTF-8",
         "hint: git-aircher's names and texts are UTF-8; rename the file or branch, or give the"
         " name in UTF-8"]
+
+
+def test_a_repository_under_a_folder_that_is_not_utf8_is_refused_cleanly(tmp_path: Path) -> None:
+    repo = tmp_path / latin1(b"caf\xe9") / "repo"
+    repo.mkdir(parents=True)
+    git(repo, "init", "-q")
+    r = run_git_aircher(repo, "init")
+    assert r.code == 2
+    shown = str(repo).replace(latin1(b"\xe9"), "\\351")
+    assert r.err.splitlines()[0] == f'error: the repository\'s path "{shown}" is not valid UTF-8'
+    assert r.err.splitlines()[1].startswith("hint: ")
+    assert not (repo / ".agents").exists()
+    assert not (repo / ".git" / "hooks" / "post-commit").exists()
