@@ -149,37 +149,50 @@ def _schema_findings(name: str, result: DbCheck, schema: dict[Any, Any]) -> list
     return out
 
 
-def index_freshness(project: Project) -> list[Finding]:
-    """HEAD of each worktree against the commit the file index was last synced to."""
-    path = project.layout.db("file_index")
+def _synced_heads(project: Project) -> dict[str, str] | None:
+    """worktree path -> the HEAD the file index was last synced to; None: no sync state yet.
+    Raises sqlite3.DatabaseError for a file index too damaged to tell (the database checks
+    report that)."""
+    conn = raw_connect(project.layout.db("file_index"))
     try:
-        conn = raw_connect(path)
-        try:
-            has = conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sync_state'"
-            ).fetchone()
-            rows = dict(conn.execute("SELECT worktree_path, head FROM sync_state").fetchall()) \
-                if has else None
-        finally:
-            conn.close()
+        has = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sync_state'"
+        ).fetchone()
+        return dict(conn.execute("SELECT worktree_path, head FROM sync_state").fetchall()) \
+            if has else None
+    finally:
+        conn.close()
+
+
+def _behind(project: Project, synced: dict[str, str]) -> list[tuple[Path, str, str | None]]:
+    return [(Path(wt.path), wt.head, synced.get(str(wt.path)))
+            for wt in project.repo.worktrees()
+            if not (wt.bare or wt.prunable or wt.head is None)
+            and synced.get(str(wt.path)) != wt.head]
+
+
+def behind_worktrees(project: Project) -> list[Path]:
+    """Worktrees whose HEAD the file index has not reached."""
+    try:
+        synced = _synced_heads(project)
     except sqlite3.DatabaseError:
         return []
-    if rows is None:
+    return [root for root, _head, _at in _behind(project, synced)] if synced is not None else []
+
+
+def index_freshness(project: Project) -> list[Finding]:
+    """HEAD of each worktree against the commit the file index was last synced to."""
+    try:
+        synced = _synced_heads(project)
+    except sqlite3.DatabaseError:
+        return []
+    if synced is None:
         return [Finding("index_behind_git", "info", "file_index",
                         "unknown: the file index records no sync state yet")]
-    out: list[Finding] = []
-    for wt in project.repo.worktrees():
-        if wt.bare or wt.prunable or wt.head is None:
-            continue
-        synced = rows.get(str(wt.path))
-        if synced != wt.head:
-            out.append(Finding(
-                "index_behind_git", "warning", "file_index",
-                f"{wt.path}: HEAD {wt.head[:12]}, index synced to "
-                f"{synced[:12] if synced else 'nothing'}",
-                "file index rebuilt from git",
-            ))
-    return out
+    return [Finding("index_behind_git", "warning", "file_index",
+                    f"{root}: HEAD {head[:12]}, index synced to {at[:12] if at else 'nothing'}",
+                    "caught up from git (as `git aircher sync` there)")
+            for root, head, at in _behind(project, synced)]
 
 
 def diagnose(project: Project, *, quick: bool = False) -> DoctorReport:

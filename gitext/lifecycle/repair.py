@@ -1,8 +1,9 @@
 """`git aircher repair`: act on what `doctor` finds.
 
 (a) file index, git-derived knowledge and search indexes rebuilt from git (the sync engine's
-    `rebuild_from_git`), when file_index or knowledge was damaged, the index is behind git, or
-    asked for with `from_git`;
+    `rebuild_from_git`), when file_index or knowledge was damaged or asked for with `from_git`;
+    a worktree whose index is only behind git (commits made with the hooks off) is caught up,
+    as `git aircher sync` there does: seconds where a rebuild of a long history takes minutes;
 (b) a damaged or lost database salvaged: every readable row merged with the newest good backup
     (a missing one is restored from that backup, else created empty);
 (c) indexes rebuilt: REINDEX when only SQL indexes are damaged; the search index through the
@@ -67,8 +68,7 @@ def _plan(before: DoctorReport, from_git: bool) -> tuple[dict[str, str], bool, b
             per_db[f.database] = "salvage"
         elif f.check == "index" and per_db.get(f.database) != "salvage":
             per_db[f.database] = "reindex"
-    behind = any(f.check == "index_behind_git" for f in before.problems())
-    rebuild = from_git or behind or any(db in per_db for db in _GIT_DERIVED)
+    rebuild = from_git or any(db in per_db for db in _GIT_DERIVED)
     search = rebuild or any(f.check == "embeddings" for f in before.problems())
     return per_db, rebuild, search
 
@@ -101,6 +101,8 @@ def repair(
         )
     if rebuild:
         report.actions.append(_rebuild_from_git(project, dry_run))
+    elif any(f.check == "index_behind_git" for f in before.problems()):
+        report.actions.extend(_catch_up(project, dry_run))
     if search:
         report.actions.append(_rebuild_search(project, dry_run))
     report.actions.extend(_references(project, clean, dry_run, before))
@@ -168,6 +170,30 @@ def _rebuild_from_git(project: Project, dry_run: bool) -> RepairAction:
         return RepairAction("a", "file_index", "would rebuild from git")
     rebuild_from_git(project)
     return RepairAction("a", "file_index", "rebuilt from git")
+
+
+def _catch_up(project: Project, dry_run: bool) -> list[RepairAction]:
+    """Each worktree whose HEAD the file index has not reached, caught up from git; a worktree
+    whose catch-up fails has the whole index rebuilt from git instead."""
+    from pathlib import Path
+
+    from gitext.errors import AircherError
+    from gitext.lifecycle.doctor import behind_worktrees
+    from gitext.sync.api import catch_up
+
+    actions = []
+    for root in behind_worktrees(project):
+        if dry_run:
+            actions.append(RepairAction("a", "file_index", "would catch up from git", str(root)))
+            continue
+        here = project if root == Path(project.repo.root) else project.elsewhere(root)
+        try:
+            done = catch_up(here)
+        except (AircherError, OSError):
+            return [*actions, _rebuild_from_git(project, dry_run)]
+        actions.append(RepairAction("a", "file_index", "caught up from git",
+                                    f"{root}: {done.worktree.commits} new commits"))
+    return actions
 
 
 def _rebuild_search(project: Project, dry_run: bool) -> RepairAction:

@@ -8,7 +8,8 @@ import sqlite3
 from gitext.lifecycle.doctor import diagnose
 from gitext.lifecycle.repair import repair
 from gitext.project import Project
-from tests.conftest import commit
+from gitext.sync.api import catch_up
+from tests.conftest import commit, git
 from tests.lifecycle.util import add_conversations, counts, settle
 
 
@@ -105,19 +106,44 @@ def test_damaged_sql_index_only_is_reindexed(project: Project) -> None:
     assert counts(path)["messages"] == 16
 
 
-def test_index_behind_git_is_found_and_rebuilt_from_git(project: Project) -> None:
+def test_an_index_behind_git_is_caught_up_in_every_worktree_not_rebuilt(
+        project: Project) -> None:
+    root = project.repo.root
     assert "index_behind_git" not in _checks(project)
-    commit(project.repo.root, {"new.py": "x = 1\n"}, "made with hooks off")
+    other = root.parent / "other"
+    git(root, "worktree", "add", "-q", "-b", "other", str(other))
+    catch_up(project.elsewhere(other))
+    with project.db("file_index").read() as conn:
+        kept = conn.execute("SELECT count(*) FROM file_changes").fetchone()[0]
+    commit(root, {"new.py": "x = 1\n"}, "made with hooks off")
+    commit(other, {"there.py": "y = 2\n"}, "and in the other worktree")
     report = diagnose(project)
-    behind = [f for f in report.problems() if f.check == "index_behind_git"]
-    assert behind and str(project.repo.root) in behind[0].message
-    result = repair(project)
-    action = next(a for a in result.actions if a.step == "a" and a.database == "file_index")
-    if action.action == "rebuild from git not available":
-        import pytest
+    behind = sorted(f.message.split(":")[0] for f in report.problems()
+                    if f.check == "index_behind_git")
+    assert behind == sorted([str(root), str(other)])
+    assert all(f.repair == "caught up from git (as `git aircher sync` there)"
+               for f in report.problems() if f.check == "index_behind_git")
+    planned = repair(project, dry_run=True)
+    assert {(a.action, a.detail) for a in planned.actions} == {
+        ("would catch up from git", str(root)), ("would catch up from git", str(other))}
 
-        pytest.skip(f"gitext.sync.api.rebuild_from_git not implemented yet: {action.detail}")
-    assert action.action == "rebuilt from git"
+    result = repair(project)
+    assert {(a.action, a.detail) for a in result.actions} == {
+        ("caught up from git", f"{root}: 1 new commits"),
+        ("caught up from git", f"{other}: 1 new commits")}
+    assert result.after is not None and result.after.healthy
+    with project.db("file_index").read() as conn:
+        paths = {r[0] for r in conn.execute("SELECT path FROM files")}
+        # Caught up, not rebuilt: the changes recorded before are still the same rows.
+        assert conn.execute("SELECT count(*) FROM file_changes").fetchone()[0] == kept + 2
+    assert {"new.py", "there.py"} <= paths
+
+
+def test_repair_from_git_rebuilds_the_file_index(project: Project) -> None:
+    commit(project.repo.root, {"new.py": "x = 1\n"}, "made with hooks off")
+    result = repair(project, from_git=True)
+    assert ("a", "file_index", "rebuilt from git") in {
+        (a.step, a.database, a.action) for a in result.actions}
     assert result.after is not None and result.after.healthy
     with project.db("file_index").read() as conn:
         paths = {r[0] for r in conn.execute("SELECT path FROM files")}
