@@ -210,3 +210,16 @@ def test_bug_exit_3_with_log_file(repo: Path) -> None:
     assert "Traceback" not in r.err
     log = Path(r.err.split("details in ")[1].strip())
     assert "Traceback" in log.read_text() and "worktrees" in log.read_text()
+
+
+def test_git_dir_and_work_tree_options_name_the_repository(repo: Path, tmp_path: Path) -> None:
+    """`git --git-dir=D --work-tree=W aircher …` from outside any repository (a script, a cron
+    job): git passes the repository in GIT_DIR and GIT_WORK_TREE, and we work there."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    where = [f"--git-dir={repo / '.git'}", f"--work-tree={repo}"]
+    assert "git-aircher store" in git(outside, *where, "aircher", "init")
+    assert (repo / ".agents" / "db" / "core" / "knowledge.db").exists()
+    status = json.loads(git(outside, *where, "aircher", "status", "--json"))
+    assert status["data_dir"] == str(repo / ".agents")
+    assert not (outside / ".agents").exists()

@@ -15,6 +15,9 @@ def main(argv: list[str] | None = None) -> int:
         from gitext.hooks.entry import run_hook
 
         return run_hook(args[1:])
+    from gitext.cli.gitdir import with_git_env
+
+    args = with_git_env(args)
     from gitext.serve import SERVED
 
     query = bool(SERVED & set(args[:3]))  # `[-C DIR] search …`; the client checks exactly
