@@ -1,6 +1,7 @@
 """A seeded random walk of everyday git work, with the hooks live, and what the store must say.
 
-`Walk` does what developers do — commits that add, edit, delete and rename files, branches,
+`Walk` does what developers do — commits that add, edit, delete and rename files (now and then
+to or from a name that is not UTF-8, which the store leaves out), branches,
 switches, merges, rebases, cherry-picks, amends, resets, reverts, stashes, detached checkouts,
 linked worktrees added and removed, branches renamed, `git aircher sync`, uncommitted work a
 query takes in, then committed or undone, every process of ours killed with SIGKILL after a
@@ -31,11 +32,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from gitext.git.names import storable
 from tests.conftest import git
 from tests.sync.helpers import failures, query, wait_idle
 
 DETACHED = "(detached)"
 POOL = 10  # tracked file names the walk draws from, so branches meet in the same files
+ODD = b"g{}\xe9.txt".decode("utf-8", "surrogateescape")  # a Latin-1 name, not UTF-8
 
 
 class Walk:
@@ -60,8 +63,9 @@ class Walk:
         stamp = f"@{self.date} +0000"
         env = {**os.environ, "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp,
                "GIT_EDITOR": "true", "GIT_SEQUENCE_EDITOR": "true"}
+        # surrogateescape: messages name the odd files, whose bytes are not UTF-8.
         return subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True,
-                              check=False)
+                              errors="surrogateescape", check=False)
 
     def ok(self, cwd: Path, *args: str) -> str:
         proc = self.git(cwd, *args)
@@ -118,7 +122,9 @@ class Walk:
                 gone = tracked.pop(self.rng.randrange(len(tracked)))
                 self.ok(wt, "rm", "-q", "-f", gone)
                 done.append(f"-{gone}")
-            elif roll < 0.25 and tracked:
+            elif roll < 0.20:
+                done.append(self._odd(wt, tracked))
+            elif roll < 0.30 and tracked:
                 old = tracked.pop(self.rng.randrange(len(tracked)))
                 new = f"f{self.rng.randrange(100, 999)}/{Path(old).name}"
                 if (wt / new).exists():
@@ -136,6 +142,37 @@ class Walk:
                 self.ok(wt, "add", name)
                 done.append(name)
         return done
+
+    def _odd(self, wt: Path, tracked: list[str]) -> str:
+        """A file whose name is not UTF-8 (ODD): written, or renamed to or from a tracked
+        name. The store leaves such files out; the check leaves them out of git's side."""
+        odd = [p for p in self._ls_files(wt) if not storable(p)]
+        roll = self.rng.random()
+        if roll < 0.25 and tracked:
+            old = tracked.pop(self.rng.randrange(len(tracked)))
+            new = ODD.format(self.rng.randrange(3))
+            if (wt / new).exists():
+                return "odd name taken"
+            self.ok(wt, "mv", old, new)
+            return f"{old}>odd"
+        if roll < 0.5 and odd:
+            old = self.rng.choice(odd)
+            new = f"f{self.rng.randrange(POOL, POOL + 5)}.py"
+            if (wt / new).exists():
+                return "plain name taken"
+            self.ok(wt, "mv", old, new)
+            return f"odd>{new}"
+        name = ODD.format(self.rng.randrange(3))
+        with (wt / name).open("a") as fh:
+            fh.write(f"odd {self.n}\n")
+        self.ok(wt, "add", name)
+        return "odd"
+
+    @staticmethod
+    def _ls_files(wt: Path) -> list[str]:
+        out = subprocess.run(["git", "ls-files", "-z"], cwd=wt, capture_output=True,
+                             check=True).stdout
+        return [p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p]
 
     def commit(self, wt: Path) -> str:
         done = self._edit(wt)
@@ -335,7 +372,8 @@ def _touched(cwd: Path, sha: str) -> set[str]:
     """Paths a commit touched against its first parent (both names of a rename)."""
     out = git(cwd, "diff-tree", "-r", "-M", "--no-commit-id", "--name-status", "--root",
                "--diff-merges=first-parent", sha)
-    return {name for line in out.splitlines() for name in line.split("\t")[1:]}
+    return {name for line in out.splitlines() for name in line.split("\t")[1:]
+            if not name.startswith('"')}  # an odd name, quoted: not in the store
 
 
 def problems(walk: Walk) -> list[str]:
@@ -412,7 +450,9 @@ def _agreement(walk: Walk) -> list[str]:
         for line in git(path, "ls-tree", "-r", "HEAD").splitlines():
             meta, name = line.split("\t", 1)
             mode, _, blob = meta.split()
-            if mode != "160000":
+            # git quotes names it cannot print as they are: the odd ones, which the store
+            # leaves out.
+            if mode != "160000" and not name.startswith('"'):
                 tree[name] = blob
         view = {str(a): str(b) for a, b in query(
             main, "file_index", "SELECT f.path, w.content_hash FROM worktree_files w"
