@@ -107,10 +107,15 @@ def _locate(args: list[str]) -> tuple[Path, str] | None:
 
 
 def _common_dir(directory: str | None) -> str | None:
+    from gitext.git.run import clean_env
+
     try:
+        # Without GIT_DIR and friends, as the query itself will find its repository: a hook's
+        # leftovers would name another repository's server.
         done = subprocess.run(
-            ["git", "rev-parse", "--path-format=absolute", "--git-common-dir"],
-            cwd=directory, capture_output=True, text=True, errors="surrogateescape", check=False,
+            ["git", "rev-parse", "--path-format=absolute", "--git-common-dir"], cwd=directory,
+            capture_output=True, text=True, errors="surrogateescape", env=clean_env(),
+            check=False,
         )
     except OSError:
         return None
