@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitext.git.names import readable, storable
+from gitext.git.names import all_storable, readable, storable
 from gitext.git.repo import NULL_SHAS
 from gitext.git.run import git
 
@@ -106,6 +106,8 @@ def parse_diff(data: bytes, *, with_headers: bool) -> dict[str, list[Change]]:
             continue
     if current or changes:
         result.setdefault(current, []).extend(changes)
+    if all_storable(data):
+        return result
     return {c: _storable_changes(chs) for c, chs in result.items()}
 
 
@@ -169,13 +171,15 @@ def ls_tree(root: Path, rev: str, paths: list[str] | None = None) -> list[TreeEn
     # Literal pathspecs: a name with `*` or `[` is a file name here, not a pattern.
     only = ["--", *(f":(literal){p}" for p in paths)] if paths is not None else []
     out = git(["ls-tree", "-r", "-z", "--full-tree", rev, *only], root).stdout
+    check = not all_storable(out)
     entries = []
     for rec in out.split(b"\0"):
         if not rec:
             continue
         meta, _, path = rec.partition(b"\t")
         mode, _kind, sha = meta.split(b" ")
-        if storable(name := _s(path)):
+        name = _s(path)
+        if not check or storable(name):
             entries.append(TreeEntry(mode.decode(), sha.decode(), name))
     return entries
 
@@ -183,6 +187,7 @@ def ls_tree(root: Path, rev: str, paths: list[str] | None = None) -> list[TreeEn
 def ls_files(root: Path) -> list[TreeEntry]:
     """The index of a worktree (stage 0 only; conflicted paths show their stage-2 side)."""
     out = git(["ls-files", "-s", "-z"], root).stdout
+    check = not all_storable(out)
     seen: dict[str, TreeEntry] = {}
     for rec in out.split(b"\0"):
         if not rec:
@@ -190,7 +195,7 @@ def ls_files(root: Path) -> list[TreeEntry]:
         meta, _, path = rec.partition(b"\t")
         mode, sha, stage = meta.split(b" ")
         p = _s(path)
-        if not storable(p):
+        if check and not storable(p):
             continue
         if stage in (b"0", b"2") or p not in seen:
             seen[p] = TreeEntry(mode.decode(), sha.decode(), p)

@@ -24,6 +24,16 @@ def storable(name: str) -> bool:
     return True
 
 
+def all_storable(raw: bytes) -> bool:
+    """Whether every name in git's raw output is UTF-8: one pass over the whole output, so a
+    listing of 50,000 paths need not test each (8 ms) in the usual case."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def readable(text: str) -> str:
     """Text the store only shows (messages, author and branch names): bytes that are not
     UTF-8 become U+FFFD, as `git log` shows them on a UTF-8 terminal."""

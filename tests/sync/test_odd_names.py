@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gitext.git.names import quoted, readable, shell_word, storable
+from gitext.git.names import all_storable, quoted, readable, shell_word, storable
 from tests.conftest import commit, git, run_git_aircher, write
 from tests.sync.helpers import store, wait_idle
 
@@ -21,6 +21,7 @@ def latin1(raw: bytes) -> str:
 def test_names_for_the_store_and_for_people() -> None:
     odd = latin1(b"caf\xe9.txt")
     assert storable("café.txt") and not storable(odd)
+    assert all_storable("a.txt\0café.txt\0".encode()) and not all_storable(b"a.txt\0caf\xe9")
     assert readable(odd) == "caf\ufffd.txt" and readable("café") == "café"
     assert quoted("src/a b.py") == "src/a b.py"
     assert quoted(odd) == '"caf\\351.txt"'
