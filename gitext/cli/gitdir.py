@@ -12,27 +12,23 @@ Light: runs before click is imported.
 from __future__ import annotations
 
 import os
-import subprocess
+from pathlib import Path
 
 
 def with_git_env(args: list[str]) -> list[str]:
     """`args`, led by `-C TOP` when GIT_DIR names the repository to work on."""
     if "GIT_DIR" not in os.environ or args[:1] in (["-C"], ["hook"]):
         return args
-    from gitext.git.run import clean_env
+    from gitext.errors import GitError
+    from gitext.git.run import git
 
-    inside = _git(["rev-parse", "--is-inside-work-tree"], clean_env())
-    if inside is not None:
-        return args  # in a work tree: that repository, whatever the variables say
-    top = _git(["rev-parse", "--show-toplevel"], dict(os.environ))
-    return ["-C", top, *args] if top else args
-
-
-def _git(args: list[str], env: dict[str, str]) -> str | None:
+    given = {k: os.environ[k] for k in ("GIT_DIR", "GIT_WORK_TREE") if k in os.environ}
     try:
-        done = subprocess.run(["git", *args], capture_output=True, text=True, env=env,
-                              errors="surrogateescape", check=False)
-    except OSError:
-        return None
-    out = done.stdout.strip()
-    return out if done.returncode == 0 and out else None
+        here = Path.cwd()
+        if git(["rev-parse", "--is-inside-work-tree"], here, check=False).returncode == 0:
+            return args  # in a work tree: that repository, whatever the variables say
+        found = git(["rev-parse", "--show-toplevel"], here, check=False, extra_env=given)
+    except (GitError, OSError):
+        return args  # the command reports what is wrong where it looks for the repository
+    top = found.stdout.decode("utf-8", "surrogateescape").strip()
+    return ["-C", top, *args] if found.returncode == 0 and top else args

@@ -72,14 +72,15 @@ def diff_numstat(root: Path, a: str, b: str) -> list[NumstatEntry]:
     entries: list[NumstatEntry] = []
     i = 0
     while i < len(fields):
-        head = readable(_text(fields[i]))  # shown only: a name git cannot give as UTF-8 too
+        head = fields[i].decode("utf-8", "replace")  # shown only, as names.readable
         i += 1
         if not head:
             continue
         added, deleted, path = head.split("\t", 2)
         old = None
         if path == "":  # a rename: the next two fields are the old and new path
-            old, path = readable(_text(fields[i])), readable(_text(fields[i + 1]))
+            old, path = (fields[i].decode("utf-8", "replace"),
+                         fields[i + 1].decode("utf-8", "replace"))
             i += 2
         entries.append(NumstatEntry(
             path, None if added == "-" else int(added), None if deleted == "-" else int(deleted),

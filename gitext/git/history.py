@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitext.git.names import all_storable, readable, storable
+from gitext.git.names import all_storable, storable
 from gitext.git.repo import NULL_SHAS
 from gitext.git.run import git
 
@@ -47,6 +47,12 @@ class CommitMeta:
 
 def _s(b: bytes) -> str:
     return b.decode("utf-8", "surrogateescape")
+
+
+def _shown(b: bytes) -> str:
+    """Text the store only shows (a message, an author): bytes that are not UTF-8 become
+    U+FFFD, as `git log` shows them (gitext.git.names)."""
+    return b.decode("utf-8", "replace")
 
 
 def _blob(sha: bytes) -> str | None:
@@ -218,8 +224,8 @@ def commit_meta(root: Path, shas: list[str]) -> dict[str, CommitMeta]:
         f = rec.split(b"\x1f")
         sha = f[0].decode()
         result[sha] = CommitMeta(
-            sha, f[1].decode().split(), readable(_s(f[2])), readable(_s(f[3])), int(f[4]),
-            int(f[5]), readable(_s(f[6])).strip()
+            sha, f[1].decode().split(), _shown(f[2]), _shown(f[3]), int(f[4]), int(f[5]),
+            _shown(f[6]).strip()
         )
     return result
 

@@ -139,7 +139,7 @@ class Head:
 
 def read_head(root: Path) -> Head:
     proc = git(["symbolic-ref", "-q", "--short", "HEAD"], root, check=False)
-    branch = readable(proc.stdout.decode("utf-8", "surrogateescape").strip()) or None
+    branch = proc.stdout.decode("utf-8", "replace").strip() or None  # as names.readable
     proc = git(["rev-parse", "-q", "--verify", "HEAD^{commit}"], root, check=False)
     commit = proc.stdout.decode().strip() or None
     return Head(commit, branch)

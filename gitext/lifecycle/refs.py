@@ -104,7 +104,7 @@ def missing_attachments(project: Project, sound: set[str]) -> dict[str, list[str
 
 def missing_embeddings(project: Project) -> list[str]:
     """Lines describing vectors the metadata promises but the file system lacks."""
-    from gitext.search.rebuild import unreadable
+    from gitext.search.rebuild import VECTOR_ROWS, unreadable
 
     path = project.layout.db("knowledge")
     lines: list[str] = []
@@ -115,8 +115,7 @@ def missing_embeddings(project: Project) -> list[str]:
                                                   project.layout.embeddings / p]
         if not any(c.exists() for c in candidates):
             lines.append(f"search index file {index_path} is missing")
-    rows = _rows(path, "SELECT id, embedding_model, dimension, vector_file, vector_row"
-                       " FROM embedding_metadata WHERE vector_file IS NOT NULL")
+    rows = _rows(path, VECTOR_ROWS)
     for model, bad in sorted(unreadable(project.layout.embeddings, rows).items()):
         lines.append(f"{len(bad)} vector(s) of {model} cannot be read: segment missing or"
                      f" damaged (e.g. {bad[0][1]})")

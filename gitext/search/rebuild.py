@@ -58,6 +58,11 @@ def rebuild(project: Project) -> Rebuilt:
     return Rebuilt(dropped, embedded, len(worktrees), kept)
 
 
+# The rows `unreadable` takes: (id, model, dimension, segment, row index).
+VECTOR_ROWS = ("SELECT id, embedding_model, dimension, vector_file, vector_row"
+               " FROM embedding_metadata WHERE vector_file IS NOT NULL")
+
+
 def unreadable(embeddings: Path,
                rows: Iterable[Sequence[object]]) -> dict[str, list[tuple[str, str]]]:
     """Of the rows (id, model, dimension, segment, row index), those whose vector cannot be
@@ -81,9 +86,7 @@ def drop_unreadable(project: Project) -> int:
     """Delete the rows whose vector cannot be read back; returns how many."""
     db = project.db("knowledge")
     with db.read() as conn:
-        rows = conn.execute(
-            "SELECT id, embedding_model, dimension, vector_file, vector_row"
-            " FROM embedding_metadata WHERE vector_file IS NOT NULL").fetchall()
+        rows = conn.execute(VECTOR_ROWS).fetchall()
     bad = [row_id for ids in unreadable(project.layout.embeddings, rows).values()
            for row_id, _segment in ids]
     if bad:

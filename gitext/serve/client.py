@@ -107,19 +107,17 @@ def _locate(args: list[str]) -> tuple[Path, str] | None:
 
 
 def _common_dir(directory: str | None) -> str | None:
-    from gitext.git.run import clean_env
+    from gitext.errors import GitError
+    from gitext.git.run import git
 
     try:
-        # Without GIT_DIR and friends, as the query itself will find its repository: a hook's
-        # leftovers would name another repository's server.
-        done = subprocess.run(
-            ["git", "rev-parse", "--path-format=absolute", "--git-common-dir"], cwd=directory,
-            capture_output=True, text=True, errors="surrogateescape", env=clean_env(),
-            check=False,
-        )
-    except OSError:
+        # Through the shared runner, without GIT_DIR and friends, as the query itself will find
+        # its repository: a hook's leftovers would name another repository's server.
+        done = git(["rev-parse", "--path-format=absolute", "--git-common-dir"],
+                   Path(directory) if directory else Path.cwd(), check=False)
+    except (GitError, OSError):
         return None
-    line = done.stdout.strip()
+    line = done.stdout.decode("utf-8", "surrogateescape").strip()
     return line if done.returncode == 0 and line else None
 
 
