@@ -43,6 +43,7 @@ class CommitMeta:
     committed_at: int
     message: str
     changes: list[Change] = field(default_factory=list)
+    grafted: bool = False  # a shallow clone's boundary: parents cut, changes unknown
 
 
 def _s(b: bytes) -> str:
@@ -246,6 +247,16 @@ def new_commits(root: Path, head: str, known_tips: list[str], limit: int) -> lis
     shas = out.stdout.decode().split()
     shas.reverse()
     return shas
+
+
+def shallow_boundary(common_dir: Path) -> frozenset[str]:
+    """The commits a shallow clone cut the parents of (`git clone --depth`): git shows them
+    without parents, as if they were roots, until a fetch deepens the clone."""
+    try:
+        data = (common_dir / "shallow").read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return frozenset()
+    return frozenset(w.decode() for w in data.split() if _HEX.match(w))
 
 
 def first_parent_chain(root: Path, head: str, limit: int) -> list[str]:

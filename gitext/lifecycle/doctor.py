@@ -7,6 +7,7 @@ would silently discard the evidence that committed WAL frames were lost.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -171,13 +172,32 @@ def _behind(project: Project, synced: dict[str, str]) -> list[tuple[Path, str, s
             and synced.get(str(wt.path)) != wt.head]
 
 
+def _deepened(project: Project) -> bool:
+    """Whether a fetch deepened the shallow clone since the last sync (`sync.shallow`)."""
+    from gitext.sync.shallow import pending
+
+    conn = raw_connect(project.layout.db("file_index"))
+    try:
+        return pending(conn, project.repo.info.common_dir)
+    except sqlite3.OperationalError:
+        return False  # a schema before `grafted`: the next open migrates it, the sync then looks
+    finally:
+        conn.close()
+
+
 def behind_worktrees(project: Project) -> list[Path]:
-    """Worktrees whose HEAD the file index has not reached."""
+    """Worktrees whose HEAD the file index has not reached (this one too when its shallow
+    clone was deepened since)."""
     try:
         synced = _synced_heads(project)
+        deepened = _deepened(project)
     except sqlite3.DatabaseError:
         return []
-    return [root for root, _head, _at in _behind(project, synced)] if synced is not None else []
+    if synced is None:
+        return []
+    roots = [root for root, _head, _at in _behind(project, synced)]
+    here = Path(project.repo.root)
+    return roots + [here] if deepened and here not in roots else roots
 
 
 def index_freshness(project: Project) -> list[Finding]:
@@ -189,10 +209,16 @@ def index_freshness(project: Project) -> list[Finding]:
     if synced is None:
         return [Finding("index_behind_git", "info", "file_index",
                         "unknown: the file index records no sync state yet")]
-    return [Finding("index_behind_git", "warning", "file_index",
-                    f"{root}: HEAD {head[:12]}, index synced to {at[:12] if at else 'nothing'}",
-                    "caught up from git (as `git aircher sync` there)")
-            for root, head, at in _behind(project, synced)]
+    found = [Finding("index_behind_git", "warning", "file_index",
+                     f"{root}: HEAD {head[:12]}, index synced to {at[:12] if at else 'nothing'}",
+                     "caught up from git (as `git aircher sync` there)")
+             for root, head, at in _behind(project, synced)]
+    with contextlib.suppress(sqlite3.DatabaseError):
+        if _deepened(project):
+            found.append(Finding("index_behind_git", "warning", "file_index",
+                                 "the shallow clone was deepened: history behind its old"
+                                 " boundary not read yet", "caught up from git"))
+    return found
 
 
 def diagnose(project: Project, *, quick: bool = False) -> DoctorReport:

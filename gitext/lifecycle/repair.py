@@ -192,8 +192,12 @@ def _catch_up(project: Project, dry_run: bool) -> list[RepairAction]:
         except (AircherError, OSError):
             return [*actions, _rebuild_from_git(project, dry_run)]
         actions.append(RepairAction("a", "file_index", "caught up from git",
-                                    f"{root}: {done.worktree.commits} new commits"))
+                                    f"{root}: {_commits(done.worktree.commits)}"))
     return actions
+
+
+def _commits(n: int) -> str:
+    return "1 new commit" if n == 1 else f"{n} new commits"
 
 
 def _rebuild_search(project: Project, dry_run: bool) -> RepairAction:

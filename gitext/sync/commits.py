@@ -43,7 +43,8 @@ def known(conn: sqlite3.Connection, shas: list[str]) -> set[str]:
 
 
 def read_commits(
-    root: Path, shas: list[str], listed: tuple[str, list[Change]] | None = None
+    root: Path, shas: list[str], listed: tuple[str, list[Change]] | None = None,
+    boundary: frozenset[str] = frozenset(),
 ) -> list[CommitMeta]:
     """Metadata and changes (merges against their first parent), oldest first as given.
 
@@ -51,9 +52,17 @@ def read_commits(
     `--numstat` makes git read every blob of the first tree, which the file index reads anyway,
     and took 2 s of a 50,000-file first index. `listed` is (a commit, its whole tree as added
     files) when the caller has listed it already: a root commit's changes are exactly that.
+    `boundary`: a shallow clone's cut commits (`shallow_boundary`). git shows them as roots;
+    read as roots, they would say every file of their tree was created there. They are kept
+    `grafted`, with no changes, until a fetch deepens the clone (`sync.shallow`).
     """
     metas = commit_meta(root, shas)
-    pairs = [(s, metas[s].parents[0] if metas[s].parents else None) for s in shas if s in metas]
+    for sha in boundary.intersection(metas):
+        metas[sha].grafted = not metas[sha].parents
+    pairs = [(s, metas[s].parents[0] if metas[s].parents else None) for s in shas
+             if s in metas and not metas[s].grafted]
+    if listed is not None and listed[0] in metas and metas[listed[0]].grafted:
+        listed = None
     changes: dict[str, list[Change]] = {}
     if listed is not None and listed[0] in metas and not metas[listed[0]].parents:
         changes[listed[0]] = listed[1]
@@ -61,8 +70,10 @@ def read_commits(
     changes.update(commit_changes(
         root, [p for p in pairs if p[1] is None and p[0] not in changes], numstat=False))
     out = []
-    for sha, _ in pairs:
-        meta = metas[sha]
+    for sha in shas:
+        meta = metas.get(sha)
+        if meta is None:
+            continue
         meta.changes = [c for c in changes.get(sha, []) if c.new_mode != "160000"
                         and c.old_mode != "160000"]
         out.append(meta)
@@ -93,11 +104,12 @@ def ingest(
     db.executemany(
         conn,
         "INSERT OR IGNORE INTO commits (sha, first_parent, parents, author_name, author_email,"
-        " authored_at, committed_at, message, synced_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " authored_at, committed_at, message, synced_at, grafted)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             (c.sha, c.parents[0] if c.parents else None, " ".join(c.parents), c.author_name,
              c.author_email, clock.to_ts(c.authored_at), clock.to_ts(c.committed_at), c.message,
-             clock.now())
+             clock.now(), int(c.grafted))
             for c in commits
         ),
     )

@@ -20,12 +20,19 @@ from gitext.contexts import (
     write_context_file,
 )
 from gitext.errors import UsageError
-from gitext.git.history import CommitMeta, ls_tree, new_commits, object_exists, tree_changes
+from gitext.git.history import (
+    CommitMeta,
+    ls_tree,
+    new_commits,
+    object_exists,
+    shallow_boundary,
+    tree_changes,
+)
 from gitext.git.repo import Head, Worktree, discover, read_head
 from gitext.project import Project
 from gitext.store.pool import Database
 from gitext.sync import commits as commits_mod
-from gitext.sync import derived
+from gitext.sync import derived, shallow
 from gitext.sync.files import (
     GITLINK,
     FileState,
@@ -85,6 +92,8 @@ def sync_worktree(
     shas: list[str] = []
     changes = []
     listing = False
+    cut = shallow_boundary(project.repo.info.common_dir)
+    deep = shallow.look(db, root, cut, head.commit, limit)
     if head.commit is not None:
         live_tips = [t for t in tips if object_exists(root, t)] if not full else []
         shas = new_commits(root, head.commit, live_tips, limit)
@@ -100,6 +109,7 @@ def sync_worktree(
     elif old:
         # An unborn branch after one with commits (`git switch --orphan`): an empty view.
         listing = True
+    shas = shallow.to_read(shas, deep)
     present, removed = states_from_changes(changes)
     if local is not None:
         stamp = local.stamp
@@ -137,8 +147,10 @@ def sync_worktree(
         removed += stray
         forget_local(project, root)
     listed = (head.commit, changes) if listing and head.commit else None
-    metas: list[CommitMeta] = commits_mod.read_commits(root, shas, listed)
+    metas: list[CommitMeta] = commits_mod.read_commits(root, shas, listed, cut)
     with db.write() as conn:
+        if deep:
+            shallow.forget(conn, deep)
         if listing:
             # A full listing replaces the view: what it does not name is gone from this worktree.
             now_paths = {s.path for s in present}

@@ -5,9 +5,9 @@ changed files asks git what is uncommitted and, only when that differs from the 
 takes it in as `git aircher index` would. It also catches up when HEAD is not where the store
 last synced this worktree: a commit made where no hook ran (an IDE's own git library,
 `AIRCHER_SKIP`, hooks turned off) or a worker killed before it applied the record would
-otherwise be missing from answers until the next event. On a tree whose changes are already in
-the view the cost is one `git status` and one `git rev-parse` (plus one `git hash-object` when
-there are changes).
+otherwise be missing from answers until the next event, as would the history a fetch brought
+into a shallow clone (`shallow`). On a tree whose changes are already in the view the cost is
+one `git status` and one `git rev-parse` (plus one `git hash-object` when there are changes).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 from gitext.errors import GitError
 from gitext.git.run import git
 from gitext.project import Project
+from gitext.sync import shallow
 from gitext.sync.files import FileState
 from gitext.sync.logbook import log
 from gitext.sync.workdir import Stamp, hashed_states, tree_stamp, workdir_status
@@ -73,6 +74,7 @@ def _take_in(project: Project) -> LocalChanges:
     wanted = {s.path: (s.blob, s.status) for s in states}
     with project.db("file_index").read() as conn:
         synced = _synced_head(conn, root)
+        deepened = shallow.pending(conn, project.repo.info.common_dir)
         view = {str(r[0]): (r[1], r[2]) for r in conn.execute(
             "SELECT f.path, w.content_hash, w.git_status FROM worktree_files w"
             " JOIN files f ON f.id = w.file_id WHERE w.worktree_path = ?"
@@ -84,7 +86,7 @@ def _take_in(project: Project) -> LocalChanges:
     # A local deletion leaves the view; once the file is back (`git checkout -- f`) git no
     # longer names it, so the view's own record of what it dropped tells.
     restored = remembered_removed(project, root) - set(removed)
-    if view == wanted and not still_there and not restored and synced == head:
+    if view == wanted and not still_there and not restored and synced == head and not deepened:
         return LocalChanges(set(), set(wanted), head)
     from gitext.hooks.entry import spawn_worker
     from gitext.sync.api import catch_up
@@ -105,7 +107,8 @@ def _head_only(project: Project, root: Path, head: str | None) -> LocalChanges:
     """Too many local files to take in on every query; a commit the store missed still is."""
     with project.db("file_index").read() as conn:
         synced = _synced_head(conn, root)
-    if synced == head:
+        deepened = shallow.pending(conn, project.repo.info.common_dir)
+    if synced == head and not deepened:
         return LocalChanges(set(), set(), head)
     from gitext.hooks.entry import spawn_worker
     from gitext.sync.api import catch_up

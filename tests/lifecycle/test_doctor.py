@@ -129,8 +129,8 @@ def test_an_index_behind_git_is_caught_up_in_every_worktree_not_rebuilt(
 
     result = repair(project)
     assert {(a.action, a.detail) for a in result.actions} == {
-        ("caught up from git", f"{root}: 1 new commits"),
-        ("caught up from git", f"{other}: 1 new commits")}
+        ("caught up from git", f"{root}: 1 new commit"),
+        ("caught up from git", f"{other}: 1 new commit")}
     assert result.after is not None and result.after.healthy
     with project.db("file_index").read() as conn:
         paths = {r[0] for r in conn.execute("SELECT path FROM files")}
