@@ -15,6 +15,7 @@ from gitext.contexts import (
     write_context_file,
 )
 from gitext.git.repo import ensure_excluded
+from gitext.git.shield import shield
 from gitext.layout import ALL_DATABASES
 from gitext.project import Project
 from gitext.worktrees import reconcile, upsert_worktree
@@ -38,6 +39,7 @@ def init_project(project: Project, *, hooks: bool = True, sync: bool = True) -> 
     project.global_layout.ensure()
     project.layout.ensure()
     excluded = ensure_excluded(project.repo.info, project.layout.root)
+    shield(project.layout.root, project.repo.info.main_root)
     for name in ALL_DATABASES:
         _ = project.db(name).writer  # opening a database creates and migrates it
 

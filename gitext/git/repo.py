@@ -9,6 +9,7 @@ from pathlib import Path
 from gitext.errors import GitError, NotARepositoryError
 from gitext.git.names import readable
 from gitext.git.run import git, git_out
+from gitext.git.shield import is_shield
 
 NULL_SHAS = frozenset({"0" * 40, "0" * 64})
 
@@ -68,6 +69,8 @@ def discover(start: Path) -> RepoInfo:
     git_dir = _abs(lines[2], start)
     common_dir = _abs(lines[3], start)
     worktree_root = _abs(lines[4], start)
+    if is_shield(worktree_root):
+        return discover(worktree_root.parent)  # inside a store: its repository is around it
     return RepoInfo(worktree_root, git_dir, common_dir, _main_root(common_dir, worktree_root))
 
 
@@ -162,6 +165,12 @@ def ensure_excluded(info: RepoInfo, data_dir: Path) -> bool:
             fh.write("\n")
         fh.write(f"# git-aircher's private store (never committed)\n{pattern}\n")
     return True
+
+
+def is_ignored(info: RepoInfo, path: Path) -> bool:
+    """Whether git ignores this folder of the main work tree (exclude files, .gitignore)."""
+    rel = path.resolve().relative_to(info.main_root).as_posix().rstrip("/") + "/"
+    return git(["check-ignore", "-q", "--", rel], info.main_root, check=False).returncode == 0
 
 
 def config_get(root: Path, key: str) -> str | None:

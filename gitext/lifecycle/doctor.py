@@ -23,6 +23,7 @@ from gitext.lifecycle.dbfiles import (
     schema_drift,
     store_databases,
 )
+from gitext.lifecycle.exposure import exposure_findings
 from gitext.lifecycle.refs import reference_findings
 from gitext.project import Project
 from gitext.store.migrate import latest_version, user_version
@@ -230,6 +231,7 @@ def diagnose(project: Project, *, quick: bool = False) -> DoctorReport:
         report.findings.extend(findings)
     sound = {d.name for d in report.databases if d.readable and d.integrity == "ok"}
     report.findings.extend(reference_findings(project, sound))
+    report.findings.extend(exposure_findings(project))
     if "file_index" in sound:
         report.findings.extend(index_freshness(project))
     return report

@@ -105,6 +105,8 @@ def repair(
         report.actions.extend(_catch_up(project, dry_run))
     if search:
         report.actions.append(_rebuild_search(project, dry_run))
+    if any(f.check.startswith("store_") for f in before.problems()):
+        report.actions.extend(_unexposed(project, dry_run))
     report.actions.extend(_references(project, clean, dry_run, before))
     if not dry_run:
         project.close()
@@ -194,6 +196,14 @@ def _catch_up(project: Project, dry_run: bool) -> list[RepairAction]:
         actions.append(RepairAction("a", "file_index", "caught up from git",
                                     f"{root}: {_commits(done.worktree.commits)}"))
     return actions
+
+
+def _unexposed(project: Project, dry_run: bool) -> list[RepairAction]:
+    if dry_run:
+        return [RepairAction("a", None, "would keep the store out of git's way")]
+    from gitext.lifecycle.exposure import mend
+
+    return [RepairAction("a", None, what) for what in mend(project)]
 
 
 def _commits(n: int) -> str:
