@@ -40,6 +40,8 @@ def test_git_clean_fdx_leaves_the_store_and_its_backups(live: Path) -> None:
     backups = run_git_aircher(live, "backup", "list", "--json")
     assert backups.code == 0 and len(json.loads(backups.out)) == 1, backups.out
     assert git(live, "status", "--porcelain", "--ignored") == "!! .agents/\n"
+    git(live, "add", "-f", ".agents/db/core/conversations.db")  # a nested repository's file
+    assert git(live, "diff", "--cached", "--name-only") == ""  # is never staged
 
 
 def test_git_stash_all_keeps_the_store_on_disk_and_out_of_the_stash(live: Path) -> None:
