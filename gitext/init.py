@@ -14,9 +14,9 @@ from gitext.contexts import (
     mirror_global,
     write_context_file,
 )
-from gitext.git.repo import ensure_excluded
+from gitext.git.exclude import ensure_excluded
 from gitext.git.shield import shield
-from gitext.layout import ALL_DATABASES
+from gitext.layout import ALL_DATABASES, STORE_EXCLUDES
 from gitext.project import Project
 from gitext.worktrees import reconcile, upsert_worktree
 
@@ -38,8 +38,8 @@ def init_project(project: Project, *, hooks: bool = True, sync: bool = True) -> 
     created = not project.initialized
     project.global_layout.ensure()
     project.layout.ensure()
-    excluded = ensure_excluded(project.repo.info, project.layout.root)
-    shield(project.layout.root, project.repo.info.main_root)
+    excluded = ensure_excluded(project.repo.info, project.layout.root, STORE_EXCLUDES)
+    shield(project.layout.folders(), project.repo.info.main_root)
     for name in ALL_DATABASES:
         _ = project.db(name).writer  # opening a database creates and migrates it
 

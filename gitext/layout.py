@@ -14,6 +14,12 @@ from gitext.errors import ConfigError
 
 CORE_DATABASES = ("conversations", "knowledge", "file_index", "sessions")
 ALL_DATABASES = (*CORE_DATABASES, "global")
+# What the project store writes at its top level; anything else there is the project's own
+# (`.agents/skills/` is a convention agents read, and may be tracked).
+STORE_FOLDERS = ("content", "db", "indexes", "journal", "logs", "run", "sessions", "worktrees")
+STORE_FILES = ("config.toml",)
+STORE_ENTRIES = (*STORE_FOLDERS, *STORE_FILES)
+STORE_EXCLUDES = (*(f"{name}/" for name in STORE_FOLDERS), *STORE_FILES)  # git's patterns
 
 
 @dataclass(frozen=True)
@@ -144,6 +150,10 @@ class ProjectLayout:
             self.journal,
             self.run,
         ]
+
+    def folders(self) -> list[Path]:
+        """The store's own top-level folders (`STORE_FOLDERS`)."""
+        return [self.root / name for name in STORE_FOLDERS]
 
     def ensure(self) -> None:
         # The store holds private conversations: owner-only from the top.

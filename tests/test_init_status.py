@@ -36,7 +36,7 @@ def test_init_then_status_json_shows_every_table(repo: Path, aircher) -> None:  
     assert st["current_context"]["name"] == "main"
     assert [w["branch_name"] for w in st["worktrees"]] == ["main"]
     assert git(repo, "status", "--porcelain") == ""
-    assert "/.agents/" in (repo / ".git" / "info" / "exclude").read_text().splitlines()
+    assert "/.agents/db/" in (repo / ".git" / "info" / "exclude").read_text().splitlines()
 
 
 def test_init_is_idempotent(repo: Path, aircher) -> None:  # type: ignore[no-untyped-def]
@@ -49,8 +49,9 @@ def test_init_is_idempotent(repo: Path, aircher) -> None:  # type: ignore[no-unt
     second = json.loads(aircher(repo, "status", "--json").out)
     for a, b in zip(first["databases"], second["databases"], strict=True):
         assert a["tables"] == b["tables"]
-    exclude = (repo / ".git" / "info" / "exclude").read_text()
-    assert exclude.count("/.agents/") == 1
+    exclude = (repo / ".git" / "info" / "exclude").read_text().splitlines()
+    assert exclude.count("/.agents/db/") == 1
+    assert exclude.count("# git-aircher's private store (never committed)") == 1
 
 
 def test_context_chain_global_project_worktree(repo: Path, aircher) -> None:  # type: ignore[no-untyped-def]

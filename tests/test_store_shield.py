@@ -1,6 +1,7 @@
 """git's sweeps of ignored files pass the store by. `.agents/` is ignored, and before,
 `git clean -fdx` (a common way to reset a checkout) deleted it with every conversation and
-backup, and `git stash --all` moved it into a stash commit and off the disk."""
+backup, and `git stash --all` moved it into a stash commit and off the disk. And the files a
+project keeps in `.agents/` itself (`.agents/skills/`) stay the project's."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import shutil
 from pathlib import Path
 
 from gitext.git.shield import shield
+from gitext.layout import STORE_FOLDERS
 from gitext.records import add_message, start_conversation
 from tests.conftest import commit, git, open_project, run_git_aircher, write
 from tests.sync.helpers import wait_idle
@@ -34,12 +36,14 @@ def test_git_clean_fdx_leaves_the_store_and_its_backups(live: Path) -> None:
     write(live, "notes.txt", "untracked")
 
     out = git(live, "clean", "-fdx")
-    assert "build/" in out and "notes.txt" in out and ".agents" not in out
+    assert "Removing build/" in out and "Removing notes.txt" in out
+    assert "Skipping repository .agents/db" in out and "Removing .agents/db" not in out
     assert not (live / "build").exists() and not (live / "notes.txt").exists()
     assert conv in listed(live)
     backups = run_git_aircher(live, "backup", "list", "--json")
     assert backups.code == 0 and len(json.loads(backups.out)) == 1, backups.out
-    assert git(live, "status", "--porcelain", "--ignored") == "!! .agents/\n"
+    assert all(line.startswith("!! .agents/") for line in
+               git(live, "status", "--porcelain", "--ignored").splitlines())
     git(live, "add", "-f", ".agents/db/core/conversations.db")  # a nested repository's file
     assert git(live, "diff", "--cached", "--name-only") == ""  # is never staged
 
@@ -64,37 +68,63 @@ def test_commands_run_inside_the_store_find_the_repository_around_it(live: Path)
     assert not (live / ".agents" / ".agents").exists()
 
 
-def test_a_store_made_before_the_shield_gets_it_at_its_next_event(live: Path) -> None:
+def unshield(live: Path) -> None:
+    """The store as a version before the shield left it."""
     wait_idle(live)  # init's worker would put it back at once
-    marker = live / ".agents" / ".git"
-    shutil.rmtree(marker)  # as a store made before the shield
+    for name in STORE_FOLDERS:
+        shutil.rmtree(live / ".agents" / name / ".git")
+
+
+def test_a_store_made_before_the_shield_gets_it_at_its_next_event(live: Path) -> None:
+    unshield(live)
     assert "Would remove .agents/" in git(live, "clean", "-ndx")
     commit(live, {"src/app.py": "print('hello')\n"}, "edit")
     wait_idle(live)
-    assert (marker / "HEAD").is_file()
-    assert ".agents" not in git(live, "clean", "-ndx")
+    assert all((live / ".agents" / name / ".git" / "HEAD").is_file() for name in STORE_FOLDERS)
+    assert "Would remove .agents/db" not in git(live, "clean", "-ndx")
+
+
+def test_the_project_s_own_files_in_the_store_folder_stay_its_own(repo: Path) -> None:
+    skill = ".agents/skills/release/SKILL.md"
+    commit(repo, {skill: "# Release\nTag, then publish the wheel.\n"}, "a skill")
+    r = run_git_aircher(repo, "init")
+    assert r.code == 0, r.err
+    remember(repo)
+    write(repo, skill, "# Release\nTag, changelog, then publish the wheel.\n")
+    git(repo, "add", skill)
+    new = ".agents/skills/triage/SKILL.md"
+    write(repo, new, "# Triage\nLabel the issue.\n")
+    git(repo, "add", new)  # only the store's own entries are ignored
+    git(repo, "commit", "-q", "-m", "skills")  # the guard lets the project's files through
+    assert sorted(git(repo, "show", "--name-only", "--format=", "HEAD").split()) == [skill, new]
+    git(repo, "clean", "-fdx")
+    assert (repo / ".agents" / "db" / "core" / "conversations.db").is_file()
+    assert (repo / new).is_file()
+    wait_idle(repo)
+    r = run_git_aircher(repo, "search", "--json", "--", "changelog wheel")
+    assert r.code == 0, r.err
+    assert json.loads(r.out)[0]["path"] == skill  # searched like any tracked file
 
 
 def test_only_a_store_inside_the_work_tree_is_shielded(tmp_path: Path) -> None:
     tree = tmp_path / "tree"
-    (tree / "store").mkdir(parents=True)
+    (tree / "store" / "db").mkdir(parents=True)
     outside = tmp_path / "elsewhere"
     outside.mkdir()
-    assert shield(tree / "store", tree) and not shield(tree / "store", tree)
-    assert not shield(outside, tree) and not (outside / ".git").exists()
+    assert shield([tree / "store" / "db"], tree) == [tree / "store" / "db"]
+    assert shield([tree / "store" / "db"], tree) == []
+    assert shield([outside], tree) == [] and not (outside / ".git").exists()
     (tree / "other").mkdir()
     (tree / "other" / ".git").write_text("gitdir: /somewhere\n")
-    assert not shield(tree / "other", tree)  # someone else's .git is left as it is
+    assert shield([tree / "other"], tree) == []  # someone else's .git is left as it is
     assert (tree / "other" / ".git").read_text() == "gitdir: /somewhere\n"
 
 
 def test_doctor_finds_a_store_in_git_s_way_and_repair_puts_it_back(live: Path) -> None:
-    wait_idle(live)
+    unshield(live)
     exclude = live / ".git" / "info" / "exclude"
     exclude.write_text("".join(line for line in exclude.read_text().splitlines(keepends=True)
                                if ".agents" not in line))
-    marker = live / ".agents" / ".git"
-    shutil.rmtree(marker)  # as a store made before the shield
     assert git(live, "status", "--porcelain") == "?? .agents/\n"
 
     r = run_git_aircher(live, "doctor")
@@ -102,7 +132,31 @@ def test_doctor_finds_a_store_in_git_s_way_and_repair_puts_it_back(live: Path) -
     assert "store_not_ignored" in r.out and "store_unshielded" in r.out, r.out
     r = run_git_aircher(live, "repair")
     assert r.code == 0, r.out + r.err
-    assert "listed in .git/info/exclude" in r.out and "shielded (.agents/.git)" in r.out
+    assert "listed in .git/info/exclude" in r.out and "shielded .agents/db/" in r.out
     assert run_git_aircher(live, "doctor").code == 0
     assert git(live, "status", "--porcelain") == ""
-    assert (marker / "HEAD").is_file()
+    assert all((live / ".agents" / name / ".git" / "HEAD").is_file() for name in STORE_FOLDERS)
+
+
+def test_every_folder_the_store_makes_is_one_of_its_own(live: Path) -> None:
+    made = {p.name for p in (live / ".agents").iterdir()}
+    assert made <= set(STORE_FOLDERS) | {"config.toml"}
+    tops = {p.relative_to(open_project(live).layout.root).parts[0]
+            for p in open_project(live).layout.tree()}
+    assert tops == set(STORE_FOLDERS)
+
+
+def test_an_older_whole_folder_exclude_line_is_replaced(live: Path) -> None:
+    wait_idle(live)
+    exclude = live / ".git" / "info" / "exclude"
+    exclude.write_text("*.swp\n# git-aircher's private store (never committed)\n/.agents/\n"
+                       "/mine/\n")
+    write(live, ".agents/skills/a/SKILL.md", "# A\n")
+    git(live, "add", "-f", ".agents/skills/a/SKILL.md")  # what that line made people do
+    git(live, "commit", "-q", "-m", "a skill")
+    wait_idle(live)  # the worker puts the lines right
+    lines = exclude.read_text().splitlines()
+    assert lines[:2] == ["*.swp", "/mine/"] and "/.agents/" not in lines
+    assert {f"/.agents/{n}/" for n in STORE_FOLDERS} <= set(lines)
+    write(live, ".agents/skills/b/SKILL.md", "# B\n")
+    assert git(live, "status", "--porcelain") == "?? .agents/skills/b/\n"

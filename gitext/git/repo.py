@@ -148,31 +148,6 @@ def read_head(root: Path) -> Head:
     return Head(commit, branch)
 
 
-def ensure_excluded(info: RepoInfo, data_dir: Path) -> bool:
-    """List the store in .git/info/exclude so `git status` stays clean; True when added."""
-    try:
-        rel = data_dir.resolve().relative_to(info.main_root)
-    except ValueError:
-        return False  # outside the work tree: nothing for git to see
-    pattern = "/" + rel.as_posix().rstrip("/") + "/"
-    exclude = info.common_dir / "info" / "exclude"
-    existing = exclude.read_text("utf-8", "surrogateescape") if exclude.exists() else ""
-    if pattern in existing.splitlines():
-        return False
-    exclude.parent.mkdir(parents=True, exist_ok=True)
-    with exclude.open("a", encoding="utf-8", errors="surrogateescape") as fh:
-        if existing and not existing.endswith("\n"):
-            fh.write("\n")
-        fh.write(f"# git-aircher's private store (never committed)\n{pattern}\n")
-    return True
-
-
-def is_ignored(info: RepoInfo, path: Path) -> bool:
-    """Whether git ignores this folder of the main work tree (exclude files, .gitignore)."""
-    rel = path.resolve().relative_to(info.main_root).as_posix().rstrip("/") + "/"
-    return git(["check-ignore", "-q", "--", rel], info.main_root, check=False).returncode == 0
-
-
 def config_get(root: Path, key: str) -> str | None:
     proc = git(["config", "--get", key], root, check=False)
     if proc.returncode == 1:

@@ -1,9 +1,11 @@
 """The pre-commit guard: refuse a commit that would publish git-aircher's private data.
 
-Refused when staged: anything under the project store (``storage.data_dir``, ``.agents/`` by
-default), one of our SQLite databases, a ``credentials.toml``, or text holding something shaped
-like an API key. What is checked is the index being committed (``GIT_INDEX_FILE`` when git set
-one: ``git commit -a`` and ``git commit <paths>`` commit a temporary index), not the work tree.
+Refused when staged: anything the project store writes (its folders and ``config.toml`` under
+``storage.data_dir``, ``.agents/`` by default; other files there are the project's own, such as
+``.agents/skills/``), one of our SQLite databases, a ``credentials.toml``, or text holding
+something shaped like an API key. What is checked is the index being committed
+(``GIT_INDEX_FILE`` when git set one: ``git commit -a`` and ``git commit <paths>`` commit a
+temporary index), not the work tree.
 
 Runs inside every `git commit`: the standard library and light gitext modules only, one
 ``git diff --cached`` and one ``git cat-file --batch``. A failure of the guard itself warns and
@@ -23,7 +25,7 @@ from typing import TextIO
 from gitext.git.hookdir import StagedFile, caller_index_file, read_blobs, staged_files
 from gitext.git.names import quoted, shell_word
 from gitext.index.secrets import find_secret_patterns, is_secret_path
-from gitext.layout import ALL_DATABASES
+from gitext.layout import ALL_DATABASES, STORE_ENTRIES
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 MAX_SCAN_BYTES = 1 << 20  # larger files are data or generated, and would slow every commit
@@ -113,7 +115,8 @@ def check_staged(
     to_read: list[StagedFile] = []
     for f in staged:
         name = posixpath.basename(f.path)
-        if prefix and f.path.startswith(prefix):
+        if prefix and f.path.startswith(prefix) \
+                and f.path[len(prefix):].split("/", 1)[0] in STORE_ENTRIES:
             in_store.append(f.path)
         elif name in _OUR_DB_NAMES:
             findings.append(Finding(f.path, "database", "a git-aircher database"))
@@ -180,8 +183,8 @@ def hints(findings: Sequence[Finding], prefix: str | None) -> list[str]:
         out.append(f"unstage (the files stay on disk): git rm --cached -r -q -- {files}")
     if any(f.kind == "store" for f in fatal) and prefix:
         out.append(
-            f"keep the store out for good: list /{prefix} in .git/info/exclude"
-            " (`git aircher init` does) or in .gitignore"
+            "keep the store out for good: `git aircher init` lists its folders in"
+            f" .git/info/exclude (or list /{prefix} in .gitignore)"
         )
     if any(f.kind in ("database", "credentials") for f in fatal):
         out.append("or add those names to .gitignore so they are never staged again")

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gitext.git.repo import ensure_excluded, is_ignored
-from gitext.git.shield import shield, shielded
+from gitext.git.exclude import ensure_excluded, not_ignored
+from gitext.git.shield import shield, unshielded
+from gitext.layout import STORE_EXCLUDES, STORE_FILES
 from gitext.project import Project
 
 if TYPE_CHECKING:
@@ -30,25 +31,31 @@ def exposure_findings(project: Project) -> list[Finding]:
         return []
     name = project.layout.root.name
     found = []
-    if not is_ignored(project.repo.info, project.layout.root):
+    root = project.layout.root
+    seen = not_ignored(project.repo.info,
+                       [*project.layout.folders(), *(root / n for n in STORE_FILES)])
+    if seen:
         found.append(Finding(
             "store_not_ignored", "warning", None,
-            f"git does not ignore {name}/: `git status` lists it and `git add -A` would try"
-            " to add it",
-            "listed in .git/info/exclude"))
-    if not shielded(project.layout.root):
+            f"git does not ignore {', '.join(seen)}: `git status` lists"
+            f" {'it' if len(seen) == 1 else 'them'} and `git add -A` would try to add"
+            f" {'it' if len(seen) == 1 else 'them'}", "listed in .git/info/exclude"))
+    bare = unshielded(project.layout.folders(), project.repo.info.main_root)
+    if bare:
+        names = ", ".join(f"{name}/{f.name}/" for f in bare)
         found.append(Finding(
             "store_unshielded", "warning", None,
-            f"`git clean -fdx` would delete {name}/ with its backups, and `git stash --all`"
-            " would take it", f"shielded ({name}/.git)"))
+            f"`git clean -fdx` would delete {names} and `git stash --all` would take"
+            f" {'it' if len(bare) == 1 else 'them'}", "shielded (a .git in each)"))
     return found
 
 
 def mend(project: Project) -> list[str]:
     """What was put back, in words."""
     done = []
-    if ensure_excluded(project.repo.info, project.layout.root):
+    if ensure_excluded(project.repo.info, project.layout.root, STORE_EXCLUDES):
         done.append("listed in .git/info/exclude")
-    if shield(project.layout.root, project.repo.info.main_root):
-        done.append(f"shielded ({project.layout.root.name}/.git)")
+    name = project.layout.root.name
+    done.extend(f"shielded {name}/{f.name}/" for f in shield(project.layout.folders(),
+                                                             project.repo.info.main_root))
     return done

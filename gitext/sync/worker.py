@@ -12,7 +12,8 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from gitext.git.shield import shield
+from gitext.errors import GitError
+from gitext.lifecycle.exposure import mend
 from gitext.project import Project
 from gitext.sync import journal
 from gitext.sync.events import apply_event, in_sequence, reconcile_from_main, worktree_gone
@@ -245,9 +246,10 @@ def idle_priority() -> None:
 
 def heavy(project: Project, steps: list[tuple[str, FollowUp]]) -> None:
     """Parse what is queued, then the follow-ups, each logged rather than raised."""
-    # A store made before the shield existed gets it at its first event (one stat after that).
-    with contextlib.suppress(OSError):
-        shield(project.layout.root, project.repo.info.main_root)
+    # A store made by an older version gets its exclude lines and shields at its next event
+    # (after that, one small read and a stat per folder).
+    with contextlib.suppress(OSError, GitError):
+        mend(project)
     analyse_pending(project)
     for name, step in steps:
         if _gone(project, thorough=False):

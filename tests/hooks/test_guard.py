@@ -98,8 +98,9 @@ def test_partial_commit_checks_the_temporary_index(guarded: Path) -> None:
 
 
 def test_skip_lets_it_through(guarded: Path) -> None:
-    write(guarded, ".agents/x", "x\n")
-    git(guarded, "add", ".agents/x")
+    write(guarded, ".agents/db/x", "x\n")
+    git(guarded, "add", ".agents/db/x")
+    assert try_commit(guarded).returncode == 1
     proc = run(guarded, "git", "commit", "-q", "-m", "forced", env={"AIRCHER_SKIP": "1"})
     assert proc.returncode == 0, proc.stderr
 
@@ -169,17 +170,17 @@ def test_store_folder_comes_from_config(
     home = tmp_path / "aircher-home"
     home.mkdir(exist_ok=True)
     (home / "config.toml").write_text('[storage]\ndata_dir = "./.memory"\n')
-    write(repo, ".agents/x", "not the store here\n")
-    write(repo, ".memory/y", "the store\n")
+    write(repo, ".agents/logs/x", "not the store here\n")
+    write(repo, ".memory/logs/y", "the store\n")
     git(repo, "add", ".")
     code, lines = call_guard(repo, monkeypatch, capsys)
     assert code == 1
     assert [line for line in lines if line.startswith("error:")] == [
-        "error: .memory/y: inside git-aircher's store (.memory/)"
+        "error: .memory/logs/y: inside git-aircher's store (.memory/)"
     ]
     monkeypatch.setenv("AIRCHER_STORAGE_DATA_DIR", ".agents")  # the environment wins
     code, lines = call_guard(repo, monkeypatch, capsys)
-    assert lines[0] == "error: .agents/x: inside git-aircher's store (.agents/)"
+    assert lines[0] == "error: .agents/logs/x: inside git-aircher's store (.agents/)"
 
 
 def test_unreadable_config_warns_and_checks_the_default(
@@ -189,12 +190,12 @@ def test_unreadable_config_warns_and_checks_the_default(
     home = tmp_path / "aircher-home"
     home.mkdir(exist_ok=True)
     (home / "config.toml").write_text("this is = = not toml\n")
-    write(repo, ".agents/x", "x\n")
+    write(repo, ".agents/config.toml", "x = 1\n")
     git(repo, "add", ".")
     code, lines = call_guard(repo, monkeypatch, capsys)
     assert code == 1
     assert lines[0].startswith("warning: ") and "checked the default store folder" in lines[0]
-    assert lines[1] == "error: .agents/x: inside git-aircher's store (.agents/)"
+    assert lines[1] == "error: .agents/config.toml: inside git-aircher's store (.agents/)"
 
 
 def test_guard_failure_never_blocks(
@@ -260,7 +261,7 @@ def test_guard_in_a_linked_worktree(guarded: Path, tmp_path: Path) -> None:
 # sample below is refused or warned about by the guard, and must start it.
 
 NAME_SAMPLES = [
-    ".agents/notes.txt", "data/cache.db", "backup/knowledge.db-wal", "conf/credentials.toml",
+    ".agents/db/notes.txt", "data/cache.db", "backup/knowledge.db-wal", "conf/credentials.toml",
     ".env", "app/.env.production", "keys/ID_RSA", "certs/server.PEM", ".netrc", "x/cert.p12",
     "credentials",
 ]

@@ -1,0 +1,61 @@
+"""The store in `.git/info/exclude`, one line per entry of its own, never in a tracked file.
+
+Each entry is listed rather than the store's folder: the folder may also hold the project's own
+files (`.agents/skills/`, a convention agents read). With the whole folder excluded, git refused
+to add a new skill without `-f`, and `git add` of a tracked one staged it but failed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from gitext.git.repo import RepoInfo
+from gitext.git.run import git
+
+HEADER = "# git-aircher's private store (never committed)"
+
+
+def _prefix(info: RepoInfo, data_dir: Path) -> str | None:
+    """The store as a path from the work tree's top ("/.agents/"); None outside it."""
+    try:
+        rel = data_dir.resolve().relative_to(info.main_root)
+    except ValueError:
+        return None  # outside the work tree: nothing for git to see
+    return "/" + rel.as_posix().rstrip("/") + "/"
+
+
+def ensure_excluded(info: RepoInfo, data_dir: Path, entries: Sequence[str]) -> bool:
+    """List each of the store's `entries` (folders ending in "/"); True when the file changed."""
+    prefix = _prefix(info, data_dir)
+    if prefix is None:
+        return False
+    exclude = info.common_dir / "info" / "exclude"
+    text = exclude.read_text("utf-8", "surrogateescape") if exclude.exists() else ""
+    lines = text.splitlines()
+    # An older version's two lines: our header, then the whole folder. They are ours to replace.
+    kept = [line for i, line in enumerate(lines)
+            if not (line == prefix and i and lines[i - 1] == HEADER)
+            and not (line == HEADER and lines[i + 1:i + 2] == [prefix])]
+    missing = [prefix + e for e in entries if prefix + e not in kept]
+    if not missing and kept == lines:
+        return False
+    out = kept + ([] if HEADER in kept else [HEADER]) + missing
+    exclude.parent.mkdir(parents=True, exist_ok=True)
+    tmp = exclude.with_name(f".exclude.aircher-{os.getpid()}")
+    tmp.write_text("\n".join(out) + "\n", "utf-8", "surrogateescape")
+    os.replace(tmp, exclude)  # git never reads half a file
+    return True
+
+
+def not_ignored(info: RepoInfo, paths: Sequence[Path]) -> list[str]:
+    """Those of `paths` (in the main work tree) git does not ignore, as git names them."""
+    rels = [p.resolve().relative_to(info.main_root).as_posix() + ("/" if p.is_dir() else "")
+            for p in paths]
+    if not rels:
+        return []
+    done = git(["check-ignore", "--stdin", "-z"], info.main_root, check=False,
+               input=("\0".join(rels) + "\0").encode())
+    ignored = set(done.stdout.decode("utf-8", "surrogateescape").split("\0"))
+    return [r for r in rels if r not in ignored]
