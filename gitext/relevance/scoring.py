@@ -237,7 +237,8 @@ def store(project: Project, scores: Scores) -> int:
         (derived_id("relevance", fid, ctx.id), fid, ctx.id, ctx.context_type,
          float(p["base_score"][i]), float(p["frequency_score"][i]), float(p["recency_score"][i]),
          float(p["dependency_score"][i]), float(p["success_correlation"][i]),
-         float(p["cross_context_boost"][i]), float(scores.final[i]), now, expires, meta)
+         float(p["cross_context_boost"][i]), float(p["sequence_score"][i]),
+         float(scores.final[i]), now, expires, meta)
         for i, fid in enumerate(scores.file_ids)
     ]
     db = project.db("file_index")
@@ -247,8 +248,8 @@ def store(project: Project, scores: Scores) -> int:
             conn,
             "INSERT OR REPLACE INTO file_relevance_scores (id, file_id, context_id, context_type,"
             " base_score, frequency_score, recency_score, dependency_score, success_correlation,"
-            " cross_context_boost, final_score, calculated_at, expires_at, metadata)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            " cross_context_boost, sequence_score, final_score, calculated_at, expires_at,"
+            " metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         conn.execute("DELETE FROM relevance_dirty")
     return len(rows)
 

@@ -50,9 +50,11 @@ def test_what_follows_the_last_commit_ranks_first(follows: Path, aircher: Any) -
     assert paths(rows).index("b.py") < paths(rows).index("c.py")
     assert paths(rows)[-1] == "quiet.py"  # changed once, long ago, and never after a.py
     with sqlite3.connect(follows / ".agents/db/core/file_index.db") as conn:
-        stored = dict(conn.execute("SELECT f.path, s.final_score FROM file_relevance_scores s"
-                                   " JOIN files f ON f.id = s.file_id").fetchall())
-    assert stored["b.py"] > stored["c.py"]  # the stored final is the fused one too
+        stored = {r[0]: r[1:] for r in conn.execute(
+            "SELECT f.path, s.final_score, s.sequence_score FROM file_relevance_scores s"
+            " JOIN files f ON f.id = s.file_id")}
+    assert stored["b.py"][0] > stored["c.py"][0]  # the stored final is the fused one too
+    assert stored["b.py"][1] == pytest.approx(0.75) and stored["c.py"][1] == 0.0
 
 
 def test_no_history_ranks_after_any_history(follows: Path, aircher: Any) -> None:
