@@ -113,7 +113,8 @@ def _ended_session_dirs(project: Project) -> list[Path]:
     folder = project.layout.sessions
     if not folder.is_dir():
         return []
-    dirs = [p for p in folder.iterdir() if p.is_dir() and p.name != "active"]
+    # (`.git` is the folder's shield against `git clean`, not a session.)
+    dirs = [p for p in folder.iterdir() if p.is_dir() and p.name not in ("active", ".git")]
     if not dirs:
         return []
     with project.db("sessions").read() as conn:

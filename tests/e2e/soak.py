@@ -2,7 +2,8 @@
 
 `Walk` does what developers do — commits that add, edit, delete and rename files (now and then
 to or from a name that is not UTF-8, which the store leaves out), branches,
-switches, merges, rebases, cherry-picks, amends, resets, reverts, stashes, detached checkouts,
+switches, merges, rebases, cherry-picks, amends, resets, reverts, stashes, `git clean -fdx` and
+`git stash --all`, detached checkouts,
 linked worktrees added and removed, branches renamed, `git aircher sync`, uncommitted work a
 query takes in, then committed or undone, every process of ours killed with SIGKILL after a
 commit — each through git (or the installed command), so the hooks and the background worker
@@ -105,7 +106,7 @@ class Walk:
             (4, self.rebase), (4, self.cherry_pick), (4, self.amend), (3, self.reset),
             (3, self.revert), (3, self.stash), (2, self.detach), (2, self.restore_file),
             (3, self.worktree_add), (2, self.worktree_remove), (2, self.rename_branch),
-            (3, self.aircher_sync), (3, self.edit_and_ask), (2, self.kill),
+            (3, self.aircher_sync), (3, self.edit_and_ask), (2, self.kill), (2, self.sweep),
         ]
         op = self.rng.choices([f for _, f in ops], weights=[w for w, _ in ops])[0]
         where = self.rng.choice([p for p, _ in self.worktrees()])
@@ -258,6 +259,18 @@ class Walk:
         if self.ok(wt, "status", "--porcelain"):
             self.ok(wt, "commit", "-q", "-m", f"stashed {self.n}")
         return " ".join(done)
+
+    def sweep(self, wt: Path) -> str:
+        """What people run to reset a checkout. Both take ignored files and pass the store by."""
+        build = wt / "build"
+        build.mkdir(exist_ok=True)
+        (build / f"out{self.n}.o").write_text("object code\n")
+        if self.rng.random() < 0.5:
+            self.ok(wt, "clean", "-q", "-fdx")
+            return "clean -fdx"
+        self.ok(wt, "stash", "-q", "--all")
+        self.ok(wt, "stash", "pop", "-q")
+        return "stash --all"
 
     def detach(self, wt: Path) -> str:
         shas = self.ok(wt, "rev-list", "--max-count=8", "HEAD").split()
@@ -473,7 +486,9 @@ def _agreement(walk: Walk) -> list[str]:
     for path, status in query(main, "file_index", "SELECT path, git_status FROM files"):
         if (path in seen) == (status == "deleted"):
             found.append(f"files: {path} is {status}, in a view: {path in seen}")
-    left = [p.name for p in (main / ".agents" / "journal").rglob("*") if p.is_file()]
+    journal = main / ".agents" / "journal"
+    left = [p.name for p in journal.rglob("*")
+            if p.is_file() and ".git" not in p.relative_to(journal).parts]  # not its shield
     if left:
         found.append(f"journal not empty: {left[:5]}")
     return found

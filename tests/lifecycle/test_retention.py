@@ -54,13 +54,15 @@ def test_old_temp_files_go_fresh_ones_stay(project: Project) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("x")
     old = time.time() - 2 * DAY
-    for path in (old_cache, leftover, wt_cache):
+    shields = [folder / ".git" for folder in layout.folders()]
+    for path in (old_cache, leftover, wt_cache, *shields):
         os.utime(path, (old, old))
     assert remove_temp_files(project, dry_run=True) == 3
     assert old_cache.exists()
     assert remove_temp_files(project) == 3
     assert not old_cache.exists() and not leftover.exists() and not wt_cache.exists()
     assert new_cache.exists() and (layout.worktrees / "main" / "context.json").exists()
+    assert all((path / "HEAD").exists() for path in shields)  # not an ended session's folder
 
 
 def test_file_history_beyond_count_and_age_is_pruned(project: Project) -> None:
