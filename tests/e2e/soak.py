@@ -270,6 +270,7 @@ class Walk:
             return "clean -fdx"
         self.ok(wt, "stash", "-q", "--all")
         self.ok(wt, "stash", "pop", "-q")
+        shutil.rmtree(build)  # the walk's checks want `git status` clean
         return "stash --all"
 
     def detach(self, wt: Path) -> str:
