@@ -43,6 +43,11 @@ class Project:
         data_dir = Path(base.text("storage.data_dir")).expanduser()
         if not data_dir.is_absolute():
             data_dir = repo.info.main_root / data_dir
+        if data_dir.exists() and not data_dir.is_dir():
+            raise UsageError(f"{data_dir} is a file; git-aircher keeps its store in a folder"
+                             " of that name", "move the file away, or set storage.data_dir"
+                             " (AIRCHER_STORAGE_DATA_DIR or the global config) to another"
+                             " folder")
         layout = ProjectLayout(data_dir)
         config = Config.load(glob.config, layout.config, environ)
         return cls(repo, glob, layout, config)

@@ -160,3 +160,29 @@ def test_an_older_whole_folder_exclude_line_is_replaced(live: Path) -> None:
     assert {f"/.agents/{n}/" for n in STORE_FOLDERS} <= set(lines)
     write(live, ".agents/skills/b/SKILL.md", "# B\n")
     assert git(live, "status", "--porcelain") == "?? .agents/skills/b/\n"
+
+
+def test_a_file_where_the_store_goes_is_one_clear_error(repo: Path) -> None:
+    write(repo, ".agents", "someone's notes\n")
+    for args in (("init",), ("status",)):
+        r = run_git_aircher(repo, *args)
+        assert r.code == 2, r.err
+        assert r.err.splitlines()[0] == (f"error: {repo / '.agents'} is a file; git-aircher"
+                                         " keeps its store in a folder of that name")
+        assert r.err.splitlines()[1].startswith("hint: ") and len(r.err.splitlines()) == 2
+    assert (repo / ".agents").read_text() == "someone's notes\n"
+
+
+def test_a_store_symlinked_to_another_disk_is_one_entry_to_git(repo: Path, tmp_path: Path
+                                                                 ) -> None:
+    disk = tmp_path / "disk2"
+    disk.mkdir()
+    (repo / ".agents").symlink_to(disk)
+    r = run_git_aircher(repo, "init")
+    assert r.code == 0, r.err
+    wait_idle(repo)
+    assert git(repo, "status", "--porcelain") == ""
+    assert "/.agents" in (repo / ".git" / "info" / "exclude").read_text().splitlines()
+    assert run_git_aircher(repo, "doctor").code == 0
+    assert (disk / "db" / "core" / "knowledge.db").is_file()
+    assert not (disk / "db" / ".git").exists()  # git's sweeps never reach another disk

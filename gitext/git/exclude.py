@@ -17,20 +17,23 @@ from gitext.git.run import git
 HEADER = "# git-aircher's private store (never committed)"
 
 
-def _prefix(info: RepoInfo, data_dir: Path) -> str | None:
-    """The store as a path from the work tree's top ("/.agents/"); None outside it."""
-    try:
-        rel = data_dir.resolve().relative_to(info.main_root)
-    except ValueError:
-        return None  # outside the work tree: nothing for git to see
-    return "/" + rel.as_posix().rstrip("/") + "/"
+def _lines(info: RepoInfo, data_dir: Path, entries: Sequence[str]) -> tuple[str, list[str]]:
+    """The store as git names it from the work tree's top ("/.agents"), and its lines."""
+    # Not resolved itself: a store that is a symlink to another disk is one entry to git.
+    rel = (data_dir.parent.resolve() / data_dir.name).relative_to(info.main_root).as_posix()
+    base = "/" + rel.rstrip("/")
+    if data_dir.is_symlink():
+        return base, [base]
+    return base, [f"{base}/{e}" for e in entries]
 
 
 def ensure_excluded(info: RepoInfo, data_dir: Path, entries: Sequence[str]) -> bool:
     """List each of the store's `entries` (folders ending in "/"); True when the file changed."""
-    prefix = _prefix(info, data_dir)
-    if prefix is None:
-        return False
+    try:
+        base, wanted = _lines(info, data_dir, entries)
+    except ValueError:
+        return False  # outside the work tree: nothing for git to see
+    prefix = base + "/"
     exclude = info.common_dir / "info" / "exclude"
     text = exclude.read_text("utf-8", "surrogateescape") if exclude.exists() else ""
     lines = text.splitlines()
@@ -38,7 +41,7 @@ def ensure_excluded(info: RepoInfo, data_dir: Path, entries: Sequence[str]) -> b
     kept = [line for i, line in enumerate(lines)
             if not (line == prefix and i and lines[i - 1] == HEADER)
             and not (line == HEADER and lines[i + 1:i + 2] == [prefix])]
-    missing = [prefix + e for e in entries if prefix + e not in kept]
+    missing = [line for line in wanted if line not in kept]
     if not missing and kept == lines:
         return False
     out = kept + ([] if HEADER in kept else [HEADER]) + missing
@@ -51,8 +54,8 @@ def ensure_excluded(info: RepoInfo, data_dir: Path, entries: Sequence[str]) -> b
 
 def not_ignored(info: RepoInfo, paths: Sequence[Path]) -> list[str]:
     """Those of `paths` (in the main work tree) git does not ignore, as git names them."""
-    rels = [p.resolve().relative_to(info.main_root).as_posix() + ("/" if p.is_dir() else "")
-            for p in paths]
+    rels = [(p.parent.resolve() / p.name).relative_to(info.main_root).as_posix()
+            + ("/" if p.is_dir() and not p.is_symlink() else "") for p in paths]
     if not rels:
         return []
     done = git(["check-ignore", "--stdin", "-z"], info.main_root, check=False,

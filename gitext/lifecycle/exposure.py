@@ -5,6 +5,7 @@ puts it back."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitext.git.exclude import ensure_excluded, not_ignored
@@ -16,32 +17,37 @@ if TYPE_CHECKING:
     from gitext.lifecycle.doctor import Finding
 
 
-def _inside(project: Project) -> bool:
+def _seen_by_git(project: Project) -> list[Path] | None:
+    """What git would see of the store: its entries, or the store itself when it is a symlink
+    to another disk; None for a store outside the work tree, none of git's business."""
+    root = project.layout.root
     try:
-        project.layout.root.resolve().relative_to(project.repo.info.main_root)
+        (root.parent.resolve() / root.name).relative_to(project.repo.info.main_root)
     except ValueError:
-        return False  # a store elsewhere is none of git's business
-    return True
+        return None
+    if root.is_symlink():
+        return [root]
+    return [*project.layout.folders(), *(root / n for n in STORE_FILES)]
 
 
 def exposure_findings(project: Project) -> list[Finding]:
     from gitext.lifecycle.doctor import Finding
 
-    if not _inside(project):
+    entries = _seen_by_git(project)
+    if entries is None:
         return []
-    name = project.layout.root.name
     found = []
-    root = project.layout.root
-    seen = not_ignored(project.repo.info,
-                       [*project.layout.folders(), *(root / n for n in STORE_FILES)])
+    seen = not_ignored(project.repo.info, entries)
     if seen:
         found.append(Finding(
             "store_not_ignored", "warning", None,
             f"git does not ignore {', '.join(seen)}: `git status` lists"
             f" {'it' if len(seen) == 1 else 'them'} and `git add -A` would try to add"
             f" {'it' if len(seen) == 1 else 'them'}", "listed in .git/info/exclude"))
+    # (A symlinked store's folders are on another disk: git's sweeps never reach them.)
     bare = unshielded(project.layout.folders(), project.repo.info.main_root)
     if bare:
+        name = project.layout.root.name
         names = ", ".join(f"{name}/{f.name}/" for f in bare)
         found.append(Finding(
             "store_unshielded", "warning", None,
