@@ -14,9 +14,8 @@ from gitext.contexts import (
     mirror_global,
     write_context_file,
 )
-from gitext.git.exclude import ensure_excluded
-from gitext.git.shield import shield
-from gitext.layout import ALL_DATABASES, STORE_EXCLUDES
+from gitext.layout import ALL_DATABASES
+from gitext.lifecycle.exposure import mend
 from gitext.project import Project
 from gitext.worktrees import reconcile, upsert_worktree
 
@@ -38,8 +37,7 @@ def init_project(project: Project, *, hooks: bool = True, sync: bool = True) -> 
     created = not project.initialized
     project.global_layout.ensure()
     project.layout.ensure()
-    excluded = ensure_excluded(project.repo.info, project.layout.root, STORE_EXCLUDES)
-    shield(project.layout.folders(), project.repo.info.main_root)
+    excluded = mend(project).excluded  # out of git's way: exclude lines, shields
     for name in ALL_DATABASES:
         _ = project.db(name).writer  # opening a database creates and migrates it
 

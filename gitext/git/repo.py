@@ -78,12 +78,27 @@ def _main_root(common_dir: Path, worktree_root: Path) -> Path:
     if common_dir.name == ".git" and (common_dir.parent / ".git").is_dir():
         return common_dir.parent
     # A separate git dir (`git init --separate-git-dir`, submodules): ask git.
-    for wt in list_worktrees(worktree_root):
+    listed = list_worktrees(worktree_root)
+    if listed and listed[0].bare:
+        return _bare_home(common_dir, listed)
+    for wt in listed:
         if not wt.bare:
             if wt.path == common_dir:
                 return _configured_work_tree(common_dir) or wt.path
             return wt.path
     return worktree_root
+
+
+def _bare_home(common_dir: Path, listed: list[Worktree]) -> Path:
+    """Where a bare repository's worktrees (`git clone --bare`, then `git worktree add`) share
+    their store: the repository itself, as with `--separate-git-dir`. Any of the worktrees may
+    go, and `git worktree remove` deletes what it holds, ignored files included: a store in the
+    first of them was lost with it. A store an earlier version made there is still found there
+    (`doctor` says how to move it)."""
+    first = next((wt.path for wt in listed if not wt.bare), None)
+    if first is not None and (first / ".agents").is_dir():
+        return first
+    return common_dir
 
 
 def _configured_work_tree(common_dir: Path) -> Path | None:

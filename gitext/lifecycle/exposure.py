@@ -5,6 +5,7 @@ puts it back."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,9 +21,11 @@ if TYPE_CHECKING:
 def _seen_by_git(project: Project) -> list[Path] | None:
     """What git would see of the store: its entries, or the store itself when it is a symlink
     to another disk; None for a store outside the work tree, none of git's business."""
-    root = project.layout.root
+    root, info = project.layout.root, project.repo.info
+    if info.main_root == info.common_dir:
+        return None  # kept in the git dir itself (bare, --separate-git-dir): no work tree here
     try:
-        (root.parent.resolve() / root.name).relative_to(project.repo.info.main_root)
+        (root.parent.resolve() / root.name).relative_to(info.main_root)
     except ValueError:
         return None
     if root.is_symlink():
@@ -33,10 +36,10 @@ def _seen_by_git(project: Project) -> list[Path] | None:
 def exposure_findings(project: Project) -> list[Finding]:
     from gitext.lifecycle.doctor import Finding
 
+    found = _in_a_linked_worktree(project)
     entries = _seen_by_git(project)
     if entries is None:
-        return []
-    found = []
+        return found
     seen = not_ignored(project.repo.info, entries)
     if seen:
         found.append(Finding(
@@ -56,12 +59,37 @@ def exposure_findings(project: Project) -> list[Finding]:
     return found
 
 
-def mend(project: Project) -> list[str]:
-    """What was put back, in words."""
-    done = []
-    if ensure_excluded(project.repo.info, project.layout.root, STORE_EXCLUDES):
-        done.append("listed in .git/info/exclude")
-    name = project.layout.root.name
-    done.extend(f"shielded {name}/{f.name}/" for f in shield(project.layout.folders(),
-                                                             project.repo.info.main_root))
-    return done
+def _in_a_linked_worktree(project: Project) -> list[Finding]:
+    """A bare repository's store that an earlier version put in its first linked worktree,
+    where `git worktree remove` deletes it (`gitext.git.repo._bare_home`)."""
+    from gitext.lifecycle.doctor import Finding
+
+    info = project.repo.info
+    listed = project.repo.worktrees()
+    if not (listed and listed[0].bare) or info.main_root == info.common_dir:
+        return []
+    home = info.common_dir / project.layout.root.name
+    return [Finding(
+        "store_in_worktree", "info", None,
+        f"the store is in the worktree {info.main_root}, and `git worktree remove` of it would"
+        f" delete the store; to keep it with the repository, when no git command runs:"
+        f" mv {project.layout.root} {home} && git aircher init")]
+
+
+@dataclass
+class Mended:
+    excluded: bool  # lines added to .git/info/exclude
+    shielded: list[Path]
+
+    def words(self, name: str) -> list[str]:
+        return ((["listed in .git/info/exclude"] if self.excluded else [])
+                + [f"shielded {name}/{f.name}/" for f in self.shielded])
+
+
+def mend(project: Project) -> Mended:
+    """The store kept out of git's way, whatever is missing of it."""
+    if _seen_by_git(project) is None:
+        return Mended(False, [])
+    root = project.layout.root
+    return Mended(ensure_excluded(project.repo.info, root, STORE_EXCLUDES),
+                  shield(project.layout.folders(), project.repo.info.main_root))

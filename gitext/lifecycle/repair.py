@@ -203,7 +203,8 @@ def _unexposed(project: Project, dry_run: bool) -> list[RepairAction]:
         return [RepairAction("a", None, "would keep the store out of git's way")]
     from gitext.lifecycle.exposure import mend
 
-    return [RepairAction("a", None, what) for what in mend(project)]
+    return [RepairAction("a", None, what)
+            for what in mend(project).words(project.layout.root.name)]
 
 
 def _commits(n: int) -> str:
