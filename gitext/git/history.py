@@ -137,20 +137,45 @@ def _storable_changes(changes: list[Change]) -> list[Change]:
 
 
 def commit_changes(
-    root: Path, commits: list[tuple[str, str | None]], *, numstat: bool = True
+    root: Path, commits: list[tuple[str, str | None]], *, numstat: bool = True,
+    blobs: bool = True,
 ) -> dict[str, list[Change]]:
     """Changes of each commit against the given parent (None: a root commit); without
-    `numstat`, no line counts (git then reads no blob)."""
+    `numstat`, no line counts. Without `blobs`, git reads no blob at all: renames are only
+    the files moved unchanged (same blob), paired here, as a partial clone must have it.
+    There a blob git lacks is fetched from the remote, one batch per commit for `--numstat`:
+    a first sync of a `--filter=blob:none` clone of pallets/click fetched 3,000 blobs in 70
+    packs, and offline it fails."""
     if not commits:
         return {}
     lines = "".join(f"{c} {p}\n" if p else f"{c}\n" for c, p in commits).encode()
-    stat = ["--numstat"] if numstat else []
+    stat = ["--numstat"] if numstat and blobs else []
+    renames = ["-M"] if blobs else ["--no-renames"]
     out = git(
-        ["diff-tree", "--stdin", "-z", "-r", "-M", "--raw", *stat, "--root", "--always"],
+        ["diff-tree", "--stdin", "-z", "-r", *renames, "--raw", *stat, "--root", "--always"],
         root, input=lines,
     ).stdout
     found = parse_diff(out, with_headers=True)
+    if not blobs:
+        found = {c: _moves(chs) for c, chs in found.items()}
     return {c: found.get(c, []) for c, _ in commits}
+
+
+def _moves(changes: list[Change]) -> list[Change]:
+    """A deletion and an addition of the same blob in one commit, as the rename it is."""
+    added: dict[str, list[Change]] = {}
+    for ch in changes:
+        if ch.status == "A" and ch.new_blob:
+            added.setdefault(ch.new_blob, []).append(ch)
+    paired: dict[int, Change] = {}
+    gone: set[int] = set()
+    for ch in changes:
+        if ch.status == "D" and ch.old_blob and added.get(ch.old_blob):
+            to = added[ch.old_blob].pop(0)
+            paired[id(to)] = Change("R", to.path, ch.path, ch.old_mode, to.new_mode,
+                                    ch.old_blob, to.new_blob)
+            gone.add(id(ch))
+    return [paired.get(id(ch), ch) for ch in changes if id(ch) not in gone]
 
 
 def tree_changes(root: Path, old: str | None, new: str) -> list[Change]:

@@ -14,6 +14,7 @@ fall back to git).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import stat
@@ -130,6 +131,25 @@ def _from_worktree(base: str, path: str, blob: str, max_size: int | None
     return (data, st.st_mtime) if blob_id(data, blob) == blob else None
 
 
+@functools.lru_cache(maxsize=64)
+def is_partial(root: Path) -> bool:
+    """A partial clone (`git clone --filter=blob:none`): a blob it lacks, git fetches from the
+    remote when a command needs its content, one round trip per batch, and fails offline."""
+    out = git(["config", "--get-regexp", r"^(extensions\.partialclone|remote\..*\.promisor)$"],
+              root, check=False).stdout.decode("utf-8", "replace")
+    return any(line.split(" ", 1)[-1].strip().lower() not in ("false", "no", "off", "0")
+               for line in out.splitlines())
+
+
+def local_blobs(root: Path) -> set[str]:
+    """The blobs of HEAD's tree that this clone has, asked without fetching any
+    (`--missing=print` lists what is absent instead of fetching it). Not the index's: a sparse
+    checkout's index names every file, present or not."""
+    tree = git(["rev-list", "--objects", "--missing=print", "--no-object-names", "-n1", "HEAD"],
+               root, check=False).stdout.decode("ascii", "replace").split()
+    return {oid for oid in tree if not oid.startswith("?")}
+
+
 def read_files(
     root: Path, items: Iterable[tuple[str, str]], *, max_size: int | None = None,
     loose: bool | None = None, mtimes: dict[str, float] | None = None,
@@ -137,10 +157,15 @@ def read_files(
     """(blob, content) for (path, blob) pairs: from the work tree where that is cheaper and the
     file there is exactly the blob, from git otherwise. Order is not kept. `loose` is
     `mostly_loose(root)`, for a caller that reads in many batches. `mtimes` receives the
-    modification time of each path read from the work tree (saving its caller an lstat)."""
+    modification time of each path read from the work tree (saving its caller an lstat).
+
+    In a partial clone the work tree comes first, and git is asked only for blobs the clone
+    has: a blob it lacks (outside a sparse checkout) is content None, as a file too big is,
+    rather than a fetch from the remote for every file of the tree."""
     pairs = list(items)
     rest: list[str] = []
-    if pairs and (mostly_loose(root) if loose is None else loose):
+    partial = bool(pairs) and is_partial(root)
+    if pairs and (partial or (mostly_loose(root) if loose is None else loose)):
         base = str(root) + os.sep
         seen: set[str] = set()
         for path, blob in pairs:
@@ -156,4 +181,8 @@ def read_files(
             yield blob, read[0]
     else:
         rest = [blob for _, blob in pairs]
+    if partial and rest:
+        here = local_blobs(root)
+        yield from ((blob, None) for blob in rest if blob not in here)
+        rest = [blob for blob in rest if blob in here]
     yield from read_blobs(root, rest, max_size=max_size)

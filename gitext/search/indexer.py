@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gitext.git.names import storable
-from gitext.git.objects import read_files
+from gitext.git.objects import is_partial, local_blobs, read_files
 from gitext.git.run import git
 from gitext.index.languages import count_lines, is_binary
 from gitext.index.secrets import is_secret_path
@@ -126,6 +126,10 @@ def update(project: Project, *, progress: Progress | None = None,
         if f.blob in need_vectors and f.blob not in wanted:
             wanted[f.blob] = f
     texts = read_texts(root, list(wanted.values())) if wanted else {}
+    # In a partial clone a blob outside a sparse checkout is absent, not empty: no marker for
+    # it, so its vectors come once a wider checkout brings it (`git sparse-checkout add`).
+    unread = {b for b in missing_blobs if b not in texts}
+    absent = unread - local_blobs(root) if unread and is_partial(root) else set()
     chunks: dict[str, list[Chunk]] = {}
 
     def chunks_of(f: LiveFile) -> list[Chunk]:
@@ -157,6 +161,8 @@ def update(project: Project, *, progress: Progress | None = None,
         batch: list[tuple[str, str, Chunk]] = []
         size = max(1, cfg.integer("storage.embeddings.update_batch_size"))
         for blob in missing_blobs:
+            if blob in absent:
+                continue
             f = by_blob[blob]
             # A blob with nothing to embed (empty, unreadable) still gets a marker row, so it
             # is not read again on every update.

@@ -44,7 +44,7 @@ def known(conn: sqlite3.Connection, shas: list[str]) -> set[str]:
 
 def read_commits(
     root: Path, shas: list[str], listed: tuple[str, list[Change]] | None = None,
-    boundary: frozenset[str] = frozenset(),
+    boundary: frozenset[str] = frozenset(), *, blobs: bool = True,
 ) -> list[CommitMeta]:
     """Metadata and changes (merges against their first parent), oldest first as given.
 
@@ -55,6 +55,8 @@ def read_commits(
     `boundary`: a shallow clone's cut commits (`shallow_boundary`). git shows them as roots;
     read as roots, they would say every file of their tree was created there. They are kept
     `grafted`, with no changes, until a fetch deepens the clone (`sync.shallow`).
+    `blobs` off (a partial clone): no line counts and only unchanged moves as renames, so git
+    fetches nothing from the remote (`commit_changes`).
     """
     metas = commit_meta(root, shas)
     for sha in boundary.intersection(metas):
@@ -66,9 +68,10 @@ def read_commits(
     changes: dict[str, list[Change]] = {}
     if listed is not None and listed[0] in metas and not metas[listed[0]].parents:
         changes[listed[0]] = listed[1]
-    changes.update(commit_changes(root, [p for p in pairs if p[1] is not None]))
+    changes.update(commit_changes(root, [p for p in pairs if p[1] is not None], blobs=blobs))
     changes.update(commit_changes(
-        root, [p for p in pairs if p[1] is None and p[0] not in changes], numstat=False))
+        root, [p for p in pairs if p[1] is None and p[0] not in changes], numstat=False,
+        blobs=blobs))
     out = []
     for sha in shas:
         meta = metas.get(sha)
@@ -80,11 +83,12 @@ def read_commits(
     return out
 
 
-def count_root_lines(root: Path, commits: list[CommitMeta], known: dict[str, int]) -> None:
+def count_root_lines(root: Path, commits: list[CommitMeta], known: dict[str, int], *,
+                     read: bool = True) -> None:
     """Lines added by each root commit's files (`--numstat`'s figure: a binary file adds none);
-    `known` maps blob ids already read to their line counts."""
+    `known` maps blob ids already read to their line counts; without `read`, only those."""
     todo = [ch for c in commits if not c.parents for ch in c.changes if ch.new_blob]
-    missing = [(ch.path, ch.new_blob) for ch in todo if ch.new_blob not in known]
+    missing = [(ch.path, ch.new_blob) for ch in todo if ch.new_blob not in known and read]
     found = dict(known)
     for blob, data in read_files(root, [(p, b) for p, b in missing if b]):
         found[blob] = 0 if data is None or is_binary(data) else count_lines(data)

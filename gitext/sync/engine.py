@@ -147,7 +147,8 @@ def sync_worktree(
         removed += stray
         forget_local(project, root)
     listed = (head.commit, changes) if listing and head.commit else None
-    metas: list[CommitMeta] = commits_mod.read_commits(root, shas, listed, cut)
+    blobs = not project.repo.partial  # a partial clone fetches what it lacks: read none
+    metas: list[CommitMeta] = commits_mod.read_commits(root, shas, listed, cut, blobs=blobs)
     with db.write() as conn:
         if deep:
             shallow.forget(conn, deep)
@@ -157,7 +158,7 @@ def sync_worktree(
             removed = [*removed, *(worktree_paths(conn, root) - now_paths)]
         lines = apply_files(db, conn, proj.id, root, present, progress)
         apply_view(db, conn, proj.id, root, present, removed)
-        commits_mod.count_root_lines(root, metas, lines)
+        commits_mod.count_root_lines(root, metas, lines, read=blobs)
         commits_mod.ingest(db, conn, proj.id, str(root), metas, {s.path for s in present},
                            mark=not listing)
         if listing:
