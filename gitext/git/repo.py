@@ -192,11 +192,5 @@ class GitRepo:
     def worktrees(self) -> list[Worktree]:
         return list_worktrees(self.root)
 
-    @property
-    def partial(self) -> bool:
-        from gitext.git.objects import is_partial
-
-        return is_partial(self.root)
-
     def out(self, *args: str) -> str:
         return git_out(args, self.root)

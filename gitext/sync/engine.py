@@ -28,6 +28,7 @@ from gitext.git.history import (
     shallow_boundary,
     tree_changes,
 )
+from gitext.git.objects import is_partial
 from gitext.git.repo import Head, Worktree, discover, read_head
 from gitext.project import Project
 from gitext.store.pool import Database
@@ -147,7 +148,9 @@ def sync_worktree(
         removed += stray
         forget_local(project, root)
     listed = (head.commit, changes) if listing and head.commit else None
-    blobs = not project.repo.partial  # a partial clone fetches what it lacks: read none
+    # A partial clone fetches what it lacks: read none. (Asked in `root`: the worker's own
+    # worktree may be gone by the time it applies another one's record.)
+    blobs = not is_partial(root)
     metas: list[CommitMeta] = commits_mod.read_commits(root, shas, listed, cut, blobs=blobs)
     with db.write() as conn:
         if deep:

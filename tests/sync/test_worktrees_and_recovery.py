@@ -11,6 +11,7 @@ from pathlib import Path
 
 from gitext.project import Project
 from gitext.sync.api import rebuild_from_git
+from gitext.sync.engine import sync_worktree
 from tests.conftest import commit, git, open_project, run_git_aircher
 from tests.sync.helpers import changes, failures, query, wait_idle
 
@@ -62,6 +63,21 @@ def test_commit_in_linked_worktree_is_recorded_in_main_store(live: Path, tmp_pat
     assert view == [(1,)]
     assert not (wt / ".agents").exists()
     assert git(wt, "status", "--porcelain") == ""
+
+
+def test_a_worker_whose_worktree_is_gone_still_applies_the_others(live: Path,
+                                                                    tmp_path: Path) -> None:
+    """A worker started by a hook in a linked worktree applies every worktree's records; that
+    worktree may be removed meanwhile (the soak walk found a sync asking git in it)."""
+    wt = tmp_path / "wt"
+    git(live, "worktree", "add", "-q", "-b", "side", str(wt))
+    wait_idle(live)
+    worker = open_project(wt)  # the worker's project, bound to the linked worktree
+    git(live, "worktree", "remove", str(wt))
+    sha = commit(live, {"main.txt": "m\n"}, "main work")
+    wait_idle(live)
+    sync_worktree(worker, live.resolve())
+    assert ("created", "main.txt", sha) in {(r[0], r[2], r[4]) for r in changes(live)}
 
 
 def test_four_worktrees_committing_at_once(live: Path, tmp_path: Path) -> None:
