@@ -5,6 +5,8 @@ import os
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import commit, git, run_git_aircher
 from tests.sync.helpers import wait_idle
 
@@ -224,3 +226,14 @@ def test_git_dir_and_work_tree_options_name_the_repository(repo: Path, tmp_path:
     status = json.loads(git(outside, *where, "aircher", "status", "--json"))
     assert status["data_dir"] == str(repo / ".agents")
     assert not (outside / ".agents").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a folder to another user needs root")
+def test_a_repository_git_refuses_as_someone_else_s_says_so(repo: Path) -> None:
+    os.chown(repo, 65534, -1)  # nobody's now: git's safe.directory check refuses it
+    r = run_git_aircher(repo, "status")
+    assert r.code == 2
+    assert r.err.splitlines() == [
+        f"error: git refuses {repo}: it belongs to another user (dubious ownership)",
+        f"hint: if you trust it: git config --global --add safe.directory {repo}",
+    ]

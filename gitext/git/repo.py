@@ -53,6 +53,12 @@ def discover(start: Path) -> RepoInfo:
         check=False,
     )
     lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+    if b"dubious ownership" in proc.stderr:
+        # git refuses a repository someone else owns (safe.directory); saying "not a git
+        # repository" sent people looking for the wrong problem.
+        raise NotARepositoryError(
+            f"git refuses {start}: it belongs to another user (dubious ownership)",
+            hint=f"if you trust it: git config --global --add safe.directory {start}")
     if proc.returncode != 0 or len(lines) < 5:
         if lines and lines[0] == "true":
             raise NotARepositoryError(
