@@ -186,3 +186,15 @@ def test_a_store_symlinked_to_another_disk_is_one_entry_to_git(repo: Path, tmp_p
     assert run_git_aircher(repo, "doctor").code == 0
     assert (disk / "db" / "core" / "knowledge.db").is_file()
     assert not (disk / "db" / ".git").exists()  # git's sweeps never reach another disk
+
+
+def test_a_symlinked_exclude_file_stays_a_symlink(repo: Path, tmp_path: Path) -> None:
+    shared = tmp_path / "shared-exclude"
+    shared.write_text("*.swp\n")
+    exclude = repo / ".git" / "info" / "exclude"
+    exclude.unlink()
+    exclude.symlink_to(shared)
+    assert run_git_aircher(repo, "init").code == 0
+    assert exclude.is_symlink()
+    assert "/.agents/db/" in shared.read_text().splitlines()
+    assert shared.read_text().startswith("*.swp\n")

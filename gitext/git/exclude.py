@@ -46,9 +46,10 @@ def ensure_excluded(info: RepoInfo, data_dir: Path, entries: Sequence[str]) -> b
         return False
     out = kept + ([] if HEADER in kept else [HEADER]) + missing
     exclude.parent.mkdir(parents=True, exist_ok=True)
-    tmp = exclude.with_name(f".exclude.aircher-{os.getpid()}")
+    target = exclude.resolve()  # a symlinked exclude file (shared by clones) stays a symlink
+    tmp = target.with_name(f".{target.name}.aircher-{os.getpid()}")
     tmp.write_text("\n".join(out) + "\n", "utf-8", "surrogateescape")
-    os.replace(tmp, exclude)  # git never reads half a file
+    os.replace(tmp, target)  # git never reads half a file
     return True
 
 
