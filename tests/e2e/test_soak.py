@@ -20,7 +20,8 @@ def test_store_agrees_with_git_along_a_random_walk(tmp_path: Path, seed: int, se
         runtime.mkdir(mode=0o700)
         monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
         monkeypatch.setenv("AIRCHER_SERVE", "1")
-    assert run(tmp_path, seed, ops=40, every=10, serve=serve) == []
+    found = run(tmp_path, seed, ops=40, every=10, serve=serve)
+    assert found == [], "\n".join(found)  # every line: pytest's diff shows only the first
 
 
 def test_the_check_sees_a_store_that_disagrees(tmp_path: Path) -> None:
