@@ -17,6 +17,7 @@ around them would take out of the project's reach.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -52,8 +53,11 @@ def shield(folders: Sequence[Path], work_tree: Path) -> list[Path]:
             (dot / sub).mkdir(parents=True, exist_ok=True)
         (dot / "info" / "exclude").write_text("*\n", "utf-8")
         (dot / "description").write_text(DESCRIPTION, "utf-8")
-        # HEAD last: git takes the folder for a repository once it is there.
-        (dot / "HEAD").write_text("ref: refs/heads/main\n", "utf-8")
+        # HEAD last, and whole: git takes the folder for a repository once a valid one is
+        # there, and a HEAD cut short by a kill would look marked while git ignores it.
+        tmp = dot / f"HEAD.{os.getpid()}.tmp"
+        tmp.write_text("ref: refs/heads/main\n", "utf-8")
+        os.replace(tmp, dot / "HEAD")
         done.append(folder)
     return done
 
