@@ -9,8 +9,8 @@ import click
 
 from gitext.cli.app import App
 from gitext.cli.output import emit_json, json_option
-from gitext.sync.api import catch_up
 from gitext.sync.api import index as index_worktree
+from gitext.sync.api import sync as sync_project
 
 
 @click.command()
@@ -19,7 +19,7 @@ from gitext.sync.api import index as index_worktree
 @click.pass_obj
 def sync(app: App, full: bool, as_json: bool) -> None:
     """Catch up with git: commits made with hooks off, by other tools, or before init."""
-    result = catch_up(app.project(), full=full)
+    result = sync_project(app.project(), full=full)
     if as_json:
         emit_json(result.to_json())
         return

@@ -56,6 +56,20 @@ def catch_up(project: Project, *, full: bool = False, workdir: bool = False,
     return CatchUp(events, result)
 
 
+def sync(project: Project, *, full: bool = False) -> CatchUp:
+    """`git aircher sync`: the catch-up, then the worker for what follows a commit (parsing,
+    search, relevance). The records this applied were a worker's to apply, and that worker may
+    have made its last pass already, finding none left: without one started here, the search
+    index stayed behind until the next query (the soak walk's seed 130 found it)."""
+    result = catch_up(project, full=full)
+    w = result.worktree
+    if result.events or w.commits or w.files or w.removed:
+        from gitext.hooks.entry import spawn_worker
+
+        spawn_worker(project.repo.root)
+    return result
+
+
 def index(project: Project, progress: PhaseProgress | None = None, *,
           background: bool = False) -> CatchUp:
     """The file index of this worktree from HEAD and the work tree, then (unless `background`,

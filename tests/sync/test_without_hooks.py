@@ -4,7 +4,10 @@ tests/e2e/soak.py; here each is made to happen deterministically."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -97,3 +100,23 @@ def test_follow_ups_of_a_worktree_removed_meanwhile_are_left_quietly(live: Path,
         heavy(project, follow_ups())
     assert failures(live) == ""
     assert "its follow-ups are left" in (store(live) / "logs" / "storage.log").read_text()
+
+
+def test_a_sync_that_applies_a_workers_records_leaves_search_current(live: Path) -> None:
+    """The sync took a commit's record first, and the worker it belonged to had already made
+    its last pass (found by the walk, seed 130 --serve): the sync starts a worker itself."""
+    wait_idle(live)
+    (live / "kettle.py").write_text("def brew():\n    return 'zebrafish tea'\n")
+    git(live, "add", "kettle.py")
+    subprocess.run(["git", "commit", "-q", "-m", "kettle"], cwd=live, check=True,
+                   env={**os.environ, "AIRCHER_SKIP": "1"})  # no worker for it
+    _record(live)
+    r = run_git_aircher(live, "sync")
+    assert r.code == 0, r.err
+    blob = git(live, "rev-parse", "HEAD:kettle.py").strip()
+    deadline = time.monotonic() + 60  # a deadline for the worker, not a timing test
+    while ("kettle.py", blob) not in set(query(live, "file_index",
+                                               "SELECT path, blob FROM search_docs")):
+        assert time.monotonic() < deadline, "the search index never took in the commit"
+        time.sleep(0.1)
+    wait_idle(live)
