@@ -57,16 +57,14 @@ def catch_up(project: Project, *, full: bool = False, workdir: bool = False,
 
 
 def sync(project: Project, *, full: bool = False) -> CatchUp:
-    """`git aircher sync`: the catch-up, then the worker for what follows a commit (parsing,
-    search, relevance). The records this applied were a worker's to apply, and that worker may
-    have made its last pass already, finding none left: without one started here, the search
-    index stayed behind until the next query (the soak walk's seed 130 found it)."""
+    """`git aircher sync`: the catch-up, then, when it applied anything, the search index and
+    relevance brought level with it, as `index` does. The records it applied were a worker's to
+    apply, and that worker may have made its last pass already, finding none left: the search
+    index then stayed behind until the next query (the soak walk's seed 130 found it)."""
     result = catch_up(project, full=full)
     w = result.worktree
     if result.events or w.commits or w.files or w.removed:
-        from gitext.hooks.entry import spawn_worker
-
-        spawn_worker(project.repo.root)
+        _search_and_relevance(project, result)
     return result
 
 
@@ -81,18 +79,24 @@ def index(project: Project, progress: PhaseProgress | None = None, *,
 
         spawn_worker(project.repo.root)
         return result
+    _search_and_relevance(project, result, progress)
+    return result
+
+
+def _search_and_relevance(project: Project, result: CatchUp,
+                          progress: PhaseProgress | None = None) -> None:
+    """What a query needs after a catch-up, in the worker's heavy slot (it writes vector
+    segments); insights and maintenance stay the worker's."""
     from gitext.relevance import refresh as relevance_refresh
     from gitext.search.indexer import update as search_update
     from gitext.sync.worker import ensure_fresh
 
-    def search_and_relevance() -> None:
-        # What a query needs; insights and maintenance stay the worker's.
+    def then() -> None:
         result.extra["search"] = search_update(
             project, progress=partial(progress, "search") if progress else None)
         relevance_refresh(project)
 
-    ensure_fresh(project, then=search_and_relevance)
-    return result
+    ensure_fresh(project, then=then)
 
 
 def rebuild_from_git(project: Project) -> None:

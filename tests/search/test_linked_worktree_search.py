@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import commit, git, run_git_aircher
+from gitext.sync.api import catch_up
+from tests.conftest import commit, git, open_project, run_git_aircher
 from tests.sync.helpers import mark_active, query, store, wait_idle
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
@@ -43,8 +44,8 @@ def test_records_of_a_linked_worktree_taken_by_another_worker(live: Path, sleepe
 
 def test_a_linked_worktree_no_worker_indexed_is_caught_up_by_its_query(
         live: Path, sleeper: int) -> None:
-    """No worker has run since the worktree was made (its records applied by `sync`, which
-    indexes nothing): its first query indexes what it lacks, a query's share of work."""
+    """No worker has run since the worktree was made (its records applied by a catch-up,
+    which indexes nothing): its first query indexes what it lacks, a query's share of work."""
     commit(live, {"src/base.py": "def base():\n    return 1\n"}, "base")
     wait_idle(live)
     mark_active(live, sleeper)
@@ -52,7 +53,8 @@ def test_a_linked_worktree_no_worker_indexed_is_caught_up_by_its_query(
     git(live, "worktree", "add", "-q", "-b", "side", str(other))
     commit(other, {"src/quokka.py": "def quokka_habitat_survey():\n    return 'quokka'\n"},
            "quokka on the side branch")
-    assert run_git_aircher(other, "sync").code == 0
+    with open_project(other) as project:
+        catch_up(project)
     assert not list((store(live) / "journal").glob("*.ev"))
     assert len(list((store(live) / "run").glob("indexed-*"))) == 1  # the main worktree's
     assert _search(other, "quokka habitat")[:1] == ["src/quokka.py"]
