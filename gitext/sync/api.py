@@ -64,7 +64,9 @@ def sync(project: Project, *, full: bool = False) -> CatchUp:
     result = catch_up(project, full=full)
     w = result.worktree
     if result.events or w.commits or w.files or w.removed:
-        _search_and_relevance(project, result)
+        # The records applied may be any worktree's: the others follow, as after a worker's
+        # pass (`sync.elsewhere`).
+        _search_and_relevance(project, result, others=True)
     return result
 
 
@@ -84,17 +86,24 @@ def index(project: Project, progress: PhaseProgress | None = None, *,
 
 
 def _search_and_relevance(project: Project, result: CatchUp,
-                          progress: PhaseProgress | None = None) -> None:
+                          progress: PhaseProgress | None = None, *, others: bool = False
+                          ) -> None:
     """What a query needs after a catch-up, in the worker's heavy slot (it writes vector
-    segments); insights and maintenance stay the worker's."""
+    segments); insights and maintenance stay the worker's. `others`: every other worktree's
+    search and relevance too, where their views moved."""
     from gitext.relevance import refresh as relevance_refresh
     from gitext.search.indexer import update as search_update
+    from gitext.search.indexer import update_if_behind
+    from gitext.sync.elsewhere import each_other
     from gitext.sync.worker import ensure_fresh
 
     def then() -> None:
         result.extra["search"] = search_update(
             project, progress=partial(progress, "search") if progress else None)
         relevance_refresh(project)
+        if others:
+            each_other(project, "search", update_if_behind)
+            each_other(project, "relevance", lambda other, _head: relevance_refresh(other))
 
     ensure_fresh(project, then=then)
 

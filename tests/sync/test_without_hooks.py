@@ -101,16 +101,20 @@ def test_follow_ups_of_a_worktree_removed_meanwhile_are_left_quietly(live: Path,
     assert "its follow-ups are left" in (store(live) / "logs" / "storage.log").read_text()
 
 
-def test_a_sync_that_applies_a_workers_records_leaves_search_current(live: Path) -> None:
+def test_a_sync_that_applies_a_workers_records_leaves_search_current(live: Path,
+                                                                     tmp_path: Path) -> None:
     """The sync took a commit's record first, and the worker it belonged to had already made
-    its last pass (found by the walk, seed 130 --serve): the sync brings search level itself."""
+    its last pass (found by the walk, seed 130 --serve): the sync brings search level itself,
+    in every worktree whose records it applied, not only its own."""
+    other = tmp_path / "other"
+    git(live, "worktree", "add", "-q", "-b", "side", str(other))
     wait_idle(live)
     (live / "kettle.py").write_text("def brew():\n    return 'zebrafish tea'\n")
     git(live, "add", "kettle.py")
     subprocess.run(["git", "commit", "-q", "-m", "kettle"], cwd=live, check=True,
                    env={**os.environ, "AIRCHER_SKIP": "1"})  # no worker for it
     _record(live)
-    r = run_git_aircher(live, "sync")
+    r = run_git_aircher(other, "sync")  # in the other worktree: it applies main's record
     assert r.code == 0, r.err
     blob = git(live, "rev-parse", "HEAD:kettle.py").strip()
     assert ("kettle.py", blob) in set(query(live, "file_index",
