@@ -153,11 +153,13 @@ def local_blobs(root: Path) -> set[str]:
 def read_files(
     root: Path, items: Iterable[tuple[str, str]], *, max_size: int | None = None,
     loose: bool | None = None, mtimes: dict[str, float] | None = None,
+    absent: set[str] | None = None,
 ) -> Iterator[tuple[str, bytes | None]]:
     """(blob, content) for (path, blob) pairs: from the work tree where that is cheaper and the
     file there is exactly the blob, from git otherwise. Order is not kept. `loose` is
     `mostly_loose(root)`, for a caller that reads in many batches. `mtimes` receives the
-    modification time of each path read from the work tree (saving its caller an lstat).
+    modification time of each path read from the work tree (saving its caller an lstat), and
+    `absent` the blobs a partial clone lacks (below).
 
     In a partial clone the work tree comes first, and git is asked only for blobs the clone
     has: a blob it lacks (outside a sparse checkout) is content None, as a file too big is,
@@ -183,6 +185,8 @@ def read_files(
         rest = [blob for _, blob in pairs]
     if partial and rest:
         here = local_blobs(root)
+        if absent is not None:
+            absent.update(blob for blob in rest if blob not in here)
         yield from ((blob, None) for blob in rest if blob not in here)
         rest = [blob for blob in rest if blob in here]
     yield from read_blobs(root, rest, max_size=max_size)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gitext.git.names import storable
-from gitext.git.objects import is_partial, local_blobs, read_files
+from gitext.git.objects import read_files
 from gitext.git.run import git
 from gitext.index.languages import count_lines, is_binary
 from gitext.index.secrets import is_secret_path
@@ -61,18 +61,20 @@ def live_files(conn: sqlite3.Connection, worktree: str,
     return out
 
 
-def read_texts(root: Path, files: list[LiveFile], *, disk_first: bool = False) -> dict[str, str]:
+def read_texts(root: Path, files: list[LiveFile], *, disk_first: bool = False,
+               absent: set[str] | None = None) -> dict[str, str]:
     """blob -> text for these files; a work-tree version git has no object for is read from disk.
 
     `disk_first`: a few files of a view just brought level with the work tree (a query's hits)
-    are read from there, which costs less than starting `git cat-file`; git gives the rest."""
+    are read from there, which costs less than starting `git cat-file`; git gives the rest.
+    `absent` receives the blobs a partial clone lacks (`read_files`)."""
     by_blob = {f.blob: f for f in files}
     raw: dict[str, bytes | None] = {}
     if disk_first:
         raw = {blob: read_from_disk(root / f.path) for blob, f in by_blob.items()}
     rest = [(f.path, blob) for blob, f in by_blob.items() if raw.get(blob) is None]
     if rest:
-        for blob, data in read_files(root, rest, max_size=MAX_INDEXED):
+        for blob, data in read_files(root, rest, max_size=MAX_INDEXED, absent=absent):
             if data is None and not disk_first:
                 data = read_from_disk(root / by_blob[blob].path)
             raw[blob] = data
@@ -125,11 +127,11 @@ def update(project: Project, *, progress: Progress | None = None,
     for f in files:
         if f.blob in need_vectors and f.blob not in wanted:
             wanted[f.blob] = f
-    texts = read_texts(root, list(wanted.values())) if wanted else {}
     # In a partial clone a blob outside a sparse checkout is absent, not empty: no marker for
     # it, so its vectors come once a wider checkout brings it (`git sparse-checkout add`).
-    unread = {b for b in missing_blobs if b not in texts}
-    absent = unread - local_blobs(root) if unread and is_partial(root) else set()
+    absent: set[str] = set()
+    texts = read_texts(root, list(wanted.values()), absent=absent) if wanted else {}
+    absent -= texts.keys()
     chunks: dict[str, list[Chunk]] = {}
 
     def chunks_of(f: LiveFile) -> list[Chunk]:
