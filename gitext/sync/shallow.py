@@ -18,6 +18,7 @@ from pathlib import Path
 from gitext import clock
 from gitext.git.history import commit_meta, first_parent_chain, object_exists, shallow_boundary
 from gitext.store.pool import Database
+from gitext.sync.commits import known
 
 
 @dataclass(frozen=True)
@@ -70,10 +71,8 @@ def look(db: Database, root: Path, cut: frozenset[str], head: str | None, limit:
     if reread and head is not None:
         chain = first_parent_chain(root, head, limit)[::-1]
         with db.read() as conn:
-            known = {r[0] for r in conn.execute(
-                "SELECT sha FROM commits WHERE sha IN (SELECT value FROM json_each(?))",
-                (json.dumps(chain),))}
-        behind = [s for s in chain if s not in known]
+            seen = known(conn, chain)
+        behind = [s for s in chain if s not in seen]
     return Deepening(reread, settled, made_up, behind)
 
 
