@@ -250,7 +250,10 @@ def take_in_local_changes(project: Project) -> set[str]:
         with worker_lock(project, wait=False, name="heavy", within=wait) as mine:
             if not mine:
                 return found.changed
-            need = set(found.local)
+            # `changed` holds what the look put back to HEAD's version (an edit undone): a
+            # full update while it was edited may have dropped that version as unreferenced,
+            # and HEAD has not moved, so nothing else would index it again.
+            need = set(found.local) | found.changed
             head = found.head
             done = indexed_head(project, root)  # the worker's pass may have just covered it
             if done is None and "skipped" not in update(project, most=MAX_LOCAL_FILES):

@@ -171,6 +171,25 @@ def test_undoing_an_edit_of_a_file_named_like_a_pattern(repo_with_store: Path,
     assert name not in paths(aircher, repo, "search", "--mode", "text", "--", "echidna burrow")
 
 
+def test_undone_edits_are_searchable_after_a_full_update_dropped_them(
+        repo_with_store: Path, aircher: Any) -> None:
+    """A full update while the tree is edited (the worker's pass after the query) drops the
+    committed versions no view holds any more; once the edits are undone, HEAD has not moved,
+    so the query must index what its own look put back. Found by the random walk (seed 132)."""
+    repo = repo_with_store
+    write(repo, "src/helpers.py", "def format_value(v):\n    return repr(v)\n")
+    (repo / "src" / "legacy.py").unlink()
+    assert aircher(repo, "index").code == 0  # what the worker's pass does
+    assert "src/legacy.py" not in paths(aircher, repo, "search", "--mode", "text", "--",
+                                        "marsupial inventory")
+    git(repo, "checkout", "--", ".")
+    assert paths(aircher, repo, "search", "--mode", "text", "--top", "1", "--",
+                 "marsupial inventory") == ["src/legacy.py"]
+    docs = set(query(repo, "file_index", "SELECT path, blob FROM search_docs"))
+    for name in ("src/helpers.py", "src/legacy.py"):
+        assert (name, git(repo, "rev-parse", f"HEAD:{name}").strip()) in docs
+
+
 def test_a_look_git_overtook_is_not_taken_in(repo_with_store: Path) -> None:
     """The work tree read while git moved it (a checkout, a rebase aborted half way) is no
     picture of anything: the view keeps what git says, and the next look tries again."""
