@@ -102,9 +102,9 @@ def update(project: Project, *, progress: Progress | None = None,
     with fdb.read() as conn:
         files = live_files(conn, worktree, only)
         have_docs = fulltext.indexed_pairs(conn, only)
-        row = conn.execute("SELECT head FROM sync_state WHERE worktree_path = ?",
+        row = conn.execute("SELECT head, view_token FROM sync_state WHERE worktree_path = ?",
                            (worktree,)).fetchone()
-    view_head = row[0] if row else None
+    view_head, token = (row[0], row[1]) if row else (None, None)
     missing_docs = [f for f in files if (f.path, f.blob) not in have_docs]
 
     cfg = project.config
@@ -186,7 +186,12 @@ def update(project: Project, *, progress: Progress | None = None,
     if progress is not None and total:
         progress(total, total)
     if only is None and view_head:
-        remember_indexed(project, root, view_head)  # every file of that HEAD is in
+        if view_token(project, root) == token:
+            remember_indexed(project, root, view_head)  # every file of that view is in
+        else:
+            # The view moved while this ran (an edit taken in or undone, HEAD unchanged): what
+            # it holds now may lack text this update dropped, so the next query looks again.
+            forget_indexed(project, root)
     return {
         "files": len(files),
         "docs_added": len(missing_docs),
@@ -247,6 +252,7 @@ def take_in_local_changes(project: Project) -> set[str]:
     if found.local or found.changed or behind or never:
         wait = LOCAL_WAIT if found.local or found.changed or behind or (
             never and _view_size(project, root) <= MAX_LOCAL_FILES) else 0.0
+        token = view_token(project, root)  # the view `found` describes, or one just after
         with worker_lock(project, wait=False, name="heavy", within=wait) as mine:
             if not mine:
                 return found.changed
@@ -266,7 +272,7 @@ def take_in_local_changes(project: Project) -> set[str]:
                 need |= moved
             if need:
                 update(project, only=need)  # indexes what is not indexed yet
-            if moved is not None and head is not None:
+            if moved is not None and head is not None and view_token(project, root) == token:
                 remember_indexed(project, root, head)
     return found.changed
 
@@ -275,6 +281,14 @@ def _view_size(project: Project, root: Path) -> int:
     with project.db("file_index").read() as conn:
         return int(conn.execute("SELECT count(*) FROM worktree_files WHERE worktree_path = ?",
                                 (str(root),)).fetchone()[0])
+
+
+def view_token(project: Project, root: Path) -> int | None:
+    """Changes with every sync of this worktree's view (`sync_state.view_token`)."""
+    with project.db("file_index").read() as conn:
+        row = conn.execute("SELECT view_token FROM sync_state WHERE worktree_path = ?",
+                           (str(root),)).fetchone()
+    return row[0] if row else None
 
 
 def _stamp_path(project: Project, root: Path) -> Path:
@@ -287,6 +301,10 @@ def indexed_head(project: Project, root: Path) -> str | None:
         return _stamp_path(project, root).read_text().strip() or None
     except OSError:
         return None
+
+
+def forget_indexed(project: Project, root: Path) -> None:
+    _stamp_path(project, root).unlink(missing_ok=True)
 
 
 def remember_indexed(project: Project, root: Path, head: str) -> None:

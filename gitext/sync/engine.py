@@ -173,9 +173,10 @@ def sync_worktree(
             derived.queue(db, conn, str(root), [s.path for s in present], removed)
             _mark_dirty(db, conn, proj.id, [s.path for s in present] + removed)
         conn.execute(
-            "INSERT INTO sync_state (worktree_path, head, branch, synced_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT(worktree_path) DO UPDATE SET head = excluded.head,"
-            " branch = excluded.branch, synced_at = excluded.synced_at",
+            "INSERT INTO sync_state (worktree_path, head, branch, synced_at, view_token)"
+            " VALUES (?, ?, ?, ?, random()) ON CONFLICT(worktree_path) DO UPDATE SET"
+            " head = excluded.head, branch = excluded.branch, synced_at = excluded.synced_at,"
+            " view_token = excluded.view_token",
             (str(root), head.commit, head.branch, clock.now()),
         )
     _record_merges(project, proj, root, metas, head)

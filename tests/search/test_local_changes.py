@@ -190,6 +190,33 @@ def test_undone_edits_are_searchable_after_a_full_update_dropped_them(
         assert (name, git(repo, "rev-parse", f"HEAD:{name}").strip()) in docs
 
 
+def test_an_update_the_view_moved_under_leaves_the_next_query_to_look(
+        repo_with_store: Path, aircher: Any) -> None:
+    """A full update reads the view, drops the versions it no longer holds, and stamps the
+    HEAD it covered. An edit undone while it runs (a query's look, HEAD unchanged) puts back a
+    version it dropped: the stamp must not claim that view, or no query indexes it again."""
+    from gitext.search import indexer
+
+    repo = repo_with_store
+    write(repo, "src/legacy.py", "def wombat_census():\n    return []\n")
+    with Project.locate(repo, Path(os.environ["AIRCHER_HOME"]), os.environ) as project:
+        local.take_in_local_changes(project)
+        undone = []
+
+        def undo_on_last_step(done: int, total: int) -> None:
+            if done == total and not undone:  # after its writes, before its stamp
+                git(repo, "checkout", "--", "src/legacy.py")
+                local.take_in_local_changes(project)
+                undone.append(True)
+
+        indexer.update(project, progress=undo_on_last_step)
+        assert undone
+        head = git(repo, "rev-parse", "HEAD").strip()
+        assert indexer.indexed_head(project, repo.resolve()) != head
+    assert paths(aircher, repo, "search", "--mode", "text", "--top", "1", "--",
+                 "marsupial inventory") == ["src/legacy.py"]
+
+
 def test_a_look_git_overtook_is_not_taken_in(repo_with_store: Path) -> None:
     """The work tree read while git moved it (a checkout, a rebase aborted half way) is no
     picture of anything: the view keeps what git says, and the next look tries again."""
