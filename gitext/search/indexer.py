@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitext.git.names import storable
 from gitext.git.objects import read_files
@@ -22,8 +22,11 @@ from gitext.git.run import git
 from gitext.index.languages import count_lines, is_binary
 from gitext.index.secrets import is_secret_path
 from gitext.project import Project
-from gitext.search import fulltext
+from gitext.search import fulltext, sparse
 from gitext.search.chunking import Chunk, chunk_text
+
+if TYPE_CHECKING:
+    from gitext.sync.local import LocalChanges
 
 Progress = Callable[[int, int], None]
 EMPTY = Chunk(-1, 0, 0, "")  # marker: this blob was looked at and has no chunk
@@ -188,6 +191,7 @@ def update(project: Project, *, progress: Progress | None = None,
     if only is None and view_head:
         if view_token(project, root) == token:
             remember_indexed(project, root, view_head)  # every file of that view is in
+            sparse.note_absent(project, root, bool(absent))
         else:
             # The view moved while this ran (an edit taken in or undone, HEAD unchanged): what
             # it holds now may lack text this update dropped, so the next query looks again.
@@ -236,13 +240,32 @@ def take_in_local_changes(project: Project) -> set[str]:
     which takes minutes: the view already lists the changed files, and the worker indexes them
     on its next pass.
     """
-    from gitext.sync.local import MAX_LOCAL_FILES
     from gitext.sync.local import take_in_local_changes as into_view
-    from gitext.sync.worker import worker_lock
 
     found = into_view(project)
     root = project.repo.root
     done = indexed_head(project, root)
+    widened = done is not None and sparse.widened(project, root)
+    if widened:
+        # `git sparse-checkout add` brought blobs the last update had to leave out: a full
+        # update again, here if the view is small, else by the worker.
+        forget_indexed(project, root)
+        done = None
+    try:
+        _index_for_query(project, found, done)
+    finally:
+        if widened and indexed_head(project, root) is None:
+            from gitext.hooks.entry import spawn_worker
+
+            spawn_worker(root)
+    return found.changed
+
+
+def _index_for_query(project: Project, found: LocalChanges, done: str | None) -> None:
+    from gitext.sync.local import MAX_LOCAL_FILES
+    from gitext.sync.worker import worker_lock
+
+    root = project.repo.root
     behind = found.head is not None and done is not None and done != found.head
     # Never fully indexed here: a linked worktree whose first records a worker started
     # elsewhere took (its pass covers this worktree soon), or a first index still running.
@@ -255,7 +278,7 @@ def take_in_local_changes(project: Project) -> set[str]:
         token = view_token(project, root)  # the view `found` describes, or one just after
         with worker_lock(project, wait=False, name="heavy", within=wait) as mine:
             if not mine:
-                return found.changed
+                return
             # `changed` holds what the look put back to HEAD's version (an edit undone): a
             # full update while it was edited may have dropped that version as unreferenced,
             # and HEAD has not moved, so nothing else would index it again.
@@ -263,7 +286,7 @@ def take_in_local_changes(project: Project) -> set[str]:
             head = found.head
             done = indexed_head(project, root)  # the worker's pass may have just covered it
             if done is None and "skipped" not in update(project, most=MAX_LOCAL_FILES):
-                return found.changed
+                return
             # None: nothing to catch up, or too much (history rewritten, a large pull without
             # hooks), which the worker's full update does.
             moved = (_changed_between(root, done, head)
@@ -274,7 +297,6 @@ def take_in_local_changes(project: Project) -> set[str]:
                 update(project, only=need)  # indexes what is not indexed yet
             if moved is not None and head is not None and view_token(project, root) == token:
                 remember_indexed(project, root, head)
-    return found.changed
 
 
 def _view_size(project: Project, root: Path) -> int:

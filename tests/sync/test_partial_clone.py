@@ -73,3 +73,21 @@ def test_a_sparse_partial_clone_reads_only_what_it_has(upstream: Path, tmp_path:
     hits = {h["path"]: h for h in json.loads(r.out)}
     assert "zebrafish" in hits["lib/kettle.py"]["preview"]  # its text and vectors came in
     assert "docs/guide.md" not in hits
+
+
+def test_a_widened_sparse_checkout_is_searched_without_index(upstream: Path,
+                                                             tmp_path: Path) -> None:
+    """`git sparse-checkout add` runs no hook and leaves HEAD where it was; the next query
+    still takes in what it brought."""
+    clone = partial_clone(upstream, tmp_path / "sparse", "--sparse")
+    assert run_git_aircher(clone, "init").code == 0
+    wait_idle(clone)
+    r = run_git_aircher(clone, "search", "--json", "--mode", "text", "--", "zebrafish")
+    assert r.code == 0 and json.loads(r.out) == [], r.out + r.err
+    git(clone, "sparse-checkout", "add", "lib")
+    r = run_git_aircher(clone, "search", "--json", "--mode", "text", "--", "zebrafish")
+    assert r.code == 0, r.err
+    assert [h["path"] for h in json.loads(r.out)] == ["lib/kettle.py"]
+    wait_idle(clone)
+    r = run_git_aircher(clone, "search", "--json", "--mode", "vector", "--", "zebrafish tea")
+    assert "zebrafish" in {h["path"]: h for h in json.loads(r.out)}["lib/kettle.py"]["preview"]

@@ -1,0 +1,48 @@
+"""A sparse checkout widened since the last full update left blobs out.
+
+In a partial clone a file outside the sparse cone has no blob here, so the search update leaves
+it out without a marker (`indexer.update`). `git sparse-checkout add` brings those blobs and
+runs no hook, and HEAD does not move, so the search stamp (`run/indexed-*`) would still claim
+the view. The update that left blobs out notes the sparse-checkout file as it was; a query that
+finds it changed runs the full update again.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from gitext.project import Project
+
+
+def _note_path(project: Project, root: Path) -> Path:
+    return project.layout.run_file("absent", root)
+
+
+def _signature(git_dir: Path) -> str:
+    try:
+        st = os.stat(git_dir / "info" / "sparse-checkout")
+    except OSError:
+        return "none"
+    return f"{st.st_mtime_ns}:{st.st_size}:{st.st_ino}"
+
+
+def note_absent(project: Project, root: Path, absent: bool) -> None:
+    """After a full update: whether it left blobs out, and the cone it saw then."""
+    path = _note_path(project, root)
+    if not absent:
+        path.unlink(missing_ok=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(_signature(project.repo.info.git_dir) + "\n")
+    os.replace(tmp, path)
+
+
+def widened(project: Project, root: Path) -> bool:
+    """Blobs were left out and the sparse checkout changed since (one failed open otherwise)."""
+    try:
+        seen = _note_path(project, root).read_text().strip()
+    except OSError:
+        return False
+    return seen != _signature(project.repo.info.git_dir)
