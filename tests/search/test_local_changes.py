@@ -12,7 +12,7 @@ import pytest
 
 from gitext.project import Project
 from gitext.sync import local
-from tests.conftest import commit, git, run_git_aircher, write
+from tests.conftest import commit, git, open_project, run_git_aircher, write
 from tests.sync.helpers import query, wait_idle
 
 BASE = {
@@ -213,6 +213,32 @@ def test_an_update_the_view_moved_under_leaves_the_next_query_to_look(
         assert undone
         head = git(repo, "rev-parse", "HEAD").strip()
         assert indexer.indexed_head(project, repo.resolve()) != head
+    assert paths(aircher, repo, "search", "--mode", "text", "--top", "1", "--",
+                 "marsupial inventory") == ["src/legacy.py"]
+
+
+def test_a_version_another_worktrees_update_swept_meanwhile(repo_with_store: Path,
+                                                            aircher: Any) -> None:
+    """Between a commit and a checkout back to where the search stamp is, a full update in
+    another worktree (a worker's pass there) sweeps the versions no view holds at that moment.
+    The stamp still matches HEAD, so the version must still be there. Found by the random walk
+    (seed 132: a commit, `git stash --all`, a checkout of HEAD~1)."""
+    from gitext.search import indexer
+    from gitext.sync.api import catch_up
+
+    repo = repo_with_store
+    base = git(repo, "rev-parse", "HEAD").strip()
+    other = repo.parent / "other"
+    git(repo, "worktree", "add", "-q", "-b", "side", str(other))
+    commit(other, {"src/legacy.py": "def numbat_survey():\n    return []\n"}, "side")
+    with open_project(other) as project:
+        catch_up(project, analyse=False)
+    commit(repo, {"src/legacy.py": "def bilby_count():\n    return 0\n"}, "main moves on")
+    with open_project(repo) as project:
+        catch_up(project, analyse=False)  # what the commit's record does; indexed later
+    with open_project(other) as project:
+        indexer.update(project)
+    git(repo, "checkout", "-q", "--detach", base)
     assert paths(aircher, repo, "search", "--mode", "text", "--top", "1", "--",
                  "marsupial inventory") == ["src/legacy.py"]
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from gitext.search.fulltext import ORPHAN_GRACE
 from tests.conftest import commit, git
 
 PLANTED = '''\
@@ -77,7 +79,8 @@ def test_human_output(indexed: Path, aircher: Any) -> None:
     assert r.code == 0 and "src/widgets/cache.py" in r.out.splitlines()[1]
 
 
-def test_deleted_files_leave_results(indexed: Path, aircher: Any) -> None:
+def test_deleted_files_leave_results(indexed: Path, aircher: Any,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
     git(indexed, "rm", "-q", "src/widgets/cache.py")
     git(indexed, "commit", "-qm", "drop the cache")
     assert aircher(indexed, "index").code == 0
@@ -85,9 +88,20 @@ def test_deleted_files_leave_results(indexed: Path, aircher: Any) -> None:
         r = aircher(indexed, "search", "--json", "--mode", mode, "--", "frobnicate widget cache")
         assert r.code == 0, r.err
         assert all(h["path"] != "src/widgets/cache.py" for h in json.loads(r.out))
-    with db(indexed, "file_index") as conn:
-        assert conn.execute("SELECT count(*) FROM search_docs WHERE path ="
-                            " 'src/widgets/cache.py'").fetchone()[0] == 0
+
+    def kept() -> int:
+        with db(indexed, "file_index") as conn:
+            return int(conn.execute("SELECT count(*) FROM search_docs WHERE path ="
+                                    " 'src/widgets/cache.py'").fetchone()[0])
+
+    # Its text stays an hour (a checkout back would need it again), then goes.
+    assert kept() == 1
+    monkeypatch.setenv("AIRCHER_NOW", str(time.time() + ORPHAN_GRACE - 60))
+    assert aircher(indexed, "index").code == 0
+    assert kept() == 1
+    monkeypatch.setenv("AIRCHER_NOW", str(time.time() + ORPHAN_GRACE + 60))
+    assert aircher(indexed, "index").code == 0
+    assert kept() == 0
 
 
 def test_secret_files_are_never_indexed(empty_repo: Path, aircher: Any) -> None:
