@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -66,9 +67,11 @@ def test_vectors_are_reused_across_branches(empty_repo: Path, aircher: Any,
     assert all(h["path"] != "c.py" for h in json.loads(r.out))
 
 
-def test_compaction_keeps_live_vectors(empty_repo: Path, aircher: Any) -> None:
+def test_compaction_keeps_live_vectors(empty_repo: Path, aircher: Any,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
     from gitext.project import Project
     from gitext.search.embedders import embedder_for
+    from gitext.search.fulltext import ORPHAN_GRACE
     from gitext.search.maintenance import compact
 
     for i in range(3):
@@ -79,6 +82,12 @@ def test_compaction_keeps_live_vectors(empty_repo: Path, aircher: Any) -> None:
     assert aircher(empty_repo, "index").code == 0
     with Project.locate(empty_repo, Path.home().parent / "aircher-home") as proj:
         emb = embedder_for(proj)
+        # While its text is kept (an hour), a checkout back needs its vectors too.
+        result = compact(proj, emb)
+        assert result["kept"] == 3 and result["dropped_blobs"] == 0
+    monkeypatch.setenv("AIRCHER_NOW", str(time.time() + ORPHAN_GRACE + 60))
+    assert aircher(empty_repo, "index").code == 0
+    with Project.locate(empty_repo, Path.home().parent / "aircher-home") as proj:
         result = compact(proj, emb)
         assert result["kept"] == 2 and result["dropped_blobs"] == 1
         folder = proj.layout.embeddings
