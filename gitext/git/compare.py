@@ -41,6 +41,17 @@ def local_branches(root: Path) -> dict[str, str]:
     return branches
 
 
+def raw_branch(root: Path, name: str) -> str:
+    """The branch git knows by `name` as given (bytes that are not UTF-8 kept as surrogates),
+    or the one branch the store shows that way (`readable`), which is what `list` printed."""
+    out = _text(git(["for-each-ref", "--format=%(refname:short)", "refs/heads/"], root).stdout)
+    raws = [raw for raw in out.splitlines() if raw]
+    if name in raws:
+        return name
+    shown = [raw for raw in raws if readable(raw) == readable(name)]
+    return shown[0] if len(shown) == 1 else name
+
+
 def merge_base(root: Path, a: str, b: str) -> str | None:
     proc = git(["merge-base", a, b], root, check=False)
     out = _text(proc.stdout).strip()

@@ -17,6 +17,7 @@ from gitext import clock
 from gitext.contexts import ensure_worktree_context, project_context, user_name
 from gitext.errors import UsageError
 from gitext.git import compare as gc
+from gitext.git.names import readable
 from gitext.git.run import git
 from gitext.ids import new_id
 from gitext.project import Project
@@ -105,6 +106,8 @@ def switch(project: Project, name: str) -> SwitchResult:
     root = project.repo.root
     if not name or name.startswith("-"):
         raise UsageError(f"not a branch name: {name!r}")
+    # The store names branches as `readable` shows them; git needs the bytes it has.
+    raw, name = gc.raw_branch(root, name), readable(name)
     live = [w for w in project.repo.worktrees() if not w.bare and w.branch and not w.prunable]
     target = next((w for w in live if w.branch == name), None)
     if target is not None:
@@ -128,7 +131,7 @@ def switch(project: Project, name: str) -> SwitchResult:
     if name not in branches and len(remote) != 1:
         candidates = sorted(set(branches) | {w.branch for w in live if w.branch})
         raise unknown("branch", name, candidates)
-    git(["switch", "--quiet", name], root)
+    git(["switch", "--quiet", raw], root)
     return SwitchResult("switched", str(root), name, None)
 
 

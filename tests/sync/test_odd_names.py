@@ -5,6 +5,7 @@ fail in SQLite, and search, relevant and doctor with it."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,14 @@ def test_files_messages_and_branches_that_are_not_utf8(hooked: Path) -> None:
     r = run_git_aircher(repo, "worktree", "list")
     assert r.code == 0, r.err
     assert "br-caf\ufffd  active" in r.out  # the branch's context, checked out here
+    # `worktree switch` takes the branch as git has it, or as `list` shows it.
+    for n, given in enumerate((latin1(b"br-caf\xe9"), "br-caf\ufffd")):
+        git(repo, "switch", "-q", "-c", f"away-{n}")
+        r = run_git_aircher(repo, "worktree", "switch", given)
+        assert (r.code, r.err) == (0, ""), r.err
+        head = subprocess.run(["git", "symbolic-ref", "HEAD"], cwd=repo, capture_output=True,
+                              check=True).stdout
+        assert head == b"refs/heads/br-caf\xe9\n"
 
     # A file that keeps its odd name is left out of the store, and nothing else is.
     write(repo, latin1(b"na\xefve.txt"), "delta zebrafish\n")
