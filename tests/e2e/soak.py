@@ -499,6 +499,8 @@ def _unsearched(walk: Walk) -> list[str]:
     """Committed files search cannot find in their worktree. The worker indexes every
     worktree's commits, not only those of the worktree it was started in."""
     docs = set(query(walk.main, "file_index", "SELECT path, blob FROM search_docs"))
+    vectors = {str(r[0]) for r in query(walk.main, "knowledge",
+                                        "SELECT DISTINCT content_hash FROM embedding_metadata")}
     found = []
     for path, _ in walk.worktrees():
         view = set(query(walk.main, "file_index", "SELECT f.path, w.content_hash FROM"
@@ -507,6 +509,10 @@ def _unsearched(walk: Walk) -> list[str]:
         missing = sorted(str(p) for p, _ in view - docs)
         if missing:
             found.append(f"{path.name}: not searchable: {missing[:4]}")
+        # Every version with text has vectors too (or the marker of none).
+        unembedded = sorted(str(p) for p, b in view & docs if b not in vectors)
+        if unembedded:
+            found.append(f"{path.name}: no vectors: {unembedded[:4]}")
     return found
 
 
