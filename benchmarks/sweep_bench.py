@@ -1,13 +1,13 @@
-"""What the full-text sweep costs now that a version no view holds keeps its text an hour
-(`fulltext.drop_unreferenced`, marks in `search_orphans`), against the single DELETE it
-replaced, in the same run.
+"""What the full-text sweep costs now that a version no view holds is set aside for an hour
+(`orphans.drop_unreferenced`: moved to `search_orphans`, brought back by the next sync that
+holds it), against the single DELETE it replaced, in the same run.
 
     .venv/bin/python benchmarks/sweep_bench.py [--docs 5000 50000] [--orphans 0 500] [--runs 7]
 
 Each case is a scratch file_index.db made by the real migrations: one worktree's view of N
-files, a text version for each, plus `--orphans` versions no view holds (marked an hour and a
-minute ago for the new sweep, so both sides drop them). The sweep runs in the full update of
-every worker pass. Medians; the ratio is new over old.
+files, a text version for each, plus `--orphans` versions no view holds (the old sweep drops
+them, the new one sets them aside). The sweep runs in the full update of every worker pass.
+Alternating order, medians; the ratio is new over old.
 """
 
 from __future__ import annotations
@@ -24,8 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gitext import clock  # noqa: E402
-from gitext.search.fulltext import ORPHAN_GRACE, drop_unreferenced  # noqa: E402
+from gitext.search.orphans import drop_unreferenced  # noqa: E402
 from gitext.store.migrate import migrate  # noqa: E402
 
 
@@ -41,8 +40,6 @@ def build(folder: Path, docs: int, orphans: int) -> sqlite3.Connection:
                      ((f"src/m{i}.py", f"live{i}") for i in range(docs)))
     conn.executemany("INSERT INTO search_docs (path, blob, body_terms) VALUES (?, ?, 'x')",
                      ((f"src/m{i}.py", f"gone{i}") for i in range(orphans)))
-    conn.execute("INSERT INTO search_orphans (doc_id, since) SELECT id, ? FROM search_docs"
-                 " WHERE blob LIKE 'gone%'", (clock.to_ts(time.time() - ORPHAN_GRACE - 60),))
     conn.execute("COMMIT")
     return conn
 
@@ -75,7 +72,7 @@ def main() -> None:
     ap.add_argument("--orphans", type=int, nargs="+", default=[0, 500])
     ap.add_argument("--runs", type=int, default=7)
     args = ap.parse_args()
-    print(f"{'docs':>7} {'unheld':>7} {'old ms':>9} {'new ms':>9} {'new/old':>8} dropped")
+    print(f"{'docs':>7} {'unheld':>7} {'old ms':>9} {'new ms':>9} {'new/old':>8} out of index")
     for docs in args.docs:
         for orphans in args.orphans:
             old: list[float] = []

@@ -68,32 +68,6 @@ def indexed_pairs(conn: sqlite3.Connection,
         (json.dumps(sorted(only)),))}
 
 
-# Seconds a version no view holds keeps its text. Branch switches and undone edits come back
-# within minutes; an hour of such versions is a few dozen rows beside the live ones in BM25's
-# statistics, and searches only ever return versions a view holds.
-ORPHAN_GRACE = 3600.0
-
-
-def drop_unreferenced(conn: sqlite3.Connection, grace: float = ORPHAN_GRACE) -> int:
-    """Versions no worktree has held for `grace` seconds: their terms would skew every BM25
-    statistic. Those unheld for less are marked, and unmarked once a view holds them again."""
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS unheld (id INTEGER PRIMARY KEY)")
-    conn.execute("DELETE FROM temp.unheld")
-    conn.execute(
-        "INSERT INTO temp.unheld SELECT id FROM search_docs d WHERE NOT EXISTS (SELECT 1"
-        " FROM worktree_files w JOIN files f ON f.id = w.file_id WHERE f.path = d.path"
-        " AND w.content_hash = d.blob)")
-    conn.execute("DELETE FROM search_orphans WHERE doc_id NOT IN (SELECT id FROM temp.unheld)")
-    conn.execute("INSERT OR IGNORE INTO search_orphans (doc_id, since) SELECT id, ?"
-                 " FROM temp.unheld", (clock.now(),))
-    cur = conn.execute(
-        "DELETE FROM search_docs WHERE id IN (SELECT doc_id FROM search_orphans"
-        " WHERE since <= ?)", (clock.to_ts(clock.epoch() - grace),))
-    conn.execute("DELETE FROM search_orphans WHERE doc_id NOT IN (SELECT id FROM search_docs)")
-    conn.execute("DELETE FROM temp.unheld")
-    return cur.rowcount
-
-
 @dataclass(frozen=True)
 class TextHit:
     path: str

@@ -22,7 +22,7 @@ from gitext.git.run import git
 from gitext.index.languages import count_lines, is_binary
 from gitext.index.secrets import is_secret_path
 from gitext.project import Project
-from gitext.search import fulltext, sparse
+from gitext.search import fulltext, orphans, sparse
 from gitext.search.chunking import Chunk, chunk_text
 
 if TYPE_CHECKING:
@@ -147,7 +147,7 @@ def update(project: Project, *, progress: Progress | None = None,
     with fdb.write() as conn:
         # A query's update of a few local files leaves the sweep to the worker: it scans every
         # document.
-        removed = fulltext.drop_unreferenced(conn) if only is None else 0
+        removed = orphans.drop_unreferenced(conn) if only is None else 0
         for f in missing_docs:
             text = texts.get(f.blob)
             if text is not None:

@@ -98,13 +98,14 @@ def register_index(project: Project, embedder: Embedder, *, rebuilt: bool = Fals
 def _unreferenced(project: Project, model: str) -> set[str]:
     """Blobs with vectors that no worktree has now (kept for branch switches, up to a bound).
 
-    A blob whose text the full-text sweep still keeps (unheld for less than its hour) keeps
-    its vectors too: a view coming back to it would find its stamp current and embed nothing.
+    A blob whose text the full-text sweep still keeps aside (unheld for less than its hour)
+    keeps its vectors too: a view coming back to it would find its stamp current and embed nothing.
     """
     with project.db("file_index").read() as conn:
         live = {r[0] for r in conn.execute(
             "SELECT DISTINCT content_hash FROM worktree_files WHERE content_hash IS NOT NULL")}
-        live |= {r[0] for r in conn.execute("SELECT DISTINCT blob FROM search_docs")}
+        live |= {r[0] for r in conn.execute(
+            "SELECT blob FROM search_docs UNION SELECT blob FROM search_orphans")}
     with project.db("knowledge").read() as conn:
         have = {r[0] for r in conn.execute(
             "SELECT DISTINCT content_hash FROM embedding_metadata WHERE embedding_model = ?",

@@ -31,6 +31,7 @@ from gitext.git.history import (
 from gitext.git.objects import is_partial
 from gitext.git.repo import Head, Worktree, discover, read_head
 from gitext.project import Project
+from gitext.search import orphans
 from gitext.store.pool import Database
 from gitext.sync import commits as commits_mod
 from gitext.sync import derived, shallow
@@ -161,6 +162,8 @@ def sync_worktree(
             removed = [*removed, *(worktree_paths(conn, root) - now_paths)]
         lines = apply_files(db, conn, proj.id, root, present, progress)
         apply_view(db, conn, proj.id, root, present, removed)
+        # Text versions this view holds again come back into the search index with it.
+        orphans.revive(conn, str(root))
         commits_mod.count_root_lines(root, metas, lines, read=blobs)
         commits_mod.ingest(db, conn, proj.id, str(root), metas, {s.path for s in present},
                            mark=not listing)

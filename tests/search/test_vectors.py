@@ -71,8 +71,8 @@ def test_compaction_keeps_live_vectors(empty_repo: Path, aircher: Any,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
     from gitext.project import Project
     from gitext.search.embedders import embedder_for
-    from gitext.search.fulltext import ORPHAN_GRACE
     from gitext.search.maintenance import compact
+    from gitext.search.orphans import ORPHAN_GRACE
 
     for i in range(3):
         commit(empty_repo, {f"f{i}.py": f"def func_{i}():\n    return {i}\n"}, f"c{i}")
