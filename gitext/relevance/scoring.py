@@ -210,12 +210,13 @@ def refresh(project: Project) -> None:
     db = project.db("file_index")
     head = project.repo.head().commit
     with db.read() as conn:
-        dirty = conn.execute("SELECT count(*) FROM relevance_dirty").fetchone()[0]
+        dirty, upto = conn.execute(
+            "SELECT count(*), coalesce(max(rowid), 0) FROM relevance_dirty").fetchone()
         last = conn.execute("SELECT metadata, calculated_at FROM file_relevance_scores"
                             " WHERE context_id = ? LIMIT 1", (ctx.id,)).fetchone()
     if not dirty and last is not None and _fresh(last, head):
         return
-    store(project, compute(project, ctx))
+    store(project, compute(project, ctx), dirty_upto=int(upto))
 
 
 def _fresh(row: sqlite3.Row, head: str | None) -> bool:
@@ -227,7 +228,10 @@ def _fresh(row: sqlite3.Row, head: str | None) -> bool:
     return bool(meta.get("head") == head and age < TTL_SECONDS)
 
 
-def store(project: Project, scores: Scores) -> int:
+def store(project: Project, scores: Scores, *, dirty_upto: int | None = None) -> int:
+    """Write the scores; clear the dirty marks they took in: those up to `dirty_upto` (the
+    last rowid before they were computed; a mark made meanwhile gets a higher one and stays
+    for the next refresh), or all of them."""
     now = clock.now()
     expires = clock.to_ts(clock.epoch() + TTL_SECONDS)
     meta = json.dumps({"head": scores.head})
@@ -250,6 +254,9 @@ def store(project: Project, scores: Scores) -> int:
             " base_score, frequency_score, recency_score, dependency_score, success_correlation,"
             " cross_context_boost, sequence_score, final_score, calculated_at, expires_at,"
             " metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        conn.execute("DELETE FROM relevance_dirty")
+        if dirty_upto is None:
+            conn.execute("DELETE FROM relevance_dirty")
+        else:
+            conn.execute("DELETE FROM relevance_dirty WHERE rowid <= ?", (dirty_upto,))
     return len(rows)
 

@@ -156,3 +156,34 @@ def test_relevant_in_a_fresh_repo_without_history(empty_repo: Path, aircher: Any
     assert [r["path"] for r in rows] == ["a.py"]
     r = aircher(empty_repo, "relevant", "--task", "   ")
     assert r.code == 2 and "empty --task" in r.err
+
+
+def test_feedback_given_while_scores_are_stored_is_not_lost(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refresh computes, then stores and clears the dirty marks. A mark made in between
+    (feedback given, a file taken in) must outlive it, or the stored scores stay without it
+    until HEAD moves."""
+    from gitext.relevance import record_feedback, scoring
+    from tests.conftest import open_project
+
+    def stored(path: str) -> float:
+        with sqlite3.connect(project / ".agents/db/core/file_index.db") as conn:
+            return float(conn.execute(
+                "SELECT s.success_correlation FROM file_relevance_scores s JOIN files f"
+                " ON f.id = s.file_id WHERE f.path = ?", (path,)).fetchone()[0])
+
+    real = scoring.compute
+    with open_project(project) as p:
+        def compute_then_feedback(proj: Any, ctx: Any) -> Any:
+            out = real(proj, ctx)
+            record_feedback(p, "pkg/unrelated.py", 1.0)  # while this refresh runs
+            return out
+
+        record_feedback(p, "pkg/helper.py", 0.0)  # something for the refresh to take in
+        monkeypatch.setattr(scoring, "compute", compute_then_feedback)
+        scoring.refresh(p)
+        assert stored("pkg/helper.py") < 0
+        assert stored("pkg/unrelated.py") == 0.0
+        monkeypatch.setattr(scoring, "compute", real)
+        scoring.refresh(p)
+    assert stored("pkg/unrelated.py") > 0
