@@ -104,10 +104,16 @@ def process_pending(db: Database, project_id: str, root: Path, batch: int = 2000
         if docs is not None:
             docs([(s.path, s.blob, _text(s.content)) for s in states if s.content is not None],
                  removed)
+        analysed = {s.path: s.blob for s in states} | dict.fromkeys(removed, "")
         with db.write() as conn:
             refresh(db, conn, project_id, states, removed, repo_files)
-            db.executemany(conn, "DELETE FROM analysis_pending WHERE worktree_path = ?"
-                           " AND path = ?", [(key, r[0]) for r in rows])
+            # Only what the view still holds as analysed: a path queued again meanwhile with
+            # other content (an edit undone while this read it) is analysed again.
+            db.executemany(
+                conn, "DELETE FROM analysis_pending WHERE worktree_path = ? AND path = ?"
+                " AND coalesce((SELECT w.content_hash FROM worktree_files w JOIN files f"
+                " ON f.id = w.file_id WHERE w.worktree_path = ? AND f.path = ?), '') = ?",
+                [(key, path, key, path, blob) for path, blob in analysed.items()])
         done += len(rows)
 
 

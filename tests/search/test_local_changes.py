@@ -243,6 +243,35 @@ def test_a_version_another_worktrees_update_swept_meanwhile(repo_with_store: Pat
                  "marsupial inventory") == ["src/legacy.py"]
 
 
+def test_an_edit_undone_while_it_is_analysed_is_analysed_again(repo_with_store: Path) -> None:
+    """The worker reads a queued file, parses it, then writes what it found and clears the
+    queue. An edit undone meanwhile queues the file again, with HEAD's content: that must stay
+    queued, or the file's imports stay those of the edit that is gone."""
+    from gitext.sync import derived
+    from gitext.sync.engine import project_ctx
+
+    repo = repo_with_store
+    write(repo, "src/core.py", "from src import helpers\n\n\ndef run_engine():\n    return 5\n")
+    with open_project(repo) as project:
+        local.take_in_local_changes(project)
+        undone: list[bool] = []
+
+        def undo_while_parsing(changed: object, removed: object) -> None:
+            if not undone:
+                git(repo, "checkout", "--", "src/core.py")
+                local.take_in_local_changes(project)
+                undone.append(True)
+
+        derived.process_pending(project.db("file_index"), project_ctx(project).id,
+                                project.repo.root, docs=undo_while_parsing)
+        assert undone
+    rels = query(repo, "file_index",
+                 "SELECT s.path, t.path FROM file_relationships r JOIN files s"
+                 " ON s.id = r.source_file_id JOIN files t ON t.id = r.target_file_id")
+    assert ("src/core.py", "src/helpers.py") not in rels
+    assert query(repo, "file_index", "SELECT count(*) FROM analysis_pending") == [(0,)]
+
+
 def test_a_look_git_overtook_is_not_taken_in(repo_with_store: Path) -> None:
     """The work tree read while git moved it (a checkout, a rebase aborted half way) is no
     picture of anything: the view keeps what git says, and the next look tries again."""
