@@ -222,6 +222,20 @@ def index_freshness(project: Project) -> list[Finding]:
     return found
 
 
+def search_coverage(project: Project) -> list[Finding]:
+    """Files a worktree holds that search cannot find, where its stamp says none is missing."""
+    from gitext.lifecycle.coverage import unsearchable
+
+    try:
+        gaps = unsearchable(project)
+    except sqlite3.DatabaseError:
+        return []
+    return [Finding("search_incomplete", "warning", "file_index",
+                    f"{root}: search cannot find {len(paths)} of its files ({paths[0]}"
+                    f"{', …' if len(paths) > 1 else ''})", "search index rebuilt")
+            for root, paths in gaps]
+
+
 def diagnose(project: Project, *, quick: bool = False) -> DoctorReport:
     """Every check; the store is only read."""
     report = DoctorReport([])
@@ -234,4 +248,5 @@ def diagnose(project: Project, *, quick: bool = False) -> DoctorReport:
     report.findings.extend(exposure_findings(project))
     if "file_index" in sound:
         report.findings.extend(index_freshness(project))
+        report.findings.extend(search_coverage(project))
     return report

@@ -69,7 +69,8 @@ def _plan(before: DoctorReport, from_git: bool) -> tuple[dict[str, str], bool, b
         elif f.check == "index" and per_db.get(f.database) != "salvage":
             per_db[f.database] = "reindex"
     rebuild = from_git or any(db in per_db for db in _GIT_DERIVED)
-    search = rebuild or any(f.check == "embeddings" for f in before.problems())
+    search = rebuild or any(f.check in ("embeddings", "search_incomplete")
+                            for f in before.problems())
     return per_db, rebuild, search
 
 

@@ -135,3 +135,25 @@ def test_repair_rebuilds_vectors_only_in_the_heavy_slot(empty_repo: Path) -> Non
     out, err = repair.communicate(timeout=120)
     assert repair.returncode == 0, out + err
     assert "search index rebuilt" in out and "1 blobs embedded" in out
+
+
+def test_text_missing_behind_a_current_stamp_is_found_and_repaired(
+        empty_repo: Path, aircher: Any) -> None:
+    """The stamp says the worktree's files are all in the index, so queries index nothing
+    more: a file's text missing behind it would stay unsearchable with no error anywhere."""
+    import sqlite3
+
+    commit(empty_repo, {"src/otter.py": OTTER, "src/heron.py": HERON}, "both")
+    assert aircher(empty_repo, "index").code == 0
+    assert aircher(empty_repo, "doctor").code == 0
+    with sqlite3.connect(empty_repo / ".agents" / "db" / "core" / "file_index.db") as conn:
+        conn.execute("DELETE FROM search_docs WHERE path = 'src/heron.py'")
+    r = aircher(empty_repo, "search", "--json", "--mode", "text", "--", "heron nest survey")
+    assert "src/heron.py" not in [h["path"] for h in json.loads(r.out)]
+    doctor = aircher(empty_repo, "doctor")
+    assert doctor.code == 1
+    assert "search_incomplete" in doctor.out and "src/heron.py" in doctor.out
+    assert aircher(empty_repo, "repair").code == 0
+    assert aircher(empty_repo, "doctor").code == 0
+    r = aircher(empty_repo, "search", "--json", "--mode", "text", "--", "heron nest survey")
+    assert [h["path"] for h in json.loads(r.out)][:1] == ["src/heron.py"]
