@@ -36,10 +36,25 @@ def wait_idle(repo: Path, timeout: float = 60.0) -> None:
     while time.monotonic() < deadline:
         pending = [p for p in (agents / "journal").glob("*.ev")]
         if (not pending and _lock_free(agents / "run" / "worker.lock")
-                and _lock_free(agents / "run" / "heavy.lock") and not _queued(agents)):
+                and _lock_free(agents / "run" / "heavy.lock") and not _queued(agents)
+                and not _worker_running(agents)):
             return
         time.sleep(0.05)
     raise AssertionError(f"worker still busy after {timeout}s: {os.listdir(agents / 'journal')}")
+
+
+def _worker_running(agents: Path) -> bool:
+    """A worker between its two slots: it has applied the records (journal empty, its first
+    slot free) and not yet taken the second for parsing and search. Its `run/active` marker
+    names it from start to end; a marker left by a killed worker, or one a test wrote for a
+    process of its own (`mark_active`), names no git-aircher process."""
+    try:
+        pid = int((agents / "run" / "active").read_text().split("\n", 1)[0])
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, ValueError, IndexError):
+        return False
+    return state != "Z" and (b"gitext" in cmdline or b"git-aircher" in cmdline)
 
 
 def _queued(agents: Path) -> bool:
