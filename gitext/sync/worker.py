@@ -327,6 +327,7 @@ def _passes(project: Project, with_follow_ups: bool) -> tuple[int, bool]:
 
     total = 0
     while True:
+        moved = False
         with store_shared(project.layout) as free:
             if not free:
                 return total, True  # a restore or repair holds the store: records wait for it
@@ -337,13 +338,27 @@ def _passes(project: Project, with_follow_ups: bool) -> tuple[int, bool]:
                 if mine:
                     if with_follow_ups:
                         idle_priority()
+                    before = _views(project)
                     heavy(project, follow_ups() if with_follow_ups else [])
+                    # A view that moved while the follow-ups ran (records another process
+                    # applied, a query's look) was searched and scored as it was before: the
+                    # worker that applied them gave way to us, and a `sync` or query may have
+                    # parsed what they queued, so nothing else says another pass is due.
+                    moved = with_follow_ups and _views(project) != before
         # Records that arrived while we worked, or files they queued, are ours to take too:
         # the worker that found our locks taken has already left.
-        if not journal.pending(project.layout.journal) and not _pending_analysis(project):
+        if not journal.pending(project.layout.journal) and not _pending_analysis(project) \
+                and not moved:
             return total, False
         if not (_free(project, "worker") or _free(project, "heavy")):
             return total, True
+
+
+def _views(project: Project) -> set[tuple[str, int | None]]:
+    """Every worktree's view as of now (`sync_state.view_token`, new at each sync)."""
+    with project.db("file_index").read() as conn:
+        return {(str(r[0]), r[1]) for r in conn.execute(
+            "SELECT worktree_path, view_token FROM sync_state")}
 
 
 def _free(project: Project, name: str) -> bool:

@@ -119,3 +119,41 @@ def test_a_sync_that_applies_a_workers_records_leaves_search_current(live: Path,
     blob = git(live, "rev-parse", "HEAD:kettle.py").strip()
     assert ("kettle.py", blob) in set(query(live, "file_index",
                                             "SELECT path, blob FROM search_docs"))
+
+
+def test_a_view_moved_during_the_follow_ups_gets_another_pass(
+        live: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Records another process applied while the worker's follow-ups ran (a second worker,
+    which gave way to this one; a `sync` that also parsed what they queued) leave nothing in
+    the journal or the parsing queue, yet search ran on the views as they were before: the
+    worker must look again (the walk, seed 130 --serve)."""
+    from gitext.sync import worker
+    from gitext.sync.api import catch_up
+
+    other = tmp_path / "other"
+    git(live, "worktree", "add", "-q", "-b", "side", str(other))
+    wait_idle(live)
+    moved: list[bool] = []
+
+    def commit_elsewhere(p: object) -> None:
+        if moved:
+            return
+        (other / "heron.py").write_text("def heron_nest_survey():\n    return 'reeds'\n")
+        git(other, "add", "heron.py")
+        subprocess.run(["git", "commit", "-q", "-m", "heron"], cwd=other, check=True,
+                       env={**os.environ, "AIRCHER_SKIP": "1"})
+        with open_project(other) as there:
+            catch_up(there)  # applied and parsed by someone else, after search ran
+        moved.append(True)
+
+    real = worker.follow_ups
+    monkeypatch.setattr(worker, "follow_ups", lambda: [*real(), ("elsewhere", commit_elsewhere)])
+    # The pass runs here, in pytest's own process: not in the idle class, which it could not
+    # leave again.
+    monkeypatch.setattr(worker, "idle_priority", lambda: None)
+    with open_project(live) as project:
+        worker.run_worker(project)
+    assert moved
+    blob = git(other, "rev-parse", "HEAD:heron.py").strip()
+    assert ("heron.py", blob) in set(query(live, "file_index",
+                                           "SELECT path, blob FROM search_docs"))
