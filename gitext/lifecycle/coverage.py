@@ -13,16 +13,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from gitext.git.objects import is_partial
+from gitext.lifecycle.dbfiles import raw_connect
 from gitext.project import Project
 
 
 def unsearchable(project: Project) -> list[tuple[Path, list[str]]]:
-    """(worktree, paths) for each worktree stamped current whose view has files without text."""
+    """(worktree, paths) for each worktree stamped current whose view has files without text.
+    Read as the rest of doctor reads: a plain read-only connection, no migrations."""
     from gitext.search.fulltext import indexed_pairs
     from gitext.search.indexer import indexed_head, live_files
 
     out = []
-    with project.db("file_index").read() as conn:
+    conn = raw_connect(project.layout.db("file_index"))
+    try:
         heads = conn.execute("SELECT worktree_path, head FROM sync_state").fetchall()
         have = indexed_pairs(conn)
         for root, head in heads:
@@ -35,4 +38,6 @@ def unsearchable(project: Project) -> list[tuple[Path, list[str]]]:
                              if (f.path, f.blob) not in have)
             if missing:
                 out.append((path, missing))
+    finally:
+        conn.close()
     return out
