@@ -78,6 +78,12 @@ class ProjectLayout:
         return self.root / "config.toml"
 
     @property
+    def saved_config(self) -> Path:
+        """config.toml's last valid content, where `git clean -fdx` does not reach
+        (`gitext.config_copy`)."""
+        return self.root / "db" / "saved-config.toml"
+
+    @property
     def core(self) -> Path:
         return self.root / "db" / "core"
 

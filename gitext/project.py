@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from gitext.config import Config
+from gitext.config_copy import settings_file
 from gitext.errors import UsageError
 from gitext.git.names import quoted, storable
 from gitext.git.repo import GitRepo
@@ -49,7 +50,7 @@ class Project:
                              " (AIRCHER_STORAGE_DATA_DIR or the global config) to another"
                              " folder")
         layout = ProjectLayout(data_dir)
-        config = Config.load(glob.config, layout.config, environ)
+        config = Config.load(glob.config, settings_file(layout), environ)
         return cls(repo, glob, layout, config)
 
     def elsewhere(self, root: Path) -> Project:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -45,14 +47,23 @@ def get(app: App, key: str, as_json: bool) -> None:
         click.echo(cfgmod.format_value(value).strip('"'))
 
 
-def _target(app: App, is_global: bool) -> tuple[Path, bool]:
+@contextlib.contextmanager
+def _target(app: App, is_global: bool) -> Iterator[tuple[Path, bool]]:
+    """The file to change and whether it is the project's."""
     if is_global:
         layout = GlobalLayout(app.global_root)
         layout.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        return layout.config, False
+        yield layout.config, False
+        return
     project = app.project()
     project.require_init()
-    return project.layout.config, True
+    from gitext.lifecycle.exposure import mend
+
+    # A config.toml that `git clean -x` removed comes back before it is changed, so the
+    # change keeps the other settings; then the copy takes the change.
+    mend(project)
+    yield project.layout.config, True
+    mend(project)
 
 
 # Values such as -64000 are values, not options: git config takes them that way too.
@@ -63,8 +74,8 @@ def _target(app: App, is_global: bool) -> tuple[Path, bool]:
 @click.pass_obj
 def set_(app: App, key: str, value: str, is_global: bool) -> None:
     """Store VALUE for KEY in the project's (or with --global the user's) config.toml."""
-    path, project = _target(app, is_global)
-    cfgmod.set_value(path, key, value, project=project)
+    with _target(app, is_global) as (path, project):
+        cfgmod.set_value(path, key, value, project=project)
 
 
 @config.command("unset")
@@ -75,8 +86,8 @@ def unset(app: App, key: str, is_global: bool) -> None:
     """Remove KEY from the project's (or the user's) config.toml."""
     if key not in KEYS:
         raise UsageError(f"unknown key {key}")
-    path, project = _target(app, is_global)
-    cfgmod.unset_value(path, key, project=project)
+    with _target(app, is_global) as (path, project):
+        cfgmod.unset_value(path, key, project=project)
 
 
 @config.command("list")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gitext.config_copy import keep, removed
 from gitext.git.exclude import ensure_excluded, not_ignored
 from gitext.git.shield import shield, unshielded
 from gitext.layout import STORE_EXCLUDES, STORE_FILES
@@ -56,6 +57,14 @@ def exposure_findings(project: Project) -> list[Finding]:
             "store_unshielded", "warning", None,
             f"`git clean -fdx` would delete {names} and `git stash --all` would take"
             f" {'it' if len(bare) == 1 else 'them'}", "shielded (a .git in each)"))
+    if removed(project.layout, project.repo.info.main_root):
+        name = project.layout.root.name
+        # Information, not a problem: the settings still apply, and the file comes back.
+        found.append(Finding(
+            "store_config_removed", "info", None,
+            f"{name}/config.toml is gone (`git clean -x` deletes it); the settings are read from"
+            f" its copy, {name}/db/{project.layout.saved_config.name}, until the next commit or"
+            " checkout, or `git aircher repair`, puts it back", "put back from its copy"))
     return found
 
 
@@ -80,16 +89,19 @@ def _in_a_linked_worktree(project: Project) -> list[Finding]:
 class Mended:
     excluded: bool  # lines added to .git/info/exclude
     shielded: list[Path]
+    config_back: bool = False  # config.toml put back from its copy
 
     def words(self, name: str) -> list[str]:
         return ((["listed in .git/info/exclude"] if self.excluded else [])
-                + [f"shielded {name}/{f.name}/" for f in self.shielded])
+                + [f"shielded {name}/{f.name}/" for f in self.shielded]
+                + ([f"{name}/config.toml put back from its copy"] if self.config_back else []))
 
 
 def mend(project: Project) -> Mended:
     """The store kept out of git's way, whatever is missing of it."""
     if _seen_by_git(project) is None:
         return Mended(False, [])
-    root = project.layout.root
+    root, main_root = project.layout.root, project.repo.info.main_root
     return Mended(ensure_excluded(project.repo.info, root, STORE_EXCLUDES),
-                  shield(project.layout.folders(), project.repo.info.main_root))
+                  shield(project.layout.folders(), main_root),
+                  keep(project.layout, main_root))

@@ -106,7 +106,8 @@ def repair(
         report.actions.extend(_catch_up(project, dry_run))
     if search:
         report.actions.append(_rebuild_search(project, dry_run))
-    if any(f.check.startswith("store_") for f in before.problems()):
+    if any(f.check.startswith("store_") and (f.severity != "info" or f.repair)
+           for f in before.findings):
         report.actions.extend(_unexposed(project, dry_run))
     report.actions.extend(_references(project, clean, dry_run, before))
     if not dry_run:

@@ -13,7 +13,8 @@ see exactly what they would see. Operations git refuses
 `problems` compares the store with git, which is the truth: every worktree's row, branch, HEAD
 and file view; every commit on each worktree's first-parent chain and the paths it touched;
 which paths are deleted; an empty journal; no failure logged; `git status` clean; `doctor`
-content. It returns what disagrees, one line each.
+content; the project setting set at the start still in force. It returns what disagrees, one
+line each.
 
 Long runs: `python -m tests.e2e.soak --seed 7 --ops 400 [--serve]` (its own temporary HOME,
 store, git config and query-server folder, as the tests have).
@@ -39,6 +40,7 @@ from tests.sync.helpers import failures, query, wait_idle
 
 DETACHED = "(detached)"
 POOL = 10  # tracked file names the walk draws from, so branches meet in the same files
+KEPT_SETTING, KEPT_VALUE = "storage.backup.backup_retain_days", "29"
 ODD = b"g{}\xe9.txt".decode("utf-8", "surrogateescape")  # a Latin-1 name, not UTF-8
 
 
@@ -441,6 +443,11 @@ def _health(main: Path) -> list[str]:
                             text=True, check=False)
     if doctor.returncode != 0:
         found.append(f"doctor: {doctor.stdout.strip()[-400:]}")
+    kept = subprocess.run(["git-aircher", "config", "get", KEPT_SETTING], cwd=main,
+                          capture_output=True, text=True, check=False)
+    if kept.stdout.strip() != KEPT_VALUE:
+        found.append(f"project setting lost: {KEPT_SETTING} = {kept.stdout.strip()!r}"
+                     f" {kept.stderr.strip()}")
     return found
 
 
@@ -549,6 +556,10 @@ def start(root: Path) -> Walk:
                           check=False)
     if init.returncode != 0:
         raise AssertionError(init.stderr)
+    # A project setting, which the walk's sweeps (`git clean -fdx`, `git stash --all`) must
+    # not lose.
+    subprocess.run(["git-aircher", "config", "set", KEPT_SETTING, KEPT_VALUE], cwd=main,
+                   check=True, capture_output=True)
     return walk
 
 
