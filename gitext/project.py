@@ -10,6 +10,7 @@ from gitext.config_copy import settings_file
 from gitext.errors import UsageError
 from gitext.git.names import quoted, storable
 from gitext.git.repo import GitRepo
+from gitext.git.storelink import relink
 from gitext.layout import ALL_DATABASES, CORE_DATABASES, GlobalLayout, ProjectLayout
 from gitext.store.connection import Pragmas, open_database
 from gitext.store.pool import Database
@@ -44,6 +45,9 @@ class Project:
         data_dir = Path(base.text("storage.data_dir")).expanduser()
         if not data_dir.is_absolute():
             data_dir = repo.info.main_root / data_dir
+        # A symlinked store whose link `git clean -fdx` removed is linked again, before anything
+        # could take the missing folder for no store at all and make a new one.
+        relink(repo.info, data_dir)
         if data_dir.exists() and not data_dir.is_dir():
             raise UsageError(f"{data_dir} is a file; git-aircher keeps its store in a folder"
                              " of that name", "move the file away, or set storage.data_dir"

@@ -6,6 +6,7 @@ project keeps in `.agents/` itself (`.agents/skills/`) stay the project's."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -198,3 +199,40 @@ def test_a_symlinked_exclude_file_stays_a_symlink(repo: Path, tmp_path: Path) ->
     assert exclude.is_symlink()
     assert "/.agents/db/" in shared.read_text().splitlines()
     assert shared.read_text().startswith("*.swp\n")
+
+
+def test_a_store_link_git_clean_removed_is_made_again(repo: Path, tmp_path: Path) -> None:
+    disk = tmp_path / "disk2"
+    disk.mkdir()
+    (repo / ".agents").symlink_to(disk)
+    assert run_git_aircher(repo, "init").code == 0
+    wait_idle(repo)
+    conv = remember(repo)
+
+    assert "Removing .agents" in git(repo, "clean", "-fdx")
+    assert not (repo / ".agents").exists() and (disk / "db" / "core").is_dir()
+    # The next hook finds the store where it was, and the commit is recorded in it.
+    head = commit(repo, {"src/later.py": "y = 2\n"}, "later")
+    wait_idle(repo)
+    assert (repo / ".agents").is_symlink() and (repo / ".agents").resolve() == disk.resolve()
+    assert conv in listed(repo)
+    status = run_git_aircher(repo, "status", "--json")
+    assert status.code == 0 and head in status.out, status.out
+    # A command finds it too, and `init` keeps it rather than making an empty store.
+    git(repo, "clean", "-fdx")
+    r = run_git_aircher(repo, "init")
+    assert r.code == 0, r.err
+    assert (repo / ".agents").is_symlink() and conv in listed(repo)
+
+
+def test_a_store_link_whose_store_was_removed_stays_removed(repo: Path, tmp_path: Path) -> None:
+    disk = tmp_path / "disk2"
+    disk.mkdir()
+    (repo / ".agents").symlink_to(disk)
+    assert run_git_aircher(repo, "init").code == 0
+    wait_idle(repo)
+    git(repo, "clean", "-fdx")
+    shutil.rmtree(disk / "db")  # the store itself removed, on purpose
+    r = run_git_aircher(repo, "status")
+    assert r.code == 2 and "no git-aircher store" in r.err, r.err
+    assert not os.path.lexists(repo / ".agents")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from gitext.config_copy import keep, removed
 from gitext.git.exclude import ensure_excluded, not_ignored
 from gitext.git.shield import shield, unshielded
+from gitext.git.storelink import remember
 from gitext.layout import STORE_EXCLUDES, STORE_FILES
 from gitext.project import Project
 
@@ -102,6 +103,8 @@ def mend(project: Project) -> Mended:
     if _seen_by_git(project) is None:
         return Mended(False, [])
     root, main_root = project.layout.root, project.repo.info.main_root
+    if root.is_symlink():
+        remember(project.repo.info, root)
     return Mended(ensure_excluded(project.repo.info, root, STORE_EXCLUDES),
                   shield(project.layout.folders(), main_root),
                   keep(project.layout, main_root))
