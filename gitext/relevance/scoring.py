@@ -139,6 +139,9 @@ def compute(project: Project, context: Context | None = None) -> Scores:
     # (docs/search.md). The sum still orders the files the fusion ties (the same change counts,
     # or no history at all), so recency, dependencies and size still separate those.
     fused = comp.break_ties(comp.rank_fusion(frequency, sequence), history_sum)
+    # Then the files of a small last commit, right below the fusion's first: on 13
+    # repositories recall@10 +0.009 and MRR@10 +0.006 over the fusion alone (docs/search.md).
+    fused = comp.follow_last(fused, history)
     final = fused + comp.FUSED_UNIT * (FUSED_SUCCESS_WEIGHT * success
                                        + FUSED_CROSS_WEIGHT * cross + FUSED_LOCAL_WEIGHT * local)
     parts = {"base_score": base, "frequency_score": frequency, "recency_score": recency,

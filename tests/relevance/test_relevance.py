@@ -187,3 +187,25 @@ def test_feedback_given_while_scores_are_stored_is_not_lost(
         monkeypatch.setattr(scoring, "compute", real)
         scoring.refresh(p)
     assert stored("pkg/unrelated.py") > 0
+
+
+def test_a_small_last_commit_follows_the_first_file(empty_repo: Path, aircher: Any) -> None:
+    """The files of a small last commit move up to just below the fused first file: the next
+    commit often returns to them (the fix, its test), while the fusion ranks them by a
+    history that has barely begun."""
+    commit(empty_repo, {"CHANGES.md": "# Changes\n", "pkg/busy.py": "x = 0\n",
+                        "pkg/core.py": "y = 0\n", "pkg/quiet.py": "q = 0\n"}, "start")
+    for i in range(1, 7):
+        commit(empty_repo, {"CHANGES.md": f"# Changes\n\n- {i}\n", "pkg/busy.py": f"x = {i}\n",
+                            "pkg/core.py": f"y = {i}\n"}, f"work {i}")
+    commit(empty_repo, {"pkg/fresh.py": "def fresh():\n    return 1\n",
+                        "tests/test_fresh.py": "from pkg.fresh import fresh\n"}, "add fresh")
+    commit(empty_repo, {"pkg/fresh.py": "def fresh():\n    return 2\n",
+                        "tests/test_fresh.py": "from pkg.fresh import fresh\nfresh()\n"},
+           "fix fresh")
+    assert aircher(empty_repo, "index").code == 0
+    order = [r["path"] for r in relevant(aircher, empty_repo)]
+    busy = {"CHANGES.md", "pkg/busy.py", "pkg/core.py"}
+    assert order[0] in busy  # the first place stays the fusion's
+    assert set(order[1:3]) == {"pkg/fresh.py", "tests/test_fresh.py"}, order
+    assert set(order[3:5]) == busy - {order[0]} and order[-1] == "pkg/quiet.py"

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from gitext.relevance.components import break_ties, rank_fusion, sequence
+from gitext.relevance.components import break_ties, follow_last, rank_fusion, sequence
 from gitext.relevance.history import History
 from tests.conftest import commit
 from tests.relevance.conftest import relevant
@@ -153,3 +153,23 @@ def test_break_ties_keeps_the_order_and_the_zeros() -> None:
     assert list(np.argsort(-out, kind="stable")) == [0, 5, 2, 1, 3, 4]
     assert out[3] < out[1]  # however large its secondary, nothing crosses a distinct value
     assert np.array_equal(break_ties(primary, np.zeros(6)), primary)
+
+
+def test_follow_last_moves_a_small_last_commit_below_the_first() -> None:
+    # files 0..5; the last commit changed 4 and 5, which the fusion ranks low.
+    h = history([[1, 1, 1, 0, 0, 0], [1, 1, 1, 0, 0, 0], [0, 0, 0, 0, 1, 1]])
+    fused = np.array([1.9, 1.8, 1.7, 0.0, 0.9, 1.0])
+    out = follow_last(fused, h)
+    assert list(np.argsort(-out, kind="stable")) == [0, 5, 4, 1, 2, 3]
+    assert out[0] == fused[0] and np.array_equal(out[[1, 2, 3]], fused[[1, 2, 3]])
+    # The first file stays first when it is one of the last commit's files too.
+    first_is_last = np.array([1.0, 1.8, 1.7, 0.0, 0.9, 2.0])
+    assert list(np.argsort(-follow_last(first_is_last, h), kind="stable")) == [5, 4, 1, 2, 0, 3]
+
+
+def test_follow_last_leaves_sweeps_and_empty_histories() -> None:
+    fused = np.array([1.9, 1.8, 1.7, 0.0, 0.9, 1.0])
+    six = history([[1, 1, 1, 0, 0, 0], [0, 0, 0, 0, 1, 1]], sizes=[3, 6])  # 4 more files gone
+    assert np.array_equal(follow_last(fused, six), fused)
+    none = History([], [], [], sp.csr_matrix((0, 6)), np.zeros(0))  # no commit yet
+    assert np.array_equal(follow_last(fused, none), fused)
