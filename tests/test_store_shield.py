@@ -201,12 +201,18 @@ def test_a_symlinked_exclude_file_stays_a_symlink(repo: Path, tmp_path: Path) ->
     assert shared.read_text().startswith("*.swp\n")
 
 
-def test_a_store_link_git_clean_removed_is_made_again(repo: Path, tmp_path: Path) -> None:
+def linked_store(repo: Path, tmp_path: Path) -> Path:
+    """A store made through a symlink to another disk; returns where the data is."""
     disk = tmp_path / "disk2"
     disk.mkdir()
     (repo / ".agents").symlink_to(disk)
     assert run_git_aircher(repo, "init").code == 0
     wait_idle(repo)
+    return disk
+
+
+def test_a_store_link_git_clean_removed_is_made_again(repo: Path, tmp_path: Path) -> None:
+    disk = linked_store(repo, tmp_path)
     conv = remember(repo)
 
     assert "Removing .agents" in git(repo, "clean", "-fdx")
@@ -226,11 +232,7 @@ def test_a_store_link_git_clean_removed_is_made_again(repo: Path, tmp_path: Path
 
 
 def test_a_store_link_whose_store_was_removed_stays_removed(repo: Path, tmp_path: Path) -> None:
-    disk = tmp_path / "disk2"
-    disk.mkdir()
-    (repo / ".agents").symlink_to(disk)
-    assert run_git_aircher(repo, "init").code == 0
-    wait_idle(repo)
+    disk = linked_store(repo, tmp_path)
     git(repo, "clean", "-fdx")
     shutil.rmtree(disk / "db")  # the store itself removed, on purpose
     r = run_git_aircher(repo, "status")
