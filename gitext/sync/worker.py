@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -79,9 +80,21 @@ def _release(project: Project, deferred: Path, ending: str | None = None) -> tup
     return applied, held
 
 
+RETRY_AFTER = 0.2  # seconds before the one more try a record gets after a failure
+
+
 def _apply_logged(project: Project, ev: journal.Event) -> None:
     try:
-        apply_event(project, ev)
+        try:
+            apply_event(project, ev)
+        except Exception:
+            if worktree_gone(project, Path(ev.cwd)):
+                raise
+            # One more try first: a failure may pass (a git child killed, as the random walk's
+            # SIGKILLs did to one between its fork and exec; a lock held a moment too long).
+            # Applying a record again is safe: a worker killed mid-record leaves it to the next.
+            time.sleep(RETRY_AFTER)
+            apply_event(project, ev)
     except Exception as exc:
         if worktree_gone(project, Path(ev.cwd)):
             # Its worktree was removed while we applied it (`rm -r` of a linked worktree): what
@@ -113,7 +126,6 @@ THROTTLE = {"insights": 300.0, "lifecycle": 60.0, "hooks": 600.0}
 
 
 def _due(project: Project, name: str) -> bool:
-    import time
 
     interval = THROTTLE.get(name, 0.0)
     if interval <= 0:
@@ -200,8 +212,6 @@ def worker_lock(project: Project, *, wait: bool, name: str = "worker",
     "heavy" parses files and runs follow-ups (a first index of a large repository takes
     minutes, and must not hold back the next commit's record).
     """
-    import time
-
     lock_path = project.layout.run / f"{name}.lock"
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + within

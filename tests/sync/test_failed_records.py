@@ -1,0 +1,84 @@
+"""A record whose application fails gets one more try before it is set aside.
+
+The random walk (seed 323 with --serve) killed a `git worktree list` the worker had just
+forked, between fork and exec, when the child still looked like the worker; the record of that
+commit was set aside in `journal/failed/` and a failure logged, for a failure that had passed a
+moment later. Here a real git on PATH kills itself instead (a wrapper in front of it that does
+what the SIGKILL did), once or every time, under a worker pass run in the test's process (git
+puts its own folder first on a hook's PATH, so a worker a hook starts would pass the wrapper
+by).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from gitext.sync import worker
+from gitext.sync.journal import Event, append
+from tests.conftest import commit, head, open_project
+from tests.sync.helpers import failures, query, store, wait_idle
+
+
+def killing_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, once: bool) -> Path:
+    """git in front of the real one, dying of SIGKILL at `git worktree list`; with ``once``,
+    only the first time. Returns the file the first death leaves."""
+    real = shutil.which("git")
+    assert real is not None
+    folder = tmp_path / "killing-git"
+    folder.mkdir()
+    mark = tmp_path / "killed-once"
+    test = f'[ ! -e "{mark}" ] && ' if once else ""
+    script = folder / "git"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = worktree ] && [ "$2" = list ] && {{ {test}true; }}; then\n'
+        f'    : > "{mark}"\n'
+        "    kill -9 $$\n"
+        "fi\n"
+        f'exec "{real}" "$@"\n')
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    return mark
+
+
+def commit_then_apply(repo: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A commit with the hooks off, its record as the post-commit hook writes it, then one
+    worker pass over the journal here."""
+    monkeypatch.setenv("AIRCHER_SKIP", "1")
+    sha = commit(repo, {"src/app.py": "print('again')\n"}, "again")
+    monkeypatch.delenv("AIRCHER_SKIP")
+    monkeypatch.setattr(worker, "idle_priority", lambda: None)
+    with open_project(repo) as project:
+        head_line = (project.repo.info.git_dir / "HEAD").read_text().strip()
+        append(project.layout.journal, Event("post-commit", str(project.repo.root), head_line))
+        worker.drain_all(project)
+    return sha
+
+
+def set_aside(repo: Path) -> list[str]:
+    failed = store(repo) / "journal" / "failed"
+    return sorted(p.name for p in failed.iterdir()) if failed.is_dir() else []
+
+
+def test_a_failure_that_passes_loses_nothing(live: Path, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    wait_idle(live)
+    mark = killing_git(tmp_path, monkeypatch, once=True)
+    sha = commit_then_apply(live, monkeypatch)
+    assert mark.exists()  # the worker's first try did die
+    assert set_aside(live) == [] and failures(live) == ""
+    assert query(live, "knowledge", "SELECT git_commit FROM worktrees") == [(sha,)]
+    assert (sha,) in query(live, "file_index", "SELECT git_commit FROM file_changes")
+
+
+def test_a_failure_that_stays_sets_the_record_aside(live: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    wait_idle(live)
+    killing_git(tmp_path, monkeypatch, once=False)
+    sha = commit_then_apply(live, monkeypatch)
+    assert len(set_aside(live)) == 1 and "failed to apply post-commit" in failures(live)
+    assert head(live) == sha
