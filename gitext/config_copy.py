@@ -38,9 +38,9 @@ def keep(layout: ProjectLayout, work_tree: Path) -> bool:
     except FileNotFoundError:
         if not removed(layout, work_tree):
             return False
-        return _write(saved.read_bytes(), config, replace=False)
+        return _write(saved.read_bytes(), config, saved.parent, replace=False)
     if current != _read(saved) and _valid(config):
-        _write(current, saved, replace=True)
+        _write(current, saved, saved.parent, replace=True)
     return False
 
 
@@ -66,8 +66,10 @@ def _valid(path: Path) -> bool:
     return True
 
 
-def _write(data: bytes, dest: Path, *, replace: bool) -> bool:
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+def _write(data: bytes, dest: Path, scratch: Path, *, replace: bool) -> bool:
+    # Written in `scratch` (db/, shielded and ignored), never beside config.toml, where `git
+    # status` would list it and `git add -A` could take it.
+    tmp = scratch / f".{dest.name}.{os.getpid()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
