@@ -238,3 +238,17 @@ def test_a_store_link_whose_store_was_removed_stays_removed(repo: Path, tmp_path
     r = run_git_aircher(repo, "status")
     assert r.code == 2 and "no git-aircher store" in r.err, r.err
     assert not os.path.lexists(repo / ".agents")
+
+
+def test_a_store_brought_back_from_its_link_forgets_the_link(repo: Path, tmp_path: Path) -> None:
+    disk = linked_store(repo, tmp_path)
+    # The store moved back into the repository; the old copy stays on the other disk.
+    (repo / ".agents").unlink()
+    shutil.copytree(disk, repo / ".agents", symlinks=True)
+    commit(repo, {"src/back.py": "z = 3\n"}, "back")
+    wait_idle(repo)
+    assert not (repo / ".git" / "aircher-store-link").exists()
+    git(repo, "clean", "-ffdx")  # forced twice: the store itself goes
+    r = run_git_aircher(repo, "status")
+    assert r.code == 2 and "no git-aircher store" in r.err, r.err  # not the old copy
+    assert not os.path.lexists(repo / ".agents")

@@ -34,6 +34,13 @@ def remember(info: RepoInfo, store: Path) -> None:
     os.replace(tmp, note)
 
 
+def forget(info: RepoInfo) -> None:
+    """No note for a store that is a folder here: should it go (`git clean -ffdx`), an old
+    copy left at a former link's target must not come back in its place."""
+    with contextlib.suppress(FileNotFoundError):
+        _note(info).unlink()
+
+
 def relink(info: RepoInfo, store: Path) -> bool:
     """Make the link at ``store`` again when it is gone and its noted target still holds a
     store; True when it was made."""

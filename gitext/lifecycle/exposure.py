@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from gitext.config_copy import keep, removed
 from gitext.git.exclude import ensure_excluded, not_ignored
 from gitext.git.shield import shield, unshielded
-from gitext.git.storelink import remember
+from gitext.git.storelink import forget, remember
 from gitext.layout import STORE_EXCLUDES, STORE_FILES
 from gitext.project import Project
 
@@ -105,6 +105,8 @@ def mend(project: Project) -> Mended:
     root, main_root = project.layout.root, project.repo.info.main_root
     if root.is_symlink():
         remember(project.repo.info, root)
+    else:
+        forget(project.repo.info)
     return Mended(ensure_excluded(project.repo.info, root, STORE_EXCLUDES),
                   shield(project.layout.folders(), main_root),
                   keep(project.layout, main_root))
