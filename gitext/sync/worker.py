@@ -126,7 +126,6 @@ THROTTLE = {"insights": 300.0, "lifecycle": 60.0, "hooks": 600.0}
 
 
 def _due(project: Project, name: str) -> bool:
-
     interval = THROTTLE.get(name, 0.0)
     if interval <= 0:
         return True
