@@ -16,6 +16,7 @@ from pathlib import Path
 
 from gitext.config import read_file
 from gitext.errors import AircherError
+from gitext.git.stash import stashed
 from gitext.layout import ProjectLayout
 
 
@@ -47,7 +48,7 @@ def keep(layout: ProjectLayout, work_tree: Path) -> bool:
 def removed(layout: ProjectLayout, work_tree: Path) -> bool:
     """Is config.toml gone while its copy is there, other than into a stash?"""
     return (not layout.config.exists() and layout.saved_config.exists()
-            and not _stashed(layout.config, work_tree))
+            and not stashed(layout.config, work_tree))
 
 
 def _read(path: Path) -> bytes | None:
@@ -87,20 +88,3 @@ def _write(data: bytes, dest: Path, scratch: Path, *, replace: bool) -> bool:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
 
-
-def _stashed(config: Path, work_tree: Path) -> bool:
-    """Does a stash hold config.toml among its untracked files (`git stash --all`)?"""
-    from gitext.git.run import git
-
-    try:
-        rel = config.relative_to(work_tree).as_posix()
-    except ValueError:
-        return False
-    entries = git(["reflog", "show", "--format=%H", "refs/stash", "--"], work_tree, check=False)
-    shas = entries.stdout.decode("ascii", "replace").split() if entries.returncode == 0 else []
-    if not shas:
-        return False
-    # The untracked files of a stash are its third parent's tree.
-    asked = "".join(f"{sha}^3:{rel}\n" for sha in shas).encode("utf-8", "surrogateescape")
-    found = git(["cat-file", "--batch-check"], work_tree, check=False, input=asked)
-    return any(not line.endswith(b" missing") for line in found.stdout.splitlines() if line)

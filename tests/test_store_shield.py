@@ -10,6 +10,8 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
+
 from gitext.git.shield import shield
 from gitext.layout import STORE_FOLDERS
 from gitext.records import add_message, start_conversation
@@ -251,4 +253,37 @@ def test_a_store_brought_back_from_its_link_forgets_the_link(repo: Path, tmp_pat
     git(repo, "clean", "-ffdx")  # forced twice: the store itself goes
     r = run_git_aircher(repo, "status")
     assert r.code == 2 and "no git-aircher store" in r.err, r.err  # not the old copy
+    assert not os.path.lexists(repo / ".agents")
+
+
+def test_git_stash_all_takes_a_store_link_and_pop_brings_it_back(repo: Path, tmp_path: Path
+                                                                  ) -> None:
+    linked_store(repo, tmp_path)
+    conv = remember(repo)
+    write(repo, "scratch.txt", "untracked work")
+    git(repo, "stash", "--all")
+    assert not os.path.lexists(repo / ".agents")  # the link is in the stash
+    # Neither a hook nor a command puts it back meanwhile: `git stash pop` would refuse.
+    commit(repo, {"src/meanwhile.py": "m = 1\n"}, "meanwhile")
+    assert run_git_aircher(repo, "status").code == 2
+    assert not os.path.lexists(repo / ".agents")
+    git(repo, "stash", "pop", "-q")
+    assert (repo / ".agents").is_symlink() and conv in listed(repo)
+    head = commit(repo, {"src/after.py": "a = 1\n"}, "after")
+    wait_idle(repo)
+    status = run_git_aircher(repo, "status", "--json")
+    assert status.code == 0 and head in status.out, status.out
+
+
+def test_a_worker_whose_store_link_went_makes_no_store_in_its_place(
+        repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gitext.sync import worker
+
+    linked_store(repo, tmp_path)
+    # The pass runs here, in pytest's own process: not in the idle class.
+    monkeypatch.setattr(worker, "idle_priority", lambda: None)
+    with open_project(repo) as project:
+        (repo / ".agents").unlink()  # a sweep took the link while the worker ran
+        worker.run_worker(project)
+        worker.heavy(project, worker.follow_ups())
     assert not os.path.lexists(repo / ".agents")

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from gitext.git.repo import RepoInfo
+from gitext.git.stash import stashed
 
 NOTE = "aircher-store-link"
 
@@ -43,7 +44,8 @@ def forget(info: RepoInfo) -> None:
 
 def relink(info: RepoInfo, store: Path) -> bool:
     """Make the link at ``store`` again when it is gone and its noted target still holds a
-    store; True when it was made."""
+    store, unless a stash took it (`git stash pop` brings it back, and would refuse if it were
+    there already); True when it was made."""
     if os.path.lexists(store):
         return False
     try:
@@ -52,6 +54,8 @@ def relink(info: RepoInfo, store: Path) -> bool:
         return False
     # Only a target that is still a store: one removed on purpose stays removed.
     if not target.is_absolute() or not (target / "db" / "core" / "knowledge.db").is_file():
+        return False
+    if stashed(store, info.main_root):
         return False
     try:
         os.symlink(target, store, target_is_directory=True)

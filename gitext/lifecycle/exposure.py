@@ -99,8 +99,9 @@ class Mended:
 
 
 def mend(project: Project) -> Mended:
-    """The store kept out of git's way, whatever is missing of it."""
-    if _seen_by_git(project) is None:
+    """The store kept out of git's way, whatever is missing of it; a store that is not there
+    (a link a sweep took) is left to `init`, not made again folder by folder by the shields."""
+    if _seen_by_git(project) is None or not project.layout.core.is_dir():
         return Mended(False, [])
     root, main_root = project.layout.root, project.repo.info.main_root
     if root.is_symlink():

@@ -29,6 +29,15 @@ def _busy(ev: journal.Event) -> bool:
     return root.is_dir() and in_sequence(root)
 
 
+def store_away(project: Project) -> bool:
+    """The store is not there any more: a store linked to another disk whose link `git clean
+    -fdx` or `git stash --all` took while this process ran. Anything written now would make a
+    new store where the link was (every folder made with its parents), which `git stash pop`
+    then refuses to replace and the next command would take for the store. Nothing is lost by
+    stopping: git keeps the facts, and the next event once the link is back catches up."""
+    return not project.layout.core.is_dir()
+
+
 def drain(project: Project) -> int:
     """Apply every complete journal record, oldest first; returns how many were applied.
 
@@ -57,6 +66,8 @@ def drain(project: Project) -> int:
                     continue  # a drainer outside the worker's slot took it
             held.add(ev.cwd)
             continue
+        if store_away(project):
+            break
         _apply_logged(project, ev)
         applied += 1
     if held:  # a sequence that ended while this pass ran
@@ -255,6 +266,8 @@ def idle_priority() -> None:
 
 def heavy(project: Project, steps: list[tuple[str, FollowUp]]) -> None:
     """Parse what is queued, then the follow-ups, each logged rather than raised."""
+    if store_away(project):
+        return
     # A store made by an older version gets its exclude lines and shields at its next event
     # (after that, one small read and a stat per folder).
     with contextlib.suppress(OSError, GitError):
@@ -276,7 +289,10 @@ def heavy(project: Project, steps: list[tuple[str, FollowUp]]) -> None:
 def _gone(project: Project, *, thorough: bool) -> bool:
     """The worktree this worker serves was removed (`rm -r` of a linked worktree): its
     follow-ups have nothing to work on, and the next event elsewhere does its own. Between
-    steps a look for `.git` is enough; after a failure, ask git."""
+    steps a look for `.git` is enough; after a failure, ask git. A store gone away stops them
+    too, with nothing logged: its logs went with it."""
+    if store_away(project):
+        return True
     root = project.repo.root
     if (root / ".git").exists() and not (thorough and worktree_gone(project, root)):
         return False
@@ -316,6 +332,8 @@ def run_worker(project: Project, *, with_follow_ups: bool = True) -> int:
     active = project.layout.run / "active"
     total = 0
     while True:
+        if store_away(project):
+            return total
         active.parent.mkdir(parents=True, exist_ok=True)
         active.write_text(marker())
         try:
@@ -336,6 +354,8 @@ def _passes(project: Project, with_follow_ups: bool) -> tuple[int, bool]:
 
     total = 0
     while True:
+        if store_away(project):
+            return total, True
         moved = False
         with store_shared(project.layout) as free:
             if not free:

@@ -16,7 +16,7 @@ which paths are deleted; an empty journal; no failure logged; `git status` clean
 content; the project setting set at the start still in force. It returns what disagrees, one
 line each.
 
-Long runs: `python -m tests.e2e.soak --seed 7 --ops 400 [--serve]` (its own temporary HOME,
+Long runs: `python -m tests.e2e.soak --seed 7 --ops 400 [--serve] [--link]` (its own temporary HOME,
 store, git config and query-server folder, as the tests have).
 """
 
@@ -52,6 +52,9 @@ class Walk:
         # With `serve`, queries go through the warm query server (the default for users) and
         # each answer is held against the same query run in-process.
         self.serve = False
+        # With `link`, the store is a symlink to another folder, which every `git clean -fdx`
+        # of the walk removes: the next hook or command must make it again, not a new store.
+        self.link: Path | None = None
         self.n = 0
         self.date = 1_767_225_600  # 2026-01-01; one second later at every git call
         self.log: list[str] = []
@@ -397,8 +400,9 @@ def problems(walk: Walk) -> list[str]:
     query's catch-up does), what it still gets wrong. Before the sync, only when nothing git
     did since the last look went without a hook (`Walk.quiet`): `doctor` rightly calls a file
     index behind git a problem, and a `git reset` leaves it so until the next event."""
+    found = _relinked(walk)
     wait_idle(walk.main)
-    found = [] if walk.quiet else _agreement(walk) + _unsearched(walk) + _health(walk.main)
+    found += [] if walk.quiet else _agreement(walk) + _unsearched(walk) + _health(walk.main)
     for path, _ in walk.worktrees():
         sync = subprocess.run(["git-aircher", "sync"], cwd=path, capture_output=True,
                               text=True, check=False)
@@ -412,6 +416,21 @@ def problems(walk: Walk) -> list[str]:
               for line in _agreement(walk) + _unsearched(walk) + _health(walk.main)]
     walk.quiet = False
     return found
+
+
+def _relinked(walk: Walk) -> list[str]:
+    """With a linked store: the link is there, or the user's next command makes it again."""
+    if walk.link is None:
+        return []
+    store = walk.main / ".agents"
+    if not os.path.lexists(store):  # the last step swept it, and nothing has run since
+        subprocess.run(["git-aircher", "status"], cwd=walk.main, capture_output=True,
+                       check=False)
+    if not store.is_symlink() or store.resolve() != walk.link.resolve():
+        kind = "a symlink elsewhere" if store.is_symlink() else (
+            "a folder" if store.is_dir() else "missing")
+        return [f"the store link is {kind}, not {walk.link}"]
+    return []
 
 
 def kill_ours() -> int:
@@ -542,8 +561,9 @@ def _chain_problems(main: Path, wt: Path, head: str) -> list[str]:
     return found
 
 
-def start(root: Path) -> Walk:
-    """A repository with a few files, `git aircher init` done, hooks live."""
+def start(root: Path, link: bool = False) -> Walk:
+    """A repository with a few files, `git aircher init` done, hooks live; with ``link``, its
+    store a symlink to a folder outside."""
     main = root / "repo"
     main.mkdir()
     walk = Walk(main, root, 0)
@@ -552,6 +572,10 @@ def start(root: Path) -> Walk:
         (main / f"f{i}.py").write_text(f"v{i} = {i}\n")
     walk.ok(main, "add", ".")
     walk.ok(main, "commit", "-q", "-m", "start")
+    if link:
+        walk.link = root / "store-elsewhere"
+        walk.link.mkdir()
+        (main / ".agents").symlink_to(walk.link)
     init = subprocess.run(["git-aircher", "init"], cwd=main, capture_output=True, text=True,
                           check=False)
     if init.returncode != 0:
@@ -563,8 +587,9 @@ def start(root: Path) -> Walk:
     return walk
 
 
-def run(root: Path, seed: int, ops: int, every: int, serve: bool = False) -> list[str]:
-    walk = start(root)
+def run(root: Path, seed: int, ops: int, every: int, serve: bool = False,
+        link: bool = False) -> list[str]:
+    walk = start(root, link)
     walk.rng = random.Random(seed)
     walk.serve = serve
     try:
@@ -586,6 +611,8 @@ def main() -> int:
     parser.add_argument("--every", type=int, default=20, help="check the store every N steps")
     parser.add_argument("--serve", action="store_true",
                         help="queries through the warm query server, checked against in-process")
+    parser.add_argument("--link", action="store_true",
+                        help="the store a symlink to a folder outside the repository")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="aircher-soak-"))
     home = root / "home"
@@ -602,7 +629,7 @@ def main() -> int:
                       AIRCHER_SERVE="1" if args.serve else "0", TZ="UTC", LC_ALL="C",
                       XDG_RUNTIME_DIR=str(runtime), AIRCHER_SERVE_IDLE="30",
                       PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    found = run(root, args.seed, args.ops, args.every, serve=args.serve)
+    found = run(root, args.seed, args.ops, args.every, serve=args.serve, link=args.link)
     print("\n".join(found) or f"seed {args.seed}: {args.ops} steps, store agrees with git")
     if not found:
         shutil.rmtree(root, ignore_errors=True)
