@@ -10,17 +10,21 @@ import pytest
 from tests.e2e.soak import Walk, problems, run, start
 
 
-@pytest.mark.parametrize(("seed", "serve"), [(1, False), (2, True)])
+# Seed 5 with `link` takes the store's link into `git stash --all` at step 21.
+@pytest.mark.parametrize(("seed", "serve", "link"), [(1, False, False), (2, True, False),
+                                                     (5, False, True)])
 def test_store_agrees_with_git_along_a_random_walk(tmp_path: Path, seed: int, serve: bool,
+                                                   link: bool,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """With `serve`, queries go through the warm query server, as they do for users, and each
-    answer must equal the same query run in-process."""
+    answer must equal the same query run in-process. With `link`, the store is a symlink to a
+    folder outside the repository, which the walk's sweeps take away."""
     if serve:
         runtime = tmp_path / "runtime"
         runtime.mkdir(mode=0o700)
         monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
         monkeypatch.setenv("AIRCHER_SERVE", "1")
-    found = run(tmp_path, seed, ops=40, every=10, serve=serve)
+    found = run(tmp_path, seed, ops=40, every=10, serve=serve, link=link)
     assert found == [], "\n".join(found)  # every line: pytest's diff shows only the first
 
 
