@@ -5,6 +5,7 @@ project keeps in `.agents/` itself (`.agents/skills/`) stay the project's."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -287,3 +288,16 @@ def test_a_worker_whose_store_link_went_makes_no_store_in_its_place(
         worker.run_worker(project)
         worker.heavy(project, worker.follow_ups())
     assert not os.path.lexists(repo / ".agents")
+
+
+def test_a_lock_or_a_log_line_never_makes_a_store_that_went(tmp_path: Path) -> None:
+    from gitext.lifecycle.runstate import try_lock, write_json
+    from gitext.sync.logbook import log
+
+    gone = tmp_path / "link-taken"  # where a store was, before a sweep took its link
+    log(gone / "logs", "storage", "a line")
+    with contextlib.suppress(FileNotFoundError), try_lock(gone / "run" / "lifecycle.lock"):
+        pass
+    with contextlib.suppress(FileNotFoundError):
+        write_json(gone / "run" / "health.json", {})
+    assert not gone.exists()

@@ -7,6 +7,9 @@
 - `store.lock`: shared by writers that opt in, exclusive while restore or repair swaps database
   files. Renaming a database file under an open connection can corrupt it (SQLite's own warning),
   so the swap waits for every holder of the shared lock to finish.
+
+Each makes `run/` when it is missing, never the store it is in: a store that went away while a
+process ran (its link taken by a sweep) is not made again, empty, by a lock or a state file.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ def read_json(path: Path) -> dict[str, Any]:
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Atomic: a reader sees the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", "utf-8")
     os.replace(tmp, path)
@@ -47,7 +50,7 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 @contextlib.contextmanager
 def try_lock(path: Path) -> Iterator[bool]:
     """An exclusive flock if free right now; yields False (and holds nothing) when it is not."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
@@ -62,7 +65,7 @@ def try_lock(path: Path) -> Iterator[bool]:
 
 @contextlib.contextmanager
 def _flock(path: Path, mode: int, timeout: float) -> Iterator[bool]:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         deadline = time.monotonic() + timeout

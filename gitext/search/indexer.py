@@ -332,7 +332,7 @@ def forget_indexed(project: Project, root: Path) -> None:
 def remember_indexed(project: Project, root: Path, head: str) -> None:
     path = _stamp_path(project, root)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(exist_ok=True)  # run/, never the store itself
     tmp.write_text(head + "\n")
     os.replace(tmp, path)
 

@@ -33,7 +33,7 @@ def note_absent(project: Project, root: Path, absent: bool) -> None:
     if not absent:
         path.unlink(missing_ok=True)
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(exist_ok=True)  # run/, never the store itself
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(_signature(project.repo.info.git_dir) + "\n")
     os.replace(tmp, path)

@@ -12,9 +12,13 @@ MAX_LOG = 2 * 1024 * 1024
 
 
 def log(logs: Path, name: str, message: str, exc: BaseException | None = None) -> None:
-    """One line (plus a traceback for failures); never raises: logging must not break a hook."""
+    """One line (plus a traceback for failures); never raises: logging must not break a hook.
+
+    The logs folder is made, never the folder it is in: a store that went away (its link taken
+    by `git clean -fdx` while a worker ran) must not be made again, empty, by a log line.
+    """
     try:
-        logs.mkdir(parents=True, exist_ok=True)
+        logs.mkdir(exist_ok=True)
         path = logs / f"{name}.log"
         if path.exists() and path.stat().st_size > MAX_LOG:
             os.replace(path, path.with_suffix(".log.1"))

@@ -223,7 +223,7 @@ def worker_lock(project: Project, *, wait: bool, name: str = "worker",
     minutes, and must not hold back the next commit's record).
     """
     lock_path = project.layout.run / f"{name}.lock"
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    lock_path.parent.mkdir(exist_ok=True)  # never the store itself: see `store_away`
     deadline = time.monotonic() + within
     with lock_path.open("a") as fh:
         while True:
@@ -334,7 +334,7 @@ def run_worker(project: Project, *, with_follow_ups: bool = True) -> int:
     while True:
         if store_away(project):
             return total
-        active.parent.mkdir(parents=True, exist_ok=True)
+        active.parent.mkdir(exist_ok=True)
         active.write_text(marker())
         try:
             applied, gave_way = _passes(project, with_follow_ups)

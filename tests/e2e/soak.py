@@ -258,8 +258,10 @@ class Walk:
 
     def stash(self, wt: Path) -> str:
         done = self._edit(wt)
+        before = self.ok(wt, "stash", "list")
         self.ok(wt, "stash", "-q")
-        self.ok(wt, "stash", "pop", "-q")
+        if self.ok(wt, "stash", "list") != before:  # an edit that came to nothing stashes none
+            self.ok(wt, "stash", "pop", "-q")
         self.ok(wt, "add", "-A", ".")
         if self.ok(wt, "status", "--porcelain"):
             self.ok(wt, "commit", "-q", "-m", f"stashed {self.n}")
