@@ -147,7 +147,10 @@ def write_context_file(folder: Path, ctx: Context, worktree_path: Path) -> None:
     """`.agents/worktrees/<branch>/context.json`: the branch context for tools that read files."""
     if not folder.exists():
         _adopt_legacy_folder(folder, ctx)
-    (folder / "cache").mkdir(parents=True, exist_ok=True)
+    # Made level by level below the store, never the store itself: one that went away while a
+    # worker applied a checkout (its link taken by a sweep) is not made again, empty.
+    for level in (folder.parent, folder, folder / "cache"):
+        level.mkdir(exist_ok=True)
     data = {
         "context_id": ctx.id,
         "name": ctx.name,

@@ -290,7 +290,8 @@ def test_a_worker_whose_store_link_went_makes_no_store_in_its_place(
     assert not os.path.lexists(repo / ".agents")
 
 
-def test_a_lock_or_a_log_line_never_makes_a_store_that_went(tmp_path: Path) -> None:
+def test_nothing_of_ours_makes_a_store_that_went(tmp_path: Path) -> None:
+    from gitext.contexts import Context, write_context_file
     from gitext.lifecycle.runstate import try_lock, write_json
     from gitext.sync.logbook import log
 
@@ -300,4 +301,7 @@ def test_a_lock_or_a_log_line_never_makes_a_store_that_went(tmp_path: Path) -> N
         pass
     with contextlib.suppress(FileNotFoundError):
         write_json(gone / "run" / "health.json", {})
+    ctx = Context("c1", "worktree", "main", "p1", str(tmp_path), "main", None)
+    with contextlib.suppress(FileNotFoundError):  # a checkout applied as the link went
+        write_context_file(gone / "worktrees" / "main", ctx, tmp_path)
     assert not gone.exists()

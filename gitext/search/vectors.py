@@ -43,7 +43,9 @@ class VectorStore:
         """Store rows as a new segment; returns its file name (rows are 0..n-1 in it)."""
         import numpy as np
 
-        self.folder.mkdir(parents=True, exist_ok=True)
+        # content/embeddings/<model>, made below a store that is there, never the store itself.
+        for level in (self.folder.parent, self.folder):
+            level.mkdir(exist_ok=True)
         name = f"{SEGMENT_PREFIX}{uuid.uuid4().hex[:16]}.npy"
         tmp = self.folder / (name + ".tmp")
         with tmp.open("wb") as fh:

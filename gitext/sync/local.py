@@ -151,7 +151,7 @@ def remember_local(project: Project, root: Path, removed: list[str], *, held: bo
     if not removed and not held:
         path.unlink(missing_ok=True)
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(exist_ok=True)  # run/, never the store itself
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps({"removed": sorted(removed), "stamp": list(stamp)}), "utf-8")
     os.replace(tmp, path)

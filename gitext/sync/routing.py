@@ -59,7 +59,7 @@ class Router:
                 return
             target = other.layout.journal
             try:
-                target.mkdir(parents=True, exist_ok=True)
+                target.mkdir(exist_ok=True)  # in a store that is there, never one made anew
                 shutil.move(ev.path, target / ev.path.name)  # keeps mtime: the journal's order
             except OSError as exc:
                 log(self.project.layout.logs, "storage",
