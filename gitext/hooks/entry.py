@@ -168,7 +168,16 @@ def _worker(journal: Path | None = None) -> int:
             return 0
         with project:
             if project.initialized:
-                run_worker(project)
+                try:
+                    run_worker(project)
+                except Exception:
+                    from gitext.sync.worker import store_away
+
+                    # Its store went away while it ran (a sweep took the store's link): the
+                    # stop is the point, not a failure. The next event catches up.
+                    if store_away(project):
+                        return 0
+                    raise
     except Exception as exc:
         _log_failure("worker", exc)
     return 0
