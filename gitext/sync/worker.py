@@ -95,37 +95,38 @@ RETRY_AFTER = 0.2  # seconds before the one more try a record gets after a failu
 
 
 def _apply_logged(project: Project, ev: journal.Event) -> None:
-    try:
+    for attempt in (1, 2):
         try:
             apply_event(project, ev)
-        except Exception:
+        except Exception as exc:
             if worktree_gone(project, Path(ev.cwd)):
-                raise
-            # One more try first: a failure may pass (a git child killed, as the random walk's
-            # SIGKILLs did to one between its fork and exec; a lock held a moment too long).
-            # Applying a record again is safe: a worker killed mid-record leaves it to the next.
-            time.sleep(RETRY_AFTER)
-            apply_event(project, ev)
-    except Exception as exc:
-        if worktree_gone(project, Path(ev.cwd)):
-            # Its worktree was removed while we applied it (`rm -r` of a linked worktree): what
-            # applies to a gone worktree is only that it is gone, as for a record found late.
-            log(project.layout.logs, "storage", f"{ev.hook} in {ev.cwd}: the worktree was"
-                " removed meanwhile")
-            with contextlib.suppress(Exception):
-                reconcile_from_main(project)
-            journal.done(ev)
+                # Its worktree was removed while we applied it (`rm -r` of a linked worktree):
+                # what applies to a gone worktree is only that it is gone, as for a record
+                # found late.
+                log(project.layout.logs, "storage", f"{ev.hook} in {ev.cwd}: the worktree was"
+                    " removed meanwhile")
+                with contextlib.suppress(Exception):
+                    reconcile_from_main(project)
+                journal.done(ev)
+                return
+            if attempt == 1:
+                # One more try first: a failure may pass (a git child killed, as the random
+                # walk's SIGKILLs did to one between its fork and exec; a lock held a moment
+                # too long). Applying a record again is safe: a worker killed mid-record
+                # leaves it to the next.
+                time.sleep(RETRY_AFTER)
+                continue
+            # The record is set aside, not retried forever; git still has the facts and the
+            # next event's catch-up (or `git aircher sync`) brings the store level again.
+            log(project.layout.logs, "storage", f"failed to apply {ev.hook} in {ev.cwd}", exc)
+            if ev.path is not None:
+                failed = ev.path.parent / "failed"
+                failed.mkdir(exist_ok=True)
+                with contextlib.suppress(OSError):
+                    os.replace(ev.path, failed / ev.path.name)
             return
-        # The record is set aside, not retried forever; git still has the facts and the next
-        # event's catch-up (or `git aircher sync`) brings the store level again.
-        log(project.layout.logs, "storage", f"failed to apply {ev.hook} in {ev.cwd}", exc)
-        if ev.path is not None:
-            failed = ev.path.parent / "failed"
-            failed.mkdir(exist_ok=True)
-            with contextlib.suppress(OSError):
-                os.replace(ev.path, failed / ev.path.name)
+        journal.done(ev)
         return
-    journal.done(ev)
 
 
 FollowUp = Callable[[Project], object]
