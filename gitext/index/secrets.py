@@ -1,6 +1,11 @@
 """Files and strings that look like credentials, so they are never stored or shown.
 
-Both checks are deliberately shallow: they run on every changed file inside git hooks, and a
+A file named like a secret is kept as metadata only. Any other file's content is redacted before
+it is analysed, indexed or embedded: each key-shaped string, and each private-key block whole,
+becomes ``[redacted]`` with its line breaks kept, so line numbers still hold. A key committed by
+someone else, or before the guard was installed, is still in git, but never in the store.
+
+The checks are deliberately shallow: they run on every changed file inside git hooks, and a
 missed exotic secret is better caught by a real scanner than by slowing every commit down.
 """
 
@@ -76,3 +81,51 @@ def find_secret_patterns(text: str) -> list[tuple[int, str]]:
         counted_to = offset
         result.add((line, name))
     return sorted(result)
+
+
+REDACTED = "[redacted]"
+_KEY_END = re.compile(r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
+
+
+def _spans(text: str) -> list[tuple[int, int]]:
+    spans = []
+    for kind, pattern, not_before in _PATTERNS:
+        for match in pattern.finditer(text):
+            start, end = match.span()
+            if start and text[start - 1] in not_before:
+                continue
+            if kind == "private-key":
+                # The header names the block; the key is the lines after it, up to its footer
+                # (or the end of the text when the footer is missing).
+                footer = _KEY_END.search(text, end)
+                end = footer.end() if footer else len(text)
+            spans.append((start, end))
+    return sorted(spans)
+
+
+def redact_text(text: str) -> str:
+    """``text`` with every credential-shaped string replaced by ``[redacted]`` and the same
+    number of line breaks (so line numbers still hold); ``text`` itself when it holds none."""
+    spans = _spans(text)
+    if not spans:
+        return text
+    out, at = [], 0
+    for start, end in spans:
+        if end <= at:
+            continue  # inside a block already redacted
+        start = max(start, at)
+        out.append(text[at:start])
+        out.append(REDACTED + "\n" * text.count("\n", start, end))
+        at = end
+    out.append(text[at:])
+    return "".join(out)
+
+
+def redact(data: bytes) -> bytes:
+    """``redact_text`` for a file's bytes, whatever their encoding: ``data`` itself (no copy)
+    in the usual case."""
+    # Latin-1 maps every byte to one character, so the encoding of everything around the
+    # (ASCII) replacements survives the round trip.
+    text = data.decode("latin-1")
+    done = redact_text(text)
+    return data if done is text else done.encode("latin-1")

@@ -15,6 +15,7 @@ from urllib.parse import unquote
 
 from gitext import clock
 from gitext.ids import derived_id
+from gitext.index.secrets import redact
 from gitext.project import Project
 from gitext.records import values as v
 
@@ -341,7 +342,7 @@ def refresh_worktree_docs(project: Project) -> int:
             data = (root / rel).read_bytes()
         except OSError:
             continue
-        changed.append((rel, blob_id(data), data.decode("utf-8", "replace")))
+        changed.append((rel, blob_id(data), redact(data).decode("utf-8", "replace")))
     with project.db("knowledge").read() as conn:
         stored = [r[0] for r in conn.execute("SELECT file_path FROM documentation_files")]
     present = {p for p, _, _ in changed}

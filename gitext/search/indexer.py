@@ -20,7 +20,7 @@ from gitext.git.names import storable
 from gitext.git.objects import read_files
 from gitext.git.run import git
 from gitext.index.languages import count_lines, is_binary
-from gitext.index.secrets import is_secret_path
+from gitext.index.secrets import is_secret_path, redact
 from gitext.project import Project
 from gitext.search import fulltext, orphans, sparse
 from gitext.search.chunking import Chunk, chunk_text
@@ -81,7 +81,8 @@ def read_texts(root: Path, files: list[LiveFile], *, disk_first: bool = False,
             if data is None and not disk_first:
                 data = read_from_disk(root / by_blob[blob].path)
             raw[blob] = data
-    return {blob: data.decode("utf-8", errors="replace") for blob, data in raw.items()
+    # Redacted before anything is cut, tokenized, embedded or previewed from it.
+    return {blob: redact(data).decode("utf-8", errors="replace") for blob, data in raw.items()
             if data is not None and not is_binary(data)}
 
 
@@ -101,6 +102,10 @@ def update(project: Project, *, progress: Progress | None = None,
     project.require_init()
     root = project.repo.root
     worktree = str(root)
+    if only is None:
+        from gitext.search.scrub import scrub
+
+        scrub(project)  # once per store: versions indexed before contents were redacted
     fdb = project.db("file_index")
     with fdb.read() as conn:
         files = live_files(conn, worktree, only)

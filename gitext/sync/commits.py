@@ -11,6 +11,7 @@ from gitext.git.history import Change, CommitMeta, commit_changes, commit_meta
 from gitext.git.objects import read_files
 from gitext.ids import derived_id
 from gitext.index.languages import count_lines, is_binary
+from gitext.index.secrets import redact_text
 from gitext.store.pool import Database
 from gitext.sync.files import ensure_paths, file_id
 
@@ -112,7 +113,8 @@ def ingest(
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             (c.sha, c.parents[0] if c.parents else None, " ".join(c.parents), c.author_name,
-             c.author_email, clock.to_ts(c.authored_at), clock.to_ts(c.committed_at), c.message,
+             c.author_email, clock.to_ts(c.authored_at), clock.to_ts(c.committed_at),
+             redact_text(c.message),
              clock.now(), int(c.grafted))
             for c in commits
         ),

@@ -16,7 +16,7 @@ from gitext.git.objects import read_files
 from gitext.ids import derived_id
 from gitext.index.languages import is_binary
 from gitext.index.relationships import find_relationships
-from gitext.index.secrets import is_secret_path
+from gitext.index.secrets import is_secret_path, redact
 from gitext.index.snippets import extract_snippets
 from gitext.store.pool import Database
 from gitext.sync.files import GITLINK, SYMLINK, FileState, file_id
@@ -124,7 +124,7 @@ def _load(root: Path, states: list[FileState]) -> None:
     for s in states:
         data = contents.get(s.blob)
         if data is not None and not is_binary(data):
-            s.content = data
+            s.content = redact(data)
 
 
 def refresh(

@@ -19,7 +19,7 @@ from gitext.git.history import Change
 from gitext.git.objects import mostly_loose, read_files
 from gitext.ids import derived_id
 from gitext.index.languages import count_lines, detect_encoding, is_binary, language_for
-from gitext.index.secrets import is_secret_path
+from gitext.index.secrets import is_secret_path, redact
 from gitext.store.pool import Database
 
 Progress = Callable[[int, int], None]  # (done, total)
@@ -184,7 +184,7 @@ def apply_files(
                 meta = (*meta[:3], _secret_size(s, root), *meta[4:])
             rows.append((*meta, file_id(project_id, s.path), now, project_id, worktree))
             if data is not None and not meta[8] and s.mode != SYMLINK:
-                s.content = data
+                s.content = redact(data)  # what is analysed further never holds a key
                 if isinstance(count := meta[11], int):
                     lines[s.blob] = count
         db.executemany(conn, _UPSERT, rows)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from gitext.index.secrets import find_secret_patterns, is_secret_path
+from gitext.index.secrets import (
+    REDACTED,
+    find_secret_patterns,
+    is_secret_path,
+    redact,
+    redact_text,
+)
 
 
 @pytest.mark.parametrize(
@@ -151,3 +157,34 @@ def test_large_text_is_quick_and_exact() -> None:
     filler = "x = compute(value, other) # AKIA sk- ghp_ xox AIza\n" * 50_000
     text = filler + f"key = {AWS}\n" + filler
     assert find_secret_patterns(text) == [(50_001, "aws-access-key")]
+
+
+KEY_FILE = (
+    "-----BEGIN OPENSSH " + "PRIVATE KEY-----\n"
+    "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n"
+    "AAAAC3NzaC1lZDI1NTE5AAAAIG5vdGFyZWFsa2V5\n"
+    "-----END OPENSSH " + "PRIVATE KEY-----\n"
+)
+
+
+def test_redact_replaces_keys_and_keeps_lines() -> None:
+    text = f'NAME = "demo"\nAWS = "{AWS}"\ndef connect():\n    pass\n' + KEY_FILE + "tail\n"
+    done = redact_text(text)
+    assert AWS not in done and "b3Blbn" not in done and "AAAAC3" not in done
+    assert done.count("\n") == text.count("\n")  # line numbers of everything else hold
+    lines = done.splitlines()
+    assert lines[1] == f'AWS = "{REDACTED}"' and lines[2] == "def connect():"
+    assert lines[4] == REDACTED and lines[5:8] == ["", "", ""] and lines[8] == "tail"
+    assert find_secret_patterns(done) == []
+
+
+def test_redact_a_key_block_without_its_footer_to_the_end() -> None:
+    done = redact_text("x = 1\n" + KEY_FILE.rsplit("-----END", 1)[0])
+    assert done == "x = 1\n" + REDACTED + "\n\n\n"
+
+
+def test_redact_bytes_keeps_other_encodings_and_is_free_when_clean() -> None:
+    latin = "café = 1\n".encode("latin-1") + f"k = {AWS}\n".encode()
+    assert redact(latin) == "café = 1\n".encode("latin-1") + f"k = {REDACTED}\n".encode()
+    clean = b"def f():\n    return 1\n"
+    assert redact(clean) is clean

@@ -1,0 +1,124 @@
+"""Once per store: what was indexed before file contents were redacted, taken out again.
+
+A store written before `secrets.redact` holds a key committed in an ordinary file (before the
+guard was installed, by someone else, with `--no-verify`) in its full text, vector previews,
+snippets and documentation notes, and one written in a commit message in `commits.message`.
+Migration file_index/008 leaves a row in `pending_scrubs`; the first full search update after
+it reads every indexed version again and takes out each that holds a key or can no longer be
+read (its terms, vectors, snippets and notes). The update that called it then indexes the
+worktree's files again, redacted, as it does any file it lacks, and the worker parses them
+again; other worktrees' stamps are dropped so their next update does the same. Commit messages
+and snippets are redacted in place. Then the row goes: a crash before that only means the work
+is done again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from gitext import clock
+from gitext.git.objects import read_files
+from gitext.index.secrets import redact, redact_text
+from gitext.project import Project
+from gitext.store.pool import Database
+
+NAME = "credentials"
+BATCH = 2000
+
+
+def pending(project: Project) -> bool:
+    with project.db("file_index").read() as conn:
+        return conn.execute("SELECT 1 FROM pending_scrubs WHERE name = ?",
+                            (NAME,)).fetchone() is not None
+
+
+def scrub(project: Project) -> int:
+    """Take out the indexed versions that hold a key; returns how many. Call in the heavy slot
+    (it rewrites search rows and vectors)."""
+    if not pending(project):
+        return 0
+    from gitext.search.indexer import forget_indexed
+    from gitext.search.maintenance import forget_vectors
+
+    root = project.repo.root
+    fdb, kdb = project.db("file_index"), project.db("knowledge")
+    with fdb.read() as conn:
+        pairs = {(r[0], r[1]) for r in conn.execute(
+            "SELECT path, blob FROM search_docs UNION SELECT path, blob FROM search_orphans")}
+        worktrees = [r[0] for r in conn.execute("SELECT worktree_path FROM sync_state")]
+    with kdb.read() as kconn:
+        pairs |= {(r[0], r[1]) for r in kconn.execute(
+            "SELECT DISTINCT file_path, content_hash FROM embedding_metadata"
+            " WHERE content_hash IS NOT NULL")}
+    bad = _holding_keys(root, sorted(pairs))
+    blobs = {b for _, b in bad}
+    paths = {p for p, _ in bad}
+    if bad:
+        with _wiping(kdb), kdb.write() as kconn:
+            kdb.executemany(kconn, "DELETE FROM embedding_metadata WHERE content_hash = ?",
+                            ((b,) for b in blobs))
+            kdb.executemany(kconn, "DELETE FROM documentation_files WHERE file_path = ?",
+                            ((p,) for p in paths))
+        with _wiping(kdb):
+            forget_vectors(project)  # the vectors leave their files now, not at a compaction
+    with _wiping(fdb), fdb.write() as conn:
+        fdb.executemany(conn, "DELETE FROM search_docs WHERE path = ? AND blob = ?", bad)
+        fdb.executemany(conn, "DELETE FROM search_orphans WHERE path = ? AND blob = ?", bad)
+        if bad:
+            # FTS5 keeps a deleted row's terms in its older segments until they are merged.
+            conn.execute("INSERT INTO search_fts (search_fts) VALUES ('optimize')")
+        # Parsed again, redacted: snippets, relationships and documentation notes.
+        fdb.executemany(
+            conn, "INSERT OR IGNORE INTO analysis_pending (worktree_path, path, queued_at)"
+            " SELECT w.worktree_path, f.path, ? FROM worktree_files w JOIN files f"
+            " ON f.id = w.file_id WHERE f.path = ?", ((clock.now(), p) for p in paths))
+        _redact_column(conn, "file_snippets", "id", "content")
+        _redact_column(conn, "commits", "sha", "message")
+        conn.execute("DELETE FROM pending_scrubs WHERE name = ?", (NAME,))
+    for worktree in worktrees:
+        forget_indexed(project, Path(worktree))
+    return len(bad)
+
+
+@contextlib.contextmanager
+def _wiping(db: Database) -> Iterator[None]:
+    """What is deleted meanwhile is overwritten, not left in free pages or in the WAL file,
+    where anyone reading the database file would still find it."""
+    conn = db.writer
+    before = conn.execute("PRAGMA secure_delete").fetchone()[0]
+    conn.execute("PRAGMA secure_delete = ON")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA secure_delete = {int(before)}")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _holding_keys(root: Path, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The (path, blob) versions whose content holds a key, or cannot be read to tell (a work
+    tree edit since gone, a blob pruned): those are taken out too, and indexed again from what
+    the views hold now."""
+    bad = []
+    for i in range(0, len(pairs), BATCH):
+        chunk = pairs[i : i + BATCH]
+        contents = dict(read_files(root, chunk))
+        for path, blob in chunk:
+            data = contents.get(blob)
+            if data is None or redact(data) is not data:
+                bad.append((path, blob))
+    return bad
+
+
+def _redact_column(conn: sqlite3.Connection, table: str, key: str, column: str) -> None:
+    # The literal starts of every key pattern: a cheap filter before the exact check.
+    rows = conn.execute(
+        f"SELECT {key}, {column} FROM {table} WHERE {column} LIKE '%AKIA%' OR {column} LIKE"
+        f" '%gh%\\_%' ESCAPE '\\' OR {column} LIKE '%sk-%' OR {column} LIKE '%xox%' OR"
+        f" {column} LIKE '%AIza%' OR {column} LIKE '%PRIVATE KEY%'").fetchall()
+    for ident, text in rows:
+        done = redact_text(text)
+        if done is not text:
+            conn.execute(f"UPDATE {table} SET {column} = ? WHERE {key} = ?", (done, ident))

@@ -1,0 +1,120 @@
+"""A key committed in an ordinary file (before `init`, by someone else, with `--no-verify`)
+never reaches the store: not its snippets, full text, vectors' previews, documentation notes or
+commit messages. Checked on the store's bytes, every file of it, as well as through search."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import commit, git, run_git_aircher
+from tests.sync.helpers import failures, wait_idle
+
+AWS = "AKIA" + "ZQXWCEVRBTNYMUJ7"
+KEY_BODY = "b3BlbnNzaC1rZXktdjEAAAAAQmFuYW5hc3BsaXQ"
+KEY_FILE = (
+    "-----BEGIN OPENSSH " + "PRIVATE KEY-----\n"
+    f"{KEY_BODY}\n"
+    "-----END OPENSSH " + "PRIVATE KEY-----\n"
+)
+SETTINGS = f'"""Settings for the zorblax uplink."""\n\nUPLINK_KEY = "{AWS}"\n\n\n' \
+           "def connect_zorblax_uplink():\n    return UPLINK_KEY\n"
+README = f"# Zorblax\n\nDeploy with the key `{AWS}` and the uplink.\n"
+# What would be left of a secret in the store: the strings themselves and the lower-cased terms
+# the tokenizer makes of them.
+TRACES = [AWS, AWS.lower(), KEY_BODY, KEY_BODY.lower()]
+
+
+def traces_in_store(repo: Path) -> list[str]:
+    found = []
+    for path in (repo / ".agents").rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            data = path.read_bytes()
+            found += [f"{path.relative_to(repo)}: {t}" for t in TRACES if t.encode() in data]
+    return found
+
+
+def search(repo: Path, *words: str) -> list[dict[str, Any]]:
+    r = run_git_aircher(repo, "search", "--json", "--", *words)
+    assert r.code == 0, r.err
+    hits = json.loads(r.out)
+    assert isinstance(hits, list)
+    return hits
+
+
+def test_keys_in_committed_files_never_enter_the_store(
+        empty_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRCHER_SKIP", "1")  # everything in this process: index does it all
+    commit(empty_repo, {"settings.py": SETTINGS, "deploy_key": KEY_FILE, "README.md": README},
+           f"uplink, first try with {AWS}")
+    assert run_git_aircher(empty_repo, "init").code == 0
+    assert run_git_aircher(empty_repo, "index").code == 0
+    assert run_git_aircher(empty_repo, "knowledge", "docs", "refresh").code == 0
+    assert traces_in_store(empty_repo) == []
+    # The rest of those files is indexed as usual, and search shows no key.
+    hits = search(empty_repo, "connect", "zorblax", "uplink")
+    assert {h["path"] for h in hits} >= {"settings.py", "README.md"}
+    assert not any(AWS in h["preview"] or KEY_BODY in h["preview"] for h in hits)
+    assert all(h["path"] != "deploy_key" for h in search(empty_repo, KEY_BODY))
+
+
+def test_keys_committed_past_the_guard_never_enter_the_store(live: Path) -> None:
+    """The same through the hooks and the background worker (`--no-verify` skips the guard)."""
+    commit(live, {"notes.md": "# Notes\n\nNothing yet.\n"}, "notes")
+    write_all = {"settings.py": SETTINGS, "deploy_key": KEY_FILE, "README.md": README}
+    for rel, text in write_all.items():
+        (live / rel).write_text(text)
+    git(live, "add", "-A")
+    git(live, "commit", "-q", "--no-verify", "-m", f"uplink with {AWS}")
+    wait_idle(live)
+    assert failures(live) == ""
+    assert search(live, "connect", "zorblax", "uplink")  # the worker did index the commit
+    wait_idle(live)
+    assert traces_in_store(live) == []
+
+
+def test_a_store_indexed_before_redaction_is_scrubbed_once(
+        empty_repo: Path, monkeypatch: pytest.MonkeyPatch, aircher: Any) -> None:
+    """A store the earlier code wrote (every reader took contents as they were) holds the keys;
+    after the upgrade (migration 008 leaves the scrub pending) the next full update takes them
+    out, the files stay searchable by their other words, and the scrub is not done again."""
+    import sqlite3
+
+    import gitext.records.docs_analysis
+    import gitext.search.indexer
+    import gitext.sync.commits
+    import gitext.sync.derived
+    import gitext.sync.files
+
+    monkeypatch.setenv("AIRCHER_SKIP", "1")
+    commit(empty_repo, {"settings.py": SETTINGS, "deploy_key": KEY_FILE, "README.md": README},
+           f"uplink, first try with {AWS}")
+    with monkeypatch.context() as old_code:
+        for module in (gitext.sync.files, gitext.sync.derived, gitext.search.indexer,
+                       gitext.records.docs_analysis):
+            old_code.setattr(module, "redact", lambda data: data)
+        old_code.setattr(gitext.sync.commits, "redact_text", lambda text: text)
+        # In this process, where the old code is in force.
+        assert aircher(empty_repo, "init").code == 0
+        assert aircher(empty_repo, "index").code == 0
+        assert aircher(empty_repo, "knowledge", "docs", "refresh").code == 0
+    db = empty_repo / ".agents" / "db" / "core" / "file_index.db"
+    with sqlite3.connect(db) as conn:  # what migration 008 leaves in such a store
+        conn.execute("INSERT INTO pending_scrubs (name) VALUES ('credentials')")
+    conn.close()
+    assert traces_in_store(empty_repo)  # the earlier code's store, as it was
+    assert any(h["path"] == "settings.py" for h in search(empty_repo, AWS))
+
+    assert run_git_aircher(empty_repo, "index").code == 0
+    assert traces_in_store(empty_repo) == []
+    assert not any(h["path"] == "settings.py" for h in search(empty_repo, AWS))
+    hits = search(empty_repo, "connect", "zorblax", "uplink")
+    assert {h["path"] for h in hits} >= {"settings.py", "README.md"}
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM pending_scrubs").fetchone()[0] == 0
+        snippets = conn.execute("SELECT count(*) FROM file_snippets").fetchone()[0]
+    conn.close()
+    assert snippets > 0  # parsed again, redacted, not just deleted
