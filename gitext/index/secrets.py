@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import re
 
-_SECRET_NAMES = frozenset({".env", ".netrc", "_netrc", ".pgpass", "credentials"})
+_SECRET_NAMES = frozenset({".env", ".envrc", ".netrc", "_netrc", ".pgpass", "credentials"})
 _SECRET_SUFFIXES = (".pem", ".key", ".p12", ".pfx")
-_SECRET_PREFIXES = (".env.", "credentials.", "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519")
+# `.env.local`, `.env-prod` and `.env_staging` are all spellings of one habit.
+_SECRET_PREFIXES = (".env.", ".env-", ".env_", "credentials.", "id_rsa", "id_dsa", "id_ecdsa",
+                    "id_ed25519")
 
 
 def is_secret_path(path: str) -> bool:

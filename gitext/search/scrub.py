@@ -4,12 +4,12 @@ A store written before `secrets.redact` holds a key committed in an ordinary fil
 guard was installed, by someone else, with `--no-verify`) in its full text, vector previews,
 snippets and documentation notes, and one written in a commit message in `commits.message`.
 Migration file_index/008 leaves a row in `pending_scrubs`; the first full search update after
-it reads every indexed version again and takes out each that holds a key or can no longer be
-read (its terms, vectors, snippets and notes). The update that called it then indexes the
-worktree's files again, redacted, as it does any file it lacks, and the worker parses them
-again; other worktrees' stamps are dropped so their next update does the same. Commit messages
-and snippets are redacted in place. Then the row goes: a crash before that only means the work
-is done again.
+it reads every indexed version again and takes out each that holds a key, is named like a
+secret, or can no longer be read (its terms, vectors, snippets and notes). Those files are
+parsed again at once, redacted, and the update that called it indexes them again as it does
+any file it lacks; other worktrees' stamps are dropped so their next update does the same.
+Commit messages and snippets are redacted in place. Then the row goes: a crash before that
+only means the work is done again.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from gitext import clock
 from gitext.git.objects import read_files
-from gitext.index.secrets import redact, redact_text
+from gitext.index.secrets import is_secret_path, redact, redact_text
 from gitext.project import Project
 from gitext.store.pool import Database
 
@@ -70,6 +70,8 @@ def scrub(project: Project) -> int:
         if bad:
             # FTS5 keeps a deleted row's terms in its older segments until they are merged.
             conn.execute("INSERT INTO search_fts (search_fts) VALUES ('optimize')")
+        fdb.executemany(conn, "DELETE FROM file_snippets WHERE file_id IN (SELECT id FROM"
+                        " files WHERE path = ?)", ((p,) for p in paths))
         # Parsed again, redacted: snippets, relationships and documentation notes.
         fdb.executemany(
             conn, "INSERT OR IGNORE INTO analysis_pending (worktree_path, path, queued_at)"
@@ -80,6 +82,10 @@ def scrub(project: Project) -> int:
         conn.execute("DELETE FROM pending_scrubs WHERE name = ?", (NAME,))
     for worktree in worktrees:
         forget_indexed(project, Path(worktree))
+    if paths:
+        from gitext.sync.worker import analyse_pending
+
+        analyse_pending(project)  # their snippets and notes now, not at the next commit
     return len(bad)
 
 
@@ -98,10 +104,11 @@ def _wiping(db: Database) -> Iterator[None]:
 
 
 def _holding_keys(root: Path, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The (path, blob) versions whose content holds a key, or cannot be read to tell (a work
-    tree edit since gone, a blob pruned): those are taken out too, and indexed again from what
-    the views hold now."""
-    bad = []
+    """The (path, blob) versions whose content holds a key, or whose name now says it is a
+    secret (`.envrc`), or that cannot be read to tell (a work tree edit since gone, a blob
+    pruned): those are taken out too, and indexed again from what the views hold now."""
+    bad = [p for p in pairs if is_secret_path(p[0])]
+    pairs = [p for p in pairs if not is_secret_path(p[0])]
     for i in range(0, len(pairs), BATCH):
         chunk = pairs[i : i + BATCH]
         contents = dict(read_files(root, chunk))

@@ -25,7 +25,8 @@ SETTINGS = f'"""Settings for the zorblax uplink."""\n\nUPLINK_KEY = "{AWS}"\n\n\
 README = f"# Zorblax\n\nDeploy with the key `{AWS}` and the uplink.\n"
 # What would be left of a secret in the store: the strings themselves and the lower-cased terms
 # the tokenizer makes of them.
-TRACES = [AWS, AWS.lower(), KEY_BODY, KEY_BODY.lower()]
+TRACES = [AWS, AWS.lower(), KEY_BODY, KEY_BODY.lower(), "quuxplumbus"]
+ENVRC = "export ZORBLAX_PASSWORD=quuxplumbus\n"  # no key shape: secret by its name alone
 
 
 def traces_in_store(repo: Path) -> list[str]:
@@ -90,13 +91,15 @@ def test_a_store_indexed_before_redaction_is_scrubbed_once(
     import gitext.sync.files
 
     monkeypatch.setenv("AIRCHER_SKIP", "1")
-    commit(empty_repo, {"settings.py": SETTINGS, "deploy_key": KEY_FILE, "README.md": README},
-           f"uplink, first try with {AWS}")
+    commit(empty_repo, {"settings.py": SETTINGS, "deploy_key": KEY_FILE, "README.md": README,
+                        ".envrc": ENVRC}, f"uplink, first try with {AWS}")
     with monkeypatch.context() as old_code:
         for module in (gitext.sync.files, gitext.sync.derived, gitext.search.indexer,
                        gitext.records.docs_analysis):
             old_code.setattr(module, "redact", lambda data: data)
         old_code.setattr(gitext.sync.commits, "redact_text", lambda text: text)
+        for module in (gitext.sync.files, gitext.sync.derived, gitext.search.indexer):
+            old_code.setattr(module, "is_secret_path", lambda path: path.endswith(".pem"))
         # In this process, where the old code is in force.
         assert aircher(empty_repo, "init").code == 0
         assert aircher(empty_repo, "index").code == 0

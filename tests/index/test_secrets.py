@@ -19,6 +19,9 @@ from gitext.index.secrets import (
         ".env",
         "backend/.env",
         ".env.local",
+        ".envrc",
+        "app/.env-prod",
+        ".env_local",
         "deploy/.env.production",
         "certs/server.pem",
         "certs/SERVER.PEM",
@@ -56,6 +59,8 @@ def test_secret_paths(path: str) -> None:
         "my_credentials.json",
         "id_rsa_docs/README.md",
         "netrc.py",
+        ".environment.md",
+        ".envoy.yaml",
         "README.md",
     ],
 )
