@@ -164,8 +164,37 @@ class ProjectLayout:
     def ensure(self) -> None:
         # The store holds private conversations: owner-only from the top.
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for folder in self.folders():
+            folder.mkdir(exist_ok=True, mode=0o700)
+        close_to_others(self.folders())
         for folder in self.tree():
             folder.mkdir(parents=True, exist_ok=True)
+
+
+def open_to_others(folders: list[Path]) -> list[Path]:
+    """Those of ``folders`` that users other than their owner may enter."""
+    found = []
+    for folder in folders:
+        try:
+            if folder.stat().st_mode & 0o077:
+                found.append(folder)
+        except OSError:
+            continue  # not there (yet)
+    return found
+
+
+def close_to_others(folders: list[Path]) -> list[Path]:
+    """Each folder owner-only (0700); returns those that were not. Each of the store's folders,
+    not only its top: `.agents/` may be the project's own, tracked (`.agents/skills/`), and a
+    clone makes it 0755 before `init` runs, so the top cannot keep others out."""
+    closed = []
+    for folder in open_to_others(folders):
+        try:
+            folder.chmod(0o700)
+        except OSError:
+            continue  # not ours to change: doctor keeps saying so
+        closed.append(folder)
+    return closed
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

@@ -305,3 +305,37 @@ def test_nothing_of_ours_makes_a_store_that_went(tmp_path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):  # a checkout applied as the link went
         write_context_file(gone / "worktrees" / "main", ctx, tmp_path)
     assert not gone.exists()
+
+
+def modes(repo: Path) -> dict[str, int]:
+    return {name: (repo / ".agents" / name).stat().st_mode & 0o777 for name in STORE_FOLDERS}
+
+
+def test_a_store_in_the_project_s_own_agents_folder_is_owner_only(repo: Path,
+                                                                   tmp_path: Path) -> None:
+    """A clone of a project that tracks `.agents/skills/` has `.agents/` 0755 before `init`:
+    each of the store's folders is closed, or any user of the machine reads the conversations."""
+    commit(repo, {".agents/skills/release/SKILL.md": "# Release\n"}, "a skill")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repo), str(clone))
+    assert (clone / ".agents").stat().st_mode & 0o777 == 0o755
+    r = run_git_aircher(clone, "init")
+    assert r.code == 0, r.err
+    assert modes(clone) == dict.fromkeys(STORE_FOLDERS, 0o700)
+    assert run_git_aircher(clone, "doctor").code == 0
+
+
+def test_doctor_finds_a_store_others_may_read_and_the_next_event_closes_it(live: Path) -> None:
+    wait_idle(live)
+    (live / ".agents" / "db").chmod(0o755)
+    (live / ".agents" / "sessions").chmod(0o750)
+    r = run_git_aircher(live, "doctor")
+    assert r.code == 1 and "store_readable" in r.out, r.out
+    assert ".agents/db/" in r.out and ".agents/sessions/" in r.out
+    r = run_git_aircher(live, "repair")
+    assert r.code == 0 and "made .agents/db/ owner-only" in r.out, r.out + r.err
+    assert modes(live) == dict.fromkeys(STORE_FOLDERS, 0o700)
+    (live / ".agents" / "db").chmod(0o755)
+    commit(live, {"src/app.py": "print('hello')\n"}, "edit")  # the worker mends as it passes
+    wait_idle(live)
+    assert modes(live) == dict.fromkeys(STORE_FOLDERS, 0o700)

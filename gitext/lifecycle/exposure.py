@@ -5,7 +5,7 @@ puts it back."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,7 +13,7 @@ from gitext.config_copy import keep, removed
 from gitext.git.exclude import ensure_excluded, not_ignored
 from gitext.git.shield import shield, unshielded
 from gitext.git.storelink import forget, remember
-from gitext.layout import STORE_EXCLUDES, STORE_FILES
+from gitext.layout import STORE_EXCLUDES, STORE_FILES, close_to_others, open_to_others
 from gitext.project import Project
 
 if TYPE_CHECKING:
@@ -39,6 +39,13 @@ def exposure_findings(project: Project) -> list[Finding]:
     from gitext.lifecycle.doctor import Finding
 
     found = _in_a_linked_worktree(project)
+    opened = open_to_others(project.layout.folders())
+    if opened:
+        name = project.layout.root.name
+        found.append(Finding(
+            "store_readable", "warning", None,
+            f"other users of this machine may read {', '.join(f'{name}/{f.name}/' for f in opened)}"
+            " (conversations, the file index)", "made owner-only (0700)"))
     entries = _seen_by_git(project)
     if entries is None:
         return found
@@ -91,18 +98,24 @@ class Mended:
     excluded: bool  # lines added to .git/info/exclude
     shielded: list[Path]
     config_back: bool = False  # config.toml put back from its copy
+    closed: list[Path] = field(default_factory=list)  # made owner-only
 
     def words(self, name: str) -> list[str]:
         return ((["listed in .git/info/exclude"] if self.excluded else [])
                 + [f"shielded {name}/{f.name}/" for f in self.shielded]
-                + ([f"{name}/config.toml put back from its copy"] if self.config_back else []))
+                + ([f"{name}/config.toml put back from its copy"] if self.config_back else [])
+                + [f"made {name}/{f.name}/ owner-only" for f in self.closed])
 
 
 def mend(project: Project) -> Mended:
     """The store kept out of git's way, whatever is missing of it; a store that is not there
-    (a link a sweep took) is left to `init`, not made again folder by folder by the shields."""
-    if _seen_by_git(project) is None or not project.layout.core.is_dir():
+    (a link a sweep took) is left to `init`, not made again folder by folder by the shields.
+    Wherever it is, its folders are made owner-only again."""
+    if not project.layout.core.is_dir():
         return Mended(False, [])
+    closed = close_to_others(project.layout.folders())
+    if _seen_by_git(project) is None:
+        return Mended(False, [], closed=closed)
     root, main_root = project.layout.root, project.repo.info.main_root
     if root.is_symlink():
         remember(project.repo.info, root)
@@ -110,4 +123,4 @@ def mend(project: Project) -> Mended:
         forget(project.repo.info)
     return Mended(ensure_excluded(project.repo.info, root, STORE_EXCLUDES),
                   shield(project.layout.folders(), main_root),
-                  keep(project.layout, main_root))
+                  keep(project.layout, main_root), closed)
