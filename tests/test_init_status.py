@@ -123,6 +123,11 @@ def test_in_a_submodule_the_store_is_at_its_work_tree(repo: Path, tmp_path: Path
     wait_idle(sub)
     listed = json.loads(run_git_aircher(sub, "relevant", "--json").out)
     assert "more.py" in [f["path"] for f in listed]
+    # One worktree, the work tree, active: not the git dir git names, with the work tree stale.
+    rows = json.loads(run_git_aircher(sub, "worktree", "list", "--json").out)["worktrees"]
+    assert [(Path(r["path"]), r["status"]) for r in rows] == [(sub, "active")]
+    r = run_git_aircher(sub, "doctor")
+    assert r.code == 0, r.out
 
 
 def test_a_store_already_in_a_submodules_git_dir_stays_in_use(repo: Path, tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gitext.errors import GitError, NotARepositoryError
@@ -84,7 +84,7 @@ def _main_root(common_dir: Path, worktree_root: Path) -> Path:
     if common_dir.name == ".git" and (common_dir.parent / ".git").is_dir():
         return common_dir.parent
     # A separate git dir (`git init --separate-git-dir`, submodules): ask git.
-    listed = list_worktrees(worktree_root)
+    listed = _listed(worktree_root)
     if listed and listed[0].bare:
         return _bare_home(common_dir, listed)
     for wt in listed:
@@ -117,6 +117,10 @@ def _configured_work_tree(common_dir: Path) -> Path | None:
     """
     if (common_dir / ".agents").is_dir():
         return None
+    return _core_worktree(common_dir)
+
+
+def _core_worktree(common_dir: Path) -> Path | None:
     proc = git(["config", "--file", str(common_dir / "config"), "--get", "core.worktree"],
                common_dir, check=False)
     value = proc.stdout.decode("utf-8", "surrogateescape").strip()
@@ -129,6 +133,20 @@ def _configured_work_tree(common_dir: Path) -> Path | None:
 
 
 def list_worktrees(root: Path) -> list[Worktree]:
+    """`git worktree list`, a submodule's main worktree named by its work tree."""
+    result = _listed(root)
+    if result and not result[0].bare and _is_git_dir(result[0].path):
+        # A submodule: git lists its git dir (.git/modules/NAME) as the main worktree. Every
+        # event, query and view names the work tree core.worktree points at, so the list does
+        # too; else the real work tree would look removed (stale) and the git dir behind git.
+        work_tree = _core_worktree(result[0].path)
+        if work_tree is not None:
+            result[0] = replace(result[0], path=work_tree)
+    return result
+
+
+def _listed(root: Path) -> list[Worktree]:
+    """`git worktree list` as git says it."""
     out = git(["worktree", "list", "--porcelain", "-z"], root).stdout
     result: list[Worktree] = []
     for record in out.split(b"\0\0"):
@@ -153,6 +171,12 @@ def list_worktrees(root: Path) -> list[Worktree]:
             )
         )
     return result
+
+
+def _is_git_dir(path: Path) -> bool:
+    # A work tree's top holds `.git`, never git's own files.
+    return (path / "HEAD").is_file() and (path / "objects").is_dir() and \
+        not (path / ".git").exists()
 
 
 @dataclass(frozen=True)
