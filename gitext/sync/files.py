@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -182,6 +183,8 @@ def apply_files(
             meta = _meta(s, data, base, mtimes.get(s.path))
             if secret:
                 meta = (*meta[:3], _secret_size(s, root), *meta[4:])
+            elif data is None and s.mode not in (GITLINK, SYMLINK):
+                meta = _too_large(meta, root / s.path)
             rows.append((*meta, file_id(project_id, s.path), now, project_id, worktree))
             if data is not None and not meta[8] and s.mode != SYMLINK:
                 s.content = redact(data)  # what is analysed further never holds a key
@@ -203,6 +206,26 @@ def _read_disk(path: Path) -> bytes | None:
         return path.read_bytes()
     except OSError:
         return None
+
+
+def _too_large(meta: tuple[object, ...], path: Path) -> tuple[object, ...]:
+    """The `files` columns of a file not read whole (over MAX_TEXT): its size, and git's binary
+    test on its first 8,000 bytes, from the work tree. Before, both were missing, so a large
+    file passed for a text file of unknown size and search tried to read it at every update."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO there must not block a hook
+    except OSError:
+        return meta
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return meta
+        head = os.read(fd, 8000)
+    except OSError:
+        return meta
+    finally:
+        os.close(fd)
+    return (*meta[:3], info.st_size, *meta[4:8], is_binary(head), *meta[9:])
 
 
 def _secret_size(s: FileState, root: Path) -> int | None:

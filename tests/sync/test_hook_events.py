@@ -215,14 +215,18 @@ def test_odd_paths(live: Path) -> None:
 def test_binary_large_and_symlink(live: Path) -> None:
     write(live, "blob.bin", b"\x00\x01\x02" * 100)
     write(live, "big.txt", "x" * (11 * 1024 * 1024))
+    write(live, "big.bin", b"\x7fELF\x00\x01" + b"\x02" * (11 * 1024 * 1024))
     (live / "link").symlink_to("src/app.py")
-    git(live, "add", "blob.bin", "big.txt", "link")
+    git(live, "add", "blob.bin", "big.txt", "big.bin", "link")
     git(live, "commit", "-qm", "binary, big, link")
     wait_idle(live)
     rows = {r[0]: r[1:] for r in query(
-        live, "file_index", "SELECT path, is_binary, line_count, permissions FROM files")}
+        live, "file_index", "SELECT path, is_binary, line_count, permissions, size_bytes"
+        " FROM files")}
     assert rows["blob.bin"][0] == 1
-    assert rows["big.txt"][1] is None  # metadata only above 10 MB
+    # Metadata only above 10 MB, the size and git's binary test included.
+    assert rows["big.txt"] == (0, None, "100644", 11 * 1024 * 1024)
+    assert rows["big.bin"] == (1, None, "100644", 6 + 11 * 1024 * 1024)
     assert rows["link"][2] == "120000"
     assert query(live, "file_index", "SELECT count(*) FROM file_snippets s JOIN files f"
                  " ON f.id = s.file_id WHERE f.path IN ('big.txt', 'blob.bin')") == [(0,)]
