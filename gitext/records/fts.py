@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -98,9 +99,10 @@ def search_messages(
 ) -> list[SearchHit]:
     """Best matches first (FTS5 bm25); `context_ids` restricts to those contexts' conversations."""
     expr = match_query(query)
+    words = [word for word, _ in _WORD.findall(query)]
     sql = (
         "SELECT m.id, m.conversation_id, c.title, m.role, m.timestamp, c.context_id,"
-        " snippet(messages_fts, 0, '[', ']', '…', 16) AS snip, bm25(messages_fts) AS score"
+        " m.content, bm25(messages_fts) AS score"
         " FROM messages_fts JOIN message_search s ON s.rowid = messages_fts.rowid"
         " JOIN messages m ON m.id = s.message_id JOIN conversations c ON c.id = m.conversation_id"
         " WHERE messages_fts MATCH ?"
@@ -123,6 +125,37 @@ def search_messages(
             raise UsageError(f"cannot search for {query!r}: {exc}") from None
     return [
         SearchHit(r["id"], r["conversation_id"], r["title"], r["role"], r["timestamp"],
-                  r["snip"], float(r["score"]), r["context_id"])
+                  snippet(r["content"] or "", words), float(r["score"]), r["context_id"])
         for r in rows
     ]
+
+
+SNIPPET_WORDS = 16
+_WORD_RUN = re.compile(r"\w+")
+
+
+def _folded(text: str) -> str:
+    # As the index's unicode61 tokenizer with remove_diacritics: "cafe" finds "café".
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def snippet(content: str, words: Sequence[str], size: int = SNIPPET_WORDS) -> str:
+    """About ``size`` words of the message around its first match, matches in [brackets].
+
+    Cut from the message itself: FTS5's own snippet() cuts from the indexed column, which also
+    holds the code-aware terms appended for search, and showed them as if they were text."""
+    tokens = content.split()
+    if not tokens:
+        return ""
+    wanted = [_folded(w) for w in words if w]
+
+    def found(word: str) -> bool:
+        return any(w in _folded(word) for w in wanted)
+
+    first = next((i for i, t in enumerate(tokens) if found(t)), 0)
+    start = max(0, min(first - size // 4, len(tokens) - size))
+    end = min(len(tokens), start + size)
+    shown = [_WORD_RUN.sub(lambda m: f"[{m[0]}]" if found(m[0]) else m[0], t)
+             for t in tokens[start:end]]
+    return ("…" if start else "") + " ".join(shown) + ("…" if end < len(tokens) else "")

@@ -197,3 +197,20 @@ def test_weekly_maintenance_gives_back_terms_a_trigger_only_writer_left_out(
     assert (task.count, task.error) == (2, None)
     assert [h.conversation_id for h in search_messages(project, "current context")] == [ids[0]]
     assert add_missing_terms(project) == 0
+
+
+def test_snippets_are_cut_from_the_message_not_its_index_terms(project: Project) -> None:
+    conv = start_conversation(project, "anthropic", title="login")
+    add_message(project, conv.id, "user",
+                "Why does getCurrentContext fail once the token has expired?")
+    long = " ".join(f"w{i}" for i in range(40)) + " needle " + " ".join(f"v{i}" for i in range(40))
+    add_message(project, conv.id, "assistant", long)
+    [hit] = search_messages(project, "expired")
+    # Before: "…has [expired]?\ngetcurrentcontext get current context fail token [expired]",
+    # the code-aware terms the index appends shown as if the user had written them.
+    assert hit.snippet == "Why does getCurrentContext fail once the token has [expired]?"
+    [hit] = search_messages(project, "needle")
+    assert hit.snippet.startswith("…w36 ") and hit.snippet.endswith(" v10…")
+    assert "[needle]" in hit.snippet and len(hit.snippet.split()) == 16
+    [hit] = search_messages(project, "current context")  # found through the identifier's parts
+    assert "[getCurrentContext]" in hit.snippet
