@@ -47,7 +47,9 @@ def list_(app: App, context: str | None, all_contexts: bool, context_type: str |
         return
     table(
         ["id", "updated", "context", "type", "provider", "msgs", "tokens", "cost", "title"],
-        [(r["id"][:8], r["updated_at"], r.get("branch_name") or r.get("context_name"),
+        # The conversation's own context; `branch_name` (with --all) is the branch its
+        # worktree has now, which may be another.
+        [(r["id"][:8], r["updated_at"], r.get("context_name") or r.get("branch_name"),
           r["context_type"], r["provider"] + (f"/{r['model']}" if r["model"] else ""),
           r.get("message_count", "-"), r["total_tokens"], f"{r['total_cost']:.4f}",
           (r["title"] or "")[:60]) for r in rows],

@@ -229,12 +229,13 @@ def conversations_across_worktrees(
             )
         }
         names = {r["id"]: r["name"] for r in kconn.execute("SELECT id, name FROM contexts")}
-    sql = "SELECT * FROM conversations WHERE project_id = ?"
+    sql = ("SELECT c.*, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id)"
+           " AS message_count FROM conversations c WHERE c.project_id = ?")
     params: list[Any] = [proj.id]
     if context_type is not None:
-        sql += " AND context_type = ?"
+        sql += " AND c.context_type = ?"
         params.append(v.choice(context_type, "context_type", CONTEXT_TYPES))
-    sql += " ORDER BY updated_at DESC, id"
+    sql += " ORDER BY c.updated_at DESC, c.id"
     if limit is not None:
         sql += " LIMIT ?"
         params.append(max(1, limit))

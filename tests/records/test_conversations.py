@@ -186,3 +186,21 @@ def test_conversations_across_worktrees(project: Project, repo: Path) -> None:
     assert by_title["on feature"]["worktree_path"] == str(linked.resolve())
     assert by_title["on main"]["context_name"] == "main"
     assert os.path.samefile(by_title["on main"]["worktree_path"], repo)
+
+
+def test_listing_every_worktree_names_each_conversation_s_own_context(
+        project: Project, repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from gitext.cli import main
+
+    conv = start_conversation(project, "p", title="made on main")
+    add_message(project, conv.id, "user", "hello")
+    add_message(project, conv.id, "assistant", "hi")
+    git(repo, "switch", "-q", "-c", "other")  # the worktree's branch is now another
+    assert main(["-C", str(repo), "sync"]) == 0
+    [row] = conversations_across_worktrees(project)
+    assert (row["message_count"], row["context_name"], row["branch_name"]) == (2, "main", "other")
+    capsys.readouterr()
+    assert main(["-C", str(repo), "conversation", "list", "--all"]) == 0
+    line = capsys.readouterr().out.splitlines()[1].split()
+    # Before: "other" (the worktree's branch now) and "-" for the message count.
+    assert line[3:5] == ["main", "general"] and line[6] == "2"
