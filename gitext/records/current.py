@@ -9,6 +9,7 @@ and context_id from it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from gitext.contexts import (
     Context,
@@ -70,7 +71,7 @@ def active_session_row(
             (wid,),
         ).fetchall()
     if not rows:
-        return None
+        return _moved_here(project, wid, branch_ctx_id)
     with project.db("knowledge").read() as conn:
         for row in rows:
             ctx = conn.execute(
@@ -79,6 +80,35 @@ def active_session_row(
             ).fetchone()
             if ctx is not None:
                 return str(row["id"]), Context.from_row(ctx)
+    return None
+
+
+def _moved_here(project: Project, wid: str, branch_ctx_id: str) -> tuple[str, Context] | None:
+    """An active session of this branch whose worktree folder is gone: the worktree was moved
+    here (`git worktree move`, or the repository's folder renamed), and its session comes with
+    it. A worktree's id is made from its path, so before, the session was left behind, `session
+    end` found nothing and a new one made two active sessions on the branch. git checks a branch
+    out in one worktree at a time, so only this one can be where it went."""
+    with project.db("knowledge").read() as conn:
+        sessions = {str(r["id"]): Context.from_row(r) for r in conn.execute(
+            "SELECT * FROM contexts WHERE context_type = 'session' AND parent_context_id = ?",
+            (branch_ctx_id,))}
+        paths = {str(r[0]): str(r[1]) for r in conn.execute(
+            "SELECT id, worktree_path FROM worktrees")}
+    if not sessions:
+        return None
+    with project.db("sessions").read() as sconn:
+        rows = sconn.execute(
+            f"SELECT id, context_id, worktree_id FROM sessions WHERE status = 'active' AND"
+            f" worktree_id != ? AND context_id IN ({','.join('?' * len(sessions))})"
+            " ORDER BY started_at DESC, rowid DESC", (wid, *sessions)).fetchall()
+    for row in rows:
+        old = paths.get(str(row["worktree_id"]))
+        if old is not None and Path(old).is_dir():
+            continue  # still there: another worktree's session on this branch, not ours
+        with project.db("sessions").write() as sconn:
+            sconn.execute("UPDATE sessions SET worktree_id = ? WHERE id = ?", (wid, row["id"]))
+        return str(row["id"]), sessions[str(row["context_id"])]
     return None
 
 

@@ -18,6 +18,7 @@ from gitext.records import (
     resolve,
     resolve_preference,
     set_preference,
+    start_conversation,
     start_session,
 )
 from gitext.records.preferences import unset_preference
@@ -142,3 +143,24 @@ def test_session_cli(project: Project, aircher: object) -> None:
     assert json.loads(run(root, "session", "list", "--status", "active", "--json").out) == []
     bad = run(root, "session", "show", "zzzz")
     assert bad.code == 2 and "no session" in bad.err
+
+
+def test_a_moved_worktree_keeps_its_active_session(project: Project, repo: Path) -> None:
+    from tests.conftest import run_git_aircher
+
+    commit(repo, {"b.py": "b\n"}, "second")
+    linked, moved = repo.parent / "linked", repo.parent / "moved"
+    git(repo, "worktree", "add", "-q", "-b", "feat", str(linked))
+    assert run_git_aircher(linked, "session", "start", "debugging", "fix login").code == 0
+    git(repo, "worktree", "move", str(linked), str(moved))
+    r = run_git_aircher(moved, "session", "show", "--json")
+    assert r.code == 0, r.err  # before: "no active session in this worktree"
+    assert json.loads(r.out)["task_description"] == "fix login"
+    there = open_project(moved)
+    try:  # records made there go to the session, not to the branch
+        assert start_conversation(there, "p").session_id == json.loads(r.out)["id"]
+    finally:
+        there.close()
+    assert run_git_aircher(moved, "session", "end").code == 0
+    active = json.loads(run_git_aircher(moved, "session", "list", "--json").out)
+    assert [s["status"] for s in active] == ["inactive"]
