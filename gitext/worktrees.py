@@ -59,6 +59,11 @@ def reconcile(
     for wt in live:
         if wt.bare:
             continue
+        if wt.locked and not wt.prunable and not wt.path.exists():
+            # Locked while its folder is away (a disk not mounted): git keeps it, so does the
+            # store, as it was.
+            seen.add(worktree_id(project_id, wt.path))
+            continue
         if wt.prunable or not wt.path.exists():
             continue
         seen.add(upsert_worktree(conn, project_id, wt.path, wt.branch, wt.head, touch=False))

@@ -59,7 +59,8 @@ def worktree_view(project: Project) -> dict[str, Any]:
         wid = worktree_id(proj.id, wt.path)
         seen.add(wid)
         row = stored.get(wid)
-        status = "stale" if wt.prunable or not wt.path.exists() else (
+        away = not wt.path.exists() and not wt.locked  # locked: away on purpose, kept by git
+        status = "stale" if wt.prunable or away else (
             row["status"] if row is not None else "active")
         trees.append({"id": wid, "path": str(wt.path), "branch": wt.branch, "head": wt.head,
                       "status": status,

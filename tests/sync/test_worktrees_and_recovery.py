@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -49,6 +50,30 @@ def test_worktree_add_remove_prune(live: Path, tmp_path: Path) -> None:
     git(live, "worktree", "prune")
     assert run_git_aircher(live, "sync").code == 0
     assert worktree_rows(live)[str(b.resolve())][1] == "stale"
+
+
+def test_a_locked_worktree_whose_folder_is_away_stays_as_it_was(live: Path,
+                                                                tmp_path: Path) -> None:
+    """`git worktree lock` keeps a worktree on a disk that is not mounted: git still lists it
+    (not prunable), and so does the store, view and all; before, it was 'stale'."""
+    wt, away = tmp_path / "usb", tmp_path / "elsewhere"
+    git(live, "worktree", "add", "-q", "-b", "feat", str(wt))
+    commit(wt, {"feat.txt": "only on feat\n"}, "feat")
+    wait_idle(live)
+    view = query(live, "file_index", "SELECT count(*) FROM worktree_files"
+                 " WHERE worktree_path = ?", str(wt.resolve()))
+    git(live, "worktree", "lock", "--reason", "on a usb disk", str(wt))
+    wt.rename(away)
+    commit(live, {"b.txt": "b\n"}, "b")  # any event reconciles the worktrees
+    wait_idle(live)
+    assert worktree_rows(live)[str(wt.resolve())] == ("feat", "active")
+    listed = run_git_aircher(live, "worktree", "list", "--json")
+    assert [w["status"] for w in json.loads(listed.out)["worktrees"]
+            if w["path"] == str(wt.resolve())] == ["active"]
+    assert query(live, "file_index", "SELECT count(*) FROM worktree_files"
+                 " WHERE worktree_path = ?", str(wt.resolve())) == view != [(0,)]
+    away.rename(wt)
+    git(live, "worktree", "unlock", str(wt))
 
 
 def test_commit_in_linked_worktree_is_recorded_in_main_store(live: Path, tmp_path: Path) -> None:
