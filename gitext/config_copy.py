@@ -16,6 +16,7 @@ from pathlib import Path
 
 from gitext.config import read_file
 from gitext.errors import AircherError
+from gitext.git.run import git
 from gitext.git.stash import stashed
 from gitext.layout import ProjectLayout
 
@@ -43,6 +44,18 @@ def keep(layout: ProjectLayout, work_tree: Path) -> bool:
     if current != _read(saved) and _valid(config):
         _write(current, saved, saved.parent, replace=True)
     return False
+
+
+def tracked(layout: ProjectLayout, work_tree: Path) -> bool:
+    """Is config.toml a file of the project's own on the branch checked out (another tool's,
+    committed before the store was made)? git then writes it at every checkout of that branch,
+    over ours, since an ignored file is expendable to git."""
+    try:
+        rel = layout.config.relative_to(work_tree).as_posix()
+    except ValueError:
+        return False
+    proc = git(["ls-files", "--error-unmatch", "--", rel], work_tree, check=False)
+    return proc.returncode == 0
 
 
 def removed(layout: ProjectLayout, work_tree: Path) -> bool:

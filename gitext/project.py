@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from gitext.config import Config
-from gitext.config_copy import settings_file
-from gitext.errors import UsageError
+from gitext.config_copy import settings_file, tracked
+from gitext.errors import ConfigError, UsageError
 from gitext.git.names import quoted, storable
 from gitext.git.repo import GitRepo
 from gitext.git.storelink import relink
@@ -54,7 +54,14 @@ class Project:
                              " (AIRCHER_STORAGE_DATA_DIR or the global config) to another"
                              " folder")
         layout = ProjectLayout(data_dir)
-        config = Config.load(glob.config, settings_file(layout), environ)
+        try:
+            config = Config.load(glob.config, settings_file(layout), environ)
+        except ConfigError:
+            if not tracked(layout, repo.info.main_root):
+                raise
+            # The project's own config.toml (another tool's) is checked out over ours: our
+            # settings are in the copy, and commands, hooks and the worker go on with them.
+            config = Config.load(glob.config, layout.saved_config, environ)
         return cls(repo, glob, layout, config)
 
     def elsewhere(self, root: Path) -> Project:

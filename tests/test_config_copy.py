@@ -9,7 +9,7 @@ from pathlib import Path
 
 from gitext.config_copy import keep
 from tests.conftest import commit, git, open_project, run_git_aircher, write
-from tests.sync.helpers import wait_idle
+from tests.sync.helpers import query, wait_idle
 
 
 def setting(root: Path, key: str) -> tuple[str, str]:
@@ -113,3 +113,30 @@ def test_a_config_taken_by_git_stash_all_is_left_to_stash_pop(live: Path) -> Non
     assert setting(live, "storage.sync.history_limit")[0] == "321"
     git(live, "stash", "pop", "-q")
     assert config.read_text() == before and (live / "scratch.txt").exists()
+
+
+def test_a_branch_that_tracks_its_own_agents_config_toml(repo: Path) -> None:
+    """Another tool's `.agents/config.toml`, committed on a branch: git writes it over ours at
+    every checkout of that branch (an ignored file is expendable to git). The store reads its
+    settings from its copy meanwhile: before, every command failed on the other tool's keys and
+    the worker applied no record while that branch was checked out."""
+    git(repo, "switch", "-q", "-c", "other")
+    commit(repo, {".agents/config.toml": '[tool]\nname = "other-agent-tool"\n'}, "its config")
+    git(repo, "switch", "-q", "main")
+    assert run_git_aircher(repo, "init").code == 0
+    assert run_git_aircher(repo, "config", "set", "storage.backup_interval", "12h").code == 0
+    wait_idle(repo)
+    git(repo, "switch", "-q", "other")
+    assert "other-agent-tool" in (repo / ".agents" / "config.toml").read_text()
+    assert setting(repo, "storage.backup_interval") == ("12h", str(
+        repo / ".agents" / "db" / "saved-config.toml"))
+    commit(repo, {"b.py": "b = 1\n"}, "b")
+    wait_idle(repo)
+    assert git(repo, "rev-parse", "HEAD").strip() in {
+        r[0] for r in query(repo, "file_index", "SELECT sha FROM commits")}
+    r = run_git_aircher(repo, "config", "set", "storage.backup_interval", "1h")
+    assert r.code == 2 and "a file of the project's own" in r.err, r.err
+    assert "other-agent-tool" in (repo / ".agents" / "config.toml").read_text()
+    git(repo, "switch", "-q", "main")
+    wait_idle(repo)
+    assert setting(repo, "storage.backup_interval")[0] == "12h"

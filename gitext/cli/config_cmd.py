@@ -57,8 +57,13 @@ def _target(app: App, is_global: bool) -> Iterator[tuple[Path, bool]]:
         return
     project = app.project()
     project.require_init()
+    from gitext.config_copy import tracked
     from gitext.lifecycle.exposure import mend
 
+    if tracked(project.layout, project.repo.info.main_root):
+        raise UsageError(f"{project.layout.config} is a file of the project's own on this branch",
+                         "git aircher keeps its settings there too; switch to a branch that does"
+                         " not track it, or use --global")
     # A config.toml that `git clean -x` removed comes back before it is changed, so the
     # change keeps the other settings; then the copy takes the change.
     mend(project)
