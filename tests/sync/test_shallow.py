@@ -113,6 +113,7 @@ def test_doctor_and_repair_see_a_deepened_clone(upstream: Path, tmp_path: Path) 
 def downgrade(repo: Path) -> None:
     """The file index as the version before `grafted` left it (schema 3)."""
     with db(repo) as conn:
+        conn.execute("DROP TABLE pending_scrubs")  # 008
         conn.execute("DROP TABLE search_orphans")  # 007
         conn.execute("ALTER TABLE sync_state DROP COLUMN view_token")  # 006
         conn.execute("ALTER TABLE file_relevance_scores DROP COLUMN sequence_score")  # 005
