@@ -152,7 +152,10 @@ def _checkout(project: Project, ev: Event, root: Path) -> None:
             source = ensure_worktree_context(
                 conn, proj, None if previous == DETACHED else previous, old, root, touch=False
             )
-        if not (ev.sequence and previous == target.name):
+        # Leaving a context for itself is no switch: each `git bisect` step moves a detached
+        # HEAD to another detached HEAD, and `git checkout main` on main changes nothing.
+        same = source is not None and source.id == target.id
+        if not same and not (ev.sequence and previous == target.name):
             reason = "worktree-add" if old in NULL_SHAS else "checkout"
             key = ev.path.name if ev.path else f"{old}-{new}-{clock.now()}"
             conn.execute(

@@ -98,6 +98,26 @@ def test_detached_head(live: Path) -> None:
     assert query(live, "knowledge", "SELECT branch_name FROM worktrees") == [("(detached)",)]
 
 
+def test_bisect_steps_are_not_switches(live: Path) -> None:
+    first = head(live)
+    for i in range(8):
+        commit(live, {f"n{i}.txt": f"{i}\n"}, f"n{i}")
+    git(live, "bisect", "start", "HEAD", first)
+    for verdict in ("good", "bad", "good"):  # each step moves a detached HEAD to another
+        wait_idle(live)
+        # The worktree row still follows HEAD from step to step.
+        assert query(live, "knowledge", "SELECT branch_name, git_commit FROM worktrees") == [
+            ("(detached)", head(live))]
+        git(live, "bisect", verdict)
+    git(live, "bisect", "reset")
+    wait_idle(live)
+    rows = query(live, "knowledge",
+                 "SELECT f.name, t.name FROM context_switches s JOIN contexts f"
+                 " ON f.id = s.from_context_id JOIN contexts t ON t.id = s.to_context_id")
+    assert sorted(rows) == [("(detached)", "main"), ("main", "(detached)")]
+    assert failures(live) == ""
+
+
 def test_merge_records_transfer_and_first_parent_diff(live: Path) -> None:
     git(live, "checkout", "-q", "-b", "topic")
     commit(live, {"topic.txt": "t\n"}, "topic")
