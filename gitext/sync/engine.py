@@ -269,24 +269,23 @@ def _record_merges(
     project: Project, proj: Context, root: Path, metas: list[CommitMeta], head: Head
 ) -> None:
     """Merge commits name the branch they brought in: that is a knowledge transfer, when that
-    branch is still a local branch or has a context here. A first sync would otherwise make an
-    empty context for every long-gone branch old merges name (`pr/212`,
-    `origin/6.x-maintenance`, …)."""
+    branch is still a local branch or has a context here (`gitext/sync/merges.py`, as for the
+    post-merge hook). A first sync would otherwise make an empty context for every long-gone
+    branch old merges name (`pr/212`, `origin/6.x-maintenance`, …)."""
     if head.branch is None:
         return
     merged = [(meta, source) for meta in metas if len(meta.parents) >= 2
               if (source := commits_mod.merged_branch(meta.message))]
     if not merged:
         return
-    from gitext.contexts import worktree_context_id
-    from gitext.git.compare import local_branches
+    from gitext.sync.merges import branches, transfer_source
 
     with project.db("knowledge").read() as conn:
         known = {r[0] for r in conn.execute(
             "SELECT id FROM contexts WHERE context_type = 'worktree'")}
-    live = local_branches(root)
-    for meta, source in merged:
-        if source in live or worktree_context_id(proj.id, source) in known:
+    live = branches(root)
+    for meta, name in merged:
+        if source := transfer_source(name, proj.id, live, known):
             record_transfer(project, proj, source, head.branch, meta.sha, "merge")
 
 

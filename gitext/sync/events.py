@@ -62,7 +62,8 @@ def apply_event(project: Project, ev: Event) -> None:
         sync_worktree(project, root)
         head = head_at(ev, root)
         touch_worktree(project, root, head)
-        source = _merged_branch(ev.action) if ev.action else _merged_from_reflog(root)
+        named = _merged_branch(ev.action) if ev.action else _merged_from_reflog(root)
+        source = _branch_merged(project, root, named) if named and head.branch else None
         if source and head.branch:
             transfer_knowledge(project, project_ctx(project), source, head.branch, head.commit,
                                "post-merge")
@@ -191,6 +192,18 @@ def _rewrite(project: Project, ev: Event) -> None:
             " VALUES (?, ?, ?, ?)",
             [(o, n, command, clock.now()) for o, n in pairs],
         )
+
+
+def _branch_merged(project: Project, root: Path, name: str) -> str | None:
+    """The branch context `git merge NAME` gives from (none for `origin/x`, an id, `x~0`
+    unless a local branch stands for it: `gitext/sync/merges.py`)."""
+    from gitext.sync.merges import branches, transfer_source
+
+    proj = project_ctx(project)
+    with project.db("knowledge").read() as conn:
+        known = {r[0] for r in conn.execute(
+            "SELECT id FROM contexts WHERE context_type = 'worktree'")}
+    return transfer_source(name, proj.id, branches(root), known)
 
 
 def _merged_from_reflog(root: Path) -> str | None:

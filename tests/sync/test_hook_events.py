@@ -150,6 +150,55 @@ def test_fast_forward_merge_is_a_transfer_too(live: Path) -> None:
                  " 'knowledge_transfer'") == [(1,)]
 
 
+def _worktree_contexts(repo: Path) -> set[object]:
+    return {r[0] for r in query(repo, "knowledge",
+                                "SELECT name FROM contexts WHERE context_type = 'worktree'")}
+
+
+def _merge_transfers(repo: Path) -> list[tuple[object, ...]]:
+    return query(repo, "knowledge",
+                 "SELECT s.name, t.name FROM context_relationships r JOIN contexts s"
+                 " ON s.id = r.source_context_id JOIN contexts t ON t.id = r.target_context_id"
+                 " ORDER BY r.rowid")
+
+
+def test_merges_of_names_that_are_not_local_branches(repo: Path, tmp_path: Path) -> None:
+    git(repo, "checkout", "-q", "-b", "feature")
+    commit(repo, {"f.txt": "f\n"}, "f")
+    git(repo, "checkout", "-q", "main")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repo), str(clone))
+    assert run_git_aircher(clone, "init").code == 0
+    git(clone, "merge", "-q", "--no-edit", "origin/feature")  # a fast-forward, as after fetch
+    git(clone, "checkout", "-q", "-b", "side")
+    side = commit(clone, {"s.txt": "s\n"}, "s")
+    commit(clone, {"t.txt": "t\n"}, "t")
+    git(clone, "checkout", "-q", "main")
+    git(clone, "merge", "-q", "--no-edit", side)
+    git(clone, "merge", "-q", "--no-edit", "side~0")
+    wait_idle(clone)
+    assert _worktree_contexts(clone) == {"main", "side"}
+    assert _merge_transfers(clone) == []
+    git(clone, "checkout", "-q", "side")
+    commit(clone, {"u.txt": "u\n"}, "u")
+    git(clone, "checkout", "-q", "main")
+    git(clone, "merge", "-q", "--no-edit", "side")
+    wait_idle(clone)
+    assert _merge_transfers(clone) == [("side", "main")]
+    # A remote-tracking branch stands for the local branch that follows it, once that branch
+    # has a context here; merged as a commit, its message names it too (the catch-up's way).
+    git(clone, "checkout", "-q", "feature")
+    git(clone, "checkout", "-q", "main")
+    git(repo, "checkout", "-q", "feature")
+    commit(repo, {"f2.txt": "f2\n"}, "f2")
+    git(clone, "fetch", "-q")
+    git(clone, "merge", "-q", "--no-ff", "--no-edit", "origin/feature")
+    wait_idle(clone)
+    assert _worktree_contexts(clone) == {"main", "side", "feature"}
+    assert _merge_transfers(clone) == [("side", "main"), ("feature", "main")]
+    assert failures(clone) == ""
+
+
 def test_conflicted_merge_is_caught_up_at_commit(live: Path) -> None:
     git(live, "checkout", "-q", "-b", "left")
     commit(live, {"src/app.py": "left\n"}, "left")
