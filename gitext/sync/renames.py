@@ -4,8 +4,13 @@ git runs no hook for `git branch -m old new`; the next event simply finds HEAD (
 on a branch without a context. Context ids derive from branch names, so the old context is not
 renamed in place (every table points at its id): the new context is linked to it by a
 'knowledge_transfer' (`via: rename`) and receives its patterns, decisions and insights, as a
-merge would give them. Each branch context is looked at once (`origin_checked` in its
-metadata), and only then does git get asked, so ordinary events cost one small read.
+merge would give them. Each branch context is looked at once per reflog file
+(`origin_checked` in its metadata holds the file's device and inode), and only then does git
+get asked, so ordinary events cost one small read and one stat. git appends to a reflog in
+place; a rename moves the old branch's reflog onto the new name, so `git branch -M x y` onto a
+branch that had a context already is seen as well (a one-time check could not see it: y's
+context had been looked at when y was new). `git gc` rewrites reflogs, and costs one more
+look per branch; a transfer made twice writes nothing new.
 """
 
 from __future__ import annotations
@@ -41,11 +46,13 @@ def follow_rename(project: Project, root: Path, branch: str | None) -> str | Non
 
     proj = project_ctx(project)
     cid = worktree_context_id(proj.id, branch)
+    mark = _reflog_mark(project, branch)
     with project.db("knowledge").read() as conn:
         row = conn.execute(
             "SELECT json_extract(metadata, '$.origin_checked') FROM contexts WHERE id = ?",
             (cid,)).fetchone()
-    if row is None or row[0]:
+    # Without a reflog file (the reftable format, reflogs off) each context is looked at once.
+    if row is None or (row[0] == mark if mark is not None else bool(row[0])):
         return None
     old = renamed_from(root, branch)
     made = None
@@ -59,5 +66,15 @@ def follow_rename(project: Project, root: Path, branch: str | None) -> str | Non
     with project.db("knowledge").write() as conn:
         conn.execute(
             "UPDATE contexts SET metadata = json_set(coalesce(metadata, '{}'),"
-            " '$.origin_checked', json('true')) WHERE id = ?", (cid,))
+            " '$.origin_checked', coalesce(?, json('true'))) WHERE id = ?", (mark, cid))
     return made
+
+
+def _reflog_mark(project: Project, branch: str) -> str | None:
+    """Which file `branch`'s reflog is (device and inode), or None when it has none."""
+    path = project.repo.info.common_dir / "logs" / "refs" / "heads" / branch
+    try:
+        st = path.stat()
+    except (OSError, ValueError):
+        return None
+    return f"{st.st_dev}:{st.st_ino}"

@@ -412,3 +412,27 @@ def test_renamed_branch_keeps_its_contexts_knowledge(live: Path) -> None:
     wait_idle(live)
     assert not any(t[1] == "feature/other" for t in _transfers(live))
     assert failures(live) == ""
+
+
+def test_forced_rename_onto_a_branch_with_a_context_transfers_too(live: Path) -> None:
+    git(live, "switch", "-q", "-c", "y")
+    assert run_git_aircher(live, "decision", "add", "decision on y").code == 0
+    git(live, "switch", "-q", "-c", "x")
+    assert run_git_aircher(live, "decision", "add", "decision on x").code == 0
+    commit(live, {"x.txt": "x\n"}, "x")
+    wait_idle(live)
+    git(live, "branch", "-M", "x", "y")  # y's context was looked at when y was new
+    commit(live, {"z.txt": "z\n"}, "z")
+    wait_idle(live)
+    assert _transfers(live) == [("x", "y", "rename")]
+    assert _insight_count(live, "y") == 1  # x's decision, as a best practice
+    # Renamed while another branch is checked out: the checkout that follows finds it.
+    git(live, "switch", "-q", "-c", "w")
+    assert run_git_aircher(live, "decision", "add", "decision on w").code == 0
+    git(live, "switch", "-q", "main")
+    wait_idle(live)
+    git(live, "branch", "-M", "w", "y")
+    git(live, "switch", "-q", "y")
+    wait_idle(live)
+    assert _transfers(live) == [("x", "y", "rename"), ("w", "y", "rename")]
+    assert failures(live) == ""
