@@ -17,6 +17,7 @@ from typing import Any
 
 from gitext import clock
 from gitext.contexts import Context, project_context
+from gitext.errors import AircherError
 from gitext.git import compare as gc
 from gitext.git.repo import list_worktrees
 from gitext.project import Project
@@ -86,6 +87,7 @@ def _worktree_branch(root: Path, name: str) -> str | None:
 def _target(project: Project, conn: sqlite3.Connection, name: str) -> _Target:
     root = project.repo.root
     ctx = find(conn, name)
+    branch_ctx = None
     if ctx is not None and ctx.context_type in ("worktree", "session"):
         branch_ctx = branch_of(conn, ctx) or ctx
         ref = branch_ctx.git_branch or branch_ctx.git_commit or ""
@@ -100,6 +102,8 @@ def _target(project: Project, conn: sqlite3.Connection, name: str) -> _Target:
         branch = _worktree_branch(root, name) if "/" in name or name.startswith(".") else None
         if branch:
             ref, commit = branch, gc.resolve_commit(root, branch)
+    if commit is None and branch_ctx is not None:
+        raise _gone(name, branch_ctx)
     if commit is None:
         raise unknown("branch, worktree or context", name,
                       sorted(set(context_names(conn)) | set(gc.local_branches(root))))
@@ -111,6 +115,16 @@ def _target(project: Project, conn: sqlite3.Connection, name: str) -> _Target:
             " AND parent_context_id = ?", (ref, proj.id)
         ).fetchone()
     return _Target(name, ref, commit, Context.from_row(row) if row else None)
+
+
+def _gone(name: str, ctx: Context) -> AircherError:
+    """A context the store knows whose commit git no longer has (its branch deleted, a detached
+    HEAD left, and then `git gc`): there is nothing to diff, and it is no unknown name."""
+    where = f"was last at {ctx.git_commit[:12]}" if ctx.git_commit else "has no commit"
+    return AircherError(
+        f"context {name!r} {where}, which is no longer in the repository",
+        hint="its branch was deleted or HEAD left it, and `git gc` removed the commit;"
+             " compare a branch or commit git still has (`git aircher worktree list`)")
 
 
 def _relevant_from_scores(project: Project, context_id: str, top: int) -> list[dict[str, Any]]:

@@ -26,7 +26,8 @@ def closest(name: str, candidates: list[str], n: int = 3) -> list[str]:
 
 
 def unknown(what: str, name: str, candidates: list[str]) -> UsageError:
-    near = closest(name, candidates)
+    # Only other names: a name listed as its own closest says it exists and does not.
+    near = closest(name, [c for c in candidates if c != name])
     shown = name if len(name) <= 80 else name[:77] + "..."
     if near:
         return UsageError(f"no {what} {shown!r}; closest: {', '.join(near)}")

@@ -16,8 +16,10 @@ from gitext.records import (
     start_conversation,
     start_session,
 )
+from tests.conftest import commit, git
 from tests.insights.scenario import build, documented
 from tests.records.helpers import open_project, same_shape
+from tests.sync.helpers import wait_idle
 
 
 def _score(project: Project, context_id: str, scores: dict[str, float]) -> None:
@@ -91,3 +93,32 @@ def test_compare_two_branches(project: Project, aircher: object, tmp_path: Path)
     with pytest.raises(UsageError, match="no branch, worktree or context"):
         compare(project, f"--output={trap}", "main")
     assert not trap.exists()
+
+
+def test_context_whose_commit_git_no_longer_has(live: Path, aircher: object) -> None:
+    run = aircher  # type: ignore[assignment]
+    commit(live, {"b.txt": "b\n"}, "b")
+    commit(live, {"c.txt": "c\n"}, "c")
+    git(live, "checkout", "-q", "--detach", "HEAD~1")
+    git(live, "switch", "-q", "-c", "topic")
+    commit(live, {"t.txt": "t\n"}, "t")
+    git(live, "switch", "-q", "main")
+    wait_idle(live)
+    assert run(live, "compare", "main", "(detached)", "--json").code == 0
+    git(live, "branch", "-q", "-D", "topic")
+    git(live, "reset", "-q", "--hard", "HEAD~2")  # the detached HEAD's commit is left too
+    commit(live, {"d.txt": "d\n"}, "d")
+    git(live, "reflog", "expire", "--expire=now", "--all")
+    git(live, "gc", "-q", "--prune=now")
+    wait_idle(live)
+    for name in ("topic", "(detached)"):
+        gone = run(live, "compare", "main", name)
+        assert gone.code == 1
+        lines = gone.err.splitlines()
+        assert lines[0].startswith(f"error: context '{name}' was last at ")
+        assert lines[0].endswith(", which is no longer in the repository")
+        assert len(lines) == 2 and lines[1].startswith("hint: ")
+    # A name the store does not know is still one, with other names as the closest.
+    wrong = run(live, "compare", "main", "topics")
+    assert wrong.code == 2 and wrong.err == "error: no branch, worktree or context 'topics';" \
+        " closest: topic\n"
