@@ -26,6 +26,11 @@ def sync(app: App, full: bool, as_json: bool) -> None:
     w = result.worktree
     click.echo(f"synced {w.worktree}: {w.commits} new commits, {w.files} files updated,"
                f" {w.removed} removed, {result.events} queued events applied")
+    if result.extra.get("retried"):
+        again = result.extra["still_failed"]
+        click.echo(f"{result.extra['retried']} records set aside after failing were tried again;"
+                   + (f" {again} failed again (logs/storage.log says why)" if again
+                      else " all applied"))
 
 
 @click.command()

@@ -236,6 +236,32 @@ def search_coverage(project: Project) -> list[Finding]:
             for root, paths in gaps]
 
 
+def failed_records(project: Project) -> list[Finding]:
+    """Records the worker set aside after two failed tries. It never tries them again: until
+    `sync` or `repair` does, what they carry that git does not keep (a branch switch) is
+    missing from the store, with a log line as the only trace."""
+    from gitext import clock
+    from gitext.sync.journal import failed, parse
+
+    paths = failed(project.layout.journal)
+    if not paths:
+        return []
+    try:
+        oldest = paths[0]
+        ev = parse(oldest.read_text("utf-8", errors="surrogateescape"))
+        when = clock.to_ts(oldest.stat().st_mtime) + " UTC"
+    except OSError:  # a sync took it meanwhile
+        return []
+    what = f"{ev.hook} in {ev.cwd}" if ev is not None else oldest.name
+    count = "1 journal record" if len(paths) == 1 else f"{len(paths)} journal records"
+    return [Finding(
+        "journal_failed", "warning", None,
+        f"{count} could not be applied ({oldest.parent}); the oldest: {what}, {when}",
+        "tried again, oldest first, as `git aircher sync` does; those that fail again stay"
+        " and logs/storage.log says why",
+    )]
+
+
 def diagnose(project: Project, *, quick: bool = False) -> DoctorReport:
     """Every check; the store is only read."""
     report = DoctorReport([])
@@ -246,6 +272,7 @@ def diagnose(project: Project, *, quick: bool = False) -> DoctorReport:
     sound = {d.name for d in report.databases if d.readable and d.integrity == "ok"}
     report.findings.extend(reference_findings(project, sound))
     report.findings.extend(exposure_findings(project))
+    report.findings.extend(failed_records(project))
     if "file_index" in sound:
         report.findings.extend(index_freshness(project))
         report.findings.extend(search_coverage(project))

@@ -100,6 +100,8 @@ def repair(
         report.actions.append(
             RepairAction("a", "knowledge", "contexts and worktrees re-registered")
         )
+    if any(f.check == "journal_failed" for f in before.problems()):
+        report.actions.append(_retry_failed(project, dry_run))
     if rebuild:
         report.actions.append(_rebuild_from_git(project, dry_run))
     elif any(f.check == "index_behind_git" for f in before.problems()):
@@ -198,6 +200,20 @@ def _catch_up(project: Project, dry_run: bool) -> list[RepairAction]:
         actions.append(RepairAction("a", "file_index", "caught up from git",
                                     f"{root}: {_commits(done.worktree.commits)}"))
     return actions
+
+
+def _retry_failed(project: Project, dry_run: bool) -> RepairAction:
+    """The records set aside after failing, tried again oldest first, with the catch-up of
+    this worktree that `git aircher sync` does after them."""
+    from gitext.sync.api import catch_up
+
+    if dry_run:
+        return RepairAction("a", None, "would try the journal records set aside again")
+    extra = catch_up(project).extra
+    again = extra.get("still_failed", 0)
+    return RepairAction("a", None, "journal records set aside tried again",
+                        f"{extra.get('retried', 0)} tried, {again} failed again"
+                        + (" (logs/storage.log says why)" if again else ""))
 
 
 def _unexposed(project: Project, dry_run: bool) -> list[RepairAction]:

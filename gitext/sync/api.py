@@ -15,6 +15,7 @@ from gitext.sync.engine import (
     sync_worktree,
     touch_worktree,
 )
+from gitext.sync.journal import failed, requeue_failed
 from gitext.sync.local import LocalScan
 from gitext.sync.worker import drain, worker_lock
 from gitext.worktrees import reconcile
@@ -43,6 +44,10 @@ def catch_up(project: Project, *, full: bool = False, workdir: bool = False,
     # checkout), or syncing this worktree from the same state to a HEAD git has moved since
     # (the later write would leave files of one HEAD under the state of the other).
     with worker_lock(project, wait=True):
+        # Records set aside after failing twice are tried once more here: left in failed/ they
+        # would stay there for good, and what they carry that git does not keep (a branch
+        # switch) would never be recorded.
+        retried = requeue_failed(project.layout.journal)
         events = drain(project)
         root = project.repo.root
         result = sync_worktree(project, root, full=full, workdir=workdir, analyse=analyse,
@@ -53,7 +58,8 @@ def catch_up(project: Project, *, full: bool = False, workdir: bool = False,
         with project.db("knowledge").write() as conn:
             reconcile(conn, proj.id, live, project.config.seconds("storage.sync.inactive_after"))
         forget_gone_worktrees(project, live)
-    return CatchUp(events, result)
+    extra = {"retried": retried, "still_failed": len(failed(project.layout.journal))}
+    return CatchUp(events, result, extra if retried else {})
 
 
 def sync(project: Project, *, full: bool = False) -> CatchUp:

@@ -133,6 +133,30 @@ def _drop_if_abandoned(path: Path) -> None:
         pass
 
 
+def failed(journal: Path) -> list[Path]:
+    """Records set aside after failing twice (`journal/failed/`), oldest first."""
+    try:
+        return sorted((p for p in (journal / "failed").iterdir() if p.suffix == ".ev"),
+                      key=_order)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def requeue_failed(journal: Path) -> int:
+    """Put the records set aside back in the journal, for a drain to try again; how many.
+
+    A rename keeps each file's modification time, which is what orders the journal: they go
+    before every record written since, oldest first. One that fails again is set aside again by
+    the drain. Applying a record twice is safe, so one applied before it failed costs nothing.
+    """
+    moved = 0
+    for path in failed(journal):
+        with contextlib.suppress(FileNotFoundError):  # another sync took it
+            os.replace(path, journal / path.name)
+            moved += 1
+    return moved
+
+
 def done(ev: Event) -> None:
     if ev.path is not None:
         with contextlib.suppress(FileNotFoundError):

@@ -14,11 +14,12 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from gitext.sync import worker
-from gitext.sync.journal import Event, append
+from gitext.sync.journal import Event, append, pending, requeue_failed
 from tests.conftest import commit, head, open_project
 from tests.sync.helpers import failures, query, store, wait_idle
 
@@ -82,3 +83,51 @@ def test_a_failure_that_stays_sets_the_record_aside(live: Path, tmp_path: Path,
     sha = commit_then_apply(live, monkeypatch)
     assert len(set_aside(live)) == 1 and "failed to apply post-commit" in failures(live)
     assert head(live) == sha
+
+
+def test_doctor_reports_set_aside_records_and_sync_tries_them_again(
+        live: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aircher: Any) -> None:
+    wait_idle(live)
+    path = os.environ["PATH"]
+    killing_git(tmp_path, monkeypatch, once=False)
+    commit_then_apply(live, monkeypatch)
+    assert len(set_aside(live)) == 1
+    monkeypatch.setenv("PATH", path)  # whatever made it fail has passed
+
+    r = aircher(live, "doctor")
+    assert r.code == 1
+    assert "warning: journal_failed: 1 journal record could not be applied" in r.out
+    assert f"the oldest: post-commit in {live}" in r.out
+
+    r = aircher(live, "sync")
+    assert r.code == 0, r.err
+    assert "1 records set aside after failing were tried again; all applied" in r.out
+    assert set_aside(live) == []
+    assert "journal_failed" not in aircher(live, "doctor").out
+
+
+def test_set_aside_records_go_first_and_back_if_they_fail_again(
+        live: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    wait_idle(live)
+    killing_git(tmp_path, monkeypatch, once=False)
+    commit_then_apply(live, monkeypatch)
+    first = set_aside(live)
+    with open_project(live) as project:
+        jdir = project.layout.journal
+        later = append(jdir, Event("post-checkout", str(project.repo.root), "ref: refs/heads/x"))
+        assert requeue_failed(jdir) == 1
+        assert [ev.path.name for ev in pending(jdir) if ev.path] == [*first, later.name]
+        worker.drain_all(project)
+    assert set_aside(live) == sorted([*first, later.name])
+
+
+def test_repair_tries_set_aside_records_again(
+        live: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aircher: Any) -> None:
+    wait_idle(live)
+    path = os.environ["PATH"]
+    killing_git(tmp_path, monkeypatch, once=False)
+    commit_then_apply(live, monkeypatch)
+    monkeypatch.setenv("PATH", path)
+    r = aircher(live, "repair")
+    assert "journal records set aside tried again — 1 tried, 0 failed again" in r.out
+    assert set_aside(live) == []
