@@ -72,7 +72,7 @@ def init_project(project: Project, *, hooks: bool = True, sync: bool = True) -> 
             install_hooks(project.repo.root)
         except AircherError as exc:  # the store is still useful; hooks can be fixed after
             notes.append(f"hooks not installed: {exc.message}"
-                         + (f" ({exc.hint})" if exc.hint else ""))
+                         + (f"; {exc.hint}" if exc.hint else ""))
 
     # The first catch-up (the last `history_limit` commits and the whole tree) happens here, so
     # the store is useful at once; hooks keep it current from now on.

@@ -32,7 +32,8 @@ class Status:
     databases: list[DatabaseStatus]
     worktrees: list[dict[str, Any]]
     current_context: dict[str, Any] | None
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # the store's and the hooks'
+    hook_warnings: list[str] = field(default_factory=list)  # the hooks' alone
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -83,25 +84,30 @@ def collect(project: Project) -> Status:
                 current = dict(row)
     from gitext.lifecycle.health import warnings
 
+    hooks = _hook_warnings(project)
     return Status(
         data_dir=str(project.layout.root),
         global_dir=str(project.global_layout.root),
         databases=dbs,
         worktrees=worktrees,
         current_context=current,
-        warnings=warnings(project) + _hook_warnings(project),
+        warnings=warnings(project) + hooks,
+        hook_warnings=hooks,
     )
 
 
 def _hook_warnings(project: Project) -> list[str]:
     from gitext.errors import AircherError
+    from gitext.hooks.presence import absent_hooks
     from gitext.hooks.upgrade import outdated_shims
 
     try:
         stale = outdated_shims(project.repo.info.worktree_root)
+        absent = absent_hooks(project.repo.info.worktree_root)
     except (AircherError, OSError):
         return []
-    if not stale:
-        return []
-    return [f"hooks written by another git-aircher version or install: {', '.join(stale)}"
-            " (`git aircher hooks install` updates them)"]
+    found = [f"{absent.message()}; {absent.hint()}"] if absent is not None else []
+    if stale:
+        found.append(f"hooks written by another git-aircher version or install:"
+                     f" {', '.join(stale)} (`git aircher hooks install` updates them)")
+    return found

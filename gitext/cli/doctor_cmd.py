@@ -22,6 +22,20 @@ def _show(report: DoctorReport) -> None:
         click.echo(f"{f.severity}: {f.check}: {where}{f.message}")
         if f.repair and f.severity != "info":
             click.echo(f"  repair: {f.repair}")
+        if f.hint:
+            click.echo(f"  hint: {f.hint}")
+
+
+def _verdict(report: DoctorReport) -> str:
+    if report.healthy:
+        return "healthy"
+    problems = report.problems()
+    if not any(f.hint and not f.repair for f in problems):
+        return "problems found: `git aircher repair` fixes them"
+    if not any(f.repair for f in problems):
+        return "problems found: their hints say what to do"
+    return ("problems found: `git aircher repair` fixes those with a repair line; the others"
+            " have a hint")
 
 
 @click.command()
@@ -41,8 +55,7 @@ def doctor(app: App, quick: bool, as_json: bool) -> None:
     else:
         _show(report)
         click.echo("")
-        click.echo("healthy" if report.healthy
-                   else "problems found: `git aircher repair` fixes them")
+        click.echo(_verdict(report))
     if not report.healthy:
         raise click.exceptions.Exit(1)
 

@@ -20,8 +20,11 @@ def status(app: App, as_json: bool) -> None:
         return
     click.echo(f"store:  {st.data_dir}")
     click.echo(f"global: {st.global_dir}")
-    if st.warnings:  # one line, however many thresholds are crossed: `health` has the detail
-        click.echo(f"warning: {'; '.join(st.warnings)} (see `git aircher health`)")
+    store = [w for w in st.warnings if w not in st.hook_warnings]
+    if store:  # one line, however many thresholds are crossed: `health` has the detail
+        click.echo(f"warning: {'; '.join(store)} (see `git aircher health`)")
+    for line in st.hook_warnings:  # each says what to do; `health` knows nothing of hooks
+        click.echo(f"warning: {line}")
     ctx = st.current_context
     if ctx:
         click.echo(f"context: {ctx['name']} ({ctx['context_type']}, {ctx['id']})")

@@ -39,6 +39,7 @@ class Finding:
     database: str | None
     message: str
     repair: str | None = None
+    hint: str | None = None  # what the user does where repair does nothing
 
 
 @dataclass
@@ -262,6 +263,25 @@ def failed_records(project: Project) -> list[Finding]:
     )]
 
 
+def hook_findings(project: Project) -> list[Finding]:
+    """Our hooks missing from the folder git runs hooks from (a core.hooksPath set after init):
+    the store then falls behind at every commit, and index_behind_git alone comes back after
+    each repair without saying why. Turned off with core.hooksPath=/dev/null is a choice,
+    reported as information."""
+    from gitext.errors import AircherError
+    from gitext.hooks.presence import absent_hooks
+
+    try:
+        absent = absent_hooks(project.repo.info.worktree_root)
+    except (AircherError, OSError):
+        return []
+    if absent is None:
+        return []
+    return [Finding("hooks_off" if absent.turned_off else "hooks_missing",
+                    "info" if absent.turned_off else "warning", None, absent.message(),
+                    hint=absent.hint())]
+
+
 def diagnose(project: Project, *, quick: bool = False) -> DoctorReport:
     """Every check; the store is only read."""
     report = DoctorReport([])
@@ -273,6 +293,7 @@ def diagnose(project: Project, *, quick: bool = False) -> DoctorReport:
     report.findings.extend(reference_findings(project, sound))
     report.findings.extend(exposure_findings(project))
     report.findings.extend(failed_records(project))
+    report.findings.extend(hook_findings(project))
     if "file_index" in sound:
         report.findings.extend(index_freshness(project))
         report.findings.extend(search_coverage(project))

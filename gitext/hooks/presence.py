@@ -1,0 +1,68 @@
+"""Whether git runs git-aircher's hooks in this repository at all.
+
+After `init`, a tool that sets `core.hooksPath` (husky, lefthook, a team's shared folder) moves
+git to a folder without our shims: nothing fails, commits are simply no longer recorded, and the
+store falls behind after every one. `doctor` and `status` say so, from what git itself resolves.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitext.git.hookdir import hooks_dir
+from gitext.hooks.install import HOOK_NAMES, TURN_ON_HINT, hook_status, read_hook
+
+# States in which git runs our shim (`wrapped`: the pre-commit framework runs it as .legacy).
+_RUNNING = ("ours", "chained", "ours-outdated", "wrapped")
+
+
+@dataclass(frozen=True)
+class HooksAbsent:
+    folder: Path  # where git runs hooks from
+    from_config: bool  # core.hooksPath chose the folder
+    turned_off: bool  # core.hooksPath=/dev/null: no hooks at all, on purpose
+    missing: list[str]  # our hooks git will not run
+
+    def message(self) -> str:
+        if self.turned_off:
+            return (f"hooks are turned off by core.hooksPath={self.folder}: the store is kept"
+                    " current only by `git aircher sync` and by queries")
+        why = " (core.hooksPath)" if self.from_config else ""
+        return (f"git runs hooks from {self.folder}{why}, which lacks git-aircher's"
+                f" {', '.join(self.missing)}: commits and checkouts are not recorded until"
+                " `git aircher sync`")
+
+    def hint(self) -> str:
+        return TURN_ON_HINT if self.turned_off else "`git aircher hooks install` puts them there"
+
+
+def turned_off(folder: Path) -> bool:
+    return folder == Path(os.devnull)
+
+
+def absent_hooks(repo_root: Path) -> HooksAbsent | None:
+    """Our hooks git would not run here; None when it runs every one."""
+    where = hooks_dir(repo_root)
+    if turned_off(where.path):
+        return HooksAbsent(where.path, True, True, list(HOOK_NAMES))
+    framework = _framework_runs_ours(where.worktree_root)
+    missing = [s.name for s in hook_status(repo_root) if s.state not in _RUNNING
+               and not (s.state == "foreign" and framework and _is_framework(Path(s.path)))]
+    return HooksAbsent(where.path, where.from_config, False, missing) if missing else None
+
+
+def _framework_runs_ours(worktree_root: Path) -> bool:
+    """The pre-commit framework's config takes our hooks (`aircher-sync`, docs/hooks.md): its
+    own hooks then run ours without a shim of ours in the folder."""
+    try:
+        config = (worktree_root / ".pre-commit-config.yaml").read_text("utf-8", "replace")
+    except OSError:
+        return False
+    return "aircher-" in config
+
+
+def _is_framework(path: Path) -> bool:
+    text = read_hook(path)
+    return text is not None and b"pre-commit" in text[:4096]
