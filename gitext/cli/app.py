@@ -143,10 +143,13 @@ def run(args: list[str]) -> int:
             " rename the file or branch, or give the name in UTF-8"))
     except (sqlite3.OperationalError, OSError) as exc:
         from gitext.lifecycle.limits import disk_full_error
+        from gitext.store.access import denied, not_writable
 
         full = disk_full_error(exc, "the git-aircher store")
         if full is not None:
             return report_error(full)
+        if denied(exc):
+            return report_error(not_writable(exc))
         return report_bug(exc, _current[0].log_dirs() if _current else [global_root() / "logs"])
     except Exception as exc:  # the boundary where bugs become a log, not a traceback
         dirs = _current[0].log_dirs() if _current else [global_root() / "logs"]

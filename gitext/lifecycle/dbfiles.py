@@ -3,6 +3,7 @@ connections that change nothing, the schema the migrations produce, and row coun
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import struct
@@ -42,7 +43,10 @@ def raw_connect(path: Path, *, readonly: bool = True, busy_ms: int = 5000) -> sq
     a file normally would quietly discard the evidence that a WAL was lost.
     """
     if readonly:
-        flag = "immutable=1" if lost_wal_evidence(path) else "mode=ro"
+        # A WAL database in a folder no one may write (a read-only store) cannot even be read
+        # without its -shm, which SQLite would have to create: nothing can change it either.
+        frozen = not os.access(path.parent, os.W_OK) and not Path(f"{path}-shm").exists()
+        flag = "immutable=1" if frozen or lost_wal_evidence(path) else "mode=ro"
         uri = f"file:{quote(str(path))}?{flag}"
         conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
     else:

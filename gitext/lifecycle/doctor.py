@@ -282,6 +282,22 @@ def hook_findings(project: Project) -> list[Finding]:
                     hint=absent.hint())]
 
 
+def writable(project: Project) -> list[Finding]:
+    """A store this user may not write: not damage (its databases read fine), but the hooks
+    drop their records and every command that reads it fails, as it writes first."""
+    from gitext.store.access import HINT, unwritable
+
+    layout = project.layout
+    denied = unwritable([layout.root, layout.core, layout.journal, layout.run,
+                         *store_databases(project).values()])
+    if not denied:
+        return []
+    more = f" and {len(denied) - 1} more" if len(denied) > 1 else ""
+    return [Finding("store_readonly", "error", None,
+                    f"you may not write {denied[0]}{more}: git's events are not recorded and"
+                    " commands that read the store fail", hint=HINT)]
+
+
 def diagnose(project: Project, *, quick: bool = False) -> DoctorReport:
     """Every check; the store is only read."""
     report = DoctorReport([])
@@ -292,6 +308,7 @@ def diagnose(project: Project, *, quick: bool = False) -> DoctorReport:
     sound = {d.name for d in report.databases if d.readable and d.integrity == "ok"}
     report.findings.extend(reference_findings(project, sound))
     report.findings.extend(exposure_findings(project))
+    report.findings.extend(writable(project))
     report.findings.extend(failed_records(project))
     report.findings.extend(hook_findings(project))
     if "file_index" in sound:

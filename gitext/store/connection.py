@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from gitext.config import Config
 from gitext.errors import AircherError
+from gitext.store.access import denied, not_writable
 from gitext.store.migrate import migrate
 
 if TYPE_CHECKING:
@@ -74,6 +75,8 @@ def open_database(
             migrate(conn, db, str(path))
     except sqlite3.DatabaseError as exc:
         conn.close()
+        if denied(exc, path):  # not damage: doctor would only find the same
+            raise not_writable(exc, path) from exc
         raise AircherError(
             f"{path}: {exc}", hint="`git aircher doctor` checks the store and says what to do"
         ) from exc
