@@ -102,7 +102,8 @@ def process_pending(db: Database, project_id: str, root: Path, batch: int = 2000
         removed = [r[0] for r in rows if r[1] or r[2] is None]
         _load(root, states)
         if docs is not None:
-            docs([(s.path, s.blob, _text(s.content)) for s in states if s.content is not None],
+            docs([(s.path, s.blob, _text(redact(s.content))) for s in states
+                  if s.content is not None],
                  removed)
         analysed = {s.path: s.blob for s in states} | dict.fromkeys(removed, "")
         with db.write() as conn:
@@ -124,7 +125,7 @@ def _load(root: Path, states: list[FileState]) -> None:
     for s in states:
         data = contents.get(s.blob)
         if data is not None and not is_binary(data):
-            s.content = redact(data)
+            s.content = data
 
 
 def refresh(
@@ -149,7 +150,7 @@ def refresh(
     for s in changed:
         if s.content is None or len(s.content) > MAX_ANALYSED:
             continue
-        text = _text(s.content)
+        text = _text(redact(s.content))  # snippets never hold a key
         src = file_id(project_id, s.path)
         for rel in find_relationships(s.path, text, frozen):
             tgt = file_id(project_id, rel.target)

@@ -20,7 +20,7 @@ from gitext.git.history import Change
 from gitext.git.objects import mostly_loose, read_files
 from gitext.ids import derived_id
 from gitext.index.languages import count_lines, detect_encoding, is_binary, language_for
-from gitext.index.secrets import is_secret_path, redact
+from gitext.index.secrets import is_secret_path
 from gitext.store.pool import Database
 
 Progress = Callable[[int, int], None]  # (done, total)
@@ -40,7 +40,9 @@ class FileState:
     mode: str
     blob: str
     status: str  # clean, modified, added, untracked, deleted
-    content: bytes | None = None  # set for text we may analyse further; None for secrets
+    # Text we may analyse further (None for secrets), as it is: whatever stores something made
+    # from it redacts it first (`secrets.redact`), which the index path here need not pay for.
+    content: bytes | None = None
     from_disk: bool = False  # a work-tree version git has no object for: read the file
 
 
@@ -187,7 +189,7 @@ def apply_files(
                 meta = _too_large(meta, root / s.path)
             rows.append((*meta, file_id(project_id, s.path), now, project_id, worktree))
             if data is not None and not meta[8] and s.mode != SYMLINK:
-                s.content = redact(data)  # what is analysed further never holds a key
+                s.content = data
                 if isinstance(count := meta[11], int):
                     lines[s.blob] = count
         db.executemany(conn, _UPSERT, rows)
