@@ -171,8 +171,15 @@ class ProjectLayout:
             folder.mkdir(parents=True, exist_ok=True)
 
 
-def open_to_others(folders: list[Path]) -> list[Path]:
-    """Those of ``folders`` that users other than their owner may enter."""
+def open_to_others(folders: list[Path], within: Path | None = None) -> list[Path]:
+    """Those of ``folders`` that users other than their owner may enter: none when the folder
+    ``within`` they are in (the store's top) keeps others out itself."""
+    if within is not None:
+        try:
+            if not within.stat().st_mode & 0o077:
+                return []
+        except OSError:
+            pass
     found = []
     for folder in folders:
         try:

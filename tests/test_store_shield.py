@@ -329,6 +329,8 @@ def test_doctor_finds_a_store_others_may_read_and_the_next_event_closes_it(live:
     wait_idle(live)
     (live / ".agents" / "db").chmod(0o755)
     (live / ".agents" / "sessions").chmod(0o750)
+    assert run_git_aircher(live, "doctor").code == 0  # the store's top keeps others out still
+    (live / ".agents").chmod(0o755)  # as a clone of a project that tracks .agents/skills/ has it
     r = run_git_aircher(live, "doctor")
     assert r.code == 1 and "store_readable" in r.out, r.out
     assert ".agents/db/" in r.out and ".agents/sessions/" in r.out

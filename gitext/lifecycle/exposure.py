@@ -39,7 +39,7 @@ def exposure_findings(project: Project) -> list[Finding]:
     from gitext.lifecycle.doctor import Finding
 
     found = _in_a_linked_worktree(project)
-    opened = open_to_others(project.layout.folders())
+    opened = open_to_others(project.layout.folders(), project.layout.root)
     if opened:
         name = project.layout.root.name
         found.append(Finding(
