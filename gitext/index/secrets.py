@@ -59,6 +59,19 @@ def _key_kind(match: str) -> str:
     return "openai-api-key"
 
 
+_ESCAPED = re.compile(r"\\[A-Za-z]|%[0-9A-Fa-f]{2}")
+
+
+def _bounded(text: str, start: int, not_before: frozenset[str]) -> bool:
+    """Does a match at ``start`` begin a token? An escape right before it (`\\n` in a JSON
+    string, `%3D` in a URL) ends the token before it, although its last character is a
+    letter or digit."""
+    if not start or text[start - 1] not in not_before:
+        return True
+    return _ESCAPED.fullmatch(text, max(0, start - 3), start) is not None or \
+        _ESCAPED.fullmatch(text, max(0, start - 2), start) is not None
+
+
 def find_secret_patterns(text: str) -> list[tuple[int, str]]:
     """(1-based line, kind) for every line holding something shaped like an API key.
 
@@ -68,7 +81,7 @@ def find_secret_patterns(text: str) -> list[tuple[int, str]]:
     for kind, pattern, not_before in _PATTERNS:
         for match in pattern.finditer(text):
             start = match.start()
-            if start and text[start - 1] in not_before:
+            if not _bounded(text, start, not_before):
                 continue
             name = _key_kind(match.group()) if kind == "api-key" else kind
             found.append((start, name))
@@ -87,6 +100,42 @@ def find_secret_patterns(text: str) -> list[tuple[int, str]]:
 
 REDACTED = "[redacted]"
 _KEY_END = re.compile(r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
+_BASE64 = re.compile(r"[A-Za-z0-9+/=]+")
+_ARMOR = re.compile(r"[A-Za-z][A-Za-z-]*: .*")  # Proc-Type:, DEK-Info:, Comment:, Version:
+
+
+def _block_end(text: str, end: int) -> int:
+    """Where the key a header (ending at ``end``) introduces ends: the lines of key material
+    after it (base64, armor headers, blank lines), through its footer when that follows them.
+    Code or prose that only names a header (`startswith("-----BEGIN RSA PRIVATE KEY-----")`)
+    keeps everything after the header; each line is looked at once, whatever the number of
+    headers in a file."""
+    line_end = text.find("\n", end)
+    while line_end >= 0:
+        start = line_end + 1
+        line_end = text.find("\n", start)
+        stop = len(text) if line_end < 0 else line_end
+        line = text[start:stop].strip()
+        footer = _KEY_END.match(line)
+        if footer is not None:
+            return text.index(footer.group(), start) + len(footer.group())
+        if not line:
+            continue  # a blank line inside the block (PGP armor) is no end of it
+        if not _ARMOR.fullmatch(line) and not (
+                _BASE64.fullmatch(line) and (len(line) >= 16 or line.endswith("=")
+                                             or _footer_next(text, line_end))):
+            break
+        end = stop
+    return end
+
+
+def _footer_next(text: str, line_end: int) -> bool:
+    # The last line of a key's base64 may be short: it is one when the footer comes next.
+    if line_end < 0:
+        return False
+    after = text.find("\n", line_end + 1)
+    return _KEY_END.match(text[line_end + 1 : len(text) if after < 0 else after].strip()) \
+        is not None
 
 
 def _spans(text: str) -> list[tuple[int, int]]:
@@ -94,13 +143,10 @@ def _spans(text: str) -> list[tuple[int, int]]:
     for kind, pattern, not_before in _PATTERNS:
         for match in pattern.finditer(text):
             start, end = match.span()
-            if start and text[start - 1] in not_before:
+            if not _bounded(text, start, not_before):
                 continue
             if kind == "private-key":
-                # The header names the block; the key is the lines after it, up to its footer
-                # (or the end of the text when the footer is missing).
-                footer = _KEY_END.search(text, end)
-                end = footer.end() if footer else len(text)
+                end = _block_end(text, end)
             spans.append((start, end))
     return sorted(spans)
 

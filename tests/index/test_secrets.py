@@ -164,6 +164,7 @@ def test_large_text_is_quick_and_exact() -> None:
     assert find_secret_patterns(text) == [(50_001, "aws-access-key")]
 
 
+KEY_BODY_LINE = "MIIEowIBAAKCAQEAx2hVYrXSAMPLEONLYb3BlbnNzaC1rZXk"
 KEY_FILE = (
     "-----BEGIN OPENSSH " + "PRIVATE KEY-----\n"
     "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n"
@@ -193,3 +194,41 @@ def test_redact_bytes_keeps_other_encodings_and_is_free_when_clean() -> None:
     assert redact(latin) == "café = 1\n".encode("latin-1") + f"k = {REDACTED}\n".encode()
     clean = b"def f():\n    return 1\n"
     assert redact(clean) is clean
+
+
+def test_text_that_only_names_a_key_header_keeps_the_rest() -> None:
+    header = "-----BEGIN RSA " + "PRIVATE KEY-----"
+    code = (f'def is_key(text):\n    return text.startswith("{header}")\n\n\n'
+            "def parse_deployment_manifest(path):\n    return path\n")
+    done = redact_text(code)
+    assert "parse_deployment_manifest" in done and "return path" in done
+    assert header not in done and done.count("\n") == code.count("\n")
+
+
+def test_a_key_block_with_armor_headers_and_a_short_last_line() -> None:
+    header, footer = "-----BEGIN RSA " + "PRIVATE KEY-----", "-----END RSA " + "PRIVATE KEY-----"
+    text = (f"  {header}\n  Proc-Type: 4,ENCRYPTED\n  DEK-Info: AES-128-CBC,AB12\n\n"
+            f"  {KEY_BODY_LINE}\n  Yw\n  {footer}\nafter = 1\n")
+    done = redact_text(text)
+    assert done.splitlines()[-1] == "after = 1" and "Yw" not in done and "Proc" not in done
+    assert done.count("\n") == text.count("\n")
+
+
+def test_many_headers_without_footers_each_redact_only_themselves() -> None:
+    # Each header used to look for a footer to the end of the text: quadratic, a minute for a
+    # megabyte of such lines, and all of it lost to search.
+    header = "-----BEGIN " + "PRIVATE KEY-----"
+    text = "".join(f'check("{header}")  # {i}\n' for i in range(20_000))
+    assert redact_text(text) == "".join(f'check("{REDACTED}")  # {i}\n' for i in range(20_000))
+
+
+@pytest.mark.parametrize("before", ["\\n", "\\t", "%3D", "%2f"])
+def test_a_key_right_after_an_escape_is_found(before: str) -> None:
+    for key in (AWS, GOOGLE):
+        text = f'{{"env": "X{before}{key}"}}'
+        assert find_secret_patterns(text) != []
+        assert key not in redact_text(text)
+
+
+def test_a_key_inside_a_longer_word_is_not_one() -> None:
+    assert find_secret_patterns("XX" + AWS) == [] and find_secret_patterns("nn" + AWS) == []
