@@ -138,9 +138,15 @@ def _footer_next(text: str, line_end: int) -> bool:
         is not None
 
 
-def _spans(text: str) -> list[tuple[int, int]]:
+# The same shapes in any case: what a store made of them before they were redacted holds as
+# lower-cased search terms (`akiaxxxx…`), in insights and notes (`scrub`).
+_ANY_CASE = tuple((kind, re.compile(pattern.pattern, re.IGNORECASE), not_before)
+                  for kind, pattern, not_before in _PATTERNS)
+
+
+def _spans(text: str, any_case: bool = False) -> list[tuple[int, int]]:
     spans = []
-    for kind, pattern, not_before in _PATTERNS:
+    for kind, pattern, not_before in _ANY_CASE if any_case else _PATTERNS:
         for match in pattern.finditer(text):
             start, end = match.span()
             if not _bounded(text, start, not_before):
@@ -151,10 +157,11 @@ def _spans(text: str) -> list[tuple[int, int]]:
     return sorted(spans)
 
 
-def redact_text(text: str) -> str:
+def redact_text(text: str, *, any_case: bool = False) -> str:
     """``text`` with every credential-shaped string replaced by ``[redacted]`` and the same
-    number of line breaks (so line numbers still hold); ``text`` itself when it holds none."""
-    spans = _spans(text)
+    number of line breaks (so line numbers still hold); ``text`` itself when it holds none.
+    ``any_case``: lower-cased keys too (terms made of them), for what was stored before."""
+    spans = _spans(text, any_case)
     if not spans:
         return text
     out, at = [], 0

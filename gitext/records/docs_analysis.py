@@ -15,6 +15,7 @@ from urllib.parse import unquote
 
 from gitext import clock
 from gitext.ids import derived_id
+from gitext.index.languages import is_binary
 from gitext.index.secrets import redact
 from gitext.project import Project
 from gitext.records import values as v
@@ -342,6 +343,8 @@ def refresh_worktree_docs(project: Project) -> int:
             data = (root / rel).read_bytes()
         except OSError:
             continue
+        if is_binary(data):
+            continue  # UTF-16 text too: analysed as such, it would be read past redaction
         changed.append((rel, blob_id(data), redact(data).decode("utf-8", "replace")))
     with project.db("knowledge").read() as conn:
         stored = [r[0] for r in conn.execute("SELECT file_path FROM documentation_files")]

@@ -56,12 +56,15 @@ def scrub(project: Project) -> int:
     bad = _holding_keys(root, sorted(pairs))
     blobs = {b for _, b in bad}
     paths = {p for p, _ in bad}
+    with _wiping(kdb), kdb.write() as kconn:
+        kdb.executemany(kconn, "DELETE FROM embedding_metadata WHERE content_hash = ?",
+                        ((b,) for b in blobs))
+        kdb.executemany(kconn, "DELETE FROM documentation_files WHERE file_path = ?",
+                        ((p,) for p in paths))
+        # Notes of files search never reads (over 1 MiB), insights and transfers made of
+        # commit messages (as terms, lower-cased), previews of versions kept.
+        _redact_everywhere(kconn)
     if bad:
-        with _wiping(kdb), kdb.write() as kconn:
-            kdb.executemany(kconn, "DELETE FROM embedding_metadata WHERE content_hash = ?",
-                            ((b,) for b in blobs))
-            kdb.executemany(kconn, "DELETE FROM documentation_files WHERE file_path = ?",
-                            ((p,) for p in paths))
         with _wiping(kdb):
             forget_vectors(project)  # the vectors leave their files now, not at a compaction
     with _wiping(fdb), fdb.write() as conn:
@@ -77,8 +80,7 @@ def scrub(project: Project) -> int:
             conn, "INSERT OR IGNORE INTO analysis_pending (worktree_path, path, queued_at)"
             " SELECT w.worktree_path, f.path, ? FROM worktree_files w JOIN files f"
             " ON f.id = w.file_id WHERE f.path = ?", ((clock.now(), p) for p in paths))
-        _redact_column(conn, "file_snippets", "id", "content")
-        _redact_column(conn, "commits", "sha", "message")
+        _redact_everywhere(conn)  # snippets, commit messages, …
         conn.execute("DELETE FROM pending_scrubs WHERE name = ?", (NAME,))
     for worktree in worktrees:
         forget_indexed(project, Path(worktree))
@@ -119,13 +121,48 @@ def _holding_keys(root: Path, pairs: list[tuple[str, str]]) -> list[tuple[str, s
     return bad
 
 
-def _redact_column(conn: sqlite3.Connection, table: str, key: str, column: str) -> None:
-    # The literal starts of every key pattern: a cheap filter before the exact check.
-    rows = conn.execute(
-        f"SELECT {key}, {column} FROM {table} WHERE {column} LIKE '%AKIA%' OR {column} LIKE"
-        f" '%gh%\\_%' ESCAPE '\\' OR {column} LIKE '%sk-%' OR {column} LIKE '%xox%' OR"
-        f" {column} LIKE '%AIza%' OR {column} LIKE '%PRIVATE KEY%'").fetchall()
-    for ident, text in rows:
-        done = redact_text(text)
+# Columns that name things (paths, branches, ids, hashes): a key there is the name itself, and
+# changing it would break what refers to it.
+_NAMES = frozenset({"path", "old_path", "new_path", "file_path", "worktree_path", "name",
+                    "branch_name", "git_branch", "blob", "sha", "git_commit", "first_parent",
+                    "parents"})
+# The search index is taken care of version by version above (its terms are rebuilt).
+_SKIPPED = ("search_", "pending_scrubs", "sqlite_")
+# Case-insensitive LIKE: the literal starts of every key pattern, a cheap filter before the
+# exact check.
+_LIKELY = ("%akia%", "%gh%\\_%", "%github\\_pat\\_%", "%sk-%", "%xox%", "%aiza%",
+           "%private key%")
+
+
+def _redact_everywhere(conn: sqlite3.Connection) -> None:
+    """Every text column of every table of this database, keys in any case redacted in place."""
+    tables = [str(r[0]) for r in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL%'")]
+    for table in tables:
+        if table.startswith(_SKIPPED):
+            continue
+        info = conn.execute(f"PRAGMA table_info('{table}')").fetchall()
+        keys = [str(r[1]) for r in sorted(info, key=lambda r: r[5]) if r[5]] or ["rowid"]
+        for row in info:
+            column, kind = str(row[1]), str(row[2] or "").upper()
+            if column in _NAMES or column.endswith(("_id", "_hash")) or column == "id":
+                continue
+            if kind and not any(t in kind for t in ("TEXT", "CHAR", "CLOB", "JSON")):
+                continue
+            _redact_column(conn, table, keys, column)
+
+
+def _redact_column(conn: sqlite3.Connection, table: str, keys: list[str], column: str) -> None:
+    likely = " OR ".join(f'"{column}" LIKE ? ESCAPE \'\\\'' for _ in _LIKELY)
+    key_list = ", ".join(f'"{k}"' if k != "rowid" else k for k in keys)
+    rows = conn.execute(f'SELECT {key_list}, "{column}" FROM "{table}" WHERE {likely}',
+                        _LIKELY).fetchall()
+    where = " AND ".join(f'"{k}" = ?' if k != "rowid" else "rowid = ?" for k in keys)
+    for row in rows:
+        text = row[len(keys)]
+        if not isinstance(text, str):
+            continue
+        done = redact_text(text, any_case=True)
         if done is not text:
-            conn.execute(f"UPDATE {table} SET {column} = ? WHERE {key} = ?", (done, ident))
+            conn.execute(f'UPDATE "{table}" SET "{column}" = ? WHERE {where}',
+                         (done, *row[: len(keys)]))

@@ -25,16 +25,23 @@ SETTINGS = f'"""Settings for the zorblax uplink."""\n\nUPLINK_KEY = "{AWS}"\n\n\
 README = f"# Zorblax\n\nDeploy with the key `{AWS}` and the uplink.\n"
 # What would be left of a secret in the store: the strings themselves and the lower-cased terms
 # the tokenizer makes of them.
-TRACES = [AWS, AWS.lower(), KEY_BODY, KEY_BODY.lower(), "quuxplumbus"]
+PAT = "github_pat_" + "11ZORBLAX0" + "q7" * 18  # no "gh" in it: a filter once missed it
+SLACK = "xoxb-" + "1234567890-ZorblaxUplinkToken"
+TRACES = [AWS, AWS.lower(), KEY_BODY, KEY_BODY.lower(), "quuxplumbus", PAT, PAT.lower(), SLACK,
+          SLACK.lower(), AWS.encode("utf-16-le").decode("latin-1")]
 ENVRC = "export ZORBLAX_PASSWORD=quuxplumbus\n"  # no key shape: secret by its name alone
 
 
 def traces_in_store(repo: Path) -> list[str]:
+    """Every trace of a key in the store's files but its backups (copies of the databases as
+    they were, kept for recovery; a restore runs the scrub again)."""
     found = []
+    backups = repo / ".agents" / "content" / "backups"
     for path in (repo / ".agents").rglob("*"):
-        if path.is_file() and not path.is_symlink():
+        if path.is_file() and not path.is_symlink() and backups not in path.parents:
             data = path.read_bytes()
-            found += [f"{path.relative_to(repo)}: {t}" for t in TRACES if t.encode() in data]
+            found += [f"{path.relative_to(repo)}: {t}" for t in TRACES
+                      if t.encode("latin-1" if "\0" in t else "utf-8") in data]
     return found
 
 
@@ -49,8 +56,9 @@ def search(repo: Path, *words: str) -> list[dict[str, Any]]:
 def test_keys_in_committed_files_never_enter_the_store(
         empty_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRCHER_SKIP", "1")  # everything in this process: index does it all
-    commit(empty_repo, {"settings.py": SETTINGS, "deploy_key": KEY_FILE, "README.md": README},
-           f"uplink, first try with {AWS}")
+    wide = ("\ufeff# Notes\n\nThe uplink key is " + AWS + "\n").encode("utf-16-le")
+    commit(empty_repo, {"settings.py": SETTINGS, "deploy_key": KEY_FILE, "README.md": README,
+                        "NOTES.md": wide}, f"uplink, first try with {AWS}")
     assert run_git_aircher(empty_repo, "init").code == 0
     assert run_git_aircher(empty_repo, "index").code == 0
     assert run_git_aircher(empty_repo, "knowledge", "docs", "refresh").code == 0
@@ -91,8 +99,16 @@ def test_a_store_indexed_before_redaction_is_scrubbed_once(
     import gitext.sync.files
 
     monkeypatch.setenv("AIRCHER_SKIP", "1")
+    big = f"# Zorblax {SLACK}\n\n" + "Uplink notes, at length.\n" * 45_000  # > 1 MiB: no search
     commit(empty_repo, {"settings.py": SETTINGS, "deploy_key": KEY_FILE, "README.md": README,
-                        ".envrc": ENVRC}, f"uplink, first try with {AWS}")
+                        ".envrc": ENVRC, "BIG.md": big}, f"uplink, first try with {AWS}")
+    for branch in ("alpha", "beta"):  # insights and transfers are made of commit messages
+        git(empty_repo, "switch", "-q", "-c", branch, "main")
+        for i in range(3):
+            commit(empty_repo, {f"{branch}{i}.txt": f"{i}\n"},
+                   f"rotate {PAT} for the zorblax uplink {i}")
+    git(empty_repo, "switch", "-q", "main")
+    git(empty_repo, "merge", "-q", "--no-edit", "alpha")
     with monkeypatch.context() as old_code:
         for module in (gitext.sync.derived, gitext.search.indexer, gitext.records.docs_analysis):
             old_code.setattr(module, "redact", lambda data: data)
@@ -103,11 +119,26 @@ def test_a_store_indexed_before_redaction_is_scrubbed_once(
         assert aircher(empty_repo, "init").code == 0
         assert aircher(empty_repo, "index").code == 0
         assert aircher(empty_repo, "knowledge", "docs", "refresh").code == 0
-    db = empty_repo / ".agents" / "db" / "core" / "file_index.db"
+        db = empty_repo / ".agents" / "db" / "core" / "file_index.db"
+        with sqlite3.connect(db) as conn:  # messages as the earlier code stored them
+            for sha in git(empty_repo, "rev-list", "HEAD").split():
+                conn.execute("UPDATE commits SET message = ? WHERE sha = ?",
+                             (git(empty_repo, "log", "-1", "--format=%B", sha), sha))
+        conn.close()
+    knowledge = empty_repo / ".agents" / "db" / "core" / "knowledge.db"
+    with sqlite3.connect(knowledge) as conn:  # an insight made of those messages, as terms
+        conn.execute("INSERT INTO cross_context_insights (id, insight_type, description,"
+                     " evidence) VALUES ('i1', 'similar_solution', ?, ?)",
+                     (f"alike: rotate {PAT.lower()} zorblax",
+                      json.dumps({"terms": [PAT.lower(), "uplink"]})))
+    conn.close()
     with sqlite3.connect(db) as conn:  # what migration 008 leaves in such a store
         conn.execute("INSERT INTO pending_scrubs (name) VALUES ('credentials')")
     conn.close()
-    assert traces_in_store(empty_repo)  # the earlier code's store, as it was
+    before = "\n".join(traces_in_store(empty_repo))  # the earlier code's store, as it was
+    for where, trace in (("file_index", PAT), ("knowledge", PAT.lower()), ("knowledge", SLACK),
+                         ("file_index", AWS.lower())):
+        assert f"{where}.db: {trace}" in before, before
     assert any(h["path"] == "settings.py" for h in search(empty_repo, AWS))
 
     assert run_git_aircher(empty_repo, "index").code == 0
