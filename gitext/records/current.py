@@ -86,7 +86,8 @@ def active_session_row(
 def _moved_here(project: Project, wid: str, branch_ctx_id: str) -> tuple[str, Context] | None:
     """An active session of this branch whose worktree folder is gone: the worktree was moved
     here (`git worktree move`, or the repository's folder renamed), and its session comes with
-    it. A worktree's id is made from its path, so before, the session was left behind, `session
+    it (not from a worktree git still lists: one locked while its disk is away). A
+    worktree's id is made from its path, so before, the session was left behind, `session
     end` found nothing and a new one made two active sessions on the branch. git checks a branch
     out in one worktree at a time, so only this one can be where it went."""
     with project.db("knowledge").read() as conn:
@@ -102,9 +103,13 @@ def _moved_here(project: Project, wid: str, branch_ctx_id: str) -> tuple[str, Co
             f"SELECT id, context_id, worktree_id FROM sessions WHERE status = 'active' AND"
             f" worktree_id != ? AND context_id IN ({','.join('?' * len(sessions))})"
             " ORDER BY started_at DESC, rowid DESC", (wid, *sessions)).fetchall()
+    if not rows:
+        return None
+    # A worktree git still lists is not gone (locked while its disk is away), only moved ones.
+    listed = {w.path.resolve() for w in project.repo.worktrees()}
     for row in rows:
         old = paths.get(str(row["worktree_id"]))
-        if old is not None and Path(old).is_dir():
+        if old is not None and (Path(old).is_dir() or Path(old).resolve() in listed):
             continue  # still there: another worktree's session on this branch, not ours
         with project.db("sessions").write() as sconn:
             sconn.execute("UPDATE sessions SET worktree_id = ? WHERE id = ?", (wid, row["id"]))

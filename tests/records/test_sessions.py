@@ -164,3 +164,22 @@ def test_a_moved_worktree_keeps_its_active_session(project: Project, repo: Path)
     assert run_git_aircher(moved, "session", "end").code == 0
     active = json.loads(run_git_aircher(moved, "session", "list", "--json").out)
     assert [s["status"] for s in active] == ["inactive"]
+
+
+def test_a_locked_worktree_away_keeps_its_session(project: Project, repo: Path) -> None:
+    """Its folder is missing while its disk is away, but git still lists it: another worktree
+    on the same context must not take its session as a moved one's."""
+    from tests.conftest import run_git_aircher
+
+    wt, away = repo.parent / "usb", repo.parent / "away"
+    git(repo, "worktree", "add", "-q", "--detach", str(wt))
+    assert run_git_aircher(wt, "session", "start", "feature").code == 0
+    started = json.loads(run_git_aircher(wt, "session", "show", "--json").out)["id"]
+    git(repo, "worktree", "lock", "--reason", "usb disk", str(wt))
+    wt.rename(away)
+    git(repo, "checkout", "-q", "--detach")
+    assert run_git_aircher(repo, "session", "show").code == 2  # none here: it is the usb's
+    git(repo, "checkout", "-q", "main")
+    away.rename(wt)
+    r = run_git_aircher(wt, "session", "show", "--json")
+    assert r.code == 0 and json.loads(r.out)["id"] == started, r.err
