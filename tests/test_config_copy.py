@@ -137,6 +137,8 @@ def test_a_branch_that_tracks_its_own_agents_config_toml(repo: Path) -> None:
     r = run_git_aircher(repo, "config", "set", "storage.backup_interval", "1h")
     assert r.code == 2 and "a file of the project's own" in r.err, r.err
     assert "other-agent-tool" in (repo / ".agents" / "config.toml").read_text()
+    r = run_git_aircher(repo, "doctor")  # the branch's own file is not ours left unignored
+    assert r.code == 0 and "store_not_ignored" not in r.out, r.out
     git(repo, "switch", "-q", "main")
     wait_idle(repo)
     assert setting(repo, "storage.backup_interval")[0] == "12h"

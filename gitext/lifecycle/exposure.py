@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gitext.config_copy import keep, removed
+from gitext.config_copy import keep, removed, tracked
 from gitext.git.exclude import ensure_excluded, not_ignored
 from gitext.git.shield import shield, unshielded
 from gitext.git.storelink import forget, remember
@@ -50,6 +50,12 @@ def exposure_findings(project: Project) -> list[Finding]:
     if entries is None:
         return found
     seen = not_ignored(project.repo.info, entries)
+    config = project.layout.config
+    if seen and config.name in {Path(s).name for s in seen} and \
+            tracked(project.layout, project.repo.info.main_root):
+        # The branch's own config.toml (another tool's): git lists it as the project's file,
+        # rightly; ours is read from its copy meanwhile (docs/storage.md).
+        seen = [s for s in seen if Path(s).name != config.name]
     if seen:
         found.append(Finding(
             "store_not_ignored", "warning", None,

@@ -131,6 +131,7 @@ def search_messages(
 
 
 SNIPPET_WORDS = 16
+SNIPPET_CHARS = 240
 _WORD_RUN = re.compile(r"\w+")
 
 
@@ -158,4 +159,10 @@ def snippet(content: str, words: Sequence[str], size: int = SNIPPET_WORDS) -> st
     end = min(len(tokens), start + size)
     shown = [_WORD_RUN.sub(lambda m: f"[{m[0]}]" if found(m[0]) else m[0], t)
              for t in tokens[start:end]]
-    return ("…" if start else "") + " ".join(shown) + ("…" if end < len(tokens) else "")
+    text = ("…" if start else "") + " ".join(shown) + ("…" if end < len(tokens) else "")
+    if len(text) <= SNIPPET_CHARS:
+        return text
+    # Text without spaces (minified JSON, a long log line, CJK): cut by characters instead.
+    at = max(0, text.find("[") - SNIPPET_CHARS // 4)
+    cut = text[at : at + SNIPPET_CHARS]
+    return ("…" if at else "") + cut + ("…" if at + SNIPPET_CHARS < len(text) else "")

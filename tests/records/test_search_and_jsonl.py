@@ -214,3 +214,6 @@ def test_snippets_are_cut_from_the_message_not_its_index_terms(project: Project)
     assert "[needle]" in hit.snippet and len(hit.snippet.split()) == 16
     [hit] = search_messages(project, "current context")  # found through the identifier's parts
     assert "[getCurrentContext]" in hit.snippet
+    add_message(project, conv.id, "tool", '{"k":"' + "x" * 5000 + ',needle2,' + "y" * 5000 + '"}')
+    [hit] = search_messages(project, "needle2")  # no spaces: cut by characters, not words
+    assert "[needle2]" in hit.snippet and len(hit.snippet) <= 242
