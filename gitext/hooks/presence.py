@@ -8,12 +8,15 @@ store falls behind after every one. `doctor` and `status` say so, from what git 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from gitext.git.hookdir import hooks_dir
 from gitext.hooks.install import HOOK_NAMES, TURN_ON_HINT, hook_status, read_hook
 
+# An `id: aircher-…` entry of the config (a comment naming one is not a hook).
+_OUR_HOOK = re.compile(r"^[ \t-]*id:[ \t]*['\"]?aircher-", re.MULTILINE)
 # States in which git runs our shim (`wrapped`: the pre-commit framework runs it as .legacy).
 _RUNNING = ("ours", "chained", "ours-outdated", "wrapped")
 
@@ -30,9 +33,12 @@ class HooksAbsent:
             return (f"hooks are turned off by core.hooksPath={self.folder}: the store is kept"
                     " current only by `git aircher sync` and by queries")
         why = " (core.hooksPath)" if self.from_config else ""
-        return (f"git runs hooks from {self.folder}{why}, which lacks git-aircher's"
-                f" {', '.join(self.missing)}: commits and checkouts are not recorded until"
-                " `git aircher sync`")
+        lacks = f"git runs hooks from {self.folder}{why}, which lacks git-aircher's"
+        if self.missing == ["pre-commit"]:
+            return (f"{lacks} pre-commit guard: commits are not checked for the store's files"
+                    " or keys")
+        return (f"{lacks} {', '.join(self.missing)}: commits and checkouts are not recorded"
+                " until `git aircher sync`")
 
     def hint(self) -> str:
         return TURN_ON_HINT if self.turned_off else "`git aircher hooks install` puts them there"
@@ -60,7 +66,7 @@ def _framework_runs_ours(worktree_root: Path) -> bool:
         config = (worktree_root / ".pre-commit-config.yaml").read_text("utf-8", "replace")
     except OSError:
         return False
-    return "aircher-" in config
+    return _OUR_HOOK.search(config) is not None
 
 
 def _is_framework(path: Path) -> bool:
