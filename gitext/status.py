@@ -98,12 +98,15 @@ def collect(project: Project) -> Status:
 
 def _hook_warnings(project: Project) -> list[str]:
     from gitext.errors import AircherError
+    from gitext.git.hookdir import HooksOff
     from gitext.hooks.presence import absent_hooks
     from gitext.hooks.upgrade import outdated_shims
 
     try:
         stale = outdated_shims(project.repo.info.worktree_root)
         absent = absent_hooks(project.repo.info.worktree_root)
+    except HooksOff as off:
+        return [f"{off.message}; {off.hint}"]
     except (AircherError, OSError):
         return []
     found = [f"{absent.message()}; {absent.hint()}"] if absent is not None else []

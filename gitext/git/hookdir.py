@@ -15,8 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from gitext.errors import GitError, NotARepositoryError
+from gitext.errors import AircherError, GitError, NotARepositoryError
 from gitext.git.run import clean_env, git
+
+
+class HooksOff(AircherError):
+    """git runs no hooks in this repository, and has no folder for them to name."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,12 @@ def hooks_dir(start: Path) -> HooksDir:
         check=False,
     )
     lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+    if proc.returncode != 0 and b"empty string is not a valid path" in proc.stderr:
+        # `core.hooksPath=` (set to nothing): git runs no hook at all, and cannot say where.
+        raise HooksOff("core.hooksPath is set to an empty string: git runs no hooks here, so"
+                       " the store is kept current only by `git aircher sync` and by queries",
+                       hint="`git config --unset core.hooksPath` (add --global where it is set"
+                       " there), then `git aircher hooks install`")
     if proc.returncode != 0 or len(lines) < 3:
         raise NotARepositoryError(
             f"not inside the work tree of a git repository: {start}",

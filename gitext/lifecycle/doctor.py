@@ -269,10 +269,13 @@ def hook_findings(project: Project) -> list[Finding]:
     each repair without saying why. Turned off with core.hooksPath=/dev/null is a choice,
     reported as information."""
     from gitext.errors import AircherError
+    from gitext.git.hookdir import HooksOff
     from gitext.hooks.presence import absent_hooks
 
     try:
         absent = absent_hooks(project.repo.info.worktree_root)
+    except HooksOff as off:
+        return [Finding("hooks_off", "info", None, off.message, hint=off.hint)]
     except (AircherError, OSError):
         return []
     if absent is None:

@@ -179,9 +179,13 @@ def follow_ups() -> list[tuple[str, FollowUp]]:
 
 
 def _upgrade_shims(project: Project) -> None:
+    from gitext.git.hookdir import HooksOff
     from gitext.hooks.upgrade import refresh_shims
 
-    done = refresh_shims(project.repo.info.worktree_root).upgraded
+    try:
+        done = refresh_shims(project.repo.info.worktree_root).upgraded
+    except HooksOff:
+        return  # no hooks to keep current; doctor says so
     if done:
         log(project.layout.logs, "storage", "upgraded hook shims: " + ", ".join(done))
 

@@ -80,3 +80,19 @@ def test_a_comment_naming_our_hooks_is_no_framework_hook(live: Path, aircher: An
     write(live, ".pre-commit-config.yaml",
           "# TODO: add aircher-sync\nrepos:\n  - repo: local\n    hooks:\n      - id: black\n")
     assert "hooks_missing" in aircher(live, "doctor").out
+
+
+def test_an_empty_core_hooks_path_is_hooks_turned_off(live: Path, aircher: Any) -> None:
+    from tests.sync.helpers import failures, wait_idle
+
+    git(live, "config", "core.hooksPath", "")  # git runs no hook then, and names no folder
+    r = aircher(live, "hooks", "status")
+    assert r.code == 1 and r.err.startswith("error: core.hooksPath is set to an empty string")
+    assert "hint: `git config --unset core.hooksPath`" in r.err
+    assert "info: hooks_off: core.hooksPath is set to an empty string" in aircher(
+        live, "doctor").out
+    commit(live, {"c.txt": "c\n"}, "c")  # recorded by no hook: the query catches up
+    assert run_git_aircher(live, "search", "--", "anything").code == 0
+    wait_idle(live)  # the worker the query started, whose follow-ups look at the shims too
+    assert "core.hooksPath is set to an empty string" in aircher(live, "status").out
+    assert failures(live) == ""  # before: it logged NotARepositoryError
