@@ -291,8 +291,12 @@ def writable(project: Project) -> list[Finding]:
     from gitext.store.access import HINT, unwritable
 
     layout = project.layout
-    denied = unwritable([layout.root, layout.core, layout.journal, layout.run,
-                         *store_databases(project).values()])
+    databases = list(store_databases(project).values())
+    # SQLite makes a database's -wal and -shm with the database's mode: a database made
+    # writable again after it was read-only leaves them read-only, and every write fails.
+    sidecars = [db.with_name(db.name + s) for db in databases for s in ("-wal", "-shm")]
+    denied = unwritable([layout.root, layout.core, layout.journal, layout.run, *databases,
+                         *sidecars])
     if not denied:
         return []
     more = f" and {len(denied) - 1} more" if len(denied) > 1 else ""

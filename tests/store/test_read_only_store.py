@@ -73,3 +73,22 @@ def test_commands_say_the_store_is_not_writable(live: Path) -> None:
     assert r.code == 1
     assert f"error: store_readonly: you may not write {store(live)}" in r.out
     assert "salvaged" not in r.out and "unreadable" not in r.out
+
+
+def test_a_read_only_shm_left_behind_is_reported(live: Path) -> None:
+    """SQLite makes -wal and -shm with their database's mode: a database once read-only and
+    writable again leaves them read-only, and every write fails while the rest looks sound."""
+    import sqlite3
+
+    wait_idle(live)
+    database = store(live) / "db" / "core" / "sessions.db"
+    shm = database.with_name("sessions.db-shm")
+    holder = sqlite3.connect(database)  # while it is open, its -shm is there
+    try:
+        holder.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        assert shm.exists()
+        with read_only(shm):
+            r = run_git_aircher(live, "doctor")
+    finally:
+        holder.close()
+    assert r.code == 1 and f"store_readonly: you may not write {shm}" in r.out, r.out
