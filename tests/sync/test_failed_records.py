@@ -85,14 +85,19 @@ def test_a_failure_that_stays_sets_the_record_aside(live: Path, tmp_path: Path,
     assert head(live) == sha
 
 
-def test_doctor_reports_set_aside_records_and_sync_tries_them_again(
-        live: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aircher: Any) -> None:
+def one_set_aside(live: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A commit's record set aside after failing twice, and then whatever made it fail gone."""
     wait_idle(live)
     path = os.environ["PATH"]
     killing_git(tmp_path, monkeypatch, once=False)
     commit_then_apply(live, monkeypatch)
     assert len(set_aside(live)) == 1
-    monkeypatch.setenv("PATH", path)  # whatever made it fail has passed
+    monkeypatch.setenv("PATH", path)
+
+
+def test_doctor_reports_set_aside_records_and_sync_tries_them_again(
+        live: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aircher: Any) -> None:
+    one_set_aside(live, tmp_path, monkeypatch)
 
     r = aircher(live, "doctor")
     assert r.code == 1
@@ -123,11 +128,7 @@ def test_set_aside_records_go_first_and_back_if_they_fail_again(
 
 def test_repair_tries_set_aside_records_again(
         live: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aircher: Any) -> None:
-    wait_idle(live)
-    path = os.environ["PATH"]
-    killing_git(tmp_path, monkeypatch, once=False)
-    commit_then_apply(live, monkeypatch)
-    monkeypatch.setenv("PATH", path)
+    one_set_aside(live, tmp_path, monkeypatch)
     r = aircher(live, "repair")
     assert "journal records set aside tried again — 1 tried, 0 failed again" in r.out
     assert set_aside(live) == []
