@@ -18,9 +18,17 @@ from typing import IO
 from gitext.errors import AircherError, GitError, NotARepositoryError
 from gitext.git.run import clean_env, git
 
+TURN_ON_HINT = ("to turn them on: `git config --unset core.hooksPath` (add --global where it is"
+                " set there), then `git aircher hooks install`")
+
 
 class HooksOff(AircherError):
     """git runs no hooks in this repository, and has no folder for them to name."""
+
+
+def turned_off(folder: Path) -> bool:
+    """core.hooksPath=/dev/null, the usual way to turn every hook off."""
+    return folder == Path(os.devnull)
 
 
 @dataclass(frozen=True)
@@ -53,8 +61,7 @@ def hooks_dir(start: Path) -> HooksDir:
         # `core.hooksPath=` (set to nothing): git runs no hook at all, and cannot say where.
         raise HooksOff("core.hooksPath is set to an empty string: git runs no hooks here, so"
                        " the store is kept current only by `git aircher sync` and by queries",
-                       hint="`git config --unset core.hooksPath` (add --global where it is set"
-                       " there), then `git aircher hooks install`")
+                       hint=TURN_ON_HINT)
     if proc.returncode != 0 or len(lines) < 3:
         raise NotARepositoryError(
             f"not inside the work tree of a git repository: {start}",

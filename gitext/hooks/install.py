@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitext.errors import AircherError
-from gitext.git.hookdir import hooks_dir
+from gitext.git.hookdir import TURN_ON_HINT, hooks_dir, turned_off
 from gitext.resources import data_dir
 
 HOOK_NAMES = ("post-checkout", "post-commit", "post-merge", "post-rewrite", "pre-commit")
@@ -32,8 +32,6 @@ PLACEHOLDER = "@GIT_AIRCHER@"
 STORE_PLACEHOLDER = "@STORE@"  # the pre-commit shim's quick look needs the store's folder
 JOURNAL_PLACEHOLDER = "@JOURNAL@"  # where post-* shims write their records (absolute)
 _SNIFF = 2048  # the marker sits in the first lines of a shim
-TURN_ON_HINT = ("to turn them on: `git config --unset core.hooksPath` (add --global where it is"
-                " set there), then `git aircher hooks install`")
 
 
 @dataclass(frozen=True)
@@ -222,7 +220,7 @@ def _fs_error(verb: str, folder: Path, exc: OSError) -> AircherError:
 def _ensure_folder(folder: Path) -> None:
     if folder.is_dir():
         return
-    if folder == Path(os.devnull):
+    if turned_off(folder):
         # The usual way to turn every hook off, not a file to move aside.
         raise AircherError(f"git runs no hooks here: core.hooksPath={folder} turns them off, so"
                            " the store is kept current only by `git aircher sync` and by queries",

@@ -7,13 +7,12 @@ store falls behind after every one. `doctor` and `status` say so, from what git 
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitext.git.hookdir import hooks_dir
-from gitext.hooks.install import HOOK_NAMES, TURN_ON_HINT, hook_status, read_hook
+from gitext.git.hookdir import TURN_ON_HINT, hooks_dir, turned_off
+from gitext.hooks.install import HOOK_NAMES, hook_status, read_hook
 
 # An `id: aircher-…` entry of the config (a comment naming one is not a hook).
 _OUR_HOOK = re.compile(r"^[ \t-]*id:[ \t]*['\"]?aircher-", re.MULTILINE)
@@ -42,10 +41,6 @@ class HooksAbsent:
 
     def hint(self) -> str:
         return TURN_ON_HINT if self.turned_off else "`git aircher hooks install` puts them there"
-
-
-def turned_off(folder: Path) -> bool:
-    return folder == Path(os.devnull)
 
 
 def absent_hooks(repo_root: Path) -> HooksAbsent | None:

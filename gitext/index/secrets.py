@@ -59,7 +59,7 @@ def _key_kind(match: str) -> str:
     return "openai-api-key"
 
 
-_ESCAPED = re.compile(r"\\[A-Za-z]|%[0-9A-Fa-f]{2}")
+_ESCAPED = re.compile(r"(?:\\[A-Za-z]|%[0-9A-Fa-f]{2})\Z")
 
 
 def _bounded(text: str, start: int, not_before: frozenset[str]) -> bool:
@@ -68,8 +68,7 @@ def _bounded(text: str, start: int, not_before: frozenset[str]) -> bool:
     letter or digit."""
     if not start or text[start - 1] not in not_before:
         return True
-    return _ESCAPED.fullmatch(text, max(0, start - 3), start) is not None or \
-        _ESCAPED.fullmatch(text, max(0, start - 2), start) is not None
+    return _ESCAPED.search(text, max(0, start - 3), start) is not None
 
 
 def find_secret_patterns(text: str) -> list[tuple[int, str]]:

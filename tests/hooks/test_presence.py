@@ -88,7 +88,7 @@ def test_an_empty_core_hooks_path_is_hooks_turned_off(live: Path, aircher: Any) 
     git(live, "config", "core.hooksPath", "")  # git runs no hook then, and names no folder
     r = aircher(live, "hooks", "status")
     assert r.code == 1 and r.err.startswith("error: core.hooksPath is set to an empty string")
-    assert "hint: `git config --unset core.hooksPath`" in r.err
+    assert "\nhint: to turn them on: `git config --unset core.hooksPath`" in r.err
     assert "info: hooks_off: core.hooksPath is set to an empty string" in aircher(
         live, "doctor").out
     commit(live, {"c.txt": "c\n"}, "c")  # recorded by no hook: the query catches up
