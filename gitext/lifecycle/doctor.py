@@ -291,12 +291,13 @@ def writable(project: Project) -> list[Finding]:
     from gitext.store.access import HINT, unwritable
 
     layout = project.layout
-    databases = list(store_databases(project).values())
+    # global.db too: every command writes the context chain there as it answers.
+    databases = list(store_databases(project, include_global=True).values())
     # SQLite makes a database's -wal and -shm with the database's mode: a database made
     # writable again after it was read-only leaves them read-only, and every write fails.
     sidecars = [db.with_name(db.name + s) for db in databases for s in ("-wal", "-shm")]
-    denied = unwritable([layout.root, layout.core, layout.journal, layout.run, *databases,
-                         *sidecars])
+    denied = unwritable([layout.root, layout.core, layout.journal, layout.run,
+                         project.global_layout.db.parent, *databases, *sidecars])
     if not denied:
         return []
     more = f" and {len(denied) - 1} more" if len(denied) > 1 else ""

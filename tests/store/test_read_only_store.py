@@ -92,3 +92,22 @@ def test_a_read_only_shm_left_behind_is_reported(live: Path) -> None:
     finally:
         holder.close()
     assert r.code == 1 and f"store_readonly: you may not write {shm}" in r.out, r.out
+
+
+def test_a_read_only_global_folder_is_reported_not_called_damage(live: Path) -> None:
+    """QA 20: with AIRCHER_HOME read-only (a sandbox's read-only HOME) doctor said healthy
+    while every command failed on global.db; it now says why, and repair does not crash."""
+    wait_idle(live)
+    home = Path(os.environ["AIRCHER_HOME"])
+    with read_only(home):
+        doctor = run_git_aircher(live, "doctor")
+        status = run_git_aircher(live, "status")
+        repair = run_git_aircher(live, "repair")
+    assert doctor.code == 1, doctor.out
+    assert f"error: store_readonly: you may not write {home}" in doctor.out, doctor.out
+    assert "salvaged" not in doctor.out and "unreadable" not in doctor.out
+    # status may answer from what it reads (as root the immutable flag lets it); if it writes,
+    # it fails in one line.
+    assert status.code == 0 or status.err.startswith("error: cannot write "), status.err
+    assert "Traceback" not in repair.err and "unexpected" not in repair.err, repair.err
+    assert repair.code == 1 and "store_readonly" in repair.out + repair.err
