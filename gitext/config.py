@@ -60,6 +60,8 @@ def coerce(key: Key, raw: object) -> Value:
         raise ValueError(f"true or false, got {raw!r}")
     if kind == "int":
         if isinstance(raw, int) and not isinstance(raw, bool):
+            if key.low is not None and raw < key.low:
+                raise ValueError(f"an integer of at least {key.low}, got {raw!r}")
             return raw
         raise ValueError(f"an integer, got {raw!r}")
     if kind in ("float", "fraction"):
@@ -75,10 +77,12 @@ def coerce(key: Key, raw: object) -> Value:
         if upper not in key.choices:
             raise ValueError(f"one of {', '.join(key.choices)}, got {raw!r}")
         return upper
-    if kind == "duration":
-        parse_duration(raw)
-    elif kind == "size":
-        parse_size(raw)
+    # Every duration and size is a wait, an interval or a limit: zero would mean giving up at
+    # once, running at every event, or refusing everything.
+    if kind == "duration" and parse_duration(raw) <= 0:
+        raise ValueError(f"a duration longer than 0, got {raw!r}")
+    if kind == "size" and parse_size(raw) <= 0:
+        raise ValueError(f"a size larger than 0, got {raw!r}")
     return raw
 
 

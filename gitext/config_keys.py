@@ -21,10 +21,14 @@ class Key:
     help: str
     choices: tuple[str, ...] = ()
     global_only: bool = False
+    # The least an int may be. A count, a size or a number of days of 0 or less is never what
+    # was meant (a pool of no connections, backups kept for -5 days), so ints start at 1.
+    low: int | None = 1
 
 
-def _k(name: str, default: Value, kind: Kind, help: str, *choices: str, g: bool = False) -> Key:
-    return Key(name, default, kind, help, tuple(choices), g)
+def _k(name: str, default: Value, kind: Kind, help: str, *choices: str, g: bool = False,
+       low: int | None = 1) -> Key:
+    return Key(name, default, kind, help, tuple(choices), g, low)
 
 
 KEYS: dict[str, Key] = {
@@ -43,7 +47,7 @@ KEYS: dict[str, Key] = {
         _k("storage.sqlite.synchronous", "NORMAL", "enum", "SQLite synchronous level",
            "OFF", "NORMAL", "FULL", "EXTRA"),
         _k("storage.sqlite.cache_size", -64000, "int",
-           "SQLite page cache; negative = KiB, positive = pages"),
+           "SQLite page cache; negative = KiB, positive = pages", low=None),
         _k("storage.sqlite.temp_store", "MEMORY", "enum", "where SQLite keeps temporary tables",
            "DEFAULT", "FILE", "MEMORY"),
         _k("storage.sqlite.auto_vacuum", "INCREMENTAL", "enum",
@@ -51,7 +55,8 @@ KEYS: dict[str, Key] = {
         _k("storage.sqlite.optimize_interval", "7d", "duration",
            "time between ANALYZE/optimize runs"),
         _k("storage.sqlite.mmap_size", 268435456, "int",
-           "bytes of each database mapped into memory (extension: the spec sets it as a pragma)"),
+           "bytes of each database mapped into memory (extension: the spec sets it as a pragma)",
+           low=0),
         _k("storage.sqlite.busy_timeout", "5s", "duration",
            "how long a writer waits for another process's lock (extension)"),
         # [storage.embeddings]

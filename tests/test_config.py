@@ -68,6 +68,13 @@ def test_layers_in_order(tmp_path: Path) -> None:
         ("[storage.sqlite]\njournal_mode = 'FAST'\n", "expected one of WAL"),
         ("[storage.monitoring]\ndisk_usage_alert_threshold = 1.5\n", "from 0 to 1"),
         ("[storage.embeddings]\nenabled = 'maybe'\n", "true or false"),
+        # QA round 3: values that parse but mean nothing were taken as they were.
+        ("[storage.backup]\nbackup_retain_days = -5\n", "an integer of at least 1, got -5"),
+        ("[storage.performance]\nconcurrent_reads = 0\n", "an integer of at least 1, got 0"),
+        ("[storage.embeddings]\ndimension = 0\n", "an integer of at least 1, got 0"),
+        ("[storage.lifecycle]\nsession_expire_after = '0s'\n", "a duration longer than 0"),
+        ("[storage]\nmax_db_size = '0MB'\n", "a size larger than 0"),
+        ("[storage.sqlite]\nmmap_size = -1\n", "an integer of at least 0, got -1"),
     ],
 )
 def test_bad_config_names_file_and_key(tmp_path: Path, content: str, message: str) -> None:
@@ -117,6 +124,10 @@ def test_cli_set_get_list(repo: Path, aircher) -> None:  # type: ignore[no-untyp
     assert set(by_key) == set(KEYS)
     bad = aircher(repo, "config", "set", "storage.sqlite.cache_size", "lots")
     assert bad.code == 2 and bad.err.startswith("error: storage.sqlite.cache_size: expected")
+    bad = aircher(repo, "config", "set", "storage.backup.backup_retain_days", "-5")
+    assert bad.code == 2 and bad.err.startswith(
+        "error: storage.backup.backup_retain_days: expected an integer of at least 1"), bad.err
+    assert aircher(repo, "config", "set", "storage.sqlite.mmap_size", "0").code == 0
     assert aircher(repo, "config", "unset", "storage.sqlite.cache_size").code == 0
     assert aircher(repo, "config", "get", "storage.sqlite.cache_size").out.strip() == "-64000"
 
