@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from gitext import clock
-from gitext.layout import CORE_DATABASES
+from gitext.lifecycle.dbfiles import store_databases
 from gitext.lifecycle.logs import LogEntry, get_logger, read_entries, recent_files
 from gitext.lifecycle.runstate import read_json, state_path, write_json
 from gitext.project import Project
@@ -174,7 +174,9 @@ def check(project: Project, *, record: bool = True) -> HealthReport:
     state = read_json(path)
     history = [h for h in state.get("history", []) if isinstance(h, dict)]
     limit = project.config.size("storage.max_db_size")
-    sizes = {name: file_size(project.layout.db(name)) for name in CORE_DATABASES}
+    # The archive too (when there is one): it grows as conversations age and counts toward the
+    # same limit.
+    sizes = {name: file_size(db) for name, db in store_databases(project).items()}
     dbs = [DbHealth(n, s, _growth(history, n, s, now), s > limit) for n, s in sizes.items()]
     report = HealthReport(
         checked_at=clock.to_ts(now),
@@ -232,8 +234,8 @@ def _cheap_warnings(project: Project) -> list[str]:
     except OSError:
         pass
     limit = project.config.size("storage.max_db_size")
-    out.extend(_size_line(name) for name in CORE_DATABASES
-               if file_size(project.layout.db(name)) > limit)
+    out.extend(_size_line(name) for name, db in store_databases(project).items()
+               if file_size(db) > limit)
     out.extend(_schedule_errors(project))
     return out
 

@@ -34,6 +34,8 @@ class Feedback:
 def repo_path(project: Project, path: str, cwd: Path | None = None) -> str:
     """A path as the index knows it: relative to the worktree root, with '/'."""
     root = project.repo.root
+    if not path.strip():
+        raise UsageError("PATH is empty: name a file of this repository")
     candidate = Path(path)
     if not candidate.is_absolute():
         candidate = (cwd or root) / candidate

@@ -36,6 +36,22 @@ def test_sizes_growth_and_history(project: Project) -> None:
     assert [h["at"] for h in history] == [T0, T0 + 86400]
 
 
+def test_the_archive_is_counted_once_there_is_one(project: Project) -> None:
+    """QA round 3: health left conversations_archive.db out, though it grows as conversations
+    age and storage.max_db_size applies to it too."""
+    from gitext.lifecycle.archive import archive_conversations
+
+    clock.set_now(T0)
+    project.config.values["storage.lifecycle.conversation_max_per_project"] = 1
+    add_conversations(project, 3, when=clock.to_ts(T0 - 3600))
+    assert archive_conversations(project).candidates == 2
+    report = check(project)
+    archive = next(d for d in report.databases if d.name == "conversations_archive")
+    assert archive.size_bytes > 0
+    project.config.values["storage.max_db_size"] = str(archive.size_bytes - 1)
+    assert "conversations_archive.db is past storage.max_db_size" in warnings(project)
+
+
 def test_disk_threshold_warns_in_status_line(project: Project) -> None:
     project.config.values["storage.monitoring.disk_usage_alert_threshold"] = 0.0
     report = check(project)

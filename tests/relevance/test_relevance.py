@@ -102,6 +102,9 @@ def test_feedback_rejects_bad_input(project: Path, aircher: Any) -> None:
     assert r.code == 2 and "between 0 and 1" in r.err
     r = aircher(project, "feedback", "no/such/file.py", "--useful", "1")
     assert r.code == 2 and "not in the file index" in r.err
+    r = aircher(project, "feedback", "", "--useful", "1")
+    assert (r.code, r.err.splitlines()[0]) == (
+        2, "error: PATH is empty: name a file of this repository"), r.err
 
 
 def test_task_fuses_search_with_relevance(project: Path, aircher: Any) -> None:
