@@ -134,6 +134,11 @@ class ProjectLayout:
         """Lock and pid files of the background worker."""
         return self.root / "run"
 
+    def follow_up_stamp(self, name: str) -> Path:
+        """When the worker last ran a throttled follow-up (gitext/sync/worker.py THROTTLE):
+        taking it away makes the follow-up due at the worker's next pass."""
+        return self.run / f"{name}.last"
+
     def run_file(self, kind: str, worktree: Path, suffix: str = "") -> Path:
         """A small state file of one worktree in `run/`, named by a digest of its path."""
         digest = hashlib.sha1(str(worktree).encode("utf-8", "surrogateescape")).hexdigest()

@@ -33,12 +33,13 @@ def run_hook(args: list[str]) -> int:
         return guard_main(rest)
     if event == "run":
         return _worker(Path(rest[0]) if rest else None)
-    if event == "from-pre-commit":
+    framework = event == "from-pre-commit"
+    if framework:
         event, rest = _from_pre_commit()
     if event in POST_HOOKS:
         stdin = sys.stdin.read().splitlines() if event == "post-rewrite" else []
         if not _skipped():
-            _record(event, rest, stdin)
+            _record(event, rest, stdin, from_framework=framework)
         return 0
     print(f"error: unknown hook event {event!r}", file=sys.stderr)
     return 2
@@ -67,7 +68,8 @@ def _global_root() -> Path:
     return global_root()
 
 
-def _record(event: str, args: list[str], stdin: list[str]) -> None:
+def _record(event: str, args: list[str], stdin: list[str], *,
+            from_framework: bool = False) -> None:
     try:
         from gitext.project import Project
         from gitext.sync.journal import Event, append, sequence_of
@@ -77,6 +79,12 @@ def _record(event: str, args: list[str], stdin: list[str]) -> None:
             return  # hooks without a store (e.g. through the pre-commit framework): nothing to do
         root = project.repo.root
         git_dir = project.repo.info.git_dir
+        if not from_framework:
+            # A shim took this slow path, so it could not write the journal itself (it names a
+            # journal that is not there: the repository was moved): the worker about to start
+            # rewrites it now rather than at its ten-minute look.
+            with contextlib.suppress(OSError):
+                project.layout.follow_up_stamp("hooks").unlink()
         append(project.layout.journal, Event(
             event, str(root), _head_line(git_dir), args, stdin, sequence_of(git_dir),
             os.environ.get("GIT_REFLOG_ACTION", "").replace("\n", " ")))

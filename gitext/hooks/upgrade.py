@@ -75,7 +75,12 @@ def refresh_shims(repo_root: Path) -> ShimCheck:
             # core.hooksPath) holds the journal of whichever store installed last, and two
             # stores rewriting it in turn would never settle. Records reach their own store
             # anyway (gitext/sync/routing.py).
-            same_journal = recorded(current, "journal") == recorded(wanted[name], "journal")
+            # A journal that is no longer there belongs to no other store: the repository was
+            # moved (its shims still name the old folder, so every event took the slow path,
+            # starting Python in git's way) or that store was removed.
+            theirs = recorded(current, "journal")
+            same_journal = theirs == recorded(wanted[name], "journal") or not (
+                theirs and Path(theirs).is_dir())
             if ours is not None and exe is not None and _same(exe, ours) and same_journal:
                 write_shim(path, wanted[name])
                 upgraded.append(path.name)

@@ -141,7 +141,7 @@ def _due(project: Project, name: str) -> bool:
     interval = THROTTLE.get(name, 0.0)
     if interval <= 0:
         return True
-    stamp = project.layout.run / f"{name}.last"
+    stamp = project.layout.follow_up_stamp(name)
     try:
         if time.time() - stamp.stat().st_mtime < interval:
             return False

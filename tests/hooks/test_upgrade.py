@@ -102,3 +102,27 @@ def test_recorded_executable_reads_quoted_paths() -> None:
     ours = git_aircher_executable()
     assert ours is not None
     assert recorded_executable(render_shim("post-commit", ours)) == ours
+
+
+def test_shims_of_a_moved_repository_are_rewritten_at_its_next_event(
+        live: Path, tmp_path: Path) -> None:
+    """QA round 3: the shims name the journal by its absolute path; after the repository was
+    moved, every event took the slow path (Python in git's way) for good, since the worker
+    took the old journal for another store's and left the shims."""
+    wait_idle(live)
+    moved = tmp_path / "moved"
+    live.rename(moved)
+    hooks = moved / ".git" / "hooks"
+    old_journal = str(live / ".agents" / "journal")
+    assert old_journal in (hooks / "post-commit").read_text()
+
+    commit(moved, {"src/after.py": "x = 1\n"}, "after the move")
+    wait_idle(moved)
+
+    new_journal = str(moved / ".agents" / "journal")
+    for name in ("post-commit", "post-checkout", "post-merge", "post-rewrite"):
+        text = (hooks / name).read_text()
+        assert new_journal in text and old_journal not in text, name
+    assert outdated_shims(moved) == []
+    assert ("created", "src/after.py") in [(r[0], r[2]) for r in changes(moved)]
+    assert failures(moved) == ""
