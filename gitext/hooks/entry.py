@@ -37,8 +37,12 @@ def run_hook(args: list[str]) -> int:
     if framework:
         event, rest = _from_pre_commit()
     if event in POST_HOOKS:
-        stdin = sys.stdin.read().splitlines() if event == "post-rewrite" else []
+        stdin: list[str] = []
+        if event == "post-rewrite" and not (framework and sys.stdin.isatty()):
+            stdin = sys.stdin.read().splitlines()
         if not _skipped():
+            if framework and not stdin and rest == ["amend"]:
+                stdin = _amended_from_reflog()
             _record(event, rest, stdin, from_framework=framework)
         return 0
     print(f"error: unknown hook event {event!r}", file=sys.stderr)
@@ -60,6 +64,27 @@ def _from_pre_commit() -> tuple[str, list[str]]:
     if "PRE_COMMIT_REWRITE_COMMAND" in env:
         return "post-rewrite", [env["PRE_COMMIT_REWRITE_COMMAND"]]
     return "post-commit", []
+
+
+def _amended_from_reflog() -> list[str]:
+    """The `old new` line git gives post-rewrite on stdin, for the amend that just happened.
+
+    The pre-commit framework passes post-rewrite hooks the command but not git's list. After an
+    amend, HEAD's reflog holds it: its newest entry is the amend, the one before the commit
+    amended. (A rebase's list cannot be rebuilt so: its reflog does not say which commit
+    became which; `git aircher sync` sees the new commits all the same.)
+    """
+    try:
+        out = subprocess.run(
+            ["git", "reflog", "-n", "2", "--format=%H%x00%gs", "HEAD", "--"],
+            capture_output=True, text=True, check=False, timeout=30,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    entries = [line.split("\0", 1) for line in out.splitlines()]
+    if len(entries) == 2 and len(entries[0]) == 2 and entries[0][1].startswith("commit (amend)"):
+        return [f"{entries[1][0]} {entries[0][0]}"]
+    return []
 
 
 def _global_root() -> Path:
