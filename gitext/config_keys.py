@@ -36,7 +36,8 @@ KEYS: dict[str, Key] = {
     for k in [
         # [storage]
         _k("storage.data_dir", ".agents", "str",
-           "project store, relative to the main worktree root (global config or env only)", g=True),
+           "project store, relative to the main worktree root; an absolute path is a folder of"
+           " stores, one per repository (global config or env only)", g=True),
         _k("storage.max_db_size", "1GB", "size",
            "a write past this size warns and triggers maintenance"),
         _k("storage.backup_enabled", True, "bool", "take backups automatically"),

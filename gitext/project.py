@@ -14,6 +14,7 @@ from gitext.git.storelink import relink
 from gitext.layout import ALL_DATABASES, CORE_DATABASES, GlobalLayout, ProjectLayout
 from gitext.store.connection import Pragmas, open_database
 from gitext.store.pool import Database
+from gitext.store_place import project_store
 
 
 class Project:
@@ -42,9 +43,8 @@ class Project:
         glob = GlobalLayout(global_root)
         # data_dir decides where the project config lives, so it comes from global and env only.
         base = Config.load(glob.config, None, environ)
-        data_dir = Path(base.text("storage.data_dir")).expanduser()
-        if not data_dir.is_absolute():
-            data_dir = repo.info.main_root / data_dir
+        # An absolute data_dir is shared by every repository: each gets a folder of its own.
+        data_dir = project_store(base.text("storage.data_dir"), repo.info)
         # A symlinked store whose link `git clean -fdx` removed is linked again, before anything
         # could take the missing folder for no store at all and make a new one.
         relink(repo.info, data_dir)

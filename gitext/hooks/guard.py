@@ -81,6 +81,20 @@ def store_prefix(data_dir: str, worktree: Path, main_root: Path | None = None) -
     return None
 
 
+def store_prefix_of(worktree: Path, data_dir: str) -> str | None:
+    """`store_prefix` of this repository's store, for the ``storage.data_dir`` setting."""
+    from gitext.store_place import shared
+
+    if not shared(data_dir):
+        return store_prefix(data_dir, worktree)
+    # A folder of stores: this repository's is one folder in it (one more git call, only here).
+    from gitext.git.repo import discover
+    from gitext.store_place import project_store
+
+    info = discover(worktree)
+    return store_prefix(str(project_store(data_dir, info)), worktree, info.main_root)
+
+
 @dataclass(frozen=True)
 class GuardResult:
     findings: list[Finding]
@@ -99,12 +113,7 @@ def check_staged(
     only: Sequence[str] = (),
 ) -> GuardResult:
     """Everything wrong with what is staged in ``worktree``'s index (or ``index_file``)."""
-    main_root = None
-    if os.path.isabs(os.path.expanduser(data_dir)):
-        from gitext.git.repo import discover  # one more git call, only for an absolute store
-
-        main_root = discover(worktree).main_root
-    prefix = store_prefix(data_dir, worktree, main_root)
+    prefix = store_prefix_of(worktree, data_dir)
     staged = staged_files(worktree, index_file)
     if only:
         wanted = {posixpath.normpath(p) for p in only}

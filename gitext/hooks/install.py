@@ -97,15 +97,10 @@ def render_shim(
 def repo_store_prefix(repo_root: Path, data_dir_value: str | None = None) -> str | None:
     """Where the store sits in this repository, from ``storage.data_dir`` (default: the
     global config and environment, as the guard reads it)."""
-    from gitext.hooks.guard import configured_data_dir, store_prefix
+    from gitext.hooks.guard import configured_data_dir, store_prefix_of
 
     value = data_dir_value if data_dir_value is not None else configured_data_dir(os.environ)[0]
-    main_root = None
-    if os.path.isabs(os.path.expanduser(value)):
-        from gitext.git.repo import discover
-
-        main_root = discover(repo_root).main_root
-    return store_prefix(value, repo_root, main_root)
+    return store_prefix_of(repo_root, value)
 
 
 def is_shim(path: Path) -> bool:
@@ -193,12 +188,10 @@ def _journal(repo_root: Path, data_dir_value: str | None) -> Path | None:
     """The store's journal, absolute: every worktree's hooks write into the one store."""
     from gitext.git.repo import discover
     from gitext.hooks.guard import configured_data_dir
+    from gitext.store_place import project_store
 
     value = data_dir_value if data_dir_value is not None else configured_data_dir(os.environ)[0]
-    data = Path(os.path.expanduser(value))
-    if not data.is_absolute():
-        data = discover(repo_root).main_root / data
-    return data / "journal"
+    return project_store(value, discover(repo_root)) / "journal"
 
 
 def hook_status(

@@ -12,6 +12,7 @@ chunks get one row each however many branches and paths show it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -20,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from gitext import clock
+from gitext.layout import ProjectLayout
 from gitext.lifecycle.dbfiles import store_databases
 from gitext.lifecycle.logs import LogEntry, get_logger, read_entries, recent_files
 from gitext.lifecycle.runstate import read_json, state_path, write_json
@@ -55,6 +57,15 @@ class HealthReport:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _store_size(layout: ProjectLayout) -> int:
+    """The store's own entries: a store an earlier version made directly in a shared data_dir
+    has other repositories' stores beside them."""
+    size = sum(_dir_size(folder) for folder in layout.folders())
+    with contextlib.suppress(OSError):
+        size += layout.config.lstat().st_size
+    return size
 
 
 def _dir_size(root: os.PathLike[str] | str) -> int:
@@ -180,7 +191,7 @@ def check(project: Project, *, record: bool = True) -> HealthReport:
     dbs = [DbHealth(n, s, _growth(history, n, s, now), s > limit) for n, s in sizes.items()]
     report = HealthReport(
         checked_at=clock.to_ts(now),
-        store_bytes=_dir_size(project.layout.root),
+        store_bytes=_store_size(project.layout),
         databases=dbs,
         disk=disk_usage(project),
         slow_queries=slow_queries(project, now),

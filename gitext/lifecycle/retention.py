@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from gitext import clock
+from gitext.layout import ProjectLayout
 from gitext.project import Project
 
 _BATCH = 500
@@ -100,13 +102,21 @@ def temp_files(project: Project) -> list[Path]:
         if folder.is_dir():
             found.extend(p for p in folder.iterdir() if _old(p, TEMP_MAX_AGE))
     for pattern in ("*.tmp", "*.partial", ".*.restore-*", ".*.salvage-*", ".verify-*"):
-        for path in layout.root.rglob(pattern):
+        for path in _store_entries(layout, pattern):
             if layout.backups in path.parents and pattern.startswith("*."):
                 continue  # backups manage their own unfinished folders
             if _old(path, TEMP_MAX_AGE):
                 found.append(path)
     found.extend(_ended_session_dirs(project))
     return sorted(set(found))
+
+
+def _store_entries(layout: ProjectLayout, pattern: str) -> Iterator[Path]:
+    """What matches ``pattern`` in the store's own folders and at its top: a store an earlier
+    version made directly in a shared data_dir has other repositories' stores beside them."""
+    yield from layout.root.glob(pattern)
+    for folder in layout.folders():
+        yield from folder.rglob(pattern)
 
 
 def _ended_session_dirs(project: Project) -> list[Path]:

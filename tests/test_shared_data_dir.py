@@ -1,0 +1,95 @@
+"""`storage.data_dir` set to an absolute path: a folder of stores, one folder per repository.
+
+Before, every repository took that folder itself for its store: `init` in a second repository
+"reinitialized" the first one's, listed its conversations and marked its worktree stale.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from gitext import records
+from tests.conftest import Result, commit, git, open_project
+
+Run = Callable[..., Result]
+
+
+def _repo(tmp_path: Path, name: str) -> Path:
+    repo = tmp_path / name
+    repo.mkdir()
+    git(repo, "init", "-q")
+    commit(repo, {"f.txt": f"file of {name}\n"}, name)
+    return repo
+
+
+def _status(aircher: Run, repo: Path) -> dict[str, object]:
+    r = aircher(repo, "status", "--json")
+    assert r.code == 0, r.err
+    return json.loads(r.out)  # type: ignore[no-any-return]
+
+
+def _private_conversation(repo: Path) -> None:
+    with open_project(repo) as project:
+        conv = records.start_conversation(project, "anthropic", title="private to A")
+        records.add_message(project, conv.id, "user", "A's plans")
+
+
+def _titles(aircher: Run, repo: Path) -> list[str]:
+    r = aircher(repo, "conversation", "list", "--all", "--json")
+    assert r.code == 0, r.err
+    return [c["title"] for c in json.loads(r.out)]
+
+
+def test_each_repository_has_its_own_store_in_an_absolute_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aircher: Run
+) -> None:
+    stores = tmp_path / "stores"
+    monkeypatch.setenv("AIRCHER_STORAGE_DATA_DIR", str(stores))
+    a, b = _repo(tmp_path, "A"), _repo(tmp_path, "B")
+    for repo in (a, b):
+        r = aircher(repo, "init")
+        assert r.code == 0, r.err
+        assert r.out.startswith("Initialized git-aircher store in ")  # never "Reinitialized"
+    _private_conversation(a)
+
+    homes = {Path(str(_status(aircher, repo)["data_dir"])) for repo in (a, b)}
+    assert len(homes) == 2
+    assert {home.parent for home in homes} == {stores}
+    assert sorted(home.name.rsplit("-", 1)[0] for home in homes) == ["A", "B"]
+    assert _titles(aircher, a) == ["private to A"]
+    assert _titles(aircher, b) == []
+    seen_in_b = _status(aircher, b)["worktrees"]
+    assert [w["worktree_path"] for w in seen_in_b] == [str(b)]  # type: ignore[attr-defined]
+    seen_in_a = _status(aircher, a)["worktrees"]
+    assert [w["status"] for w in seen_in_a] == ["active"]  # type: ignore[attr-defined]
+
+
+def test_a_store_made_directly_in_the_folder_stays_its_repository_s(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aircher: Run
+) -> None:
+    """An earlier version put the store in the folder itself: it stays the store of the
+    repository whose records it holds, and another repository gets a folder of its own."""
+    stores = tmp_path / "stores"
+    monkeypatch.setenv("AIRCHER_STORAGE_DATA_DIR", str(stores))
+    a, b = _repo(tmp_path, "A"), _repo(tmp_path, "B")
+    monkeypatch.setenv("AIRCHER_SKIP", "1")  # no worker writing while the store is moved
+    assert aircher(a, "init").code == 0
+    _private_conversation(a)
+    own = Path(str(_status(aircher, a)["data_dir"]))
+    for entry in own.iterdir():  # the store as the earlier version laid it out
+        shutil.move(entry, stores / entry.name)
+    own.rmdir()
+
+    assert _status(aircher, a)["data_dir"] == str(stores)
+    assert _titles(aircher, a) == ["private to A"]
+    r = aircher(b, "init")
+    assert r.code == 0, r.err
+    assert r.out.startswith(f"Initialized git-aircher store in {stores}/B-")
+    assert _titles(aircher, b) == []
+    assert _titles(aircher, a) == ["private to A"]
+    assert _status(aircher, a)["data_dir"] == str(stores)
