@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gitext.git.objects import is_partial
+from gitext.git.repo import is_worktree_top
 from gitext.lifecycle.dbfiles import raw_connect
 from gitext.project import Project
 
@@ -30,7 +31,7 @@ def unsearchable(project: Project) -> list[tuple[Path, list[str]]]:
         have = indexed_pairs(conn)
         for root, head in heads:
             path = Path(root)
-            if not head or indexed_head(project, path) != head or not (path / ".git").exists():
+            if not head or indexed_head(project, path) != head or not is_worktree_top(path):
                 continue
             if is_partial(path):
                 continue
