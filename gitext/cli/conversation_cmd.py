@@ -134,13 +134,15 @@ def search(app: App, query: str, context: str | None, role: str | None, limit: i
 
 @conversation.command("restore")
 @click.argument("conversation_id")
+@click.option("--replace", is_flag=True,
+              help="The archived copy replaces a live conversation with the same id.")
 @click.pass_obj
-def restore(app: App, conversation_id: str) -> None:
+def restore(app: App, conversation_id: str, replace: bool) -> None:
     """Bring an archived conversation back (found with `search --archived`)."""
     from gitext.errors import UsageError
     from gitext.lifecycle.archive import restore_archived
 
-    if not restore_archived(app.project(), conversation_id):
+    if not restore_archived(app.project(), conversation_id, replace=replace):
         raise UsageError(f"no archived conversation {conversation_id}",
                          hint="`git aircher conversation search --archived WORDS` finds them")
     click.echo(f"restored {conversation_id}")
@@ -187,7 +189,7 @@ def export(app: App, conversation_ids: tuple[str, ...], context: str | None,
 def import_(app: App, source: str, on_conflict: str, adopt: bool, as_json: bool) -> None:
     """Load a JSONL export (`-` reads standard input); all of it, or nothing."""
     from gitext.errors import UsageError
-    from gitext.records.jsonl import import_jsonl
+    from gitext.records.jsonl_import import import_jsonl
 
     project = app.project()
     project.require_init()

@@ -244,9 +244,10 @@ def _snippet(text: str, word: str, width: int = 160) -> str:
     return ("…" if start else "") + piece + ("…" if start + width < len(text) else "")
 
 
-def restore_archived(project: Project, conversation_id: str) -> bool:
+def restore_archived(project: Project, conversation_id: str, *, replace: bool = False) -> bool:
     """Move one conversation back to conversations.db (status 'active', updated_at now, so the
-    policy does not archive it again at once). False when the archive does not hold it."""
+    policy does not archive it again at once). False when the archive does not hold it. A live
+    conversation with the same id is an error, or with `replace` deleted first."""
     path = project.layout.db(ARCHIVE_DB)
     if not path.exists():
         return False
@@ -258,10 +259,14 @@ def restore_archived(project: Project, conversation_id: str) -> bool:
             return False
         with project.db("conversations").write() as conn:
             if conn.execute("SELECT 1 FROM conversations WHERE id = ?", ids).fetchone():
-                raise AircherError(
-                    f"conversation {conversation_id} is both archived and live",
-                    hint="`git aircher doctor` reports it; the live copy was kept",
-                )
+                if not replace:
+                    raise AircherError(
+                        f"conversation {conversation_id} is both archived and live; the live"
+                        " copy was kept",
+                        hint=f"`git aircher conversation restore {conversation_id} --replace`"
+                        " puts the archived copy in its place",
+                    )
+                _delete(conn, ids)
             for table in TABLES:
                 cols, rows = copied[table]
                 live_cols = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
@@ -274,6 +279,37 @@ def restore_archived(project: Project, conversation_id: str) -> bool:
         with archive.write() as aconn:
             _delete(aconn, ids)
     return True
+
+
+def archived_ids(project: Project, ids: Sequence[str] | None = None) -> set[str]:
+    """Which of `ids` (default: all) the archive holds; empty when there is no archive."""
+    if not project.layout.db(ARCHIVE_DB).exists():
+        return set()
+    with open_archive(project) as archive, archive.read() as conn:
+        if ids is None:
+            return {r[0] for r in conn.execute("SELECT id FROM conversations")}
+        found: set[str] = set()
+        wanted = list(dict.fromkeys(ids))
+        for start in range(0, len(wanted), 500):  # below SQLite's limit on parameters
+            batch = wanted[start:start + 500]
+            found.update(r[0] for r in conn.execute(
+                f"SELECT id FROM conversations WHERE id IN ({_marks(len(batch))})", batch))
+        return found
+
+
+def write_archived(
+    project: Project, drop: Sequence[str], tables: dict[str, tuple[list[str], list[Any]]]
+) -> None:
+    """One transaction in the archive: the conversations `drop` names deleted, then the rows
+    given per table (column names, rows) inserted: how an import puts archived ones back."""
+    with open_archive(project) as archive, archive.write() as aconn:
+        if drop:
+            _delete(aconn, list(drop))
+        for table in TABLES:
+            cols, rows = tables.get(table, ([], []))
+            if rows:
+                _ensure_columns(aconn, table, cols)
+                _insert(aconn, table, cols, rows)
 
 
 def archived_count(project: Project) -> int:

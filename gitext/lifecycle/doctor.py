@@ -285,6 +285,31 @@ def hook_findings(project: Project) -> list[Finding]:
                     hint=absent.hint())]
 
 
+def archived_and_live(project: Project, sound: set[str]) -> list[Finding]:
+    """Conversations in the archive and in conversations.db at once (an import made before
+    imports looked in the archive): `conversation restore` refuses them, and messages added to
+    the live copy are not in the archived one."""
+    if not {"conversations", ARCHIVE_DB} <= sound:
+        return []
+    ids: list[set[str]] = []
+    for name in ("conversations", ARCHIVE_DB):
+        conn = raw_connect(project.layout.db(name))
+        try:
+            ids.append({str(r[0]) for r in conn.execute("SELECT id FROM conversations")})
+        finally:
+            conn.close()
+    both = sorted(ids[0] & ids[1])
+    if not both:
+        return []
+    return [Finding(
+        "archived_and_live", "warning", ARCHIVE_DB,
+        f"{len(both)} conversation(s) are both archived and live (e.g. {both[0]})",
+        hint=f"`git aircher conversation restore {both[0]} --replace` puts the archived copy in"
+        f" place of the live one (`git aircher conversation export {both[0]} -o FILE` first"
+        " keeps the live one)",
+    )]
+
+
 def writable(project: Project) -> list[Finding]:
     """A store this user may not write: not damage (its databases read fine), but the hooks
     drop their records and every command that reads it fails, as it writes first."""
@@ -315,6 +340,7 @@ def diagnose(project: Project, *, quick: bool = False) -> DoctorReport:
         report.findings.extend(findings)
     sound = {d.name for d in report.databases if d.readable and d.integrity == "ok"}
     report.findings.extend(reference_findings(project, sound))
+    report.findings.extend(archived_and_live(project, sound))
     report.findings.extend(exposure_findings(project))
     report.findings.extend(writable(project))
     report.findings.extend(failed_records(project))

@@ -22,7 +22,8 @@ from gitext.records.decisions import (
 )
 from gitext.records.docs_analysis import DocInfo, analyze_doc, refresh_docs
 from gitext.records.fts import SearchHit, search_messages
-from gitext.records.jsonl import export_jsonl, import_jsonl
+from gitext.records.jsonl import export_jsonl
+from gitext.records.jsonl_import import import_jsonl
 from gitext.records.knowledge import (
     record_effectiveness,
     record_feedback,

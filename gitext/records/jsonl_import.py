@@ -1,0 +1,206 @@
+"""JSONL import of conversations (the format is in records/jsonl.py).
+
+An import is checked line by line first and written in ONE transaction: a bad line is a
+UsageError naming its number, and nothing of that import is written. An id counts as existing
+whether it is live or archived: a second, live copy of an archived conversation could never be
+restored.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from gitext.errors import UsageError
+from gitext.project import Project
+from gitext.records import attachments as att
+from gitext.records import fts
+from gitext.records import values as v
+from gitext.records.jsonl import (
+    COLUMNS,
+    CONFLICT_MODES,
+    FORMAT,
+    TABLES,
+    VERSION,
+    Counts,
+)
+
+
+@dataclass
+class _Line:
+    number: int
+    kind: str
+    values: dict[str, Any]
+
+
+def _parse(data: bytes) -> list[_Line]:
+    lines: list[_Line] = []
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        raw = raw.rstrip(b"\r")
+        if not raw.strip():
+            continue
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"line {number}: not valid UTF-8 (byte {exc.start + 1})") from None
+        try:
+            obj = json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            raise UsageError(f"line {number}: not valid JSON: {exc}") from None
+        if not isinstance(obj, dict):
+            raise UsageError(f"line {number}: a record must be a JSON object")
+        kind = obj.get("kind")
+        if kind == "header":
+            if obj.get("format") != FORMAT or not isinstance(obj.get("version"), int) or \
+                    obj["version"] > VERSION:
+                raise UsageError(f"line {number}: not a {FORMAT} version {VERSION} export")
+            continue
+        if kind not in COLUMNS:
+            raise UsageError(f"line {number}: unknown record kind {kind!r}",
+                             hint=f"kinds: {', '.join(COLUMNS)}")
+        fields = COLUMNS[kind]
+        known = {c for c, _ in fields} | {"kind"}
+        extra = sorted(set(obj) - known)
+        if extra:
+            raise UsageError(f"line {number}: unknown field {extra[0]!r} in a {kind} record")
+        values: dict[str, Any] = {}
+        for col, check in fields:
+            try:
+                values[col] = check(obj.get(col), f"{kind}.{col}")
+            except UsageError as exc:
+                raise UsageError(f"line {number}: {exc.message}") from None
+        lines.append(_Line(number, kind, values))
+    return lines
+
+
+def _link(lines: list[_Line]) -> None:
+    """Every record's parent comes earlier in the file; no id appears twice."""
+    seen: dict[str, set[str]] = {k: set() for k in COLUMNS}
+    for line in lines:
+        rid = line.values["id"]
+        if rid in seen[line.kind]:
+            raise UsageError(f"line {line.number}: {line.kind} {rid} appears twice")
+        seen[line.kind].add(rid)
+        parent_kind, key = {"message": ("conversation", "conversation_id"),
+                            "attachment": ("message", "message_id"),
+                            "compaction": ("conversation", "conversation_id")}.get(
+                                line.kind, ("", ""))
+        if parent_kind and line.values[key] not in seen[parent_kind]:
+            raise UsageError(
+                f"line {line.number}: {line.kind} refers to {parent_kind} "
+                f"{line.values[key]} which is not earlier in the file"
+            )
+
+
+def _owner(line: _Line, parents: dict[str, str]) -> str:
+    """The conversation a record belongs to."""
+    if line.kind == "conversation":
+        return str(line.values["id"])
+    if line.kind in ("message", "compaction"):
+        return str(line.values["conversation_id"])
+    return parents[line.values["message_id"]]
+
+
+def _existing(conn: sqlite3.Connection, archived: set[str], cid: str) -> str | None:
+    """Where conversation `cid` already is here: 'live', 'archived' or None."""
+    if conn.execute("SELECT 1 FROM conversations WHERE id = ?", (cid,)).fetchone():
+        return "live"
+    return "archived" if cid in archived else None
+
+
+def import_jsonl(
+    project: Project,
+    data: bytes,
+    *,
+    on_conflict: str = "error",
+    adopt: bool = False,
+) -> Counts:
+    """Load an export. on_conflict: error | skip | replace conversations that already exist
+    (live or archived). `adopt` moves the imported conversations into the current context
+    (ids of the exporting store's contexts mean nothing here)."""
+    from gitext.lifecycle.archive import archived_ids, write_archived
+
+    v.choice(on_conflict, "on_conflict", CONFLICT_MODES)
+    lines = _parse(data)
+    _link(lines)
+    home: dict[str, Any] = {}
+    home_context: str | None = None
+    if adopt:
+        from gitext.records.current import current_ids
+
+        cur = current_ids(project)
+        home = {"project_id": cur.project_id, "worktree_id": cur.worktree_id,
+                "session_id": cur.session_id}
+        home_context = cur.context.id
+    parents = {ln.values["id"]: ln.values["conversation_id"]
+               for ln in lines if ln.kind == "message"}
+    in_archive = archived_ids(
+        project, [ln.values["id"] for ln in lines if ln.kind == "conversation"])
+    counts = Counts()
+    store = project.layout.attachments
+    with project.db("conversations").write() as conn:
+        skipped: set[str] = set()
+        drop_archived: list[str] = []
+        for line in lines:
+            if line.kind != "conversation":
+                continue
+            cid = line.values["id"]
+            where = _existing(conn, in_archive, cid)
+            if where is None:
+                continue
+            if on_conflict == "error":
+                raise UsageError(
+                    f"line {line.number}: conversation {cid} already exists"
+                    + (" (in the archive)" if where == "archived" else ""),
+                    hint="--on-conflict skip or --on-conflict replace")
+            if on_conflict == "skip":
+                skipped.add(cid)
+                continue
+            if where == "live":
+                conn.execute("DELETE FROM conversations WHERE id = ?", (cid,))
+            if cid in in_archive:  # a live copy beside it (an old import's) goes as well
+                drop_archived.append(cid)
+            counts.replaced += 1
+        counts.skipped = len(skipped)
+        indexed: list[tuple[str, str | None]] = []
+        for line in lines:
+            owner = _owner(line, parents)
+            if owner in skipped:
+                continue
+            values = dict(line.values)
+            if adopt and line.kind in ("conversation", "message"):
+                values.update(home)
+                if line.kind == "conversation":
+                    values["context_id"] = home_context
+            cols = list(values)
+            try:
+                conn.execute(
+                    f"INSERT INTO {TABLES[line.kind]} ({', '.join(cols)})"
+                    f" VALUES ({', '.join('?' * len(cols))})",
+                    [values[c] for c in cols],
+                )
+            except sqlite3.IntegrityError as exc:
+                raise UsageError(f"line {line.number}: cannot import this {line.kind}: {exc}") \
+                    from None
+            if line.kind == "message":
+                counts.messages += 1
+                indexed.append((values["id"], values["content"]))
+            elif line.kind == "attachment":
+                counts.attachments += 1
+                digest = values["content_hash"]
+                if digest and not att.content_path(store, digest).exists():
+                    counts.missing_content += 1
+            elif line.kind == "compaction":
+                counts.compactions += 1
+            else:
+                counts.conversations += 1
+        fts.index_extra_terms(conn, indexed)
+        if drop_archived:
+            # Its own transaction, committed just before this one: an error in it rolls back
+            # both; only a crash between the two commits could leave an archived copy gone.
+            write_archived(project, drop_archived, {})
+    return counts

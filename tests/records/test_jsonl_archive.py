@@ -1,0 +1,95 @@
+"""Import with the conversations archive: an archived id counts as existing."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from gitext import clock
+from gitext.errors import UsageError
+from gitext.lifecycle.archive import archive_conversations, archived_ids
+from gitext.lifecycle.doctor import diagnose
+from gitext.project import Project
+from gitext.records import (
+    AttachmentInput,
+    add_message,
+    export_jsonl,
+    import_jsonl,
+    record_compaction,
+    start_conversation,
+)
+from tests.records.helpers import count, rows
+
+T0 = 1_800_000_000.0
+
+
+def _old_and_new(project: Project) -> tuple[str, str]:
+    """Two conversations; the older (with an attachment and a compaction) archived."""
+    clock.set_now(T0)
+    old = start_conversation(project, "anthropic", title="old talk")
+    m = add_message(project, old.id, "user", "ancient words",
+                    attachments=[AttachmentInput("code", data="x\n", path="a.py")])
+    record_compaction(project, old.id, "auto", original_message_count=1,
+                      compacted_message_count=1, tokens_saved=0, preserved_messages=[m.id])
+    clock.set_now(T0 + 60)
+    new = start_conversation(project, "anthropic", title="new talk")
+    add_message(project, new.id, "user", "recent words")
+    project.config.values["storage.lifecycle.conversation_max_per_project"] = 1
+    assert archive_conversations(project).ids == [old.id]
+    return old.id, new.id
+
+
+def _export(project: Project, ids: list[str] | None = None) -> str:
+    buf = io.StringIO()
+    export_jsonl(project, buf, conversation_ids=ids)
+    return buf.getvalue()
+
+
+def test_an_archived_id_counts_as_existing_on_import(project: Project) -> None:
+    """(QA round 3: 05)"""
+    clock.set_now(T0)
+    first = start_conversation(project, "anthropic", title="first")
+    add_message(project, first.id, "user", "first words")
+    data = _export(project, [first.id]).encode()  # exported while live
+    clock.set_now(T0 + 60)
+    add_message(project, start_conversation(project, "anthropic").id, "user", "later")
+    project.config.values["storage.lifecycle.conversation_max_per_project"] = 1
+    assert archive_conversations(project).ids == [first.id]
+
+    with pytest.raises(UsageError, match="already exists \\(in the archive\\)"):
+        import_jsonl(project, data)
+    assert import_jsonl(project, data, on_conflict="skip").skipped == 1
+    assert archived_ids(project) == {first.id}
+    assert count(project, "conversations", "conversations") == 1
+    # replace: the export's copy (a live one) takes the archived copy's place; no two copies.
+    assert import_jsonl(project, data, on_conflict="replace").replaced == 1
+    assert archived_ids(project) == set()
+    assert count(project, "conversations", "conversations") == 2
+    assert not [f for f in diagnose(project).problems() if f.check == "archived_and_live"]
+
+
+def test_doctor_reports_a_conversation_both_archived_and_live_and_restore_replaces_it(
+    project: Project, aircher: object,
+) -> None:
+    """What an import made before imports looked in the archive left (QA round 3: 05)."""
+    old, _new = _old_and_new(project)
+    with project.db("conversations").write() as conn:
+        conn.execute("INSERT INTO conversations (id, provider, status) VALUES (?, 'x', 'active')",
+                     (old,))
+    (found,) = [f for f in diagnose(project).problems() if f.check == "archived_and_live"]
+    assert old in found.message and found.hint and "--replace" in found.hint
+    run = aircher  # type: ignore[assignment]
+    root = project.repo.root
+    refused = run(root, "conversation", "restore", old)
+    assert refused.code == 1 and "both archived and live" in refused.err
+    # The hint's command runs, and the archived copy (its message) is the live one now.
+    hint = refused.err.splitlines()[-1]
+    assert hint == f"hint: `git aircher conversation restore {old} --replace` puts the" \
+        " archived copy in its place"
+    assert run(root, "conversation", "restore", old, "--replace").code == 0
+    assert archived_ids(project) == set()
+    assert rows(project, "conversations", "SELECT provider FROM conversations WHERE id = ?",
+                (old,))[0][0] == "anthropic"
+    assert count(project, "conversations", "messages") == 2
+    assert not [f for f in diagnose(project).problems() if f.check == "archived_and_live"]
