@@ -156,7 +156,8 @@ def restore(app: App, conversation_id: str, replace: bool) -> None:
 @click.pass_obj
 def export(app: App, conversation_ids: tuple[str, ...], context: str | None,
            output: Path | None) -> None:
-    """Write conversations as JSONL (default: all; or the ids given, or one context's)."""
+    """Write conversations as JSONL (default: all, archived ones too; or the ids given, or one
+    context's)."""
     from gitext.records.browse import scope_ids
     from gitext.records.jsonl import export_jsonl
 
@@ -174,8 +175,9 @@ def export(app: App, conversation_ids: tuple[str, ...], context: str | None,
         os.replace(tmp, output)
     finally:
         tmp.unlink(missing_ok=True)
-    click.echo(f"exported {counts.conversations} conversations, {counts.messages} messages"
-               f" to {output}")
+    click.echo(f"exported {counts.conversations} conversations"
+               + (f" ({counts.archived} of them archived)" if counts.archived else "")
+               + f", {counts.messages} messages to {output}")
 
 
 @conversation.command("import")
@@ -204,7 +206,9 @@ def import_(app: App, source: str, on_conflict: str, adopt: bool, as_json: bool)
     if as_json:
         emit_json(counts.to_json())
         return
-    click.echo(f"imported {counts.conversations} conversations, {counts.messages} messages,"
+    click.echo(f"imported {counts.conversations} conversations"
+               + (f" ({counts.archived} of them into the archive)" if counts.archived else "")
+               + f", {counts.messages} messages,"
                f" {counts.attachments} attachments, {counts.compactions} compactions"
                + (f"; skipped {counts.skipped}" if counts.skipped else "")
                + (f"; replaced {counts.replaced}" if counts.replaced else ""))

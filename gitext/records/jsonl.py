@@ -2,11 +2,15 @@
 
 Lines, in order: a header, then per conversation its `conversation` record, each `message`
 followed by its `attachment` records (metadata; the bytes stay in the content store), then its
-`compaction` records. Every record carries every column; JSON columns are JSON values.
+`compaction` records. Every record carries every column; JSON columns are JSON values. A
+conversation the retention policy moved to the archive is exported too, its record with one
+more field, `archived_at`: the policy archives on its own, so an export that left the archive
+out would lose the oldest conversations of a store it was made to move or keep.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -88,6 +92,10 @@ COLUMNS: dict[str, list[tuple[str, Checker]]] = {
         ("preserved_messages", _json),
     ],
 }
+# Fields a record may carry beyond its columns: an archived conversation's archived_at (a
+# column of the archive only; absent, not null, on a live one, so exports of stores without an
+# archive read as they did before it was exported).
+OPTIONAL: dict[str, list[tuple[str, Checker]]] = {"conversation": [("archived_at", v.timestamp)]}
 TABLES = {"conversation": "conversations", "message": "messages",
           "attachment": "message_attachments", "compaction": "compaction_history"}
 JSON_COLUMNS = {"metadata", "tool_calls", "tool_results", "preserved_messages"}
@@ -96,6 +104,7 @@ JSON_COLUMNS = {"metadata", "tool_calls", "tool_results", "preserved_messages"}
 @dataclass
 class Counts:
     conversations: int = 0
+    archived: int = 0  # of those conversations, how many are (to be) in the archive
     messages: int = 0
     attachments: int = 0
     compactions: int = 0
@@ -107,11 +116,68 @@ class Counts:
         return asdict(self)
 
 
-def _record(kind: str, row: sqlite3.Row) -> str:
+def _record(kind: str, row: sqlite3.Row, extra: dict[str, Any] | None = None) -> str:
     data: dict[str, Any] = {"kind": kind}
+    have = set(row.keys())
     for col, _ in COLUMNS[kind]:
-        data[col] = v.load(row[col]) if col in JSON_COLUMNS else row[col]
+        # An archive made before conversations.db gained a column has no value for it.
+        value = row[col] if col in have else None
+        data[col] = v.load(value) if col in JSON_COLUMNS else value
+    data.update(extra or {})
     return json.dumps(data, ensure_ascii=False, allow_nan=False)
+
+
+def _write(conn: sqlite3.Connection, cid: str, out: IO[str], counts: Counts,
+           archived: bool) -> None:
+    """One conversation's records; an archived one's carries its `archived_at`."""
+    row = conn.execute("SELECT * FROM conversations WHERE id = ?", (cid,)).fetchone()
+    extra = {"archived_at": row["archived_at"]} if archived else None
+    out.write(_record("conversation", row, extra) + "\n")
+    counts.conversations += 1
+    counts.archived += archived
+    for msg in conn.execute(
+        "SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq, timestamp, id", (cid,),
+    ).fetchall():
+        out.write(_record("message", msg) + "\n")
+        counts.messages += 1
+        for a in conn.execute(
+            "SELECT * FROM message_attachments WHERE message_id = ? ORDER BY id", (msg["id"],),
+        ):
+            out.write(_record("attachment", a) + "\n")
+            counts.attachments += 1
+    for c in conn.execute(
+        "SELECT * FROM compaction_history WHERE conversation_id = ? ORDER BY performed_at, id",
+        (cid,),
+    ):
+        out.write(_record("compaction", c) + "\n")
+        counts.compactions += 1
+
+
+def _chosen(conn: sqlite3.Connection, context_ids: Sequence[str] | None) -> list[tuple[str, str]]:
+    """(created_at, id) of every conversation, or of those of the contexts given."""
+    if context_ids is None:
+        return [(r[0] or "", r[1]) for r in conn.execute(
+            "SELECT created_at, id FROM conversations")]
+    if not context_ids or "context_id" not in {
+            r[1] for r in conn.execute("PRAGMA table_info(conversations)")}:
+        return []
+    return [(r[0] or "", r[1]) for r in conn.execute(
+        f"SELECT created_at, id FROM conversations WHERE context_id IN"
+        f" ({','.join('?' * len(context_ids))})", list(context_ids))]
+
+
+def _resolve(conn: sqlite3.Connection, archive: sqlite3.Connection | None,
+             id_or_prefix: str) -> tuple[str, bool]:
+    """A conversation id and whether it is archived: a live one first, then the archive."""
+    try:
+        return resolve_id(conn, id_or_prefix), False
+    except UsageError as exc:
+        if archive is None or not exc.message.startswith("no conversation"):
+            raise
+        try:
+            return resolve_id(archive, id_or_prefix), True
+        except UsageError:
+            raise exc from None
 
 
 def export_jsonl(
@@ -121,41 +187,34 @@ def export_jsonl(
     conversation_ids: Sequence[str] | None = None,
     context_ids: Sequence[str] | None = None,
 ) -> Counts:
-    """Write the chosen conversations (default: all) to `out`; one consistent snapshot."""
+    """Write the chosen conversations (default: all, archived ones too) to `out`; one
+    consistent snapshot of each database."""
+    from gitext.lifecycle.archive import open_archive
+    from gitext.lifecycle.dbfiles import ARCHIVE_DB
+
     counts = Counts()
-    with project.db("conversations").read() as conn:
+    with contextlib.ExitStack() as stack:
+        conn = stack.enter_context(project.db("conversations").read())
         conn.execute("BEGIN")  # one snapshot for the whole export, even while others write
+        archive: sqlite3.Connection | None = None
+        if project.layout.db(ARCHIVE_DB).exists():
+            # Read after the live snapshot: a conversation archived meanwhile is then in both
+            # (the archive copy is committed before the live one goes), never in neither.
+            archive = stack.enter_context(stack.enter_context(open_archive(project)).read())
+            archive.execute("BEGIN")
+        chosen: dict[str, bool] = {}  # id -> archived
         if conversation_ids is not None:
-            ids = [resolve_id(conn, c) for c in conversation_ids]
-        elif context_ids is not None:
-            marks = ",".join("?" * len(context_ids))
-            ids = [r[0] for r in conn.execute(
-                f"SELECT id FROM conversations WHERE context_id IN ({marks})"
-                " ORDER BY created_at, id", list(context_ids))] if context_ids else []
+            for c in conversation_ids:
+                cid, archived = _resolve(conn, archive, c)
+                chosen.setdefault(cid, archived)
         else:
-            ids = [r[0] for r in conn.execute(
-                "SELECT id FROM conversations ORDER BY created_at, id")]
+            live = _chosen(conn, context_ids)
+            have = {cid for _, cid in live}
+            old = [] if archive is None else [
+                (at, cid) for at, cid in _chosen(archive, context_ids) if cid not in have]
+            chosen = {cid: cid not in have for _, cid in sorted(live + old)}
         out.write(json.dumps({"kind": "header", "format": FORMAT, "version": VERSION}) + "\n")
-        for cid in dict.fromkeys(ids):
-            row = conn.execute("SELECT * FROM conversations WHERE id = ?", (cid,)).fetchone()
-            out.write(_record("conversation", row) + "\n")
-            counts.conversations += 1
-            for msg in conn.execute(
-                "SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq, timestamp, id",
-                (cid,),
-            ).fetchall():
-                out.write(_record("message", msg) + "\n")
-                counts.messages += 1
-                for a in conn.execute(
-                    "SELECT * FROM message_attachments WHERE message_id = ? ORDER BY id",
-                    (msg["id"],),
-                ):
-                    out.write(_record("attachment", a) + "\n")
-                    counts.attachments += 1
-            for c in conn.execute(
-                "SELECT * FROM compaction_history WHERE conversation_id = ?"
-                " ORDER BY performed_at, id", (cid,)
-            ):
-                out.write(_record("compaction", c) + "\n")
-                counts.compactions += 1
+        for cid, archived in chosen.items():
+            _write(archive if archived and archive is not None else conn, cid, out, counts,
+                   archived)
     return counts

@@ -1,7 +1,8 @@
 """JSONL import of conversations (the format is in records/jsonl.py).
 
-An import is checked line by line first and written in ONE transaction: a bad line is a
-UsageError naming its number, and nothing of that import is written. An id counts as existing
+An import is checked line by line first and written all or nothing: a bad line is a UsageError
+naming its number, and nothing of that import is written. A conversation exported from the
+archive (its record has `archived_at`) goes back to the archive. An id counts as existing
 whether it is live or archived: a second, live copy of an archived conversation could never be
 restored.
 """
@@ -22,6 +23,7 @@ from gitext.records.jsonl import (
     COLUMNS,
     CONFLICT_MODES,
     FORMAT,
+    OPTIONAL,
     TABLES,
     VERSION,
     Counts,
@@ -62,7 +64,7 @@ def _parse(data: bytes) -> list[_Line]:
         if kind not in COLUMNS:
             raise UsageError(f"line {number}: unknown record kind {kind!r}",
                              hint=f"kinds: {', '.join(COLUMNS)}")
-        fields = COLUMNS[kind]
+        fields = [*COLUMNS[kind], *OPTIONAL.get(kind, [])]
         known = {c for c, _ in fields} | {"kind"}
         extra = sorted(set(obj) - known)
         if extra:
@@ -138,10 +140,13 @@ def import_jsonl(
         home_context = cur.context.id
     parents = {ln.values["id"]: ln.values["conversation_id"]
                for ln in lines if ln.kind == "message"}
+    to_archive = {ln.values["id"] for ln in lines
+                  if ln.kind == "conversation" and ln.values.get("archived_at") is not None}
     in_archive = archived_ids(
         project, [ln.values["id"] for ln in lines if ln.kind == "conversation"])
     counts = Counts()
     store = project.layout.attachments
+    archive_rows: dict[str, tuple[list[str], list[Any]]] = {}
     with project.db("conversations").write() as conn:
         skipped: set[str] = set()
         drop_archived: list[str] = []
@@ -176,19 +181,26 @@ def import_jsonl(
                 values.update(home)
                 if line.kind == "conversation":
                     values["context_id"] = home_context
-            cols = list(values)
-            try:
-                conn.execute(
-                    f"INSERT INTO {TABLES[line.kind]} ({', '.join(cols)})"
-                    f" VALUES ({', '.join('?' * len(cols))})",
-                    [values[c] for c in cols],
-                )
-            except sqlite3.IntegrityError as exc:
-                raise UsageError(f"line {line.number}: cannot import this {line.kind}: {exc}") \
-                    from None
+            if owner in to_archive:
+                # The archive's tables have the live ones' names.
+                cols, rows = archive_rows.setdefault(TABLES[line.kind], (list(values), []))
+                rows.append([values[c] for c in cols])
+            else:
+                values.pop("archived_at", None)
+                cols = list(values)
+                try:
+                    conn.execute(
+                        f"INSERT INTO {TABLES[line.kind]} ({', '.join(cols)})"
+                        f" VALUES ({', '.join('?' * len(cols))})",
+                        [values[c] for c in cols],
+                    )
+                except sqlite3.IntegrityError as exc:
+                    raise UsageError(
+                        f"line {line.number}: cannot import this {line.kind}: {exc}") from None
+                if line.kind == "message":
+                    indexed.append((values["id"], values["content"]))
             if line.kind == "message":
                 counts.messages += 1
-                indexed.append((values["id"], values["content"]))
             elif line.kind == "attachment":
                 counts.attachments += 1
                 digest = values["content_hash"]
@@ -198,9 +210,13 @@ def import_jsonl(
                 counts.compactions += 1
             else:
                 counts.conversations += 1
+                counts.archived += owner in to_archive
         fts.index_extra_terms(conn, indexed)
-        if drop_archived:
+        if archive_rows or drop_archived:
             # Its own transaction, committed just before this one: an error in it rolls back
-            # both; only a crash between the two commits could leave an archived copy gone.
-            write_archived(project, drop_archived, {})
+            # both; only a crash between the two commits could leave the archive's part alone.
+            try:
+                write_archived(project, drop_archived, archive_rows)
+            except sqlite3.IntegrityError as exc:
+                raise UsageError(f"cannot import an archived conversation: {exc}") from None
     return counts

@@ -1,14 +1,17 @@
-"""Import with the conversations archive: an archived id counts as existing."""
+"""Export and import with the conversations archive: an export holds the archived
+conversations too, an import puts them back there, and an archived id counts as existing."""
 
 from __future__ import annotations
 
 import io
+import json
+from pathlib import Path
 
 import pytest
 
 from gitext import clock
 from gitext.errors import UsageError
-from gitext.lifecycle.archive import archive_conversations, archived_ids
+from gitext.lifecycle.archive import archive_conversations, archived_ids, restore_archived
 from gitext.lifecycle.doctor import diagnose
 from gitext.project import Project
 from gitext.records import (
@@ -44,6 +47,39 @@ def _export(project: Project, ids: list[str] | None = None) -> str:
     buf = io.StringIO()
     export_jsonl(project, buf, conversation_ids=ids)
     return buf.getvalue()
+
+
+def test_export_holds_archived_conversations_and_import_puts_them_back(
+    project: Project, aircher: object, tmp_path: Path,
+) -> None:
+    """(QA round 3: 12)"""
+    old, new = _old_and_new(project)
+    buf = io.StringIO()
+    counts = export_jsonl(project, buf)
+    assert (counts.conversations, counts.archived, counts.messages, counts.attachments,
+            counts.compactions) == (2, 1, 2, 1, 1)
+    records = [json.loads(line) for line in buf.getvalue().splitlines()]
+    convs = {r["id"]: r for r in records if r["kind"] == "conversation"}
+    assert list(convs) == [old, new]  # oldest first, the archive's among the live ones
+    assert convs[old]["status"] == "archived" and convs[old]["archived_at"] == clock.now()
+    assert "archived_at" not in convs[new]
+    # By id (a prefix too): the archived one is found.
+    assert _export(project, [old[:8]]).count('"kind": "conversation"') == 1
+
+    # Back in: the archived one goes to the archive, unchanged, the live one stays live.
+    data = buf.getvalue().encode()
+    got = import_jsonl(project, data, on_conflict="replace")
+    assert (got.replaced, got.conversations, got.archived) == (2, 2, 1)
+    assert archived_ids(project) == {old}
+    assert [r[0] for r in rows(project, "conversations", "SELECT id FROM conversations")] == [new]
+    assert _export(project) == buf.getvalue()
+    assert restore_archived(project, old) is True
+    assert count(project, "conversations", "message_attachments") == 1
+
+    run = aircher  # type: ignore[assignment]
+    out = tmp_path / "all.jsonl"
+    res = run(project.repo.root, "conversation", "export", "-o", str(out))
+    assert res.code == 0 and "exported 2 conversations," in res.out
 
 
 def test_an_archived_id_counts_as_existing_on_import(project: Project) -> None:
