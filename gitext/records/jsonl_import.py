@@ -4,7 +4,9 @@ An import is checked line by line first and written all or nothing: a bad line i
 naming its number, and nothing of that import is written. A conversation exported from the
 archive (its record has `archived_at`) goes back to the archive. An id counts as existing
 whether it is live or archived: a second, live copy of an archived conversation could never be
-restored.
+restored. The ids of contexts a record names must be this store's (else the conversation is
+invisible to `conversation list` and doctor reports orphans): an export of another store needs
+`--adopt`, which moves its conversations into the current context.
 """
 
 from __future__ import annotations
@@ -28,6 +30,12 @@ from gitext.records.jsonl import (
     VERSION,
     Counts,
 )
+
+# (kind, column, which ids of this store it must name): what doctor's orphan check reads, and
+# the context a conversation is listed under.
+_HOME_IDS = (("conversation", "project_id", "contexts"), ("conversation", "worktree_id",
+             "worktrees"), ("conversation", "context_id", "contexts"),
+             ("message", "project_id", "contexts"))
 
 
 @dataclass
@@ -107,6 +115,23 @@ def _owner(line: _Line, parents: dict[str, str]) -> str:
     return parents[line.values["message_id"]]
 
 
+def _check_home(project: Project, lines: list[_Line]) -> None:
+    """Refuse records that name contexts this store does not have (an export of another)."""
+    from gitext.lifecycle.refs import known_ids
+
+    known = known_ids(project)
+    for line in lines:
+        for kind, col, targets in _HOME_IDS:
+            value = line.values.get(col) if line.kind == kind else None
+            if value is not None and str(value) not in known[targets]:
+                raise UsageError(
+                    f"line {line.number}: {kind} {line.values['id']} comes from another store:"
+                    f" its {col} {value} is unknown here; nothing was imported",
+                    hint="`git aircher conversation import FILE --adopt` puts the conversations"
+                    " in the current context",
+                )
+
+
 def _existing(conn: sqlite3.Connection, archived: set[str], cid: str) -> str | None:
     """Where conversation `cid` already is here: 'live', 'archived' or None."""
     if conn.execute("SELECT 1 FROM conversations WHERE id = ?", (cid,)).fetchone():
@@ -122,8 +147,8 @@ def import_jsonl(
     adopt: bool = False,
 ) -> Counts:
     """Load an export. on_conflict: error | skip | replace conversations that already exist
-    (live or archived). `adopt` moves the imported conversations into the current context
-    (ids of the exporting store's contexts mean nothing here)."""
+    (live or archived). `adopt` moves the imported conversations into the current context;
+    without it, one that names contexts this store lacks is an error."""
     from gitext.lifecycle.archive import archived_ids, write_archived
 
     v.choice(on_conflict, "on_conflict", CONFLICT_MODES)
@@ -138,6 +163,8 @@ def import_jsonl(
         home = {"project_id": cur.project_id, "worktree_id": cur.worktree_id,
                 "session_id": cur.session_id}
         home_context = cur.context.id
+    else:
+        _check_home(project, lines)
     parents = {ln.values["id"]: ln.values["conversation_id"]
                for ln in lines if ln.kind == "message"}
     to_archive = {ln.values["id"] for ln in lines

@@ -63,29 +63,56 @@ def test_full_text_search(project: Project) -> None:
     assert count(project, "conversations", "messages_fts") == 2
 
 
-def test_export_import_round_trip_is_lossless(project: Project, tmp_path: Path) -> None:
-    _fill(project)
+def test_export_import_round_trip_is_lossless(project: Project) -> None:
+    ids = _fill(project)
     first = io.StringIO()
     counts = export_jsonl(project, first)
     assert (counts.conversations, counts.messages, counts.attachments, counts.compactions) == \
         (2, 4, 1, 1)
+    table_rows = "SELECT * FROM {} ORDER BY id"
+    tables = ("conversations", "messages", "message_attachments", "compaction_history")
+    before = {t: [tuple(r) for r in rows(project, "conversations", table_rows.format(t))]
+              for t in tables}
+    for cid in ids:
+        delete_conversation(project, cid)
+    got = import_jsonl(project, first.getvalue().encode())
+    assert (got.conversations, got.messages, got.missing_content) == (2, 4, 0)
+    second = io.StringIO()
+    export_jsonl(project, second)
+    assert second.getvalue() == first.getvalue()
+    for table in tables:
+        assert [tuple(r) for r in rows(project, "conversations", table_rows.format(table))] \
+            == before[table], table
+    assert search_messages(project, "snake")  # imported messages are indexed
+
+
+def test_an_export_of_another_store_needs_adopt(project: Project, tmp_path: Path) -> None:
+    """Its project, worktree and context ids mean nothing here: imported as they are, the
+    conversations were in no context (`conversation list --all` did not show them) and doctor
+    reported orphans (QA round 3: 13)."""
+    from gitext.lifecycle.doctor import diagnose
+    from gitext.records.browse import browse_conversations
+
+    _fill(project)
+    first = io.StringIO()
+    export_jsonl(project, first)
     other_repo = tmp_path / "other"
     other_repo.mkdir()
     git(other_repo, "init", "-q")
     commit(other_repo, {"x": "x\n"}, "x")
     other = init(other_repo)
     try:
-        got = import_jsonl(other, first.getvalue().encode())
+        with pytest.raises(UsageError, match="comes from another store") as info:
+            import_jsonl(other, first.getvalue().encode())
+        assert info.value.message.startswith("line 2: conversation ")
+        assert info.value.hint and "--adopt" in info.value.hint
+        assert count(other, "conversations", "conversations") == 0
+        got = import_jsonl(other, first.getvalue().encode(), adopt=True)
         assert (got.conversations, got.messages, got.missing_content) == (2, 4, 1)
-        second = io.StringIO()
-        export_jsonl(other, second)
-        assert second.getvalue() == first.getvalue()
-        table_rows = "SELECT * FROM {} ORDER BY id"
-        for table in ("conversations", "messages", "message_attachments", "compaction_history"):
-            mine = [tuple(r) for r in rows(project, "conversations", table_rows.format(table))]
-            theirs = [tuple(r) for r in rows(other, "conversations", table_rows.format(table))]
-            assert mine == theirs, table
-        assert search_messages(other, "snake")  # imported messages are indexed
+        assert len(browse_conversations(other, all_contexts=True)) == 2
+        assert len(browse_conversations(other)) == 2  # in this branch's context
+        assert not [f for f in diagnose(other).problems() if f.check == "orphans"]
+        assert search_messages(other, "snake")
     finally:
         other.close()
 
