@@ -1,4 +1,5 @@
-"""Contexts by the names people type: a branch, a session name, an id or an id prefix.
+"""Contexts by the names people type: a branch, a session name, an id or an id prefix, and a
+session's id (what `session start` prints and `session list` shows), which names its context.
 
 An unknown name is one UsageError line that lists the closest known names (difflib).
 """
@@ -32,22 +33,31 @@ def unknown(what: str, name: str, candidates: list[str]) -> UsageError:
     if near:
         return UsageError(f"no {what} {shown!r}; closest: {', '.join(near)}")
     return UsageError(f"no {what} {shown!r}",
-                      hint="`git aircher worktree list` shows branches and contexts")
+                      hint="`git aircher worktree list` shows branches, `git aircher session"
+                      " list` sessions")
+
+
+# A session's context records the session's id in its metadata (records/sessions.py).
+_SESSION_ID = "CASE WHEN context_type = 'session' AND json_valid(metadata)" \
+    " THEN json_extract(metadata, '$.session_id') END"
 
 
 def find(conn: sqlite3.Connection, name: str) -> Context | None:
-    """Worktree contexts first (a branch name), then sessions, then other levels; ids too."""
+    """Worktree contexts first (a branch name), then sessions, then other levels; ids too, a
+    session's id for its context, and a unique prefix of either id."""
     if not isinstance(name, str) or not name:
         return None
     row = conn.execute(
-        "SELECT * FROM contexts WHERE name = ? OR id = ? ORDER BY CASE context_type"
+        f"SELECT * FROM contexts WHERE name = ? OR id = ? OR {_SESSION_ID} = ?"
+        " ORDER BY CASE WHEN name = ? OR id = ? THEN 0 ELSE 1 END, CASE context_type"
         " WHEN 'worktree' THEN 0 WHEN 'session' THEN 1 ELSE 2 END, last_active DESC LIMIT 1",
-        (name, name),
+        (name, name, name, name, name),
     ).fetchone()
     if row is None and len(name) >= 6:
         pattern = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         rows = conn.execute(
-            "SELECT * FROM contexts WHERE id LIKE ? ESCAPE '\\' LIMIT 2", (pattern + "%",)
+            f"SELECT * FROM contexts WHERE id LIKE ?1 ESCAPE '\\' OR {_SESSION_ID}"
+            " LIKE ?1 ESCAPE '\\' LIMIT 2", (pattern + "%",)
         ).fetchall()
         row = rows[0] if len(rows) == 1 else None
     return None if row is None else Context.from_row(row)

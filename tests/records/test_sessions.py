@@ -145,6 +145,26 @@ def test_session_cli(project: Project, aircher: object) -> None:
     assert bad.code == 2 and "no session" in bad.err
 
 
+def test_a_session_id_names_its_context(project: Project, aircher: object) -> None:
+    """The id `session start` prints works where a context is asked for (QA round 3: 08)."""
+    run = aircher  # type: ignore[assignment]
+    root = project.repo.root
+    sid = run(root, "session", "start", "feature", "token refresh").out.strip()
+    conv = start_conversation(project, "anthropic", title="in the session")
+    for name in (sid, sid[:8]):
+        listed = run(root, "conversation", "list", "--context", name, "--json")
+        assert listed.code == 0, listed.err
+        assert [c["id"] for c in json.loads(listed.out)] == [conv.id]
+        shown = run(root, "context", "show", name, "--json")
+        assert shown.code == 0, shown.err
+        assert json.loads(shown.out)["levels"][-1]["name"] == f"session-{sid[:8]}"
+        assert run(root, "decision", "list", "--context", name).code == 0
+    assert run(root, "context", "transfer", "main", sid, "--json").code == 0
+    bad = run(root, "context", "show", "f" * 36)
+    assert bad.code == 2
+    assert "`git aircher session list`" in bad.err.splitlines()[-1]
+
+
 def test_a_moved_worktree_keeps_its_active_session(project: Project, repo: Path) -> None:
     from tests.conftest import run_git_aircher
 
