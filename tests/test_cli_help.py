@@ -75,3 +75,63 @@ def test_hints_name_commands_that_run(live: Path) -> None:
         assert follow.code == 0, (hint, follow.err)
     listed = run_git_aircher(live, "worktree", "list")
     assert "master" in listed.out or "main" in listed.out
+
+
+def _hinted_commands() -> list[tuple[str, list[str]]]:
+    """(where, words) of every `git aircher …` a hint in the source names; the values an
+    f-string puts in are read as one word."""
+    import ast
+
+    import gitext
+
+    found: list[tuple[str, list[str]]] = []
+    for path in sorted(Path(gitext.__file__).parent.rglob("*.py")):
+        tree = ast.parse(path.read_text("utf-8"))
+        texts: list[ast.expr] = [k.value for k in ast.walk(tree)
+                                 if isinstance(k, ast.keyword) and k.arg == "hint"]
+        texts += [a.value for a in ast.walk(tree) if isinstance(a, ast.Assign)
+                  and any(isinstance(t, ast.Name) and t.id.endswith("HINT") for t in a.targets)]
+        for node in texts:
+            for part in ast.walk(node):
+                if not isinstance(part, ast.Constant | ast.JoinedStr):
+                    continue
+                text = part.value if isinstance(part, ast.Constant) else "".join(
+                    v.value if isinstance(v, ast.Constant) else "VALUE" for v in part.values)
+                if not isinstance(text, str):
+                    continue
+                for words in re.findall(r"`git aircher ([^`]+)`", text):
+                    found.append((f"{path.name}:{part.lineno}", words.split()))
+    return found
+
+
+def test_every_hinted_command_parses() -> None:
+    """What a hint tells to run exists, with those options (QA round 3: 04)."""
+    import click
+
+    from gitext.cli.app import cli
+
+    hinted = _hinted_commands()
+    assert len(hinted) > 20
+    for where, words in hinted:
+        ctx = click.Context(cli, info_name="git aircher")
+        cmd: click.Command | None = cli
+        args = list(words)
+        while isinstance(cmd, click.Group) and args and not args[0].startswith("-"):
+            name, cmd, args = cmd.resolve_command(ctx, args)
+            assert cmd is not None, (where, words)
+            ctx = click.Context(cmd, info_name=name, parent=ctx)
+        assert cmd is not None
+        try:
+            cmd.make_context(ctx.info_name, args, parent=ctx.parent)
+        except click.ClickException as exc:
+            raise AssertionError(f"{where}: `git aircher {' '.join(words)}`: {exc}") from None
+
+
+def test_hints_for_unknown_session_and_decision_ids_run(live: Path) -> None:
+    for args in (("session", "end", "nonexist"), ("decision", "supersede", "nope")):
+        r = run_git_aircher(live, *args)
+        assert r.code == 2, args
+        named = re.search(r"`git aircher ([^`]+)`", r.err.splitlines()[-1])
+        assert named, r.err
+        follow = run_git_aircher(live, *named.group(1).split())
+        assert follow.code == 0, (named.group(1), follow.err)

@@ -102,7 +102,8 @@ def _resolve(conn: sqlite3.Connection, id_or_prefix: str) -> sqlite3.Row:
             return found
         if len(rows) > 1:
             raise UsageError(f"decision id prefix {id_or_prefix!r} is ambiguous")
-    raise UsageError(f"no decision {id_or_prefix!r}", hint="`git aircher decision list --all`")
+    raise UsageError(f"no decision {id_or_prefix!r}",
+                     hint="`git aircher decision list --status all` shows them")
 
 
 def get_decision(project: Project, id_or_prefix: str) -> Decision:

@@ -143,7 +143,7 @@ def resolve_session_id(conn: sqlite3.Connection, id_or_prefix: str) -> str:
             return str(rows[0]["id"])
         if len(rows) > 1:
             raise UsageError(f"session id prefix {id_or_prefix!r} is ambiguous")
-    raise UsageError(f"no session {id_or_prefix!r}", hint="`git aircher session list --all`")
+    raise UsageError(f"no session {id_or_prefix!r}", hint="`git aircher session list` shows them")
 
 
 def get_session(project: Project, id_or_prefix: str) -> Session:
