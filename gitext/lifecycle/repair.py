@@ -164,9 +164,16 @@ def _salvage(project: Project, name: str, report: RepairReport) -> None:
 
 def _salvage_line(result: dict[str, Any]) -> str:
     backup = result["backup_id"] or "none"
+    lost = f"{result['lost']} lost"
+    if result["uncounted"]:
+        # "0 lost" would claim what the damaged file cannot tell.
+        since = f" after the backup of {result['backup_created_at']}" \
+            if result["backup_created_at"] else ""
+        lost = (f"{lost}, and " if result["lost"] else "") + (
+            f"rows added to {', '.join(result['uncounted'])}{since} could not be read,"
+            " how many is unknown")
     return (f"{result['recovered']} rows read from the damaged file, {result['from_backup']}"
-            f" from backup {backup}, {result['lost']} lost; damaged files kept in"
-            f" {result['damaged_kept']}")
+            f" from backup {backup}, {lost}; damaged files kept in {result['damaged_kept']}")
 
 
 def _rebuild_from_git(project: Project, dry_run: bool) -> RepairAction:

@@ -7,7 +7,10 @@ union by primary key (the rowid for tables without one): the damaged file's row 
 was readable (it is newer than any backup); backup rows fill what it lost. A row deleted after
 the backup comes back; a row added after the backup and unreadable now is lost, and counted:
 tables here only ever get rowids in ascending order, so the unreadable rowids the backup does
-not hold are the lost rows. The damaged files are kept in content/backups/damaged-<time>/.
+not hold are the lost rows. Where the damaged file does not say how far a table went (no
+readable table, or its max(rowid) unreadable), rows added after the backup cannot be counted:
+the report says so instead of a count it does not have. The damaged files are kept in
+content/backups/damaged-<time>/.
 """
 
 from __future__ import annotations
@@ -50,6 +53,9 @@ class TableSalvage:
     dropped: int = 0  # rows a constraint refused (a duplicate unique key, a garbled value)
     unreadable_ranges: list[tuple[int, int]] = field(default_factory=list)
     lost: int = 0
+    # Rows past what the file still shows (after the backup's last) may be lost too: the file
+    # cannot say how many. `lost` then counts only those it can.
+    uncounted: bool = False
     partial: bool = False  # a WITHOUT ROWID table that stopped reading part way
 
 
@@ -59,6 +65,7 @@ class SalvageReport:
     backup_id: str | None
     damaged_kept: str
     tables: list[TableSalvage]
+    backup_created_at: str | None = None
 
     @property
     def recovered(self) -> int:
@@ -72,9 +79,14 @@ class SalvageReport:
     def lost(self) -> int:
         return sum(t.lost for t in self.tables)
 
+    @property
+    def uncounted(self) -> list[str]:
+        """Tables that may have lost rows nobody can count."""
+        return [t.table for t in self.tables if t.uncounted]
+
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "recovered": self.recovered, "from_backup": self.from_backup,
-                "lost": self.lost}
+                "lost": self.lost, "uncounted": self.uncounted}
 
 
 class _Reader:
@@ -170,13 +182,14 @@ def _merge_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
-def _columns(conn: sqlite3.Connection | None, table: str) -> list[str]:
+def _columns(conn: sqlite3.Connection | None, table: str) -> list[str] | None:
+    """The table's columns; [] when the file has no such table, None when it cannot say."""
     if conn is None:
-        return []
+        return None
     try:
         return list(table_info(conn, table).columns)
     except sqlite3.DatabaseError:
-        return []
+        return None
 
 
 class _Writer:
@@ -250,7 +263,8 @@ def salvage_database(project: Project, name: str, *, use_backup: bool = True) ->
                     conn.close()
         aside = aside_dir(project, "damaged")
         swap_in(project, [(stage, live)], aside)
-        return SalvageReport(name, backup.id if backup else None, str(aside), tables)
+        return SalvageReport(name, backup.id if backup else None, str(aside), tables,
+                             backup.created_at if backup else None)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         stage.unlink(missing_ok=True)
@@ -297,7 +311,7 @@ def _salvage_table(
 ) -> TableSalvage:
     result = TableSalvage(table.name)
     writer = _Writer(fresh, table)
-    backup_cols = [c for c in _columns(backup, table.name) if c in table.columns]
+    backup_cols = [c for c in _columns(backup, table.name) or [] if c in table.columns]
     backup_top = 0
     if backup is not None and backup_cols and not table.without_rowid:
         try:
@@ -305,7 +319,11 @@ def _salvage_table(
                 f"SELECT coalesce(max(rowid), 0) FROM {quote_ident(table.name)}").fetchone()[0])
         except sqlite3.DatabaseError:
             backup_cols = []
-    damaged_cols = [c for c in _columns(damaged, table.name) if c in table.columns]
+    in_damaged = _columns(damaged, table.name)
+    damaged_cols = [c for c in in_damaged or [] if c in table.columns]
+    # A file without a readable schema (not a database any more, its first page gone) gives
+    # no rows and no bound: whatever it held after the backup is lost uncounted.
+    result.uncounted = in_damaged is None
     reader: _Reader | None = None
     if damaged is not None and damaged_cols:
         reader = _Reader(damaged, table.name, damaged_cols, rowid=not table.without_rowid)
@@ -338,6 +356,9 @@ def _salvage_table(
             1 for a, b in result.unreadable_ranges for r in range(a, min(b, top) + 1)
             if r not in backup_rowids
         )
+        # Probed past every rowid known (max(rowid) unreadable): whether rows were there,
+        # nothing can tell.
+        result.uncounted = any(b > top for _a, b in result.unreadable_ranges)
     return result
 
 

@@ -95,6 +95,30 @@ def test_salvage_without_a_backup_accounts_for_every_row(project: Project) -> No
     assert report.recovered > 0 and report.lost > 0
 
 
+@pytest.mark.parametrize("cut", [20_000, 50])
+def test_rows_after_the_backup_that_cannot_be_counted_are_not_called_0_lost(
+    project: Project, aircher: object, cut: int,
+) -> None:
+    """A file cut short before its tables' pages (20,000 bytes), or before its schema (50),
+    yields no rows and no highest rowid: the loss after the backup is unknown, not 0
+    (QA round 3: 06)."""
+    add_conversations(project, 2)
+    backup = create_backup(project)
+    add_conversations(project, 1, title="after the backup")
+    settle(project)
+    path = project.layout.db("conversations")
+    with path.open("r+b") as fh:
+        fh.truncate(cut)
+    res = aircher(project.repo.root, "repair")  # type: ignore[operator]
+    assert res.code == 0, res.out + res.err
+    (line,) = [ln for ln in res.out.splitlines() if "conversations: salvaged" in ln]
+    assert "0 lost" not in line
+    assert f"rows added to compaction_history, conversations, message_attachments, messages" \
+        f" after the backup of {backup.created_at} could not be read, how many is unknown" \
+        in line
+    assert counts(path)["conversations"] == 2
+
+
 WAL_CHILD = r"""
 import sqlite3, sys, time, uuid
 conn = sqlite3.connect(sys.argv[1], isolation_level=None)
