@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from pathlib import Path
 
 from gitext.git.names import storable
@@ -62,15 +64,42 @@ def workdir_status(root: Path) -> tuple[list[tuple[str, str]], list[str]]:
 def hashed_states(root: Path, changed: list[tuple[str, str]]) -> list[FileState]:
     if not changed:
         return []
-    blobs = git(["hash-object", "--no-filters", "--stdin-paths"], root,
-                input="".join(p + "\n" for p, _ in changed).encode("utf-8", "surrogateescape"),
-                ).stdout.decode().split()
+    links = {p for p, _ in changed if (root / p).is_symlink()}
+    files = [p for p, _ in changed if p not in links]
+    blobs: dict[str, str] = {}
+    if files:
+        out = git(["hash-object", "--no-filters", "--stdin-paths"], root,
+                  input="".join(p + "\n" for p in files).encode("utf-8", "surrogateescape"),
+                  ).stdout.decode().split()
+        blobs.update(zip(files, out, strict=True))
+    if links:
+        blobs.update(_link_blobs(root, links))
     states = []
-    for (path, status), blob in zip(changed, blobs, strict=True):
+    for path, status in changed:
+        if path not in blobs:
+            continue  # a link gone since git listed it: the next look sees what is there
         full = root / path
-        mode = "120000" if full.is_symlink() else ("100755" if full.stat().st_mode & 0o111
-                                                   else "100644")
-        st = FileState(path, mode, blob, status)
+        mode = "120000" if path in links else ("100755" if full.stat().st_mode & 0o111
+                                               else "100644")
+        st = FileState(path, mode, blobs[path], status)
         st.from_disk = True
         states.append(st)
     return states
+
+
+def _link_blobs(root: Path, links: set[str]) -> dict[str, str]:
+    """path -> blob id of each symlink, as git stores one: the link's own text, never what it
+    points to (`git hash-object` follows links, and fails on a dangling one or one to a folder).
+    Hashed here, in the repository's object format, rather than one git process per link."""
+    algo = git(["rev-parse", "--show-object-format"], root).stdout.decode().strip()
+    out = {}
+    for path in links:
+        try:
+            target = os.readlink(os.fsencode(root / path))
+        except OSError:
+            continue
+        h = hashlib.new(algo)
+        h.update(b"blob %d\0" % len(target))
+        h.update(target)
+        out[path] = h.hexdigest()
+    return out

@@ -324,3 +324,35 @@ def view(repo: Path) -> set[str]:
     return {str(r[0]) for r in query(
         repo, "file_index", "SELECT f.path FROM worktree_files w JOIN files f ON f.id = w.file_id"
         " WHERE w.worktree_path = ?", str(repo.resolve()))}
+
+
+def test_untracked_symlinks_are_hashed_as_git_stores_them(repo_with_store: Path,
+                                                         aircher: Any) -> None:
+    """A symlink's blob is its own text. Hashing it through `git hash-object` followed it: a
+    dangling link or one to a folder failed `index` and made queries drop every local change,
+    and a link to a file got its target's id (QA round 3: 09)."""
+    repo = repo_with_store
+    links = {"dangling": "/nonexistent/target", "folder": "src", "file": "src/core.py"}
+    for name, target in links.items():
+        (repo / name).symlink_to(target)
+    write(repo, "src/fresh.py", "def wombat_burrow_depth():\n    return 3\n")
+    assert paths(aircher, repo, "search", "--top", "1", "--",
+                 "wombat burrow depth") == ["src/fresh.py"]
+    r = aircher(repo, "index")
+    assert r.code == 0, r.err
+    stored = dict(query(
+        repo, "file_index", "SELECT f.path, w.content_hash FROM worktree_files w"
+        " JOIN files f ON f.id = w.file_id WHERE f.path IN ('dangling', 'folder', 'file')"))
+    assert stored == {name: git(repo, "hash-object", "--stdin", input=target).strip()
+                      for name, target in links.items()}
+
+
+def test_symlinks_hash_in_the_repository_object_format(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q", "--object-format=sha256")
+    (tmp_path / "link").symlink_to("nowhere")
+    write(tmp_path, "plain.txt", "text\n")
+    states = {s.path: (s.mode, s.blob) for s in local.hashed_states(
+        tmp_path, [("link", "untracked"), ("plain.txt", "untracked")])}
+    assert states == {
+        "link": ("120000", git(tmp_path, "hash-object", "--stdin", input="nowhere").strip()),
+        "plain.txt": ("100644", git(tmp_path, "hash-object", "plain.txt").strip())}
