@@ -148,6 +148,12 @@ def restore_backup(
         for stage, _live in staged:
             stage.unlink(missing_ok=True)
         raise
+    if any(c.name in ("file_index", "knowledge") for c in wanted):
+        from gitext.search.indexer import forget_all_indexed
+
+        # The search stamps name HEADs whose files the live index held; the restored one may
+        # predate them (its text in file_index, its vectors in knowledge).
+        forget_all_indexed(project)
     restored_files = _restore_attachments(info, project.layout.attachments)
     return RestoreResult(info.id, [c.name for c in wanted], str(aside), replaced, restored_files)
 

@@ -334,6 +334,13 @@ def forget_indexed(project: Project, root: Path) -> None:
     _stamp_path(project, root).unlink(missing_ok=True)
 
 
+def forget_all_indexed(project: Project) -> None:
+    """Every worktree's stamp, those of worktrees the store no longer lists included: the index
+    they vouched for was replaced (a restored backup), so the next query or worker checks it."""
+    for path in project.layout.run.glob("indexed-*"):
+        path.unlink(missing_ok=True)
+
+
 def remember_indexed(project: Project, root: Path, head: str) -> None:
     path = _stamp_path(project, root)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,7 @@ from gitext.errors import AircherError
 from gitext.lifecycle.backup import create_backup, list_backups, prune_backups
 from gitext.lifecycle.restore import extract, restore_backup, verify_backup
 from gitext.project import Project
+from tests.conftest import commit
 from tests.lifecycle.util import add_conversations, add_sessions, counts, integrity
 
 WRITER = r"""
@@ -215,3 +217,19 @@ def test_backup_copies_are_standalone_files(project: Project, tmp_path: Path) ->
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
     finally:
         conn.close()
+
+
+def test_search_after_a_restore_finds_what_was_committed_since(project: Project,
+                                                               aircher: Any) -> None:
+    """The restored index predates the commits made since its backup; the search stamp that
+    said HEAD was fully indexed must not survive it (QA round 3: 11)."""
+    repo = project.repo.root
+    info = create_backup(project)
+    commit(repo, {"later.txt": "okapi lantern\n"}, "after the backup")
+    res = aircher(repo, "search", "--json", "okapi lantern")
+    assert [h["path"] for h in json.loads(res.out)] == ["later.txt"]  # stamps HEAD as indexed
+    project.close()
+    restore_backup(project, info.id)
+    res = aircher(repo, "search", "--json", "okapi lantern")
+    assert res.code == 0, res.err
+    assert [h["path"] for h in json.loads(res.out)] == ["later.txt"]
