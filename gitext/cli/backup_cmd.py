@@ -32,7 +32,10 @@ def create(app: App, as_json: bool) -> None:
 @json_option
 @click.pass_obj
 def list_(app: App, as_json: bool) -> None:
-    """Complete backups, newest first."""
+    """Complete backups, newest first.
+
+    A backup's state is what can be told without reading its copies: "ok when made" when its
+    check then passed and every copy is there at its size. `verify ID` re-hashes one."""
     from gitext.lifecycle.backup import list_backups
 
     found = list_backups(app.project())
@@ -42,8 +45,9 @@ def list_(app: App, as_json: bool) -> None:
     if not found:
         click.echo("no backups yet (`git aircher backup create`)")
         return
-    table(["id", "created", "databases", "size", "good"],
-          [(b.id, b.created_at, len(b.databases), human_size(b.size), "yes" if b.good else "no")
+    # Not "good": a copy changed in place keeps its size, and only `verify` reads it.
+    table(["id", "created", "databases", "size", "state"],
+          [(b.id, b.created_at, len(b.databases), human_size(b.size), b.damage() or "ok when made")
            for b in found])
 
 

@@ -59,9 +59,24 @@ class BackupInfo:
     databases: list[DbCopy]
     attachments: list[tuple[str, int]] = field(default_factory=list)
 
+    def damage(self) -> str | None:
+        """What is wrong with this backup as far as a look without reading its copies tells (a
+        quick_check that failed when it was made, a copy missing or of another size), or None.
+        `verify` re-hashes each copy; that reads every byte, too much for a listing."""
+        for d in self.databases:
+            if d.quick_check != "ok":
+                return f"{d.name}: quick_check failed when made"
+            try:
+                size = (Path(self.path) / d.file).stat().st_size
+            except OSError:
+                return f"{d.name}: file missing"
+            if size != d.size:
+                return f"{d.name}: size differs from the manifest"
+        return None
+
     @property
     def good(self) -> bool:
-        return all(d.quick_check == "ok" for d in self.databases)
+        return self.damage() is None
 
     @property
     def size(self) -> int:
@@ -72,7 +87,8 @@ class BackupInfo:
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        data["good"] = self.good
+        data["damage"] = self.damage()
+        data["good"] = data["damage"] is None
         data["size"] = self.size
         return data
 

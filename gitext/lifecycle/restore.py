@@ -81,6 +81,18 @@ def _check_copy(info: BackupInfo, copy: DbCopy, scratch: Path) -> DbVerify:
     return DbVerify(copy.name, copy.file, checksum_ok, integrity, rows_ok)
 
 
+def copy_problems(result: DbVerify) -> list[str]:
+    """What is wrong with one copy, in words (none: nothing)."""
+    if result.integrity == "file missing":
+        return ["file missing"]
+    out = [] if result.checksum_ok else ["checksum mismatch"]
+    if result.integrity != "ok":
+        out.append(f"integrity: {result.integrity}")
+    elif not result.rows_ok:
+        out.append("row counts differ from the manifest")
+    return out
+
+
 def verify_backup(project: Project, backup_id: str) -> VerifyResult:
     """Checksums recomputed, and integrity_check plus row counts on a decompressed copy."""
     info = get_backup(project, backup_id)
@@ -90,12 +102,7 @@ def verify_backup(project: Project, backup_id: str) -> VerifyResult:
         for copy in info.databases:
             result = _check_copy(info, copy, Path(tmp) / f"{copy.name}.db")
             results.append(result)
-            if not result.checksum_ok:
-                problems.append(f"{copy.name}: checksum mismatch or file missing")
-            if result.integrity != "ok":
-                problems.append(f"{copy.name}: integrity: {result.integrity}")
-            elif not result.rows_ok:
-                problems.append(f"{copy.name}: row counts differ from the manifest")
+            problems += [f"{copy.name}: {p}" for p in copy_problems(result)]
             (Path(tmp) / f"{copy.name}.db").unlink(missing_ok=True)
     folder = Path(info.path) / "attachments"
     missing = [rel for rel, size in info.attachments
@@ -139,7 +146,8 @@ def restore_backup(
             check = _check_copy(info, copy, stage)
             if not check.checksum_ok or check.integrity != "ok":
                 raise AircherError(
-                    f"backup {backup_id}: {copy.name} failed verification ({check.integrity})",
+                    f"backup {backup_id}: {copy.name} failed verification"
+                    f" ({'; '.join(copy_problems(check))})",
                     hint="nothing was restored; try an older backup (`git aircher backup list`)",
                 )
         aside = aside_dir(project, "replaced")

@@ -233,3 +233,27 @@ def test_search_after_a_restore_finds_what_was_committed_since(project: Project,
     res = aircher(repo, "search", "--json", "okapi lantern")
     assert res.code == 0, res.err
     assert [h["path"] for h in json.loads(res.out)] == ["later.txt"]
+
+
+def test_a_damaged_copy_is_named_by_restore_and_not_called_good_by_list(
+        project: Project, aircher: Any) -> None:
+    """Restore said "failed verification (ok)", the integrity result, for a checksum mismatch;
+    `list` said "yes" under "good" for a backup `verify` failed (QA round 3: 14)."""
+    repo = project.repo.root
+    info = create_backup(project)
+    copy = info.db("sessions")
+    assert copy is not None
+    path = Path(info.path) / copy.file
+    data = bytearray(path.read_bytes())
+    data[-10] ^= 0xFF  # in place, same size: past the pages SQLite checks
+    path.write_bytes(bytes(data))
+    project.close()
+    res = aircher(repo, "backup", "restore", info.id)
+    assert res.code == 1
+    assert "sessions failed verification (checksum mismatch)" in res.err
+    res = aircher(repo, "backup", "list")
+    assert res.code == 0 and "ok when made" in res.out and "yes" not in res.out
+    path.write_bytes(bytes(data[:4096]))
+    res = aircher(repo, "backup", "list")
+    assert "sessions: size differs from the manifest" in res.out
+    assert json.loads(aircher(repo, "backup", "list", "--json").out)[0]["good"] is False
