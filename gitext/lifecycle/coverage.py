@@ -4,12 +4,17 @@ A worktree whose last full search update covered the HEAD its view is at (`run/i
 every file with text in the index; queries trust that and index nothing more. A file missing
 there anyway stays out of every answer until the next commit, with no error anywhere: the
 random walk found three ways to get there (docs/search.md). While the stamp is behind, a query
-or the worker catches up, so only a current stamp with missing files is a problem. Partial
-clones are left out: a blob outside the sparse cone is absent by design, not lost.
+or the worker catches up, so only a current stamp with missing files is a problem. A worktree
+with no stamp at all is one too when no worker is indexing it and its view is more than a query
+indexes itself (`MAX_LOCAL_FILES`): its first full update was interrupted (`index` stopped, the
+worker killed), and until a query starts another worker, or `index` runs, search lacks its
+files. Partial clones are left out: a blob outside the sparse cone is absent by design, not
+lost.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from gitext.git.objects import is_partial
@@ -18,27 +23,43 @@ from gitext.lifecycle.dbfiles import raw_connect
 from gitext.project import Project
 
 
-def unsearchable(project: Project) -> list[tuple[Path, list[str]]]:
-    """(worktree, paths) for each worktree stamped current whose view has files without text.
-    Read as the rest of doctor reads: a plain read-only connection, no migrations."""
+@dataclass(frozen=True)
+class Gap:
+    worktree: Path
+    missing: list[str]  # paths whose text search does not have
+    unfinished: bool  # no full update ever finished there (else: one did, yet these are missing)
+
+
+def unsearchable(project: Project) -> list[Gap]:
+    """Each worktree stamped current, or never stamped with a large view and no worker at it,
+    whose view has files without text. Read as the rest of doctor reads: a plain read-only
+    connection, no migrations."""
     from gitext.search.fulltext import indexed_pairs
     from gitext.search.indexer import indexed_head, live_files
+    from gitext.sync.local import MAX_LOCAL_FILES
+    from gitext.sync.worker import worker_alive
 
     out = []
+    building = worker_alive(project.layout.run)
     conn = raw_connect(project.layout.db("file_index"))
     try:
         heads = conn.execute("SELECT worktree_path, head FROM sync_state").fetchall()
         have = indexed_pairs(conn)
         for root, head in heads:
             path = Path(root)
-            if not head or indexed_head(project, path) != head or not is_worktree_top(path):
+            stamp = indexed_head(project, path)
+            if not head or stamp not in (head, None) or (stamp is None and building):
                 continue
-            if is_partial(path):
+            if not is_worktree_top(path) or is_partial(path):
                 continue
+            if stamp is None and conn.execute(
+                    "SELECT count(*) FROM worktree_files WHERE worktree_path = ?",
+                    (root,)).fetchone()[0] <= MAX_LOCAL_FILES:
+                continue  # the next query indexes it all itself
             missing = sorted(f.path for f in live_files(conn, root)
                              if (f.path, f.blob) not in have)
             if missing:
-                out.append((path, missing))
+                out.append(Gap(path, missing, stamp is None))
     finally:
         conn.close()
     return out

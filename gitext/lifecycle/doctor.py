@@ -224,7 +224,8 @@ def index_freshness(project: Project) -> list[Finding]:
 
 
 def search_coverage(project: Project) -> list[Finding]:
-    """Files a worktree holds that search cannot find, where its stamp says none is missing."""
+    """Files a worktree holds that search cannot find, where its stamp says none is missing or
+    where it has none and no worker is indexing it."""
     from gitext.lifecycle.coverage import unsearchable
 
     try:
@@ -232,9 +233,12 @@ def search_coverage(project: Project) -> list[Finding]:
     except sqlite3.DatabaseError:
         return []
     return [Finding("search_incomplete", "warning", "file_index",
-                    f"{root}: search cannot find {len(paths)} of its files ({paths[0]}"
-                    f"{', …' if len(paths) > 1 else ''})", "search index rebuilt")
-            for root, paths in gaps]
+                    f"{g.worktree}: search cannot find {len(g.missing)} of its files"
+                    f" ({g.missing[0]}{', …' if len(g.missing) > 1 else ''})"
+                    + ("; its full index is unfinished and no worker is at it" if g.unfinished
+                       else ""),
+                    "search index rebuilt")
+            for g in gaps]
 
 
 def failed_records(project: Project) -> list[Finding]:

@@ -277,31 +277,48 @@ def _index_for_query(project: Project, found: LocalChanges, done: str | None) ->
     # Worth a wait only when that index is small (a first commit in a new repository, searched
     # at once); a large one takes minutes, and the query answers from what there is.
     never = found.head is not None and done is None
-    if found.local or found.changed or behind or never:
-        wait = LOCAL_WAIT if found.local or found.changed or behind or (
-            never and _view_size(project, root) <= MAX_LOCAL_FILES) else 0.0
-        token = view_token(project, root)  # the view `found` describes, or one just after
-        with worker_lock(project, wait=False, name="heavy", within=wait) as mine:
-            if not mine:
-                return
-            # `changed` holds what the look put back to HEAD's version (an edit undone): a
-            # full update while it was edited may have dropped that version as unreferenced,
-            # and HEAD has not moved, so nothing else would index it again.
-            need = set(found.local) | found.changed
-            head = found.head
-            done = indexed_head(project, root)  # the worker's pass may have just covered it
-            if done is None and "skipped" not in update(project, most=MAX_LOCAL_FILES):
-                return
-            # None: nothing to catch up, or too much (history rewritten, a large pull without
-            # hooks), which the worker's full update does.
-            moved = (_changed_between(root, done, head)
-                     if head is not None and done is not None and done != head else None)
-            if moved is not None:
-                need |= moved
-            if need:
-                update(project, only=need)  # indexes what is not indexed yet
-            if moved is not None and head is not None and view_token(project, root) == token:
-                remember_indexed(project, root, head)
+    if not (found.local or found.changed or behind or never):
+        return
+    wait = LOCAL_WAIT if found.local or found.changed or behind or (
+        never and _view_size(project, root) <= MAX_LOCAL_FILES) else 0.0
+    token = view_token(project, root)  # the view `found` describes, or one just after
+    with worker_lock(project, wait=False, name="heavy", within=wait) as mine:
+        # Not ours: a worker holds the slot, and its pass ends with the full update.
+        if not mine or not _index_here(project, found, token):
+            return
+    # More than a query's share, and no worker at it (none was started, or one was killed in
+    # its first pass): without one, search would lack those files until the next commit.
+    from gitext.hooks.entry import spawn_worker
+
+    spawn_worker(root)
+
+
+def _index_here(project: Project, found: LocalChanges, token: int | None) -> bool:
+    """A query's share of the indexing, in the heavy slot; True when a full update is still due
+    (more than that share), which is the worker's."""
+    from gitext.sync.local import MAX_LOCAL_FILES
+
+    root = project.repo.root
+    # `changed` holds what the look put back to HEAD's version (an edit undone): a full update
+    # while it was edited may have dropped that version as unreferenced, and HEAD has not
+    # moved, so nothing else would index it again.
+    need = set(found.local) | found.changed
+    head = found.head
+    done = indexed_head(project, root)  # the worker's pass may have just covered it
+    if done is None and "skipped" not in update(project, most=MAX_LOCAL_FILES):
+        return False
+    behind = head is not None and done is not None and done != head
+    # None: nothing to catch up, or too much for a query (history rewritten, a large pull
+    # without hooks).
+    moved = (_changed_between(root, done, head)
+             if head is not None and done is not None and done != head else None)
+    if moved is not None:
+        need |= moved
+    if need:
+        update(project, only=need)  # indexes what is not indexed yet
+    if moved is not None and head is not None and view_token(project, root) == token:
+        remember_indexed(project, root, head)
+    return done is None or (behind and moved is None)
 
 
 def _view_size(project: Project, root: Path) -> int:

@@ -66,10 +66,16 @@ def sync(project: Project, *, full: bool = False) -> CatchUp:
     """`git aircher sync`: the catch-up, then, when it applied anything, the search index and
     relevance brought level with it, as `index` does. The records it applied were a worker's to
     apply, and that worker may have made its last pass already, finding none left: the search
-    index then stayed behind until the next query (the soak walk's seed 130 found it)."""
+    index then stayed behind until the next query (the soak walk's seed 130 found it). So is a
+    search index whose last full update did not cover HEAD: one interrupted (`index` stopped,
+    the worker killed in its first pass) left search without those files, and `sync` said all
+    was applied."""
+    from gitext.search.indexer import indexed_head
+
     result = catch_up(project, full=full)
     w = result.worktree
-    if result.events or w.commits or w.files or w.removed:
+    behind = w.head is not None and indexed_head(project, project.repo.root) != w.head
+    if result.events or w.commits or w.files or w.removed or behind:
         # The records applied may be any worktree's: the others follow, as after a worker's
         # pass (`sync.elsewhere`).
         _search_and_relevance(project, result, others=True)

@@ -326,6 +326,30 @@ def marker() -> str:
     return f"{pid}\n{since}\n"
 
 
+def worker_alive(run: Path) -> bool:
+    """Whether the worker `run/active` names is still at work: what the shims ask before they
+    leave a record to it, in Python, for those that only look (doctor)."""
+    try:
+        pid_text, since = ((run / "active").read_text().split("\n") + [""])[:2]
+        pid = int(pid_text)
+    except (OSError, ValueError):
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+        return fields[0] != b"Z" and (not since or fields[19].decode() == since)
+    except (OSError, IndexError):
+        if os.path.exists("/proc/self/stat"):
+            return False  # /proc knows no such process
+    try:  # no /proc: `kill -0` alone
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # someone else's process: alive
+    return True
+
+
 def run_worker(project: Project, *, with_follow_ups: bool = True) -> int:
     """Apply the journal, then (if no other process is at it) the heavy work; returns events
     applied. Loops until nothing is left that this process could do.

@@ -11,7 +11,11 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from gitext.sync import local
 from tests.conftest import VENV_BIN, commit, run_git_aircher
 from tests.sync.helpers import store, wait_idle
 
@@ -85,3 +89,40 @@ def test_the_first_commit_of_a_new_repository_is_searched_at_once(empty_repo: Pa
                        "ibex"),
         "ibex horn")
     assert found[:1] == ["src/ibex.py"]
+
+
+def _interrupted_first_index(repo: Path, aircher: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store whose files are recorded and whose first search index never finished, as `index`
+    stopped or the worker killed in its first pass leave it: `init` with no worker started."""
+    files: dict[str, str | bytes] = {f"src/m{i}.py": f"def m{i}():\n    return {i}\n"
+                                     for i in range(3)}
+    commit(repo, {**files, "src/tapir.py": "def tapir_snout_reach():\n    return 5\n"}, "many")
+    monkeypatch.setenv("AIRCHER_SKIP", "1")
+    assert aircher(repo, "init").code == 0
+    monkeypatch.delenv("AIRCHER_SKIP")
+    assert not list((store(repo) / "run").glob("indexed-*"))
+
+
+def test_an_interrupted_first_index_is_finished_by_a_worker_the_query_starts(
+        repo: Path, aircher: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over 1,000 files a query does not index them all itself, and left them to a worker that
+    was never started again: every search answered from the empty index, and doctor said
+    healthy (QA round 3: 02). Here the threshold is lowered to stand for such a repository."""
+    _interrupted_first_index(repo, aircher, monkeypatch)
+    monkeypatch.setattr(local, "MAX_LOCAL_FILES", 2)
+    doctor = aircher(repo, "doctor")
+    assert doctor.code == 1
+    assert "search_incomplete" in doctor.out and "full index is unfinished" in doctor.out
+    aircher(repo, "search", "--mode", "text", "--", "tapir snout")  # answers at once; starts one
+    wait_idle(repo)
+    r = aircher(repo, "search", "--json", "--mode", "text", "--", "tapir snout")
+    assert [h["path"] for h in json.loads(r.out)][:1] == ["src/tapir.py"]
+    assert aircher(repo, "doctor").code == 0
+
+
+def test_sync_finishes_an_interrupted_first_index(
+        repo: Path, aircher: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    _interrupted_first_index(repo, aircher, monkeypatch)
+    monkeypatch.setenv("AIRCHER_SKIP", "1")  # `sync` alone, no worker
+    assert aircher(repo, "sync").code == 0
+    assert list((store(repo) / "run").glob("indexed-*"))
