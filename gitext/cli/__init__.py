@@ -12,10 +12,7 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["hook"]:
-        from gitext.cli.gitdir import name_hook_repository
         from gitext.hooks.entry import run_hook
-
-        name_hook_repository()
 
         return run_hook(args[1:])
     from gitext.cli.gitdir import with_git_env

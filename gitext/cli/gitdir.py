@@ -6,24 +6,19 @@ changed directory, would point them at another repository. So they are read here
 turned into the `-C` directory, but only where the current directory is in no work tree (a
 script or a cron job outside any repository). Inside a repository the directory wins, as it did
 before: there the variables are far more often a hook's leftovers than a choice.
-
-A work tree with no `.git` of its own (the git dir kept elsewhere: `git init --bare ~/.cfg`, then
-`git --git-dir=$HOME/.cfg --work-tree=$HOME`, the dotfiles set-up) cannot be found from its
-directory. There the repository is also named to our git calls in that work tree, in variables
-of ours (`NAMED_GIT_DIR`, `NAMED_WORK_TREE`) that the worker and the query server inherit.
-Before, every command, `init` included, failed there with "not a git repository".
-Light: runs before click is imported, and on the hook path.
+Light: runs before click is imported.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 
 def with_git_env(args: list[str]) -> list[str]:
     """`args`, led by `-C TOP` when GIT_DIR names the repository to work on."""
-    if "GIT_DIR" not in os.environ or args[:1] == ["-C"]:
+    if "GIT_DIR" not in os.environ or args[:1] in (["-C"], ["hook"]):
         return args
     from gitext.errors import GitError
     from gitext.git.run import git
@@ -33,32 +28,20 @@ def with_git_env(args: list[str]) -> list[str]:
         here = Path.cwd()
         if git(["rev-parse", "--is-inside-work-tree"], here, check=False).returncode == 0:
             return args  # in a work tree: that repository, whatever the variables say
-        found = git(["rev-parse", "--absolute-git-dir", "--show-toplevel"], here, check=False,
-                    extra_env=given)
+        found = git(["rev-parse", "--show-toplevel"], here, check=False, extra_env=given)
     except (GitError, OSError):
         return args  # the command reports what is wrong where it looks for the repository
-    lines = found.stdout.decode("utf-8", "surrogateescape").splitlines()
-    if found.returncode != 0 or len(lines) != 2 or not all(lines):
+    top = found.stdout.decode("utf-8", "surrogateescape").strip()
+    if found.returncode != 0 or not top:
         return args
-    git_dir, top = lines
-    _name(Path(git_dir), Path(top))
+    if not os.path.lexists(Path(top) / ".git"):
+        # A git dir kept away from its work tree (`git init --bare ~/.cfg`, work tree $HOME: the
+        # dotfiles set-up). Tried in session 15 and taken back: the store then sits inside the
+        # work tree, and the work tree's untracked files (all of $HOME) would be read into it.
+        print(f"error: {top} is a work tree whose git dir is kept elsewhere"
+              f" ({given['GIT_DIR']}); git-aircher does not work in such a repository",
+              file=sys.stderr)
+        print("hint: git-aircher needs a work tree that holds its .git (a folder or a file)",
+              file=sys.stderr)
+        raise SystemExit(2)
     return ["-C", top, *args]
-
-
-def name_hook_repository() -> None:
-    """In a hook (or the worker it starts) of a repository whose work tree has no `.git`: git
-    set GIT_DIR and GIT_WORK_TREE (relative to the work tree's top, where hooks run), and they
-    are the only way to the repository. Without a git call: the pre-commit guard runs in every
-    commit (in an ordinary repository git sets no GIT_WORK_TREE, and this does nothing)."""
-    git_dir, work_tree = os.environ.get("GIT_DIR"), os.environ.get("GIT_WORK_TREE")
-    if git_dir and work_tree:
-        _name(Path(os.path.realpath(git_dir)), Path(os.path.realpath(work_tree)))
-
-
-def _name(git_dir: Path, top: Path) -> None:
-    from gitext.git.run import NAMED_GIT_DIR, NAMED_WORK_TREE
-
-    if os.path.lexists(top / ".git"):
-        return  # `-C TOP` finds it: a hook's leftovers must not be handed on to the worker
-    os.environ[NAMED_GIT_DIR] = str(git_dir)
-    os.environ[NAMED_WORK_TREE] = os.path.realpath(top)

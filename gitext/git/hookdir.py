@@ -148,7 +148,7 @@ def read_blobs(worktree: Path, oids: Sequence[str], *, keep: int) -> Iterator[Bl
                 stdin=requests,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
-                env=clean_env(cwd=worktree),
+                env=clean_env(),
             )
         except FileNotFoundError as exc:
             raise GitError("git is not installed or not on PATH") from exc

@@ -37,7 +37,7 @@ def read_blobs(
     proc = subprocess.Popen(
         ["git", "cat-file", "--batch", "--buffer"],
         cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        env=clean_env(cwd=root),
+        env=clean_env(),
     )
     assert proc.stdin is not None and proc.stdout is not None
     stdin = proc.stdin

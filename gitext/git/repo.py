@@ -8,7 +8,7 @@ from pathlib import Path
 
 from gitext.errors import GitError, NotARepositoryError
 from gitext.git.names import readable
-from gitext.git.run import NAMED_GIT_DIR, NAMED_WORK_TREE, git, git_out
+from gitext.git.run import git, git_out
 from gitext.git.shield import is_shield
 
 NULL_SHAS = frozenset({"0" * 40, "0" * 64})
@@ -142,31 +142,7 @@ def list_worktrees(root: Path) -> list[Worktree]:
         work_tree = _core_worktree(result[0].path)
         if work_tree is not None:
             result[0] = replace(result[0], path=work_tree)
-    return _with_named_work_tree(result)
-
-
-def is_worktree_top(path: Path) -> bool:
-    """Whether ``path`` is still a work tree's top: it holds a `.git`, or it is the work tree git
-    was given for a git dir kept elsewhere (`gitext.cli.gitdir`), which holds none."""
-    if (path / ".git").exists():
-        return True
-    work_tree = os.environ.get(NAMED_WORK_TREE)
-    if not work_tree:
-        return False
-    return path == Path(work_tree) and path.is_dir()
-
-
-def _with_named_work_tree(listed: list[Worktree]) -> list[Worktree]:
-    """The list with the work tree git was given for a git dir that records none (`git
-    --git-dir=~/.cfg --work-tree=~`, `gitext.cli.gitdir`). git lists that git dir alone, as
-    bare, whatever the work tree: the work tree every event names then looked removed, its row
-    stale. It takes the git dir's place as the main worktree."""
-    git_dir, work_tree = os.environ.get(NAMED_GIT_DIR), os.environ.get(NAMED_WORK_TREE)
-    if not listed or not git_dir or not work_tree or listed[0].path != Path(git_dir):
-        return listed
-    top = Path(work_tree)
-    head = read_head(top)
-    return [Worktree(top, head.commit, head.branch), *listed[1:]]
+    return result
 
 
 def _listed(root: Path) -> list[Worktree]:

@@ -32,37 +32,10 @@ _LOCATION_VARS = (
 )
 
 
-# A repository git named in GIT_DIR and GIT_WORK_TREE whose work tree has no `.git` to find it
-# by (`git --git-dir=~/.cfg --work-tree=~ aircher …`, the dotfiles set-up), as absolute paths
-# (`gitext.cli.gitdir`). Our own names, so that a hook's leftovers are never taken for it.
-NAMED_GIT_DIR = "AIRCHER_NAMED_GIT_DIR"
-NAMED_WORK_TREE = "AIRCHER_NAMED_WORK_TREE"
-
-
-def named_repository(cwd: Path, base: Mapping[str, str]) -> dict[str, str]:
-    """GIT_DIR and GIT_WORK_TREE for a git run in ``cwd`` when it is in the named work tree, and
-    no nearer `.git` makes it another repository's; else nothing."""
-    git_dir, work_tree = base.get(NAMED_GIT_DIR), base.get(NAMED_WORK_TREE)
-    if not git_dir or not work_tree:
-        return {}
-    top = Path(work_tree)
-    here = Path(os.path.realpath(cwd))
-    for folder in (here, *here.parents):
-        if os.path.lexists(folder / ".git"):
-            return {}  # a repository of its own (a linked worktree, a nested clone)
-        if folder == top:
-            return {"GIT_DIR": git_dir, "GIT_WORK_TREE": work_tree}
-    return {}
-
-
-def clean_env(base: Mapping[str, str] | None = None, cwd: Path | None = None) -> dict[str, str]:
-    """The environment for a git run in ``cwd``: none of the caller's location variables, only
-    the named repository's (`named_repository`)."""
+def clean_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ if base is None else base)
     for name in _LOCATION_VARS:
         env.pop(name, None)
-    if cwd is not None:
-        env.update(named_repository(cwd, env))
     env.setdefault("LC_ALL", "C")
     env["GIT_TERMINAL_PROMPT"] = "0"
     env["GIT_OPTIONAL_LOCKS"] = "0"
@@ -79,7 +52,7 @@ def git(
 ) -> subprocess.CompletedProcess[bytes]:
     if not cwd.is_dir():
         raise GitError(f"no such directory: {cwd}")
-    env = clean_env(cwd=cwd)
+    env = clean_env()
     if extra_env:
         env.update(extra_env)
     try:

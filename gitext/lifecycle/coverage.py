@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitext.git.objects import is_partial
-from gitext.git.repo import is_worktree_top
 from gitext.lifecycle.dbfiles import raw_connect
 from gitext.project import Project
 
@@ -50,7 +49,7 @@ def unsearchable(project: Project) -> list[Gap]:
             stamp = indexed_head(project, path)
             if not head or stamp not in (head, None) or (stamp is None and building):
                 continue
-            if not is_worktree_top(path) or is_partial(path):
+            if not (path / ".git").exists() or is_partial(path):
                 continue
             if stamp is None and conn.execute(
                     "SELECT count(*) FROM worktree_files WHERE worktree_path = ?",

@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from gitext.errors import AircherError
-from gitext.git.repo import is_worktree_top
 from gitext.project import Project
 from gitext.sync.logbook import log
 
@@ -26,7 +25,7 @@ def other_worktrees(project: Project) -> Iterator[tuple[Project, str]]:
                             " WHERE worktree_path != ? ORDER BY worktree_path", (here,)).fetchall()
     for path, head in rows:
         root = Path(path)
-        if not head or not is_worktree_top(root):
+        if not head or not (root / ".git").exists():
             continue  # removed (its rows go with the next sync) or not synced yet
         try:
             yield project.elsewhere(root), head
@@ -40,6 +39,6 @@ def each_other(project: Project, name: str, step: Callable[[Project, str], objec
         try:
             step(other, head)
         except Exception as exc:
-            if is_worktree_top(other.repo.root):
+            if (other.repo.root / ".git").exists():
                 log(project.layout.logs, "storage",
                     f"{name} follow-up failed in {other.repo.root}", exc)

@@ -29,7 +29,7 @@ from gitext.git.history import (
     tree_changes,
 )
 from gitext.git.objects import is_partial
-from gitext.git.repo import Head, Worktree, discover, is_worktree_top, read_head
+from gitext.git.repo import Head, Worktree, discover, read_head
 from gitext.project import Project
 from gitext.search import orphans
 from gitext.store.pool import Database
@@ -239,7 +239,7 @@ def forget_gone_worktrees(project: Project, live: list[Worktree]) -> None:
     with db.read() as conn:
         known = [r[0] for r in conn.execute("SELECT worktree_path FROM sync_state")]
     # (A folder that still holds a `.git` is a worktree whatever a listing said.)
-    gone = [p for p in known if p not in keep and not is_worktree_top(Path(p))]
+    gone = [p for p in known if p not in keep and not (Path(p) / ".git").exists()]
     if not gone:
         return
     proj = project_ctx(project)

@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from gitext.errors import GitError
-from gitext.git.repo import is_worktree_top
 from gitext.lifecycle.exposure import mend
 from gitext.project import Project
 from gitext.sync import journal
@@ -300,7 +299,7 @@ def _gone(project: Project, *, thorough: bool) -> bool:
     if store_away(project):
         return True
     root = project.repo.root
-    if is_worktree_top(root) and not (thorough and worktree_gone(project, root)):
+    if (root / ".git").exists() and not (thorough and worktree_gone(project, root)):
         return False
     log(project.layout.logs, "storage", f"{root}: the worktree was removed;"
         " its follow-ups are left")
