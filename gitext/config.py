@@ -49,8 +49,13 @@ def env_name(key: str) -> str:
 _ENV_KEYS = {env_name(k): k for k in KEYS}
 
 
-def coerce(key: Key, raw: object) -> Value:
-    """Check a value read from TOML (or typed on the command line) against its key."""
+def coerce(key: Key, raw: object, *, bounded: bool = False) -> Value:
+    """Check a value read from TOML (or typed on the command line) against its key.
+
+    ``bounded`` (what `config set` asks) also refuses numbers below the key's least value and
+    durations or sizes of 0. Files and the environment are not held to that: versions before
+    wrote such values, and a setting that loaded yesterday must not stop every command and
+    hook today (QA round 4: 06)."""
     kind = key.kind
     if isinstance(raw, str) and kind in ("int", "float", "fraction", "bool"):
         raw = _from_text(kind, raw)
@@ -60,7 +65,7 @@ def coerce(key: Key, raw: object) -> Value:
         raise ValueError(f"true or false, got {raw!r}")
     if kind == "int":
         if isinstance(raw, int) and not isinstance(raw, bool):
-            if key.low is not None and raw < key.low:
+            if bounded and key.low is not None and raw < key.low:
                 raise ValueError(f"an integer of at least {key.low}, got {raw!r}")
             return raw
         raise ValueError(f"an integer, got {raw!r}")
@@ -79,9 +84,9 @@ def coerce(key: Key, raw: object) -> Value:
         return upper
     # Every duration and size is a wait, an interval or a limit: zero would mean giving up at
     # once, running at every event, or refusing everything.
-    if kind == "duration" and parse_duration(raw) <= 0:
+    if kind == "duration" and parse_duration(raw) <= 0 and bounded:
         raise ValueError(f"a duration longer than 0, got {raw!r}")
-    if kind == "size" and parse_size(raw) <= 0:
+    if kind == "size" and parse_size(raw) <= 0 and bounded:
         raise ValueError(f"a size larger than 0, got {raw!r}")
     return raw
 
@@ -243,7 +248,7 @@ def set_value(path: Path, name: str, text: str, *, project: bool) -> Value:
     if project and key.global_only:
         raise ConfigError(f"{name} cannot be set per project", hint="use --global")
     try:
-        value = coerce(key, text)
+        value = coerce(key, text, bounded=True)
     except ValueError as exc:
         raise ConfigError(f"{name}: expected {exc}") from None
     values = read_file(path, project=project)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from gitext.config import Config, parse_duration, parse_size, read_file
+from gitext.config import Config, parse_duration, parse_size, read_file, set_value
 from gitext.config_keys import KEYS
 from gitext.errors import ConfigError
 
@@ -68,13 +68,6 @@ def test_layers_in_order(tmp_path: Path) -> None:
         ("[storage.sqlite]\njournal_mode = 'FAST'\n", "expected one of WAL"),
         ("[storage.monitoring]\ndisk_usage_alert_threshold = 1.5\n", "from 0 to 1"),
         ("[storage.embeddings]\nenabled = 'maybe'\n", "true or false"),
-        # QA round 3: values that parse but mean nothing were taken as they were.
-        ("[storage.backup]\nbackup_retain_days = -5\n", "an integer of at least 1, got -5"),
-        ("[storage.performance]\nconcurrent_reads = 0\n", "an integer of at least 1, got 0"),
-        ("[storage.embeddings]\ndimension = 0\n", "an integer of at least 1, got 0"),
-        ("[storage.lifecycle]\nsession_expire_after = '0s'\n", "a duration longer than 0"),
-        ("[storage]\nmax_db_size = '0MB'\n", "a size larger than 0"),
-        ("[storage.sqlite]\nmmap_size = -1\n", "an integer of at least 0, got -1"),
     ],
 )
 def test_bad_config_names_file_and_key(tmp_path: Path, content: str, message: str) -> None:
@@ -85,6 +78,37 @@ def test_bad_config_names_file_and_key(tmp_path: Path, content: str, message: st
     assert message in err.value.message
     assert str(path) in err.value.message
     assert err.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "message"),
+    [
+        # QA round 3: values that parse but mean nothing were taken as they were.
+        ("storage.backup.backup_retain_days", "-5", "an integer of at least 1, got -5"),
+        ("storage.performance.concurrent_reads", "0", "an integer of at least 1, got 0"),
+        ("storage.embeddings.dimension", "0", "an integer of at least 1, got 0"),
+        ("storage.lifecycle.session_expire_after", "0s", "a duration longer than 0, got '0s'"),
+        ("storage.max_db_size", "0MB", "a size larger than 0, got '0MB'"),
+        ("storage.sqlite.mmap_size", "-1", "an integer of at least 0, got -1"),
+    ],
+)
+def test_set_refuses_values_that_mean_nothing(tmp_path: Path, key: str, text: str,
+                                              message: str) -> None:
+    path = tmp_path / "config.toml"
+    with pytest.raises(ConfigError) as err:
+        set_value(path, key, text, project=False)
+    assert err.value.message == f"{key}: expected {message}"
+    assert not path.exists()
+
+
+def test_a_file_written_before_the_bounds_still_loads(tmp_path: Path) -> None:
+    """QA round 4: values an earlier `config set` wrote must not stop every command now."""
+    path = tmp_path / "config.toml"
+    path.write_text("[storage.backup]\nbackup_retain_days = 0\n"
+                    "[storage.lifecycle]\nsession_expire_after = '0s'\n")
+    values = read_file(path)
+    assert values["storage.backup.backup_retain_days"] == 0
+    assert values["storage.lifecycle.session_expire_after"] == "0s"
 
 
 def test_unknown_key_suggests_the_close_one(tmp_path: Path) -> None:
