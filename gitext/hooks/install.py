@@ -10,10 +10,13 @@ the folder (``.aircher-created``) so uninstall can remove exactly what it made.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import stat
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +31,7 @@ PRIOR_SHIM_IDS: tuple[str, ...] = ()
 CHAIN_SUFFIX = ".aircher-orig"
 FRAMEWORK_SUFFIX = ".legacy"  # where the pre-commit framework keeps the hook it replaced
 CREATED_MARKER = ".aircher-created"
+STAGED_SUFFIX = ".aircher-new"  # a shim being written, renamed over the hook once complete
 PLACEHOLDER = "@GIT_AIRCHER@"
 STORE_PLACEHOLDER = "@STORE@"  # the pre-commit shim's quick look needs the store's folder
 JOURNAL_PLACEHOLDER = "@JOURNAL@"  # where post-* shims write their records (absolute)
@@ -113,9 +117,23 @@ def _exists(path: Path) -> bool:
     return path.is_symlink() or path.exists()
 
 
+@contextlib.contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """Install, uninstall and the worker's upgrade one at a time in a hooks folder. Two at
+    once (two `init`s in two shells) could each see the user's hook, and the second then took
+    the first's new shim for it: the user's hook was lost and the shim chained itself (QA round
+    4: 04). The lock is on the folder itself, so it leaves no file behind."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def _stage_shim(path: Path, content: bytes) -> Path:
     """The shim written under a temporary name beside ``path``, mode 0755, ready to rename."""
-    tmp = path.with_name(path.name + ".aircher-new")
+    tmp = path.with_name(f"{path.name}{STAGED_SUFFIX}.{os.getpid()}")
     tmp.unlink(missing_ok=True)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o755)
     with os.fdopen(fd, "wb") as fh:
@@ -197,7 +215,8 @@ def install_hooks(
     folder, shims = rendered_shims(repo_root, executable, data_dir)
     try:
         _ensure_folder(folder)
-        return [_install_one(folder, name, shims[name], force) for name in HOOK_NAMES]
+        with folder_lock(folder):
+            return [_install_one(folder, name, shims[name], force) for name in HOOK_NAMES]
     except OSError as exc:
         raise _fs_error("install", folder, exc) from exc
 
@@ -290,7 +309,10 @@ def uninstall_hooks(repo_root: Path) -> list[HookState]:
     """Remove our shims and put every kept hook back under its own name."""
     folder = hooks_dir(repo_root).path
     try:
-        states = [_uninstall_one(folder, name) for name in HOOK_NAMES]
+        if not folder.is_dir():
+            return [_uninstall_one(folder, name) for name in HOOK_NAMES]
+        with folder_lock(folder):
+            states = [_uninstall_one(folder, name) for name in HOOK_NAMES]
         _remove_created(folder)
     except OSError as exc:
         raise _fs_error("uninstall", folder, exc) from exc
@@ -302,7 +324,8 @@ def _uninstall_one(folder: Path, name: str) -> HookState:
     orig = folder / (name + CHAIN_SUFFIX)
     legacy = folder / (name + FRAMEWORK_SUFFIX)
     action = "absent"
-    path.with_name(name + ".aircher-new").unlink(missing_ok=True)  # left by a killed install
+    for staged in folder.glob(f"{name}{STAGED_SUFFIX}*"):  # left by a killed install
+        staged.unlink(missing_ok=True)
     if is_shim(path) or (not _exists(path) and _exists(orig)):
         path.unlink(missing_ok=True)
         action = "removed"

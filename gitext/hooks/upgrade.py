@@ -18,6 +18,7 @@ from pathlib import Path
 from gitext.hooks.install import (
     FRAMEWORK_SUFFIX,
     HOOK_NAMES,
+    folder_lock,
     git_aircher_executable,
     is_shim,
     read_hook,
@@ -61,6 +62,13 @@ def refresh_shims(repo_root: Path) -> ShimCheck:
     """
     ours = git_aircher_executable()
     folder, wanted = rendered_shims(repo_root, ours, None)
+    if not folder.is_dir():
+        return ShimCheck([], [])
+    with folder_lock(folder):  # not while `hooks install` or another worker is at it
+        return _refresh(folder, wanted, ours)
+
+
+def _refresh(folder: Path, wanted: dict[str, bytes], ours: Path | None) -> ShimCheck:
     upgraded: list[str] = []
     others: list[str] = []
     for name in HOOK_NAMES:

@@ -365,3 +365,33 @@ def test_cli_outside_a_repository_is_a_usage_error(tmp_path: Path, aircher: obje
     res = aircher(tmp_path, "hooks", "status")  # type: ignore[operator]
     assert res.code == 2
     assert res.err.startswith("error: not inside the work tree")
+
+
+def test_installs_at_once_take_turns_and_keep_the_users_hook(repo: Path, tool: Tool) -> None:
+    """QA round 4: two installs at once (two `init`s in two shells) could each take the
+    user's hook for the one to chain; the second then kept the first's new shim in its place,
+    the user's hook was lost and the shim chained itself. An install waits for the folder."""
+    import contextlib
+    import subprocess
+    import sys
+
+    from gitext.hooks.install import folder_lock
+
+    exe, _ = tool
+    folder = hooks_of(repo)
+    user = script(folder / "pre-commit", "echo user >> .git/user.log\n").read_bytes()
+    code = ("import sys; from pathlib import Path; from gitext.hooks.install import"
+            " install_hooks; install_hooks(Path(sys.argv[1]), executable=Path(sys.argv[2]))")
+    with folder_lock(folder):
+        both = [subprocess.Popen([sys.executable, "-c", code, str(repo), str(exe)])
+                for _ in range(2)]
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            both[0].wait(timeout=3)
+        waited = all(p.poll() is None for p in both)
+        untouched = (folder / "pre-commit").read_bytes() == user
+    assert [p.wait(timeout=60) for p in both] == [0, 0]
+    assert waited and untouched
+    assert (folder / ("pre-commit" + CHAIN_SUFFIX)).read_bytes() == user
+    assert not list(folder.glob("*.aircher-new*"))
+    assert not (folder / ("pre-commit" + CHAIN_SUFFIX + CHAIN_SUFFIX)).exists()
+    assert states(hook_status(repo, executable=exe))["pre-commit"] == "chained"
