@@ -256,6 +256,8 @@ def salvage_database(project: Project, name: str, *, use_backup: bool = True) ->
             tables = [_salvage_table(fresh, t, damaged, backup_conn)
                       for t in base_tables(fresh) if t.name not in derived]
             fresh.execute("COMMIT")
+            if name == "conversations":
+                _leave_archived(project, fresh, _conversation_ids(damaged))
         finally:
             fresh.close()
             for conn in (damaged, backup_conn):
@@ -268,6 +270,34 @@ def salvage_database(project: Project, name: str, *, use_backup: bool = True) ->
     finally:
         shutil.rmtree(work, ignore_errors=True)
         stage.unlink(missing_ok=True)
+
+
+def _conversation_ids(conn: sqlite3.Connection | None) -> set[str]:
+    """The conversations the damaged file still names (none when it cannot say)."""
+    if conn is None:
+        return set()
+    try:
+        return {r[0] for r in conn.execute("SELECT id FROM conversations")}
+    except sqlite3.DatabaseError:
+        return set()
+
+
+def _leave_archived(project: Project, fresh: sqlite3.Connection, in_damaged: set[str]) -> None:
+    """Conversations archived since the backup stay archived: the backup still held them live,
+    and merged back they were in both places, which repair itself then reported as wrong
+    (QA round 4: 07). Retention moved them after the backup, so the archive is the newer copy;
+    one the damaged file still held live was in both places already and is left as it was."""
+    from gitext.lifecycle.archive import archived_ids
+
+    live = {r[0] for r in fresh.execute("SELECT id FROM conversations")}
+    stale = sorted(archived_ids(project, sorted(live)) - in_damaged)
+    if not stale:
+        return
+    fresh.execute("PRAGMA foreign_keys = ON")  # their messages and attachments go with them
+    for start in range(0, len(stale), 500):
+        batch = stale[start:start + 500]
+        fresh.execute(f"DELETE FROM conversations WHERE id IN ({', '.join('?' * len(batch))})",
+                      batch)
 
 
 def _backup_source(

@@ -119,6 +119,38 @@ def test_rows_after_the_backup_that_cannot_be_counted_are_not_called_0_lost(
     assert counts(path)["conversations"] == 2
 
 
+def test_conversations_archived_since_the_backup_stay_in_the_archive(
+    project: Project, aircher: object,
+) -> None:
+    """QA round 4: the backup held them live, and merged back in by a repair they were both
+    archived and live, which repair then reported as still wrong."""
+    from gitext import clock
+    from gitext.lifecycle.archive import archive_conversations, archived_ids
+
+    t0 = 1_800_000_000.0
+    clock.set_now(t0)
+    old = add_conversations(project, 1, when=clock.to_ts(t0 - 400 * 86400), text="old talk")
+    kept = add_conversations(project, 1, when=clock.to_ts(t0 - 3600), text="new talk")
+    create_backup(project)
+    assert archive_conversations(project).archived == 1
+    assert archived_ids(project) == set(old)
+    settle(project)
+    path = project.layout.db("conversations")
+    with path.open("r+b") as fh:
+        fh.truncate(50)
+    res = aircher(project.repo.root, "repair")  # type: ignore[operator]
+    assert res.code == 0, res.out + res.err
+    assert counts(path)["conversations"] == 1
+    assert archived_ids(project) == set(old)
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        assert [r[0] for r in conn.execute("SELECT id FROM conversations")] == kept
+        assert conn.execute("SELECT count(*) FROM messages WHERE conversation_id = ?",
+                            (old[0],)).fetchone()[0] == 0
+    assert "archived_and_live" not in aircher(project.repo.root, "doctor").out  # type: ignore[operator]
+
+
 WAL_CHILD = r"""
 import sqlite3, sys, time, uuid
 conn = sqlite3.connect(sys.argv[1], isolation_level=None)
