@@ -251,9 +251,18 @@ def restore_archived(project: Project, conversation_id: str, *, replace: bool = 
     path = project.layout.db(ARCHIVE_DB)
     if not path.exists():
         return False
-    ids = [conversation_id]
+    from gitext.errors import UsageError
+    from gitext.records.conversations import resolve_id
+
     with open_archive(project) as archive:
         with archive.read() as aconn:
+            try:  # a unique prefix, as `show` and `export` take it
+                conversation_id = resolve_id(aconn, conversation_id)
+            except UsageError as exc:
+                if exc.message.startswith("no conversation"):
+                    return False
+                raise
+            ids = [conversation_id]
             copied = {t: _read(aconn, t, ids) for t in TABLES}
         if not copied["conversations"][1]:
             return False

@@ -167,6 +167,9 @@ def test_old_and_surplus_conversations_are_archived_searchable_restorable(
         assert conn.execute("SELECT count(seq) FROM messages WHERE conversation_id = ?",
                             (old[0],)).fetchone()[0] == 3
     assert archived_count(project) == 2
+    # A unique prefix, as `conversation show` and `export` take it (QA round 4).
+    assert restore_archived(project, old[1][:8]) is True
+    assert archived_count(project) == 1
 
 
 def test_embeddings_of_blobs_no_tree_uses_go(project: Project) -> None:
