@@ -60,7 +60,9 @@ def extract(info: BackupInfo, copy: DbCopy, dest: Path) -> None:
         shutil.copyfile(source, dest)
 
 
-def _check_copy(info: BackupInfo, copy: DbCopy, scratch: Path) -> DbVerify:
+def check_copy(info: BackupInfo, copy: DbCopy, scratch: Path) -> DbVerify:
+    """One copy checked: its checksum, and integrity and row counts of it extracted at
+    ``scratch`` (left there for the caller)."""
     stored = Path(info.path) / copy.file
     if not stored.exists():
         return DbVerify(copy.name, copy.file, False, "file missing", False)
@@ -100,7 +102,7 @@ def verify_backup(project: Project, backup_id: str) -> VerifyResult:
     problems: list[str] = []
     with tempfile.TemporaryDirectory(dir=project.layout.backups, prefix=".verify-") as tmp:
         for copy in info.databases:
-            result = _check_copy(info, copy, Path(tmp) / f"{copy.name}.db")
+            result = check_copy(info, copy, Path(tmp) / f"{copy.name}.db")
             results.append(result)
             problems += [f"{copy.name}: {p}" for p in copy_problems(result)]
             (Path(tmp) / f"{copy.name}.db").unlink(missing_ok=True)
@@ -143,7 +145,7 @@ def restore_backup(
             live.parent.mkdir(parents=True, exist_ok=True)
             stage = live.with_name(f".{live.name}.restore-{os.getpid()}")
             staged.append((stage, live))
-            check = _check_copy(info, copy, stage)
+            check = check_copy(info, copy, stage)
             if not check.checksum_ok or check.integrity != "ok":
                 raise AircherError(
                     f"backup {backup_id}: {copy.name} failed verification"

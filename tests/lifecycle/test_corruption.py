@@ -151,6 +151,34 @@ def test_conversations_archived_since_the_backup_stay_in_the_archive(
     assert "archived_and_live" not in aircher(project.repo.root, "doctor").out  # type: ignore[operator]
 
 
+def test_a_backup_changed_in_place_is_passed_over_for_an_older_one(
+    project: Project, aircher: object,
+) -> None:
+    """QA round 5: repair salvaged from the newest backup whose copies were there at their
+    size; one changed in place (bit rot) read as empty, and every row was lost while an older
+    backup held them all."""
+    from pathlib import Path as _Path
+
+    add_conversations(project, 3)
+    older = create_backup(project)
+    newest = create_backup(project)
+    assert newest.id != older.id
+    copy = next(c for c in newest.databases if c.name == "conversations")
+    stored = _Path(newest.path) / copy.file
+    data = bytearray(stored.read_bytes())
+    for i in range(4096 * 2, min(len(data), 4096 * 5)):
+        data[i] ^= 0xFF  # pages of it rot, the size stays
+    stored.write_bytes(bytes(data))
+    settle(project)
+    path = project.layout.db("conversations")
+    with path.open("r+b") as fh:
+        fh.truncate(50)
+    res = aircher(project.repo.root, "repair")  # type: ignore[operator]
+    assert res.code == 0, res.out + res.err
+    assert f"from backup {older.id}" in res.out, res.out
+    assert counts(path)["conversations"] == 3 and counts(path)["messages"] == 9
+
+
 WAL_CHILD = r"""
 import sqlite3, sys, time, uuid
 conn = sqlite3.connect(sys.argv[1], isolation_level=None)
