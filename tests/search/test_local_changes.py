@@ -332,7 +332,10 @@ def test_untracked_symlinks_are_hashed_as_git_stores_them(repo_with_store: Path,
     dangling link or one to a folder failed `index` and made queries drop every local change,
     and a link to a file got its target's id (QA round 3: 09)."""
     repo = repo_with_store
-    links = {"dangling": "/nonexistent/target", "folder": "src", "file": "src/core.py"}
+    # The last: a target the file system cannot even look up (a component over 255 bytes),
+    # which raised ENAMETOOLONG out of every query (QA round 5: 01).
+    links = {"dangling": "/nonexistent/target", "folder": "src", "file": "src/core.py",
+             "toolong": "x" * 300}
     for name, target in links.items():
         (repo / name).symlink_to(target)
     write(repo, "src/fresh.py", "def wombat_burrow_depth():\n    return 3\n")
@@ -342,7 +345,8 @@ def test_untracked_symlinks_are_hashed_as_git_stores_them(repo_with_store: Path,
     assert r.code == 0, r.err
     stored = dict(query(
         repo, "file_index", "SELECT f.path, w.content_hash FROM worktree_files w"
-        " JOIN files f ON f.id = w.file_id WHERE f.path IN ('dangling', 'folder', 'file')"))
+        " JOIN files f ON f.id = w.file_id"
+        " WHERE f.path IN ('dangling', 'folder', 'file', 'toolong')"))
     assert stored == {name: git(repo, "hash-object", "--stdin", input=target).strip()
                       for name, target in links.items()}
 
