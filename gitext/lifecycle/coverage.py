@@ -36,10 +36,13 @@ def unsearchable(project: Project) -> list[Gap]:
     from gitext.search.fulltext import indexed_pairs
     from gitext.search.indexer import indexed_head, live_files
     from gitext.sync.local import MAX_LOCAL_FILES
-    from gitext.sync.worker import worker_alive
+    from gitext.sync.worker import slot_held, worker_alive
 
     out = []
-    building = worker_alive(project.layout.run)
+    building = worker_alive(project.layout.run) or slot_held(project.layout.run, "heavy")
+    # What a query takes on itself counts vectors too: with embeddings on, each file missing
+    # both (an interrupted first index) counts twice against its limit (QA round 5: 03).
+    per_file = 2 if project.config.flag("storage.embeddings.enabled") else 1
     conn = raw_connect(project.layout.db("file_index"))
     try:
         heads = conn.execute("SELECT worktree_path, head FROM sync_state").fetchall()
@@ -51,12 +54,10 @@ def unsearchable(project: Project) -> list[Gap]:
                 continue
             if not (path / ".git").exists() or is_partial(path):
                 continue
-            if stamp is None and conn.execute(
-                    "SELECT count(*) FROM worktree_files WHERE worktree_path = ?",
-                    (root,)).fetchone()[0] <= MAX_LOCAL_FILES:
-                continue  # the next query indexes it all itself
             missing = sorted(f.path for f in live_files(conn, root)
                              if (f.path, f.blob) not in have)
+            if stamp is None and len(missing) * per_file <= MAX_LOCAL_FILES:
+                continue  # the next query indexes it all itself
             if missing:
                 out.append(Gap(path, missing, stamp is None))
     finally:

@@ -325,6 +325,24 @@ def marker() -> str:
     return f"{pid}\n{since}\n"
 
 
+def slot_held(run: Path, name: str) -> bool:
+    """Whether someone holds worker slot `name` now (`git aircher index` in the foreground holds
+    "heavy" without being the worker `run/active` names); only looks, never takes it."""
+    try:
+        fd = os.open(run / f"{name}.lock", os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)  # and with it the shared lock, if it was taken
+    return False
+
+
 def worker_alive(run: Path) -> bool:
     """Whether the worker `run/active` names is still at work: what the shims ask before they
     leave a record to it, in Python, for those that only look (doctor)."""

@@ -120,6 +120,30 @@ def test_an_interrupted_first_index_is_finished_by_a_worker_the_query_starts(
     assert aircher(repo, "doctor").code == 0
 
 
+def test_doctor_counts_as_a_query_does_and_sees_a_foreground_index(
+        repo: Path, aircher: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """QA round 5: a query's limit counts each file twice with embeddings on (its text and its
+    vectors), while doctor counted files once, so between half the limit and the limit doctor
+    said a query would finish the index and no query did (03); and `git aircher index`
+    running in the foreground holds the heavy slot without being the worker `run/active`
+    names, and doctor said no one was at it (02)."""
+    from gitext.sync.worker import worker_lock
+    from tests.conftest import open_project
+
+    _interrupted_first_index(repo, aircher, monkeypatch)
+    files = 4  # src/m0..m2.py and src/tapir.py, none with text yet
+    monkeypatch.setattr(local, "MAX_LOCAL_FILES", files)  # once: within; twice: beyond
+    doctor = aircher(repo, "doctor")
+    assert doctor.code == 1 and "search_incomplete" in doctor.out, doctor.out
+    project = open_project(repo)
+    try:
+        with worker_lock(project, wait=True, name="heavy"):
+            doctor = aircher(repo, "doctor")
+    finally:
+        project.close()
+    assert "search_incomplete" not in doctor.out, doctor.out
+
+
 def test_sync_finishes_an_interrupted_first_index(
         repo: Path, aircher: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     _interrupted_first_index(repo, aircher, monkeypatch)
