@@ -86,17 +86,52 @@ def read_blob(root: Path, sha: str) -> bytes | None:
 
 
 def mostly_loose(root: Path) -> bool:
-    """Whether this repository keeps more objects loose than packed."""
-    proc = git(["count-objects", "-v"], root, check=False)
+    """Whether this repository keeps more objects loose than packed (`git count-objects`'s
+    `count` > `in-pack`), counted here: count-objects stats every loose object for sizes this
+    does not need (0.35 s of a 50,000-file first index), and the count can stop as soon as
+    the loose objects outnumber the packed ones."""
+    proc = git(["rev-parse", "--git-path", "objects"], root, check=False)
     if proc.returncode != 0:
         return False
-    counts = dict(
-        line.split(": ", 1) for line in proc.stdout.decode().splitlines() if ": " in line
-    )
+    objects = root / os.fsdecode(proc.stdout.rstrip(b"\n"))
+    packed = _packed_count(objects / "pack")
+    loose = 0
+    for i in range(256):
+        try:
+            names = os.listdir(objects / f"{i:02x}")
+        except OSError:
+            continue
+        loose += sum(1 for name in names if len(name) in (38, 62) and _HEX.issuperset(name))
+        if loose > packed:
+            return True
+    return False
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def _packed_count(pack_dir: Path) -> int:
+    """Objects in this directory's packs, from each index's fan-out table (its last entry is
+    the pack's object count); a pack git could not use (no index, no pack) counts none."""
+    total = 0
     try:
-        return int(counts.get("count", 0)) > int(counts.get("in-pack", 0))
-    except ValueError:
-        return False
+        names = os.listdir(pack_dir)
+    except OSError:
+        return 0
+    for name in names:
+        if not name.endswith(".idx") or name[:-4] + ".pack" not in names:
+            continue
+        try:
+            with open(pack_dir / name, "rb") as fh:
+                head = fh.read(8 + 256 * 4)
+        except OSError:
+            continue
+        # Version 2 and later start with a magic and a version; version 1 with the fan-out.
+        start = 8 if head[:4] == b"\377tOc" else 0
+        last = head[start + 255 * 4 : start + 256 * 4]
+        if len(last) == 4:
+            total += int.from_bytes(last, "big")
+    return total
 
 
 def blob_id(data: bytes, like: str) -> str:
