@@ -72,5 +72,36 @@ def git(
     return proc
 
 
+class Started:
+    """A git command begun now and waited for later (`result`), so that it runs while this
+    process does other work; `close` ends it if its result is never asked for."""
+
+    def __init__(self, args: Sequence[str], cwd: Path) -> None:
+        if not cwd.is_dir():
+            raise GitError(f"no such directory: {cwd}")
+        self.args = list(args)
+        try:
+            self._proc = subprocess.Popen(
+                ["git", *args], cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, env=clean_env(cwd=cwd),
+            )
+        except FileNotFoundError as exc:
+            raise GitError("git is not installed or not on PATH") from exc
+
+    def result(self, *, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+        """What `git(args, cwd, check=check)` would have returned (or raised)."""
+        out, err = self._proc.communicate()
+        proc = subprocess.CompletedProcess(["git", *self.args], self._proc.returncode, out, err)
+        if check and proc.returncode != 0:
+            msg = err.decode("utf-8", "replace").strip().splitlines()
+            raise GitError(f"git {self.args[0]} failed: {msg[-1] if msg else proc.returncode}")
+        return proc
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._proc.communicate()
+
+
 def git_out(args: Sequence[str], cwd: Path, *, check: bool = True) -> str:
     return git(args, cwd, check=check).stdout.decode("utf-8", "surrogateescape")

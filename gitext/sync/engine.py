@@ -45,7 +45,7 @@ from gitext.sync.files import (
     worktree_paths,
 )
 from gitext.sync.local import LocalScan, forget_local, local_mark, remember_local
-from gitext.sync.workdir import tree_stamp, workdir_states
+from gitext.sync.workdir import Stamp, StatusScan, tree_stamp
 from gitext.worktrees import upsert_worktree
 
 
@@ -84,6 +84,25 @@ def sync_worktree(
     ``local``: the work tree's state as a query just read it, with the paths it may have
     undone (implies ``workdir``): it saves listing the work tree again and the whole of HEAD.
     """
+    if not workdir or local is not None:
+        return _sync_worktree(project, root, full=full, workdir=workdir, analyse=analyse,
+                              progress=progress, local=local)
+    # The work tree's `git status` runs while HEAD's tree and the new commits are listed. (The
+    # stamp before it: git moving the worktree from then to the scan's end leaves it unused.)
+    git_dir = discover(root).git_dir
+    started = (git_dir, tree_stamp(git_dir), StatusScan(root))
+    try:
+        return _sync_worktree(project, root, full=full, workdir=workdir, analyse=analyse,
+                              progress=progress, started=started)
+    finally:
+        started[2].close()
+
+
+def _sync_worktree(
+    project: Project, root: Path, *, full: bool, workdir: bool, analyse: bool,
+    progress: Progress | None, local: LocalScan | None = None,
+    started: tuple[Path, Stamp, StatusScan] | None = None,
+) -> SyncResult:
     proj = project_ctx(project)
     db = project.db("file_index")
     head = read_head(root)
@@ -118,10 +137,9 @@ def sync_worktree(
         if stamp != tree_stamp(discover(root).git_dir):
             # git moved the worktree while the query read it: the next query looks again.
             local, workdir = None, False
-    elif workdir:
-        git_dir = discover(root).git_dir
-        stamp = tree_stamp(git_dir)
-        scan = workdir_states(root)
+    elif started is not None:
+        git_dir, stamp, status = started
+        scan = status.states()
         # (HEAD asked too: with `core.logAllRefUpdates` off a commit leaves no reflog line.)
         if stamp != tree_stamp(git_dir) or read_head(root).commit != head.commit:
             workdir = False  # as above: the next event, or `index`, looks again

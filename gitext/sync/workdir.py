@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 
 from gitext.git.names import storable
-from gitext.git.run import git
+from gitext.git.run import Started, git
 from gitext.sync.files import FileState
 
 Stamp = tuple[int, ...]
@@ -37,11 +37,33 @@ def workdir_states(root: Path) -> tuple[list[FileState], list[str]]:
     return hashed_states(root, changed), removed
 
 
+_STATUS = ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames"]
+
+
 def workdir_status(root: Path) -> tuple[list[tuple[str, str]], list[str]]:
     """(path, status) of each file the work tree changes or adds, and the paths it deletes:
     one `git status`, nothing read."""
-    out = git(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames"],
-              root).stdout
+    return _parse_status(root, git(_STATUS, root).stdout)
+
+
+class StatusScan:
+    """`workdir_states`, its `git status` begun at once: on a first index of a large work tree
+    that status (0.2-0.4 s of git stat-ing every file) runs while this process lists HEAD's
+    tree. `close` ends it when its result is not wanted after all."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._git = Started(_STATUS, root)
+
+    def states(self) -> tuple[list[FileState], list[str]]:
+        changed, removed = _parse_status(self.root, self._git.result().stdout)
+        return hashed_states(self.root, changed), removed
+
+    def close(self) -> None:
+        self._git.close()
+
+
+def _parse_status(root: Path, out: bytes) -> tuple[list[tuple[str, str]], list[str]]:
     changed: list[tuple[str, str]] = []
     removed: list[str] = []
     for rec in out.split(b"\0"):
