@@ -142,12 +142,14 @@ def blob_id(data: bytes, like: str) -> str:
     return h.hexdigest()
 
 
+_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
 def _from_worktree(base: str, path: str, blob: str, max_size: int | None
                    ) -> tuple[bytes, float] | None:
     # No following links, and no waiting on a FIFO someone left where a file was.
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        fd = os.open(base + path, flags)
+        fd = os.open(base + path, _FLAGS)
     except OSError:
         return None
     try:
@@ -155,10 +157,14 @@ def _from_worktree(base: str, path: str, blob: str, max_size: int | None
         size = st.st_size
         if not stat.S_ISREG(st.st_mode) or (max_size is not None and size > max_size):
             return None
-        parts = []
-        while chunk := os.read(fd, max(size, 65536)):
-            parts.append(chunk)
-        data = b"".join(parts)
+        # One read of the size fstat gave is the whole file unless it changed meanwhile; the
+        # hash check below holds either way (a read to EOF was one more call per file).
+        data = os.read(fd, size)
+        if len(data) != size:
+            parts = [data]
+            while chunk := os.read(fd, max(size, 65536)):
+                parts.append(chunk)
+            data = b"".join(parts)
     except OSError:
         return None
     finally:

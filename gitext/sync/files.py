@@ -13,6 +13,7 @@ import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path, PurePosixPath
 
 from gitext import clock
@@ -140,12 +141,17 @@ def apply_view(
     """This worktree's view: `states` present now (their `files` rows written), `removed`
     gone."""
     worktree = str(root)
+    # In key order: the table is its primary-key b-tree (WITHOUT ROWID), and ids in the random
+    # order of their hashes cost a first index of 50,000 files twice the time (0.15 s). (A
+    # stable sort: of two states of one path, the later still wins.)
+    rows = sorted(((worktree, file_id(project_id, s.path), s.blob, s.status) for s in states),
+                  key=itemgetter(1))
     db.executemany(
         conn,
         "INSERT INTO worktree_files (worktree_path, file_id, content_hash, git_status)"
         " VALUES (?, ?, ?, ?) ON CONFLICT(worktree_path, file_id) DO UPDATE SET"
         " content_hash = excluded.content_hash, git_status = excluded.git_status",
-        ((worktree, file_id(project_id, s.path), s.blob, s.status) for s in states),
+        rows,
     )
     gone = [file_id(project_id, p) for p in removed]
     db.executemany(
