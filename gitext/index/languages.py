@@ -109,6 +109,7 @@ _UTF32_BOMS = (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")
 
 # git looks at the same window when it decides whether to show a text diff.
 _BINARY_SNIFF_BYTES = 8000
+_BOMS = (*_UTF32_BOMS, *_UTF16_BOMS, _UTF8_BOM)
 
 
 def language_for(path: str) -> str | None:
@@ -141,14 +142,19 @@ def detect_encoding(data: bytes) -> str | None:
     would otherwise look binary. Text that is not valid UTF-8 is decoded as latin-1, which never
     fails and keeps every byte.
     """
+    if not data.startswith(_BOMS) and is_binary(data):
+        return None
+    return text_encoding(data)
+
+
+def text_encoding(data: bytes) -> str:
+    """`detect_encoding` of data `is_binary` found to be text."""
     if data.startswith(_UTF32_BOMS):
         return "utf-32"
     if data.startswith(_UTF16_BOMS):
         return "utf-16"
     if data.startswith(_UTF8_BOM):
         return "utf-8-sig"
-    if is_binary(data):
-        return None
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
