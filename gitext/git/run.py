@@ -83,7 +83,7 @@ class Started:
         try:
             self._proc = subprocess.Popen(
                 ["git", *args], cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE, env=clean_env(cwd=cwd),
+                stderr=subprocess.PIPE, env=clean_env(),
             )
         except FileNotFoundError as exc:
             raise GitError("git is not installed or not on PATH") from exc
