@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -105,18 +106,24 @@ def test_rows_after_the_backup_that_cannot_be_counted_are_not_called_0_lost(
     add_conversations(project, 2)
     backup = create_backup(project)
     add_conversations(project, 1, title="after the backup")
-    settle(project)
-    path = project.layout.db("conversations")
-    with path.open("r+b") as fh:
-        fh.truncate(cut)
-    res = aircher(project.repo.root, "repair")  # type: ignore[operator]
-    assert res.code == 0, res.out + res.err
+    path, res = _cut_and_repair(project, aircher, cut)
     (line,) = [ln for ln in res.out.splitlines() if "conversations: salvaged" in ln]
     assert "0 lost" not in line
     assert f"rows added to compaction_history, conversations, message_attachments, messages" \
         f" after the backup of {backup.created_at} could not be read, how many is unknown" \
         in line
     assert counts(path)["conversations"] == 2
+
+
+def _cut_and_repair(project: Project, aircher: object, cut: int = 50) -> tuple[Path, Any]:
+    """conversations.db cut short to `cut` bytes (before its schema at 50), then `repair`."""
+    settle(project)
+    path = project.layout.db("conversations")
+    with path.open("r+b") as fh:
+        fh.truncate(cut)
+    res = aircher(project.repo.root, "repair")  # type: ignore[operator]
+    assert res.code == 0, res.out + res.err
+    return path, res
 
 
 def test_conversations_archived_since_the_backup_stay_in_the_archive(
@@ -134,12 +141,7 @@ def test_conversations_archived_since_the_backup_stay_in_the_archive(
     create_backup(project)
     assert archive_conversations(project).archived == 1
     assert archived_ids(project) == set(old)
-    settle(project)
-    path = project.layout.db("conversations")
-    with path.open("r+b") as fh:
-        fh.truncate(50)
-    res = aircher(project.repo.root, "repair")  # type: ignore[operator]
-    assert res.code == 0, res.out + res.err
+    path, res = _cut_and_repair(project, aircher)
     assert counts(path)["conversations"] == 1
     assert archived_ids(project) == set(old)
     import sqlite3
@@ -169,12 +171,7 @@ def test_a_backup_changed_in_place_is_passed_over_for_an_older_one(
     for i in range(4096 * 2, min(len(data), 4096 * 5)):
         data[i] ^= 0xFF  # pages of it rot, the size stays
     stored.write_bytes(bytes(data))
-    settle(project)
-    path = project.layout.db("conversations")
-    with path.open("r+b") as fh:
-        fh.truncate(50)
-    res = aircher(project.repo.root, "repair")  # type: ignore[operator]
-    assert res.code == 0, res.out + res.err
+    path, res = _cut_and_repair(project, aircher)
     assert f"from backup {older.id}" in res.out, res.out
     assert counts(path)["conversations"] == 3 and counts(path)["messages"] == 9
 
