@@ -4,7 +4,7 @@ A relative data_dir (`.agents`, the default) is a folder of the main worktree, s
 has its own. An absolute one, or a relative one that leads out of the main worktree
 (`../stores`), names a folder every repository would find: it is a folder of stores, and each
 repository gets a folder of its own in it, named after its git common dir
-(`dotfiles-3f9a0c1e5b7d2468`). Before, every repository took that folder itself for its store:
+(`myapp-3f9a0c1e5b7d2468`). Before, every repository took that folder itself for its store:
 `init` in a second one "reinitialized" the first one's, whose conversations it then listed.
 
 A store an earlier version made directly in the folder stays where it is, the store of the
