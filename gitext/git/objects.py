@@ -136,7 +136,13 @@ def _packed_count(pack_dir: Path) -> int:
 
 def blob_id(data: bytes, like: str) -> str:
     """git's id of a blob with this content, in the object format of `like` (SHA-1 or -256)."""
-    h = hashlib.sha1() if len(like) == 40 else hashlib.sha256()
+    return blob_id_in(data, "sha1" if len(like) == 40 else "sha256")
+
+
+def blob_id_in(data: bytes, object_format: str) -> str:
+    """git's id of a blob with this content, in `object_format` (``sha1`` or ``sha256``, as
+    `git rev-parse --show-object-format` names it)."""
+    h = hashlib.new(object_format)
     h.update(b"blob %d\0" % len(data))
     h.update(data)
     return h.hexdigest()

@@ -20,13 +20,7 @@ from gitext import clock
 from gitext.git.history import Change
 from gitext.git.objects import mostly_loose, read_files
 from gitext.ids import derived_id
-from gitext.index.languages import (
-    count_lines,
-    detect_encoding,
-    is_binary,
-    language_for,
-    text_encoding,
-)
+from gitext.index.languages import count_lines, is_binary, language_for, text_encoding
 from gitext.index.secrets import is_secret_path
 from gitext.store.pool import Database
 
@@ -78,7 +72,7 @@ def _meta(state: FileState, data: bytes | None, root: str, mtime: float | None
         size = len(data)
         binary = is_binary(data)
         if not binary and state.mode != SYMLINK:
-            encoding = detect_encoding(data)
+            encoding = text_encoding(data)  # the binary test done once, here
             lines = count_lines(data)
     return (state.path, name, extension, size, state.mode, modified, state.blob, state.status,
             bool(binary), language_for(state.path), encoding, lines)
@@ -191,35 +185,10 @@ def apply_files(
     for chunk, contents, secrets, mtimes in read_chunks(root, states):
         rows: list[tuple[object, ...]] = []
         for s in chunk:
-            path = s.path
             # A secret may share its blob with a harmless file that was read: not its content.
-            secret = path in secrets
+            secret = s.path in secrets
             data = None if secret else contents.get(s.blob)
-            if data is not None:
-                # `_meta` written out for the file that was read (all of them, nearly, on a
-                # first index: the calls and tuples cost 0.1 s for 50,000 files).
-                name = path.rpartition("/")[2]
-                dot = name.rfind(".")
-                mtime = mtimes.get(path)
-                if mtime is None:
-                    try:
-                        mtime = os.lstat(base + path).st_mtime
-                    except OSError:
-                        mtime = None
-                binary = is_binary(data)
-                encoding = count = None
-                if not binary and s.mode != SYMLINK:
-                    encoding = text_encoding(data)
-                    count = count_lines(data)
-                    s.content = data
-                    lines[s.blob] = count
-                rows.append((
-                    path, name, name[dot + 1 :].lower() if dot > 0 else None, len(data), s.mode,
-                    None if mtime is None else _stamp(int(mtime)), s.blob, s.status, binary,
-                    language_for(path), encoding, count, file_id(project_id, path), now,
-                    project_id, worktree))
-                continue
-            meta = _meta(s, data, base, mtimes.get(path))
+            meta = _meta(s, data, base, mtimes.get(s.path))
             if secret:
                 meta = (*meta[:3], _secret_size(s, root), *meta[4:])
             elif data is None and s.mode not in (GITLINK, SYMLINK):

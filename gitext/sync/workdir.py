@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 from pathlib import Path
 
 from gitext.git.names import storable
+from gitext.git.objects import blob_id_in
 from gitext.git.run import Started, git
 from gitext.sync.files import FileState
 
@@ -132,8 +132,5 @@ def _link_blobs(root: Path, links: set[str]) -> dict[str, str]:
             target = os.readlink(os.fsencode(root / path))
         except OSError:
             continue
-        h = hashlib.new(algo)
-        h.update(b"blob %d\0" % len(target))
-        h.update(target)
-        out[path] = h.hexdigest()
+        out[path] = blob_id_in(target, algo)
     return out

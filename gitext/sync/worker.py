@@ -318,11 +318,16 @@ def marker() -> str:
     is reused; the shims compare the start time and state in /proc to tell it from a worker."""
     pid = os.getpid()
     try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            since = fh.read().rsplit(b")", 1)[1].split()[19].decode()
+        since = _proc_stat(pid)[19].decode()
     except (OSError, IndexError):
         since = ""  # no /proc: `kill -0` alone
     return f"{pid}\n{since}\n"
+
+
+def _proc_stat(pid: int) -> list[bytes]:
+    """/proc/PID/stat's fields after the command name: the state first, the start time 20th."""
+    with open(f"/proc/{pid}/stat", "rb") as fh:
+        return fh.read().rsplit(b")", 1)[1].split()
 
 
 def slot_held(run: Path, name: str) -> bool:
@@ -352,8 +357,7 @@ def worker_alive(run: Path) -> bool:
     except (OSError, ValueError):
         return False
     try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            fields = fh.read().rsplit(b")", 1)[1].split()
+        fields = _proc_stat(pid)
         return fields[0] != b"Z" and (not since or fields[19].decode() == since)
     except (OSError, IndexError):
         if os.path.exists("/proc/self/stat"):
