@@ -37,12 +37,17 @@ def workdir_states(root: Path) -> tuple[list[FileState], list[str]]:
     return hashed_states(root, changed), removed
 
 
-_STATUS = ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames"]
+# v2, for the mode git itself gives each changed file of the work tree: the one `git add` would
+# store, which the disk alone does not tell (see `hashed_states`).
+_STATUS = ["status", "--porcelain=v2", "-z", "--untracked-files=all", "--no-renames"]
+
+# (path, status, mode): the mode git sees in the work tree, "" for an untracked file.
+Listed = tuple[str, str, str]
 
 
-def workdir_status(root: Path) -> tuple[list[tuple[str, str]], list[str]]:
-    """(path, status) of each file the work tree changes or adds, and the paths it deletes:
-    one `git status`, nothing read."""
+def workdir_status(root: Path) -> tuple[list[Listed], list[str]]:
+    """(path, status, mode) of each file the work tree changes or adds, and the paths it
+    deletes: one `git status`, nothing read."""
     return _parse_status(root, git(_STATUS, root).stdout)
 
 
@@ -63,24 +68,39 @@ class StatusScan:
         self._git.close()
 
 
-def _parse_status(root: Path, out: bytes) -> tuple[list[tuple[str, str]], list[str]]:
-    changed: list[tuple[str, str]] = []
+def _parse_status(root: Path, out: bytes) -> tuple[list[Listed], list[str]]:
+    changed: list[Listed] = []
     removed: list[str] = []
-    for rec in out.split(b"\0"):
-        if len(rec) < 4:
-            continue
-        xy, path = rec[:2].decode(), rec[3:].decode("utf-8", "surrogateescape")
-        if not storable(path):
+    recs = iter(out.split(b"\0"))
+    for rec in recs:
+        kind = rec[:1]
+        if kind == b"?":
+            xy, mode, path = "??", "", rec[2:]
+        elif kind in (b"1", b"2", b"u"):
+            # 1 XY sub mH mI mW hH hI path; u XY sub m1 m2 m3 mW h1 h2 h3 path; 2 (a rename,
+            # which --no-renames should leave out) is 1 plus a score, its old path next.
+            cuts = {b"1": 8, b"2": 9, b"u": 10}[kind]
+            fields = rec.split(b" ", cuts)
+            if kind == b"2":
+                next(recs, None)
+            if len(fields) <= cuts:
+                continue
+            xy, path = fields[1].decode(), fields[-1]
+            mode = fields[6 if kind == b"u" else 5].decode()
+        else:
+            continue  # an ignored file, a header, the empty tail
+        name = path.decode("utf-8", "surrogateescape")
+        if not storable(name):
             continue  # left out of the store, as the history leaves it out
         if "D" in xy:
-            removed.append(path)
+            removed.append(name)
         elif xy == "??":
-            changed.append((path, "untracked"))
+            changed.append((name, "untracked", mode))
         elif xy[0] == "A":
-            changed.append((path, "added"))
+            changed.append((name, "added", mode))
         else:
-            changed.append((path, "modified"))
-    changed = [(p, s) for p, s in changed if _file_or_link(root / p)]
+            changed.append((name, "modified", mode))
+    changed = [c for c in changed if _file_or_link(root / c[0])]
     return changed, removed
 
 
@@ -95,11 +115,16 @@ def _file_or_link(path: Path) -> bool:
     return stat.S_ISREG(mode) or stat.S_ISLNK(mode)
 
 
-def hashed_states(root: Path, changed: list[tuple[str, str]]) -> list[FileState]:
+def hashed_states(root: Path, changed: list[Listed]) -> list[FileState]:
+    """The blob and mode of each listed file as `git add` would store them. A symlink on disk
+    is its own text. A tracked file takes the mode git gives it: with core.symlinks=false a
+    symlink is checked out as a plain file holding its target, and git keeps the index's
+    120000 when it is staged (QA round 5: 04); with core.fileMode=false git keeps the index's
+    executable bit too. The file's bytes are then its blob, as git hashes them."""
     if not changed:
         return []
-    links = {p for p, _ in changed if (root / p).is_symlink()}
-    files = [p for p, _ in changed if p not in links]
+    links = {p for p, _, _ in changed if (root / p).is_symlink()}
+    files = [p for p, _, _ in changed if p not in links]
     blobs: dict[str, str] = {}
     if files:
         out = git(["hash-object", "--no-filters", "--stdin-paths"], root,
@@ -109,16 +134,22 @@ def hashed_states(root: Path, changed: list[tuple[str, str]]) -> list[FileState]
     if links:
         blobs.update(_link_blobs(root, links))
     states = []
-    for path, status in changed:
+    for path, status, seen in changed:
         if path not in blobs:
             continue  # a link gone since git listed it: the next look sees what is there
-        full = root / path
-        mode = "120000" if path in links else ("100755" if full.stat().st_mode & 0o111
-                                               else "100644")
+        if path in links:
+            mode = "120000"
+        elif seen in _FILE_MODES:
+            mode = seen
+        else:  # untracked: git has no say yet
+            mode = "100755" if (root / path).stat().st_mode & 0o111 else "100644"
         st = FileState(path, mode, blobs[path], status)
         st.from_disk = True
         states.append(st)
     return states
+
+
+_FILE_MODES = ("100644", "100755", "120000")
 
 
 def _link_blobs(root: Path, links: set[str]) -> dict[str, str]:

@@ -356,7 +356,41 @@ def test_symlinks_hash_in_the_repository_object_format(tmp_path: Path) -> None:
     (tmp_path / "link").symlink_to("nowhere")
     write(tmp_path, "plain.txt", "text\n")
     states = {s.path: (s.mode, s.blob) for s in local.hashed_states(
-        tmp_path, [("link", "untracked"), ("plain.txt", "untracked")])}
+        tmp_path, [("link", "untracked", ""), ("plain.txt", "untracked", "")])}
     assert states == {
         "link": ("120000", git(tmp_path, "hash-object", "--stdin", input="nowhere").strip()),
         "plain.txt": ("100644", git(tmp_path, "hash-object", "plain.txt").strip())}
+
+
+def test_tracked_files_take_the_mode_git_would_stage(tmp_path: Path, aircher: Any) -> None:
+    """With core.symlinks=false a tracked symlink is checked out as a plain file holding its
+    target; edited, `git add` stages it as 120000, not as an ordinary file (QA round 5: 04).
+    With core.fileMode=false git keeps the index's executable bit likewise. An untracked file,
+    and every file where git trusts the disk, keeps the mode the disk gives."""
+    source = tmp_path / "source"
+    source.mkdir()
+    git(source, "init", "-q")
+    (source / "link").symlink_to("a.txt")
+    git(source, "add", "link")
+    commit(source, {"a.txt": "hi\n", "tool.sh": "echo\n"}, "init")
+    repo = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "-c", "core.symlinks=false", "-c", "core.fileMode=false",
+        str(source), str(repo))
+    assert not (repo / "link").is_symlink() and (repo / "link").read_text() == "a.txt"
+    write(repo, "link", "b.txt")  # the link retargeted, as one edits it without symlinks
+    write(repo, "tool.sh", "echo changed\n")
+    (repo / "tool.sh").chmod(0o755)  # git, trusting no executable bit, keeps 100644
+    write(repo, "run.sh", "echo\n")
+    (repo / "run.sh").chmod(0o755)  # untracked: the disk's mode, as before
+    assert aircher(repo, "init").code == 0
+    r = aircher(repo, "index")
+    assert r.code == 0, r.err
+    stored = {str(p): (m, h) for p, m, h in query(
+        repo, "file_index", "SELECT f.path, f.permissions, w.content_hash FROM worktree_files w"
+        " JOIN files f ON f.id = w.file_id WHERE f.path IN ('link', 'tool.sh', 'run.sh')")}
+    assert stored.pop("run.sh")[0] == "100755"
+    git(repo, "add", "link", "tool.sh")
+    staged = {line.split("\t")[1]: tuple(line.split("\t")[0].split()[:2])
+              for line in git(repo, "ls-files", "-s", "link", "tool.sh").splitlines()}
+    assert stored == staged
+    assert stored["link"][0] == "120000"
