@@ -4,8 +4,8 @@
     `rebuild_from_git`), when file_index or knowledge was damaged or asked for with `from_git`;
     a worktree whose index is only behind git (commits made with the hooks off) is caught up,
     as `git aircher sync` there does: seconds where a rebuild of a long history takes minutes;
-(b) a damaged or lost database salvaged: every readable row merged with the newest good backup
-    (a missing one is restored from that backup, else created empty);
+(b) a damaged or lost database salvaged: every readable row merged with the newest backup whose
+    copy verifies (a missing one is restored from such a backup, else created empty);
 (c) indexes rebuilt: REINDEX when only SQL indexes are damaged; the search index through the
     search module when its files are missing;
 (d) references across databases validated: dangling derived rows deleted, user rows unlinked
@@ -119,12 +119,17 @@ def repair(
 
 
 def _restore_missing(project: Project, name: str, report: RepairReport) -> None:
-    from gitext.lifecycle.backup import newest_good
+    from gitext.errors import AircherError
+    from gitext.lifecycle.backup import ok_when_made
     from gitext.lifecycle.restore import restore_backup
 
-    backup = newest_good(project, name)
-    if backup is not None:
-        restore_backup(project, backup.id, include_global=name == "global", only=[name])
+    for backup in ok_when_made(project, name):
+        # restore_backup verifies the copy before it takes its place; one that fails (changed
+        # in place: the look of `backup list` cannot tell) is passed over for an older one.
+        try:
+            restore_backup(project, backup.id, include_global=name == "global", only=[name])
+        except AircherError:
+            continue
         report.actions.append(RepairAction("b", name, "restored", f"from backup {backup.id}"))
         return
     _ = project.db(name).writer  # opening creates it with the current schema

@@ -1,5 +1,6 @@
-"""Salvage of a damaged database: every row the file still yields, merged with the newest good
-backup, written into a fresh database with the current schema and swapped in atomically.
+"""Salvage of a damaged database: every row the file still yields, merged with the newest backup
+whose copy verifies, written into a fresh database with the current schema and swapped in
+atomically.
 
 Rows are read table by table in rowid order; where a read fails, the rowid range is split in
 halves until each readable part is read and each unreadable rowid is isolated. Merging is a
@@ -238,7 +239,8 @@ def _open_source(path: Path) -> sqlite3.Connection | None:
 
 
 def salvage_database(project: Project, name: str, *, use_backup: bool = True) -> SalvageReport:
-    """Rebuild database `name` from what its file yields plus the newest good backup."""
+    """Rebuild database `name` from what its file yields plus the newest backup whose copy
+    verifies."""
     live = store_databases(project, include_global=True).get(name, project.layout.db(name))
     work = live.with_name(f".{live.name}.salvage-{os.getpid()}.work")
     stage = live.with_name(f".{live.name}.salvage-{os.getpid()}")
@@ -303,10 +305,11 @@ def _leave_archived(project: Project, fresh: sqlite3.Connection, in_damaged: set
 def _backup_source(
     project: Project, name: str, work: Path
 ) -> tuple[BackupInfo | None, sqlite3.Connection | None]:
-    """The newest good backup of `name` that can actually be read (a copy may have gone)."""
+    """The newest backup of `name` whose copy verifies and can be read (a copy may have gone,
+    or have changed in place)."""
     for info in list_backups(project):
         copy = info.db(name)
-        if not info.good or copy is None:
+        if not info.ok_when_made or copy is None:
             continue
         target = work / "backup.db"
         # Checked as `backup verify` checks it: a copy changed in place (bit rot: the same size,

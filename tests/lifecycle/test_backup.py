@@ -256,4 +256,29 @@ def test_a_damaged_copy_is_named_by_restore_and_not_called_good_by_list(
     path.write_bytes(bytes(data[:4096]))
     res = aircher(repo, "backup", "list")
     assert "sessions: size differs from the manifest" in res.out
-    assert json.loads(aircher(repo, "backup", "list", "--json").out)[0]["good"] is False
+    listed = json.loads(aircher(repo, "backup", "list", "--json").out)[0]
+    assert listed["ok_when_made"] is False
+    assert listed["damage"] == "sessions: size differs from the manifest"
+
+
+def test_list_json_claims_only_what_a_look_tells(project: Project, aircher: Any) -> None:
+    """`backup list --json` said "good": true for a backup whose copy was changed in place,
+    which `verify` fails: list reads no copy, so it says "ok_when_made" (QA round 5: 05). The
+    manifest judges nothing either: it once carried "good": true whatever became of its
+    copies."""
+    repo = project.repo.root
+    info = create_backup(project)
+    copy = info.db("sessions")
+    assert copy is not None
+    path = Path(info.path) / copy.file
+    data = bytearray(path.read_bytes())
+    for i in range(200, 4000):
+        data[i] ^= 0xFF  # in place, same size
+    path.write_bytes(bytes(data))
+    project.close()
+    assert aircher(repo, "backup", "verify", info.id).code == 1
+    listed = json.loads(aircher(repo, "backup", "list", "--json").out)[0]
+    assert "good" not in listed
+    assert listed["ok_when_made"] is True and listed["damage"] is None
+    manifest = json.loads((Path(info.path) / "manifest.json").read_text())
+    assert not {"good", "ok_when_made", "damage"} & set(manifest)

@@ -236,3 +236,22 @@ def test_missing_database_comes_back_from_the_backup(project: Project) -> None:
     Path(project.layout.db("conversations")).unlink()
     assert _problems(project, "conversations") == ["missing"]
     _repaired(project, {"conversations": original["conversations"]})
+
+
+def test_a_missing_database_passes_over_a_backup_changed_in_place(project: Project) -> None:
+    """Repair restored a lost database from the newest backup that `backup list` calls ok when
+    made; one whose copy rotted in place (same size) failed verification, and repair failed
+    with it while an older backup held every row (found with QA round 5: 05)."""
+    original = _fill(project)
+    newest = create_backup(project)
+    copy = newest.db("conversations")
+    assert copy is not None
+    stored = Path(newest.path) / copy.file
+    data = bytearray(stored.read_bytes())
+    for i in range(4096, min(len(data), 4096 * 3)):
+        data[i] ^= 0xFF
+    stored.write_bytes(bytes(data))
+    Path(project.layout.db("conversations")).unlink()
+    report = _repaired(project, {"conversations": original["conversations"]})
+    restored = [a.detail for a in report.actions if a.action == "restored"]
+    assert restored and newest.id not in restored[0]
