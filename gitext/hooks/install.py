@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitext.errors import AircherError
-from gitext.git.hookdir import TURN_ON_HINT, hooks_dir, turned_off
+from gitext.git.hookdir import TURN_ON_HINT, HooksDir, hooks_dir, turned_off
 from gitext.resources import data_dir
 
 HOOK_NAMES = ("post-checkout", "post-commit", "post-merge", "post-rewrite", "pre-commit")
@@ -35,6 +35,7 @@ STAGED_SUFFIX = ".aircher-new"  # a shim being written, renamed over the hook on
 PLACEHOLDER = "@GIT_AIRCHER@"
 STORE_PLACEHOLDER = "@STORE@"  # the pre-commit shim's quick look needs the store's folder
 JOURNAL_PLACEHOLDER = "@JOURNAL@"  # where post-* shims write their records (absolute)
+HOOKS_PLACEHOLDER = "@HOOKS@"  # the folder a post-* shim was installed into (absolute)
 _SNIFF = 2048  # the marker sits in the first lines of a shim
 
 
@@ -82,13 +83,14 @@ def _sh_single_quoted(text: str) -> str:
 
 def render_shim(
     name: str, executable: Path | None, store_prefix: str | None = ".agents/",
-    journal: Path | None = None,
+    journal: Path | None = None, folder: Path | None = None,
 ) -> bytes:
     template = (data_dir("hooks") / name).read_text("utf-8")
     recorded = "" if executable is None else _sh_single_quoted(str(executable))
     text = template.replace(PLACEHOLDER, recorded)
     text = text.replace(STORE_PLACEHOLDER, _sh_single_quoted(store_prefix or ""))
     text = text.replace(JOURNAL_PLACEHOLDER, _sh_single_quoted(str(journal or "")))
+    text = text.replace(HOOKS_PLACEHOLDER, _sh_single_quoted(str(folder or "")))
     return text.encode("utf-8", "surrogateescape")
 
 
@@ -172,10 +174,17 @@ def rendered_shims(
     repo_root: Path, executable: Path | None, data_dir_value: str | None
 ) -> tuple[Path, dict[str, bytes]]:
     where = hooks_dir(repo_root)
+    return where.path, shims_for(where, executable, data_dir_value)
+
+
+def shims_for(
+    where: HooksDir, executable: Path | None, data_dir_value: str | None
+) -> dict[str, bytes]:
+    """Each shim as install would write it into the folder ``where`` names."""
     exe = executable or git_aircher_executable()
     prefix = repo_store_prefix(where.worktree_root, data_dir_value)
     journal = _journal(where.worktree_root, data_dir_value)
-    return where.path, {name: render_shim(name, exe, prefix, journal) for name in HOOK_NAMES}
+    return {name: render_shim(name, exe, prefix, journal, where.path) for name in HOOK_NAMES}
 
 
 def _journal(repo_root: Path, data_dir_value: str | None) -> Path | None:

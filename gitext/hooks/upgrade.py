@@ -15,6 +15,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+from gitext.git.hookdir import hooks_dir
 from gitext.hooks.install import (
     FRAMEWORK_SUFFIX,
     HOOK_NAMES,
@@ -23,6 +24,7 @@ from gitext.hooks.install import (
     is_shim,
     read_hook,
     rendered_shims,
+    shims_for,
     write_shim,
 )
 
@@ -61,14 +63,16 @@ def refresh_shims(repo_root: Path) -> ShimCheck:
     Each rewrite is a rename over the file, so git never runs half a script.
     """
     ours = git_aircher_executable()
-    folder, wanted = rendered_shims(repo_root, ours, None)
+    where = hooks_dir(repo_root)
+    folder, wanted = where.path, shims_for(where, ours, None)
     if not folder.is_dir():
         return ShimCheck([], [])
     with folder_lock(folder):  # not while `hooks install` or another worker is at it
-        return _refresh(folder, wanted, ours)
+        return _refresh(folder, wanted, ours, own=not where.from_config)
 
 
-def _refresh(folder: Path, wanted: dict[str, bytes], ours: Path | None) -> ShimCheck:
+def _refresh(folder: Path, wanted: dict[str, bytes], ours: Path | None, *, own: bool
+             ) -> ShimCheck:
     upgraded: list[str] = []
     others: list[str] = []
     for name in HOOK_NAMES:
@@ -86,9 +90,15 @@ def _refresh(folder: Path, wanted: dict[str, bytes], ours: Path | None) -> ShimC
             # A journal that is no longer there belongs to no other store: the repository was
             # moved (its shims still name the old folder, so every event took the slow path,
             # starting Python in git's way) or that store was removed.
+            # Nor does a shim in this repository's own folder (<common dir>/hooks, which no
+            # other repository runs), or in a folder it was not installed into: it came with a
+            # copy of the repository (`cp -a`), naming the original's journal, and its events
+            # went through the original's store.
             theirs = recorded(current, "journal")
-            same_journal = theirs == recorded(wanted[name], "journal") or not (
-                theirs and Path(theirs).is_dir())
+            installed_in = recorded(current, "hooks")
+            came_along = bool(installed_in) and not _same(Path(str(installed_in)), folder)
+            same_journal = (theirs == recorded(wanted[name], "journal") or own or came_along
+                            or not (theirs and Path(theirs).is_dir()))
             if ours is not None and exe is not None and _same(exe, ours) and same_journal:
                 write_shim(path, wanted[name])
                 upgraded.append(path.name)

@@ -275,18 +275,31 @@ def hook_findings(project: Project) -> list[Finding]:
     from gitext.errors import AircherError
     from gitext.git.hookdir import HooksOff
     from gitext.hooks.presence import absent_hooks
+    from gitext.hooks.upgrade import outdated_shims
 
     try:
         absent = absent_hooks(project.repo.info.worktree_root)
+        outdated = outdated_shims(project.repo.info.worktree_root)
     except HooksOff as off:
         return [Finding("hooks_off", "info", None, off.message, hint=off.hint)]
     except (AircherError, OSError):
         return []
-    if absent is None:
-        return []
-    return [Finding("hooks_off" if absent.turned_off else "hooks_missing",
-                    "info" if absent.turned_off else "warning", None, absent.message(),
-                    hint=absent.hint())]
+    found = []
+    if absent is not None:
+        found.append(Finding("hooks_off" if absent.turned_off else "hooks_missing",
+                             "info" if absent.turned_off else "warning", None,
+                             absent.message(), hint=absent.hint()))
+    if outdated:
+        # Shims of ours that install would rewrite: another version's (the worker rewrites
+        # those within minutes), another installation's, or another repository's, come with
+        # a copy of it. Called healthy, a copy's shims went on writing into the original's
+        # store (QA round 5).
+        found.append(Finding(
+            "hooks_outdated", "warning", None,
+            f"hook shims not current: {', '.join(outdated)} (written by another git-aircher"
+            " version or installation, or for another repository or store)",
+            hint="`git aircher hooks install` rewrites them"))
+    return found
 
 
 def archived_and_live(project: Project, sound: set[str]) -> list[Finding]:

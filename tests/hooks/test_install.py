@@ -105,7 +105,7 @@ def test_outdated_shim_of_ours_is_upgraded_in_place(repo: Path, tool: Tool) -> N
     assert result["post-commit"].action == "upgraded"
     assert result["post-commit"].state == "chained"
     assert (folder / "post-commit").read_bytes() == render_shim(
-        "post-commit", exe, ".agents/", repo.resolve() / ".agents" / "journal")
+        "post-commit", exe, ".agents/", repo.resolve() / ".agents" / "journal", folder)
     assert (folder / ("post-commit" + CHAIN_SUFFIX)).read_bytes() == kept
     commit(repo, {"c.txt": "c\n"}, "c")
     assert "ours post-commit" in log_lines(log)

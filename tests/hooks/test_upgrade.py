@@ -4,6 +4,7 @@ background worker; shims of another installation are left alone and reported by 
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 from gitext.hooks.install import HOOK_NAMES, git_aircher_executable, install_hooks, render_shim
@@ -126,3 +127,52 @@ def test_shims_of_a_moved_repository_are_rewritten_at_its_next_event(
     assert outdated_shims(moved) == []
     assert ("created", "src/after.py") in [(r[0], r[2]) for r in changes(moved)]
     assert failures(moved) == ""
+
+
+def _files(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every entry under `folder` (folders too: a record written and taken away again leaves
+    its folder's mtime changed), by modification time and size."""
+    return {str(p.relative_to(folder)): (p.lstat().st_mtime_ns, p.lstat().st_size)
+            for p in [folder, *folder.rglob("*")]}
+
+
+def test_a_copied_repository_gets_its_own_shims_and_leaves_the_original_alone(
+        live: Path, tmp_path: Path) -> None:
+    """QA round 5: after `cp -a repoA repoB`, repoB's shims named repoA's journal. Every event
+    in repoB was written into repoA's store and passed on by repoA's worker; the shims stayed
+    `ours-outdated` (that journal was there, so taken for another store's), and `doctor` said
+    healthy. The shims know the folder they were installed into: run from another, they take
+    the slow path, which records in the copy's own store, and its worker rewrites them."""
+    wait_idle(live)
+    copy = tmp_path / "copy"
+    subprocess.run(["cp", "-a", str(live), str(copy)], check=True)
+    original = _files(live / ".agents")
+
+    r = run_git_aircher(copy, "doctor", "--json")
+    report = json.loads(r.out)
+    found = [f for f in report["findings"] if f["check"] == "hooks_outdated"]
+    assert r.code == 1 and not report["healthy"] and len(found) == 1, r.out
+    assert "post-commit" in found[0]["message"]
+    assert "git aircher hooks install" in found[0]["hint"]
+
+    commit(copy, {"src/copied.py": "x = 1\n"}, "in the copy")
+    wait_idle(copy)
+
+    assert outdated_shims(copy) == []
+    states = json.loads(run_git_aircher(copy, "hooks", "status", "--json").out)
+    assert {h["state"] for h in states["hooks"]} == {"ours"}, states
+    assert ("created", "src/copied.py") in [(r[0], r[2]) for r in changes(copy)]
+    assert failures(copy) == ""
+    # Nothing of it reached the original: not a record in passing, not a worker run.
+    assert _files(live / ".agents") == original
+    assert "src/copied.py" not in [r[2] for r in changes(live)]
+
+    # Shims of an earlier version record no folder; in the repository's own hooks folder they
+    # are its own all the same, whatever journal they name.
+    hooks = copy / ".git" / "hooks"
+    exe = git_aircher_executable()
+    for name in ("post-commit", "post-merge"):
+        (hooks / name).write_bytes(render_shim(name, exe, ".agents/",
+                                               live.resolve() / ".agents" / "journal"))
+    assert refresh_shims(copy).upgraded == ["post-commit", "post-merge"]
+    assert outdated_shims(copy) == []
