@@ -35,6 +35,13 @@ def init_project(project: Project, *, hooks: bool = True, sync: bool = True) -> 
     """The store, this worktree's rows and (with ``hooks``) the hooks; with ``sync``, the first
     catch-up too. `index` passes ``sync=False`` and does that catch-up itself, with progress."""
     created = not project.initialized
+    if created:
+        from gitext.errors import AircherError
+        from gitext.store_left import left_behind
+
+        # Moved, in a folder of stores: a new, empty store would hide the old one's records.
+        if (left := left_behind(project)) is not None:
+            raise AircherError(left.message(), hint=left.hint())
     project.global_layout.ensure()
     project.layout.ensure()
     excluded = mend(project).excluded  # out of git's way: exclude lines, shields

@@ -93,3 +93,44 @@ def test_a_store_made_directly_in_the_folder_stays_its_repository_s(
     assert _titles(aircher, b) == []
     assert _titles(aircher, a) == ["private to A"]
     assert _status(aircher, a)["data_dir"] == str(stores)
+
+
+def test_a_moved_repository_is_told_where_its_store_was_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aircher: Run
+) -> None:
+    """In a folder of stores a store is named after the git common dir, so a moved repository
+    found none: `init` made a new, empty one and said nothing of the old (session 16). Now init
+    and doctor name the old store, and the `mv` their hint gives adopts it. A store whose
+    repository was removed, not moved, is no one's to adopt: it shares no commit."""
+    import re
+    import subprocess
+
+    monkeypatch.setenv("AIRCHER_SKIP", "1")  # no worker writing while stores are moved
+    stores = tmp_path / "stores"
+    monkeypatch.setenv("AIRCHER_STORAGE_DATA_DIR", str(stores))
+    gone, a = _repo(tmp_path, "gone"), _repo(tmp_path, "A")
+    for repo in (gone, a):
+        assert aircher(repo, "init").code == 0
+    shutil.rmtree(gone)  # its store stays behind, of no repository
+    _private_conversation(a)
+    old = Path(str(_status(aircher, a)["data_dir"]))
+    moved = tmp_path / "elsewhere" / "renamed"
+    moved.parent.mkdir()
+    a.rename(moved)
+    before = sorted(stores.iterdir())
+
+    for command in ("init", "doctor"):
+        r = aircher(moved, command)
+        assert r.code == 1, (command, r.out, r.err)
+        lines = r.err.splitlines()
+        assert lines[0] == (f"error: {old} holds this repository's store from before it was"
+                            f" moved (made for {a}, which is gone)"), r.err
+        assert len(lines) == 2 and lines[1].startswith("hint: keep its records: mv "), r.err
+    assert sorted(stores.iterdir()) == before  # nothing made, nothing moved
+
+    move = re.search(r"mv '[^']+' '[^']+'", lines[1])
+    assert move is not None
+    subprocess.run(["sh", "-c", move.group(0)], check=True)
+    r = aircher(moved, "init")
+    assert r.code == 0 and r.out.startswith("Reinitialized"), r.err
+    assert _titles(aircher, moved) == ["private to A"]

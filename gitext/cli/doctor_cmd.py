@@ -48,6 +48,11 @@ def doctor(app: App, quick: bool, as_json: bool) -> None:
 
     project = app.project()
     if not project.layout.core.is_dir():
+        from gitext.errors import AircherError
+        from gitext.store_left import left_behind
+
+        if (left := left_behind(project)) is not None:
+            raise AircherError(left.message(), hint=left.hint())
         project.require_init()
     report = diagnose(project, quick=quick)
     if as_json:

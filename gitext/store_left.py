@@ -1,0 +1,102 @@
+"""A moved repository's store, left behind in a folder of stores.
+
+In a folder of stores (an absolute `storage.data_dir`) a repository's store is named after its
+git common dir (`gitext/store_place.py`), so a repository moved to another path finds no store
+and `init` made a new, empty one without a word about the old. This finds the old one, for
+`init` and `doctor` to name; moving it is left to the user (a move of someone's records is
+theirs to decide, and one command).
+
+Whose a store is: the main worktree its project context names (as for a store made directly in
+the folder) must be gone, and the store must have recorded a commit this repository has. The
+folder's readable name is no identity (a repository is often renamed when moved), and the path
+alone is none either: any repository removed from disk leaves a store behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitext.git.run import git
+from gitext.project import Project
+from gitext.store_place import shared
+
+_COMMITS = 20  # the store's newest commits looked up: one of them suffices
+
+
+@dataclass(frozen=True)
+class LeftStore:
+    folder: Path  # the old store, in the folder of stores
+    made_for: str  # the main worktree it was made for, now gone
+    target: Path  # where this repository looks for its store
+
+    def message(self) -> str:
+        return (f"{self.folder} holds this repository's store from before it was moved"
+                f" (made for {self.made_for}, which is gone)")
+
+    def hint(self) -> str:
+        return (f"keep its records: mv '{self.folder}' '{self.target}', then"
+                " `git aircher init`; to start an empty store instead, move that folder out of"
+                f" {self.folder.parent} first")
+
+
+def left_behind(project: Project) -> LeftStore | None:
+    """The store this repository had before it moved, when it has none now; else None."""
+    target = project.layout.root
+    if project.initialized or target.exists():
+        return None
+    if not shared(project.config.text("storage.data_dir")):
+        return None
+    folder = target.parent
+    try:
+        entries = sorted(p for p in folder.iterdir() if p != target)
+    except OSError:
+        return None
+    root = project.repo.info.main_root
+    for entry in entries:
+        made_for, commits = _describe(entry)
+        if made_for is None or Path(made_for).exists() or not commits:
+            continue
+        if _has_any(root, commits):
+            return LeftStore(entry, made_for, target)
+    return None
+
+
+def _describe(store: Path) -> tuple[str | None, list[str]]:
+    """The main worktree a store was made for and its newest recorded commits."""
+    core = store / "db" / "core"
+    if not (core / "knowledge.db").is_file() or not (core / "file_index.db").is_file():
+        return None, []
+    with contextlib.suppress(sqlite3.Error):
+        made_for = _one(core / "knowledge.db", "SELECT path FROM contexts WHERE"
+                        " context_type = 'project' ORDER BY created_at LIMIT 1")
+        commits = _all(core / "file_index.db", "SELECT sha FROM commits"
+                       f" ORDER BY committed_at DESC LIMIT {_COMMITS}")
+        return (str(made_for[0]) if made_for else None), commits
+    return None, []
+
+
+def _one(db: Path, sql: str) -> tuple[object, ...] | None:
+    rows = _rows(db, sql)
+    return rows[0] if rows else None
+
+
+def _all(db: Path, sql: str) -> list[str]:
+    return [str(r[0]) for r in _rows(db, sql)]
+
+
+def _rows(db: Path, sql: str) -> list[tuple[object, ...]]:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+    try:
+        return [tuple(r) for r in conn.execute(sql).fetchall()]
+    finally:
+        conn.close()
+
+
+def _has_any(root: Path, commits: list[str]) -> bool:
+    out = git(["cat-file", "--batch-check=%(objecttype)"], root,
+              input="".join(c + "\n" for c in commits).encode(), check=False,
+              extra_env={"GIT_NO_LAZY_FETCH": "1"}).stdout  # a partial clone fetches nothing
+    return b"commit" in out.split()
