@@ -33,7 +33,13 @@ def list_(app: App, as_json: bool) -> None:
     table(["context", "status", "last active", "conversations", "sessions", "checked out in"],
           [(c["name"], c["status"], c["last_active"], c["conversations"],
             f"{c['sessions']} ({c['active_sessions']} active)" if c["sessions"] else 0,
-            c["worktree_path"]) for c in view["contexts"]])
+            _where(c["worktree_paths"])) for c in view["contexts"]])
+
+
+def _where(paths: list[str]) -> str | None:
+    if len(paths) > 1:
+        return f"{paths[0]} (+{len(paths) - 1} more)"
+    return paths[0] if paths else None
 
 
 @worktree.command("switch")

@@ -72,17 +72,25 @@ def worktree_view(project: Project) -> dict[str, Any]:
                           "head": row["git_commit"], "status": "stale",
                           "last_active": row["last_active"], "current": False,
                           "locked": False})
-    checked_out = {w.branch: str(w.path) for w in live if w.branch}
+    # Where each branch is checked out; "" is the detached context's, which every worktree on
+    # a detached HEAD shares (this one first).
+    checked_out: dict[str, list[str]] = {}
+    for w in sorted(live, key=lambda w: w.path != root):
+        checked_out.setdefault(w.branch or "", []).append(str(w.path))
     ctx_rows = []
     for r in contexts:
         branch = r["git_branch"]
-        exists = branch is not None and branch in branches
+        # A branch checked out with no commit yet (`git switch --orphan`) has no ref, and is
+        # still where work happens.
+        exists = branch is not None and (branch in branches or branch in checked_out)
         total, active = sess.get(r["id"], [0, 0])
         ctx_rows.append({
             "id": r["id"], "name": r["name"], "branch": branch,
             "commit": branches.get(branch or "", r["git_commit"]),
             "status": r["status"] if exists or branch is None else "stale",
-            "last_active": r["last_active"], "worktree_path": checked_out.get(branch or ""),
+            "last_active": r["last_active"],
+            "worktree_path": next(iter(checked_out.get(branch or "", [])), None),
+            "worktree_paths": checked_out.get(branch or "", []),
             "conversations": conv_counts.get(r["id"], 0), "sessions": total,
             "active_sessions": active,
         })

@@ -98,3 +98,30 @@ def test_context_show_and_conversations_per_branch(project: Project, aircher: ob
                           "--json").out)[0]["branch"] == "feature/login"
     assert "closest: feature/login" in run(sc.main, "conversation", "list", "--context",
                                            "feature/logon").err
+
+
+def test_worktree_list_places_detached_and_unborn_contexts(project: Project,
+                                                           aircher: object) -> None:
+    """The detached context is where the worktrees on a detached HEAD are, and a branch
+    checked out before its first commit is active, not stale (QA round 6, not scripted)."""
+    run = aircher  # type: ignore[assignment]
+    root = project.repo.root
+    (root / "a.txt").write_text("a\n")
+    git(root, "add", "a.txt")
+    git(root, "commit", "-qm", "one")
+    detached = root.parent / "det"
+    git(root, "worktree", "add", "-q", "--detach", str(detached))
+    git(detached, "commit", "--allow-empty", "-qm", "on a detached HEAD")
+    git(root, "switch", "-q", "--orphan", "fresh")
+    run(detached, "sync")
+    run(root, "sync")
+    view = json.loads(run(root, "worktree", "list", "--json").out)
+    contexts = {c["name"]: c for c in view["contexts"]}
+    assert (contexts["fresh"]["status"], contexts["fresh"]["worktree_path"]) == (
+        "active", str(root))
+    assert contexts["(detached)"]["worktree_path"] == str(detached)
+    assert contexts["(detached)"]["worktree_paths"] == [str(detached)]
+    assert contexts["fresh"]["worktree_paths"] == [str(root)]
+    table = run(root, "worktree", "list").out
+    assert any(line.startswith("(detached)") and line.rstrip().endswith(str(detached))
+               for line in table.splitlines())
