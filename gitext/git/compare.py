@@ -23,8 +23,10 @@ def resolve_commit(root: Path, name: str) -> str | None:
     """The commit id `name` names (branch, tag, id, HEAD~2…), or None."""
     if not name or name.startswith("-") or "\0" in name:
         return None
-    proc = git(["rev-parse", "-q", "--verify", "--end-of-options", f"{name}^{{commit}}"],
-               root, check=False)
+    # `:/text` (the newest commit whose message matches) takes everything after it as the
+    # pattern, a `^{commit}` too: it names a commit already, and is asked for as it is.
+    peeled = name if name.startswith(":/") else f"{name}^{{commit}}"
+    proc = git(["rev-parse", "-q", "--verify", "--end-of-options", peeled], root, check=False)
     out = _text(proc.stdout).strip()
     return out if proc.returncode == 0 and out else None
 

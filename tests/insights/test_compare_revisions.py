@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import json
+
+from gitext.project import Project
+from tests.conftest import git
+
+
+def test_compare_takes_the_revisions_git_takes(project: Project, aircher: object) -> None:
+    """`:/text` names a commit by its message; `^{commit}` appended to it became part of the
+    pattern, so compare called it unknown (QA round 6, not scripted)."""
+    run = aircher  # type: ignore[assignment]
+    root = project.repo.root
+    (root / "a.txt").write_text("a\n")
+    git(root, "add", "a.txt")
+    git(root, "commit", "-qm", "the first one")
+    first = git(root, "rev-parse", "HEAD").strip()
+    (root / "a.txt").write_text("b\n")
+    git(root, "commit", "-qam", "the second")
+    out = run(root, "compare", "--json", ":/first one", "HEAD")
+    assert out.code == 0, out.err
+    data = json.loads(out.out)
+    assert (data["a"]["commit"], data["b"]["commit"]) == (
+        first, git(root, "rev-parse", "HEAD").strip())
+    tilde = json.loads(run(root, "compare", "--json", "HEAD~1", "HEAD^{commit}").out)
+    assert tilde["a"]["commit"] == first
+    missing = run(root, "compare", ":/no such message", "HEAD")
+    assert missing.code != 0 and missing.err.startswith("error: no branch, worktree or context")
