@@ -158,6 +158,14 @@ def restore_backup(
         for stage, _live in staged:
             stage.unlink(missing_ok=True)
         raise
+    if any(c.name == "knowledge" for c in wanted):
+        from gitext.search.rebuild import drop_unreadable
+
+        # A backup holds the databases, not the vector segments: the copy may name segments a
+        # compaction has removed since. Rows promising vectors nobody can read are dropped, so
+        # their blobs count as not embedded (before the stamps go: a pass between the two
+        # would vouch for them again).
+        drop_unreadable(project)
     if any(c.name in ("file_index", "knowledge") for c in wanted):
         from gitext.search.indexer import forget_all_indexed
 

@@ -235,6 +235,33 @@ def test_search_after_a_restore_finds_what_was_committed_since(project: Project,
     assert [h["path"] for h in json.loads(res.out)] == ["later.txt"]
 
 
+def test_a_backup_older_than_a_compaction_restores_searchable_vectors(
+        project: Project, aircher: Any) -> None:
+    """Backups hold the databases, not the vector segments: a compaction since the copy was
+    made deleted the segments its rows name. The restore must count those blobs as not
+    embedded, so they are embedded again, and compaction must not fail on them
+    (QA round 6: 04, 05)."""
+    from gitext.search.embedders import embedder_for
+    from gitext.search.maintenance import compact
+
+    repo = project.repo.root
+    commit(repo, {"otter.py": "def otter_den_locator(river):\n    return river.banks\n"})
+    assert aircher(repo, "index").code == 0
+    info = create_backup(project)
+    commit(repo, {"heron.py": "def heron_nest_survey(marsh):\n    return marsh.reeds\n"})
+    assert aircher(repo, "index").code == 0
+    compact(project, embedder_for(project))  # every segment the backup names is gone
+    project.close()
+    restore_backup(project, info.id)
+
+    res = aircher(repo, "search", "--json", "--mode", "vector", "otter den locator")
+    assert res.code == 0, res.err
+    assert [h["path"] for h in json.loads(res.out)][:1] == ["otter.py"]
+    doctor = aircher(repo, "doctor", "--json")
+    assert "embeddings" not in {f["check"] for f in json.loads(doctor.out)["findings"]}
+    assert compact(project, embedder_for(project))["kept"] >= 2
+
+
 def test_a_damaged_copy_is_named_by_restore_and_not_called_good_by_list(
         project: Project, aircher: Any) -> None:
     """Restore said "failed verification (ok)", the integrity result, for a checksum mismatch;
