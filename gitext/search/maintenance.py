@@ -150,6 +150,8 @@ def compact(project: Project, embedder: Embedder) -> dict[str, int]:
             " WHERE embedding_model = ? AND vector_file IS NOT NULL ORDER BY content_hash,"
             " chunk_index", (embedder.name,)).fetchall()
     keep = [r for r in rows if r[1] not in gone]
+    lost = _lost(project, embedder, keep)
+    keep = [r for r in keep if r[0] not in lost]
     new_segment = None
     if keep:
         matrix = vs.gather([(r[2], int(r[3])) for r in keep])
@@ -157,6 +159,10 @@ def compact(project: Project, embedder: Embedder) -> dict[str, int]:
     with kdb.write() as conn:
         kdb.executemany(conn, "DELETE FROM embedding_metadata WHERE embedding_model = ?"
                         " AND content_hash = ?", ((embedder.name, b) for b in gone))
+        # Only while the row still names the segment that was missing: a compaction running
+        # beside this one may have moved it to one that is whole.
+        kdb.executemany(conn, "DELETE FROM embedding_metadata WHERE id = ? AND vector_file = ?",
+                        lost.items())
         kdb.executemany(conn, "UPDATE embedding_metadata SET vector_file = ?, vector_row = ?"
                         " WHERE id = ?", ((new_segment, i, r[0]) for i, r in enumerate(keep)))
         # Rows an indexer added after ours were read still name their segment: it stays.
@@ -165,7 +171,26 @@ def compact(project: Project, embedder: Embedder) -> dict[str, int]:
             (embedder.name,))}
     removed = vs.remove(old_segments - named - {new_segment})
     register_index(project, embedder, rebuilt=True)
-    return {"kept": len(keep), "dropped_blobs": len(gone), "segments_removed": removed}
+    if lost:
+        from gitext.search.indexer import forget_all_indexed
+
+        # Their blobs now count as not embedded; the stamps would tell the next query or
+        # worker pass that every file is in, and nothing would embed them again.
+        forget_all_indexed(project)
+    return {"kept": len(keep), "dropped_blobs": len(gone), "segments_removed": removed,
+            "unreadable_dropped": len(lost)}
+
+
+def _lost(project: Project, embedder: Embedder,
+          rows: Sequence[tuple[Any, ...]]) -> dict[str, str]:
+    """Of the rows (id, blob, segment, row), those whose vector cannot be read back (a segment
+    deleted since: a restored backup names segments a later compaction removed, or damaged):
+    row id -> segment."""
+    from gitext.search.rebuild import unreadable
+
+    bad = unreadable(project.layout.embeddings, (
+        (r[0], embedder.name, embedder.dimension, r[2], r[3]) for r in rows))
+    return dict(bad.get(embedder.name, []))
 
 
 def forget_vectors(project: Project) -> None:

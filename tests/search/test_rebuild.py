@@ -66,6 +66,30 @@ def test_a_lost_segment_is_found_repaired_and_searched_again(
     assert _vector_paths(aircher, empty_repo, "otter den locator")[:1] == ["src/otter.py"]
 
 
+def test_compaction_drops_the_vectors_of_a_lost_segment_and_they_come_back(
+        empty_repo: Path, aircher: Any) -> None:
+    """A segment named by rows but gone (a restored backup names segments a compaction removed
+    since) failed every compaction with FileNotFoundError, and with it the first search after
+    a restore that had a redaction scrub to do (QA round 6: 04, 05)."""
+    from gitext.search.embedders import embedder_for
+    from gitext.search.maintenance import compact
+
+    commit(empty_repo, {"src/otter.py": OTTER}, "otter")
+    assert aircher(empty_repo, "index").code == 0
+    commit(empty_repo, {"src/heron.py": HERON}, "heron")
+    assert aircher(empty_repo, "index").code == 0
+    _segment_of(empty_repo, "src/heron.py").unlink()
+    project = open_project(empty_repo)
+    try:
+        done = compact(project, embedder_for(project))
+    finally:
+        project.close()
+    assert (done["kept"], done["unreadable_dropped"]) == (1, 1)
+    assert aircher(empty_repo, "doctor").code == 0
+    # Not embedded any more, and the stamp no longer says otherwise: the next query embeds it.
+    assert _vector_paths(aircher, empty_repo, "heron nest survey")[:1] == ["src/heron.py"]
+
+
 def test_repair_rebuilds_a_vector_folder_that_is_gone(empty_repo: Path, aircher: Any) -> None:
     commit(empty_repo, {"src/otter.py": OTTER, "src/heron.py": HERON}, "both")
     assert aircher(empty_repo, "index").code == 0
