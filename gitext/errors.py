@@ -32,6 +32,10 @@ class NotARepositoryError(UsageError):
     """Run outside a git work tree, or in a bare repository."""
 
 
+class UnusablePathError(UsageError):
+    """A repository or worktree whose path the store cannot keep (not UTF-8, a newline)."""
+
+
 class SchemaError(AircherError):
     """A database whose schema this version cannot work with."""
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from gitext.config import Config
 from gitext.config_copy import settings_file, tracked
-from gitext.errors import ConfigError, UsageError
-from gitext.git.names import quoted, storable
+from gitext.errors import ConfigError, UnusablePathError, UsageError
+from gitext.git.names import quoted, unusable_path
 from gitext.git.repo import GitRepo
 from gitext.git.storelink import relink
 from gitext.layout import ALL_DATABASES, CORE_DATABASES, GlobalLayout, ProjectLayout
@@ -35,11 +35,11 @@ class Project:
         """Find the repository and its settings; creates nothing."""
         repo = GitRepo.find(start)
         for where in (repo.root, repo.info.main_root):
-            # The store names worktrees by their paths, in UTF-8 text.
-            if not storable(str(where)):
-                raise UsageError(f"the repository's path {quoted(str(where))} is not valid"
-                                 " UTF-8", "git-aircher keeps paths as UTF-8 text; rename the"
-                                 " folder that is not, or move the repository")
+            if (why := unusable_path(str(where))) is not None:
+                raise UnusablePathError(
+                    f"the repository's path {quoted(str(where))} {why}",
+                    "rename the folder, or move the repository: git-aircher keeps paths as"
+                    " UTF-8 text on one line")
         glob = GlobalLayout(global_root)
         # data_dir decides where the project config lives, so it comes from global and env only.
         base = Config.load(glob.config, None, environ)

@@ -24,6 +24,17 @@ def storable(name: str) -> bool:
     return True
 
 
+def unusable_path(path: str) -> str | None:
+    """Why a repository or worktree at ``path`` cannot have a store, or None. The store names
+    worktrees by their paths in UTF-8 text, and journal records (written by the hook shims
+    with shell builtins) are lines, so a path with a newline would be cut in two."""
+    if not storable(path):
+        return "is not valid UTF-8"
+    if "\n" in path:
+        return "holds a newline"
+    return None
+
+
 def all_storable(raw: bytes) -> bool:
     """Whether every name in git's raw output is UTF-8: one pass over the whole output, so a
     listing of 50,000 paths need not test each (8 ms) in the usual case."""

@@ -52,7 +52,9 @@ def discover(start: Path) -> RepoInfo:
         start,
         check=False,
     )
-    lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+    # git ends each answer with a newline and quotes nothing: a path that holds one (or a
+    # character splitlines() also takes for a line end) spans lines, so "\n" alone splits.
+    lines = proc.stdout.decode("utf-8", "surrogateescape").split("\n")[:-1]
     if b"dubious ownership" in proc.stderr:
         # git refuses a repository someone else owns (safe.directory); saying "not a git
         # repository" sent people looking for the wrong problem.
@@ -72,12 +74,22 @@ def discover(start: Path) -> RepoInfo:
         raise NotARepositoryError(
             f"not a git repository: {start}", hint="run `git init` first, or cd into a repository"
         )
+    if len(lines) > 5:
+        # A newline in a path (refused by Project.locate, which needs it named exactly): each
+        # answer on its own, its whole output one path.
+        lines = lines[:2] + [_one_path(option, start) for option in (
+            "--absolute-git-dir", "--git-common-dir", "--show-toplevel")]
     git_dir = _abs(lines[2], start)
     common_dir = _abs(lines[3], start)
     worktree_root = _abs(lines[4], start)
     if is_shield(worktree_root):
         return discover(worktree_root.parent)  # inside a store: its repository is around it
     return RepoInfo(worktree_root, git_dir, common_dir, _main_root(common_dir, worktree_root))
+
+
+def _one_path(option: str, start: Path) -> str:
+    out = git(["rev-parse", option], start).stdout
+    return out.decode("utf-8", "surrogateescape").removesuffix("\n")
 
 
 def _main_root(common_dir: Path, worktree_root: Path) -> Path:
@@ -133,8 +145,10 @@ def _core_worktree(common_dir: Path) -> Path | None:
 
 
 def list_worktrees(root: Path) -> list[Worktree]:
-    """`git worktree list`, a submodule's main worktree named by its work tree."""
-    result = _listed(root)
+    """`git worktree list`, a submodule's main worktree named by its work tree; worktrees
+    whose path the store refuses (a newline: `names.unusable_path`) left out, as if they were
+    not there."""
+    result = [wt for wt in _listed(root) if "\n" not in str(wt.path)]
     if result and not result[0].bare and _is_git_dir(result[0].path):
         # A submodule: git lists its git dir (.git/modules/NAME) as the main worktree. Every
         # event, query and view names the work tree core.worktree points at, so the list does

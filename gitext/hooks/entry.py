@@ -115,7 +115,12 @@ def _record(event: str, args: list[str], stdin: list[str], *,
             os.environ.get("GIT_REFLOG_ACTION", "").replace("\n", " ")))
         spawn_worker(root)
     except Exception as exc:  # a hook never fails git
-        _log_failure(event, exc)
+        from gitext.errors import UnusablePathError
+
+        # A worktree whose path the store refuses: every command there says so in one line;
+        # a traceback in a log at each commit would say nothing more.
+        if not isinstance(exc, UnusablePathError):
+            _log_failure(event, exc)
 
 
 def _head_line(git_dir: Path) -> str:

@@ -5,6 +5,7 @@ fail in SQLite, and search, relevant and doctor with it."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 
 from gitext.git.names import all_storable, quoted, readable, shell_word, storable
 from tests.conftest import commit, git, run_git_aircher, write
-from tests.sync.helpers import store, wait_idle
+from tests.sync.helpers import failures, mark_active, store, wait_idle
 
 
 def latin1(raw: bytes) -> str:
@@ -111,3 +112,56 @@ def test_a_repository_under_a_folder_that_is_not_utf8_is_refused_cleanly(tmp_pat
     assert r.err.splitlines()[1].startswith("hint: ")
     assert not (repo / ".agents").exists()
     assert not (repo / ".git" / "hooks" / "post-commit").exists()
+
+
+NEWLINE_HINT = ("hint: rename the folder, or move the repository: git-aircher keeps paths as"
+                " UTF-8 text on one line")
+
+
+def test_a_repository_whose_path_holds_a_newline_is_refused_cleanly(tmp_path: Path) -> None:
+    """git's answers are lines, and so are the shims' journal records: a newline in the path
+    shifted every field, `init` said it had made the store and then nothing found it (QA round
+    6: 07)."""
+    repo = tmp_path / "re\npo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    for command in ("init", "status"):
+        r = run_git_aircher(repo, command)
+        assert r.code == 2, r.err
+        assert r.err.splitlines() == [
+            f'error: the repository\'s path "{tmp_path}/re\\npo" holds a newline', NEWLINE_HINT]
+    assert not (repo / ".agents").exists()
+    assert not (repo / ".git" / "hooks" / "post-commit").exists()
+
+
+def test_a_worktree_whose_path_holds_a_newline_is_refused_and_its_hooks_stay_silent(
+        live: Path, tmp_path: Path, sleeper: int) -> None:
+    """A linked worktree with a newline in its path, of a repository with a store: commands
+    there are refused, its hooks record nothing and say nothing, and the store passes it by
+    rather than wait for a sync that can never come (QA round 6: 07)."""
+    hooked = live
+    wt = tmp_path / "real\nnl"
+    # A worker that seems busy: a record would wait in the journal for it, to be seen.
+    wait_idle(hooked)
+    mark_active(hooked, sleeper)
+    proc = subprocess.run(["git", "worktree", "add", "-q", str(wt), "-b", "nl"], cwd=hooked,
+                          capture_output=True, text=True, check=True)
+    assert proc.stdout == proc.stderr == ""
+    write(wt, "README.md", "# there\n")
+    proc = subprocess.run(["git", "commit", "-qam", "there"], cwd=wt, capture_output=True,
+                          text=True, check=False)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+    r = run_git_aircher(wt, "status")
+    assert r.code == 2
+    assert r.err.splitlines() == [
+        f'error: the repository\'s path "{tmp_path}/real\\nnl" holds a newline', NEWLINE_HINT]
+    # The shims' other path (the pre-commit framework's too): no record, no traceback logged.
+    r = run_git_aircher(wt, "hook", "post-commit")
+    assert (r.code, r.out, r.err) == (0, "", "")
+    assert not list((Path(os.environ["AIRCHER_HOME"]) / "logs").glob("*.log"))
+    assert failures(hooked) == ""
+    # The record a shim wrote there, cut in two at the newline, named a worktree that is not.
+    assert not list((store(hooked) / "journal").glob("*.ev"))
+    (store(hooked) / "run" / "active").unlink()
+    assert run_git_aircher(hooked, "doctor").code == 0
+    assert "real" not in run_git_aircher(hooked, "worktree", "list").out
