@@ -20,6 +20,7 @@ from gitext.contexts import Context, project_context
 from gitext.errors import AircherError
 from gitext.git import compare as gc
 from gitext.git.repo import list_worktrees
+from gitext.index.secrets import redact_text
 from gitext.project import Project
 from gitext.records.conversations import list_conversations
 from gitext.records.decisions import list_decisions
@@ -163,7 +164,9 @@ def _fill_side(project: Project, conn: sqlite3.Connection, side: Side, ctx: Cont
                base: str | None, top: int) -> None:
     root = project.repo.root
     if base is not None and base != side.commit:
-        side.commits = [{"sha": c.sha, "subject": c.subject}
+        # Subjects as the store keeps commit messages: a key committed past the guard is not
+        # handed to an agent here either.
+        side.commits = [{"sha": c.sha, "subject": redact_text(c.subject)}
                         for c in gc.log(root, [side.commit], [base], limit=top * 2)]
         side.changed_since_base = sorted(gc.changed_files(root, base, side.commit))
     if ctx is not None:

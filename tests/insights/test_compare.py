@@ -122,3 +122,19 @@ def test_context_whose_commit_git_no_longer_has(live: Path, aircher: object) -> 
     wrong = run(live, "compare", "main", "topics")
     assert wrong.code == 2 and wrong.err == "error: no branch, worktree or context 'topics';" \
         " closest: topic\n"
+
+
+def test_commit_subjects_are_redacted_as_the_store_keeps_them(
+        live: Path, aircher: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = aircher  # type: ignore[assignment]
+    key = "AKIA" + "QWERTYUIOPASDFGH"  # split so this file does not trip scanners itself
+    git(live, "switch", "-q", "-c", "topic")
+    monkeypatch.setenv("AIRCHER_SKIP", "1")  # past the guard, as a commit made elsewhere
+    commit(live, {"t.txt": "t\n"}, f"use {key} for now")
+    monkeypatch.delenv("AIRCHER_SKIP")
+    git(live, "switch", "-q", "main")
+    data = json.loads(run(live, "compare", "main", "topic", "--json").out)
+    assert [c["subject"] for c in data["b"]["commits"]] == ["use [redacted] for now"]
+    table = run(live, "compare", "main", "topic")
+    assert table.code == 0 and key not in table.out
+
