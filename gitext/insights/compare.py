@@ -103,6 +103,12 @@ def _target(project: Project, conn: sqlite3.Connection, name: str) -> _Target:
         branch = _worktree_branch(root, name) if "/" in name or name.startswith(".") else None
         if branch:
             ref, commit = branch, gc.resolve_commit(root, branch)
+    if commit is None:
+        unborn = _unborn_branch(root, ref, branch_ctx)
+        if unborn is not None:
+            raise AircherError(
+                f"branch {unborn!r} has no commits yet",
+                hint="commit on it first; there is nothing to compare before that")
     if commit is None and branch_ctx is not None:
         raise _gone(name, branch_ctx)
     if commit is None:
@@ -118,12 +124,29 @@ def _target(project: Project, conn: sqlite3.Connection, name: str) -> _Target:
     return _Target(name, ref, commit, Context.from_row(row) if row else None)
 
 
+def _unborn_branch(root: Path, ref: str, ctx: Context | None) -> str | None:
+    """The branch of `ref` (or of the context) when a worktree has it checked out with no
+    commit yet (a new repository, `git switch --orphan`): git has no commit for it, and none
+    was ever removed."""
+    names = {ref} | ({ctx.git_branch} if ctx is not None and ctx.git_branch else set())
+    for wt in list_worktrees(root):
+        if wt.branch in names and wt.head is None and not wt.bare:
+            return wt.branch
+    return None
+
+
 def _gone(name: str, ctx: Context) -> AircherError:
     """A context the store knows whose commit git no longer has (its branch deleted, a detached
     HEAD left, and then `git gc`): there is nothing to diff, and it is no unknown name."""
-    where = f"was last at {ctx.git_commit[:12]}" if ctx.git_commit else "has no commit"
+    if not ctx.git_commit:
+        # Its branch was unborn when the store last saw it and was left before a first commit:
+        # that branch never came to exist, so no commit was ever removed.
+        return AircherError(
+            f"context {name!r} has no commit: its branch had none when the store last saw it",
+            hint="compare a branch or commit git has (`git aircher worktree list`)")
     return AircherError(
-        f"context {name!r} {where}, which is no longer in the repository",
+        f"context {name!r} was last at {ctx.git_commit[:12]}, which is no longer in the"
+        " repository",
         hint="its branch was deleted or HEAD left it, and `git gc` removed the commit;"
              " compare a branch or commit git still has (`git aircher worktree list`)")
 

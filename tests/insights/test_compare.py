@@ -138,3 +138,19 @@ def test_commit_subjects_are_redacted_as_the_store_keeps_them(
     table = run(live, "compare", "main", "topic")
     assert table.code == 0 and key not in table.out
 
+
+def test_unborn_branch_has_no_commits_yet(live: Path, aircher: object) -> None:
+    run = aircher  # type: ignore[assignment]
+    git(live, "switch", "-q", "--orphan", "orph")
+    wait_idle(live)  # the store knows the branch's context, with no commit
+    unborn = run(live, "compare", "main", "orph")
+    assert unborn.code == 1
+    assert unborn.err.splitlines() == [
+        "error: branch 'orph' has no commits yet",
+        "hint: commit on it first; there is nothing to compare before that"]
+    # Left before its first commit: the branch never existed, and no commit was removed.
+    git(live, "switch", "-q", "main")
+    left = run(live, "compare", "main", "orph")
+    assert left.code == 1 and len(left.err.splitlines()) == 2
+    assert "has no commit" in left.err and "git gc" not in left.err
+    assert "no longer in the repository" not in left.err
