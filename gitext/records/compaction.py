@@ -13,6 +13,7 @@ from gitext.ids import new_id
 from gitext.project import Project
 from gitext.records import values as v
 from gitext.records.conversations import resolve_id
+from gitext.records.sessions import touch_session
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,9 @@ def record_compaction(
         )
         conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, cid))
         row = conn.execute("SELECT * FROM compaction_history WHERE id = ?", (row_id,)).fetchone()
+        session_id = conn.execute("SELECT session_id FROM conversations WHERE id = ?",
+                                  (cid,)).fetchone()[0]
+    touch_session(project, session_id)
     return Compaction.from_row(row)
 
 

@@ -18,6 +18,7 @@ from gitext.ids import new_id
 from gitext.project import Project
 from gitext.records import values as v
 from gitext.records.current import current_ids
+from gitext.records.sessions import touch_session
 
 CONTEXT_TYPES = ("general", "debugging", "feature", "review", "refactor")
 STATUSES = ("active", "archived", "closed")
@@ -98,6 +99,7 @@ def start_conversation(
              context_type, meta, context_id),
         )
         row = conn.execute("SELECT * FROM conversations WHERE id = ?", (cid,)).fetchone()
+    touch_session(project, session_id)
     return Conversation.from_row(row)
 
 

@@ -246,4 +246,8 @@ def import_jsonl(
                 write_archived(project, drop_archived, archive_rows)
             except sqlite3.IntegrityError as exc:
                 raise UsageError(f"cannot import an archived conversation: {exc}") from None
+    if home.get("session_id") and counts.conversations:
+        from gitext.records.sessions import touch_session
+
+        touch_session(project, home["session_id"])
     return counts

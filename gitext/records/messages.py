@@ -20,6 +20,7 @@ from gitext.records import attachments as att
 from gitext.records import fts
 from gitext.records import values as v
 from gitext.records.conversations import resolve_id
+from gitext.records.sessions import touch_session
 
 ROLES = ("user", "assistant", "system", "tool")
 
@@ -137,6 +138,7 @@ def add_messages(
             " total_cost = COALESCE(total_cost, 0.0) + ?, updated_at = ? WHERE id = ?",
             (tokens, cost, now, cid),
         )
+    touch_session(project, conv["session_id"])
     return out
 
 

@@ -18,6 +18,7 @@ from gitext.ids import new_id
 from gitext.project import Project
 from gitext.records import values as v
 from gitext.records.current import current_ids
+from gitext.records.sessions import touch_session
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,12 @@ def record_pattern(
     desc = v.req_text(description, "description")
     conf = v.fraction(confidence, "confidence")
     rating = v.fraction(effectiveness, "effectiveness")
-    where = discovered_in_context or current_ids(project).context.id
+    session_id = None
+    if discovered_in_context:
+        where = discovered_in_context
+    else:
+        cur = current_ids(project)
+        where, session_id = cur.context.id, cur.session_id
     applicable = v.str_list(list(applicable_contexts or []), "applicable_contexts") or [where]
     pid = new_id()
     with project.db("knowledge").write() as conn:
@@ -85,6 +91,7 @@ def record_pattern(
              v.dump(applicable), v.dump({})),
         )
         row = conn.execute("SELECT * FROM success_patterns WHERE id = ?", (pid,)).fetchone()
+    touch_session(project, session_id)
     return Pattern.from_row(row)
 
 

@@ -27,7 +27,7 @@ from gitext.ids import derived_id
 from gitext.project import Project
 from gitext.records import values as v
 from gitext.records.current import branch_context, require_project_context
-from gitext.records.sessions import Session, active_session, get_session
+from gitext.records.sessions import TOUCH_SQL, Session, active_session, get_session
 
 LEVELS = ("session", "worktree", "project", "global")
 
@@ -161,6 +161,8 @@ def set_preference(
             prefs[key] = value
             conn.execute("UPDATE sessions SET preferences = ? WHERE id = ?",
                          (v.dump(prefs), session.id))
+            now = clock.now()
+            conn.execute(TOUCH_SQL, (now, session.id, now))
         return
     db, owner = _owner(project, level, session_id, branch)
     with project.db(db).write() as conn:
@@ -192,6 +194,8 @@ def unset_preference(
             del prefs[key]
             conn.execute("UPDATE sessions SET preferences = ? WHERE id = ?",
                          (v.dump(prefs), session.id))
+            now = clock.now()
+            conn.execute(TOUCH_SQL, (now, session.id, now))
         return True
     db, owner = _owner(project, level, session_id, branch)
     with project.db(db).write() as conn:

@@ -13,6 +13,7 @@ from gitext.errors import UsageError
 from gitext.ids import derived_id
 from gitext.project import Project
 from gitext.records import values as v
+from gitext.records.sessions import TOUCH_SQL
 
 
 def cache_set(
@@ -23,6 +24,7 @@ def cache_set(
     ttl = v.number(ttl_seconds, "ttl_seconds", lo=0.0)
     expires = None if ttl is None else clock.to_ts(clock.epoch() + ttl)
     text = v.dump(value, "cache value")
+    now = clock.now()
     with project.db("sessions").write() as conn:
         if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
             raise UsageError(f"no session {session_id!r}")
@@ -31,9 +33,9 @@ def cache_set(
             " created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(session_id, cache_key) DO UPDATE"
             " SET cache_value = excluded.cache_value, expires_at = excluded.expires_at,"
             " created_at = excluded.created_at",
-            (derived_id("session-cache", session_id, key), session_id, key, text, expires,
-             clock.now()),
+            (derived_id("session-cache", session_id, key), session_id, key, text, expires, now),
         )
+        conn.execute(TOUCH_SQL, (now, session_id, now))
 
 
 def cache_get(project: Project, session_id: str, key: str, default: Any = None) -> Any:

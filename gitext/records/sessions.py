@@ -191,10 +191,23 @@ def end_session(project: Project, session_id: str | None = None) -> Session:
     return get_session(project, session.id)
 
 
-def touch_session(project: Project, session_id: str) -> None:
+# What `session_expire_after` measures: a record written into a session (a conversation, a
+# message, a compaction, a cache entry, a session preference, a pattern found in it) is
+# activity, else every session expired that long after it started, mid-work.
+# Within the same second (timestamps have whole seconds) it changes nothing, so a burst of
+# messages writes the row once.
+TOUCH_SQL = ("UPDATE sessions SET last_activity = ? WHERE id = ? AND status = 'active'"
+             " AND last_activity IS NOT ?")
+
+
+def touch_session(project: Project, session_id: str | None) -> None:
+    """Mark an active session as used now (one primary-key UPDATE; nothing for no session, or
+    one already ended or expired: recording into it does not bring it back)."""
+    if session_id is None:
+        return
+    now = clock.now()
     with project.db("sessions").write() as sconn:
-        sconn.execute("UPDATE sessions SET last_activity = ? WHERE id = ? AND status = 'active'",
-                      (clock.now(), session_id))
+        sconn.execute(TOUCH_SQL, (now, session_id, now))
 
 
 def expire_sessions(project: Project, idle_seconds: float) -> int:

@@ -9,12 +9,16 @@ from gitext import clock
 from gitext.errors import UsageError
 from gitext.project import Project
 from gitext.records import (
+    add_message,
     cache_get,
     cache_set,
     current_context,
     end_session,
+    get_session,
     list_sessions,
     purge_expired_cache,
+    record_compaction,
+    record_pattern,
     resolve,
     resolve_preference,
     set_preference,
@@ -84,6 +88,37 @@ def test_cache_expiry(project: Project) -> None:
     clock.set_now(1_900_100_000)
     assert expire_sessions(project, idle_seconds=3600) == 1
     assert list_sessions(project)[0].status == "expired"
+
+
+def test_recording_into_a_session_is_activity(project: Project, aircher: object) -> None:
+    run = aircher  # type: ignore[assignment]
+    day = 24 * 3600
+    clock.set_now(1_900_000_000)
+    s = start_session(project, "feature", "long task")
+    clock.set_now(1_900_000_000 + day + 2 * 3600)  # past the 24 h since it started
+    conv = start_conversation(project, "anthropic", title="work")
+    assert conv.session_id == s.id
+    add_message(project, conv.id, "user", "still working on it")
+    assert expire_sessions(project, idle_seconds=day) == 0
+    listed = json.loads(run(project.repo.root, "session", "list", "--json").out)
+    assert [(x["status"], x["last_activity"]) for x in listed] == [
+        ("active", "2030-03-18 19:46:40")]
+    # Each other record written into the session counts too.
+    for minutes, write in enumerate((
+        lambda: cache_set(project, s.id, "k", 1),
+        lambda: set_preference(project, "depth", 2, level="session"),
+        lambda: record_pattern(project, "testing", "test it first"),
+        lambda: record_compaction(project, conv.id, "manual"),
+    ), start=1):
+        clock.set_now(1_900_000_000 + day + 2 * 3600 + minutes * 60)
+        write()
+        assert get_session(project, s.id).last_activity == clock.now()
+    # An ended session stays ended, whatever is recorded in its conversation later.
+    end_session(project)
+    ended = get_session(project, s.id).last_activity
+    clock.set_now(1_900_000_000 + 3 * day)
+    add_message(project, conv.id, "user", "after the end")
+    assert get_session(project, s.id).last_activity == ended
 
 
 def test_preferences_resolve_session_worktree_project_global(
