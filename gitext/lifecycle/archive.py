@@ -290,6 +290,21 @@ def restore_archived(project: Project, conversation_id: str, *, replace: bool = 
     return True
 
 
+def find_archived(project: Project, id_or_prefix: str) -> str | None:
+    """The id of the archived conversation an id or unique prefix names; None when the archive
+    holds none (or there is no archive)."""
+    if not project.layout.db(ARCHIVE_DB).exists():
+        return None
+    from gitext.errors import UsageError
+    from gitext.records.conversations import resolve_id
+
+    with open_archive(project) as archive, archive.read() as conn:
+        try:
+            return resolve_id(conn, id_or_prefix)
+        except UsageError:
+            return None
+
+
 def archived_ids(project: Project, ids: Sequence[str] | None = None) -> set[str]:
     """Which of `ids` (default: all) the archive holds; empty when there is no archive."""
     if not project.layout.db(ARCHIVE_DB).exists():

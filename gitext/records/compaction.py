@@ -12,7 +12,7 @@ from gitext.errors import UsageError
 from gitext.ids import new_id
 from gitext.project import Project
 from gitext.records import values as v
-from gitext.records.conversations import resolve_id
+from gitext.records.conversations import live_id
 from gitext.records.sessions import touch_session
 
 
@@ -59,7 +59,7 @@ def record_compaction(
     preserved = v.str_list(list(preserved_messages), "preserved_messages")
     now = clock.now()
     with project.db("conversations").write() as conn:
-        cid = resolve_id(conn, conversation_id)
+        cid = live_id(project, conn, conversation_id)
         if preserved:
             known = {
                 r[0] for start in range(0, len(preserved), 500)
@@ -91,7 +91,7 @@ def record_compaction(
 
 def list_compactions(project: Project, conversation_id: str) -> list[Compaction]:
     with project.db("conversations").read() as conn:
-        cid = resolve_id(conn, conversation_id)
+        cid = live_id(project, conn, conversation_id)
         rows = conn.execute(
             "SELECT * FROM compaction_history WHERE conversation_id = ?"
             " ORDER BY performed_at, id", (cid,)

@@ -111,6 +111,10 @@ def _session_context_id(project: Project, session_id: str) -> str:
     return str(row["context_id"])
 
 
+class NoConversation(UsageError):
+    """No live conversation has that id (or unique prefix)."""
+
+
 def resolve_id(conn: sqlite3.Connection, id_or_prefix: str) -> str:
     """A full conversation id from an id or a unique prefix of at least 4 characters."""
     if not isinstance(id_or_prefix, str) or not id_or_prefix:
@@ -128,13 +132,29 @@ def resolve_id(conn: sqlite3.Connection, id_or_prefix: str) -> str:
         if len(rows) > 1:
             raise UsageError(f"conversation id prefix {id_or_prefix!r} is ambiguous",
                              hint="give more characters of the id")
-    raise UsageError(f"no conversation {id_or_prefix!r}",
-                     hint="`git aircher conversation list --all` shows every conversation")
+    raise NoConversation(f"no conversation {id_or_prefix!r}",
+                         hint="`git aircher conversation list --all` shows every conversation")
+
+
+def live_id(project: Project, conn: sqlite3.Connection, id_or_prefix: str) -> str:
+    """`resolve_id` among live conversations; one the archive holds is named as archived, with
+    the command that brings it back: it is in no list, so the usual hint could not find it."""
+    try:
+        return resolve_id(conn, id_or_prefix)
+    except NoConversation:
+        from gitext.lifecycle.archive import find_archived
+
+        archived = find_archived(project, id_or_prefix)
+        if archived is None:
+            raise
+        raise UsageError(
+            f"conversation {archived} is archived",
+            hint=f"`git aircher conversation restore {archived}` brings it back") from None
 
 
 def get_conversation(project: Project, id_or_prefix: str) -> Conversation:
     with project.db("conversations").read() as conn:
-        cid = resolve_id(conn, id_or_prefix)
+        cid = live_id(project, conn, id_or_prefix)
         row = conn.execute(
             "SELECT c.*, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id)"
             " AS message_count FROM conversations c WHERE c.id = ?",
@@ -199,7 +219,7 @@ def update_conversation(
         sets.append("metadata = ?")
         params.append(v.dump(metadata, "metadata"))
     with project.db("conversations").write() as conn:
-        cid = resolve_id(conn, conversation_id)
+        cid = live_id(project, conn, conversation_id)
         conn.execute(f"UPDATE conversations SET {', '.join(sets)} WHERE id = ?", (*params, cid))
     return get_conversation(project, cid)
 
@@ -207,7 +227,7 @@ def update_conversation(
 def delete_conversation(project: Project, conversation_id: str) -> None:
     """The conversation, its messages, attachments rows and compaction history (cascade)."""
     with project.db("conversations").write() as conn:
-        cid = resolve_id(conn, conversation_id)
+        cid = live_id(project, conn, conversation_id)
         conn.execute("DELETE FROM conversations WHERE id = ?", (cid,))
 
 

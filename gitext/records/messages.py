@@ -19,7 +19,7 @@ from gitext.project import Project
 from gitext.records import attachments as att
 from gitext.records import fts
 from gitext.records import values as v
-from gitext.records.conversations import resolve_id
+from gitext.records.conversations import live_id
 from gitext.records.sessions import touch_session
 
 ROLES = ("user", "assistant", "system", "tool")
@@ -104,7 +104,7 @@ def add_messages(
     now = clock.now()
     out: list[Message] = []
     with project.db("conversations").write() as conn:
-        cid = resolve_id(conn, conversation_id)
+        cid = live_id(project, conn, conversation_id)
         conv = conn.execute(
             "SELECT project_id, worktree_id, session_id FROM conversations WHERE id = ?", (cid,)
         ).fetchone()
@@ -166,7 +166,7 @@ def list_messages(
 ) -> list[Message]:
     """A conversation's messages in order."""
     with project.db("conversations").read() as conn:
-        cid = resolve_id(conn, conversation_id)
+        cid = live_id(project, conn, conversation_id)
         rows = conn.execute(
             "SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq, timestamp, id", (cid,)
         ).fetchall()

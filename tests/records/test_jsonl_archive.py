@@ -129,3 +129,27 @@ def test_doctor_reports_a_conversation_both_archived_and_live_and_restore_replac
                 (old,))[0][0] == "anthropic"
     assert count(project, "conversations", "messages") == 2
     assert not [f for f in diagnose(project).problems() if f.check == "archived_and_live"]
+
+
+def test_an_archived_conversation_is_named_as_archived(
+    project: Project, aircher: object,
+) -> None:
+    """(QA round 6: 06)"""
+    old, _ = _old_and_new(project)
+    run = aircher  # type: ignore[assignment]
+    for name in (old, old[:8]):
+        shown = run(project.repo.root, "conversation", "show", name)
+        assert shown.code == 2
+        assert shown.err.splitlines() == [
+            f"error: conversation {old} is archived",
+            f"hint: `git aircher conversation restore {old}` brings it back"]
+    # An agent still holding the id, appending to it mid-work, is told the same.
+    with pytest.raises(UsageError, match=f"conversation {old} is archived") as exc:
+        add_message(project, old, "user", "one more")
+    assert exc.value.hint == f"`git aircher conversation restore {old}` brings it back"
+    assert count(project, "conversations", "messages") == 1
+    # An id neither live nor archived is still no conversation.
+    unknown = run(project.repo.root, "conversation", "show", "feedbeef")
+    assert unknown.code == 2 and unknown.err.startswith("error: no conversation 'feedbeef'")
+    assert restore_archived(project, old) is True
+    assert len(add_message(project, old, "user", "one more").content or "") == 8
