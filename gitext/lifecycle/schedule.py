@@ -8,7 +8,9 @@ monthly `storage.embeddings.rebuild_interval`; quarterly 90 days; backup `backup
 backups are enabled; health `storage.monitoring.health_check_interval`.
 
 The first time the scheduler sees a store, monthly and quarterly work is not run but dated from
-then: a store minutes old has nothing to compress or archive.
+then: a store minutes old has nothing to compress or archive. A last run recorded more than an
+hour in the future (the clock was ahead, then put right) counts as none: the job is due, or for
+monthly and quarterly work dated from now.
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ DAY = 86400.0
 ORDER = ("health", "daily", "weekly", "monthly", "quarterly", "backup")
 _DATED_FROM_FIRST_SIGHT = ("monthly", "quarterly")
 _REQUEST_MIN_GAP = 3600.0  # a size-triggered request reruns maintenance at most hourly
+# A last run later than now by more than this was recorded while the clock was ahead (a VM or
+# container started with a wrong date, then put right): trusted, it would keep every job, the
+# backup among them, from running until the clock caught up. It counts as no record. Within
+# it, a clock set back a little (NTP) does not run a job twice.
+_FUTURE_SLACK = 3600.0
 
 
 def backup_settings(project: Project) -> tuple[bool, float]:
@@ -58,18 +65,20 @@ def load_state(project: Project) -> dict[str, object]:
     return read_json(state_path(project.layout, STATE))
 
 
-def _last_runs(state: dict[str, object]) -> dict[str, float]:
+def _last_runs(state: dict[str, object], now: float) -> dict[str, float]:
+    """Recorded last runs, without those too far in the future to have happened."""
     raw = state.get("last_run")
     if not isinstance(raw, dict):
         return {}
-    return {str(k): float(v) for k, v in raw.items() if isinstance(v, int | float)}
+    return {str(k): float(v) for k, v in raw.items()
+            if isinstance(v, int | float) and v <= now + _FUTURE_SLACK}
 
 
 def due(project: Project, now: float | None = None) -> list[str]:
     """Jobs whose interval has passed (without running or recording anything)."""
     now = clock.epoch() if now is None else now
     state = load_state(project)
-    last = _last_runs(state)
+    last = _last_runs(state, now)
     requested = state.get("requested")
     out: list[str] = []
     for name, every in intervals(project).items():
@@ -131,7 +140,7 @@ def run_due(project: Project, *, now: float | None = None) -> list[str]:
         if not got:
             return []
         state = read_json(path)
-        last = _last_runs(state)
+        last = _last_runs(state, now)
         for name in _DATED_FROM_FIRST_SIGHT:
             last.setdefault(name, now)
         state["last_run"] = last
@@ -145,7 +154,7 @@ def run_due(project: Project, *, now: float | None = None) -> list[str]:
                 error = f"{type(exc).__name__}: {exc}"
                 _log_failure(project, name, exc)
             state = read_json(path)
-            last = _last_runs(state)
+            last = _last_runs(state, now)
             last[name] = now
             state["last_run"] = last
             errors = state.get("errors") if isinstance(state.get("errors"), dict) else {}

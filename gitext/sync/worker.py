@@ -143,7 +143,10 @@ def _due(project: Project, name: str) -> bool:
         return True
     stamp = project.layout.follow_up_stamp(name)
     try:
-        if time.time() - stamp.stat().st_mtime < interval:
+        # A stamp further ahead than that was touched while the clock was ahead, since put
+        # right: it must not hold the follow-up (the maintenance schedule among them) back
+        # until the clock catches up.
+        if abs(time.time() - stamp.stat().st_mtime) < interval:
             return False
     except FileNotFoundError:
         pass

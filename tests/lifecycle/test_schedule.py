@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import time
+from pathlib import Path
 
 from gitext import clock
 from gitext.lifecycle.backup import list_backups
@@ -11,6 +14,8 @@ from gitext.lifecycle.limits import check_size
 from gitext.lifecycle.runstate import try_lock
 from gitext.lifecycle.schedule import due, run_due
 from gitext.project import Project
+from tests.conftest import commit, open_project
+from tests.sync.helpers import wait_idle
 
 T0 = 1_800_000_000.0
 DAY = 86400.0
@@ -34,6 +39,45 @@ def test_each_job_runs_once_per_interval(project: Project) -> None:
     assert run_due(project, now=T0 + 90 * DAY) == [
         "health", "daily", "weekly", "monthly", "quarterly", "backup"]
     assert len(list_backups(project)) >= 1
+
+
+def test_a_last_run_in_the_future_is_not_trusted(project: Project) -> None:
+    """(QA round 6: 08)"""
+    assert run_due(project, now=T0 + 365 * DAY) == ["health", "daily", "weekly", "backup"]
+    # The clock was a year ahead; put right, two days on from before that.
+    assert run_due(project, now=T0 + 2 * DAY) == ["health", "daily", "weekly", "backup"]
+    state = json.loads((project.layout.run / "lifecycle.json").read_text())
+    assert state["last_run"] == {name: T0 + 2 * DAY for name in (
+        "health", "daily", "weekly", "monthly", "quarterly", "backup")}
+    assert len(list_backups(project)) == 2
+    # Back to normal, and a clock set back a little does not run anything twice.
+    assert run_due(project, now=T0 + 2 * DAY - 60) == []
+    assert run_due(project, now=T0 + 3 * DAY) == ["health", "daily", "backup"]
+
+
+def test_after_a_clock_that_was_ahead_the_worker_backs_up_again(live: Path) -> None:
+    """What a clock a year ahead left behind (last runs and the worker's follow-up stamp in
+    the future) holds no job back once the clock is right: the next commit backs up.
+    (QA round 6: 08)"""
+    wait_idle(live)
+    p = open_project(live)
+    try:
+        ahead = time.time() + 365 * DAY
+        path = p.layout.run / "lifecycle.json"
+        state = json.loads(path.read_text())
+        state["last_run"]["backup"] = ahead
+        path.write_text(json.dumps(state))
+        stamp = p.layout.follow_up_stamp("lifecycle")
+        stamp.touch()
+        os.utime(stamp, (ahead, ahead))
+        before = {b.id for b in list_backups(p)}
+        commit(live, {"b.txt": "b\n"}, "b")
+        wait_idle(live)
+        state = json.loads(path.read_text())
+        assert state["last_run"]["backup"] <= time.time()
+        assert {b.id for b in list_backups(p)} - before
+    finally:
+        p.close()
 
 
 def test_disabled_backups_are_not_scheduled(project: Project) -> None:
