@@ -175,6 +175,12 @@ def log(
     return commits
 
 
+def paths_at(root: Path, commit: str) -> set[str]:
+    """Every file path of `commit`'s tree."""
+    out = git(["ls-tree", "-r", "-z", "--name-only", "--end-of-options", commit], root).stdout
+    return {_text(p) for p in out.split(b"\0") if p}
+
+
 def tracked_files(root: Path, patterns: Sequence[str]) -> list[str]:
     """Tracked paths of this worktree's index matching any glob (`*.md` matches in subfolders)."""
     out = git(["ls-files", "-z", "--", *patterns], root).stdout

@@ -175,7 +175,9 @@ def _relevant_from_git(root: Path, commit: str, base: str | None,
     if not commits:
         source = "recent"
         commits = gc.log(root, [commit], limit=RECENT_COMMITS, with_files=True)
-    counts = Counter(f for c in commits for f in set(c.files))
+    # Only files the side has: a file renamed or deleted there is no file to look at.
+    there = gc.paths_at(root, commit)
+    counts = Counter(f for c in commits for f in set(c.files) if f in there)
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
     if not ranked:
         return [], "none"

@@ -26,3 +26,22 @@ def test_compare_takes_the_revisions_git_takes(project: Project, aircher: object
     assert tilde["a"]["commit"] == first
     missing = run(root, "compare", ":/no such message", "HEAD")
     assert missing.code != 0 and missing.err.startswith("error: no branch, worktree or context")
+
+
+def test_files_from_changes_are_files_the_side_has(project: Project, aircher: object) -> None:
+    """A side's relevant files counted from its commits named the old path of a file it
+    renamed, and files it deleted (QA round 6, not scripted)."""
+    run = aircher  # type: ignore[assignment]
+    root = project.repo.root
+    (root / "a.txt").write_text("a\n" * 20)
+    (root / "gone.txt").write_text("g\n")
+    git(root, "add", ".")
+    git(root, "commit", "-qm", "base")
+    git(root, "switch", "-qc", "topic")
+    git(root, "mv", "a.txt", "b.txt")
+    (root / "b.txt").write_text("a\n" * 20 + "b\n")
+    git(root, "rm", "-q", "gone.txt")
+    git(root, "commit", "-qam", "rename and delete")
+    data = json.loads(run(root, "compare", "--json", "main", "topic").out)
+    assert data["b"]["relevant_source"] == "changes"
+    assert [f["path"] for f in data["b"]["relevant_files"]] == ["b.txt"]
