@@ -122,6 +122,12 @@ def supersede_decision(project: Project, decision_id: str, *, by: str | None = N
             new_row = _resolve(conn, by)
             if new_row["id"] == row["id"]:
                 raise UsageError("a decision cannot supersede itself")
+            # Only an active decision can be the one in force: a superseded or reverted one
+            # would leave no active decision and, pointing back, a superseded_by cycle.
+            if new_row["status"] != "active":
+                raise UsageError(
+                    f"decision {new_row['id']} is {new_row['status']}, not active: "
+                    "it cannot supersede another")
             new = new_row["id"]
         conn.execute(
             "UPDATE project_decisions SET status = 'superseded', superseded_by = ? WHERE id = ?",

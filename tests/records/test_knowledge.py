@@ -49,6 +49,23 @@ def test_decisions_move_one_way(project: Project) -> None:
         add_decision(project, "storage", "")
 
 
+def test_supersede_only_by_an_active_decision(project: Project, aircher: object) -> None:
+    run = aircher  # type: ignore[assignment]
+    root = project.repo.root
+    a = add_decision(project, "storage", "Use SQLite")
+    b = add_decision(project, "storage", "Use Postgres")
+    c = add_decision(project, "storage", "Use files")
+    supersede_decision(project, a.id, by=b.id)
+    # B superseded by A (already superseded by B) would be a cycle with nothing in force.
+    res = run(root, "decision", "supersede", b.id, "--by", a.id)
+    assert res.code == 2 and res.err.count("\n") == 1 and res.err.startswith("error: ")
+    assert "superseded, not active" in res.err
+    revert_decision(project, c.id)
+    with pytest.raises(UsageError, match="reverted, not active"):
+        supersede_decision(project, b.id, by=c.id)
+    assert [d.title for d in list_decisions(project)] == ["Use Postgres"]
+
+
 def test_decision_cli(project: Project, aircher: object) -> None:
     run = aircher  # type: ignore[assignment]
     root = project.repo.root
