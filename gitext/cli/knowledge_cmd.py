@@ -314,7 +314,8 @@ def feedback_record(app: App, file_path: str, usefulness: float, conversation_id
     from gitext.records.knowledge import record_feedback
 
     f = record_feedback(app.project(), file_path, actual_usefulness=usefulness,
-                        relevance_score=relevance, conversation_id=conversation_id)
+                        relevance_score=relevance, conversation_id=conversation_id,
+                        cwd=app.cwd)
     if as_json:
         emit_json(f.to_json())
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from gitext import clock
@@ -191,11 +192,19 @@ def record_feedback(
     conversation_id: str | None = None,
     context_type: str | None = None,
     feedback_source: str = "explicit",
+    cwd: Path | None = None,
 ) -> Feedback:
-    """How useful a file was, against how relevant it was scored (context_relevance_feedback)."""
-    path = v.req_text(file_path, "file_path", max_len=4096)
+    """How useful a file was, against how relevant it was scored (context_relevance_feedback).
+
+    ``file_path`` is resolved and checked as `git aircher feedback` does (against ``cwd``, else
+    the worktree root; inside the repository; in the file index): stored as typed, a row would
+    name a path the relevance scores never match."""
+    from gitext.relevance.feedback import indexed_file, mark_dirty
+
+    v.req_text(file_path, "file_path", max_len=4096)
     useful = v.fraction(actual_usefulness, "actual_usefulness")
     scored = v.fraction(relevance_score, "relevance_score")
+    path, file_id = indexed_file(project, file_path, cwd)
     if conversation_id is not None:
         from gitext.records.conversations import get_conversation
 
@@ -212,6 +221,8 @@ def record_feedback(
         )
         row = conn.execute("SELECT * FROM context_relevance_feedback WHERE id = ?",
                            (row_id,)).fetchone()
+    with project.db("file_index").write() as conn:
+        mark_dirty(conn, file_id, row["recorded_at"])
     return Feedback.from_row(row)
 
 

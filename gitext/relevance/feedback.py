@@ -8,6 +8,7 @@ success correlation, the second the access part of the frequency score.
 from __future__ import annotations
 
 import math
+import sqlite3
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -49,6 +50,25 @@ def repo_path(project: Project, path: str, cwd: Path | None = None) -> str:
     return text
 
 
+def indexed_file(project: Project, path: str, cwd: Path | None = None) -> tuple[str, str]:
+    """``path`` as the index knows it and its file id: resolved against ``cwd`` (else the root),
+    inside this repository and in the file index, or a UsageError. Every command that records
+    feedback goes through here, so a row always names a path the scores can match."""
+    rel = repo_path(project, path, cwd)
+    with project.db("file_index").read() as conn:
+        row = conn.execute("SELECT id FROM files WHERE path = ?", (rel,)).fetchone()
+    if row is None:
+        raise UsageError(f"{rel} is not in the file index",
+                         hint="run `git aircher index`, or check the path")
+    return rel, str(row[0])
+
+
+def mark_dirty(conn: sqlite3.Connection, file_id: str, now: str) -> None:
+    """Feedback changes the file's success correlation: stored scores must be recomputed."""
+    conn.execute("INSERT OR REPLACE INTO relevance_dirty (file_id, marked_at) VALUES (?, ?)",
+                 (file_id, now))
+
+
 def record_feedback(project: Project, path: str, useful: float, *,
                     conversation_id: str | None = None, context_name: str | None = None,
                     cwd: Path | None = None) -> Feedback:
@@ -58,7 +78,7 @@ def record_feedback(project: Project, path: str, useful: float, *,
     project.require_init()
     if not isinstance(useful, int | float) or math.isnan(useful) or not 0.0 <= useful <= 1.0:
         raise UsageError(f"--useful must be between 0 and 1, got {useful}")
-    rel = repo_path(project, path, cwd)
+    rel, file_id = indexed_file(project, path, cwd)
     if context_name:
         ctx = current_context(project, context_name)
     else:
@@ -67,11 +87,6 @@ def record_feedback(project: Project, path: str, useful: float, *,
         from gitext.records.current import branch_context, require_project_context
 
         ctx = branch_context(project, require_project_context(project))[0]
-    with project.db("file_index").read() as conn:
-        row = conn.execute("SELECT id FROM files WHERE path = ?", (rel,)).fetchone()
-    if row is None:
-        raise UsageError(f"{rel} is not in the file index",
-                         hint="run `git aircher index`, or check the path")
     now = clock.now()
     fb = Feedback(new_id(), rel, float(useful), conversation_id, ctx.id, now)
     with project.db("knowledge").write() as conn:
@@ -84,9 +99,8 @@ def record_feedback(project: Project, path: str, useful: float, *,
         conn.execute(
             "INSERT INTO file_access_patterns (id, file_id, access_type, accessed_at, accessor,"
             " context_id, success) VALUES (?, ?, 'context_inclusion', ?, 'feedback', ?, ?)",
-            (new_id(), row[0], now, conversation_id or ctx.id, fb.useful >= 0.5))
-        conn.execute("INSERT OR REPLACE INTO relevance_dirty (file_id, marked_at) VALUES (?, ?)",
-                     (row[0], now))
+            (new_id(), file_id, now, conversation_id or ctx.id, fb.useful >= 0.5))
+        mark_dirty(conn, file_id, now)
     return fb
 
 

@@ -26,7 +26,7 @@ from gitext.records import (
 from gitext.records.docs_analysis import blob_id, list_docs
 from gitext.records.knowledge import list_components
 from tests.conftest import commit
-from tests.records.helpers import count
+from tests.records.helpers import count, rows
 
 
 def test_decisions_move_one_way(project: Project) -> None:
@@ -117,6 +117,29 @@ def test_components_patterns_effectiveness_feedback(project: Project) -> None:
         record_feedback(project, "x", actual_usefulness=-0.1)
 
 
+def test_knowledge_feedback_path_is_taken_as_feedback_takes_it(
+    project: Project, aircher: object
+) -> None:
+    run = aircher  # type: ignore[assignment]
+    root = project.repo.root
+    (root.parent / "outside.py").write_text("x = 1\n")
+    for bad in ("/etc/passwd", ".", "../outside.py", str(root.parent / "outside.py"), "nope.py"):
+        res = run(root, "knowledge", "feedback", "record", bad, "0.5")
+        assert res.code == 2 and res.err.startswith("error: "), bad
+    with project.db("file_index").write() as conn:
+        conn.execute("DELETE FROM relevance_dirty")  # as a refresh leaves it
+    # Relative to the current directory, as git takes paths: ./app.py in src/ is src/app.py.
+    assert run(root / "src", "knowledge", "feedback", "record", "./app.py", "1").code == 0
+    stored = json.loads(run(root, "knowledge", "feedback", "list", "--json").out)
+    assert [f["file_path"] for f in stored] == ["src/app.py"]
+    # The stored scores are recomputed at the next refresh, as after `git aircher feedback`.
+    assert [r[0] for r in rows(project, "file_index", "SELECT f.path FROM relevance_dirty d"
+                               " JOIN files f ON f.id = d.file_id")] == ["src/app.py"]
+    scores = {f["path"]: f["components"]["success_correlation"]
+              for f in json.loads(run(root, "relevant", "--json").out)}
+    assert scores["src/app.py"] > 0
+
+
 def test_knowledge_cli(project: Project, aircher: object) -> None:
     run = aircher  # type: ignore[assignment]
     root = project.repo.root
@@ -131,9 +154,9 @@ def test_knowledge_cli(project: Project, aircher: object) -> None:
     assert run(root, "knowledge", "effectiveness", "record", conv.id, "0.7").code == 0
     assert json.loads(run(root, "knowledge", "effectiveness", "list", "--json").out)[0][
         "success_score"] == 0.7
-    assert run(root, "knowledge", "feedback", "record", "a.py", "0.2").code == 0
+    assert run(root, "knowledge", "feedback", "record", "src/app.py", "0.2").code == 0
     assert json.loads(run(root, "knowledge", "feedback", "list", "--json").out)[0][
-        "file_path"] == "a.py"
+        "file_path"] == "src/app.py"
     assert run(root, "knowledge", "effectiveness", "record", conv.id, "7").code == 2
 
 
