@@ -24,7 +24,9 @@ def search(app: App, top: int, mode: str, as_json: bool, query: tuple[str, ...])
     from gitext.search.hybrid import hits_json
     from gitext.search.hybrid import search as run_search
 
-    hits = run_search(app.project(), " ".join(query), top=top, mode=mode)
+    notes: list[str] = []
+    hits = run_search(app.project(), " ".join(query), top=top, mode=mode, notes=notes)
+    warn(notes)
     if as_json:
         emit_json(hits_json(hits))
         return
@@ -34,6 +36,12 @@ def search(app: App, top: int, mode: str, as_json: bool, query: tuple[str, ...])
     table(["score", "path", "lines", "preview"],
           [(h.score, h.path, f"{h.line_start}-{h.line_end}", _first_line(h.preview))
            for h in hits])
+
+
+def warn(notes: list[str]) -> None:
+    """What the answer did without, on one stderr line: an agent parsing --json reads stdout."""
+    if notes:
+        click.echo(f"warning: {'; '.join(dict.fromkeys(notes))}", err=True)
 
 
 def _first_line(text: str) -> str:
@@ -53,7 +61,9 @@ def relevant(app: App, top: int, task: str | None, context: str | None, as_json:
     """Files that matter here and now (history, dependencies, feedback), or for --task."""
     from gitext.relevance import relevant as run_relevant
 
-    files = run_relevant(app.project(), top=top, task=task, context=context)
+    notes: list[str] = []
+    files = run_relevant(app.project(), top=top, task=task, context=context, notes=notes)
+    warn(notes)
     if as_json:
         emit_json([f.to_json() for f in files])
         return

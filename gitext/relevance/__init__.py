@@ -20,10 +20,10 @@ def refresh(project: Project) -> None:
 
 
 def relevant(project: Project, *, top: int = 10, task: str | None = None,
-             context: str | None = None) -> list[Any]:
+             context: str | None = None, notes: list[str] | None = None) -> list[Any]:
     from gitext.relevance.rank import relevant as _relevant
 
-    return _relevant(project, top=top, task=task, context=context)
+    return _relevant(project, top=top, task=task, context=context, notes=notes)
 
 
 def record_feedback(project: Project, path: str, useful: float, **kwargs: Any) -> Any:

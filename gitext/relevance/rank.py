@@ -38,16 +38,19 @@ def _scaled(x: Any) -> Any:
 
 
 def relevant(project: Project, *, top: int = 10, task: str | None = None,
-             context: str | None = None) -> list[RelevantFile]:
+             context: str | None = None, notes: list[str] | None = None) -> list[RelevantFile]:
+    """The ``top`` files by relevance, or for ``task``; what the task's search had to do
+    without (vectors an embedder failed to give) is added to ``notes``."""
     from gitext.relevance.scoring import compute, current_context
 
     if top < 1:
         raise UsageError("--top must be at least 1")
     project.require_init()
+    taken: list[str] = []
     if task is not None:
         from gitext.search.indexer import take_in_local_changes
 
-        take_in_local_changes(project)
+        take_in_local_changes(project, notes=taken)
     else:
         from gitext.sync.local import take_in_local_changes as into_view
 
@@ -57,12 +60,16 @@ def relevant(project: Project, *, top: int = 10, task: str | None = None,
     n = len(scores.paths)
     search = np.zeros(n)
     if task is not None:
-        from gitext.search.hybrid import clean_query, file_scores
+        from gitext.search.hybrid import clean_query, file_scores, query_notes
 
         text = clean_query(task)
         if not text.strip():
             raise UsageError("empty --task", hint="describe the task in a few words")
-        found = file_scores(project, text, history=scores.history, paths=scores.paths)
+        scored: list[str] = []
+        found = file_scores(project, text, history=scores.history, paths=scores.paths,
+                            notes=scored)
+        if notes is not None:
+            notes.extend(query_notes(taken, scored))
         index = {p: i for i, p in enumerate(scores.paths)}
         for path, (s, _) in found.items():
             i = index.get(path)

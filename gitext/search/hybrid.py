@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from gitext.errors import UsageError
+from gitext.errors import AircherError, UsageError
 from gitext.project import Project
 from gitext.search import fulltext
 from gitext.search.tokenize import terms
@@ -62,8 +62,10 @@ def clean_query(query: str | bytes) -> str:
     return query[:MAX_QUERY_CHARS]
 
 
-def search(project: Project, query: str, *, top: int = 10, mode: str = "hybrid") -> list[Hit]:
-    """The best ``top`` files of this worktree for ``query``."""
+def search(project: Project, query: str, *, top: int = 10, mode: str = "hybrid",
+           notes: list[str] | None = None) -> list[Hit]:
+    """The best ``top`` files of this worktree for ``query``. What the answer had to do without
+    (vectors an embedder failed to give) is added to ``notes``, for the caller to show."""
     if mode not in MODES:
         raise UsageError(f"unknown search mode {mode!r}", hint="use hybrid, vector or text")
     if top < 1:
@@ -74,8 +76,13 @@ def search(project: Project, query: str, *, top: int = 10, mode: str = "hybrid")
         raise UsageError("empty query", hint="give some words to search for")
     from gitext.search.indexer import take_in_local_changes
 
-    take_in_local_changes(project)  # what the user is editing counts as it is now
-    scores = file_scores(project, text, mode=mode)
+    # What the user is editing counts as it is now; text alone needs no vectors for it.
+    taken: list[str] = []
+    take_in_local_changes(project, vectors="later" if mode == "text" else "try", notes=taken)
+    scored: list[str] = []
+    scores = file_scores(project, text, mode=mode, notes=scored)
+    if notes is not None:
+        notes.extend(query_notes(taken, scored))
     best = sorted(scores.items(), key=lambda kv: (-kv[1][0], kv[0]))[:top]
     unplaced = [path for path, (_s, info) in best if "preview" not in info]
     if unplaced:  # hits without a vector chunk: text mode, or vectors not computed yet
@@ -93,10 +100,13 @@ def _hit(path: str, score: float, info: dict[str, Any]) -> Hit:
 
 
 def file_scores(project: Project, text: str, *, mode: str = "hybrid", history: Any = None,
-                paths: list[str] | None = None) -> dict[str, tuple[float, dict[str, Any]]]:
+                paths: list[str] | None = None,
+                notes: list[str] | None = None) -> dict[str, tuple[float, dict[str, Any]]]:
     """path -> (score, details) for every file a signal found (also used by `relevant`).
 
     ``history``/``paths``: the worktree's relevance history, when the caller has it loaded.
+    Hybrid: an embedder that cannot embed the query (an endpoint down) leaves the text and
+    history signals, and says so in ``notes``; vector mode has nothing else and fails.
     """
     worktree = str(project.repo.root)
     qterms = terms(text)
@@ -127,7 +137,14 @@ def file_scores(project: Project, text: str, *, mode: str = "hybrid", history: A
     chunks = _load_chunks(project, set(blob_of.values()))
     if chunks is None or not chunks.blobs:
         return out
-    sims = _similarities(project, chunks, text, qterms)
+    try:
+        sims = _similarities(project, chunks, text, qterms)
+    except AircherError as exc:
+        if mode == "vector" or isinstance(exc, UsageError):
+            raise
+        if notes is not None:
+            notes.append(f"{exc}: answered without vectors")
+        return out
     if sims is None:
         return out
     import numpy as np
@@ -245,6 +262,16 @@ def _idf_weights(project: Project, qterms: list[str]) -> dict[str, float]:
             f"SELECT term, doc FROM search_vocab WHERE term IN ({marks})", list(counts))}
     return {t: c * math.log(1.0 + (n - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5))
             for t, c in counts.items()}
+
+
+def query_notes(taken: list[str], scored: list[str]) -> list[str]:
+    """What a query's answer did without, in one place: a query that could not be embedded was
+    answered without any vectors, which says all the take-in's failure (the same endpoint's)
+    would add."""
+    if scored:
+        return scored
+    return [f"{why}: files changed since the last index are searched by their text until their"
+            " vectors are computed" for why in taken]
 
 
 def hits_json(hits: list[Hit]) -> list[dict[str, Any]]:

@@ -14,8 +14,9 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
+from gitext.errors import AircherError
 from gitext.git.names import storable
 from gitext.git.objects import read_files
 from gitext.git.run import git
@@ -26,9 +27,14 @@ from gitext.search import fulltext, orphans, sparse
 from gitext.search.chunking import Chunk, chunk_text
 
 if TYPE_CHECKING:
+    from gitext.search.embedders import Embedder
     from gitext.sync.local import LocalChanges
 
 Progress = Callable[[int, int], None]
+# When vectors are computed: "now" (a failing embedder fails the update), "try" (a failing
+# embedder leaves them for a later update and says why), "later" (not here: a text query's).
+Vectors = Literal["now", "try", "later"]
+LATER = "left for later"
 EMPTY = Chunk(-1, 0, 0, "")  # marker: this blob was looked at and has no chunk
 
 MAX_INDEXED = 1024 * 1024  # bytes; larger files are data or generated, not worth searching
@@ -96,9 +102,12 @@ def read_from_disk(path: Path) -> bytes | None:
 
 
 def update(project: Project, *, progress: Progress | None = None,
-           only: set[str] | None = None, most: int | None = None) -> dict[str, Any]:
+           only: set[str] | None = None, most: int | None = None,
+           vectors: Vectors = "now") -> dict[str, Any]:
     """Full text and vectors for every file of the current worktree (or the paths in `only`);
-    returns counts. With `most`, nothing is done when more versions than that are missing."""
+    returns counts. With `most`, nothing is done when more versions than that are missing.
+    Vectors left for later (`vectors`) are named in "vectors_deferred" (why, else None); the
+    worktree is then not stamped as indexed, so the next update computes them."""
     project.require_init()
     root = project.repo.root
     worktree = str(root)
@@ -117,6 +126,10 @@ def update(project: Project, *, progress: Progress | None = None,
 
     cfg = project.config
     embed_on = cfg.flag("storage.embeddings.enabled")
+    deferred: str | None = None
+    if embed_on and vectors == "later":
+        # Not even the embedder is made: a sentence-transformers model takes seconds to load.
+        embed_on, deferred = False, LATER
     embedder = None
     missing_blobs: list[str] = []
     if embed_on:
@@ -165,35 +178,22 @@ def update(project: Project, *, progress: Progress | None = None,
 
     embedded_chunks = 0
     if embedder is not None and missing_blobs:
-        from gitext.search.maintenance import register_index, store_vectors
-
-        by_blob = {f.blob: f for f in files}
-        batch: list[tuple[str, str, Chunk]] = []
-        size = max(1, cfg.integer("storage.embeddings.update_batch_size"))
-        for blob in missing_blobs:
-            if blob in absent:
-                continue
-            f = by_blob[blob]
-            # A blob with nothing to embed (empty, unreadable) still gets a marker row, so it
-            # is not read again on every update.
-            found = chunks_of(f) if blob in texts else []
-            batch.extend((f.path, blob, c) for c in found or [EMPTY])
-            done += 1
-            if len(batch) >= size * 10:
-                embedded_chunks += store_vectors(project, embedder, batch, size)
-                batch = []
-                if progress is not None:
-                    progress(done, total)
-        if batch:
-            embedded_chunks += store_vectors(project, embedder, batch, size)
-        register_index(project, embedder)
-    if embedder is not None and only is None:
+        try:
+            embedded_chunks = _embed(project, embedder, files, missing_blobs, absent,
+                                     texts, chunks_of, progress, (done, total))
+        except AircherError as exc:
+            if vectors == "now":
+                raise
+            # An endpoint down or refusing: the text is in, which is what a query needs now;
+            # the blobs without vectors stay missing, so a later update embeds them.
+            deferred = str(exc)
+    if embedder is not None and only is None and deferred is None:
         from gitext.search.maintenance import maybe_compact
 
         maybe_compact(project, embedder)
     if progress is not None and total:
         progress(total, total)
-    if only is None and view_head:
+    if only is None and view_head and deferred is None:
         if view_token(project, root) == token:
             remember_indexed(project, root, view_head)  # every file of that view is in
             sparse.note_absent(project, root, bool(absent))
@@ -208,7 +208,40 @@ def update(project: Project, *, progress: Progress | None = None,
         "blobs_embedded": len(missing_blobs),
         "chunks_embedded": embedded_chunks,
         "embedding_model": embedder.name if embedder is not None else None,
+        "vectors_deferred": deferred,
     }
+
+
+def _embed(project: Project, embedder: Embedder, files: list[LiveFile],
+           missing_blobs: list[str], absent: set[str], texts: dict[str, str],
+           chunks_of: Callable[[LiveFile], list[Chunk]], progress: Progress | None,
+           counts: tuple[int, int]) -> int:
+    """Chunk vectors of the blobs that have none, in batches; returns the chunks embedded."""
+    from gitext.search.maintenance import register_index, store_vectors
+
+    done, total = counts
+    embedded_chunks = 0
+    size = max(1, project.config.integer("storage.embeddings.update_batch_size"))
+    by_blob = {f.blob: f for f in files}
+    batch: list[tuple[str, str, Chunk]] = []
+    for blob in missing_blobs:
+        if blob in absent:
+            continue
+        f = by_blob[blob]
+        # A blob with nothing to embed (empty, unreadable) still gets a marker row, so it
+        # is not read again on every update.
+        found = chunks_of(f) if blob in texts else []
+        batch.extend((f.path, blob, c) for c in found or [EMPTY])
+        done += 1
+        if len(batch) >= size * 10:
+            embedded_chunks += store_vectors(project, embedder, batch, size)
+            batch = []
+            if progress is not None:
+                progress(done, total)
+    if batch:
+        embedded_chunks += store_vectors(project, embedder, batch, size)
+    register_index(project, embedder)
+    return embedded_chunks
 
 
 def update_if_behind(project: Project, head: str) -> None:
@@ -230,9 +263,14 @@ def _embedded_blobs(conn: sqlite3.Connection, model: str, blobs: set[str]) -> se
 LOCAL_WAIT = 10.0
 
 
-def take_in_local_changes(project: Project) -> set[str]:
+def take_in_local_changes(project: Project, *, vectors: Vectors = "try",
+                          notes: list[str] | None = None) -> set[str]:
     """The work tree's uncommitted state in the view and, where this process may, in the
     index; returns the paths that changed.
+
+    `vectors`: "later" for a query that needs none (text search); with "try", an embedder that
+    fails (an endpoint down) does not fail the query: the files' text is indexed, their vectors
+    are left for a later update, and why goes to `notes`.
 
     The index must also hold what HEAD has: the worker indexes a commit a moment after it
     applied its record, and a search in between (an agent committing, then searching) would
@@ -257,7 +295,7 @@ def take_in_local_changes(project: Project) -> set[str]:
         forget_indexed(project, root)
         done = None
     try:
-        _index_for_query(project, found, done)
+        _index_for_query(project, found, done, vectors, notes)
     finally:
         if widened and indexed_head(project, root) is None:
             from gitext.hooks.entry import spawn_worker
@@ -266,7 +304,8 @@ def take_in_local_changes(project: Project) -> set[str]:
     return found.changed
 
 
-def _index_for_query(project: Project, found: LocalChanges, done: str | None) -> None:
+def _index_for_query(project: Project, found: LocalChanges, done: str | None,
+                     vectors: Vectors, notes: list[str] | None) -> None:
     from gitext.sync.local import MAX_LOCAL_FILES
     from gitext.sync.worker import worker_lock
 
@@ -284,7 +323,7 @@ def _index_for_query(project: Project, found: LocalChanges, done: str | None) ->
     token = view_token(project, root)  # the view `found` describes, or one just after
     with worker_lock(project, wait=False, name="heavy", within=wait) as mine:
         # Not ours: a worker holds the slot, and its pass ends with the full update.
-        if not mine or not _index_here(project, found, token):
+        if not mine or not _index_here(project, found, token, vectors, notes):
             return
     # More than a query's share, and no worker at it (none was started, or one was killed in
     # its first pass): without one, search would lack those files until the next commit.
@@ -293,7 +332,8 @@ def _index_for_query(project: Project, found: LocalChanges, done: str | None) ->
     spawn_worker(root)
 
 
-def _index_here(project: Project, found: LocalChanges, token: int | None) -> bool:
+def _index_here(project: Project, found: LocalChanges, token: int | None, vectors: Vectors,
+                notes: list[str] | None) -> bool:
     """A query's share of the indexing, in the heavy slot; True when a full update is still due
     (more than that share), which is the worker's."""
     from gitext.sync.local import MAX_LOCAL_FILES
@@ -305,7 +345,8 @@ def _index_here(project: Project, found: LocalChanges, token: int | None) -> boo
     need = set(found.local) | found.changed
     head = found.head
     done = indexed_head(project, root)  # the worker's pass may have just covered it
-    if done is None and "skipped" not in update(project, most=MAX_LOCAL_FILES):
+    if done is None and "skipped" not in _note(
+            update(project, most=MAX_LOCAL_FILES, vectors=vectors), notes):
         return False
     behind = head is not None and done is not None and done != head
     # None: nothing to catch up, or too much for a query (history rewritten, a large pull
@@ -314,11 +355,24 @@ def _index_here(project: Project, found: LocalChanges, token: int | None) -> boo
              if head is not None and done is not None and done != head else None)
     if moved is not None:
         need |= moved
-    if need:
-        update(project, only=need)  # indexes what is not indexed yet
-    if moved is not None and head is not None and view_token(project, root) == token:
+    complete = True
+    if need:  # indexes what is not indexed yet
+        complete = not _note(update(project, only=need, vectors=vectors), notes).get(
+            "vectors_deferred")
+    # Vectors left out: no stamp, so the next query or the worker's pass computes them.
+    if (moved is not None and head is not None and complete
+            and view_token(project, root) == token):
         remember_indexed(project, root, head)
     return done is None or (behind and moved is None)
+
+
+def _note(result: dict[str, Any], notes: list[str] | None) -> dict[str, Any]:
+    """An embedder's failure, for the caller to show (vectors left for later by choice are not
+    worth a word)."""
+    why = result.get("vectors_deferred")
+    if why and why != LATER and notes is not None and why not in notes:
+        notes.append(why)
+    return result
 
 
 def _view_size(project: Project, root: Path) -> int:

@@ -1,0 +1,122 @@
+"""An OpenAI-compatible embedding endpoint that goes down or changes its vectors' size: search
+still answers, and says what it did without."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import commit, git, open_project
+
+
+@pytest.fixture(autouse=True)
+def no_hooks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRCHER_SKIP", "1")
+
+
+@dataclass
+class Endpoint:
+    """A real HTTP server answering /embeddings with bag-of-words vectors of `dimension`."""
+
+    url: str
+    dimension: int = 64
+    down: bool = False
+
+
+def _handler(state: Endpoint) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if state.down:
+                self.send_response(503)
+                self.end_headers()
+                return
+            data = []
+            for i, text in enumerate(body["input"]):
+                vec = [0.0] * state.dimension
+                for word in re.findall(r"[a-z]+", text.lower()):
+                    vec[int(hashlib.md5(word.encode()).hexdigest(), 16) % state.dimension] += 1
+                vec[0] += 0.01
+                data.append({"index": i, "embedding": vec})
+            payload = json.dumps({"data": data}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+@pytest.fixture
+def endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[Endpoint]:
+    state = Endpoint("")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    monkeypatch.setenv("AIRCHER_STORAGE_EMBEDDINGS_EMBEDDING_MODEL", "openai:fake")
+    monkeypatch.setenv("AIRCHER_STORAGE_EMBEDDINGS_ENDPOINT", state.url)
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _paths(out: str) -> list[str]:
+    return [h["path"] for h in json.loads(out)]
+
+
+def _blob(repo: Path, path: str) -> str:
+    return git(repo, "hash-object", path).strip()
+
+
+def _vector_blobs(repo: Path) -> set[str]:
+    with open_project(repo) as project, project.db("knowledge").read() as conn:
+        return {r[0] for r in conn.execute(
+            "SELECT content_hash FROM embedding_metadata WHERE embedding_model = 'openai:fake'"
+            " AND vector_file IS NOT NULL")}
+
+
+def test_endpoint_down_leaves_vectors_for_later(repo: Path, aircher: Any, endpoint: Endpoint,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRCHER_STORAGE_EMBEDDINGS_DIMENSION", "64")
+    commit(repo, {"t.py": "def lookup():\n    return 'tapir'\n"}, "t")
+    assert aircher(repo, "init").code == 0 and aircher(repo, "index").code == 0
+    endpoint.down = True
+    (repo / "t.py").write_text("def lookup():\n    return 'tapir okapi'\n")
+    r = aircher(repo, "search", "--json", "--mode", "text", "okapi")
+    assert (r.code, _paths(r.out), r.err) == (0, ["t.py"], "")  # text needs no vectors
+    for args in (["search", "--json", "okapi"], ["relevant", "--json", "--task", "okapi"]):
+        r = aircher(repo, *args)
+        assert r.code == 0 and _paths(r.out)[0] == "t.py", r.err
+        assert r.err.startswith("warning: embedding endpoint") and r.err.count("\n") == 1
+        assert "answered without vectors" in r.err
+    r = aircher(repo, "search", "--json", "--mode", "vector", "lookup tapir okapi")
+    assert r.code == 1 and "answered 503" in r.err  # vectors alone: nothing to fall back on
+    # The endpoint back: the next query embeds the edit, as it would have.
+    endpoint.down = False
+    r = aircher(repo, "search", "--json", "--mode", "vector", "lookup tapir okapi")
+    assert (r.code, _paths(r.out)[0], r.err) == (0, "t.py", "")
+    assert _blob(repo, "t.py") in _vector_blobs(repo)
+    # A commit taken in by a query while the endpoint is down is not stamped as indexed.
+    commit(repo, {"u.py": "def other():\n    return 'quokka'\n"}, "u")
+    endpoint.down = True
+    r = aircher(repo, "search", "--json", "quokka")
+    assert r.code == 0 and _paths(r.out) == ["u.py"] and r.err.startswith("warning: ")
+    endpoint.down = False
+    r = aircher(repo, "search", "--json", "--mode", "vector", "other quokka")
+    assert (r.code, _paths(r.out)[0]) == (0, "u.py"), r.err
+    assert _blob(repo, "u.py") in _vector_blobs(repo)
