@@ -64,7 +64,9 @@ KEYS: dict[str, Key] = {
         _k("storage.embeddings.enabled", True, "bool", "build embeddings for similarity search"),
         _k("storage.embeddings.embedding_model", "aircher-hash-384", "str",
            "embedder: the built-in local one, st:<model>, or openai:<model> for an endpoint"),
-        _k("storage.embeddings.dimension", 384, "int", "vector dimension of the embedder"),
+        _k("storage.embeddings.dimension", 384, "int",
+           "vector dimension of the embedder (an openai: endpoint's vectors count by their"
+           " real size)"),
         _k("storage.embeddings.index_type", "exact", "enum",
            "similarity index; exact = brute-force NearestNeighbors", "exact", "faiss", "annoy"),
         _k("storage.embeddings.similarity_threshold", 0.7, "fraction",

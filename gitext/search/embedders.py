@@ -185,6 +185,12 @@ class OpenAIEmbedder:
         return _normalise(matrix)
 
 
+def size_may_change(embedder: Embedder) -> bool:
+    """An endpoint's vector size is known only from an answer (the configured dimension is a
+    guess) and can change under the same model name; the others' is fixed by their model."""
+    return isinstance(embedder, OpenAIEmbedder)
+
+
 Factory = Callable[[str, Mapping[str, Any]], Embedder]
 
 

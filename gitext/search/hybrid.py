@@ -15,12 +15,15 @@ import math
 import sqlite3
 from collections import Counter
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitext.errors import AircherError, UsageError
 from gitext.project import Project
 from gitext.search import fulltext
 from gitext.search.tokenize import terms
+
+if TYPE_CHECKING:
+    from gitext.search.embedders import Embedder
 
 MODES = ("hybrid", "vector", "text")
 MAX_QUERY_CHARS = 20_000  # a query longer than this is cut: its tail adds nothing but time
@@ -134,25 +137,30 @@ def file_scores(project: Project, text: str, *, mode: str = "hybrid", history: A
         if mode == "vector":
             raise UsageError("vector search is off (storage.embeddings.enabled = false)")
         return out
-    chunks = _load_chunks(project, set(blob_of.values()))
-    if chunks is None or not chunks.blobs:
+    from gitext.search.embedders import embedder_for
+
+    embedder = embedder_for(project)
+    rows = _chunk_rows(project, embedder.name, set(blob_of.values()))
+    if not rows:
         return out
     try:
-        sims = _similarities(project, chunks, text, qterms)
+        qvec = _query_vector(project, embedder, text, qterms)
     except AircherError as exc:
         if mode == "vector" or isinstance(exc, UsageError):
             raise
         if notes is not None:
             notes.append(f"{exc}: answered without vectors")
         return out
+    chunks = _load_chunks(project, embedder, rows, int(qvec.shape[1]), notes)
+    if chunks is None or not chunks.blobs:
+        return out
+    sims = _similarities(chunks, qvec)
     if sims is None:
         return out
     import numpy as np
 
-    from gitext.search.embedders import embedder_for
-
     threshold = (project.config.number("storage.embeddings.similarity_threshold")
-                 * embedder_for(project).similarity_scale)
+                 * embedder.similarity_scale)
     by_blob: dict[str, tuple[float, int]] = {}
     for found_row in np.flatnonzero(sims > -1.0):
         blob = chunks.blobs[found_row]
@@ -201,21 +209,37 @@ def _worktree_blobs(conn: sqlite3.Connection, worktree: str) -> dict[str, str]:
     return {f.path: f.blob for f in live_files(conn, worktree)}
 
 
-def _load_chunks(project: Project, blobs: set[str]) -> _Chunks | None:
-    from gitext.search.embedders import embedder_for
-    from gitext.search.maintenance import store
-
-    embedder = embedder_for(project)
+def _chunk_rows(project: Project, model: str, blobs: set[str]) -> list[sqlite3.Row]:
     with project.db("knowledge").read() as conn:
-        rows = conn.execute(
+        return conn.execute(
             "SELECT content_hash, chunk_index, line_start, line_end, content_preview,"
-            " vector_file, vector_row FROM embedding_metadata WHERE embedding_model = ?"
-            " AND vector_file IS NOT NULL AND content_hash IN (SELECT value FROM json_each(?))"
+            " vector_file, vector_row, dimension FROM embedding_metadata"
+            " WHERE embedding_model = ? AND vector_file IS NOT NULL"
+            " AND content_hash IN (SELECT value FROM json_each(?))"
             " ORDER BY vector_file, vector_row",
-            (embedder.name, json.dumps(sorted(blobs)))).fetchall()
+            (model, json.dumps(sorted(blobs)))).fetchall()
+
+
+def _load_chunks(project: Project, embedder: Embedder, rows: list[sqlite3.Row], dimension: int,
+                 notes: list[str] | None) -> _Chunks | None:
+    """The rows' vectors of the query's `dimension`, the size the model gives now (an endpoint
+    can change it under the same name, and the configured one is only a guess for an endpoint):
+    vectors of another size cannot be compared with the query, so they are left out, and
+    said so, until the next full update embeds those files again."""
+    from gitext.search.vectors import VectorStore
+
+    other = {r[0]: int(r[7]) for r in rows if r[7] != dimension}
+    if other:
+        rows = [r for r in rows if r[7] == dimension]
+        if notes is not None:
+            sizes = " or ".join(str(d) for d in sorted(set(other.values())))
+            notes.append(
+                f"the vectors of {len(other)} files have {sizes} dimensions, not the {dimension}"
+                f" {embedder.name} gives now: those files are left out of vector search until"
+                " they are embedded again (`git aircher index`)")
     if not rows:
         return None
-    vs = store(project, embedder)
+    vs = VectorStore(project.layout.embeddings, embedder.name, dimension)
     try:
         matrix = vs.gather([(r[5], int(r[6])) for r in rows])
     except (OSError, ValueError, IndexError):
@@ -225,18 +249,20 @@ def _load_chunks(project: Project, blobs: set[str]) -> _Chunks | None:
                    [r[4] or "" for r in rows], matrix)
 
 
-def _similarities(project: Project, chunks: _Chunks, text: str, qterms: list[str]) -> Any:
+def _query_vector(project: Project, embedder: Embedder, text: str, qterms: list[str]) -> Any:
+    from gitext.search.embedders import HashEmbedder
+
+    if isinstance(embedder, HashEmbedder):
+        return embedder.embed_weights([_idf_weights(project, qterms)])
+    return embedder.embed([text])
+
+
+def _similarities(chunks: _Chunks, qvec: Any) -> Any:
     """Cosine similarity of the query to every chunk (-2 where the kNN did not reach)."""
     import numpy as np
 
-    from gitext.search.embedders import HashEmbedder, embedder_for
     from gitext.search.knn import ExactIndex
 
-    embedder = embedder_for(project)
-    if isinstance(embedder, HashEmbedder):
-        qvec = embedder.embed_weights([_idf_weights(project, qterms)])
-    else:
-        qvec = embedder.embed([text])
     if not np.any(qvec):
         return None
     index = ExactIndex(chunks.matrix)

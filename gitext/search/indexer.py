@@ -136,9 +136,10 @@ def update(project: Project, *, progress: Progress | None = None,
         from gitext.search.embedders import embedder_for
 
         embedder = embedder_for(project)
+        size = _size_now(embedder, probe=only is None)
         kdb = project.db("knowledge")
         with kdb.read() as kconn:
-            embedded = _embedded_blobs(kconn, embedder.name, {f.blob for f in files})
+            embedded = _embedded_blobs(kconn, embedder.name, {f.blob for f in files}, size)
         missing_blobs = sorted({f.blob for f in files} - embedded)
 
     if most is not None and len(missing_docs) + len(missing_blobs) > most:
@@ -250,12 +251,35 @@ def update_if_behind(project: Project, head: str) -> None:
         update(project)
 
 
-def _embedded_blobs(conn: sqlite3.Connection, model: str, blobs: set[str]) -> set[str]:
+def _size_now(embedder: Embedder, *, probe: bool) -> int | None:
+    """The size of the vectors the embedder gives now (None: unknown, any stored size will do).
+
+    An endpoint's is known only from an answer, and can change under the same model name; a
+    full update asks it once, so the vectors of another size are embedded again (a query's
+    update of a few files leaves that to the next full one)."""
+    from gitext.search.embedders import size_may_change
+
+    if not size_may_change(embedder):
+        return embedder.dimension
+    if not probe:
+        return None
+    try:
+        embedder.embed(["size"])
+    except AircherError:
+        return None  # down: what needs embedding fails on its own, with the same error
+    return embedder.dimension
+
+
+def _embedded_blobs(conn: sqlite3.Connection, model: str, blobs: set[str],
+                    size: int | None) -> set[str]:
+    """Blobs with vectors of `model` of that `size` (or no chunk to embed: a marker row)."""
     if not blobs:
         return set()
     rows = conn.execute(
         "SELECT DISTINCT content_hash FROM embedding_metadata WHERE embedding_model = ?"
-        " AND content_hash IN (SELECT value FROM json_each(?))", (model, json.dumps(sorted(blobs))))
+        " AND content_hash IN (SELECT value FROM json_each(?))"
+        " AND (? IS NULL OR vector_file IS NULL OR dimension = ?)",
+        (model, json.dumps(sorted(blobs)), size, size))
     return {r[0] for r in rows}
 
 

@@ -15,7 +15,7 @@ from gitext import clock
 from gitext.ids import derived_id
 from gitext.project import Project
 from gitext.search.chunking import Chunk
-from gitext.search.embedders import Embedder
+from gitext.search.embedders import Embedder, size_may_change
 from gitext.search.vectors import VectorStore
 
 MAX_SEGMENTS = 24  # more files than this make every query open many mmaps: compact
@@ -58,6 +58,12 @@ def store_vectors(project: Project, embedder: Embedder, items: Sequence[tuple[st
                      chunk.text[:PREVIEW_CHARS], chunk.line_start, chunk.line_end, seg, row))
     db = project.db("knowledge")
     with db.write() as conn:
+        if size_may_change(embedder):
+            # Vectors of another size (the endpoint's model changed under its name) are
+            # replaced: the rows' ids are the blob's and chunk's, so they would otherwise stay.
+            db.executemany(conn, "DELETE FROM embedding_metadata WHERE embedding_model = ?"
+                           " AND content_hash = ? AND dimension != ?",
+                           ((embedder.name, b, embedder.dimension) for b in {i[1] for i in real}))
         db.executemany(conn, _INSERT, rows)
     return len(real)
 
@@ -146,16 +152,25 @@ def compact(project: Project, embedder: Embedder) -> dict[str, int]:
     kdb = project.db("knowledge")
     with kdb.read() as conn:
         rows = conn.execute(
-            "SELECT id, content_hash, vector_file, vector_row FROM embedding_metadata"
+            "SELECT id, content_hash, vector_file, vector_row, dimension FROM embedding_metadata"
             " WHERE embedding_model = ? AND vector_file IS NOT NULL ORDER BY content_hash,"
             " chunk_index", (embedder.name,)).fetchall()
     keep = [r for r in rows if r[1] not in gone]
     lost = _lost(project, embedder, keep)
     keep = [r for r in keep if r[0] not in lost]
-    new_segment = None
-    if keep:
-        matrix = vs.gather([(r[2], int(r[3])) for r in keep])
-        new_segment = vs.write_segment(matrix)
+    # One segment per vector size: an endpoint can change it under the same model name, and
+    # rows of two sizes cannot share a matrix (those of the old size wait to be embedded again).
+    by_size: dict[int, list[Any]] = {}
+    for r in keep:
+        by_size.setdefault(int(r[4]), []).append(r)
+    moves: list[tuple[str, int, str]] = []
+    new_segments: set[str] = set()
+    for size, group in by_size.items():
+        matrix = VectorStore(vs.folder.parent, embedder.name, size).gather(
+            [(r[2], int(r[3])) for r in group])
+        segment = vs.write_segment(matrix)
+        new_segments.add(segment)
+        moves.extend((segment, i, r[0]) for i, r in enumerate(group))
     with kdb.write() as conn:
         kdb.executemany(conn, "DELETE FROM embedding_metadata WHERE embedding_model = ?"
                         " AND content_hash = ?", ((embedder.name, b) for b in gone))
@@ -164,12 +179,12 @@ def compact(project: Project, embedder: Embedder) -> dict[str, int]:
         kdb.executemany(conn, "DELETE FROM embedding_metadata WHERE id = ? AND vector_file = ?",
                         lost.items())
         kdb.executemany(conn, "UPDATE embedding_metadata SET vector_file = ?, vector_row = ?"
-                        " WHERE id = ?", ((new_segment, i, r[0]) for i, r in enumerate(keep)))
+                        " WHERE id = ?", moves)
         # Rows an indexer added after ours were read still name their segment: it stays.
         named = {r[0] for r in conn.execute(
             "SELECT DISTINCT vector_file FROM embedding_metadata WHERE embedding_model = ?",
             (embedder.name,))}
-    removed = vs.remove(old_segments - named - {new_segment})
+    removed = vs.remove(old_segments - named - new_segments)
     register_index(project, embedder, rebuilt=True)
     if lost:
         from gitext.search.indexer import forget_all_indexed
@@ -183,13 +198,13 @@ def compact(project: Project, embedder: Embedder) -> dict[str, int]:
 
 def _lost(project: Project, embedder: Embedder,
           rows: Sequence[tuple[Any, ...]]) -> dict[str, str]:
-    """Of the rows (id, blob, segment, row), those whose vector cannot be read back (a segment
+    """Of the rows (id, blob, segment, row, size), those whose vector cannot be read back (a segment
     deleted since: a restored backup names segments a later compaction removed, or damaged):
     row id -> segment."""
     from gitext.search.rebuild import unreadable
 
     bad = unreadable(project.layout.embeddings, (
-        (r[0], embedder.name, embedder.dimension, r[2], r[3]) for r in rows))
+        (r[0], embedder.name, r[4], r[2], r[3]) for r in rows))
     return dict(bad.get(embedder.name, []))
 
 

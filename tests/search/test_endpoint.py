@@ -120,3 +120,34 @@ def test_endpoint_down_leaves_vectors_for_later(repo: Path, aircher: Any, endpoi
     r = aircher(repo, "search", "--json", "--mode", "vector", "other quokka")
     assert (r.code, _paths(r.out)[0]) == (0, "u.py"), r.err
     assert _blob(repo, "u.py") in _vector_blobs(repo)
+
+
+def test_vectors_count_by_their_real_size(repo: Path, aircher: Any, endpoint: Endpoint) -> None:
+    from gitext.search.embedders import embedder_for
+    from gitext.search.maintenance import compact
+
+    # storage.embeddings.dimension left at its default (384): the endpoint's 16 is what counts.
+    endpoint.dimension = 16
+    commit(repo, {"dc.py": "def dim_change():\n    return 'ocelot'\n"}, "dc")
+    assert aircher(repo, "init").code == 0 and aircher(repo, "index").code == 0
+    query = ("search", "--json", "--mode", "vector", "dim change ocelot")
+    r = aircher(repo, *query)
+    assert (r.code, _paths(r.out), r.err) == (0, ["dc.py"], "")
+    # The model behind the name changes its size: a query's update embeds the new file at 8
+    # and leaves dc.py's 16-d vectors out of the matrix, saying so.
+    endpoint.dimension = 8
+    commit(repo, {"dc2.py": "def dim_change_two():\n    return 'ocelot'\n"}, "dc2")
+    r = aircher(repo, *query, "two")
+    assert r.code == 0 and _paths(r.out) == ["dc2.py"]
+    assert r.err.startswith("warning: the vectors of 3 files have 16 dimensions, not the 8")
+    assert r.err.count("\n") == 1
+    with open_project(repo) as project:
+        compact(project, embedder_for(project))  # two sizes, one segment each
+    # A full update asks the endpoint its size and embeds dc.py again.
+    assert aircher(repo, "index").code == 0
+    r = aircher(repo, *query, "two")
+    assert (r.code, r.err) == (0, "") and {"dc.py", "dc2.py"} <= set(_paths(r.out))
+    with open_project(repo) as project, project.db("knowledge").read() as conn:
+        sizes = {r[0] for r in conn.execute("SELECT dimension FROM embedding_metadata"
+                                            " WHERE vector_file IS NOT NULL")}
+    assert sizes == {8}
