@@ -153,6 +153,7 @@ def live_id(project: Project, conn: sqlite3.Connection, id_or_prefix: str) -> st
 
 
 def get_conversation(project: Project, id_or_prefix: str) -> Conversation:
+    """A live conversation; an archived one is an error that says so and how to restore it."""
     with project.db("conversations").read() as conn:
         cid = live_id(project, conn, id_or_prefix)
         row = conn.execute(

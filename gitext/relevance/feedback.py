@@ -79,6 +79,12 @@ def record_feedback(project: Project, path: str, useful: float, *,
     if not isinstance(useful, int | float) or math.isnan(useful) or not 0.0 <= useful <= 1.0:
         raise UsageError(f"--useful must be between 0 and 1, got {useful}")
     rel, file_id = indexed_file(project, path, cwd)
+    if conversation_id is not None:
+        # The conversation commands' resolution (a unique prefix, archived ones named): an id
+        # stored unchecked is a reference nothing can follow.
+        from gitext.records.conversations import get_conversation
+
+        conversation_id = get_conversation(project, conversation_id).id
     if context_name:
         ctx = current_context(project, context_name)
     else:
@@ -99,7 +105,7 @@ def record_feedback(project: Project, path: str, useful: float, *,
         conn.execute(
             "INSERT INTO file_access_patterns (id, file_id, access_type, accessed_at, accessor,"
             " context_id, success) VALUES (?, ?, 'context_inclusion', ?, 'feedback', ?, ?)",
-            (new_id(), file_id, now, conversation_id or ctx.id, fb.useful >= 0.5))
+            (new_id(), file_id, now, ctx.id, fb.useful >= 0.5))
         mark_dirty(conn, file_id, now)
     return fb
 

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import commit
+from gitext import clock
+from gitext.lifecycle.archive import archive_conversations
+from gitext.records.conversations import start_conversation
+from tests.conftest import commit, open_project
 from tests.relevance.conftest import relevant
+
+
+def conversation(repo: Path) -> str:
+    with open_project(repo) as p:
+        return start_conversation(p, "anthropic", title="talk").id
 
 
 def by_path(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -63,7 +72,8 @@ def test_recent_work_lifts_what_it_imports(project: Path, aircher: Any) -> None:
 def test_feedback_changes_the_order(project: Path, aircher: Any) -> None:
     before = relevant(aircher, project)
     assert rank(before, "pkg/unrelated.py") > rank(before, "pkg/helper.py")
-    r = aircher(project, "feedback", "pkg/unrelated.py", "--useful", "1", "--conversation", "c1")
+    c1 = conversation(project)
+    r = aircher(project, "feedback", "pkg/unrelated.py", "--useful", "1", "--conversation", c1)
     assert r.code == 0, r.err
     r = aircher(project, "feedback", "pkg/helper.py", "--useful", "0")
     assert r.code == 0, r.err
@@ -74,11 +84,42 @@ def test_feedback_changes_the_order(project: Path, aircher: Any) -> None:
     with sqlite3.connect(project / ".agents/db/core/knowledge.db") as conn:
         rows = conn.execute("SELECT file_path, actual_usefulness, conversation_id FROM"
                             " context_relevance_feedback ORDER BY file_path").fetchall()
-    assert rows == [("pkg/helper.py", 0.0, None), ("pkg/unrelated.py", 1.0, "c1")]
+    assert rows == [("pkg/helper.py", 0.0, None), ("pkg/unrelated.py", 1.0, c1)]
     with sqlite3.connect(project / ".agents/db/core/file_index.db") as conn:
         n = conn.execute("SELECT count(*) FROM file_access_patterns WHERE access_type ="
                          " 'context_inclusion'").fetchone()[0]
     assert n == 2
+
+
+def test_feedback_resolves_its_conversation_and_names_its_context(
+        project: Path, aircher: Any) -> None:
+    # --conversation takes what `conversation show` takes, and nothing else: a typo stored
+    # unchecked is a reference nothing can follow. The access row names the context.
+    clock.set_now(1_800_000_000.0)
+    old = conversation(project)
+    clock.set_now(1_800_000_060.0)
+    live = conversation(project)
+    clock.set_now(None)
+    with open_project(project) as p:  # the older one archived, as the retention policy does
+        p.config.values["storage.lifecycle.conversation_max_per_project"] = 1
+        assert archive_conversations(p).ids == [old]
+    for given, says in (("no-such-conversation", "error: no conversation 'no-such-conversation'"),
+                        (old[:8], f"error: conversation {old} is archived")):
+        r = aircher(project, "feedback", "pkg/helper.py", "--useful", "1",
+                    "--conversation", given)
+        assert (r.code, r.err.splitlines()[0]) == (2, says), r.err
+        assert len(r.err.splitlines()) == 2 and r.err.splitlines()[1].startswith("hint: ")
+    r = aircher(project, "feedback", "pkg/helper.py", "--useful", "1", "--conversation",
+                live[:8], "--json")
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["conversation_id"] == live
+    with sqlite3.connect(project / ".agents/db/core/knowledge.db") as conn:
+        feedback = conn.execute("SELECT conversation_id FROM context_relevance_feedback").fetchall()
+        contexts = {row[0] for row in conn.execute("SELECT id FROM contexts")}
+    with sqlite3.connect(project / ".agents/db/core/file_index.db") as conn:
+        access = conn.execute("SELECT context_id FROM file_access_patterns").fetchall()
+    assert feedback == [(live,)]
+    assert len(access) == 1 and access[0][0] in contexts
 
 
 def test_feedback_lifts_a_file_without_overriding_history(project: Path, aircher: Any) -> None:
