@@ -14,6 +14,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from gitext import clock
+from gitext.contexts import Context
 from gitext.errors import UsageError
 from gitext.ids import new_id
 from gitext.project import Project
@@ -98,9 +99,9 @@ def record_feedback(project: Project, path: str, useful: float, *,
     with project.db("knowledge").write() as conn:
         conn.execute(
             "INSERT INTO context_relevance_feedback (id, file_path, conversation_id,"
-            " relevance_score, actual_usefulness, context_type, feedback_source, recorded_at)"
-            " VALUES (?, ?, ?, NULL, ?, ?, 'explicit', ?)",
-            (fb.id, rel, conversation_id, fb.useful, ctx.context_type, now))
+            " relevance_score, actual_usefulness, context_type, feedback_source, recorded_at,"
+            " context_id) VALUES (?, ?, ?, NULL, ?, ?, 'explicit', ?, ?)",
+            (fb.id, rel, conversation_id, fb.useful, ctx.context_type, now, ctx.id))
     with project.db("file_index").write() as conn:
         conn.execute(
             "INSERT INTO file_access_patterns (id, file_id, access_type, accessed_at, accessor,"
@@ -110,19 +111,50 @@ def record_feedback(project: Project, path: str, useful: float, *,
     return fb
 
 
-def feedback_vector(project: Project, paths: list[str], rate: float) -> Any:
-    """Per path: sum of (2 * usefulness - 1) decayed per day since it was given, in [-1, 1]."""
+@dataclass(frozen=True)
+class Scope:
+    """Which feedback (and which recorded access) counts for a context: what was given in it,
+    in one of its sessions or at a level above it (a session takes its branch's), and what
+    names no context: rows recorded before feedback named one, or through the record API."""
+
+    own: frozenset[str]
+    known: frozenset[str]
+
+    def counts(self, context_id: str | None) -> bool:
+        # An id that is no context's is an old access row's conversation id (contexts are
+        # never deleted): recorded before, so it counts everywhere, as it did.
+        return context_id is None or context_id in self.own or context_id not in self.known
+
+
+def feedback_scope(project: Project, ctx: Context) -> Scope:
+    from gitext.contexts import chain
+
+    with project.db("knowledge").read() as conn:
+        # A context queried before any event made its row (a renamed branch) has none: its
+        # parent's chain stands for its own.
+        own = {ctx.id, *(c.id for c in chain(conn, ctx.parent_id or ctx.id))}
+        own.update(r[0] for r in conn.execute(
+            "SELECT id FROM contexts WHERE parent_context_id = ? AND context_type = 'session'",
+            (ctx.id,)))
+        known = {r[0] for r in conn.execute("SELECT id FROM contexts")}
+    return Scope(frozenset(own), frozenset(known))
+
+
+def feedback_vector(project: Project, paths: list[str], rate: float,
+                    scope: Scope | None = None) -> Any:
+    """Per path: sum of (2 * usefulness - 1) decayed per day since it was given, in [-1, 1];
+    only the feedback ``scope`` counts (None: all of it)."""
     import numpy as np
 
     out = np.zeros(len(paths))
     index = {p: i for i, p in enumerate(paths)}
     with project.db("knowledge").read() as conn:
-        rows = conn.execute("SELECT file_path, actual_usefulness, recorded_at"
+        rows = conn.execute("SELECT file_path, actual_usefulness, recorded_at, context_id"
                             " FROM context_relevance_feedback"
                             " WHERE actual_usefulness IS NOT NULL").fetchall()
     now = clock.epoch()
     hits = [(index[p], 2.0 * u - 1.0, max(0.0, (now - clock.from_ts(t)) / 86_400.0) if t else 0.0)
-            for p, u, t in rows if p in index]
+            for p, u, t, c in rows if p in index and (scope is None or scope.counts(c))]
     if hits:
         where, value, age = (np.asarray(x) for x in zip(*hits, strict=True))
         np.add.at(out, where, value * np.power(rate, age))

@@ -22,7 +22,7 @@ from gitext.errors import UsageError
 from gitext.ids import derived_id
 from gitext.project import Project
 from gitext.relevance import components as comp
-from gitext.relevance.feedback import feedback_vector
+from gitext.relevance.feedback import Scope, feedback_scope, feedback_vector
 from gitext.relevance.history import History, load_history
 
 # How the components add up in the weighted sum (what `relevant --task` uses). Frequency and
@@ -113,13 +113,14 @@ def compute(project: Project, context: Context | None = None) -> Scores:
     head = project.repo.head().commit
     rate = project.config.number("storage.lifecycle.success_correlation_decay_rate")
     limit = project.config.integer("storage.sync.history_limit")
+    scope = feedback_scope(project, ctx)
     with project.db("file_index").read() as conn:
         files = _files(conn, worktree)
         paths = [f[0] for f in files]
         ids = [f[1] for f in files]
         history = load_history(conn, head, paths, limit)
         edges = _edges(conn, ids)
-        access = _access(conn, ids, rate)
+        access = _access(conn, ids, rate, scope)
         cross = _cross(project, conn, ids, ctx)
     lines = np.array([f[2] for f in files], dtype=np.float64)
     local = np.array([f[3] for f in files], dtype=np.float64)
@@ -130,7 +131,7 @@ def compute(project: Project, context: Context | None = None) -> Scores:
     dependency = comp.dependency(history, edges, recency, rate)
     sequence = comp.sequence(history)
     base = comp.size_prior(lines)
-    success = feedback_vector(project, paths, rate)
+    success = feedback_vector(project, paths, rate, scope)
     history_sum = frequency + recency + BASE_WEIGHT * base + DEPENDENCY_WEIGHT * dependency
     summed = history_sum + SUCCESS_WEIGHT * success + CROSS_WEIGHT * cross
     # Without a task, the ranks of what changed lately (frequency) and of what usually comes
@@ -162,14 +163,15 @@ def _edges(conn: sqlite3.Connection, ids: list[str]) -> Any:
     return sp.csr_matrix((np.asarray(w, float), (src, dst)), shape=(n, n))
 
 
-def _access(conn: sqlite3.Connection, ids: list[str], rate: float) -> Any:
-    """Accesses per file, each decayed by its age in days."""
+def _access(conn: sqlite3.Connection, ids: list[str], rate: float, scope: Scope) -> Any:
+    """Accesses per file recorded in the scope's contexts, each decayed by its age in days."""
     index = {f: i for i, f in enumerate(ids)}
     out = np.zeros(len(ids))
     now = clock.epoch()
-    rows = conn.execute("SELECT file_id, accessed_at FROM file_access_patterns").fetchall()
-    hits = [(index[f], (now - clock.from_ts(t)) / 86_400.0) for f, t in rows
-            if f in index and t]
+    rows = conn.execute(
+        "SELECT file_id, accessed_at, context_id FROM file_access_patterns").fetchall()
+    hits = [(index[f], (now - clock.from_ts(t)) / 86_400.0) for f, t, c in rows
+            if f in index and t and scope.counts(c)]
     if hits:
         where, ages = zip(*hits, strict=True)
         np.add.at(out, np.asarray(where), comp.decayed_by_day(np.maximum(ages, 0), 1.0, rate))

@@ -12,7 +12,7 @@ import pytest
 from gitext import clock
 from gitext.lifecycle.archive import archive_conversations
 from gitext.records.conversations import start_conversation
-from tests.conftest import commit, open_project
+from tests.conftest import commit, git, open_project
 from tests.relevance.conftest import relevant
 
 
@@ -120,6 +120,41 @@ def test_feedback_resolves_its_conversation_and_names_its_context(
         access = conn.execute("SELECT context_id FROM file_access_patterns").fetchall()
     assert feedback == [(live,)]
     assert len(access) == 1 and access[0][0] in contexts
+
+
+def test_feedback_counts_in_the_context_it_was_given_in(project: Path, aircher: Any) -> None:
+    # Given on feat: it lifts the file on feat and in feat's sessions, not on main; feedback
+    # recorded before it named a context (no context_id) counts everywhere, as it did.
+    git(project, "checkout", "-q", "-b", "feat")
+    assert aircher(project, "index").code == 0
+    r = aircher(project, "session", "start", "feature", "--json")
+    assert r.code == 0, r.err
+    session = json.loads(r.out)["context_id"]
+    git(project, "checkout", "-q", "main")
+    r = aircher(project, "feedback", "pkg/unrelated.py", "--useful", "1", "--context", "feat")
+    assert r.code == 0, r.err
+    with sqlite3.connect(project / ".agents/db/core/knowledge.db") as conn:
+        conn.execute("INSERT INTO context_relevance_feedback (id, file_path, actual_usefulness,"
+                     " recorded_at) VALUES ('old', 'pkg/helper.py', 0.0, ?)",
+                     (clock.now(),))
+
+    def parts(*args: str) -> dict[str, dict[str, float]]:
+        return {p: row["components"] for p, row in by_path(relevant(aircher, project,
+                                                                    *args)).items()}
+
+    main, feat, in_session = parts("--context", "main"), parts("--context", "feat"), parts(
+        "--context", session)
+    # (Decayed by the second since it was given: equal up to that.)
+    assert parts()["pkg/unrelated.py"]["success_correlation"] == 0
+    assert main["pkg/unrelated.py"]["success_correlation"] == 0
+    assert feat["pkg/unrelated.py"]["success_correlation"] > 0
+    for part in ("success_correlation", "frequency_score"):
+        assert in_session["pkg/unrelated.py"][part] == pytest.approx(
+            feat["pkg/unrelated.py"][part], abs=1e-4)
+    # The access the feedback records is feat's too.
+    assert (feat["pkg/unrelated.py"]["frequency_score"]
+            > main["pkg/unrelated.py"]["frequency_score"])
+    assert all(c["pkg/helper.py"]["success_correlation"] < 0 for c in (main, feat, in_session))
 
 
 def test_feedback_lifts_a_file_without_overriding_history(project: Path, aircher: Any) -> None:
