@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from gitext.cli.app import App
-from gitext.cli.output import emit_json, json_option, table
+from gitext.cli.output import cut, emit_json, fetch_limit, json_option, limit_option, table
 
 
 @click.group()
@@ -184,13 +184,15 @@ def patterns() -> None:
 
 @patterns.command("list")
 @click.option("--type", "pattern_type")
+@limit_option
 @json_option
 @click.pass_obj
-def patterns_list(app: App, pattern_type: str | None, as_json: bool) -> None:
-    """Every pattern, most effective first."""
+def patterns_list(app: App, pattern_type: str | None, limit: int, as_json: bool) -> None:
+    """Patterns, most effective first."""
     from gitext.records.patterns import list_patterns
 
-    rows = [p.to_json() for p in list_patterns(app.project(), pattern_type=pattern_type)]
+    rows = cut([p.to_json() for p in list_patterns(app.project(), pattern_type=pattern_type,
+                                                   limit=fetch_limit(limit))], limit, as_json)
     if as_json:
         emit_json(rows)
         return
@@ -240,14 +242,16 @@ def effectiveness() -> None:
 
 @effectiveness.command("list")
 @click.option("--conversation", "conversation_id")
+@limit_option
 @json_option
 @click.pass_obj
-def effectiveness_list(app: App, conversation_id: str | None, as_json: bool) -> None:
+def effectiveness_list(app: App, conversation_id: str | None, limit: int, as_json: bool) -> None:
     """Recorded outcomes, newest first."""
     from gitext.records.knowledge import list_effectiveness
 
-    rows = [e.to_json() for e in list_effectiveness(app.project(),
-                                                    conversation_id=conversation_id)]
+    rows = cut([e.to_json() for e in list_effectiveness(
+        app.project(), conversation_id=conversation_id, limit=fetch_limit(limit))],
+        limit, as_json)
     if as_json:
         emit_json(rows)
         return
@@ -286,13 +290,15 @@ def feedback() -> None:
 
 @feedback.command("list")
 @click.option("--path", "file_path")
+@limit_option
 @json_option
 @click.pass_obj
-def feedback_list(app: App, file_path: str | None, as_json: bool) -> None:
+def feedback_list(app: App, file_path: str | None, limit: int, as_json: bool) -> None:
     """Recorded feedback, newest first."""
     from gitext.records.knowledge import list_feedback
 
-    rows = [f.to_json() for f in list_feedback(app.project(), file_path=file_path)]
+    rows = cut([f.to_json() for f in list_feedback(app.project(), file_path=file_path,
+                                                   limit=fetch_limit(limit))], limit, as_json)
     if as_json:
         emit_json(rows)
         return

@@ -42,3 +42,22 @@ def human_size(n: int) -> str:
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for agents.")
+
+
+# Lists that may be long: a bounded default (a table of thousands helps nobody), 0 for all.
+limit_option = click.option("--limit", default=100, show_default=True, metavar="N",
+                            type=click.IntRange(0, None), help="Rows to show (0: all).")
+
+
+def fetch_limit(limit: int) -> int | None:
+    """What to ask the library for: one row more than shown tells a cut list from a full one."""
+    return limit + 1 if limit else None
+
+
+def cut(rows: list[Any], limit: int, as_json: bool) -> list[Any]:
+    """The rows to show; a table says on stderr that there were more (JSON stays a list)."""
+    if not limit or len(rows) <= limit:
+        return rows
+    if not as_json:
+        click.echo(f"note: the first {limit} shown; --limit 0 shows all", err=True)
+    return rows[:limit]

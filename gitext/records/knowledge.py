@@ -149,15 +149,16 @@ def record_effectiveness(
 
 
 def list_effectiveness(
-    project: Project, *, conversation_id: str | None = None, limit: int = 100
+    project: Project, *, conversation_id: str | None = None, limit: int | None = 100
 ) -> list[Effectiveness]:
-    sql = "SELECT * FROM conversation_effectiveness"
+    """Newest first; `limit` None means all."""
+    where: list[str] = []
     params: list[Any] = []
     if conversation_id is not None:
-        sql += " WHERE conversation_id = ?"
+        where.append("conversation_id = ?")
         params.append(conversation_id)
-    sql += " ORDER BY recorded_at DESC, id LIMIT ?"
-    params.append(max(1, limit))
+    sql, params = v.filtered("SELECT * FROM conversation_effectiveness", where, params,
+                             "recorded_at DESC, id", limit)
     with project.db("knowledge").read() as conn:
         return [Effectiveness.from_row(r) for r in conn.execute(sql, params)]
 
@@ -227,14 +228,15 @@ def record_feedback(
 
 
 def list_feedback(
-    project: Project, *, file_path: str | None = None, limit: int = 100
+    project: Project, *, file_path: str | None = None, limit: int | None = 100
 ) -> list[Feedback]:
-    sql = "SELECT * FROM context_relevance_feedback"
+    """Newest first; `limit` None means all."""
+    where: list[str] = []
     params: list[Any] = []
     if file_path is not None:
-        sql += " WHERE file_path = ?"
+        where.append("file_path = ?")
         params.append(file_path)
-    sql += " ORDER BY recorded_at DESC, id LIMIT ?"
-    params.append(max(1, limit))
+    sql, params = v.filtered("SELECT * FROM context_relevance_feedback", where, params,
+                             "recorded_at DESC, id", limit)
     with project.db("knowledge").read() as conn:
         return [Feedback.from_row(r) for r in conn.execute(sql, params)]

@@ -160,6 +160,32 @@ def test_knowledge_cli(project: Project, aircher: object) -> None:
     assert run(root, "knowledge", "effectiveness", "record", conv.id, "7").code == 2
 
 
+def test_knowledge_lists_take_a_limit_and_say_when_they_are_cut(
+        project: Project, aircher: object) -> None:
+    # 105 rows each, past the 100 a list shows by default: a table says it was cut, JSON stays
+    # a list, --limit 0 shows all.
+    run = aircher  # type: ignore[assignment]
+    root = project.repo.root
+    conv = start_conversation(project, "p")
+    for i in range(105):
+        record_feedback(project, f"f{i}.py", actual_usefulness=0.5)
+        record_effectiveness(project, conv.id, success_score=0.5)
+        record_pattern(project, "review", f"pattern {i}")
+    for kind in ("feedback", "effectiveness", "patterns"):
+        full = run(root, "knowledge", kind, "list", "--json")
+        assert (full.code, len(json.loads(full.out)), full.err) == (0, 100, ""), kind
+        every = run(root, "knowledge", kind, "list", "--json", "--limit", "0")
+        assert len(json.loads(every.out)) == 105, kind
+        assert len(json.loads(run(root, "knowledge", kind, "list", "--json", "--limit",
+                                  "105").out)) == 105
+        table = run(root, "knowledge", kind, "list", "--limit", "3")
+        assert (table.code, len(table.out.splitlines())) == (0, 4), kind
+        assert table.err == "note: the first 3 shown; --limit 0 shows all\n", kind
+        whole = run(root, "knowledge", kind, "list", "--limit", "105")
+        assert (len(whole.out.splitlines()), whole.err) == (106, ""), kind
+    assert run(root, "knowledge", "feedback", "list", "--limit", "-1").code == 2
+
+
 MARKDOWN = """---
 title: Front
 ---
