@@ -418,11 +418,28 @@ def _stamp_path(project: Project, root: Path) -> Path:
 
 
 def indexed_head(project: Project, root: Path) -> str | None:
-    """The HEAD whose files the last full update of this worktree indexed (None: unknown)."""
+    """The HEAD whose files the last full update of this worktree indexed (None: unknown, or
+    indexed for other embedding settings)."""
     try:
-        return _stamp_path(project, root).read_text().strip() or None
+        lines = _stamp_path(project, root).read_text().split("\n")
     except OSError:
         return None
+    head = lines[0].strip()
+    vectors = lines[1].strip() if len(lines) > 1 else None
+    return head if head and vectors == vectors_stamp(project) else None
+
+
+def vectors_stamp(project: Project) -> str:
+    """The vectors a full update makes: the embedding model, or "-" with embeddings off.
+
+    Kept in the stamp beside HEAD: a view indexed while embeddings were off has no vectors,
+    and turning them on (or choosing another model) moves no HEAD, so a stamp of HEAD alone
+    kept every query from making them until the next commit (QA round 7: 12). A stamp without
+    this line (written before) is checked once by the next query or worker pass."""
+    cfg = project.config
+    if not cfg.flag("storage.embeddings.enabled"):
+        return "-"
+    return cfg.text("storage.embeddings.embedding_model")
 
 
 def forget_indexed(project: Project, root: Path) -> None:
@@ -440,7 +457,7 @@ def remember_indexed(project: Project, root: Path, head: str) -> None:
     path = _stamp_path(project, root)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     path.parent.mkdir(exist_ok=True)  # run/, never the store itself
-    tmp.write_text(head + "\n")
+    tmp.write_text(f"{head}\n{vectors_stamp(project)}\n")
     os.replace(tmp, path)
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from gitext.search import embedders
 from gitext.search.embedders import HashEmbedder
-from tests.conftest import commit, git
+from tests.conftest import commit, git, open_project
 
 
 @pytest.fixture(autouse=True)
@@ -65,6 +65,25 @@ def test_vectors_are_reused_across_branches(empty_repo: Path, aircher: Any,
     assert aircher(repo, "index").code == 0
     r = aircher(repo, "search", "--json", "--mode", "vector", "--", "gamma")
     assert all(h["path"] != "c.py" for h in json.loads(r.out))
+
+
+def test_vectors_come_when_embeddings_are_turned_on_at_the_same_head(
+        empty_repo: Path, aircher: Any) -> None:
+    # Committed and indexed with embeddings off, then turned on: HEAD did not move, yet the
+    # next query makes the vectors (the search stamp names the vectors it covered).
+    repo = empty_repo
+    commit(repo, {"base.py": "def base():\n    return 1\n"}, "base")
+    assert aircher(repo, "init").code == 0
+    assert aircher(repo, "config", "set", "storage.embeddings.enabled", "false").code == 0
+    commit(repo, {"nf.py": "def newfile_embed_off():\n    return 'giraffe'\n"}, "nf")
+    assert aircher(repo, "index").code == 0
+    assert aircher(repo, "config", "set", "storage.embeddings.enabled", "true").code == 0
+    r = aircher(repo, "search", "--mode", "vector", "--json", "--", "giraffe newfile embed")
+    assert r.code == 0, r.err
+    assert [h["path"] for h in json.loads(r.out)] == ["nf.py"]
+    with open_project(repo) as project:
+        stamp = project.layout.run_file("indexed", repo.resolve()).read_text().split()
+    assert stamp == [git(repo, "rev-parse", "HEAD").strip(), "aircher-hash-384"]
 
 
 def test_compaction_keeps_live_vectors(empty_repo: Path, aircher: Any,
