@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from gitext import clock
-from gitext.contexts import Context, find_context, project_context, worktree_context_id
+from gitext.contexts import Context, project_context, worktree_context_id
 from gitext.errors import UsageError
 from gitext.ids import derived_id
 from gitext.project import Project
@@ -76,10 +76,13 @@ def _current(project: Project, name: str | None = None) -> tuple[Context, bool]:
     met yet, e.g. renamed by `git branch -m`, has none: queries still read it)."""
     with project.db("knowledge").read() as conn:
         if name:
-            ctx = find_context(conn, name)
+            # What every --context takes (docs/records.md): a session's id and unique id
+            # prefixes too, which `relevant` and `feedback` refused as unknown contexts.
+            from gitext.records.lookup import context_names, find, unknown
+
+            ctx = find(conn, name)
             if ctx is None:
-                raise UsageError(f"no context named {name!r}",
-                                 hint="`git aircher worktree list` shows the contexts")
+                raise unknown("context", name, context_names(conn))
             return ctx, True
         proj = project_context(conn)
         if proj is None:

@@ -129,7 +129,7 @@ def test_feedback_counts_in_the_context_it_was_given_in(project: Path, aircher: 
     assert aircher(project, "index").code == 0
     r = aircher(project, "session", "start", "feature", "--json")
     assert r.code == 0, r.err
-    session = json.loads(r.out)["context_id"]
+    session = json.loads(r.out)["id"]  # a session's id names its context, as everywhere
     git(project, "checkout", "-q", "main")
     r = aircher(project, "feedback", "pkg/unrelated.py", "--useful", "1", "--context", "feat")
     assert r.code == 0, r.err
@@ -155,6 +155,8 @@ def test_feedback_counts_in_the_context_it_was_given_in(project: Path, aircher: 
     assert (feat["pkg/unrelated.py"]["frequency_score"]
             > main["pkg/unrelated.py"]["frequency_score"])
     assert all(c["pkg/helper.py"]["success_correlation"] < 0 for c in (main, feat, in_session))
+    r = aircher(project, "relevant", "--context", "fet")
+    assert (r.code, r.err) == (2, "error: no context 'fet'; closest: feat\n")
 
 
 def test_feedback_lifts_a_file_without_overriding_history(project: Path, aircher: Any) -> None:
