@@ -168,7 +168,7 @@ def test_knowledge_lists_take_a_limit_and_say_when_they_are_cut(
     root = project.repo.root
     conv = start_conversation(project, "p")
     for i in range(105):
-        record_feedback(project, f"f{i}.py", actual_usefulness=0.5)
+        record_feedback(project, "src/app.py", actual_usefulness=0.5)  # an indexed file
         record_effectiveness(project, conv.id, success_score=0.5)
         record_pattern(project, "review", f"pattern {i}")
     for kind in ("feedback", "effectiveness", "patterns"):
