@@ -55,6 +55,11 @@ def relevant(project: Project, *, top: int = 10, task: str | None = None,
         from gitext.sync.local import take_in_local_changes as into_view
 
         into_view(project)  # files being edited are candidates, and count as the latest work
+    from gitext.git.skipped import not_checked_out
+
+    # Files outside a sparse checkout keep their scores (history, co-change) but are never
+    # named: an agent cannot open them.
+    hidden = not_checked_out(project.repo.root, project.repo.info.git_dir)
     ctx = current_context(project, context)
     scores = compute(project, ctx)
     n = len(scores.paths)
@@ -67,7 +72,7 @@ def relevant(project: Project, *, top: int = 10, task: str | None = None,
             raise UsageError("empty --task", hint="describe the task in a few words")
         scored: list[str] = []
         found = file_scores(project, text, history=scores.history, paths=scores.paths,
-                            notes=scored)
+                            notes=scored, hidden=hidden)
         if notes is not None:
             notes.extend(query_notes(taken, scored))
         index = {p: i for i, p in enumerate(scores.paths)}
@@ -80,7 +85,10 @@ def relevant(project: Project, *, top: int = 10, task: str | None = None,
         fused = _scaled(search) + RELEVANCE_WEIGHT * _scaled(np.maximum(scores.summed, 0.0))
     else:
         fused = scores.final
-    order = np.lexsort((np.array(scores.paths, dtype=object).astype(str), -fused))[:top]
+    order = np.lexsort((np.array(scores.paths, dtype=object).astype(str), -fused))
+    if hidden:
+        order = np.array([i for i in order if scores.paths[i] not in hidden], dtype=np.intp)
+    order = order[:top]
     out = []
     for i in order:
         parts = {k: round(float(v[i]), 6) for k, v in scores.parts.items()}

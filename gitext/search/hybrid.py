@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from gitext.errors import AircherError, UsageError
+from gitext.git.skipped import not_checked_out
 from gitext.project import Project
 from gitext.search import fulltext
 from gitext.search.tokenize import terms
@@ -103,21 +104,26 @@ def _hit(path: str, score: float, info: dict[str, Any]) -> Hit:
 
 
 def file_scores(project: Project, text: str, *, mode: str = "hybrid", history: Any = None,
-                paths: list[str] | None = None,
+                paths: list[str] | None = None, hidden: set[str] | None = None,
                 notes: list[str] | None = None) -> dict[str, tuple[float, dict[str, Any]]]:
     """path -> (score, details) for every file a signal found (also used by `relevant`).
 
     ``history``/``paths``: the worktree's relevance history, when the caller has it loaded.
+    ``hidden``: the files outside a sparse checkout (`not_checked_out`), when the caller has
+    asked git; they stay in the store but are never an answer.
     Hybrid: an embedder that cannot embed the query (an endpoint down) leaves the text and
     history signals, and says so in ``notes``; vector mode has nothing else and fails.
     """
     worktree = str(project.repo.root)
+    if hidden is None:
+        hidden = not_checked_out(project.repo.root, project.repo.info.git_dir)
     qterms = terms(text)
     out: dict[str, tuple[float, dict[str, Any]]] = {}
     hits: list[fulltext.TextHit] = []
     with project.db("file_index").read() as conn:
         if mode != "vector":
-            hits = fulltext.search(conn, worktree, qterms)
+            # Left out before the best score scales the rest.
+            hits = [h for h in fulltext.search(conn, worktree, qterms) if h.path not in hidden]
         blob_of = _worktree_blobs(conn, worktree) if mode != "text" else {}
         if mode == "hybrid" and history is None:
             from gitext.relevance.history import load_history
@@ -127,6 +133,8 @@ def file_scores(project: Project, text: str, *, mode: str = "hybrid", history: A
                                    project.config.integer("storage.sync.history_limit"))
     if mode == "hybrid" and history is not None and paths is not None:
         _add_history(out, history, paths, text)
+        for path in hidden & out.keys():
+            del out[path]
     best = hits[0].score if hits else 0.0
     for h in hits:
         prior, info = out.get(h.path, (0.0, {}))
@@ -169,7 +177,7 @@ def file_scores(project: Project, text: str, *, mode: str = "hybrid", history: A
             by_blob[blob] = (s, int(found_row))
     for path, blob in blob_of.items():
         found = by_blob.get(blob)
-        if found is None:
+        if found is None or path in hidden:
             continue
         sim, row = found
         detail = {"chunk_index": chunks.index[row], "line_start": chunks.lines[row][0],

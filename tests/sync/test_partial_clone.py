@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import commit, git, run_git_aircher
-from tests.sync.helpers import wait_idle
+from tests.sync.helpers import query, wait_idle
 
 
 @pytest.fixture
@@ -63,8 +63,12 @@ def test_a_sparse_partial_clone_reads_only_what_it_has(upstream: Path, tmp_path:
     assert run_git_aircher(clone, "init").code == 0
     wait_idle(clone)
     assert packs(clone) == before  # docs/ and lib/ stay on the remote
+    # Known, with its history, if not read; not an answer while it is not in the work tree
+    # (QA round 7: 07).
+    assert query(clone, "file_index", "SELECT 1 FROM file_changes WHERE new_path = ?",
+                 "lib/kettle.py")
     r = run_git_aircher(clone, "relevant", "--json")
-    assert "lib/kettle.py" in {h["path"] for h in json.loads(r.out)}  # known, if not read
+    assert "lib/kettle.py" not in {h["path"] for h in json.loads(r.out)}
 
     git(clone, "sparse-checkout", "add", "lib")  # git fetches lib/ itself
     assert run_git_aircher(clone, "index").code == 0
