@@ -120,3 +120,19 @@ def search(conn: sqlite3.Connection, worktree: str, query_terms: Sequence[str],
                     int(r[4] or 0)) for r in rows]
     hits.sort(key=lambda h: -h.score)
     return hits
+
+
+def holding(conn: sqlite3.Connection, versions: dict[str, str],
+            query_terms: Sequence[str]) -> set[str]:
+    """The paths of these (path -> blob) versions whose text holds any of the query's terms,
+    none left out for being common: a version at a time, which FTS5 seeks by rowid."""
+    words = list(dict.fromkeys(query_terms))[:MAX_LOOKUP]
+    if not words or not versions:
+        return set()
+    ids = conn.execute(
+        "SELECT d.id, d.path FROM search_docs d JOIN json_each(?) j"
+        " ON d.path = j.key AND d.blob = j.value", (json.dumps(versions),)).fetchall()
+    match = _fts_string(words)
+    return {path for rowid, path in ids if conn.execute(
+        "SELECT 1 FROM search_fts WHERE search_fts MATCH ? AND rowid = ?",
+        (match, rowid)).fetchone()}

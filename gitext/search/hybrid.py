@@ -167,6 +167,8 @@ def file_scores(project: Project, text: str, *, mode: str = "hybrid", history: A
         return out
     import numpy as np
 
+    from gitext.search.embedders import HashEmbedder
+
     threshold = (project.config.number("storage.embeddings.similarity_threshold")
                  * embedder.similarity_scale)
     by_blob: dict[str, tuple[float, int]] = {}
@@ -175,6 +177,7 @@ def file_scores(project: Project, text: str, *, mode: str = "hybrid", history: A
         s = float(sims[found_row])
         if blob not in by_blob or s > by_blob[blob][0]:
             by_blob[blob] = (s, int(found_row))
+    joining: dict[str, tuple[float, dict[str, Any]]] = {}
     for path, blob in blob_of.items():
         found = by_blob.get(blob)
         if found is None or path in hidden:
@@ -185,13 +188,27 @@ def file_scores(project: Project, text: str, *, mode: str = "hybrid", history: A
                   "similarity": sim}
         if mode == "vector":
             if sim >= threshold:
-                out[path] = (sim, detail)
+                joining[path] = (sim, detail)
         elif path in out:
             base, info = out[path]
             out[path] = (base + VECTOR_WEIGHT * max(sim, 0.0), {**info, **detail})
         elif sim >= threshold:
-            out[path] = (VECTOR_WEIGHT * sim, detail)
+            joining[path] = (VECTOR_WEIGHT * sim, detail)
+    if joining and isinstance(embedder, HashEmbedder):
+        joining = _sharing_terms(project, joining, blob_of, qterms)
+    out.update(joining)
     return out
+
+
+def _sharing_terms(project: Project, found: dict[str, tuple[float, dict[str, Any]]],
+                   blob_of: dict[str, str], qterms: list[str],
+                   ) -> dict[str, tuple[float, dict[str, Any]]]:
+    """The vector hits whose text holds a query term. Hashed vectors are lexical: a chunk
+    close to the query without one of its words is close through hash collisions alone
+    (QA round 7: 10)."""
+    with project.db("file_index").read() as conn:
+        holding = fulltext.holding(conn, {p: blob_of[p] for p in found}, qterms)
+    return {p: v for p, v in found.items() if p in holding}
 
 
 def _add_history(out: dict[str, tuple[float, dict[str, Any]]], history: Any, paths: list[str],
@@ -294,8 +311,11 @@ def _idf_weights(project: Project, qterms: list[str]) -> dict[str, float]:
         marks = ",".join("?" * len(counts))
         df = {r[0]: int(r[1]) for r in conn.execute(
             f"SELECT term, doc FROM search_vocab WHERE term IN ({marks})", list(counts))}
-    return {t: c * math.log(1.0 + (n - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5))
-            for t, c in counts.items()}
+    # Only terms some indexed file holds. The hash embedder has no semantics: a term no file
+    # holds (a made-up word, a typo) can only meet a chunk through a hash collision with another
+    # term, and it would weigh most, being the rarest (QA round 7: 10).
+    return {t: c * math.log(1.0 + (n - df[t] + 0.5) / (df[t] + 0.5))
+            for t, c in counts.items() if df.get(t, 0) > 0}
 
 
 def query_notes(taken: list[str], scored: list[str]) -> list[str]:

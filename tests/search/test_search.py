@@ -164,3 +164,30 @@ def test_invalid_utf8_argument(indexed: Path) -> None:
 def test_search_before_index_is_a_clear_error(repo: Path, aircher: Any) -> None:
     r = aircher(repo, "search", "anything")
     assert r.code == 2 and "git aircher init" in r.err
+
+
+def test_a_word_in_no_file_finds_nothing(empty_repo: Path, aircher: Any) -> None:
+    """The hash embedder has no semantics: a query word no file holds met notes.txt only
+    through a hash collision ("quetzal" and "line" share a signed bucket of aircher-hash-384),
+    which passed the vector-only threshold (QA round 7: 10)."""
+    from gitext.search.embedders import HashEmbedder
+
+    notes = "".join(f"line {i}\n" for i in range(10))
+    commit(empty_repo, {"notes.txt": notes,
+                        "app.py": "def parse():\n    return open('config').read()\n"}, "base")
+    assert aircher(empty_repo, "index").code == 0
+    vectors = HashEmbedder(384).embed(["quetzal", notes])
+    assert float(vectors[0] @ vectors[1]) > 0.21  # the collision is there to be misread
+    for mode in ("hybrid", "vector"):
+        assert search_json(aircher, empty_repo, "--mode", mode, "--", "quetzal") == []
+        # A real word beside it still finds its file, and only that.
+        hits = search_json(aircher, empty_repo, "--mode", mode, "--", "quetzal parse")
+        assert [h["path"] for h in hits] == ["app.py"]
+
+    # The word in one file: that file is the answer, not the ones holding "line".
+    commit(empty_repo, {"birds.md": "The quetzal is a bird of Central America.\n"}, "birds")
+    assert aircher(empty_repo, "index").code == 0
+    for mode in ("hybrid", "vector"):
+        hits = search_json(aircher, empty_repo, "--mode", mode, "--", "quetzal")
+        assert "notes.txt" not in [h["path"] for h in hits]
+    assert [h["path"] for h in search_json(aircher, empty_repo, "--", "quetzal")] == ["birds.md"]
