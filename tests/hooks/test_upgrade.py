@@ -4,7 +4,9 @@ background worker; shims of another installation are left alone and reported by 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
+import time
 from pathlib import Path
 
 from gitext.hooks.install import HOOK_NAMES, git_aircher_executable, install_hooks, render_shim
@@ -136,6 +138,28 @@ def _files(folder: Path) -> dict[str, tuple[int, int]]:
             for p in [folder, *folder.rglob("*")]}
 
 
+def _settled(folder: Path) -> None:
+    """Until two looks at `folder` 0.2 s apart agree (a deadline, not a timing test)."""
+    seen = _files(folder)
+    for _ in range(100):
+        time.sleep(0.2)
+        now = _files(folder)
+        if now == seen:
+            return
+        seen = now
+    raise AssertionError(f"{folder} kept changing")
+
+
+def _copy(source: Path, target: Path) -> None:
+    """`cp -a`, again if a database's -wal or -shm went away while it was read (a process of
+    the original closing its last connection removes them; each is optional to SQLite)."""
+    for _ in range(5):
+        if subprocess.run(["cp", "-a", str(source), str(target)]).returncode == 0:
+            return
+        shutil.rmtree(target, ignore_errors=True)
+    raise AssertionError(f"cp -a {source} kept failing")
+
+
 def test_a_copied_repository_gets_its_own_shims_and_leaves_the_original_alone(
         live: Path, tmp_path: Path) -> None:
     """QA round 5: after `cp -a repoA repoB`, repoB's shims named repoA's journal. Every event
@@ -144,8 +168,9 @@ def test_a_copied_repository_gets_its_own_shims_and_leaves_the_original_alone(
     healthy. The shims know the folder they were installed into: run from another, they take
     the slow path, which records in the copy's own store, and its worker rewrites them."""
     wait_idle(live)
+    _settled(live / ".agents")  # a worker closes its databases after its marker is gone
     copy = tmp_path / "copy"
-    subprocess.run(["cp", "-a", str(live), str(copy)], check=True)
+    _copy(live, copy)
     original = _files(live / ".agents")
 
     r = run_git_aircher(copy, "doctor", "--json")
