@@ -23,7 +23,6 @@ from gitext.hooks.install import (
     git_aircher_executable,
     is_shim,
     read_hook,
-    rendered_shims,
     shims_for,
     write_shim,
 )
@@ -108,11 +107,36 @@ def _refresh(folder: Path, wanted: dict[str, bytes], ours: Path | None, *, own: 
 
 
 def outdated_shims(repo_root: Path) -> list[str]:
-    """Hook files that are shims of ours but not what this installation would write now."""
-    folder, wanted = rendered_shims(repo_root, git_aircher_executable(), None)
-    return [path.name for name in HOOK_NAMES
-            for path in (folder / name, folder / (name + FRAMEWORK_SUFFIX))
-            if is_shim(path) and read_hook(path) != wanted[name]]
+    """Hook files that are shims of ours but not what this installation would write now.
+
+    In a folder `core.hooksPath` shares between repositories, the shims write into the store
+    of whichever repository installed them last: the journal they name is another's, and that
+    alone does not make them outdated (docs/hooks.md)."""
+    where = hooks_dir(repo_root)
+    folder, wanted = where.path, shims_for(where, git_aircher_executable(), None)
+    out = []
+    for name in HOOK_NAMES:
+        for path in (folder / name, folder / (name + FRAMEWORK_SUFFIX)):
+            if not is_shim(path):
+                continue
+            current = read_hook(path)
+            if current == wanted[name] or (where.from_config and current is not None
+                                           and _another_stores(current, wanted[name])):
+                continue
+            out.append(path.name)
+    return out
+
+
+def _another_stores(current: bytes, wanted: bytes) -> bool:
+    """Whether the shim is current but for naming another store's journal, which is there."""
+    theirs = recorded(current, "journal")
+    if not theirs or theirs == recorded(wanted, "journal") or not Path(theirs).is_dir():
+        return False
+    return _but_journal(current) == _but_journal(wanted)
+
+
+def _but_journal(shim: bytes) -> list[bytes]:
+    return [line for line in shim.splitlines() if not line.lstrip().startswith(b"journal=")]
 
 
 def _same(a: Path, b: Path) -> bool:
