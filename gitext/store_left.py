@@ -7,18 +7,24 @@ and `init` made a new, empty one without a word about the old. This finds the ol
 theirs to decide, and one command).
 
 Whose a store is: the main worktree its project context names (as for a store made directly in
-the folder) must be gone, and the store must have recorded a commit this repository has. The
-folder's readable name is no identity (a repository is often renamed when moved), and the path
-alone is none either: any repository removed from disk leaves a store behind.
+the folder) must be gone, the store must have recorded a commit this repository has, and this
+repository must be older than that store. The folder's readable name is no identity (a
+repository is often renamed when moved), and the path alone is none either: any repository
+removed from disk leaves a store behind. Shared commits are not enough: a new clone of the same
+project, made after its old clone was deleted, has them too, and is no move (QA round 8: 02).
+A repository's age is that of its git dir's `description` (written by `git init` and `git clone`
+and by nothing else; `mv` and `cp -a` keep its time), else its oldest reflog entry.
 """
 
 from __future__ import annotations
 
 import contextlib
+import shlex
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from gitext import clock
 from gitext.git.run import git
 from gitext.project import Project
 from gitext.store_place import shared
@@ -37,9 +43,9 @@ class LeftStore:
                 f" (made for {self.made_for}, which is gone)")
 
     def hint(self) -> str:
-        return (f"keep its records: mv '{self.folder}' '{self.target}', then"
-                " `git aircher init`; to start an empty store instead, move that folder out of"
-                f" {self.folder.parent} first")
+        move = shlex.join(["mv", str(self.folder), str(self.target)])
+        return (f"keep its records: {move}, then `git aircher init`; to start an empty store"
+                f" instead, move that folder out of {self.folder.parent} first")
 
 
 def left_behind(project: Project) -> LeftStore | None:
@@ -55,27 +61,44 @@ def left_behind(project: Project) -> LeftStore | None:
     except OSError:
         return None
     root = project.repo.info.main_root
+    born = _born(project.repo.info.common_dir)
+    if born is None:
+        return None  # no telling a move from a new clone
     for entry in entries:
-        made_for, commits = _describe(entry)
+        made_for, made_at, commits = _describe(entry)
         if made_for is None or Path(made_for).exists() or not commits:
             continue
-        if _has_any(root, commits):
+        if made_at is not None and born < made_at and _has_any(root, commits):
             return LeftStore(entry, made_for, target)
     return None
 
 
-def _describe(store: Path) -> tuple[str | None, list[str]]:
-    """The main worktree a store was made for and its newest recorded commits."""
+def _born(common_dir: Path) -> float | None:
+    """When this repository was made (`git init`, `git clone`), as far as its git dir tells."""
+    with contextlib.suppress(OSError):
+        return (common_dir / "description").stat().st_mtime
+    with contextlib.suppress(OSError, ValueError, IndexError), \
+            open(common_dir / "logs" / "HEAD", "rb") as log:
+        # "<old> <new> <name> <<email>> <epoch> <zone>\t<message>"
+        return float(log.readline().split(b"\t", 1)[0].split()[-2])
+    return None
+
+
+def _describe(store: Path) -> tuple[str | None, float | None, list[str]]:
+    """The main worktree a store was made for, when, and its newest recorded commits."""
     core = store / "db" / "core"
     if not (core / "knowledge.db").is_file() or not (core / "file_index.db").is_file():
-        return None, []
-    with contextlib.suppress(sqlite3.Error):
-        made_for = _one(core / "knowledge.db", "SELECT path FROM contexts WHERE"
-                        " context_type = 'project' ORDER BY created_at LIMIT 1")
+        return None, None, []
+    with contextlib.suppress(sqlite3.Error, ValueError):
+        made = _one(core / "knowledge.db", "SELECT path, created_at FROM contexts WHERE"
+                    " context_type = 'project' ORDER BY created_at LIMIT 1")
         commits = _all(core / "file_index.db", "SELECT sha FROM commits"
                        f" ORDER BY committed_at DESC LIMIT {_COMMITS}")
-        return (str(made_for[0]) if made_for else None), commits
-    return None, []
+        if made is None:
+            return None, None, commits
+        made_at = clock.from_ts(str(made[1])) if made[1] else None
+        return str(made[0]), made_at, commits
+    return None, None, []
 
 
 def _one(db: Path, sql: str) -> tuple[object, ...] | None:

@@ -7,7 +7,11 @@ Before, every repository took that folder itself for its store: `init` in a seco
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import shutil
+import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -103,7 +107,6 @@ def test_a_moved_repository_is_told_where_its_store_was_left(
     and doctor name the old store, and the `mv` their hint gives adopts it. A store whose
     repository was removed, not moved, is no one's to adopt: it shares no commit."""
     import re
-    import subprocess
 
     monkeypatch.setenv("AIRCHER_SKIP", "1")  # no worker writing while stores are moved
     stores = tmp_path / "stores"
@@ -114,6 +117,10 @@ def test_a_moved_repository_is_told_where_its_store_was_left(
     shutil.rmtree(gone)  # its store stays behind, of no repository
     _private_conversation(a)
     old = Path(str(_status(aircher, a)["data_dir"]))
+    # A repository older than its store, as one is when `init` comes to it (git's own time
+    # for it, which a move keeps; made within the same second here).
+    day_ago = time.time() - 86400
+    os.utime(a / ".git" / "description", (day_ago, day_ago))
     moved = tmp_path / "elsewhere" / "renamed"
     moved.parent.mkdir()
     a.rename(moved)
@@ -128,9 +135,43 @@ def test_a_moved_repository_is_told_where_its_store_was_left(
         assert len(lines) == 2 and lines[1].startswith("hint: keep its records: mv "), r.err
     assert sorted(stores.iterdir()) == before  # nothing made, nothing moved
 
-    move = re.search(r"mv '[^']+' '[^']+'", lines[1])
-    assert move is not None
-    subprocess.run(["sh", "-c", move.group(0)], check=True)
+    move = re.search(r"keep its records: (mv .*), then `git aircher init`", lines[1])
+    assert move is not None and shlex.split(move.group(1))[:2] == ["mv", str(old)]
+    subprocess.run(["sh", "-c", move.group(1)], check=True)
     r = aircher(moved, "init")
     assert r.code == 0 and r.out.startswith("Reinitialized"), r.err
     assert _titles(aircher, moved) == ["private to A"]
+
+
+def test_a_new_clone_of_a_deleted_one_is_no_move(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aircher: Run
+) -> None:
+    """A clone deleted, the project cloned again: the new clone shares the old store's commits,
+    but is younger than that store, so it is no moved repository and `init` makes its own
+    store (QA round 8: 02: it refused, naming the deleted clone's store as its own). A moved
+    one in a folder whose name needs quoting gets a hint whose `mv` runs (QA round 8: 03)."""
+    monkeypatch.setenv("AIRCHER_SKIP", "1")
+    stores = tmp_path / "it's stores"
+    monkeypatch.setenv("AIRCHER_STORAGE_DATA_DIR", str(stores))
+    first = _repo(tmp_path, "first")
+    assert aircher(first, "init").code == 0
+    upstream = tmp_path / "upstream.git"
+    git(tmp_path, "clone", "-q", "--bare", str(first), str(upstream))
+    shutil.rmtree(first)
+    again = tmp_path / "again"
+    git(tmp_path, "clone", "-q", str(upstream), str(again))
+    # Made now, after the old store: the clone's own time, whatever the test's fixed dates.
+    r = aircher(again, "init")
+    assert r.code == 0 and r.out.startswith("Initialized"), r.err
+    assert len(list(stores.iterdir())) == 2
+
+    day_ago = time.time() - 86400
+    os.utime(again / ".git" / "description", (day_ago, day_ago))
+    moved = tmp_path / "moved"
+    again.rename(moved)
+    r = aircher(moved, "init")
+    assert r.code == 1, r.out
+    hint = r.err.splitlines()[1]
+    move = hint.split("keep its records: ", 1)[1].split(", then `git aircher init`", 1)[0]
+    subprocess.run(["sh", "-c", move], check=True)
+    assert aircher(moved, "init").out.startswith("Reinitialized")
