@@ -78,11 +78,13 @@ def search(project: Project, query: str, *, top: int = 10, mode: str = "hybrid",
     text = clean_query(query)
     if not text.strip():
         raise UsageError("empty query", hint="give some words to search for")
-    from gitext.search.indexer import take_in_local_changes
+    from gitext.search.indexer import Vectors, take_in_local_changes
 
-    # What the user is editing counts as it is now; text alone needs no vectors for it.
+    # What the user is editing counts as it is now. Text alone needs no vectors for it; vector
+    # search has nothing but vectors, so an embedder that fails fails it (QA round 8: 05).
     taken: list[str] = []
-    take_in_local_changes(project, vectors="later" if mode == "text" else "try", notes=taken)
+    vectors: Vectors = "later" if mode == "text" else "now" if mode == "vector" else "try"
+    take_in_local_changes(project, vectors=vectors, notes=taken)
     scored: list[str] = []
     scores = file_scores(project, text, mode=mode, notes=scored)
     if notes is not None:

@@ -151,3 +151,19 @@ def test_vectors_count_by_their_real_size(repo: Path, aircher: Any, endpoint: En
         sizes = {r[0] for r in conn.execute("SELECT dimension FROM embedding_metadata"
                                             " WHERE vector_file IS NOT NULL")}
     assert sizes == {8}
+
+
+def test_vector_search_fails_with_the_endpoint_when_no_vector_is_in(
+        repo: Path, aircher: Any, endpoint: Endpoint) -> None:
+    """The endpoint down before the model had any vector, a file edited: the query's take-in
+    left the edit's vectors for later, the model had no rows to compare, and `--mode vector`
+    answered [] with exit 0 and a warning that the files were searched by their text, which
+    vector search does not do (QA round 8: 05). Vectors alone: the endpoint's error."""
+    commit(repo, {"w.md": "the parser and the widget\n"}, "w")
+    endpoint.down = True
+    assert aircher(repo, "init").code == 0
+    (repo / "w.md").write_text("the parser and the widget, more widget\n")
+    r = aircher(repo, "search", "--json", "--mode", "vector", "widget")
+    assert (r.code, r.out) == (1, "") and r.err.startswith("error: embedding endpoint"), r.err
+    r = aircher(repo, "search", "--json", "widget")  # hybrid still answers, from text
+    assert r.code == 0 and _paths(r.out) == ["w.md"] and r.err.startswith("warning: "), r.err
