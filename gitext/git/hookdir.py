@@ -56,7 +56,9 @@ def hooks_dir(start: Path) -> HooksDir:
         start,
         check=False,
     )
-    lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+    # git ends each answer with "\n" alone; splitlines() would also cut a path at a "\r" or
+    # another character it takes for a line end (QA round 8: 04).
+    lines = proc.stdout.decode("utf-8", "surrogateescape").split("\n")[:-1]
     if proc.returncode != 0 and b"empty string is not a valid path" in proc.stderr:
         # `core.hooksPath=` (set to nothing): git runs no hook at all, and cannot say where.
         raise HooksOff("core.hooksPath is set to an empty string: git runs no hooks here, so"

@@ -117,7 +117,7 @@ def _common_dir(directory: str | None) -> str | None:
                    Path(directory) if directory else Path.cwd(), check=False)
     except (GitError, OSError):
         return None
-    line = done.stdout.decode("utf-8", "surrogateescape").strip()
+    line = done.stdout.decode("utf-8", "surrogateescape").removesuffix("\n")
     return line if done.returncode == 0 and line else None
 
 

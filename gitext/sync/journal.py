@@ -111,7 +111,9 @@ def pending(journal: Path) -> list[Event]:
     events = []
     for path in sorted(names, key=_order):
         try:
-            text = path.read_text("utf-8", errors="surrogateescape")
+            # Bytes, not text mode: its universal newlines turn a "\r" in a path into "\n"
+            # (QA round 8: 04).
+            text = path.read_bytes().decode("utf-8", errors="surrogateescape")
         except FileNotFoundError:
             continue  # another worker took it
         ev = parse(text)

@@ -13,7 +13,7 @@ import pytest
 
 from gitext.git.names import all_storable, quoted, readable, shell_word, storable
 from tests.conftest import commit, git, run_git_aircher, write
-from tests.sync.helpers import failures, mark_active, store, wait_idle
+from tests.sync.helpers import failures, mark_active, query, store, wait_idle
 
 
 def latin1(raw: bytes) -> str:
@@ -165,3 +165,22 @@ def test_a_worktree_whose_path_holds_a_newline_is_refused_and_its_hooks_stay_sil
     (store(hooked) / "run" / "active").unlink()
     assert run_git_aircher(hooked, "doctor").code == 0
     assert "real" not in run_git_aircher(hooked, "worktree", "list").out
+
+
+def test_a_repository_whose_path_holds_a_carriage_return_is_kept_by_its_hooks(
+        tmp_path: Path) -> None:
+    """A "\\r" is no line end to git: the hooks folder's path was cut there (init warned that
+    hooks were not installed), and the worker read the journal in text mode, whose universal
+    newlines made the record's path two lines, so a commit never reached the store (QA round
+    8: 04)."""
+    repo = tmp_path / "r\rx"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    commit(repo, {"a.txt": "a\n"}, "first")
+    r = run_git_aircher(repo, "init")
+    assert r.code == 0 and r.err == "", r.err
+    assert "git-aircher hook shim" in (repo / ".git" / "hooks" / "post-commit").read_text()
+    commit(repo, {"b.txt": "b\n"}, "second")
+    wait_idle(repo)
+    assert query(repo, "file_index", "SELECT count(*) FROM commits") == [(2,)]
+    assert failures(repo) == ""
