@@ -394,3 +394,22 @@ def test_tracked_files_take_the_mode_git_would_stage(tmp_path: Path, aircher: An
               for line in git(repo, "ls-files", "-s", "link", "tool.sh").splitlines()}
     assert stored == staged
     assert stored["link"][0] == "120000"
+
+
+def test_untracked_files_whose_names_are_not_lines_are_hashed(repo: Path, aircher: Any) -> None:
+    """`hash-object --stdin-paths` reads lines and unquotes a line that starts with a double
+    quote: one untracked file named with a newline, a final carriage return or a leading quote
+    failed every query's look at the work tree (only storage.log said so), so edits went
+    unsearched (QA round 8, not scripted)."""
+    assert aircher(repo, "init").code == 0
+    names = ["odd\nname.txt", "ends\r", '"quoted".txt']
+    for i, name in enumerate(names):
+        (repo / name).write_text(f"zebrafinch {i}\n")
+    r = aircher(repo, "search", "--json", "zebrafinch")
+    assert r.code == 0 and sorted(h["path"] for h in json.loads(r.out)) == sorted(names), r.err
+    stored = dict(query(repo, "file_index", "SELECT f.path, w.content_hash FROM worktree_files w"
+                        " JOIN files f ON f.id = w.file_id"))
+    for name in names:
+        assert stored[name] == git(repo, "hash-object", "--", name).strip(), name
+    assert not (store_log := repo / ".agents" / "logs" / "storage.log").exists() or (
+        "hash-object" not in store_log.read_text())
