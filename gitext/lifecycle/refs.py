@@ -111,8 +111,10 @@ def missing_embeddings(project: Project) -> list[str]:
     for (index_path,) in _rows(path, "SELECT index_path FROM search_indexes"
                                      " WHERE index_path IS NOT NULL AND index_path != ''"):
         p = Path(str(index_path))
-        candidates = [p] if p.is_absolute() else [project.layout.root / p,
-                                                  project.layout.embeddings / p]
+        # An absolute path from before the store moved with its repository names the model's
+        # folder at the old place: the folder of that name here is the one.
+        candidates = [p, project.layout.embeddings / p.name] if p.is_absolute() else [
+            project.layout.root / p, project.layout.embeddings / p]
         if not any(c.exists() for c in candidates):
             lines.append(f"search index file {index_path} is missing")
     rows = _rows(path, VECTOR_ROWS)

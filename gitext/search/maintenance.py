@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from gitext import clock
@@ -96,7 +97,9 @@ def register_index(project: Project, embedder: Embedder, *, rebuilt: bool = Fals
             " ON CONFLICT(id) DO UPDATE SET index_path = excluded.index_path,"
             " dimension = excluded.dimension, item_count = excluded.item_count,"
             " last_rebuilt = excluded.last_rebuilt, config = excluded.config",
-            (index_id(embedder.name), str(vs.folder), embedder.name, embedder.dimension, count,
+            # Relative to the store, which moves with its repository.
+            (index_id(embedder.name), _within(vs.folder, project.layout.root), embedder.name,
+             embedder.dimension, count,
              last, json.dumps(config)),
         )
 
@@ -137,6 +140,13 @@ def maybe_compact(project: Project, embedder: Embedder) -> bool:
         compact(project, embedder)
         return True
     return False
+
+
+def _within(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
 
 
 def compact(project: Project, embedder: Embedder) -> dict[str, int]:

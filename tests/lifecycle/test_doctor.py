@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from pathlib import Path
+from typing import Any
 
 from gitext.lifecycle.doctor import diagnose
 from gitext.lifecycle.repair import repair
 from gitext.project import Project
 from gitext.sync.api import catch_up
-from tests.conftest import commit, git
+from tests.conftest import commit, git, open_project
 from tests.lifecycle.util import add_conversations, counts, settle
 
 
@@ -168,3 +170,28 @@ def test_lost_file_index_without_backup_is_rebuilt_from_git(project: Project) ->
         after = {r[0] for r in conn.execute("SELECT path FROM files")}
     assert after == before
     assert result.after is not None and result.after.healthy
+
+
+def test_a_repository_moved_with_its_store_keeps_its_search_index(
+        repo: Path, tmp_path: Path, aircher: Any) -> None:
+    """`search_indexes.index_path` was the vectors' folder, absolute: after the repository was
+    moved (its store inside it), doctor said the search index file was missing (QA round 8,
+    not scripted). It is kept relative to the store, and an old absolute one is looked for in
+    the store it names the folder of."""
+    from gitext.lifecycle.refs import missing_embeddings
+
+    commit(repo, {"m.py": "def moved():\n    return 1\n"}, "m")
+    assert aircher(repo, "init").code == 0 and aircher(repo, "index").code == 0
+    with sqlite3.connect(repo / ".agents" / "db" / "core" / "knowledge.db") as conn:
+        (path,) = conn.execute("SELECT index_path FROM search_indexes").fetchone()
+        assert not Path(path).is_absolute(), path
+        # As an earlier version wrote it.
+        conn.execute("UPDATE search_indexes SET index_path = ?",
+                     (str(repo / ".agents" / path),))
+    conn.close()
+    moved = tmp_path / "moved"
+    repo.rename(moved)
+    with open_project(moved) as project:
+        assert missing_embeddings(project) == []
+    r = aircher(moved, "doctor", "--json")
+    assert "search index file" not in r.out, r.out
