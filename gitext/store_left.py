@@ -68,7 +68,9 @@ def left_behind(project: Project) -> LeftStore | None:
         made_for, made_at, commits = _describe(entry)
         if made_for is None or Path(made_for).exists() or not commits:
             continue
-        if made_at is not None and born < made_at and _has_any(root, commits):
+        # created_at has whole seconds: `init` in the second `git init` or `git clone` ran (a
+        # set-up script) is after it (QA round 9: 01).
+        if made_at is not None and int(born) <= made_at and _has_any(root, commits):
             return LeftStore(entry, made_for, target)
     return None
 
@@ -82,6 +84,11 @@ def _born(common_dir: Path) -> float | None:
         # "<old> <new> <name> <<email>> <epoch> <zone>\t<message>"
         return float(log.readline().split(b"\t", 1)[0].split()[-2])
     return None
+
+
+def made_for(store: Path) -> str | None:
+    """The main worktree the store at ``store`` was made for, as it recorded it, or None."""
+    return _describe(store)[0]
 
 
 def _describe(store: Path) -> tuple[str | None, float | None, list[str]]:

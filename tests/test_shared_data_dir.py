@@ -10,6 +10,7 @@ import json
 import os
 import shlex
 import shutil
+import sqlite3
 import subprocess
 import time
 from collections.abc import Callable
@@ -29,6 +30,17 @@ def _repo(tmp_path: Path, name: str) -> Path:
     git(repo, "init", "-q")
     commit(repo, {"f.txt": f"file of {name}\n"}, name)
     return repo
+
+
+def _created_at(store: Path) -> float:
+    """When a store was made, as its project context recorded it (whole seconds)."""
+    from gitext.clock import from_ts
+
+    with sqlite3.connect(store / "db" / "core" / "knowledge.db") as conn:
+        (made,) = conn.execute("SELECT created_at FROM contexts WHERE context_type = 'project'"
+                               ).fetchone()
+    conn.close()
+    return from_ts(str(made))
 
 
 def _status(aircher: Run, repo: Path) -> dict[str, object]:
@@ -117,10 +129,10 @@ def test_a_moved_repository_is_told_where_its_store_was_left(
     shutil.rmtree(gone)  # its store stays behind, of no repository
     _private_conversation(a)
     old = Path(str(_status(aircher, a)["data_dir"]))
-    # A repository older than its store, as one is when `init` comes to it (git's own time
-    # for it, which a move keeps; made within the same second here).
-    day_ago = time.time() - 86400
-    os.utime(a / ".git" / "description", (day_ago, day_ago))
+    # `init` in the very second the repository was made, as a set-up script runs them: the
+    # store's created_at has whole seconds, and that second counts as after it (QA round 9: 01).
+    made = _created_at(old)
+    os.utime(a / ".git" / "description", (made + 0.9, made + 0.9))
     moved = tmp_path / "elsewhere" / "renamed"
     moved.parent.mkdir()
     a.rename(moved)
@@ -160,7 +172,10 @@ def test_a_new_clone_of_a_deleted_one_is_no_move(
     shutil.rmtree(first)
     again = tmp_path / "again"
     git(tmp_path, "clone", "-q", str(upstream), str(again))
-    # Made now, after the old store: the clone's own time, whatever the test's fixed dates.
+    # Made after the old store (a second later at least: within its second, which is all
+    # created_at tells, it would count as before it).
+    later = _created_at(next(stores.iterdir())) + 2
+    os.utime(again / ".git" / "description", (later, later))
     r = aircher(again, "init")
     assert r.code == 0 and r.out.startswith("Initialized"), r.err
     assert len(list(stores.iterdir())) == 2
