@@ -4,7 +4,10 @@ repository's events reach its own store, and a repository without a store stays 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import commit, git, run_git_aircher
 from tests.sync.helpers import failures, query, store, wait_idle
@@ -56,3 +59,32 @@ def test_records_of_another_repository_never_enter_this_store(tmp_path: Path) ->
     for repo in (a, b):
         report = json.loads(run_git_aircher(repo, "doctor", "--json").out)
         assert [f for f in report["findings"] if f["check"] == "hooks_outdated"] == [], repo
+    # The last to install with a "\r" in its path: the recorded journal was read cut there
+    # (QA round 9: 04).
+    odd = _repo(tmp_path, "ga\rmma", shared)
+    assert run_git_aircher(odd, "init").code == 0
+    assert _outdated(a) == [] and _outdated(b) == []
+
+
+def _outdated(repo: Path) -> list[dict[str, object]]:
+    report = json.loads(run_git_aircher(repo, "doctor", "--json").out)
+    return [f for f in report["findings"] if f["check"] == "hooks_outdated"]
+
+
+def test_shims_naming_a_dead_store_are_outdated(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stores in a folder of stores: the repository that installed the shared shims last is
+    deleted, its store stays, and its journal with it. The shims still name that journal, so
+    the others' events went there and were never applied; doctor called the shims current,
+    since that journal was there (QA round 9: 06). A store whose repository is gone is none to
+    write into."""
+    monkeypatch.setenv("AIRCHER_STORAGE_DATA_DIR", str(tmp_path / "stores"))
+    shared = tmp_path / "shared-hooks"
+    a = _repo(tmp_path, "alpha", shared)
+    odd = _repo(tmp_path, "be\rta", shared)
+    assert run_git_aircher(a, "init").code == 0
+    assert run_git_aircher(odd, "init").code == 0
+    assert _outdated(a) == []  # naming a live store's journal, "\r" and all
+    shutil.rmtree(odd)
+    found = _outdated(a)
+    assert len(found) == 1 and "post-commit" in str(found[0]["message"]), found
