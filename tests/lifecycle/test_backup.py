@@ -16,7 +16,7 @@ import pytest
 
 from gitext import clock
 from gitext.errors import AircherError
-from gitext.lifecycle.backup import create_backup, list_backups, prune_backups
+from gitext.lifecycle.backup import BackupInfo, create_backup, list_backups, prune_backups
 from gitext.lifecycle.restore import extract, restore_backup, verify_backup
 from gitext.project import Project
 from tests.conftest import commit
@@ -262,16 +262,21 @@ def test_a_backup_older_than_a_compaction_restores_searchable_vectors(
     assert compact(project, embedder_for(project))["kept"] >= 2
 
 
+def _sessions_copy(project: Project) -> tuple[BackupInfo, Path, bytearray]:
+    """A new backup, its copy of sessions.db and that copy's bytes, to damage."""
+    info = create_backup(project)
+    copy = info.db("sessions")
+    assert copy is not None
+    path = Path(info.path) / copy.file
+    return info, path, bytearray(path.read_bytes())
+
+
 def test_a_damaged_copy_is_named_by_restore_and_not_called_good_by_list(
         project: Project, aircher: Any) -> None:
     """Restore said "failed verification (ok)", the integrity result, for a checksum mismatch;
     `list` said "yes" under "good" for a backup `verify` failed (QA round 3: 14)."""
     repo = project.repo.root
-    info = create_backup(project)
-    copy = info.db("sessions")
-    assert copy is not None
-    path = Path(info.path) / copy.file
-    data = bytearray(path.read_bytes())
+    info, path, data = _sessions_copy(project)
     data[-10] ^= 0xFF  # in place, same size: past the pages SQLite checks
     path.write_bytes(bytes(data))
     project.close()
@@ -294,11 +299,7 @@ def test_list_json_claims_only_what_a_look_tells(project: Project, aircher: Any)
     manifest judges nothing either: it once carried "good": true whatever became of its
     copies."""
     repo = project.repo.root
-    info = create_backup(project)
-    copy = info.db("sessions")
-    assert copy is not None
-    path = Path(info.path) / copy.file
-    data = bytearray(path.read_bytes())
+    info, path, data = _sessions_copy(project)
     for i in range(200, 4000):
         data[i] ^= 0xFF  # in place, same size
     path.write_bytes(bytes(data))
