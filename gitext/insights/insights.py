@@ -23,6 +23,7 @@ from typing import Any
 from gitext.contexts import Context, project_context
 from gitext.git import compare as gc
 from gitext.ids import derived_id
+from gitext.index.secrets import redact_text
 from gitext.insights import text
 from gitext.insights.patterns import BranchWork, co_changes
 from gitext.project import Project
@@ -71,7 +72,9 @@ def _documents(project: Project, branches: list[BranchWork]) -> dict[str, list[s
         }
     with project.db("conversations").read() as conn:
         for b in branches:
-            parts = [f"{c.subject}\n{c.body}" for c in b.commits]
+            # Redacted as the store keeps commit messages: the terms two branches share are
+            # stored with the relationship, and a key in shared history is shared by both.
+            parts = [redact_text(f"{c.subject}\n{c.body}") for c in b.commits]
             ids = kids[b.ctx.id]
             rows = conn.execute(
                 "SELECT c.title, substr(m.content, 1, ?) FROM conversations c"

@@ -127,3 +127,23 @@ def test_refresh_finds_conflicts_shared_patterns_and_similar_tasks(
                 (ctx["feature/signup"], ctx["feature/signup"]))
     assert left[0][0] == 0
     assert count(project, "knowledge", "success_patterns") == 0
+
+
+def test_refresh_keeps_keys_in_commit_messages_out_of_its_terms(project: Project) -> None:
+    """'similar_task' relationships and 'similar_solution' insights store the terms two
+    branches share, and those were taken from `git log` as it is: a key in a commit message of
+    both branches' history became a shared term in knowledge.db, while the store keeps commit
+    messages redacted (session 16, noticed while fixing QA round 6: 01)."""
+    key = "AKIA" + "Z7QW3ERTY5UIOP2A"
+    sc = build(project)
+    for path in (sc.login, sc.signup):
+        (path / "notes.txt").write_text("token refresh\n")
+        git(path, "add", "notes.txt")
+        git(path, "commit", "-qm", f"token refresh with {key}\n\nrotate {key} after expiry")
+    refresh(project)
+    stored = rows(project, "knowledge", "SELECT metadata FROM context_relationships"
+                  " WHERE relationship_type = 'similar_task'")
+    stored += rows(project, "knowledge", "SELECT evidence || description FROM"
+                   " cross_context_insights WHERE insight_type = 'similar_solution'")
+    assert stored and "token" in " ".join(str(r[0]) for r in stored)
+    assert not any(key.lower() in str(r[0]).lower() for r in stored), stored
