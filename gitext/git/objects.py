@@ -148,6 +148,22 @@ def blob_id_in(data: bytes, object_format: str) -> str:
     return h.hexdigest()
 
 
+def file_blob_id(path: Path, object_format: str) -> str:
+    """`blob_id_in` of a file's bytes, read in pieces: it may be larger than memory."""
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        h = hashlib.new(object_format)
+        h.update(b"blob %d\0" % size)
+        left = size
+        while left > 0:
+            piece = f.read(min(left, 1 << 20))
+            if not piece:
+                raise OSError(f"{path} shrank while it was read")
+            h.update(piece)
+            left -= len(piece)
+    return h.hexdigest()
+
+
 _FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 

@@ -7,7 +7,7 @@ import stat
 from pathlib import Path
 
 from gitext.git.names import storable
-from gitext.git.objects import blob_id_in
+from gitext.git.objects import blob_id_in, file_blob_id
 from gitext.git.run import Started, git
 from gitext.sync.files import FileState
 
@@ -127,15 +127,13 @@ def hashed_states(root: Path, changed: list[Listed]) -> list[FileState]:
     odd = {p for p, _, _ in changed if p not in links and _not_a_line(p)}
     files = [p for p, _, _ in changed if p not in links and p not in odd]
     blobs: dict[str, str] = {}
-    if odd:
-        blobs.update(_file_blobs(root, odd))
     if files:
         out = git(["hash-object", "--no-filters", "--stdin-paths"], root,
                   input="".join(p + "\n" for p in files).encode("utf-8", "surrogateescape"),
                   ).stdout.decode().split()
         blobs.update(zip(files, out, strict=True))
-    if links:
-        blobs.update(_link_blobs(root, links))
+    if links or odd:
+        blobs.update(_hashed_here(root, links, odd))
     states = []
     for path, status, seen in changed:
         if path not in blobs:
@@ -162,46 +160,21 @@ def _not_a_line(path: str) -> bool:
     return "\n" in path or path.endswith("\r") or path.startswith('"')
 
 
-def _file_blobs(root: Path, paths: set[str]) -> dict[str, str]:
-    """path -> blob id of each file's bytes as they are (what --no-filters hashes)."""
-    algo = git(["rev-parse", "--show-object-format"], root).stdout.decode().strip()
-    out = {}
-    for path in paths:
-        try:
-            out[path] = _streamed_blob_id(root / path, algo)
-        except OSError:
-            continue  # gone since git listed it: the next look sees what is there
-    return out
-
-
-def _streamed_blob_id(path: Path, algo: str) -> str:
-    """git's blob id of a file read in pieces: it may be larger than memory (QA round 9: 03)."""
-    import hashlib
-
-    with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        h = hashlib.new(algo)
-        h.update(b"blob %d\0" % size)
-        left = size
-        while left > 0:
-            piece = f.read(min(left, 1 << 20))
-            if not piece:
-                raise OSError(f"{path} shrank while it was read")
-            h.update(piece)
-            left -= len(piece)
-    return h.hexdigest()
-
-
-def _link_blobs(root: Path, links: set[str]) -> dict[str, str]:
-    """path -> blob id of each symlink, as git stores one: the link's own text, never what it
-    points to (`git hash-object` follows links, and fails on a dangling one or one to a folder).
-    Hashed here, in the repository's object format, rather than one git process per link."""
+def _hashed_here(root: Path, links: set[str], odd: set[str]) -> dict[str, str]:
+    """path -> blob id, hashed here in the repository's object format, of what `hash-object
+    --stdin-paths` cannot hash: each symlink (git stores the link's own text; hash-object
+    follows links, and fails on a dangling one or one to a folder) and each file whose name
+    it would not read back (`_not_a_line`), from its bytes as they are (as --no-filters)."""
     algo = git(["rev-parse", "--show-object-format"], root).stdout.decode().strip()
     out = {}
     for path in links:
         try:
-            target = os.readlink(os.fsencode(root / path))
+            out[path] = blob_id_in(os.readlink(os.fsencode(root / path)), algo)
+        except OSError:
+            continue  # gone since git listed it: the next look sees what is there
+    for path in odd:
+        try:
+            out[path] = file_blob_id(root / path, algo)
         except OSError:
             continue
-        out[path] = blob_id_in(target, algo)
     return out
