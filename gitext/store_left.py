@@ -27,7 +27,7 @@ from pathlib import Path
 from gitext import clock
 from gitext.git.run import git
 from gitext.project import Project
-from gitext.store_place import shared
+from gitext.store_place import project_of, shared
 
 _COMMITS = 20  # the store's newest commits looked up: one of them suffices
 
@@ -88,33 +88,25 @@ def _born(common_dir: Path) -> float | None:
 
 def made_for(store: Path) -> str | None:
     """The main worktree the store at ``store`` was made for, as it recorded it, or None."""
-    return _describe(store)[0]
+    with contextlib.suppress(sqlite3.Error):
+        made = project_of(store)
+        return made[0] if made else None
+    return None
 
 
 def _describe(store: Path) -> tuple[str | None, float | None, list[str]]:
     """The main worktree a store was made for, when, and its newest recorded commits."""
     core = store / "db" / "core"
-    if not (core / "knowledge.db").is_file() or not (core / "file_index.db").is_file():
+    if not (core / "file_index.db").is_file():
         return None, None, []
     with contextlib.suppress(sqlite3.Error, ValueError):
-        made = _one(core / "knowledge.db", "SELECT path, created_at FROM contexts WHERE"
-                    " context_type = 'project' ORDER BY created_at LIMIT 1")
-        commits = _all(core / "file_index.db", "SELECT sha FROM commits"
-                       f" ORDER BY committed_at DESC LIMIT {_COMMITS}")
+        made = project_of(store)
         if made is None:
-            return None, None, commits
-        made_at = clock.from_ts(str(made[1])) if made[1] else None
-        return str(made[0]), made_at, commits
+            return None, None, []
+        commits = [str(r[0]) for r in _rows(core / "file_index.db", "SELECT sha FROM commits"
+                                           f" ORDER BY committed_at DESC LIMIT {_COMMITS}")]
+        return made[0], clock.from_ts(str(made[1])) if made[1] else None, commits
     return None, None, []
-
-
-def _one(db: Path, sql: str) -> tuple[object, ...] | None:
-    rows = _rows(db, sql)
-    return rows[0] if rows else None
-
-
-def _all(db: Path, sql: str) -> list[str]:
-    return [str(r[0]) for r in _rows(db, sql)]
 
 
 def _rows(db: Path, sql: str) -> list[tuple[object, ...]]:

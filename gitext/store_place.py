@@ -60,21 +60,31 @@ def project_store(value: str, info: RepoInfo) -> Path:
 
 def _earlier_owner(data: Path) -> str | None:
     """The main worktree whose records a store made directly in ``data`` holds, if there is one."""
-    db = data / "db" / "core" / "knowledge.db"
-    if not db.is_file():
-        return None
     import sqlite3
 
     try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
-        try:
-            row = conn.execute("SELECT path FROM contexts WHERE context_type = 'project'"
-                               " ORDER BY created_at LIMIT 1").fetchone()
-        finally:
-            conn.close()
+        made = project_of(data)
     except sqlite3.Error as exc:
         # Guessing would either hide this repository's store or show it another's records.
         raise UsageError(f"cannot tell which repository the store in {data} belongs to: {exc}",
                          "storage.data_dir is a folder of stores, one folder each: move that"
                          " store out of it, or set storage.data_dir to another folder") from None
-    return str(row[0]) if row and row[0] else None
+    return made[0] if made else None
+
+
+def project_of(store: Path) -> tuple[str, str | None] | None:
+    """The main worktree the store at ``store`` was made for and when (``created_at``), as its
+    project context records them; None for no store or no record. sqlite3.Error when it
+    cannot be read."""
+    import sqlite3
+
+    db = store / "db" / "core" / "knowledge.db"
+    if not db.is_file():
+        return None
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+    try:
+        row = conn.execute("SELECT path, created_at FROM contexts WHERE context_type = 'project'"
+                           " ORDER BY created_at LIMIT 1").fetchone()
+    finally:
+        conn.close()
+    return (str(row[0]), row[1]) if row and row[0] else None
