@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO
 
 from gitext.errors import AircherError, GitError, NotARepositoryError
-from gitext.git.run import clean_env, git
+from gitext.git.run import answer_lines, clean_env, git
 
 TURN_ON_HINT = ("to turn them on: `git config --unset core.hooksPath` (add --global where it is"
                 " set there), then `git aircher hooks install`")
@@ -56,9 +56,7 @@ def hooks_dir(start: Path) -> HooksDir:
         start,
         check=False,
     )
-    # git ends each answer with "\n" alone; splitlines() would also cut a path at a "\r" or
-    # another character it takes for a line end (QA round 8: 04).
-    lines = proc.stdout.decode("utf-8", "surrogateescape").split("\n")[:-1]
+    lines = answer_lines(proc.stdout)  # a "\r" in a path is no line end (QA round 8: 04)
     if proc.returncode != 0 and b"empty string is not a valid path" in proc.stderr:
         # `core.hooksPath=` (set to nothing): git runs no hook at all, and cannot say where.
         raise HooksOff("core.hooksPath is set to an empty string: git runs no hooks here, so"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from gitext.errors import GitError, NotARepositoryError
 from gitext.git.names import readable
-from gitext.git.run import git, git_out
+from gitext.git.run import answer_lines, git, git_out
 from gitext.git.shield import is_shield
 
 NULL_SHAS = frozenset({"0" * 40, "0" * 64})
@@ -52,9 +52,7 @@ def discover(start: Path) -> RepoInfo:
         start,
         check=False,
     )
-    # git ends each answer with a newline and quotes nothing: a path that holds one (or a
-    # character splitlines() also takes for a line end) spans lines, so "\n" alone splits.
-    lines = proc.stdout.decode("utf-8", "surrogateescape").split("\n")[:-1]
+    lines = answer_lines(proc.stdout)
     if b"dubious ownership" in proc.stderr:
         # git refuses a repository someone else owns (safe.directory); saying "not a git
         # repository" sent people looking for the wrong problem.
@@ -88,8 +86,7 @@ def discover(start: Path) -> RepoInfo:
 
 
 def _one_path(option: str, start: Path) -> str:
-    out = git(["rev-parse", option], start).stdout
-    return out.decode("utf-8", "surrogateescape").removesuffix("\n")
+    return "\n".join(answer_lines(git(["rev-parse", option], start).stdout))
 
 
 def _main_root(common_dir: Path, worktree_root: Path) -> Path:

@@ -105,3 +105,10 @@ class Started:
 
 def git_out(args: Sequence[str], cwd: Path, *, check: bool = True) -> str:
     return git(args, cwd, check=check).stdout.decode("utf-8", "surrogateescape")
+
+
+def answer_lines(out: bytes) -> list[str]:
+    """git's answers, one per line, as `rev-parse` prints them: each ends with "\n" and none
+    is quoted, so "\n" alone splits (splitlines() would also cut a path at a "\r"). A path
+    that holds a newline spans lines: callers that may meet one count the lines."""
+    return out.decode("utf-8", "surrogateescape").split("\n")[:-1]

@@ -108,7 +108,7 @@ def _locate(args: list[str]) -> tuple[Path, str] | None:
 
 def _common_dir(directory: str | None) -> str | None:
     from gitext.errors import GitError
-    from gitext.git.run import git
+    from gitext.git.run import answer_lines, git
 
     try:
         # Through the shared runner, without GIT_DIR and friends, as the query itself will find
@@ -117,7 +117,7 @@ def _common_dir(directory: str | None) -> str | None:
                    Path(directory) if directory else Path.cwd(), check=False)
     except (GitError, OSError):
         return None
-    line = done.stdout.decode("utf-8", "surrogateescape").removesuffix("\n")
+    line = "\n".join(answer_lines(done.stdout))
     return line if done.returncode == 0 and line else None
 
 
