@@ -134,7 +134,9 @@ def test_doctor_reports_a_conversation_both_archived_and_live_and_restore_replac
 def test_an_archived_conversation_is_named_as_archived(
     project: Project, aircher: object,
 ) -> None:
-    """(QA round 6: 06)"""
+    """An archived conversation named by `conversation show` or by an agent appending to it
+    was "no conversation", with a hint whose command does not list archived ones (QA round 6:
+    06): it is named as archived, with the command that restores it."""
     old, _ = _old_and_new(project)
     run = aircher  # type: ignore[assignment]
     for name in (old, old[:8]):
