@@ -15,7 +15,7 @@ from gitext.cli.app import COMMANDS, cli
 def command_help(path: list[str], cmd: click.Command) -> str:
     # A fixed width and the group's own settings: the text must not depend on the terminal.
     root = click.Context(cli, info_name="git aircher", terminal_width=100, max_content_width=100,
-                         help_option_names=["-h", "--help"])
+                         **cli.context_settings)
     ctx = click.Context(cmd, info_name=" ".join(path), parent=root)
     return cmd.get_help(ctx)
 
