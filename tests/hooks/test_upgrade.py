@@ -134,17 +134,26 @@ def test_shims_of_a_moved_repository_are_rewritten_at_its_next_event(
 def _files(folder: Path) -> dict[str, tuple[int, int]]:
     """Every entry under `folder` (folders too: a record written and taken away again leaves
     its folder's mtime changed), by modification time and size."""
-    return {str(p.relative_to(folder)): (p.lstat().st_mtime_ns, p.lstat().st_size)
-            for p in [folder, *folder.rglob("*")]}
+    out = {}
+    for p in [folder, *folder.rglob("*")]:
+        try:
+            st = p.lstat()
+        except FileNotFoundError:
+            continue  # gone between the listing and the look: the next look tells
+        out[str(p.relative_to(folder))] = (st.st_mtime_ns, st.st_size)
+    return out
 
 
 def _settled(folder: Path) -> None:
-    """Until two looks at `folder` 0.2 s apart agree (a deadline, not a timing test)."""
-    seen = _files(folder)
-    for _ in range(100):
+    """Until `folder` has not changed for a second, looked at every 0.2 s (a deadline, not a
+    timing test): the original's worker closes its databases, removing their -wal and -shm
+    files, a moment after its marker is gone."""
+    seen, quiet = _files(folder), 0
+    for _ in range(150):
         time.sleep(0.2)
         now = _files(folder)
-        if now == seen:
+        quiet = quiet + 1 if now == seen else 0
+        if quiet >= 5:
             return
         seen = now
     raise AssertionError(f"{folder} kept changing")
