@@ -112,9 +112,11 @@ def update(project: Project, *, progress: Progress | None = None,
     root = project.repo.root
     worktree = str(root)
     if only is None:
+        from gitext.search.retokenize import retokenize
         from gitext.search.scrub import scrub
 
         scrub(project)  # once per store: versions indexed before contents were redacted
+        retokenize(project, most=most)  # once per store: terms of an older tokenizer
     fdb = project.db("file_index")
     with fdb.read() as conn:
         files = live_files(conn, worktree, only)
@@ -435,11 +437,14 @@ def vectors_stamp(project: Project) -> str:
     Kept in the stamp beside HEAD: a view indexed while embeddings were off has no vectors,
     and turning them on (or choosing another model) moves no HEAD, so a stamp of HEAD alone
     kept every query from making them until the next commit (QA round 7: 12). A stamp without
-    this line (written before) is checked once by the next query or worker pass."""
+    this line (written before) is checked once by the next query or worker pass, and so is
+    one of an older tokenizer (its terms are made again: `retokenize`)."""
+    from gitext.search.tokenize import VERSION
+
     cfg = project.config
     if not cfg.flag("storage.embeddings.enabled"):
-        return "-"
-    return cfg.text("storage.embeddings.embedding_model")
+        return f"- {VERSION}"
+    return f"{cfg.text('storage.embeddings.embedding_model')} {VERSION}"
 
 
 def forget_indexed(project: Project, root: Path) -> None:

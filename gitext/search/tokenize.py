@@ -32,6 +32,10 @@ STOP_WORDS = frozenset(
     """.split()  # noqa: SIM905 (a word list reads better as text)
 )
 
+# Which terms this tokenizer makes, kept with what a store indexed: "terms-2" keeps letters with
+# the digits after them (`sha256` of `digest_sha256`).
+VERSION = "terms-2"
+
 MAX_TERM = 64  # longer "identifiers" are hashes or base64 and only bloat the index
 
 _cache: dict[str, tuple[str, ...]] = {}
@@ -66,16 +70,24 @@ def _split(word: str) -> tuple[str, ...]:
         if piece:
             parts.extend(_PART.findall(piece))
     out: list[str] = []
+    whole = ""
     if len(parts) > 1:
         # The whole identifier too, so an exact name outranks a scatter of its sub-words.
         whole = "".join(parts).lower()
         if whole not in STOP_WORDS and len(whole) <= MAX_TERM:
             out.append(whole)
-    for part in parts:
+    for i, part in enumerate(parts):
         low = part.lower()
-        if len(low) < 2 or low.isdigit() or low in STOP_WORDS or len(low) > MAX_TERM:
-            continue
-        out.append(stem(low))
+        if len(low) >= 2 and not low.isdigit() and low not in STOP_WORDS and len(low) <= MAX_TERM:
+            out.append(stem(low))
+        if i + 1 < len(parts) and parts[i + 1].isdigit() and not low.isdigit():
+            # Letters and the digits after them name one thing (sha256, int64, x86): the
+            # digits alone are dropped, and "sha" alone cannot tell sha256 from sha1.
+            # One letter with one digit is more often a piece of a hex digest (f3a9c2) than a
+            # name.
+            joined = low + parts[i + 1]
+            if joined != whole and 3 <= len(joined) <= MAX_TERM:
+                out.append(joined)
     result = tuple(out)
     if len(_cache) < _CACHE_LIMIT:
         _cache[word] = result

@@ -18,6 +18,17 @@ def test_identifiers_split_and_kept_whole() -> None:
                                                         "cooky", "py"]
 
 
+def test_letters_keep_the_digits_after_them() -> None:
+    """`sha256` of `digest_sha256` is a term (QA round 7: 06): "sha" alone cannot tell it from
+    sha1, and the digits alone are dropped."""
+    assert terms("digest_sha256") == ["digestsha256", "digest", "sha", "sha256"]
+    assert terms("getUTF8Name") == ["getutf8name", "get", "utf", "utf8", "name"]
+    assert "x86" in terms("x86_64") and "int64" in terms("int64_t")
+    assert terms("sha256") == ["sha256", "sha"]  # the whole word is not repeated
+    # A letter and a digit are more often part of a hex digest than a name.
+    assert terms("f3a9c2e7") == ["f3a9c2e7"]
+
+
 def test_python_chunks_follow_definitions() -> None:
     body = "\n".join(f"    x{i} = {i}" for i in range(50))
     text = f"import os\n\n\ndef first():\n{body}\n\n\ndef second():\n{body}\n"

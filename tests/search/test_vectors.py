@@ -83,7 +83,7 @@ def test_vectors_come_when_embeddings_are_turned_on_at_the_same_head(
     assert [h["path"] for h in json.loads(r.out)] == ["nf.py"]
     with open_project(repo) as project:
         stamp = project.layout.run_file("indexed", repo.resolve()).read_text().split()
-    assert stamp == [git(repo, "rev-parse", "HEAD").strip(), "aircher-hash-384"]
+    assert stamp == [git(repo, "rev-parse", "HEAD").strip(), "aircher-hash-384", "terms-2"]
 
 
 def test_compaction_keeps_live_vectors(empty_repo: Path, aircher: Any,

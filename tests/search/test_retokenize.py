@@ -1,0 +1,87 @@
+"""Identifier parts with digits in search, in a new store and in one indexed by the tokenizer
+before (QA round 7: 06)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import commit, run_git_aircher
+
+SHA1 = "def digest_sha1(data):\n    return hashlib.new(ALG, data)\n"
+SHA256 = "def digest_sha256(data):\n    return hashlib.new(ALG, data)\n"
+
+
+def scores(repo: Path, *args: str) -> dict[str, float]:
+    r = run_git_aircher(repo, "search", "--json", *args, "--", "sha256")
+    assert r.code == 0, r.err
+    return {h["path"]: h["score"] for h in json.loads(r.out)}
+
+
+def db(repo: Path, name: str) -> sqlite3.Connection:
+    return sqlite3.connect(repo / ".agents" / "db" / "core" / f"{name}.db")
+
+
+def test_search_tells_sha256_from_sha1(empty_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRCHER_SKIP", "1")
+    commit(empty_repo, {"crypto_a.py": SHA1, "crypto_b.py": SHA256}, "digests")
+    assert run_git_aircher(empty_repo, "init").code == 0
+    for mode in ("text", "hybrid"):
+        found = scores(empty_repo, "--mode", mode)
+        assert found["crypto_b.py"] > found.get("crypto_a.py", 0.0), (mode, found)
+
+
+def _old_split(word: str) -> tuple[str, ...]:
+    """The tokenizer before: letters and the digits after them never joined."""
+    from gitext.search import tokenize
+
+    parts = [p for piece in word.split("_") if piece for p in tokenize._PART.findall(piece)]
+    out = ["".join(parts).lower()] if len(parts) > 1 else []
+    return tuple(out + [tokenize.stem(p.lower()) for p in parts
+                        if len(p) > 1 and not p.isdigit() and p.lower() not in
+                        tokenize.STOP_WORDS])
+
+
+def test_a_store_of_the_older_tokenizer_is_made_again_once(
+        empty_repo: Path, monkeypatch: pytest.MonkeyPatch, aircher: Any) -> None:
+    """After the upgrade (migration 009 leaves the work pending, the stamps name the older
+    terms) the next query or update rewrites every version's terms and the built-in embedder's
+    vectors, and then it is not done again."""
+    from gitext.search import indexer, tokenize
+
+    monkeypatch.setenv("AIRCHER_SKIP", "1")
+    commit(empty_repo, {"crypto_a.py": SHA1, "crypto_b.py": SHA256}, "digests")
+    with monkeypatch.context() as old_code:  # in this process, where the old code is in force
+        old_code.setattr(tokenize, "_split", _old_split)
+        old_code.setattr(tokenize, "VERSION", "terms-1")
+        old_code.setattr(indexer, "retokenize", lambda project, most=None: 0, raising=False)
+        tokenize._cache.clear()
+        assert aircher(empty_repo, "init").code == 0
+        assert aircher(empty_repo, "index").code == 0
+    tokenize._cache.clear()
+    with db(empty_repo, "file_index") as conn:  # what migration 009 leaves in such a store
+        conn.execute("INSERT OR IGNORE INTO pending_scrubs (name) VALUES ('terms-2')")
+        body = conn.execute("SELECT body_terms FROM search_docs WHERE path = 'crypto_b.py'"
+                            ).fetchone()[0]
+    conn.close()
+    assert "sha256" not in body.split()
+    with db(empty_repo, "knowledge") as kconn:
+        old_ids = {r[0] for r in kconn.execute("SELECT vector_file FROM embedding_metadata")}
+    kconn.close()
+    assert old_ids
+
+    found = scores(empty_repo)  # a query finds the stamp outdated
+    assert found["crypto_b.py"] > found.get("crypto_a.py", 0.0), found
+    with db(empty_repo, "file_index") as conn:
+        assert conn.execute("SELECT count(*) FROM pending_scrubs").fetchone()[0] == 0
+    conn.close()
+    with db(empty_repo, "knowledge") as kconn:
+        new_ids = {r[0] for r in kconn.execute("SELECT vector_file FROM embedding_metadata")}
+    kconn.close()
+    assert new_ids and not new_ids & old_ids  # segments of the new terms, none of the old
+    stamps = list((empty_repo / ".agents" / "run").glob("indexed-*"))
+    assert stamps and all("terms-2" in p.read_text() for p in stamps)
