@@ -91,8 +91,17 @@ def number(
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise UsageError(f"{field} must be a finite number, got {value!r}")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise UsageError(f"{field} must be between {lo} and {hi}, got {value}")
+        raise UsageError(f"{field} must be {_bounds(lo, hi)}, got {value}")
     return float(value)
+
+
+def _bounds(lo: float | None, hi: float | None) -> str:
+    """The allowed range in words; an open end is left out rather than shown as 'None'."""
+    if lo is not None and hi is not None:
+        return f"between {lo:g} and {hi:g}"
+    if lo is not None:
+        return f"at least {lo:g}"
+    return f"at most {hi:g}"
 
 
 def fraction(value: Any, field: str) -> float | None:

@@ -107,6 +107,8 @@ BAD_MESSAGES: list[tuple[dict[str, object], str]] = [
     ({"role": "wizard", "content": "x"}, "role must be one of"),
     ({"role": "user", "content": "x", "tokens": -1}, "tokens must be at least 0"),
     ({"role": "user", "content": "x", "cost": float("nan")}, "cost must be a finite number"),
+    # an open upper bound is left out of the message, not shown as 'None'
+    ({"role": "user", "content": "x", "cost": -1}, "^cost must be at least 0, got -1$"),
     ({"role": "user", "content": "bad \udc80 surrogate"}, "not valid Unicode"),
     ({"role": "user", "content": "x", "metadata": {"f": object()}}, "not JSON-serialisable"),
     ({"role": "user", "content": "x", "attachments": [AttachmentInput("movie", data=b"1")]},

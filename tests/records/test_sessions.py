@@ -85,6 +85,8 @@ def test_cache_expiry(project: Project) -> None:
     assert rows(project, "sessions", "SELECT cache_key FROM session_cache")[0][0] == "forever"
     with pytest.raises(UsageError, match="no session"):
         cache_set(project, "nope", "k", 1)
+    with pytest.raises(UsageError, match="^ttl_seconds must be at least 0, got -1$"):
+        cache_set(project, s.id, "k", 1, ttl_seconds=-1)
     clock.set_now(1_900_100_000)
     assert expire_sessions(project, idle_seconds=3600) == 1
     assert list_sessions(project)[0].status == "expired"
