@@ -221,13 +221,18 @@ def patterns_add(app: App, pattern_type: str, description: str, confidence: floa
 
 @patterns.command("outcome")
 @click.argument("pattern_id")
-@click.option("--success/--failure", default=True, help="How using the pattern went.")
+@click.option("--success/--failure", default=None, required=True,
+              help="How using the pattern went.")
 @json_option
 @click.pass_obj
-def patterns_outcome(app: App, pattern_id: str, success: bool, as_json: bool) -> None:
+def patterns_outcome(app: App, pattern_id: str, success: bool | None, as_json: bool) -> None:
     """Record one use of a pattern in the current context."""
     from gitext.records.patterns import record_pattern_outcome
 
+    if success is None:
+        # click marks a flag pair `required` in --help but does not enforce it; a forgotten
+        # flag must not count as a success and inflate the pattern's effectiveness.
+        raise click.UsageError("say how using the pattern went: --success or --failure")
     p = record_pattern_outcome(app.project(), pattern_id, success=success)
     if as_json:
         emit_json(p.to_json())

@@ -147,6 +147,9 @@ def test_knowledge_cli(project: Project, aircher: object) -> None:
     assert json.loads(run(root, "knowledge", "components", "list", "--json").out)[0][
         "component"] == "cli"
     pid = run(root, "knowledge", "patterns", "add", "review", "small PRs").out.strip()
+    # Neither flag is an error, not a silent success.
+    forgot = run(root, "knowledge", "patterns", "outcome", pid)
+    assert forgot.code == 2 and "--success or --failure" in forgot.err
     assert run(root, "knowledge", "patterns", "outcome", pid, "--failure").code == 0
     pats = json.loads(run(root, "knowledge", "patterns", "list", "--json").out)
     assert pats[0]["usage_count"] == 1 and pats[0]["effectiveness_rating"] == 0.0
