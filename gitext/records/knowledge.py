@@ -48,7 +48,11 @@ def upsert_component(
     evidence: Any = None,
     metadata: Any = None,
 ) -> Component:
-    """One row per (project, component, type): recording it again updates it."""
+    """One row per (project, component, type): recording it again updates the fields given.
+
+    A field left None keeps what is stored, so raising a component's confidence does not erase
+    the description and evidence another caller recorded.
+    """
     name = v.req_text(component, "component", max_len=1000)
     kind = v.req_text(type, "type", max_len=200)
     description = v.text(description, "description")
@@ -59,9 +63,12 @@ def upsert_component(
         conn.execute(
             "INSERT INTO project_components (id, project_id, component, type, description,"
             " confidence, evidence, metadata, last_updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT(id) DO UPDATE SET description = excluded.description,"
-            " confidence = excluded.confidence, evidence = excluded.evidence,"
-            " metadata = excluded.metadata, last_updated = excluded.last_updated",
+            " ON CONFLICT(id) DO UPDATE SET"
+            " description = coalesce(excluded.description, description),"
+            " confidence = coalesce(excluded.confidence, confidence),"
+            " evidence = coalesce(excluded.evidence, evidence),"
+            " metadata = coalesce(excluded.metadata, metadata),"
+            " last_updated = excluded.last_updated",
             (cid, proj.id, name, kind, description, conf, v.dump(evidence, "evidence"),
              v.dump(metadata, "metadata"), clock.now()),
         )

@@ -92,6 +92,8 @@ def test_components_patterns_effectiveness_feedback(project: Project) -> None:
     assert list_components(project)[0].description == "the store"
     with pytest.raises(UsageError, match="confidence"):
         upsert_component(project, "x", "module", confidence=1.5)
+    # Only the fields given change: the confidence above did not erase the evidence.
+    assert (b.confidence, b.evidence) == (0.8, {"files": 3})
 
     p = record_pattern(project, "testing", "real repos, no mocks", confidence=0.8)
     ctx = current_context(project)
@@ -161,6 +163,18 @@ def test_knowledge_cli(project: Project, aircher: object) -> None:
     assert json.loads(run(root, "knowledge", "feedback", "list", "--json").out)[0][
         "file_path"] == "src/app.py"
     assert run(root, "knowledge", "effectiveness", "record", conv.id, "7").code == 2
+
+
+def test_updating_a_component_from_the_cli_keeps_what_it_does_not_name(
+        project: Project, aircher: object) -> None:
+    run = aircher  # type: ignore[assignment]
+    upsert_component(project, "auth", "module", description="login and token refresh",
+                     confidence=0.5, evidence=["auth.py"], metadata={"owner": "agent"})
+    assert run(project.repo.root, "knowledge", "components", "add", "auth", "module",
+               "--confidence", "0.9").code == 0
+    [c] = list_components(project)
+    assert (c.description, c.confidence, c.evidence, c.metadata) == (
+        "login and token refresh", 0.9, ["auth.py"], {"owner": "agent"})
 
 
 def test_knowledge_lists_take_a_limit_and_say_when_they_are_cut(
