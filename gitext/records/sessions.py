@@ -162,10 +162,19 @@ def active_session(project: Project) -> Session | None:
 
 
 def _set_status(project: Project, session: Session, status: str) -> None:
+    """End a session; the time it ended is its context's `last_active`.
+
+    Ending one is the user's act, so it is the session's last activity too; expiring one is
+    not: its `last_activity` stays the last record written into it, the idle time that expired
+    it stays knowable, and `session list` does not show activity nobody had.
+    """
     now = clock.now()
     with project.db("sessions").write() as sconn:
-        sconn.execute("UPDATE sessions SET status = ?, last_activity = ? WHERE id = ?",
-                      (status, now, session.id))
+        if status == "expired":
+            sconn.execute("UPDATE sessions SET status = ? WHERE id = ?", (status, session.id))
+        else:
+            sconn.execute("UPDATE sessions SET status = ?, last_activity = ? WHERE id = ?",
+                          (status, now, session.id))
     if session.context_id:
         with project.db("knowledge").write() as kconn:
             kconn.execute(

@@ -87,9 +87,15 @@ def test_cache_expiry(project: Project) -> None:
         cache_set(project, "nope", "k", 1)
     with pytest.raises(UsageError, match="^ttl_seconds must be at least 0, got -1$"):
         cache_set(project, s.id, "k", 1, ttl_seconds=-1)
+    idle_since = get_session(project, s.id).last_activity  # the last cache_set
     clock.set_now(1_900_100_000)
     assert expire_sessions(project, idle_seconds=3600) == 1
-    assert list_sessions(project)[0].status == "expired"
+    expired = list_sessions(project)[0]
+    # Expiry is not activity: last_activity stays the last record; the time it expired is
+    # where an end's time is, its context's last_active.
+    assert (expired.status, expired.last_activity) == ("expired", idle_since)
+    assert rows(project, "knowledge", "SELECT status, last_active FROM contexts WHERE id = ?",
+                (s.context_id,))[0][:] == ("inactive", clock.to_ts(1_900_100_000))
 
 
 def test_recording_into_a_session_is_activity(project: Project, aircher: object) -> None:
