@@ -52,6 +52,15 @@ def _int(value: Any, field: str) -> int | None:
     return v.integer(value, field, minimum=None)
 
 
+def _seq(value: Any, field: str) -> int:
+    """A message's position: what orders its conversation, so numbered from 1 and present."""
+    if value is None:
+        raise UsageError(f"{field} is required")
+    out = v.integer(value, field, minimum=1)
+    assert out is not None
+    return out
+
+
 def _num(value: Any, field: str) -> float | None:
     return v.number(value, field)
 
@@ -74,7 +83,7 @@ COLUMNS: dict[str, list[tuple[str, Checker]]] = {
         ("context_id", _txt),
     ],
     "message": [
-        ("id", v.uuid_text), ("conversation_id", v.uuid_text), ("seq", _int),
+        ("id", v.uuid_text), ("conversation_id", v.uuid_text), ("seq", _seq),
         ("role", lambda x, f: v.choice(x, f, ROLES)), ("content", _txt), ("tokens", _int),
         ("cost", _num), ("timestamp", v.timestamp), ("tool_calls", _json),
         ("tool_results", _json), ("project_id", _txt), ("worktree_id", _txt),

@@ -88,13 +88,22 @@ def _parse(data: bytes) -> list[_Line]:
 
 
 def _link(lines: list[_Line]) -> None:
-    """Every record's parent comes earlier in the file; no id appears twice."""
+    """Every record's parent comes earlier in the file; no id appears twice, and no message
+    number twice in one conversation (seq is what orders it)."""
     seen: dict[str, set[str]] = {k: set() for k in COLUMNS}
+    numbered: dict[tuple[str, int], int] = {}
     for line in lines:
         rid = line.values["id"]
         if rid in seen[line.kind]:
             raise UsageError(f"line {line.number}: {line.kind} {rid} appears twice")
         seen[line.kind].add(rid)
+        if line.kind == "message":
+            key_seq = (line.values["conversation_id"], line.values["seq"])
+            if key_seq in numbered:
+                raise UsageError(
+                    f"line {line.number}: message seq {key_seq[1]} appears twice in"
+                    f" conversation {key_seq[0]} (also on line {numbered[key_seq]})")
+            numbered[key_seq] = line.number
         parent_kind, key = {"message": ("conversation", "conversation_id"),
                             "attachment": ("message", "message_id"),
                             "compaction": ("conversation", "conversation_id")}.get(

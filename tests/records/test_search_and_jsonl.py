@@ -129,6 +129,13 @@ def test_a_bad_line_rejects_the_whole_import(project: Project) -> None:
     for cid in delete_all:
         delete_conversation(project, cid)
     user = next(i for i, ln in enumerate(lines) if '"role": "user"' in ln)
+    second = next(i for i, ln in enumerate(lines) if '"seq": 2' in ln)
+
+    def numbered(seq: str) -> list[str]:
+        """The export with the second message of the first conversation numbered `seq`."""
+        return lines[:second] + [lines[second].replace('"seq": 2', f'"seq": {seq}')] \
+            + lines[second + 1:]
+
     cases = {
         "not valid JSON": lines[:4] + ["{oops"] + lines[5:],
         "not valid UTF-8": None,
@@ -140,6 +147,11 @@ def test_a_bad_line_rejects_the_whole_import(project: Project) -> None:
         "unknown field": lines[:1] + [lines[1][:-1] + ', "extra": 1}'] + lines[2:],
         "is not a UUID": lines[:1] + [lines[1].replace('"id": "', '"id": "x', 1)] + lines[2:],
         "appears twice": lines + [lines[2]],
+        # seq orders a conversation: two messages numbered 1 would be shown out of order.
+        "message seq 1 appears twice in conversation .* \\(also on line 3\\)": numbered("1"),
+        "message.seq must be at least 1, got 0": numbered("0"),
+        "message.seq must be at least 1, got -2": numbered("-2"),
+        "message.seq is required": numbered("null"),
         "must be 64 lower-case hex": [ln.replace('"content_hash": "', '"content_hash": "../')
                                       for ln in lines],
     }
