@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -99,7 +99,7 @@ def search_messages(
 ) -> list[SearchHit]:
     """Best matches first (FTS5 bm25); `context_ids` restricts to those contexts' conversations."""
     expr = match_query(query)
-    words = [word for word, _ in _WORD.findall(query)]
+    words = [word + star for word, star in _WORD.findall(query)]
     sql = (
         "SELECT m.id, m.conversation_id, c.title, m.role, m.timestamp, c.context_id,"
         " m.content, bm25(messages_fts) AS score"
@@ -133,6 +133,8 @@ def search_messages(
 SNIPPET_WORDS = 16
 SNIPPET_CHARS = 240
 _WORD_RUN = re.compile(r"\w+")
+# unicode61's tokens: runs of letters and digits ('_' and punctuation separate them).
+_TOKEN = re.compile(r"[^\W_]+")
 
 
 def _folded(text: str) -> str:
@@ -141,20 +143,43 @@ def _folded(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+def _keys(run: str) -> set[str]:
+    """What the index holds for one word of a message: its unicode61 tokens, folded, and the
+    code-aware terms appended to its row (`getCurrentContext` -> get, current, context)."""
+    from gitext.search.tokenize import terms
+
+    return {_folded(t) for t in _TOKEN.findall(run)} | set(terms(run))
+
+
+def _matcher(words: Sequence[str]) -> Callable[[str], bool]:
+    """Whether a word of a message is one FTS5 matched for the query words: a whole token or
+    term equal to a query word (a word start for `word*`), not any word containing it."""
+    wanted: list[tuple[str, bool]] = []
+    for word in words:
+        prefix = word.endswith("*")
+        tokens = [_folded(t) for t in _TOKEN.findall(word)]
+        # `snake_case` is the phrase "snake case" to FTS5; a prefix applies to its last token.
+        wanted.extend((t, prefix and i == len(tokens) - 1) for i, t in enumerate(tokens))
+
+    def found(run: str) -> bool:
+        return any(k == w or (prefix and k.startswith(w))
+                   for k in _keys(run) for w, prefix in wanted)
+
+    return found
+
+
 def snippet(content: str, words: Sequence[str], size: int = SNIPPET_WORDS) -> str:
     """About ``size`` words of the message around its first match, matches in [brackets].
 
     Cut from the message itself: FTS5's own snippet() cuts from the indexed column, which also
-    holds the code-aware terms appended for search, and showed them as if they were text."""
+    holds the code-aware terms appended for search, and showed them as if they were text.
+    ``words`` are the query's words, ``word*`` for a prefix."""
     tokens = content.split()
     if not tokens:
         return ""
-    wanted = [_folded(w) for w in words if w]
-
-    def found(word: str) -> bool:
-        return any(w in _folded(word) for w in wanted)
-
-    first = next((i for i, t in enumerate(tokens) if found(t)), 0)
+    found = _matcher(words)
+    first = next((i for i, t in enumerate(tokens)
+                  if any(found(run) for run in _WORD_RUN.findall(t))), 0)
     start = max(0, min(first - size // 4, len(tokens) - size))
     end = min(len(tokens), start + size)
     shown = [_WORD_RUN.sub(lambda m: f"[{m[0]}]" if found(m[0]) else m[0], t)

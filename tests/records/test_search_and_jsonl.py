@@ -256,3 +256,17 @@ def test_snippets_are_cut_from_the_message_not_its_index_terms(project: Project)
     add_message(project, conv.id, "tool", '{"k":"' + "x" * 5000 + ',needle2,' + "y" * 5000 + '"}')
     [hit] = search_messages(project, "needle2")  # no spaces: cut by characters, not words
     assert "[needle2]" in hit.snippet and len(hit.snippet) <= 242
+
+
+def test_snippets_mark_the_words_the_index_matched_not_words_containing_them(
+        project: Project) -> None:
+    conv = start_conversation(project, "anthropic")
+    filler = " ".join(f"w{i}" for i in range(40))
+    add_message(project, conv.id, "user",
+                f"the catalog service started {filler} then the log showed Logging_level")
+    # Before: "the [catalog] service started w0 …", the real match cut out of the snippet.
+    [hit] = search_messages(project, "log")
+    assert "[log] showed" in hit.snippet and "catalog" not in hit.snippet
+    # A prefix matches word starts (and identifier parts), as FTS5 does; case is folded.
+    [hit] = search_messages(project, "LOG*")
+    assert hit.snippet.endswith("the [log] showed [Logging_level]") and "catalog" not in hit.snippet
