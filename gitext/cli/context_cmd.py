@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from gitext.cli.app import App
-from gitext.cli.output import emit_json, json_option, table
+from gitext.cli.output import emit_json, json_option, printable, table
 
 
 @click.group()
@@ -27,15 +27,15 @@ def show(app: App, name: str | None, as_json: bool) -> None:
         return
     for depth, level in enumerate(data["levels"]):
         mark = "*" if level["id"] == data["current"] else " "
-        click.echo(f"{mark} {'  ' * depth}{level['context_type']}: {level['name']}"
-                   f" ({level['status']}, {level['id']})")
+        click.echo(printable(f"{mark} {'  ' * depth}{level['context_type']}: {level['name']}"
+                             f" ({level['status']}, {level['id']})"))
         holds = level["holds"]
         parts = [f"{k}={v}" for k, v in holds.items()
                  if k not in ("preferences", "session") and v]
         if holds.get("preferences"):
             parts.append("preferences: " + ", ".join(sorted(holds["preferences"])))
         if parts:
-            click.echo(f"  {'  ' * depth}  " + "; ".join(parts))
+            click.echo(printable(f"  {'  ' * depth}  " + "; ".join(parts)))
 
 
 @context.command("insights")

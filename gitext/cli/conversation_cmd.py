@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from gitext.cli.app import App
-from gitext.cli.output import emit_json, json_option, table
+from gitext.cli.output import emit_json, json_option, printable, table
 
 CONTEXT_TYPES = ("general", "debugging", "feature", "review", "refactor")
 context_option = click.option(
@@ -71,9 +71,10 @@ def show(app: App, conversation_id: str, max_chars: int, as_json: bool) -> None:
         emit_json(data)
         return
     click.echo(f"conversation {data['id']}")
-    click.echo(f"title:    {data['title'] or '-'}")
-    click.echo(f"provider: {data['provider']}{'/' + data['model'] if data['model'] else ''}")
-    click.echo(f"type:     {data['context_type']}   status: {data['status']}")
+    click.echo(printable(f"title:    {data['title'] or '-'}"))
+    click.echo(printable(
+        f"provider: {data['provider']}{'/' + data['model'] if data['model'] else ''}"))
+    click.echo(printable(f"type:     {data['context_type']}   status: {data['status']}"))
     click.echo(f"tokens:   {data['total_tokens']}   cost: {data['total_cost']:.4f}")
     click.echo(f"created:  {data['created_at']}   updated: {data['updated_at']}")
     for m in data["messages"]:
@@ -82,15 +83,17 @@ def show(app: App, conversation_id: str, max_chars: int, as_json: bool) -> None:
             content = content[:max_chars] + f" … ({len(m['content']) - max_chars} more chars)"
         click.echo("")
         click.echo(f"[{m['seq']}] {m['role']} {m['timestamp']} tokens={m['tokens'] or 0}")
-        click.echo(content)
+        click.echo(printable(content, lines=True))
         for a in m["attachments"]:
-            click.echo(f"  attachment {a['type']} {a['path'] or '-'} {a['size_bytes']} bytes"
-                       f" sha256:{(a['content_hash'] or '')[:12]}")
+            click.echo(printable(
+                f"  attachment {a['type']} {a['path'] or '-'} {a['size_bytes']} bytes"
+                f" sha256:{(a['content_hash'] or '')[:12]}"))
     for c in data["compactions"]:
         click.echo("")
-        click.echo(f"compaction {c['performed_at']} {c['trigger_type']}:"
-                   f" {c['original_message_count']} -> {c['compacted_message_count']} messages,"
-                   f" {c['tokens_saved']} tokens saved")
+        click.echo(printable(
+            f"compaction {c['performed_at']} {c['trigger_type']}:"
+            f" {c['original_message_count']} -> {c['compacted_message_count']} messages,"
+            f" {c['tokens_saved']} tokens saved"))
 
 
 @conversation.command("search")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,6 +12,32 @@ import click
 
 def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+# Characters a terminal acts on instead of showing: C0 controls, DEL and C1 (U+009B is CSI to
+# some terminals). Stored text (a title copied from tool output, a message) holding ESC ] 52
+# would write the user's clipboard, ESC ] 0 the window title; click strips only colour codes,
+# and only when not writing to a terminal.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_NAMED = {"\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v", "\f": "\\f",
+          "\r": "\\r"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    c = match[0]
+    # As git quotes a path: C escapes where C has one, else the UTF-8 bytes in octal.
+    return _NAMED.get(c) or "".join(f"\\{b:03o}" for b in c.encode("utf-8"))
+
+
+def printable(text: str, *, lines: bool = False) -> str:
+    """Stored text as human output shows it: control characters escaped (`\\033`), so what an
+    agent recorded cannot drive the terminal. With `lines` (a message's body) newlines and
+    tabs stay; else (a table cell, one line of a header) a newline is a space. JSON output is
+    left alone: it is for programs, and json.dumps escapes the C0 controls (ESC among them)."""
+    if lines:
+        text = text.replace("\r\n", "\n")
+        return _CONTROL.sub(lambda m: m[0] if m[0] in "\n\t" else _escape(m), text)
+    return _CONTROL.sub(_escape, text.replace("\n", " "))
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -29,7 +56,7 @@ def _cell(value: Any) -> str:
         return "-"
     if isinstance(value, float):
         return f"{value:.3f}"
-    return str(value).replace("\n", " ")
+    return printable(str(value))
 
 
 def human_size(n: int) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from gitext.cli.app import App
-from gitext.cli.output import emit_json, json_option, table
+from gitext.cli.output import emit_json, json_option, printable, table
 
 TASK_TYPES = ("debugging", "feature", "review", "refactor", "maintenance")
 
@@ -97,8 +97,9 @@ def show(app: App, session_id: str | None, as_json: bool) -> None:
         return
     for key in ("id", "status", "task_type", "task_description", "branch", "context_id",
                 "started_at", "last_activity", "working_directory"):
-        click.echo(f"{key + ':':18}{data.get(key) if data.get(key) is not None else '-'}")
-    click.echo(f"{'preferences:':18}{data['preferences'] or {}}")
+        click.echo(printable(
+            f"{key + ':':18}{data.get(key) if data.get(key) is not None else '-'}"))
+    click.echo(printable(f"{'preferences:':18}{data['preferences'] or {}}"))
     click.echo(f"{'cache entries:':18}{len(data['cache'])}")
     if data["conversations"]:
         click.echo("")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from pathlib import Path
@@ -206,3 +207,31 @@ def test_listing_every_worktree_names_each_conversation_s_own_context(
     line = capsys.readouterr().out.splitlines()[1].split()
     # Before: "other" (the worktree's branch now) and "-" for the message count.
     assert line[3:5] == ["main", "general"] and line[6] == "2"
+
+
+def test_human_output_escapes_terminal_control_sequences_in_stored_text(
+        project: Project, aircher: object) -> None:
+    from gitext.records import add_decision, upsert_component
+
+    run = aircher  # type: ignore[assignment]
+    root = project.repo.root
+    clip = "\x1b]52;c;cm0gLXJmIH4=\x07"  # OSC 52: writes the user's clipboard
+    start_session(project, "feature", f"session {clip}")
+    conv = start_conversation(project, "p", title=f"fix build {clip} done")
+    add_message(project, conv.id, "user", "hello \x1b]0;pwned\x07 world\r\nline two\tand \x9b2J")
+    add_decision(project, "storage", f"decision {clip}")
+    upsert_component(project, "auth", "module", description=f"component {clip}")
+    outputs = {args: run(root, *args) for args in [
+        ("conversation", "list"), ("conversation", "search", "hello"),
+        ("conversation", "show", conv.id), ("session", "list"), ("session", "show"),
+        ("decision", "list"), ("knowledge", "components", "list")]}
+    for args, r in outputs.items():
+        assert r.code == 0, (args, r.err)
+        assert not any(c in r.out for c in "\x1b\x07\x9b\r"), (args, r.out)
+    # Shown escaped, as git quotes a path; a message keeps its lines and tabs.
+    assert "fix build \\033]52;c;cm0gLXJmIH4=\\a done" in outputs["conversation", "list"].out
+    shown = outputs["conversation", "show", conv.id].out
+    assert "hello \\033]0;pwned\\a world\nline two\tand \\302\\2332J" in shown
+    # JSON is for programs and already escapes control characters: the text comes back whole.
+    out = run(root, "conversation", "show", conv.id, "--json").out
+    assert "\x1b" not in out and json.loads(out)["title"] == f"fix build {clip} done"
