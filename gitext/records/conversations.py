@@ -115,23 +115,31 @@ class NoConversation(UsageError):
     """No live conversation has that id (or unique prefix)."""
 
 
+MIN_PREFIX = 4  # characters of an id that name a conversation
+
+
 def resolve_id(conn: sqlite3.Connection, id_or_prefix: str) -> str:
-    """A full conversation id from an id or a unique prefix of at least 4 characters."""
+    """A full conversation id from an id or a unique prefix of at least MIN_PREFIX characters."""
     if not isinstance(id_or_prefix, str) or not id_or_prefix:
         raise UsageError("a conversation id is required")
     row = conn.execute("SELECT id FROM conversations WHERE id = ?", (id_or_prefix,)).fetchone()
     if row is not None:
         return str(row["id"])
-    if len(id_or_prefix) >= 4:
-        pattern = id_or_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        rows = conn.execute(
-            "SELECT id FROM conversations WHERE id LIKE ? ESCAPE '\\' LIMIT 2", (pattern + "%",)
-        ).fetchall()
-        if len(rows) == 1:
-            return str(rows[0]["id"])
-        if len(rows) > 1:
-            raise UsageError(f"conversation id prefix {id_or_prefix!r} is ambiguous",
-                             hint="give more characters of the id")
+    if len(id_or_prefix) < MIN_PREFIX:
+        # Not "no conversation": one may well start so; the prefix is too short to name it.
+        raise NoConversation(
+            f"conversation id prefix {id_or_prefix!r} is too short: give at least"
+            f" {MIN_PREFIX} characters",
+            hint="`git aircher conversation list --all` shows every conversation")
+    pattern = id_or_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    rows = conn.execute(
+        "SELECT id FROM conversations WHERE id LIKE ? ESCAPE '\\' LIMIT 2", (pattern + "%",)
+    ).fetchall()
+    if len(rows) == 1:
+        return str(rows[0]["id"])
+    if len(rows) > 1:
+        raise UsageError(f"conversation id prefix {id_or_prefix!r} is ambiguous",
+                         hint="give more characters of the id")
     raise NoConversation(f"no conversation {id_or_prefix!r}",
                          hint="`git aircher conversation list --all` shows every conversation")
 

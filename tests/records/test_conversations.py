@@ -16,6 +16,7 @@ from gitext.records import (
     add_attachment,
     add_message,
     current_context,
+    delete_conversation,
     get_conversation,
     list_compactions,
     list_messages,
@@ -136,6 +137,12 @@ def test_unknown_conversation_and_bad_fields(project: Project) -> None:
         start_conversation(project, "  ")
     with pytest.raises(UsageError, match="no conversation"):
         get_conversation(project, "%%%%")  # a LIKE wildcard is not a prefix of everything
+    conv = start_conversation(project, "p")
+    # Shorter than a prefix can be: said so, not "no conversation" for one that exists.
+    with pytest.raises(UsageError, match=f"prefix '{conv.id[:3]}' is too short: give at least 4"):
+        get_conversation(project, conv.id[:3])
+    assert get_conversation(project, conv.id[:4]).id == conv.id
+    delete_conversation(project, conv.id)
     assert count(project, "conversations", "conversations") == 0
 
 
