@@ -27,6 +27,10 @@ class Project:
         self.config = config
         self.pragmas = Pragmas.from_config(config)
         self._dbs: dict[str, Database] = {}
+        # The session this object started (records.start_session): its current context while
+        # that session is active here, though another process started one here since. Two
+        # agents in one worktree each keep their own; see records/current.py.
+        self.own_session: str | None = None
 
     @classmethod
     def locate(

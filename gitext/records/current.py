@@ -4,6 +4,11 @@ The current context is the active session of this worktree when that session was
 the branch checked out now, else the branch's worktree context. Records take their
 project_id (the project context), worktree_id (`worktrees` row of this directory), session_id
 and context_id from it.
+
+Several sessions may be active in one worktree (two agents, each with its own task). A
+Project that started one keeps it as its own (`Project.own_session`) while it is active here:
+else an agent's records would land in whichever session started last, another agent's. Any
+other Project (another process, each CLI command) gets the newest active session here.
 """
 
 from __future__ import annotations
@@ -83,6 +88,27 @@ def active_session_row(
     return None
 
 
+def session_here(
+    project: Project, wid: str, branch_ctx_id: str
+) -> tuple[str, Context] | None:
+    """The session records land in: this Project's own while it is active in this worktree on
+    this branch, else the newest active one (active_session_row)."""
+    own = project.own_session
+    if own is not None:
+        with project.db("sessions").read() as sconn:
+            row = sconn.execute(
+                "SELECT context_id FROM sessions WHERE id = ? AND status = 'active'"
+                " AND worktree_id = ?", (own, wid)).fetchone()
+        if row is not None:
+            with project.db("knowledge").read() as conn:
+                ctx = conn.execute(
+                    "SELECT * FROM contexts WHERE id = ? AND parent_context_id = ?",
+                    (row["context_id"], branch_ctx_id)).fetchone()
+            if ctx is not None:
+                return own, Context.from_row(ctx)
+    return active_session_row(project, wid, branch_ctx_id)
+
+
 def _moved_here(project: Project, wid: str, branch_ctx_id: str) -> tuple[str, Context] | None:
     """An active session of this branch whose worktree folder is gone: the worktree was moved
     here (`git worktree move`, or the repository's folder renamed), and its session comes with
@@ -120,7 +146,7 @@ def _moved_here(project: Project, wid: str, branch_ctx_id: str) -> tuple[str, Co
 def current_ids(project: Project) -> CurrentIds:
     proj = require_project_context(project)
     branch, wid = branch_context(project, proj)
-    found = active_session_row(project, wid, branch.id)
+    found = session_here(project, wid, branch.id)
     if found is None:
         return CurrentIds(proj.id, wid, branch, branch, None)
     session_id, ctx = found

@@ -23,7 +23,7 @@ from gitext.errors import UsageError
 from gitext.ids import new_id
 from gitext.project import Project
 from gitext.records import values as v
-from gitext.records.current import active_session_row, branch_context, require_project_context
+from gitext.records.current import branch_context, require_project_context, session_here
 
 TASK_TYPES = ("debugging", "feature", "review", "refactor", "maintenance")
 STATUSES = ("active", "inactive", "expired")
@@ -127,6 +127,7 @@ def start_session(
     active = project.layout.sessions / "active"
     active.mkdir(parents=True, exist_ok=True)
     _write_json(active / sid, info)
+    project.own_session = sid
     return session
 
 
@@ -157,7 +158,7 @@ def active_session(project: Project) -> Session | None:
     """The session current_context() would use: active, this worktree, this branch."""
     proj = require_project_context(project)
     branch, wid = branch_context(project, proj)
-    found = active_session_row(project, wid, branch.id)
+    found = session_here(project, wid, branch.id)
     return None if found is None else get_session(project, found[0])
 
 
@@ -197,6 +198,8 @@ def end_session(project: Project, session_id: str | None = None) -> Session:
     if session.status != "active":
         raise UsageError(f"session {session.id} is already {session.status}")
     _set_status(project, session, "inactive")
+    if project.own_session == session.id:
+        project.own_session = None
     return get_session(project, session.id)
 
 

@@ -72,6 +72,33 @@ def test_sessions_belong_to_their_worktree(project: Project, repo: Path) -> None
         other.close()
 
 
+def test_two_agents_in_one_worktree_each_record_into_their_own_session(
+        project: Project) -> None:
+    # Before, B's later session was the current context of both: A's records landed in it.
+    root = project.repo.root
+    agent_a, agent_b, third = open_project(root), open_project(root), open_project(root)
+    try:
+        sa = start_session(agent_a, "debugging", "agent A")
+        sb = start_session(agent_b, "feature", "agent B")
+        assert start_conversation(agent_a, "p").session_id == sa.id
+        assert start_conversation(agent_b, "p").session_id == sb.id
+        # Any other process (a CLI command) gets the worktree's newest, as before.
+        assert current_context(third).id == sb.context_id
+        # Ending with no id ends one's own, and then the worktree's current one is used.
+        assert end_session(agent_a).id == sa.id
+        assert get_session(project, sb.id).status == "active"
+        assert start_conversation(agent_a, "p").session_id == sb.id
+        # Off its branch, the own session is not current; back on it, it is again.
+        sa2 = start_session(agent_a, "review")
+        git(root, "switch", "-q", "-c", "other")
+        assert current_context(agent_a).context_type == "worktree"
+        git(root, "switch", "-q", "-")
+        assert current_context(agent_a).id == sa2.context_id
+    finally:
+        for p in (agent_a, agent_b, third):
+            p.close()
+
+
 def test_cache_expiry(project: Project) -> None:
     s = start_session(project, "debugging")
     clock.set_now(1_900_000_000)
