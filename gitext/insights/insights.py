@@ -77,16 +77,28 @@ def _documents(project: Project, branches: list[BranchWork]) -> dict[str, list[s
             parts = [redact_text(f"{c.subject}\n{c.body}") for c in b.commits]
             ids = kids[b.ctx.id]
             rows = conn.execute(
-                "SELECT c.title, substr(m.content, 1, ?) FROM conversations c"
+                "SELECT c.title, substr(m.content, 1, ?), length(m.content) > ?"
+                " FROM conversations c"
                 " LEFT JOIN messages m ON m.conversation_id = c.id AND m.role IN ('user',"
                 " 'assistant') WHERE c.context_id IN"
                 f" ({','.join('?' * len(ids))}) ORDER BY c.updated_at DESC LIMIT 500",
-                (CONVERSATION_CHARS, *ids),
+                (CONVERSATION_CHARS, CONVERSATION_CHARS, *ids),
             ).fetchall()
-            titles = {r[0] for r in rows if r[0]}
-            parts += sorted(titles) + [r[1] for r in rows if r[1]]
+            # Conversations too (titles and messages): a key said on both branches would be a
+            # shared term. Redacted before tokenizing, which lower-cases what the patterns need.
+            titles = {redact_text(r[0]) for r in rows if r[0]}
+            parts += sorted(titles) + [_message_text(r[1], bool(r[2])) for r in rows if r[1]]
             docs[b.ctx.id] = text.tokens("\n".join(parts))
     return docs
+
+
+def _message_text(head: str, cut: bool) -> str:
+    """A message's first CONVERSATION_CHARS, redacted. Where the cut falls inside a word, the
+    word is dropped: half a key no longer has a key's shape, and would be kept."""
+    if cut and not head[-1].isspace():
+        kept = head.rsplit(None, 1)
+        head = kept[0] if len(kept) == 2 else ""
+    return redact_text(head)
 
 
 def _similar(project: Project, branches: list[BranchWork]) -> tuple[list[Any], list[Any]]:

@@ -147,3 +147,37 @@ def test_refresh_keeps_keys_in_commit_messages_out_of_its_terms(project: Project
                    " cross_context_insights WHERE insight_type = 'similar_solution'")
     assert stored and "token" in " ".join(str(r[0]) for r in stored)
     assert not any(key.lower() in str(r[0]).lower() for r in stored), stored
+
+
+def test_refresh_keeps_keys_said_in_conversations_out_of_knowledge(project: Project) -> None:
+    """The terms two branches share were also taken from their conversations' titles and
+    messages as they are: a key said on both branches was stored, lower-cased, in knowledge.db
+    as a shared term of the relationship and the insights (QA round 10c: 01). Half a key, where
+    the first CONVERSATION_CHARS of a long message end inside it, is no key to redact and must
+    not be kept either."""
+    from gitext.insights.insights import CONVERSATION_CHARS
+
+    key = "AKIA" + "ZQ4XW7PLMN3RTY6U"
+    other = "AKIA" + "QQ7Z2W3E4R5T6Y7U"
+    sc = build(project)
+    for path in (sc.login, sc.signup):
+        side = open_project(path)
+        try:
+            conv = start_conversation(side, "debugging", title=f"token {key}")
+            add_message(side, conv.id, "user", f"login token refresh uses key {key} expiry")
+            pad = "token " * (CONVERSATION_CHARS // 6) + "refresh " * 2
+            long = pad[: CONVERSATION_CHARS - 8] + " " + other + " expiry"
+            add_message(side, conv.id, "assistant", long)
+        finally:
+            side.close()
+    refresh(project)
+    stored = rows(project, "knowledge", "SELECT metadata FROM context_relationships"
+                  " WHERE relationship_type = 'similar_task'")
+    assert stored and "token" in " ".join(str(r[0]) for r in stored)
+    project.close()  # the WAL checkpointed into the files read below
+    files = [f for f in project.layout.core.iterdir() if not f.name.startswith("conversations")]
+    raw = b"".join(f.read_bytes() for f in files if f.is_file()).lower()
+    for secret in (key, other):
+        # the whole key, and the fragment the cut at CONVERSATION_CHARS would have left
+        for form in (secret, secret[:7]):
+            assert form.lower().encode() not in raw, form
