@@ -5,6 +5,11 @@ nothing a caller passes (a source path, a display path, an imported row) ever na
 the store. The bytes land on disk (written to a temporary file, synced, renamed) before the row
 that refers to them commits; a crash in between leaves an unreferenced blob, never a row
 without its content.
+
+Credentials stay out as they do everywhere else in the store (`gitext.index.secrets`): a file
+named like a secret (`.env`, `id_rsa`, …, by `source` or `path`) is refused before anything is
+read, and text (git's test: no NUL byte in the first 8,000 bytes) has its key-shaped strings
+redacted before it is hashed and stored; binary content is stored as given.
 """
 
 from __future__ import annotations
@@ -17,10 +22,12 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from gitext.errors import UsageError
 from gitext.ids import new_id
+from gitext.index.languages import is_binary
+from gitext.index.secrets import is_secret_path, redact
 from gitext.project import Project
 from gitext.records import values as v
 
@@ -110,20 +117,32 @@ def store_file(root: Path, source: Path) -> StoredContent:
     """Copy `source` into the store while hashing it; the source's name plays no part."""
     if not source.is_file():
         raise UsageError(f"cannot attach {source}: not a readable file")
+    try:
+        with source.open("rb") as src:
+            head = src.read(_CHUNK)
+            if not is_binary(head):
+                # Read whole to be redacted: a key or a private-key block may span any chunk.
+                return store_bytes(root, redact(head + src.read()))
+            return _copy(root, head, src)
+    except OSError as exc:
+        raise UsageError(f"cannot attach {source}: {exc.strerror or exc}") from None
+
+
+def _copy(root: Path, head: bytes, src: BinaryIO) -> StoredContent:
     tmp = _tmp_file(root)
     digest = hashlib.sha256()
     size = 0
     try:
-        with source.open("rb") as src, tmp.open("wb") as dst:
-            while chunk := src.read(_CHUNK):
+        with tmp.open("wb") as dst:
+            chunk = head
+            while chunk:
                 digest.update(chunk)
                 dst.write(chunk)
                 size += len(chunk)
+                chunk = src.read(_CHUNK)
             dst.flush()
             os.fsync(dst.fileno())
         _finish(root, tmp, digest.hexdigest())
-    except OSError as exc:
-        raise UsageError(f"cannot attach {source}: {exc.strerror or exc}") from None
     finally:
         tmp.unlink(missing_ok=True)
     return StoredContent(digest.hexdigest(), size)
@@ -137,6 +156,20 @@ class PreparedAttachment:
     metadata: str | None
 
 
+def refuse_secrets(items: Sequence[AttachmentInput]) -> None:
+    """Refuse an attachment named like a credentials file, by its source or its path; callers
+    check every input first, so a refused one leaves none of the others' bytes behind."""
+    for item in items:
+        for name in (item.path, None if item.source is None else str(item.source)):
+            if isinstance(name, str) and is_secret_path(name):
+                raise UsageError(
+                    f"cannot attach {name}: it is named like a credentials file, and the store"
+                    " never keeps the content of one",
+                    hint="attach the lines that matter, without the secrets, as data under"
+                    " another name",
+                )
+
+
 def prepare(project: Project, item: AttachmentInput) -> PreparedAttachment:
     """Check an input and put its bytes in the store (before the row's transaction opens)."""
     kind = v.choice(item.type, "attachment type", ATTACHMENT_TYPES)
@@ -145,6 +178,7 @@ def prepare(project: Project, item: AttachmentInput) -> PreparedAttachment:
     root = project.layout.attachments
     if (item.data is None) == (item.source is None):
         raise UsageError("an attachment needs exactly one of data or source")
+    refuse_secrets([item])
     if item.source is not None:
         stored = store_file(root, Path(item.source))
         shown = shown if shown is not None else str(item.source)
@@ -154,7 +188,7 @@ def prepare(project: Project, item: AttachmentInput) -> PreparedAttachment:
             data = data.encode("utf-8", "surrogateescape")
         if not isinstance(data, bytes):
             raise UsageError("attachment data must be bytes or text")
-        stored = store_bytes(root, data)
+        stored = store_bytes(root, data if is_binary(data) else redact(data))
     return PreparedAttachment(kind, shown, stored, meta)
 
 

@@ -98,6 +98,7 @@ def add_messages(
 ) -> list[Message]:
     """Append messages in order, all or none; returns them with their attachments."""
     checked = [_check(item) for item in items]
+    att.refuse_secrets([a for item in items for a in item.attachments])
     # Attachment bytes go to the store before the transaction: hashing a large file must not
     # hold the write lock, and a row never commits without its content.
     prepared = [[att.prepare(project, a) for a in item.attachments] for item in items]

@@ -96,6 +96,39 @@ def test_attachments_are_deduplicated_and_named_by_content(project: Project,
                                "SELECT content_hash FROM message_attachments")} == {digest}
 
 
+def test_attachments_keep_credentials_out(project: Project, tmp_path: Path) -> None:
+    """An attachment copied a `.env` or `id_rsa` byte for byte into the store, and a key
+    pasted as text stayed whole, while everywhere else the store never reads a file named like
+    a secret and redacts key-shaped strings (QA round 10c: 02)."""
+    conv = start_conversation(project, "p")
+    key = "sk-proj-" + "Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1Jk0Lz"
+    (tmp_path / ".env").write_text(f"OPENAI_API_KEY={key}\nDB_PASSWORD=hunter2\n")
+    (tmp_path / "id_rsa").write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn\n")
+    for refused in (AttachmentInput("file", data=b"x", path="config/.env.local"),
+                    AttachmentInput("file", source=tmp_path / ".env", path="settings.txt"),
+                    AttachmentInput("file", source=tmp_path / "id_rsa")):
+        with pytest.raises(UsageError, match=r"cannot attach .*(\.env|id_rsa).*credentials"):
+            add_message(project, conv.id, "user", "see attached",
+                        attachments=[AttachmentInput("code", data="fine"), refused])
+    assert count(project, "conversations", "messages") == 0
+    assert not project.layout.attachments.exists() or not any(
+        p.is_file() for p in project.layout.attachments.rglob("*"))
+
+    log = tmp_path / "run.log"
+    log.write_text(f"calling with\n{key}\ndone\n")
+    png = b"\x89PNG\r\n\x1a\n\x00\x00" + key.encode()
+    m = add_message(project, conv.id, "tool", "output",
+                    attachments=[AttachmentInput("file", source=log),
+                                 AttachmentInput("code", data=f"api_key = '{key}'\n"),
+                                 AttachmentInput("file", data=f"token={key}".encode()),
+                                 AttachmentInput("image", data=png)])
+    got = [read_attachment(project, a.id) for a in m.attachments]
+    assert got[:3] == [b"calling with\n[redacted]\ndone\n", b"api_key = '[redacted]'\n",
+                       b"token=[redacted]"]
+    assert got[3] == png  # binary content is stored as given
+    assert m.attachments[0].size_bytes == len(got[0])
+
+
 def test_compaction_refuses_messages_of_another_conversation(project: Project) -> None:
     a = start_conversation(project, "p")
     b = start_conversation(project, "p")
