@@ -1,7 +1,8 @@
 """Maintenance tiers (spec: "Cleanup and Maintenance"):
 
 - daily: expired session_cache entries, temp files, unfinished or expired backups;
-- weekly: file version history pruned, incremental vacuum, statistics (ANALYZE), WAL checkpoint;
+- weekly: file version history pruned, incremental vacuum, statistics (ANALYZE), WAL checkpoint,
+  code-aware search terms of messages, attachment files no message refers to removed;
 - monthly: search indexes rebuilt, old data compressed (old backups, old crash logs);
 - quarterly: old conversations archived, embeddings of blobs no tree uses removed.
 
@@ -199,6 +200,12 @@ def _archive(project: Project, dry: bool) -> tuple[int, str]:
     return count, f"conversations archived{extra}"
 
 
+def _attachments(project: Project, dry: bool) -> tuple[int, str]:
+    from gitext.records.attachments import remove_unreferenced
+
+    return remove_unreferenced(project, dry_run=dry), "attachment files no message refers to"
+
+
 def _message_terms(project: Project, dry: bool) -> tuple[int, str]:
     from gitext.records.fts import add_missing_terms
 
@@ -217,7 +224,8 @@ STEPS: dict[str, list[tuple[str, Step]]] = {
               ("temp_files", _temp_files),
               ("backups", _backups)],
     "weekly": [("file_versions", _file_versions), ("vacuum", _vacuum), ("analyze", _analyze),
-               ("checkpoint", _checkpoint), ("message_terms", _message_terms)],
+               ("checkpoint", _checkpoint), ("message_terms", _message_terms),
+               ("attachments", _attachments)],
     "monthly": [("search_index", _search_index), ("compress", _compress)],
     "quarterly": [("archive", _archive), ("embeddings", _embeddings)],
 }

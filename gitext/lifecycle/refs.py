@@ -102,6 +102,26 @@ def missing_attachments(project: Project, sound: set[str]) -> dict[str, list[str
     return out
 
 
+def unreferenced_attachments(project: Project, sound: set[str]) -> int:
+    """How many content files no attachment row, live or archived, refers to (0 unless both
+    databases could be read: with one unreadable, every file could look unreferenced)."""
+    from gitext.records.attachments import stored_hashes
+
+    if "conversations" not in sound:
+        return 0
+    used: set[str] = set()
+    for db in ("conversations", ARCHIVE_DB):
+        path = project.layout.db(db)
+        if db == ARCHIVE_DB and not path.exists():
+            continue
+        if db not in sound:
+            return 0
+        used.update(str(r[0]) for r in _rows(
+            path, "SELECT DISTINCT content_hash FROM message_attachments"
+            " WHERE content_hash IS NOT NULL"))
+    return len(stored_hashes(project.layout.attachments) - used)
+
+
 def missing_embeddings(project: Project) -> list[str]:
     """Lines describing vectors the metadata promises but the file system lacks."""
     from gitext.search.rebuild import VECTOR_ROWS, unreadable
@@ -146,6 +166,16 @@ def reference_findings(project: Project, sound: set[str]) -> list[Finding]:
             f"{len(hashes)} attachment(s) have no file under content/attachments"
             f" (e.g. {hashes[0][:12]})",
             "reported; `repair --clean` deletes those attachment rows",
+        ))
+    try:
+        unused = unreferenced_attachments(project, sound)
+    except sqlite3.DatabaseError:
+        unused = 0
+    if unused:
+        out.append(Finding(
+            "attachment_files", "info", "conversations",
+            f"{unused} attachment file(s) under content/attachments belong to no message",
+            hint="weekly maintenance removes them (`git aircher maintain --weekly`)",
         ))
     if "knowledge" in sound:
         out.extend(Finding("embeddings", "warning", "knowledge", line,

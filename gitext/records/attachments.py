@@ -14,13 +14,14 @@ redacted before it is hashed and stored; binary content is stored as given.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import secrets
 import sqlite3
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -154,6 +155,9 @@ class PreparedAttachment:
     path: str | None
     stored: StoredContent
     metadata: str | None
+    # What the bytes came from, to store them again should a deletion take them meanwhile.
+    data: bytes | None = None
+    source: Path | None = None
 
 
 def refuse_secrets(items: Sequence[AttachmentInput]) -> None:
@@ -182,21 +186,35 @@ def prepare(project: Project, item: AttachmentInput) -> PreparedAttachment:
     if item.source is not None:
         stored = store_file(root, Path(item.source))
         shown = shown if shown is not None else str(item.source)
-    else:
-        data = item.data
-        if isinstance(data, str):
-            data = data.encode("utf-8", "surrogateescape")
-        if not isinstance(data, bytes):
-            raise UsageError("attachment data must be bytes or text")
-        stored = store_bytes(root, data if is_binary(data) else redact(data))
-    return PreparedAttachment(kind, shown, stored, meta)
+        return PreparedAttachment(kind, shown, stored, meta, source=Path(item.source))
+    data = item.data
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogateescape")
+    if not isinstance(data, bytes):
+        raise UsageError("attachment data must be bytes or text")
+    data = data if is_binary(data) else redact(data)
+    return PreparedAttachment(kind, shown, store_bytes(root, data), meta, data=data)
+
+
+def _still_stored(root: Path, item: PreparedAttachment) -> PreparedAttachment:
+    """The item, its bytes stored again if they went since `prepare` (same bytes, same file)."""
+    if content_path(root, item.stored.content_hash).exists():
+        return item
+    if item.data is not None:
+        return replace(item, stored=store_bytes(root, item.data))
+    if item.source is not None:
+        return replace(item, stored=store_file(root, item.source))
+    raise UsageError(f"the content of attachment {item.path or ''} went from the store")
 
 
 def insert(
-    conn: sqlite3.Connection, message_id: str, items: Sequence[PreparedAttachment]
+    conn: sqlite3.Connection, root: Path, message_id: str, items: Sequence[PreparedAttachment]
 ) -> list[Attachment]:
+    """Rows for prepared attachments, inside the writer's transaction on conversations.db. Their
+    files are checked under that write lock: a conversation deleted since `prepare` may have
+    taken a file of the same bytes with it (`release`)."""
     out = []
-    for item in items:
+    for item in (_still_stored(root, i) for i in items):
         aid = new_id()
         conn.execute(
             "INSERT INTO message_attachments (id, message_id, type, path, content_hash,"
@@ -215,7 +233,55 @@ def add_attachment(project: Project, message_id: str, item: AttachmentInput) -> 
     with project.db("conversations").write() as conn:
         if conn.execute("SELECT 1 FROM messages WHERE id = ?", (message_id,)).fetchone() is None:
             raise UsageError(f"no message {message_id!r}")
-        return insert(conn, message_id, [prepared])[0]
+        return insert(conn, project.layout.attachments, message_id, [prepared])[0]
+
+
+def _referenced(project: Project, conn: sqlite3.Connection) -> set[str]:
+    """Every content hash a row refers to, live or archived. Called under conversations.db's
+    write lock: archiving copies rows into the archive before it deletes them here, and a
+    restore inserts them here before it deletes them there, so no reference is missed."""
+    from gitext.lifecycle.archive import open_archive
+    from gitext.lifecycle.dbfiles import ARCHIVE_DB
+
+    sql = "SELECT DISTINCT content_hash FROM message_attachments WHERE content_hash IS NOT NULL"
+    found = {str(r[0]) for r in conn.execute(sql)}
+    if project.layout.db(ARCHIVE_DB).exists():
+        with open_archive(project) as archive, archive.read() as aconn:
+            found.update(str(r[0]) for r in aconn.execute(sql))
+    return found
+
+
+def release(project: Project, conn: sqlite3.Connection, hashes: Iterable[str]) -> int:
+    """Delete the files of those of ``hashes`` no row refers to any more (the same bytes may be
+    attached to other messages); returns how many. ``conn`` holds conversations.db's write
+    lock, so no writer can add a reference meanwhile (`insert` stores the bytes again)."""
+    root = project.layout.attachments
+    gone = 0
+    for digest in sorted(set(hashes) - _referenced(project, conn)):
+        if valid_hash(digest):
+            with contextlib.suppress(FileNotFoundError):
+                content_path(root, digest).unlink()
+                gone += 1
+    return gone
+
+
+def stored_hashes(root: Path) -> set[str]:
+    """The hashes of the content files under ``root`` (`<aa>/<sha256>`)."""
+    if not root.is_dir():
+        return set()
+    return {p.name for shard in root.iterdir() if shard.is_dir() and len(shard.name) == 2
+            for p in shard.iterdir() if valid_hash(p.name) and p.name[:2] == shard.name}
+
+
+def remove_unreferenced(project: Project, *, dry_run: bool = False) -> int:
+    """Delete content files no row refers to (left by a crash between the file and its row, or
+    by conversations deleted before `delete_conversation` took their files); returns how many."""
+    db = project.db("conversations")
+    if dry_run:
+        with db.read() as conn:
+            return len(stored_hashes(project.layout.attachments) - _referenced(project, conn))
+    with db.write() as conn:
+        return release(project, conn, stored_hashes(project.layout.attachments))
 
 
 def list_attachments(project: Project, message_ids: Sequence[str]) -> dict[str, list[Attachment]]:

@@ -234,10 +234,23 @@ def update_conversation(
 
 
 def delete_conversation(project: Project, conversation_id: str) -> None:
-    """The conversation, its messages, attachments rows and compaction history (cascade)."""
-    with project.db("conversations").write() as conn:
+    """The conversation, its messages, attachments rows and compaction history (cascade), then
+    the attachment files no other message refers to."""
+    from gitext.records.attachments import release
+
+    db = project.db("conversations")
+    with db.write() as conn:
         cid = live_id(project, conn, conversation_id)
+        hashes = [str(r[0]) for r in conn.execute(
+            "SELECT DISTINCT a.content_hash FROM message_attachments a JOIN messages m"
+            " ON m.id = a.message_id WHERE m.conversation_id = ? AND a.content_hash IS NOT NULL",
+            (cid,))]
         conn.execute("DELETE FROM conversations WHERE id = ?", (cid,))
+    if hashes:
+        # Once the rows are gone, under the write lock again: no writer adds a reference to
+        # one of these files while it is judged unreferenced and removed.
+        with db.write() as conn:
+            release(project, conn, hashes)
 
 
 def conversations_across_worktrees(

@@ -125,7 +125,7 @@ def add_messages(
                  item.tool_calls, item.tool_results, conv["project_id"], conv["worktree_id"],
                  conv["session_id"], item.metadata),
             )
-            attached = att.insert(conn, mid, files)
+            attached = att.insert(conn, project.layout.attachments, mid, files)
             tokens += item.tokens or 0
             cost += item.cost
             out.append(Message(

@@ -102,3 +102,37 @@ def test_every_tier_runs_cleanly_on_a_fresh_store(project: Project) -> None:
     assert [t.tier for t in report.tasks].count("monthly") == 2
     search = next(t for t in report.tasks if t.task == "search_index")
     assert search.count == 1 and search.detail.startswith("search index rebuilt: 0 unreadable")
+
+
+def test_weekly_maintenance_removes_attachment_files_no_row_refers_to(project: Project) -> None:
+    """Conversations deleted before delete_conversation took their files (QA round 10c: 05)
+    left them for good: weekly maintenance removes such files, and only those."""
+    from gitext.lifecycle.doctor import diagnose
+    from gitext.records import AttachmentInput, add_message, read_attachment, start_conversation
+
+    conv = start_conversation(project, "p")
+    add_message(project, conv.id, "user", "a", attachments=[AttachmentInput("file", data=b"gone")])
+    with project.db("conversations").write() as conn:  # as an earlier delete_conversation did
+        conn.execute("DELETE FROM conversations WHERE id = ?", (conv.id,))
+    conv = start_conversation(project, "p")
+    kept = add_message(project, conv.id, "user", "b",
+                       attachments=[AttachmentInput("file", data=b"kept")]).attachments[0]
+    other = project.layout.attachments / "notes.txt"
+    other.write_text("not ours to judge")
+    before = sorted(p for p in project.layout.attachments.rglob("*") if p.is_file())
+    assert len(before) == 3
+
+    def attachments(dry: bool) -> int:
+        report = run_maintenance(project, ["weekly"], dry_run=dry)
+        assert report.ok, report.to_json()
+        return next(t.count for t in report.tasks if t.task == "attachments")
+
+    assert attachments(True) == 1
+    found = [f for f in diagnose(project).findings if f.check == "attachment_files"]
+    assert [f.severity for f in found] == ["info"] and "1 attachment file" in found[0].message
+    assert sorted(p for p in project.layout.attachments.rglob("*") if p.is_file()) == before
+    assert attachments(False) == 1
+    left = sorted(p for p in project.layout.attachments.rglob("*") if p.is_file())
+    assert len(left) == 2 and other in left
+    assert read_attachment(project, kept.id) == b"kept"
+    assert attachments(False) == 0

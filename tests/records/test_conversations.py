@@ -129,6 +129,44 @@ def test_attachments_keep_credentials_out(project: Project, tmp_path: Path) -> N
     assert m.attachments[0].size_bytes == len(got[0])
 
 
+def test_deleting_a_conversation_deletes_its_attachment_files(project: Project) -> None:
+    """delete_conversation took the rows and left the attachments' files (a pasted secret too)
+    in .agents/content/attachments/ for good, copied by every backup (QA round 10c: 05). Files
+    of the same bytes attached elsewhere, live or archived, stay."""
+    from gitext.lifecycle.archive import archive_conversations
+    from gitext.records import delete_conversation
+    from gitext.records.attachments import content_path, insert, prepare
+
+    root = project.layout.attachments
+    t0 = 1_800_000_000
+    convs, files = [], {}
+    for n, blobs in enumerate(([b"archived too"], [b"shared"],
+                               [b"DB_PASSWORD=only-here\n", b"shared", b"archived too"])):
+        clock.set_now(t0 + n)
+        conv = start_conversation(project, "p")
+        m = add_message(project, conv.id, "user", "see attached",
+                        attachments=[AttachmentInput("file", data=b) for b in blobs])
+        files.update({b: content_path(root, a.content_hash or "")
+                      for b, a in zip(blobs, m.attachments, strict=True)})
+        convs.append((conv, m))
+    project.config.values["storage.lifecycle.conversation_max_per_project"] = 2
+    assert archive_conversations(project).archived == 1
+    delete_conversation(project, convs[2][0].id)
+    assert not files[b"DB_PASSWORD=only-here\n"].exists()
+    assert files[b"shared"].exists() and files[b"archived too"].exists()
+    assert read_attachment(project, convs[1][1].attachments[0].id) == b"shared"
+
+    # A writer that found the file present before the deletion took it stores it again.
+    prepared = prepare(project, AttachmentInput("file", data=b"shared"))
+    delete_conversation(project, convs[1][0].id)
+    assert not files[b"shared"].exists()
+    kept = start_conversation(project, "p")
+    m = add_message(project, kept.id, "user", "x")
+    with project.db("conversations").write() as conn:
+        insert(conn, root, m.id, [prepared])
+    assert files[b"shared"].read_bytes() == b"shared"
+
+
 def test_compaction_refuses_messages_of_another_conversation(project: Project) -> None:
     a = start_conversation(project, "p")
     b = start_conversation(project, "p")
