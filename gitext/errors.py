@@ -6,6 +6,8 @@ else is a bug and gets exit 3 with a log file.
 
 from __future__ import annotations
 
+import sqlite3
+
 
 class AircherError(Exception):
     """A failure the user can understand and usually fix."""
@@ -42,3 +44,9 @@ class SchemaError(AircherError):
 
 class GitError(AircherError):
     """git itself failed."""
+
+
+class StoreBusyError(AircherError, sqlite3.OperationalError):
+    """Another process held a database's write lock longer than busy_timeout; nothing was
+    written. Still an OperationalError, as SQLite's own "database is locked" was, for code
+    that catches that."""

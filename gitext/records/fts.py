@@ -1,9 +1,10 @@
 """Full-text search over messages: SQLite FTS5 (`messages_fts`, schemas/conversations/002).
 
-Triggers index every message's content with FTS5's unicode61 tokenizer; the record API then
-appends the search package's code-aware terms (`gitext.search.tokenize`: identifier parts such
-as `get current context` for `getCurrentContext`) to the message's row in the same transaction,
-so a query for `context` also finds the identifier.
+The record API indexes each message it writes with the search package's code-aware terms
+appended to its content (`gitext.search.tokenize`: identifier parts such as `get current
+context` for `getCurrentContext`), so a query for `context` also finds the identifier; it
+computes that text before it takes the write lock. Triggers index the content alone for every
+other writer (imports, restores), and weekly maintenance adds the terms to such rows.
 Queries are always split into plain words and quoted: a user's text never reaches FTS5 as syntax.
 """
 
@@ -29,6 +30,21 @@ def extra_terms(content: str | None) -> str | None:
         return None
     found = terms(content)
     return " ".join(found) if found else None
+
+
+def index_text(content: str | None) -> str:
+    """What a message's index row holds: its content, then its code-aware terms. Computed
+    before a writer takes the lock: for a large message it takes seconds."""
+    extra = extra_terms(content)
+    return f"{content}\n{extra}" if extra else content or ""
+
+
+def index_message(conn: sqlite3.Connection, message_id: str, text: str) -> None:
+    """Inside the writer's transaction, before the message is inserted: its index row, which
+    the insert trigger then leaves alone (schemas/conversations/003)."""
+    rowid = conn.execute("INSERT INTO message_search (message_id) VALUES (?)",
+                         (message_id,)).lastrowid
+    conn.execute("INSERT INTO messages_fts (rowid, terms) VALUES (?, ?)", (rowid, text))
 
 
 def index_extra_terms(conn: sqlite3.Connection, rows: Sequence[tuple[str, str | None]]) -> None:

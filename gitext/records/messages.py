@@ -102,6 +102,11 @@ def add_messages(
     # Attachment bytes go to the store before the transaction: hashing a large file must not
     # hold the write lock, and a row never commits without its content.
     prepared = [[att.prepare(project, a) for a in item.attachments] for item in items]
+    # So is the full-text row: a large message's terms take seconds, and another agent's
+    # writer waits for the lock only busy_timeout long.
+    indexed = [fts.index_text(item.content) for item in checked]
+    loaded = [(v.load(c.tool_calls), v.load(c.tool_results), v.load(c.metadata))
+              for c in checked]
     now = clock.now()
     out: list[Message] = []
     with project.db("conversations").write() as conn:
@@ -114,9 +119,11 @@ def add_messages(
         ).fetchone()[0])
         tokens = 0
         cost = 0.0
-        for item, files in zip(checked, prepared, strict=True):
+        for item, files, text, (calls, results, meta) in zip(
+                checked, prepared, indexed, loaded, strict=True):
             seq += 1
             mid = new_id()
+            fts.index_message(conn, mid, text)
             conn.execute(
                 "INSERT INTO messages (id, conversation_id, seq, role, content, tokens, cost,"
                 " timestamp, tool_calls, tool_results, project_id, worktree_id, session_id,"
@@ -130,10 +137,9 @@ def add_messages(
             cost += item.cost
             out.append(Message(
                 mid, cid, seq, item.role, item.content, item.tokens, item.cost, now,
-                v.load(item.tool_calls), v.load(item.tool_results), conv["project_id"],
-                conv["worktree_id"], conv["session_id"], v.load(item.metadata), attached,
+                calls, results, conv["project_id"], conv["worktree_id"], conv["session_id"],
+                meta, attached,
             ))
-        fts.index_extra_terms(conn, [(m.id, m.content) for m in out])
         conn.execute(
             "UPDATE conversations SET total_tokens = COALESCE(total_tokens, 0) + ?,"
             " total_cost = COALESCE(total_cost, 0.0) + ?, updated_at = ? WHERE id = ?",

@@ -11,7 +11,25 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
+
+
+def _busy(conn: sqlite3.Connection, exc: sqlite3.OperationalError) -> Exception | None:
+    """SQLite's "database is locked", after busy_timeout, as a library error that names the
+    file; None for any other failure."""
+    if getattr(exc, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_BUSY:
+        return None
+    from gitext.errors import StoreBusyError
+
+    path = next((str(r[2]) for r in conn.execute("PRAGMA database_list") if r[1] == "main"), "")
+    waited = int(conn.execute("PRAGMA busy_timeout").fetchone()[0]) / 1000
+    return StoreBusyError(
+        f"{Path(path).name or 'the database'} is busy: another process held its write lock"
+        f" for more than {waited:g} s; nothing was written",
+        hint="try again; a large record (or the background worker) may hold it for a while"
+        " (storage.sqlite.busy_timeout sets how long writers wait)",
+    )
 
 
 class Database:
@@ -53,7 +71,13 @@ class Database:
             if conn.in_transaction:  # nested use joins the outer transaction
                 yield conn
                 return
-            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                busy = _busy(conn, exc)
+                if busy is None:
+                    raise
+                raise busy from exc
             try:
                 yield conn
             except BaseException:

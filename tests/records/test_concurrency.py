@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
+import pytest
+
+from gitext.errors import AircherError, StoreBusyError
 from gitext.project import Project
-from gitext.records import get_conversation, list_messages, start_conversation
+from gitext.records import (
+    add_message,
+    get_conversation,
+    list_messages,
+    search_messages,
+    start_conversation,
+)
 
 WRITER = textwrap.dedent("""
     import os, sys, time
@@ -54,3 +66,57 @@ def test_two_processes_append_to_one_conversation(project: Project, tmp_path: Pa
     for tag in ("left", "right"):
         mine = [m.content for m in messages if (m.content or "").startswith(tag + " ")]
         assert mine[:n] == [f"{tag} {i}" for i in range(n)]  # each writer's order is kept
+
+
+def _message(size: int) -> str:
+    """Identifiers, as in a large log or code dump: what the code-aware terms split."""
+    parts = ["get", "set", "Current", "Context", "User", "Token", "Refresh", "Http"]
+    words = (parts[i % 8] + parts[i * 7 % 8] + parts[i * 5 % 8] + str(i % 97)
+             for i in range(size // 8))
+    return " ".join(words)[:size]
+
+
+def test_a_large_message_holds_the_write_lock_only_to_insert(project: Project) -> None:
+    """add_message computed a large message's code-aware terms, and had FTS5 tokenize it three
+    times, inside its write transaction: 8-12 s for 20 MB, longer than busy_timeout, and
+    another agent's message to another conversation was lost to "database is locked"
+    (QA round 10c: 12). The terms are now computed before the lock, and the index row is
+    written once. CPU time of this thread, which other processes on the machine do not move:
+    inside the transaction it was nearly all of it."""
+    conv = start_conversation(project, "p")
+    body = _message(3_000_000)
+    marks: dict[str, float] = {}
+
+    def trace(sql: str) -> None:
+        if sql in ("BEGIN IMMEDIATE", "COMMIT"):
+            marks[sql] = time.thread_time()
+
+    writer = project.db("conversations").writer
+    writer.set_trace_callback(trace)
+    try:
+        start = time.thread_time()
+        add_message(project, conv.id, "tool", body)
+        total = time.thread_time() - start
+    finally:
+        writer.set_trace_callback(None)
+    held = marks["COMMIT"] - marks["BEGIN IMMEDIATE"]
+    assert held < 0.6 * total, (held, total)
+    hits = search_messages(project, "refresh context")
+    assert [h.conversation_id for h in hits] == [conv.id]
+
+
+def test_a_writer_that_waits_too_long_gets_a_library_error(project: Project) -> None:
+    """After busy_timeout the second writer got sqlite3's raw "database is locked" (QA round
+    10c: 12): now an AircherError naming the database, with nothing written."""
+    conv = start_conversation(project, "p")
+    project.close()  # connections open again with a short busy_timeout
+    project.pragmas = dataclasses.replace(project.pragmas, busy_timeout_ms=200)
+    other = sqlite3.connect(project.layout.db("conversations"), isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(StoreBusyError, match="conversations.db is busy") as err:
+            add_message(project, conv.id, "user", "one short line")
+        assert err.value.hint and isinstance(err.value, AircherError)
+    finally:
+        other.close()
+    assert list_messages(project, conv.id) == []
