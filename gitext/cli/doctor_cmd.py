@@ -30,7 +30,8 @@ def _verdict(report: DoctorReport) -> str:
     if report.healthy:
         return "healthy"
     problems = report.problems()
-    if not any(f.hint and not f.repair for f in problems):
+    # Only a finding with a repair line is repair's to fix (schema_newer, say, is not).
+    if all(f.repair for f in problems):
         return "problems found: `git aircher repair` fixes them"
     if not any(f.repair for f in problems):
         return "problems found: their hints say what to do"

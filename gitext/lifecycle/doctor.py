@@ -26,7 +26,7 @@ from gitext.lifecycle.dbfiles import (
 from gitext.lifecycle.exposure import exposure_findings
 from gitext.lifecycle.refs import reference_findings
 from gitext.project import Project
-from gitext.store.migrate import latest_version, user_version
+from gitext.store.migrate import UPGRADE_HINT, latest_version, user_version
 
 SEVERITIES = ("error", "warning", "info")
 _INDEX_ONLY = ("missing from index", "wrong # of entries in index", "non-unique entry in index")
@@ -133,11 +133,11 @@ def _schema_findings(name: str, result: DbCheck, schema: dict[Any, Any]) -> list
     out: list[Finding] = []
     if result.schema_version is not None and result.schema_version > result.schema_latest:
         # Written by a newer git-aircher: rebuilding it with this version's schema would drop
-        # what it does not know, so repair leaves it alone.
+        # what it does not know, so repair leaves it alone; the cure is that newer version.
         out.append(Finding("schema_newer", "error", name,
                            f"schema version {result.schema_version} is newer than this"
                            f" git-aircher knows ({result.schema_latest})",
-                           None))
+                           hint=UPGRADE_HINT))
         return out
     if result.schema_version is not None and result.schema_version < result.schema_latest:
         out.append(Finding("schema", "info", name,

@@ -11,6 +11,8 @@ from pathlib import Path
 from gitext.errors import SchemaError
 from gitext.resources import data_dir
 
+# What to do about a store written by a newer git-aircher: nothing here can read it safely.
+UPGRADE_HINT = "upgrade git-aircher (./install.sh in its checkout)"
 _NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 
 
@@ -96,5 +98,5 @@ def _refuse_newer(current: int, target: int, label: str) -> None:
     if current > target:
         raise SchemaError(
             f"{label} has schema version {current}; this git-aircher knows up to {target}",
-            hint="upgrade git-aircher (./install.sh in its checkout)",
+            hint=UPGRADE_HINT,
         )

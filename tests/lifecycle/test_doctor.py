@@ -195,3 +195,21 @@ def test_a_repository_moved_with_its_store_keeps_its_search_index(
         assert missing_embeddings(project) == []
     r = aircher(moved, "doctor", "--json")
     assert "search index file" not in r.out, r.out
+
+
+def test_a_newer_schema_is_left_to_an_upgrade_not_promised_to_repair(
+        project: Project, aircher: Any) -> None:
+    """A store a newer git-aircher migrated: doctor ended with "`git aircher repair` fixes
+    them", repair could not, and nothing said to upgrade (QA round 10b: 03)."""
+    project.close()
+    with sqlite3.connect(project.layout.db("knowledge")) as conn:
+        conn.execute("PRAGMA user_version = 999")
+    conn.close()
+    newer = [f for f in diagnose(project).problems() if f.check == "schema_newer"]
+    assert [(f.database, f.repair) for f in newer] == [("knowledge", None)]
+    assert newer[0].hint is not None and newer[0].hint.startswith("upgrade git-aircher")
+    res = aircher(project.repo.root, "doctor")
+    assert res.code == 1
+    assert "  hint: upgrade git-aircher" in res.out
+    assert "`git aircher repair` fixes them" not in res.out
+    assert res.out.rstrip().splitlines()[-1].startswith("problems found: ")
