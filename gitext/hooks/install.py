@@ -285,7 +285,12 @@ def _install_one(folder: Path, name: str, wanted: bytes, force: bool) -> HookSta
             f"{path} is a directory, not a hook", hint="move it aside, then install again"
         )
     action = "chained"
-    if _exists(orig):
+    if _exists(orig) and _identical(orig, path):
+        # A tool rewrote its hooks over our shims (husky's `prepare` at every `npm install`, a
+        # second `lefthook install`): the hook in place is the very one we kept, so chaining it
+        # in the kept one's place loses nothing, and refusing would leave git without ours.
+        action = f"chained (the same as the kept {orig.name}, which it replaces)"
+    elif _exists(orig):
         if not force:
             raise AircherError(
                 f"{path} is someone else's hook, and {orig.name} (a hook kept by an earlier"
@@ -301,6 +306,20 @@ def _install_one(folder: Path, name: str, wanted: bytes, force: bool) -> HookSta
     os.rename(path, orig)
     os.replace(tmp, path)
     return _with(_state(folder, name, wanted), action)
+
+
+def _identical(a: Path, b: Path) -> bool:
+    """Whether two hooks are the same: regular files of the same bytes, or links to the same
+    target."""
+    try:
+        sa, sb = a.lstat(), b.lstat()
+        if stat.S_ISLNK(sa.st_mode) and stat.S_ISLNK(sb.st_mode):
+            return os.readlink(a) == os.readlink(b)
+        if stat.S_ISREG(sa.st_mode) and stat.S_ISREG(sb.st_mode) and sa.st_size == sb.st_size:
+            return a.read_bytes() == b.read_bytes()
+    except OSError:
+        pass
+    return False
 
 
 def _free_name(path: Path) -> Path:
@@ -333,6 +352,7 @@ def _uninstall_one(folder: Path, name: str) -> HookState:
     orig = folder / (name + CHAIN_SUFFIX)
     legacy = folder / (name + FRAMEWORK_SUFFIX)
     action = "absent"
+    put_back = path  # where the hook we kept goes back to
     for staged in folder.glob(f"{name}{STAGED_SUFFIX}*"):  # left by a killed install
         staged.unlink(missing_ok=True)
     if is_shim(path) or (not _exists(path) and _exists(orig)):
@@ -349,8 +369,40 @@ def _uninstall_one(folder: Path, name: str) -> HookState:
         if _exists(orig):
             os.rename(orig, legacy)
             action = "restored"
+            put_back = legacy
+    settled = _settle_set_aside(orig, put_back)
+    if settled:
+        action = f"{action} ({settled})"
     chained = str(orig) if _exists(orig) else None
     return HookState(name, str(path), "foreign" if _exists(path) else "missing", chained, action)
+
+
+def _settle_set_aside(orig: Path, put_back: Path) -> str | None:
+    """The earlier hooks ``install --force`` kept as ``<hook>.aircher-orig.N``.
+
+    One with the same content as the hook now put back is a copy of it (an earlier install
+    forced over a tool's rewrite of the same hook): removed, nothing is lost. Of the others,
+    the newest goes back to the name it had before that install, as uninstall puts back every
+    kept hook; the folder is then as it was (docs/hooks.md). What was done, or None.
+    """
+    numbered = []
+    for path in orig.parent.glob(f"{orig.name}.*"):
+        n = path.name[len(orig.name) + 1:]
+        if n.isdigit():
+            numbered.append((int(n), path))
+    removed: list[str] = []
+    others: list[Path] = []
+    for _, path in sorted(numbered):
+        if _identical(path, put_back):
+            path.unlink()
+            removed.append(path.name)
+        else:
+            others.append(path)
+    done = [f"removed {', '.join(removed)}, the same as {put_back.name}"] if removed else []
+    if others and not _exists(orig):
+        os.rename(others[-1], orig)
+        done.append(f"put {others[-1].name} back as {orig.name}")
+    return "; ".join(done) or None
 
 
 def _remove_created(folder: Path) -> None:

@@ -207,6 +207,7 @@ def test_leftover_kept_hook_beside_a_foreign_one_needs_force(repo: Path, tool: T
     folder = hooks_of(repo)
     script(folder / "post-commit", "echo now\n")
     script(folder / ("post-commit" + CHAIN_SUFFIX), "echo earlier\n")
+    before = snapshot(folder)
     with pytest.raises(AircherError, match="post-commit.aircher-orig"):
         install_hooks(repo, executable=exe)
     assert (folder / "post-commit").read_text() == "#!/bin/sh\necho now\n"
@@ -217,7 +218,51 @@ def test_leftover_kept_hook_beside_a_foreign_one_needs_force(repo: Path, tool: T
     assert (folder / ("post-commit" + CHAIN_SUFFIX)).read_text() == "#!/bin/sh\necho now\n"
     assert (folder / "post-commit.aircher-orig.1").read_text() == "#!/bin/sh\necho earlier\n"
     uninstall_hooks(repo)
-    assert (folder / "post-commit").read_text() == "#!/bin/sh\necho now\n"
+    assert snapshot(folder) == before  # the earlier one back under the name it had
+
+
+def test_a_tool_that_rewrote_the_hook_we_kept_is_chained_again(repo: Path, tool: Tool) -> None:
+    """husky's `prepare` (every `npm install`) or a second `lefthook install` writes its hooks
+    over our shims: the kept .aircher-orig is the same as the hook in place. doctor said
+    hooks_missing with the hint `git aircher hooks install`, which refused, and `--force` left
+    a copy as .aircher-orig.N that uninstall never removed (QA round 10b: 02)."""
+    from gitext.hooks.presence import absent_hooks
+
+    exe, log = tool
+    folder = repo / ".husky" / "_"
+    stub = '#!/usr/bin/env sh\necho "$(basename "$0")" >> .git/team.log'
+    for name in ("post-commit", "pre-commit"):
+        script(folder / name, "").write_text(stub)
+    git(repo, "config", "core.hooksPath", ".husky/_")
+    before = snapshot(folder)
+    install_hooks(repo, executable=exe)
+    for name in ("post-commit", "pre-commit"):  # as husky writes them: over the shims' bytes
+        (folder / name).write_text(stub)
+    absent = absent_hooks(repo)
+    assert absent is not None and absent.missing == ["post-commit", "pre-commit"]
+
+    result = {s.name: s for s in install_hooks(repo, executable=exe)}
+    assert result["post-commit"].state == "chained"
+    assert "the same as the kept post-commit.aircher-orig" in (result["post-commit"].action or "")
+    assert absent_hooks(repo) is None
+    assert not list(folder.glob("*.aircher-orig.*"))
+    commit(repo, {"c.txt": "c\n"}, "c")
+    assert log_lines(log) == ["ours post-commit"]
+    assert (repo / ".git" / "team.log").read_text().splitlines() == [
+        "pre-commit.aircher-orig", "post-commit.aircher-orig"]
+    uninstall_hooks(repo)
+    assert snapshot(folder) == before
+
+    # What `--force` made of it before: a copy set aside, which uninstall now removes.
+    install_hooks(repo, executable=exe)
+    (folder / "post-commit").write_text(stub)
+    (folder / "post-commit.aircher-orig").rename(folder / "post-commit.aircher-orig.1")
+    (folder / "post-commit").rename(folder / "post-commit.aircher-orig")
+    install_hooks(repo, executable=exe)
+    undone = {s.name: s.action for s in uninstall_hooks(repo)}
+    assert undone["post-commit"] == ("restored (removed post-commit.aircher-orig.1, the same as"
+                                     " post-commit)")
+    assert snapshot(folder) == before
 
 
 def test_absolute_core_hooks_path(repo: Path, tmp_path: Path, tool: Tool) -> None:
