@@ -30,6 +30,7 @@ SHIM_ID = "5b0e3c9a71d24f68"
 PRIOR_SHIM_IDS: tuple[str, ...] = ()
 CHAIN_SUFFIX = ".aircher-orig"
 FRAMEWORK_SUFFIX = ".legacy"  # where the pre-commit framework keeps the hook it replaced
+LEFTHOOK_SUFFIX = ".old"  # where lefthook keeps the hook it replaced (not run; put back later)
 CREATED_MARKER = ".aircher-created"
 STAGED_SUFFIX = ".aircher-new"  # a shim being written, renamed over the hook once complete
 PLACEHOLDER = "@GIT_AIRCHER@"
@@ -351,6 +352,7 @@ def _uninstall_one(folder: Path, name: str) -> HookState:
     path = folder / name
     orig = folder / (name + CHAIN_SUFFIX)
     legacy = folder / (name + FRAMEWORK_SUFFIX)
+    moved = folder / (name + LEFTHOOK_SUFFIX)
     action = "absent"
     put_back = path  # where the hook we kept goes back to
     for staged in folder.glob(f"{name}{STAGED_SUFFIX}*"):  # left by a killed install
@@ -361,15 +363,20 @@ def _uninstall_one(folder: Path, name: str) -> HookState:
         if _exists(orig):
             os.rename(orig, path)
             action = "restored"
-    elif _exists(path) and is_shim(legacy):
-        # Wrapped by the pre-commit framework: what we chained goes where the framework
-        # expects the hook it replaced, as if we had never been there.
-        legacy.unlink()
+    elif _exists(path) and (is_shim(legacy) or is_shim(moved)):
+        # Another manager set our shim aside when it installed: the pre-commit framework as
+        # .legacy, which it runs, or lefthook as .old, which it puts back as the hook when it
+        # is uninstalled. What we chained goes there instead, as if we had never been there.
+        aside = legacy if is_shim(legacy) else moved
+        aside.unlink()
         action = "removed"
         if _exists(orig):
-            os.rename(orig, legacy)
+            os.rename(orig, aside)
             action = "restored"
-            put_back = legacy
+            put_back = aside
+    if is_shim(moved):  # lefthook's uninstall would make it a live hook again
+        moved.unlink()
+        action = "removed" if action == "absent" else action
     settled = _settle_set_aside(orig, put_back)
     if settled:
         action = f"{action} ({settled})"

@@ -265,6 +265,33 @@ def test_a_tool_that_rewrote_the_hook_we_kept_is_chained_again(repo: Path, tool:
     assert snapshot(folder) == before
 
 
+def test_uninstall_takes_our_shims_lefthook_kept_as_old(repo: Path, tool: Tool) -> None:
+    """lefthook, installed after us, renames each hook it replaces to <hook>.old and renames it
+    back when it is uninstalled: our .old shims stayed through `hooks uninstall`, and
+    `lefthook uninstall` made them live again (QA round 10b: 04)."""
+    exe, _ = tool
+    folder = hooks_of(repo)
+    script(folder / "post-commit", "echo user\n")
+    script(folder / "post-merge.old", "echo not ours\n")
+    before = snapshot(folder)
+    install_hooks(repo, executable=exe)
+    lefthook = "#!/bin/sh\necho lefthook\n"
+    for name in ("post-commit", "pre-commit"):  # what `lefthook install` does
+        (folder / name).rename(folder / f"{name}.old")
+        script(folder / name, "echo lefthook\n")
+
+    undone = {s.name: s.action for s in uninstall_hooks(repo)}
+    assert undone["post-commit"] == "restored" and undone["pre-commit"] == "removed"
+    assert (folder / "post-commit.old").read_text() == "#!/bin/sh\necho user\n"
+    assert not (folder / "pre-commit.old").exists()
+    for name in ("post-commit", "pre-commit"):  # what `lefthook uninstall` does
+        assert (folder / name).read_text() == lefthook
+        (folder / name).unlink()
+        if (folder / f"{name}.old").exists():
+            (folder / f"{name}.old").rename(folder / name)
+    assert snapshot(folder) == before
+
+
 def test_absolute_core_hooks_path(repo: Path, tmp_path: Path, tool: Tool) -> None:
     exe, log = tool
     shared = tmp_path / "shared-hooks"
