@@ -167,3 +167,35 @@ def test_framework_installed_after_our_shims_wraps_them(project: Path, tmp_path:
     assert code == 0, out
     assert (project / ".git" / "user.log").read_text() == "user\nuser\n"
     assert log_lines(log) == []
+
+
+def test_framework_installed_again_over_shims_that_chain_it(
+    project: Path, tmp_path: Path
+) -> None:
+    """`pre-commit install`, `git aircher init` (the framework's script kept as .aircher-orig),
+    then `pre-commit install` again: the framework ran our .legacy shim, which ran the
+    framework's script once more, which failed every commit ("bug: pre-commit's script is
+    installed in migration mode"), and uninstall then made that script the .legacy one
+    (QA round 10b: 05)."""
+    framework_install(project)
+    folder = project / ".git" / "hooks"
+    framework_hooks = snapshot(folder)
+    log = tmp_path / "tool.log"
+    exe = fake_tool(tmp_path / "bin", log)
+    install_hooks(project, executable=exe)
+    framework_install(project)
+    assert {s.state for s in hook_status(project, executable=exe)} == {"wrapped"}
+
+    write(project, ".env.sample", "A=\n")  # a name the guard must look at: ours runs
+    git(project, "add", ".env.sample")
+    code, out = git_run(project, "commit", "-m", "sample")
+    assert code == 0, out
+    assert "bug:" not in out
+    assert len(GUARD_PASSED.findall(out)) == 1, out  # the framework's hooks ran once
+    assert_sync_silent(out, 1)
+    assert log_lines(log) == ["ours pre-commit", "ours post-commit"]
+
+    uninstall_hooks(project)
+    assert snapshot(folder) == framework_hooks
+    code, out = git_run(project, "commit", "--allow-empty", "-m", "after")
+    assert code == 0 and "bug:" not in out, out
