@@ -87,9 +87,14 @@ def read_texts(root: Path, files: list[LiveFile], *, disk_first: bool = False,
             if data is None and not disk_first:
                 data = read_from_disk(root / by_blob[blob].path)
             raw[blob] = data
-    # Redacted before anything is cut, tokenized, embedded or previewed from it.
-    return {blob: redact(data).decode("utf-8", errors="replace") for blob, data in raw.items()
-            if data is not None and not is_binary(data)}
+    return {blob: text for blob, data in raw.items()
+            if data is not None and (text := as_text(data)) is not None}
+
+
+def as_text(data: bytes) -> str | None:
+    """What the index takes of a file's bytes: redacted before anything is cut, tokenized,
+    embedded or previewed from it; None for a binary file."""
+    return None if is_binary(data) else redact(data).decode("utf-8", errors="replace")
 
 
 def read_from_disk(path: Path) -> bytes | None:

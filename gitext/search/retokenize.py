@@ -5,13 +5,15 @@ after them (`digest_sha256` gives `sha256`, not `sha` alone), and what a store i
 lacks those terms, so `search sha256` could not tell sha256 from sha1 there. The migration
 leaves a row in `pending_scrubs`; the first full search update after it rewrites the terms of
 every indexed version in place, a batch per transaction, so queries keep their answers while it
-runs. The built-in embedder hashes the same terms: its vectors are dropped and that update
-embeds them again. Versions set aside (`search_orphans`) are dropped; a view that takes one
-back indexes it again. Then the row goes: a crash before that only means the work is redone.
+runs, and then those of every message (conversation search). The built-in embedder hashes the
+same terms: its vectors are dropped and that update embeds them again. Versions set aside
+(`search_orphans`) are dropped; a view that takes one back indexes it again. Then the row goes:
+a crash before that only means the work is redone.
 """
 
 from __future__ import annotations
 
+from gitext.git.objects import read_files
 from gitext.project import Project
 from gitext.search import fulltext
 from gitext.search.chunking import chunk_text
@@ -34,7 +36,7 @@ def retokenize(project: Project, *, most: int | None = None) -> int:
     worker's next pass does it."""
     if not pending(project):
         return 0
-    from gitext.search.indexer import LiveFile, forget_all_indexed, read_texts
+    from gitext.search.indexer import MAX_INDEXED, as_text, forget_all_indexed
     from gitext.search.maintenance import forget_vectors
 
     fdb = project.db("file_index")
@@ -46,13 +48,17 @@ def retokenize(project: Project, *, most: int | None = None) -> int:
     root = project.repo.root
     for start in range(0, len(pairs), BATCH):
         batch = pairs[start:start + BATCH]
-        texts = read_texts(root, [LiveFile(p, b, "clean") for p, b in batch])
+        # From git, or from this work tree where the file there is exactly that version, never
+        # a file that merely has the path: another worktree's uncommitted edit has no object,
+        # and this worktree's file at its path is another version.
+        raw = dict(read_files(root, batch, max_size=MAX_INDEXED))
         with fdb.write() as conn:
             for path, blob in batch:
-                text = texts.get(blob)
+                data = raw.get(blob)
+                text = None if data is None else as_text(data)
                 if text is None:
-                    # Unreadable now (a work-tree edit since gone): the view indexes what it
-                    # holds instead.
+                    # Unreadable here (a work-tree edit, here since gone or in another
+                    # worktree): each view indexes what it holds again at its next update.
                     conn.execute("DELETE FROM search_docs WHERE path = ? AND blob = ?",
                                  (path, blob))
                     continue
@@ -62,6 +68,7 @@ def retokenize(project: Project, *, most: int | None = None) -> int:
                     "UPDATE search_docs SET n_terms = ?, path_terms = ?, symbol_terms = ?,"
                     " body_terms = ? WHERE path = ? AND blob = ?",
                     (f.n_terms, f.path_terms, f.symbol_terms, f.body_terms, path, blob))
+    _message_terms(project)
     kdb = project.db("knowledge")
     with kdb.write() as kconn:
         hashed = kconn.execute("DELETE FROM embedding_metadata WHERE embedding_model LIKE ?",
@@ -75,3 +82,18 @@ def retokenize(project: Project, *, most: int | None = None) -> int:
     # Every worktree's stamp said its files were embedded; now their next update embeds them.
     forget_all_indexed(project)
     return len(pairs)
+
+
+def _message_terms(project: Project) -> None:
+    """Each message's index row holds its content and our terms (gitext.records.fts): those of
+    an older tokenizer are made again, in short write transactions, since agents keep
+    writing."""
+    from gitext.records.fts import index_extra_terms
+
+    with project.db("conversations").read() as conn:
+        rows = [(str(r[0]), str(r[1])) for r in conn.execute(
+            "SELECT id, content FROM messages WHERE content IS NOT NULL AND content != ''")]
+    db = project.db("conversations")
+    for start in range(0, len(rows), 500):
+        with db.write() as conn:
+            index_extra_terms(conn, rows[start:start + 500])

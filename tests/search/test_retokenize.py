@@ -85,3 +85,42 @@ def test_a_store_of_the_older_tokenizer_is_made_again_once(
     assert new_ids and not new_ids & old_ids  # segments of the new terms, none of the old
     stamps = list((empty_repo / ".agents" / "run").glob("indexed-*"))
     assert stamps and all("terms-2" in p.read_text() for p in stamps)
+
+
+def test_the_remade_terms_are_each_version_s_own_and_messages_get_theirs(
+        empty_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aircher: Any) -> None:
+    """A linked worktree's uncommitted edit has no object in git: remade from the file at its
+    path in the worktree that ran the update (another version), it lost its own words (QA round
+    11a: 01). Messages recorded before the upgrade get the new terms too (11a: 02)."""
+    from gitext import records
+    from gitext.search import tokenize
+    from tests.conftest import git, open_project
+
+    monkeypatch.setenv("AIRCHER_SKIP", "1")
+    commit(empty_repo, {"a.py": "def plain():\n    return 1\n"}, "a")
+    linked = tmp_path / "linked"
+    with monkeypatch.context() as old_code:
+        old_code.setattr(tokenize, "_split", _old_split)
+        old_code.setattr(tokenize, "VERSION", "terms-1")
+        tokenize._cache.clear()
+        assert aircher(empty_repo, "init").code == 0
+        git(empty_repo, "worktree", "add", "-q", "-b", "side", str(linked))
+        (linked / "a.py").write_text("def striped():\n    return 'zebra'\n")
+        r = aircher(linked, "search", "--json", "--", "zebra")
+        assert [h["path"] for h in json.loads(r.out)] == ["a.py"]
+        with open_project(empty_repo) as project:
+            conv = records.start_conversation(project, "p")
+            records.add_message(project, conv.id, "user", "call parseSha256Digest first")
+    tokenize._cache.clear()
+    with db(empty_repo, "file_index") as conn:
+        conn.execute("INSERT OR IGNORE INTO pending_scrubs (name) VALUES ('terms-2')")
+    conn.close()
+    r = run_git_aircher(empty_repo, "conversation", "search", "sha256")
+    assert r.code == 1 or conv.id[:8] not in r.out  # before the update: old terms
+
+    assert run_git_aircher(empty_repo, "index").code == 0
+    r = run_git_aircher(linked, "search", "--json", "--", "zebra")
+    assert r.code == 0, r.err
+    assert [h["path"] for h in json.loads(r.out)] == ["a.py"]
+    r = run_git_aircher(empty_repo, "conversation", "search", "sha256")
+    assert r.code == 0 and conv.id[:8] in r.out, r.out + r.err
