@@ -27,8 +27,8 @@ from typing import Any, BinaryIO
 
 from gitext.errors import UsageError
 from gitext.ids import new_id
-from gitext.index.languages import is_binary
-from gitext.index.secrets import is_secret_path, redact
+from gitext.index.languages import detect_encoding
+from gitext.index.secrets import is_secret_path, redact, redact_text
 from gitext.project import Project
 from gitext.records import values as v
 
@@ -121,9 +121,9 @@ def store_file(root: Path, source: Path) -> StoredContent:
     try:
         with source.open("rb") as src:
             head = src.read(_CHUNK)
-            if not is_binary(head):
+            if detect_encoding(head) is not None:
                 # Read whole to be redacted: a key or a private-key block may span any chunk.
-                return store_bytes(root, redact(head + src.read()))
+                return store_bytes(root, redacted(head + src.read()))
             return _copy(root, head, src)
     except OSError as exc:
         raise UsageError(f"cannot attach {source}: {exc.strerror or exc}") from None
@@ -160,11 +160,32 @@ class PreparedAttachment:
     source: Path | None = None
 
 
+def redacted(data: bytes) -> bytes:
+    """Text with its keys redacted (git's test, or a byte-order mark: UTF-16 text, what
+    PowerShell's `>` writes, is full of NUL bytes); binary data as it is."""
+    encoding = detect_encoding(data)
+    if encoding is None:
+        return data
+    if encoding in ("utf-16", "utf-32"):
+        # The patterns are ASCII: found in the decoded text, not in bytes a NUL apart.
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            return redact(data)
+        done = redact_text(text)
+        return data if done is text else done.encode(encoding)
+    return redact(data)
+
+
 def refuse_secrets(items: Sequence[AttachmentInput]) -> None:
     """Refuse an attachment named like a credentials file, by its source or its path; callers
     check every input first, so a refused one leaves none of the others' bytes behind."""
     for item in items:
-        for name in (item.path, None if item.source is None else str(item.source)):
+        names = [item.path]
+        if item.source is not None:
+            # A link's name says nothing of what it points at (`settings` -> `.env`).
+            names += [str(item.source), str(Path(item.source).resolve())]
+        for name in names:
             if isinstance(name, str) and is_secret_path(name):
                 raise UsageError(
                     f"cannot attach {name}: it is named like a credentials file, and the store"
@@ -192,7 +213,7 @@ def prepare(project: Project, item: AttachmentInput) -> PreparedAttachment:
         data = data.encode("utf-8", "surrogateescape")
     if not isinstance(data, bytes):
         raise UsageError("attachment data must be bytes or text")
-    data = data if is_binary(data) else redact(data)
+    data = redacted(data)
     return PreparedAttachment(kind, shown, store_bytes(root, data), meta, data=data)
 
 

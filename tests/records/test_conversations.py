@@ -128,6 +128,20 @@ def test_attachments_keep_credentials_out(project: Project, tmp_path: Path) -> N
     assert got[3] == png  # binary content is stored as given
     assert m.attachments[0].size_bytes == len(got[0])
 
+    # A link named innocently to a secret file, and UTF-16 text (NUL bytes, yet text by its
+    # byte-order mark) (QA round 11a: 03, 04).
+    (tmp_path / "current-settings").symlink_to(tmp_path / ".env")
+    with pytest.raises(UsageError, match=r"cannot attach .*\.env.*credentials"):
+        add_message(project, conv.id, "user", "x",
+                    attachments=[AttachmentInput("file", source=tmp_path / "current-settings")])
+    wide = tmp_path / "out.txt"
+    wide.write_bytes(f"key: {key}\r\n".encode("utf-16"))
+    m = add_message(project, conv.id, "tool", "output",
+                    attachments=[AttachmentInput("file", source=wide),
+                                 AttachmentInput("file", data=wide.read_bytes())])
+    for a in m.attachments:
+        assert read_attachment(project, a.id).decode("utf-16") == "key: [redacted]\r\n"
+
 
 def test_deleting_a_conversation_deletes_its_attachment_files(project: Project) -> None:
     """delete_conversation took the rows and left the attachments' files (a pasted secret too)
