@@ -144,10 +144,17 @@ def _write(conn: sqlite3.Connection, cid: str, out: IO[str], counts: Counts,
     out.write(_record("conversation", row, extra) + "\n")
     counts.conversations += 1
     counts.archived += archived
-    for msg in conn.execute(
+    messages = conn.execute(
         "SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq, timestamp, id", (cid,),
-    ).fetchall():
-        out.write(_record("message", msg) + "\n")
+    ).fetchall()
+    seqs = [m["seq"] for m in messages]
+    # Imports before session 17 took a repeated, zero or negative seq, which an import now
+    # refuses: such a conversation goes out numbered 1.. in the order it is shown, or the
+    # store's own export could not be imported again.
+    renumber = not all(isinstance(n, int) and n > 0 for n in seqs) or any(
+        a >= b for a, b in zip(seqs, seqs[1:], strict=False))
+    for position, msg in enumerate(messages, 1):
+        out.write(_record("message", msg, {"seq": position} if renumber else None) + "\n")
         counts.messages += 1
         for a in conn.execute(
             "SELECT * FROM message_attachments WHERE message_id = ? ORDER BY id", (msg["id"],),

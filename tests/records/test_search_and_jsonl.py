@@ -87,6 +87,32 @@ def test_export_import_round_trip_is_lossless(project: Project) -> None:
     assert search_messages(project, "snake")  # imported messages are indexed
 
 
+def test_a_conversation_an_older_import_misnumbered_exports_and_imports_again(
+        project: Project) -> None:
+    """Imports before session 17 took a repeated or negative seq, which an import now refuses:
+    the store's own export of such a conversation could not be imported again (QA round 11a:
+    05). It goes out numbered 1.. in the order `conversation show` gives."""
+    import sqlite3
+
+    ids = _fill(project)
+    with sqlite3.connect(project.layout.db("conversations")) as conn:  # what such an import left
+        conn.execute("UPDATE messages SET seq = 1 WHERE conversation_id = ?", (ids[0],))
+    conn.close()
+    before = [m["content"] for m in rows(
+        project, "conversations", "SELECT content FROM messages WHERE conversation_id = ?"
+        " ORDER BY seq, timestamp, id", (ids[0],))]
+    out = io.StringIO()
+    export_jsonl(project, out)
+    for cid in ids:
+        delete_conversation(project, cid)
+    got = import_jsonl(project, out.getvalue().encode())
+    assert got.messages == 4
+    again = rows(project, "conversations", "SELECT seq, content FROM messages"
+                 " WHERE conversation_id = ? ORDER BY seq", (ids[0],))
+    assert [m["content"] for m in again] == before
+    assert [m["seq"] for m in again] == list(range(1, len(before) + 1))
+
+
 def test_an_export_of_another_store_needs_adopt(project: Project, tmp_path: Path) -> None:
     """Its project, worktree and context ids mean nothing here: imported as they are, the
     conversations were in no context (`conversation list --all` did not show them) and doctor
