@@ -24,7 +24,7 @@ def sync(app: App, full: bool, as_json: bool) -> None:
         emit_json(result.to_json())
         return
     w = result.worktree
-    click.echo(f"synced {w.worktree}: {w.commits} new commits, {w.files} files updated,"
+    click.echo(f"synced {w.worktree}: {_commits(w.commits, full)}, {w.files} files updated,"
                f" {w.removed} removed, {result.events} queued events applied")
     if result.extra.get("retried"):
         again = result.extra["still_failed"]
@@ -50,7 +50,14 @@ def index(app: App, background: bool, as_json: bool) -> None:
         emit_json(result.to_json())
         return
     w = result.worktree
-    click.echo(f"indexed {w.worktree}: {w.files} files updated, {w.commits} new commits")
+    click.echo(f"indexed {w.worktree}: {w.files} files updated, {_commits(w.commits, False)}")
+
+
+def _commits(n: int, full: bool) -> str:
+    """`--full` reads the window again: those commits were recorded before, not new."""
+    if full:
+        return f"{n} commit{'' if n == 1 else 's'} read again"
+    return f"{n} new commit{'' if n == 1 else 's'}"
 
 
 def _progress() -> Callable[[str, int, int], None] | None:

@@ -256,20 +256,30 @@ def commit_meta(root: Path, shas: list[str]) -> dict[str, CommitMeta]:
     return result
 
 
-def new_commits(root: Path, head: str, known_tips: list[str], limit: int) -> list[str]:
-    """Commits reachable from head and not from known_tips, oldest first, at most `limit`.
+# A catch-up takes every new commit (a pull of 3,000 kept only its newest `limit` before, and the
+# rest were never read); past this many times `limit`, HEAD is on a line of history of its own
+# (a checkout of an unrelated branch of 80,000 commits), which is walked as a first sync is.
+CATCH_UP_FACTOR = 100
 
-    With no tips (a first sync) only the first-parent chain is walked: a bounded look back.
+
+def new_commits(root: Path, head: str, known_tips: list[str], limit: int) -> list[str]:
+    """Commits reachable from head and not from known_tips, oldest first.
+
+    With no tips (a first sync), or more new commits than CATCH_UP_FACTOR * limit, only the
+    first-parent chain is walked, `limit` commits back: a bounded look back.
     """
     if known_tips:
-        args = ["rev-list", "--topo-order", f"--max-count={limit}", head,
-                *[f"^{t}" for t in known_tips]]
-    else:
-        args = ["rev-list", "--first-parent", f"--max-count={limit}", head]
-    out = git(args, root, check=False)
-    if out.returncode != 0:  # a tip that no longer exists (gc after a rewrite): walk plainly
-        out = git(["rev-list", "--first-parent", f"--max-count={limit}", head], root)
-    shas = out.stdout.decode().split()
+        cap = limit * CATCH_UP_FACTOR
+        out = git(["rev-list", "--topo-order", f"--max-count={cap + 1}", head,
+                   *[f"^{t}" for t in known_tips]], root, check=False)
+        # Not 0: a tip that no longer exists (gc after a rewrite): walk plainly.
+        if out.returncode == 0:
+            shas = out.stdout.decode().split()
+            if len(shas) <= cap:
+                shas.reverse()
+                return shas
+    shas = git(["rev-list", "--first-parent", f"--max-count={limit}", head],
+               root).stdout.decode().split()
     shas.reverse()
     return shas
 
