@@ -324,10 +324,14 @@ def query_notes(taken: list[str], scored: list[str]) -> list[str]:
     """What a query's answer did without, in one place: a query that could not be embedded was
     answered without any vectors, which says all the take-in's failure (the same endpoint's)
     would add."""
+    from gitext.search.indexer import BUILDING
+
+    building = [n for n in taken if n == BUILDING]
+    failed = [n for n in taken if n != BUILDING]
     if scored:
-        return scored
-    return [f"{why}: files changed since the last index are searched by their text until their"
-            " vectors are computed" for why in taken]
+        return building + scored
+    return building + [f"{why}: files changed since the last index are searched by their text"
+                       " until their vectors are computed" for why in failed]
 
 
 def hits_json(hits: list[Hit]) -> list[dict[str, Any]]:

@@ -292,6 +292,9 @@ def _embedded_blobs(conn: sqlite3.Connection, model: str, blobs: set[str],
 
 # Seconds a query waits for the background worker before it answers without the local files.
 LOCAL_WAIT = 10.0
+# Said with an answer given while the worker still indexes far more than a query's share.
+BUILDING = ("the search index is still being built for this checkout: results may miss files"
+            " until the background worker has indexed them")
 
 
 def take_in_local_changes(project: Project, *, vectors: Vectors = "try",
@@ -351,6 +354,19 @@ def _index_for_query(project: Project, found: LocalChanges, done: str | None,
         return
     wait = LOCAL_WAIT if found.local or found.changed or behind or (
         never and _view_size(project, root) <= MAX_LOCAL_FILES) else 0.0
+    unsure = never and not wait  # a large first index: answered from what there is
+    if behind and not (found.local or found.changed):
+        # A checkout: the worker's pass indexes what it brought, which for a far one takes
+        # longer than a query should wait (10-16 s on git.git). Back on a branch indexed
+        # before, nothing is lacking and the answer is whole now; with more than a query's
+        # share lacking, it answers at once and says so.
+        lacking = _lacking_text(project, root)
+        if not lacking:
+            return
+        if lacking > MAX_LOCAL_FILES:
+            wait, unsure = 0.0, True
+    if unsure and notes is not None:
+        notes.append(BUILDING)
     token = view_token(project, root)  # the view `found` describes, or one just after
     with worker_lock(project, wait=False, name="heavy", within=wait) as mine:
         # Not ours: a worker holds the slot, and its pass ends with the full update.
@@ -404,6 +420,14 @@ def _note(result: dict[str, Any], notes: list[str] | None) -> dict[str, Any]:
     if why and why != LATER and notes is not None and why not in notes:
         notes.append(why)
     return result
+
+
+def _lacking_text(project: Project, root: Path) -> int:
+    """How many versions of this worktree's view the full-text index lacks."""
+    with project.db("file_index").read() as conn:
+        files = live_files(conn, str(root), None)
+        have = fulltext.indexed_pairs(conn)
+    return sum(1 for f in files if (f.path, f.blob) not in have)
 
 
 def _view_size(project: Project, root: Path) -> int:
