@@ -68,6 +68,8 @@ def health(app: App, as_json: bool) -> None:
                f" (alert above {disk['threshold']:.0%})")
     slow = report.slow_queries
     click.echo(f"slow queries (24h, >= {slow['threshold_seconds']}s): {slow['count_24h']}"
+               + (f" ({slow['background_24h']} by the background worker)"
+                  if slow["background_24h"] else "")
                + ("" if slow["logging"] else " (logging off)"))
     errors = report.errors
     click.echo(f"errors (24h): {errors['total']} ({errors['per_hour']}/h)")

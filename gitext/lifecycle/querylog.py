@@ -26,6 +26,11 @@ if TYPE_CHECKING:
 
 _MAX_SQL = 400
 
+# Set by the background worker: its statements over a large repository take seconds by nature
+# (a far checkout's thousands of rows), and nothing the user does would make them faster, so
+# they are logged as the worker's and not warned about.
+BACKGROUND = False
+
 
 class SlowQueryLog:
     """Where slow statements of one database go: `<store>/logs/performance.log`."""
@@ -46,11 +51,16 @@ class SlowQueryLog:
             # inside the writer's transaction.
             params = type(params)(p[:200] if isinstance(p, (str, bytes)) else p
                                   for p in params[:50])
+        from gitext.index.secrets import redact_text
+
         shown = repr(params)
         if len(shown) > 200:
             shown = shown[:200] + "…"
+        # A message or a file's text among the values: a key in it stays out of the log.
+        shown = redact_text(shown)
         get_logger(self.layout, "performance").warning(
-            "slow-query %.3fs db=%s sql=%s params=%s", seconds, self.db, text, shown
+            "slow-query %.3fs db=%s%s sql=%s params=%s", seconds, self.db,
+            " by=worker" if BACKGROUND else "", text, shown
         )
 
 

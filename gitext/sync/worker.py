@@ -383,6 +383,9 @@ def run_worker(project: Project, *, with_follow_ups: bool = True) -> int:
     goes before the last look at the journal, so a record written after that look finds no
     marker and starts a worker of its own.
     """
+    from gitext.lifecycle import querylog
+
+    querylog.BACKGROUND = True
     active = project.layout.run / "active"
     total = 0
     while True:
