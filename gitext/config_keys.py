@@ -112,7 +112,8 @@ KEYS: dict[str, Key] = {
         _k("storage.monitoring.slow_query_threshold", "1s", "duration", "what counts as slow"),
         # [storage.sync] (extension: how hooks and sync follow git)
         _k("storage.sync.history_limit", 1000, "int",
-           "first-parent commits the first sync walks back (extension)"),
+           "first-parent commits the first sync walks back (extension); a catch-up (a pull,"
+           " commits made with hooks off) takes every new commit, up to 100 times this"),
         _k("storage.sync.inactive_after", "14d", "duration",
            "a worktree untouched this long becomes inactive (extension)"),
     ]
