@@ -234,7 +234,12 @@ def install_hooks(
     try:
         _ensure_folder(folder)
         with folder_lock(folder):
-            return [_install_one(folder, name, shims[name], force) for name in HOOK_NAMES]
+            # Every hook looked at before any is changed: a refusal halfway left post-checkout
+            # installed and the rest not, which no later state explains (QA round 11b: 02).
+            for name in HOOK_NAMES:
+                if (refused := _refusal(folder, name, force)) is not None:
+                    raise refused
+            return [_install_one(folder, name, shims[name]) for name in HOOK_NAMES]
     except OSError as exc:
         raise _fs_error("install", folder, exc) from exc
 
@@ -270,7 +275,28 @@ def _ensure_folder(folder: Path) -> None:
     (folder / CREATED_MARKER).write_text("".join(line + "\n" for line in lines), "utf-8")
 
 
-def _install_one(folder: Path, name: str, wanted: bytes, force: bool) -> HookState:
+def _refusal(folder: Path, name: str, force: bool) -> AircherError | None:
+    """Why install refuses to touch ``name`` (and so every hook), or None."""
+    path = folder / name
+    orig = folder / (name + CHAIN_SUFFIX)
+    if is_shim(path) or not _exists(path) or is_shim(folder / (name + FRAMEWORK_SUFFIX)):
+        return None
+    if path.is_dir():
+        return AircherError(
+            f"{path} is a directory, not a hook", hint="move it aside, then install again"
+        )
+    if force or not _exists(orig) or _identical(orig, path):
+        return None
+    return AircherError(
+        f"{path} is someone else's hook, and {orig.name} (a hook kept by an earlier"
+        " install) is still beside it",
+        hint="keep the one you want as the hook, or run `git aircher hooks install"
+        " --force` to chain the current one and keep the other under a new name",
+    )
+
+
+def _install_one(folder: Path, name: str, wanted: bytes) -> HookState:
+    """Our shim in place of ``name``; ``_refusal`` has let it through."""
     path = folder / name
     orig = folder / (name + CHAIN_SUFFIX)
     legacy = folder / (name + FRAMEWORK_SUFFIX)
@@ -289,24 +315,13 @@ def _install_one(folder: Path, name: str, wanted: bytes, force: bool) -> HookSta
             write_shim(legacy, wanted)
             return _with(_state(folder, name, wanted), "upgraded")
         return _with(_state(folder, name, wanted), "unchanged")
-    if path.is_dir():
-        raise AircherError(
-            f"{path} is a directory, not a hook", hint="move it aside, then install again"
-        )
     action = "chained"
     if _exists(orig) and _identical(orig, path):
         # A tool rewrote its hooks over our shims (husky's `prepare` at every `npm install`, a
         # second `lefthook install`): the hook in place is the very one we kept, so chaining it
         # in the kept one's place loses nothing, and refusing would leave git without ours.
         action = f"chained (the same as the kept {orig.name}, which it replaces)"
-    elif _exists(orig):
-        if not force:
-            raise AircherError(
-                f"{path} is someone else's hook, and {orig.name} (a hook kept by an earlier"
-                " install) is still beside it",
-                hint="keep the one you want as the hook, or run `git aircher hooks install"
-                " --force` to chain the current one and keep the other under a new name",
-            )
+    elif _exists(orig):  # --force
         aside = _free_name(orig)
         os.rename(orig, aside)
         action = f"chained (kept the earlier {orig.name} as {aside.name})"
@@ -389,6 +404,11 @@ def _uninstall_one(folder: Path, name: str) -> HookState:
             os.rename(orig, aside)
             action = "restored"
             put_back = aside
+    elif _exists(path) and _exists(orig) and not _identical(orig, path):
+        # Our shim is gone (a tool wrote its hook over it) and the hook we kept has not run
+        # since. Left as .aircher-orig, the next install would refuse beside it: numbered, it
+        # is one more earlier hook for _settle_set_aside to report.
+        os.rename(orig, _free_name(orig))
     if is_shim(moved):  # lefthook's uninstall would make it a live hook again
         moved.unlink()
         action = "removed" if action == "absent" else action
@@ -403,9 +423,10 @@ def _settle_set_aside(orig: Path, put_back: Path) -> str | None:
     """The earlier hooks ``install --force`` kept as ``<hook>.aircher-orig.N``.
 
     One with the same content as the hook now put back is a copy of it (an earlier install
-    forced over a tool's rewrite of the same hook): removed, nothing is lost. Of the others,
-    the newest goes back to the name it had before that install, as uninstall puts back every
-    kept hook; the folder is then as it was (docs/hooks.md). What was done, or None.
+    forced over a tool's rewrite of the same hook): removed, nothing is lost. The others stay
+    under their numbered name, which no install refuses: renamed back to ``.aircher-orig`` one
+    was our file after uninstall, and the next install or init refused beside it (QA round 11b:
+    02). What was done, or None.
     """
     numbered = []
     for path in orig.parent.glob(f"{orig.name}.*"):
@@ -413,17 +434,16 @@ def _settle_set_aside(orig: Path, put_back: Path) -> str | None:
         if n.isdigit():
             numbered.append((int(n), path))
     removed: list[str] = []
-    others: list[Path] = []
+    kept: list[str] = []
     for _, path in sorted(numbered):
         if _identical(path, put_back):
             path.unlink()
             removed.append(path.name)
         else:
-            others.append(path)
+            kept.append(path.name)
     done = [f"removed {', '.join(removed)}, the same as {put_back.name}"] if removed else []
-    if others and not _exists(orig):
-        os.rename(others[-1], orig)
-        done.append(f"put {others[-1].name} back as {orig.name}")
+    if kept:
+        done.append(f"an earlier hook stays as {', '.join(kept)}, not run by git")
     return "; ".join(done) or None
 
 

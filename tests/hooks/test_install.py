@@ -203,6 +203,10 @@ def test_symlinked_and_unreadable_foreign_hooks_are_chained(repo: Path, tool: To
 
 
 def test_leftover_kept_hook_beside_a_foreign_one_needs_force(repo: Path, tool: Tool) -> None:
+    """The refusal changes nothing, and what `--force` set aside never blocks a later install:
+    install stopped halfway (post-checkout in place, nothing after), and uninstall renamed the
+    set-aside .aircher-orig.1 back to .aircher-orig, so the next install or init refused
+    (QA round 11b: 02)."""
     exe, _ = tool
     folder = hooks_of(repo)
     script(folder / "post-commit", "echo now\n")
@@ -210,15 +214,29 @@ def test_leftover_kept_hook_beside_a_foreign_one_needs_force(repo: Path, tool: T
     before = snapshot(folder)
     with pytest.raises(AircherError, match="post-commit.aircher-orig"):
         install_hooks(repo, executable=exe)
-    assert (folder / "post-commit").read_text() == "#!/bin/sh\necho now\n"
+    assert snapshot(folder) == before  # post-checkout, before it in order, is not there either
 
     result = {s.name: s for s in install_hooks(repo, executable=exe, force=True)}
     assert result["post-commit"].state == "chained"
     assert "post-commit.aircher-orig.1" in (result["post-commit"].action or "")
     assert (folder / ("post-commit" + CHAIN_SUFFIX)).read_text() == "#!/bin/sh\necho now\n"
     assert (folder / "post-commit.aircher-orig.1").read_text() == "#!/bin/sh\necho earlier\n"
-    uninstall_hooks(repo)
-    assert snapshot(folder) == before  # the earlier one back under the name it had
+    undone = {s.name: s.action for s in uninstall_hooks(repo)}
+    assert undone["post-commit"] == ("restored (an earlier hook stays as"
+                                     " post-commit.aircher-orig.1, not run by git)")
+    assert sorted(p.name for p in folder.glob("post-commit*")) == [
+        "post-commit", "post-commit.aircher-orig.1"]
+    assert (folder / "post-commit").read_text() == "#!/bin/sh\necho now\n"
+
+    # A tool then writes its hook over our shim, and uninstall finds no shim of ours there:
+    # the hook we kept is numbered too, and install goes ahead again without --force.
+    assert states(install_hooks(repo, executable=exe))["post-commit"] == "chained"
+    script(folder / "post-commit", "echo tool\n")
+    undone = {s.name: s.action for s in uninstall_hooks(repo)}
+    assert undone["post-commit"] == ("absent (an earlier hook stays as post-commit.aircher-orig.1,"
+                                     " post-commit.aircher-orig.2, not run by git)")
+    assert (folder / "post-commit.aircher-orig.2").read_text() == "#!/bin/sh\necho now\n"
+    assert states(install_hooks(repo, executable=exe))["post-commit"] == "chained"
 
 
 def test_a_tool_that_rewrote_the_hook_we_kept_is_chained_again(repo: Path, tool: Tool) -> None:
