@@ -404,7 +404,12 @@ def _uninstall_one(folder: Path, name: str) -> HookState:
             os.rename(orig, aside)
             action = "restored"
             put_back = aside
-    elif _exists(path) and _exists(orig) and not _identical(orig, path):
+    elif _exists(path) and _exists(orig) and _identical(orig, path):
+        # A tool wrote the very hook we kept over our shim (husky's `prepare` at every `npm
+        # install`): the kept one is a copy of the hook in place, as for .aircher-orig.N.
+        orig.unlink()
+        action = f"removed {orig.name}, the same as {name}"
+    elif _exists(path) and _exists(orig):
         # Our shim is gone (a tool wrote its hook over it) and the hook we kept has not run
         # since. Left as .aircher-orig, the next install would refuse beside it: numbered, it
         # is one more earlier hook for _settle_set_aside to report.

@@ -282,6 +282,15 @@ def test_a_tool_that_rewrote_the_hook_we_kept_is_chained_again(repo: Path, tool:
                                      " post-commit)")
     assert snapshot(folder) == before
 
+    # uninstall right after the tool's rewrite: the kept hooks, copies of the ones in place,
+    # stayed as five .aircher-orig files that `hooks status` still listed (QA round 11b: 07).
+    install_hooks(repo, executable=exe)
+    for name in ("post-commit", "pre-commit"):
+        (folder / name).write_text(stub)
+    undone = {s.name: s.action for s in uninstall_hooks(repo)}
+    assert undone["pre-commit"] == "removed pre-commit.aircher-orig, the same as pre-commit"
+    assert snapshot(folder) == before
+
 
 def test_uninstall_takes_our_shims_lefthook_kept_as_old(repo: Path, tool: Tool) -> None:
     """lefthook, installed after us, renames each hook it replaces to <hook>.old and renames it
