@@ -329,7 +329,21 @@ def _install_one(folder: Path, name: str, wanted: bytes) -> HookState:
     tmp = _stage_shim(path, wanted)
     os.rename(path, orig)
     os.replace(tmp, path)
+    if (dropped := _drop_lefthook_copy(folder, name)) is not None:
+        action = f"{action}; {dropped}"
     return _with(_state(folder, name, wanted), action)
+
+
+def _drop_lefthook_copy(folder: Path, name: str) -> str | None:
+    """lefthook renames the hook it replaces to ``<hook>.old``, ours included. With our shim
+    back in place that copy is stale, and in the way: every later `lefthook install` refused
+    ("can't rename … file already exists"), so did lefthook's sync at every commit (QA round
+    11b: 05). What was done, or None."""
+    old = folder / (name + LEFTHOOK_SUFFIX)
+    if not is_shim(old):
+        return None
+    old.unlink()
+    return f"removed {old.name}, our shim lefthook had set aside"
 
 
 def _identical(a: Path, b: Path) -> bool:

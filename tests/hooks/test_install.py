@@ -319,6 +319,51 @@ def test_uninstall_takes_our_shims_lefthook_kept_as_old(repo: Path, tool: Tool) 
     assert snapshot(folder) == before
 
 
+# lefthook's hook as `lefthook install` writes it: lefthook knows its own by this word.
+LEFTHOOK = ('#!/bin/sh\nif [ "$LEFTHOOK" = "0" ]; then exit 0; fi\n'
+            'echo "lefthook $0" >> .git/team.log\n')
+
+
+def lefthook_install(folder: Path, *names: str) -> None:
+    """What `lefthook install` does to each hook of its config (lefthook 2.2): a hook not its
+    own goes to <hook>.old, and an .old already there makes it fail."""
+    for name in names:
+        hook = folder / name
+        if hook.exists() and "LEFTHOOK" not in hook.read_text():
+            assert not (folder / f"{name}.old").exists(), (
+                f"lefthook install: can't rename {name} to {name}.old - file already exists")
+            hook.rename(folder / f"{name}.old")
+        hook.write_text(LEFTHOOK)
+        hook.chmod(0o755)
+
+
+def lefthook_uninstall(folder: Path) -> None:
+    """What `lefthook uninstall` does: its own hooks removed, each <hook>.old put back."""
+    for hook in list(folder.iterdir()):
+        if hook.is_file() and "LEFTHOOK" in hook.read_text(errors="replace"):
+            hook.unlink()
+            if (folder / f"{hook.name}.old").exists():
+                (folder / f"{hook.name}.old").rename(hook)
+
+
+def test_install_over_lefthook_removes_its_old_copies_of_our_shims(repo: Path, tool: Tool) -> None:
+    """`lefthook install` after init sets our shims aside as <hook>.old; install then chains
+    its hooks, and the stale .old copies made every later `lefthook install` (and lefthook's
+    sync at each commit) fail (QA round 11b: 05)."""
+    exe, _ = tool
+    folder = hooks_of(repo)
+    install_hooks(repo, executable=exe)
+    lefthook_install(folder, "post-commit", "post-merge", "pre-commit")
+    result = {s.name: s for s in install_hooks(repo, executable=exe)}
+    assert result["post-merge"].state == "chained"
+    assert result["post-merge"].action == (
+        "chained; removed post-merge.old, our shim lefthook had set aside")
+    assert not list(folder.glob("*.old"))
+    lefthook_install(folder, "post-commit", "post-merge", "pre-commit")  # goes through again
+    assert states(install_hooks(repo, executable=exe))["post-merge"] == "chained"
+    assert not list(folder.glob("*.old"))
+
+
 def test_absolute_core_hooks_path(repo: Path, tmp_path: Path, tool: Tool) -> None:
     exe, log = tool
     shared = tmp_path / "shared-hooks"
