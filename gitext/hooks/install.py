@@ -285,7 +285,7 @@ def _refusal(folder: Path, name: str, force: bool) -> AircherError | None:
         return AircherError(
             f"{path} is a directory, not a hook", hint="move it aside, then install again"
         )
-    if force or not _exists(orig) or _identical(orig, path):
+    if force or not _exists(orig) or _identical(orig, path) or _displaced_by_lefthook(folder, name):
         return None
     return AircherError(
         f"{path} is someone else's hook, and {orig.name} (a hook kept by an earlier"
@@ -293,6 +293,22 @@ def _refusal(folder: Path, name: str, force: bool) -> AircherError | None:
         hint="keep the one you want as the hook, or run `git aircher hooks install"
         " --force` to chain the current one and keep the other under a new name",
     )
+
+
+def _displaced_by_lefthook(folder: Path, name: str) -> bool:
+    """Whether lefthook set our shim aside as ``<hook>.old``, and with it the hook it chained:
+    lefthook runs neither. The kept hook beside lefthook's is then no rival for the hook in
+    place, so install sets it aside as ``--force`` would, and doctor's hint works without
+    ``--force`` (QA round 11b: 03)."""
+    return is_shim(folder / (name + LEFTHOOK_SUFFIX))
+
+
+def refused_without_force(repo_root: Path) -> list[str]:
+    """The hooks that make `install` refuse, and that `install --force` would chain: doctor's
+    hint for missing hooks names the command that works."""
+    folder = hooks_dir(repo_root).path
+    return [name for name in HOOK_NAMES if _refusal(folder, name, False) is not None
+            and _refusal(folder, name, True) is None]
 
 
 def _install_one(folder: Path, name: str, wanted: bytes) -> HookState:
@@ -321,7 +337,7 @@ def _install_one(folder: Path, name: str, wanted: bytes) -> HookState:
         # second `lefthook install`): the hook in place is the very one we kept, so chaining it
         # in the kept one's place loses nothing, and refusing would leave git without ours.
         action = f"chained (the same as the kept {orig.name}, which it replaces)"
-    elif _exists(orig):  # --force
+    elif _exists(orig):  # --force, or lefthook set our shim that kept it aside
         aside = _free_name(orig)
         os.rename(orig, aside)
         action = f"chained (kept the earlier {orig.name} as {aside.name})"

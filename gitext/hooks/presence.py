@@ -8,11 +8,17 @@ store falls behind after every one. `doctor` and `status` say so, from what git 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitext.git.hookdir import TURN_ON_HINT, hooks_dir, turned_off
-from gitext.hooks.install import HOOK_NAMES, hook_status, read_hook
+from gitext.hooks.install import (
+    CHAIN_SUFFIX,
+    HOOK_NAMES,
+    hook_status,
+    read_hook,
+    refused_without_force,
+)
 
 # An `id: aircher-…` entry of the config (a comment naming one is not a hook).
 _OUR_HOOK = re.compile(r"^[ \t-]*id:[ \t]*['\"]?aircher-", re.MULTILINE)
@@ -26,6 +32,7 @@ class HooksAbsent:
     from_config: bool  # core.hooksPath chose the folder
     turned_off: bool  # core.hooksPath=/dev/null: no hooks at all, on purpose
     missing: list[str]  # our hooks git will not run
+    needs_force: list[str] = field(default_factory=list)  # install refuses them without --force
 
     def message(self) -> str:
         if self.turned_off:
@@ -40,7 +47,14 @@ class HooksAbsent:
                 " until `git aircher sync`")
 
     def hint(self) -> str:
-        return TURN_ON_HINT if self.turned_off else "`git aircher hooks install` puts them there"
+        if self.turned_off:
+            return TURN_ON_HINT
+        if self.needs_force:
+            # Without it install refuses, and a hint that fails is no hint (QA round 11b: 03).
+            kept = ", ".join(name + CHAIN_SUFFIX for name in self.needs_force)
+            return ("`git aircher hooks install --force` puts them there: it chains the hooks in"
+                    f" place and keeps the earlier {kept} under a new name (.N)")
+        return "`git aircher hooks install` puts them there"
 
 
 def absent_hooks(repo_root: Path) -> HooksAbsent | None:
@@ -51,7 +65,10 @@ def absent_hooks(repo_root: Path) -> HooksAbsent | None:
     framework = _framework_runs_ours(where.worktree_root)
     missing = [s.name for s in hook_status(repo_root) if s.state not in _RUNNING
                and not (s.state == "foreign" and framework and _is_framework(Path(s.path)))]
-    return HooksAbsent(where.path, where.from_config, False, missing) if missing else None
+    if not missing:
+        return None
+    return HooksAbsent(where.path, where.from_config, False, missing,
+                       refused_without_force(repo_root))
 
 
 def _framework_runs_ours(worktree_root: Path) -> bool:

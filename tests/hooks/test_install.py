@@ -364,6 +364,37 @@ def test_install_over_lefthook_removes_its_old_copies_of_our_shims(repo: Path, t
     assert not list(folder.glob("*.old"))
 
 
+def test_install_over_lefthook_that_set_our_chain_aside(repo: Path, tool: Tool) -> None:
+    """A user's hook, init, `lefthook install`: doctor's hint `git aircher hooks install`
+    refused, the user's kept hook being beside lefthook's. lefthook had set our shim aside, and
+    the user's hook with it, so install sets that one aside as --force would (QA round 11b:
+    03)."""
+    from gitext.hooks.presence import absent_hooks
+
+    exe, log = tool
+    folder = hooks_of(repo)
+    script(folder / "post-commit", "echo user >> .git/user.log\n")
+    install_hooks(repo, executable=exe)
+    lefthook_install(folder, "post-commit", "pre-commit")
+    absent = absent_hooks(repo)
+    assert absent is not None and absent.missing == ["post-commit", "pre-commit"]
+    assert absent.hint() == "`git aircher hooks install` puts them there"
+
+    result = {s.name: s for s in install_hooks(repo, executable=exe)}
+    assert result["post-commit"].action == (
+        "chained (kept the earlier post-commit.aircher-orig as post-commit.aircher-orig.1);"
+        " removed post-commit.old, our shim lefthook had set aside")
+    assert absent_hooks(repo) is None
+    assert (folder / "post-commit.aircher-orig").read_text() == LEFTHOOK
+    assert (folder / "post-commit.aircher-orig.1").read_text() == (
+        "#!/bin/sh\necho user >> .git/user.log\n")
+    commit(repo, {"c.txt": "c\n"}, "c")
+    assert log_lines(log) == ["ours post-commit"]
+    assert (repo / ".git" / "team.log").read_text().splitlines() == [
+        "lefthook .git/hooks/pre-commit.aircher-orig",
+        "lefthook .git/hooks/post-commit.aircher-orig"]
+
+
 def test_absolute_core_hooks_path(repo: Path, tmp_path: Path, tool: Tool) -> None:
     exe, log = tool
     shared = tmp_path / "shared-hooks"

@@ -96,3 +96,19 @@ def test_an_empty_core_hooks_path_is_hooks_turned_off(live: Path, aircher: Any) 
     wait_idle(live)  # the worker the query started, whose follow-ups look at the shims too
     assert "core.hooksPath is set to an empty string" in aircher(live, "status").out
     assert failures(live) == ""  # before: it logged NotARepositoryError
+
+
+def test_the_hint_names_force_when_install_needs_it(live: Path, aircher: Any) -> None:
+    """A tool wrote a hook of its own over our shim, beside the user's hook we kept: doctor's
+    hint `git aircher hooks install` refused; the hint a user runs must work (QA round 11b:
+    03)."""
+    assert aircher(live, "hooks", "uninstall").code == 0
+    write(live, ".git/hooks/post-commit", "#!/bin/sh\necho mine\n")
+    assert aircher(live, "hooks", "install").code == 0
+    write(live, ".git/hooks/post-commit", "#!/bin/sh\necho tool\n")  # git lfs install --force
+    r = aircher(live, "doctor")
+    assert ("  hint: `git aircher hooks install --force` puts them there: it chains the hooks in"
+            " place and keeps the earlier post-commit.aircher-orig under a new name (.N)") in r.out
+    assert "`git aircher hooks install --force`" in aircher(live, "status").out
+    assert aircher(live, "hooks", "install", "--force").code == 0
+    assert "hooks_missing" not in aircher(live, "doctor").out
