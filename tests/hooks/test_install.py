@@ -374,6 +374,7 @@ def test_install_over_lefthook_that_set_our_chain_aside(repo: Path, tool: Tool) 
     exe, log = tool
     folder = hooks_of(repo)
     script(folder / "post-commit", "echo user >> .git/user.log\n")
+    before = snapshot(folder)
     install_hooks(repo, executable=exe)
     lefthook_install(folder, "post-commit", "pre-commit")
     absent = absent_hooks(repo)
@@ -393,6 +394,15 @@ def test_install_over_lefthook_that_set_our_chain_aside(repo: Path, tool: Tool) 
     assert (repo / ".git" / "team.log").read_text().splitlines() == [
         "lefthook .git/hooks/pre-commit.aircher-orig",
         "lefthook .git/hooks/post-commit.aircher-orig"]
+
+    # Uninstalling both gives the user's hook back, as lefthook alone would: stranded as
+    # post-commit.aircher-orig it never ran again (QA round 11b: 04).
+    undone = {s.name: s.action for s in uninstall_hooks(repo)}
+    assert undone["post-commit"] == ("restored (put post-commit.aircher-orig.1 back as"
+                                     " post-commit.old, which lefthook's uninstall restores)")
+    assert (folder / "post-commit").read_text() == LEFTHOOK
+    lefthook_uninstall(folder)
+    assert snapshot(folder) == before
 
 
 def test_absolute_core_hooks_path(repo: Path, tmp_path: Path, tool: Tool) -> None:
