@@ -19,8 +19,9 @@ def _show(states: list[HookState], as_json: bool) -> None:
     click.echo(f"hooks folder: {folder}")
     with_action = any(s.action for s in states)
     headers = ["hook", "state", "runs too"] + (["done"] if with_action else [])
-    rows = [
-        [s.name, s.state, Path(s.chained).name if s.chained else None]
+    rows = [  # uninstall's rows for the repository's own hooks/ beside core.hooksPath's: paths
+        [s.name if str(Path(s.path).parent) == folder else s.path, s.state,
+         Path(s.chained).name if s.chained else None]
         + ([s.action] if with_action else [])
         for s in states
     ]

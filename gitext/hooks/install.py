@@ -400,8 +400,19 @@ def _with(state: HookState, action: str) -> HookState:
 
 
 def uninstall_hooks(repo_root: Path) -> list[HookState]:
-    """Remove our shims and put every kept hook back under its own name."""
-    folder = hooks_dir(repo_root).path
+    """Remove our shims and put every kept hook back under its own name, in the folder git runs
+    hooks from and, when core.hooksPath moved it, in the repository's own hooks/ too (rows only
+    for what was done there)."""
+    where = hooks_dir(repo_root)
+    states = _uninstall_folder(where.path)
+    if where.from_config and where.default.is_dir():
+        # Shims `init` wrote before a tool set core.hooksPath (husky): left there, they were
+        # live hooks again once the tool was dropped and the setting unset (QA round 11b: 09).
+        states += [s for s in _uninstall_folder(where.default) if s.action != "absent"]
+    return states
+
+
+def _uninstall_folder(folder: Path) -> list[HookState]:
     try:
         if not folder.is_dir():
             return [_uninstall_one(folder, name) for name in HOOK_NAMES]

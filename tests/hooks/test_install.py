@@ -26,7 +26,7 @@ from gitext.hooks.install import (
     uninstall_hooks,
 )
 from gitext.resources import data_dir
-from tests.conftest import VENV_BIN, commit, git, write
+from tests.conftest import VENV_BIN, commit, git, run_git_aircher, write
 from tests.hooks import fake_tool, log_lines, run, script, snapshot
 
 Tool = tuple[Path, Path]  # the stand-in git-aircher script, and the log it writes
@@ -403,6 +403,33 @@ def test_install_over_lefthook_that_set_our_chain_aside(repo: Path, tool: Tool) 
     assert (folder / "post-commit").read_text() == LEFTHOOK
     lefthook_uninstall(folder)
     assert snapshot(folder) == before
+
+
+def test_uninstall_also_takes_our_shims_from_the_repositorys_own_folder(
+    repo: Path, tool: Tool
+) -> None:
+    """init, then husky (core.hooksPath=.husky/_), `hooks install` there, `hooks uninstall`:
+    the shims init wrote in .git/hooks stayed, and were live hooks again once husky was dropped
+    (`git config --unset core.hooksPath`) (QA round 11b: 09)."""
+    exe, _ = tool
+    folder = hooks_of(repo)
+    script(folder / "post-commit", "echo user\n")
+    before = snapshot(folder)
+    install_hooks(repo, executable=exe)
+    (repo / ".husky" / "_").mkdir(parents=True)
+    git(repo, "config", "core.hooksPath", ".husky/_")
+    install_hooks(repo, executable=exe)
+
+    r = run_git_aircher(repo, "hooks", "uninstall", "--json")
+    assert r.code == 0, r.err
+    done = [(h["path"], h["action"]) for h in json.loads(r.out)["hooks"]]
+    assert done[5:] == [
+        (str(folder / "post-checkout"), "removed"), (str(folder / "post-commit"), "restored"),
+        (str(folder / "post-merge"), "removed"), (str(folder / "post-rewrite"), "removed"),
+        (str(folder / "pre-commit"), "removed")]
+    assert snapshot(folder) == before
+    assert snapshot(repo / ".husky" / "_") == {}
+    assert run_git_aircher(repo, "hooks", "uninstall", "--json").out.count('"path"') == 5
 
 
 def test_absolute_core_hooks_path(repo: Path, tmp_path: Path, tool: Tool) -> None:
