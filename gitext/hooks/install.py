@@ -1,11 +1,13 @@
 """Installing, upgrading and removing the hook shims without ever losing someone else's hook.
 
-A hook already in place (a user's script, the pre-commit framework's, husky's) is renamed to
+A hook already in place (a user's script, husky's, lefthook's) is renamed to
 ``<hook>.aircher-orig`` beside our shim, which runs it with the same arguments and stdin.
 Renaming keeps its bytes, mode, owner and, for a symlink, its target, so ``uninstall`` renames
 it back and the folder is as it was. The suffix differs from the framework's ``.legacy`` so
-both can chain the same hook. When install has to create the hooks folder, it records that in
-the folder (``.aircher-created``) so uninstall can remove exactly what it made.
+both can chain the same hook. The framework's own script stays the hook: our shim goes into its
+``.legacy`` slot, the one layout its re-install and uninstall keep (``_under_framework``). When
+install has to create the hooks folder, it records that in the folder (``.aircher-created``) so
+uninstall can remove exactly what it made.
 """
 
 from __future__ import annotations
@@ -297,7 +299,16 @@ def _refusal(folder: Path, name: str, force: bool) -> AircherError | None:
         return AircherError(
             f"{path} is a directory, not a hook", hint="move it aside, then install again"
         )
-    if force or not _exists(orig) or _identical(orig, path) or _displaced_by_lefthook(folder, name):
+    if framework_script(path):
+        # Our shim goes to the framework's .legacy slot and chains the hook there (or nothing):
+        # a different hook we kept is the rival then (the framework's own old script is not).
+        legacy = folder / (name + FRAMEWORK_SUFFIX)
+        if force or not _exists(orig) or framework_script(orig) or (
+                _exists(legacy) and _identical(orig, legacy)):
+            return None
+        path = legacy if _exists(legacy) else path
+    elif force or not _exists(orig) or _identical(orig, path) or _displaced_by_lefthook(
+            folder, name):
         return None
     return AircherError(
         f"{path} is someone else's hook, and {orig.name} (a hook kept by an earlier"
@@ -343,6 +354,8 @@ def _install_one(folder: Path, name: str, wanted: bytes) -> HookState:
             write_shim(legacy, wanted)
             return _with(_state(folder, name, wanted), "upgraded")
         return _with(_state(folder, name, wanted), "unchanged")
+    if framework_script(path):
+        return _with(_state(folder, name, wanted), _under_framework(folder, name, wanted))
     action = "chained"
     if _exists(orig) and _identical(orig, path):
         # A tool rewrote its hooks over our shims (husky's `prepare` at every `npm install`, a
@@ -372,6 +385,53 @@ def _drop_lefthook_copy(folder: Path, name: str) -> str | None:
         return None
     old.unlink()
     return f"removed {old.name}, our shim lefthook had set aside"
+
+
+def _room_for(orig: Path, source: Path | None) -> str:
+    """Makes ``orig`` free for ``source``, the hook about to be chained (None: nothing is), as
+    `_install_one` does for the hook in place: a kept hook there stays only when it is the same
+    hook; else (`_refusal` let it through: ``--force``) it is set aside. What was done."""
+    if not _exists(orig):
+        return ""
+    if source is not None and _identical(orig, source):
+        # A tool rewrote its hooks over our shims (husky's `prepare` at every `npm install`, a
+        # second `lefthook install`): the hook in place is the very one we kept, so chaining it
+        # in the kept one's place loses nothing, and refusing would leave git without ours.
+        return f" (the same as the kept {orig.name}, which it replaces)"
+    aside = _free_name(orig)
+    os.rename(orig, aside)
+    return f" (kept the earlier {orig.name} as {aside.name})"
+
+
+def _under_framework(folder: Path, name: str, wanted: bytes) -> str:
+    """Our shim put in the pre-commit framework's ``<hook>.legacy`` slot, its script left as
+    the hook; a hook the framework kept there is the one our shim chains.
+
+    Taking the hook's place instead (the framework's script chained as .aircher-orig) did not
+    survive the framework's next `pre-commit install`: it moves any hook not its own to .legacy,
+    so our shim went over the user's hook kept there, lost for good; and `pre-commit uninstall`
+    put our shim back, which went on running the framework's script (QA round 11b: 01, 08). In
+    the .legacy slot ours is what the framework set aside: it runs it first, a re-install keeps
+    it, its uninstall makes it the hook again. The layout the framework makes when installed
+    after us (status `wrapped`)."""
+    orig = folder / (name + CHAIN_SUFFIX)
+    legacy = folder / (name + FRAMEWORK_SUFFIX)
+    _drop_framework_script(orig)
+    source = legacy if _exists(legacy) else None
+    done = "wrapped" + _room_for(orig, source)
+    tmp = _stage_shim(folder / name, wanted)  # the name uninstall clears up after a kill
+    if source is not None:
+        os.rename(source, orig)
+    os.replace(tmp, legacy)
+    return done
+
+
+def _drop_framework_script(orig: Path) -> None:
+    """Removes the pre-commit framework's own script kept as ``orig`` by an older install: run
+    from its .legacy hook it would fail every commit, and it is generated, not anyone's hook
+    (`pre-commit install` writes it again at will)."""
+    if framework_script(orig):
+        orig.unlink()
 
 
 def _identical(a: Path, b: Path) -> bool:

@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from gitext.hooks.install import HOOK_NAMES, hook_status, install_hooks, uninstall_hooks
+from gitext.hooks.install import (
+    HOOK_NAMES,
+    framework_script,
+    hook_status,
+    install_hooks,
+    uninstall_hooks,
+)
 from tests.conftest import VENV_BIN, commit, git, write
 from tests.hooks import fake_tool, log_lines, run, script, snapshot
 
@@ -19,6 +25,7 @@ AWS_KEY = "AKIA" + "ABCDEFGHIJKLMNOP"
 SYNC_PASSED = re.compile(r"^git-aircher sync\.+Passed$", re.M)
 GUARD_PASSED = re.compile(r"^git-aircher guard\.+Passed$", re.M)
 GUARD_FAILED = re.compile(r"^git-aircher guard\.+Failed$", re.M)
+USER_HOOK = "#!/bin/sh\necho user >> .git/user.log\n"
 
 
 @pytest.fixture
@@ -50,8 +57,8 @@ def _commit_all(repo: Path) -> str:
     return git(repo, "rev-parse", "HEAD").strip()
 
 
-def framework_install(proj: Path) -> subprocess.CompletedProcess[str]:
-    args = [str(VENV_BIN / "pre-commit"), "install"]
+def framework_install(proj: Path, command: str = "install") -> subprocess.CompletedProcess[str]:
+    args = [str(VENV_BIN / "pre-commit"), command]
     for name in HOOK_NAMES:
         args += ["--hook-type", name]
     proc = run(proj, *args)
@@ -109,20 +116,24 @@ def test_guard_and_sync_stages_through_the_framework(project: Path) -> None:
     assert_sync_silent(out, 2)  # post-commit and post-rewrite
 
 
-def test_our_shims_installed_after_the_framework_chain_it(
+def test_our_shims_installed_after_the_framework_are_its_legacy_hooks(
     project: Path, tmp_path: Path
 ) -> None:
-    framework_install(project)
+    """Our shims go where the framework keeps the hooks it runs first (`<hook>.legacy`), and the
+    user's hook it kept there is the one our shim chains; uninstall puts it back there."""
     folder = project / ".git" / "hooks"
+    script(folder / "pre-commit", USER_HOOK.removeprefix("#!/bin/sh\n"))
+    framework_install(project)  # the user's hook becomes pre-commit.legacy
     framework_hooks = snapshot(folder)
     log = tmp_path / "tool.log"
     result = install_hooks(project, executable=fake_tool(tmp_path / "bin", log))
-    assert {s.state for s in result} == {"chained"}
+    assert {s.state for s in result} == {"wrapped"}
+    assert (folder / "pre-commit.aircher-orig").read_text() == USER_HOOK
 
     write(project, "conf.py", f"key = '{AWS_KEY}'\n")
     git(project, "add", "conf.py")
     code, out = git_run(project, "commit", "-m", "with a key")
-    assert code == 1  # the framework's failing hook still blocks through our shim
+    assert code == 1  # the framework's failing hook still blocks
     assert GUARD_FAILED.search(out), out
 
     git(project, "rm", "-q", "--cached", "conf.py")
@@ -133,6 +144,7 @@ def test_our_shims_installed_after_the_framework_chain_it(
     assert code == 0, out
     assert_sync_silent(out, 1)  # the framework's post-commit kept running
     assert log_lines(log) == ["ours post-commit"]
+    assert (project / ".git" / "user.log").read_text() == "user\nuser\n"
 
     uninstall_hooks(project)
     assert snapshot(folder) == framework_hooks
@@ -199,3 +211,43 @@ def test_framework_installed_again_over_shims_that_chain_it(
     assert snapshot(folder) == framework_hooks
     code, out = git_run(project, "commit", "--allow-empty", "-m", "after")
     assert code == 0 and "bug:" not in out, out
+
+
+def test_framework_installed_again_then_uninstalled_keeps_the_users_hook(
+    project: Path, tmp_path: Path
+) -> None:
+    """`pre-commit install` over the user's hook, `git aircher init`, `pre-commit install` again:
+    our shim, then in place, went to pre-commit.legacy over the user's hook the framework kept
+    there, lost for good; `pre-commit uninstall` put our shim back, and it still ran the
+    framework's script kept as .aircher-orig (QA round 11b: 01, 08)."""
+    folder = project / ".git" / "hooks"
+    user_log = project / ".git" / "user.log"
+    script(folder / "pre-commit", USER_HOOK.removeprefix("#!/bin/sh\n"))
+    framework_install(project)
+    log = tmp_path / "tool.log"
+    exe = fake_tool(tmp_path / "bin", log)
+    install_hooks(project, executable=exe)
+    framework_install(project)
+    assert {s.state for s in hook_status(project, executable=exe)} == {"wrapped"}
+
+    write(project, ".env.sample", "A=\n")  # a name the guard must look at: ours runs
+    git(project, "add", ".env.sample")
+    code, out = git_run(project, "commit", "-m", "sample")
+    assert code == 0, out
+    assert len(GUARD_PASSED.findall(out)) == 1, out
+    assert user_log.read_text() == "user\n"
+    assert log_lines(log) == ["ours pre-commit", "ours post-commit"]
+
+    framework_install(project, "uninstall")
+    assert not [p.name for p in folder.iterdir() if framework_script(p)]
+    states = {s.name: s.state for s in hook_status(project, executable=exe)}
+    assert states == {**dict.fromkeys(HOOK_NAMES, "ours"), "pre-commit": "chained"}
+    assert (folder / "pre-commit.aircher-orig").read_text() == USER_HOOK
+    write(project, ".env.sample", "B=\n")
+    git(project, "add", ".env.sample")
+    log.unlink()
+    code, out = git_run(project, "commit", "-m", "after")
+    assert code == 0, out
+    assert "git-aircher guard" not in out  # the framework's hooks are gone
+    assert user_log.read_text() == "user\nuser\n"
+    assert log_lines(log) == ["ours pre-commit", "ours post-commit"]
