@@ -184,7 +184,7 @@ def _state(folder: Path, name: str, wanted: bytes) -> HookState:
     orig = folder / (name + CHAIN_SUFFIX)
     chained = str(orig) if _exists(orig) else None
     if is_shim(path):
-        current = read_hook(path) == wanted
+        current = read_hook(path) == wanted and old_framework_layout(folder, name) is None
         state = ("chained" if chained else "ours") if current else "ours-outdated"
         return HookState(name, str(path), state, chained)
     if _exists(path):
@@ -339,6 +339,9 @@ def _install_one(folder: Path, name: str, wanted: bytes) -> HookState:
     path = folder / name
     orig = folder / (name + CHAIN_SUFFIX)
     legacy = folder / (name + FRAMEWORK_SUFFIX)
+    settled = settle_framework_layout(folder, name, wanted)
+    if settled:
+        return _with(_state(folder, name, wanted), settled)
     if is_shim(path):
         if read_hook(path) == wanted:
             return _with(_state(folder, name, wanted), "unchanged")
@@ -432,6 +435,47 @@ def _drop_framework_script(orig: Path) -> None:
     (`pre-commit install` writes it again at will)."""
     if framework_script(orig):
         orig.unlink()
+
+
+def old_framework_layout(folder: Path, name: str) -> Path | None:
+    """Our shim that chains the pre-commit framework's script as ``<hook>.aircher-orig``, the
+    layout install made before QA round 11b, or None: in place (`pre-commit uninstall` is then
+    a no-op and a re-install loses the hook kept as .legacy) or as .legacy (a re-install made
+    it so)."""
+    if not framework_script(folder / (name + CHAIN_SUFFIX)):
+        return None
+    for path in (folder / name, folder / (name + FRAMEWORK_SUFFIX)):
+        if is_shim(path):
+            return path
+    return None
+
+
+def settle_framework_layout(folder: Path, name: str, wanted: bytes) -> str | None:
+    """Moves an older install's shim that chains the framework's script to the layout
+    `_under_framework` makes; what was done, or None when there was nothing to do.
+
+    In place, ours gives the framework's script its place back and goes to .legacy, and the
+    hook kept there becomes the one ours chains. As .legacy already, the framework's earlier
+    script it kept is dead weight (the shim skips it under the framework) and goes."""
+    path = folder / name
+    orig = folder / (name + CHAIN_SUFFIX)
+    legacy = folder / (name + FRAMEWORK_SUFFIX)
+    shim = old_framework_layout(folder, name)
+    if shim is None:
+        return None
+    if shim == legacy:
+        _drop_framework_script(orig)
+        if read_hook(legacy) != wanted:
+            write_shim(legacy, wanted)
+        return f"removed {orig.name}, the pre-commit framework's earlier script"
+    tmp = _stage_shim(path, wanted)
+    # Every step a rename: for an instant one hook runs without ours or the kept one, never
+    # with a half-written file.
+    os.replace(orig, path)
+    if _exists(legacy) and not is_shim(legacy):
+        os.rename(legacy, orig)
+    os.replace(tmp, legacy)
+    return f"wrapped (moved to {legacy.name}: the pre-commit framework's script runs it)"
 
 
 def _identical(a: Path, b: Path) -> bool:

@@ -22,7 +22,9 @@ from gitext.hooks.install import (
     folder_lock,
     git_aircher_executable,
     is_shim,
+    old_framework_layout,
     read_hook,
+    settle_framework_layout,
     shims_for,
     write_shim,
 )
@@ -80,7 +82,11 @@ def _refresh(folder: Path, wanted: dict[str, bytes], ours: Path | None, *, own: 
             if not is_shim(path):
                 continue
             current = read_hook(path)
-            if current is None or current == wanted[name]:
+            # A shim chaining the pre-commit framework's script is rewritten into the layout
+            # install makes now even when current: the framework's next install or uninstall
+            # would lose a hook or keep running (QA round 11b: 08).
+            relayout = old_framework_layout(folder, name) == path
+            if current is None or (current == wanted[name] and not relayout):
                 continue
             exe = recorded_executable(current)
             # The same journal too: a hooks folder shared by repositories (a global
@@ -100,7 +106,10 @@ def _refresh(folder: Path, wanted: dict[str, bytes], ours: Path | None, *, own: 
             same_journal = (theirs == recorded(wanted[name], "journal") or own or came_along
                             or not (theirs and Path(theirs).is_dir()))
             if ours is not None and exe is not None and _same(exe, ours) and same_journal:
-                write_shim(path, wanted[name])
+                if relayout:
+                    settle_framework_layout(folder, name, wanted[name])
+                else:
+                    write_shim(path, wanted[name])
                 upgraded.append(path.name)
             else:
                 others.append(path.name)
@@ -121,8 +130,10 @@ def outdated_shims(repo_root: Path) -> list[str]:
             if not is_shim(path):
                 continue
             current = read_hook(path)
-            if current == wanted[name] or (where.from_config and current is not None
-                                           and _another_stores(current, wanted[name])):
+            relayout = old_framework_layout(folder, name) == path  # install moves it
+            if not relayout and (current == wanted[name] or (
+                    where.from_config and current is not None
+                    and _another_stores(current, wanted[name]))):
                 continue
             out.append(path.name)
     return out

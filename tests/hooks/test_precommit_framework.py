@@ -15,8 +15,11 @@ from gitext.hooks.install import (
     framework_script,
     hook_status,
     install_hooks,
+    rendered_shims,
     uninstall_hooks,
+    write_shim,
 )
+from gitext.hooks.upgrade import outdated_shims, refresh_shims
 from tests.conftest import VENV_BIN, commit, git, write
 from tests.hooks import fake_tool, log_lines, run, script, snapshot
 
@@ -251,3 +254,45 @@ def test_framework_installed_again_then_uninstalled_keeps_the_users_hook(
     assert "git-aircher guard" not in out  # the framework's hooks are gone
     assert user_log.read_text() == "user\nuser\n"
     assert log_lines(log) == ["ours pre-commit", "ours post-commit"]
+
+
+@pytest.mark.parametrize("how", ["hooks install", "worker"])
+def test_an_older_install_chaining_the_framework_moves_to_its_legacy_slot(
+    project: Path, how: str
+) -> None:
+    """Hooks folders an older install set up: our shim in place chaining the framework's script
+    (the user's hook still its .legacy), or as the framework's .legacy after `pre-commit install`
+    again, with that script still kept. `hooks install` (doctor's hint) and the worker's rewrite
+    move them to the framework's .legacy slot, so `pre-commit uninstall` leaves no framework
+    hook behind (QA round 11b: 08)."""
+    folder = project / ".git" / "hooks"
+    script(folder / "pre-commit", USER_HOOK.removeprefix("#!/bin/sh\n"))
+    framework_install(project)
+    _, shims = rendered_shims(project, None, None)  # this installation's, as the worker's
+    for name in HOOK_NAMES:  # what install did before
+        (folder / name).rename(folder / f"{name}.aircher-orig")
+        write_shim(folder / name, shims[name])
+    # `pre-commit install --hook-type post-merge` once more: our shim became its .legacy.
+    (folder / "post-merge").rename(folder / "post-merge.legacy")
+    shutil.copy2(folder / "post-merge.aircher-orig", folder / "post-merge")
+    stale = sorted(n if n != "post-merge" else "post-merge.legacy" for n in HOOK_NAMES)
+    assert sorted(outdated_shims(project)) == stale
+    assert {s.name: s.state for s in hook_status(project)}["pre-commit"] == "ours-outdated"
+
+    if how == "worker":
+        assert sorted(refresh_shims(project).upgraded) == stale
+    else:
+        assert {s.state for s in install_hooks(project)} == {"wrapped"}
+
+    for name in HOOK_NAMES:
+        assert framework_script(folder / name), name
+        assert (folder / f"{name}.legacy").read_bytes() == shims[name]
+    kept = sorted(p.name for p in folder.glob("*.aircher-orig*"))
+    assert kept == ["pre-commit.aircher-orig"]
+    assert (folder / "pre-commit.aircher-orig").read_text() == USER_HOOK
+    assert outdated_shims(project) == []
+
+    framework_install(project, "uninstall")
+    assert not [p.name for p in folder.iterdir() if framework_script(p)]
+    states = {s.name: s.state for s in hook_status(project)}
+    assert states == {**dict.fromkeys(HOOK_NAMES, "ours"), "pre-commit": "chained"}
