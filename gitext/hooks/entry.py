@@ -41,9 +41,11 @@ def run_hook(args: list[str]) -> int:
         if event == "post-rewrite" and not (framework and sys.stdin.isatty()):
             stdin = sys.stdin.read().splitlines()
         if not _skipped():
-            if framework and not stdin and rest == ["amend"]:
+            # Run by the framework: as its hook, or our shim as its legacy one (QA round 11b: 06).
+            legacy = bool(os.environ.get("PRE_COMMIT_RUNNING_LEGACY"))
+            if (framework or legacy) and not stdin and rest == ["amend"]:
                 stdin = _amended_from_reflog()
-            _record(event, rest, stdin, from_framework=framework)
+            _record(event, rest, stdin, from_framework=framework or legacy)
         return 0
     print(f"error: unknown hook event {event!r}", file=sys.stderr)
     return 2

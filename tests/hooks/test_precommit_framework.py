@@ -20,8 +20,9 @@ from gitext.hooks.install import (
     write_shim,
 )
 from gitext.hooks.upgrade import outdated_shims, refresh_shims
-from tests.conftest import VENV_BIN, commit, git, write
+from tests.conftest import VENV_BIN, commit, git, head, write
 from tests.hooks import fake_tool, log_lines, run, script, snapshot
+from tests.sync.helpers import query, wait_idle
 
 SOURCE_ROOT = Path(__file__).resolve().parents[2]
 AWS_KEY = "AKIA" + "ABCDEFGHIJKLMNOP"
@@ -296,3 +297,26 @@ def test_an_older_install_chaining_the_framework_moves_to_its_legacy_slot(
     assert not [p.name for p in folder.iterdir() if framework_script(p)]
     states = {s.name: s.state for s in hook_status(project)}
     assert states == {**dict.fromkeys(HOOK_NAMES, "ours"), "pre-commit": "chained"}
+
+
+def test_an_amend_through_our_legacy_shim_is_recorded_as_a_rewrite(
+    live: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The framework runs its .legacy post-rewrite hook (our shim, after `pre-commit install`
+    over our shims) with an empty stdin: the amend was not recorded as a rewrite. The shim
+    then has the list taken from HEAD's reflog, as `aircher-sync` does (QA round 11b: 06)."""
+    monkeypatch.setenv("PRE_COMMIT_HOME", str(tmp_path / "pre-commit-home"))
+    commit(live, {".pre-commit-config.yaml": (
+        "repos:\n- repo: local\n  hooks:\n  - id: ok\n    name: ok\n    entry: 'true'\n"
+        "    language: system\n    always_run: true\n    pass_filenames: false\n"
+        "    stages: [post-rewrite]\n")}, "config")
+    proc = run(live, str(VENV_BIN / "pre-commit"), "install", "--hook-type", "post-rewrite")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert {s.name: s.state for s in hook_status(live)}["post-rewrite"] == "wrapped"
+    old = head(live)
+
+    code, out = git_run(live, "commit", "-q", "--amend", "-m", "config, amended")
+    assert code == 0, out
+    wait_idle(live)
+    assert query(live, "file_index", "SELECT old_sha, new_sha, command FROM commit_rewrites"
+                 ) == [(old, head(live), "amend")]
