@@ -358,7 +358,8 @@ def _install_one(folder: Path, name: str, wanted: bytes) -> HookState:
             return _with(_state(folder, name, wanted), "upgraded")
         return _with(_state(folder, name, wanted), "unchanged")
     if framework_script(path):
-        return _with(_state(folder, name, wanted), _under_framework(folder, name, wanted))
+        done = _under_framework(folder, name, wanted)  # before the state is read
+        return _with(_state(folder, name, wanted), done)
     action = "chained"
     if _exists(orig) and _identical(orig, path):
         # A tool rewrote its hooks over our shims (husky's `prepare` at every `npm install`, a
