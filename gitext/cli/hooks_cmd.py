@@ -8,7 +8,8 @@ import click
 
 from gitext.cli.app import App
 from gitext.cli.output import emit_json, json_option, table
-from gitext.hooks.install import HookState, hook_status, install_hooks, uninstall_hooks
+from gitext.hooks.install import HookState, hook_status, install_hooks
+from gitext.hooks.uninstall import uninstall_hooks
 
 
 def _show(states: list[HookState], as_json: bool) -> None:

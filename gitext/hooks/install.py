@@ -138,7 +138,7 @@ def lefthook_script(path: Path) -> bool:
     return head is not None and LEFTHOOK_MARKER in head
 
 
-def _exists(path: Path) -> bool:
+def exists(path: Path) -> bool:
     return path.is_symlink() or path.exists()
 
 
@@ -182,12 +182,12 @@ def read_hook(path: Path) -> bytes | None:
 def _state(folder: Path, name: str, wanted: bytes) -> HookState:
     path = folder / name
     orig = folder / (name + CHAIN_SUFFIX)
-    chained = str(orig) if _exists(orig) else None
+    chained = str(orig) if exists(orig) else None
     if is_shim(path):
         current = read_hook(path) == wanted and old_framework_layout(folder, name) is None
         state = ("chained" if chained else "ours") if current else "ours-outdated"
         return HookState(name, str(path), state, chained)
-    if _exists(path):
+    if exists(path):
         wrapped = is_shim(folder / (name + FRAMEWORK_SUFFIX))
         return HookState(name, str(path), "wrapped" if wrapped else "foreign", chained)
     return HookState(name, str(path), "missing", chained)
@@ -255,10 +255,10 @@ def install_hooks(
                     raise refused
             return [_install_one(folder, name, shims[name]) for name in HOOK_NAMES]
     except OSError as exc:
-        raise _fs_error("install", folder, exc) from exc
+        raise fs_error("install", folder, exc) from exc
 
 
-def _fs_error(verb: str, folder: Path, exc: OSError) -> AircherError:
+def fs_error(verb: str, folder: Path, exc: OSError) -> AircherError:
     where = exc.filename or folder
     return AircherError(
         f"cannot {verb} the hooks in {folder}: {exc.strerror or exc} ({where})",
@@ -274,13 +274,13 @@ def _ensure_folder(folder: Path) -> None:
         raise AircherError(f"git runs no hooks here: core.hooksPath={folder} turns them off, so"
                            " the store is kept current only by `git aircher sync` and by queries",
                            hint=TURN_ON_HINT)
-    if _exists(folder):
+    if exists(folder):
         raise AircherError(
             f"{folder} is not a directory", hint="git runs hooks from there: move it aside"
         )
     created: list[Path] = []
     probe = folder
-    while not _exists(probe):
+    while not exists(probe):
         created.append(probe)
         probe = probe.parent
     folder.mkdir(parents=True)
@@ -293,7 +293,7 @@ def _refusal(folder: Path, name: str, force: bool) -> AircherError | None:
     """Why install refuses to touch ``name`` (and so every hook), or None."""
     path = folder / name
     orig = folder / (name + CHAIN_SUFFIX)
-    if is_shim(path) or not _exists(path) or is_shim(folder / (name + FRAMEWORK_SUFFIX)):
+    if is_shim(path) or not exists(path) or is_shim(folder / (name + FRAMEWORK_SUFFIX)):
         return None
     if path.is_dir():
         return AircherError(
@@ -303,11 +303,11 @@ def _refusal(folder: Path, name: str, force: bool) -> AircherError | None:
         # Our shim goes to the framework's .legacy slot and chains the hook there (or nothing):
         # a different hook we kept is the rival then (the framework's own old script is not).
         legacy = folder / (name + FRAMEWORK_SUFFIX)
-        if force or not _exists(orig) or framework_script(orig) or (
-                _exists(legacy) and _identical(orig, legacy)):
+        if force or not exists(orig) or framework_script(orig) or (
+                exists(legacy) and identical(orig, legacy)):
             return None
-        path = legacy if _exists(legacy) else path
-    elif force or not _exists(orig) or _identical(orig, path) or _displaced_by_lefthook(
+        path = legacy if exists(legacy) else path
+    elif force or not exists(orig) or identical(orig, path) or _displaced_by_lefthook(
             folder, name):
         return None
     return AircherError(
@@ -347,7 +347,7 @@ def _install_one(folder: Path, name: str, wanted: bytes) -> HookState:
             return _with(_state(folder, name, wanted), "unchanged")
         write_shim(path, wanted)
         return _with(_state(folder, name, wanted), "upgraded")
-    if not _exists(path):
+    if not exists(path):
         write_shim(path, wanted)
         return _with(_state(folder, name, wanted), "created")
     if is_shim(legacy):
@@ -361,13 +361,13 @@ def _install_one(folder: Path, name: str, wanted: bytes) -> HookState:
         done = _under_framework(folder, name, wanted)  # before the state is read
         return _with(_state(folder, name, wanted), done)
     action = "chained"
-    if _exists(orig) and _identical(orig, path):
+    if exists(orig) and identical(orig, path):
         # A tool rewrote its hooks over our shims (husky's `prepare` at every `npm install`, a
         # second `lefthook install`): the hook in place is the very one we kept, so chaining it
         # in the kept one's place loses nothing, and refusing would leave git without ours.
         action = f"chained (the same as the kept {orig.name}, which it replaces)"
-    elif _exists(orig):  # --force, or lefthook set our shim that kept it aside
-        aside = _free_name(orig)
+    elif exists(orig):  # --force, or lefthook set our shim that kept it aside
+        aside = free_name(orig)
         os.rename(orig, aside)
         action = f"chained (kept the earlier {orig.name} as {aside.name})"
     # Staged first, so between the two renames the hook is missing for an instant only.
@@ -395,14 +395,14 @@ def _room_for(orig: Path, source: Path | None) -> str:
     """Makes ``orig`` free for ``source``, the hook about to be chained (None: nothing is), as
     `_install_one` does for the hook in place: a kept hook there stays only when it is the same
     hook; else (`_refusal` let it through: ``--force``) it is set aside. What was done."""
-    if not _exists(orig):
+    if not exists(orig):
         return ""
-    if source is not None and _identical(orig, source):
+    if source is not None and identical(orig, source):
         # A tool rewrote its hooks over our shims (husky's `prepare` at every `npm install`, a
         # second `lefthook install`): the hook in place is the very one we kept, so chaining it
         # in the kept one's place loses nothing, and refusing would leave git without ours.
         return f" (the same as the kept {orig.name}, which it replaces)"
-    aside = _free_name(orig)
+    aside = free_name(orig)
     os.rename(orig, aside)
     return f" (kept the earlier {orig.name} as {aside.name})"
 
@@ -421,7 +421,7 @@ def _under_framework(folder: Path, name: str, wanted: bytes) -> str:
     orig = folder / (name + CHAIN_SUFFIX)
     legacy = folder / (name + FRAMEWORK_SUFFIX)
     _drop_framework_script(orig)
-    source = legacy if _exists(legacy) else None
+    source = legacy if exists(legacy) else None
     done = "wrapped" + _room_for(orig, source)
     tmp = _stage_shim(folder / name, wanted)  # the name uninstall clears up after a kill
     if source is not None:
@@ -473,13 +473,13 @@ def settle_framework_layout(folder: Path, name: str, wanted: bytes) -> str | Non
     # Every step a rename: for an instant one hook runs without ours or the kept one, never
     # with a half-written file.
     os.replace(orig, path)
-    if _exists(legacy) and not is_shim(legacy):
+    if exists(legacy) and not is_shim(legacy):
         os.rename(legacy, orig)
     os.replace(tmp, legacy)
     return f"wrapped (moved to {legacy.name}: the pre-commit framework's script runs it)"
 
 
-def _identical(a: Path, b: Path) -> bool:
+def identical(a: Path, b: Path) -> bool:
     """Whether two hooks are the same: regular files of the same bytes, or links to the same
     target."""
     try:
@@ -493,149 +493,12 @@ def _identical(a: Path, b: Path) -> bool:
     return False
 
 
-def _free_name(path: Path) -> Path:
+def free_name(path: Path) -> Path:
     n = 1
-    while _exists(path.with_name(f"{path.name}.{n}")):
+    while exists(path.with_name(f"{path.name}.{n}")):
         n += 1
     return path.with_name(f"{path.name}.{n}")
 
 
 def _with(state: HookState, action: str) -> HookState:
     return HookState(state.name, state.path, state.state, state.chained, action)
-
-
-def uninstall_hooks(repo_root: Path) -> list[HookState]:
-    """Remove our shims and put every kept hook back under its own name, in the folder git runs
-    hooks from and, when core.hooksPath moved it, in the repository's own hooks/ too (rows only
-    for what was done there)."""
-    where = hooks_dir(repo_root)
-    states = _uninstall_folder(where.path)
-    if where.from_config and where.default.is_dir():
-        # Shims `init` wrote before a tool set core.hooksPath (husky): left there, they were
-        # live hooks again once the tool was dropped and the setting unset (QA round 11b: 09).
-        states += [s for s in _uninstall_folder(where.default) if s.action != "absent"]
-    return states
-
-
-def _uninstall_folder(folder: Path) -> list[HookState]:
-    try:
-        if not folder.is_dir():
-            return [_uninstall_one(folder, name) for name in HOOK_NAMES]
-        with folder_lock(folder):
-            states = [_uninstall_one(folder, name) for name in HOOK_NAMES]
-        _remove_created(folder)
-    except OSError as exc:
-        raise _fs_error("uninstall", folder, exc) from exc
-    return states
-
-
-def _uninstall_one(folder: Path, name: str) -> HookState:
-    path = folder / name
-    orig = folder / (name + CHAIN_SUFFIX)
-    legacy = folder / (name + FRAMEWORK_SUFFIX)
-    moved = folder / (name + LEFTHOOK_SUFFIX)
-    action = "absent"
-    put_back = path  # where the hook we kept goes back to
-    for staged in folder.glob(f"{name}{STAGED_SUFFIX}*"):  # left by a killed install
-        staged.unlink(missing_ok=True)
-    if is_shim(path) or (not _exists(path) and _exists(orig)):
-        path.unlink(missing_ok=True)
-        action = "removed"
-        if _exists(orig):
-            os.rename(orig, path)
-            action = "restored"
-    elif _exists(path) and (is_shim(legacy) or is_shim(moved)):
-        # Another manager set our shim aside when it installed: the pre-commit framework as
-        # .legacy, which it runs, or lefthook as .old, which it puts back as the hook when it
-        # is uninstalled. What we chained goes there instead, as if we had never been there.
-        aside = legacy if is_shim(legacy) else moved
-        aside.unlink()
-        action = "removed"
-        if aside == legacy and framework_script(orig):
-            # The framework's own earlier script (`pre-commit install` run again over our
-            # shim): as its .legacy the framework would refuse it at every commit ("installed
-            # in migration mode"), and its script in place does that work. Generated, not
-            # anyone's hook: `pre-commit install` writes it again at will.
-            orig.unlink()
-            action = f"removed (and {orig.name}, the pre-commit framework's earlier script)"
-        elif _exists(orig):
-            os.rename(orig, aside)
-            action = "restored"
-            put_back = aside
-    elif _exists(path) and _exists(orig) and _identical(orig, path):
-        # A tool wrote the very hook we kept over our shim (husky's `prepare` at every `npm
-        # install`): the kept one is a copy of the hook in place, as for .aircher-orig.N.
-        orig.unlink()
-        action = f"removed {orig.name}, the same as {name}"
-    elif _exists(path) and _exists(orig):
-        # Our shim is gone (a tool wrote its hook over it) and the hook we kept has not run
-        # since. Left as .aircher-orig, the next install would refuse beside it: numbered, it
-        # is one more earlier hook for _settle_set_aside to report.
-        os.rename(orig, _free_name(orig))
-    if is_shim(moved):  # lefthook's uninstall would make it a live hook again
-        moved.unlink()
-        action = "removed" if action == "absent" else action
-    settled = _settle_set_aside(orig, put_back)
-    if settled:
-        action = f"{action} ({settled})"
-    chained = str(orig) if _exists(orig) else None
-    return HookState(name, str(path), "foreign" if _exists(path) else "missing", chained, action)
-
-
-def _settle_set_aside(orig: Path, put_back: Path) -> str | None:
-    """The earlier hooks ``install --force`` kept as ``<hook>.aircher-orig.N``.
-
-    One with the same content as the hook now put back is a copy of it (an earlier install
-    forced over a tool's rewrite of the same hook): removed, nothing is lost. The others stay
-    under their numbered name, which no install refuses: renamed back to ``.aircher-orig`` one
-    was our file after uninstall, and the next install or init refused beside it (QA round 11b:
-    02). What was done, or None.
-    """
-    numbered = []
-    for path in orig.parent.glob(f"{orig.name}.*"):
-        n = path.name[len(orig.name) + 1:]
-        if n.isdigit():
-            numbered.append((int(n), path))
-    removed: list[str] = []
-    kept: list[Path] = []
-    for _, path in sorted(numbered):
-        if _identical(path, put_back):
-            path.unlink()
-            removed.append(path.name)
-        else:
-            kept.append(path)
-    done = [f"removed {', '.join(removed)}, the same as {put_back.name}"] if removed else []
-    hook = orig.with_name(orig.name[:-len(CHAIN_SUFFIX)])
-    if kept and (handed := _hand_to_lefthook(hook, kept[-1])) is not None:
-        kept.pop()
-        done.append(handed)
-    if kept:
-        done.append(f"an earlier hook stays as {', '.join(p.name for p in kept)}, not run by git")
-    return "; ".join(done) or None
-
-
-def _hand_to_lefthook(hook: Path, earlier: Path) -> str | None:
-    """``earlier`` (a hook set aside for lefthook's) given to lefthook as its ``.old`` when
-    lefthook's hook is back in place without one: `lefthook uninstall` then puts it back as
-    the hook, as it would have without us. Stranded as .aircher-orig.N, the user's hook never
-    came back (QA round 11b: 04). What was done, or None."""
-    old = hook.with_name(hook.name + LEFTHOOK_SUFFIX)
-    if _exists(old) or not lefthook_script(hook):
-        return None
-    os.rename(earlier, old)
-    return f"put {earlier.name} back as {old.name}, which lefthook's uninstall restores"
-
-
-def _remove_created(folder: Path) -> None:
-    marker = folder / CREATED_MARKER
-    try:
-        lines = marker.read_text("utf-8").splitlines()
-    except OSError:
-        return
-    marker.unlink()
-    for rel in lines:
-        try:
-            # Lexical, not resolve(): the folders may be gone or be symlinks by now.
-            Path(os.path.normpath(folder / rel)).rmdir()  # only when empty: user files stay
-        except OSError:
-            return

@@ -23,8 +23,8 @@ from gitext.hooks.install import (
     hook_status,
     install_hooks,
     render_shim,
-    uninstall_hooks,
 )
+from gitext.hooks.uninstall import uninstall_hooks
 from gitext.resources import data_dir
 from tests.conftest import VENV_BIN, commit, git, run_git_aircher, write
 from tests.hooks import fake_tool, log_lines, run, script, snapshot

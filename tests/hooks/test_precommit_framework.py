@@ -16,9 +16,9 @@ from gitext.hooks.install import (
     hook_status,
     install_hooks,
     rendered_shims,
-    uninstall_hooks,
     write_shim,
 )
+from gitext.hooks.uninstall import uninstall_hooks
 from gitext.hooks.upgrade import outdated_shims, refresh_shims
 from tests.conftest import VENV_BIN, commit, git, head, write
 from tests.hooks import fake_tool, log_lines, run, script, snapshot
