@@ -17,7 +17,7 @@ from gitext.git.shield import shield
 from gitext.layout import STORE_FOLDERS
 from gitext.records import add_message, start_conversation
 from tests.conftest import commit, git, open_project, run_git_aircher, write
-from tests.sync.helpers import wait_idle
+from tests.sync.helpers import settled, wait_idle
 
 
 def remember(root: Path) -> str:
@@ -247,6 +247,7 @@ def test_a_store_brought_back_from_its_link_forgets_the_link(repo: Path, tmp_pat
     disk = linked_store(repo, tmp_path)
     # The store moved back into the repository; the old copy stays on the other disk.
     (repo / ".agents").unlink()
+    settled(disk)  # the worker closing its databases takes their -wal files away meanwhile
     shutil.copytree(disk, repo / ".agents", symlinks=True)
     commit(repo, {"src/back.py": "z = 3\n"}, "back")
     wait_idle(repo)

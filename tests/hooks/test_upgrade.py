@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 from gitext.hooks.install import HOOK_NAMES, git_aircher_executable, install_hooks, render_shim
 from gitext.hooks.upgrade import outdated_shims, recorded_executable, refresh_shims
 from tests.conftest import commit, run_git_aircher, write
 from tests.hooks import script, snapshot
-from tests.sync.helpers import changes, failures, store, wait_idle
+from tests.sync.helpers import changes, failures, settled, store, store_files, wait_idle
 
 SEQ_LINE = "[ -z \"$seq\" ] || printf 'seq %s\\n' \"$seq\"\n"
 
@@ -131,34 +130,6 @@ def test_shims_of_a_moved_repository_are_rewritten_at_its_next_event(
     assert failures(moved) == ""
 
 
-def _files(folder: Path) -> dict[str, tuple[int, int]]:
-    """Every entry under `folder` (folders too: a record written and taken away again leaves
-    its folder's mtime changed), by modification time and size."""
-    out = {}
-    for p in [folder, *folder.rglob("*")]:
-        try:
-            st = p.lstat()
-        except FileNotFoundError:
-            continue  # gone between the listing and the look: the next look tells
-        out[str(p.relative_to(folder))] = (st.st_mtime_ns, st.st_size)
-    return out
-
-
-def _settled(folder: Path) -> None:
-    """Until `folder` has not changed for a second, looked at every 0.2 s (a deadline, not a
-    timing test): the original's worker closes its databases, removing their -wal and -shm
-    files, a moment after its marker is gone."""
-    seen, quiet = _files(folder), 0
-    for _ in range(150):
-        time.sleep(0.2)
-        now = _files(folder)
-        quiet = quiet + 1 if now == seen else 0
-        if quiet >= 5:
-            return
-        seen = now
-    raise AssertionError(f"{folder} kept changing")
-
-
 def _copy(source: Path, target: Path) -> None:
     """`cp -a`, again if a database's -wal or -shm went away while it was read (a process of
     the original closing its last connection removes them; each is optional to SQLite)."""
@@ -177,10 +148,10 @@ def test_a_copied_repository_gets_its_own_shims_and_leaves_the_original_alone(
     healthy. The shims know the folder they were installed into: run from another, they take
     the slow path, which records in the copy's own store, and its worker rewrites them."""
     wait_idle(live)
-    _settled(live / ".agents")  # a worker closes its databases after its marker is gone
+    settled(live / ".agents")  # a worker closes its databases after its marker is gone
     copy = tmp_path / "copy"
     _copy(live, copy)
-    original = _files(live / ".agents")
+    original = store_files(live / ".agents")
 
     r = run_git_aircher(copy, "doctor", "--json")
     report = json.loads(r.out)
@@ -198,7 +169,7 @@ def test_a_copied_repository_gets_its_own_shims_and_leaves_the_original_alone(
     assert ("created", "src/copied.py") in [(r[0], r[2]) for r in changes(copy)]
     assert failures(copy) == ""
     # Nothing of it reached the original: not a record in passing, not a worker run.
-    assert _files(live / ".agents") == original
+    assert store_files(live / ".agents") == original
     assert "src/copied.py" not in [r[2] for r in changes(live)]
 
     # Shims of an earlier version record no folder; in the repository's own hooks folder they

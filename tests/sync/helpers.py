@@ -111,3 +111,31 @@ def chain(repo: Path, head: str, limit: int = 100) -> list[str]:
         return [r[0] for r in first_parent_chain(conn, head, limit)]
     finally:
         conn.close()
+
+
+def store_files(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every entry under `folder` (folders too: a record written and taken away again leaves
+    its folder's mtime changed), by modification time and size."""
+    out = {}
+    for p in [folder, *folder.rglob("*")]:
+        try:
+            st = p.lstat()
+        except FileNotFoundError:
+            continue  # gone between the listing and the look: the next look tells
+        out[str(p.relative_to(folder))] = (st.st_mtime_ns, st.st_size)
+    return out
+
+
+def settled(folder: Path) -> None:
+    """Until `folder` has not changed for a second, looked at every 0.2 s (a deadline, not a
+    timing test): a worker closes its databases, removing their -wal and -shm files, a
+    moment after its marker is gone, so a copy made at once can miss one."""
+    seen, quiet = store_files(folder), 0
+    for _ in range(150):
+        time.sleep(0.2)
+        now = store_files(folder)
+        quiet = quiet + 1 if now == seen else 0
+        if quiet >= 5:
+            return
+        seen = now
+    raise AssertionError(f"{folder} kept changing")
