@@ -197,24 +197,29 @@ def test_framework_installed_again_over_shims_that_chain_it(
     folder = project / ".git" / "hooks"
     framework_hooks = snapshot(folder)
     log = tmp_path / "tool.log"
-    exe = fake_tool(tmp_path / "bin", log)
-    install_hooks(project, executable=exe)
-    framework_install(project)
-    assert {s.state for s in hook_status(project, executable=exe)} == {"wrapped"}
-
-    write(project, ".env.sample", "A=\n")  # a name the guard must look at: ours runs
-    git(project, "add", ".env.sample")
-    code, out = git_run(project, "commit", "-m", "sample")
-    assert code == 0, out
+    out = _framework_init_framework(project, fake_tool(tmp_path / "bin", log), log)
     assert "bug:" not in out
-    assert len(GUARD_PASSED.findall(out)) == 1, out  # the framework's hooks ran once
     assert_sync_silent(out, 1)
-    assert log_lines(log) == ["ours pre-commit", "ours post-commit"]
 
     uninstall_hooks(project)
     assert snapshot(folder) == framework_hooks
     code, out = git_run(project, "commit", "--allow-empty", "-m", "after")
     assert code == 0 and "bug:" not in out, out
+
+
+def _framework_init_framework(project: Path, exe: Path, log: Path) -> str:
+    """Our shims installed after the framework, the framework installed again, and a commit the
+    guard looks at: each tool's hooks ran once (ours through the framework). Its output."""
+    install_hooks(project, executable=exe)
+    framework_install(project)
+    assert {s.state for s in hook_status(project, executable=exe)} == {"wrapped"}
+    write(project, ".env.sample", "A=\n")  # a name the guard must look at: ours runs
+    git(project, "add", ".env.sample")
+    code, out = git_run(project, "commit", "-m", "sample")
+    assert code == 0, out
+    assert len(GUARD_PASSED.findall(out)) == 1, out  # the framework's hooks ran once
+    assert log_lines(log) == ["ours pre-commit", "ours post-commit"]
+    return out
 
 
 def test_framework_installed_again_then_uninstalled_keeps_the_users_hook(
@@ -230,17 +235,8 @@ def test_framework_installed_again_then_uninstalled_keeps_the_users_hook(
     framework_install(project)
     log = tmp_path / "tool.log"
     exe = fake_tool(tmp_path / "bin", log)
-    install_hooks(project, executable=exe)
-    framework_install(project)
-    assert {s.state for s in hook_status(project, executable=exe)} == {"wrapped"}
-
-    write(project, ".env.sample", "A=\n")  # a name the guard must look at: ours runs
-    git(project, "add", ".env.sample")
-    code, out = git_run(project, "commit", "-m", "sample")
-    assert code == 0, out
-    assert len(GUARD_PASSED.findall(out)) == 1, out
+    _framework_init_framework(project, exe, log)
     assert user_log.read_text() == "user\n"
-    assert log_lines(log) == ["ours pre-commit", "ours post-commit"]
 
     framework_install(project, "uninstall")
     assert not [p.name for p in folder.iterdir() if framework_script(p)]
