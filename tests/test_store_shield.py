@@ -36,6 +36,9 @@ def listed(root: Path) -> str:
 def test_git_clean_fdx_leaves_the_store_and_its_backups(live: Path) -> None:
     conv = remember(live)
     assert run_git_aircher(live, "backup", "create").code == 0
+    wait_idle(live)  # the worker's own first scheduled backup may come beside ours
+    made = run_git_aircher(live, "backup", "list", "--json")
+    assert made.code == 0 and json.loads(made.out), made.out
     write(live, "build/out.o", "object code")
     write(live, "notes.txt", "untracked")
 
@@ -45,7 +48,7 @@ def test_git_clean_fdx_leaves_the_store_and_its_backups(live: Path) -> None:
     assert not (live / "build").exists() and not (live / "notes.txt").exists()
     assert conv in listed(live)
     backups = run_git_aircher(live, "backup", "list", "--json")
-    assert backups.code == 0 and len(json.loads(backups.out)) == 1, backups.out
+    assert backups.code == 0 and json.loads(backups.out) == json.loads(made.out), backups.out
     assert all(line.startswith("!! .agents/") for line in
                git(live, "status", "--porcelain", "--ignored").splitlines())
     git(live, "add", "-f", ".agents/db/core/conversations.db")  # a nested repository's file
