@@ -8,10 +8,12 @@ from functools import partial
 from typing import Any
 
 from gitext.project import Project
+from gitext.sync import later
 from gitext.sync.engine import (
     SyncResult,
     forget_gone_worktrees,
     project_ctx,
+    read_deferred,
     sync_worktree,
     touch_worktree,
 )
@@ -48,10 +50,17 @@ def catch_up(project: Project, *, full: bool = False, workdir: bool = False,
         # would stay there for good, and what they carry that git does not keep (a branch
         # switch) would never be recorded.
         retried = requeue_failed(project.layout.journal)
-        events = drain(project)
         root = project.repo.root
-        result = sync_worktree(project, root, full=full, workdir=workdir, analyse=analyse,
-                               progress=progress, local=local)
+        # A query's catch-up leaves history past `history_limit` to the worker (`later`).
+        in_query = later.IN_QUERY.set(local is not None)
+        try:
+            events = drain(project)
+            result = sync_worktree(project, root, full=full, workdir=workdir, analyse=analyse,
+                                   progress=progress, local=local)
+        finally:
+            later.IN_QUERY.reset(in_query)
+        if local is None and later.pending(project):
+            result.commits += read_deferred(project)
         touch_worktree(project, root, project.repo.head())
         proj = project_ctx(project)
         live = project.repo.worktrees()

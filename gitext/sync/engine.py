@@ -34,7 +34,7 @@ from gitext.project import Project
 from gitext.search import orphans
 from gitext.store.pool import Database
 from gitext.sync import commits as commits_mod
-from gitext.sync import derived, shallow
+from gitext.sync import derived, later, shallow
 from gitext.sync.files import (
     GITLINK,
     FileState,
@@ -122,6 +122,9 @@ def _sync_worktree(
             with db.read() as conn:
                 seen = commits_mod.known(conn, shas)
             shas = [s for s in shas if s not in seen]
+        if len(shas) > limit and later.IN_QUERY.get():
+            later.defer(project, root, head.commit, live_tips)  # the worker reads them
+            shas = []
         if old and not full and object_exists(root, old):
             changes = tree_changes(root, old, head.commit)
         else:
@@ -371,3 +374,31 @@ def touch_worktree(project: Project, root: Path, head: Head) -> Context:
 
     follow_rename(project, root, head.branch)
     return ctx
+
+
+def read_deferred(project: Project) -> int:
+    """The commits queries left to the worker (`later`), read and recorded; returns how many.
+    Already recorded ones are skipped, so reading a deferral twice costs a walk, no rows."""
+    proj = project_ctx(project)
+    db = project.db("file_index")
+    repo = project.repo.root  # commits are the repository's, whichever worktree deferred them
+    limit = project.config.integer("storage.sync.history_limit")
+    cut = shallow_boundary(project.repo.info.common_dir)
+    total = 0
+    for path, lines in later.entries(project):
+        for line in lines:
+            head = str(line.get("head") or "")
+            if not head or not object_exists(repo, head):
+                continue  # rewritten and collected since: nothing of it left to read
+            tips = [str(t) for t in line.get("tips") or [] if object_exists(repo, str(t))]
+            shas = new_commits(repo, head, tips, limit)
+            with db.read() as conn:
+                seen = commits_mod.known(conn, shas)
+            shas = [s for s in shas if s not in seen]
+            metas = commits_mod.read_commits(repo, shas, None, cut, blobs=not is_partial(repo))
+            with db.write() as conn:
+                commits_mod.ingest(db, conn, proj.id, str(line.get("worktree") or repo), metas,
+                                   set())
+            total += len(metas)
+        path.unlink(missing_ok=True)
+    return total

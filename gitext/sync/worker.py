@@ -420,6 +420,7 @@ def _passes(project: Project, with_follow_ups: bool) -> tuple[int, bool]:
             with worker_lock(project, wait=False) as mine:
                 if mine:
                     total += drain_all(project)
+                    _read_deferred(project)
             with worker_lock(project, wait=False, name="heavy") as mine:
                 if mine:
                     if with_follow_ups:
@@ -438,6 +439,16 @@ def _passes(project: Project, with_follow_ups: bool) -> tuple[int, bool]:
             return total, False
         if not (_free(project, "worker") or _free(project, "heavy")):
             return total, True
+
+
+def _read_deferred(project: Project) -> None:
+    """History a query left to the worker (`gitext.sync.later`)."""
+    from gitext.sync import later
+
+    if later.pending(project):
+        from gitext.sync.engine import read_deferred
+
+        read_deferred(project)
 
 
 def _views(project: Project) -> set[tuple[str, int | None]]:

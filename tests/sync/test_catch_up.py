@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import git, run_git_aircher
 
 
@@ -49,3 +51,34 @@ def test_sync_full_says_it_read_commits_again(empty_repo: Path) -> None:
     assert r.code == 0 and ": 0 new commits," in r.out, r.out
     r = run_git_aircher(empty_repo, "sync", "--full")
     assert r.code == 0 and ": 3 commits read again," in r.out, r.out
+
+
+def test_a_query_leaves_a_long_catch_up_s_history_to_the_worker(
+        empty_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A query catching up after a far checkout read every new commit before it answered (20,000
+    on git.git: 40-60 s in a search, QA round 12: 01). Past `history_limit` it records the view
+    and leaves the commits to the worker or `sync`, which record them all."""
+    from gitext.search import hybrid
+    from tests.conftest import open_project
+
+    monkeypatch.setenv("AIRCHER_SKIP", "1")  # no worker: what the query did stays visible
+    repo = empty_repo
+    _commits(repo, 5, 0)
+    git(repo, "reset", "-q", "--hard", "main")
+    assert run_git_aircher(repo, "init").code == 0
+    assert run_git_aircher(repo, "config", "set", "storage.sync.history_limit", "10").code == 0
+    _commits(repo, 25, 5)
+    git(repo, "reset", "-q", "--hard", "main")
+    with open_project(repo) as project:
+        hits = hybrid.search(project, "value", top=3, mode="text")
+    assert hits  # the view is at HEAD: its files are found
+    db = repo / ".agents" / "db" / "core" / "file_index.db"
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM commits").fetchone()[0] == 5
+    conn.close()
+    assert run_git_aircher(repo, "sync").code == 0
+    with sqlite3.connect(db) as conn:
+        recorded = {r[0] for r in conn.execute("SELECT sha FROM commits")}
+    conn.close()
+    assert recorded == set(git(repo, "rev-list", "main").split())
+    assert not list((repo / ".agents" / "run").glob("history-*"))

@@ -1,0 +1,50 @@
+"""History a query leaves to the worker.
+
+A query brings the view level with HEAD before it answers, and that catch-up used to read every
+new commit too. After a far checkout or a large pull that is thousands of commits (20,000 on
+git.git: 40-60 s in a search). Past `history_limit` new commits a query now records only the
+view and leaves a line here (the HEAD and the positions the walk stopped at); the worker, or
+`git aircher sync`, reads those commits (`engine.read_deferred`), so none is lost and the query
+answers as fast as before. One JSON line per deferral, in a file per worktree under `run/`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+from gitext.project import Project
+
+# Set while a query catches up: the walk's commits past `history_limit` are left to the worker.
+IN_QUERY: ContextVar[bool] = ContextVar("aircher_in_query", default=False)
+
+
+def defer(project: Project, root: Path, head: str, tips: list[str]) -> None:
+    path = project.layout.run_file("history", root, ".jsonl")
+    path.parent.mkdir(exist_ok=True)
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"head": head, "tips": tips, "worktree": str(root)}) + "\n")
+
+
+def pending(project: Project) -> bool:
+    return any(project.layout.run.glob("history-*.jsonl"))
+
+
+def entries(project: Project) -> Iterator[tuple[Path, list[dict[str, Any]]]]:
+    """Each file of deferrals with its lines (a line cut short by a crash is skipped: the file
+    is removed once read, and a query defers again if the walk still finds that much)."""
+    for path in sorted(project.layout.run.glob("history-*.jsonl")):
+        lines: list[dict[str, Any]] = []
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            continue
+        for line in text.splitlines():
+            try:
+                lines.append(json.loads(line))
+            except ValueError:
+                continue
+        yield path, lines
