@@ -46,18 +46,21 @@ class SlowQueryLog:
         text = " ".join(sql.split())
         if len(text) > _MAX_SQL:
             text = text[:_MAX_SQL] + "…"
-        if isinstance(params, (list, tuple)):
-            # Cut long values first: the repr of a 20 MB message took a fifth of a second,
-            # inside the writer's transaction.
-            params = type(params)(p[:200] if isinstance(p, (str, bytes)) else p
-                                  for p in params[:50])
         from gitext.index.secrets import redact_text
 
+        if isinstance(params, (list, tuple)):
+            # Each value cut first (the repr of a 20 MB message took a fifth of a second, inside
+            # the writer's transaction), with room for a key that starts within what is shown,
+            # then redacted as text (a message or a file's text can hold one; in the repr a
+            # line break would be two characters, and a private key's body escape its block),
+            # then cut to what is shown.
+            params = type(params)(
+                redact_text(p[:600])[:200] if isinstance(p, str) else
+                p[:200] if isinstance(p, bytes) else p for p in params[:50])
         shown = repr(params)
         if len(shown) > 200:
             shown = shown[:200] + "…"
-        # A message or a file's text among the values: a key in it stays out of the log.
-        shown = redact_text(shown)
+        shown = redact_text(shown)  # what another kind of value may still hold
         get_logger(self.layout, "performance").warning(
             "slow-query %.3fs db=%s%s sql=%s params=%s", seconds, self.db,
             " by=worker" if BACKGROUND else "", text, shown
