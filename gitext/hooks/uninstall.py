@@ -82,6 +82,13 @@ def _uninstall_one(folder: Path, name: str) -> HookState:
             # anyone's hook: `pre-commit install` writes it again at will.
             orig.unlink()
             action = f"removed (and {orig.name}, the pre-commit framework's earlier script)"
+        elif aside == moved and lefthook_script(orig):
+            # lefthook's own hook, which we chained before its next `lefthook install` set our
+            # shim aside again: as its .old, lefthook's uninstall would leave lefthook's hook
+            # live and the user's hook, set aside as .aircher-orig.N, stranded (QA round 12:
+            # 03). It is lefthook's to write; the earlier hook goes to .old below.
+            orig.unlink()
+            action = f"removed (and {orig.name}, lefthook's own hook)"
         elif exists(orig):
             os.rename(orig, aside)
             action = "restored"

@@ -405,6 +405,25 @@ def test_install_over_lefthook_that_set_our_chain_aside(repo: Path, tool: Tool) 
     assert snapshot(folder) == before
 
 
+def test_lefthook_installed_again_after_the_hint_still_gives_the_user_s_hook_back(
+        repo: Path, tool: Tool) -> None:
+    """A user's hook, init, `lefthook install`, `hooks install`, `lefthook install` again (its
+    npm postinstall does so at every `npm install`), `hooks uninstall`, `lefthook uninstall`:
+    lefthook's own hook went to .old and came back live, the user's hook stranded as
+    post-commit.aircher-orig.1 (QA round 12: 03)."""
+    exe, _log = tool
+    folder = hooks_of(repo)
+    script(folder / "post-commit", "echo user >> .git/user.log\n")
+    before = snapshot(folder)
+    install_hooks(repo, executable=exe)
+    lefthook_install(folder, "post-commit", "pre-commit")
+    install_hooks(repo, executable=exe)
+    lefthook_install(folder, "post-commit", "pre-commit")
+    uninstall_hooks(repo)
+    lefthook_uninstall(folder)
+    assert snapshot(folder) == before
+
+
 def test_uninstall_also_takes_our_shims_from_the_repositorys_own_folder(
     repo: Path, tool: Tool
 ) -> None:
