@@ -117,11 +117,17 @@ def update(project: Project, *, progress: Progress | None = None,
     root = project.repo.root
     worktree = str(root)
     if only is None:
+        from gitext.search.retokenize import pending as retokenize_pending
         from gitext.search.retokenize import retokenize
         from gitext.search.scrub import scrub
 
         scrub(project)  # once per store: versions indexed before contents were redacted
         retokenize(project, most=most)  # once per store: terms of an older tokenizer
+        if most is not None and retokenize_pending(project):
+            # More than a query's share to remake: the stamp must not say this view is indexed
+            # (no full update would come before the next commit), and the query starts the
+            # worker, whose full update does it.
+            return {"files": 0, "skipped": 1}
     fdb = project.db("file_index")
     with fdb.read() as conn:
         files = live_files(conn, worktree, only)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import gitext.search.retokenize  # noqa: F401 (its row's name is bound now, before a test patches VERSION)
 from tests.conftest import commit, run_git_aircher
 
 SHA1 = "def digest_sha1(data):\n    return hashlib.new(ALG, data)\n"
@@ -124,3 +126,37 @@ def test_the_remade_terms_are_each_version_s_own_and_messages_get_theirs(
     assert [h["path"] for h in json.loads(r.out)] == ["a.py"]
     r = run_git_aircher(empty_repo, "conversation", "search", "sha256")
     assert r.code == 0 and conv.id[:8] in r.out, r.out + r.err
+
+
+def test_a_large_store_of_the_older_tokenizer_is_remade_by_the_worker_a_query_starts(
+        empty_repo: Path, monkeypatch: pytest.MonkeyPatch, aircher: Any) -> None:
+    """More versions than a query remakes: the worker it starts does it, not the next commit."""
+    import gitext.sync.local
+    from gitext.search import hybrid, tokenize
+    from tests.conftest import open_project
+    from tests.sync.helpers import wait_idle
+
+    commit(empty_repo, {"crypto_a.py": SHA1, "crypto_b.py": SHA256, "c.py": "x = 1\n"}, "d")
+    with monkeypatch.context() as old_code:
+        old_code.setenv("AIRCHER_SKIP", "1")
+        old_code.setattr(tokenize, "_split", _old_split)
+        old_code.setattr(tokenize, "VERSION", "terms-1")
+        tokenize._cache.clear()
+        assert aircher(empty_repo, "init").code == 0
+        assert aircher(empty_repo, "index").code == 0
+    tokenize._cache.clear()
+    with db(empty_repo, "file_index") as conn:
+        conn.execute("INSERT OR IGNORE INTO pending_scrubs (name) VALUES ('terms-2')")
+    conn.close()
+    monkeypatch.setattr(gitext.sync.local, "MAX_LOCAL_FILES", 1)  # a query's share
+    with open_project(empty_repo) as project:
+        hybrid.search(project, "sha256", mode="text")
+    for _ in range(300):  # a deadline, not a timing test: the worker takes a moment to start
+        wait_idle(empty_repo)
+        with db(empty_repo, "file_index") as conn:
+            left = conn.execute("SELECT count(*) FROM pending_scrubs").fetchone()[0]
+        conn.close()
+        if not left:
+            break
+        time.sleep(0.1)
+    assert not left
