@@ -117,25 +117,21 @@ def update(project: Project, *, progress: Progress | None = None,
     root = project.repo.root
     worktree = str(root)
     if only is None:
-        from gitext.search.retokenize import pending as retokenize_pending
         from gitext.search.retokenize import retokenize
         from gitext.search.scrub import scrub
 
         scrub(project)  # once per store: versions indexed before contents were redacted
-        retokenize(project, most=most)  # once per store: terms of an older tokenizer
-        if most is not None and retokenize_pending(project):
+        if retokenize(project, most=most) is None:  # once per store: an older tokenizer's terms
             # More than a query's share to remake: the stamp must not say this view is indexed
             # (no full update would come before the next commit), and the query starts the
             # worker, whose full update does it.
             return {"files": 0, "skipped": 1}
     fdb = project.db("file_index")
     with fdb.read() as conn:
-        files = live_files(conn, worktree, only)
-        have_docs = fulltext.indexed_pairs(conn, only)
+        files, missing_docs = _lacking(conn, worktree, only)
         row = conn.execute("SELECT head, view_token FROM sync_state WHERE worktree_path = ?",
                            (worktree,)).fetchone()
     view_head, token = (row[0], row[1]) if row else (None, None)
-    missing_docs = [f for f in files if (f.path, f.blob) not in have_docs]
 
     cfg = project.config
     embed_on = cfg.flag("storage.embeddings.enabled")
@@ -428,12 +424,18 @@ def _note(result: dict[str, Any], notes: list[str] | None) -> dict[str, Any]:
     return result
 
 
+def _lacking(conn: sqlite3.Connection, worktree: str,
+             only: set[str] | None) -> tuple[list[LiveFile], list[LiveFile]]:
+    """The worktree's live files (or those of `only`), and those the full-text index lacks."""
+    files = live_files(conn, worktree, only)
+    have = fulltext.indexed_pairs(conn, only)
+    return files, [f for f in files if (f.path, f.blob) not in have]
+
+
 def _lacking_text(project: Project, root: Path) -> int:
     """How many versions of this worktree's view the full-text index lacks."""
     with project.db("file_index").read() as conn:
-        files = live_files(conn, str(root), None)
-        have = fulltext.indexed_pairs(conn)
-    return sum(1 for f in files if (f.path, f.blob) not in have)
+        return len(_lacking(conn, str(root), None)[1])
 
 
 def _view_size(project: Project, root: Path) -> int:

@@ -25,15 +25,15 @@ _HASHED = "aircher-hash-%"  # the models whose vectors are made of our terms
 
 
 def pending(project: Project) -> bool:
-    with project.db("file_index").read() as conn:
-        return conn.execute("SELECT 1 FROM pending_scrubs WHERE name = ?",
-                            (NAME,)).fetchone() is not None
+    from gitext.search.scrub import pending as scrub_pending
+
+    return scrub_pending(project, NAME)
 
 
-def retokenize(project: Project, *, most: int | None = None) -> int:
+def retokenize(project: Project, *, most: int | None = None) -> int | None:
     """Rewrite every indexed version's terms; returns how many. Call in the heavy slot. With
-    `most` (a query's share), nothing is done when more versions than that are indexed: the
-    worker's next pass does it."""
+    `most` (a query's share), nothing is done when more versions than that are indexed, and
+    None says the work is still pending, for the worker's full update."""
     if not pending(project):
         return 0
     from gitext.search.indexer import MAX_INDEXED, as_text, forget_all_indexed
@@ -44,7 +44,7 @@ def retokenize(project: Project, *, most: int | None = None) -> int:
         pairs = [(str(r[0]), str(r[1])) for r in conn.execute(
             "SELECT path, blob FROM search_docs ORDER BY blob")]
     if most is not None and len(pairs) > most:
-        return 0
+        return None
     root = project.repo.root
     for start in range(0, len(pairs), BATCH):
         batch = pairs[start:start + BATCH]

@@ -29,10 +29,11 @@ NAME = "credentials"
 BATCH = 2000
 
 
-def pending(project: Project) -> bool:
+def pending(project: Project, name: str = NAME) -> bool:
+    """Whether the one-time clean-up `name` (a row of `pending_scrubs`) is still to run."""
     with project.db("file_index").read() as conn:
         return conn.execute("SELECT 1 FROM pending_scrubs WHERE name = ?",
-                            (NAME,)).fetchone() is not None
+                            (name,)).fetchone() is not None
 
 
 def scrub(project: Project) -> int:
