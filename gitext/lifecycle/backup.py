@@ -5,7 +5,8 @@ single step: one read transaction, so the copy is one consistent snapshot, and i
 does not block the hooks that write meanwhile. A copy above `compression_threshold` is gzipped.
 Attachments (content-addressed, never modified in place) are hard-linked, or copied across
 filesystems. `manifest.json` is written last, atomically: a folder without one is an unfinished
-backup, ignored by `list` and cleaned by pruning.
+backup, ignored by `list` and cleaned by pruning. The search index is left out of the copies
+(`derived`): it is most of their size, and git gives it back.
 
 global.db is copied too (it holds the global context and cross-project patterns) but restored
 only on request: other projects share it.
@@ -28,6 +29,7 @@ from typing import Any
 from gitext import clock
 from gitext.errors import AircherError
 from gitext.lifecycle.dbfiles import raw_connect, row_counts, store_databases
+from gitext.lifecycle.derived import empty_derived
 from gitext.lifecycle.runstate import read_json, write_json
 from gitext.project import Project
 from gitext.store.migrate import user_version
@@ -48,6 +50,7 @@ class DbCopy:
     schema_version: int
     rows: dict[str, int]
     quick_check: str
+    left_out: list[str] = field(default_factory=list)  # derived tables emptied in the copy
 
 
 @dataclass
@@ -176,6 +179,7 @@ def create_backup(project: Project) -> BackupInfo:
                 continue
             target = folder / f"{name}.db"
             copy_database(source, target)
+            left_out = empty_derived(target, name)
             version, rows, check = _describe(name, target)
             raw_size = target.stat().st_size
             is_compressed = compress and raw_size > threshold
@@ -183,7 +187,7 @@ def create_backup(project: Project) -> BackupInfo:
                 target = gzip_file(target)
             copies.append(DbCopy(
                 name, target.name, target.stat().st_size, raw_size, sha256_file(target),
-                is_compressed, version, rows, check,
+                is_compressed, version, rows, check, left_out,
             ))
         attachments = _copy_attachments(project.layout.attachments, folder / "attachments")
         info = BackupInfo(backup_id, clock.to_ts(epoch), epoch, str(folder), copies, attachments)
@@ -218,7 +222,8 @@ def _load(folder: Path) -> BackupInfo | None:
         dbs = [
             DbCopy(d["name"], d["file"], int(d["size"]), int(d["raw_size"]), d["sha256"],
                    bool(d["compressed"]), int(d["schema_version"]),
-                   {str(k): int(v) for k, v in d["rows"].items()}, str(d["quick_check"]))
+                   {str(k): int(v) for k, v in d["rows"].items()}, str(d["quick_check"]),
+                   [str(t) for t in d.get("left_out", [])])
             for d in data["databases"]
         ]
         attachments = [(str(a), int(s)) for a, s in data.get("attachments", [])]

@@ -35,6 +35,7 @@ from gitext.lifecycle.dbfiles import (
     table_info,
     trigger_targets,
 )
+from gitext.lifecycle.derived import derived_tables
 from gitext.lifecycle.restore import check_copy, copy_problems
 from gitext.lifecycle.swap import aside_dir, swap_in
 from gitext.project import Project
@@ -255,7 +256,8 @@ def salvage_database(project: Project, name: str, *, use_backup: bool = True) ->
             fresh.execute("PRAGMA foreign_keys = OFF")  # parents and children arrive in any order
             derived = trigger_targets(fresh)
             fresh.execute("BEGIN")
-            tables = [_salvage_table(fresh, t, damaged, backup_conn)
+            rebuilt = derived_tables(name)
+            tables = [_salvage_table(fresh, t, damaged, backup_conn, t.name in rebuilt)
                       for t in base_tables(fresh) if t.name not in derived]
             fresh.execute("COMMIT")
             if name == "conversations":
@@ -342,6 +344,7 @@ def _salvage_table(
     table: TableInfo,
     damaged: sqlite3.Connection | None,
     backup: sqlite3.Connection | None,
+    rebuilt: bool,
 ) -> TableSalvage:
     result = TableSalvage(table.name)
     writer = _Writer(fresh, table)
@@ -393,6 +396,10 @@ def _salvage_table(
         # Probed past every rowid known (max(rowid) unreadable): whether rows were there,
         # nothing can tell.
         result.uncounted = any(b > top for _a, b in result.unreadable_ranges)
+    if rebuilt:
+        # The search index: backups leave it out and repair makes it again from git, so what
+        # the file lost of it is no loss to report.
+        result.lost, result.uncounted = 0, False
     return result
 
 

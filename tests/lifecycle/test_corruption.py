@@ -255,3 +255,30 @@ def test_a_missing_database_passes_over_a_backup_changed_in_place(project: Proje
     report = _repaired(project, {"conversations": original["conversations"]})
     restored = [a.detail for a in report.actions if a.action == "restored"]
     assert restored and newest.id not in restored[0]
+
+
+def test_a_damaged_file_index_is_not_said_to_lose_the_search_index(
+    project: Project, aircher: Any,
+) -> None:
+    """Backups leave the search index out, and repair makes it again from git: a salvaged
+    file_index whose search rows could not be read reports no loss there, and search works."""
+    import json
+
+    from tests.conftest import commit
+
+    repo = project.repo.root
+    commit(repo, {"otter.py": "def otter_den_locator(river):\n    return river.banks\n"})
+    assert aircher(repo, "index").code == 0
+    create_backup(project)
+    settle(project)
+    path = project.layout.db("file_index")
+    with path.open("r+b") as fh:
+        fh.truncate(50)  # before its schema: no table can say how far it went
+    res = aircher(repo, "repair")
+    assert res.code == 0, res.out + res.err
+    (line,) = [ln for ln in res.out.splitlines() if "file_index: salvaged" in ln]
+    assert "search_docs" not in line and "search_orphans" not in line, line
+    assert "commits" in line  # what the backup may not have held is still named
+    res = aircher(repo, "search", "--json", "otter den locator")
+    assert res.code == 0, res.err
+    assert [h["path"] for h in json.loads(res.out)][:1] == ["otter.py"]
