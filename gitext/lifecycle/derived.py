@@ -6,8 +6,7 @@ made from file contents. They were most of a backup: on git/git 84 of the 97 MB 
 after a morning of branch switches, every day for `backup_retain_days`. Emptied in the copy,
 they come back after a restore the way they came the first time: the restore drops the search
 stamps, and the next query or worker pass indexes what the copy lacks. Leaving them out also
-keeps the text of files out of the backups, so a file later found to hold a key does not linger
-there after the live store is scrubbed.
+keeps every indexed file's text out of the backups.
 """
 
 from __future__ import annotations
