@@ -9,9 +9,16 @@ from typing import Any
 
 import click
 
+# What json.dumps leaves raw with ensure_ascii=False and a terminal still acts on: DEL and the
+# C1 controls (U+009B is CSI). They can only stand inside a JSON string, where `\u009b` is the
+# same value, so a program reads the text exactly and a terminal shown the stream is not driven.
+_RAW_CONTROL = re.compile("[\x7f-\x9f]")
+
 
 def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    """Every `--json` output goes through here: one place that makes it safe to show."""
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    click.echo(_RAW_CONTROL.sub(lambda m: f"\\u{ord(m[0]):04x}", text))
 
 
 # Characters a terminal acts on instead of showing: C0 controls, DEL and C1 (U+009B is CSI to
@@ -32,8 +39,8 @@ def _escape(match: re.Match[str]) -> str:
 def printable(text: str, *, lines: bool = False) -> str:
     """Stored text as human output shows it: control characters escaped (`\\033`), so what an
     agent recorded cannot drive the terminal. With `lines` (a message's body) newlines and
-    tabs stay; else (a table cell, one line of a header) a newline is a space. JSON output is
-    left alone: it is for programs, and json.dumps escapes the C0 controls (ESC among them)."""
+    tabs stay; else (a table cell, one line of a header) a newline is a space. JSON output keeps
+    the text exact with JSON's own escapes (`emit_json`)."""
     if lines:
         text = text.replace("\r\n", "\n")
         return _CONTROL.sub(lambda m: m[0] if m[0] in "\n\t" else _escape(m), text)

@@ -327,3 +327,36 @@ def test_human_output_escapes_terminal_control_sequences_in_stored_text(
     # JSON is for programs and already escapes control characters: the text comes back whole.
     out = run(root, "conversation", "show", conv.id, "--json").out
     assert "\x1b" not in out and json.loads(out)["title"] == f"fix build {clip} done"
+
+
+def test_json_output_escapes_del_and_c1_controls(project: Project, aircher: object) -> None:
+    """json.dumps with ensure_ascii=False escaped ESC but left DEL and the C1 controls raw, so
+    `--json` shown on a terminal could carry a CSI (U+009B) sequence (session 18: cli-1)."""
+    from gitext.records import upsert_component
+
+    run = aircher  # type: ignore[assignment]
+    root = project.repo.root
+    odd = "a\x1b[2Jb\x7fc\x9b2Jd"
+    conv = start_conversation(project, "p", title=f"title {odd}")
+    add_message(project, conv.id, "user", f"pangolin {odd}")
+    upsert_component(project, "auth", "module", description=f"component {odd}")
+    name = f"src/{odd}.py"
+    commit(root, {name: "pangolin = 1\n"}, "an odd name")
+    assert run(root, "index").code == 0
+    outputs = {args: run(root, *args) for args in [
+        ("conversation", "show", conv.id, "--json"),
+        ("conversation", "search", "pangolin", "--json"),
+        ("knowledge", "components", "list", "--json"),
+        ("search", "--json", "--mode", "text", "--", "pangolin")]}
+    for args, r in outputs.items():
+        assert r.code == 0, (args, r.err)
+        assert not any(c in r.out for c in "\x1b\x7f\x9b"), (args, r.out)
+        # JSON's own escapes: the value is exact for a program.
+        assert "\\u001b" in r.out and "\\u007f" in r.out and "\\u009b" in r.out, (args, r.out)
+    shown = json.loads(outputs["conversation", "show", conv.id, "--json"].out)
+    assert shown["title"] == f"title {odd}"
+    assert shown["messages"][0]["content"] == f"pangolin {odd}"
+    [component] = json.loads(outputs["knowledge", "components", "list", "--json"].out)
+    assert component["description"] == f"component {odd}"
+    hits = json.loads(outputs["search", "--json", "--mode", "text", "--", "pangolin"].out)
+    assert name in {h["path"] for h in hits}
