@@ -146,7 +146,7 @@ def restore(app: App, conversation_id: str, replace: bool) -> None:
     from gitext.lifecycle.archive import restore_archived
 
     if not restore_archived(app.project(), conversation_id, replace=replace):
-        raise UsageError(f"no archived conversation {conversation_id}",
+        raise UsageError(f"no archived conversation {conversation_id!r}",
                          hint="`git aircher conversation search --archived WORDS` finds them")
     click.echo(f"restored {conversation_id}")
 

@@ -248,11 +248,16 @@ def restore_archived(project: Project, conversation_id: str, *, replace: bool = 
     """Move one conversation back to conversations.db (status 'active', updated_at now, so the
     policy does not archive it again at once). False when the archive does not hold it. A live
     conversation with the same id is an error, or with `replace` deleted first."""
+    from gitext.errors import UsageError
+    from gitext.records.conversations import LISTED, resolve_id
+    from gitext.records.lookup import MIN_PREFIX, too_short
+
     path = project.layout.db(ARCHIVE_DB)
     if not path.exists():
+        # Said as every command taking an id says it, archive or not (session 18: cli-2).
+        if len(conversation_id) < MIN_PREFIX:
+            raise too_short("conversation", conversation_id, LISTED)
         return False
-    from gitext.errors import UsageError
-    from gitext.records.conversations import resolve_id
 
     with open_archive(project) as archive:
         with archive.read() as aconn:

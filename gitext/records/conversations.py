@@ -18,6 +18,7 @@ from gitext.ids import new_id
 from gitext.project import Project
 from gitext.records import values as v
 from gitext.records.current import current_ids
+from gitext.records.lookup import NoRecord, record_id
 from gitext.records.sessions import touch_session
 
 CONTEXT_TYPES = ("general", "debugging", "feature", "review", "refactor")
@@ -111,37 +112,12 @@ def _session_context_id(project: Project, session_id: str) -> str:
     return str(row["context_id"])
 
 
-class NoConversation(UsageError):
-    """No live conversation has that id (or unique prefix)."""
-
-
-MIN_PREFIX = 4  # characters of an id that name a conversation
+LISTED = "`git aircher conversation list --all` shows every conversation"
 
 
 def resolve_id(conn: sqlite3.Connection, id_or_prefix: str) -> str:
-    """A full conversation id from an id or a unique prefix of at least MIN_PREFIX characters."""
-    if not isinstance(id_or_prefix, str) or not id_or_prefix:
-        raise UsageError("a conversation id is required")
-    row = conn.execute("SELECT id FROM conversations WHERE id = ?", (id_or_prefix,)).fetchone()
-    if row is not None:
-        return str(row["id"])
-    if len(id_or_prefix) < MIN_PREFIX:
-        # Not "no conversation": one may well start so; the prefix is too short to name it.
-        raise NoConversation(
-            f"conversation id prefix {id_or_prefix!r} is too short: give at least"
-            f" {MIN_PREFIX} characters",
-            hint="`git aircher conversation list --all` shows every conversation")
-    pattern = id_or_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    rows = conn.execute(
-        "SELECT id FROM conversations WHERE id LIKE ? ESCAPE '\\' LIMIT 2", (pattern + "%",)
-    ).fetchall()
-    if len(rows) == 1:
-        return str(rows[0]["id"])
-    if len(rows) > 1:
-        raise UsageError(f"conversation id prefix {id_or_prefix!r} is ambiguous",
-                         hint="give more characters of the id")
-    raise NoConversation(f"no conversation {id_or_prefix!r}",
-                         hint="`git aircher conversation list --all` shows every conversation")
+    """A full conversation id from an id or a unique prefix (`lookup.record_id`)."""
+    return record_id(conn, "conversations", "conversation", id_or_prefix, LISTED)
 
 
 def live_id(project: Project, conn: sqlite3.Connection, id_or_prefix: str) -> str:
@@ -149,7 +125,7 @@ def live_id(project: Project, conn: sqlite3.Connection, id_or_prefix: str) -> st
     the command that brings it back: it is in no list, so the usual hint could not find it."""
     try:
         return resolve_id(conn, id_or_prefix)
-    except NoConversation:
+    except NoRecord:
         from gitext.lifecycle.archive import find_archived
 
         archived = find_archived(project, id_or_prefix)

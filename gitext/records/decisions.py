@@ -16,6 +16,7 @@ from gitext.ids import new_id
 from gitext.project import Project
 from gitext.records import values as v
 from gitext.records.current import current_ids
+from gitext.records.lookup import record_id
 
 STATUSES = ("active", "superseded", "reverted")
 
@@ -87,23 +88,11 @@ def add_decision(
 
 
 def _resolve(conn: sqlite3.Connection, id_or_prefix: str) -> sqlite3.Row:
-    row: sqlite3.Row | None = conn.execute(
-        "SELECT * FROM project_decisions WHERE id = ?", (id_or_prefix,)).fetchone()
-    if row is not None:
-        return row
-    if len(id_or_prefix) >= 4:
-        pattern = id_or_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        rows = conn.execute(
-            "SELECT * FROM project_decisions WHERE id LIKE ? ESCAPE '\\' LIMIT 2",
-            (pattern + "%",),
-        ).fetchall()
-        if len(rows) == 1:
-            found: sqlite3.Row = rows[0]
-            return found
-        if len(rows) > 1:
-            raise UsageError(f"decision id prefix {id_or_prefix!r} is ambiguous")
-    raise UsageError(f"no decision {id_or_prefix!r}",
-                     hint="`git aircher decision list --status all` shows them")
+    did = record_id(conn, "project_decisions", "decision", id_or_prefix,
+                    "`git aircher decision list --status all` shows them")
+    row: sqlite3.Row = conn.execute(
+        "SELECT * FROM project_decisions WHERE id = ?", (did,)).fetchone()
+    return row
 
 
 def get_decision(project: Project, id_or_prefix: str) -> Decision:

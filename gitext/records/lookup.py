@@ -1,7 +1,8 @@
-"""Contexts by the names people type: a branch, a session name, an id or an id prefix, and a
-session's id (what `session start` prints and `session list` shows), which names its context.
-
-An unknown name is one UsageError line that lists the closest known names (difflib).
+"""Records by what people type. A context by a branch, a session name, an id or an id prefix,
+and a session's id (what `session start` prints and `session list` shows), which names its
+context; an unknown name is one UsageError line that lists the closest known names (difflib).
+A record (a conversation, a session, a decision, a pattern) by its id or a unique prefix of it,
+every command answering a too-short, ambiguous or unknown one the same way (`record_id`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,51 @@ def unknown(what: str, name: str, candidates: list[str]) -> UsageError:
     return UsageError(f"no {what} {shown!r}",
                       hint="`git aircher worktree list` shows branches, `git aircher session"
                       " list` sessions")
+
+
+MIN_PREFIX = 4  # characters of an id that may name a record: what the 8-character tables show
+
+
+class NoRecord(UsageError):
+    """No record has that id or prefix, or the prefix is too short to name one."""
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def too_short(what: str, prefix: str, hint: str) -> NoRecord:
+    # Not "no such record": one may well start so; the prefix is too short to name it.
+    return NoRecord(f"{what} id prefix {_shown(prefix)!r} is too short: give at least"
+                    f" {MIN_PREFIX} characters", hint=hint)
+
+
+def record_id(conn: sqlite3.Connection, table: str, what: str, id_or_prefix: str,
+              hint: str) -> str:
+    """The full id of the row of `table` (a constant, never input) that `id_or_prefix` names:
+    the id itself or a unique prefix of at least MIN_PREFIX characters. `what` names the record
+    in the error, `hint` the command that lists them.
+
+    Each record type had its own copy of this, and they drifted: a 3-character prefix was
+    "too short" for a conversation but "no decision" for a decision, and a pattern took no
+    prefix at all, though `patterns list` shows 8 characters (session 18: cli-2)."""
+    if not isinstance(id_or_prefix, str) or not id_or_prefix:
+        raise UsageError(f"a {what} id is required", hint=hint)
+    row = conn.execute(f"SELECT id FROM {table} WHERE id = ?", (id_or_prefix,)).fetchone()
+    if row is not None:
+        return str(row[0])
+    if len(id_or_prefix) < MIN_PREFIX:
+        raise too_short(what, id_or_prefix, hint)
+    shown = _shown(id_or_prefix)
+    pattern = id_or_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    rows = conn.execute(f"SELECT id FROM {table} WHERE id LIKE ? ESCAPE '\\' LIMIT 2",
+                        (pattern + "%",)).fetchall()
+    if len(rows) == 1:
+        return str(rows[0][0])
+    if rows:
+        raise UsageError(f"{what} id prefix {shown!r} is ambiguous",
+                         hint="give more characters of the id")
+    raise NoRecord(f"no {what} {shown!r}", hint=hint)
 
 
 # A session's context records the session's id in its metadata (records/sessions.py).

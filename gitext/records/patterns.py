@@ -18,6 +18,7 @@ from gitext.ids import new_id
 from gitext.project import Project
 from gitext.records import values as v
 from gitext.records.current import current_ids
+from gitext.records.lookup import record_id
 from gitext.records.sessions import touch_session
 
 
@@ -102,9 +103,10 @@ def record_pattern_outcome(
     ctx_id = context_id or current_ids(project).context.id
     now = clock.now()
     with project.db("knowledge").write() as conn:
+        # An id or a unique prefix, as `patterns list` shows 8 characters of it.
+        pattern_id = record_id(conn, "success_patterns", "pattern", pattern_id,
+                               "`git aircher knowledge patterns list` shows them")
         row = conn.execute("SELECT * FROM success_patterns WHERE id = ?", (pattern_id,)).fetchone()
-        if row is None:
-            raise UsageError(f"no pattern {pattern_id!r}")
         ctx = conn.execute("SELECT name, context_type FROM contexts WHERE id = ?",
                            (ctx_id,)).fetchone()
         if ctx is None:

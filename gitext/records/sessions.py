@@ -24,6 +24,7 @@ from gitext.ids import new_id
 from gitext.project import Project
 from gitext.records import values as v
 from gitext.records.current import branch_context, require_project_context, session_here
+from gitext.records.lookup import record_id
 
 TASK_TYPES = ("debugging", "feature", "review", "refactor", "maintenance")
 STATUSES = ("active", "inactive", "expired")
@@ -132,19 +133,8 @@ def start_session(
 
 
 def resolve_session_id(conn: sqlite3.Connection, id_or_prefix: str) -> str:
-    row = conn.execute("SELECT id FROM sessions WHERE id = ?", (id_or_prefix,)).fetchone()
-    if row is not None:
-        return str(row["id"])
-    if len(id_or_prefix) >= 4:
-        pattern = id_or_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        rows = conn.execute(
-            "SELECT id FROM sessions WHERE id LIKE ? ESCAPE '\\' LIMIT 2", (pattern + "%",)
-        ).fetchall()
-        if len(rows) == 1:
-            return str(rows[0]["id"])
-        if len(rows) > 1:
-            raise UsageError(f"session id prefix {id_or_prefix!r} is ambiguous")
-    raise UsageError(f"no session {id_or_prefix!r}", hint="`git aircher session list` shows them")
+    return record_id(conn, "sessions", "session", id_or_prefix,
+                     "`git aircher session list` shows them")
 
 
 def get_session(project: Project, id_or_prefix: str) -> Session:

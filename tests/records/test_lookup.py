@@ -1,0 +1,56 @@
+"""Every command that takes a record's id answers a prefix too short, an ambiguous one and an
+unknown id alike (`gitext.records.lookup.record_id`). Before, a 3-character prefix was "too
+short" for a conversation but "no decision" or "no session" elsewhere, and a pattern took no
+prefix at all though `patterns list` shows 8 characters (session 18: cli-2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gitext.project import Project
+from gitext.records import add_decision, record_pattern, start_conversation, start_session
+
+
+def _share_a_prefix(project: Project, db: str, table: str, ids: list[str]) -> None:
+    """Two rows of `table` whose ids both start `abcd`, as two random ids now and then do."""
+    with project.db(db).write() as conn:
+        for n, old in enumerate(ids):
+            conn.execute(f"UPDATE {table} SET id = ? WHERE id = ?",
+                         (f"abcd{n}{old[5:]}", old))
+
+
+def test_every_command_taking_a_record_id_answers_alike(project: Project, aircher: Any) -> None:
+    root = project.repo.root
+    _share_a_prefix(project, "knowledge", "project_decisions",
+                    [add_decision(project, "storage", f"d{n}").id for n in range(2)])
+    kept = add_decision(project, "storage", "kept").id
+    _share_a_prefix(project, "sessions", "sessions",
+                    [start_session(project, "feature", f"s{n}").id for n in range(2)])
+    _share_a_prefix(project, "conversations", "conversations",
+                    [start_conversation(project, "p", title=f"c{n}").id for n in range(2)])
+    _share_a_prefix(project, "knowledge", "success_patterns",
+                    [record_pattern(project, "testing", f"p{n}").id for n in range(2)])
+    commands: dict[str, list[tuple[str, ...]]] = {
+        "decision": [("decision", "revert", "{}"), ("decision", "supersede", "{}"),
+                     ("decision", "supersede", kept, "--by", "{}")],
+        "session": [("session", "show", "{}"), ("session", "end", "{}")],
+        "conversation": [("conversation", "show", "{}"), ("conversation", "export", "{}"),
+                         ("knowledge", "effectiveness", "record", "{}", "0.5")],
+        "pattern": [("knowledge", "patterns", "outcome", "{}", "--success")],
+    }
+    for what, forms in commands.items():
+        for form in forms:
+            for given, said in [
+                    ("abc", f"error: {what} id prefix 'abc' is too short: give at least 4"
+                            " characters"),
+                    ("abcd", f"error: {what} id prefix 'abcd' is ambiguous"),
+                    ("ffff0000", f"error: no {what} 'ffff0000'")]:
+                r = aircher(root, *(a.format(given) for a in form))
+                assert (r.code, r.err.splitlines()[0]) == (2, said), (form, given, r.err)
+                assert r.err.splitlines()[1].startswith("hint: "), (form, given, r.err)
+    # The archive's own command, with no archive yet: the short prefix is said the same way.
+    r = aircher(root, "conversation", "restore", "abc")
+    assert r.err.startswith("error: conversation id prefix 'abc' is too short"), r.err
+    # And a unique prefix of 4 names the record everywhere, the pattern's included.
+    r = aircher(root, "knowledge", "patterns", "outcome", "abcd1", "--success")
+    assert r.code == 0 and "1 uses" in r.out, r.err
