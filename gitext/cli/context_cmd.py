@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from gitext.cli.app import App
-from gitext.cli.output import emit_json, json_option, printable, table
+from gitext.cli.output import Limit, cut, emit_json, json_option, limit_option, printable, table
 
 
 @click.group()
@@ -45,16 +45,17 @@ def show(app: App, name: str | None, as_json: bool) -> None:
 @click.option("--type", "insight_type",
               type=click.Choice(("pattern_reuse", "similar_solution", "anti_pattern",
                                  "best_practice")))
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, None))
+@limit_option(50)
 @json_option
 @click.pass_obj
 def insights(app: App, name: str | None, min_confidence: float, insight_type: str | None,
-             limit: int, as_json: bool) -> None:
+             limit: Limit, as_json: bool) -> None:
     """Insights for the current context (confidence above the minimum), most effective first."""
     from gitext.insights.queries import context_insights
 
-    rows = context_insights(app.project(), name=name, min_confidence=min_confidence,
-                            insight_type=insight_type, limit=limit)
+    rows = cut(context_insights(app.project(), name=name, min_confidence=min_confidence,
+                                insight_type=insight_type, limit=limit.fetch(as_json)),
+               limit.rows(as_json))
     if as_json:
         emit_json(rows)
         return
@@ -70,14 +71,18 @@ def insights(app: App, name: str | None, min_confidence: float, insight_type: st
 @click.option("--across-worktrees", is_flag=True,
               help="Patterns of every branch context, with per-context effectiveness.")
 @click.option("--type", "pattern_type")
+@limit_option(100)
 @json_option
 @click.pass_obj
-def patterns(app: App, across_worktrees: bool, pattern_type: str | None, as_json: bool) -> None:
+def patterns(app: App, across_worktrees: bool, pattern_type: str | None, limit: Limit,
+             as_json: bool) -> None:
     """Success patterns that apply here (or, with --across-worktrees, on every branch)."""
     from gitext.insights.patterns import context_patterns
 
-    rows = context_patterns(app.project(), across_worktrees=across_worktrees,
-                            pattern_type=pattern_type)
+    # Before, the library's default of 100 cut both the table and JSON without a word.
+    rows = cut(context_patterns(app.project(), across_worktrees=across_worktrees,
+                                pattern_type=pattern_type, limit=limit.fetch(as_json)),
+               limit.rows(as_json))
     if as_json:
         emit_json(rows)
         return

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from gitext.cli.app import App
-from gitext.cli.output import emit_json, json_option, printable, table
+from gitext.cli.output import Limit, cut, emit_json, json_option, limit_option, printable, table
 
 CONTEXT_TYPES = ("general", "debugging", "feature", "review", "refactor")
 context_option = click.option(
@@ -28,17 +28,18 @@ def conversation() -> None:
 @click.option("--type", "context_type", type=click.Choice(CONTEXT_TYPES), help="Only this kind.")
 @click.option("--provider", help="Only this provider.")
 @click.option("--status", help="Only this status (active, archived, …).")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, None))
+@limit_option(50)
 @json_option
 @click.pass_obj
 def list_(app: App, context: str | None, all_contexts: bool, context_type: str | None,
-          provider: str | None, status: str | None, limit: int, as_json: bool) -> None:
+          provider: str | None, status: str | None, limit: Limit, as_json: bool) -> None:
     """Conversations of the current branch (and its sessions), newest first."""
     from gitext.records.browse import browse_conversations
 
-    rows = browse_conversations(app.project(), context=context, all_contexts=all_contexts,
-                                context_type=context_type, provider=provider, status=status,
-                                limit=limit)
+    rows = cut(browse_conversations(app.project(), context=context, all_contexts=all_contexts,
+                                    context_type=context_type, provider=provider,
+                                    status=status, limit=limit.fetch(as_json)),
+               limit.rows(as_json))
     if as_json:
         emit_json(rows)
         return

@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from gitext.cli.app import App
-from gitext.cli.output import cut, emit_json, fetch_limit, json_option, limit_option, table
+from gitext.cli.output import Limit, cut, emit_json, json_option, limit_option, table
 
 
 @click.group()
@@ -184,15 +184,16 @@ def patterns() -> None:
 
 @patterns.command("list")
 @click.option("--type", "pattern_type")
-@limit_option
+@limit_option(100)
 @json_option
 @click.pass_obj
-def patterns_list(app: App, pattern_type: str | None, limit: int, as_json: bool) -> None:
+def patterns_list(app: App, pattern_type: str | None, limit: Limit, as_json: bool) -> None:
     """Patterns, most effective first."""
     from gitext.records.patterns import list_patterns
 
     rows = cut([p.to_json() for p in list_patterns(app.project(), pattern_type=pattern_type,
-                                                   limit=fetch_limit(limit))], limit, as_json)
+                                                   limit=limit.fetch(as_json))],
+               limit.rows(as_json))
     if as_json:
         emit_json(rows)
         return
@@ -247,16 +248,17 @@ def effectiveness() -> None:
 
 @effectiveness.command("list")
 @click.option("--conversation", "conversation_id")
-@limit_option
+@limit_option(100)
 @json_option
 @click.pass_obj
-def effectiveness_list(app: App, conversation_id: str | None, limit: int, as_json: bool) -> None:
+def effectiveness_list(app: App, conversation_id: str | None, limit: Limit,
+                       as_json: bool) -> None:
     """Recorded outcomes, newest first."""
     from gitext.records.knowledge import list_effectiveness
 
     rows = cut([e.to_json() for e in list_effectiveness(
-        app.project(), conversation_id=conversation_id, limit=fetch_limit(limit))],
-        limit, as_json)
+        app.project(), conversation_id=conversation_id, limit=limit.fetch(as_json))],
+        limit.rows(as_json))
     if as_json:
         emit_json(rows)
         return
@@ -295,15 +297,16 @@ def feedback() -> None:
 
 @feedback.command("list")
 @click.option("--path", "file_path")
-@limit_option
+@limit_option(100)
 @json_option
 @click.pass_obj
-def feedback_list(app: App, file_path: str | None, limit: int, as_json: bool) -> None:
+def feedback_list(app: App, file_path: str | None, limit: Limit, as_json: bool) -> None:
     """Recorded feedback, newest first."""
     from gitext.records.knowledge import list_feedback
 
     rows = cut([f.to_json() for f in list_feedback(app.project(), file_path=file_path,
-                                                   limit=fetch_limit(limit))], limit, as_json)
+                                                   limit=limit.fetch(as_json))],
+               limit.rows(as_json))
     if as_json:
         emit_json(rows)
         return

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import click
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 # What json.dumps leaves raw with ensure_ascii=False and a terminal still acts on: DEL and the
 # C1 controls (U+009B is CSI). They can only stand inside a JSON string, where `\u009b` is the
@@ -78,20 +81,45 @@ def human_size(n: int) -> str:
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for agents.")
 
 
-# Lists that may be long: a bounded default (a table of thousands helps nobody), 0 for all.
-limit_option = click.option("--limit", default=100, show_default=True, metavar="N",
-                            type=click.IntRange(0, None), help="Rows to show (0: all).")
+@dataclass(frozen=True)
+class Limit:
+    """`--limit` of a list that may be long, as given (None: not given) with the list's
+    table default. A table of thousands helps nobody, so a table shows `default` rows; JSON
+    is read by a script, which must get every row or be told, so it gets all unless limited,
+    as git's own lists print everything unless asked for fewer (`git log -n`). Before, JSON
+    was cut at the table's default without a word (session 18: cli-3)."""
+
+    given: int | None
+    default: int
+
+    def rows(self, as_json: bool) -> int:
+        """Rows to show, 0 for all."""
+        if self.given is not None:
+            return self.given
+        return 0 if as_json else self.default
+
+    def fetch(self, as_json: bool) -> int | None:
+        """What to ask the library for (None: all): one row more than shown tells a cut list
+        from a full one."""
+        rows = self.rows(as_json)
+        return rows + 1 if rows else None
 
 
-def fetch_limit(limit: int) -> int | None:
-    """What to ask the library for: one row more than shown tells a cut list from a full one."""
-    return limit + 1 if limit else None
+def limit_option(default: int) -> Callable[[F], F]:
+    """The `--limit N` of every list command that bounds its table (see `Limit`)."""
+    def given(ctx: click.Context, param: click.Parameter, value: int | None) -> Limit:
+        return Limit(value, default)
+
+    return click.option(
+        "--limit", "limit", type=click.IntRange(0, None), default=None, metavar="N",
+        callback=given,
+        help=f"Rows to show, 0 for all.  [default: {default}; with --json: all]")
 
 
-def cut(rows: list[Any], limit: int, as_json: bool) -> list[Any]:
-    """The rows to show; a table says on stderr that there were more (JSON stays a list)."""
+def cut(rows: list[Any], limit: int) -> list[Any]:
+    """The first `limit` rows (0: all); a list cut says so on stderr, where a script reading
+    JSON from stdout is not disturbed by it."""
     if not limit or len(rows) <= limit:
         return rows
-    if not as_json:
-        click.echo(f"note: the first {limit} shown; --limit 0 shows all", err=True)
+    click.echo(f"note: the first {limit} shown; --limit 0 shows all", err=True)
     return rows[:limit]

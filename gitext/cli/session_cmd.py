@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from gitext.cli.app import App
-from gitext.cli.output import emit_json, json_option, printable, table
+from gitext.cli.output import Limit, cut, emit_json, json_option, limit_option, printable, table
 
 TASK_TYPES = ("debugging", "feature", "review", "refactor", "maintenance")
 
@@ -64,14 +64,16 @@ def end(app: App, session_id: str | None, as_json: bool) -> None:
 @session.command("list")
 @click.option("--status", type=click.Choice(("active", "inactive", "expired")))
 @click.option("--context", metavar="BRANCH", help="Only sessions on this branch context.")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, None))
+@limit_option(50)
 @json_option
 @click.pass_obj
-def list_(app: App, status: str | None, context: str | None, limit: int, as_json: bool) -> None:
+def list_(app: App, status: str | None, context: str | None, limit: Limit,
+          as_json: bool) -> None:
     """Sessions, newest first."""
     from gitext.records.browse import browse_sessions
 
-    rows = browse_sessions(app.project(), status=status, context=context, limit=limit)
+    rows = cut(browse_sessions(app.project(), status=status, context=context,
+                               limit=limit.fetch(as_json)), limit.rows(as_json))
     if as_json:
         emit_json(rows)
         return

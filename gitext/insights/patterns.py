@@ -85,10 +85,10 @@ _ORDER = (" ORDER BY COALESCE(p.effectiveness_rating, -1) DESC,"
 
 
 def patterns_across_worktrees(
-    project: Project, *, pattern_type: str | None = None, limit: int = 100
+    project: Project, *, pattern_type: str | None = None, limit: int | None = 100
 ) -> list[dict[str, Any]]:
     """success_patterns discovered in branch (or session) contexts, with their per-context
-    effectiveness and the names of the contexts involved."""
+    effectiveness and the names of the contexts involved (`limit` None: all)."""
     sql = ("SELECT p.* FROM success_patterns p JOIN contexts c ON c.id = p.discovered_in_context"
            " WHERE c.context_type IN ('worktree', 'session')")
     params: list[Any] = []
@@ -98,7 +98,9 @@ def patterns_across_worktrees(
     with project.db("knowledge").read() as conn:
         names = {r["id"]: (r["name"], r["context_type"]) for r in conn.execute(
             "SELECT id, name, context_type FROM contexts")}
-        rows = conn.execute(sql + _ORDER, [*params, max(1, limit)]).fetchall()
+        # SQLite: a negative LIMIT is none.
+        rows = conn.execute(sql + _ORDER, [*params, -1 if limit is None else max(1, limit)]
+                            ).fetchall()
     return _shape(rows, names)
 
 
@@ -107,7 +109,7 @@ def context_patterns(
     *,
     across_worktrees: bool = False,
     pattern_type: str | None = None,
-    limit: int = 100,
+    limit: int | None = 100,
 ) -> list[dict[str, Any]]:
     """Patterns for the current context: discovered in, or applicable to, its chain (global,
     project, branch) or the branch's sessions; or every branch's with `across_worktrees`."""

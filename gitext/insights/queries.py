@@ -92,10 +92,11 @@ def context_insights(
     name: str | None = None,
     min_confidence: float = 0.7,
     insight_type: str | None = None,
-    limit: int = 50,
+    limit: int | None = 50,
 ) -> list[dict[str, Any]]:
     """Insights aimed at the context (or any level above it), confidence > min_confidence,
-    best effectiveness first: the spec's query, joined with the contexts' names."""
+    best effectiveness first: the spec's query, joined with the contexts' names (`limit` None:
+    all)."""
     ctx = current_ids(project).context if name is None else resolve_context(project, name)
     conf = v.fraction(min_confidence, "min_confidence")
     with project.db("knowledge").read() as conn:
@@ -113,7 +114,7 @@ def context_insights(
             params.append(v.choice(insight_type, "insight type", INSIGHT_TYPES))
         sql += (" ORDER BY cci.effectiveness_rating DESC NULLS LAST,"
                 " cci.confidence_score DESC, cci.created_at DESC, cci.id LIMIT ?")
-        params.append(max(1, limit))
+        params.append(-1 if limit is None else max(1, limit))  # SQLite: a negative LIMIT is none
         rows = conn.execute(sql, params).fetchall()
     return [
         {"id": r["id"], "insight_type": r["insight_type"], "description": r["description"],

@@ -41,15 +41,16 @@ def browse_conversations(
     context_type: str | None = None,
     provider: str | None = None,
     status: str | None = None,
-    limit: int = 50,
+    limit: int | None = 50,
 ) -> list[dict[str, Any]]:
     """Newest first: the current branch's (or `context`'s), or with `all_contexts` every
-    worktree's, each with its branch and worktree path (the spec's cross-worktree query)."""
+    worktree's, each with its branch and worktree path (the spec's cross-worktree query);
+    `limit` None: all."""
     if all_contexts:
         rows = conversations_across_worktrees(project, context_type=context_type, limit=None)
         rows = [r for r in rows if (provider is None or r["provider"] == provider)
                 and (status is None or r["status"] == status)]
-        return rows[:max(1, limit)]
+        return rows if limit is None else rows[:max(1, limit)]
     ids = scope_ids(project, context)
     with project.db("knowledge").read() as conn:
         names = {r[0]: r[1] for r in conn.execute(
@@ -87,9 +88,10 @@ def search_scope(
 
 
 def browse_sessions(
-    project: Project, *, status: str | None = None, context: str | None = None, limit: int = 50
+    project: Project, *, status: str | None = None, context: str | None = None,
+    limit: int | None = 50,
 ) -> list[dict[str, Any]]:
-    """Sessions newest first, each with the branch it was started on."""
+    """Sessions newest first, each with the branch it was started on (`limit` None: all)."""
     from gitext.records.sessions import list_sessions
 
     ids = None if context is None else scope_ids(project, context)

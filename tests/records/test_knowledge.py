@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,6 +22,7 @@ from gitext.records import (
     refresh_docs,
     revert_decision,
     start_conversation,
+    start_session,
     supersede_decision,
     upsert_component,
 )
@@ -179,8 +182,9 @@ def test_updating_a_component_from_the_cli_keeps_what_it_does_not_name(
 
 def test_knowledge_lists_take_a_limit_and_say_when_they_are_cut(
         project: Project, aircher: object) -> None:
-    # 105 rows each, past the 100 a list shows by default: a table says it was cut, JSON stays
-    # a list, --limit 0 shows all.
+    # 105 rows each, past the 100 a table shows by default: a table says it was cut, JSON has
+    # every row unless --limit asks for fewer, and says so too (before, it was cut at 100
+    # without a word: session 18, cli-3).
     run = aircher  # type: ignore[assignment]
     root = project.repo.root
     conv = start_conversation(project, "p")
@@ -189,18 +193,42 @@ def test_knowledge_lists_take_a_limit_and_say_when_they_are_cut(
         record_effectiveness(project, conv.id, success_score=0.5)
         record_pattern(project, "review", f"pattern {i}")
     for kind in ("feedback", "effectiveness", "patterns"):
-        full = run(root, "knowledge", kind, "list", "--json")
-        assert (full.code, len(json.loads(full.out)), full.err) == (0, 100, ""), kind
-        every = run(root, "knowledge", kind, "list", "--json", "--limit", "0")
-        assert len(json.loads(every.out)) == 105, kind
-        assert len(json.loads(run(root, "knowledge", kind, "list", "--json", "--limit",
-                                  "105").out)) == 105
-        table = run(root, "knowledge", kind, "list", "--limit", "3")
-        assert (table.code, len(table.out.splitlines())) == (0, 4), kind
-        assert table.err == "note: the first 3 shown; --limit 0 shows all\n", kind
-        whole = run(root, "knowledge", kind, "list", "--limit", "105")
-        assert (len(whole.out.splitlines()), whole.err) == (106, ""), kind
+        assert_cut_only_when_asked(run, root, ("knowledge", kind, "list"), 105, 100)
+    assert_cut_only_when_asked(run, root, ("context", "patterns"), 105, 100)
     assert run(root, "knowledge", "feedback", "list", "--limit", "-1").code == 2
+
+
+def assert_cut_only_when_asked(run: Any, root: Path, command: tuple[str, ...], n: int,
+                               default: int) -> None:
+    """`command` lists n > default rows: JSON all of them, a table `default`; --limit N
+    cuts both, and a cut list says so on stderr."""
+    note = "note: the first {} shown; --limit 0 shows all\n"
+    full = run(root, *command, "--json")
+    assert (full.code, len(json.loads(full.out)), full.err) == (0, n, ""), command
+    table = run(root, *command)
+    assert (table.code, len(table.out.splitlines()), table.err) == (
+        0, default + 1, note.format(default)), command
+    few = run(root, *command, "--json", "--limit", "3")
+    assert (len(json.loads(few.out)), few.err) == (3, note.format(3)), command
+    assert len(run(root, *command, "--limit", "3").out.splitlines()) == 4, command
+    for every in ("0", str(n)):
+        whole = run(root, *command, "--limit", every)
+        assert (len(whole.out.splitlines()), whole.err) == (n + 1, ""), command
+        assert len(json.loads(run(root, *command, "--json", "--limit", every).out)) == n
+
+
+def test_conversation_and_session_lists_give_json_whole(project: Project,
+                                                         aircher: object) -> None:
+    """The same --limit as the knowledge lists: before, `--json` was cut at 50 without a word,
+    and so was the table (session 18: cli-3)."""
+    run = aircher  # type: ignore[assignment]
+    root = project.repo.root
+    for i in range(53):
+        start_conversation(project, "p", title=f"c{i}")
+        start_session(project, "feature", f"s{i}")
+    assert_cut_only_when_asked(run, root, ("conversation", "list"), 53, 50)
+    assert_cut_only_when_asked(run, root, ("conversation", "list", "--all"), 53, 50)
+    assert_cut_only_when_asked(run, root, ("session", "list"), 53, 50)
 
 
 MARKDOWN = """---
