@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from gitext.errors import AircherError
 from gitext.git.names import storable
-from gitext.git.objects import read_files
+from gitext.git.objects import is_partial, read_files
 from gitext.git.run import git
 from gitext.index.languages import count_lines, is_binary
 from gitext.index.secrets import is_secret_path, redact
@@ -128,7 +128,7 @@ def update(project: Project, *, progress: Progress | None = None,
             return {"files": 0, "skipped": 1}
     fdb = project.db("file_index")
     with fdb.read() as conn:
-        files, missing_docs = _lacking(conn, worktree, only)
+        files, missing_docs, left_out = _lacking(project, conn, only)
         row = conn.execute("SELECT head, view_token FROM sync_state WHERE worktree_path = ?",
                            (worktree,)).fetchone()
     view_head, token = (row[0], row[1]) if row else (None, None)
@@ -206,7 +206,7 @@ def update(project: Project, *, progress: Progress | None = None,
     if only is None and view_head and deferred is None:
         if view_token(project, root) == token:
             remember_indexed(project, root, view_head)  # every file of that view is in
-            sparse.note_absent(project, root, bool(absent))
+            sparse.note_absent(project, root, bool(absent or left_out))
         else:
             # The view moved while this ran (an edit taken in or undone, HEAD unchanged): what
             # it holds now may lack text this update dropped, so the next query looks again.
@@ -424,24 +424,36 @@ def _note(result: dict[str, Any], notes: list[str] | None) -> dict[str, Any]:
     return result
 
 
-def _lacking(conn: sqlite3.Connection, worktree: str,
-             only: set[str] | None) -> tuple[list[LiveFile], list[LiveFile]]:
-    """The worktree's live files (or those of `only`), and those the full-text index lacks."""
-    files = live_files(conn, worktree, only)
+def _lacking(project: Project, conn: sqlite3.Connection, only: set[str] | None,
+             ) -> tuple[list[LiveFile], list[LiveFile], bool]:
+    """The worktree's live files (or those of `only`), those the full-text index lacks, and
+    whether files were left out: those no update can read (`sparse.left_out`)."""
+    root = project.repo.root
+    files = live_files(conn, str(root), only)
+    out = sparse.left_out(root, project.repo.info.git_dir, [(f.path, f.blob) for f in files])
+    if out:
+        files = [f for f in files if f.path not in out]
     have = fulltext.indexed_pairs(conn, only)
-    return files, [f for f in files if (f.path, f.blob) not in have]
+    return files, [f for f in files if (f.path, f.blob) not in have], bool(out)
 
 
 def _lacking_text(project: Project, root: Path) -> int:
     """How many versions of this worktree's view the full-text index lacks."""
     with project.db("file_index").read() as conn:
-        return len(_lacking(conn, str(root), None)[1])
+        return len(_lacking(project, conn, None)[1])
 
 
 def _view_size(project: Project, root: Path) -> int:
+    """The files of this worktree's view a first index has to read."""
     with project.db("file_index").read() as conn:
-        return int(conn.execute("SELECT count(*) FROM worktree_files WHERE worktree_path = ?",
+        size = int(conn.execute("SELECT count(*) FROM worktree_files WHERE worktree_path = ?",
                                 (str(root),)).fetchone()[0])
+        if not is_partial(root):  # spares reading every path: nothing is left out
+            return size
+        pairs = conn.execute(
+            "SELECT f.path, w.content_hash FROM worktree_files w JOIN files f ON f.id = w.file_id"
+            " WHERE w.worktree_path = ?", (str(root),)).fetchall()
+    return size - len(sparse.left_out(root, project.repo.info.git_dir, pairs))
 
 
 def view_token(project: Project, root: Path) -> int | None:

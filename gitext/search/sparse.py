@@ -10,9 +10,29 @@ finds it changed runs the full update again.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
+from gitext.git.objects import is_partial, local_blobs
+from gitext.git.skipped import not_checked_out
 from gitext.project import Project
+
+
+def left_out(root: Path, git_dir: Path, files: Iterable[tuple[str, str | None]]) -> set[str]:
+    """The paths of `files` ((path, blob) of a view) that no update can read: in a partial
+    clone, those outside the sparse checkout whose blob the clone lacks. They are not indexed
+    until a wider checkout brings them, so they are no work left to do either: counted as
+    such, a first index of a clone with over 1,000 files outside its cone never looked done,
+    and every search after `init` said the index was still being built (session 18: cli-4).
+    Two git calls in a partial clone with files outside its cone, none elsewhere."""
+    if not is_partial(root):
+        return set()
+    hidden = not_checked_out(root, git_dir)
+    outside = [(path, blob) for path, blob in files if path in hidden] if hidden else []
+    if not outside:
+        return set()
+    here = local_blobs(root)
+    return {path for path, blob in outside if blob not in here}
 
 
 def _note_path(project: Project, root: Path) -> Path:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import gitext.sync.local
 from tests.conftest import commit, git, run_git_aircher
 from tests.sync.helpers import query, wait_idle
 
@@ -95,3 +97,24 @@ def test_a_widened_sparse_checkout_is_searched_without_index(upstream: Path,
     wait_idle(clone)
     r = run_git_aircher(clone, "search", "--json", "--mode", "vector", "--", "zebrafish tea")
     assert "zebrafish" in {h["path"]: h for h in json.loads(r.out)}["lib/kettle.py"]["preview"]
+
+
+def test_files_outside_the_cone_are_no_index_left_to_build(
+        upstream: Path, tmp_path: Path, aircher: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Their blobs are absent and no update reads them, so they are not work still to do:
+    counted as such, a sparse partial clone with more files outside its cone than a query's
+    share looked like a large first index forever, and a search right after `init` answered
+    at once, without the files it has, saying the index was still being built; so did every
+    search after a commit (session 18: cli-4)."""
+    monkeypatch.setenv("AIRCHER_SKIP", "1")  # the query, not a worker, does the indexing
+    monkeypatch.setattr(gitext.sync.local, "MAX_LOCAL_FILES", 2)  # 3 files outside the cone
+    clone = partial_clone(upstream, tmp_path / "sparse", "--sparse")
+    before = packs(clone)
+    assert aircher(clone, "init").code == 0
+    for word in ("demo", "pelican"):
+        if word == "pelican":
+            commit(clone, {"README.md": "# pelican\n"}, "a commit no hook saw")
+        r = aircher(clone, "search", "--json", "--mode", "text", "--", word)
+        assert (r.code, r.err) == (0, ""), r.err
+        assert [h["path"] for h in json.loads(r.out)] == ["README.md"]
+    assert packs(clone) == before  # and nothing was fetched for them
