@@ -43,8 +43,8 @@ def run_hook(args: list[str]) -> int:
         if not _skipped():
             # Run by the framework: as its hook, or our shim as its legacy one (QA round 11b: 06).
             legacy = bool(os.environ.get("PRE_COMMIT_RUNNING_LEGACY"))
-            if (framework or legacy) and not stdin and rest == ["amend"]:
-                stdin = _amended_from_reflog()
+            if (framework or legacy) and not stdin and rest in (["amend"], ["rebase"]):
+                stdin = _rewritten(rest[0])
             _record(event, rest, stdin, from_framework=framework or legacy)
         return 0
     print(f"error: unknown hook event {event!r}", file=sys.stderr)
@@ -68,25 +68,15 @@ def _from_pre_commit() -> tuple[str, list[str]]:
     return "post-commit", []
 
 
-def _amended_from_reflog() -> list[str]:
-    """The `old new` line git gives post-rewrite on stdin, for the amend that just happened.
+def _rewritten(command: str) -> list[str]:
+    """git's list for a post-rewrite hook run without it (by the pre-commit framework), rebuilt
+    from the reflog (`gitext/git/rewritten.py`); nothing when it cannot be rebuilt for sure."""
+    from gitext.git.rewritten import amended, rebased
 
-    The pre-commit framework passes post-rewrite hooks the command but not git's list. After an
-    amend, HEAD's reflog holds it: its newest entry is the amend, the one before the commit
-    amended. (A rebase's list cannot be rebuilt so: its reflog does not say which commit
-    became which; `git aircher sync` sees the new commits all the same.)
-    """
     try:
-        out = subprocess.run(
-            ["git", "reflog", "-n", "2", "--format=%H%x00%gs", "HEAD", "--"],
-            capture_output=True, text=True, check=False, timeout=30,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
+        return amended(Path.cwd()) if command == "amend" else rebased(Path.cwd())
+    except Exception:  # a hook never fails git; without the list, `sync` still sees the commits
         return []
-    entries = [line.split("\0", 1) for line in out.splitlines()]
-    if len(entries) == 2 and len(entries[0]) == 2 and entries[0][1].startswith("commit (amend)"):
-        return [f"{entries[1][0]} {entries[0][0]}"]
-    return []
 
 
 def _global_root() -> Path:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from gitext.git.rewritten import rebased
 from gitext.hooks.install import (
     HOOK_NAMES,
     framework_script,
@@ -20,7 +21,15 @@ from gitext.hooks.install import (
 )
 from gitext.hooks.uninstall import uninstall_hooks
 from gitext.hooks.upgrade import outdated_shims, refresh_shims
-from tests.conftest import VENV_BIN, commit, git, head, write
+from tests.conftest import (
+    VENV_BIN,
+    commit,
+    git,
+    head,
+    open_project,
+    run_git_aircher,
+    write,
+)
 from tests.hooks import fake_tool, log_lines, run, script, snapshot
 from tests.sync.helpers import query, wait_idle
 
@@ -316,3 +325,80 @@ def test_an_amend_through_our_legacy_shim_is_recorded_as_a_rewrite(
     wait_idle(live)
     assert query(live, "file_index", "SELECT old_sha, new_sha, command FROM commit_rewrites"
                  ) == [(old, head(live), "amend")]
+
+
+
+LOCAL_OK = ("repos:\n- repo: local\n  hooks:\n  - id: ok\n    name: ok\n    entry: 'true'\n"
+            "    language: system\n    always_run: true\n    pass_filenames: false\n"
+            "    stages: [post-rewrite]\n")
+
+
+def _rebase(repo: Path, tmp_path: Path) -> list[tuple[object, ...]]:
+    """`git rebase -i --autosquash main` of `topic` with a reworded, a dropped and a squashed
+    commit; the commit_rewrites rows it left (the pinned dates give each run the same ids)."""
+    todo = script(tmp_path / "todo.sh",
+                  "sed -i -e '/ one$/s/^pick/reword/' -e '/ two$/s/^pick/drop/' \"$1\"\n")
+    editor = script(tmp_path / "editor.sh", "sed -i 's/^one$/one, reworded/' \"$1\"\n")
+    code, out = git_run(repo, "-c", f"sequence.editor={todo}", "-c", f"core.editor={editor}",
+                        "rebase", "-q", "-i", "--autosquash", "main")
+    assert code == 0, out
+    wait_idle(repo)
+    assert git(repo, "log", "--format=%s", "main..HEAD").splitlines() == [
+        "four", "three", "one, reworded"]
+    return sorted(query(repo, "file_index",
+                        "SELECT old_sha, new_sha, command FROM commit_rewrites"))
+
+
+@pytest.mark.parametrize("framework", ["aircher-sync", "legacy"])
+def test_a_rebase_through_the_framework_is_recorded_as_our_shims_record_it(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, framework: str
+) -> None:
+    """The framework gives post-rewrite hooks `rebase` and an empty stdin, so a rebase went
+    unrecorded in commit_rewrites, through `aircher-sync` and through our shim as its .legacy
+    hook. The list is now rebuilt from the reflog as `git range-diff` pairs commits: the same
+    rows as our shims record from git's own list, for the same rebase (session 18: hooks-1)."""
+    if framework == "legacy":
+        commit(project, {".pre-commit-config.yaml": LOCAL_OK}, "config")
+    monkeypatch.setenv("AIRCHER_SKIP", "1")  # no worker for the set-up
+    assert run_git_aircher(project, "init").code == 0
+    git(project, "checkout", "-q", "-b", "topic")
+    for name in ("one", "two", "three"):
+        commit(project, {f"{name}.txt": f"{name}\n"}, name)
+    commit(project, {"three.txt": "three\nmore\n"}, "squash! three")
+    tip = commit(project, {"four.txt": "four\n"}, "four")
+    git(project, "checkout", "-q", "main")
+    commit(project, {"upstream.txt": "up\n"}, "upstream")  # so every commit is made anew
+    git(project, "checkout", "-q", "topic")
+    monkeypatch.delenv("AIRCHER_SKIP")
+
+    expected = _rebase(project, tmp_path)  # by our shims, from git's list
+    assert {r[2] for r in expected} == {"amend", "rebase"}
+    assert len([r for r in expected if r[2] == "rebase"]) == 4  # all but the dropped `two`
+
+    with open_project(project) as proj, proj.db("file_index").write() as conn:
+        conn.execute("DELETE FROM commit_rewrites")
+    git(project, "reset", "-q", "--hard", tip)
+    if framework == "aircher-sync":
+        assert run_git_aircher(project, "hooks", "uninstall").code == 0
+    proc = run(project, str(VENV_BIN / "pre-commit"), "install", "--hook-type", "post-rewrite")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert _rebase(project, tmp_path) == expected
+
+
+def test_a_rebase_list_is_rebuilt_only_from_a_rebase_just_finished(repo: Path) -> None:
+    """ORIG_HEAD outlives its rebase (a reset, a merge set it too): the list is rebuilt only
+    while HEAD's reflog ends with the rebase's finish and its start (or the rebased branch's
+    own finish, for `git rebase main topic` run elsewhere) names ORIG_HEAD."""
+    git(repo, "checkout", "-q", "-b", "topic")
+    one = commit(repo, {"one.txt": "1\n"}, "one")
+    two = commit(repo, {"two.txt": "2\n"}, "two")
+    git(repo, "checkout", "-q", "main")
+    commit(repo, {"up.txt": "up\n"}, "upstream")
+    git(repo, "rebase", "-q", "main", "topic")  # from main: HEAD's log starts there
+    new_one, new_two = git(repo, "rev-list", "--reverse", "main..topic").split()
+    assert rebased(repo) == [f"{two} {new_two}", f"{one} {new_one}"]
+
+    git(repo, "reset", "-q", "--hard", "HEAD~1")  # ORIG_HEAD is now the rebased tip
+    assert rebased(repo) == []
+    git(repo, "reset", "-q", "--hard", new_two)
+    assert rebased(repo) == []  # the newest entry is no rebase's finish
