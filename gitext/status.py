@@ -99,7 +99,7 @@ def collect(project: Project) -> Status:
 def _hook_warnings(project: Project) -> list[str]:
     from gitext.errors import AircherError
     from gitext.git.hookdir import HooksOff
-    from gitext.hooks.presence import absent_hooks
+    from gitext.hooks.presence import absent_elsewhere, absent_hooks
     from gitext.hooks.upgrade import outdated_shims
 
     try:
@@ -110,6 +110,9 @@ def _hook_warnings(project: Project) -> list[str]:
     except (AircherError, OSError):
         return []
     found = [f"{absent.message()}; {absent.hint()}"] if absent is not None else []
+    with contextlib.suppress(AircherError, OSError):  # other worktrees' folders (husky's)
+        found += [f"{a.message()}; {a.hint()}"
+                  for a in absent_elsewhere(project.repo.info.worktree_root)]
     if stale:
         found.append(f"hooks written by another git-aircher version or install:"
                      f" {', '.join(stale)} (`git aircher hooks install` updates them)")

@@ -70,6 +70,32 @@ def hooks_dir(start: Path) -> HooksDir:
     return HooksDir(Path(lines[0]), Path(lines[1]) / "hooks", Path(lines[2]))
 
 
+def other_worktrees_hooks(start: Path, here: HooksDir) -> list[HooksDir]:
+    """The hooks folders of the repository's other worktrees, where they are not ``here``'s
+    and exist.
+
+    A relative core.hooksPath (husky v9's ``.husky/_``) is taken against each worktree's own
+    root, so a linked worktree runs hooks from a folder of its own: shims only in the
+    worktree where install ran left git running nothing of ours in the others. A folder that
+    is not there is the tool's to make (husky makes it at `npm install`), not ours.
+    """
+    from gitext.git.repo import list_worktrees  # not on the guard's path
+
+    found: list[HooksDir] = []
+    seen = {here.path}
+    for wt in list_worktrees(start):
+        if wt.bare or wt.prunable or not wt.path.is_dir():
+            continue
+        try:
+            where = hooks_dir(wt.path)
+        except AircherError:
+            continue
+        if where.path not in seen and where.path.is_dir() and not turned_off(where.path):
+            seen.add(where.path)
+            found.append(where)
+    return found
+
+
 @dataclass(frozen=True)
 class StagedFile:
     path: str  # relative to the worktree root, as git spells it (surrogate-escaped)

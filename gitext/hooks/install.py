@@ -23,7 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitext.errors import AircherError
-from gitext.git.hookdir import TURN_ON_HINT, HooksDir, hooks_dir, turned_off
+from gitext.git.hookdir import (
+    TURN_ON_HINT,
+    HooksDir,
+    hooks_dir,
+    other_worktrees_hooks,
+    turned_off,
+)
 from gitext.resources import data_dir
 
 HOOK_NAMES = ("post-checkout", "post-commit", "post-merge", "post-rewrite", "pre-commit")
@@ -223,9 +229,20 @@ def _journal(repo_root: Path, data_dir_value: str | None) -> Path | None:
 def hook_status(
     repo_root: Path, *, executable: Path | None = None, data_dir: str | None = None
 ) -> list[HookState]:
-    """Each hook's state; ``ours-outdated`` means install would rewrite it."""
-    folder, shims = rendered_shims(repo_root, executable, data_dir)
-    return [_state(folder, name, shims[name]) for name in HOOK_NAMES]
+    """Each hook's state; ``ours-outdated`` means install would rewrite it. Then those of the
+    other worktrees' folders, where a relative core.hooksPath gives each its own."""
+    where = hooks_dir(repo_root)
+    states = folder_status(where, executable, data_dir)
+    for other in other_worktrees_hooks(repo_root, where):
+        states += folder_status(other, executable, data_dir)
+    return states
+
+
+def folder_status(
+    where: HooksDir, executable: Path | None = None, data_dir: str | None = None
+) -> list[HookState]:
+    shims = shims_for(where, executable, data_dir)
+    return [_state(where.path, name, shims[name]) for name in HOOK_NAMES]
 
 
 def install_hooks(
@@ -244,16 +261,38 @@ def install_hooks(
     an earlier ``<hook>.aircher-orig`` is still there. The hook in place is what git runs now,
     so it is the one chained; the earlier file is kept as ``<hook>.aircher-orig.N``.
     """
-    folder, shims = rendered_shims(repo_root, executable, data_dir)
+    where = hooks_dir(repo_root)
+    folder = where.path
     try:
         _ensure_folder(folder)
-        with folder_lock(folder):
+    except OSError as exc:
+        raise fs_error("install", folder, exc) from exc
+    # A relative core.hooksPath gives every worktree a folder of its own (husky's .husky/_).
+    wanted = {folder: shims_for(where, executable, data_dir)}
+    for other in other_worktrees_hooks(repo_root, where):
+        wanted[other.path] = shims_for(other, executable, data_dir)
+    return install_folders(wanted, force)
+
+
+def install_folders(wanted: dict[Path, dict[str, bytes]], force: bool = False
+                    ) -> list[HookState]:
+    """Our shims (``wanted``: each folder's) in place in each folder, or an error and no
+    change in any."""
+    folder = next(iter(wanted))
+    try:
+        with contextlib.ExitStack() as locks:
+            for folder in sorted(wanted):  # one order, so two installs cannot wait on each other
+                locks.enter_context(folder_lock(folder))
             # Every hook looked at before any is changed: a refusal halfway left post-checkout
             # installed and the rest not, which no later state explains (QA round 11b: 02).
-            for name in HOOK_NAMES:
-                if (refused := _refusal(folder, name, force)) is not None:
-                    raise refused
-            return [_install_one(folder, name, shims[name]) for name in HOOK_NAMES]
+            for folder in wanted:
+                for name in HOOK_NAMES:
+                    if (refused := _refusal(folder, name, force)) is not None:
+                        raise refused
+            states: list[HookState] = []
+            for folder, shims in wanted.items():
+                states += [_install_one(folder, name, shims[name]) for name in HOOK_NAMES]
+            return states
     except OSError as exc:
         raise fs_error("install", folder, exc) from exc
 

@@ -11,11 +11,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitext.git.hookdir import TURN_ON_HINT, hooks_dir, turned_off
+from gitext.git.hookdir import TURN_ON_HINT, HooksDir, hooks_dir, other_worktrees_hooks, turned_off
 from gitext.hooks.install import (
     CHAIN_SUFFIX,
     HOOK_NAMES,
-    hook_status,
+    folder_status,
     read_hook,
     refused_without_force,
 )
@@ -33,13 +33,15 @@ class HooksAbsent:
     turned_off: bool  # core.hooksPath=/dev/null: no hooks at all, on purpose
     missing: list[str]  # our hooks git will not run
     needs_force: list[str] = field(default_factory=list)  # install refuses them without --force
+    worktree: Path | None = None  # another worktree's folder (a relative core.hooksPath)
 
     def message(self) -> str:
         if self.turned_off:
             return (f"hooks are turned off by core.hooksPath={self.folder}: the store is kept"
                     " current only by `git aircher sync` and by queries")
         why = " (core.hooksPath)" if self.from_config else ""
-        lacks = f"git runs hooks from {self.folder}{why}, which lacks git-aircher's"
+        whose = f" of the worktree {self.worktree}" if self.worktree is not None else ""
+        lacks = f"git runs hooks{whose} from {self.folder}{why}, which lacks git-aircher's"
         if self.missing == ["pre-commit"]:
             return (f"{lacks} pre-commit guard: commits are not checked for the store's files"
                     " or keys")
@@ -62,13 +64,29 @@ def absent_hooks(repo_root: Path) -> HooksAbsent | None:
     where = hooks_dir(repo_root)
     if turned_off(where.path):
         return HooksAbsent(where.path, True, True, list(HOOK_NAMES))
+    return _absent_in(where)
+
+
+def absent_elsewhere(repo_root: Path) -> list[HooksAbsent]:
+    """The same for the other worktrees' folders, where a relative core.hooksPath (husky's
+    .husky/_) gives each its own: shims only where `install` ran left the others unrecorded."""
+    found = []
+    for other in other_worktrees_hooks(repo_root, hooks_dir(repo_root)):
+        absent = _absent_in(other, elsewhere=True)
+        if absent is not None:
+            found.append(absent)
+    return found
+
+
+def _absent_in(where: HooksDir, *, elsewhere: bool = False) -> HooksAbsent | None:
     framework = _framework_runs_ours(where.worktree_root)
-    missing = [s.name for s in hook_status(repo_root) if s.state not in _RUNNING
+    missing = [s.name for s in folder_status(where) if s.state not in _RUNNING
                and not (s.state == "foreign" and framework and _is_framework(Path(s.path)))]
     if not missing:
         return None
     return HooksAbsent(where.path, where.from_config, False, missing,
-                       refused_without_force(repo_root))
+                       refused_without_force(where.worktree_root),
+                       where.worktree_root if elsewhere else None)
 
 
 def _framework_runs_ours(worktree_root: Path) -> bool:

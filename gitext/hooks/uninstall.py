@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from gitext.git.hookdir import hooks_dir
+from gitext.git.hookdir import hooks_dir, other_worktrees_hooks
 from gitext.hooks.install import (
     CHAIN_SUFFIX,
     CREATED_MARKER,
@@ -30,14 +30,16 @@ from gitext.hooks.install import (
 
 def uninstall_hooks(repo_root: Path) -> list[HookState]:
     """Remove our shims and put every kept hook back under its own name, in the folder git runs
-    hooks from and, when core.hooksPath moved it, in the repository's own hooks/ too (rows only
-    for what was done there)."""
+    hooks from and, when core.hooksPath moved it, in the repository's own hooks/ and in the
+    other worktrees' folders too (rows only for what was done there)."""
     where = hooks_dir(repo_root)
     states = _uninstall_folder(where.path)
     if where.from_config and where.default.is_dir():
         # Shims `init` wrote before a tool set core.hooksPath (husky): left there, they were
         # live hooks again once the tool was dropped and the setting unset (QA round 11b: 09).
         states += [s for s in _uninstall_folder(where.default) if s.action != "absent"]
+    for other in other_worktrees_hooks(repo_root, where):  # a relative core.hooksPath's
+        states += [s for s in _uninstall_folder(other.path) if s.action != "absent"]
     return states
 
 

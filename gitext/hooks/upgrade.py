@@ -11,16 +11,19 @@ and forth. Anything else is left to ``git aircher hooks install`` and reported.
 
 from __future__ import annotations
 
+import os
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitext.git.hookdir import hooks_dir
+from gitext.errors import AircherError
+from gitext.git.hookdir import hooks_dir, other_worktrees_hooks, turned_off
 from gitext.hooks.install import (
     FRAMEWORK_SUFFIX,
     HOOK_NAMES,
     folder_lock,
     git_aircher_executable,
+    install_folders,
     is_shim,
     old_framework_layout,
     read_hook,
@@ -59,18 +62,57 @@ def recorded_executable(shim: bytes) -> Path | None:
 
 
 def refresh_shims(repo_root: Path) -> ShimCheck:
-    """Rewrite every outdated shim of this installation in the repository's hooks folder.
+    """Rewrite every outdated shim of this installation in the repository's hooks folders.
 
     A shim the pre-commit framework wrapped (``<hook>.legacy``) is kept current the same way.
     Each rewrite is a rename over the file, so git never runs half a script.
     """
     ours = git_aircher_executable()
-    where = hooks_dir(repo_root)
-    folder, wanted = where.path, shims_for(where, ours, None)
-    if not folder.is_dir():
-        return ShimCheck([], [])
-    with folder_lock(folder):  # not while `hooks install` or another worker is at it
-        return _refresh(folder, wanted, ours, own=not where.from_config)
+    here = hooks_dir(repo_root)
+    upgraded: list[str] = []
+    others: list[str] = []
+    # Every worktree's folder: a relative core.hooksPath (husky's .husky/_) gives each its own.
+    for where in [here, *other_worktrees_hooks(repo_root, here)]:
+        folder, wanted = where.path, shims_for(where, ours, None)
+        if not folder.is_dir():
+            continue
+        with folder_lock(folder):  # not while `hooks install` or another worker is at it
+            done = _refresh(folder, wanted, ours, own=not where.from_config)
+        prefix = "" if where == here else f"{folder}{os.sep}"  # another worktree's: its path
+        upgraded += [prefix + n for n in done.upgraded]
+        others += [prefix + n for n in done.foreign_outdated]
+    return ShimCheck(upgraded, others)
+
+
+def cover_worktrees(repo_root: Path) -> list[str]:
+    """Our shims put into a worktree's hooks folder that has none of them, while another
+    folder of the repository has: a relative core.hooksPath (husky's .husky/_) gives each
+    worktree a folder of its own, which husky makes at the `npm install` after `git worktree
+    add`, so the worktree ran nothing of ours until someone ran `hooks install` there. With
+    install's own rules (a hook in place is chained; where install would refuse, nothing is
+    done and doctor says so). After `hooks uninstall` no folder holds ours, and none gets them.
+    The folders filled."""
+    ours = git_aircher_executable()
+    here = hooks_dir(repo_root)
+    folders = [where for where in [here, *other_worktrees_hooks(repo_root, here)]
+               if where.path.is_dir() and not turned_off(where.path)]
+    holding = [w for w in folders if any(_ours_in(w.path, name) for name in HOOK_NAMES)]
+    if not holding or len(holding) == len(folders):
+        return []
+    filled = []
+    for where in folders:
+        if where in holding:
+            continue
+        try:
+            install_folders({where.path: shims_for(where, ours, None)})
+        except AircherError:
+            continue  # refused: doctor's hooks_missing names the folder and the fix
+        filled.append(str(where.path))
+    return filled
+
+
+def _ours_in(folder: Path, name: str) -> bool:
+    return is_shim(folder / name) or is_shim(folder / (name + FRAMEWORK_SUFFIX))
 
 
 def _refresh(folder: Path, wanted: dict[str, bytes], ours: Path | None, *, own: bool

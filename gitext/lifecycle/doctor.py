@@ -274,7 +274,7 @@ def hook_findings(project: Project) -> list[Finding]:
     reported as information."""
     from gitext.errors import AircherError
     from gitext.git.hookdir import HooksOff
-    from gitext.hooks.presence import absent_hooks
+    from gitext.hooks.presence import absent_elsewhere, absent_hooks
     from gitext.hooks.upgrade import outdated_shims
 
     try:
@@ -284,11 +284,15 @@ def hook_findings(project: Project) -> list[Finding]:
         return [Finding("hooks_off", "info", None, off.message, hint=off.hint)]
     except (AircherError, OSError):
         return []
+    try:  # a relative core.hooksPath: each worktree runs hooks from a folder of its own
+        elsewhere = absent_elsewhere(project.repo.info.worktree_root)
+    except (AircherError, OSError):
+        elsewhere = []
     found = []
-    if absent is not None:
-        found.append(Finding("hooks_off" if absent.turned_off else "hooks_missing",
-                             "info" if absent.turned_off else "warning", None,
-                             absent.message(), hint=absent.hint()))
+    for each in ([absent] if absent is not None else []) + elsewhere:
+        found.append(Finding("hooks_off" if each.turned_off else "hooks_missing",
+                             "info" if each.turned_off else "warning", None,
+                             each.message(), hint=each.hint()))
     if outdated:
         # Shims of ours that install would rewrite: another version's (the worker rewrites
         # those within minutes), another installation's, or another repository's, come with

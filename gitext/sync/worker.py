@@ -174,6 +174,9 @@ def follow_ups() -> list[tuple[str, FollowUp]]:
 
     return [
         ("hooks", lambda p: _upgrade_shims(p)),
+        # Unthrottled: a worktree's hooks folder that appeared (husky's, at `npm install`) runs
+        # nothing of ours until this look, and it costs one git call per worktree.
+        ("worktree hooks", lambda p: _cover_worktrees(p)),
         ("search", search),
         ("relevance", relevance),
         ("insights", insights_refresh),
@@ -191,6 +194,18 @@ def _upgrade_shims(project: Project) -> None:
         return  # no hooks to keep current; doctor says so
     if done:
         log(project.layout.logs, "storage", "upgraded hook shims: " + ", ".join(done))
+
+
+def _cover_worktrees(project: Project) -> None:
+    from gitext.git.hookdir import HooksOff
+    from gitext.hooks.upgrade import cover_worktrees
+
+    try:
+        done = cover_worktrees(project.repo.info.worktree_root)
+    except HooksOff:
+        return
+    if done:
+        log(project.layout.logs, "storage", "installed hook shims in " + ", ".join(done))
 
 
 def analyse_pending(project: Project) -> int:

@@ -678,3 +678,45 @@ def test_installs_at_once_take_turns_and_keep_the_users_hook(repo: Path, tool: T
     assert not list(folder.glob("*.aircher-new*"))
     assert not (folder / ("pre-commit" + CHAIN_SUFFIX + CHAIN_SUFFIX)).exists()
     assert states(hook_status(repo, executable=exe))["pre-commit"] == "chained"
+
+
+def _husky_folder(worktree: Path) -> Path:
+    """.husky/_ as husky's `npm install` makes it in a worktree: a stub for one hook."""
+    folder = worktree / ".husky" / "_"
+    script(folder / "pre-commit",
+           'echo "husky $PWD" >> "$(git rev-parse --git-common-dir)/user.log"\n')
+    return folder
+
+
+def test_relative_hooks_path_covers_every_worktree(repo: Path, tool: Tool, tmp_path: Path
+                                                   ) -> None:
+    """A relative core.hooksPath (husky v9's .husky/_) is each worktree's own folder: install,
+    uninstall and status acted on the folder of the worktree they ran in only, so a linked
+    worktree ran nothing of ours. A worktree without the folder (no `npm install` there yet)
+    keeps it missing (session 18: hooks-2)."""
+    exe, log = tool
+    git(repo, "config", "core.hooksPath", ".husky/_")
+    main_folder = _husky_folder(repo)
+    linked = tmp_path / "linked"
+    bare = tmp_path / "no-husky"
+    git(repo, "worktree", "add", "-q", "-b", "linked", str(linked))
+    git(repo, "worktree", "add", "-q", "-b", "bare", str(bare))
+    linked_folder = _husky_folder(linked)
+    before = snapshot(linked_folder)
+
+    result = install_hooks(repo, executable=exe)
+    assert {(Path(s.path).parent, s.state) for s in result} == {
+        (main_folder, "ours"), (main_folder, "chained"),
+        (linked_folder, "ours"), (linked_folder, "chained")}
+    assert not (bare / ".husky").exists()
+    status = hook_status(linked, executable=exe)  # from the linked worktree: its own first
+    assert [Path(s.path).parent for s in status] == [linked_folder] * 5 + [main_folder] * 5
+
+    commit(linked, {"l.txt": "l\n"}, "in the linked worktree")
+    assert log_lines(log) == ["ours post-commit"]  # the guard's quick look found nothing
+    assert (repo / ".git" / "user.log").read_text() == f"husky {linked}\n"
+
+    done = uninstall_hooks(repo)
+    assert {Path(s.path).parent for s in done if s.action != "absent"} == {
+        main_folder, linked_folder}
+    assert snapshot(linked_folder) == before

@@ -8,9 +8,16 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from gitext.hooks.install import HOOK_NAMES, git_aircher_executable, install_hooks, render_shim
+from gitext.hooks.install import (
+    HOOK_NAMES,
+    git_aircher_executable,
+    hook_status,
+    install_hooks,
+    is_shim,
+    render_shim,
+)
 from gitext.hooks.upgrade import outdated_shims, recorded_executable, refresh_shims
-from tests.conftest import commit, run_git_aircher, write
+from tests.conftest import commit, git, run_git_aircher, write
 from tests.hooks import script, snapshot
 from tests.sync.helpers import changes, failures, settled, store, store_files, wait_idle
 
@@ -181,3 +188,31 @@ def test_a_copied_repository_gets_its_own_shims_and_leaves_the_original_alone(
                                                live.resolve() / ".agents" / "journal"))
     assert refresh_shims(copy).upgraded == ["post-commit", "post-merge"]
     assert outdated_shims(copy) == []
+
+
+def test_worker_puts_shims_into_a_worktree_folder_that_appeared(live: Path, tmp_path: Path
+                                                                ) -> None:
+    """husky (core.hooksPath=.husky/_, relative) makes its folder in a new worktree at the
+    `npm install` after `git worktree add`: that worktree ran nothing of ours until someone ran
+    `hooks install` there. doctor says so, and the worker, at the next event anywhere, puts the
+    shims there by install's rules (session 18: hooks-2)."""
+    git(live, "config", "core.hooksPath", ".husky/_")
+    (live / ".husky" / "_").mkdir(parents=True)
+    assert run_git_aircher(live, "hooks", "install").code == 0
+    linked = tmp_path / "linked"
+    git(live, "worktree", "add", "-q", "-b", "linked", str(linked))
+    wait_idle(live)
+    husky = script(linked / ".husky" / "_" / "post-commit", "exit 0\n")  # `npm install` there
+
+    doctor = run_git_aircher(live, "doctor")
+    assert (f"hooks_missing: git runs hooks of the worktree {linked} from {husky.parent}"
+            " (core.hooksPath), which lacks git-aircher's") in doctor.out, doctor.out
+
+    commit(live, {"src/more.py": "y = 2\n"}, "in the main worktree")
+    wait_idle(live)
+    assert is_shim(husky)
+    assert (husky.parent / "post-commit.aircher-orig").read_text() == "#!/bin/sh\nexit 0\n"
+    assert {s.state for s in hook_status(linked)[:5]} == {"ours", "chained"}  # its own first
+    assert f"installed hook shims in {husky.parent}" in (
+        store(live) / "logs" / "storage.log").read_text()
+    assert "hooks_missing" not in run_git_aircher(live, "doctor").out
