@@ -21,6 +21,7 @@ from gitext.contexts import (
 )
 from gitext.errors import UsageError
 from gitext.git.history import (
+    Change,
     CommitMeta,
     ls_tree,
     new_commits,
@@ -117,13 +118,10 @@ def _sync_worktree(
     deep = shallow.look(db, root, cut, head.commit, limit)
     if head.commit is not None:
         live_tips = [t for t in tips if object_exists(root, t)] if not full else []
-        shas = new_commits(root, head.commit, live_tips, limit)
-        if shas and not full:
-            with db.read() as conn:
-                seen = commits_mod.known(conn, shas)
-            shas = [s for s in shas if s not in seen]
+        shas = _walk(db, root, head.commit, live_tips, limit, full=full)
         if len(shas) > limit and later.IN_QUERY.get():
-            later.defer(project, root, head.commit, live_tips)  # the worker reads them
+            # The worker reads them (`read_deferred`).
+            later.defer(project, root, head.commit, live_tips, head.branch)
             shas = []
         if old and not full and object_exists(root, old):
             changes = tree_changes(root, old, head.commit)
@@ -170,10 +168,7 @@ def _sync_worktree(
         removed += stray
         forget_local(project, root)
     listed = (head.commit, changes) if listing and head.commit else None
-    # A partial clone fetches what it lacks: read none. (Asked in `root`: the worker's own
-    # worktree may be gone by the time it applies another one's record.)
-    blobs = not is_partial(root)
-    metas: list[CommitMeta] = commits_mod.read_commits(root, shas, listed, cut, blobs=blobs)
+    history = _History.read(root, shas, listed, cut)
     with db.write() as conn:
         if deep:
             shallow.forget(conn, deep)
@@ -185,9 +180,8 @@ def _sync_worktree(
         apply_view(db, conn, proj.id, root, present, removed)
         # Text versions this view holds again come back into the search index with it.
         orphans.revive(conn, str(root))
-        commits_mod.count_root_lines(root, metas, lines, read=blobs)
-        commits_mod.ingest(db, conn, proj.id, str(root), metas, {s.path for s in present},
-                           mark=not listing)
+        history.write(db, conn, proj.id, str(root), lines, {s.path for s in present},
+                      mark=not listing)
         if listing:
             # Everything is new to this worktree: one queue row says so.
             derived.queue_everything(conn, str(root))
@@ -203,12 +197,13 @@ def _sync_worktree(
             " view_token = excluded.view_token",
             (str(root), head.commit, head.branch, clock.now()),
         )
-    _record_merges(project, proj, root, metas, head)
+    history.record_merges(project, proj, head.branch)
     if analyse:
         from gitext.sync.worker import analyse_pending
 
         result.derived = analyse_pending(project)
-    result.commits, result.files, result.removed = len(metas), len(present), len(removed)
+    result.commits = len(history.metas)
+    result.files, result.removed = len(present), len(removed)
     return result
 
 
@@ -286,28 +281,64 @@ def _mark_dirty(db: Database, conn: sqlite3.Connection, project_id: str, paths: 
     )
 
 
-def _record_merges(
-    project: Project, proj: Context, root: Path, metas: list[CommitMeta], head: Head
-) -> None:
-    """Merge commits name the branch they brought in: that is a knowledge transfer, when that
-    branch is still a local branch or has a context here (`gitext/sync/merges.py`, as for the
-    post-merge hook). A first sync would otherwise make an empty context for every long-gone
-    branch old merges name (`pr/212`, `origin/6.x-maintenance`, …)."""
-    if head.branch is None:
-        return
-    merged = [(meta, source) for meta in metas if len(meta.parents) >= 2
-              if (source := commits_mod.merged_branch(meta.message))]
-    if not merged:
-        return
-    from gitext.sync.merges import branches, transfer_source
+def _walk(db: Database, root: Path, head: str, tips: list[str], limit: int, *,
+          full: bool = False) -> list[str]:
+    """The commits from `head` back to `tips` (`new_commits`), less those the store has, unless
+    `full` asks for them again."""
+    shas = new_commits(root, head, tips, limit)
+    if shas and not full:
+        with db.read() as conn:
+            seen = commits_mod.known(conn, shas)
+        shas = [s for s in shas if s not in seen]
+    return shas
 
-    with project.db("knowledge").read() as conn:
-        known = {r[0] for r in conn.execute(
-            "SELECT id FROM contexts WHERE context_type = 'worktree'")}
-    live = branches(root)
-    for meta, name in merged:
-        if source := transfer_source(name, proj.id, live, known):
-            record_transfer(project, proj, source, head.branch, meta.sha, "merge")
+
+@dataclass
+class _History:
+    """Commits read from git, then recorded: their rows in the caller's transaction (a catch-up
+    writes them with the view), the knowledge transfers of their merges after it. A catch-up
+    and the reading of what a query deferred (`read_deferred`) both record commits this way,
+    so the same commits leave the same rows whichever of them met them."""
+
+    root: Path
+    metas: list[CommitMeta]
+    blobs: bool
+
+    @classmethod
+    def read(cls, root: Path, shas: list[str], listed: tuple[str, list[Change]] | None,
+             cut: frozenset[str]) -> _History:
+        # A partial clone fetches what it lacks: read none. (Asked in `root`: the worker's own
+        # worktree may be gone by the time it applies another one's record.)
+        blobs = not is_partial(root)
+        return cls(root, commits_mod.read_commits(root, shas, listed, cut, blobs=blobs), blobs)
+
+    def write(self, db: Database, conn: sqlite3.Connection, project_id: str, worktree: str,
+              lines: dict[str, int], known_paths: set[str], *, mark: bool) -> None:
+        """`lines`: line counts of blobs read already (the view's), spared a second read."""
+        commits_mod.count_root_lines(self.root, self.metas, lines, read=self.blobs)
+        commits_mod.ingest(db, conn, project_id, worktree, self.metas, known_paths, mark=mark)
+
+    def record_merges(self, project: Project, proj: Context, branch: str | None) -> None:
+        """Merge commits name the branch they brought in: that is a knowledge transfer into
+        `branch` (HEAD's when the commits were met), when the merged branch is still a local
+        branch or has a context here (`gitext/sync/merges.py`, as for the post-merge hook). A
+        first sync would otherwise make an empty context for every long-gone branch old merges
+        name (`pr/212`, `origin/6.x-maintenance`, …)."""
+        if branch is None:
+            return
+        merged = [(meta, source) for meta in self.metas if len(meta.parents) >= 2
+                  if (source := commits_mod.merged_branch(meta.message))]
+        if not merged:
+            return
+        from gitext.sync.merges import branches, transfer_source
+
+        with project.db("knowledge").read() as conn:
+            known = {r[0] for r in conn.execute(
+                "SELECT id FROM contexts WHERE context_type = 'worktree'")}
+        live = branches(self.root)
+        for meta, name in merged:
+            if source := transfer_source(name, proj.id, live, known):
+                record_transfer(project, proj, source, branch, meta.sha, "merge")
 
 
 def record_transfer(
@@ -377,8 +408,9 @@ def touch_worktree(project: Project, root: Path, head: Head) -> Context:
 
 
 def read_deferred(project: Project) -> int:
-    """The commits queries left to the worker (`later`), read and recorded; returns how many.
-    Already recorded ones are skipped, so reading a deferral twice costs a walk, no rows."""
+    """The commits queries left to the worker (`later`), read and recorded as the catch-up
+    that deferred them would have (`_History`); returns how many. Already recorded ones are
+    skipped, so reading a deferral twice costs a walk, no rows."""
     proj = project_ctx(project)
     db = project.db("file_index")
     repo = project.repo.root  # commits are the repository's, whichever worktree deferred them
@@ -391,14 +423,12 @@ def read_deferred(project: Project) -> int:
             if not head or not object_exists(repo, head):
                 continue  # rewritten and collected since: nothing of it left to read
             tips = [str(t) for t in line.get("tips") or [] if object_exists(repo, str(t))]
-            shas = new_commits(repo, head, tips, limit)
-            with db.read() as conn:
-                seen = commits_mod.known(conn, shas)
-            shas = [s for s in shas if s not in seen]
-            metas = commits_mod.read_commits(repo, shas, None, cut, blobs=not is_partial(repo))
+            history = _History.read(repo, _walk(db, repo, head, tips, limit), None, cut)
             with db.write() as conn:
-                commits_mod.ingest(db, conn, proj.id, str(line.get("worktree") or repo), metas,
-                                   set())
-            total += len(metas)
+                history.write(db, conn, proj.id, str(line.get("worktree") or repo), {}, set(),
+                              mark=True)
+            branch = line.get("branch")
+            history.record_merges(project, proj, str(branch) if branch else None)
+            total += len(history.metas)
         path.unlink(missing_ok=True)
     return total

@@ -22,11 +22,14 @@ from gitext.project import Project
 IN_QUERY: ContextVar[bool] = ContextVar("aircher_in_query", default=False)
 
 
-def defer(project: Project, root: Path, head: str, tips: list[str]) -> None:
+def defer(project: Project, root: Path, head: str, tips: list[str], branch: str | None) -> None:
+    """`branch`: HEAD's when the query met the commits, which their merges transfer into, as
+    the catch-up would have (by the time the worker reads them HEAD may be elsewhere)."""
     path = project.layout.run_file("history", root, ".jsonl")
     path.parent.mkdir(exist_ok=True)
+    line = {"head": head, "tips": tips, "worktree": str(root), "branch": branch}
     with path.open("a", encoding="utf-8") as fh:
-        fh.write(json.dumps({"head": head, "tips": tips, "worktree": str(root)}) + "\n")
+        fh.write(json.dumps(line) + "\n")
 
 
 def pending(project: Project) -> bool:

@@ -82,3 +82,76 @@ def test_a_query_leaves_a_long_catch_up_s_history_to_the_worker(
     conn.close()
     assert recorded == set(git(repo, "rev-list", "main").split())
     assert not list((repo / ".agents" / "run").glob("history-*"))
+
+
+def _recorded(repo: Path) -> dict[str, list[tuple[object, ...]]]:
+    """What a catch-up writes of history, without what differs from one store to another
+    (row ids made from the project's id, times of writing, the worktree's path)."""
+    index = repo / ".agents" / "db" / "core" / "file_index.db"
+    knowledge = repo / ".agents" / "db" / "core" / "knowledge.db"
+    out: dict[str, list[tuple[object, ...]]] = {}
+    with sqlite3.connect(index) as conn:
+        out["commits"] = conn.execute(
+            "SELECT sha, first_parent, parents, author_name, author_email, authored_at,"
+            " committed_at, message, grafted FROM commits ORDER BY sha").fetchall()
+        out["file_changes"] = conn.execute(
+            "SELECT c.id, f.path, c.change_type, c.old_path, c.new_path, c.old_hash,"
+            " c.new_hash, c.changed_at, c.change_size, c.git_commit FROM file_changes c"
+            " JOIN files f ON f.id = c.file_id ORDER BY c.id").fetchall()
+    conn.close()
+    with sqlite3.connect(knowledge) as conn:
+        out["transfers"] = conn.execute(
+            "SELECT s.name, t.name, r.relationship_type, r.strength, r.metadata"
+            " FROM context_relationships r JOIN contexts s ON s.id = r.source_context_id"
+            " JOIN contexts t ON t.id = r.target_context_id ORDER BY s.name, t.name").fetchall()
+        out["insights"] = conn.execute(
+            "SELECT insight_type, description FROM cross_context_insights"
+            " ORDER BY insight_type, description").fetchall()
+    conn.close()
+    return out
+
+
+def test_history_left_to_the_worker_is_recorded_as_a_catch_up_records_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a query deferred was read with less than a catch-up reads: its merge commits gave
+    no knowledge transfer and its root commit's file changes had no line counts (session 18:
+    sync-1). The same history, caught up once by `sync` and once by a query that defers it,
+    leaves the same rows."""
+    from gitext.search import hybrid
+    from gitext.sync.api import catch_up
+    from tests.conftest import commit, open_project
+
+    monkeypatch.setenv("AIRCHER_SKIP", "1")  # no hook, no worker: the reads are the test's
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    git(origin, "init", "-q")
+    commit(origin, {"a.py": "one\ntwo\nthree\n", "doc.md": "# doc\n\ntext\n"}, "root")
+    git(origin, "checkout", "-q", "-b", "topic")
+    commit(origin, {"t.py": "x = 1\n"}, "topic work")
+    git(origin, "checkout", "-q", "main")
+    commit(origin, {"a.py": "one\n"}, "main work")
+    git(origin, "merge", "-q", "--no-ff", "--no-edit", "topic")
+    for i in range(3):
+        commit(origin, {"a.py": f"v{i}\n"}, f"after {i}")
+    stores = {}
+    for way in ("sync", "query"):
+        repo = tmp_path / way
+        repo.mkdir()
+        git(repo, "init", "-q")
+        commit(repo, {"old.txt": "before\n"}, "a history of its own")
+        assert run_git_aircher(repo, "init").code == 0
+        assert run_git_aircher(repo, "config", "set", "storage.sync.history_limit", "3").code == 0
+        # Another history checked out: its root commit and its merge are among the new ones.
+        git(repo, "fetch", "-q", str(origin), "topic:topic", "main:incoming")
+        git(repo, "reset", "-q", "--hard", "incoming")
+        if way == "query":
+            with open_project(repo) as project:
+                hybrid.search(project, "v2", top=1, mode="text")
+            assert list((repo / ".agents" / "run").glob("history-*"))  # it was deferred
+        with open_project(repo) as project:
+            catch_up(project, analyse=False)  # `sync`'s catch-up, the worker's reading too
+        stores[way] = _recorded(repo)
+    assert len(stores["sync"]["commits"]) == 8
+    assert stores["sync"]["transfers"]  # the merge of a local branch
+    assert ("a.py", "created", 3) in {(r[1], r[2], r[8]) for r in stores["sync"]["file_changes"]}
+    assert stores["query"] == stores["sync"]
