@@ -156,16 +156,17 @@ def _set_status(project: Project, session: Session, status: str) -> None:
     """End a session; the time it ended is its context's `last_active`.
 
     Ending one is the user's act, so it is the session's last activity too; expiring one is
-    not: its `last_activity` stays the last record written into it, the idle time that expired
-    it stays knowable, and `session list` does not show activity nobody had.
+    not (`expire_sessions`).
     """
     now = clock.now()
     with project.db("sessions").write() as sconn:
-        if status == "expired":
-            sconn.execute("UPDATE sessions SET status = ? WHERE id = ?", (status, session.id))
-        else:
-            sconn.execute("UPDATE sessions SET status = ?, last_activity = ? WHERE id = ?",
-                          (status, now, session.id))
+        sconn.execute("UPDATE sessions SET status = ?, last_activity = ? WHERE id = ?",
+                      (status, now, session.id))
+    _release(project, session, now)
+
+
+def _release(project: Project, session: Session, now: str) -> None:
+    """What an ended session leaves behind: its context inactive, its active marker gone."""
     if session.context_id:
         with project.db("knowledge").write() as kconn:
             kconn.execute(
@@ -213,14 +214,22 @@ def touch_session(project: Project, session_id: str | None) -> None:
 
 
 def expire_sessions(project: Project, idle_seconds: float) -> int:
-    """Active sessions idle longer than `idle_seconds` become 'expired' (maintenance)."""
+    """Active sessions idle longer than `idle_seconds` become 'expired' (maintenance).
+
+    One statement finds and expires them: read first and updated after, a session touched in
+    between (a message recorded into it) was expired though active. Expiry is not activity:
+    `last_activity` stays the last record written into it, so the idle time that expired it
+    stays knowable and `session list` shows no activity nobody had.
+    """
     cutoff = clock.to_ts(clock.epoch() - idle_seconds)
-    with project.db("sessions").read() as conn:
+    now = clock.now()
+    with project.db("sessions").write() as conn:
         rows = conn.execute(
-            "SELECT * FROM sessions WHERE status = 'active' AND last_activity < ?", (cutoff,)
+            "UPDATE sessions SET status = 'expired' WHERE status = 'active'"
+            " AND last_activity < ? RETURNING *", (cutoff,)
         ).fetchall()
     for row in rows:
-        _set_status(project, Session.from_row(row), "expired")
+        _release(project, Session.from_row(row), now)
     return len(rows)
 
 

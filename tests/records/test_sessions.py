@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -27,7 +29,7 @@ from gitext.records import (
 )
 from gitext.records.preferences import unset_preference
 from gitext.records.session_cache import cache_items
-from gitext.records.sessions import expire_sessions
+from gitext.records.sessions import TOUCH_SQL, expire_sessions
 from gitext.worktrees import worktree_id
 from tests.conftest import commit, git
 from tests.records.helpers import open_project, rows
@@ -123,6 +125,36 @@ def test_cache_expiry(project: Project) -> None:
     assert (expired.status, expired.last_activity) == ("expired", idle_since)
     assert rows(project, "knowledge", "SELECT status, last_active FROM contexts WHERE id = ?",
                 (s.context_id,))[0][:] == ("inactive", clock.to_ts(1_900_100_000))
+
+
+def test_a_session_touched_while_expiry_runs_stays_active(project: Project) -> None:
+    """Expiry read the idle sessions, then updated each: a session a message touched in
+    between was expired though active (session 18: sync-2). Here the touch is another
+    connection's write, held open until expiry is about to write and committed then: expiry
+    must see it."""
+    clock.set_now(1_900_000_000)
+    s = start_session(project, "feature", "long task")
+    clock.set_now(1_900_000_000 + 7200)  # two hours idle: past the cutoff of one
+    db = project.db("sessions")
+    writing = threading.Event()
+    # Set when expiry's write transaction starts (it then waits for the other's lock).
+    db.writer.set_trace_callback(lambda sql: writing.set() if "BEGIN" in sql else None)
+    other = sqlite3.connect(project.layout.db("sessions"), isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute(TOUCH_SQL, (clock.now(), s.id, clock.now()))
+        expired: list[int] = []
+        expiry = threading.Thread(target=lambda: expired.append(expire_sessions(project, 3600)))
+        expiry.start()
+        assert writing.wait(30)
+        other.execute("COMMIT")
+        expiry.join(30)
+    finally:
+        other.close()
+        db.writer.set_trace_callback(None)
+    assert expired == [0]
+    assert get_session(project, s.id).status == "active"
+    assert (project.layout.sessions / "active" / s.id).exists()
 
 
 def test_recording_into_a_session_is_activity(project: Project, aircher: object) -> None:
