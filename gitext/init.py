@@ -60,6 +60,11 @@ def init_project(project: Project, *, hooks: bool = True, sync: bool = True) -> 
         count = conn.execute(
             "SELECT count(*) FROM worktrees WHERE project_id = ? AND status != 'stale'", (proj.id,)
         ).fetchone()[0]
+    from gitext.store_left import mark_repository
+
+    # In a folder of stores the store stays behind when the repository moves: the mark it
+    # carries tells its store from another clone's (`gitext/store_left.py`).
+    mark_repository(project, proj.id)
     with project.db("global").write() as gconn:
         gconn.execute(
             "INSERT INTO projects (id, name, root_path, data_dir, created_at, last_seen)"

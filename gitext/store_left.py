@@ -7,13 +7,20 @@ and `init` made a new, empty one without a word about the old. This finds the ol
 theirs to decide, and one command).
 
 Whose a store is: the main worktree its project context names (as for a store made directly in
-the folder) must be gone, the store must have recorded a commit this repository has, and this
-repository must be older than that store. The folder's readable name is no identity (a
+the folder) must be gone, and the repository must be that store's. The store does not move with
+its repository here, but the repository's git dir does: `init` marks the repository with its
+store's id (`aircher.store` in `.git/config`, which `mv` and `cp -a` carry along and no clone
+copies) and the store as marked. A marked store is the repository's that bears its mark, and no
+other's: a clone of the same project shares its commits and may be older or younger, and is
+no move either way (QA round 8: 02; session 18: sync-3, an older clone never initialised was
+refused as a younger, deleted one moved). The folder's readable name is no identity (a
 repository is often renamed when moved), and the path alone is none either: any repository
-removed from disk leaves a store behind. Shared commits are not enough: a new clone of the same
-project, made after its old clone was deleted, has them too, and is no move (QA round 8: 02).
-A repository's age is that of its git dir's `description` (written by `git init` and `git clone`
-and by nothing else; `mv` and `cp -a` keep its time), else its oldest reflog entry.
+removed from disk leaves a store behind.
+
+A store made before marks (or whose repository's config could not be written) is told by what
+there was: it recorded a commit this repository has, and this repository is older than it (its
+git dir's `description`, written by `git init` and `git clone` and by nothing else, whose time
+`mv` and `cp -a` keep; else its oldest reflog entry).
 """
 
 from __future__ import annotations
@@ -25,11 +32,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitext import clock
+from gitext.errors import GitError
+from gitext.git.repo import own_config_get, own_config_set
 from gitext.git.run import git
 from gitext.project import Project
-from gitext.store_place import project_of, shared
+from gitext.store_place import MARKED, Made, project_of, shared
 
 _COMMITS = 20  # the store's newest commits looked up: one of them suffices
+MARK = "aircher.store"  # the repository's own config: the id of its store's project context
 
 
 @dataclass(frozen=True)
@@ -60,19 +70,53 @@ def left_behind(project: Project) -> LeftStore | None:
         entries = sorted(p for p in folder.iterdir() if p != target)
     except OSError:
         return None
-    root = project.repo.info.main_root
-    born = _born(project.repo.info.common_dir)
-    if born is None:
-        return None  # no telling a move from a new clone
+    info = project.repo.info
+    mark = own_config_get(info.common_dir, MARK)
     for entry in entries:
-        made_for, made_at, commits = _describe(entry)
-        if made_for is None or Path(made_for).exists() or not commits:
+        made = _made(entry)
+        if made is None or Path(made.path).exists():
             continue
+        if mark is not None or made.marked:
+            ours = mark == made.id  # the mark moved with the repository; a clone has none
+        else:
+            ours = _older_with_its_commits(info.main_root, info.common_dir, entry, made)
+        if ours:
+            return LeftStore(entry, made.path, target)
+    return None
+
+
+def mark_repository(project: Project, store_id: str) -> None:
+    """In a folder of stores, this repository marked as the store's (`left_behind`). Marked in
+    its own config first, then the store: a store marked is one its repository bears the
+    mark of. A config git cannot write leaves both unmarked, told apart as before."""
+    if not shared(project.config.text("storage.data_dir")):
+        return
+    common_dir = project.repo.info.common_dir
+    if own_config_get(common_dir, MARK) != store_id:
+        try:
+            own_config_set(common_dir, MARK, store_id)
+        except GitError:
+            return
+    with project.db("knowledge").write() as conn:
+        conn.execute(
+            f"UPDATE contexts SET metadata = json_set(CASE WHEN json_valid(metadata) THEN"
+            f" metadata ELSE '{{}}' END, '$.{MARKED}', json('true'))"
+            f" WHERE id = ? AND context_type = 'project'", (store_id,))
+
+
+def _older_with_its_commits(root: Path, common_dir: Path, store: Path, made: Made) -> bool:
+    """A store from before marks: this repository has one of its commits and is older."""
+    born = _born(common_dir)
+    if born is None or not made.created_at:
+        return False  # no telling a move from a new clone
+    with contextlib.suppress(ValueError):
         # created_at has whole seconds: `init` in the second `git init` or `git clone` ran (a
         # set-up script) is after it (QA round 9: 01).
-        if made_at is not None and int(born) <= made_at and _has_any(root, commits):
-            return LeftStore(entry, made_for, target)
-    return None
+        if int(born) > clock.from_ts(made.created_at):
+            return False
+        commits = _commits(store)
+        return bool(commits) and _has_any(root, commits)
+    return False
 
 
 def _born(common_dir: Path) -> float | None:
@@ -88,25 +132,23 @@ def _born(common_dir: Path) -> float | None:
 
 def made_for(store: Path) -> str | None:
     """The main worktree the store at ``store`` was made for, as it recorded it, or None."""
+    made = _made(store)
+    return made.path if made else None
+
+
+def _made(store: Path) -> Made | None:
     with contextlib.suppress(sqlite3.Error):
-        made = project_of(store)
-        return made[0] if made else None
+        return project_of(store)
     return None
 
 
-def _describe(store: Path) -> tuple[str | None, float | None, list[str]]:
-    """The main worktree a store was made for, when, and its newest recorded commits."""
-    core = store / "db" / "core"
-    if not (core / "file_index.db").is_file():
-        return None, None, []
-    with contextlib.suppress(sqlite3.Error, ValueError):
-        made = project_of(store)
-        if made is None:
-            return None, None, []
-        commits = [str(r[0]) for r in _rows(core / "file_index.db", "SELECT sha FROM commits"
-                                           f" ORDER BY committed_at DESC LIMIT {_COMMITS}")]
-        return made[0], clock.from_ts(str(made[1])) if made[1] else None, commits
-    return None, None, []
+def _commits(store: Path) -> list[str]:
+    """The store's newest recorded commits."""
+    with contextlib.suppress(sqlite3.Error):
+        return [str(r[0]) for r in _rows(store / "db" / "core" / "file_index.db",
+                                         "SELECT sha FROM commits"
+                                         f" ORDER BY committed_at DESC LIMIT {_COMMITS}")]
+    return []
 
 
 def _rows(db: Path, sql: str) -> list[tuple[object, ...]]:

@@ -18,12 +18,14 @@ import hashlib
 import os
 import posixpath
 from pathlib import Path
+from typing import NamedTuple
 
 from gitext.errors import UsageError
 from gitext.git.repo import RepoInfo
 from gitext.layout import legacy_slug
 
 _NAME_MAX = 60  # the readable part; the digest makes the folder unique
+MARKED = "marked_repository"  # in the project context's metadata (`store_left`)
 
 
 def shared(value: str) -> bool:
@@ -69,13 +71,22 @@ def _earlier_owner(data: Path) -> str | None:
         raise UsageError(f"cannot tell which repository the store in {data} belongs to: {exc}",
                          "storage.data_dir is a folder of stores, one folder each: move that"
                          " store out of it, or set storage.data_dir to another folder") from None
-    return made[0] if made else None
+    return made.path if made else None
 
 
-def project_of(store: Path) -> tuple[str, str | None] | None:
-    """The main worktree the store at ``store`` was made for and when (``created_at``), as its
-    project context records them; None for no store or no record. sqlite3.Error when it
-    cannot be read."""
+class Made(NamedTuple):
+    """A store's project context: the main worktree it was made for, when, its id, and whether
+    that repository was marked as the store's (`store_left.mark_repository`)."""
+
+    path: str
+    created_at: str | None
+    id: str
+    marked: bool
+
+
+def project_of(store: Path) -> Made | None:
+    """The project context of the store at ``store``; None for no store or no record.
+    sqlite3.Error when it cannot be read."""
     import sqlite3
 
     db = store / "db" / "core" / "knowledge.db"
@@ -83,8 +94,12 @@ def project_of(store: Path) -> tuple[str, str | None] | None:
         return None
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
     try:
-        row = conn.execute("SELECT path, created_at FROM contexts WHERE context_type = 'project'"
-                           " ORDER BY created_at LIMIT 1").fetchone()
+        row = conn.execute(
+            "SELECT path, created_at, id, CASE WHEN json_valid(metadata) THEN"
+            f" json_extract(metadata, '$.{MARKED}') END FROM contexts"
+            " WHERE context_type = 'project' ORDER BY created_at LIMIT 1").fetchone()
     finally:
         conn.close()
-    return (str(row[0]), row[1]) if row and row[0] else None
+    if not row or not row[0]:
+        return None
+    return Made(str(row[0]), row[1], str(row[2]), bool(row[3]))

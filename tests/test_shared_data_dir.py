@@ -43,6 +43,14 @@ def _created_at(store: Path) -> float:
     return from_ts(str(made))
 
 
+def _as_made_before_marks(repo: Path, store: Path) -> None:
+    """What an earlier version left: no mark in the repository's config, none in its store."""
+    git(repo, "config", "--unset", "aircher.store")
+    with sqlite3.connect(store / "db" / "core" / "knowledge.db") as conn:
+        conn.execute("UPDATE contexts SET metadata = NULL WHERE context_type = 'project'")
+    conn.close()
+
+
 def _status(aircher: Run, repo: Path) -> dict[str, object]:
     r = aircher(repo, "status", "--json")
     assert r.code == 0, r.err
@@ -111,13 +119,15 @@ def test_a_store_made_directly_in_the_folder_stays_its_repository_s(
     assert _status(aircher, a)["data_dir"] == str(stores)
 
 
+@pytest.mark.parametrize("marked", [True, False], ids=["marked", "before-marks"])
 def test_a_moved_repository_is_told_where_its_store_was_left(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aircher: Run
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aircher: Run, marked: bool
 ) -> None:
     """In a folder of stores a store is named after the git common dir, so a moved repository
     found none: `init` made a new, empty one and said nothing of the old (session 16). Now init
     and doctor name the old store, and the `mv` their hint gives adopts it. A store whose
-    repository was removed, not moved, is no one's to adopt: it shares no commit."""
+    repository was removed, not moved, is no one's to adopt: it bears no mark (a store from
+    before marks: it shares no commit)."""
     import re
 
     monkeypatch.setenv("AIRCHER_SKIP", "1")  # no worker writing while stores are moved
@@ -126,11 +136,14 @@ def test_a_moved_repository_is_told_where_its_store_was_left(
     gone, a = _repo(tmp_path, "gone"), _repo(tmp_path, "A")
     for repo in (gone, a):
         assert aircher(repo, "init").code == 0
+        if not marked:
+            _as_made_before_marks(repo, Path(str(_status(aircher, repo)["data_dir"])))
     shutil.rmtree(gone)  # its store stays behind, of no repository
     _private_conversation(a)
     old = Path(str(_status(aircher, a)["data_dir"]))
-    # `init` in the very second the repository was made, as a set-up script runs them: the
-    # store's created_at has whole seconds, and that second counts as after it (QA round 9: 01).
+    # Before marks: `init` in the very second the repository was made, as a set-up script runs
+    # them: the store's created_at has whole seconds, and that second counts as after it (QA
+    # round 9: 01).
     made = _created_at(old)
     os.utime(a / ".git" / "description", (made + 0.9, made + 0.9))
     moved = tmp_path / "elsewhere" / "renamed"
@@ -155,31 +168,38 @@ def test_a_moved_repository_is_told_where_its_store_was_left(
     assert _titles(aircher, moved) == ["private to A"]
 
 
+@pytest.mark.parametrize("marked", [True, False], ids=["marked", "before-marks"])
 def test_a_new_clone_of_a_deleted_one_is_no_move(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aircher: Run
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aircher: Run, marked: bool
 ) -> None:
     """A clone deleted, the project cloned again: the new clone shares the old store's commits,
-    but is younger than that store, so it is no moved repository and `init` makes its own
-    store (QA round 8: 02: it refused, naming the deleted clone's store as its own). A moved
-    one in a folder whose name needs quoting gets a hint whose `mv` runs (QA round 8: 03)."""
+    but bears no mark of it (before marks: is younger than that store), so it is no moved
+    repository and `init` makes its own store (QA round 8: 02: it refused, naming the deleted
+    clone's store as its own). A moved one in a folder whose name needs quoting gets a hint
+    whose `mv` runs (QA round 8: 03)."""
     monkeypatch.setenv("AIRCHER_SKIP", "1")
     stores = tmp_path / "it's stores"
     monkeypatch.setenv("AIRCHER_STORAGE_DATA_DIR", str(stores))
     first = _repo(tmp_path, "first")
     assert aircher(first, "init").code == 0
+    if not marked:
+        _as_made_before_marks(first, next(stores.iterdir()))
     upstream = tmp_path / "upstream.git"
     git(tmp_path, "clone", "-q", "--bare", str(first), str(upstream))
     shutil.rmtree(first)
     again = tmp_path / "again"
     git(tmp_path, "clone", "-q", str(upstream), str(again))
-    # Made after the old store (a second later at least: within its second, which is all
-    # created_at tells, it would count as before it).
+    # Before marks, made after the old store (a second later at least: within its second,
+    # which is all created_at tells, it would count as before it).
     later = _created_at(next(stores.iterdir())) + 2
     os.utime(again / ".git" / "description", (later, later))
     r = aircher(again, "init")
     assert r.code == 0 and r.out.startswith("Initialized"), r.err
     assert len(list(stores.iterdir())) == 2
+    if not marked:
+        _as_made_before_marks(again, Path(str(_status(aircher, again)["data_dir"])))
 
+    # (Before marks, the moved clone must be older than its store.)
     day_ago = time.time() - 86400
     os.utime(again / ".git" / "description", (day_ago, day_ago))
     moved = tmp_path / "moved"
@@ -190,3 +210,30 @@ def test_a_new_clone_of_a_deleted_one_is_no_move(
     move = hint.split("keep its records: ", 1)[1].split(", then `git aircher init`", 1)[0]
     subprocess.run(["sh", "-c", move], check=True)
     assert aircher(moved, "init").out.startswith("Reinitialized")
+
+
+def test_an_older_clone_never_initialised_is_no_move(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aircher: Run
+) -> None:
+    """Clone A made, clone B made after it and initialised, B deleted: `init` in A refused,
+    calling B's store A's from before a move, as A has B's commits and is older than B's store
+    (session 18: sync-3). B's repository bore its store's mark and A bears none: A gets a
+    store of its own, and once moved in turn it is told of that one, not of B's."""
+    monkeypatch.setenv("AIRCHER_SKIP", "1")
+    stores = tmp_path / "stores"
+    monkeypatch.setenv("AIRCHER_STORAGE_DATA_DIR", str(stores))
+    upstream = _repo(tmp_path, "upstream")
+    older, newer = tmp_path / "x-older", tmp_path / "b-newer"  # B's store is looked at first
+    for clone in (older, newer):
+        git(tmp_path, "clone", "-q", str(upstream), str(clone))
+    assert aircher(newer, "init").code == 0
+    shutil.rmtree(newer)
+    r = aircher(older, "init")
+    assert r.code == 0 and r.out.startswith("Initialized"), r.err
+    own = Path(str(_status(aircher, older)["data_dir"]))
+    assert own.name.startswith("x-older-") and len(list(stores.iterdir())) == 2
+
+    moved = tmp_path / "moved"
+    older.rename(moved)
+    r = aircher(moved, "init")
+    assert r.code == 1 and r.err.startswith(f"error: {own} holds this repository's store"), r.err

@@ -213,6 +213,20 @@ def config_get(root: Path, key: str) -> str | None:
     return proc.stdout.decode("utf-8", "surrogateescape").rstrip("\n")
 
 
+def own_config_get(common_dir: Path, key: str) -> str | None:
+    """``key`` in the repository's own config file only (`.git/config`: what moves with it;
+    never the user's or the system's)."""
+    proc = git(["config", "--file", str(common_dir / "config"), "--get", key], common_dir,
+               check=False)
+    if proc.returncode != 0:
+        return None
+    return proc.stdout.decode("utf-8", "surrogateescape").rstrip("\n") or None
+
+
+def own_config_set(common_dir: Path, key: str, value: str) -> None:
+    git(["config", "--file", str(common_dir / "config"), key, value], common_dir)
+
+
 class GitRepo:
     """A repository bound to one work tree; the handle the rest of the library uses."""
 
