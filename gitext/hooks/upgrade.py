@@ -21,10 +21,12 @@ from gitext.git.hookdir import hooks_dir, other_worktrees_hooks, turned_off
 from gitext.hooks.install import (
     FRAMEWORK_SUFFIX,
     HOOK_NAMES,
+    LEFTHOOK_SUFFIX,
     folder_lock,
     git_aircher_executable,
     install_folders,
     is_shim,
+    lefthook_script,
     old_framework_layout,
     read_hook,
     settle_framework_layout,
@@ -109,6 +111,44 @@ def cover_worktrees(repo_root: Path) -> list[str]:
             continue  # refused: doctor's hooks_missing names the folder and the fix
         filled.append(str(where.path))
     return filled
+
+
+def retake_from_lefthook(repo_root: Path) -> list[str]:
+    """Our shims put back in front of lefthook's hooks where `lefthook install` set them aside.
+
+    lefthook renames each hook it replaces to ``<hook>.old`` and never runs it, ours included,
+    so every `lefthook install` (often a package manager's postinstall) silently stopped our
+    recording until doctor's hint was followed. That hint, `hooks install`, chains lefthook's
+    hook and drops the stale copy; it is done here in exactly that case: lefthook's hook in
+    place and, as its ``.old``, a shim of this installation and this store. The folders
+    changed."""
+    ours = git_aircher_executable()
+    here = hooks_dir(repo_root)
+    done = []
+    for where in [here, *other_worktrees_hooks(repo_root, here)]:
+        folder = where.path
+        if not folder.is_dir() or turned_off(folder):
+            continue
+        wanted = shims_for(where, ours, None)
+        if not any(lefthook_script(folder / name)
+                   and _this_installs(folder / (name + LEFTHOOK_SUFFIX), wanted[name], ours)
+                   for name in HOOK_NAMES):
+            continue
+        try:
+            install_folders({folder: wanted})
+        except AircherError:
+            continue  # refused: doctor's hooks_missing names the folder and the fix
+        done.append(str(folder))
+    return done
+
+
+def _this_installs(path: Path, wanted: bytes, ours: Path | None) -> bool:
+    if not is_shim(path) or ours is None:
+        return False
+    current = read_hook(path)
+    exe = recorded_executable(current) if current is not None else None
+    return (exe is not None and _same(exe, ours)
+            and recorded(current or b"", "journal") == recorded(wanted, "journal"))
 
 
 def _ours_in(folder: Path, name: str) -> bool:

@@ -174,8 +174,9 @@ def follow_ups() -> list[tuple[str, FollowUp]]:
 
     return [
         ("hooks", lambda p: _upgrade_shims(p)),
-        # Unthrottled: a worktree's hooks folder that appeared (husky's, at `npm install`) runs
-        # nothing of ours until this look, and it costs one git call per worktree.
+        # Unthrottled: a worktree's hooks folder that appeared (husky's, at `npm install`), or
+        # shims `lefthook install` set aside, run nothing of ours until this look, and it costs
+        # one git call per worktree and a few stats per folder.
         ("worktree hooks", lambda p: _cover_worktrees(p)),
         ("search", search),
         ("relevance", relevance),
@@ -198,14 +199,19 @@ def _upgrade_shims(project: Project) -> None:
 
 def _cover_worktrees(project: Project) -> None:
     from gitext.git.hookdir import HooksOff
-    from gitext.hooks.upgrade import cover_worktrees
+    from gitext.hooks.upgrade import cover_worktrees, retake_from_lefthook
 
+    root = project.repo.info.worktree_root
     try:
-        done = cover_worktrees(project.repo.info.worktree_root)
+        done = cover_worktrees(root)
+        retaken = retake_from_lefthook(root)
     except HooksOff:
         return
     if done:
         log(project.layout.logs, "storage", "installed hook shims in " + ", ".join(done))
+    if retaken:
+        log(project.layout.logs, "storage",
+            "hook shims put back in front of lefthook's in " + ", ".join(retaken))
 
 
 def analyse_pending(project: Project) -> int:

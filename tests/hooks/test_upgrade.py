@@ -216,3 +216,47 @@ def test_worker_puts_shims_into_a_worktree_folder_that_appeared(live: Path, tmp_
     assert f"installed hook shims in {husky.parent}" in (
         store(live) / "logs" / "storage.log").read_text()
     assert "hooks_missing" not in run_git_aircher(live, "doctor").out
+
+
+def test_shims_lefthook_set_aside_are_put_back_by_the_next_worker(live: Path) -> None:
+    """`lefthook install` (often a package manager's postinstall) renames our shims to
+    <hook>.old and never runs them: commits went unrecorded by the hooks until doctor's hint
+    was followed. The agent's next query catches the commit up and starts the worker, which
+    does what the hint does: our shims back in front, lefthook's hooks chained."""
+    from tests.hooks.test_install import LEFTHOOK, lefthook_install
+
+    hooks = live / ".git" / "hooks"
+    wait_idle(live)
+    lefthook_install(hooks, "post-commit", "pre-commit")
+    assert is_shim(hooks / "post-commit.old")
+    commit(live, {"src/while_off.py": "z = 3\n"}, "while lefthook had our place")
+    assert run_git_aircher(live, "search", "--json", "while off").code == 0
+    wait_idle(live)
+
+    assert is_shim(hooks / "post-commit") and is_shim(hooks / "pre-commit")
+    assert (hooks / "post-commit.aircher-orig").read_text() == LEFTHOOK
+    assert not list(hooks.glob("*.old"))
+    assert "hook shims put back in front of lefthook's in" in (
+        store(live) / "logs" / "storage.log").read_text()
+    commit(live, {"src/after.py": "w = 4\n"}, "lefthook's and ours both run")
+    wait_idle(live)
+    assert ("created", "src/after.py") in [(r[0], r[2]) for r in changes(live)]
+    team = (live / ".git" / "team.log").read_text().splitlines()
+    assert team.count("lefthook .git/hooks/post-commit.aircher-orig") == 1  # chained, still run
+    assert failures(live) == ""
+    lefthook_install(hooks, "post-commit", "pre-commit")  # lefthook's next install goes through
+
+
+def test_shims_of_another_installation_lefthook_set_aside_are_left(repo: Path,
+                                                                  tmp_path: Path) -> None:
+    """Only this installation's shims are put back: another's are that one's to manage."""
+    from gitext.hooks.upgrade import retake_from_lefthook
+    from tests.hooks import fake_tool
+    from tests.hooks.test_install import lefthook_install
+
+    hooks = repo / ".git" / "hooks"
+    install_hooks(repo, executable=fake_tool(tmp_path / "bin", tmp_path / "tool.log"))
+    lefthook_install(hooks, "post-commit")
+    before = snapshot(hooks)
+    assert retake_from_lefthook(repo) == []
+    assert snapshot(hooks) == before
