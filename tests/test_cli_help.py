@@ -47,6 +47,7 @@ def test_manual_page_has_every_command_and_no_stray_requests() -> None:
     for name in COMMANDS:
         assert f"\n.SS git aircher {name}\n" in page, name
     assert "\n.SS git aircher worktree list\n" in page
+    assert "\n.SS git aircher knowledge patterns add\n" in page
     requests = {line.split()[0] for line in page.splitlines() if line.startswith(".")}
     assert requests <= {".TH", ".SH", ".SS", ".B", ".nf", ".fi"}
     # Help text that starts with a dot or holds a backslash stays text.

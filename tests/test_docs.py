@@ -17,14 +17,20 @@ DOCS = "\n".join(p.read_text() for p in [ROOT / "README.md", *sorted((ROOT / "do
 
 
 def _all_commands() -> list[tuple[str, click.Command]]:
+    """Every command at every level (`knowledge patterns add` is three deep)."""
     ctx = click.Context(cli)
-    found = []
+    found: list[tuple[str, click.Command]] = []
+
+    def walk(name: str, cmd: click.Command) -> None:
+        found.append((name, cmd))
+        if isinstance(cmd, click.Group):
+            for sub, child in cmd.commands.items():
+                walk(f"{name} {sub}", child)
+
     for name in COMMANDS:
         cmd = cli.get_command(ctx, name)
         assert cmd is not None, f"{name}: module missing"
-        found.append((name, cmd))
-        if isinstance(cmd, click.Group):
-            found += [(f"{name} {sub}", cmd.commands[sub]) for sub in cmd.commands]
+        walk(name, cmd)
     return found
 
 
@@ -34,6 +40,15 @@ def test_command_has_help_and_is_documented(name: str, cmd: click.Command) -> No
     assert (cmd.help or "").strip(), f"{name} has no help text"
     found = re.search(rf"git aircher {re.escape(name)}\b", DOCS)
     assert found, f"`git aircher {name}` undocumented"
+
+
+def test_command_reference_has_every_command_at_every_level() -> None:
+    from gitext.cli.reference import render
+
+    headings = set(re.findall(r"^## git aircher (.+)$", render(), re.M))
+    names = {name for name, _ in _all_commands()}
+    assert "knowledge patterns add" in names
+    assert names - headings == set()
 
 
 def test_command_reference_is_current() -> None:

@@ -24,13 +24,18 @@ def command_entries() -> list[tuple[list[str], click.Command]]:
     """Every command and subcommand, in the order of ``COMMANDS``, with its name path."""
     ctx = click.Context(cli)
     found: list[tuple[list[str], click.Command]] = []
+
+    def walk(path: list[str], cmd: click.Command) -> None:
+        found.append((path, cmd))
+        # Every level: `knowledge patterns add` is three deep and was once left out.
+        if isinstance(cmd, click.Group):
+            for sub in sorted(cmd.commands):
+                walk([*path, sub], cmd.commands[sub])
+
     for name in COMMANDS:
         cmd = cli.get_command(ctx, name)
-        if cmd is None:
-            continue
-        found.append(([name], cmd))
-        if isinstance(cmd, click.Group):
-            found += [([name, sub], cmd.commands[sub]) for sub in sorted(cmd.commands)]
+        if cmd is not None:
+            walk([name], cmd)
     return found
 
 
