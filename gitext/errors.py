@@ -50,3 +50,8 @@ class StoreBusyError(AircherError, sqlite3.OperationalError):
     """Another process held a database's write lock longer than busy_timeout; nothing was
     written. Still an OperationalError, as SQLite's own "database is locked" was, for code
     that catches that."""
+
+
+class QueryTimeoutError(AircherError, sqlite3.OperationalError):
+    """A read query ran past storage.performance.query_timeout and SQLite stopped it. An
+    OperationalError too, as SQLite's own "interrupted" was."""

@@ -90,17 +90,23 @@ class Project:
         if name not in ALL_DATABASES:
             raise ValueError(name)
         if name not in self._dbs:
+            from gitext.lifecycle import querylog
             from gitext.lifecycle.querylog import slow_query_log
 
             path = self.global_layout.db if name == "global" else self.layout.db(name)
             pragmas = self.pragmas
             perf = self.config
             slow = slow_query_log(self.layout, self.config, name)
+            # The background worker's reads feed its writes: stopping one would leave git's
+            # events unapplied at every pass, so only a command's reads are bounded.
+            timeout = (0.0 if querylog.BACKGROUND
+                       else perf.seconds("storage.performance.query_timeout"))
             self._dbs[name] = Database(
                 lambda: open_database(path, name, pragmas, slow_log=slow),
                 pool_size=perf.integer("storage.performance.connection_pool_size"),
                 max_readers=perf.integer("storage.performance.concurrent_reads"),
                 batch_size=perf.integer("storage.performance.batch_insert_size"),
+                query_timeout=timeout,
             )
         return self._dbs[name]
 

@@ -6,13 +6,18 @@ lock per database does, so threads of a long-lived API user never interleave tra
 
 from __future__ import annotations
 
+import math
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gitext.errors import QueryTimeoutError
 
 
 def _busy(conn: sqlite3.Connection, exc: sqlite3.OperationalError) -> Exception | None:
@@ -32,6 +37,43 @@ def _busy(conn: sqlite3.Connection, exc: sqlite3.OperationalError) -> Exception 
     )
 
 
+# VM instructions between two looks at the clock: a look costs well under a microsecond, these
+# steps take some hundred, so the timeout costs nothing a benchmark can see.
+_STEPS = 10_000
+
+
+class _Clock:
+    """The deadline of the statement a read connection is running."""
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+        self.deadline = math.inf
+        self.stopped = False
+
+    def start(self, _sql: str) -> None:
+        # SQLite's trace hook fires as each statement begins to run, so the limit is per query,
+        # not per borrowing of the connection (a search does Python work between its queries).
+        self.deadline = time.monotonic() + self.limit
+
+    def check(self) -> int:
+        if time.monotonic() > self.deadline:
+            self.stopped = True
+            return 1  # non-zero: SQLite stops the statement with "interrupted"
+        return 0
+
+
+def _timed_out(conn: sqlite3.Connection, limit: float) -> QueryTimeoutError:
+    from gitext.errors import QueryTimeoutError
+
+    name = next((Path(str(r[2])).name for r in conn.execute("PRAGMA database_list")
+                 if r[1] == "main"), "") or "the database"
+    return QueryTimeoutError(
+        f"a read query of {name} ran longer than storage.performance.query_timeout"
+        f" ({limit:g} s) and was stopped",
+        hint="allow more: `git aircher config set storage.performance.query_timeout 2m`",
+    )
+
+
 class Database:
     def __init__(
         self,
@@ -40,7 +82,10 @@ class Database:
         pool_size: int = 5,
         max_readers: int = 10,
         batch_size: int = 1000,
+        query_timeout: float = 0.0,
     ) -> None:
+        """`query_timeout` (seconds; 0 = none) bounds each statement run on a read connection;
+        the writer is never interrupted (a slow write beats a lost one)."""
         self._opener = opener
         self._writer: sqlite3.Connection | None = None
         self._write_lock = threading.RLock()
@@ -50,6 +95,8 @@ class Database:
         self._all: list[sqlite3.Connection] = []
         self._guard = threading.Lock()
         self.batch_size = max(1, batch_size)
+        self.query_timeout = query_timeout
+        self._clocks: dict[sqlite3.Connection, _Clock] = {}
 
     def _open(self) -> sqlite3.Connection:
         conn = self._opener()
@@ -87,21 +134,39 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
+        """A read connection; a statement on it that runs past `query_timeout` ends the block in
+        a QueryTimeoutError, even if the block caught SQLite's "interrupted" itself."""
         with self._readers:
             try:
                 conn = self._idle.get_nowait()
             except queue.Empty:
                 conn = self._open()
                 conn.execute("PRAGMA query_only = ON")
+                if self.query_timeout > 0:
+                    new = self._clocks[conn] = _Clock(self.query_timeout)
+                    conn.set_trace_callback(new.start)
+                    conn.set_progress_handler(new.check, _STEPS)
+            clock = self._clocks.get(conn)
+            late: QueryTimeoutError | None = None
             try:
                 yield conn
+                if clock is not None and clock.stopped:
+                    late = _timed_out(conn, clock.limit)
+            except Exception as exc:
+                if clock is None or not clock.stopped:
+                    raise
+                raise _timed_out(conn, clock.limit) from exc
             finally:
+                if clock is not None:
+                    clock.stopped = False
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 if self._idle.qsize() < self._pool_size:
                     self._idle.put(conn)
                 else:
                     self._close(conn)
+            if late is not None:
+                raise late
 
     def executemany(
         self, conn: sqlite3.Connection, sql: str, rows: Iterable[Sequence[Any] | dict[str, Any]]
@@ -124,11 +189,13 @@ class Database:
         with self._guard:
             if conn in self._all:
                 self._all.remove(conn)
+            self._clocks.pop(conn, None)
         conn.close()
 
     def close(self) -> None:
         with self._guard:
             conns, self._all = self._all, []
+            self._clocks = {}
         for conn in conns:
             conn.close()
         self._writer = None
