@@ -89,9 +89,10 @@ def patterns(app: App, across_worktrees: bool, pattern_type: str | None, limit: 
     if not rows:
         click.echo("no patterns")
         return
-    table(["type", "found in", "confidence", "effectiveness", "contexts", "description"],
+    table(["type", "found in", "confidence", "effectiveness", "trusted", "contexts",
+           "description"],
           [(r["pattern_type"], r["discovered_in"], r["confidence_score"],
-            r["effectiveness_rating"],
+            r["effectiveness_rating"], "yes" if r["trusted"] else "no",
             ", ".join(c["name"] or c["id"][:8] for c in r["applicable_contexts"])[:40],
             (r["description"] or "")[:60]) for r in rows])
 

@@ -197,9 +197,10 @@ def patterns_list(app: App, pattern_type: str | None, limit: Limit, as_json: boo
     if as_json:
         emit_json(rows)
         return
-    table(["id", "type", "confidence", "effectiveness", "uses", "description"],
+    table(["id", "type", "confidence", "effectiveness", "uses", "trusted", "description"],
           [(r["id"][:8], r["pattern_type"], r["confidence_score"], r["effectiveness_rating"],
-            r["usage_count"], (r["description"] or "")[:60]) for r in rows])
+            r["usage_count"], "yes" if r["trusted"] else "no", (r["description"] or "")[:60])
+           for r in rows])
 
 
 @patterns.command("add")

@@ -215,7 +215,7 @@ def _fill_side(project: Project, conn: sqlite3.Connection, side: Side, ctx: Cont
         side.patterns = [
             {"id": p.id, "pattern_type": p.pattern_type, "description": p.description,
              "confidence_score": p.confidence_score,
-             "effectiveness_rating": p.effectiveness_rating}
+             "effectiveness_rating": p.effectiveness_rating, "trusted": p.trusted}
             for p in list_patterns(project, context_ids=ids, limit=top)
         ]
         side.relevant_files = _relevant_from_scores(project, ctx.id, top)

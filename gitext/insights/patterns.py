@@ -57,7 +57,8 @@ def co_changes(branches: Sequence[BranchWork]) -> list[CoChange]:
     return out
 
 
-def _shape(rows: list[Any], names: dict[str, tuple[str, str]]) -> list[dict[str, Any]]:
+def _shape(rows: list[Any], names: dict[str, tuple[str, str]],
+           least: int) -> list[dict[str, Any]]:
     out = []
     for r in rows:
         applicable = v.load(r["applicable_contexts"])
@@ -69,6 +70,7 @@ def _shape(rows: list[Any], names: dict[str, tuple[str, str]]) -> list[dict[str,
             "confidence_score": r["confidence_score"],
             "effectiveness_rating": r["effectiveness_rating"],
             "usage_count": r["usage_count"],
+            "trusted": int(r["usage_count"] or 0) >= least,
             "discovered_in": names.get(r["discovered_in_context"], (None, None))[0],
             "discovered_in_context": r["discovered_in_context"],
             "applicable_contexts": [
@@ -78,10 +80,6 @@ def _shape(rows: list[Any], names: dict[str, tuple[str, str]]) -> list[dict[str,
             "cross_context_effectiveness": v.load(r["cross_context_effectiveness"]),
         })
     return out
-
-
-_ORDER = (" ORDER BY COALESCE(p.effectiveness_rating, -1) DESC,"
-          " COALESCE(p.confidence_score, -1) DESC, p.id LIMIT ?")
 
 
 def patterns_across_worktrees(
@@ -95,13 +93,16 @@ def patterns_across_worktrees(
     if pattern_type is not None:
         sql += " AND p.pattern_type = ?"
         params.append(pattern_type)
+    from gitext.records.patterns import min_samples, ranking
+
+    least = min_samples(project)
     with project.db("knowledge").read() as conn:
         names = {r["id"]: (r["name"], r["context_type"]) for r in conn.execute(
             "SELECT id, name, context_type FROM contexts")}
         # SQLite: a negative LIMIT is none.
-        rows = conn.execute(sql + _ORDER, [*params, -1 if limit is None else max(1, limit)]
-                            ).fetchall()
-    return _shape(rows, names)
+        rows = conn.execute(f"{sql} ORDER BY {ranking(least, 'p.')} LIMIT ?",
+                            [*params, -1 if limit is None else max(1, limit)]).fetchall()
+    return _shape(rows, names, least)
 
 
 def context_patterns(
@@ -117,7 +118,7 @@ def context_patterns(
         return patterns_across_worktrees(project, pattern_type=pattern_type, limit=limit)
     from gitext.records.current import current_ids
     from gitext.records.lookup import family
-    from gitext.records.patterns import list_patterns
+    from gitext.records.patterns import list_patterns, min_samples
 
     cur = current_ids(project)
     with project.db("knowledge").read() as conn:
@@ -129,4 +130,4 @@ def context_patterns(
     shaped = [p.to_json() for p in found]
     for item in shaped:
         item["applicable_contexts"] = item["applicable_contexts"] or []
-    return _shape(shaped, names)
+    return _shape(shaped, names, min_samples(project))

@@ -24,6 +24,7 @@ from gitext.ids import derived_id
 from gitext.project import Project
 from gitext.records import values as v
 from gitext.records.lookup import context_names, family, find, unknown
+from gitext.records.patterns import min_samples
 
 
 @dataclass
@@ -74,6 +75,7 @@ def transfer(project: Project, source: str, target: str) -> TransferResult:
         ids = family(conn, src)
         marks = ",".join("?" * len(ids))
         created = 0
+        least = min_samples(project)
         patterns = conn.execute(
             f"SELECT * FROM success_patterns WHERE discovered_in_context IN ({marks})", ids
         ).fetchall()
@@ -89,7 +91,9 @@ def transfer(project: Project, source: str, target: str) -> TransferResult:
                 src.id, dst.id, f"pattern from {src.name}: {p['description'] or p['pattern_type']}",
                 {"kind": "pattern", "pattern_id": p["id"], "pattern_type": p["pattern_type"],
                  "via": "knowledge_transfer"},
-                p["confidence_score"], p["effectiveness_rating"], now,
+                # A rating of too few uses is not passed on: insights rank by it.
+                p["confidence_score"],
+                p["effectiveness_rating"] if (p["usage_count"] or 0) >= least else None, now,
             )
         decisions = conn.execute(
             f"SELECT * FROM project_decisions WHERE status = 'active' AND context_id IN ({marks})",

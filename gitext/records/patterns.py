@@ -3,6 +3,9 @@
 cross_context_effectiveness is a JSON object keyed by context id:
 `{"<context id>": {"name": "feature/x", "type": "worktree", "uses": 3, "successes": 2,
 "score": 0.667}}`; effectiveness_rating is the pattern's overall success rate.
+
+A pattern is trusted once it has `storage.lifecycle.pattern_learning_min_samples` recorded uses:
+before that its rating (one success is a rate of 1.0) does not rank it; it is listed, marked.
 """
 
 from __future__ import annotations
@@ -37,19 +40,35 @@ class Pattern:
     discovered_in_context: str | None
     applicable_contexts: Any
     cross_context_effectiveness: Any
+    trusted: bool  # usage_count has reached pattern_learning_min_samples
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Pattern:
+    def from_row(cls, row: sqlite3.Row, min_samples: int) -> Pattern:
+        uses = int(row["usage_count"] or 0)
         return cls(
             row["id"], row["pattern_type"], row["description"], v.load(row["context"]),
             v.load(row["success_indicators"]), v.load(row["failure_indicators"]),
-            row["confidence_score"], int(row["usage_count"] or 0), row["last_successful"],
+            row["confidence_score"], uses, row["last_successful"],
             row["effectiveness_rating"], row["discovered_in_context"],
             v.load(row["applicable_contexts"]), v.load(row["cross_context_effectiveness"]),
+            uses >= min_samples,
         )
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def min_samples(project: Project) -> int:
+    """Recorded uses before a pattern's effectiveness is trusted."""
+    return project.config.integer("storage.lifecycle.pattern_learning_min_samples")
+
+
+def ranking(min_uses: int, prefix: str = "") -> str:
+    """ORDER BY terms: trusted ratings first, best first; then by confidence, as an unrated
+    pattern is (a rating of too few uses says little, and a single success would top the list)."""
+    return (f"COALESCE(CASE WHEN {prefix}usage_count >= {int(min_uses)}"
+            f" THEN {prefix}effectiveness_rating END, -1) DESC,"
+            f" COALESCE({prefix}confidence_score, -1) DESC, {prefix}id")
 
 
 def record_pattern(
@@ -93,7 +112,7 @@ def record_pattern(
         )
         row = conn.execute("SELECT * FROM success_patterns WHERE id = ?", (pid,)).fetchone()
     touch_session(project, session_id)
-    return Pattern.from_row(row)
+    return Pattern.from_row(row, min_samples(project))
 
 
 def record_pattern_outcome(
@@ -135,7 +154,7 @@ def record_pattern_outcome(
             (uses, round(rating, 4), success, now, v.dump(per), v.dump(applicable), pattern_id),
         )
         out = conn.execute("SELECT * FROM success_patterns WHERE id = ?", (pattern_id,)).fetchone()
-    return Pattern.from_row(out)
+    return Pattern.from_row(out, min_samples(project))
 
 
 def list_patterns(
@@ -161,8 +180,8 @@ def list_patterns(
     if pattern_type is not None:
         where.append("pattern_type = ?")
         params.append(pattern_type)
-    sql, params = v.filtered(
-        "SELECT * FROM success_patterns", where, params,
-        "COALESCE(effectiveness_rating, -1) DESC, COALESCE(confidence_score, -1) DESC, id", limit)
+    least = min_samples(project)
+    sql, params = v.filtered("SELECT * FROM success_patterns", where, params, ranking(least),
+                             limit)
     with project.db("knowledge").read() as conn:
-        return [Pattern.from_row(r) for r in conn.execute(sql, params)]
+        return [Pattern.from_row(r, least) for r in conn.execute(sql, params)]
