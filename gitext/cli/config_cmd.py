@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -81,6 +82,17 @@ def set_(app: App, key: str, value: str, is_global: bool) -> None:
     """Store VALUE for KEY in the project's (or with --global the user's) config.toml."""
     with _target(app, is_global) as (path, project):
         cfgmod.set_value(path, key, value, project=project)
+    _warn_unused(app, key, path if project else None)
+
+
+def _warn_unused(app: App, key: str, project_file: Path | None) -> None:
+    """A value the spec allows that cannot take effect here is kept, and said."""
+    from gitext.search.unused import unused_settings
+
+    cfg = cfgmod.Config.load(GlobalLayout(app.global_root).config, project_file, os.environ)
+    for unused in unused_settings(cfg):
+        if key in unused.keys:
+            click.echo(f"warning: {unused.message}", err=True)
 
 
 @config.command("unset")

@@ -352,6 +352,24 @@ def writable(project: Project) -> list[Finding]:
                     " commands that read the store fail", hint=HINT)]
 
 
+def unused_settings(project: Project) -> list[Finding]:
+    """Embedding settings that cannot take effect (an index kind not built, a dimension the
+    model contradicts): information, as the rest works; the user may drop them."""
+    from gitext.search.unused import unused_settings as found
+
+    cfg = project.config
+    out = []
+    for unused in found(cfg):
+        key = unused.keys[0]
+        where = cfg.sources[key]
+        drop = ("unset the environment variable" if where == "environment" else
+                f"`git aircher config unset {key}"
+                f"{' --global' if where == str(project.global_layout.config) else ''}`")
+        out.append(Finding("setting_unused", "info", None, unused.message,
+                           hint=f"set in {where}; {drop} to stop this note"))
+    return out
+
+
 def diagnose(project: Project, *, quick: bool = False) -> DoctorReport:
     """Every check; the store is only read."""
     report = DoctorReport([])
@@ -366,6 +384,7 @@ def diagnose(project: Project, *, quick: bool = False) -> DoctorReport:
     report.findings.extend(writable(project))
     report.findings.extend(failed_records(project))
     report.findings.extend(hook_findings(project))
+    report.findings.extend(unused_settings(project))
     if "file_index" in sound:
         report.findings.extend(index_freshness(project))
         report.findings.extend(search_coverage(project))
