@@ -119,14 +119,23 @@ def _flatten(data: Mapping[str, object], prefix: str = "") -> dict[str, object]:
 
 def read_file(path: Path, *, project: bool = False) -> dict[str, Value]:
     """The validated keys of one TOML file; {} when it does not exist."""
+    return _checked(path, _entries(path), project=project)
+
+
+def _entries(path: Path) -> dict[str, object]:
+    """The file's keys as written, unchecked; {} when it does not exist."""
     try:
         data = tomllib.loads(path.read_text("utf-8"))
     except FileNotFoundError:
         return {}
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}", hint="fix or remove the file") from exc
+    return _flatten(data)
+
+
+def _checked(path: Path, entries: Mapping[str, object], *, project: bool) -> dict[str, Value]:
     values: dict[str, Value] = {}
-    for name, raw in _flatten(data).items():
+    for name, raw in entries.items():
         key = KEYS.get(name)
         if key is None:
             raise ConfigError(
@@ -251,20 +260,31 @@ def set_value(path: Path, name: str, text: str, *, project: bool) -> Value:
         value = coerce(key, text, bounded=True)
     except ValueError as exc:
         raise ConfigError(f"{name}: expected {exc}") from None
-    values = read_file(path, project=project)
-    values[name] = value
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(to_toml(values), "utf-8")
-    os.replace(tmp, path)
+    # The file's own mistake in this key (a bad value) is what this call mends: only the
+    # other keys must load.
+    entries = _entries(path)
+    entries[name] = value
+    values = _checked(path, entries, project=project)
+    _write(path, values)
     return value
 
 
 def unset_value(path: Path, name: str, *, project: bool) -> bool:
-    values = read_file(path, project=project)
-    if values.pop(name, None) is None:
+    """Remove one key from a config file; False when it was not there. A key the file holds
+    goes even when it is unknown (a typo) or its value bad: that mends the file."""
+    entries = _entries(path)
+    if name not in KEYS and name not in entries:
+        raise ConfigError(f"unknown key {name}", hint=_close_hint(name))
+    present = entries.pop(name, None) is not None
+    values = _checked(path, entries, project=project)
+    if not present:
         return False
+    _write(path, values)
+    return True
+
+
+def _write(path: Path, values: Mapping[str, Value]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(to_toml(values), "utf-8")
     os.replace(tmp, path)
-    return True

@@ -34,9 +34,11 @@ class Project:
 
     @classmethod
     def locate(
-        cls, start: Path, global_root: Path, environ: Mapping[str, str] | None = None
+        cls, start: Path, global_root: Path, environ: Mapping[str, str] | None = None,
+        *, own_settings: bool = True,
     ) -> Project:
-        """Find the repository and its settings; creates nothing."""
+        """Find the repository and its settings; creates nothing. ``own_settings=False`` leaves
+        the project's config.toml out (`config set` mending a file that does not load)."""
         repo = GitRepo.find(start)
         for where in (repo.root, repo.info.main_root):
             if (why := unusable_path(str(where))) is not None:
@@ -58,6 +60,8 @@ class Project:
                              " (AIRCHER_STORAGE_DATA_DIR or the global config) to another"
                              " folder")
         layout = ProjectLayout(data_dir)
+        if not own_settings:
+            return cls(repo, glob, layout, base)
         try:
             config = Config.load(glob.config, settings_file(layout), environ)
         except ConfigError:

@@ -165,3 +165,46 @@ def test_broken_config_file_is_one_error_line(repo: Path, aircher) -> None:  # t
     lines = r.err.strip().splitlines()
     assert lines[0].startswith("error: ") and "config.toml" in lines[0] and "cache_size" in lines[0]
     assert "Traceback" not in r.err
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("[storage]\nmax_db_size = 1000000\n", "storage.max_db_size: expected a string"),
+        ("[storage]\nmax_db_sise = '2GB'\n", "unknown key storage.max_db_sise"),
+        ("[storage\n", "not valid TOML"),
+    ],
+)
+def test_get_and_list_report_a_broken_project_file(repo: Path, aircher, content: str,  # type: ignore[no-untyped-def]
+                                                   message: str) -> None:
+    """QA round 13b: 09. They showed the defaults (exit 0) while every other command refused."""
+    assert aircher(repo, "init").code == 0
+    path = repo / ".agents" / "config.toml"
+    path.write_text(content)
+    for args in (("get", "storage.max_db_size"), ("list",), ("list", "--json")):
+        r = aircher(repo, "config", *args)
+        assert r.code == 2 and r.out == "", (args, r)
+        first = r.err.splitlines()[0]
+        assert first.startswith(f"error: {path}: ") and message in first, (args, r.err)
+        assert "Traceback" not in r.err
+
+
+def test_set_and_unset_mend_the_key_they_change(repo: Path, aircher) -> None:  # type: ignore[no-untyped-def]
+    """QA round 13b: 09. A misspelt key goes with `config unset`, a bad value with `config
+    set`; a mistake in another key stays an error and nothing is written."""
+    assert aircher(repo, "init").code == 0
+    path = repo / ".agents" / "config.toml"
+    path.write_text("[storage]\nmax_db_sise = '2GB'\n[storage.sqlite]\ncache_size = -2000\n")
+    r = aircher(repo, "config", "unset", "storage.max_db_sise")
+    assert r.code == 0, r.err
+    assert aircher(repo, "config", "get", "storage.sqlite.cache_size").out.strip() == "-2000"
+    path.write_text("[storage]\nmax_db_size = 5\n")
+    assert aircher(repo, "config", "set", "storage.max_db_size", "2GB").code == 0
+    assert aircher(repo, "config", "get", "storage.max_db_size").out.strip() == "2GB"
+    broken = "[storage]\nmax_db_size = 5\n[storage.sqlite]\ncache_size = 'x'\n"
+    path.write_text(broken)
+    r = aircher(repo, "config", "set", "storage.max_db_size", "2GB")
+    assert r.code == 2 and "cache_size: expected an integer" in r.err
+    assert path.read_text() == broken
+    r = aircher(repo, "config", "unset", "storage.nothing_like_it")
+    assert r.code == 2 and r.err.startswith("error: unknown key storage.nothing_like_it")

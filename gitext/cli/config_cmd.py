@@ -13,7 +13,7 @@ from gitext import config as cfgmod
 from gitext.cli.app import App
 from gitext.cli.output import emit_json, json_option, table
 from gitext.config_keys import KEYS
-from gitext.errors import UsageError
+from gitext.errors import ConfigError, UsageError
 from gitext.layout import GlobalLayout
 
 global_option = click.option(
@@ -29,6 +29,10 @@ def config() -> None:
 def _effective(app: App) -> cfgmod.Config:
     try:
         return app.project().config  # type: ignore[no-any-return]
+    except ConfigError:
+        # A config file that does not load is reported as every other command reports it:
+        # showing the defaults instead would hide the very mistake being looked for.
+        raise
     except UsageError:
         # Outside a repository only the global layers exist.
         return cfgmod.Config.load(GlobalLayout(app.global_root).config)
@@ -56,7 +60,15 @@ def _target(app: App, is_global: bool) -> Iterator[tuple[Path, bool]]:
         layout.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         yield layout.config, False
         return
-    project = app.project()
+    try:
+        project = app.project()
+    except ConfigError:
+        # The project's config.toml does not load: `set` and `unset` may be what mends it (a
+        # bad value replaced, a misspelt key removed); its other keys are checked as it is
+        # written. A mistake in the global file or the environment is still raised here.
+        from gitext.project import Project
+
+        project = Project.locate(app.cwd, app.global_root, os.environ, own_settings=False)
     project.require_init()
     from gitext.config_copy import tracked
     from gitext.lifecycle.exposure import mend
@@ -101,8 +113,6 @@ def _warn_unused(app: App, key: str, project_file: Path | None) -> None:
 @click.pass_obj
 def unset(app: App, key: str, is_global: bool) -> None:
     """Remove KEY from the project's (or the user's) config.toml."""
-    if key not in KEYS:
-        raise UsageError(f"unknown key {key}")
     with _target(app, is_global) as (path, project):
         cfgmod.unset_value(path, key, project=project)
 
