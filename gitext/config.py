@@ -20,6 +20,7 @@ ENV_PREFIX = "AIRCHER_"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$", re.I)
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)?\s*$", re.I)
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _SIZE_UNITS = {
     "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
     "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40,
@@ -67,6 +68,10 @@ def coerce(key: Key, raw: object, *, bounded: bool = False) -> Value:
         if isinstance(raw, int) and not isinstance(raw, bool):
             if bounded and key.low is not None and raw < key.low:
                 raise ValueError(f"an integer of at least {key.low}, got {raw!r}")
+            # Wider than 64 bits is no TOML integer, and SQLite cannot take it as a parameter
+            # (every search died of an OverflowError): refused in files too, as never valid.
+            if not _INT64_MIN <= raw <= _INT64_MAX:
+                raise ValueError(f"an integer from {_INT64_MIN} to {_INT64_MAX}, got {raw!r}")
             return raw
         raise ValueError(f"an integer, got {raw!r}")
     if kind in ("float", "fraction"):

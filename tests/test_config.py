@@ -68,6 +68,9 @@ def test_layers_in_order(tmp_path: Path) -> None:
         ("[storage.sqlite]\njournal_mode = 'FAST'\n", "expected one of WAL"),
         ("[storage.monitoring]\ndisk_usage_alert_threshold = 1.5\n", "from 0 to 1"),
         ("[storage.embeddings]\nenabled = 'maybe'\n", "true or false"),
+        # QA round 13b: 02. Wider than 64 bits: every search died of an OverflowError.
+        ("[storage.sync]\nhistory_limit = 99999999999999999999999\n",
+         "history_limit: expected an integer from -9223372036854775808 to 9223372036854775807"),
     ],
 )
 def test_bad_config_names_file_and_key(tmp_path: Path, content: str, message: str) -> None:
@@ -90,6 +93,13 @@ def test_bad_config_names_file_and_key(tmp_path: Path, content: str, message: st
         ("storage.lifecycle.session_expire_after", "0s", "a duration longer than 0, got '0s'"),
         ("storage.max_db_size", "0MB", "a size larger than 0, got '0MB'"),
         ("storage.sqlite.mmap_size", "-1", "an integer of at least 0, got -1"),
+        # QA round 13b: 02: not even a TOML integer; search and relevant then crashed.
+        ("storage.sync.history_limit", "99999999999999999999999",
+         "an integer from -9223372036854775808 to 9223372036854775807,"
+         " got 99999999999999999999999"),
+        ("storage.sqlite.cache_size", "-9223372036854775809",
+         "an integer from -9223372036854775808 to 9223372036854775807,"
+         " got -9223372036854775809"),
     ],
 )
 def test_set_refuses_values_that_mean_nothing(tmp_path: Path, key: str, text: str,
