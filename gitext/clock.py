@@ -23,7 +23,19 @@ def now() -> str:
 
 
 def to_ts(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    # isoformat, not strftime: glibc writes the year 500 as "500", which sorts after "2026"
+    # as text, so a cutoff that far back would have taken every row for older than it.
+    return datetime.fromtimestamp(seconds, UTC).isoformat(" ")[:19]
+
+
+def ago(seconds: float) -> str:
+    """The timestamp `seconds` before now, for `… < ago(span)` cutoffs. A span reaching past
+    the first time a timestamp can name (999999 days: a common way to say "never") gives "",
+    which no timestamp is less than: nothing is that old, everything is kept."""
+    try:
+        return to_ts(epoch() - seconds)
+    except (OverflowError, ValueError, OSError):
+        return ""
 
 
 def from_ts(text: str) -> float:

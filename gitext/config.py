@@ -30,7 +30,8 @@ _SIZE_UNITS = {
 def parse_duration(text: str) -> float:
     """Seconds in "500ms", "1s", "5m", "24h", "7d", "2w"."""
     m = _DURATION.match(text)
-    if not m:
+    # Too many digits make float() infinite, which no wait or date can use.
+    if not m or not math.isfinite(float(m.group(1))):
         raise ValueError(f"a duration such as 30s, 5m, 24h or 7d, got {text!r}")
     return float(m.group(1)) * _DURATION_UNITS[m.group(2).lower()]
 
@@ -38,7 +39,7 @@ def parse_duration(text: str) -> float:
 def parse_size(text: str) -> int:
     """Bytes in "10MB", "1GB", "512KiB" or a plain number of bytes."""
     m = _SIZE.match(text)
-    if not m:
+    if not m or not math.isfinite(float(m.group(1))):
         raise ValueError(f"a size such as 10MB or 1GB, got {text!r}")
     return int(float(m.group(1)) * _SIZE_UNITS[(m.group(2) or "B").upper()])
 

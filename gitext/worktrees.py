@@ -70,7 +70,7 @@ def reconcile(
     rows = conn.execute(
         "SELECT id, last_active, status FROM worktrees WHERE project_id = ?", (project_id,)
     ).fetchall()
-    cutoff = clock.to_ts(clock.epoch() - inactive_after)
+    cutoff = clock.ago(inactive_after)
     for row in rows:
         if row["id"] not in seen:
             if row["status"] != "stale":

@@ -218,3 +218,20 @@ def test_set_and_unset_mend_the_key_they_change(repo: Path, aircher) -> None:  #
     assert path.read_text() == broken
     r = aircher(repo, "config", "unset", "storage.nothing_like_it")
     assert r.code == 2 and r.err.startswith("error: unknown key storage.nothing_like_it")
+
+
+def test_durations_and_sizes_too_long_to_use(tmp_path: Path) -> None:
+    """QA round 13b: 03. Digits enough to make float() infinite are no duration or size (the
+    opening of every database died converting one); a busy_timeout of "999999d" ("as long as
+    it takes") is as long as SQLite's C int holds, not wrapped round to no wait at all."""
+    from gitext.store.connection import Pragmas
+
+    path = tmp_path / "config.toml"
+    for key, text in (("storage.sqlite.busy_timeout", "9" * 400 + "d"),
+                      ("storage.max_db_size", "9" * 400 + "GB")):
+        section, name = key.rsplit(".", 1)
+        path.write_text(f"[{section}]\n{name} = '{text}'\n")
+        with pytest.raises(ConfigError, match=f"{name}: expected a"):
+            read_file(path)
+    path.write_text("[storage.sqlite]\nbusy_timeout = '999999d'\n")
+    assert Pragmas.from_config(Config.load(path)).busy_timeout_ms == 2**31 - 1

@@ -65,9 +65,7 @@ def open_archive(project: Project) -> Iterator[Database]:
 def candidates(project: Project) -> list[str]:
     """Ids of conversations the retention policy says should be archived, oldest first."""
     cfg = project.config
-    cutoff = clock.to_ts(
-        clock.epoch() - cfg.integer("storage.lifecycle.conversation_archive_days") * 86400
-    )
+    cutoff = clock.ago(cfg.integer("storage.lifecycle.conversation_archive_days") * 86400)
     keep = max(0, cfg.integer("storage.lifecycle.conversation_max_per_project"))
     with project.db("conversations").read() as conn:
         rows = conn.execute(

@@ -83,7 +83,7 @@ def _sessions(project: Project, dry: bool) -> tuple[int, str]:
     if dry:
         with project.db("sessions").read() as conn:
             n = conn.execute("SELECT count(*) FROM sessions WHERE status = 'active' AND"
-                             " last_activity < ?", (clock.to_ts(clock.epoch() - idle),)
+                             " last_activity < ?", (clock.ago(idle),)
                              ).fetchone()[0]
         return int(n), "idle sessions expired"
     return expire_sessions(project, idle), "idle sessions expired"

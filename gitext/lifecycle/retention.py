@@ -59,9 +59,7 @@ def prune_file_versions(project: Project, *, dry_run: bool = False) -> int:
     next), and a busy file's older changes taken out of them changed its rankings."""
     cfg = project.config
     keep = max(1, cfg.integer("storage.lifecycle.file_version_max_count"))
-    cutoff = clock.to_ts(
-        clock.epoch() - cfg.integer("storage.lifecycle.file_version_retention_days") * 86400
-    )
+    cutoff = clock.ago(cfg.integer("storage.lifecycle.file_version_retention_days") * 86400)
     window = max(1, cfg.integer("storage.sync.history_limit"))
     sql = (
         "WITH RECURSIVE chain(sha, n) AS (SELECT head, 0 FROM sync_state"

@@ -221,7 +221,7 @@ def expire_sessions(project: Project, idle_seconds: float) -> int:
     `last_activity` stays the last record written into it, so the idle time that expired it
     stays knowable and `session list` shows no activity nobody had.
     """
-    cutoff = clock.to_ts(clock.epoch() - idle_seconds)
+    cutoff = clock.ago(idle_seconds)
     now = clock.now()
     with project.db("sessions").write() as conn:
         rows = conn.execute(

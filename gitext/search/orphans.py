@@ -40,7 +40,7 @@ def drop_unreferenced(conn: sqlite3.Connection, grace: float = ORPHAN_GRACE) -> 
     conn.execute("DELETE FROM temp.unheld")
     revive(conn)
     conn.execute("DELETE FROM search_orphans WHERE since <= ?",
-                 (clock.to_ts(clock.epoch() - grace),))
+                 (clock.ago(grace),))
     return left
 
 

@@ -15,6 +15,8 @@ from gitext.store.migrate import migrate
 if TYPE_CHECKING:
     from gitext.lifecycle.querylog import SlowQueryLog
 
+_MAX_BUSY_MS = 2**31 - 1
+
 
 @dataclass(frozen=True)
 class Pragmas:
@@ -35,7 +37,10 @@ class Pragmas:
             temp_store=cfg.text("storage.sqlite.temp_store"),
             mmap_size=cfg.integer("storage.sqlite.mmap_size"),
             auto_vacuum=cfg.text("storage.sqlite.auto_vacuum"),
-            busy_timeout_ms=int(cfg.seconds("storage.sqlite.busy_timeout") * 1000),
+            # SQLite keeps the wait in a C int: a longer one ("999999d", for "wait as long as
+            # it takes") would wrap round to no wait at all.
+            busy_timeout_ms=int(min(cfg.seconds("storage.sqlite.busy_timeout") * 1000,
+                                    _MAX_BUSY_MS)),
         )
 
 

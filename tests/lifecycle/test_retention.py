@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import time
 
+import pytest
+
 from gitext import clock
 from gitext.ids import new_id
 from gitext.lifecycle.archive import (
@@ -14,7 +16,7 @@ from gitext.lifecycle.archive import (
     search_archived,
 )
 from gitext.lifecycle.doctor import diagnose
-from gitext.lifecycle.maintenance import run_maintenance
+from gitext.lifecycle.maintenance import TIERS, run_maintenance
 from gitext.lifecycle.retention import (
     expire_session_cache,
     prune_file_versions,
@@ -192,3 +194,38 @@ def test_embeddings_of_blobs_no_tree_uses_go(project: Project) -> None:
     with project.db("knowledge").read() as conn:
         left = {r[0] for r in conn.execute("SELECT content_hash FROM embedding_metadata")}
     assert left == {blob_b}
+
+
+@pytest.mark.parametrize("days", [999_999, 500_000])
+def test_a_retention_of_ages_keeps_everything(project: Project, days: int) -> None:
+    """QA round 13b: 03. 999999 days ("never") put the cutoff before the year 1: every tier
+    failed with "year -711 is out of range". 500000 days gave the year 657, written "657" by
+    strftime, which sorts after "2026": every row would have counted as older than that."""
+    clock.set_now(T0)
+    cfg = project.config.values
+    cfg["storage.lifecycle.conversation_archive_days"] = days
+    cfg["storage.lifecycle.file_version_retention_days"] = days
+    cfg["storage.lifecycle.file_version_max_count"] = 1
+    cfg["storage.lifecycle.session_expire_after"] = f"{days}d"
+    cfg["storage.backup.backup_retain_days"] = days
+    old = clock.to_ts(T0 - 400 * DAY)
+    add_conversations(project, 2, when=old)
+    with project.db("file_index").write() as conn:
+        conn.execute("INSERT INTO files (id, path, name) VALUES ('f', 'f', 'f')")
+        for age in (400, 500):
+            conn.execute("INSERT INTO file_changes (id, file_id, change_type, changed_at)"
+                         " VALUES (?, 'f', 'modified', ?)",
+                         (f"f-{age}", clock.to_ts(T0 - age * DAY)))
+    with project.db("sessions").write() as conn:
+        conn.execute("INSERT INTO sessions (id, status, last_activity) VALUES ('s', 'active', ?)",
+                     (old,))
+    report = run_maintenance(project, TIERS)
+    assert report.ok, [t for t in report.tasks if t.error]
+    assert archived_count(project) == 0
+    with project.db("file_index").read() as conn:
+        left = conn.execute("SELECT count(*) FROM file_changes WHERE file_id = 'f'").fetchone()
+    assert left[0] == 2
+    with project.db("sessions").read() as conn:
+        assert conn.execute("SELECT status FROM sessions WHERE id = 's'").fetchone()[0] == "active"
+    assert clock.ago(days * DAY) < old
+    assert clock.ago(float("inf")) == ""
