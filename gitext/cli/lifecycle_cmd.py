@@ -26,7 +26,7 @@ def maintain(
 ) -> None:
     """Run retention and maintenance: the tiers named, or, with none, whatever is due."""
     from gitext.lifecycle.maintenance import TIERS, run_maintenance
-    from gitext.lifecycle.schedule import due
+    from gitext.lifecycle.schedule import due, record
 
     project = app.project()
     project.require_init()
@@ -37,6 +37,9 @@ def maintain(
     else:
         chosen = [t for t in due(project) if t in TIERS]
     report = run_maintenance(project, chosen, dry_run=dry_run)
+    if not dry_run:
+        # Run now, due again only after its interval: for this command and for the scheduler.
+        record(project, report.tiers)
     if as_json:
         emit_json(report.to_json())
     elif not report.tiers:

@@ -153,23 +153,36 @@ def run_due(project: Project, *, now: float | None = None) -> list[str]:
             except Exception as exc:  # a failing job is logged and retried next interval
                 error = f"{type(exc).__name__}: {exc}"
                 _log_failure(project, name, exc)
-            state = read_json(path)
-            last = _last_runs(state, now)
-            last[name] = now
-            state["last_run"] = last
-            errors = state.get("errors") if isinstance(state.get("errors"), dict) else {}
-            assert isinstance(errors, dict)
-            if error is None:
-                errors.pop(name, None)
-            else:
-                errors[name] = {"at": now, "error": error}
-            state["errors"] = errors
-            requested = state.get("requested")
-            if isinstance(requested, list) and name in requested:
-                requested.remove(name)
-            write_json(path, state)
+            _record(project, name, now, error)
             ran.append(name)
     return ran
+
+
+def record(project: Project, names: list[str], *, now: float | None = None) -> None:
+    """Record jobs run outside the scheduler (`git aircher maintain`) as it records its own,
+    so neither runs them again within their interval."""
+    now = clock.epoch() if now is None else now
+    for name in names:
+        _record(project, name, now, None)
+
+
+def _record(project: Project, name: str, now: float, error: str | None) -> None:
+    path = state_path(project.layout, STATE)
+    state = read_json(path)
+    last = _last_runs(state, now)
+    last[name] = now
+    state["last_run"] = last
+    errors = state.get("errors") if isinstance(state.get("errors"), dict) else {}
+    assert isinstance(errors, dict)
+    if error is None:
+        errors.pop(name, None)
+    else:
+        errors[name] = {"at": now, "error": error}
+    state["errors"] = errors
+    requested = state.get("requested")
+    if isinstance(requested, list) and name in requested:
+        requested.remove(name)
+    write_json(path, state)
 
 
 def _log_failure(project: Project, name: str, exc: BaseException) -> None:

@@ -7,12 +7,14 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from gitext import clock
 from gitext.lifecycle.backup import list_backups
 from gitext.lifecycle.health import warnings
 from gitext.lifecycle.limits import check_size
 from gitext.lifecycle.runstate import try_lock
-from gitext.lifecycle.schedule import due, run_due
+from gitext.lifecycle.schedule import due, load_state, run_due
 from gitext.project import Project
 from tests.conftest import commit, open_project
 from tests.sync.helpers import wait_idle
@@ -121,3 +123,23 @@ def test_past_max_db_size_requests_maintenance(project: Project) -> None:
     state = json.loads((project.layout.run / "lifecycle.json").read_text())
     assert state.get("requested") == []
     assert any("past storage.max_db_size" in w for w in warnings(project))
+
+
+def test_maintain_records_the_tiers_it_ran(project: Project, aircher,  # type: ignore[no-untyped-def]
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """QA round 13b: 10. `maintain` ran the due tiers without recording them: a minute later
+    it ran them again, and so did the scheduler after it."""
+    root = project.repo.root
+    run_due(project, now=T0)
+    at = T0 + 8 * DAY
+    monkeypatch.setenv("AIRCHER_NOW", str(int(at)))
+    r = aircher(root, "maintain")
+    assert r.code == 0 and r.out.startswith("maintenance (daily, weekly): done"), r
+    monkeypatch.setenv("AIRCHER_NOW", str(int(at + 60)))
+    assert aircher(root, "maintain").out == "nothing is due\n"
+    assert due(project, at + 120) == ["health", "backup"]  # neither was maintain's to run
+    # A dry run changes nothing, its record included; a tier named runs and is recorded.
+    assert aircher(root, "maintain", "--monthly", "--dry-run").code == 0
+    assert load_state(project)["last_run"]["monthly"] == T0
+    assert aircher(root, "maintain", "--monthly").code == 0
+    assert load_state(project)["last_run"]["monthly"] == int(at + 60)
