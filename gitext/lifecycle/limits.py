@@ -1,7 +1,8 @@
 """Limits: `max_db_size` and a full disk.
 
-`check_size` is cheap (a few stat calls) so the write path can call it after a write: past the
-limit it returns a warning, logs it once, and asks the scheduler for maintenance. A full disk
+`check_size` is cheap (a few stat calls): the background worker calls it after each pass's
+writes. Past the limit it returns a warning, logs it once, and asks the scheduler for
+maintenance. A full disk
 surfaces as SQLite's "database or disk is full" (or ENOSPC from the OS); SQLite then rolls the
 transaction back and the file stays intact, so all we add is a clear error.
 """

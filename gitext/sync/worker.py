@@ -158,6 +158,7 @@ def follow_ups() -> list[tuple[str, FollowUp]]:
     """Heavy work after the journal is drained. Imported here, not at the top: the worker
     that only applies a commit's record must not pay for scikit-learn."""
     from gitext.insights.insights import refresh as insights_refresh
+    from gitext.lifecycle.limits import check_size
     from gitext.lifecycle.schedule import run_due
     from gitext.relevance import refresh as relevance_refresh
     from gitext.search.indexer import update as search_update
@@ -181,6 +182,9 @@ def follow_ups() -> list[tuple[str, FollowUp]]:
         ("search", search),
         ("relevance", relevance),
         ("insights", insights_refresh),
+        # After the writes of the pass, before the schedule, which then runs what it asks for;
+        # a few stats, here rather than in the hooks, which must stay fast.
+        ("size", check_size),
         ("lifecycle", lambda p: run_due(p)),
     ]
 

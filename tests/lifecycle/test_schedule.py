@@ -16,7 +16,7 @@ from gitext.lifecycle.limits import check_size
 from gitext.lifecycle.runstate import try_lock
 from gitext.lifecycle.schedule import due, load_state, run_due
 from gitext.project import Project
-from tests.conftest import commit, open_project
+from tests.conftest import commit, open_project, run_git_aircher
 from tests.sync.helpers import wait_idle
 
 T0 = 1_800_000_000.0
@@ -143,3 +143,20 @@ def test_maintain_records_the_tiers_it_ran(project: Project, aircher,  # type: i
     assert load_state(project)["last_run"]["monthly"] == T0
     assert aircher(root, "maintain", "--monthly").code == 0
     assert load_state(project)["last_run"]["monthly"] == int(at + 60)
+
+
+def test_the_worker_checks_max_db_size_after_its_writes(live: Path) -> None:
+    """QA round 13b: 01. Nothing called check_size: a store past storage.max_db_size never
+    warned nor asked for maintenance."""
+    wait_idle(live)
+    assert run_git_aircher(live, "config", "set", "storage.max_db_size", "10KB").code == 0
+    commit(live, {"b.txt": "b\n"}, "b")
+    wait_idle(live)
+    p = open_project(live)
+    try:
+        log = (p.layout.logs / "storage.log").read_text()
+        assert "past storage.max_db_size (10KB)" in log and "maintenance requested" in log
+        # Asked for; not yet run: init ran the weekly tier within the hour.
+        assert load_state(p)["requested"] == ["daily", "quarterly", "weekly"]
+    finally:
+        p.close()
