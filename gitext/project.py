@@ -105,8 +105,9 @@ class Project:
             # events unapplied at every pass, so only a command's reads are bounded.
             timeout = (0.0 if querylog.BACKGROUND
                        else perf.seconds("storage.performance.query_timeout"))
+            logs = self.layout.logs
             self._dbs[name] = Database(
-                lambda: open_database(path, name, pragmas, slow_log=slow),
+                lambda: open_database(path, name, pragmas, slow_log=slow, logs=logs),
                 pool_size=perf.integer("storage.performance.connection_pool_size"),
                 max_readers=perf.integer("storage.performance.concurrent_reads"),
                 batch_size=perf.integer("storage.performance.batch_insert_size"),

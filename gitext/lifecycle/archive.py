@@ -55,7 +55,9 @@ class ArchiveResult:
 def open_archive(project: Project) -> Iterator[Database]:
     path = project.layout.db(ARCHIVE_DB)
     pragmas = project.pragmas
-    db = Database(lambda: open_database(path, ARCHIVE_DB, pragmas), pool_size=1, max_readers=2)
+    logs = project.layout.logs
+    db = Database(lambda: open_database(path, ARCHIVE_DB, pragmas, logs=logs), pool_size=1,
+                  max_readers=2)
     try:
         yield db
     finally:

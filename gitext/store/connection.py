@@ -65,9 +65,10 @@ def connect(path: Path, *, slow_log: SlowQueryLog | None = None) -> sqlite3.Conn
 
 def open_database(
     path: Path, db: str, pragmas: Pragmas, *, migrate_schema: bool = True,
-    slow_log: SlowQueryLog | None = None,
+    slow_log: SlowQueryLog | None = None, logs: Path | None = None,
 ) -> sqlite3.Connection:
-    """A connection with our pragmas, its schema brought up to date."""
+    """A connection with our pragmas, its schema brought up to date. ``logs`` is the folder
+    whose storage.log hears of a journal mode left for a later open (`_journal_mode`)."""
     fresh = not path.exists() or path.stat().st_size == 0
     conn = connect(path, slow_log=slow_log)
     try:
@@ -75,7 +76,7 @@ def open_database(
         if fresh:
             # auto_vacuum only takes effect before the first table is created.
             conn.execute(f"PRAGMA auto_vacuum = {pragmas.auto_vacuum}")
-        _apply(conn, pragmas)
+        _apply(conn, pragmas, path, logs)
         if migrate_schema:
             migrate(conn, db, str(path))
     except sqlite3.DatabaseError as exc:
@@ -91,12 +92,40 @@ def open_database(
     return conn
 
 
-def _apply(conn: sqlite3.Connection, p: Pragmas) -> None:
-    mode = conn.execute(f"PRAGMA journal_mode = {p.journal_mode}").fetchone()[0]
-    if str(mode).upper() != p.journal_mode.upper():
-        raise AircherError(f"could not set journal_mode={p.journal_mode} (got {mode})")
+def _apply(conn: sqlite3.Connection, p: Pragmas, path: Path, logs: Path | None) -> None:
+    _journal_mode(conn, p.journal_mode, path, logs)
     conn.execute(f"PRAGMA synchronous = {p.synchronous}")
     conn.execute(f"PRAGMA cache_size = {int(p.cache_size)}")
     conn.execute(f"PRAGMA temp_store = {p.temp_store}")
     conn.execute(f"PRAGMA mmap_size = {int(p.mmap_size)}")
     conn.execute("PRAGMA foreign_keys = ON")
+
+
+_SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
+_told: set[tuple[Path | None, str]] = set()
+
+
+def _journal_mode(conn: sqlite3.Connection, wanted: str, path: Path, logs: Path | None) -> None:
+    """Set the journal mode, or go on in the current one when the change must wait.
+
+    Leaving WAL needs the only connection to the file, and a store is seldom that free: the
+    worker holds it for seconds after each commit, an agent's `Project` for as long as it
+    likes. Refusing every command meanwhile ("database is locked", while doctor found nothing
+    wrong) helped nobody; the change is made at an open that finds the store free, and
+    storage.log says so once per process."""
+    try:
+        mode = conn.execute(f"PRAGMA journal_mode = {wanted}").fetchone()[0]
+    except sqlite3.OperationalError as exc:
+        if (getattr(exc, "sqlite_errorcode", 0) & 0xFF) not in (_SQLITE_BUSY, _SQLITE_LOCKED):
+            raise
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+        if (logs, wanted) not in _told and logs is not None:
+            _told.add((logs, wanted))
+            from gitext.sync.logbook import log
+
+            log(logs, "storage", f"{path.name}: journal_mode stays {str(mode).upper()} for now,"
+                f" another process has the database open; {wanted} is set at an open that"
+                " finds it free")
+        return
+    if str(mode).upper() != wanted.upper():
+        raise AircherError(f"could not set journal_mode={wanted} (got {mode})")
