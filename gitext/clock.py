@@ -38,5 +38,14 @@ def ago(seconds: float) -> str:
         return ""
 
 
+def later(seconds: float) -> str | None:
+    """The timestamp `seconds` from now, or None when that is past the last one a timestamp
+    can name (year 9999): an expiry that far off is no expiry."""
+    try:
+        return to_ts(epoch() + seconds)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
 def from_ts(text: str) -> float:
     return datetime.strptime(text[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC).timestamp()

@@ -19,10 +19,11 @@ from gitext.records.sessions import TOUCH_SQL
 def cache_set(
     project: Project, session_id: str, key: str, value: Any, *, ttl_seconds: float | None = None
 ) -> None:
-    """Store `value` (JSON) under `key`; with `ttl_seconds` it expires that long from now."""
+    """Store `value` (JSON) under `key`; with `ttl_seconds` it expires that long from now
+    (never, when that is past the year 9999)."""
     key = v.req_text(key, "cache key", max_len=1000)
     ttl = v.number(ttl_seconds, "ttl_seconds", lo=0.0)
-    expires = None if ttl is None else clock.to_ts(clock.epoch() + ttl)
+    expires = None if ttl is None else clock.later(ttl)
     text = v.dump(value, "cache value")
     now = clock.now()
     with project.db("sessions").write() as conn:

@@ -28,7 +28,7 @@ from gitext.records import (
     start_session,
 )
 from gitext.records.preferences import unset_preference
-from gitext.records.session_cache import cache_items
+from gitext.records.session_cache import cache_delete, cache_items
 from gitext.records.sessions import TOUCH_SQL, expire_sessions
 from gitext.worktrees import worktree_id
 from tests.conftest import commit, git
@@ -106,6 +106,11 @@ def test_cache_expiry(project: Project) -> None:
     clock.set_now(1_900_000_000)
     cache_set(project, s.id, "short", {"v": 1}, ttl_seconds=60)
     cache_set(project, s.id, "forever", [1, 2])
+    # A time to live past the year 9999 is no expiry, not an overflow.
+    cache_set(project, s.id, "ages", "x", ttl_seconds=1e20)
+    assert rows(project, "sessions", "SELECT expires_at FROM session_cache"
+                " WHERE cache_key = 'ages'")[0][0] is None
+    cache_delete(project, s.id, "ages")
     assert cache_get(project, s.id, "short") == {"v": 1}
     clock.set_now(1_900_000_061)
     assert cache_get(project, s.id, "short", "gone") == "gone"  # expired, not yet purged
