@@ -146,10 +146,11 @@ def restore(app: App, conversation_id: str, replace: bool) -> None:
     from gitext.errors import UsageError
     from gitext.lifecycle.archive import restore_archived
 
-    if not restore_archived(app.project(), conversation_id, replace=replace):
+    restored = restore_archived(app.project(), conversation_id, replace=replace)
+    if restored is None:
         raise UsageError(f"no archived conversation {conversation_id!r}",
                          hint="`git aircher conversation search --archived WORDS` finds them")
-    click.echo(f"restored {conversation_id}")
+    click.echo(f"restored {restored}")
 
 
 @conversation.command("export")

@@ -244,9 +244,12 @@ def _snippet(text: str, word: str, width: int = 160) -> str:
     return ("…" if start else "") + piece + ("…" if start + width < len(text) else "")
 
 
-def restore_archived(project: Project, conversation_id: str, *, replace: bool = False) -> bool:
+def restore_archived(
+    project: Project, conversation_id: str, *, replace: bool = False
+) -> str | None:
     """Move one conversation back to conversations.db (status 'active', updated_at now, so the
-    policy does not archive it again at once). False when the archive does not hold it. A live
+    policy does not archive it again at once); its full id, or None when the archive does not
+    hold it. A live
     conversation with the same id is an error, or with `replace` deleted first."""
     from gitext.errors import UsageError
     from gitext.records.conversations import LISTED, resolve_id
@@ -257,7 +260,7 @@ def restore_archived(project: Project, conversation_id: str, *, replace: bool = 
         # Said as every command taking an id says it, archive or not (session 18: cli-2).
         if len(conversation_id) < MIN_PREFIX:
             raise too_short("conversation", conversation_id, LISTED)
-        return False
+        return None
 
     with open_archive(project) as archive:
         with archive.read() as aconn:
@@ -265,12 +268,12 @@ def restore_archived(project: Project, conversation_id: str, *, replace: bool = 
                 conversation_id = resolve_id(aconn, conversation_id)
             except UsageError as exc:
                 if exc.message.startswith("no conversation"):
-                    return False
+                    return None
                 raise
             ids = [conversation_id]
             copied = {t: _read(aconn, t, ids) for t in TABLES}
         if not copied["conversations"][1]:
-            return False
+            return None
         with project.db("conversations").write() as conn:
             if conn.execute("SELECT 1 FROM conversations WHERE id = ?", ids).fetchone():
                 if not replace:
@@ -292,7 +295,7 @@ def restore_archived(project: Project, conversation_id: str, *, replace: bool = 
             )
         with archive.write() as aconn:
             _delete(aconn, ids)
-    return True
+    return conversation_id
 
 
 def find_archived(project: Project, id_or_prefix: str) -> str | None:

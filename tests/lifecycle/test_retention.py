@@ -156,8 +156,8 @@ def test_old_and_surplus_conversations_are_archived_searchable_restorable(
     assert search_archived(project, "day1", 10) == []  # live conversations are not here
     assert [h["conversation_id"] for h in search_archived(project, "day4", 10)] == [recent[3]] * 3
 
-    assert restore_archived(project, old[0]) is True
-    assert restore_archived(project, "no-such-id") is False
+    assert restore_archived(project, old[0]) == old[0]
+    assert restore_archived(project, "no-such-id") is None
     live = counts(project.layout.db("conversations"))
     assert live["conversations"] == 4 and live["messages"] == 12
     assert live["message_attachments"] == 1
@@ -170,7 +170,7 @@ def test_old_and_surplus_conversations_are_archived_searchable_restorable(
                             (old[0],)).fetchone()[0] == 3
     assert archived_count(project) == 2
     # A unique prefix, as `conversation show` and `export` take it (QA round 4).
-    assert restore_archived(project, old[1][:8]) is True
+    assert restore_archived(project, old[1][:8]) == old[1]
     assert archived_count(project) == 1
 
 

@@ -73,7 +73,7 @@ def test_export_holds_archived_conversations_and_import_puts_them_back(
     assert archived_ids(project) == {old}
     assert [r[0] for r in rows(project, "conversations", "SELECT id FROM conversations")] == [new]
     assert _export(project) == buf.getvalue()
-    assert restore_archived(project, old) is True
+    assert restore_archived(project, old) == old
     assert count(project, "conversations", "message_attachments") == 1
 
     run = aircher  # type: ignore[assignment]
@@ -123,7 +123,9 @@ def test_doctor_reports_a_conversation_both_archived_and_live_and_restore_replac
     hint = refused.err.splitlines()[-1]
     assert hint == f"hint: `git aircher conversation restore {old} --replace` puts the" \
         " archived copy in its place"
-    assert run(root, "conversation", "restore", old, "--replace").code == 0
+    replaced = run(root, "conversation", "restore", old[:8], "--replace")
+    # Said with the full id, not the prefix typed: the prefix may name another one later.
+    assert (replaced.code, replaced.out) == (0, f"restored {old}\n")
     assert archived_ids(project) == set()
     assert rows(project, "conversations", "SELECT provider FROM conversations WHERE id = ?",
                 (old,))[0][0] == "anthropic"
@@ -153,5 +155,5 @@ def test_an_archived_conversation_is_named_as_archived(
     # An id neither live nor archived is still no conversation.
     unknown = run(project.repo.root, "conversation", "show", "feedbeef")
     assert unknown.code == 2 and unknown.err.startswith("error: no conversation 'feedbeef'")
-    assert restore_archived(project, old) is True
+    assert restore_archived(project, old) == old
     assert len(add_message(project, old, "user", "one more").content or "") == 8
