@@ -158,16 +158,31 @@ def record_effectiveness(
 def list_effectiveness(
     project: Project, *, conversation_id: str | None = None, limit: int | None = 100
 ) -> list[Effectiveness]:
-    """Newest first; `limit` None means all."""
+    """Newest first; `limit` None means all. `conversation_id` may be a unique prefix, as
+    everywhere else a conversation is named."""
     where: list[str] = []
     params: list[Any] = []
-    if conversation_id is not None:
-        where.append("conversation_id = ?")
-        params.append(conversation_id)
-    sql, params = v.filtered("SELECT * FROM conversation_effectiveness", where, params,
-                             "recorded_at DESC, id", limit)
     with project.db("knowledge").read() as conn:
+        if conversation_id is not None:
+            where.append("conversation_id = ?")
+            params.append(_rated_conversation(project, conn, conversation_id))
+        sql, params = v.filtered("SELECT * FROM conversation_effectiveness", where, params,
+                                 "recorded_at DESC, id", limit)
         return [Effectiveness.from_row(r) for r in conn.execute(sql, params)]
+
+
+def _rated_conversation(project: Project, conn: sqlite3.Connection, id_or_prefix: str) -> str:
+    """The full id a conversation filter names: one the ratings name (a rated conversation may
+    have been archived or deleted since), else a live one, which has none yet."""
+    from gitext.records.conversations import LISTED, resolve_id
+    from gitext.records.lookup import NoRecord, record_id
+
+    rated = "(SELECT DISTINCT conversation_id AS id FROM conversation_effectiveness)"
+    try:
+        return record_id(conn, rated, "conversation", id_or_prefix, LISTED)
+    except NoRecord:
+        with project.db("conversations").read() as convs:
+            return resolve_id(convs, id_or_prefix)
 
 
 @dataclass(frozen=True)

@@ -54,3 +54,26 @@ def test_every_command_taking_a_record_id_answers_alike(project: Project, airche
     # And a unique prefix of 4 names the record everywhere, the pattern's included.
     r = aircher(root, "knowledge", "patterns", "outcome", "abcd1", "--success")
     assert r.code == 0 and "1 uses" in r.out, r.err
+
+
+def test_effectiveness_list_takes_a_conversation_prefix(project: Project, aircher: Any) -> None:
+    """`effectiveness list --conversation` took the full id only, and a prefix listed nothing
+    without a word, though the table beside it shows 8 characters (seen in session 18)."""
+    import json
+
+    from gitext.records import delete_conversation, record_effectiveness
+
+    root = project.repo.root
+    rated, unrated = (start_conversation(project, "p", title=t).id for t in ("r", "u"))
+    record_effectiveness(project, rated, success_score=0.75)
+
+    def listed(given: str) -> Any:
+        r = aircher(root, "knowledge", "effectiveness", "list", "--conversation", given, "--json")
+        return json.loads(r.out) if r.code == 0 else (r.code, r.err.splitlines()[0])
+
+    assert [e["conversation_id"] for e in listed(rated[:8])] == [rated]
+    assert listed(unrated[:8]) == []  # a live conversation, not rated yet
+    assert listed("ffff0000") == (2, "error: no conversation 'ffff0000'")
+    # Ratings outlive their conversation: its prefix still names them.
+    delete_conversation(project, rated)
+    assert [e["success_score"] for e in listed(rated[:6])] == [0.75]
