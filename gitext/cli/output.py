@@ -10,18 +10,15 @@ from typing import Any, TypeVar
 
 import click
 
-F = TypeVar("F", bound=Callable[..., Any])
+from gitext.records.values import showable_json
 
-# What json.dumps leaves raw with ensure_ascii=False and a terminal still acts on: DEL and the
-# C1 controls (U+009B is CSI). They can only stand inside a JSON string, where `\u009b` is the
-# same value, so a program reads the text exactly and a terminal shown the stream is not driven.
-_RAW_CONTROL = re.compile("[\x7f-\x9f]")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def emit_json(data: Any) -> None:
     """Every `--json` output goes through here: one place that makes it safe to show."""
     text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
-    click.echo(_RAW_CONTROL.sub(lambda m: f"\\u{ord(m[0]):04x}", text))
+    click.echo(showable_json(text))
 
 
 # Characters a terminal acts on instead of showing: C0 controls, DEL and C1 (U+009B is CSI to

@@ -133,7 +133,8 @@ def _record(kind: str, row: sqlite3.Row, extra: dict[str, Any] | None = None) ->
         value = row[col] if col in have else None
         data[col] = v.load(value) if col in JSON_COLUMNS else value
     data.update(extra or {})
-    return json.dumps(data, ensure_ascii=False, allow_nan=False)
+    # Export often goes to a terminal or a pager, which would act on a raw DEL or C1.
+    return v.showable_json(json.dumps(data, ensure_ascii=False, allow_nan=False))
 
 
 def _write(conn: sqlite3.Connection, cid: str, out: IO[str], counts: Counts,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -27,6 +28,17 @@ def dump(value: Any, field: str = "value") -> str | None:
     except (TypeError, ValueError, RecursionError) as exc:
         raise UsageError(f"{field} is not JSON-serialisable: {exc}") from None
     return out
+
+
+# What json.dumps leaves raw with ensure_ascii=False and a terminal still acts on: DEL and the
+# C1 controls (U+009B is CSI). They can only stand inside a JSON string, where `\u009b` is the
+# same value, so a program reads the text exactly and a terminal shown the stream is not driven.
+_RAW_CONTROL = re.compile("[\x7f-\x9f]")
+
+
+def showable_json(text: str) -> str:
+    """JSON text (json.dumps with ensure_ascii=False) with DEL and C1 written as escapes."""
+    return _RAW_CONTROL.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
 
 
 def load(text: Any) -> Any:

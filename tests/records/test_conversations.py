@@ -347,7 +347,8 @@ def test_json_output_escapes_del_and_c1_controls(project: Project, aircher: obje
         ("conversation", "show", conv.id, "--json"),
         ("conversation", "search", "pangolin", "--json"),
         ("knowledge", "components", "list", "--json"),
-        ("search", "--json", "--mode", "text", "--", "pangolin")]}
+        ("search", "--json", "--mode", "text", "--", "pangolin"),
+        ("conversation", "export", conv.id)]}  # JSONL, most often read in a pager
     for args, r in outputs.items():
         assert r.code == 0, (args, r.err)
         assert not any(c in r.out for c in "\x1b\x7f\x9b"), (args, r.out)
@@ -360,3 +361,6 @@ def test_json_output_escapes_del_and_c1_controls(project: Project, aircher: obje
     assert component["description"] == f"component {odd}"
     hits = json.loads(outputs["search", "--json", "--mode", "text", "--", "pangolin"].out)
     assert name in {h["path"] for h in hits}
+    exported = outputs["conversation", "export", conv.id].out
+    lines = [json.loads(line) for line in exported.splitlines()]
+    assert [m["content"] for m in lines if m["kind"] == "message"] == [f"pangolin {odd}"]
