@@ -3,6 +3,7 @@
 - `lifecycle.json`: last-run times of scheduled work (a file, not a table: it must be readable
   when a database is damaged, and writing it never takes a database lock).
 - `health.json`: the last health checks (size history for growth).
+- `<file>.lock`: held for a read-change-write of one state file (`updating`).
 - `lifecycle.lock`: one scheduler at a time (flock, non-blocking: a second one simply skips).
 - `store.lock`: shared by writers that opt in, exclusive while restore or repair swaps database
   files. Renaming a database file under an open connection can corrupt it (SQLite's own warning),
@@ -45,6 +46,21 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", "utf-8")
     os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def updating(path: Path, timeout: float = 5.0) -> Iterator[dict[str, Any]]:
+    """A state file's content to change in place, written back when the block ends. Holders
+    wait for each other: `maintain` recording its tiers while the scheduler recorded a job (or
+    the worker asked for one) read the same old file, and the last writer dropped the other's
+    change. A holder stuck past `timeout` is not waited for: a lost change costs a job run
+    once more, a hang would cost a git hook its budget."""
+    with _flock(path.with_name(path.name + ".lock"), fcntl.LOCK_EX, timeout):
+        state = read_json(path)
+        before = json.dumps(state, sort_keys=True)
+        yield state
+        if json.dumps(state, sort_keys=True) != before:
+            write_json(path, state)
 
 
 @contextlib.contextmanager

@@ -19,7 +19,7 @@ import traceback
 from collections.abc import Callable
 
 from gitext import clock
-from gitext.lifecycle.runstate import read_json, state_path, try_lock, write_json
+from gitext.lifecycle.runstate import read_json, state_path, try_lock, updating
 from gitext.project import Project
 
 STATE = "lifecycle.json"
@@ -97,14 +97,10 @@ def due(project: Project, now: float | None = None) -> list[str]:
 
 def request(project: Project, *jobs: str) -> None:
     """Ask for jobs to run at the next `run_due` (e.g. a database past max_db_size)."""
-    path = state_path(project.layout, STATE)
-    state = read_json(path)
-    have = state.get("requested")
-    current = set(have) if isinstance(have, list) else set()
-    if set(jobs) <= current:
-        return
-    state["requested"] = sorted(current | set(jobs))
-    write_json(path, state)
+    with updating(state_path(project.layout, STATE)) as state:
+        have = state.get("requested")
+        current = set(have) if isinstance(have, list) else set()
+        state["requested"] = sorted(current | set(jobs))
 
 
 def _job(name: str) -> Callable[[Project], object]:
@@ -139,13 +135,12 @@ def run_due(project: Project, *, now: float | None = None) -> list[str]:
     with try_lock(project.layout.run / "lifecycle.lock") as got:
         if not got:
             return []
-        state = read_json(path)
-        last = _last_runs(state, now)
-        for name in _DATED_FROM_FIRST_SIGHT:
-            last.setdefault(name, now)
-        state["last_run"] = last
+        with updating(path) as state:
+            last = _last_runs(state, now)
+            for name in _DATED_FROM_FIRST_SIGHT:
+                last.setdefault(name, now)
+            state["last_run"] = last
         names = due(project, now)
-        write_json(path, state)
         for name in names:
             error: str | None = None
             try:
@@ -167,22 +162,20 @@ def record(project: Project, names: list[str], *, now: float | None = None) -> N
 
 
 def _record(project: Project, name: str, now: float, error: str | None) -> None:
-    path = state_path(project.layout, STATE)
-    state = read_json(path)
-    last = _last_runs(state, now)
-    last[name] = now
-    state["last_run"] = last
-    errors = state.get("errors") if isinstance(state.get("errors"), dict) else {}
-    assert isinstance(errors, dict)
-    if error is None:
-        errors.pop(name, None)
-    else:
-        errors[name] = {"at": now, "error": error}
-    state["errors"] = errors
-    requested = state.get("requested")
-    if isinstance(requested, list) and name in requested:
-        requested.remove(name)
-    write_json(path, state)
+    with updating(state_path(project.layout, STATE)) as state:
+        last = _last_runs(state, now)
+        last[name] = now
+        state["last_run"] = last
+        errors = state.get("errors") if isinstance(state.get("errors"), dict) else {}
+        assert isinstance(errors, dict)
+        if error is None:
+            errors.pop(name, None)
+        else:
+            errors[name] = {"at": now, "error": error}
+        state["errors"] = errors
+        requested = state.get("requested")
+        if isinstance(requested, list) and name in requested:
+            requested.remove(name)
 
 
 def _log_failure(project: Project, name: str, exc: BaseException) -> None:

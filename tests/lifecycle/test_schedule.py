@@ -160,3 +160,34 @@ def test_the_worker_checks_max_db_size_after_its_writes(live: Path) -> None:
         assert load_state(p)["requested"] == ["daily", "quarterly", "weekly"]
     finally:
         p.close()
+
+
+def test_a_record_waits_for_another_change_of_the_state(project: Project, tmp_path: Path) -> None:
+    """`maintain` recorded its tiers by reading and rewriting lifecycle.json with no lock, so
+    a scheduler (or a worker asking for a job) changing it at the same moment lost its change,
+    or `maintain` lost its own (seen in session 18). Here another process holds the state for a
+    moment while it asks for maintenance; both changes must be kept."""
+    import subprocess
+    import sys
+
+    from gitext.lifecycle.schedule import record
+
+    ready = tmp_path / "ready"
+    holder = subprocess.Popen([sys.executable, "-c", f"""
+import pathlib, time
+from gitext.lifecycle.runstate import updating
+with updating(pathlib.Path({str(project.layout.run / "lifecycle.json")!r})) as state:
+    pathlib.Path({str(ready)!r}).touch()
+    time.sleep(1.0)
+    state["requested"] = ["daily"]
+"""])
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists() and holder.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert ready.exists(), "the holder did not start"
+        record(project, ["weekly"], now=T0)
+    finally:
+        assert holder.wait(30) == 0
+    state = load_state(project)
+    assert state["requested"] == ["daily"] and state["last_run"]["weekly"] == T0  # type: ignore[index]
