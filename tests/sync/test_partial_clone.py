@@ -118,3 +118,23 @@ def test_files_outside_the_cone_are_no_index_left_to_build(
         assert (r.code, r.err) == (0, ""), r.err
         assert [h["path"] for h in json.loads(r.out)] == ["README.md"]
     assert packs(clone) == before  # and nothing was fetched for them
+
+
+def test_doctor_finds_text_missing_inside_a_sparse_cone(upstream: Path, tmp_path: Path,
+                                                        aircher: Any) -> None:
+    """Doctor's search coverage skipped partial clones whole, for the files outside the cone
+    they lack by design: a file inside it whose text went missing was never reported (seen in
+    session 18). Now only those outside are left out."""
+    import sqlite3
+
+    clone = partial_clone(upstream, tmp_path / "sparse", "--sparse")
+    assert aircher(clone, "init").code == 0
+    assert aircher(clone, "index").code == 0
+    before = packs(clone)
+    assert aircher(clone, "doctor").code == 0  # docs/ and lib/ lack their blobs: no problem
+    with sqlite3.connect(clone / ".agents" / "db" / "core" / "file_index.db") as conn:
+        conn.execute("DELETE FROM search_docs WHERE path = 'README.md'")
+    doctor = aircher(clone, "doctor")
+    assert doctor.code == 1 and "search_incomplete" in doctor.out, doctor.out
+    assert "README.md" in doctor.out and "lib/kettle.py" not in doctor.out
+    assert packs(clone) == before  # and doctor fetched nothing
