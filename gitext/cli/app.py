@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,9 @@ from gitext.cli.env import apply_clock, global_root
 from gitext.cli.errors import report_bug, report_error, report_usage
 from gitext.errors import AircherError, UsageError
 from gitext.git.names import quoted, storable
+
+# SQLite's words for a damaged file (SQLITE_CORRUPT, SQLITE_NOTADB), as sqlite3 passes them on.
+_DAMAGE = re.compile(r"malformed|not a database|corrupt", re.IGNORECASE)
 
 # name -> (module under gitext.cli, attribute, one line of help for `--help` without importing)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -150,6 +154,13 @@ def run(args: list[str]) -> int:
             return report_error(full)
         if denied(exc):
             return report_error(not_writable(exc))
+        return report_bug(exc, _current[0].log_dirs() if _current else [global_root() / "logs"])
+    except sqlite3.DatabaseError as exc:
+        if _DAMAGE.search(str(exc)):
+            # Damage found mid-query, not at open: a fix is known, so not a bug's crash log.
+            return report_error(AircherError(
+                f"a database of the store is damaged ({exc})",
+                hint="`git aircher doctor` names it; `git aircher repair` salvages it"))
         return report_bug(exc, _current[0].log_dirs() if _current else [global_root() / "logs"])
     except Exception as exc:  # the boundary where bugs become a log, not a traceback
         dirs = _current[0].log_dirs() if _current else [global_root() / "logs"]

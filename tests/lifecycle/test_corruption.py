@@ -282,3 +282,37 @@ def test_a_damaged_file_index_is_not_said_to_lose_the_search_index(
     res = aircher(repo, "search", "--json", "otter den locator")
     assert res.code == 0, res.err
     assert [h["path"] for h in json.loads(res.out)][:1] == ["otter.py"]
+
+
+def test_damage_found_by_a_query_is_one_error_line_with_the_fix(
+    project: Project, aircher: Any,
+) -> None:
+    """A query reading a damaged page ended "unexpected DatabaseError … details in crash-….log",
+    exit 3, as a bug does, though doctor names the damage and repair mends it (QA round 15a:
+    01). Now it is one error line that says so, exit 1."""
+    import sqlite3
+
+    from tests.conftest import commit
+
+    repo = project.repo.root
+    commit(repo, {f"src/m{n}.py": f"def func_{n}():\n    return 'zebrafish_{n}'\n"
+                  for n in range(60)})
+    assert aircher(repo, "index").code == 0
+    settle(project)
+    path = project.layout.db("file_index")
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        pages = [r[0] for r in conn.execute(
+            "SELECT pageno FROM dbstat WHERE name IN ('search_docs', 'search_fts_data')")]
+        size = conn.execute("PRAGMA page_size").fetchone()[0]
+    with path.open("r+b") as fh:
+        for page in pages:
+            fh.seek((page - 1) * size)
+            fh.write(b"\xff" * 8)
+    res = aircher(repo, "search", "zebrafish_7")
+    assert res.code == 1, res.err
+    assert res.err.startswith("error: a database of the store is damaged (")
+    assert res.err.splitlines()[1] == \
+        "hint: `git aircher doctor` names it; `git aircher repair` salvages it"
+    assert aircher(repo, "repair").code == 0
+    assert aircher(repo, "search", "zebrafish_7").code == 0
