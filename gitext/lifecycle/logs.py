@@ -27,8 +27,8 @@ MAX_BYTES = 2_000_000
 BACKUP_COUNT = 3
 
 _LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) ([A-Z]+) (.*)$")
-# The sync engine's logbook (gitext/sync/logbook.py) writes "<time> [<pid>] <message>" with no
-# level; its failures are the lines that say so.
+# The sync engine's logbook (gitext/sync/logbook.py) wrote "<time> [<pid>] <message>" with no
+# level before session 19; its failures are the lines that say so.
 _PID_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) \[\d+\] (.*)$")
 _FAILURE = re.compile(r"\b(fail(ed|ure)?|error)\b", re.IGNORECASE)
 _lock = threading.Lock()
