@@ -377,6 +377,10 @@ def test_install_over_lefthook_that_set_our_chain_aside(repo: Path, tool: Tool) 
     before = snapshot(folder)
     install_hooks(repo, executable=exe)
     lefthook_install(folder, "post-commit", "pre-commit")
+    # Nothing runs the user's kept hook now: status said lefthook's "runs too" it (QA round
+    # 15a: 03).
+    shown = {s.name: (s.state, s.chained) for s in hook_status(repo, executable=exe)}
+    assert shown["post-commit"] == ("foreign", None)
     absent = absent_hooks(repo)
     assert absent is not None and absent.missing == ["post-commit", "pre-commit"]
     assert absent.hint() == "`git aircher hooks install` puts them there"
