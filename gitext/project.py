@@ -81,7 +81,16 @@ class Project:
 
     @property
     def initialized(self) -> bool:
+        self.settle()
         return self.layout.db("knowledge").exists()
+
+    def settle(self) -> None:
+        """Undo a database swap a killed restore or repair left half done, before anything
+        reads a database it moved aside as missing (`lifecycle.swap.settle`)."""
+        if (self.layout.run / "swap.json").exists():
+            from gitext.lifecycle.swap import settle
+
+            settle(self.layout)
 
     def require_init(self) -> None:
         if not self.initialized:
@@ -94,6 +103,7 @@ class Project:
         if name not in ALL_DATABASES:
             raise ValueError(name)
         if name not in self._dbs:
+            self.settle()
             from gitext.lifecycle import querylog
             from gitext.lifecycle.querylog import slow_query_log
 

@@ -111,9 +111,28 @@ def store_exclusive(layout: ProjectLayout, timeout: float = 30.0) -> Iterator[No
         yield
 
 
+_shared: dict[Path, int] = {}  # store.lock files this process holds shared, and how often
+
+
+def held_shared(layout: ProjectLayout) -> bool:
+    return _shared.get(layout.run, 0) > 0
+
+
 @contextlib.contextmanager
 def store_shared(layout: ProjectLayout, timeout: float = 2.0) -> Iterator[bool]:
     """For writers (hooks, the worker): yields False when a restore or repair holds the store;
-    the caller should then journal its work and leave rather than open a database."""
+    the caller should then journal its work and leave rather than open a database. A swap a
+    killed restore left half done is undone first (`swap.settle`)."""
+    from gitext.lifecycle.swap import settle
+
+    with contextlib.suppress(AircherError):  # a swap that runs on: the lock below says so
+        settle(layout)
     with _flock(layout.run / "store.lock", fcntl.LOCK_SH, timeout) as got:
-        yield got
+        if not got:
+            yield False
+            return
+        _shared[layout.run] = _shared.get(layout.run, 0) + 1
+        try:
+            yield True
+        finally:
+            _shared[layout.run] -= 1
