@@ -336,9 +336,22 @@ class _History:
             known = {r[0] for r in conn.execute(
                 "SELECT id FROM contexts WHERE context_type = 'worktree'")}
         live = branches(self.root)
+        sources: list[str] = []
         for meta, name in merged:
             if source := transfer_source(name, proj.id, live, known):
                 record_transfer(project, proj, source, branch, meta.sha, "merge")
+                if source not in sources:
+                    sources.append(source)
+        # What the merged branch learned comes along too, as at post-merge: a merge stopped on
+        # conflicts runs no post-merge, only its commit's post-commit, and one made with hooks
+        # off is met by a catch-up; both recorded the relationship alone (QA round 15b: 01).
+        # Once per branch: a transfer takes everything the branch has, and repeats nothing.
+        from gitext.insights.transfer import transfer
+
+        for source in sources:
+            if source != branch:
+                with contextlib.suppress(UsageError):
+                    transfer(project, source, branch)
 
 
 def record_transfer(

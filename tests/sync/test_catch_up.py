@@ -100,8 +100,10 @@ def _recorded(repo: Path) -> dict[str, list[tuple[object, ...]]]:
             " JOIN files f ON f.id = c.file_id ORDER BY c.id").fetchall()
     conn.close()
     with sqlite3.connect(knowledge) as conn:
+        # When it was made is no part of what it holds (the two ways run a second apart).
         out["transfers"] = conn.execute(
-            "SELECT s.name, t.name, r.relationship_type, r.strength, r.metadata"
+            "SELECT s.name, t.name, r.relationship_type, r.strength,"
+            " json_remove(r.metadata, '$.transferred_at')"
             " FROM context_relationships r JOIN contexts s ON s.id = r.source_context_id"
             " JOIN contexts t ON t.id = r.target_context_id ORDER BY s.name, t.name").fetchall()
         out["insights"] = conn.execute(

@@ -202,6 +202,7 @@ def test_merges_of_names_that_are_not_local_branches(repo: Path, tmp_path: Path)
 def test_conflicted_merge_is_caught_up_at_commit(live: Path) -> None:
     git(live, "checkout", "-q", "-b", "left")
     commit(live, {"src/app.py": "left\n"}, "left")
+    assert run_git_aircher(live, "decision", "add", "use left-handed scissors").code == 0
     git(live, "checkout", "-q", "main")
     commit(live, {"src/app.py": "right\n"}, "right")
     assert git(live, "merge", "left", check=False) == "" or True
@@ -215,6 +216,11 @@ def test_conflicted_merge_is_caught_up_at_commit(live: Path) -> None:
     assert query(live, "knowledge",
                  "SELECT count(*) FROM context_relationships WHERE relationship_type ="
                  " 'knowledge_transfer'") == [(1,)]
+    # And what the branch learned came along, as a post-merge brings it: the relationship
+    # alone was recorded (QA round 15b: 01).
+    r = run_git_aircher(live, "context", "insights", "--min-confidence", "0", "--json")
+    assert r.code == 0, r.err
+    assert [i for i in json.loads(r.out) if "left-handed scissors" in json.dumps(i)], r.out
 
 
 def test_amend_maps_old_to_new_and_drops_nothing(live: Path) -> None:
