@@ -27,7 +27,8 @@ def conversation() -> None:
 @click.option("--all", "all_contexts", is_flag=True, help="Every branch and worktree.")
 @click.option("--type", "context_type", type=click.Choice(CONTEXT_TYPES), help="Only this kind.")
 @click.option("--provider", help="Only this provider.")
-@click.option("--status", help="Only this status (active, archived, …).")
+@click.option("--status", help="Only this status: active, closed, archived (the archive's too;"
+              " see `search --archived`) or one an agent set.")
 @limit_option(50)
 @json_option
 @click.pass_obj

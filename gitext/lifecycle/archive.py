@@ -200,6 +200,50 @@ def archive_conversations(project: Project, *, dry_run: bool = False) -> Archive
     return result
 
 
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+
+
+def list_archived(
+    project: Project,
+    *,
+    context_ids: Sequence[str] | None = None,
+    project_id: str | None = None,
+    context_type: str | None = None,
+    provider: str | None = None,
+) -> list[dict[str, Any]]:
+    """The archive's conversations (those of `context_ids`, or of `project_id`; None: all),
+    each as `Conversation.to_json()` gives a live one, with its `archived_at`; newest first."""
+    from gitext.records.conversations import Conversation
+
+    if not project.layout.db(ARCHIVE_DB).exists() or context_ids == []:
+        return []
+    with open_archive(project) as archive, archive.read() as conn:
+        have = _columns(conn, "conversations")
+        if context_ids is not None and "context_id" not in have:
+            return []  # nothing was archived since conversations gained their context
+        where: list[str] = []
+        params: list[Any] = []
+        for col, value in (("project_id", project_id), ("context_type", context_type),
+                           ("provider", provider)):
+            if value is not None:
+                where.append(f"c.{col} = ?")
+                params.append(value)
+        if context_ids is not None:
+            where.append(f"c.context_id IN ({_marks(len(context_ids))})")
+            params.extend(context_ids)
+        # An archive made before conversations gained context_id lacks the column.
+        context_col = "" if "context_id" in have else " NULL AS context_id,"
+        rows = conn.execute(
+            f"SELECT c.*,{context_col}"
+            " (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id) AS message_count"
+            " FROM conversations c" + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY c.updated_at DESC, c.created_at DESC, c.id", params,
+        ).fetchall()
+    return [{**Conversation.from_row(r).to_json(), "archived_at": r["archived_at"]}
+            for r in rows]
+
+
 def search_archived(project: Project, query: str, limit: int = 20) -> list[dict[str, Any]]:
     """Archived messages (and conversation titles) containing every word of `query`."""
     path = project.layout.db(ARCHIVE_DB)

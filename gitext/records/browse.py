@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from gitext.lifecycle.archive import list_archived
 from gitext.project import Project
 from gitext.records.compaction import list_compactions
 from gitext.records.conversations import (
+    check_status,
     conversations_across_worktrees,
     get_conversation,
     list_conversations,
+    worktree_places,
 )
 from gitext.records.current import current_ids
 from gitext.records.fts import SearchHit, search_messages
@@ -45,24 +48,40 @@ def browse_conversations(
 ) -> list[dict[str, Any]]:
     """Newest first: the current branch's (or `context`'s), or with `all_contexts` every
     worktree's, each with its branch and worktree path (the spec's cross-worktree query);
-    `limit` None: all."""
+    `limit` None: all. Status `archived` includes those the retention policy moved to the
+    archive (each with its `archived_at`); a status no conversation can have is an error."""
+    if status is not None:
+        check_status(project, status)
     if all_contexts:
+        proj_id, place = worktree_places(project)
         rows = conversations_across_worktrees(project, context_type=context_type, limit=None)
         rows = [r for r in rows if (provider is None or r["provider"] == provider)
                 and (status is None or r["status"] == status)]
+        if status == "archived":
+            rows = _newest_first(rows + [place(r) for r in list_archived(
+                project, project_id=proj_id, context_type=context_type, provider=provider)])
         return rows if limit is None else rows[:max(1, limit)]
     ids = scope_ids(project, context)
     with project.db("knowledge").read() as conn:
         names = {r[0]: r[1] for r in conn.execute(
             f"SELECT id, name FROM contexts WHERE id IN ({','.join('?' * len(ids))})", ids)}
-    found = list_conversations(project, context_ids=ids, context_type=context_type,
-                               provider=provider, status=status, limit=limit)
-    out = []
-    for conv in found:
-        item = conv.to_json()
-        item["context_name"] = names.get(conv.context_id or "")
-        out.append(item)
-    return out
+    found = [conv.to_json() for conv in list_conversations(
+        project, context_ids=ids, context_type=context_type, provider=provider, status=status,
+        limit=limit)]
+    if status == "archived":
+        found = _newest_first(found + list_archived(
+            project, context_ids=ids, context_type=context_type, provider=provider))
+        found = found if limit is None else found[:max(1, limit)]
+    for item in found:
+        item["context_name"] = names.get(item["context_id"] or "")
+    return found
+
+
+def _newest_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Live and archived rows in one order, as list_conversations orders live ones."""
+    rows.sort(key=lambda r: r["id"])
+    rows.sort(key=lambda r: (r["updated_at"] or "", r["created_at"] or ""), reverse=True)
+    return rows
 
 
 def conversation_detail(project: Project, conversation_id: str) -> dict[str, Any]:

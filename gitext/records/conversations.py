@@ -8,7 +8,7 @@ context unless the caller names them.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -229,6 +229,25 @@ def delete_conversation(project: Project, conversation_id: str) -> None:
             release(project, conn, hashes)
 
 
+def known_statuses(project: Project) -> list[str]:
+    """The statuses a conversation can be found by: the library's own, then any other an agent
+    gave (`start_conversation` and `update_conversation` take any text)."""
+    with project.db("conversations").read() as conn:
+        found = [str(r[0]) for r in conn.execute(
+            "SELECT DISTINCT status FROM conversations WHERE status IS NOT NULL ORDER BY 1")]
+    return [*STATUSES, *(s for s in found if s not in STATUSES)]
+
+
+def check_status(project: Project, status: str) -> str:
+    """`status` when some conversation could have it; else a UsageError naming those that can,
+    as an unknown status of `session list` is refused rather than answered with nothing."""
+    known = known_statuses(project)
+    if status not in known:
+        raise UsageError(f"unknown conversation status {status!r}",
+                         hint=f"statuses: {', '.join(known)}")
+    return status
+
+
 def conversations_across_worktrees(
     project: Project, *, context_type: str | None = None, limit: int | None = 200
 ) -> list[dict[str, Any]]:
@@ -237,6 +256,27 @@ def conversations_across_worktrees(
     conversations.db and knowledge.db are separate files; the join is done here rather than
     by ATTACHing one to a pooled connection.
     """
+    proj_id, place = worktree_places(project)
+    sql = ("SELECT c.*, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id)"
+           " AS message_count FROM conversations c WHERE c.project_id = ?")
+    params: list[Any] = [proj_id]
+    if context_type is not None:
+        sql += " AND c.context_type = ?"
+        params.append(v.choice(context_type, "context_type", CONTEXT_TYPES))
+    sql += " ORDER BY c.updated_at DESC, c.id"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(max(1, limit))
+    with project.db("conversations").read() as conn:
+        rows = conn.execute(sql, params).fetchall()
+    return [place(Conversation.from_row(row).to_json()) for row in rows]
+
+
+def worktree_places(
+    project: Project,
+) -> tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]:
+    """The project context's id, and what adds `branch_name`, `worktree_path` and
+    `context_name` to a conversation's JSON (an archived one's too)."""
     from gitext.records.current import require_project_context
 
     proj = require_project_context(project)
@@ -249,23 +289,11 @@ def conversations_across_worktrees(
             )
         }
         names = {r["id"]: r["name"] for r in kconn.execute("SELECT id, name FROM contexts")}
-    sql = ("SELECT c.*, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id)"
-           " AS message_count FROM conversations c WHERE c.project_id = ?")
-    params: list[Any] = [proj.id]
-    if context_type is not None:
-        sql += " AND c.context_type = ?"
-        params.append(v.choice(context_type, "context_type", CONTEXT_TYPES))
-    sql += " ORDER BY c.updated_at DESC, c.id"
-    if limit is not None:
-        sql += " LIMIT ?"
-        params.append(max(1, limit))
-    with project.db("conversations").read() as conn:
-        rows = conn.execute(sql, params).fetchall()
-    out = []
-    for row in rows:
-        item = Conversation.from_row(row).to_json()
-        branch, path = trees.get(row["worktree_id"], (None, None))
+
+    def place(item: dict[str, Any]) -> dict[str, Any]:
+        branch, path = trees.get(item["worktree_id"], (None, None))
         item.update(branch_name=branch, worktree_path=path,
-                    context_name=names.get(row["context_id"]))
-        out.append(item)
-    return out
+                    context_name=names.get(item["context_id"]))
+        return item
+
+    return proj.id, place

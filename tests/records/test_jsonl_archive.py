@@ -21,6 +21,7 @@ from gitext.records import (
     import_jsonl,
     record_compaction,
     start_conversation,
+    update_conversation,
 )
 from tests.records.helpers import count, rows
 
@@ -157,3 +158,42 @@ def test_an_archived_conversation_is_named_as_archived(
     assert unknown.code == 2 and unknown.err.startswith("error: no conversation 'feedbeef'")
     assert restore_archived(project, old) == old
     assert len(add_message(project, old, "user", "one more").content or "") == 8
+
+
+def test_listing_by_status_archived_shows_the_archive_and_an_unknown_status_is_refused(
+    project: Project, aircher: object,
+) -> None:
+    """`conversation list --status archived` printed `[]` while the retention policy had
+    archived a conversation, and an unknown status (`--status bogus`) was an empty list where
+    `session list` refuses it (QA round 15b: 02): the archive's conversations are listed (with
+    their `archived_at`), here and with `--all`; a status none can have is exit 2."""
+    old, new = _old_and_new(project)
+    run = aircher  # type: ignore[assignment]
+    root = project.repo.root
+    for extra in ((), ("--all",)):
+        listed = run(root, "conversation", "list", "--status", "archived", "--json", *extra)
+        assert listed.code == 0, listed.err
+        (item,) = json.loads(listed.out)
+        assert (item["id"], item["status"], item["archived_at"], item["message_count"]) == (
+            old, "archived", clock.now(), 1)
+        assert item["title"] == "old talk" and item["context_name"] == "main"
+        if extra:
+            assert item["branch_name"] == "main" and item["worktree_path"] == str(root)
+        table = run(root, "conversation", "list", "--status", "archived", *extra)
+        assert table.code == 0 and old[:8] in table.out and "old talk" in table.out
+    active = json.loads(run(root, "conversation", "list", "--status", "active", "--json").out)
+    assert [c["id"] for c in active] == [new]
+    # A live conversation an agent marked archived is listed beside the archive's.
+    update_conversation(project, new, status="archived")
+    both = json.loads(run(root, "conversation", "list", "--status", "archived", "--json").out)
+    assert [c["id"] for c in both] == [new, old] and "archived_at" not in both[0]
+    # Any other status an agent gave can be asked for; one nobody gave is refused.
+    update_conversation(project, new, status="parked")
+    parked = run(root, "conversation", "list", "--status", "parked", "--json")
+    assert [c["id"] for c in json.loads(parked.out)] == [new]
+    assert json.loads(run(root, "conversation", "list", "--status", "closed", "--json").out) == []
+    bogus = run(root, "conversation", "list", "--status", "bogus")
+    assert bogus.code == 2 and bogus.out == ""
+    assert bogus.err.splitlines() == [
+        "error: unknown conversation status 'bogus'",
+        "hint: statuses: active, archived, closed, parked"]
