@@ -24,7 +24,8 @@ def conversation() -> None:
 
 @conversation.command("list")
 @context_option
-@click.option("--all", "all_contexts", is_flag=True, help="Every branch and worktree.")
+@click.option("--all", "all_contexts", is_flag=True,
+              help="Every branch and worktree (not with --context).")
 @click.option("--type", "context_type", type=click.Choice(CONTEXT_TYPES), help="Only this kind.")
 @click.option("--provider", help="Only this provider.")
 @click.option("--status", help="Only this status: active, closed, archived (the archive's too;"
@@ -37,6 +38,14 @@ def list_(app: App, context: str | None, all_contexts: bool, context_type: str |
     """Conversations of the current branch (and its sessions), newest first."""
     from gitext.records.browse import browse_conversations
 
+    if context is not None and all_contexts:
+        # Two answers to "whose conversations": taking one silently listed every branch's
+        # for a `--context feat --all` that asked for feat's.
+        from gitext.errors import UsageError
+
+        raise UsageError("--context and --all do not go together",
+                         hint="--context NAME lists one branch's or session's conversations,"
+                         " --all every worktree's")
     rows = cut(browse_conversations(app.project(), context=context, all_contexts=all_contexts,
                                     context_type=context_type, provider=provider,
                                     status=status, limit=limit.fetch(as_json)),

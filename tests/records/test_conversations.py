@@ -301,6 +301,28 @@ def test_listing_every_worktree_names_each_conversation_s_own_context(
     assert line[3:5] == ["main", "general"] and line[6] == "2"
 
 
+def test_listing_one_context_and_every_worktree_at_once_is_refused(
+        project: Project, repo: Path, aircher: object) -> None:
+    """`conversation list --context feat --all` listed every branch's conversations, and
+    `--context nosuch --all` too, without a word: `--all` silently won (QA round 15b: 09).
+    The two alternatives of the synopsis together are bad input, exit 2."""
+    run = aircher  # type: ignore[assignment]
+    start_conversation(project, "p", title="on main")
+    git(repo, "switch", "-q", "-c", "feat")
+    assert run(repo, "sync").code == 0  # feat's context
+    git(repo, "switch", "-q", "main")
+    assert run(repo, "sync").code == 0
+    assert run(repo, "conversation", "list", "--context", "feat").out == "no conversations\n"
+    for name in ("feat", "nosuch"):
+        both = run(repo, "conversation", "list", "--context", name, "--all", "--json")
+        assert both.code == 2 and both.out == ""
+        assert both.err.splitlines() == [
+            "error: --context and --all do not go together",
+            "hint: --context NAME lists one branch's or session's conversations, --all every"
+            " worktree's"]
+    assert len(json.loads(run(repo, "conversation", "list", "--all", "--json").out)) == 1
+
+
 def test_human_output_escapes_terminal_control_sequences_in_stored_text(
         project: Project, aircher: object) -> None:
     from gitext.records import add_decision, upsert_component
