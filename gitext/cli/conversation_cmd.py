@@ -121,29 +121,20 @@ def search(app: App, query: str, context: str | None, role: str | None, limit: i
     """Full-text search over messages (words are ANDed; `word*` matches a prefix)."""
     from gitext.records.browse import search_scope
 
-    if archived:
-        from gitext.lifecycle.archive import search_archived
-
-        rows = search_archived(app.project(), query, limit)
-        if as_json:
-            emit_json(rows)
-        elif not rows:
-            click.echo("no matches")
-        else:
-            keys = list(rows[0])
-            table(keys, [[str(r.get(k, ""))[:60] for k in keys] for r in rows])
-        return
-
-    hits = search_scope(app.project(), query, context=context, role=role, limit=limit)
+    hits = search_scope(app.project(), query, context=context, role=role, limit=limit,
+                        archived=archived)
     if as_json:
-        emit_json([h.to_json() for h in hits])
+        emit_json(hits)
         return
     if not hits:
         click.echo("no matches")
         return
-    table(["conversation", "role", "time", "title", "snippet"],
-          [(h.conversation_id[:8], h.role, h.timestamp, (h.conversation_title or "")[:30],
-            h.snippet[:100]) for h in hits])
+    # The archive's hits say when they were archived; a title hit has no message.
+    table(["conversation", "role", "time", *(["archived"] if archived else []), "title",
+           "snippet"],
+          [(h["conversation_id"][:8], h["role"] or "-", h["timestamp"] or "-",
+            *([h["archived_at"]] if archived else []), (h["conversation_title"] or "")[:30],
+            h["snippet"][:100]) for h in hits])
 
 
 @conversation.command("restore")

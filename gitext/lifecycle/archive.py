@@ -244,48 +244,79 @@ def list_archived(
             for r in rows]
 
 
-def search_archived(project: Project, query: str, limit: int = 20) -> list[dict[str, Any]]:
-    """Archived messages (and conversation titles) containing every word of `query`."""
+def search_archived(
+    project: Project,
+    query: str,
+    limit: int = 20,
+    *,
+    context_ids: Sequence[str] | None = None,
+    role: str | None = None,
+) -> list[dict[str, Any]]:
+    """Archived messages with every word of `query`, newest first, then (without `role`)
+    conversations whose title has them. Each hit has the keys of a live search's
+    (`SearchHit.to_json`: the words it matched in [brackets], `score` null: the archive has no
+    index to rank by) and `archived_at`; `context_ids` and `role` narrow as they do there."""
+    from gitext.records import fts
+
+    words = fts.query_words(query)
     path = project.layout.db(ARCHIVE_DB)
-    words = [w for w in query.split() if w]
-    if not path.exists() or not words:
+    if not path.exists() or context_ids == []:
         return []
-    like = [f"%{_escape(w)}%" for w in words]
+    # LIKE finds the candidates (ASCII case folded); fts.matches_all then keeps those the live
+    # index would find: whole words and identifier parts, `log` not in `catalog`.
+    tokens = [t for w in words for t in fts.token_parts(w)]
     hits: list[dict[str, Any]] = []
     with open_archive(project) as archive, archive.read() as conn:
-        msg_where = " AND ".join("m.content LIKE ? ESCAPE '\\'" for _ in words)
+        has_context = "context_id" in _columns(conn, "conversations")
+        if context_ids is not None and not has_context:
+            return []  # nothing was archived since conversations gained their context
+        scope, params = "", []
+        if context_ids is not None:
+            scope = f" AND c.context_id IN ({_marks(len(context_ids))})"
+            params = list(context_ids)
+        context_col = "c.context_id" if has_context else "NULL"
+        like = [f"%{_escape(t)}%" for t in tokens]
+        msg_where = "".join(" AND m.content LIKE ? ESCAPE '\\'" for _ in tokens)
+        role_where = " AND m.role = ?" if role is not None else ""
         for row in conn.execute(
-            "SELECT c.id AS conversation_id, c.title, c.updated_at, c.archived_at,"
-            " m.id AS message_id, m.role, m.timestamp, m.content"
-            f" FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE {msg_where}"
-            " ORDER BY m.timestamp DESC LIMIT ?",
-            [*like, limit],
+            "SELECT m.id, m.conversation_id, c.title, m.role, m.timestamp, m.content,"
+            f" {context_col} AS context_id, c.archived_at FROM messages m JOIN conversations c"
+            f" ON c.id = m.conversation_id WHERE 1{msg_where}{role_where}{scope}"
+            " ORDER BY m.timestamp DESC, m.id",
+            [*like, *([role] if role is not None else []), *params],
         ):
-            hit = dict(row)
-            hit["snippet"] = _snippet(hit.pop("content") or "", words[0])
-            hits.append(hit)
-        title_where = " AND ".join("c.title LIKE ? ESCAPE '\\'" for _ in words)
+            if len(hits) >= limit:
+                break
+            if fts.matches_all(row["content"] or "", words):
+                hits.append(_hit(row, row["id"], row["role"], row["timestamp"],
+                                 fts.snippet(row["content"] or "", words)))
+        if role is not None:
+            return hits
         seen = {h["conversation_id"] for h in hits}
+        title_where = "".join(" AND c.title LIKE ? ESCAPE '\\'" for _ in tokens)
         for row in conn.execute(
-            "SELECT c.id AS conversation_id, c.title, c.updated_at, c.archived_at"
-            f" FROM conversations c WHERE {title_where} ORDER BY c.updated_at DESC LIMIT ?",
-            [*like, limit],
+            f"SELECT c.id AS conversation_id, c.title, {context_col} AS context_id,"
+            f" c.archived_at FROM conversations c WHERE 1{title_where}{scope}"
+            " ORDER BY c.updated_at DESC, c.id",
+            [*like, *params],
         ):
-            if row["conversation_id"] not in seen:
-                hits.append({**dict(row), "message_id": None, "role": None, "timestamp": None,
-                             "snippet": row["title"]})
-    return hits[:limit]
+            if len(hits) >= limit:
+                break
+            if row["conversation_id"] not in seen and fts.matches_all(row["title"] or "", words):
+                hits.append(_hit(row, None, None, None, fts.snippet(row["title"], words)))
+    return hits
+
+
+def _hit(row: sqlite3.Row, message_id: str | None, role: str | None, timestamp: str | None,
+         snippet: str) -> dict[str, Any]:
+    return {"message_id": message_id, "conversation_id": row["conversation_id"],
+            "conversation_title": row["title"], "role": role, "timestamp": timestamp,
+            "snippet": snippet, "score": None, "context_id": row["context_id"],
+            "archived_at": row["archived_at"]}
 
 
 def _escape(word: str) -> str:
     return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _snippet(text: str, word: str, width: int = 160) -> str:
-    at = text.lower().find(word.lower())
-    start = max(0, at - width // 3) if at >= 0 else 0
-    piece = " ".join(text[start:start + width].split())
-    return ("…" if start else "") + piece + ("…" if start + width < len(text) else "")
 
 
 def restore_archived(

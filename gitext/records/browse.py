@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gitext.lifecycle.archive import list_archived
+from gitext.lifecycle.archive import list_archived, search_archived
 from gitext.project import Project
 from gitext.records.compaction import list_compactions
 from gitext.records.conversations import (
@@ -16,7 +16,7 @@ from gitext.records.conversations import (
     worktree_places,
 )
 from gitext.records.current import current_ids
-from gitext.records.fts import SearchHit, search_messages
+from gitext.records.fts import search_messages
 from gitext.records.lookup import branch_of, family, resolve_context
 from gitext.records.messages import list_messages
 
@@ -100,10 +100,15 @@ def search_scope(
     context: str | None = None,
     role: str | None = None,
     limit: int = 20,
-) -> list[SearchHit]:
-    """Full-text search over every conversation, or over one branch's (or session's)."""
+    archived: bool = False,
+) -> list[dict[str, Any]]:
+    """Full-text search over every conversation, or over one branch's (or session's); with
+    `archived`, over the archive's, in the same shape (and `archived_at`)."""
     ids = None if context is None else scope_ids(project, context)
-    return search_messages(project, query, context_ids=ids, role=role, limit=limit)
+    if archived:
+        return search_archived(project, query, limit, context_ids=ids, role=role)
+    return [h.to_json() for h in
+            search_messages(project, query, context_ids=ids, role=role, limit=limit)]
 
 
 def browse_sessions(

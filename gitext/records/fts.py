@@ -184,6 +184,25 @@ def _matcher(words: Sequence[str]) -> Callable[[str], bool]:
     return found
 
 
+def query_words(query: str) -> list[str]:
+    """A query's words as `search_messages` reads them, `word*` for a prefix; a query with no
+    words is the same error as there."""
+    match_query(query)
+    return [word + star for word, star in _WORD.findall(query)]
+
+
+def token_parts(word: str) -> list[str]:
+    """The index's tokens of one query word (`snake_case` -> snake, case)."""
+    return _TOKEN.findall(word)
+
+
+def matches_all(text: str, words: Sequence[str]) -> bool:
+    """Whether FTS5 would find `text` for every one of `words` (the AND of a query), for text
+    without an index: the archive's. Whole tokens and code-aware terms, as `snippet` marks."""
+    runs = _WORD_RUN.findall(text)
+    return all(any(found(run) for run in runs) for found in (_matcher([w]) for w in words))
+
+
 def snippet(content: str, words: Sequence[str], size: int = SNIPPET_WORDS) -> str:
     """About ``size`` words of the message around its first match, matches in [brackets].
 

@@ -21,6 +21,7 @@ from gitext.records import (
     import_jsonl,
     record_compaction,
     start_conversation,
+    start_session,
     update_conversation,
 )
 from tests.records.helpers import count, rows
@@ -197,3 +198,56 @@ def test_listing_by_status_archived_shows_the_archive_and_an_unknown_status_is_r
     assert bogus.err.splitlines() == [
         "error: unknown conversation status 'bogus'",
         "hint: statuses: active, archived, closed, parked"]
+
+
+def test_searching_the_archive_takes_role_and_context_and_answers_as_the_live_search(
+    project: Project, aircher: object,
+) -> None:
+    """`conversation search --archived` ignored `--role` and `--context` (a user hit for
+    `--role assistant`, an unknown context accepted) and answered in another shape: `title`
+    for `conversation_title`, no `score` or `context_id`, no [brackets], raw column names in
+    the table (QA round 15b: 03). The filters apply, the hits have the live keys (`score`
+    null, `archived_at` more) and the words they matched marked."""
+    clock.set_now(T0)
+    old = start_conversation(project, "anthropic", title="catalog talk")
+    add_message(project, old.id, "user", "hello from the user about the log")
+    clock.set_now(T0 + 1)
+    add_message(project, old.id, "assistant", "hello back; see the catalog")
+    clock.set_now(T0 + 60)
+    start_conversation(project, "anthropic", title="newer")
+    project.config.values["storage.lifecycle.conversation_max_per_project"] = 1
+    assert archive_conversations(project).ids == [old.id]
+    run = aircher  # type: ignore[assignment]
+    root = project.repo.root
+
+    def search(*args: str) -> list[dict[str, object]]:
+        res = run(root, "conversation", "search", *args, "--archived", "--json")
+        assert res.code == 0, res.err
+        return json.loads(res.out)  # type: ignore[no-any-return]
+
+    (hit,) = search("hello", "--role", "assistant")
+    live_keys = {"message_id", "conversation_id", "conversation_title", "role", "timestamp",
+                 "snippet", "score", "context_id"}
+    assert set(hit) == live_keys | {"archived_at"}
+    assert (hit["conversation_id"], hit["conversation_title"], hit["role"], hit["score"],
+            hit["archived_at"]) == (old.id, "catalog talk", "assistant", None, clock.now())
+    assert hit["snippet"] == "[hello] back; see the catalog"
+    assert [h["role"] for h in search("hello")] == ["assistant", "user"]
+    assert [h["role"] for h in search("hello", "--context", "main")] == ["assistant", "user"]
+    # `log` is a word of one message only, as the live index reads it: not in `catalog`.
+    (log,) = search("log")
+    assert log["role"] == "user" and log["snippet"].endswith("about the [log]")
+    # A title's words find the conversation (no message then), unless a role is asked for.
+    (title,) = search("talk")
+    assert (title["message_id"], title["role"], title["snippet"]) == (None, None,
+                                                                       "catalog [talk]")
+    assert search("talk", "--role", "user") == []
+    unknown = run(root, "conversation", "search", "hello", "--archived", "--context", "nosuch")
+    assert unknown.code == 2 and unknown.err.startswith("error: no context 'nosuch'")
+    # A context holding none of them (a session started after) finds nothing.
+    session = start_session(project, "feature")
+    assert search("hello", "--context", session.id) == []
+    table = run(root, "conversation", "search", "hello", "--archived", "--role", "user")
+    header, row = table.out.splitlines()
+    assert header.split() == ["conversation", "role", "time", "archived", "title", "snippet"]
+    assert row.startswith(old.id[:8] + " ") and "[hello] from the user" in row
