@@ -105,6 +105,17 @@ COLUMNS: dict[str, list[tuple[str, Checker]]] = {
 # column of the archive only; absent, not null, on a live one, so exports of stores without an
 # archive read as they did before it was exported).
 OPTIONAL: dict[str, list[tuple[str, Checker]]] = {"conversation": [("archived_at", v.timestamp)]}
+# What an import gives a field left out or null: the schema's DEFAULT (the spec's), which the
+# record API never leaves null either ("now" is the import's time). Stored null, a conversation
+# had no status (so no `--status active` list showed it) and no time (so retention never
+# judged it). worktree_id's DEFAULT 'main' names no worktree here: --adopt sets that one.
+NOW = "now"
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "conversation": {"created_at": NOW, "updated_at": NOW, "total_tokens": 0,
+                     "total_cost": 0.0, "status": "active", "context_type": "general"},
+    "message": {"cost": 0.0, "timestamp": NOW},
+    "compaction": {"performed_at": NOW},
+}
 TABLES = {"conversation": "conversations", "message": "messages",
           "attachment": "message_attachments", "compaction": "compaction_history"}
 JSON_COLUMNS = {"metadata", "tool_calls", "tool_results", "preserved_messages"}

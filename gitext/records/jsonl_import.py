@@ -24,7 +24,9 @@ from gitext.records import values as v
 from gitext.records.jsonl import (
     COLUMNS,
     CONFLICT_MODES,
+    DEFAULTS,
     FORMAT,
+    NOW,
     OPTIONAL,
     TABLES,
     VERSION,
@@ -46,6 +48,9 @@ class _Line:
 
 
 def _parse(data: bytes) -> list[_Line]:
+    from gitext import clock
+
+    now = clock.now()
     lines: list[_Line] = []
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
@@ -78,9 +83,15 @@ def _parse(data: bytes) -> list[_Line]:
         if extra:
             raise UsageError(f"line {number}: unknown field {extra[0]!r} in a {kind} record")
         values: dict[str, Any] = {}
+        defaults = DEFAULTS.get(kind, {})
+        if obj.get("archived_at") is not None:
+            defaults = {**defaults, "status": "archived"}  # the archive's own DEFAULT
         for col, check in fields:
+            value = obj.get(col)
+            if value is None and col in defaults:
+                value = now if defaults[col] == NOW else defaults[col]
             try:
-                values[col] = check(obj.get(col), f"{kind}.{col}")
+                values[col] = check(value, f"{kind}.{col}")
             except UsageError as exc:
                 raise UsageError(f"line {number}: {exc.message}") from None
         lines.append(_Line(number, kind, values))

@@ -199,6 +199,52 @@ def test_a_bad_line_rejects_the_whole_import(project: Project) -> None:
     assert import_jsonl(project, "\n".join(lines).encode()).conversations == 2
 
 
+def test_an_import_gives_fields_left_out_the_spec_s_defaults(
+        project: Project, aircher: object, tmp_path: Path) -> None:
+    """A hand-written import that left out status, created_at, updated_at, total_tokens (and a
+    message's timestamp) stored NULL: the conversation had status None, so no `--status active`
+    list showed it, and its export carried nulls; a left-out context_type was refused as
+    "must be one of …, got None" (QA round 15b: 08). A field left out or null takes the spec's
+    DEFAULT (the import's time for a timestamp), as the record API would have written."""
+    from gitext import clock
+
+    clock.set_now(1_800_000_000.0)
+    conv, msg, comp = (f"11111111-2222-4333-8444-55555555555{n}" for n in range(3))
+    data = "\n".join(json.dumps(r) for r in (
+        {"kind": "header", "format": "git-aircher-conversations", "version": 1},
+        {"kind": "conversation", "id": conv, "title": "hand made", "provider": "anthropic",
+         "status": None},
+        {"kind": "message", "id": msg, "conversation_id": conv, "seq": 1, "role": "user",
+         "content": "hand written"},
+        {"kind": "compaction", "id": comp, "conversation_id": conv, "trigger_type": "manual"},
+    ))
+    file = tmp_path / "hand.jsonl"
+    file.write_text(data)
+    run = aircher  # type: ignore[assignment]
+    root = project.repo.root
+    res = run(root, "conversation", "import", str(file), "--adopt")
+    assert res.code == 0, res.err
+    (listed,) = json.loads(run(root, "conversation", "list", "--status", "active", "--json").out)
+    now = clock.now()
+    assert (listed["id"], listed["status"], listed["context_type"], listed["created_at"],
+            listed["updated_at"], listed["total_tokens"], listed["total_cost"]) == (
+        conv, "active", "general", now, now, 0, 0.0)
+    stored = rows(project, "conversations", "SELECT total_tokens, total_cost FROM conversations")
+    assert tuple(stored[0]) == (0, 0.0)
+    shown = json.loads(run(root, "conversation", "show", conv, "--json").out)
+    assert (shown["messages"][0]["timestamp"], shown["messages"][0]["cost"]) == (now, 0.0)
+    assert shown["compactions"][0]["performed_at"] == now
+    # What was given is kept; a bad value is still an error naming its line.
+    given = data.replace('"status": null', '"status": "closed"').replace("5550", "5559")
+    given = given.replace("5551", "5558").replace("5552", "5557")
+    assert import_jsonl(project, given.encode(), adopt=True).conversations == 1
+    assert rows(project, "conversations", "SELECT status FROM conversations WHERE id = ?",
+                (conv[:-1] + "9",))[0][0] == "closed"
+    with pytest.raises(UsageError, match="line 2: conversation.context_type must be one of"):
+        import_jsonl(project, given.replace('"status"', '"context_type": "chat", "status"')
+                     .replace("5559", "5556").encode(), adopt=True)
+
+
 def test_conflicts_skip_replace_and_adopt(project: Project) -> None:
     _fill(project)
     data = "\n".join(_export(project)).encode()
