@@ -51,7 +51,7 @@ def start(app: App, task_type: str, description: str | None, prefs: tuple[str, .
 @json_option
 @click.pass_obj
 def end(app: App, session_id: str | None, as_json: bool) -> None:
-    """End a session (default: the active one in this worktree)."""
+    """End a session (default: the active one in this worktree, on whichever branch it began)."""
     from gitext.records.sessions import end_session
 
     s = end_session(app.project(), session_id)

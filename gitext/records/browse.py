@@ -127,12 +127,13 @@ def browse_sessions(
 
 
 def session_detail(project: Project, session_id: str | None = None) -> dict[str, Any]:
-    """A session (default: the active one here) with its conversations and live cache."""
+    """A session (default: this worktree's, `worktree_session`) with its conversations and
+    live cache."""
     from gitext.errors import UsageError
     from gitext.records.session_cache import cache_items
-    from gitext.records.sessions import active_session, get_session
+    from gitext.records.sessions import get_session, worktree_session
 
-    session = get_session(project, session_id) if session_id else active_session(project)
+    session = get_session(project, session_id) if session_id else worktree_session(project)
     if session is None:
         raise UsageError("no active session in this worktree",
                          hint="give a session id; `git aircher session list` shows them")

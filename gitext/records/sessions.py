@@ -152,6 +152,24 @@ def active_session(project: Project) -> Session | None:
     return None if found is None else get_session(project, found[0])
 
 
+def worktree_session(project: Project) -> Session | None:
+    """What `session end` and `session show` take without an id: the session records land in
+    (`active_session`), else this worktree's own or newest active session started on another
+    branch. An agent that starts a session and then makes its branch (`git switch -c fix`)
+    still has that session here; "no active session in this worktree" was false then."""
+    found = active_session(project)
+    if found is not None:
+        return found
+    _, wid = branch_context(project, require_project_context(project))
+    with project.db("sessions").read() as conn:
+        ids = [str(r[0]) for r in conn.execute(
+            "SELECT id FROM sessions WHERE status = 'active' AND worktree_id = ?"
+            " ORDER BY started_at DESC, rowid DESC", (wid,))]
+    if not ids:
+        return None
+    return get_session(project, project.own_session if project.own_session in ids else ids[0])
+
+
 def _set_status(project: Project, session: Session, status: str) -> None:
     """End a session; the time it ended is its context's `last_active`.
 
@@ -177,9 +195,10 @@ def _release(project: Project, session: Session, now: str) -> None:
 
 
 def end_session(project: Project, session_id: str | None = None) -> Session:
-    """Mark a session (default: the active one here) inactive and drop its active marker."""
+    """Mark a session (default: this worktree's, `worktree_session`) inactive and drop its
+    active marker."""
     if session_id is None:
-        found = active_session(project)
+        found = worktree_session(project)
         if found is None:
             raise UsageError("no active session in this worktree",
                              hint="give a session id; `git aircher session list` shows them")

@@ -252,6 +252,35 @@ def test_session_cli(project: Project, aircher: object) -> None:
     assert bad.code == 2 and "no session" in bad.err
 
 
+def test_the_worktree_s_session_is_the_default_after_a_branch_switch(
+        project: Project, repo: Path, aircher: object) -> None:
+    """An agent that started a session and then made its branch (`git switch -c fix-login`)
+    was told "no active session in this worktree" by `session end` and `session show` while
+    the worktree had one (QA round 15b: 07): without an id they take the session records land
+    in, else this worktree's newest active one, started on another branch. Records still go
+    to the branch's context there (the current-context rule)."""
+    run = aircher  # type: ignore[assignment]
+    sid = run(repo, "session", "start", "feature", "fix the login").out.strip()
+    git(repo, "switch", "-q", "-c", "fix-login")
+    shown = run(repo, "session", "show", "--json")
+    assert shown.code == 0, shown.err
+    assert (json.loads(shown.out)["id"], json.loads(shown.out)["branch"]) == (sid, "main")
+    assert json.loads(run(repo, "context", "show", "--json").out)["levels"][-1]["name"] == (
+        "fix-login")
+    ended = run(repo, "session", "end")
+    assert (ended.code, ended.out) == (0, f"ended {sid}\n")
+    # None left: the message is true now.
+    for args in (("end",), ("show",)):
+        none = run(repo, "session", *args)
+        assert none.code == 2
+        assert none.err.startswith("error: no active session in this worktree\n")
+    # Another worktree's session is not this one's.
+    linked = repo.parent / "linked"
+    git(repo, "worktree", "add", "-q", "-b", "other", str(linked))
+    assert run(linked, "session", "start", "review").code == 0
+    assert run(repo, "session", "end").code == 2
+
+
 def test_a_session_id_names_its_context(project: Project, aircher: object) -> None:
     """The id `session start` prints works where a context is asked for (QA round 3: 08)."""
     run = aircher  # type: ignore[assignment]
