@@ -316,3 +316,20 @@ def test_damage_found_by_a_query_is_one_error_line_with_the_fix(
         "hint: `git aircher doctor` names it; `git aircher repair` salvages it"
     assert aircher(repo, "repair").code == 0
     assert aircher(repo, "search", "zebrafish_7").code == 0
+
+
+def test_a_file_cut_short_gives_back_the_rows_it_still_holds(project: Project) -> None:
+    """A file cut short still says in its header how many pages it had; SQLite trusted that,
+    every read failed, and repair read 0 rows from a file holding ~90% of them, putting back
+    the backup alone (QA round 15c: 02)."""
+    add_conversations(project, 1, messages=5)
+    create_backup(project)  # 5 messages
+    add_conversations(project, 10, messages=30, title="after")  # 300 more
+    settle(project)
+    truncate(project.layout.db("conversations"), 0.9)
+    report = repair(project)
+    project.close()
+    (salvaged,) = report.salvaged
+    messages = next(t for t in salvaged["tables"] if t["table"] == "messages")
+    assert messages["from_damaged"] >= 250, messages  # of 305; a backup alone gives 5
+    assert counts(project.layout.db("conversations"))["messages"] >= 250
