@@ -42,7 +42,22 @@ class GlobalLayout:
     def logs(self) -> Path:
         return self.root / "logs"
 
+    def check(self) -> None:
+        """Refuse a global folder that a file stands in the way of (AIRCHER_HOME naming a file,
+        or a folder under one): every read of its config.toml and global.db would otherwise
+        end in a NotADirectoryError, a bug's crash log for a slip of the user's."""
+        for place in (self.root, *self.root.parents):
+            if place.exists():
+                if place.is_dir():
+                    return
+                raise ConfigError(
+                    f"{place} is a file; git-aircher keeps its global settings and database in"
+                    f" the folder {self.root}",
+                    hint="move the file away, or point AIRCHER_HOME at a folder (it names the"
+                    " global folder)")
+
     def ensure(self) -> None:
+        self.check()
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.logs.mkdir(exist_ok=True)
         if not self.credentials.exists():

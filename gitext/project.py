@@ -47,6 +47,7 @@ class Project:
                     "rename the folder, or move the repository: git-aircher keeps paths as"
                     " UTF-8 text on one line")
         glob = GlobalLayout(global_root)
+        glob.check()
         # data_dir decides where the project config lives, so it comes from global and env only.
         base = Config.load(glob.config, None, environ)
         # An absolute data_dir is shared by every repository: each gets a folder of its own.

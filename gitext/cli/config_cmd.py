@@ -35,7 +35,9 @@ def _effective(app: App) -> cfgmod.Config:
         raise
     except UsageError:
         # Outside a repository only the global layers exist.
-        return cfgmod.Config.load(GlobalLayout(app.global_root).config)
+        layout = GlobalLayout(app.global_root)
+        layout.check()
+        return cfgmod.Config.load(layout.config)
 
 
 @config.command("get")
@@ -57,6 +59,7 @@ def _target(app: App, is_global: bool) -> Iterator[tuple[Path, bool]]:
     """The file to change and whether it is the project's."""
     if is_global:
         layout = GlobalLayout(app.global_root)
+        layout.check()
         layout.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         yield layout.config, False
         return
