@@ -109,6 +109,13 @@ class Project:
             from gitext.lifecycle.querylog import slow_query_log
 
             path = self.global_layout.db if name == "global" else self.layout.db(name)
+            if name == "global" and not path.parent.is_dir():
+                # The global folder taken away since init (a cleaned ~/.config, a fresh HOME
+                # in a container, an AIRCHER_HOME whose parent is new): made again as init
+                # makes it, as a missing global.db alone is. SQLite makes no folders, and
+                # "unable to open database file" sent doctor's users to a repair that failed
+                # the same way.
+                self.global_layout.ensure()
             pragmas = self.pragmas
             perf = self.config
             slow = slow_query_log(self.layout, self.config, name)

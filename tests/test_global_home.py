@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import stat
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import run_git_aircher
+from tests.sync.helpers import wait_idle
 
 
 @pytest.mark.parametrize("below", ["", "sub"])
@@ -29,3 +33,33 @@ def test_a_global_folder_that_is_a_file_is_one_clear_error(
                             f" and database in the folder {home}"), (args, r.err)
         assert len(lines) == 2 and lines[1].startswith("hint: ") and "AIRCHER_HOME" in lines[1]
     assert notadir.read_text() == "not a folder\n"
+
+
+def test_a_removed_global_folder_is_made_again(live: Path, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """With AIRCHER_HOME removed after init (a cleaned ~/.config, a fresh HOME in a container),
+    or set to a folder whose parent does not exist yet, every command but init failed with
+    "cannot open …/global.db: unable to open database file" and no hint; doctor said `repair`
+    fixes it, and repair failed the same way (QA round 15c: 01). Commands make the folder
+    again, 0700, as init does."""
+    wait_idle(live)
+    home = Path(os.environ["AIRCHER_HOME"])
+    shutil.rmtree(home)
+    shutil.rmtree(live / ".agents" / "content" / "backups")  # as in QA's case: none yet
+    doctor = run_git_aircher(live, "doctor")
+    assert doctor.code == 1 and "missing: global" in doctor.out, doctor.out + doctor.err
+    repair = run_git_aircher(live, "repair")
+    assert repair.code == 0, repair.out + repair.err
+    assert "(b) global: created empty" in repair.out, repair.out
+    assert run_git_aircher(live, "doctor").code == 0
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    shutil.rmtree(home)
+    status = run_git_aircher(live, "status")
+    assert status.code == 0, status.err
+    assert (home / "global.db").is_file() and stat.S_IMODE(home.stat().st_mode) == 0o700
+    elsewhere = tmp_path / "new" / "parent" / "aircher"
+    monkeypatch.setenv("AIRCHER_HOME", str(elsewhere))
+    for args in (("status",), ("search", "print")):
+        r = run_git_aircher(live, *args)
+        assert r.code == 0, (args, r.err)
+    assert (elsewhere / "global.db").is_file() and stat.S_IMODE(elsewhere.stat().st_mode) == 0o700
