@@ -70,6 +70,14 @@ class App:
         dirs.append(self.global_root / "logs")
         return dirs
 
+    def store_places(self) -> list[Path]:
+        """Where the store's databases are: a bare "disk I/O error" is put down to a full disk
+        or a file size limit only when these bear it out (`gitext.store.space`)."""
+        places = [self.global_root]
+        if self._project is not None:
+            places.insert(0, self._project.layout.core)
+        return places
+
     def close(self) -> None:
         if self._project is not None:
             self._project.close()
@@ -149,7 +157,8 @@ def run(args: list[str]) -> int:
         from gitext.lifecycle.limits import disk_full_error
         from gitext.store.access import denied, not_writable
 
-        full = disk_full_error(exc, "the git-aircher store")
+        full = disk_full_error(exc, "the git-aircher store",
+                               _current[0].store_places() if _current else [global_root()])
         if full is not None:
             return report_error(full)
         if denied(exc):

@@ -33,6 +33,7 @@ from gitext.lifecycle.derived import empty_derived
 from gitext.lifecycle.runstate import read_json, write_json
 from gitext.project import Project
 from gitext.store.migrate import user_version
+from gitext.store.space import no_room_error
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -192,8 +193,12 @@ def create_backup(project: Project) -> BackupInfo:
         attachments = _copy_attachments(project.layout.attachments, folder / "attachments")
         info = BackupInfo(backup_id, clock.to_ts(epoch), epoch, str(folder), copies, attachments)
         write_json(folder / MANIFEST, info.manifest())
-    except BaseException:
+    except BaseException as exc:
+        # Told before the partial copies go, as removing them frees the room they took.
+        full = no_room_error(exc, f"backup {backup_id}", [folder, project.layout.core])
         shutil.rmtree(folder, ignore_errors=True)
+        if full is not None:
+            raise full from exc
         raise
     return info
 

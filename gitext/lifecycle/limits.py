@@ -3,21 +3,23 @@
 `check_size` is cheap (a few stat calls): the background worker calls it after each pass's
 writes. Past the limit it returns a warning, logs it once, and asks the scheduler for
 maintenance. A full disk
-surfaces as SQLite's "database or disk is full" (or ENOSPC from the OS); SQLite then rolls the
-transaction back and the file stays intact, so all we add is a clear error.
+surfaces as SQLite's "database or disk is full", ENOSPC from the OS, or (no room for a -shm, a
+file size limit) a "disk I/O error" that `gitext.store.space` tells apart; SQLite then
+rolls the transaction back and the file stays intact, so all we add is a clear error.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 from gitext.errors import AircherError
 from gitext.layout import CORE_DATABASES
 from gitext.project import Project
 from gitext.status import file_size
+from gitext.store.space import no_room_error, why_no_room
 
 
 def over_limit(project: Project) -> dict[str, int]:
@@ -47,30 +49,26 @@ def check_size(project: Project) -> str | None:
     return message
 
 
-def is_disk_full(exc: BaseException) -> bool:
-    if isinstance(exc, sqlite3.OperationalError):
-        code = getattr(exc, "sqlite_errorcode", None)
-        return code == 13 or "database or disk is full" in str(exc)  # 13 = SQLITE_FULL
-    return isinstance(exc, OSError) and exc.errno == errno.ENOSPC
+def is_disk_full(exc: BaseException, near: Iterable[Path] = ()) -> bool:
+    """Whether `exc` is a write that found no room (`gitext.store.space`): a full disk, a
+    file size limit or a quota; for SQLite's bare "disk I/O error", when the file system of
+    `near` bears it out."""
+    return why_no_room(exc, near) is not None
 
 
-def disk_full_error(exc: BaseException, where: str) -> AircherError | None:
+def disk_full_error(exc: BaseException, where: str, near: Iterable[Path] = ()
+                    ) -> AircherError | None:
     """The AircherError for a full disk, or None when `exc` is something else."""
-    if not is_disk_full(exc):
-        return None
-    return AircherError(
-        f"{where}: the disk is full; nothing was written (the store is intact)",
-        hint="free some space (`git aircher maintain --all` removes what retention allows)",
-    )
+    return no_room_error(exc, where, near)
 
 
 @contextlib.contextmanager
-def guard_disk_full(where: str) -> Iterator[None]:
+def guard_disk_full(where: str, near: Iterable[Path] = ()) -> Iterator[None]:
     """Turn a full disk inside the block into a clear AircherError."""
     try:
         yield
     except (sqlite3.OperationalError, OSError) as exc:
-        err = disk_full_error(exc, where)
+        err = disk_full_error(exc, where, near)
         if err is None:
             raise
         raise err from exc

@@ -8,6 +8,7 @@ processes rotating at once may lose a few lines, never corrupt a database; logs 
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import logging
 import logging.handlers
@@ -43,6 +44,19 @@ class _ClockFormatter(logging.Formatter):
         return f"{clock.now()} {record.levelname} {text}"
 
 
+class _QuietHandler(logging.handlers.RotatingFileHandler):
+    """A log that cannot be written (a full disk, a file size limit, a folder taken away) is
+    left unwritten: logging's default prints "--- Logging error ---" and a traceback to stderr
+    for each line, some 800 lines for one `maintain --all` on a full disk."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        if self.stream is not None:
+            # A stream whose write failed may hold the line still, to fail again at close.
+            with contextlib.suppress(OSError, ValueError):
+                self.stream.close()
+            self.stream = None
+
+
 def _gzip_rotator(source: str, dest: str) -> None:
     with open(source, "rb") as src, gzip.open(dest, "wb") as out:
         shutil.copyfileobj(src, out)
@@ -62,7 +76,7 @@ def get_logger(layout: ProjectLayout, name: str) -> logging.Logger:
     with _lock:
         if path not in _handlers:
             path.parent.mkdir(parents=True, exist_ok=True)
-            handler = logging.handlers.RotatingFileHandler(
+            handler = _QuietHandler(
                 path, maxBytes=MAX_BYTES, backupCount=BACKUP_COUNT, encoding="utf-8", delay=True
             )
             handler.namer = lambda default: default + ".gz"

@@ -23,6 +23,7 @@ from typing import Any
 from gitext.lifecycle.logs import get_logger
 from gitext.project import Project
 from gitext.store.pool import Database
+from gitext.store.space import no_room_error
 
 TIERS = ("daily", "weekly", "monthly", "quarterly")
 OLD_DATA = 7 * 86400.0  # backups and crash logs older than a week get compressed
@@ -245,7 +246,10 @@ def run_maintenance(
             except Exception as exc:  # one broken step must not stop the others
                 log.error("maintenance %s/%s failed: %s | %s", tier, name, exc,
                           traceback.format_exc().replace("\n", " | "))
-                report.tasks.append(TaskResult(tier, name, 0, "failed", f"{exc}"))
+                # SQLite's bare "disk I/O error" says nothing of the full disk behind it.
+                full = no_room_error(exc, name, [project.layout.core])
+                report.tasks.append(TaskResult(tier, name, 0, "failed",
+                                               full.message if full is not None else f"{exc}"))
                 continue
             report.tasks.append(TaskResult(tier, name, count, detail))
             if not dry_run and count:

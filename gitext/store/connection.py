@@ -11,6 +11,7 @@ from gitext.config import Config
 from gitext.errors import AircherError
 from gitext.store.access import denied, not_writable
 from gitext.store.migrate import migrate
+from gitext.store.space import no_room_error
 
 if TYPE_CHECKING:
     from gitext.lifecycle.querylog import SlowQueryLog
@@ -83,6 +84,9 @@ def open_database(
         conn.close()
         if denied(exc, path):  # not damage: doctor would only find the same
             raise not_writable(exc, path) from exc
+        full = no_room_error(exc, str(path), [path])
+        if full is not None:  # no room for its -shm: not damage either
+            raise full from exc
         raise AircherError(
             f"{path}: {exc}", hint="`git aircher doctor` checks the store and says what to do"
         ) from exc

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import resource
 import sqlite3
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +17,7 @@ from gitext.lifecycle.health import check, warnings
 from gitext.lifecycle.limits import guard_disk_full
 from gitext.lifecycle.querylog import SlowQueryLog, TimedConnection
 from gitext.project import Project
-from tests.conftest import commit, git
+from tests.conftest import VENV_BIN, commit, git
 from tests.lifecycle.util import add_conversations, counts, integrity
 
 T0 = 1_800_000_000.0
@@ -161,3 +164,55 @@ def test_a_full_disk_gives_a_clear_error_and_no_damage(project: Project) -> None
     path = project.layout.db("conversations")
     assert integrity(path) == "ok"
     assert counts(path)["conversations"] == 2  # the failed transaction left nothing behind
+
+
+def _limited(cwd: Path, limit: int, *args: str) -> subprocess.CompletedProcess[str]:
+    """`git-aircher ARGS…` with a file size limit (`ulimit -f`): a write past it fails with
+    EFBIG, which SQLite mostly reports as "disk I/O error"."""
+    return subprocess.run(
+        [str(VENV_BIN / "git-aircher"), *args], cwd=cwd, capture_output=True, text=True,
+        check=False,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)))
+
+
+def test_a_file_size_limit_is_one_clear_error_and_logs_stay_quiet(project: Project) -> None:
+    """On a full disk `maintain --all` (the full-disk hint's own advice) printed ~800 lines of
+    "--- Logging error ---" tracebacks, the logging module's handler failing, and `backup
+    create`, `sync`, `index` and `search` ended in "unexpected OperationalError: disk I/O
+    error" (exit 3, a crash log) when the store's files hit a file size limit or the -shm could
+    not be made (QA round 15c: 03). Each is one error line and a hint now; a log that cannot
+    be written stays unwritten, silently."""
+    repo = project.repo.root
+    commit(repo, {f"src/m{i}.py": f"def f{i}(x):\n    return {'x' * 400!r}\n"
+                  for i in range(300)}, "many files")  # hooks are off: sync has all to do
+    project.close()
+    core = project.layout.core
+    # Below the largest database: its backup copy cannot be made, nor a sync of it all.
+    limit = max(p.stat().st_size for p in core.iterdir() if p.is_file()) - 8192
+    storage_log = logs.log_path(project.layout, "storage")
+    storage_log.write_text("x" * limit)  # the log is at the limit too: every line fails
+    before = {p.name: integrity(p) for p in core.glob("*.db")}
+    maintain = _limited(repo, limit, "maintain", "--all")
+    assert maintain.returncode == 1, maintain.stdout + maintain.stderr
+    assert "Logging error" not in maintain.stderr and "Traceback" not in maintain.stderr, \
+        maintain.stderr[:3000]
+    assert "a file reached the file size limit" in maintain.stdout, maintain.stdout
+    for args in (("sync",), ("backup", "create")):
+        r = _limited(repo, limit, *args)
+        lines = r.stderr.splitlines()
+        assert r.returncode == 1, (args, r.stderr[-2000:])
+        assert len(lines) == 2, (args, r.stderr[-2000:])
+        assert "a file reached the file size limit" in lines[0], (args, r.stderr)
+        assert lines[0].endswith("nothing was written (the store is intact)")
+        assert lines[1].startswith("hint: raise the limit")
+    assert not list(project.layout.backups.glob("2*")), "a partial backup was left behind"
+    assert {p.name: integrity(p) for p in core.glob("*.db")} == before
+
+
+def test_an_io_error_with_room_to_spare_stays_an_io_error(tmp_path: Path) -> None:
+    """Only a disk I/O error the file system explains (no room, a file at the size limit) is
+    called a full disk (QA round 15c: 03); a failing disk is not hidden behind that line."""
+    from gitext.store.space import why_no_room
+
+    assert why_no_room(sqlite3.OperationalError("disk I/O error"), [tmp_path]) is None
+    assert why_no_room(sqlite3.OperationalError("database or disk is full")) == "the disk is full"
