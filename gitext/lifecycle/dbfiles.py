@@ -19,6 +19,7 @@ from gitext.store.migrate import migrations
 ARCHIVE_DB = "conversations_archive"
 SIDE_SUFFIXES = ("-wal", "-shm")
 SQLITE_MAGIC = b"SQLite format 3\x00"
+_SQLITE_IOERR, _SQLITE_CANTOPEN = 10, 14
 
 
 def companions(path: Path) -> list[Path]:
@@ -49,10 +50,38 @@ def raw_connect(path: Path, *, readonly: bool = True, busy_ms: int = 5000) -> sq
         flag = "immutable=1" if frozen or lost_wal_evidence(path) else "mode=ro"
         uri = f"file:{quote(str(path))}?{flag}"
         conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        if flag == "mode=ro" and not _opens(conn) and not _wal_frames_on_disk(path):
+            # SQLite could not make or size the -shm (a full disk, a file size limit): with no
+            # WAL frames to miss, the file alone is the whole database, and immutable=1 reads
+            # it without one. Before, doctor called intact databases on a full disk
+            # unreadable and prescribed a salvage.
+            conn.close()
+            conn = sqlite3.connect(f"file:{quote(str(path))}?immutable=1", uri=True,
+                                   isolation_level=None, check_same_thread=False)
     else:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
     return conn
+
+
+def _opens(conn: sqlite3.Connection) -> bool:
+    """False when the first read fails on an I/O error or a file SQLite cannot open (the -shm);
+    any other failure (damage) is left for the caller's own reads to meet, as before."""
+    try:
+        conn.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.OperationalError as exc:
+        return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) not in (_SQLITE_IOERR,
+                                                                    _SQLITE_CANTOPEN)
+    except sqlite3.DatabaseError:
+        pass
+    return True
+
+
+def _wal_frames_on_disk(path: Path) -> bool:
+    try:
+        return path.with_name(path.name + "-wal").stat().st_size > 0
+    except OSError:
+        return False
 
 
 def has_magic(path: Path) -> bool:

@@ -27,6 +27,7 @@ from gitext.lifecycle.exposure import exposure_findings
 from gitext.lifecycle.refs import reference_findings
 from gitext.project import Project
 from gitext.store.migrate import UPGRADE_HINT, latest_version, user_version
+from gitext.store.space import why_no_room
 
 SEVERITIES = ("error", "warning", "info")
 _INDEX_ONLY = ("missing from index", "wrong # of entries in index", "non-unique entry in index")
@@ -111,6 +112,12 @@ def check_database(name: str, path: Path, *, quick: bool = False) -> tuple[DbChe
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
+        why = why_no_room(exc, [path])
+        if why is not None:
+            # Not damage: SQLite could not make room to read it (its WAL frames need a -shm).
+            # `disk_findings` says so; the file is looked at again once there is room.
+            result.integrity = f"not checked: {why}"
+            return result, findings
         result.integrity = f"unreadable: {exc}"
         findings.append(Finding("integrity", "error", name, f"cannot be read: {exc}",
                                 "salvaged row by row and merged with the newest backup"))
@@ -370,6 +377,32 @@ def unused_settings(project: Project) -> list[Finding]:
     return out
 
 
+def disk_findings(project: Project, databases: list[DbCheck]) -> list[Finding]:
+    """A full disk under the store or the global folder: every command that writes fails,
+    and a database with WAL frames cannot even be read (no room for its -shm). Doctor said
+    nothing of it and called such databases damaged, to be salvaged."""
+    from gitext.store.space import FULL, LOW_SPACE, free_bytes
+
+    unchecked = {d.name: (d.integrity or "").removeprefix("not checked: ")
+                 for d in databases if (d.integrity or "").startswith("not checked: ")}
+    which = f"; {', '.join(unchecked)} could not be checked" if unchecked else ""
+    for place in (project.layout.root, project.global_layout.root):
+        free = free_bytes(place)
+        if free is not None and free < LOW_SPACE:
+            return [Finding(
+                "disk_full", "error", None,
+                f"{FULL} where {place} is ({free // 1024} KiB free): commands cannot write"
+                f" the store{which}",
+                hint="free some space (`git aircher maintain --all` removes what retention"
+                " allows), then run `git aircher doctor` again")]
+    if unchecked:  # no full disk explains it: a file size limit did
+        return [Finding(
+            "disk_full", "error", None, f"{next(iter(unchecked.values()))}{which}",
+            hint="raise the limit (`ulimit -f unlimited`), then run `git aircher doctor`"
+            " again")]
+    return []
+
+
 def diagnose(project: Project, *, quick: bool = False) -> DoctorReport:
     """Every check; the store is only read."""
     report = DoctorReport([])
@@ -377,6 +410,7 @@ def diagnose(project: Project, *, quick: bool = False) -> DoctorReport:
         result, findings = check_database(name, path, quick=quick)
         report.databases.append(result)
         report.findings.extend(findings)
+    report.findings.extend(disk_findings(project, report.databases))
     sound = {d.name for d in report.databases if d.readable and d.integrity == "ok"}
     report.findings.extend(reference_findings(project, sound))
     report.findings.extend(archived_and_live(project, sound))

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import resource
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +14,7 @@ from gitext.lifecycle.doctor import diagnose
 from gitext.lifecycle.repair import repair
 from gitext.project import Project
 from gitext.sync.api import catch_up
-from tests.conftest import commit, git, open_project
+from tests.conftest import VENV_BIN, commit, git, open_project
 from tests.lifecycle.util import add_conversations, counts, settle
 
 
@@ -213,3 +216,46 @@ def test_a_newer_schema_is_left_to_an_upgrade_not_promised_to_repair(
     assert "  hint: upgrade git-aircher" in res.out
     assert "`git aircher repair` fixes them" not in res.out
     assert res.out.rstrip().splitlines()[-1].startswith("problems found: ")
+
+
+def _doctor_without_room_for_a_shm(cwd: Path) -> dict[str, Any]:
+    """`git aircher doctor --json` with a file size limit of 16 KiB: SQLite cannot size a
+    -shm file (32 KiB), as on a full disk, and says "disk I/O error"."""
+    limit = 16 * 1024
+    proc = subprocess.run(
+        [str(VENV_BIN / "git-aircher"), "doctor", "--json"], cwd=cwd, capture_output=True,
+        text=True, check=False,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)))
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return json.loads(proc.stdout)  # type: ignore[no-any-return]
+
+
+def test_no_room_for_a_shm_is_not_called_damage(project: Project) -> None:
+    """On a full disk doctor reported the intact databases as "unreadable: disk I/O error"
+    and prescribed a row-by-row salvage: SQLite could not make their -shm files (QA round
+    15c: 02). A database with no WAL frames is read without one (its file is all of it); one
+    with frames is "not checked", and doctor says why, never that it is damaged."""
+    add_conversations(project, 3)
+    project.close()
+    core = project.layout.core
+    assert not list(core.glob("*-shm")), "closed databases keep no -shm"
+    report = _doctor_without_room_for_a_shm(project.repo.root)
+    assert all(d["integrity"] == "ok" for d in report["databases"]), report["databases"]
+    assert not [f for f in report["findings"] if f["check"] in ("integrity", "unreadable")]
+    # Frames in the WAL, its -shm gone (a writer killed, the -shm on a cleaned tmpfs).
+    path = project.layout.db("sessions")
+    subprocess.run([sys.executable, "-c", (
+        "import os, sqlite3, sys\n"
+        "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "c.execute(\"INSERT INTO user_preferences (id, preference_key, preference_value)"
+        " VALUES ('p1', 'k', 'v')\")\n"
+        "os._exit(0)\n"), str(path)], check=True)
+    path.with_name(path.name + "-shm").unlink()
+    assert path.with_name(path.name + "-wal").stat().st_size > 0
+    report = _doctor_without_room_for_a_shm(project.repo.root)
+    sessions = next(d for d in report["databases"] if d["name"] == "sessions")
+    assert sessions["integrity"].startswith("not checked: a file reached the file size limit")
+    assert not report["healthy"]
+    assert [(f["check"], f["repair"]) for f in report["findings"] if f["severity"] == "error"] \
+        == [("disk_full", None)], report["findings"]
+    assert "sessions could not be checked" in report["findings"][0]["message"]
