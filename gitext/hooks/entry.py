@@ -89,7 +89,7 @@ def _record(event: str, args: list[str], stdin: list[str], *,
             from_framework: bool = False) -> None:
     try:
         from gitext.project import Project
-        from gitext.sync.journal import Event, append, sequence_of
+        from gitext.sync.journal import Event, append, rebasing_of, sequence_of
 
         project = Project.locate(Path.cwd(), _global_root(), os.environ)
         if not project.initialized:
@@ -104,7 +104,8 @@ def _record(event: str, args: list[str], stdin: list[str], *,
                 project.layout.follow_up_stamp("hooks").unlink()
         append(project.layout.journal, Event(
             event, str(root), _head_line(git_dir), args, stdin, sequence_of(git_dir),
-            os.environ.get("GIT_REFLOG_ACTION", "").replace("\n", " ")))
+            os.environ.get("GIT_REFLOG_ACTION", "").replace("\n", " "),
+            rebasing=rebasing_of(git_dir)))
         spawn_worker(root)
     except Exception as exc:  # a hook never fails git
         from gitext.errors import UnusablePathError

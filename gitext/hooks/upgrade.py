@@ -1,12 +1,12 @@
 """Keeping this installation's shims current after the package itself was upgraded.
 
 A shim records the ``git-aircher`` it calls, so an upgraded package runs from shims written by
-the version before: they keep working, but lack what newer shims record (``seq``, ``action``).
-The background worker, which the old shims still start, rewrites them. Only shims that record
-this very installation's executable and this store's journal are touched: a shim of another
-install (a second venv, pipx next to a checkout) or of another store (one hooks folder shared by
-repositories) is that one's to manage, and rewriting it here would make the two flip it back
-and forth. Anything else is left to ``git aircher hooks install`` and reported.
+the version before: they keep working, but lack what newer shims record (``seq``, ``rebasing``,
+``action``). The background worker, which the old shims still start, rewrites them. Only shims
+that record this very installation's executable and this store's journal are touched: a shim of
+another install (a second venv, pipx next to a checkout) or of another store (one hooks folder
+shared by repositories) is that one's to manage, and rewriting it here would make the two flip
+it back and forth. Anything else is left to ``git aircher hooks install`` and reported.
 """
 
 from __future__ import annotations

@@ -38,9 +38,15 @@ def head_at(ev: Event, root: Path) -> Head:
     """The branch as the hook saw it (later events may have moved HEAD since), today's commit.
 
     Mid-rebase, git detaches HEAD only to replay commits: such a record, applied once the
-    rebase has ended (the worker defers it until then), belongs to the branch HEAD is on now.
+    rebase has ended (the worker defers it until then), belongs to the branch the rebase
+    returned to, which the record names. Not the branch HEAD is on now: a worker that gets to
+    the record late finds HEAD wherever the next commands left it (another branch checked out,
+    the next rebase's detached HEAD), and filed there the record was a switch the user never
+    made (QA round 15c: 04). A record of a shim older than that takes HEAD as it is now.
     """
     live = read_head(root)
+    if ev.sequence and ev.rebasing and not ev.head.startswith("ref: "):
+        return Head(live.commit, ev.rebased_branch)
     if not ev.head or (ev.sequence and not ev.head.startswith("ref: ")):
         return live
     if ev.head.startswith("ref: "):

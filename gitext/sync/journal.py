@@ -31,12 +31,22 @@ class Event:
     # commits: not a branch the developer chose (see `sequence_of`).
     sequence: str = ""
     action: str = ""  # GIT_REFLOG_ACTION in the hook's environment, e.g. "merge topic"
+    # Mid-rebase, the branch it rebases ("refs/heads/x", or "detached HEAD"): where HEAD is
+    # once the rebase is over, finished or aborted. Shims older than this leave it out.
+    rebasing: str = ""
     path: Path | None = None  # the journal file, when read from one
 
     @property
     def branch(self) -> str | None:
         if self.head.startswith("ref: refs/heads/"):
             return readable(self.head.removeprefix("ref: refs/heads/"))
+        return None
+
+    @property
+    def rebased_branch(self) -> str | None:
+        """The branch a rebase under way returns to (None: a detached HEAD, or not known)."""
+        if self.rebasing.startswith("refs/heads/"):
+            return readable(self.rebasing.removeprefix("refs/heads/"))
         return None
 
     def encode(self) -> str:
@@ -47,6 +57,8 @@ class Event:
             lines.append(f"seq {self.sequence}")
         if self.action:
             lines.append(f"action {self.action}")
+        if self.rebasing:
+            lines.append(f"rebasing {self.rebasing}")
         lines.append("end")
         return "\n".join(lines) + "\n"
 
@@ -72,6 +84,8 @@ def parse(text: str) -> Event | None:
             ev.sequence = value
         elif key == "action":
             ev.action = value
+        elif key == "rebasing":
+            ev.rebasing = value
     return ev if ev.hook and ev.cwd else None
 
 
@@ -79,6 +93,20 @@ def sequence_of(git_dir: Path) -> str:
     """What the shims record as `seq`: "rebase" while a worktree is in a rebase."""
     if (git_dir / "rebase-merge").is_dir() or (git_dir / "rebase-apply").is_dir():
         return "rebase"
+    return ""
+
+
+def rebasing_of(git_dir: Path) -> str:
+    """What the shims record as `rebasing`: the branch a rebase under way rebases (its state's
+    `head-name`: "refs/heads/x", or "detached HEAD"), where it leaves HEAD once over."""
+    for state in ("rebase-merge", "rebase-apply"):
+        if (git_dir / state).is_dir():
+            try:
+                lines = (git_dir / state / "head-name").read_text(
+                    "utf-8", "surrogateescape").splitlines()
+            except OSError:
+                return ""  # `git am`'s own state, or the apply backend's: no branch named
+            return lines[0] if lines else ""
     return ""
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import commit, git, head, run_git_aircher, write
-from tests.sync.helpers import chain, failures, query, store, wait_idle
+from tests.conftest import VENV_BIN, commit, git, head, run_git_aircher, write
+from tests.sync.helpers import chain, failures, mark_active, query, store, wait_idle
 
 
 def worktree_rows(repo: Path) -> dict[str, tuple[object, ...]]:
@@ -308,6 +308,91 @@ def test_checkout_records_applied_late_keep_their_order(live: Path) -> None:
     assert switches(live)[-3:] == [("main", "a", "checkout"), ("a", "b", "checkout"),
                                    ("b", "main", "checkout")]
     assert worktree_rows(live)[str(live.resolve())][:2] == ("main", head(live))
+
+
+def _rebase_feature_while_held_off(live: Path, sleeper: int, *commands: list[str]) -> list[
+        tuple[object, ...]]:
+    """`commands` run while a worker is busy elsewhere (`run/active` names a live process: the
+    shims leave their records to it), which then gets to their records; the switches added."""
+    _feature_behind_main(live)
+    git(live, "checkout", "-q", "main")
+    wait_idle(live)
+    before = switches(live)
+    marker = mark_active(live, sleeper)
+    for args in commands:
+        git(live, *args)
+    marker.unlink()  # the busy worker's turn has come
+    assert run_git_aircher(live, "hook", "run").code == 0
+    wait_idle(live)
+    assert worktree_rows(live)[str(live.resolve())][:2] == ("main", head(live))
+    assert failures(live) == ""
+    return switches(live)[len(before):]
+
+
+def test_rebase_applied_by_a_busy_worker_is_no_switch(live: Path, sleeper: int) -> None:
+    """`git checkout feature; git rebase main; git checkout main`, applied by a busy worker once
+    all three were done: the rebase's post-checkout (HEAD detached mid-rebase) was filed under
+    the branch HEAD was on when the worker got to it, main, which added a switch feature ->
+    main besides the real one: 3 switches for 2 (QA round 15c: 04)."""
+    added = _rebase_feature_while_held_off(
+        live, sleeper, ["checkout", "-q", "feature"], ["rebase", "-q", "main"],
+        ["checkout", "-q", "main"])
+    assert added == [("main", "feature", "checkout"), ("feature", "main", "checkout")]
+
+
+def test_rebase_of_another_branch_applied_late_is_the_switch_to_it(live: Path,
+                                                                   sleeper: int) -> None:
+    """`git rebase main feature` run on main leaves the worktree on feature, with no
+    post-checkout of its own: its detached checkout is the switch. Applied after the next
+    `git checkout main`, it was filed under main, and the switch to feature was lost
+    (QA round 15c: 04)."""
+    added = _rebase_feature_while_held_off(
+        live, sleeper, ["rebase", "-q", "main", "feature"], ["checkout", "-q", "main"])
+    assert added == [("main", "feature", "checkout"), ("feature", "main", "checkout")]
+
+
+def test_rebases_run_back_to_back_and_synced_at_the_end(live: Path) -> None:
+    """Four rounds of `checkout feature; rebase main; checkout main; commit`, faster than any
+    worker, applied by `git aircher sync` only at the end: each rebase's detached checkout was
+    filed under the branch HEAD was on at the sync, a switch feature -> main the user never
+    made (12 switches for 8; run as it comes, 11, one of them to `(detached)`: QA round
+    15c: 04)."""
+    _feature_behind_main(live)
+    git(live, "checkout", "-q", "main")
+    wait_idle(live)
+    before = switches(live)
+    with _WorkersHeldOff(live):
+        for i in range(4):
+            git(live, "checkout", "-q", "feature")
+            git(live, "rebase", "-q", "main")
+            git(live, "checkout", "-q", "main")
+            commit(live, {"m.txt": f"round {i}\n"}, f"main, round {i}")
+    assert run_git_aircher(live, "sync").code == 0
+    wait_idle(live)
+    assert switches(live)[len(before):] == [
+        ("main", "feature", "checkout"), ("feature", "main", "checkout")] * 4
+    names = {r[0] for r in query(live, "knowledge", "SELECT name FROM contexts")}
+    assert "(detached)" not in names
+    assert worktree_rows(live)[str(live.resolve())][:2] == ("main", head(live))
+    assert failures(live) == ""
+
+
+def test_records_written_from_python_mid_rebase_name_the_rebased_branch(
+        live: Path, tmp_path: Path) -> None:
+    """The hook's Python entry (a shim whose journal moved) records what the shims record:
+    mid-rebase, the branch the rebase returns to (QA round 15c: 04)."""
+    _feature_behind_main(live)
+    hook = f"{VENV_BIN / 'git-aircher'} hook post-commit"
+    editor = _editor(tmp_path, f"sed -i -e '1a exec {hook}' \"$1\"")
+    journal = store(live) / "journal"
+    with _WorkersHeldOff(live):
+        git(live, "-c", f"sequence.editor={editor}", "rebase", "-q", "-i", "main")
+        records = {p.name: p.read_text() for p in journal.glob("*.ev")}
+    from_python = [text for name, text in records.items() if not name.startswith("sh-")]
+    assert len(from_python) == 1 and "\nseq rebase\n" in from_python[0]
+    assert "\nrebasing refs/heads/feature\n" in from_python[0]
+    assert all("\nrebasing refs/heads/feature\n" in text for text in records.values()
+               if "\nseq rebase\n" in text)
 
 
 # --- the pre-commit quick look -------------------------------------------------------------
