@@ -164,7 +164,7 @@ def _checkout(project: Project, ev: Event, root: Path) -> None:
         same = source is not None and source.id == target.id
         if not same and not (ev.sequence and previous == target.name):
             reason = "worktree-add" if old in NULL_SHAS else "checkout"
-            key = ev.path.name if ev.path else f"{old}-{new}-{clock.now()}"
+            key = ev.key if ev.path else f"{old}-{new}-{clock.now()}"
             conn.execute(
                 "INSERT OR IGNORE INTO context_switches (id, from_context_id, to_context_id,"
                 " switch_reason, switched_at, metadata) VALUES (?, ?, ?, ?, ?, ?)",

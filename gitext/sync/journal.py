@@ -35,6 +35,18 @@ class Event:
     # once the rebase is over, finished or aborted. Shims older than this leave it out.
     rebasing: str = ""
     path: Path | None = None  # the journal file, when read from one
+    # The file's modification time (ns) when read: renames keep it, so with the file's name it
+    # tells this record from a later one a shell of the same pid wrote under that name.
+    stamp: int = 0
+
+    @property
+    def key(self) -> str:
+        """What names this event for idempotent rows (a switch): the same record applied twice
+        gives the same key, a later record of the same file name another. The name alone was
+        the key, and a shim names its record by its shell's pid: a switch whose hook's pid an
+        earlier checkout's had was taken for that one and dropped (QA round 15c: 03)."""
+        name = self.path.name if self.path is not None else ""
+        return f"{name}@{self.stamp}" if self.stamp else name
 
     @property
     def branch(self) -> str | None:
@@ -149,8 +161,23 @@ def pending(journal: Path) -> list[Event]:
             _drop_if_abandoned(path)
             continue
         ev.path = path
+        with contextlib.suppress(FileNotFoundError):
+            ev.stamp = path.stat().st_mtime_ns
         events.append(ev)
     return events
+
+
+def move_into(path: Path, folder: Path) -> Path:
+    """Rename a record into `folder` (deferred/, failed/, back to the journal) under a name no
+    record there has: shims name records by pid, and a later record of the same name would
+    have replaced the one already there, an event lost. The rename keeps its time, its order."""
+    target = folder / path.name
+    n = 0
+    while target.exists():
+        n += 1
+        target = folder / f"{path.stem}-m{n}{path.suffix}"
+    os.replace(path, target)
+    return target
 
 
 def _drop_if_abandoned(path: Path) -> None:
@@ -182,7 +209,7 @@ def requeue_failed(journal: Path) -> int:
     moved = 0
     for path in failed(journal):
         with contextlib.suppress(FileNotFoundError):  # another sync took it
-            os.replace(path, journal / path.name)
+            move_into(path, journal)
             moved += 1
     return moved
 

@@ -61,7 +61,7 @@ def drain(project: Project) -> int:
             deferred.mkdir(exist_ok=True)
             if ev.path is not None:
                 try:
-                    os.replace(ev.path, deferred / ev.path.name)
+                    journal.move_into(ev.path, deferred)
                 except FileNotFoundError:
                     continue  # a drainer outside the worker's slot took it
             held.add(ev.cwd)
@@ -123,7 +123,7 @@ def _apply_logged(project: Project, ev: journal.Event) -> None:
                 failed = ev.path.parent / "failed"
                 failed.mkdir(exist_ok=True)
                 with contextlib.suppress(OSError):
-                    os.replace(ev.path, failed / ev.path.name)
+                    journal.move_into(ev.path, failed)
             return
         journal.done(ev)
         return

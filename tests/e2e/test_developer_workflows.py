@@ -395,6 +395,28 @@ def test_records_written_from_python_mid_rebase_name_the_rebased_branch(
                if "\nseq rebase\n" in text)
 
 
+def test_a_switch_whose_record_has_an_earlier_one_s_name_is_kept(live: Path) -> None:
+    """A shim names its record by its shell's pid (`sh-<pid>-post-checkout.ev`), and a
+    switch's id was made of that name: a checkout whose hook got a pid an earlier one had (pid
+    reuse; every time in a fresh pid namespace, as sandboxes run commands) was taken for that
+    earlier switch and dropped (QA round 15c: 03). Each record here is given the same name, as
+    such a hook would."""
+    wait_idle(live)
+    before = switches(live)
+    journal = store(live) / "journal"
+    for args in (["checkout", "-q", "-b", "x1"], ["checkout", "-q", "main"],
+                 ["checkout", "-q", "x1"]):
+        with _WorkersHeldOff(live):
+            git(live, *args)
+            (record,) = journal.glob("*.ev")
+            record.rename(journal / "sh-3-post-checkout.ev")
+        assert run_git_aircher(live, "sync").code == 0
+        wait_idle(live)
+    assert switches(live)[len(before):] == [
+        ("main", "x1", "checkout"), ("x1", "main", "checkout"), ("main", "x1", "checkout")]
+    assert failures(live) == ""
+
+
 # --- the pre-commit quick look -------------------------------------------------------------
 
 @pytest.mark.parametrize("rel, text, guard", [

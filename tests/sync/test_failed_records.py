@@ -132,3 +132,23 @@ def test_repair_tries_set_aside_records_again(
     r = aircher(live, "repair")
     assert "journal records set aside tried again — 1 tried, 0 failed again" in r.out
     assert set_aside(live) == []
+
+
+def test_records_of_one_name_set_aside_and_put_back_are_all_kept(tmp_path: Path) -> None:
+    """Shims name records by their shell's pid, so two records of one name can meet in
+    `failed/` (or `deferred/`, or back in the journal): the rename replaced the one already
+    there, an event lost (QA round 15c: 03). Each keeps its time, so their order holds."""
+    from gitext.sync.journal import move_into
+
+    journal = tmp_path / "journal"
+    failed = journal / "failed"
+    failed.mkdir(parents=True)
+    for n, when in ((1, 1_000_000_000), (2, 2_000_000_000)):
+        record = append(journal, Event(hook="post-checkout", cwd=f"/w{n}"))
+        os.utime(record, ns=(when, when))
+        record = record.rename(journal / "sh-3-post-checkout.ev")
+        move_into(record, failed)
+    assert len(list(failed.glob("*.ev"))) == 2
+    assert requeue_failed(journal) == 2
+    assert [ev.cwd for ev in pending(journal)] == ["/w1", "/w2"]
+    assert len({ev.key for ev in pending(journal)}) == 2
