@@ -48,6 +48,20 @@ def upsert_worktree(
     return wid
 
 
+def _mid_rebase(root: Path) -> bool:
+    """Whether the worktree at `root` is in a rebase (its git dir holds the rebase's state)."""
+    dot = root / ".git"
+    try:
+        if dot.is_dir():
+            git_dir = dot
+        else:
+            named = dot.read_text("utf-8").strip().removeprefix("gitdir: ")
+            git_dir = root / named  # an absolute path stays as it is
+    except (OSError, UnicodeDecodeError):
+        return False
+    return (git_dir / "rebase-merge").is_dir() or (git_dir / "rebase-apply").is_dir()
+
+
 def reconcile(
     conn: sqlite3.Connection,
     project_id: str,
@@ -66,6 +80,15 @@ def reconcile(
             continue
         if wt.prunable or not wt.path.exists():
             continue
+        if wt.branch is None and _mid_rebase(wt.path):
+            # HEAD detached to replay commits is no branch of the user's: the row keeps the
+            # one it has until the rebase's records move it, as they read the branch left
+            # from it (a command run at a conflict stop made `git checkout feat` before the
+            # rebase a switch from "(detached)": QA round 15c: 05).
+            wid = worktree_id(project_id, wt.path)
+            if conn.execute("SELECT 1 FROM worktrees WHERE id = ?", (wid,)).fetchone():
+                seen.add(wid)
+                continue
         seen.add(upsert_worktree(conn, project_id, wt.path, wt.branch, wt.head, touch=False))
     rows = conn.execute(
         "SELECT id, last_active, status FROM worktrees WHERE project_id = ?", (project_id,)

@@ -417,6 +417,35 @@ def test_a_switch_whose_record_has_an_earlier_one_s_name_is_kept(live: Path) -> 
     assert failures(live) == ""
 
 
+def test_a_command_run_at_a_rebase_s_conflict_leaves_the_switch_before_it(live: Path) -> None:
+    """`git checkout feat; git rebase main` stops on a conflict and the agent runs a command
+    (sync, a search) while resolving it: its catch-up set the worktree row to the rebase's
+    detached HEAD, and the checkout's record, applied after the rebase, read "(detached)" as
+    the branch it left (QA round 15c: 05)."""
+    git(live, "checkout", "-q", "-b", "feat")
+    commit(live, {"src/app.py": "feat\n"}, "feat side")
+    git(live, "checkout", "-q", "main")
+    commit(live, {"src/app.py": "main\n"}, "main side")
+    assert run_git_aircher(live, "sync").code == 0
+    wait_idle(live)
+    before = switches(live)
+    git(live, "checkout", "-q", "feat")
+    git(live, "rebase", "main", check=False)  # stops at the conflict
+    assert (live / ".git" / "rebase-merge").is_dir()
+    assert run_git_aircher(live, "sync").code == 0
+    assert run_git_aircher(live, "search", "--json", "--", "feat").code == 0
+    write(live, "src/app.py", "main\nfeat\n")
+    git(live, "add", "src/app.py")
+    git(live, "-c", "core.editor=true", "rebase", "--continue")
+    assert run_git_aircher(live, "sync").code == 0
+    wait_idle(live)
+    assert switches(live)[len(before):] == [("main", "feat", "checkout")]
+    names = {r[0] for r in query(live, "knowledge", "SELECT name FROM contexts")}
+    assert "(detached)" not in names
+    assert worktree_rows(live)[str(live.resolve())][:2] == ("feat", head(live))
+    assert failures(live) == ""
+
+
 # --- the pre-commit quick look -------------------------------------------------------------
 
 @pytest.mark.parametrize("rel, text, guard", [
