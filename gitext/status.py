@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitext.contexts import project_context, worktree_context_id
+from gitext.contexts import project_context
 from gitext.layout import ALL_DATABASES
 from gitext.project import Project
 from gitext.store.migrate import latest_version, user_version
@@ -75,13 +75,8 @@ def collect(project: Project) -> Status:
         proj = project_context(conn)
         if proj is not None:
             worktrees = [asdict(w) for w in list_rows(conn, proj.id)]
-            head = project.repo.head()
-            row = conn.execute(
-                "SELECT id, name, context_type, git_branch, git_commit FROM contexts WHERE id = ?",
-                (worktree_context_id(proj.id, head.branch),),
-            ).fetchone()
-            if row is not None:
-                current = dict(row)
+    if proj is not None:
+        current = _current(project)
     from gitext.lifecycle.health import warnings
 
     hooks = _hook_warnings(project)
@@ -94,6 +89,20 @@ def collect(project: Project) -> Status:
         warnings=warnings(project) + hooks,
         hook_warnings=hooks,
     )
+
+
+def _current(project: Project) -> dict[str, Any]:
+    """The context records land in, by the one rule `context show` and every write follow
+    (records/current.py): the active session here, else the branch. Before, status looked up
+    the branch alone, so an agent reading `current_context` got the wrong id while a session
+    was active (QA round 15b: 01)."""
+    from gitext.records.current import current_ids
+
+    ids = current_ids(project)
+    ctx = ids.context
+    return {"id": ctx.id, "name": ctx.name, "context_type": ctx.context_type,
+            "git_branch": ids.branch_context.git_branch,
+            "git_commit": ids.branch_context.git_commit, "session_id": ids.session_id}
 
 
 def _hook_warnings(project: Project) -> list[str]:

@@ -263,3 +263,25 @@ def test_a_repository_git_refuses_as_someone_else_s_says_so(repo: Path) -> None:
         f"error: git refuses {repo}: it belongs to another user (dubious ownership)",
         f"hint: if you trust it: git config --global --add safe.directory {repo}",
     ]
+
+
+def test_status_current_context_is_the_active_session(live: Path) -> None:
+    """While a session is active, status (and `status --json` current_context) named the
+    branch's context, though `context show` and every write use the session's: an agent that
+    read its current context from status got the wrong id (QA round 15b: 01)."""
+    started = run_git_aircher(live, "session", "start", "feature", "work")
+    assert started.code == 0, started.err
+    session_id = started.out.split()[0] if started.out.split() else ""
+    shown = json.loads(run_git_aircher(live, "context", "show", "--json").out)
+    st = json.loads(run_git_aircher(live, "status", "--json").out)
+    current = st["current_context"]
+    assert current["id"] == shown["current"]
+    assert current["context_type"] == "session"
+    assert current["git_branch"] == "main"
+    assert session_id.startswith(current["session_id"][:8])
+    text = run_git_aircher(live, "status").out
+    assert f"context: {current['name']} (session on main, {current['id']})" in text
+    assert run_git_aircher(live, "session", "end").code == 0
+    after = json.loads(run_git_aircher(live, "status", "--json").out)["current_context"]
+    assert (after["name"], after["context_type"], after["session_id"]) == ("main", "worktree",
+                                                                            None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from gitext.cli.app import App
-from gitext.cli.output import emit_json, human_size, json_option, table
+from gitext.cli.output import emit_json, human_size, json_option, printable, table
 from gitext.status import collect
 
 
@@ -27,7 +27,10 @@ def status(app: App, as_json: bool) -> None:
         click.echo(f"warning: {line}")
     ctx = st.current_context
     if ctx:
-        click.echo(f"context: {ctx['name']} ({ctx['context_type']}, {ctx['id']})")
+        kind = ctx["context_type"]
+        if ctx.get("session_id"):  # the branch it was started on: the session name hides it
+            kind = f"session on {ctx['git_branch'] or '(detached)'}"
+        click.echo(printable(f"context: {ctx['name']} ({kind}, {ctx['id']})"))
     click.echo("")
     table(
         ["database", "size", "schema", "journal", "rows"],
