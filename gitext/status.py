@@ -22,7 +22,10 @@ class DatabaseStatus:
     schema_version: int
     schema_latest: int
     journal_mode: str
-    tables: dict[str, int]
+    tables: dict[str, int]  # the store's own tables (the spec's and our extensions): rows
+    # SQLite's machinery behind full-text search: the FTS5 tables and the shadow tables FTS5
+    # keeps for them. Named, not counted: their rows are index pages and settings, not records.
+    fts_tables: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -48,21 +51,28 @@ def file_size(path: Path) -> int:
     return total
 
 
+# The tables FTS5 makes for each of its virtual tables (sqlite.org/fts5.html, "shadow tables").
+_FTS5_SHADOWS = ("config", "content", "data", "docsize", "idx")
+
+
 def database_status(project: Project, name: str) -> DatabaseStatus:
     path = project.db_path(name)
     with project.db(name).read() as conn:
-        tables = [
-            r[0]
-            for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table'"
-                " AND name NOT LIKE 'sqlite_%' ORDER BY name"
-            )
-        ]
-        counts = {t: int(conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]) for t in tables}
+        found = conn.execute(
+            "SELECT name, coalesce(sql, '') FROM sqlite_master WHERE type = 'table'"
+            " AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        ).fetchall()
+        virtual = {str(n) for n, sql in found if str(sql).upper().startswith("CREATE VIRTUAL")}
+        shadows = {f"{v}_{s}" for v in virtual for s in _FTS5_SHADOWS}
+        internal = [str(n) for n, _ in found if n in virtual or n in shadows]
+        # Counted before, an empty conversations.db showed 3 rows (messages_fts's settings and
+        # index pages), and counting an fts5vocab table walks the whole index (QA round 15b: 06).
+        counts = {str(n): int(conn.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0])
+                  for n, _ in found if n not in virtual and n not in shadows}
         mode = str(conn.execute("PRAGMA journal_mode").fetchone()[0]).upper()
         version = user_version(conn)
     return DatabaseStatus(
-        name, str(path), file_size(path), version, latest_version(name), mode, counts
+        name, str(path), file_size(path), version, latest_version(name), mode, counts, internal
     )
 
 

@@ -285,3 +285,25 @@ def test_status_current_context_is_the_active_session(live: Path) -> None:
     after = json.loads(run_git_aircher(live, "status", "--json").out)["current_context"]
     assert (after["name"], after["context_type"], after["session_id"]) == ("main", "worktree",
                                                                             None)
+
+
+def test_status_rows_leave_out_the_full_text_index_internals(live: Path) -> None:
+    """status counted every table in sqlite_master, FTS5's virtual and shadow tables too: an
+    empty conversations.db showed 3 rows (messages_fts_config, messages_fts_data) and `--json`
+    listed those as the store's tables. They are named apart now, not counted
+    (QA round 15b: 06)."""
+    wait_idle(live)
+    st = json.loads(run_git_aircher(live, "status", "--json").out)
+    dbs = {d["name"]: d for d in st["databases"]}
+    convs = dbs["conversations"]
+    assert sum(convs["tables"].values()) == 0, convs["tables"]
+    assert {"messages_fts", "messages_fts_config", "messages_fts_data"} <= set(
+        convs["fts_tables"])
+    files = dbs["file_index"]
+    assert {"search_fts", "search_vocab", "search_fts_idx"} <= set(files["fts_tables"])
+    for db in dbs.values():
+        assert not any("_fts" in t or t == "search_vocab" for t in db["tables"]), db["tables"]
+    rows = {line.split()[0]: line.split()[-1]
+            for line in run_git_aircher(live, "status").out.splitlines()
+            if line.startswith("conversations ")}
+    assert rows == {"conversations": "0"}
