@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO
 
 from gitext.errors import AircherError, GitError, NotARepositoryError
-from gitext.git.run import answer_lines, clean_env, git
+from gitext.git.run import answer_lines, clean_env, failure, git
 
 TURN_ON_HINT = ("to turn them on: `git config --unset core.hooksPath` (add --global where it is"
                 " set there), then `git aircher hooks install`")
@@ -125,8 +125,7 @@ def staged_files(worktree: Path, index_file: str | None = None) -> list[StagedFi
         extra_env=_index_env(index_file, worktree),
     )
     if proc.returncode != 0:
-        msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise GitError(f"git diff --cached failed: {msg[-1] if msg else proc.returncode}")
+        raise failure("diff --cached", proc.stderr, proc.returncode)
     return parse_raw_diff(proc.stdout)
 
 

@@ -67,9 +67,47 @@ def git(
     except FileNotFoundError as exc:
         raise GitError("git is not installed or not on PATH") from exc
     if check and proc.returncode != 0:
-        msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise GitError(f"git {args[0]} failed: {msg[-1] if msg else proc.returncode}")
+        raise failure(args[0], proc.stderr, proc.returncode)
     return proc
+
+
+_SHOWN_ITEMS = 5  # of the paths git lists under a message: the rest are counted
+
+
+def failure(command: str, stderr: bytes, returncode: int) -> GitError:
+    """git's refusal as one line and a hint: its `error:`/`fatal:` lines with the paths it
+    lists under them, its advice (or `hint:` lines) as the hint. Before, only the last line
+    was kept, which is often "Aborting": `git switch failed: Aborting` said neither why nor
+    which file (QA round 15b: 04)."""
+    causes: list[tuple[str, list[str]]] = []
+    advice: list[str] = []
+    hints: list[str] = []
+    lines = [line.rstrip() for line in stderr.decode("utf-8", "replace").splitlines()]
+    for line in lines:
+        if not line.strip() or line == "Aborting":
+            continue
+        head, _, rest = line.partition(": ")
+        if head in ("error", "fatal") and rest:
+            causes.append((rest.strip(), []))
+        elif head == "hint":
+            if rest.strip():
+                hints.append(rest.strip())
+        elif line[0] in " \t" and causes:  # a path listed under the message before it
+            causes[-1][1].append(line.strip())
+        else:
+            advice.append(line.strip())
+    if not causes:
+        last = (advice or [line for line in lines if line.strip()] or [str(returncode)])[-1]
+        return GitError(f"git {command} failed: {last}")
+    parts = []
+    for text, items in causes:
+        if items:
+            shown = ", ".join(items[:_SHOWN_ITEMS])
+            more = len(items) - _SHOWN_ITEMS
+            text = f"{text} {shown}" + (f" (+{more} more)" if more > 0 else "")
+        parts.append(text)
+    return GitError(f"git {command} failed: {'; '.join(parts)}",
+                    hint=" ".join(hints or advice) or None)
 
 
 class Started:
@@ -93,8 +131,7 @@ class Started:
         out, err = self._proc.communicate()
         proc = subprocess.CompletedProcess(["git", *self.args], self._proc.returncode, out, err)
         if check and proc.returncode != 0:
-            msg = err.decode("utf-8", "replace").strip().splitlines()
-            raise GitError(f"git {self.args[0]} failed: {msg[-1] if msg else proc.returncode}")
+            raise failure(self.args[0], err, proc.returncode)
         return proc
 
     def close(self) -> None:

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from gitext.project import Project
 from gitext.records import add_decision, start_conversation, start_session
-from tests.conftest import git
+from tests.conftest import commit, git, run_git_aircher
 from tests.insights.scenario import build, documented
 from tests.records.helpers import count, open_project, rows, same_shape
 
@@ -125,3 +126,21 @@ def test_worktree_list_places_detached_and_unborn_contexts(project: Project,
     table = run(root, "worktree", "list").out
     assert any(line.startswith("(detached)") and line.rstrip().endswith(str(detached))
                for line in table.splitlines())
+
+
+def test_worktree_switch_refused_by_git_says_why(live: Path) -> None:
+    """git's refusal was cut to its last stderr line, `error: git switch failed: Aborting`,
+    saying neither why nor which file; the error now carries git's error line with the paths
+    it lists, and its advice as the hint (QA round 15b: 04)."""
+    commit(live, {"a.py": "x = 1\n"}, "a.py")
+    git(live, "switch", "-q", "-c", "other")
+    commit(live, {"a.py": "on other\n"}, "other's a.py")
+    git(live, "switch", "-q", "main")
+    (live / "a.py").write_text("local change\n")
+    r = run_git_aircher(live, "worktree", "switch", "other")
+    assert r.code == 1 and r.out == ""
+    assert r.err.splitlines() == [
+        "error: git switch failed: Your local changes to the following files would be"
+        " overwritten by checkout: a.py",
+        "hint: Please commit your changes or stash them before you switch branches.",
+    ]
