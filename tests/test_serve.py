@@ -220,6 +220,39 @@ def test_a_server_of_a_removed_repository_leaves(indexed: Path) -> None:
     _wait_gone(pid, sock)
 
 
+def test_a_server_whose_store_was_removed_leaves(indexed: Path) -> None:
+    """README, "Removing it": the store taken away as it says, the repository left, a server
+    stayed until its idle timeout (15 minutes, 130 MB), as it watched only the git common dir
+    (QA round 15b: 05)."""
+    sock = _socket(indexed)
+    pid = int(_warm(indexed)["pid"])
+    assert run_git_aircher(indexed, "search", "--", "engine").code == 0
+    for name in ("content", "db", "indexes", "journal", "logs", "run", "sessions", "worktrees",
+                 "config.toml"):
+        target = indexed / ".agents" / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+    _wait_gone(pid, sock)
+    assert indexed.is_dir()
+
+
+def test_a_server_started_without_its_store_learns_it_from_a_query(indexed: Path) -> None:
+    """A server started with the repository alone (as before the store was passed) watches
+    the store the first query it answers uses (QA round 15b: 05)."""
+    sock = _socket(indexed)
+    common = git(indexed, "rev-parse", "--path-format=absolute", "--git-common-dir").strip()
+    subprocess.Popen([str(VENV_BIN / "python"), "-m", "gitext.serve.server", str(sock), common],
+                     cwd=sock.parent, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL, start_new_session=True)
+    pid = int(_wait_server(sock)["pid"])
+    assert run_git_aircher(indexed, "search", "--", "engine").code == 0
+    assert (client.ping(sock) or {}).get("answered") == 1
+    shutil.rmtree(indexed / ".agents" / "db")
+    _wait_gone(pid, sock)
+
+
 def test_at_most_four_servers_and_the_longest_idle_leaves(tmp_path: Path, runtime: Path) -> None:
     # Servers started directly (a query starts one the same way, see warm_later): what is
     # tested is the limit, and a server needs no more than the repository's git folder.

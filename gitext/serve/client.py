@@ -58,13 +58,39 @@ def warm_later(args: list[str], code: int) -> None:
     if found is None or ping(found[0]) is not None:
         return
     path, common = found
+    store = store_db(Path.cwd(), args)  # for the server to leave when it is removed
     # The query is done whatever happens here: a server is only an optimisation.
     with contextlib.suppress(OSError):
         subprocess.Popen(
-            [sys.executable, "-m", "gitext.serve.server", str(path), str(common)],
+            [sys.executable, "-m", "gitext.serve.server", str(path), str(common),
+             *([str(store)] if store else [])],
             cwd=path.parent, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True,
         )
+
+
+def store_db(cwd: Path, args: list[str]) -> Path | None:
+    """The knowledge.db of the store a query run in ``cwd`` (or its `-C` directory) uses,
+    found as `Project.locate` finds it but creating nothing (no link mended); None when there
+    is none. What the server watches: README's "Removing it" takes the store away and leaves
+    the repository, and a server that watched only the repository stayed (QA round 15b: 05).
+    """
+    from gitext.cli.env import global_root
+    from gitext.config import Config
+    from gitext.git.repo import GitRepo
+    from gitext.layout import GlobalLayout, ProjectLayout
+    from gitext.store_place import project_store
+
+    target = query_target(args)
+    start = cwd / target[0] if target is not None and target[0] else cwd
+    try:
+        info = GitRepo.find(start).info
+        base = Config.load(GlobalLayout(global_root()).config, None, os.environ)
+        knowledge = ProjectLayout(project_store(base.text("storage.data_dir"), info)).db(
+            "knowledge")
+    except Exception:  # noqa: BLE001 (only a watch: it must never spoil the query's answer)
+        return None
+    return knowledge if knowledge.exists() else None
 
 
 def ask(path: Path, message: dict[str, Any], timeout: float = REPLY_TIMEOUT

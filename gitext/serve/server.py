@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gitext.serve.client import store_db
 from gitext.serve.wire import fingerprint, receive, send
 
 DEFAULT_IDLE = 900.0
@@ -33,21 +34,26 @@ WARM = ("gitext.cli.app", "gitext.cli.search_cmd", "gitext.project", "gitext.sea
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print("usage: python -m gitext.serve.server SOCKET GIT_COMMON_DIR", file=sys.stderr)
+    if len(argv) not in (2, 3):
+        print("usage: python -m gitext.serve.server SOCKET GIT_COMMON_DIR [KNOWLEDGE_DB]",
+              file=sys.stderr)
         return 2
     path, common_dir = Path(argv[0]), Path(argv[1])
+    store = Path(argv[2]) if len(argv) == 3 else None
     with open(f"{path}.lock", "a") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             return 0  # another server holds this repository
         _warm()
-        serve(path, common_dir, _idle())
+        serve(path, common_dir, _idle(), store)
     return 0
 
 
-def serve(path: Path, common_dir: Path, idle: float) -> None:
+def serve(path: Path, common_dir: Path, idle: float, store: Path | None = None) -> None:
+    """Answer queries on ``path`` until idle, stopped, stale, or the repository (its
+    ``common_dir``) or its store (``store``, its knowledge.db, else the one the first query
+    used) is gone."""
     mine = fingerprint()
     with contextlib.suppress(FileNotFoundError):
         path.unlink()  # a dead server's socket: the lock says no live one owns it
@@ -65,8 +71,11 @@ def serve(path: Path, common_dir: Path, idle: float) -> None:
                 conn, _ = listener.accept()
             except TimeoutError:
                 # Scratch clones (an evaluation run makes one per commit) vanish without
-                # telling us: a server of a removed repository leaves at once.
-                if time.monotonic() - last >= idle or not common_dir.is_dir():
+                # telling us: a server of a removed repository leaves at once. So does one
+                # whose store was removed (README, "Removing it"): the repository stays, and
+                # before, the server stayed too, until its idle timeout (QA round 15b: 05).
+                if (time.monotonic() - last >= idle or not common_dir.is_dir()
+                        or (store is not None and not store.exists())):
                     return
                 continue
             with conn:
@@ -88,9 +97,10 @@ def serve(path: Path, common_dir: Path, idle: float) -> None:
                     return
                 conn.settimeout(None)
                 try:
-                    reply = answer(message)
+                    reply, used = _answer(message, find_store=store is None)
                 except Exception:  # noqa: BLE001 (the client runs it itself and reports)
-                    reply = {"fallback": True}
+                    reply, used = {"fallback": True}, None
+                store = used or store
                 _reply(conn, reply)
                 answered, last = answered + 1, time.monotonic()
     finally:
@@ -127,6 +137,14 @@ def _make_room(path: Path) -> None:
 
 
 def answer(message: dict[str, Any]) -> dict[str, Any]:
+    return _answer(message)[0]
+
+
+def _answer(message: dict[str, Any], *, find_store: bool = False
+            ) -> tuple[dict[str, Any], Path | None]:
+    """The reply, and (``find_store``: once per server, it costs a git call) the knowledge.db
+    of the store the query used, found while the query's directory and environment are in
+    force; None when it has none or it could not be told."""
     from gitext import clock
     from gitext.cli.app import run
     from gitext.lifecycle.logs import close_loggers
@@ -137,17 +155,22 @@ def answer(message: dict[str, Any]) -> dict[str, Any]:
     try:
         os.chdir(message["cwd"])
     except (OSError, KeyError, TypeError):
-        return {"fallback": True}  # run where it was asked, it reports the error itself
+        return {"fallback": True}, None  # run where it was asked, it reports the error itself
     saved_umask = os.umask(int(message.get("umask", 0o022)))
     os.environ.clear()
     os.environ.update({str(k): str(v) for k, v in dict(message.get("env", {})).items()})
     clock.set_now(None)
     captured = _capture(out, message.get("stdout")), _capture(err, message.get("stderr"))
     sys.stdout, sys.stderr = captured
+    argv = [str(a) for a in message.get("argv", [])]
+    used = None
     try:
-        code = run([str(a) for a in message.get("argv", [])])
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
+        try:
+            code = run(argv)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        if find_store:
+            used = store_db(Path(str(message["cwd"])), argv)
     finally:
         sys.stdout, sys.stderr = saved_streams
         for stream in captured:
@@ -163,7 +186,7 @@ def answer(message: dict[str, Any]) -> dict[str, Any]:
         # receiving lines through an open handle.
         close_loggers()
     return {"code": code, "stdout": base64.b64encode(out.getvalue()).decode("ascii"),
-            "stderr": base64.b64encode(err.getvalue()).decode("ascii")}
+            "stderr": base64.b64encode(err.getvalue()).decode("ascii")}, used
 
 
 def _capture(buffer: io.BytesIO, spec: Any) -> io.TextIOWrapper:
