@@ -7,12 +7,12 @@ import sqlite3
 from typing import Any
 
 from gitext import clock
-from gitext.contexts import Context, chain
+from gitext.contexts import Context
 from gitext.errors import UsageError
 from gitext.project import Project
 from gitext.records import values as v
 from gitext.records.current import current_ids
-from gitext.records.lookup import family, resolve_context
+from gitext.records.lookup import family, levels, resolve_context
 from gitext.records.preferences import preferences_of
 
 INSIGHT_TYPES = ("pattern_reuse", "similar_solution", "anti_pattern", "best_practice")
@@ -74,14 +74,14 @@ def context_show(project: Project, name: str | None = None) -> dict[str, Any]:
     """The chain global > project > worktree > session of the current (or named) context."""
     ctx = current_ids(project).context if name is None else resolve_context(project, name)
     with project.db("knowledge").read() as conn:
-        levels = chain(conn, ctx.id)
+        found = levels(conn, ctx)
     return {
         "current": ctx.id,
         "levels": [
             {"id": c.id, "context_type": c.context_type, "name": c.name, "status": c.status,
              "git_branch": c.git_branch, "git_commit": c.git_commit,
              "last_active": c.last_active, "holds": _holdings(project, c)}
-            for c in levels
+            for c in found
         ],
     }
 
@@ -100,7 +100,7 @@ def context_insights(
     ctx = current_ids(project).context if name is None else resolve_context(project, name)
     conf = v.fraction(min_confidence, "min_confidence")
     with project.db("knowledge").read() as conn:
-        targets = [c.id for c in chain(conn, ctx.id)]
+        targets = [c.id for c in levels(conn, ctx)]
         sql = (
             "SELECT cci.*, s.name AS source_context, t.name AS target_context"
             " FROM cross_context_insights cci"

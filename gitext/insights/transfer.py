@@ -18,12 +18,11 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from gitext import clock
-from gitext.contexts import Context
 from gitext.errors import UsageError
 from gitext.ids import derived_id
 from gitext.project import Project
 from gitext.records import values as v
-from gitext.records.lookup import context_names, family, find, unknown
+from gitext.records.lookup import context_to_write, family
 from gitext.records.patterns import min_samples
 
 
@@ -56,20 +55,15 @@ def _insight(conn: sqlite3.Connection, iid: str, kind: str, source: str | None, 
     return cur.rowcount
 
 
-def _resolve(conn: sqlite3.Connection, name: str) -> Context:
-    ctx = find(conn, name)
-    if ctx is None:
-        raise unknown("context", name, context_names(conn))
-    return ctx
-
-
 def transfer(project: Project, source: str, target: str) -> TransferResult:
     """Make SOURCE's patterns, decisions and insights available in TARGET (names or ids)."""
     project.require_init()
     now = clock.now()
     with project.db("knowledge").write() as conn:
-        src = _resolve(conn, source)
-        dst = _resolve(conn, target)
+        # Either may be a branch no event has met yet: made now, as the hooks would, since the
+        # relationship row names both.
+        src = context_to_write(project, conn, source)
+        dst = context_to_write(project, conn, target)
         if src.id == dst.id:
             raise UsageError(f"{source!r} and {target!r} are the same context")
         ids = family(conn, src)

@@ -9,8 +9,15 @@ from __future__ import annotations
 
 import difflib
 import sqlite3
+from pathlib import Path
 
-from gitext.contexts import Context, chain
+from gitext.contexts import (
+    Context,
+    chain,
+    ensure_worktree_context,
+    project_context,
+    worktree_context_id,
+)
 from gitext.errors import UsageError
 from gitext.project import Project
 
@@ -109,12 +116,54 @@ def find(conn: sqlite3.Connection, name: str) -> Context | None:
     return None if row is None else Context.from_row(row)
 
 
+def unmet_branch(project: Project, conn: sqlite3.Connection, name: str) -> Context | None:
+    """The context of a local branch no event has met yet (`git branch nb`, a fetched branch
+    tracked with `git branch --track`), as the hooks will make it at its first checkout; not
+    stored. None when git has no such branch. Before, every `--context` refused such a branch
+    as "no context", though `compare` took it (QA round 15b: 10)."""
+    if not isinstance(name, str) or not name:
+        return None
+    from gitext.git.compare import local_branches
+
+    commit = local_branches(project.repo.root).get(name)
+    proj = project_context(conn) if commit is not None else None
+    if commit is None or proj is None:
+        return None
+    return Context(worktree_context_id(proj.id, name), "worktree", name, proj.id, proj.path,
+                   name, commit)
+
+
 def resolve_context(project: Project, name: str) -> Context:
+    """The context `name` gives, for a read: a branch no event has met yet answers with its
+    context as it will be (unstored: it holds nothing yet)."""
     with project.db("knowledge").read() as conn:
-        ctx = find(conn, name)
+        ctx = find(conn, name) or unmet_branch(project, conn, name)
         if ctx is None:
             raise unknown("context", name, context_names(conn))
     return ctx
+
+
+def context_to_write(project: Project, conn: sqlite3.Connection, name: str) -> Context:
+    """The context `name` gives, for a write the user asks for: a branch no event has met yet
+    gets its context made, as the hooks (and a merge of it) would, so no row names a context
+    that does not exist. ``conn`` writes knowledge.db."""
+    ctx = find(conn, name)
+    if ctx is not None:
+        return ctx
+    unmet = unmet_branch(project, conn, name)
+    proj = project_context(conn)
+    if unmet is None or proj is None:
+        raise unknown("context", name, context_names(conn))
+    return ensure_worktree_context(conn, proj, unmet.name, unmet.git_commit,
+                                   Path(proj.path or project.repo.info.main_root), touch=False)
+
+
+def levels(conn: sqlite3.Connection, ctx: Context) -> list[Context]:
+    """`chain`, for an unstored context too (unmet_branch): its parent's chain and itself."""
+    found = chain(conn, ctx.id)
+    if found or ctx.parent_id is None:
+        return found
+    return [*chain(conn, ctx.parent_id), ctx]
 
 
 def family(conn: sqlite3.Connection, ctx: Context) -> list[str]:

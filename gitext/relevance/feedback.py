@@ -74,7 +74,6 @@ def record_feedback(project: Project, path: str, useful: float, *,
                     conversation_id: str | None = None, context_name: str | None = None,
                     cwd: Path | None = None) -> Feedback:
     """Record that ``path`` was ``useful`` (0..1) in the current (or named) context."""
-    from gitext.relevance.scoring import current_context
 
     project.require_init()
     if not isinstance(useful, int | float) or math.isnan(useful) or not 0.0 <= useful <= 1.0:
@@ -87,7 +86,11 @@ def record_feedback(project: Project, path: str, useful: float, *,
 
         conversation_id = get_conversation(project, conversation_id).id
     if context_name:
-        ctx = current_context(project, context_name)
+        # A branch no event has met yet gets its context now, as the hooks would make it.
+        from gitext.records.lookup import context_to_write
+
+        with project.db("knowledge").write() as conn:
+            ctx = context_to_write(project, conn, context_name)
     else:
         # A write names its context: created if the hooks have not met this branch yet, as a
         # conversation's would be, so no access row names a context that does not exist.

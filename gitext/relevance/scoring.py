@@ -78,12 +78,16 @@ def _current(project: Project, name: str | None = None) -> tuple[Context, bool]:
         if name:
             # What every --context takes (docs/records.md): a session's id and unique id
             # prefixes too, which `relevant` and `feedback` refused as unknown contexts.
-            from gitext.records.lookup import context_names, find, unknown
+            from gitext.records.lookup import context_names, find, unknown, unmet_branch
 
             ctx = find(conn, name)
-            if ctx is None:
+            if ctx is not None:
+                return ctx, True
+            # A branch no event has met yet: its scores are computed, as on a renamed one.
+            unmet = unmet_branch(project, conn, name)
+            if unmet is None:
                 raise unknown("context", name, context_names(conn))
-            return ctx, True
+            return unmet, False
         proj = project_context(conn)
         if proj is None:
             raise UsageError("this store has no project context",

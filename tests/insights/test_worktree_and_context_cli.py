@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 from gitext.project import Project
@@ -144,3 +145,44 @@ def test_worktree_switch_refused_by_git_says_why(live: Path) -> None:
         " overwritten by checkout: a.py",
         "hint: Please commit your changes or stash them before you switch branches.",
     ]
+
+
+def test_a_branch_never_checked_out_is_a_context(live: Path) -> None:
+    """`git branch nb` (or a fetched branch tracked locally) made no context, and every
+    `--context nb` said "no context 'nb'" though `compare` took the name. Reads now answer for
+    it (empty, or computed as for a branch renamed under the hooks); a write made for it
+    makes its context, as the hooks would; a name git has no branch for is still an error
+    (QA round 15b: 10)."""
+    git(live, "branch", "nb")
+    git(live, "branch", "nc")
+    rel = run_git_aircher(live, "relevant", "--context", "nb", "--json")
+    assert rel.code == 0, rel.err
+    assert {r["path"] for r in json.loads(rel.out)} >= {"README.md", "src/app.py"}
+    shown = run_git_aircher(live, "context", "show", "nb", "--json")
+    assert shown.code == 0, shown.err
+    view = json.loads(shown.out)
+    assert [lv["context_type"] for lv in view["levels"]] == ["global", "project", "worktree"]
+    assert view["levels"][-1]["name"] == "nb" and view["levels"][-1]["id"] == view["current"]
+    assert run_git_aircher(live, "context", "insights", "--context", "nb").out == "no insights\n"
+    fb = run_git_aircher(live, "feedback", "src/app.py", "--useful", "1", "--context", "nb")
+    assert fb.code == 0, fb.err
+    assert run_git_aircher(live, "decision", "add", "main decision").code == 0
+    moved = run_git_aircher(live, "context", "transfer", "main", "nc", "--json")
+    assert moved.code == 0, moved.err
+    assert json.loads(moved.out)["decisions"] == 1
+    # The contexts made are the ones the hooks make at the first checkout: one per branch.
+    git(live, "switch", "-q", "nb")
+    here = json.loads(run_git_aircher(live, "context", "show", "--json").out)
+    assert here["current"] == view["current"]
+    knowledge = sqlite3.connect(live / ".agents" / "db" / "core" / "knowledge.db")
+    try:
+        named = knowledge.execute(
+            "SELECT f.context_id, c.name FROM context_relevance_feedback f"
+            " LEFT JOIN contexts c ON c.id = f.context_id").fetchall()
+    finally:
+        knowledge.close()
+    assert named == [(view["current"], "nb")]  # the feedback names a context that exists
+    wrong = run_git_aircher(live, "relevant", "--context", "nosuch")
+    assert wrong.code == 2 and wrong.err.startswith("error: no context 'nosuch'"), wrong.err
+    wrong = run_git_aircher(live, "feedback", "src/app.py", "--useful", "1", "--context", "nx")
+    assert wrong.code == 2 and wrong.err.startswith("error: no context 'nx'"), wrong.err
