@@ -63,3 +63,17 @@ def test_a_removed_global_folder_is_made_again(live: Path, tmp_path: Path,
         r = run_git_aircher(live, *args)
         assert r.code == 0, (args, r.err)
     assert (elsewhere / "global.db").is_file() and stat.S_IMODE(elsewhere.stat().st_mode) == 0o700
+
+
+def test_a_removed_global_folder_restored_from_a_backup_is_owner_only(live: Path) -> None:
+    """Repair restoring global.db from a backup into a removed AIRCHER_HOME made the folder
+    with the default mode, 0755, and without logs/ or credentials.toml (seen in session 19)."""
+    wait_idle(live)
+    assert run_git_aircher(live, "backup", "create").code == 0
+    home = Path(os.environ["AIRCHER_HOME"])
+    shutil.rmtree(home)
+    repair = run_git_aircher(live, "repair")
+    assert repair.code == 0, repair.out + repair.err
+    assert "(b) global: restored" in repair.out, repair.out
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    assert (home / "logs").is_dir() and (home / "credentials.toml").is_file()

@@ -142,7 +142,10 @@ def restore_backup(
     try:
         for copy in wanted:
             live = live_paths[copy.name]
-            live.parent.mkdir(parents=True, exist_ok=True)
+            if copy.name == "global":
+                project.global_layout.ensure()  # a removed home comes back owner-only, as init
+            else:
+                live.parent.mkdir(parents=True, exist_ok=True)
             stage = live.with_name(f".{live.name}.restore-{os.getpid()}")
             staged.append((stage, live))
             check = check_copy(info, copy, stage)
