@@ -88,10 +88,11 @@ class Project:
     def settle(self) -> None:
         """Undo a database swap a killed restore or repair left half done, before anything
         reads a database it moved aside as missing (`lifecycle.swap.settle`)."""
-        if (self.layout.run / "swap.json").exists():
+        if (self.layout.run / "swap.json").exists() or \
+                (self.global_layout.root / "swap.pending").exists():
             from gitext.lifecycle.swap import settle
 
-            settle(self.layout)
+            settle(self.layout, self.global_layout.root)
 
     def require_init(self) -> None:
         if not self.initialized:

@@ -102,7 +102,14 @@ def _flock(path: Path, mode: int, timeout: float) -> Iterator[bool]:
 @contextlib.contextmanager
 def store_exclusive(layout: ProjectLayout, timeout: float = 30.0) -> Iterator[None]:
     """Held while database files are swapped; fails clearly when writers do not let go."""
-    with _flock(layout.run / "store.lock", fcntl.LOCK_EX, timeout) as got:
+    with run_exclusive(layout.run, timeout):
+        yield
+
+
+@contextlib.contextmanager
+def run_exclusive(run: Path, timeout: float = 30.0) -> Iterator[None]:
+    """`store_exclusive` of the store whose `run/` folder this is."""
+    with _flock(run / "store.lock", fcntl.LOCK_EX, timeout) as got:
         if not got:
             raise AircherError(
                 "the store is in use (another git-aircher process holds it)",

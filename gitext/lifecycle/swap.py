@@ -25,13 +25,22 @@ from typing import TYPE_CHECKING
 from gitext import clock
 from gitext.lifecycle.dbfiles import companions
 from gitext.lifecycle.logs import close_loggers
-from gitext.lifecycle.runstate import held_shared, read_json, store_exclusive, write_json
+from gitext.lifecycle.runstate import (
+    held_shared,
+    read_json,
+    run_exclusive,
+    store_exclusive,
+    write_json,
+)
 from gitext.project import Project
 
 if TYPE_CHECKING:
     from gitext.layout import ProjectLayout
 
 PLAN = "swap.json"
+# In the global folder while a swap moves global.db: the path of the plan, which is in the
+# restoring project's store, where no other project would look.
+POINTER = "swap.pending"
 
 
 def aside_dir(project: Project, kind: str) -> Path:
@@ -74,12 +83,14 @@ def swap_in(project: Project, pairs: list[tuple[Path, Path]], aside: Path) -> li
     moved: list[tuple[Path, Path]] = []  # (original place, where it went)
     placed: list[tuple[Path, Path]] = []  # (live, staged it came from)
     plan = project.layout.run / PLAN
+    pointer = project.global_layout.root / POINTER
+    shared = any(not live.is_relative_to(project.layout.root) for _s, live in pairs)
     with store_exclusive(project.layout):
-        _undo_plan(plan)  # a swap killed before, if no opener has undone it yet
-        write_json(plan, {"aside": str(aside),
-                          "pairs": [[str(staged), str(live)] for staged, live in pairs]})
-        fsync_file(plan)
-        _fsync_dir(plan.parent)
+        _undo(plan)  # a swap killed before, if no opener has undone it yet
+        _write_durably(plan, {"aside": str(aside),
+                              "pairs": [[str(staged), str(live)] for staged, live in pairs]})
+        if shared:
+            _write_durably(pointer, {"plan": str(plan)})
         try:
             for staged, live in pairs:
                 for path in companions(live):
@@ -97,42 +108,99 @@ def swap_in(project: Project, pairs: list[tuple[Path, Path]], aside: Path) -> li
                 os.replace(target, original)
             plan.unlink(missing_ok=True)
             raise
+        finally:
+            if shared and not plan.exists():
+                pointer.unlink(missing_ok=True)
         for folder in {live.parent for _s, live in pairs}:
             _fsync_dir(folder)
         plan.unlink()
+        if shared:
+            pointer.unlink(missing_ok=True)
     return [str(target.relative_to(aside)) for _o, target in moved]
 
 
-def settle(layout: ProjectLayout) -> bool:
+def _write_durably(path: Path, data: dict[str, object]) -> None:
+    write_json(path, data)
+    fsync_file(path)
+    _fsync_dir(path.parent)
+
+
+def settle(layout: ProjectLayout, global_root: Path | None = None) -> bool:
     """Undo a swap whose process was killed between its renames; True when there was one.
-    Cheap when there is none (one stat): every opening of the store calls it."""
-    plan = layout.run / PLAN
-    if not plan.exists() or held_shared(layout):
+    Cheap when there is none (a stat or two): every opening of the store calls it. With
+    `global_root`, also a swap of global.db another project's restore left half done."""
+    done = _settle_run(layout.run, held_shared(layout))
+    pointer = global_root / POINTER if global_root is not None else None
+    if pointer is not None and pointer.exists():
+        other = read_json(pointer).get("plan")
+        if isinstance(other, str) and Path(other).is_absolute() and Path(other).name == PLAN:
+            done = _settle_run(Path(other).parent, False) or done
+        if not (isinstance(other, str) and Path(other).exists()):
+            pointer.unlink(missing_ok=True)  # its swap finished, or was undone
+    return done
+
+
+def _settle_run(run: Path, holding: bool) -> bool:
+    plan = run / PLAN
+    if not plan.exists() or holding:
         # Holding the shared lock ourselves, the exclusive one would wait for us: our own
         # taking of it settled any plan, and no swap can start while we hold it.
         return False
-    with store_exclusive(layout):  # a swap still running holds it: wait for it to finish
-        return _undo_plan(plan)
+    with run_exclusive(run):  # a swap still running holds it: wait for it to finish
+        return _undo(plan)
 
 
-def _undo_plan(plan: Path) -> bool:
+def _read_plan(plan: Path) -> tuple[Path, list[tuple[Path, Path]]] | None:
+    """The plan's folder of files set aside and its pairs, or None when it does not hold
+    what swap_in writes (absolute paths; the folder one of content/backups/)."""
+    data = read_json(plan)
+    aside, pairs = data.get("aside"), data.get("pairs")
+    if not (isinstance(aside, str) and Path(aside).is_absolute()
+            and Path(aside).parent.name == "backups" and isinstance(pairs, list)):
+        return None
+    out: list[tuple[Path, Path]] = []
+    for pair in pairs:
+        if not (isinstance(pair, list) and len(pair) == 2
+                and all(isinstance(p, str) and Path(p).is_absolute() for p in pair)):
+            return None
+        out.append((Path(pair[0]), Path(pair[1])))
+    return Path(aside), out
+
+
+def _undo(plan: Path) -> bool:
     """Put back what a killed swap moved (under the exclusive lock)."""
     if not plan.exists():
         return False
-    data = read_json(plan)
-    aside = Path(str(data.get("aside", "")))
-    pairs = data.get("pairs") if isinstance(data.get("pairs"), list) else []
-    assert isinstance(pairs, list)
-    for staged_text, live_text in reversed([p for p in pairs if len(p) == 2]):
-        staged, live = Path(staged_text), Path(live_text)
+    read = _read_plan(plan)
+    if read is None:
+        # Garbled (by the disk: swap_in writes it whole, by a rename), so no path in it can be
+        # trusted to move or remove anything by; read as "" its folder was the current
+        # directory, whose empty folders the clean-up removed (QA round 16a: 01). Kept for a
+        # person to read, and logged; doctor finds what it left.
+        from gitext.sync.logbook import log
+
+        os.replace(plan, plan.with_name(PLAN + ".unreadable"))
+        log(plan.parent.parent / "logs", "storage", f"{plan} cannot be read: a restore or"
+            " repair killed mid-swap was not undone (kept as swap.json.unreadable)",
+            RuntimeError("unreadable swap plan"))
+        return False
+    aside, pairs = read
+    for staged, live in reversed(pairs):
         kept = [(path, aside / path.parent.name / path.name) for path in companions(live)]
-        if kept[0][1].exists() or not staged.exists():
-            # The live file went aside, or there was none: what is at the live path now (if
-            # anything) is the staged file put in place, with whatever opened it since.
+        if not staged.exists():
+            # Placed: every move aside comes before the staged file goes in, so what is at the
+            # live paths now is the new file's, with whatever opened it since.
             for path, _target in kept:
                 if path == live and path.exists():
                     os.replace(path, staged)
                 elif path.exists():
+                    path.unlink()
+        else:
+            # Not placed: a file still at its live path was never moved (the -wal of one
+            # killed between the database's rename and its own holds committed rows: QA
+            # round 16a: 03); one in the place of a file moved aside was made since, empty.
+            for path, target in kept:
+                if target.exists() and path.exists():
                     path.unlink()
         for path, target in kept:
             if target.exists():

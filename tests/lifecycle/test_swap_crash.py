@@ -49,22 +49,43 @@ def _titles(root: Path) -> list[str]:
     return sorted(c["title"] for c in json.loads(r.out))
 
 
-@pytest.mark.parametrize("after", [1, 2, 3])  # plan written; live file aside; new one in
+WRITER = """
+import os, signal
+from pathlib import Path
+from gitext.cli.env import global_root
+from gitext.project import Project
+from gitext.records import add_message, start_conversation
+
+project = Project.locate(Path.cwd(), global_root(), os.environ)
+add_message(project, start_conversation(project, "p", title="unsaved").id, "user", "hi")
+os.kill(os.getpid(), signal.SIGKILL)  # its rows committed in the -wal, never written back
+"""
+
+
+# The plan written; the database aside; its -wal; its -shm; the new file in.
+@pytest.mark.parametrize("after", [1, 2, 3, 4, 5])
 def test_a_restore_killed_mid_swap_is_undone_by_the_next_command(
         project: Project, after: int) -> None:
+    """The undo deleted the original's -wal when the kill came between the database's rename
+    and the -wal's, and with it the committed rows of a writer killed before (QA round 16a:
+    03): here one such writer leaves its conversation in the -wal alone."""
     root = project.repo.root
     for title in ("kept", "also kept"):
         add_message(project, start_conversation(project, "p", title=title).id, "user", "hi")
     backup = create_backup(project)
     add_message(project, start_conversation(project, "p", title="after").id, "user", "hi")
     project.close()
+    writer = subprocess.run([sys.executable, "-c", WRITER], cwd=root, capture_output=True,
+                            text=True, env=os.environ.copy())
+    assert writer.returncode == -9, writer.stderr
+    assert project.layout.db("conversations").with_name("conversations.db-wal").exists()
     child = subprocess.run([sys.executable, "-c", CHILD, str(after), backup.id], cwd=root,
                            capture_output=True, text=True, env=os.environ.copy())
     killed = child.returncode == -9
     assert killed or child.returncode == 0, child.stderr
     # All or none: the store as before (undone), or the backup's (the swap had finished).
     titles = _titles(root)
-    assert titles in (["after", "also kept", "kept"], ["also kept", "kept"]), titles
+    assert titles in (["after", "also kept", "kept", "unsaved"], ["also kept", "kept"]), titles
     if killed and titles != ["also kept", "kept"]:
         assert not (project.layout.run / "swap.json").exists()
         assert not list(project.layout.db("conversations").parent.glob(".*.restore-*"))
@@ -76,3 +97,71 @@ def test_a_restore_killed_mid_swap_is_undone_by_the_next_command(
     finally:
         again.close()
     assert _titles(root) == ["also kept", "kept"]
+
+
+def test_a_garbled_plan_moves_and_removes_nothing(project: Project) -> None:
+    """A plan that cannot be read was taken as naming the current directory as its folder of
+    files set aside, and the clean-up removed the empty folders under wherever the command
+    ran (QA round 16a: 01). It is kept aside, logged, and nothing moves."""
+    root = project.repo.root
+    for folder in ("build/out", "build/cache/x"):
+        (root / folder).mkdir(parents=True)
+    plan = project.layout.run / "swap.json"
+    project.close()
+    for garbled in ("", "{\"aside\": \"\", \"pairs\": []}", "{\"aside\": \"backups\"}"):
+        plan.write_text(garbled)
+        status = run_git_aircher(root / "build", "status")
+        assert status.code == 0, status.err
+        assert (root / "build" / "out").is_dir() and (root / "build" / "cache" / "x").is_dir()
+        assert not plan.exists() and plan.with_name("swap.json.unreadable").exists()
+    log = (project.layout.logs / "storage.log").read_text()
+    assert " ERROR " in log and "swap.json cannot be read" in log
+
+
+GLOBAL_CHILD = CHILD.replace('only=["conversations"]', 'include_global=True')
+
+
+def test_another_project_meeting_a_killed_global_restore_undoes_it(
+        project: Project, tmp_path: Path) -> None:
+    """The plan of a restore with global.db lived in the restoring project's store only: killed
+    after moving global.db aside, another project made global.db anew, empty, and the undo
+    later threw away what it wrote there (QA round 16a: 02). The global folder now points at
+    the plan, and any project that opens the store undoes it."""
+    from gitext.init import init_project
+    from tests.conftest import commit, git
+
+    project.close()
+    other_root = tmp_path / "other"
+    other_root.mkdir()
+    git(other_root, "init", "-q")
+    commit(other_root, {"a.txt": "a\n"}, "a")
+    with open_project(other_root) as other:
+        init_project(other)
+    with open_project(project.repo.root) as again:
+        backup = create_backup(again)
+    home = Path(os.environ["AIRCHER_HOME"])
+    before = _projects(home)
+    assert len(before) == 2
+    global_aside = False
+    for after in range(2, 40):  # each rename in turn, until the swap finishes
+        child = subprocess.run([sys.executable, "-c", GLOBAL_CHILD, str(after), backup.id],
+                               cwd=project.repo.root, capture_output=True, text=True,
+                               env=os.environ.copy())
+        if child.returncode == 0:
+            break
+        assert child.returncode == -9, child.stderr
+        assert (home / "swap.pending").exists()
+        global_aside = global_aside or not (home / "global.db").exists()
+        r = run_git_aircher(other_root, "status")
+        assert r.code == 0, r.err
+        assert not (home / "swap.pending").exists()
+        assert not (project.layout.run / "swap.json").exists()
+        assert _projects(home) == before
+    assert global_aside  # the case that lost writes was met
+
+
+def _projects(home: Path) -> list[str]:
+    import sqlite3
+
+    with sqlite3.connect(home / "global.db") as conn:
+        return sorted(r[0] for r in conn.execute("SELECT id FROM projects"))
