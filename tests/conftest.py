@@ -64,8 +64,11 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
 
 
 def git(cwd: Path, *args: str, check: bool = True, input: str | None = None) -> str:
+    # Never the test run's own stdin: `git gc` read a stranger's output from it once, through
+    # a pipe the runner shared (seen in session 19's CI run, "bad revision 'synced …'").
     proc = subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, text=True, input=input, check=False
+        ["git", *args], cwd=cwd, capture_output=True, text=True, input=input, check=False,
+        stdin=subprocess.DEVNULL if input is None else None,
     )
     if check and proc.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
@@ -129,7 +132,7 @@ def run_git_aircher(cwd: Path, *args: str, input: str | None = None) -> Result:
     """The installed console script in a subprocess: what git and the hook shims run."""
     proc = subprocess.run(
         [str(VENV_BIN / "git-aircher"), *args], cwd=cwd, capture_output=True, text=True,
-        input=input, check=False,
+        input=input, check=False, stdin=subprocess.DEVNULL if input is None else None,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
