@@ -50,7 +50,15 @@ def branch_context(project: Project, proj: Context) -> tuple[Context, str]:
     """This worktree's branch context and `worktrees` id, created if the hooks missed them."""
     root = project.repo.root
     head = project.repo.head()
-    cid = worktree_context_id(proj.id, head.branch)
+    branch, rebasing = head.branch, _rebasing(project) if head.branch is None else None
+    if rebasing is not None:
+        # HEAD detached to replay commits is the branch being rebased, as git says ("You are
+        # currently rebasing branch 'feat'") and the rebase's records take it: as "(detached)"
+        # a decision made at a conflict stop was filed away from its branch, and the row of
+        # this worktree moved to "(detached)" made the checkout before the rebase a switch
+        # from it (QA round 16b: 01, 03). The row is the rebase's records' to move.
+        branch = rebasing
+    cid = worktree_context_id(proj.id, branch)
     wid = worktree_id(proj.id, root)
     with project.db("knowledge").read() as conn:
         row = conn.execute("SELECT * FROM contexts WHERE id = ?", (cid,)).fetchone()
@@ -58,11 +66,21 @@ def branch_context(project: Project, proj: Context) -> tuple[Context, str]:
     if row is not None and known is not None:
         return Context.from_row(row), wid
     with project.db("knowledge").write() as conn:
-        ctx = ensure_worktree_context(conn, proj, head.branch, head.commit, root, touch=False)
-        upsert_worktree(conn, proj.id, root, head.branch, head.commit, touch=False)
+        ctx = ensure_worktree_context(conn, proj, branch, head.commit, root, touch=False)
+        if rebasing is None or known is None:
+            upsert_worktree(conn, proj.id, root, branch, head.commit, touch=False)
     if row is None:
         write_context_file(project.layout.worktree_dir(ctx.name), ctx, root)
     return ctx, wid
+
+
+def _rebasing(project: Project) -> str | None:
+    """The branch a rebase under way in this worktree rebases, or None."""
+    from gitext.git.names import readable
+    from gitext.sync.journal import rebasing_of
+
+    name = rebasing_of(project.repo.info.git_dir)
+    return readable(name.removeprefix("refs/heads/")) if name.startswith("refs/heads/") else None
 
 
 def active_session_row(

@@ -432,8 +432,12 @@ def test_a_command_run_at_a_rebase_s_conflict_leaves_the_switch_before_it(live: 
     git(live, "checkout", "-q", "feat")
     git(live, "rebase", "main", check=False)  # stops at the conflict
     assert (live / ".git" / "rebase-merge").is_dir()
-    assert run_git_aircher(live, "sync").code == 0
-    assert run_git_aircher(live, "search", "--json", "--", "feat").code == 0
+    # Every command that works out the current context, and a record made at the stop, which
+    # is the rebased branch's (QA round 16b: 01, 03).
+    for args in (["sync"], ["search", "--json", "--", "feat"], ["status"],
+                 ["conversation", "list"], ["decision", "add", "keep both lines"]):
+        r = run_git_aircher(live, *args)
+        assert r.code == 0, (args, r.err)
     write(live, "src/app.py", "main\nfeat\n")
     git(live, "add", "src/app.py")
     git(live, "-c", "core.editor=true", "rebase", "--continue")
@@ -443,6 +447,8 @@ def test_a_command_run_at_a_rebase_s_conflict_leaves_the_switch_before_it(live: 
     names = {r[0] for r in query(live, "knowledge", "SELECT name FROM contexts")}
     assert "(detached)" not in names
     assert worktree_rows(live)[str(live.resolve())][:2] == ("feat", head(live))
+    decided = json.loads(run_git_aircher(live, "decision", "list", "--json").out)
+    assert [(d["title"], d["context_name"]) for d in decided] == [("keep both lines", "feat")]
     assert failures(live) == ""
 
 
