@@ -59,7 +59,9 @@ def _mid_rebase(root: Path) -> bool:
             git_dir = root / named  # an absolute path stays as it is
     except (OSError, UnicodeDecodeError):
         return False
-    return (git_dir / "rebase-merge").is_dir() or (git_dir / "rebase-apply").is_dir()
+    from gitext.sync.journal import rebase_dir
+
+    return rebase_dir(git_dir) is not None
 
 
 def reconcile(

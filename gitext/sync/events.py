@@ -19,10 +19,10 @@ from gitext.sync.engine import (
     touch_worktree,
     transfer_knowledge,
 )
-from gitext.sync.journal import Event
+from gitext.sync.journal import Event, rebase_dir
 from gitext.worktrees import reconcile
 
-SEQUENCE_MARKERS = ("rebase-merge", "rebase-apply", "sequencer", "CHERRY_PICK_HEAD")
+SEQUENCE_MARKERS = ("sequencer", "CHERRY_PICK_HEAD")  # besides a rebase's (`rebase_dir`)
 
 
 def in_sequence(root: Path) -> bool:
@@ -31,7 +31,8 @@ def in_sequence(root: Path) -> bool:
         git_dir = discover(root).git_dir
     except AircherError:
         return False  # no longer a worktree (being removed): applying its record says so
-    return any((git_dir / m).exists() for m in SEQUENCE_MARKERS)
+    return rebase_dir(git_dir) is not None or any(
+        (git_dir / m).exists() for m in SEQUENCE_MARKERS)
 
 
 def head_at(ev: Event, root: Path) -> Head:

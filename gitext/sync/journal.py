@@ -101,25 +101,34 @@ def parse(text: str) -> Event | None:
     return ev if ev.hook and ev.cwd else None
 
 
+def rebase_dir(git_dir: Path) -> Path | None:
+    """The state folder of a rebase under way in the worktree whose git dir this is, or None.
+    `git am` keeps its state in rebase-apply/ too, marked by an `applying` file: no rebase,
+    HEAD stays on its branch. Taken for one, a stopped `git am` held back every later record
+    of the worktree, a checkout's switch among them (QA round 16b: 06)."""
+    for state in ("rebase-merge", "rebase-apply"):
+        folder = git_dir / state
+        if folder.is_dir() and not (folder / "applying").exists():
+            return folder
+    return None
+
+
 def sequence_of(git_dir: Path) -> str:
     """What the shims record as `seq`: "rebase" while a worktree is in a rebase."""
-    if (git_dir / "rebase-merge").is_dir() or (git_dir / "rebase-apply").is_dir():
-        return "rebase"
-    return ""
+    return "rebase" if rebase_dir(git_dir) is not None else ""
 
 
 def rebasing_of(git_dir: Path) -> str:
     """What the shims record as `rebasing`: the branch a rebase under way rebases (its state's
     `head-name`: "refs/heads/x", or "detached HEAD"), where it leaves HEAD once over."""
-    for state in ("rebase-merge", "rebase-apply"):
-        if (git_dir / state).is_dir():
-            try:
-                lines = (git_dir / state / "head-name").read_text(
-                    "utf-8", "surrogateescape").splitlines()
-            except OSError:
-                return ""  # `git am`'s own state, or the apply backend's: no branch named
-            return lines[0] if lines else ""
-    return ""
+    folder = rebase_dir(git_dir)
+    if folder is None:
+        return ""
+    try:
+        lines = (folder / "head-name").read_text("utf-8", "surrogateescape").splitlines()
+    except OSError:
+        return ""  # the apply backend's state, before it names the branch
+    return lines[0] if lines else ""
 
 
 def append(journal: Path, ev: Event) -> Path:

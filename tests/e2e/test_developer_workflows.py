@@ -452,6 +452,28 @@ def test_a_command_run_at_a_rebase_s_conflict_leaves_the_switch_before_it(live: 
     assert failures(live) == ""
 
 
+def test_a_stopped_git_am_holds_back_no_record(live: Path, tmp_path: Path) -> None:
+    """`git am` keeps its state in rebase-apply/, as the apply backend does: a stopped one was
+    taken for a rebase, and every later record of the worktree was held back, `git checkout -b
+    other` recorded no switch and made no context (QA round 16b: 06)."""
+    git(live, "checkout", "-q", "-b", "feat")
+    commit(live, {"src/app.py": "feat\n"}, "feat side")
+    git(live, "format-patch", "-q", "-1", "-o", str(tmp_path / "patches"))
+    git(live, "checkout", "-q", "main")
+    commit(live, {"src/app.py": "main\n"}, "main side")
+    wait_idle(live)
+    before = switches(live)
+    (patch,) = (tmp_path / "patches").glob("*.patch")
+    git(live, "am", str(patch), check=False)  # stops: the patch does not apply
+    assert (live / ".git" / "rebase-apply" / "applying").exists()
+    git(live, "checkout", "-q", "-b", "other")
+    assert run_git_aircher(live, "sync").code == 0
+    wait_idle(live)
+    assert switches(live)[len(before):] == [("main", "other", "checkout")]
+    assert not list((store(live) / "journal" / "deferred").glob("*.ev"))
+    assert failures(live) == ""
+
+
 # --- the pre-commit quick look -------------------------------------------------------------
 
 @pytest.mark.parametrize("rel, text, guard", [
