@@ -262,11 +262,14 @@ def search_archived(
     path = project.layout.db(ARCHIVE_DB)
     if not path.exists() or context_ids == []:
         return []
-    # LIKE finds the candidates (ASCII case folded); fts.matches_all then keeps those the live
-    # index would find: whole words and identifier parts, `log` not in `catalog`.
-    tokens = [t for w in words for t in fts.token_parts(w)]
+    # LIKE over the folded text finds the candidates (case and accents folded as the index
+    # folds them: with SQLite's own ASCII-only folding `cafe` missed "café", QA round 16b: 04);
+    # fts.matches_all then keeps those the live index would find: whole words and identifier
+    # parts, `log` not in `catalog`.
+    tokens = [fts.folded(t) for w in words for t in fts.token_parts(w)]
     hits: list[dict[str, Any]] = []
     with open_archive(project) as archive, archive.read() as conn:
+        conn.create_function("aircher_fold", 1, fts.folded, deterministic=True)
         has_context = "context_id" in _columns(conn, "conversations")
         if context_ids is not None and not has_context:
             return []  # nothing was archived since conversations gained their context
@@ -276,7 +279,7 @@ def search_archived(
             params = list(context_ids)
         context_col = "c.context_id" if has_context else "NULL"
         like = [f"%{_escape(t)}%" for t in tokens]
-        msg_where = "".join(" AND m.content LIKE ? ESCAPE '\\'" for _ in tokens)
+        msg_where = "".join(" AND aircher_fold(m.content) LIKE ? ESCAPE '\\'" for _ in tokens)
         role_where = " AND m.role = ?" if role is not None else ""
         for row in conn.execute(
             "SELECT m.id, m.conversation_id, c.title, m.role, m.timestamp, m.content,"
@@ -293,7 +296,7 @@ def search_archived(
         if role is not None:
             return hits
         seen = {h["conversation_id"] for h in hits}
-        title_where = "".join(" AND c.title LIKE ? ESCAPE '\\'" for _ in tokens)
+        title_where = "".join(" AND aircher_fold(c.title) LIKE ? ESCAPE '\\'" for _ in tokens)
         for row in conn.execute(
             f"SELECT c.id AS conversation_id, c.title, {context_col} AS context_id,"
             f" c.archived_at FROM conversations c WHERE 1{title_where}{scope}"

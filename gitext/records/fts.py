@@ -153,6 +153,11 @@ _WORD_RUN = re.compile(r"\w+")
 _TOKEN = re.compile(r"[^\W_]+")
 
 
+def folded(text: str | None) -> str:
+    """Text as the index compares it (`_folded`); '' for NULL, for SQL's use."""
+    return _folded(text or "")
+
+
 def _folded(text: str) -> str:
     # As the index's unicode61 tokenizer with remove_diacritics: "cafe" finds "café".
     decomposed = unicodedata.normalize("NFKD", text.lower())

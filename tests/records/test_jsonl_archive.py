@@ -213,6 +213,7 @@ def test_searching_the_archive_takes_role_and_context_and_answers_as_the_live_se
     add_message(project, old.id, "user", "hello from the user about the log")
     clock.set_now(T0 + 1)
     add_message(project, old.id, "assistant", "hello back; see the catalog")
+    add_message(project, old.id, "user", "the café menu has a naïve parser")
     clock.set_now(T0 + 60)
     start_conversation(project, "anthropic", title="newer")
     project.config.values["storage.lifecycle.conversation_max_per_project"] = 1
@@ -242,6 +243,9 @@ def test_searching_the_archive_takes_role_and_context_and_answers_as_the_live_se
     assert (title["message_id"], title["role"], title["snippet"]) == (None, None,
                                                                        "catalog [talk]")
     assert search("talk", "--role", "user") == []
+    # Case and accents folded as the live index folds them (QA round 16b: 04).
+    for words in ("cafe", "CAFÉ", "naive parser"):
+        assert [h["snippet"].count("[") for h in search(words)] == [len(words.split())], words
     unknown = run(root, "conversation", "search", "hello", "--archived", "--context", "nosuch")
     assert unknown.code == 2 and unknown.err.startswith("error: no context 'nosuch'")
     # A context holding none of them (a session started after) finds nothing.
