@@ -404,7 +404,11 @@ def disk_findings(project: Project, databases: list[DbCheck]) -> list[Finding]:
 
 
 def diagnose(project: Project, *, quick: bool = False) -> DoctorReport:
-    """Every check; the store is only read."""
+    """Every check; the store is only read, once a swap a killed restore or repair left half
+    done is undone, as any command's first opening of the store undoes it: read as it lay,
+    the database it had moved aside was "missing", and repair then put back the last backup
+    over the rows the undo gives back (QA round 15c: 01, its script's case B)."""
+    project.settle()
     report = DoctorReport([])
     for name, path in store_databases(project, include_global=True).items():
         result, findings = check_database(name, path, quick=quick)

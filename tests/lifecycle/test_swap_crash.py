@@ -83,14 +83,16 @@ def test_a_restore_killed_mid_swap_is_undone_by_the_next_command(
                            capture_output=True, text=True, env=os.environ.copy())
     killed = child.returncode == -9
     assert killed or child.returncode == 0, child.stderr
+    # Doctor first: read as it lay, the database moved aside was "missing", and repair then
+    # put back the last backup (QA round 15c: 01, case B).
+    doctor = run_git_aircher(root, "doctor")
+    assert doctor.code == 0, doctor.out + doctor.err
     # All or none: the store as before (undone), or the backup's (the swap had finished).
     titles = _titles(root)
     assert titles in (["after", "also kept", "kept", "unsaved"], ["also kept", "kept"]), titles
     if killed and titles != ["also kept", "kept"]:
         assert not (project.layout.run / "swap.json").exists()
         assert not list(project.layout.db("conversations").parent.glob(".*.restore-*"))
-    doctor = run_git_aircher(root, "doctor")
-    assert doctor.code == 0, doctor.out + doctor.err
     again = open_project(root)  # and the restore runs again, whole
     try:
         restore_backup(again, backup.id, only=["conversations"])
