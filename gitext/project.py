@@ -88,8 +88,10 @@ class Project:
     def settle(self) -> None:
         """Undo a database swap a killed restore or repair left half done, before anything
         reads a database it moved aside as missing (`lifecycle.swap.settle`)."""
-        if (self.layout.run / "swap.json").exists() or \
-                (self.global_layout.root / "swap.pending").exists():
+        from gitext.lifecycle.runstate import SWAP_PLAN, SWAP_POINTER
+
+        if (self.layout.run / SWAP_PLAN).exists() or \
+                (self.global_layout.root / SWAP_POINTER).exists():
             from gitext.lifecycle.swap import settle
 
             settle(self.layout, self.global_layout.root)

@@ -48,8 +48,11 @@ def upsert_worktree(
     return wid
 
 
-def _mid_rebase(root: Path) -> bool:
-    """Whether the worktree at `root` is in a rebase (its git dir holds the rebase's state)."""
+def mid_rebase(root: Path) -> bool:
+    """Whether the worktree at `root` is in a rebase (its git dir holds the rebase's state).
+    Its row's branch is then the rebase's records' to move, not whatever reads HEAD: the
+    detached HEAD of a rebase is no branch of the user's, and records applied after it read
+    the branch left from the row (QA round 15c: 05)."""
     dot = root / ".git"
     try:
         if dot.is_dir():
@@ -82,11 +85,7 @@ def reconcile(
             continue
         if wt.prunable or not wt.path.exists():
             continue
-        if wt.branch is None and _mid_rebase(wt.path):
-            # HEAD detached to replay commits is no branch of the user's: the row keeps the
-            # one it has until the rebase's records move it, as they read the branch left
-            # from it (a command run at a conflict stop made `git checkout feat` before the
-            # rebase a switch from "(detached)": QA round 15c: 05).
+        if wt.branch is None and mid_rebase(wt.path):
             wid = worktree_id(project_id, wt.path)
             if conn.execute("SELECT 1 FROM worktrees WHERE id = ?", (wid,)).fetchone():
                 seen.add(wid)

@@ -27,6 +27,11 @@ from typing import Any
 from gitext.errors import AircherError
 from gitext.layout import ProjectLayout
 
+# A swap's plan in `run/` while database files move (lifecycle/swap.py), and in the global
+# folder, when global.db is among them, the path of that plan.
+SWAP_PLAN = "swap.json"
+SWAP_POINTER = "swap.pending"
+
 
 def state_path(layout: ProjectLayout, name: str) -> Path:
     return layout.run / name

@@ -26,6 +26,12 @@ from gitext import clock
 from gitext.lifecycle.dbfiles import companions
 from gitext.lifecycle.logs import close_loggers
 from gitext.lifecycle.runstate import (
+    SWAP_PLAN as PLAN,
+)
+from gitext.lifecycle.runstate import (
+    SWAP_POINTER as POINTER,
+)
+from gitext.lifecycle.runstate import (
     held_shared,
     read_json,
     run_exclusive,
@@ -37,10 +43,6 @@ from gitext.project import Project
 if TYPE_CHECKING:
     from gitext.layout import ProjectLayout
 
-PLAN = "swap.json"
-# In the global folder while a swap moves global.db: the path of the plan, which is in the
-# restoring project's store, where no other project would look.
-POINTER = "swap.pending"
 
 
 def aside_dir(project: Project, kind: str) -> Path:

@@ -17,10 +17,10 @@ from gitext.sync.engine import (
     sync_worktree,
     touch_worktree,
 )
-from gitext.sync.journal import deferred_for, failed, requeue_failed
+from gitext.sync.journal import failed, requeue_failed
 from gitext.sync.local import LocalScan
 from gitext.sync.worker import drain, worker_lock
-from gitext.worktrees import reconcile
+from gitext.worktrees import mid_rebase, reconcile
 
 # (phase, done, total): `index` reports its two long phases, "files" and "search".
 PhaseProgress = Callable[[str, int, int], None]
@@ -61,10 +61,7 @@ def catch_up(project: Project, *, full: bool = False, workdir: bool = False,
             later.IN_QUERY.reset(in_query)
         if local is None and later.pending(project):
             result.commits += read_deferred(project)
-        if not deferred_for(project.layout.journal, root):
-            # Records set aside until a rebase ends read the branch they leave from this row:
-            # moved now to the rebase's detached HEAD, `git checkout feat` before the rebase
-            # was applied as a switch from "(detached)" (QA round 15c: 05). They move it.
+        if not mid_rebase(root):  # the rebase's records move the row (`mid_rebase`)
             touch_worktree(project, root, project.repo.head())
         proj = project_ctx(project)
         live = project.repo.worktrees()

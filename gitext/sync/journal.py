@@ -176,12 +176,6 @@ def pending(journal: Path) -> list[Event]:
     return events
 
 
-def deferred_for(journal: Path, root: Path) -> bool:
-    """Whether records of the worktree at `root` wait in `deferred/` (a rebase under way)."""
-    want = root.resolve()
-    return any(Path(ev.cwd).resolve() == want for ev in pending(journal / "deferred"))
-
-
 def move_into(path: Path, folder: Path) -> Path:
     """Rename a record into `folder` (deferred/, failed/, back to the journal) under a name no
     record there has: shims name records by pid, and a later record of the same name would
