@@ -128,36 +128,51 @@ def session_here(
 
 
 def _moved_here(project: Project, wid: str, branch_ctx_id: str) -> tuple[str, Context] | None:
-    """An active session of this branch whose worktree folder is gone: the worktree was moved
-    here (`git worktree move`, or the repository's folder renamed), and its session comes with
-    it (not from a worktree git still lists: one locked while its disk is away). A
-    worktree's id is made from its path, so before, the session was left behind, `session
-    end` found nothing and a new one made two active sessions on the branch. git checks a branch
-    out in one worktree at a time, so only this one can be where it went."""
+    """The active sessions of this worktree before it was moved here (`git worktree move`, or
+    the repository's folder renamed), taken over; the newest one started on this branch is
+    returned. A worktree's id is made from its path, so before, the sessions were left behind,
+    `session end` found nothing and a new one made two active sessions on the branch.
+
+    A session is this worktree's when its worktree's folder is gone (and git no longer lists
+    it: a locked worktree's disk may be away) and it was started on this branch, or that
+    worktree last had this branch checked out: git checks a branch out in one worktree at a
+    time, so only this one can be where it went. The second rule keeps a session started on
+    main before `git switch -c fix` through the move (QA round 16b: 05)."""
     with project.db("knowledge").read() as conn:
-        sessions = {str(r["id"]): Context.from_row(r) for r in conn.execute(
-            "SELECT * FROM contexts WHERE context_type = 'session' AND parent_context_id = ?",
+        here = conn.execute("SELECT * FROM contexts WHERE id = ?", (branch_ctx_id,)).fetchone()
+        branch = Context.from_row(here).git_branch if here is not None else None
+        worktrees = {str(r[0]): (str(r[1]), str(r[2])) for r in conn.execute(
+            "SELECT id, worktree_path, branch_name FROM worktrees")}
+        ours = {str(r[0]) for r in conn.execute(
+            "SELECT id FROM contexts WHERE context_type = 'session' AND parent_context_id = ?",
             (branch_ctx_id,))}
-        paths = {str(r[0]): str(r[1]) for r in conn.execute(
-            "SELECT id, worktree_path FROM worktrees")}
-    if not sessions:
-        return None
     with project.db("sessions").read() as sconn:
         rows = sconn.execute(
-            f"SELECT id, context_id, worktree_id FROM sessions WHERE status = 'active' AND"
-            f" worktree_id != ? AND context_id IN ({','.join('?' * len(sessions))})"
-            " ORDER BY started_at DESC, rowid DESC", (wid, *sessions)).fetchall()
+            "SELECT id, context_id, worktree_id FROM sessions WHERE status = 'active' AND"
+            " worktree_id != ? ORDER BY started_at DESC, rowid DESC", (wid,)).fetchall()
     if not rows:
         return None
-    # A worktree git still lists is not gone (locked while its disk is away), only moved ones.
     listed = {w.path.resolve() for w in project.repo.worktrees()}
+    taken = []
     for row in rows:
-        old = paths.get(str(row["worktree_id"]))
-        if old is not None and (Path(old).is_dir() or Path(old).resolve() in listed):
-            continue  # still there: another worktree's session on this branch, not ours
-        with project.db("sessions").write() as sconn:
-            sconn.execute("UPDATE sessions SET worktree_id = ? WHERE id = ?", (wid, row["id"]))
-        return str(row["id"]), sessions[str(row["context_id"])]
+        old_path, old_branch = worktrees.get(str(row["worktree_id"]), (None, None))
+        if old_path is None or Path(old_path).is_dir() or Path(old_path).resolve() in listed:
+            continue  # still there: another worktree's session, not ours
+        # A detached context has no git_branch: detached HEADs are not one per worktree.
+        same_branch = branch is not None and old_branch == branch
+        if str(row["context_id"]) in ours or same_branch:
+            taken.append(row)
+    if not taken:
+        return None
+    with project.db("sessions").write() as sconn:
+        sconn.executemany("UPDATE sessions SET worktree_id = ? WHERE id = ?",
+                          [(wid, row["id"]) for row in taken])
+    for row in taken:
+        if str(row["context_id"]) in ours:
+            with project.db("knowledge").read() as conn:
+                ctx = conn.execute("SELECT * FROM contexts WHERE id = ?",
+                                   (row["context_id"],)).fetchone()
+            return str(row["id"]), Context.from_row(ctx)
     return None
 
 

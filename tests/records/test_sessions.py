@@ -339,3 +339,44 @@ def test_a_locked_worktree_away_keeps_its_session(project: Project, repo: Path) 
     away.rename(wt)
     r = run_git_aircher(wt, "session", "show", "--json")
     assert r.code == 0 and json.loads(r.out)["id"] == started, r.err
+
+
+def test_a_moved_worktree_keeps_a_session_started_before_a_branch_switch(
+        project: Project, repo: Path, aircher: object) -> None:
+    """A session started on main, then `git switch -c fix-login`, then the repository's folder
+    renamed: `session show` and `session end` said "no active session in this worktree", since
+    the move's take-over looked only at sessions started on the branch checked out now (QA
+    round 16b: 05). The old folder's worktree last had fix-login, which git checks out in one
+    worktree at a time: this one."""
+    run = aircher  # type: ignore[assignment]
+    sid = run(repo, "session", "start", "feature", "login work").out.strip()
+    git(repo, "switch", "-q", "-c", "fix-login")
+    assert run(repo, "sync").code == 0
+    moved = repo.parent / "renamed"
+    repo.rename(moved)
+    shown = run(moved, "session", "show", "--json")
+    assert shown.code == 0, shown.err
+    assert json.loads(shown.out)["id"] == sid
+    # Records still go to fix-login's context, not into main's session.
+    there = open_project(moved)
+    try:
+        assert start_conversation(there, "p").session_id is None
+    finally:
+        there.close()
+    assert run(moved, "session", "end").out == f"ended {sid}\n"
+
+
+def test_a_removed_worktree_s_session_is_not_taken_by_a_detached_one(
+        project: Project, repo: Path, aircher: object) -> None:
+    """Detached HEADs are not one per worktree: the session of a removed worktree last
+    detached is not taken over by another worktree detached too."""
+    run = aircher  # type: ignore[assignment]
+    wt = repo.parent / "gone"
+    git(repo, "worktree", "add", "-q", "-b", "feat", str(wt))
+    assert run(wt, "session", "start", "feature").code == 0
+    git(wt, "checkout", "-q", "--detach")
+    assert run(wt, "sync").code == 0
+    git(repo, "worktree", "remove", "--force", str(wt))
+    git(repo, "checkout", "-q", "--detach")
+    assert run(repo, "sync").code == 0
+    assert run(repo, "session", "show").code == 2
