@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,13 +180,15 @@ def pending(journal: Path) -> list[Event]:
 def move_into(path: Path, folder: Path) -> Path:
     """Rename a record into `folder` (deferred/, failed/, back to the journal) under a name no
     record there has: shims name records by pid, and a later record of the same name would
-    have replaced the one already there, an event lost. The rename keeps its time, its order."""
+    have replaced the one already there, an event lost. The move keeps its time, its order
+    (shutil.move copies it with its times when `folder` is on another file system: another
+    repository's store, for a record handed on)."""
     target = folder / path.name
     n = 0
     while target.exists():
         n += 1
         target = folder / f"{path.stem}-m{n}{path.suffix}"
-    os.replace(path, target)
+    shutil.move(path, target)
     return target
 
 

@@ -12,7 +12,6 @@ git-aircher to remember it.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 from gitext.errors import AircherError
@@ -60,7 +59,7 @@ class Router:
             target = other.layout.journal
             try:
                 target.mkdir(exist_ok=True)  # in a store that is there, never one made anew
-                shutil.move(ev.path, target / ev.path.name)  # keeps mtime: the journal's order
+                journal.move_into(ev.path, target)  # under a name no record there has
             except OSError as exc:
                 log(self.project.layout.logs, "storage",
                     f"failed to hand a record on to {other.layout.root}", exc)

@@ -4,6 +4,7 @@ repository's events reach its own store, and a repository without a store stays 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -88,3 +89,32 @@ def test_shims_naming_a_dead_store_are_outdated(tmp_path: Path,
     shutil.rmtree(odd)
     found = _outdated(a)
     assert len(found) == 1 and "post-commit" in str(found[0]["message"]), found
+
+
+def test_a_record_handed_on_never_replaces_one_of_its_name(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shims name records by their shell's pid, so the store a record is handed on to may
+    hold one of the same name, not yet applied: the hand-on moved it over that one, an event
+    lost. It takes a name no record there has, as records moved within a journal do."""
+    from gitext.project import Project
+    from gitext.sync import journal
+    from gitext.sync.routing import Router
+
+    shared = tmp_path / "shared-hooks"
+    a = _repo(tmp_path, "alpha", shared)
+    b = _repo(tmp_path, "beta", shared)
+    for repo in (a, b):
+        assert run_git_aircher(repo, "init").code == 0
+        wait_idle(repo)
+    monkeypatch.setenv("AIRCHER_SKIP", "1")  # no worker takes the records while we look
+    mine, theirs = store(a) / "journal", store(b) / "journal"
+    name = "sh-4242-post-commit.ev"
+    waiting = journal.append(mine, journal.Event("post-checkout", str(a), args=["x", "y", "1"]))
+    waiting.rename(mine / name)
+    stray = journal.append(theirs, journal.Event("post-commit", str(a)))
+    stray.rename(theirs / name)
+    [ev] = journal.pending(theirs)
+    with Project.locate(b, Path(os.environ["AIRCHER_HOME"]), os.environ) as beta:
+        assert Router(beta).keep(ev) is False
+    assert sorted(e.hook for e in journal.pending(mine)) == ["post-checkout", "post-commit"]
+    assert journal.pending(theirs) == []
