@@ -81,7 +81,8 @@ def relevant(app: App, top: int, task: str | None, context: str | None, as_json:
 @click.option("--useful", type=float, required=True, help="How useful it was, 0 to 1.")
 @click.option("--conversation", "conversation",
               help="The conversation it was useful in (id or unique prefix).")
-@click.option("--context", "context", help="Context name or id (default: this branch's).")
+@click.option("--context", "context",
+              help="Context name or id (default: the current session's, else this branch's).")
 @json_option
 @click.pass_obj
 def feedback(app: App, path: str, useful: float, conversation: str | None,

@@ -92,11 +92,13 @@ def record_feedback(project: Project, path: str, useful: float, *,
         with project.db("knowledge").write() as conn:
             ctx = context_to_write(project, conn, context_name)
     else:
-        # A write names its context: created if the hooks have not met this branch yet, as a
-        # conversation's would be, so no access row names a context that does not exist.
-        from gitext.records.current import branch_context, require_project_context
+        # A write names its context, by the rule every record follows: the session current in
+        # this worktree, else the branch's (created if the hooks have not met this branch yet,
+        # so no access row names a context that does not exist). Before, feedback given in a
+        # session was filed on its branch alone, the one write that skipped the session.
+        from gitext.records.current import current_context
 
-        ctx = branch_context(project, require_project_context(project))[0]
+        ctx = current_context(project)
     now = clock.now()
     fb = Feedback(new_id(), rel, float(useful), conversation_id, ctx.id, now)
     with project.db("knowledge").write() as conn:

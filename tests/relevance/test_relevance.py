@@ -290,3 +290,24 @@ def test_a_small_last_commit_follows_the_first_file(empty_repo: Path, aircher: A
     assert order[0] in busy  # the first place stays the fusion's
     assert set(order[1:3]) == {"pkg/fresh.py", "tests/test_fresh.py"}, order
     assert set(order[3:5]) == busy - {order[0]} and order[-1] == "pkg/quiet.py"
+
+
+def test_feedback_without_a_context_goes_to_the_current_session(
+        project: Path, aircher: Any) -> None:
+    """Every write lands in the session current in this worktree; feedback went to the branch
+    even then, so `relevant --context SESSION` could not tell it from a sibling session's."""
+    r = aircher(project, "session", "start", "feature", "--json")
+    assert r.code == 0, r.err
+    session = json.loads(r.out)
+    r = aircher(project, "feedback", "pkg/unrelated.py", "--useful", "1", "--json")
+    assert r.code == 0, r.err
+    with sqlite3.connect(project / ".agents/db/core/knowledge.db") as conn:
+        [(given,)] = conn.execute("SELECT context_id FROM context_relevance_feedback")
+    with sqlite3.connect(project / ".agents/db/core/sessions.db") as conn:
+        [(own,)] = conn.execute("SELECT context_id FROM sessions WHERE id = ?",
+                                (session["id"],))
+    assert given == own
+    # It counts there and on its branch, as feedback given in a session always did.
+    for args in ((), ("--context", session["id"])):
+        lifted = by_path(relevant(aircher, project, *args))["pkg/unrelated.py"]
+        assert lifted["components"]["success_correlation"] > 0, args
