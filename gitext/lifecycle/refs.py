@@ -1,7 +1,9 @@
 """References SQLite cannot enforce: ids that cross databases, and rows that name files.
 
-Checked: messages/conversations.project_id, conversations.worktree_id, sessions.context_id and
-file_relevance_scores.context_id against knowledge.db; message_attachments.content_hash against
+Checked: messages/conversations.project_id, conversations.worktree_id, sessions.context_id,
+context_relevance_feedback.context_id and file_relevance_scores.context_id against knowledge.db
+(not file_access_patterns.context_id: rows recorded before feedback named a context hold a
+conversation's id there, and count everywhere); message_attachments.content_hash against
 files under content/attachments (any file named by the hash, with or without an extension, also
 in hash-prefix folders); embedding vectors under content/embeddings.
 """
@@ -35,6 +37,7 @@ RULES = (
     RefRule("conversations", "messages", "project_id", "contexts", False),
     RefRule("conversations", "conversations", "worktree_id", "worktrees", False),
     RefRule("sessions", "sessions", "context_id", "contexts", False),
+    RefRule("knowledge", "context_relevance_feedback", "context_id", "contexts", False),
     RefRule("file_index", "file_relevance_scores", "context_id", "contexts", True),
 )
 

@@ -52,6 +52,9 @@ def test_schema_drift_is_reported_and_repaired(project: Project) -> None:
 def test_orphans_are_reported_derived_rows_deleted_user_rows_kept(project: Project) -> None:
     with project.db("sessions").write() as conn:
         conn.execute("INSERT INTO sessions (id, context_id) VALUES ('s1', 'no-such-context')")
+    with project.db("knowledge").write() as conn:
+        conn.execute("INSERT INTO context_relevance_feedback (id, file_path, actual_usefulness,"
+                     " context_id) VALUES ('fb1', 'x.py', 1.0, 'lost-context')")
     with project.db("file_index").write() as conn:
         conn.execute("INSERT INTO files (id, path, name) VALUES ('f1', 'x.py', 'x.py')")
         conn.execute("INSERT INTO file_relevance_scores (id, file_id, context_id, context_type)"
@@ -59,6 +62,7 @@ def test_orphans_are_reported_derived_rows_deleted_user_rows_kept(project: Proje
     report = diagnose(project)
     orphans = {f.database: f.message for f in report.problems() if f.check == "orphans"}
     assert "sessions.context_id" in orphans["sessions"]
+    assert "context_relevance_feedback.context_id" in orphans["knowledge"]
     assert "file_relevance_scores.context_id" in orphans["file_index"]
     repair(project)
     with project.db("file_index").read() as conn:
@@ -68,6 +72,9 @@ def test_orphans_are_reported_derived_rows_deleted_user_rows_kept(project: Proje
     result = repair(project, clean=True)
     with project.db("sessions").read() as conn:
         assert conn.execute("SELECT context_id FROM sessions").fetchone()[0] is None
+    with project.db("knowledge").read() as conn:  # user data: kept, unlinked
+        assert [tuple(r) for r in conn.execute(
+            "SELECT id, context_id FROM context_relevance_feedback")] == [("fb1", None)]
     assert result.after is not None and result.after.healthy
 
 
