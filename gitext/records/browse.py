@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gitext.lifecycle.archive import list_archived, search_archived
+from gitext.lifecycle.archive_search import list_archived, search_archived
 from gitext.project import Project
 from gitext.records.compaction import list_compactions
 from gitext.records.conversations import (

@@ -13,8 +13,8 @@ from gitext.lifecycle.archive import (
     archive_conversations,
     archived_count,
     restore_archived,
-    search_archived,
 )
+from gitext.lifecycle.archive_search import search_archived
 from gitext.lifecycle.doctor import diagnose
 from gitext.lifecycle.maintenance import TIERS, run_maintenance
 from gitext.lifecycle.retention import (
