@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 from typing import NamedTuple
 
+from gitext.git.reflog import Entry, read
 from gitext.git.run import git
 
 # A rebase's steps that amend the commit just made (git runs post-rewrite `amend` for each).
@@ -22,13 +23,6 @@ _AMENDING = re.compile(r"^(?:commit \(amend\)|(?!commit: ).+ \((?:reword|squash|
 _FINISH = re.compile(r"^(?!commit: )(?P<action>.+) \(finish\): ")
 # Subjects `git rebase --autosquash` folds into their target's commit.
 _FOLDED = re.compile(r"^(?:fixup|squash|amend)! ")
-_TAIL = 1 << 20  # of a reflog: a rebase of thousands of commits is given up, not read whole
-
-
-class Entry(NamedTuple):
-    old: str
-    new: str
-    message: str
 
 
 class Commit(NamedTuple):
@@ -93,7 +87,7 @@ def _onto(cwd: Path, head: str, orig: str) -> str | None:
     # rebased branch's own log says where it was.
     ref = git(["symbolic-ref", "-q", "HEAD"], cwd, check=False).stdout.decode().strip()
     branch = _reflog(cwd, ref) if ref.startswith("refs/heads/") else []
-    if branch and branch[-1] == Entry(orig, head, f"{action} (finish): {ref} onto {onto}"):
+    if branch and branch[-1][:3] == (orig, head, f"{action} (finish): {ref} onto {onto}"):
         return onto
     return None
 
@@ -174,28 +168,9 @@ def _patch_ids(cwd: Path, *revs: str) -> dict[str, str] | None:
 
 
 def _reflog(cwd: Path, ref: str) -> list[Entry]:
-    """The newest entries of `ref`'s reflog (`old new who when<TAB>message` lines), oldest
-    first; none when it cannot be read."""
+    """The newest entries of `ref`'s reflog, oldest first; none when it cannot be read."""
     proc = git(["rev-parse", "--git-path", f"logs/{ref}"], cwd, check=False)
     if proc.returncode != 0:
         return []
     path = Path(proc.stdout.decode().strip())
-    if not path.is_absolute():
-        path = cwd / path
-    try:
-        with path.open("rb") as fh:
-            size = fh.seek(0, 2)
-            fh.seek(max(0, size - _TAIL))
-            data = fh.read()
-    except OSError:
-        return []
-    lines = data.decode("utf-8", "surrogateescape").split("\n")
-    if size > _TAIL:
-        lines = lines[1:]  # cut in the middle
-    entries = []
-    for line in lines:
-        head, _, message = line.partition("\t")
-        parts = head.split(" ", 2)
-        if len(parts) == 3:
-            entries.append(Entry(parts[0], parts[1], message))
-    return entries
+    return read(path if path.is_absolute() else cwd / path)

@@ -89,7 +89,13 @@ def _record(event: str, args: list[str], stdin: list[str], *,
             from_framework: bool = False) -> None:
     try:
         from gitext.project import Project
-        from gitext.sync.journal import Event, append, rebasing_of, sequence_of
+        from gitext.sync.journal import (
+            Event,
+            append,
+            rebase_starting,
+            rebasing_of,
+            sequence_of,
+        )
 
         project = Project.locate(Path.cwd(), _global_root(), os.environ)
         if not project.initialized:
@@ -102,8 +108,13 @@ def _record(event: str, args: list[str], stdin: list[str], *,
             # rewrites it now rather than at its ten-minute look.
             with contextlib.suppress(OSError):
                 project.layout.follow_up_stamp("hooks").unlink()
+        head = _head_line(git_dir)
+        sequence = sequence_of(git_dir)
+        if not sequence and event == "post-checkout" and not head.startswith("ref: ") \
+                and rebase_starting(git_dir):
+            sequence = "rebase"
         append(project.layout.journal, Event(
-            event, str(root), _head_line(git_dir), args, stdin, sequence_of(git_dir),
+            event, str(root), head, args, stdin, sequence,
             os.environ.get("GIT_REFLOG_ACTION", "").replace("\n", " "),
             rebasing=rebasing_of(git_dir)))
         spawn_worker(root)

@@ -35,7 +35,7 @@ def in_sequence(root: Path) -> bool:
         (git_dir / m).exists() for m in SEQUENCE_MARKERS)
 
 
-def head_at(ev: Event, root: Path) -> Head:
+def head_at(project: Project, ev: Event, root: Path) -> Head:
     """The branch as the hook saw it (later events may have moved HEAD since), today's commit.
 
     Mid-rebase, git detaches HEAD only to replay commits: such a record, applied once the
@@ -43,16 +43,55 @@ def head_at(ev: Event, root: Path) -> Head:
     returned to, which the record names. Not the branch HEAD is on now: a worker that gets to
     the record late finds HEAD wherever the next commands left it (another branch checked out,
     the next rebase's detached HEAD), and filed there the record was a switch the user never
-    made (QA round 15c: 04). A record of a shim older than that takes HEAD as it is now.
+    made (QA round 15c: 04). A record that does not name it (the apply backend writes no
+    `head-name` until it stops, and older shims wrote none) is given it by HEAD's reflog, where
+    the rebase wrote where it returned to; failing that, the branch the store had for the
+    worktree before it, where a rebase usually returns. Before, such a record took HEAD as it
+    was when applied (QA round 16b: 02).
     """
     live = read_head(root)
-    if ev.sequence and ev.rebasing and not ev.head.startswith("ref: "):
-        return Head(live.commit, ev.rebased_branch)
-    if not ev.head or (ev.sequence and not ev.head.startswith("ref: ")):
+    if ev.sequence and not ev.head.startswith("ref: "):
+        if ev.rebasing:
+            return Head(live.commit, ev.rebased_branch)
+        returned = _returned_to(ev, root)
+        if returned is not None:
+            return Head(live.commit, returned or None)
+        before = _branch_before(project, root)
+        return live if before is None else Head(live.commit, before or None)
+    if not ev.head:
         return live
     if ev.head.startswith("ref: "):
         return Head(live.commit, ev.branch)
     return Head(live.commit, None)
+
+
+def _returned_to(ev: Event, root: Path) -> str | None:
+    """The branch the rebase of a record without `rebasing` returned to ("" for a detached
+    HEAD), from HEAD's reflog; None when it does not say."""
+    from gitext.git.names import readable
+    from gitext.git.reflog import rebase_returned_to
+
+    try:
+        git_dir = discover(root).git_dir
+    except AircherError:
+        return None
+    by = ev.stamp / 1e9 if ev.stamp else clock.epoch()
+    # A post-checkout record names the very move (`old new`); others the commit HEAD was at.
+    came_from = ev.args[0] if ev.hook == "post-checkout" and ev.args else None
+    ref = rebase_returned_to(git_dir, ev.head.strip(), by, came_from)
+    if ref is None:
+        return None
+    return readable(ref.removeprefix("refs/heads/")) if ref.startswith("refs/heads/") else ""
+
+
+def _branch_before(project: Project, root: Path) -> str | None:
+    """The branch the store has for the worktree ("" for a detached HEAD; None: no row)."""
+    with project.db("knowledge").read() as conn:
+        row = conn.execute("SELECT branch_name FROM worktrees WHERE worktree_path = ?",
+                           (str(root),)).fetchone()
+    if row is None:
+        return None
+    return "" if row["branch_name"] == DETACHED else str(row["branch_name"])
 
 
 def apply_event(project: Project, ev: Event) -> None:
@@ -67,7 +106,7 @@ def apply_event(project: Project, ev: Event) -> None:
         return
     if ev.hook == "post-merge":
         sync_worktree(project, root)
-        head = head_at(ev, root)
+        head = head_at(project, ev, root)
         touch_worktree(project, root, head)
         named = _merged_branch(ev.action) if ev.action else _merged_from_reflog(root)
         source = _branch_merged(project, root, named) if named and head.branch else None
@@ -77,10 +116,10 @@ def apply_event(project: Project, ev: Event) -> None:
     elif ev.hook == "post-rewrite":
         _rewrite(project, ev)
         sync_worktree(project, root)
-        touch_worktree(project, root, head_at(ev, root))
+        touch_worktree(project, root, head_at(project, ev, root))
     else:  # post-commit, sync and anything that only asks for a catch-up
         sync_worktree(project, root)
-        touch_worktree(project, root, head_at(ev, root))
+        touch_worktree(project, root, head_at(project, ev, root))
     # git runs no hook when a worktree is removed: every event looks (one `git worktree list`).
     reconcile_worktrees(project, root)
 
@@ -147,7 +186,7 @@ def _checkout(project: Project, ev: Event, root: Path) -> None:
         ).fetchone()
     previous = row["branch_name"] if row else None
     sync_worktree(project, root)
-    head = head_at(ev, root)
+    head = head_at(project, ev, root)
     branch = head.branch
     if ev.sequence:
         # A rebase detaching HEAD (applied after it ended): a switch only if the rebase left

@@ -119,6 +119,24 @@ def sequence_of(git_dir: Path) -> str:
     return "rebase" if rebase_dir(git_dir) is not None else ""
 
 
+def rebase_starting(git_dir: Path) -> bool:
+    """HEAD was just detached by a rebase that has not written its state yet: the apply
+    backend's (`git rebase --apply`, and every rebase before git 2.26) first checkout, which
+    its reflog line alone names. Taken for a checkout of the user's, it was a switch to
+    "(detached)" (QA round 16b: 02)."""
+    try:
+        with open(git_dir / "logs" / "HEAD", "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 4096))
+            lines = f.read().splitlines()
+    except OSError:
+        return False  # no reflog (core.logAllRefUpdates=false): a detached checkout, then
+    message = lines[-1].partition(b"\t")[2] if lines else b""
+    # "rebase (start): checkout main"; "pull --rebase origin main (start): …"; before git
+    # 2.26, "rebase: checkout main".
+    return b" (start): " in message or message.startswith(b"rebase: checkout ")
+
+
 def rebasing_of(git_dir: Path) -> str:
     """What the shims record as `rebasing`: the branch a rebase under way rebases (its state's
     `head-name`: "refs/heads/x", or "detached HEAD"), where it leaves HEAD once over."""

@@ -69,10 +69,14 @@ def _feature_behind_main(live: Path) -> None:
     wait_idle(live)
 
 
-def test_rebase_is_not_a_switch_to_a_detached_head(live: Path) -> None:
+@pytest.mark.parametrize("backend", [[], ["--apply"]], ids=["merge", "apply"])
+def test_rebase_is_not_a_switch_to_a_detached_head(live: Path, backend: list[str]) -> None:
+    """The apply backend (`--apply`, every rebase before git 2.26) detaches HEAD before it
+    writes its state, so only its reflog line tells its checkout from the user's: it was a
+    switch to "(detached)" (QA round 16b: 02)."""
     _feature_behind_main(live)
     before = switches(live)
-    git(live, "rebase", "-q", "main")
+    git(live, "rebase", "-q", *backend, "main")
     wait_idle(live)
     # The developer never left `feature`: git detached HEAD only to replay the commits.
     assert switches(live) == before
@@ -110,13 +114,38 @@ def test_rebase_records_deferred_mid_sequence_end_on_the_branch(live: Path,
     assert failures(live) == ""
 
 
-def test_rebase_of_another_branch_records_the_switch_to_it(live: Path) -> None:
-    """`git rebase main feature` checks `feature` out first: that one is a real switch."""
+def test_pull_rebase_by_the_apply_backend_is_no_switch(live: Path, tmp_path: Path) -> None:
+    """`git pull --rebase` names its reflog lines after itself, with its arguments ("pull
+    --rebase origin main (start): …"): the apply backend's detached checkout is no switch."""
+    upstream = tmp_path / "upstream.git"
+    git(live, "clone", "-q", "--bare", str(live), str(upstream))
+    git(live, "remote", "add", "origin", str(upstream))
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(upstream), str(other))
+    commit(other, {"up.txt": "from upstream\n"}, "upstream moves on")
+    git(other, "push", "-q", "origin", "HEAD:main")
+    commit(live, {"mine.txt": "local\n"}, "local work")
+    wait_idle(live)
+    before = switches(live)
+    git(live, "-c", "rebase.backend=apply", "pull", "-q", "--rebase", "origin", "main")
+    wait_idle(live)
+    assert switches(live) == before
+    names = {r[0] for r in query(live, "knowledge", "SELECT name FROM contexts")}
+    assert "(detached)" not in names
+    assert worktree_rows(live)[str(live.resolve())][:2] == ("main", head(live))
+    assert failures(live) == ""
+
+
+@pytest.mark.parametrize("backend", [[], ["--apply"]], ids=["merge", "apply"])
+def test_rebase_of_another_branch_records_the_switch_to_it(live: Path,
+                                                           backend: list[str]) -> None:
+    """`git rebase main feature` checks `feature` out first: that one is a real switch (the
+    apply backend's was main -> (detached): QA round 16b: 02)."""
     _feature_behind_main(live)
     git(live, "checkout", "-q", "main")
     wait_idle(live)
     before = switches(live)
-    git(live, "rebase", "-q", "main", "feature")
+    git(live, "rebase", "-q", *backend, "main", "feature")
     wait_idle(live)
     assert worktree_rows(live)[str(live.resolve())][:2] == ("feature", head(live))
     assert switches(live)[len(before):] == [("main", "feature", "checkout")]
@@ -329,25 +358,29 @@ def _rebase_feature_while_held_off(live: Path, sleeper: int, *commands: list[str
     return switches(live)[len(before):]
 
 
-def test_rebase_applied_by_a_busy_worker_is_no_switch(live: Path, sleeper: int) -> None:
+@pytest.mark.parametrize("backend", [[], ["--apply"]], ids=["merge", "apply"])
+def test_rebase_applied_by_a_busy_worker_is_no_switch(live: Path, sleeper: int,
+                                                      backend: list[str]) -> None:
     """`git checkout feature; git rebase main; git checkout main`, applied by a busy worker once
     all three were done: the rebase's post-checkout (HEAD detached mid-rebase) was filed under
     the branch HEAD was on when the worker got to it, main, which added a switch feature ->
     main besides the real one: 3 switches for 2 (QA round 15c: 04)."""
     added = _rebase_feature_while_held_off(
-        live, sleeper, ["checkout", "-q", "feature"], ["rebase", "-q", "main"],
+        live, sleeper, ["checkout", "-q", "feature"], ["rebase", "-q", *backend, "main"],
         ["checkout", "-q", "main"])
     assert added == [("main", "feature", "checkout"), ("feature", "main", "checkout")]
 
 
-def test_rebase_of_another_branch_applied_late_is_the_switch_to_it(live: Path,
-                                                                   sleeper: int) -> None:
+@pytest.mark.parametrize("backend", [[], ["--apply"]], ids=["merge", "apply"])
+def test_rebase_of_another_branch_applied_late_is_the_switch_to_it(
+        live: Path, sleeper: int, backend: list[str]) -> None:
     """`git rebase main feature` run on main leaves the worktree on feature, with no
     post-checkout of its own: its detached checkout is the switch. Applied after the next
     `git checkout main`, it was filed under main, and the switch to feature was lost
     (QA round 15c: 04)."""
     added = _rebase_feature_while_held_off(
-        live, sleeper, ["rebase", "-q", "main", "feature"], ["checkout", "-q", "main"])
+        live, sleeper, ["rebase", "-q", *backend, "main", "feature"],
+        ["checkout", "-q", "main"])
     assert added == [("main", "feature", "checkout"), ("feature", "main", "checkout")]
 
 
@@ -393,6 +426,24 @@ def test_records_written_from_python_mid_rebase_name_the_rebased_branch(
     assert "\nrebasing refs/heads/feature\n" in from_python[0]
     assert all("\nrebasing refs/heads/feature\n" in text for text in records.values()
                if "\nseq rebase\n" in text)
+
+
+def test_records_written_from_python_at_an_apply_rebase_s_start_say_rebase(
+        live: Path, tmp_path: Path) -> None:
+    """The hook's Python entry tells the apply backend's detached checkout by its reflog
+    line, as the shims do (QA round 16b: 02)."""
+    _feature_behind_main(live)
+    hooks = tmp_path / "python-hooks"
+    hooks.mkdir()
+    (hooks / "post-checkout").write_text(
+        f"#!/bin/sh\nexec {VENV_BIN / 'git-aircher'} hook post-checkout \"$@\"\n")
+    (hooks / "post-checkout").chmod(0o755)
+    journal = store(live) / "journal"
+    with _WorkersHeldOff(live):
+        git(live, "-c", f"core.hooksPath={hooks}", "rebase", "-q", "--apply", "main")
+        git(live, "-c", f"core.hooksPath={hooks}", "checkout", "-q", "--detach", "HEAD~1")
+        records = sorted((p.stat().st_mtime_ns, p.read_text()) for p in journal.glob("*.ev"))
+    assert [("\nseq rebase\n" in text) for _, text in records] == [True, False]
 
 
 def test_a_switch_whose_record_has_an_earlier_one_s_name_is_kept(live: Path) -> None:
