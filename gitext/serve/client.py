@@ -16,8 +16,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from gitext.resources import code_fingerprint as fingerprint
 from gitext.serve import SERVED
-from gitext.serve.wire import enabled, fingerprint, receive, send, socket_path
+from gitext.serve.wire import enabled, receive, send, socket_path
 
 CONNECT_TIMEOUT = 1.0
 # A query may wait for the worker's index lock and parse a thousand local files; past this the

@@ -21,8 +21,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gitext.resources import code_fingerprint as fingerprint
 from gitext.serve.client import store_db
-from gitext.serve.wire import fingerprint, receive, send
+from gitext.serve.wire import receive, send
 
 DEFAULT_IDLE = 900.0
 MAX_SERVERS = 4

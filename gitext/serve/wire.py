@@ -11,7 +11,6 @@ import os
 import socket
 import stat
 import struct
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -52,22 +51,6 @@ def socket_path(common_dir: str) -> Path | None:
     key = hashlib.sha1(os.path.realpath(common_dir).encode("utf-8", "surrogateescape"))
     path = folder / f"{key.hexdigest()[:24]}.sock"
     return path if len(os.fsencode(path)) <= MAX_PATH else None
-
-
-def fingerprint() -> str:
-    """The interpreter and the installed code: a server answers only clients running the same.
-
-    The newest modification time over the package's modules changes with every upgrade and
-    every edit of a development checkout; stat-ing them takes about a millisecond.
-    """
-    package = Path(__file__).resolve().parent.parent
-    newest, count = 0, 0
-    for folder, _dirs, files in os.walk(package):
-        for name in files:
-            if name.endswith(".py"):
-                newest = max(newest, os.stat(os.path.join(folder, name)).st_mtime_ns)
-                count += 1
-    return f"{sys.executable}|{package}|{count}|{newest}"
 
 
 def send(sock: socket.socket, message: dict[str, Any]) -> None:

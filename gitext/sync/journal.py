@@ -241,6 +241,42 @@ def requeue_failed(journal: Path) -> int:
         with contextlib.suppress(FileNotFoundError):  # another sync took it
             move_into(path, journal)
             moved += 1
+        path.with_name(path.name + ".code").unlink(missing_ok=True)
+    return moved
+
+
+def set_aside(path: Path, code: str) -> None:
+    """Move a record that failed twice to `failed/`, noting which code failed it (`code`, the
+    installed code's fingerprint) in a `.code` file beside it: `retry_others` gives another
+    version's failures one more try."""
+    folder = path.parent / "failed"
+    folder.mkdir(exist_ok=True)
+    target = move_into(path, folder)
+    with contextlib.suppress(OSError):
+        target.with_name(target.name + ".code").write_text(code, "utf-8")
+
+
+def retry_others(journal: Path, code: str) -> int:
+    """Put back in the journal the records set aside by other code than `code`; how many.
+
+    An old worker still running when git-aircher was upgraded fails every record once the new
+    version has migrated the store ("schema version 4; this git-aircher knows up to 3"), and
+    an old version's failures may be its bugs: the new code tries each once more. Its own
+    failures stay set aside, for `sync` or `repair` to retry (a record failing for good would
+    otherwise be tried at every pass). Records set aside before failures were noted are
+    another version's too."""
+    moved = 0
+    for path in failed(journal):
+        note = path.with_name(path.name + ".code")
+        try:
+            if note.read_text("utf-8") == code:
+                continue
+        except OSError:
+            pass
+        with contextlib.suppress(FileNotFoundError):  # another worker took it
+            move_into(path, journal)
+            moved += 1
+        note.unlink(missing_ok=True)
     return moved
 
 

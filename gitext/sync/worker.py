@@ -16,6 +16,7 @@ from pathlib import Path
 from gitext.errors import GitError
 from gitext.lifecycle.exposure import mend
 from gitext.project import Project
+from gitext.resources import code_fingerprint
 from gitext.sync import journal
 from gitext.sync.events import apply_event, in_sequence, reconcile_from_main, worktree_gone
 from gitext.sync.logbook import log
@@ -120,10 +121,8 @@ def _apply_logged(project: Project, ev: journal.Event) -> None:
             # next event's catch-up (or `git aircher sync`) brings the store level again.
             log(project.layout.logs, "storage", f"failed to apply {ev.hook} in {ev.cwd}", exc)
             if ev.path is not None:
-                failed = ev.path.parent / "failed"
-                failed.mkdir(exist_ok=True)
                 with contextlib.suppress(OSError):
-                    journal.move_into(ev.path, failed)
+                    journal.set_aside(ev.path, code_fingerprint())
             return
         journal.done(ev)
         return
@@ -444,6 +443,8 @@ def _passes(project: Project, with_follow_ups: bool) -> tuple[int, bool]:
                 return total, True  # a restore or repair holds the store: records wait for it
             with worker_lock(project, wait=False) as mine:
                 if mine:
+                    if journal.failed(project.layout.journal):
+                        journal.retry_others(project.layout.journal, code_fingerprint())
                     total += drain_all(project)
                     _read_deferred(project)
             with worker_lock(project, wait=False, name="heavy") as mine:
