@@ -9,6 +9,11 @@ compared row id by row id; only then are the rows deleted from conversations.db,
 conversation did not change in between (a hook may have added a message meanwhile: then it
 stays live and its archive copy is dropped). Rows are copied by column name, so tables that
 other parts add to conversations.db (an FTS index, say) need nothing from here.
+
+One archiving run at a time (`run/archive.lock`): the scheduler's quarterly tier and `maintain`
+run by hand could meet, and each took the other's delete from conversations.db for a change and
+dropped the archive copy, the only one left (QA round 20c: 01). A conversation gone from
+conversations.db before its delete keeps its archive copy all the same, whoever made it.
 """
 
 from __future__ import annotations
@@ -22,12 +27,17 @@ from typing import Any
 from gitext import clock
 from gitext.errors import AircherError
 from gitext.lifecycle.dbfiles import ARCHIVE_DB, quote_ident
+from gitext.lifecycle.runstate import waiting_lock
 from gitext.project import Project
 from gitext.store.connection import open_database
 from gitext.store.pool import Database
 
 TABLES = ("conversations", "messages", "message_attachments", "compaction_history")
 BATCH = 50
+LOCK = "archive.lock"
+# How long a run waits for another to finish: the other archives what both would have, so the
+# wait is for its end, and a long archive (a year of conversations) takes minutes.
+LOCK_WAIT = 1800.0
 
 # How each table's rows belong to a conversation (the parameter list is the conversation ids).
 _OWNER = {
@@ -46,6 +56,8 @@ class ArchiveResult:
     kept_changed: int
     dry_run: bool
     ids: list[str] = field(default_factory=list)
+    # Gone from conversations.db between copy and delete (not by this run): copy kept.
+    gone_meanwhile: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -150,10 +162,20 @@ def _insert(conn: sqlite3.Connection, table: str, cols: Sequence[str], rows: lis
 
 def archive_conversations(project: Project, *, dry_run: bool = False) -> ArchiveResult:
     """Move what the policy selects into the archive store (see the module docstring)."""
-    ids = candidates(project)
-    result = ArchiveResult(len(ids), 0, 0, dry_run, ids if dry_run else [])
-    if dry_run or not ids:
-        return result
+    if dry_run:
+        ids = candidates(project)
+        return ArchiveResult(len(ids), 0, 0, True, ids)
+    with waiting_lock(project.layout.run / LOCK, LOCK_WAIT,
+                      "another archiving run is still moving conversations"):
+        # Chosen under the lock: after a run that waited, what the other archived is not live.
+        ids = candidates(project)
+        result = ArchiveResult(len(ids), 0, 0, False)
+        if ids:
+            _move(project, ids, result)
+    return result
+
+
+def _move(project: Project, ids: list[str], result: ArchiveResult) -> None:
     live = project.db("conversations")
     with open_archive(project) as archive:
         for start in range(0, len(ids), BATCH):
@@ -191,14 +213,18 @@ def archive_conversations(project: Project, *, dry_run: bool = False) -> Archive
                 gone = [cid for cid in batch if now.get(cid) == before[cid]]
                 if gone:
                     _delete(conn, gone)
-            changed = [cid for cid in batch if cid not in gone]
+            # Only a conversation still live may lose its archive copy. One gone from
+            # conversations.db meanwhile was taken by another process (an archiving run of a
+            # version without the lock, a `delete_conversation`): the archive copy may be the
+            # only one left, and keeping one deleted just then costs less than losing one.
+            changed = [cid for cid in batch if cid in now and cid not in gone]
             if changed:
                 with archive.write() as aconn:
                     _delete(aconn, changed)
             result.archived += len(gone)
             result.kept_changed += len(changed)
+            result.gone_meanwhile += len(batch) - len(gone) - len(changed)
             result.ids.extend(gone)
-    return result
 
 
 def table_columns(conn: sqlite3.Connection, table: str) -> set[str]:

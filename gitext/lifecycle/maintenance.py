@@ -197,6 +197,8 @@ def _archive(project: Project, dry: bool) -> tuple[int, str]:
 
     res = archive_conversations(project, dry_run=dry)
     extra = f"; {res.kept_changed} changed while copied, kept live" if res.kept_changed else ""
+    if res.gone_meanwhile:
+        extra += f"; {res.gone_meanwhile} left the store while copied, archive copy kept"
     count = res.candidates if dry else res.archived
     return count, f"conversations archived{extra}"
 

@@ -5,6 +5,8 @@
 - `health.json`: the last health checks (size history for growth).
 - `<file>.lock`: held for a read-change-write of one state file (`updating`).
 - `lifecycle.lock`: one scheduler at a time (flock, non-blocking: a second one simply skips).
+- `archive.lock`: one archiving run at a time, scheduled or by hand (`maintain`); a second one
+  waits, then finds nothing left to archive (lifecycle/archive.py).
 - `store.lock`: shared by writers that opt in, exclusive while restore or repair swaps database
   files. Renaming a database file under an open connection can corrupt it (SQLite's own warning),
   so the swap waits for every holder of the shared lock to finish.
@@ -82,6 +84,17 @@ def try_lock(path: Path) -> Iterator[bool]:
         yield True
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def waiting_lock(path: Path, timeout: float, busy: str) -> Iterator[None]:
+    """An exclusive flock, waited for up to `timeout` seconds; past it, an error saying `busy`
+    (what the holder is doing)."""
+    with _flock(path, fcntl.LOCK_EX, timeout) as got:
+        if not got:
+            raise AircherError(f"{busy} (another git-aircher process holds {path.name})",
+                               hint="wait for it to finish, then try again")
+        yield
 
 
 @contextlib.contextmanager

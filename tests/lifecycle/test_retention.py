@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import sqlite3
+import subprocess
+import threading
 import time
 
 import pytest
@@ -12,6 +16,7 @@ from gitext.ids import new_id
 from gitext.lifecycle.archive import (
     archive_conversations,
     archived_count,
+    archived_ids,
     restore_archived,
 )
 from gitext.lifecycle.archive_search import search_archived
@@ -24,7 +29,7 @@ from gitext.lifecycle.retention import (
     remove_unused_embeddings,
 )
 from gitext.project import Project
-from tests.conftest import commit, git
+from tests.conftest import VENV_BIN, commit, git
 from tests.lifecycle.util import add_conversations, counts
 
 T0 = 1_800_000_000.0
@@ -172,6 +177,70 @@ def test_old_and_surplus_conversations_are_archived_searchable_restorable(
     # A unique prefix, as `conversation show` and `export` take it (QA round 4).
     assert restore_archived(project, old[1][:8]) == old[1]
     assert archived_count(project) == 1
+
+
+def _archive_copies(project: Project) -> int:
+    """Conversations in the archive, read raw: the archive may be being made right now."""
+    path = project.layout.db("conversations_archive")
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return int(conn.execute("SELECT count(*) FROM conversations").fetchone()[0])
+        finally:
+            conn.close()
+    except sqlite3.OperationalError:
+        return 0
+
+
+def test_a_conversation_gone_while_copied_keeps_its_archive_copy(project: Project) -> None:
+    """A run that found a conversation gone from conversations.db between copying it and
+    deleting it took that for a change and dropped the archive copy: when another archiving run
+    had deleted it, that copy was the only one, and the conversation was lost from both stores.
+    Here the run copies three, and two leave conversations.db before its delete (its delete
+    waits for the transaction that takes them). (QA round 20c: 01)"""
+    clock.set_now(T0)
+    ids = add_conversations(project, 3, when=clock.to_ts(T0 - 400 * DAY))
+    results = []
+    worker = threading.Thread(target=lambda: results.append(archive_conversations(project)))
+    with project.db("conversations").write() as conn:
+        worker.start()
+        deadline = time.monotonic() + 120
+        while _archive_copies(project) < 3 and worker.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert _archive_copies(project) == 3, "the run did not copy"
+        conn.execute("DELETE FROM messages WHERE conversation_id IN (?, ?)", ids[:2])
+        conn.execute("DELETE FROM conversations WHERE id IN (?, ?)", ids[:2])
+    worker.join()
+    assert archived_ids(project) == set(ids)
+    assert counts(project.layout.db("conversations"))["conversations"] == 0
+    (result,) = results
+    assert (result.archived, result.gone_meanwhile, result.kept_changed) == (1, 2, 0)
+    assert result.ids == [ids[2]]
+
+
+def test_two_archiving_runs_at_once_lose_nothing(project: Project) -> None:
+    """Two `maintain --quarterly` at once (or one and the worker's scheduled quarterly tier)
+    each deleted the conversations the other had archived from the archive: 100 of 100 lost
+    in QA. Archiving runs now take turns: the second finds nothing left to archive.
+    (QA round 20c: 01)"""
+    old = clock.to_ts(time.time() - 400 * DAY)
+    every: set[str] = set()
+    for _round in range(3):
+        every |= set(add_conversations(project, 100, messages=25, when=old))
+        project.close()
+        runs = [subprocess.Popen([str(VENV_BIN / "git-aircher"), "maintain", "--quarterly",
+                                  "--json"], cwd=project.repo.root, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        archived = 0
+        for run in runs:
+            out, err = run.communicate(timeout=300)
+            assert run.returncode == 0, err
+            task = next(t for t in json.loads(out)["tasks"] if t["task"] == "archive")
+            assert task["error"] is None and "while copied" not in task["detail"], task
+            archived += task["count"]
+        assert archived == 100
+        assert archived_ids(project) == every
+        assert counts(project.layout.db("conversations"))["conversations"] == 0
 
 
 def test_embeddings_of_blobs_no_tree_uses_go(project: Project) -> None:
