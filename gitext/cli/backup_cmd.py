@@ -88,4 +88,6 @@ def restore(app: App, backup_id: str, with_global: bool, as_json: bool) -> None:
         emit_json(result.to_json())
         return
     click.echo(f"restored {', '.join(result.restored)} from backup {result.id}")
+    for name in result.set_aside:
+        click.echo(f"set aside {name}: the backup has no copy of it")
     click.echo(f"replaced files kept in {result.replaced_dir}")

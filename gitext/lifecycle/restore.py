@@ -45,6 +45,8 @@ class RestoreResult:
     replaced_dir: str
     replaced_files: list[str]
     attachments_restored: int
+    # Live databases the backup has no copy of, moved aside with nothing in their place.
+    set_aside: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -125,7 +127,9 @@ def restore_backup(
 
     Every copy is staged beside its live file and checked (checksum, integrity) first; any
     failure there leaves the live store untouched. The replaced files go to
-    `content/backups/replaced-<time>/`.
+    `content/backups/replaced-<time>/`. A whole restore (no `only`) of a backup made before
+    there was a conversations archive moves the live archive there too: kept, the conversations
+    archived since were both archived and live again (QA round 20c: 04).
     """
     info = get_backup(project, backup_id)
     live_paths = store_databases(project, include_global=True)
@@ -155,8 +159,11 @@ def restore_backup(
                     f" ({'; '.join(copy_problems(check))})",
                     hint="nothing was restored; try an older backup (`git aircher backup list`)",
                 )
+        archive = project.layout.db(ARCHIVE_DB)
+        dropped = [archive] if (only is None and archive.exists()
+                                and all(c.name != ARCHIVE_DB for c in info.databases)) else []
         aside = aside_dir(project, "replaced")
-        replaced = swap_in(project, staged, aside)
+        replaced = swap_in(project, staged, aside, dropped)
     except BaseException:
         for stage, _live in staged:
             stage.unlink(missing_ok=True)
@@ -176,7 +183,8 @@ def restore_backup(
         # predate them (its text in file_index, its vectors in knowledge).
         forget_all_indexed(project)
     restored_files = _restore_attachments(info, project.layout.attachments)
-    return RestoreResult(info.id, [c.name for c in wanted], str(aside), replaced, restored_files)
+    return RestoreResult(info.id, [c.name for c in wanted], str(aside), replaced, restored_files,
+                         [ARCHIVE_DB] if dropped else [])
 
 
 def _restore_attachments(info: BackupInfo, dest: Path) -> int:

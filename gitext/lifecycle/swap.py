@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -72,8 +73,11 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def swap_in(project: Project, pairs: list[tuple[Path, Path]], aside: Path) -> list[str]:
-    """Rename each staged file onto its live path; the replaced files go to `aside`.
+def swap_in(project: Project, pairs: list[tuple[Path, Path]], aside: Path,
+            remove: Sequence[Path] = ()) -> list[str]:
+    """Rename each staged file onto its live path; the replaced files go to `aside`, and so do
+    the live files `remove` names (with nothing in their place: a restored backup that has no
+    copy of one, QA round 20c: 04).
 
     `pairs` is [(staged, live)]. Returns the names of files moved aside. Closes the project's own
     connections first: a connection kept across the rename would write into the old file.
@@ -90,19 +94,26 @@ def swap_in(project: Project, pairs: list[tuple[Path, Path]], aside: Path) -> li
     with store_exclusive(project.layout):
         _undo(plan)  # a swap killed before, if no opener has undone it yet
         _write_durably(plan, {"aside": str(aside),
-                              "pairs": [[str(staged), str(live)] for staged, live in pairs]})
+                              "pairs": [[str(staged), str(live)] for staged, live in pairs],
+                              "removed": [str(live) for live in remove]})
         if shared:
             _write_durably(pointer, {"plan": str(plan)})
+
+        def move_aside(live: Path) -> None:
+            for path in companions(live):
+                if path.exists():
+                    target = aside / path.parent.name / path.name
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(path, target)
+                    moved.append((path, target))
+
         try:
             for staged, live in pairs:
-                for path in companions(live):
-                    if path.exists():
-                        target = aside / path.parent.name / path.name
-                        target.parent.mkdir(parents=True, exist_ok=True)
-                        os.replace(path, target)
-                        moved.append((path, target))
+                move_aside(live)
                 os.replace(staged, live)
                 placed.append((live, staged))
+            for live in remove:  # after the pairs: an undo takes them back first
+                move_aside(live)
         except BaseException:
             for live, staged in reversed(placed):
                 os.replace(live, staged)
@@ -113,7 +124,7 @@ def swap_in(project: Project, pairs: list[tuple[Path, Path]], aside: Path) -> li
         finally:
             if shared and not plan.exists():
                 pointer.unlink(missing_ok=True)
-        for folder in {live.parent for _s, live in pairs}:
+        for folder in {live.parent for _s, live in pairs} | {live.parent for live in remove}:
             _fsync_dir(folder)
         plan.unlink()
         if shared:
@@ -152,13 +163,15 @@ def _settle_run(run: Path, holding: bool) -> bool:
         return _undo(plan)
 
 
-def _read_plan(plan: Path) -> tuple[Path, list[tuple[Path, Path]]] | None:
-    """The plan's folder of files set aside and its pairs, or None when it does not hold
-    what swap_in writes (absolute paths; the folder one of content/backups/)."""
+def _read_plan(plan: Path) -> tuple[Path, list[tuple[Path, Path]], list[Path]] | None:
+    """The plan's folder of files set aside, its pairs and the files it removes, or None when
+    it does not hold what swap_in writes (absolute paths; the folder one of content/backups/).
+    A plan of a version that removed nothing has no "removed"."""
     data = read_json(plan)
-    aside, pairs = data.get("aside"), data.get("pairs")
+    aside, pairs, removed = data.get("aside"), data.get("pairs"), data.get("removed", [])
     if not (isinstance(aside, str) and Path(aside).is_absolute()
-            and Path(aside).parent.name == "backups" and isinstance(pairs, list)):
+            and Path(aside).parent.name == "backups" and isinstance(pairs, list)
+            and isinstance(removed, list)):
         return None
     out: list[tuple[Path, Path]] = []
     for pair in pairs:
@@ -166,7 +179,9 @@ def _read_plan(plan: Path) -> tuple[Path, list[tuple[Path, Path]]] | None:
                 and all(isinstance(p, str) and Path(p).is_absolute() for p in pair)):
             return None
         out.append((Path(pair[0]), Path(pair[1])))
-    return Path(aside), out
+    if not all(isinstance(p, str) and Path(p).is_absolute() for p in removed):
+        return None
+    return Path(aside), out, [Path(p) for p in removed]
 
 
 def _undo(plan: Path) -> bool:
@@ -186,7 +201,18 @@ def _undo(plan: Path) -> bool:
             " repair killed mid-swap was not undone (kept as swap.json.unreadable)",
             RuntimeError("unreadable swap plan"))
         return False
-    aside, pairs = read
+    aside, pairs, removed = read
+    for live in reversed(removed):
+        # Moved aside, nothing put in their place: a file at a live path whose original is
+        # aside was made since (a process that opened the store after the kill), empty; one
+        # never moved is the original.
+        for path in companions(live):
+            target = aside / path.parent.name / path.name
+            if target.exists():
+                if path.exists():
+                    path.unlink()
+                os.replace(target, path)
+        _fsync_dir(live.parent)
     for staged, live in reversed(pairs):
         kept = [(path, aside / path.parent.name / path.name) for path in companions(live)]
         if not staged.exists():

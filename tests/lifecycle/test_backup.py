@@ -152,6 +152,35 @@ def test_failed_restore_leaves_the_live_store_untouched(project: Project) -> Non
     assert counts(project.layout.db("conversations"))["conversations"] == 6
 
 
+def test_restoring_a_backup_made_before_the_archive_sets_the_archive_aside(
+        project: Project, aircher: Any) -> None:
+    """A backup made before the first archiving run has no copy of the conversations archive;
+    its restore swapped in the four databases and left the archive made since, so the
+    conversations archived since were back live *and* still archived (doctor:
+    archived_and_live). The store is now the backup's: the archive goes aside with the
+    replaced files. A restore of some databases only (repair's) leaves it. (QA round 20c: 04)"""
+    from gitext.lifecycle.archive import archive_conversations, archived_ids
+    from gitext.lifecycle.doctor import diagnose
+
+    old = add_conversations(project, 2, when=clock.to_ts(time.time() - 400 * 86400))
+    info = create_backup(project)
+    assert info.db("conversations_archive") is None
+    assert archive_conversations(project).archived == 2
+    archive = project.layout.db("conversations_archive")
+
+    restore_backup(project, info.id, only=["sessions"])
+    assert archived_ids(project) == set(old)
+
+    r = aircher(project.repo.root, "backup", "restore", info.id)
+    assert r.code == 0, r.err
+    assert "set aside conversations_archive: the backup has no copy of it" in r.out
+    assert not archive.exists() and archived_ids(project) == set()
+    assert counts(project.layout.db("conversations"))["conversations"] == 2
+    replaced = sorted(project.layout.backups.glob("replaced-*"))[-1]
+    assert (replaced / "core" / "conversations_archive.db").is_file()  # nothing destroyed
+    assert not [f for f in diagnose(project).problems() if f.check == "archived_and_live"]
+
+
 def test_incomplete_backups_are_ignored_then_cleaned(project: Project) -> None:
     good = create_backup(project)
     partial = project.layout.backups / "20200101T000000Z"

@@ -120,6 +120,43 @@ def test_a_garbled_plan_moves_and_removes_nothing(project: Project) -> None:
     assert " ERROR " in log and "swap.json cannot be read" in log
 
 
+WHOLE_CHILD = CHILD.replace('only=["conversations"]', "")
+
+
+def test_a_restore_killed_while_setting_the_archive_aside_is_undone(project: Project) -> None:
+    """A whole restore of a backup that has no archive moves the live archive aside with
+    nothing in its place (QA round 20c: 04); killed at any rename, the next command puts it
+    back with the rest, and the restore runs again, whole."""
+    import time
+
+    from gitext.lifecycle.archive import archive_conversations, archived_ids
+    from tests.lifecycle.util import add_conversations, counts
+
+    root = project.repo.root
+    old = add_conversations(project, 1, when=time.strftime(
+        "%Y-%m-%d %H:%M:%S", time.gmtime(time.time() - 400 * 86400)))
+    backup = create_backup(project)
+    assert archive_conversations(project).archived == 1
+    project.close()
+    archive = project.layout.db("conversations_archive")
+    archive_aside = False
+    for after in range(2, 60):  # each rename in turn, until the swap finishes
+        child = subprocess.run([sys.executable, "-c", WHOLE_CHILD, str(after), backup.id],
+                               cwd=root, capture_output=True, text=True, env=os.environ.copy())
+        if child.returncode == 0:
+            break
+        assert child.returncode == -9, child.stderr
+        archive_aside = archive_aside or not archive.exists()
+        assert run_git_aircher(root, "status").code == 0  # the next command undoes it
+        assert not (project.layout.run / "swap.json").exists()
+        with open_project(root) as again:
+            assert archived_ids(again) == set(old)  # archived, not live
+            assert counts(again.layout.db("conversations"))["conversations"] == 0
+    assert archive_aside  # the kill after the archive's move was met
+    assert not archive.exists()
+    assert counts(project.layout.db("conversations"))["conversations"] == 1
+
+
 GLOBAL_CHILD = CHILD.replace('only=["conversations"]', 'include_global=True')
 
 
