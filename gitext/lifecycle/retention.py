@@ -126,9 +126,11 @@ def _ended_session_dirs(project: Project) -> list[Path]:
     if not dirs:
         return []
     with project.db("sessions").read() as conn:
-        live = {
-            r[0] for r in conn.execute("SELECT id FROM sessions WHERE status != 'expired'")
-        }
+        # Ended by `session end` (inactive) is as over as expired: only expired ones went, so
+        # every task ended by hand left its folder for good (QA round 20c: 08). A status
+        # this version does not know is taken for live.
+        live = {r[0] for r in conn.execute(
+            "SELECT id FROM sessions WHERE coalesce(status, '') NOT IN ('inactive', 'expired')")}
     return [p for p in dirs if p.name not in live and _old(p, TEMP_MAX_AGE)]
 
 

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -70,6 +71,32 @@ def test_old_temp_files_go_fresh_ones_stay(project: Project) -> None:
     assert not old_cache.exists() and not leftover.exists() and not wt_cache.exists()
     assert new_cache.exists() and (layout.worktrees / "main" / "context.json").exists()
     assert all((path / "HEAD").exists() for path in shields)  # not an ended session's folder
+
+
+def test_folders_of_ended_and_expired_sessions_go_active_ones_stay(
+        project: Project, aircher: Any) -> None:
+    """Only expired sessions lost their folder: one ended with `session end` (status
+    inactive) kept `.agents/sessions/<id>/` for good, though the daily tier is documented to
+    remove the folders of ended sessions. Now ended and expired ones go once untouched for a
+    day; an active one never, however old. (QA round 20c: 08)"""
+    root = project.repo.root
+    started = {}
+    for name in ("ended", "expired", "active"):
+        r = aircher(root, "session", "start", "feature", name)
+        assert r.code == 0, r.err
+        started[name] = r.out.strip()
+    assert aircher(root, "session", "end", started["ended"]).code == 0
+    with project.db("sessions").write() as conn:
+        conn.execute("UPDATE sessions SET status = 'expired' WHERE id = ?", (started["expired"],))
+    folders = {name: project.layout.sessions / sid for name, sid in started.items()}
+    old = time.time() - 3 * DAY
+    for folder in folders.values():
+        assert folder.is_dir()
+        for path in (*folder.iterdir(), folder):
+            os.utime(path, (old, old))
+    r = aircher(root, "maintain", "--daily")
+    assert r.code == 0, r.err
+    assert {name for name, folder in folders.items() if folder.exists()} == {"active"}
 
 
 def test_file_history_beyond_count_and_age_is_pruned(project: Project) -> None:
