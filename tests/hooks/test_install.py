@@ -580,6 +580,31 @@ def test_tool_gone_prints_one_line_and_never_blocks(repo: Path, tmp_path: Path) 
     assert git(repo, "log", "-1", "--format=%s").strip() == "g"
 
 
+def test_an_install_being_replaced_loses_no_record_and_says_nothing(
+        live: Path, tmp_path: Path) -> None:
+    """`./install.sh` run again reinstalls the package, and its script is missing for a moment:
+    the recorded link points at nothing. A post-* hook then said "not found", and the branch
+    switch was never recorded (QA round 20a: 04). The record is written all the same; the next
+    event's worker (here `sync`) applies it."""
+    from tests.sync.helpers import query, store, wait_idle
+
+    wait_idle(live)
+    link = tmp_path / "bin" / "git-aircher"
+    link.parent.mkdir()
+    link.symlink_to(tmp_path / "venv-being-replaced" / "bin" / "git-aircher")
+    install_hooks(live, executable=link)
+    git_dir = str(Path(shutil.which("git") or "/usr/bin/git").parent)
+    proc = run(live, "git", "checkout", "-q", "-b", "during-upgrade", env={"PATH": git_dir})
+    assert (proc.returncode, proc.stderr) == (0, "")
+    [record] = (store(live) / "journal").glob("*.ev")
+    assert "hook post-checkout" in record.read_text()
+    install_hooks(live, executable=VENV_BIN / "git-aircher")  # the upgrade is over
+    assert run_git_aircher(live, "sync").code == 0
+    switched = query(live, "knowledge", "SELECT t.name FROM context_switches s JOIN contexts t"
+                     " ON t.id = s.to_context_id")
+    assert ("during-upgrade",) in switched
+
+
 def test_tool_whose_interpreter_was_removed_never_blocks(repo: Path, tmp_path: Path) -> None:
     broken = tmp_path / "venv" / "bin" / "git-aircher"
     broken.parent.mkdir(parents=True)
