@@ -8,10 +8,20 @@ from datetime import UTC, datetime
 
 _fixed: float | None = None
 
+# The first and the last second a timestamp can name (0001-01-01 00:00:00 and
+# 9999-12-31 23:59:59 UTC): a clock outside them makes no timestamp at all.
+FIRST_EPOCH = -62135596800.0
+LAST_EPOCH = 253402300799.0
+
 
 def set_now(epoch: float | None) -> None:
     global _fixed
     _fixed = epoch
+
+
+def representable(seconds: float) -> bool:
+    """Whether `seconds` (epoch) is a time `to_ts` can write; nan and the infinities are not."""
+    return FIRST_EPOCH <= seconds <= LAST_EPOCH
 
 
 def epoch() -> float:

@@ -134,6 +134,36 @@ def test_bad_environment_value() -> None:
         Config.load(None, None, {"AIRCHER_STORAGE_SQLITE_CACHE_SIZE": "lots"})
 
 
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e20", "-1e12", "253402300800"])
+def test_aircher_now_out_of_range_is_one_error_line(repo: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    value: str) -> None:
+    """`float()` took nan, inf and epochs past the year 9999 or before the year 1, and the
+    first timestamp a writing command made crashed ("unexpected OverflowError", exit 3, a
+    crash log) instead of the documented check (QA round 20c: 10)."""
+    from tests.conftest import run_git_aircher
+
+    assert run_git_aircher(repo, "init").code == 0
+    monkeypatch.setenv("AIRCHER_NOW", value)
+    result = run_git_aircher(repo, "session", "start", "feature", "x")
+    assert result.code == 2, result.err
+    assert result.err.startswith("error: AIRCHER_NOW must be epoch seconds"), result.err
+    assert "unexpected" not in result.err and not list((repo / ".agents/logs").glob("crash-*"))
+
+
+@pytest.mark.parametrize("value", ["-62135596800", "253402300799"])
+def test_aircher_now_at_the_ends_of_the_calendar_works(repo: Path,
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       value: str) -> None:
+    """The first and the last second a timestamp can name (years 1 and 9999) are accepted."""
+    from tests.conftest import run_git_aircher
+
+    assert run_git_aircher(repo, "init").code == 0
+    monkeypatch.setenv("AIRCHER_NOW", value)
+    for args in (("session", "start", "feature", "x"), ("backup", "create"), ("health",)):
+        result = run_git_aircher(repo, *args)
+        assert result.code == 0, (args, result.err)
+
+
 def test_data_dir_is_refused_per_project(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
     path.write_text("[storage]\ndata_dir = 'elsewhere'\n")

@@ -24,9 +24,16 @@ def apply_clock() -> None:
     if not value:
         return
     try:
-        clock.set_now(float(value))
+        seconds = float(value)
     except ValueError:
         raise UsageError(f"AIRCHER_NOW must be epoch seconds, got {value!r}") from None
+    # float() takes nan, inf and 1e20: each crashed the first timestamp a command wrote.
+    if not clock.representable(seconds):
+        raise UsageError(
+            f"AIRCHER_NOW must be epoch seconds of the years 1 to 9999, got {value!r}",
+            hint=f"from {clock.FIRST_EPOCH:.0f} to {clock.LAST_EPOCH:.0f}",
+        )
+    clock.set_now(seconds)
 
 
 def skip_hooks() -> bool:
