@@ -13,6 +13,12 @@ _fixed: float | None = None
 FIRST_EPOCH = -62135596800.0
 LAST_EPOCH = 253402300799.0
 
+# A time recorded later than now by more than this was written while the clock was ahead (a VM
+# or container started with a wrong date, then put right): trusted, it would stand in the
+# future for as long as the clock was wrong. Within it, a clock set back a little (NTP) is no
+# such case.
+AHEAD_SLACK = 3600.0
+
 
 def set_now(epoch: float | None) -> None:
     global _fixed
@@ -26,6 +32,12 @@ def representable(seconds: float) -> bool:
 
 def epoch() -> float:
     return time.time() if _fixed is None else _fixed
+
+
+def ahead(at: float) -> bool:
+    """Whether a time recorded as `at` is later than now by more than AHEAD_SLACK: written
+    while the clock was ahead, so neither "recent" nor "newest" (docs/lifecycle.md)."""
+    return at > epoch() + AHEAD_SLACK
 
 
 def now() -> str:

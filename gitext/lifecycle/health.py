@@ -99,6 +99,20 @@ def _growth(history: list[dict[str, Any]], name: str, size: int, now: float) -> 
     return None
 
 
+def _history(samples: object) -> list[dict[str, Any]]:
+    """The size samples worth keeping. One dated in the future (taken while the clock was
+    ahead, then put right) is dropped: new samples are added an hour after the last one, so
+    it stopped the history, and growth with it, until the clock caught up (QA round 20c: 06)."""
+    if not isinstance(samples, list):
+        return []
+    kept = []
+    for sample in samples:
+        with contextlib.suppress(TypeError, ValueError):
+            if isinstance(sample, dict) and not clock.ahead(float(sample.get("at", 0))):
+                kept.append(sample)
+    return kept
+
+
 def slow_queries(project: Project, now: float) -> dict[str, Any]:
     cfg = project.config
     found: list[dict[str, Any]] = []
@@ -185,7 +199,7 @@ def check(project: Project, *, record: bool = True) -> HealthReport:
     now = clock.epoch()
     path = state_path(project.layout, STATE)
     state = read_json(path)
-    history = [h for h in state.get("history", []) if isinstance(h, dict)]
+    history = _history(state.get("history"))
     limit = project.config.size("storage.max_db_size")
     # The archive too (when there is one): it grows as conversations age and counts toward the
     # same limit.

@@ -32,7 +32,7 @@ _REQUEST_MIN_GAP = 3600.0  # a size-triggered request reruns maintenance at most
 # container started with a wrong date, then put right): trusted, it would keep every job, the
 # backup among them, from running until the clock caught up. It counts as no record. Within
 # it, a clock set back a little (NTP) does not run a job twice.
-_FUTURE_SLACK = 3600.0
+_FUTURE_SLACK = clock.AHEAD_SLACK
 
 
 def backup_settings(project: Project) -> tuple[bool, float]:

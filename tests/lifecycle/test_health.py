@@ -39,6 +39,24 @@ def test_sizes_growth_and_history(project: Project) -> None:
     assert [h["at"] for h in history] == [T0, T0 + 86400]
 
 
+def test_a_check_made_while_the_clock_was_ahead_does_not_stop_the_size_history(
+        project: Project) -> None:
+    """A sample was added only when the last one was an hour old: after one check with the
+    clock a year ahead (then put right) that was never, so no growth per day and no "reaches
+    storage.max_db_size" warning until the clock passed that date (QA round 20c: 06)."""
+    clock.set_now(T0 + 365 * 86400)
+    check(project)
+    clock.set_now(T0)
+    check(project)
+    add_conversations(project, 30, messages=10)
+    clock.set_now(T0 + 2 * 3600)
+    report = check(project)
+    conv = next(d for d in report.databases if d.name == "conversations")
+    assert conv.growth_bytes_per_day is not None and conv.growth_bytes_per_day > 0
+    history = json.loads((project.layout.run / "health.json").read_text())["history"]
+    assert [h["at"] for h in history] == [T0, T0 + 2 * 3600]
+
+
 def test_the_archive_is_counted_once_there_is_one(project: Project) -> None:
     """QA round 3: health left conversations_archive.db out, though it grows as conversations
     age and storage.max_db_size applies to it too."""
