@@ -113,11 +113,18 @@ def _history(samples: object) -> list[dict[str, Any]]:
     return kept
 
 
+def _window(now: float) -> tuple[float, float]:
+    """The last 24 hours, closed above too: a line logged while the clock was ahead (then put
+    right) is no line of the last day, however far ahead it is dated; counted, it stood as
+    "errors in the logs in 24h" until the clock caught up (QA round 20c: 07)."""
+    return now - WINDOW, now + clock.AHEAD_SLACK
+
+
 def slow_queries(project: Project, now: float) -> dict[str, Any]:
     cfg = project.config
     found: list[dict[str, Any]] = []
     for path in recent_files(project.layout, "performance"):
-        for entry in read_entries(path, since=now - WINDOW):
+        for entry in read_entries(path, *_window(now)):
             m = _SLOW.search(entry.message)
             if m:
                 found.append({"at": clock.to_ts(entry.at), "seconds": float(m.group(1)),
@@ -142,12 +149,12 @@ def error_rates(project: Project, now: float) -> dict[str, Any]:
             continue
         entries: list[LogEntry] = []
         for path in recent_files(project.layout, name):
-            entries.extend(read_entries(path, since=now - WINDOW))
+            entries.extend(read_entries(path, *_window(now)))
         by_log[name] = sum(1 for e in entries if e.level in ("ERROR", "CRITICAL"))
     crashes = 0
     if logs.is_dir():
-        cutoff = time.time() - WINDOW
-        crashes = sum(1 for p in logs.glob("crash-*.log*") if p.stat().st_mtime >= cutoff)
+        since, until = _window(time.time())  # file times come from the system clock
+        crashes = sum(1 for p in logs.glob("crash-*.log*") if since <= p.stat().st_mtime <= until)
     total = sum(by_log.values()) + crashes
     return {"window_hours": 24, "by_log": by_log, "crash_logs": crashes,
             "total": total, "per_hour": round(total / 24, 3)}
@@ -277,6 +284,8 @@ def warnings(project: Project) -> list[str]:
     last = read_json(state_path(project.layout, STATE)).get("last")
     if isinstance(last, dict):
         interval = project.config.seconds("storage.monitoring.health_check_interval")
-        if clock.epoch() - float(last.get("at", 0)) <= max(2 * interval, 3600):
+        at = float(last.get("at", 0))
+        # A check made while the clock was ahead is not recent: its warnings stood until then.
+        if clock.epoch() - at <= max(2 * interval, 3600) and not clock.ahead(at):
             out.extend(w for w in last.get("warnings", []) if isinstance(w, str))
     return list(dict.fromkeys(out))

@@ -108,14 +108,17 @@ class LogEntry:
     message: str
 
 
-def read_entries(path: Path, since: float | None = None) -> Iterator[LogEntry]:
-    """Entries of one log file (plain or .gz), oldest first; lines not ours are skipped."""
+def read_entries(path: Path, since: float | None = None,
+                 until: float | None = None) -> Iterator[LogEntry]:
+    """Entries of one log file (plain or .gz), oldest first, dated from `since` to `until`
+    when given; lines not ours are skipped."""
     try:
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
             for line in fh:
                 entry = _parse(line.rstrip("\n"))
-                if entry is not None and (since is None or entry.at >= since):
+                if entry is not None and (since is None or entry.at >= since) and (
+                        until is None or entry.at <= until):
                     yield entry
     except (FileNotFoundError, OSError, EOFError):
         return

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sqlite3
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -136,6 +138,33 @@ def test_error_rates_read_both_log_formats(project: Project) -> None:
     assert report.errors["by_log"]["storage"] == 2
     assert report.errors["by_log"]["worktree"] == 0
     assert "2 errors in the logs in 24h" in report.warnings
+
+
+def test_errors_and_slow_queries_logged_while_the_clock_was_ahead_are_not_of_the_last_day(
+        project: Project) -> None:
+    """The 24-hour window had no upper end: lines logged with the clock 30 days ahead (then put
+    right) counted as errors and slow queries "in 24h" in `health` and `status` for a month,
+    and so did the warnings of a check made then (QA round 20c: 07)."""
+    clock.set_now(T0 + 30 * 86400)
+    for _ in range(4):
+        logs.get_logger(project.layout, "storage").error("archive unreadable")
+    for _ in range(12):
+        logs.get_logger(project.layout, "performance").warning(
+            "slow-query 2.000s db=conversations sql=SELECT 1 params=()")
+    crash = project.layout.logs / "crash-20270101T000000-1.log"
+    crash.write_text("Traceback (...)\n")
+    os.utime(crash, (time.time() + 30 * 86400, time.time() + 30 * 86400))
+    ahead = check(project)
+    assert ahead.errors["total"] == 4 and ahead.slow_queries["count_24h"] == 12
+    clock.set_now(T0 + 2 * 86400)
+    assert not any("errors in the logs" in w or "slow queries" in w
+                   for w in warnings(project))  # the check made while ahead is not trusted
+    report = check(project)
+    assert report.errors["total"] == 0 and report.errors["crash_logs"] == 0
+    assert report.slow_queries["count_24h"] == 0
+    assert not any("errors in the logs" in w for w in report.warnings)
+    clock.set_now(T0 + 30 * 86400 + 3600)  # the clock has caught up: they are of the last day
+    assert check(project).errors["total"] == 4
 
 
 def test_embedding_reuse_counts_views_across_worktrees(
