@@ -32,7 +32,7 @@ def create(app: App, as_json: bool) -> None:
 @json_option
 @click.pass_obj
 def list_(app: App, as_json: bool) -> None:
-    """Complete backups, newest first.
+    """Complete backups, newest first (in the order they were made, whatever the clock said).
 
     A backup's state is what can be told without reading its copies: "ok when made" when its
     check then passed and every copy is there at its size. `verify ID` re-hashes one."""

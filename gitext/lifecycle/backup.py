@@ -8,6 +8,11 @@ filesystems. `manifest.json` is written last, atomically: a folder without one i
 backup, ignored by `list` and cleaned by pruning. The search index is left out of the copies
 (`derived`): it is most of their size, and git gives it back.
 
+Which backup is the newest is what the store recorded, not the clock: each manifest holds
+`seq`, one more than the highest of the backups there when it began. A backup taken while the
+clock was ahead (a VM started with a wrong date, then put right) was "newest" for good by its
+date: repair restored it over the real latest one, and pruning kept it and let that one go.
+
 global.db is copied too (it holds the global context and cross-project patterns) but restored
 only on request: other projects share it.
 """
@@ -62,6 +67,7 @@ class BackupInfo:
     path: str
     databases: list[DbCopy]
     attachments: list[tuple[str, int]] = field(default_factory=list)
+    seq: int = 0  # the order backups were made in; 0 in those made before it was recorded
 
     def damage(self) -> str | None:
         """What is wrong with this backup as far as a look without reading its copies tells (a
@@ -167,6 +173,7 @@ def create_backup(project: Project) -> BackupInfo:
     project.require_init()
     root = project.layout.backups
     root.mkdir(parents=True, exist_ok=True)
+    seq = max((b.seq for b in list_backups(project)), default=0) + 1
     epoch = clock.epoch()
     folder = _new_folder(root, epoch)
     backup_id = folder.name
@@ -191,7 +198,8 @@ def create_backup(project: Project) -> BackupInfo:
                 is_compressed, version, rows, check, left_out,
             ))
         attachments = _copy_attachments(project.layout.attachments, folder / "attachments")
-        info = BackupInfo(backup_id, clock.to_ts(epoch), epoch, str(folder), copies, attachments)
+        info = BackupInfo(backup_id, clock.to_ts(epoch), epoch, str(folder), copies, attachments,
+                          seq)
         write_json(folder / MANIFEST, info.manifest())
     except BaseException as exc:
         # Told before the partial copies go, as removing them frees the room they took.
@@ -234,14 +242,22 @@ def _load(folder: Path) -> BackupInfo | None:
         attachments = [(str(a), int(s)) for a, s in data.get("attachments", [])]
         return BackupInfo(
             str(data["id"]), str(data["created_at"]), float(data["created_epoch"]),
-            str(folder), dbs, attachments,
+            str(folder), dbs, attachments, int(data.get("seq", 0)),
         )
     except (KeyError, TypeError, ValueError):
         return None
 
 
+def _newest_first(info: BackupInfo) -> tuple[int, bool, float, str]:
+    """Sort key (reversed): the order recorded, then, among backups made before it was (or at
+    the same time), one dated more than an hour later than now after the others: the clock was
+    ahead when it was made, as the scheduler judges a last run (docs/lifecycle.md)."""
+    return info.seq, not clock.ahead(info.created_epoch), info.created_epoch, info.id
+
+
 def list_backups(project: Project) -> list[BackupInfo]:
-    """Complete backups (with a readable manifest), newest first."""
+    """Complete backups (with a readable manifest), newest first: in the order they were
+    made, whatever the clock said then."""
     root = project.layout.backups
     if not root.is_dir():
         return []
@@ -251,7 +267,22 @@ def list_backups(project: Project) -> list[BackupInfo]:
             info = _load(folder)
             if info is not None:
                 found.append(info)
-    return sorted(found, key=lambda b: (b.created_epoch, b.id), reverse=True)
+    return sorted(found, key=_newest_first, reverse=True)
+
+
+def made_by(backups: list[BackupInfo]) -> dict[str, float]:
+    """When each backup (of `backups`, newest first) was made, for its age: its date, but for
+    one dated more than an hour later than now that of a backup made after it, when earlier.
+    Dated a year ahead, it would stay young (never pruned) for that year. Only those: a date
+    from a clock that was behind would otherwise age every backup made before it."""
+    after = float("inf")
+    made: dict[str, float] = {}
+    for info in backups:
+        made[info.id] = info.created_epoch
+        if clock.ahead(info.created_epoch):
+            made[info.id] = min(info.created_epoch, after)
+        after = min(after, made[info.id])
+    return made
 
 
 def get_backup(project: Project, backup_id: str) -> BackupInfo:
@@ -294,9 +325,10 @@ def _set_aside_epoch(name: str) -> float | None:
 
 
 def prune_backups(project: Project, *, dry_run: bool = False) -> list[str]:
-    """Backups older than backup_retain_days go (the newest one ok when made always stays),
-    unfinished ones older than a day, and files restore or repair set aside once they are older
-    than backup_retain_days too. Returns the folder names removed (or that would be)."""
+    """Backups older than backup_retain_days go (their age from `made_by`; the newest one ok
+    when made always stays), unfinished ones older than a day, and files restore or repair set
+    aside once they are older than backup_retain_days too. Returns the folder names removed (or
+    that would be)."""
     root = project.layout.backups
     if not root.is_dir():
         return []
@@ -305,6 +337,7 @@ def prune_backups(project: Project, *, dry_run: bool = False) -> list[str]:
     # By the look only: pruning daily must not read every byte of every backup.
     keep = next(iter(ok_when_made(project)), None)
     complete = {b.id: b for b in list_backups(project)}
+    made = made_by(list(complete.values()))
     removed: list[str] = []
     for folder in sorted(root.iterdir()):
         aside = _set_aside_epoch(folder.name)
@@ -318,7 +351,7 @@ def prune_backups(project: Project, *, dry_run: bool = False) -> list[str]:
                 if folder.stat().st_mtime < time.time() - 86400:
                     removed.append(folder.name)
             continue
-        if info.created_epoch < cutoff and (keep is None or info.id != keep.id):
+        if made[info.id] < cutoff and (keep is None or info.id != keep.id):
             removed.append(info.id)
     if not dry_run:
         for name in removed:
@@ -333,8 +366,10 @@ def compress_old_backups(project: Project, older_than: float, *, dry_run: bool =
         return 0
     count = 0
     cutoff = clock.epoch() - older_than
-    for info in list_backups(project):
-        if info.created_epoch >= cutoff:
+    backups = list_backups(project)
+    made = made_by(backups)
+    for info in backups:
+        if made[info.id] >= cutoff:
             continue
         folder = Path(info.path)
         originals: list[Path] = []

@@ -217,6 +217,61 @@ def test_pruning_by_age_keeps_the_newest_good_backup(project: Project) -> None:
     assert not replaced.exists()
 
 
+def test_a_backup_dated_while_the_clock_was_ahead_is_not_the_newest(project: Project) -> None:
+    """Backups were ordered by the date the clock of the moment gave: one taken with the clock
+    a year ahead (then put right) stayed "newest" for good, so `repair` restored it over the
+    real latest backup (the work since was lost) and pruning kept it as the newest one ok when
+    made while the real newest went (QA round 20c: 02)."""
+    from gitext.lifecycle.backup import ok_when_made
+    from gitext.lifecycle.repair import repair
+    from tests.lifecycle.util import settle
+
+    t0 = 1_800_000_000.0
+    add_conversations(project, 1)
+    clock.set_now(t0 + 365 * 86400)
+    ahead = create_backup(project)
+    clock.set_now(t0)
+    add_conversations(project, 2, title="since the clock was put right")
+    latest = create_backup(project)
+    assert [b.id for b in list_backups(project)] == [latest.id, ahead.id]
+    assert [b.id for b in ok_when_made(project, "conversations")] == [latest.id, ahead.id]
+
+    clock.set_now(t0 + 86400)
+    settle(project)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{project.layout.db('conversations')}{suffix}").unlink(missing_ok=True)
+    report = repair(project)
+    project.close()
+    assert [a.detail for a in report.actions if a.action == "restored"] == [
+        f"from backup {latest.id}"]
+    assert counts(project.layout.db("conversations"))["conversations"] == 3
+
+    # Made before `latest`, it is at least as old: it goes with the backups of that age, and
+    # `latest` stays as the newest one ok when made.
+    clock.set_now(t0 + 40 * 86400)
+    assert prune_backups(project) == [ahead.id]
+    assert [b.id for b in list_backups(project)] == [latest.id]
+
+
+def test_backups_from_before_their_order_was_recorded_distrust_a_date_in_the_future(
+        project: Project) -> None:
+    """Manifests written before backups recorded the order they were made in: one dated more
+    than an hour later than now comes after the others (QA round 20c: 02)."""
+    t0 = 1_800_000_000.0
+    clock.set_now(t0 + 365 * 86400)
+    ahead = create_backup(project)
+    clock.set_now(t0)
+    older = create_backup(project)
+    clock.set_now(t0 + 3600)
+    latest = create_backup(project)
+    for info in (ahead, older, latest):
+        manifest = Path(info.path) / "manifest.json"
+        data = json.loads(manifest.read_text())
+        data.pop("seq")
+        manifest.write_text(json.dumps(data))
+    assert [b.id for b in list_backups(project)] == [latest.id, older.id, ahead.id]
+
+
 def test_backup_cli(project: Project, aircher: object) -> None:
     add_conversations(project, 2)
     run = aircher  # type: ignore[assignment]

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from gitext.lifecycle.backup import create_backup
+from gitext import clock
+from gitext.lifecycle.backup import create_backup, list_backups
 from gitext.lifecycle.doctor import diagnose
 from gitext.lifecycle.repair import RepairReport, repair
 from gitext.lifecycle.salvage import salvage_database
@@ -255,6 +256,23 @@ def test_a_missing_database_passes_over_a_backup_changed_in_place(project: Proje
     report = _repaired(project, {"conversations": original["conversations"]})
     restored = [a.detail for a in report.actions if a.action == "restored"]
     assert restored and newest.id not in restored[0]
+
+
+def test_salvage_merges_with_the_latest_backup_not_one_dated_while_the_clock_was_ahead(
+        project: Project) -> None:
+    """Salvage took the backup with the latest date as the newest: one taken with the clock a
+    year ahead (then put right) filled the damaged file's gaps from before the real latest
+    backup (QA round 20c: 02)."""
+    t0 = 1_800_000_000.0
+    clock.set_now(t0 + 365 * 86400)
+    create_backup(project)
+    clock.set_now(t0)
+    original = _fill(project)  # its backup is the latest one
+    latest = list_backups(project)[0]
+    assert latest.created_epoch == t0
+    truncate(project.layout.db("conversations"))
+    report = _repaired(project, original)
+    assert [s["backup_id"] for s in report.salvaged] == [latest.id]
 
 
 def test_a_damaged_file_index_is_not_said_to_lose_the_search_index(
