@@ -110,8 +110,17 @@ class LazyGroup(click.Group):
 _current: list[App] = []
 
 
+def _print_version(ctx: click.Context) -> None:
+    from gitext.store.migrate import schema_levels
+
+    click.echo(f"git-aircher, version {__version__} (schemas: {schema_levels()})")
+    ctx.exit()
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="git-aircher")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=lambda ctx, _param, value: _print_version(ctx) if value else None,
+              help="Show the version and the database schemas it opens, and exit.")
 @click.option("-C", "directory", type=click.Path(file_okay=False, path_type=Path),
               help="Run as if started in this directory.")
 @click.pass_context

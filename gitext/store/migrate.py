@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from gitext import __version__
 from gitext.errors import SchemaError
 from gitext.resources import data_dir
 
@@ -43,6 +44,16 @@ def migrations(db: str) -> tuple[Migration, ...]:
 def latest_version(db: str) -> int:
     found = migrations(db)
     return found[-1].version if found else 0
+
+
+DATABASES = ("conversations", "conversations_archive", "knowledge", "file_index", "sessions",
+             "global")
+
+
+def schema_levels() -> str:
+    """Each database's schema version this code migrates to, as `--version` says them: two
+    installs of one release number are told apart by what they can open."""
+    return ", ".join(f"{db} {latest_version(db)}" for db in DATABASES)
 
 
 def split_sql(script: str) -> list[str]:
@@ -97,6 +108,7 @@ def migrate(conn: sqlite3.Connection, db: str, label: str) -> int:
 def _refuse_newer(current: int, target: int, label: str) -> None:
     if current > target:
         raise SchemaError(
-            f"{label} has schema version {current}; this git-aircher knows up to {target}",
+            f"{label} has schema version {current}; this git-aircher ({__version__}) knows up"
+            f" to {target}",
             hint=UPGRADE_HINT,
         )

@@ -223,6 +223,17 @@ def test_a_newer_schema_is_left_to_an_upgrade_not_promised_to_repair(
     assert "  hint: upgrade git-aircher" in res.out
     assert "`git aircher repair` fixes them" not in res.out
     assert res.out.rstrip().splitlines()[-1].startswith("problems found: ")
+    # Which install is the old one: every release said `version 0.1.0` (QA round 20a: 06).
+    from gitext import __version__
+    from gitext.store.migrate import latest_version
+
+    refused = aircher(project.repo.root, "status")
+    assert refused.code != 0
+    assert (f"has schema version 999; this git-aircher ({__version__}) knows up to"
+            f" {latest_version('knowledge')}") in refused.err
+    shown = aircher(project.repo.root, "--version").out
+    assert shown.startswith(f"git-aircher, version {__version__} (schemas: ")
+    assert f"knowledge {latest_version('knowledge')}," in shown
 
 
 def _doctor_without_room_for_a_shm(cwd: Path) -> dict[str, Any]:
