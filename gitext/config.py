@@ -54,10 +54,10 @@ _ENV_KEYS = {env_name(k): k for k in KEYS}
 def coerce(key: Key, raw: object, *, bounded: bool = False) -> Value:
     """Check a value read from TOML (or typed on the command line) against its key.
 
-    ``bounded`` (what `config set` asks) also refuses numbers below the key's least value and
-    durations or sizes of 0. Files and the environment are not held to that: versions before
-    wrote such values, and a setting that loaded yesterday must not stop every command and
-    hook today (QA round 4: 06)."""
+    ``bounded`` (what `config set` asks) also refuses values `below_bound` names. Files and the
+    environment are not refused for them: versions before wrote such values, and a setting that
+    loaded yesterday must not stop every command and hook today (QA round 4: 06). `Config`
+    leaves such a value unused instead, and says so (`Config.ignored`)."""
     kind = key.kind
     if isinstance(raw, str) and kind in ("int", "float", "fraction", "bool"):
         raw = _from_text(kind, raw)
@@ -67,12 +67,12 @@ def coerce(key: Key, raw: object, *, bounded: bool = False) -> Value:
         raise ValueError(f"true or false, got {raw!r}")
     if kind == "int":
         if isinstance(raw, int) and not isinstance(raw, bool):
-            if bounded and key.low is not None and raw < key.low:
-                raise ValueError(f"an integer of at least {key.low}, got {raw!r}")
             # Wider than 64 bits is no TOML integer, and SQLite cannot take it as a parameter
             # (every search died of an OverflowError): refused in files too, as never valid.
             if not _INT64_MIN <= raw <= _INT64_MAX:
                 raise ValueError(f"an integer from {_INT64_MIN} to {_INT64_MAX}, got {raw!r}")
+            if bounded and (expected := below_bound(key, raw)):
+                raise ValueError(f"{expected}, got {raw!r}")
             return raw
         raise ValueError(f"an integer, got {raw!r}")
     if kind in ("float", "fraction"):
@@ -88,13 +88,27 @@ def coerce(key: Key, raw: object, *, bounded: bool = False) -> Value:
         if upper not in key.choices:
             raise ValueError(f"one of {', '.join(key.choices)}, got {raw!r}")
         return upper
-    # Every duration and size is a wait, an interval or a limit: zero would mean giving up at
-    # once, running at every event, or refusing everything.
-    if kind == "duration" and parse_duration(raw) <= 0 and bounded:
-        raise ValueError(f"a duration longer than 0, got {raw!r}")
-    if kind == "size" and parse_size(raw) <= 0 and bounded:
-        raise ValueError(f"a size larger than 0, got {raw!r}")
+    if kind == "duration":
+        parse_duration(raw)
+    elif kind == "size":
+        parse_size(raw)
+    if bounded and (expected := below_bound(key, raw)):
+        raise ValueError(f"{expected}, got {raw!r}")
     return raw
+
+
+def below_bound(key: Key, value: Value) -> str | None:
+    """What a value that parses but means nothing should have been, or None when it is in
+    bounds. An int below the key's least (a pool of no connections, backups kept for 0 days)
+    and a duration or size of 0 (giving up at once, running at every event, refusing
+    everything) are never what was meant."""
+    if key.kind == "int" and key.low is not None and isinstance(value, int) and value < key.low:
+        return f"an integer of at least {key.low}"
+    if key.kind == "duration" and isinstance(value, str) and parse_duration(value) <= 0:
+        return "a duration longer than 0"
+    if key.kind == "size" and isinstance(value, str) and parse_size(value) <= 0:
+        return "a size larger than 0"
+    return None
 
 
 def _from_text(kind: str, text: str) -> object:
@@ -179,12 +193,31 @@ def read_env(environ: Mapping[str, str]) -> dict[str, Value]:
     return values
 
 
+@dataclass(frozen=True)
+class Ignored:
+    """A value a file or the environment gives that `below_bound` refuses: `config set` would
+    not write it. Applied, `backup_retain_days = 0` deleted every backup but the newest and
+    `conversation_archive_days = 0` archived every conversation, without a word (QA round 20c:
+    03); refused, it would stop every command (QA round 4: 06). So it is left unused, the key
+    keeping the value of the layer below (at last the default), and reported."""
+
+    key: str
+    value: Value
+    source: str  # a file's path or "environment"
+    expected: str
+    is_global: bool = False  # the source is the global config.toml
+
+    def where(self) -> str:
+        return env_name(self.key) if self.source == "environment" else self.source
+
+
 @dataclass
 class Config:
     """The effective settings and where each came from."""
 
     values: dict[str, Value] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
+    ignored: list[Ignored] = field(default_factory=list)
 
     @classmethod
     def load(
@@ -195,14 +228,18 @@ class Config:
     ) -> Config:
         cfg = cls({k: v.default for k, v in KEYS.items()}, dict.fromkeys(KEYS, "default"))
         if global_file is not None:
-            cfg._layer(read_file(global_file), str(global_file))
+            cfg._layer(read_file(global_file), str(global_file), is_global=True)
         if project_file is not None:
             cfg._layer(read_file(project_file, project=True), str(project_file))
         cfg._layer(read_env(os.environ if environ is None else environ), "environment")
         return cfg
 
-    def _layer(self, values: Mapping[str, Value], source: str) -> None:
+    def _layer(self, values: Mapping[str, Value], source: str, *, is_global: bool = False
+               ) -> None:
         for name, value in values.items():
+            if expected := below_bound(KEYS[name], value):
+                self.ignored.append(Ignored(name, value, source, expected, is_global))
+                continue
             self.values[name] = value
             self.sources[name] = source
 
@@ -232,6 +269,24 @@ class Config:
 
     def size(self, name: str) -> int:
         return parse_size(self.text(name))
+
+
+def ignored_lines(cfg: Config) -> list[tuple[str, str]]:
+    """(message, hint) for each value left unused as out of bounds: `config get` and `list`
+    print them as warnings, `status` and `health` as warnings, doctor as findings."""
+    out = []
+    for ig in cfg.ignored:
+        used = format_value(cfg.values[ig.key])
+        message = (f"{ig.key} = {format_value(ig.value)} in {ig.where()} is not used (expected"
+                   f" {ig.expected}); {used} is used instead")
+        if ig.source == "environment":
+            hint = f"unset {env_name(ig.key)} or give it a value in bounds"
+        else:
+            flag = " --global" if ig.is_global else ""
+            hint = (f"`git aircher config set {ig.key} VALUE{flag}` or `git aircher config"
+                    f" unset {ig.key}{flag}` mends {ig.source}")
+        out.append((message, hint))
+    return out
 
 
 def format_value(value: Value) -> str:

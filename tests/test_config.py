@@ -5,7 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from gitext.config import Config, parse_duration, parse_size, read_file, set_value
+from gitext.config import (
+    Config,
+    ignored_lines,
+    parse_duration,
+    parse_size,
+    read_file,
+    set_value,
+)
 from gitext.config_keys import KEYS
 from gitext.errors import ConfigError
 
@@ -265,3 +272,85 @@ def test_durations_and_sizes_too_long_to_use(tmp_path: Path) -> None:
             read_file(path)
     path.write_text("[storage.sqlite]\nbusy_timeout = '999999d'\n")
     assert Pragmas.from_config(Config.load(path)).busy_timeout_ms == 2**31 - 1
+
+
+def test_values_out_of_bounds_in_files_and_env_are_not_used(tmp_path: Path) -> None:
+    """QA round 20c: 03. `config set` refuses a retention of 0, but the same value in a file
+    or the environment was applied: every backup but one deleted, every conversation archived,
+    a backup after every event. It is now left unused, the layer below's value taken, and
+    reported."""
+    g = tmp_path / "global.toml"
+    p = tmp_path / "project.toml"
+    g.write_text("[storage.backup]\nbackup_retain_days = 60\n")
+    p.write_text("[storage.backup]\nbackup_retain_days = 0\nbackup_interval = '0s'\n"
+                 "[storage.lifecycle]\nconversation_archive_days = -5\n"
+                 "conversation_max_per_project = 0\n[storage]\nmax_db_size = '0MB'\n")
+    env = {"AIRCHER_STORAGE_LIFECYCLE_SESSION_EXPIRE_AFTER": "0s",
+           "AIRCHER_STORAGE_SQLITE_MMAP_SIZE": "0"}  # mmap_size may be 0: used
+    cfg = Config.load(g, p, env)
+    assert cfg.integer("storage.backup.backup_retain_days") == 60
+    assert cfg.sources["storage.backup.backup_retain_days"] == str(g)
+    assert cfg.seconds("storage.backup.backup_interval") == 86400
+    assert cfg.integer("storage.lifecycle.conversation_archive_days") == 365
+    assert cfg.integer("storage.lifecycle.conversation_max_per_project") == 1000
+    assert cfg.size("storage.max_db_size") == 10**9
+    assert cfg.seconds("storage.lifecycle.session_expire_after") == 86400
+    assert cfg.integer("storage.sqlite.mmap_size") == 0
+    assert {(i.key, i.source) for i in cfg.ignored} == {
+        ("storage.backup.backup_retain_days", str(p)),
+        ("storage.backup.backup_interval", str(p)),
+        ("storage.lifecycle.conversation_archive_days", str(p)),
+        ("storage.lifecycle.conversation_max_per_project", str(p)),
+        ("storage.max_db_size", str(p)),
+        ("storage.lifecycle.session_expire_after", "environment"),
+    }
+    lines = dict(ignored_lines(cfg))
+    assert (f"storage.backup.backup_retain_days = 0 in {p} is not used (expected an integer"
+            " of at least 1); 60 is used instead") in lines
+    assert ("storage.lifecycle.session_expire_after = \"0s\" in"
+            " AIRCHER_STORAGE_LIFECYCLE_SESSION_EXPIRE_AFTER is not used (expected a duration"
+            " longer than 0); \"24h\" is used instead") in lines
+
+
+def test_a_retention_of_zero_in_the_file_deletes_no_backup(  # type: ignore[no-untyped-def]
+        repo: Path, aircher, monkeypatch: pytest.MonkeyPatch) -> None:
+    """QA round 20c: 03. `backup_retain_days = 0` in .agents/config.toml loaded without a word
+    (config get said 0, doctor healthy) and `maintain --daily` deleted every backup but the
+    newest; now the value is not used, and config, status and doctor say so."""
+    import json
+
+    monkeypatch.setenv("AIRCHER_SKIP", "1")  # no worker running on its own schedule
+    now = 1_900_000_000
+    monkeypatch.setenv("AIRCHER_NOW", str(now))
+    assert aircher(repo, "init").code == 0
+    for days in (3, 2, 1):
+        monkeypatch.setenv("AIRCHER_NOW", str(now - days * 86400))
+        assert aircher(repo, "backup", "create").code == 0
+    monkeypatch.setenv("AIRCHER_NOW", str(now))
+    path = repo / ".agents" / "config.toml"
+    with path.open("a") as f:
+        f.write("[storage.backup]\nbackup_retain_days = 0\n")
+    r = aircher(repo, "maintain", "--daily")
+    assert r.code == 0, r.err
+    assert len(json.loads(aircher(repo, "backup", "list", "--json").out)) == 3
+    said = (f"storage.backup.backup_retain_days = 0 in {path} is not used (expected an"
+            " integer of at least 1); 30 is used instead")
+    r = aircher(repo, "config", "get", "storage.backup.backup_retain_days")
+    assert r.code == 0 and r.out == "30\n"
+    assert r.err.splitlines()[0] == f"warning: {said}"
+    assert "config set storage.backup.backup_retain_days VALUE" in r.err
+    r = aircher(repo, "config", "get", "storage.sqlite.cache_size")
+    assert r.code == 0 and r.err == ""  # only the key asked for
+    assert f"warning: {said}" in aircher(repo, "config", "list").err
+    assert said in aircher(repo, "status").out
+    r = aircher(repo, "doctor", "--json")
+    assert r.code == 1
+    found = [f for f in json.loads(r.out)["findings"] if f["check"] == "setting_ignored"]
+    assert [(f["severity"], f["message"]) for f in found] == [("warning", said)]
+    # The environment's value is held to the same bounds.
+    path.write_text("")
+    monkeypatch.setenv("AIRCHER_STORAGE_BACKUP_BACKUP_RETAIN_DAYS", "-5")
+    assert aircher(repo, "maintain", "--daily").code == 0
+    assert len(json.loads(aircher(repo, "backup", "list", "--json").out)) == 3
+    r = aircher(repo, "config", "get", "storage.backup.backup_retain_days")
+    assert r.out == "30\n" and "AIRCHER_STORAGE_BACKUP_BACKUP_RETAIN_DAYS" in r.err

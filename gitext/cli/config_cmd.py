@@ -48,6 +48,7 @@ def get(app: App, key: str, as_json: bool) -> None:
     """Print the effective value of KEY."""
     cfg = _effective(app)
     value = cfg.get(key)
+    _warn_ignored(cfg, key)
     if as_json:
         emit_json({"key": key, "value": value, "source": cfg.sources[key]})
     else:
@@ -100,6 +101,14 @@ def set_(app: App, key: str, value: str, is_global: bool) -> None:
     _warn_unused(app, key, path if project else None)
 
 
+def _warn_ignored(cfg: cfgmod.Config, key: str | None = None) -> None:
+    """A value out of bounds in a file or the environment is not used: said where it is read."""
+    for ig, (message, hint) in zip(cfg.ignored, cfgmod.ignored_lines(cfg), strict=True):
+        if key is None or ig.key == key:
+            click.echo(f"warning: {message}", err=True)
+            click.echo(f"hint: {hint}", err=True)
+
+
 def _warn_unused(app: App, key: str, project_file: Path | None) -> None:
     """A value the spec allows that cannot take effect here is kept, and said."""
     from gitext.search.unused import unused_settings
@@ -126,6 +135,7 @@ def unset(app: App, key: str, is_global: bool) -> None:
 def list_(app: App, as_json: bool) -> None:
     """Every key with its effective value and where it came from."""
     cfg = _effective(app)
+    _warn_ignored(cfg)
     if as_json:
         emit_json(
             [{"key": k, "value": cfg.values[k], "source": cfg.sources[k],

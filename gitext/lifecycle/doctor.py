@@ -377,6 +377,15 @@ def unused_settings(project: Project) -> list[Finding]:
     return out
 
 
+def ignored_settings(project: Project) -> list[Finding]:
+    """Values out of bounds in a config file or the environment (a retention of 0 days): not
+    used, the layer below's value is; a warning, as the user asked for something not done."""
+    from gitext.config import ignored_lines
+
+    return [Finding("setting_ignored", "warning", None, message, hint=hint)
+            for message, hint in ignored_lines(project.config)]
+
+
 def disk_findings(project: Project, databases: list[DbCheck]) -> list[Finding]:
     """A full disk under the store or the global folder: every command that writes fails,
     and a database with WAL frames cannot even be read (no room for its -shm). Doctor said
@@ -423,6 +432,7 @@ def diagnose(project: Project, *, quick: bool = False) -> DoctorReport:
     report.findings.extend(failed_records(project))
     report.findings.extend(hook_findings(project))
     report.findings.extend(unused_settings(project))
+    report.findings.extend(ignored_settings(project))
     if "file_index" in sound:
         report.findings.extend(index_freshness(project))
         report.findings.extend(search_coverage(project))

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from gitext import clock
+from gitext.config import ignored_lines
 from gitext.layout import ProjectLayout
 from gitext.lifecycle.dbfiles import store_databases
 from gitext.lifecycle.logs import LogEntry, get_logger, read_entries, recent_files
@@ -272,6 +273,7 @@ def _cheap_warnings(project: Project) -> list[str]:
     out.extend(_size_line(name) for name, db in store_databases(project).items()
                if file_size(db) > limit)
     out.extend(_schedule_errors(project))
+    out.extend(message for message, _ in ignored_lines(project.config))
     return out
 
 
