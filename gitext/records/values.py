@@ -133,14 +133,22 @@ def uuid_text(value: Any, field: str) -> str:
     return value
 
 
+# ASCII digits only: strptime's take any script's ("２０２０-01-01"), which sort apart from ours.
+_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?")
+
+
 def timestamp(value: Any, field: str) -> str | None:
-    """'YYYY-MM-DD HH:MM:SS' (SQLite's CURRENT_TIMESTAMP form), optionally with a fraction."""
+    """'YYYY-MM-DD HH:MM:SS' (SQLite's CURRENT_TIMESTAMP form), optionally with a fraction.
+
+    Nothing else: timestamps are UTC and compared as text, so a 'T', a 'Z' or an offset
+    ("+09:00", read as UTC by retention, 9 hours off) or any text after the seconds was stored
+    as it came when only the first 19 characters were checked (QA round 20c: 09)."""
     if value is None:
         return None
     from gitext.clock import from_ts
 
     problem = f"{field} must be a 'YYYY-MM-DD HH:MM:SS' timestamp, got {str(value)[:40]!r}"
-    if not isinstance(value, str) or len(value) < 19:
+    if not isinstance(value, str) or not _TIMESTAMP.fullmatch(value):
         raise UsageError(problem)
     try:
         from_ts(value)

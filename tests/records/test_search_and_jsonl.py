@@ -343,3 +343,36 @@ def test_snippets_mark_the_words_the_index_matched_not_words_containing_them(
     # A prefix matches word starts (and identifier parts), as FTS5 does; case is folded.
     [hit] = search_messages(project, "LOG*")
     assert hit.snippet.endswith("the [log] showed [Logging_level]") and "catalog" not in hit.snippet
+
+
+@pytest.mark.parametrize("stamp", [
+    "2020-01-01 00:00:00 this is not a time", "2020-01-01 00:00:00+09:00",
+    "2020-01-01 00:00:00.5 garbage", "2020-01-01T00:00:00", "2020-01-01 00:00:00Z",
+    "2020-01-01 00:00:00.", "2020-1-01 00:00:00x", "2020-02-30 00:00:00",
+    "２０２０-01-01 00:00:00",
+])
+def test_an_import_refuses_a_timestamp_with_more_than_its_form(project: Project,
+                                                               stamp: str) -> None:
+    """QA round 20c: 09. Only the first 19 characters of a timestamp were checked, and the
+    whole string stored: "…00:00:00+09:00" was shown as the time and compared as UTC by
+    retention, 9 hours off. A timestamp is exactly 'YYYY-MM-DD HH:MM:SS', with an optional
+    fraction of a second; anything else is the error naming the line."""
+    conv, msg = "11111111-1111-4111-8111-111111111111", "21111111-1111-4111-8111-111111111111"
+
+    def data(created: str, sent: str) -> bytes:
+        return "\n".join(json.dumps(r) for r in (
+            {"kind": "header", "format": "git-aircher-conversations", "version": 1},
+            {"kind": "conversation", "id": conv, "provider": "x", "created_at": created},
+            {"kind": "message", "id": msg, "conversation_id": conv, "seq": 1,
+             "role": "user", "content": "hello", "timestamp": sent},
+        )).encode()
+
+    good = "2020-01-01 00:00:00"
+    with pytest.raises(UsageError, match="line 2: conversation.created_at must be a"
+                       " 'YYYY-MM-DD HH:MM:SS' timestamp"):
+        import_jsonl(project, data(stamp, good), adopt=True)
+    with pytest.raises(UsageError, match="line 3: message.timestamp must be a"):
+        import_jsonl(project, data(good, stamp), adopt=True)
+    assert count(project, "conversations", "conversations") == 0
+    assert import_jsonl(project, data(good, "2020-01-01 00:00:00.123"),
+                        adopt=True).messages == 1
