@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from gitext import __version__
-from gitext.cli.env import apply_clock, global_root
+from gitext.cli.env import apply_clock, global_root, skip_hooks
 from gitext.cli.errors import report_bug, report_error, report_usage
 from gitext.errors import AircherError, UsageError
 from gitext.git.names import quoted, storable
@@ -55,6 +55,7 @@ class App:
         self.cwd = cwd
         self.global_root = global_root()
         self._project: Any = None
+        self.command: str | None = None  # the subcommand run
 
     def project(self) -> Any:
         from gitext.project import Project
@@ -127,17 +128,51 @@ def _print_version(ctx: click.Context) -> None:
 def cli(ctx: click.Context, directory: Path | None) -> None:
     """git-aircher: a private, git-aware memory for AI coding agents."""
     app = App((directory or Path.cwd()).resolve())
+    app.command = ctx.invoked_subcommand
     _current.append(app)
     ctx.obj = app
     ctx.call_on_close(app.close)
 
 
+# Commands after which the schedule is not looked at: `init` starts the worker itself, after
+# `hooks uninstall` the user wants nothing running, `config` may have just changed the schedule,
+# and `maintain` runs what is due in the foreground.
+_NO_SCHEDULE = ("init", "hooks", "config", "maintain", "help")
+
+
+def _start_due_work() -> None:
+    """Scheduled work (backups, maintenance) ran only in the worker a git event starts: without
+    commits, none. A command that found its project starts the worker when a job is due; a few
+    stats, and it never waits for it (QA round 20c: 05)."""
+    if not _current or _current[0]._project is None or skip_hooks():
+        return
+    app = _current[0]
+    project = app._project
+    from gitext.hooks.entry import STARTED
+
+    if (app.command or "") in _NO_SCHEDULE or project.repo.root in STARTED:
+        return
+    try:
+        if project.initialized:
+            from gitext.lifecycle.schedule import start_if_due
+
+            start_if_due(project)
+    except Exception:  # the command succeeded; the next one or the next git event tries again
+        pass
+
+
 def run(args: list[str]) -> int:
+    from gitext.hooks.entry import STARTED
+
     _current.clear()
+    STARTED.clear()  # a warm query server runs many commands
     try:
         apply_clock()
         result = cli.main(list(args), prog_name="git aircher", standalone_mode=False)
-        return result if isinstance(result, int) else 0
+        code = result if isinstance(result, int) else 0
+        if code == 0:
+            _start_due_work()
+        return code
     except AircherError as exc:
         return report_error(exc)
     except click.UsageError as exc:

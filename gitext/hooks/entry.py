@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from gitext.project import Project
 
 POST_HOOKS = ("post-checkout", "post-commit", "post-merge", "post-rewrite")
+# Worktrees this process started a worker for: a command that started one (init, a query)
+# need not start another for the schedule (`gitext.lifecycle.schedule.start_if_due`).
+STARTED: set[Path] = set()
 
 
 def run_hook(args: list[str]) -> int:
@@ -138,6 +141,7 @@ def spawn_worker(root: Path) -> None:
     """A detached `git-aircher hook run`: it outlives git and the terminal."""
     if _skipped():
         return
+    STARTED.add(root)
     subprocess.Popen(
         [sys.executable, "-m", "gitext.cli", "hook", "run"],
         cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -189,6 +193,13 @@ def _worker(journal: Path | None = None) -> int:
     # (The shims already start it under `nice -n 19`; this covers other starters.)
     with contextlib.suppress(OSError):
         os.nice(max(0, 19 - os.nice(0)))
+    # AIRCHER_NOW pins the clock for tests: the worker a pinned command or hook starts must
+    # keep that time too, or its schedule and the command's disagree on what is due. A bad
+    # value is the commands' to refuse; the worker keeps the real clock.
+    with contextlib.suppress(Exception):
+        from gitext.cli.env import apply_clock
+
+        apply_clock()
     try:
         from gitext.errors import AircherError
         from gitext.project import Project

@@ -26,6 +26,7 @@ from gitext.layout import ProjectLayout
 from gitext.lifecycle.dbfiles import store_databases
 from gitext.lifecycle.logs import LogEntry, get_logger, read_entries, recent_files
 from gitext.lifecycle.runstate import read_json, state_path, write_json
+from gitext.lifecycle.schedule import backup_overdue
 from gitext.project import Project
 from gitext.status import file_size
 
@@ -273,6 +274,9 @@ def _cheap_warnings(project: Project) -> list[str]:
     out.extend(_size_line(name) for name, db in store_databases(project).items()
                if file_size(db) > limit)
     out.extend(_schedule_errors(project))
+    overdue = backup_overdue(project)
+    if overdue:
+        out.append(overdue)
     out.extend(message for message, _ in ignored_lines(project.config))
     return out
 

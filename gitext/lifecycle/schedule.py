@@ -1,5 +1,5 @@
 """What is due, and running it: no cron, the background worker calls `run_due` after each batch
-of git events.
+of git events, and a command that finds a job due starts the worker (`start_if_due`).
 
 Last-run times live in `<store>/run/lifecycle.json`; a job runs when its interval has passed
 since it last ran (never twice in one interval), under a non-blocking lock so two workers never
@@ -15,8 +15,11 @@ monthly and quarterly work dated from now.
 
 from __future__ import annotations
 
+import time
 import traceback
 from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 
 from gitext import clock
 from gitext.lifecycle.runstate import read_json, state_path, try_lock, updating
@@ -33,6 +36,12 @@ _REQUEST_MIN_GAP = 3600.0  # a size-triggered request reruns maintenance at most
 # backup among them, from running until the clock caught up. It counts as no record. Within
 # it, a clock set back a little (NTP) does not run a job twice.
 _FUTURE_SLACK = clock.AHEAD_SLACK
+# How often the worker looks at the schedule (its "lifecycle" follow-up): a command starts a
+# worker for it no more often, however many commands run.
+LOOK_EVERY = 60.0
+# The jobs a command starts the worker for: health alone (every 5 minutes) is not worth a
+# process; it runs with them, and after every git event.
+_WORTH_A_WORKER = ("daily", "weekly", "monthly", "quarterly", "backup")
 
 
 def backup_settings(project: Project) -> tuple[bool, float]:
@@ -140,6 +149,10 @@ def run_due(project: Project, *, now: float | None = None) -> list[str]:
             for name in _DATED_FROM_FIRST_SIGHT:
                 last.setdefault(name, now)
             state["last_run"] = last
+            # From when a store without a backup is late for one (`backup_overdue`).
+            if not isinstance(state.get("first_seen"), int | float) \
+                    or state["first_seen"] > now + _FUTURE_SLACK:
+                state["first_seen"] = now
         names = due(project, now)
         for name in names:
             error: str | None = None
@@ -187,3 +200,84 @@ def _log_failure(project: Project, name: str, exc: BaseException) -> None:
         )
     except OSError:
         pass
+
+
+def start_if_due(project: Project) -> bool:
+    """Start the background worker when a job other than the health check is due; True when
+    one was started. Without it nothing scheduled ran between git events: days of
+    conversations recorded through commands or the API got no backup, and idle sessions were
+    not expired (QA round 20c: 05). Cheap enough for every command: two stats, then one small
+    JSON file once a minute at most; it never waits for the worker."""
+    from gitext.hooks.entry import spawn_worker
+
+    run = project.layout.run
+    started = run / "lifecycle.started"
+    wall = time.time()  # the stamps are files: their times are the system's
+    for stamp in (project.layout.follow_up_stamp("lifecycle"), started):
+        try:
+            # A stamp further off than that, either way, was made while the clock was wrong.
+            if abs(wall - stamp.stat().st_mtime) < LOOK_EVERY:
+                return False
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return False
+    if not any(job in _WORTH_A_WORKER for job in due(project)):
+        return False
+    try:
+        started.touch()
+    except OSError:  # no run/ (a store being removed), or not ours to write
+        return False
+    spawn_worker(project.repo.root)
+    return True
+
+
+def backup_overdue(project: Project, now: float | None = None) -> str | None:
+    """What `status` and `health` say when backups are on and the newest is older than twice
+    `backup_interval` (or there is none, the scheduler having first seen the store that long
+    ago): a backup missed once may be a machine that was off; twice is worth a word."""
+    enabled, every = backup_settings(project)
+    if not enabled:
+        return None
+    now = clock.epoch() if now is None else now
+    newest = newest_backup(project.layout.backups, now)
+    if newest is None:
+        first = load_state(project).get("first_seen")
+        if not isinstance(first, int | float) or now - first <= 2 * every:
+            return None
+        return (f"no backup has been made in {_span(now - first)} (backups are due every"
+                f" {_span(every)}; `git aircher backup create` makes one now)")
+    if now - newest <= 2 * every:
+        return None
+    return (f"the last backup is {_span(now - newest)} old (backups are due every"
+            f" {_span(every)}; `git aircher backup create` makes one now)")
+
+
+def newest_backup(folder: Path, now: float) -> float | None:
+    """When the newest finished backup was made, by folder names (`<UTC time>[-n]`, the
+    manifest written last): a listing, no manifest read. One dated further ahead than
+    `_FUTURE_SLACK` was made while the clock was ahead and tells nothing of now."""
+    from gitext.lifecycle.backup import MANIFEST
+
+    newest = None
+    try:
+        names = [entry.name for entry in folder.iterdir()]
+    except OSError:
+        return None
+    for name in names:
+        try:
+            made = datetime.strptime(name[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
+        except ValueError:
+            continue
+        if made <= now + _FUTURE_SLACK and (newest is None or made > newest) \
+                and (folder / name / MANIFEST).exists():
+            newest = made
+    return newest
+
+
+def _span(seconds: float) -> str:
+    if seconds >= 2 * DAY:
+        return f"{seconds / DAY:.0f} days"
+    if seconds >= 2 * 3600:
+        return f"{seconds / 3600:.0f} hours"
+    return f"{max(1, round(seconds / 60))} minutes"

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from gitext.errors import GitError
 from gitext.lifecycle.exposure import mend
+from gitext.lifecycle.schedule import LOOK_EVERY
 from gitext.project import Project
 from gitext.resources import code_fingerprint
 from gitext.sync import journal
@@ -133,7 +134,7 @@ FollowUp = Callable[[Project], object]
 # Seconds between two runs of a follow-up: search and relevance follow every change, the
 # cross-branch insights and the maintenance schedule need not run after each commit.
 # The shims change only when the package does: a look every ten minutes finds an upgrade soon.
-THROTTLE = {"insights": 300.0, "lifecycle": 60.0, "hooks": 600.0}
+THROTTLE = {"insights": 300.0, "lifecycle": LOOK_EVERY, "hooks": 600.0}
 
 
 def _due(project: Project, name: str) -> bool:

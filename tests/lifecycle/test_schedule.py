@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -191,3 +192,71 @@ with updating(pathlib.Path({str(project.layout.run / "lifecycle.json")!r})) as s
         assert holder.wait(30) == 0
     state = load_state(project)
     assert state["requested"] == ["daily"] and state["last_run"]["weekly"] == T0  # type: ignore[index]
+
+
+def test_a_command_starts_the_worker_when_a_backup_is_due(
+        live: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """QA round 20c: 05. Only the worker a git event starts ran the schedule: days of work
+    recorded through commands (sessions, conversations, queries) with no commit got no backup
+    and no session expiry. A command now starts the worker when a job is due, and the worker
+    keeps the command's pinned clock (AIRCHER_NOW), as the command does."""
+    wait_idle(live)
+    r = run_git_aircher(live, "session", "start", "feature", "day one", "--json")
+    assert r.code == 0, r.err
+    session = json.loads(r.out)["id"]
+    p = open_project(live)
+    try:
+        later = int(time.time() + 3 * DAY)
+        monkeypatch.setenv("AIRCHER_NOW", str(later))
+        # The worker looks at the schedule once a minute, by the real clock: an hour ago, say.
+        hour_ago = time.time() - 3600
+        os.utime(p.layout.follow_up_stamp("lifecycle"), (hour_ago, hour_ago))
+        assert run_git_aircher(live, "conversation", "list").code == 0
+        deadline = time.monotonic() + 60
+        while later not in {b.created_epoch for b in list_backups(p)}:
+            assert time.monotonic() < deadline, "no backup at the pinned time"
+            time.sleep(0.1)
+        wait_idle(live)
+        assert load_state(p)["last_run"]["daily"] == later  # type: ignore[index]
+        shown = json.loads(run_git_aircher(live, "session", "show", session, "--json").out)
+        assert shown["status"] == "expired"
+    finally:
+        p.close()
+
+
+def test_status_and_health_say_when_the_last_backup_is_overdue(
+        project: Project, aircher, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """QA round 20c: 05. Neither named the age of the last backup: three days of work with no
+    backup went without a word."""
+    from gitext.lifecycle.backup import create_backup
+
+    root = project.repo.root
+    clock.set_now(T0)
+    create_backup(project)
+
+    def said(when: float) -> list[str]:
+        monkeypatch.setenv("AIRCHER_NOW", str(int(when)))
+        status, health = aircher(root, "status"), aircher(root, "health")
+        assert status.code == 0 and health.code == 0, (status, health)
+        return [line for line in (status.out + health.out).splitlines() if "backup" in line]
+
+    assert said(T0 + 2 * DAY) == []  # once missed may be a machine that was off
+    lines = said(T0 + 3 * DAY)
+    overdue = ("the last backup is 3 days old (backups are due every 24 hours;"
+               " `git aircher backup create` makes one now)")
+    assert len(lines) == 2 and all(overdue in line for line in lines), lines
+    assert lines[0].startswith("warning: ")
+    # A backup dated ahead of the clock (made while it was ahead) says nothing of now.
+    clock.set_now(T0 + 300 * DAY)
+    create_backup(project)
+    assert len(said(T0 + 3 * DAY)) == 2
+    monkeypatch.setenv("AIRCHER_STORAGE_BACKUP_ENABLED", "false")
+    assert said(T0 + 3 * DAY) == []
+    monkeypatch.delenv("AIRCHER_STORAGE_BACKUP_ENABLED")
+    # No backup at all: late from when the scheduler first saw the store.
+    for folder in project.layout.backups.iterdir():
+        shutil.rmtree(folder)
+    (project.layout.run / "lifecycle.json").write_text(json.dumps({"first_seen": T0}))
+    assert said(T0 + DAY) == []
+    lines = said(T0 + 5 * DAY)
+    assert len(lines) == 2 and all("no backup has been made in 5 days" in x for x in lines)
