@@ -77,16 +77,11 @@ def _session_cache(project: Project, dry: bool) -> tuple[int, str]:
 
 
 def _sessions(project: Project, dry: bool) -> tuple[int, str]:
-    from gitext import clock
-    from gitext.records.sessions import expire_sessions
+    from gitext.records.sessions import count_idle_sessions, expire_sessions
 
     idle = project.config.seconds("storage.lifecycle.session_expire_after")
     if dry:
-        with project.db("sessions").read() as conn:
-            n = conn.execute("SELECT count(*) FROM sessions WHERE status = 'active' AND"
-                             " last_activity < ?", (clock.ago(idle),)
-                             ).fetchone()[0]
-        return int(n), "idle sessions expired"
+        return count_idle_sessions(project, idle), "idle sessions expired"
     return expire_sessions(project, idle), "idle sessions expired"
 
 

@@ -131,12 +131,13 @@ def session_detail(project: Project, session_id: str | None = None) -> dict[str,
     live cache."""
     from gitext.errors import UsageError
     from gitext.records.session_cache import cache_items
-    from gitext.records.sessions import get_session, worktree_session
+    from gitext.records.sessions import get_session, with_recorded_activity, worktree_session
 
-    session = get_session(project, session_id) if session_id else worktree_session(project)
-    if session is None:
+    found = get_session(project, session_id) if session_id else worktree_session(project)
+    if found is None:
         raise UsageError("no active session in this worktree",
                          hint="give a session id; `git aircher session list` shows them")
+    session = with_recorded_activity(project, [found])[0]
     data = session.to_json()
     with project.db("knowledge").read() as conn:
         row = conn.execute("SELECT git_branch FROM contexts WHERE id = ?",

@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -232,17 +232,89 @@ def touch_session(project: Project, session_id: str | None) -> None:
         sconn.execute(TOUCH_SQL, (now, session_id, now))
 
 
+# A session's records that carry their time: what `last_activity` cannot be older than.
+# Versions before 5cdfc76 never moved `last_activity` when they recorded into a session, and an
+# upgrade keeps what they wrote, so a session in use when the new version took over looked idle
+# since it started and the first daily tier expired it mid-work (QA round 20a: 01). Whatever
+# wrote the rows, idleness is judged on the newest of these. Session preferences and patterns
+# found in a session carry no time of their own and cannot count here.
+_RECORDED_CONVERSATIONS = (
+    "SELECT c.session_id, max(max(coalesce(c.created_at, ''), coalesce(c.updated_at, ''),"
+    " coalesce((SELECT max(m.timestamp) FROM messages m WHERE m.conversation_id = c.id), ''),"
+    " coalesce((SELECT max(h.performed_at) FROM compaction_history h"
+    " WHERE h.conversation_id = c.id), '')))"
+    " FROM conversations c WHERE c.session_id IN ({ids}) GROUP BY c.session_id"
+)
+_RECORDED_CACHE = ("SELECT session_id, max(created_at) FROM session_cache"
+                   " WHERE session_id IN ({ids}) GROUP BY session_id")
+# Only ever forward, and only for a session still active: an ended one's last activity is its end.
+CATCH_UP_SQL = ("UPDATE sessions SET last_activity = ? WHERE id = ? AND status = 'active'"
+                " AND (last_activity IS NULL OR last_activity < ?)")
+_CHUNK = 500  # ids per IN list, well below SQLite's limit on parameters
+
+
+def recorded_activity(project: Project, session_ids: Sequence[str]) -> dict[str, str]:
+    """The newest time written into each session's records (its conversations, their messages
+    and compactions, its cache entries), by session id; sessions with none are left out.
+
+    A time after now is no evidence of activity (a clock that was wrong, an import from
+    elsewhere): it would keep a session alive until then, so it is not taken.
+    """
+    now = clock.now()
+    newest: dict[str, str] = {}
+    for db, sql in (("conversations", _RECORDED_CONVERSATIONS), ("sessions", _RECORDED_CACHE)):
+        with project.db(db).read() as conn:
+            for start in range(0, len(session_ids), _CHUNK):
+                chunk = list(session_ids[start:start + _CHUNK])
+                query = sql.format(ids=",".join("?" * len(chunk)))
+                for sid, when in conn.execute(query, chunk):
+                    when = str(when or "")[:19]
+                    if when and when <= now and when > newest.get(sid, ""):
+                        newest[str(sid)] = when
+    return newest
+
+
+def with_recorded_activity(project: Project, sessions: list[Session]) -> list[Session]:
+    """Active sessions as `session list` and `session show` show them: last activity no older
+    than their records (see `recorded_activity`), without writing (a listing is a read)."""
+    active = [s.id for s in sessions if s.status == "active"]
+    newest = recorded_activity(project, active) if active else {}
+    return [replace(s, last_activity=newest[s.id])
+            if s.id in newest and newest[s.id] > (s.last_activity or "") else s
+            for s in sessions]
+
+
+def _stale_sessions(project: Project, cutoff: str) -> list[str]:
+    with project.db("sessions").read() as conn:
+        return [str(r[0]) for r in conn.execute(
+            "SELECT id FROM sessions WHERE status = 'active' AND last_activity < ?", (cutoff,))]
+
+
+def count_idle_sessions(project: Project, idle_seconds: float) -> int:
+    """What `expire_sessions` would expire now (maintenance's dry run)."""
+    cutoff = clock.ago(idle_seconds)
+    stale = _stale_sessions(project, cutoff)
+    newest = recorded_activity(project, stale) if stale else {}
+    return sum(1 for sid in stale if newest.get(sid, "") < cutoff)
+
+
 def expire_sessions(project: Project, idle_seconds: float) -> int:
     """Active sessions idle longer than `idle_seconds` become 'expired' (maintenance).
 
-    One statement finds and expires them: read first and updated after, a session touched in
-    between (a message recorded into it) was expired though active. Expiry is not activity:
-    `last_activity` stays the last record written into it, so the idle time that expired it
-    stays knowable and `session list` shows no activity nobody had.
+    A candidate's `last_activity` is first brought up to its newest record
+    (`recorded_activity`): rows written by an older version never moved it. That and the
+    expiry are one write transaction, and one statement finds and expires them: read first and
+    updated after, a session touched in between (a message recorded into it) was expired
+    though active. Expiry is not activity: `last_activity` stays the last record written into
+    it, so the idle time that expired it stays knowable and `session list` shows no activity
+    nobody had.
     """
     cutoff = clock.ago(idle_seconds)
     now = clock.now()
+    stale = _stale_sessions(project, cutoff)
+    newest = recorded_activity(project, stale) if stale else {}
     with project.db("sessions").write() as conn:
+        conn.executemany(CATCH_UP_SQL, [(when, sid, when) for sid, when in newest.items()])
         rows = conn.execute(
             "UPDATE sessions SET status = 'expired' WHERE status = 'active'"
             " AND last_activity < ? RETURNING *", (cutoff,)
@@ -280,7 +352,7 @@ def list_sessions(
                              limit)
     with project.db("sessions").read() as conn:
         rows = conn.execute(sql, params).fetchall()
-    return [Session.from_row(r) for r in rows]
+    return with_recorded_activity(project, [Session.from_row(r) for r in rows])
 
 
 def session_context(project: Project, session: Session) -> Context | None:

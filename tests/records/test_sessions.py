@@ -193,6 +193,61 @@ def test_recording_into_a_session_is_activity(project: Project, aircher: object)
     assert get_session(project, s.id).last_activity == ended
 
 
+def _daily_sessions_line(run: object, root: Path, *extra: str) -> list[object]:
+    result = run(root, "maintain", "--daily", "--json", *extra)  # type: ignore[operator]
+    assert result.code == 0, result.err
+    tasks = json.loads(result.out)["tasks"]
+    return [t["count"] for t in tasks if t["task"] == "sessions"]
+
+
+def test_a_session_an_older_version_never_touched_is_judged_on_its_records(
+        project: Project, aircher: object) -> None:
+    """Versions before 5cdfc76 never moved sessions.last_activity when they recorded into a
+    session, and the upgrade kept the value: the first daily tier expired a session that had
+    a message a minute before, and `session list` showed it idle since it started (QA round
+    20a: 01). Its records' times count, whatever wrote the row."""
+    run = aircher  # type: ignore[assignment]
+    root = project.repo.root
+    day, t0 = 24 * 3600, 1_900_000_000
+    clock.set_now(t0)
+    s = start_session(project, "feature", "long task")
+    clock.set_now(t0 + day + 6 * 3600)
+    conv = start_conversation(project, "anthropic", title="still working")
+    add_message(project, conv.id, "user", "recorded a minute ago")
+    message_time = clock.now()
+    clock.set_now(t0 + day + 6 * 3600 + 30)
+    cache_set(project, s.id, "k", 1)
+    cache_time = clock.now()
+    # What the older version left in the real file: the row as it was started.
+    raw = sqlite3.connect(project.layout.db("sessions"))
+    with raw:
+        raw.execute("UPDATE sessions SET last_activity = started_at WHERE id = ?", (s.id,))
+    raw.close()
+    assert get_session(project, s.id).last_activity == clock.to_ts(t0)
+
+    clock.set_now(t0 + day + 6 * 3600 + 60)
+    listed = json.loads(run(root, "session", "list", "--json").out)
+    assert [(x["status"], x["last_activity"]) for x in listed] == [("active", cache_time)]
+    assert _daily_sessions_line(run, root, "--dry-run") == [0]
+    assert _daily_sessions_line(run, root) == [0]
+    mended = get_session(project, s.id)
+    assert (mended.status, mended.last_activity) == ("active", cache_time)
+    assert (project.layout.sessions / "active" / s.id).exists()
+
+    # Without the cache entry, the message is the newest record; idle a day after it, the
+    # session goes, its last activity that message.
+    raw = sqlite3.connect(project.layout.db("sessions"))
+    with raw:
+        raw.execute("DELETE FROM session_cache")
+        raw.execute("UPDATE sessions SET last_activity = started_at WHERE id = ?", (s.id,))
+    raw.close()
+    clock.set_now(t0 + 2 * day + 7 * 3600)
+    assert _daily_sessions_line(run, root, "--dry-run") == [1]
+    assert _daily_sessions_line(run, root) == [1]
+    expired = get_session(project, s.id)
+    assert (expired.status, expired.last_activity) == ("expired", message_time)
+
+
 def test_preferences_resolve_session_worktree_project_global(
     project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
