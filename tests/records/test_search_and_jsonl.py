@@ -245,6 +245,86 @@ def test_an_import_gives_fields_left_out_the_spec_s_defaults(
                      .replace("5559", "5556").encode(), adopt=True)
 
 
+def test_an_upgrade_mends_what_an_older_import_stored_null(
+        repo: Path, aircher: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Conversations an import stored before 5d70367 kept NULL status, times and totals (and
+    their messages NULL timestamp and cost), live and in the archive; after the upgrade no
+    `--status active` list showed them and `show` said "status: None" (QA round 20a: 02).
+    Opening a store of the previous schema version fills the spec's DEFAULTs, times from the
+    conversation's own records."""
+    import sqlite3
+
+    from gitext.lifecycle.archive import open_archive
+    from gitext.lifecycle.dbfiles import ARCHIVE_DB
+    from gitext.records import current_context
+    from gitext.store.migrate import latest_version
+    from gitext.worktrees import worktree_id
+
+    monkeypatch.setenv("AIRCHER_SKIP", "1")
+    project = init(repo)
+    with open_archive(project) as archive, archive.read():
+        pass  # the archive file, as the current version creates it
+    live_db, archive_db = project.layout.db("conversations"), project.layout.db(ARCHIVE_DB)
+    branch = current_context(project)  # where `--adopt` put them
+    place = (branch.parent_id, worktree_id(branch.parent_id or "", repo), branch.id)
+    project.close()
+    bare, timed, archived = (f"11111111-2222-4333-8444-55555555555{n}" for n in range(3))
+    conv_sql = ("INSERT INTO conversations (id, title, created_at, updated_at, provider,"
+                " total_tokens, total_cost, status, context_type, project_id, worktree_id,"
+                " context_id{extra}) VALUES (?, ?, NULL, NULL, 'anthropic', NULL, NULL, NULL,"
+                " 'general', ?, ?, ?{marks})")
+    msg_sql = ("INSERT INTO messages (id, conversation_id, role, content, cost, timestamp{extra})"
+               " VALUES (?, ?, 'user', ?, NULL, ?{marks})")
+    # What the older version left, in the real files, each at the schema version before.
+    raw = sqlite3.connect(live_db)
+    with raw:
+        raw.execute(conv_sql.format(extra="", marks=""), (bare, "nothing given", *place))
+        raw.execute(conv_sql.format(extra="", marks=""), (timed, "times in messages", *place))
+        raw.executemany(msg_sql.format(extra=", seq", marks=", ?"), [
+            ("m-bare", bare, "hello", None, 1),
+            ("m-1", timed, "first", "2030-01-01 10:00:00", 1),
+            ("m-2", timed, "second", None, 2),
+            ("m-3", timed, "third", "2030-01-01 10:05:00", 3)])
+        raw.execute("INSERT INTO compaction_history (id, conversation_id, trigger_type,"
+                    " performed_at) VALUES ('h-1', ?, 'manual', NULL)", (timed,))
+        raw.execute(f"PRAGMA user_version = {latest_version('conversations') - 1}")
+    raw.close()
+    raw = sqlite3.connect(archive_db)
+    with raw:
+        # The archive has the live tables' columns of 001; context_id comes with a first copy.
+        raw.execute("ALTER TABLE conversations ADD COLUMN context_id TEXT")
+        raw.execute(conv_sql.format(extra=", archived_at", marks=", '2030-02-01 00:00:00'"),
+                    (archived, "archived by the old import", *place))
+        raw.execute(msg_sql.format(extra="", marks=""), ("m-arch", archived, "old", None))
+        raw.execute(f"PRAGMA user_version = {latest_version(ARCHIVE_DB) - 1}")
+    raw.close()
+
+    run = aircher  # type: ignore[assignment]
+    listed = json.loads(run(repo, "conversation", "list", "--status", "active", "--json").out)
+    assert sorted(c["id"] for c in listed) == sorted([bare, timed])
+    assert {(c["status"], c["total_tokens"], c["total_cost"]) for c in listed} == {
+        ("active", 0, 0.0)}
+    assert "status: active" in run(repo, "conversation", "show", bare).out
+    shown = json.loads(run(repo, "conversation", "show", timed, "--json").out)
+    assert (shown["created_at"], shown["updated_at"]) == (
+        "2030-01-01 10:00:00", "2030-01-01 10:05:00")
+    assert [(m["timestamp"], m["cost"]) for m in shown["messages"]] == [
+        ("2030-01-01 10:00:00", 0.0), ("2030-01-01 10:00:00", 0.0), ("2030-01-01 10:05:00", 0.0)]
+    assert shown["compactions"][0]["performed_at"] == "2030-01-01 10:05:00"
+    (alone,) = [c for c in listed if c["id"] == bare]
+    assert alone["created_at"] is not None and alone["created_at"] == alone["updated_at"]
+    gone = json.loads(run(repo, "conversation", "list", "--status", "archived", "--json").out)
+    assert [c["id"] for c in gone] == [archived]
+    raw = sqlite3.connect(archive_db)
+    when = "2030-02-01 00:00:00"  # no other time than when it was archived
+    assert raw.execute("SELECT c.status, c.created_at, c.updated_at, c.total_tokens, m.timestamp,"
+                       " m.cost FROM conversations c JOIN messages m ON m.conversation_id = c.id"
+                       ).fetchone() == ("archived", when, when, 0, when, 0.0)
+    raw.close()
+    doctor = json.loads(run(repo, "doctor", "--json").out)
+    assert not [f for f in doctor["findings"] if f["check"].startswith("schema")], doctor
+
+
 def test_conflicts_skip_replace_and_adopt(project: Project) -> None:
     _fill(project)
     data = "\n".join(_export(project)).encode()
