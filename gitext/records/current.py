@@ -47,7 +47,9 @@ def require_project_context(project: Project) -> Context:
 
 
 def branch_context(project: Project, proj: Context) -> tuple[Context, str]:
-    """This worktree's branch context and `worktrees` id, created if the hooks missed them."""
+    """This worktree's branch context and `worktrees` id, created if the hooks missed them.
+
+    A context is made for the branch HEAD is on; the worktree's row only when it has none."""
     root = project.repo.root
     head = project.repo.head()
     branch, rebasing = head.branch, _rebasing(project) if head.branch is None else None
@@ -67,7 +69,10 @@ def branch_context(project: Project, proj: Context) -> tuple[Context, str]:
         return Context.from_row(row), wid
     with project.db("knowledge").write() as conn:
         ctx = ensure_worktree_context(conn, proj, branch, head.commit, root, touch=False)
-        if rebasing is None or known is None:
+        # An existing row is its records' to move (docs/sync.md): moved here to a branch
+        # `git checkout -b` has just made, the checkout's record, applied after this command,
+        # found its new branch in the row already and recorded no switch (QA round 20b: 01).
+        if known is None:
             upsert_worktree(conn, proj.id, root, branch, head.commit, touch=False)
     if row is None:
         write_context_file(project.layout.worktree_dir(ctx.name), ctx, root)

@@ -339,6 +339,30 @@ def test_checkout_records_applied_late_keep_their_order(live: Path) -> None:
     assert worktree_rows(live)[str(live.resolve())][:2] == ("main", head(live))
 
 
+@pytest.mark.parametrize("command", [["status"], ["context", "show"], ["decision", "add", "d1"],
+                                     ["session", "start", "feature", "x"]],
+                         ids=["status", "context-show", "decision-add", "session-start"])
+def test_a_command_right_after_checkout_b_leaves_the_switch_to_its_record(
+        live: Path, sleeper: int, command: list[str]) -> None:
+    """`git checkout -b new` and at once a command that works out the current context, while
+    the worker is busy elsewhere: the command made the new branch's context and moved this
+    worktree's row to it, so the checkout's record, applied next, found the row on `new`
+    already, a switch to itself, and the switch main -> new was never recorded (QA round
+    20b: 01)."""
+    wait_idle(live)
+    before = switches(live)
+    marker = mark_active(live, sleeper)
+    git(live, "checkout", "-q", "-b", "new")
+    r = run_git_aircher(live, *command)
+    assert r.code == 0, r.err
+    marker.unlink()  # the busy worker's turn has come
+    assert run_git_aircher(live, "hook", "run").code == 0
+    wait_idle(live)
+    assert switches(live)[len(before):] == [("main", "new", "checkout")]
+    assert worktree_rows(live)[str(live.resolve())][:2] == ("new", head(live))
+    assert failures(live) == ""
+
+
 def _rebase_feature_while_held_off(live: Path, sleeper: int, *commands: list[str]) -> list[
         tuple[object, ...]]:
     """`commands` run while a worker is busy elsewhere (`run/active` names a live process: the
