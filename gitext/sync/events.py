@@ -182,9 +182,19 @@ def _checkout(project: Project, ev: Event, root: Path) -> None:
     proj = project_ctx(project)
     with project.db("knowledge").read() as conn:
         row = conn.execute(
-            "SELECT branch_name FROM worktrees WHERE worktree_path = ?", (str(root),)
-        ).fetchone()
+            "SELECT branch_name, git_commit, status FROM worktrees WHERE worktree_path = ?",
+            (str(root),)).fetchone()
     previous = row["branch_name"] if row else None
+    # git names the HEAD it left with the null id both for a new worktree (clone, `git worktree
+    # add`) and for a branch left before its first commit (`git switch --orphan x`, then
+    # another). The row tells them apart: one on a branch without a commit was on that unborn
+    # branch; before, leaving it was recorded as a new worktree (QA round 20b: 02). A row with
+    # a commit was made from `git worktree list` ahead of this worktree's first record (an
+    # earlier record's reconcile, a command run in it), or is a gone worktree's in the same
+    # folder: that worktree is new.
+    left_unborn = (row is not None and row["git_commit"] is None and row["status"] != "stale"
+                   and previous != DETACHED)
+    new_worktree = old in NULL_SHAS and not left_unborn
     sync_worktree(project, root)
     head = head_at(project, ev, root)
     branch = head.branch
@@ -195,15 +205,15 @@ def _checkout(project: Project, ev: Event, root: Path) -> None:
     with project.db("knowledge").write() as conn:
         target = ensure_worktree_context(conn, proj, branch, new or head.commit, root)
         source: Context | None = None
-        if previous is not None and old not in NULL_SHAS:
+        if previous is not None and not new_worktree:
             source = ensure_worktree_context(
-                conn, proj, None if previous == DETACHED else previous, old, root, touch=False
-            )
+                conn, proj, None if previous == DETACHED else previous,
+                None if old in NULL_SHAS else old, root, touch=False)
         # Leaving a context for itself is no switch: each `git bisect` step moves a detached
         # HEAD to another detached HEAD, and `git checkout main` on main changes nothing.
         same = source is not None and source.id == target.id
         if not same and not (ev.sequence and previous == target.name):
-            reason = "worktree-add" if old in NULL_SHAS else "checkout"
+            reason = "worktree-add" if new_worktree else "checkout"
             key = ev.key if ev.path else f"{old}-{new}-{clock.now()}"
             conn.execute(
                 "INSERT OR IGNORE INTO context_switches (id, from_context_id, to_context_id,"

@@ -586,6 +586,36 @@ def test_orphan_branch_starts_with_an_empty_view(live: Path) -> None:
     assert view(live, live) == tree(live)
 
 
+def test_leaving_an_orphan_branch_before_its_first_commit_is_a_switch_from_it(
+        live: Path, tmp_path: Path) -> None:
+    """git's post-checkout names an unborn branch's commit with the null id, as it names a new
+    worktree's previous HEAD: `git switch main` from an orphan branch without a commit was
+    recorded as `None -> main (worktree-add)`, though the worktree's row said it was on the
+    orphan (QA round 20b: 02). A new worktree is still one, even when an earlier record's look
+    at `git worktree list` gave it its row first, as is a new worktree in a gone one's folder."""
+    wait_idle(live)
+    before = switches(live)
+    git(live, "switch", "-q", "--orphan", "orph")
+    wait_idle(live)
+    git(live, "switch", "-q", "main")
+    wait_idle(live)
+    assert switches(live)[len(before):] == [("main", "orph", "checkout"),
+                                            ("orph", "main", "checkout")]
+    before = switches(live)
+    with _WorkersHeldOff(live):  # the first record's look at git finds the second worktree
+        git(live, "worktree", "add", "-q", "-b", "a", str(tmp_path / "wt-a"))
+        git(live, "worktree", "add", "-q", "-b", "b", str(tmp_path / "wt-b"))
+    assert run_git_aircher(live, "sync").code == 0
+    wait_idle(live)
+    shutil.rmtree(tmp_path / "wt-b")
+    git(live, "worktree", "prune")
+    git(live, "worktree", "add", "-q", "-b", "c", str(tmp_path / "wt-b"))  # its row: on b
+    wait_idle(live)
+    assert switches(live)[len(before):] == [
+        (None, "a", "worktree-add"), (None, "b", "worktree-add"), (None, "c", "worktree-add")]
+    assert failures(live) == ""
+
+
 def test_records_set_aside_in_a_cherry_pick_apply_before_later_ones(live: Path) -> None:
     """A record deferred during a cherry-pick sequence is older than the branch switch that
     follows the sequence: applied after it, it put the worktree back on the old branch."""
