@@ -202,8 +202,12 @@ def _checkout(project: Project, ev: Event, root: Path) -> None:
         # A rebase detaching HEAD (applied after it ended): a switch only if the rebase left
         # the worktree on another branch than before (`git rebase main feature`).
         new = head.commit or new
+    # The commit git checked out, from the record: HEAD's of the moment the worker gets here
+    # may be another branch's (`git switch --orphan x && git switch main` gave x main's
+    # commit, and x's compare compared: QA round 20b: 03). The null id: an unborn branch.
+    commit = None if new in NULL_SHAS else (new or head.commit)
     with project.db("knowledge").write() as conn:
-        target = ensure_worktree_context(conn, proj, branch, new or head.commit, root)
+        target = ensure_worktree_context(conn, proj, branch, commit, root)
         source: Context | None = None
         if previous is not None and not new_worktree:
             source = ensure_worktree_context(
@@ -222,7 +226,7 @@ def _checkout(project: Project, ev: Event, root: Path) -> None:
                  target.id, reason, clock.now(),
                  json.dumps({"old": old, "new": new, "worktree": str(root)})),
             )
-    touch_worktree(project, root, Head(head.commit, branch))
+    touch_worktree(project, root, Head(commit, branch))
     write_context_file(project.layout.worktree_dir(target.name), target, root)
     reconcile_worktrees(project, root)
 

@@ -363,6 +363,33 @@ def test_a_command_right_after_checkout_b_leaves_the_switch_to_its_record(
     assert failures(live) == ""
 
 
+def _contexts_at(repo: Path) -> dict[str, object]:
+    return dict(query(repo, "knowledge", "SELECT name, git_commit FROM contexts WHERE"
+                      " context_type = 'worktree'"))
+
+
+def test_an_orphan_branch_left_at_once_keeps_no_commit(live: Path, sleeper: int) -> None:
+    """`git switch --orphan orph && git switch main`, applied by a busy worker after both:
+    the orph context was stamped with the commit HEAD was at when the record was applied,
+    main's, so `compare main orph` compared instead of saying it has no commit (QA round
+    20b: 03)."""
+    wait_idle(live)
+    before = switches(live)
+    marker = mark_active(live, sleeper)
+    git(live, "switch", "-q", "--orphan", "orph")
+    git(live, "switch", "-q", "main")
+    marker.unlink()
+    assert run_git_aircher(live, "hook", "run").code == 0
+    wait_idle(live)
+    assert _contexts_at(live)["orph"] is None
+    assert switches(live)[len(before):] == [("main", "orph", "checkout"),
+                                            ("orph", "main", "checkout")]
+    r = run_git_aircher(live, "compare", "main", "orph")
+    assert (r.code, r.err.splitlines()[0]) == (
+        1, "error: context 'orph' has no commit: its branch had none when the store last saw it")
+    assert failures(live) == ""
+
+
 def _rebase_feature_while_held_off(live: Path, sleeper: int, *commands: list[str]) -> list[
         tuple[object, ...]]:
     """`commands` run while a worker is busy elsewhere (`run/active` names a live process: the
