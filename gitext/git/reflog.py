@@ -72,6 +72,16 @@ def rebase_returned_to(git_dir: Path, detached: str, by: float,
     return None
 
 
+def renamed_at(git_dir: Path, ref: str) -> str | None:
+    """The commit `ref` was at when it was last renamed away with HEAD on it (`git branch -m`
+    writes "Branch: renamed refs/heads/a to refs/heads/b" into HEAD's log), or None."""
+    prefix = f"Branch: renamed {ref} to "
+    for entry in reversed(read(git_dir / "logs" / "HEAD")):
+        if entry.message.startswith(prefix) and entry.new.strip("0"):
+            return entry.new
+    return None
+
+
 def _rebasing(message: str) -> bool:
     # `pull --rebase` names its steps after itself, with its arguments: "pull -q --rebase
     # origin main (pick): …".

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from gitext import clock
-from gitext.contexts import DETACHED, Context, ensure_worktree_context, write_context_file
+from gitext.contexts import (
+    DETACHED,
+    Context,
+    ensure_worktree_context,
+    worktree_context_id,
+    write_context_file,
+)
 from gitext.errors import AircherError
 from gitext.git.repo import NULL_SHAS, Head, discover, read_head
 from gitext.git.run import git
@@ -36,7 +43,7 @@ def in_sequence(root: Path) -> bool:
 
 
 def head_at(project: Project, ev: Event, root: Path) -> Head:
-    """The branch as the hook saw it (later events may have moved HEAD since), today's commit.
+    """The branch as the hook saw it (later events may have moved HEAD since), and its commit.
 
     Mid-rebase, git detaches HEAD only to replay commits: such a record, applied once the
     rebase has ended (the worker defers it until then), belongs to the branch the rebase
@@ -48,21 +55,66 @@ def head_at(project: Project, ev: Event, root: Path) -> Head:
     the rebase wrote where it returned to; failing that, the branch the store had for the
     worktree before it, where a rebase usually returns. Before, such a record took HEAD as it
     was when applied (QA round 16b: 02).
+
+    The commit is the record's too, so what a context is stamped with does not depend on when
+    the worker gets to it: a detached HEAD's is in the record, a branch's is its tip
+    (`_commit_of`). Before, every record took HEAD's commit of the moment, and a record on a
+    branch renamed since (`git commit; git branch -m feat feat2; git commit`) left `feat` at
+    feat2's newest commit (QA round 20b: 04).
     """
     live = read_head(root)
     if ev.sequence and not ev.head.startswith("ref: "):
         if ev.rebasing:
-            return Head(live.commit, ev.rebased_branch)
-        returned = _returned_to(ev, root)
-        if returned is not None:
-            return Head(live.commit, returned or None)
-        before = _branch_before(project, root)
-        return live if before is None else Head(live.commit, before or None)
+            branch, ref = ev.rebased_branch, ev.rebasing
+        else:
+            returned = _returned_to(ev, root)
+            if returned is not None:
+                branch, ref = returned or None, f"refs/heads/{returned}"
+            else:
+                before = _branch_before(project, root)
+                if before is None:
+                    return live
+                branch, ref = before or None, f"refs/heads/{before}"
+        if branch is None:
+            return Head(live.commit, None)  # a detached HEAD rebased: where it ended is HEAD
+        return Head(_commit_of(project, root, ref, branch, live), branch)
     if not ev.head:
         return live
     if ev.head.startswith("ref: "):
-        return Head(live.commit, ev.branch)
-    return Head(live.commit, None)
+        ref = ev.head.removeprefix("ref: ").strip()
+        return Head(_commit_of(project, root, ref, ev.branch, live), ev.branch)
+    detached = ev.head.strip()
+    return Head(detached if _SHA.fullmatch(detached) else live.commit, None)
+
+
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+def _commit_of(project: Project, root: Path, ref: str, branch: str | None,
+               live: Head) -> str | None:
+    """Where the branch of `ref` is: HEAD's commit while HEAD is on it (None: unborn), else its
+    tip; for a branch gone since (renamed, deleted), where HEAD's reflog says it was renamed
+    from, else the commit the store last had for it."""
+    if live.branch is not None and live.branch == branch:
+        return live.commit
+    proc = git(["rev-parse", "-q", "--verify", f"{ref}^{{commit}}"], root, check=False)
+    tip = proc.stdout.decode().strip()
+    if proc.returncode == 0 and tip:
+        return tip
+    from gitext.git.reflog import renamed_at
+
+    try:
+        git_dir = discover(root).git_dir
+    except AircherError:
+        git_dir = None
+    at = renamed_at(git_dir, ref) if git_dir is not None else None
+    if at is not None:
+        return at
+    proj = project_ctx(project)
+    with project.db("knowledge").read() as conn:
+        row = conn.execute("SELECT git_commit FROM contexts WHERE id = ?",
+                           (worktree_context_id(proj.id, branch),)).fetchone()
+    return None if row is None else row[0]
 
 
 def _returned_to(ev: Event, root: Path) -> str | None:

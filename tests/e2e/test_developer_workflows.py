@@ -390,6 +390,36 @@ def test_an_orphan_branch_left_at_once_keeps_no_commit(live: Path, sleeper: int)
     assert failures(live) == ""
 
 
+def test_a_branch_renamed_before_its_records_are_applied_keeps_its_own_commit(
+        live: Path, sleeper: int) -> None:
+    """`git checkout feat && git commit && git branch -m feat feat2 && git commit`, applied by
+    a busy worker after all of them: each record on feat stamped its context with the commit
+    HEAD was at when applied, feat2's newest, and as no later record is on feat, `compare main
+    feat` showed feat with a commit made after the rename (QA round 20b: 04)."""
+    git(live, "branch", "feat")
+    git(live, "branch", "side")
+    wait_idle(live)
+    marker = mark_active(live, sleeper)
+    git(live, "checkout", "-q", "side")  # feat as QA found it: renamed before a commit
+    git(live, "branch", "-m", "side", "side2")
+    commit(live, {"s.txt": "s\n"}, "on side2 only")
+    git(live, "checkout", "-q", "feat")  # and renamed after one
+    mine = commit(live, {"f.txt": "f\n"}, "on feat")
+    git(live, "branch", "-m", "feat", "feat2")
+    commit(live, {"f.txt": "f2\n"}, "on feat2 only")
+    marker.unlink()
+    assert run_git_aircher(live, "hook", "run").code == 0
+    wait_idle(live)
+    at = _contexts_at(live)
+    assert (at["side"], at["feat"]) == (git(live, "rev-parse", "main").strip(), mine)
+    assert (at["side2"], at["feat2"]) == (git(live, "rev-parse", "side2").strip(), head(live))
+    compared = json.loads(run_git_aircher(live, "compare", "main", "feat", "--json").out)["b"]
+    assert (compared["commit"], [c["subject"] for c in compared["commits"]]) == (
+        mine, ["on feat"])
+    assert worktree_rows(live)[str(live.resolve())][:2] == ("feat2", head(live))
+    assert failures(live) == ""
+
+
 def _rebase_feature_while_held_off(live: Path, sleeper: int, *commands: list[str]) -> list[
         tuple[object, ...]]:
     """`commands` run while a worker is busy elsewhere (`run/active` names a live process: the
