@@ -64,8 +64,10 @@ def _short(sha: str | None) -> str:
 
 def _render(data: dict[str, Any]) -> None:
     a, b = data["a"], data["b"]
+    unrelated = data["merge_base"] is None
+    base = "none (unrelated histories)" if unrelated else _short(data["merge_base"])
     click.echo(f"compare {a['ref']} ({_short(a['commit'])}) with {b['ref']}"
-               f" ({_short(b['commit'])}); merge base {_short(data['merge_base'])}")
+               f" ({_short(b['commit'])}); merge base {base}")
     click.echo("")
 
     def names(items: list[dict[str, Any]], key: str) -> str:
@@ -95,8 +97,9 @@ def _render(data: dict[str, Any]) -> None:
             click.echo("… (more files; --json has the first 500)")
     click.echo("")
     both = data["both_changed"]
-    click.echo("changed on both sides since the merge base (likely conflicts): "
-               + (", ".join(both) if both else "none"))
+    since = "in both histories (no merge base)" if unrelated else "on both sides since the" \
+        " merge base"
+    click.echo(f"changed {since} (likely conflicts): " + (", ".join(both) if both else "none"))
     if data["conflicts"]:
         click.echo("a merge would conflict in: " + ", ".join(data["conflicts"]))
     click.echo("")

@@ -103,9 +103,13 @@ def diff_numstat(root: Path, a: str, b: str) -> list[NumstatEntry]:
     return entries
 
 
-def changed_files(root: Path, base: str, ref: str) -> set[str]:
-    """Paths whose content differs between base and ref (both sides of a rename count)."""
-    out = git(["diff", "--name-only", "-z", "--no-renames", base, ref, "--"], root).stdout
+def changed_files(root: Path, base: str | None, ref: str) -> set[str]:
+    """Paths whose content differs between base and ref (both sides of a rename count).
+    With no base (unrelated histories), against the empty tree: every file of ref."""
+    if base is None:
+        out = git(["ls-tree", "-r", "-z", "--name-only", "--end-of-options", ref], root).stdout
+    else:
+        out = git(["diff", "--name-only", "-z", "--no-renames", base, ref, "--"], root).stdout
     return {name for p in out.split(b"\0") if p and storable(name := _text(p))}
 
 
@@ -117,11 +121,17 @@ def both_changed(root: Path, a: str, b: str, base: str | None = None) -> list[st
     return sorted(changed_files(root, base, a) & changed_files(root, base, b))
 
 
-def merge_conflicts(root: Path, a: str, b: str) -> list[str] | None:
+def merge_conflicts(root: Path, a: str, b: str, *, unrelated: bool = False) -> list[str] | None:
     """Files a merge of a and b would leave conflicted, by `git merge-tree --write-tree`
-    (objects only; no ref, index or work tree moves). None when git cannot tell."""
-    proc = git(["merge-tree", "--write-tree", "--name-only", "--no-messages", "-z", a, b],
-               root, check=False)
+    (objects only; no ref, index or work tree moves). None when git cannot tell.
+
+    `unrelated`: a and b have no merge base; git merges them from the empty tree, as
+    `git merge --allow-unrelated-histories` would (without it git refuses: None).
+    """
+    args = ["merge-tree", "--write-tree", "--name-only", "--no-messages", "-z"]
+    if unrelated:
+        args.append("--allow-unrelated-histories")
+    proc = git([*args, a, b], root, check=False)
     if proc.returncode not in (0, 1):
         return None
     parts = [_text(p) for p in proc.stdout.split(b"\0") if p]

@@ -186,7 +186,7 @@ def _relevant_from_git(root: Path, commit: str, base: str | None,
 
 
 def _fill_side(project: Project, conn: sqlite3.Connection, side: Side, ctx: Context | None,
-               base: str | None, top: int) -> None:
+               base: str | None, other: str, top: int) -> None:
     root = project.repo.root
     if base is not None and base != side.commit:
         # Subjects as the store keeps commit messages: a key committed past the guard is not
@@ -194,6 +194,12 @@ def _fill_side(project: Project, conn: sqlite3.Connection, side: Side, ctx: Cont
         side.commits = [{"sha": c.sha, "subject": redact_text(c.subject)}
                         for c in gc.log(root, [side.commit], [base], limit=top * 2)]
         side.changed_since_base = sorted(gc.changed_files(root, base, side.commit))
+    elif base is None:
+        # Unrelated histories: every commit not on the other side is this side's own, and git
+        # merges them from the empty tree, so each file of the side counts as changed.
+        side.commits = [{"sha": c.sha, "subject": redact_text(c.subject)}
+                        for c in gc.log(root, [side.commit], [other], limit=top * 2)]
+        side.changed_since_base = sorted(gc.changed_files(root, None, side.commit))
     if ctx is not None:
         ids = family(conn, ctx)
         side.conversations = [
@@ -246,10 +252,11 @@ def compare(project: Project, a: str, b: str, *, top: int = 10,
     side_b = Side(b, tb.ref, tb.commit, tb.context.id if tb.context else None,
                   tb.context.name if tb.context else None)
     with project.db("knowledge").read() as conn:
-        _fill_side(project, conn, side_a, ta.context, base, top)
-        _fill_side(project, conn, side_b, tb.context, base, top)
+        _fill_side(project, conn, side_a, ta.context, base, tb.commit, top)
+        _fill_side(project, conn, side_b, tb.context, base, ta.commit, top)
     both = sorted(set(side_a.changed_since_base) & set(side_b.changed_since_base))
-    conflicts = gc.merge_conflicts(root, ta.commit, tb.commit) if both else []
+    conflicts = gc.merge_conflicts(root, ta.commit, tb.commit, unrelated=base is None) \
+        if both else []
     overlap = sorted({f["path"] for f in side_a.relevant_files}
                      & {f["path"] for f in side_b.relevant_files})
     return Comparison(side_a, side_b, base, a_ahead, b_ahead, diff[:max_files], totals,

@@ -45,3 +45,37 @@ def test_files_from_changes_are_files_the_side_has(project: Project, aircher: ob
     data = json.loads(run(root, "compare", "--json", "main", "topic").out)
     assert data["b"]["relevant_source"] == "changes"
     assert [f["path"] for f in data["b"]["relevant_files"]] == ["b.txt"]
+
+
+def test_unrelated_histories_have_every_commit_their_own(
+        project: Project, aircher: object) -> None:
+    """With no merge base (an orphan branch with its own root commit) compare said each side
+    was 1 commit ahead but listed no commits, nothing changed and `conflicts: []`, where
+    `git merge-tree --allow-unrelated-histories` reports an add/add conflict (QA round 20b: 05)."""
+    run = aircher  # type: ignore[assignment]
+    root = project.repo.root
+    (root / "m1.py").write_text("def f1(): return 1\n")
+    (root / "only_main.py").write_text("x = 1\n")
+    git(root, "add", ".")
+    git(root, "commit", "-qm", "main root")
+    git(root, "switch", "-q", "--orphan", "other")
+    (root / "m1.py").write_text("def f1(): return 9\n")
+    git(root, "add", "m1.py")
+    git(root, "commit", "-qm", "other root")
+    git(root, "switch", "-q", "main")
+    out = run(root, "compare", "--json", "main", "other")
+    assert out.code == 0, out.err
+    data = json.loads(out.out)
+    assert data["merge_base"] is None
+    assert (data["a_ahead"], data["b_ahead"]) == (2, 1)
+    assert [c["subject"] for c in data["a"]["commits"]] == ["main root", "initial"]
+    assert [c["subject"] for c in data["b"]["commits"]] == ["other root"]
+    assert data["a"]["changed_since_base"] == ["README.md", "m1.py", "only_main.py",
+                                               "src/app.py"]
+    assert data["b"]["changed_since_base"] == ["m1.py"]
+    assert data["both_changed"] == ["m1.py"]
+    assert data["conflicts"] == ["m1.py"]
+    table = run(root, "compare", "main", "other")
+    assert table.code == 0, table.err
+    assert "merge base none (unrelated histories)" in table.out
+    assert "a merge would conflict in: m1.py" in table.out
