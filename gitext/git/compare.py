@@ -31,9 +31,16 @@ def resolve_commit(root: Path, name: str) -> str | None:
     return out if proc.returncode == 0 and out else None
 
 
+def resolve_branch(root: Path, branch: str) -> str | None:
+    """The commit of local branch `branch` (as the store names it), never a tag or remote of
+    that name, which a bare name would prefer (git's ambiguity order); None when it is gone."""
+    return resolve_commit(root, f"refs/heads/{raw_branch(root, branch)}")
+
+
 def local_branches(root: Path) -> dict[str, str]:
     """Every local branch: short name -> commit id."""
-    out = _text(git(["for-each-ref", "--format=%(refname:short)%00%(objectname)",
+    # lstrip=2, not short: a branch with a tag of the same name is "heads/x" in short form.
+    out = _text(git(["for-each-ref", "--format=%(refname:lstrip=2)%00%(objectname)",
                      "refs/heads/"], root).stdout)
     branches = {}
     for line in out.splitlines():
@@ -46,7 +53,8 @@ def local_branches(root: Path) -> dict[str, str]:
 def raw_branch(root: Path, name: str) -> str:
     """The branch git knows by `name` as given (bytes that are not UTF-8 kept as surrogates),
     or the one branch the store shows that way (`readable`), which is what `list` printed."""
-    out = _text(git(["for-each-ref", "--format=%(refname:short)", "refs/heads/"], root).stdout)
+    out = _text(git(["for-each-ref", "--format=%(refname:lstrip=2)", "refs/heads/"],
+                    root).stdout)
     raws = [raw for raw in out.splitlines() if raw]
     if name in raws:
         return name

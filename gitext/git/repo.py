@@ -197,8 +197,10 @@ class Head:
 
 
 def read_head(root: Path) -> Head:
-    proc = git(["symbolic-ref", "-q", "--short", "HEAD"], root, check=False)
-    branch = proc.stdout.decode("utf-8", "replace").strip() or None  # as names.readable
+    # Not `--short`: with a tag of the same name git shortens the branch to "heads/x".
+    proc = git(["symbolic-ref", "-q", "HEAD"], root, check=False)
+    ref = proc.stdout.decode("utf-8", "replace").strip()  # as names.readable
+    branch = ref.removeprefix("refs/heads/") or None
     proc = git(["rev-parse", "-q", "--verify", "HEAD^{commit}"], root, check=False)
     commit = proc.stdout.decode().strip() or None
     return Head(commit, branch)

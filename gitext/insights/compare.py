@@ -74,14 +74,18 @@ class _Target:
     context: Context | None
 
 
-def _worktree_branch(root: Path, name: str) -> str | None:
+def _at_worktree(root: Path, name: str) -> tuple[str, str | None] | None:
+    """(branch or detached commit, its commit) of the worktree at path `name`."""
     try:
         wanted = Path(name).resolve()
     except (OSError, ValueError):
         return None
     for wt in list_worktrees(root):
         if wt.path == wanted:
-            return wt.branch or wt.head
+            if wt.branch:
+                return wt.branch, gc.resolve_branch(root, wt.branch)
+            if wt.head:
+                return wt.head, gc.resolve_commit(root, wt.head)
     return None
 
 
@@ -92,17 +96,20 @@ def _target(project: Project, conn: sqlite3.Connection, name: str) -> _Target:
     if ctx is not None and ctx.context_type in ("worktree", "session"):
         branch_ctx = branch_of(conn, ctx) or ctx
         ref = branch_ctx.git_branch or branch_ctx.git_commit or ""
-        commit = gc.resolve_commit(root, ref) if ref else None
+        # The branch itself: a tag of the same name would win a bare `rev-parse`.
+        commit = (gc.resolve_branch(root, ref) if branch_ctx.git_branch
+                  else gc.resolve_commit(root, ref) if ref else None)
         if commit is None and branch_ctx.git_commit:
             commit = gc.resolve_commit(root, branch_ctx.git_commit)
         if commit is not None:
             return _Target(name, ref, commit, branch_ctx)
-    commit = gc.resolve_commit(root, name)
+    # A local branch before git's order, which prefers a tag of the same name.
+    commit = gc.resolve_branch(root, name) or gc.resolve_commit(root, name)
     ref = name
     if commit is None:
-        branch = _worktree_branch(root, name) if "/" in name or name.startswith(".") else None
-        if branch:
-            ref, commit = branch, gc.resolve_commit(root, branch)
+        at = _at_worktree(root, name) if "/" in name or name.startswith(".") else None
+        if at is not None:
+            ref, commit = at
     if commit is None:
         unborn = _unborn_branch(root, ref, branch_ctx)
         if unborn is not None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 
 from gitext.project import Project
+from gitext.records import current_context
 from tests.conftest import git
 
 
@@ -79,3 +80,33 @@ def test_unrelated_histories_have_every_commit_their_own(
     assert table.code == 0, table.err
     assert "merge base none (unrelated histories)" in table.out
     assert "a merge would conflict in: m1.py" in table.out
+
+
+def test_branch_context_is_its_branch_not_a_tag_of_its_name(
+        project: Project, aircher: object) -> None:
+    """With a branch and a tag both named `feat`, compare found the branch's context but
+    resolved it with `git rev-parse feat`, which prefers the tag: the branch's own commit and
+    diff were gone from the comparison (QA round 20b: 06)."""
+    run = aircher  # type: ignore[assignment]
+    root = project.repo.root
+    git(root, "tag", "feat")
+    git(root, "switch", "-qc", "feat")
+    (root / "a.py").write_text("y = 2\n")
+    git(root, "add", "a.py")
+    git(root, "commit", "-qm", "feat work")
+    branch = git(root, "rev-parse", "refs/heads/feat").strip()
+    assert current_context(project).name == "feat"
+    git(root, "switch", "-q", "main")
+    data = json.loads(run(root, "compare", "--json", "main", "feat").out)
+    assert data["b"]["context_name"] == "feat"
+    assert (data["b"]["commit"], data["b_ahead"]) == (branch, 1)
+    assert [d["path"] for d in data["diff"]] == ["a.py"]
+    # A branch the store has no context for yet is the branch as well.
+    git(root, "branch", "plain", branch)
+    git(root, "tag", "plain", "main")
+    plain = json.loads(run(root, "compare", "--json", "main", "plain").out)
+    assert (plain["b"]["commit"], plain["b_ahead"]) == (branch, 1)
+    # A linked worktree's path names its branch too, not the tag.
+    git(root, "worktree", "add", "-q", str(root.parent / "w"), "feat")
+    by_path = json.loads(run(root, "compare", "--json", "main", str(root.parent / "w")).out)
+    assert by_path["b"]["commit"] == branch
