@@ -258,12 +258,24 @@ def forget_gone_worktrees(project: Project, live: list[Worktree]) -> None:
     gone = [p for p in known if p not in keep and not (Path(p) / ".git").exists()]
     if not gone:
         return
+    from gitext.records.docs_analysis import is_doc_path, refresh_docs
+
     proj = project_ctx(project)
+    held: set[str] = set()
     with db.write() as conn:
         for path in gone:
-            apply_view(db, conn, proj.id, Path(path), [], worktree_paths(conn, Path(path)))
+            paths = worktree_paths(conn, Path(path))
+            held |= paths
+            apply_view(db, conn, proj.id, Path(path), [], paths)
             conn.execute("DELETE FROM sync_state WHERE worktree_path = ?", (path,))
             conn.execute("DELETE FROM analysis_pending WHERE worktree_path = ?", (path,))
+        # What no live worktree has: as for a `git rm`, its documentation rows go too (the
+        # worker's analysis, which drops them for a removed file, never sees these).
+        orphaned = [p for p in held if is_doc_path(p) and conn.execute(
+            "SELECT 1 FROM worktree_files w JOIN files f ON f.id = w.file_id"
+            " WHERE f.path = ? LIMIT 1", (p,)).fetchone() is None]
+    if orphaned:
+        refresh_docs(project, [], removed=orphaned)
     for path in gone:  # its small state files in run/
         for kind, suffix in (("indexed", ""), ("local-removed", ".json")):
             project.layout.run_file(kind, Path(path), suffix).unlink(missing_ok=True)

@@ -204,3 +204,30 @@ def test_hook_environment_variables_do_not_mislead(live: Path, tmp_path: Path) -
     paths = {r[0] for r in query(live, "file_index", "SELECT path FROM files")}
     assert "mine.txt" in paths and "other.txt" not in paths
     assert sha in {r[4] for r in changes(live)}
+
+
+def test_a_removed_worktrees_own_docs_leave_the_docs_list(live: Path, tmp_path: Path) -> None:
+    """A Markdown file only a removed worktree had stayed in `knowledge docs list` after
+    `git worktree remove` and `git branch -D`: the stale-worktree path dropped its file view
+    but not its documentation rows (QA round 20b: 07)."""
+    wt = tmp_path / "w"
+    git(live, "worktree", "add", "-q", "-b", "wb", str(wt))
+    commit(wt, {"side.md": "# Side doc\n\nOnly on wb.\n", "both.md": "# Both\n\nShared.\n"},
+           "docs on wb")
+    commit(live, {"both.md": "# Both\n\nShared.\n"}, "both has it")
+    assert run_git_aircher(wt, "sync").code == 0
+    wait_idle(live)
+
+    def listed() -> set[str]:
+        out = run_git_aircher(live, "knowledge", "docs", "list", "--json")
+        assert out.code == 0, out.err
+        return {d["path"] for d in json.loads(out.out)}
+
+    assert {"side.md", "both.md"} <= listed()
+    git(live, "worktree", "remove", str(wt))
+    git(live, "branch", "-D", "wb")
+    assert run_git_aircher(live, "sync").code == 0
+    wait_idle(live)
+    docs = listed()
+    assert "side.md" not in docs
+    assert "both.md" in docs  # the main worktree still has it
