@@ -6,7 +6,15 @@ from __future__ import annotations
 import click
 
 from gitext.cli.app import App
-from gitext.cli.output import Limit, cut, emit_json, json_option, limit_option, table
+from gitext.cli.output import (
+    Limit,
+    cut,
+    emit_json,
+    json_option,
+    limit_option,
+    shown_path,
+    table,
+)
 
 
 @click.group()
@@ -159,8 +167,9 @@ def docs_list(app: App, as_json: bool) -> None:
         emit_json(rows)
         return
     table(["path", "type", "sections", "refs", "title", "purpose"],
-          [(r["path"], r["doc_type"], len(r["sections"] or []), len(r["cross_refs"] or []),
-            (r["title"] or "")[:30], (r["purpose"] or "")[:50]) for r in rows])
+          [(shown_path(r["path"]), r["doc_type"], len(r["sections"] or []),
+            len(r["cross_refs"] or []), (r["title"] or "")[:30], (r["purpose"] or "")[:50])
+           for r in rows])
 
 
 @docs.command("refresh")
@@ -312,8 +321,8 @@ def feedback_list(app: App, file_path: str | None, limit: Limit, as_json: bool) 
         emit_json(rows)
         return
     table(["path", "useful", "scored", "source", "recorded"],
-          [(r["file_path"], r["actual_usefulness"], r["relevance_score"], r["feedback_source"],
-            r["recorded_at"]) for r in rows])
+          [(shown_path(r["file_path"]), r["actual_usefulness"], r["relevance_score"],
+            r["feedback_source"], r["recorded_at"]) for r in rows])
 
 
 @feedback.command("record")

@@ -47,6 +47,12 @@ def printable(text: str, *, lines: bool = False) -> str:
     return _CONTROL.sub(_escape, text.replace("\n", " "))
 
 
+def shown_path(path: str) -> str:
+    """A file path in a table cell: every control character escaped, a newline as `\\n` too
+    (`printable` makes it a space, which would show `new<LF>line.py` as `new line.py`)."""
+    return _CONTROL.sub(_escape, path)
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     cells = [[_cell(v) for v in row] for row in rows]
     widths = [len(h) for h in headers]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from gitext.cli.app import App
-from gitext.cli.output import emit_json, json_option, table
+from gitext.cli.output import emit_json, json_option, shown_path, table
 
 
 @click.command()
@@ -34,7 +34,7 @@ def search(app: App, top: int, mode: str, as_json: bool, query: tuple[str, ...])
         click.echo("no match")
         return
     table(["score", "path", "lines", "preview"],
-          [(h.score, h.path, f"{h.line_start}-{h.line_end}", _first_line(h.preview))
+          [(h.score, shown_path(h.path), f"{h.line_start}-{h.line_end}", _first_line(h.preview))
            for h in hits])
 
 
@@ -71,8 +71,9 @@ def relevant(app: App, top: int, task: str | None, context: str | None, as_json:
         click.echo("no files indexed yet (run `git aircher index`)")
         return
     table(["score", "path", "frequency", "recency", "dependency", "feedback"],
-          [(f.score, f.path, f.components["frequency_score"], f.components["recency_score"],
-            f.components["dependency_score"], f.components["success_correlation"])
+          [(f.score, shown_path(f.path), f.components["frequency_score"],
+            f.components["recency_score"], f.components["dependency_score"],
+            f.components["success_correlation"])
            for f in files])
 
 

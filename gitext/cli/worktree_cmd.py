@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from gitext.cli.app import App
-from gitext.cli.output import emit_json, json_option, table
+from gitext.cli.output import emit_json, json_option, shown_path, table
 
 
 @click.group()
@@ -90,28 +90,30 @@ def _render(data: dict[str, Any]) -> None:
     click.echo(f"files that differ: {totals['files']} (+{totals['added']} -{totals['deleted']})")
     if data["diff"]:
         table(["path", "+", "-"],
-              [((f"{d['old_path']} -> " if d["old_path"] else "") + d["path"],
+              [((f"{shown_path(d['old_path'])} -> " if d["old_path"] else "")
+                + shown_path(d["path"]),
                 "bin" if d["binary"] else d["added"], "bin" if d["binary"] else d["deleted"])
                for d in data["diff"]])
         if data["diff_truncated"]:
             click.echo("… (more files; --json has the first 500)")
     click.echo("")
-    both = data["both_changed"]
+
+    def paths(items: list[str]) -> str:
+        return ", ".join(map(shown_path, items)) if items else "none"
+
     since = "in both histories (no merge base)" if unrelated else "on both sides since the" \
         " merge base"
-    click.echo(f"changed {since} (likely conflicts): " + (", ".join(both) if both else "none"))
+    click.echo(f"changed {since} (likely conflicts): " + paths(data["both_changed"]))
     if data["conflicts"]:
-        click.echo("a merge would conflict in: " + ", ".join(data["conflicts"]))
+        click.echo("a merge would conflict in: " + paths(data["conflicts"]))
     click.echo("")
     rows = []
-    for i in range(max(len(a["relevant_files"]), len(b["relevant_files"]))):
-        left = a["relevant_files"][i]["path"] if i < len(a["relevant_files"]) else ""
-        right = b["relevant_files"][i]["path"] if i < len(b["relevant_files"]) else ""
-        rows.append((i + 1, left, right))
+    tops = [[shown_path(f["path"]) for f in side["relevant_files"]] for side in (a, b)]
+    for i in range(max(len(tops[0]), len(tops[1]))):
+        rows.append((i + 1, *(top[i] if i < len(top) else "" for top in tops)))
     if rows:
         table(["top files", a["name"], b["name"]], rows)
-    overlap = data["relevant_overlap"]
-    click.echo("relevant to both: " + (", ".join(overlap) if overlap else "none"))
+    click.echo("relevant to both: " + paths(data["relevant_overlap"]))
 
 
 def _compare(app: App, a: str, b: str, top: int, as_json: bool) -> None:
