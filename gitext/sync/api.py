@@ -16,6 +16,7 @@ from gitext.sync.engine import (
     read_deferred,
     sync_worktree,
     touch_worktree,
+    view_new_worktrees,
 )
 from gitext.sync.journal import failed, requeue_failed
 from gitext.sync.local import LocalScan
@@ -68,6 +69,7 @@ def catch_up(project: Project, *, full: bool = False, workdir: bool = False,
         with project.db("knowledge").write() as conn:
             reconcile(conn, proj.id, live, project.config.seconds("storage.sync.inactive_after"))
         forget_gone_worktrees(project, live)
+        view_new_worktrees(project, live)
     extra = {"retried": retried, "still_failed": len(failed(project.layout.journal))}
     return CatchUp(events, result, extra if retried else {})
 

@@ -19,7 +19,7 @@ from gitext.contexts import (
     project_context,
     write_context_file,
 )
-from gitext.errors import UsageError
+from gitext.errors import AircherError, UsageError
 from gitext.git.history import (
     Change,
     CommitMeta,
@@ -29,6 +29,7 @@ from gitext.git.history import (
     shallow_boundary,
     tree_changes,
 )
+from gitext.git.names import unusable_path
 from gitext.git.objects import is_partial
 from gitext.git.repo import Head, Worktree, discover, read_head
 from gitext.project import Project
@@ -279,6 +280,26 @@ def forget_gone_worktrees(project: Project, live: list[Worktree]) -> None:
     for path in gone:  # its small state files in run/
         for kind, suffix in (("indexed", ""), ("local-removed", ".json")):
             project.layout.run_file(kind, Path(path), suffix).unlink(missing_ok=True)
+
+
+def view_new_worktrees(project: Project, live: list[Worktree]) -> None:
+    """Build the view of a worktree git lists and the store has none for. `git worktree add`
+    runs post-checkout there, whose record builds it; `git worktree move` (or a folder moved
+    and `git worktree repair`) runs no hook, so the new path stayed empty (doctor:
+    index_behind_git, its files 'deleted') until a command ran inside it. A sync from git, as
+    that record's: whichever of the two comes first, the other finds nothing left to do."""
+    with project.db("file_index").read() as conn:
+        known = {r[0] for r in conn.execute("SELECT worktree_path FROM sync_state")}
+    for wt in live:
+        root = wt.path.resolve()
+        if wt.bare or wt.prunable or str(root) in known or unusable_path(str(root)):
+            continue
+        if not (root / ".git").exists():  # a locked worktree whose folder is away
+            continue
+        try:
+            sync_worktree(project, root)
+        except AircherError:
+            continue  # removed meanwhile: the next event's reconcile forgets it
 
 
 def _mark_dirty(db: Database, conn: sqlite3.Connection, project_id: str, paths: list[str]) -> None:

@@ -25,6 +25,7 @@ from gitext.sync.engine import (
     sync_worktree,
     touch_worktree,
     transfer_knowledge,
+    view_new_worktrees,
 )
 from gitext.sync.journal import Event, rebase_dir
 from gitext.worktrees import reconcile
@@ -200,6 +201,7 @@ def reconcile_worktrees(project: Project, root: Path) -> None:
             recorded.append(wt)
         reconcile(conn, proj.id, recorded, project.config.seconds("storage.sync.inactive_after"))
     forget_gone_worktrees(project, live)
+    view_new_worktrees(project, live)
 
 
 def worktree_gone(project: Project, root: Path) -> bool:

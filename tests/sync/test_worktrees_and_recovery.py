@@ -231,3 +231,31 @@ def test_a_removed_worktrees_own_docs_leave_the_docs_list(live: Path, tmp_path: 
     docs = listed()
     assert "side.md" not in docs
     assert "both.md" in docs  # the main worktree still has it
+
+
+def test_a_moved_worktree_gets_its_view_at_the_next_event(live: Path, tmp_path: Path) -> None:
+    """After `git worktree move` (no hook runs) the store listed the new path as active but
+    never built its view: doctor failed with index_behind_git and the worktree's own files
+    were 'deleted' until a command ran inside it (QA round 20b: 08)."""
+    w, w2, w3 = tmp_path / "w", tmp_path / "w2", tmp_path / "w3"
+    git(live, "worktree", "add", "-q", "-b", "wb", str(w))
+    commit(w, {"onlyw.py": "only_w = 1\n"}, "w")
+    wait_idle(live)
+
+    def held(path: Path) -> list[tuple[object, ...]]:
+        return query(live, "file_index", "SELECT f.path, w.git_status FROM worktree_files w"
+                     " JOIN files f ON f.id = w.file_id WHERE w.worktree_path = ?"
+                     " AND f.path = 'onlyw.py'", str(path.resolve()))
+
+    assert held(w) == [("onlyw.py", "clean")]
+    git(live, "worktree", "move", str(w), str(w2))
+    commit(live, {"b.txt": "b\n"}, "b")  # an event in another worktree finds the move
+    wait_idle(live)
+    assert held(w2) == [("onlyw.py", "clean")]
+    assert query(live, "file_index", "SELECT git_status FROM files WHERE path = 'onlyw.py'") \
+        == [("clean",)]
+    git(live, "worktree", "move", str(w2), str(w3))
+    assert run_git_aircher(live, "sync").code == 0  # and so does a catch-up
+    assert held(w3) == [("onlyw.py", "clean")]
+    doctor = run_git_aircher(live, "doctor")
+    assert doctor.code == 0, doctor.out + doctor.err
