@@ -144,7 +144,8 @@ def _ids(conn: sqlite3.Connection, table: str, ids: Sequence[str]) -> set[str]:
     )}
 
 
-def _delete(conn: sqlite3.Connection, ids: Sequence[str]) -> None:
+def delete_rows(conn: sqlite3.Connection, ids: Sequence[str]) -> None:
+    """Every row of these conversations, in either database."""
     for table in reversed(TABLES):  # children first: no reliance on foreign_keys being on
         conn.execute(
             f"DELETE FROM {table} WHERE {_OWNER[table].format(ids=slots(len(ids)))}", list(ids)
@@ -189,7 +190,7 @@ def _move(project: Project, ids: list[str], result: ArchiveResult) -> None:
             if not batch:
                 continue
             with archive.write() as aconn:
-                _delete(aconn, batch)
+                delete_rows(aconn, batch)
                 for table in TABLES:
                     cols, rows = copied[table]
                     _ensure_columns(aconn, table, cols)
@@ -212,7 +213,7 @@ def _move(project: Project, ids: list[str], result: ArchiveResult) -> None:
                 now = _fingerprint(conn, batch)
                 gone = [cid for cid in batch if now.get(cid) == before[cid]]
                 if gone:
-                    _delete(conn, gone)
+                    delete_rows(conn, gone)
             # Only a conversation still live may lose its archive copy. One gone from
             # conversations.db meanwhile was taken by another process (an archiving run of a
             # version without the lock, a `delete_conversation`): the archive copy may be the
@@ -220,7 +221,7 @@ def _move(project: Project, ids: list[str], result: ArchiveResult) -> None:
             changed = [cid for cid in batch if cid in now and cid not in gone]
             if changed:
                 with archive.write() as aconn:
-                    _delete(aconn, changed)
+                    delete_rows(aconn, changed)
             result.archived += len(gone)
             result.kept_changed += len(changed)
             result.gone_meanwhile += len(batch) - len(gone) - len(changed)
@@ -270,7 +271,7 @@ def restore_archived(
                         hint=f"`git aircher conversation restore {conversation_id} --replace`"
                         " puts the archived copy in its place",
                     )
-                _delete(conn, ids)
+                delete_rows(conn, ids)
             for table in TABLES:
                 cols, rows = copied[table]
                 live_cols = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
@@ -281,7 +282,7 @@ def restore_archived(
                 (clock.now(), conversation_id),
             )
         with archive.write() as aconn:
-            _delete(aconn, ids)
+            delete_rows(aconn, ids)
     return conversation_id
 
 
@@ -323,7 +324,7 @@ def write_archived(
     given per table (column names, rows) inserted: how an import puts archived ones back."""
     with open_archive(project) as archive, archive.write() as aconn:
         if drop:
-            _delete(aconn, list(drop))
+            delete_rows(aconn, list(drop))
         for table in TABLES:
             cols, rows = tables.get(table, ([], []))
             if rows:

@@ -87,7 +87,7 @@ def repair(
             report.actions.append(RepairAction("b" if what != "reindex" else "c", name, what))
             continue
         if what == "restore":
-            _restore_missing(project, name, report)
+            _restore_missing(project, name, report, per_db)
         elif what == "reindex":
             _reindex(project, name, report)
         else:
@@ -118,10 +118,13 @@ def repair(
     return report
 
 
-def _restore_missing(project: Project, name: str, report: RepairReport) -> None:
+def _restore_missing(
+    project: Project, name: str, report: RepairReport, per_db: dict[str, str]
+) -> None:
     from gitext.errors import AircherError
     from gitext.lifecycle.backup import ok_when_made
-    from gitext.lifecycle.restore import restore_backup
+    from gitext.lifecycle.dbfiles import ARCHIVE_DB
+    from gitext.lifecycle.restore import restore_backup, settle_restored_conversations
 
     for backup in ok_when_made(project, name):
         # restore_backup verifies the copy before it takes its place; one that fails (changed
@@ -131,9 +134,23 @@ def _restore_missing(project: Project, name: str, report: RepairReport) -> None:
         except AircherError:
             continue
         report.actions.append(RepairAction("b", name, "restored", f"from backup {backup.id}"))
+        other = {"conversations": ARCHIVE_DB, ARCHIVE_DB: "conversations"}.get(name)
+        if other is not None and other not in per_db:
+            # The other one, not restored, holds the current copy of a conversation in both:
+            # archived or brought back since the backup (QA round 21a: 03).
+            settled = settle_restored_conversations(project, name)
+            if settled:
+                report.actions.append(RepairAction(
+                    "b", name, "settled",
+                    f"{settled} conversation(s) {_moved_since(name)} since the backup: the"
+                    f" backup's copy dropped"))
         return
     _ = project.db(name).writer  # opening creates it with the current schema
     report.actions.append(RepairAction("b", name, "created empty", "no backup holds it"))
+
+
+def _moved_since(restored: str) -> str:
+    return "archived" if restored == "conversations" else "brought back from the archive"
 
 
 def _reindex(project: Project, name: str, report: RepairReport) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import os
 import shutil
 import sqlite3
 import tempfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -185,6 +187,49 @@ def restore_backup(
     restored_files = _restore_attachments(info, project.layout.attachments)
     return RestoreResult(info.id, [c.name for c in wanted], str(aside), replaced, restored_files,
                          [ARCHIVE_DB] if dropped else [])
+
+
+def settle_restored_conversations(project: Project, restored: str) -> int:
+    """After one of conversations.db / the archive alone came back from a backup: each
+    conversation the other one (not restored) also holds is deleted from the restored one, in
+    one transaction; how many. The database not restored is the current one: the backup
+    predates the archiving run that moved a conversation, or the `conversation restore` that
+    brought one back, and kept, both copies were there, archived and live (QA round 21a: 03).
+    """
+    from gitext.lifecycle.archive import delete_rows, open_archive
+
+    other = "conversations" if restored == ARCHIVE_DB else ARCHIVE_DB
+    if not (project.layout.db(restored).exists() and project.layout.db(other).exists()):
+        return 0
+
+    @contextlib.contextmanager
+    def writer(name: str) -> Iterator[sqlite3.Connection]:
+        if name == ARCHIVE_DB:
+            with open_archive(project) as db, db.write() as conn:
+                yield conn
+        else:
+            with project.db(name).write() as conn:
+                yield conn
+
+    @contextlib.contextmanager
+    def reader(name: str) -> Iterator[sqlite3.Connection]:
+        if name == ARCHIVE_DB:
+            with open_archive(project) as db, db.read() as conn:
+                yield conn
+        else:
+            with project.db(name).read() as conn:
+                yield conn
+
+    with reader(other) as conn:
+        current = {str(r[0]) for r in conn.execute("SELECT id FROM conversations")}
+    if not current:
+        return 0
+    with writer(restored) as conn:
+        both = sorted(str(r[0]) for r in conn.execute("SELECT id FROM conversations")
+                      if str(r[0]) in current)
+        for start in range(0, len(both), 500):  # within SQLite's parameter limit
+            delete_rows(conn, both[start:start + 500])
+    return len(both)
 
 
 def _restore_attachments(info: BackupInfo, dest: Path) -> int:

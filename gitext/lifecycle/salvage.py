@@ -26,6 +26,7 @@ from typing import Any
 
 from gitext.lifecycle.backup import BackupInfo, list_backups
 from gitext.lifecycle.dbfiles import (
+    ARCHIVE_DB,
     TableInfo,
     base_tables,
     has_magic,
@@ -262,6 +263,8 @@ def salvage_database(project: Project, name: str, *, use_backup: bool = True) ->
             fresh.execute("COMMIT")
             if name == "conversations":
                 _leave_archived(project, fresh, _conversation_ids(damaged))
+            elif name == ARCHIVE_DB:
+                _leave_live(project, fresh, _conversation_ids(damaged))
         finally:
             fresh.close()
             for conn in (damaged, backup_conn):
@@ -302,6 +305,27 @@ def _leave_archived(project: Project, fresh: sqlite3.Connection, in_damaged: set
         batch = stale[start:start + 500]
         fresh.execute(f"DELETE FROM conversations WHERE id IN ({', '.join('?' * len(batch))})",
                       batch)
+
+
+def _leave_live(project: Project, fresh: sqlite3.Connection, in_damaged: set[str]) -> None:
+    """The other way round: conversations brought back live (`conversation restore`) since the
+    backup stay live only; the backup's archived copy, merged into the archive, is dropped, as
+    a restored archive's is (QA round 21a: 03). One the damaged archive still held was in both
+    places already and is left as it was."""
+    from gitext.lifecycle.archive import delete_rows
+
+    if not project.layout.db("conversations").exists():
+        return
+    with project.db("conversations").read() as conn:
+        live = {str(r[0]) for r in conn.execute("SELECT id FROM conversations")}
+    stale = sorted({str(r[0]) for r in fresh.execute("SELECT id FROM conversations")}
+                   & live - in_damaged)
+    if not stale:
+        return
+    fresh.execute("BEGIN")
+    for start in range(0, len(stale), 500):
+        delete_rows(fresh, stale[start:start + 500])
+    fresh.execute("COMMIT")
 
 
 def _backup_source(

@@ -351,3 +351,69 @@ def test_a_file_cut_short_gives_back_the_rows_it_still_holds(project: Project) -
     messages = next(t for t in salvaged["tables"] if t["table"] == "messages")
     assert messages["from_damaged"] >= 250, messages  # of 305; a backup alone gives 5
     assert counts(project.layout.db("conversations"))["messages"] >= 250
+
+
+def _live_ids(project: Project) -> set[str]:
+    import sqlite3
+
+    with sqlite3.connect(project.layout.db("conversations")) as conn:
+        return {r[0] for r in conn.execute("SELECT id FROM conversations")}
+
+
+def test_a_lost_conversations_db_restored_by_repair_keeps_what_was_archived_since(
+    project: Project, aircher: Any,
+) -> None:
+    """Repair restored a lost conversations.db from a backup made before the last archiving
+    run: the conversations archived since came back live while they stayed archived, and
+    repair called its own result still wrong (doctor: archived_and_live), then a second repair
+    had nothing to do. The archive, not restored, holds the current copy: the restored
+    database's copy goes. (QA round 21a: 03)"""
+    from gitext.lifecycle.archive import archive_conversations, archived_ids
+
+    t0 = 1_800_000_000.0
+    clock.set_now(t0)
+    old = add_conversations(project, 2, when=clock.to_ts(t0 - 400 * 86400), text="old talk")
+    kept = add_conversations(project, 1, when=clock.to_ts(t0 - 3600), text="new talk")
+    create_backup(project)
+    assert archive_conversations(project).archived == 2
+    settle(project)
+    project.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(project.layout.db("conversations")) + suffix).unlink(missing_ok=True)
+    res = aircher(project.repo.root, "repair")
+    assert res.code == 0, res.out + res.err
+    project.close()
+    assert _live_ids(project) == set(kept)
+    assert archived_ids(project) == set(old)
+    project.close()
+    with __import__("sqlite3").connect(project.layout.db("conversations")) as conn:
+        assert conn.execute("SELECT count(*) FROM messages WHERE conversation_id IN (?, ?)",
+                            old).fetchone()[0] == 0
+    assert "archived_and_live" not in aircher(project.repo.root, "doctor").out
+
+
+def test_a_damaged_archive_rebuilt_by_repair_keeps_what_was_brought_back_since(
+    project: Project, aircher: Any,
+) -> None:
+    """The other way round: a conversations_archive.db cut short (a lost one is no finding: a
+    store need not have an archive), so rebuilt by repair from a backup that still held a
+    conversation `conversation restore` has brought back live since; the live copy is the
+    current one, so the backup's archived copy goes. (QA round 21a: 03)"""
+    from gitext.lifecycle.archive import archive_conversations, archived_ids, restore_archived
+
+    t0 = 1_800_000_000.0
+    clock.set_now(t0)
+    old = add_conversations(project, 2, when=clock.to_ts(t0 - 400 * 86400), text="old talk")
+    assert archive_conversations(project).archived == 2
+    create_backup(project)
+    assert restore_archived(project, old[0]) == old[0]
+    settle(project)
+    project.close()
+    with project.layout.db("conversations_archive").open("r+b") as fh:
+        fh.truncate(50)
+    res = aircher(project.repo.root, "repair")
+    assert res.code == 0, res.out + res.err
+    project.close()
+    assert archived_ids(project) == {old[1]}
+    assert _live_ids(project) == {old[0]}
+    assert "archived_and_live" not in aircher(project.repo.root, "doctor").out
