@@ -257,7 +257,6 @@ def test_an_upgrade_mends_what_an_older_import_stored_null(
     from gitext.lifecycle.archive import open_archive
     from gitext.lifecycle.dbfiles import ARCHIVE_DB
     from gitext.records import current_context
-    from gitext.store.migrate import latest_version
     from gitext.worktrees import worktree_id
 
     monkeypatch.setenv("AIRCHER_SKIP", "1")
@@ -287,7 +286,7 @@ def test_an_upgrade_mends_what_an_older_import_stored_null(
             ("m-3", timed, "third", "2030-01-01 10:05:00", 3)])
         raw.execute("INSERT INTO compaction_history (id, conversation_id, trigger_type,"
                     " performed_at) VALUES ('h-1', ?, 'manual', NULL)", (timed,))
-        raw.execute(f"PRAGMA user_version = {latest_version('conversations') - 1}")
+        raw.execute("PRAGMA user_version = 3")  # before 004, which this test is about
     raw.close()
     raw = sqlite3.connect(archive_db)
     with raw:
@@ -296,7 +295,7 @@ def test_an_upgrade_mends_what_an_older_import_stored_null(
         raw.execute(conv_sql.format(extra=", archived_at", marks=", '2030-02-01 00:00:00'"),
                     (archived, "archived by the old import", *place))
         raw.execute(msg_sql.format(extra="", marks=""), ("m-arch", archived, "old", None))
-        raw.execute(f"PRAGMA user_version = {latest_version(ARCHIVE_DB) - 1}")
+        raw.execute("PRAGMA user_version = 1")  # before 002
     raw.close()
 
     run = aircher  # type: ignore[assignment]
@@ -456,3 +455,78 @@ def test_an_import_refuses_a_timestamp_with_more_than_its_form(project: Project,
     assert count(project, "conversations", "conversations") == 0
     assert import_jsonl(project, data(good, "2020-01-01 00:00:00.123"),
                         adopt=True).messages == 1
+
+
+def test_an_upgrade_mends_the_times_an_older_import_stored_as_they_came(
+        repo: Path, aircher: object, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Before ecbcd36 an import checked a timestamp's first 19 characters only, and stored
+    '2020-01-01 00:00:00+09:00', '…Z', 'T' separators and text after the seconds as they came;
+    the current import refuses them, so the upgraded store's own export did not import (QA
+    round 21a: 01). Opening a store of the previous schema version mends them once: SQLite's
+    datetime() of the value (offsets to UTC), else of its first 19 characters."""
+    import sqlite3
+
+    from gitext.lifecycle.archive import open_archive
+    from gitext.lifecycle.dbfiles import ARCHIVE_DB
+    from gitext.records import current_context
+    from gitext.store.migrate import latest_version
+    from gitext.worktrees import worktree_id
+
+    monkeypatch.setenv("AIRCHER_SKIP", "1")
+    project = init(repo)
+    with open_archive(project) as archive, archive.read():
+        pass
+    live_db, archive_db = project.layout.db("conversations"), project.layout.db(ARCHIVE_DB)
+    branch = current_context(project)
+    place = (branch.parent_id, worktree_id(branch.parent_id or "", repo), branch.id)
+    project.close()
+    live, gone = "11111111-2222-4333-8444-555555555551", "11111111-2222-4333-8444-555555555552"
+    conv_sql = ("INSERT INTO conversations (id, title, created_at, updated_at, provider,"
+                " status, project_id, worktree_id, context_id{extra}) VALUES (?, 't', ?, ?,"
+                " 'x', ?, ?, ?, ?{marks})")
+    raw = sqlite3.connect(live_db)
+    with raw:
+        raw.execute(conv_sql.format(extra="", marks=""), (
+            live, "2020-01-01 00:00:00+09:00", "2020-01-01T10:00:00", "active", *place))
+        raw.executemany(
+            "INSERT INTO messages (id, conversation_id, role, content, timestamp, seq)"
+            " VALUES (?, ?, 'user', 'hi', ?, ?)", [
+                ("33333333-2222-4333-8444-555555555551", live, "2020-01-01 00:00:00Z", 1),
+                ("33333333-2222-4333-8444-555555555552", live, "2020-01-01 01:00:00 UTC", 2),
+                ("33333333-2222-4333-8444-555555555553", live, "2020-01-01 02:00:00.25", 3)])
+        raw.execute("INSERT INTO compaction_history (id, conversation_id, trigger_type,"
+                    " performed_at) VALUES ('44444444-2222-4333-8444-555555555551', ?,"
+                    " 'manual', '2020-01-01T03:00:00.5-01:00')", (live,))
+        raw.execute(f"PRAGMA user_version = {latest_version('conversations') - 1}")
+    raw.close()
+    raw = sqlite3.connect(archive_db)
+    with raw:
+        raw.execute("ALTER TABLE conversations ADD COLUMN context_id TEXT")
+        raw.execute("ALTER TABLE messages ADD COLUMN seq INTEGER")  # as a first copy adds it
+        raw.execute(conv_sql.format(extra=", archived_at", marks=", '2030-02-01T00:00:00Z'"),
+                    (gone, "2020-01-01 00:00:00+01:00", "2020-01-01 00:00:00", "archived",
+                     *place))
+        raw.execute(f"PRAGMA user_version = {latest_version(ARCHIVE_DB) - 1}")
+    raw.close()
+
+    run = aircher  # type: ignore[assignment]
+    out = tmp_path / "out.jsonl"
+    res = run(repo, "conversation", "export", "-o", str(out))
+    assert res.code == 0, res.err
+    res = run(repo, "conversation", "import", str(out), "--on-conflict", "replace")
+    assert res.code == 0, res.out + res.err
+    again = tmp_path / "again.jsonl"
+    assert run(repo, "conversation", "export", "-o", str(again)).code == 0
+    assert again.read_bytes() == out.read_bytes()
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    conv = {r["id"]: r for r in records if r["kind"] == "conversation"}
+    assert (conv[live]["created_at"], conv[live]["updated_at"]) == (
+        "2019-12-31 15:00:00", "2020-01-01 10:00:00")
+    assert (conv[gone]["created_at"], conv[gone]["archived_at"]) == (
+        "2019-12-31 23:00:00", "2030-02-01 00:00:00")
+    assert [r["timestamp"] for r in records if r["kind"] == "message"] == [
+        "2020-01-01 00:00:00", "2020-01-01 01:00:00", "2020-01-01 02:00:00.25"]
+    assert [r["performed_at"] for r in records if r["kind"] == "compaction"] == [
+        "2020-01-01 04:00:00"]
+    doctor = json.loads(run(repo, "doctor", "--json").out)
+    assert not [f for f in doctor["findings"] if f["check"].startswith("schema")], doctor
