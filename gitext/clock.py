@@ -8,10 +8,13 @@ from datetime import UTC, datetime
 
 _fixed: float | None = None
 
-# The first and the last second a timestamp can name (0001-01-01 00:00:00 and
-# 9999-12-31 23:59:59 UTC): a clock outside them makes no timestamp at all.
+# The first and the last second a clock may be set to (0001-01-01 00:00:00 and
+# 9999-01-01 00:00:00 UTC). A timestamp can name up to 9999-12-31 23:59:59, but code adds
+# intervals to now (a relevance score expires a day later, a cached entry its TTL): a clock in
+# the year's last day crashed them ("year 10000 is out of range", QA round 21a: 04), so the
+# last year is left as headroom. Spans longer than that go through `later`, which gives None.
 FIRST_EPOCH = -62135596800.0
-LAST_EPOCH = 253402300799.0
+LAST_EPOCH = 253370764800.0
 
 # A time recorded later than now by more than this was written while the clock was ahead (a VM
 # or container started with a wrong date, then put right): trusted, it would stand in the
@@ -26,7 +29,8 @@ def set_now(epoch: float | None) -> None:
 
 
 def representable(seconds: float) -> bool:
-    """Whether `seconds` (epoch) is a time `to_ts` can write; nan and the infinities are not."""
+    """Whether `seconds` (epoch) is a time the clock may be set to: one `to_ts` can write with
+    a year to spare (see LAST_EPOCH); nan and the infinities are not."""
     return FIRST_EPOCH <= seconds <= LAST_EPOCH
 
 

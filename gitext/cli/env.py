@@ -30,7 +30,8 @@ def apply_clock() -> None:
     # float() takes nan, inf and 1e20: each crashed the first timestamp a command wrote.
     if not clock.representable(seconds):
         raise UsageError(
-            f"AIRCHER_NOW must be epoch seconds of the years 1 to 9999, got {value!r}",
+            f"AIRCHER_NOW must be epoch seconds from the year 1 to the start of 9999,"
+            f" got {value!r}",
             hint=f"from {clock.FIRST_EPOCH:.0f} to {clock.LAST_EPOCH:.0f}",
         )
     clock.set_now(seconds)
