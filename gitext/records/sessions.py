@@ -308,12 +308,22 @@ def expire_sessions(project: Project, idle_seconds: float) -> int:
     though active. Expiry is not activity: `last_activity` stays the last record written into
     it, so the idle time that expired it stays knowable and `session list` shows no activity
     nobody had.
+
+    A `last_activity` more than clock.AHEAD_SLACK after now was written while the clock was
+    ahead (a VM started with a wrong date): trusted, it kept the session alive until real time
+    reached it (QA round 21a: 02). It is brought down to now, written back, so the session
+    expires `idle_seconds` after the first run that saw it (when the clock was put right
+    cannot be known); its records dated after now already count for nothing.
     """
     cutoff = clock.ago(idle_seconds)
     now = clock.now()
+    ahead = clock.later(clock.AHEAD_SLACK)
     stale = _stale_sessions(project, cutoff)
     newest = recorded_activity(project, stale) if stale else {}
     with project.db("sessions").write() as conn:
+        if ahead is not None:
+            conn.execute("UPDATE sessions SET last_activity = ? WHERE status = 'active'"
+                         " AND last_activity > ?", (now, ahead))
         conn.executemany(CATCH_UP_SQL, [(when, sid, when) for sid, when in newest.items()])
         rows = conn.execute(
             "UPDATE sessions SET status = 'expired' WHERE status = 'active'"

@@ -435,3 +435,30 @@ def test_a_removed_worktree_s_session_is_not_taken_by_a_detached_one(
     git(repo, "checkout", "-q", "--detach")
     assert run(repo, "sync").code == 0
     assert run(repo, "session", "show").code == 2
+
+
+def test_a_session_used_while_the_clock_was_ahead_expires_once_it_is_put_right(
+        project: Project, aircher: object) -> None:
+    """A session started and recorded into with the clock a year ahead (a VM started with a
+    wrong date) kept that future `last_activity`, so once the clock was put right it stayed
+    active, and took every record of its worktree, until real time reached that date (QA round
+    21a: 02). A last_activity more than clock.AHEAD_SLACK ahead is brought down to now by the
+    first maintenance that sees it, and the session expires a session_expire_after later."""
+    run = aircher  # type: ignore[assignment]
+    root = project.repo.root
+    day, year, t0 = 24 * 3600, 365 * 24 * 3600, 1_900_000_000
+    clock.set_now(t0 + year)
+    s = start_session(project, "feature", "clock a year ahead")
+    conv = start_conversation(project, "anthropic", title="ahead")
+    add_message(project, conv.id, "user", "written a year ahead")
+    clock.set_now(t0 + 30 * 60)  # within the slack: a clock set back a little, left alone
+    near = start_session(project, "feature", "clock half an hour ahead")
+    clock.set_now(t0)  # put right
+    assert _daily_sessions_line(run, root) == [0]
+    mended = get_session(project, s.id)
+    assert (mended.status, mended.last_activity) == ("active", clock.to_ts(t0))
+    clock.set_now(t0 + day + 3600)
+    assert _daily_sessions_line(run, root) == [2]
+    expired = get_session(project, s.id)
+    assert (expired.status, expired.last_activity) == ("expired", clock.to_ts(t0))
+    assert get_session(project, near.id).last_activity == clock.to_ts(t0 + 30 * 60)
