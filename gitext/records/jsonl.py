@@ -156,10 +156,14 @@ def _write(conn: sqlite3.Connection, cid: str, out: IO[str], counts: Counts,
     out.write(_record("conversation", row, extra) + "\n")
     counts.conversations += 1
     counts.archived += archived
+    # An archive an import wrote into before any archiving run gave it `seq` has no such
+    # column: its messages go out in time order, numbered (the export crashed, exit 3).
+    has_seq = any(r[1] == "seq" for r in conn.execute("PRAGMA table_info(messages)"))
     messages = conn.execute(
-        "SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq, timestamp, id", (cid,),
+        "SELECT * FROM messages WHERE conversation_id = ? ORDER BY"
+        f" {'seq, ' if has_seq else ''}timestamp, id", (cid,),
     ).fetchall()
-    seqs = [m["seq"] for m in messages]
+    seqs: list[Any] = [m["seq"] for m in messages] if has_seq else [None] * len(messages)
     # Imports before session 17 took a repeated, zero or negative seq, which an import now
     # refuses: such a conversation goes out numbered 1.. in the order it is shown, or the
     # store's own export could not be imported again.

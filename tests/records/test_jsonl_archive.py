@@ -255,3 +255,21 @@ def test_searching_the_archive_takes_role_and_context_and_answers_as_the_live_se
     header, row = table.out.splitlines()
     assert header.split() == ["conversation", "role", "time", "archived", "title", "snippet"]
     assert row.startswith(old.id[:8] + " ") and "[hello] from the user" in row
+
+
+def test_an_archive_without_seq_exports(project: Project) -> None:
+    """An import written into the archive before any archiving run gave it `seq` leaves its
+    messages table without the column: the export crashed ("no such column: seq", exit 3).
+    Its messages go out in time order, numbered from 1."""
+    import sqlite3
+
+    from gitext.lifecycle.dbfiles import ARCHIVE_DB
+
+    old, _ = _old_and_new(project)
+    project.close()
+    with sqlite3.connect(project.layout.db(ARCHIVE_DB)) as conn:
+        conn.execute("ALTER TABLE messages DROP COLUMN seq")
+    conn.close()
+    records = [json.loads(line) for line in _export(project).splitlines()]
+    archived = [r for r in records if r["kind"] == "message" and r["conversation_id"] == old]
+    assert [(r["content"], r["seq"]) for r in archived] == [("ancient words", 1)]
