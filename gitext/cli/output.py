@@ -48,9 +48,13 @@ def printable(text: str, *, lines: bool = False) -> str:
 
 
 def shown_path(path: str) -> str:
-    """A file path in a table cell: every control character escaped, a newline as `\\n` too
-    (`printable` makes it a space, which would show `new<LF>line.py` as `new line.py`)."""
-    return _CONTROL.sub(_escape, path)
+    """A file path in a table cell, as git quotes one: in double quotes with C escapes when it
+    holds a control character, a quote, a backslash or bytes that are not UTF-8. Escaped
+    without the quotes, `a\\nb.md` (a backslash and an n) looked like `a<LF>b.md`; made a space
+    by `printable`, `new<LF>line.py` looked like `new line.py`."""
+    from gitext.git.names import quoted
+
+    return quoted(path)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

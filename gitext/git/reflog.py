@@ -48,11 +48,14 @@ def read(path: Path) -> list[Entry]:
 
 
 def rebase_returned_to(git_dir: Path, detached: str, by: float,
-                       came_from: str | None = None) -> str | None:
+                       came_from: str | None = None, *, over: bool = False) -> str | None:
     """Where the rebase that moved HEAD to commit `detached` (by the time `by`, from
     `came_from` when given) left it: a ref ("refs/heads/x") or a commit; None while it is
     under way, or when the log does not say. The apply backend names the branch it rebases
-    nowhere else until it stops."""
+    nowhere else until it stops. With `over` (no rebase is under way now), a rebase whose
+    lines end without a "returning to" (another command's line next, or none) left HEAD
+    detached where it ended: the apply backend writes none for a detached HEAD (`git rebase
+    --apply main <commit>`), nor does `git rebase --quit`."""
     entries = read(git_dir / "logs" / "HEAD")
     start = None
     for i in range(len(entries) - 1, -1, -1):
@@ -63,13 +66,15 @@ def rebase_returned_to(git_dir: Path, detached: str, by: float,
             break
     if start is None:
         return None
+    last = entries[start]
     for entry in entries[start + 1:]:
         m = _RETURNED.match(entry.message)
         if m is not None and _rebasing(entry.message):
             return m.group("to")
         if _OTHER.match(entry.message):
-            return None
-    return None
+            break
+        last = entry
+    return last.new if over else None
 
 
 def renamed_at(git_dir: Path, ref: str) -> str | None:

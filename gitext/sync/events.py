@@ -131,7 +131,8 @@ def _returned_to(ev: Event, root: Path) -> str | None:
     by = ev.stamp / 1e9 if ev.stamp else clock.epoch()
     # A post-checkout record names the very move (`old new`); others the commit HEAD was at.
     came_from = ev.args[0] if ev.hook == "post-checkout" and ev.args else None
-    ref = rebase_returned_to(git_dir, ev.head.strip(), by, came_from)
+    ref = rebase_returned_to(git_dir, ev.head.strip(), by, came_from,
+                             over=rebase_dir(git_dir) is None)
     if ref is None:
         return None
     return readable(ref.removeprefix("refs/heads/")) if ref.startswith("refs/heads/") else ""

@@ -114,6 +114,24 @@ def test_rebase_records_deferred_mid_sequence_end_on_the_branch(live: Path,
     assert failures(live) == ""
 
 
+@pytest.mark.parametrize("backend", [[], ["--apply"]], ids=["merge", "apply"])
+def test_rebase_of_a_commit_ends_on_a_detached_head(live: Path, backend: list[str]) -> None:
+    """`git rebase main feature~0` leaves HEAD detached: the apply backend writes no
+    "returning to" line then, and its records were filed under main, the switch to the
+    detached HEAD lost while work there went to "(detached)" (QA round 21b: 05)."""
+    _feature_behind_main(live)
+    git(live, "checkout", "-q", "main")
+    wait_idle(live)
+    before = switches(live)
+    git(live, "rebase", "-q", *backend, "main", "feature~0")
+    wait_idle(live)
+    git(live, "switch", "-q", "main")
+    wait_idle(live)
+    assert switches(live)[len(before):] == [("main", "(detached)", "checkout"),
+                                           ("(detached)", "main", "checkout")]
+    assert failures(live) == ""
+
+
 def test_pull_rebase_by_the_apply_backend_is_no_switch(live: Path, tmp_path: Path) -> None:
     """`git pull --rebase` names its reflog lines after itself, with its arguments ("pull
     --rebase origin main (start): …"): the apply backend's detached checkout is no switch."""

@@ -196,12 +196,15 @@ def test_a_word_in_no_file_finds_nothing(empty_repo: Path, aircher: Any) -> None
 def test_tables_escape_a_newline_in_a_path(empty_repo: Path, aircher: Any) -> None:
     """`search` and `relevant` tables printed a newline in a file name as a space, so
     `new<LF>line.py` and `new line.py` looked the same (a tab was already `\\t`); a path is
-    shown with its control characters escaped as git quotes it (QA round 20b: 09)."""
+    shown as git quotes it (QA round 20b: 09): in double quotes with C escapes, so a name
+    holding a backslash and an n is not taken for one holding a newline (QA round 21b: 07)."""
     commit(empty_repo, {"new\nline.py": "kiwi_word = 1\n", "new line.py": "kiwi_word = 2\n",
-                        "ta\tb.py": "kiwi_word = 3\n"}, "odd names")
+                        "ta\tb.py": "kiwi_word = 3\n", "new\\nline.py": "kiwi_word = 4\n"},
+           "odd names")
     assert aircher(empty_repo, "index").code == 0
     for args in (("search", "kiwi_word"), ("relevant", "--top", "50")):
         r = aircher(empty_repo, *args)
         assert r.code == 0, r.err
         cells = {cell for line in r.out.splitlines()[1:] for cell in line.split("  ")}
-        assert {"new\\nline.py", "new line.py", "ta\\tb.py"} <= cells, (args, r.out)
+        assert {'"new\\nline.py"', "new line.py", '"ta\\tb.py"', '"new\\\\nline.py"'} <= cells, (
+            args, r.out)
