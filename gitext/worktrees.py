@@ -48,6 +48,30 @@ def upsert_worktree(
     return wid
 
 
+def enter_worktree(
+    conn: sqlite3.Connection,
+    project_id: str,
+    path: Path,
+    branch: str | None,
+    commit: str | None,
+) -> str:
+    """The row of a worktree moved to from elsewhere (`worktree switch`), now active. It is
+    made at `branch` and `commit` only when the store has none: an existing row keeps the
+    branch and commit its own records gave it, as git may be ahead of them (docs/sync.md).
+    Moved to git's branch of the moment, it made a checkout whose record was still waiting
+    (`git checkout -b feat` there, then `worktree switch feat`) a switch from feat to itself,
+    and that switch was never recorded (QA round 21b: 01)."""
+    wid = worktree_id(project_id, path)
+    now = clock.now()
+    conn.execute(
+        "INSERT INTO worktrees (id, project_id, branch_name, worktree_path, git_commit,"
+        " created_at, last_active, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'active')"
+        " ON CONFLICT(id) DO UPDATE SET status = 'active', last_active = excluded.last_active",
+        (wid, project_id, branch or DETACHED, str(path), commit, now, now),
+    )
+    return wid
+
+
 def mid_rebase(root: Path) -> bool:
     """Whether the worktree at `root` is in a rebase (its git dir holds the rebase's state).
     Its row's branch is then the rebase's records' to move, not whatever reads HEAD: the

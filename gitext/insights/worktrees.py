@@ -23,7 +23,7 @@ from gitext.ids import new_id
 from gitext.project import Project
 from gitext.records.current import current_ids, require_project_context
 from gitext.records.lookup import unknown
-from gitext.worktrees import upsert_worktree, worktree_id
+from gitext.worktrees import enter_worktree, worktree_id
 
 
 def worktree_view(project: Project) -> dict[str, Any]:
@@ -125,7 +125,7 @@ def switch(project: Project, name: str) -> SwitchResult:
             proj = project_context(conn)
             assert proj is not None
             ctx = ensure_worktree_context(conn, proj, name, target.head, target.path)
-            upsert_worktree(conn, proj.id, target.path, name, target.head, touch=True)
+            enter_worktree(conn, proj.id, target.path, name, target.head)
             if ctx.id != here.context.id and target.path != root:
                 conn.execute(
                     "INSERT INTO context_switches (id, from_context_id, to_context_id,"

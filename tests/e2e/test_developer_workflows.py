@@ -381,6 +381,30 @@ def test_a_command_right_after_checkout_b_leaves_the_switch_to_its_record(
     assert failures(live) == ""
 
 
+def test_worktree_switch_to_a_branch_just_made_there_leaves_that_switch_to_its_record(
+        live: Path, sleeper: int, tmp_path: Path) -> None:
+    """`git checkout -b feat` in a linked worktree, and at once `git aircher worktree switch
+    feat` from the main one, while the worker is busy elsewhere: the switch moved the linked
+    worktree's row to feat, so the checkout's record, applied next, found feat in the row
+    already, a switch to itself, and wb -> feat was never recorded (QA round 21b: 01)."""
+    wt = tmp_path / "wt"
+    git(live, "worktree", "add", "-q", "-b", "wb", str(wt))
+    wait_idle(live)
+    before = switches(live)
+    marker = mark_active(live, sleeper)
+    git(wt, "checkout", "-q", "-b", "feat")
+    r = run_git_aircher(live, "worktree", "switch", "feat")
+    assert r.code == 0, r.err
+    assert Path(r.out.strip()).resolve() == wt.resolve()
+    marker.unlink()  # the busy worker's turn has come
+    assert run_git_aircher(live, "hook", "run").code == 0
+    wait_idle(live)
+    assert switches(live)[len(before):] == [("main", "feat", "worktree switch"),
+                                            ("wb", "feat", "checkout")]
+    assert worktree_rows(live)[str(wt.resolve())][:2] == ("feat", head(wt))
+    assert failures(live) == ""
+
+
 def _contexts_at(repo: Path) -> dict[str, object]:
     return dict(query(repo, "knowledge", "SELECT name, git_commit FROM contexts WHERE"
                       " context_type = 'worktree'"))
