@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gitext import clock
@@ -89,6 +89,27 @@ def mid_rebase(root: Path) -> bool:
     from gitext.sync.journal import rebase_dir
 
     return rebase_dir(git_dir) is not None
+
+
+def as_recorded(
+    conn: sqlite3.Connection, project_id: str, live: list[Worktree], waiting: set[Path]
+) -> list[Worktree]:
+    """`live`, with each worktree in `waiting` (resolved paths: records of it still to apply)
+    that has a row given that row's branch and commit: the records move it, and git may be
+    ahead of them. Moved to git's branch first, a checkout whose record was waiting found its
+    new branch in the row already, and recorded a switch from it to itself (docs/sync.md)."""
+    if not waiting:
+        return live
+    rows = {str(Path(r[0]).resolve()): (r[1], r[2]) for r in conn.execute(
+        "SELECT worktree_path, branch_name, git_commit FROM worktrees WHERE project_id = ?",
+        (project_id,))}
+    recorded = []
+    for wt in live:
+        row = rows.get(str(wt.path.resolve())) if wt.path.resolve() in waiting else None
+        if row is not None:
+            wt = replace(wt, branch=None if row[0] == DETACHED else row[0], head=row[1])
+        recorded.append(wt)
+    return recorded
 
 
 def reconcile(

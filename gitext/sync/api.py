@@ -18,10 +18,10 @@ from gitext.sync.engine import (
     touch_worktree,
     view_new_worktrees,
 )
-from gitext.sync.journal import failed, requeue_failed
+from gitext.sync.journal import failed, requeue_failed, waiting_worktrees
 from gitext.sync.local import LocalScan
 from gitext.sync.worker import drain, worker_lock
-from gitext.worktrees import mid_rebase, reconcile
+from gitext.worktrees import as_recorded, mid_rebase, reconcile
 
 # (phase, done, total): `index` reports its two long phases, "files" and "search".
 PhaseProgress = Callable[[str, int, int], None]
@@ -62,12 +62,23 @@ def catch_up(project: Project, *, full: bool = False, workdir: bool = False,
             later.IN_QUERY.reset(in_query)
         if local is None and later.pending(project):
             result.commits += read_deferred(project)
-        if not mid_rebase(root):  # the rebase's records move the row (`mid_rebase`)
-            touch_worktree(project, root, project.repo.head())
-        proj = project_ctx(project)
+        head = project.repo.head()
         live = project.repo.worktrees()
+        # Read after git's own state: a checkout git made before it has its record written. A
+        # worktree with records still to apply (made since the drain, in any worktree, or set
+        # aside mid-sequence) keeps its row as its records left it, as the hooks' reconcile
+        # does: moved to git's branch here, a checkout made during this catch-up (another
+        # worktree's, while a long scan ran) found its new branch in the row already when its
+        # record came, and its switch was lost (QA round 21b: 03). With hooks off no record
+        # comes, and the row follows git here.
+        waiting = waiting_worktrees(project.layout.journal)
+        # The rebase's records move the row (`mid_rebase`).
+        if not mid_rebase(root) and root.resolve() not in waiting:
+            touch_worktree(project, root, head)
+        proj = project_ctx(project)
         with project.db("knowledge").write() as conn:
-            reconcile(conn, proj.id, live, project.config.seconds("storage.sync.inactive_after"))
+            reconcile(conn, proj.id, as_recorded(conn, proj.id, live, waiting),
+                      project.config.seconds("storage.sync.inactive_after"))
         forget_gone_worktrees(project, live)
         view_new_worktrees(project, live)
     extra = {"retried": retried, "still_failed": len(failed(project.layout.journal))}

@@ -195,6 +195,13 @@ def pending(journal: Path) -> list[Event]:
     return events
 
 
+def waiting_worktrees(journal: Path) -> set[Path]:
+    """The worktrees (resolved) that records in the journal or set aside mid-sequence
+    (`deferred/`) still have to be applied for."""
+    return {Path(ev.cwd).resolve() for folder in (journal, journal / "deferred")
+            for ev in pending(folder)}
+
+
 def move_into(path: Path, folder: Path) -> Path:
     """Rename a record into `folder` (deferred/, failed/, back to the journal) under a name no
     record there has: shims name records by pid, and a later record of the same name would

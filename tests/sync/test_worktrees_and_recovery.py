@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 from pathlib import Path
+
+import pytest
 
 from gitext.project import Project
 from gitext.sync.api import rebuild_from_git
@@ -259,3 +262,57 @@ def test_a_moved_worktree_gets_its_view_at_the_next_event(live: Path, tmp_path: 
     assert held(w3) == [("onlyw.py", "clean")]
     doctor = run_git_aircher(live, "doctor")
     assert doctor.code == 0, doctor.out + doctor.err
+
+
+def _switches(repo: Path) -> list[tuple[object, ...]]:
+    return query(
+        repo, "knowledge",
+        "SELECT f.name, t.name, s.switch_reason FROM context_switches s LEFT JOIN contexts f"
+        " ON f.id = s.from_context_id JOIN contexts t ON t.id = s.to_context_id"
+        " ORDER BY s.rowid")
+
+
+def test_a_checkout_elsewhere_during_a_sync_keeps_its_switch(live: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch
+                                                              ) -> None:
+    """`git checkout -b feat` in a linked worktree while `git aircher sync` ran in the main
+    one, after its drain: the sync's last step moved every worktree's row to git's branch, so
+    the checkout's record, applied next, found feat in the row already, a switch to itself,
+    and wb -> feat was never recorded (QA round 21b: 03). The checkout is made by a `git`
+    stand-in, at the sync's first `git config --get-regexp` (its scan)."""
+    w = tmp_path / "w"
+    git(live, "worktree", "add", "-q", "-b", "wb", str(w))
+    wait_idle(live)
+    before = _switches(live)
+    real = shutil.which("git")
+    stand_in = tmp_path / "bin"
+    stand_in.mkdir()
+    (stand_in / "git").write_text(
+        "#!/bin/sh\n"
+        f'case " $* " in *" config --get-regexp "*)\n'
+        f'  if mkdir "{tmp_path}/once" 2>/dev/null; then\n'
+        f'    (cd "{w}" && "{real}" checkout -q -b feat) || exit 9; fi;; esac\n'
+        f'exec "{real}" "$@"\n')
+    (stand_in / "git").chmod(0o755)
+    with monkeypatch.context() as m:
+        m.setenv("PATH", f"{stand_in}{os.pathsep}{os.environ['PATH']}")
+        r = run_git_aircher(live, "sync")
+    assert r.code == 0, r.err
+    assert (tmp_path / "once").is_dir()  # the checkout was made inside the sync
+    assert run_git_aircher(live, "sync").code == 0
+    wait_idle(live)
+    assert _switches(live)[len(before):] == [("wb", "feat", "checkout")]
+    assert worktree_rows(live)[str(w.resolve())][:1] == ("feat",)
+    assert failures(live) == ""
+
+
+def test_a_checkout_with_hooks_off_is_in_the_row_after_a_sync(live: Path,
+                                                               tmp_path: Path) -> None:
+    """Without hooks no record comes: `sync` brings the row to git's branch itself."""
+    w = tmp_path / "w"
+    git(live, "worktree", "add", "-q", "-b", "wb", str(w))
+    wait_idle(live)
+    subprocess.run(["git", "checkout", "-q", "-b", "feat"], cwd=w, check=True,
+                   env={**os.environ, "AIRCHER_SKIP": "1"})
+    assert run_git_aircher(live, "sync").code == 0
+    assert worktree_rows(live)[str(w.resolve())][:1] == ("feat",)
