@@ -87,6 +87,19 @@ def renamed_at(git_dir: Path, ref: str) -> str | None:
     return None
 
 
+def checkout_logged(git_dir: Path, branch: str, commit: str, by: float) -> bool:
+    """HEAD's log has a checkout of `branch` that stayed at `commit`, written by the time
+    `by`: every checkout of an existing branch writes one; `git checkout --orphan`, whose
+    branch has no commit yet, writes none. (No lower bound: git stamps entries with
+    GIT_COMMITTER_DATE when it is set.)"""
+    for entry in reversed(read(git_dir / "logs" / "HEAD")):
+        if (entry.when <= by + 1 and entry.old == commit and entry.new == commit
+                and entry.message.startswith("checkout: moving from ")
+                and entry.message.endswith(f" to {branch}")):
+            return True
+    return False
+
+
 def _rebasing(message: str) -> bool:
     # `pull --rebase` names its steps after itself, with its arguments: "pull -q --rebase
     # origin main (pick): …".

@@ -261,6 +261,9 @@ def _checkout(project: Project, ev: Event, root: Path) -> None:
     # may be another branch's (`git switch --orphan x && git switch main` gave x main's
     # commit, and x's compare compared: QA round 20b: 03). The null id: an unborn branch.
     commit = None if new in NULL_SHAS else (new or head.commit)
+    if commit is not None and old == new and not ev.sequence and _checked_out_unborn(
+            ev, root, branch, commit):
+        commit = None
     with project.db("knowledge").write() as conn:
         target = ensure_worktree_context(conn, proj, branch, commit, root)
         source: Context | None = None
@@ -284,6 +287,34 @@ def _checkout(project: Project, ev: Event, root: Path) -> None:
     touch_worktree(project, root, Head(commit, branch))
     write_context_file(project.layout.worktree_dir(target.name), target, root)
     reconcile_worktrees(project, root)
+
+
+def _checked_out_unborn(ev: Event, root: Path, branch: str | None, commit: str) -> bool:
+    """The record's branch had no commit when it was checked out: `git checkout --orphan x`
+    names the commit HEAD was on as the new one (`git switch --orphan x` the null id), and
+    before, x was stamped with it, `compare main x` compared, and leaving x before its first
+    commit was a `worktree-add` from nowhere (QA round 21b: 04).
+
+    A checkout of an existing branch is in HEAD's log; an orphan's is not. Without it (`git
+    checkout` alone re-checks out HEAD, and writes none either; no reflog at all) the branch
+    tells: an orphan's has no ref until its first commit, and that commit's history does not
+    hold the one HEAD was on."""
+    if branch is None or not ev.head.startswith("ref: refs/heads/"):
+        return False
+    from gitext.git.reflog import checkout_logged
+
+    try:
+        git_dir = discover(root).git_dir
+    except AircherError:
+        return False
+    by = ev.stamp / 1e9 if ev.stamp else clock.epoch()
+    if checkout_logged(git_dir, branch, commit, by):
+        return False
+    ref = ev.head.removeprefix("ref: ").strip()
+    proc = git(["rev-parse", "-q", "--verify", f"{ref}^{{commit}}"], root, check=False)
+    if proc.returncode != 0:
+        return True
+    return git(["merge-base", "--is-ancestor", commit, ref], root, check=False).returncode != 0
 
 
 def _worktrees(root: Path) -> list:  # type: ignore[type-arg]

@@ -462,6 +462,33 @@ def test_a_branch_renamed_before_its_records_are_applied_keeps_its_own_commit(
     assert failures(live) == ""
 
 
+def test_a_checkout_orphan_branch_left_at_once_keeps_no_commit(live: Path, sleeper: int) -> None:
+    """`git checkout --orphan o1 && git switch main`: git's post-checkout for `checkout
+    --orphan` names the commit HEAD was on as the new one (`git switch --orphan` the null id),
+    so o1 was stamped with main's commit, `compare main o1` compared, and leaving o1 was a
+    `worktree-add` from nowhere (QA round 21b: 04). An orphan that got its first commit
+    before the record was applied had no commit at the checkout either."""
+    wait_idle(live)
+    before = switches(live)
+    marker = mark_active(live, sleeper)
+    git(live, "checkout", "-q", "--orphan", "o1")
+    git(live, "switch", "-q", "main")
+    git(live, "checkout", "-q", "--orphan", "o2")
+    git(live, "commit", "-qm", "o2 root")
+    git(live, "switch", "-q", "main")
+    marker.unlink()
+    assert run_git_aircher(live, "hook", "run").code == 0
+    wait_idle(live)
+    assert _contexts_at(live)["o1"] is None
+    assert switches(live)[len(before):] == [
+        ("main", "o1", "checkout"), ("o1", "main", "checkout"),
+        ("main", "o2", "checkout"), ("o2", "main", "checkout")]
+    r = run_git_aircher(live, "compare", "main", "o1")
+    assert (r.code, r.err.splitlines()[0]) == (
+        1, "error: context 'o1' has no commit: its branch had none when the store last saw it")
+    assert failures(live) == ""
+
+
 def _rebase_feature_while_held_off(live: Path, sleeper: int, *commands: list[str]) -> list[
         tuple[object, ...]]:
     """`commands` run while a worker is busy elsewhere (`run/active` names a live process: the
