@@ -151,6 +151,14 @@ def _branch_before(project: Project, root: Path) -> str | None:
 def apply_event(project: Project, ev: Event) -> None:
     root = Path(ev.cwd).resolve()  # a shim records $PWD, which may name it through a symlink
     if not root.is_dir():
+        moved = moved_to(project, ev)
+        if moved is not None:
+            # Moved since (`git worktree move`, the repository's folder renamed): the checkout
+            # is applied where the worktree is now. Before, it was taken for removed and
+            # dropped: the switch was lost, and the gone row kept the branch it had left, so
+            # the session started there was not taken over (QA round 21b: 02).
+            _checkout(project, ev, moved, moved_from=root)
+            return
         # The worktree was removed before we got here: its row turns stale now, not at the
         # next event. Its commits stay on its branch, for whichever worktree meets them next.
         reconcile_from_main(project)
@@ -222,6 +230,43 @@ def worktree_gone(project: Project, root: Path) -> bool:
     return root.resolve() not in live
 
 
+def moved_to(project: Project, ev: Event) -> Path | None:
+    """Where the worktree of a branch checkout's record is now, when its folder is gone but git
+    lists it under another path: the one worktree whose HEAD log has that very checkout (the
+    same move between the same commits, to the same branch). A linked worktree keeps its git
+    dir through `git worktree move`, and the main worktree's goes with the repository, whose
+    store this is; its reflog with it. None for a removed worktree, another record, or no
+    reflog to tell."""
+    old, new, flag = (ev.args + ["", "", ""])[:3]
+    if ev.hook != "post-checkout" or flag != "1" or not new or not ev.head:
+        return None
+    from gitext.git.reflog import read
+    from gitext.git.repo import list_worktrees
+
+    main = project.repo.info.main_root
+    try:
+        live = [w for w in list_worktrees(main) if not w.bare and not w.prunable]
+    except AircherError:
+        return None
+    branch = ev.branch
+    to = f" to {branch}" if branch is not None else ""
+    by = ev.stamp / 1e9 if ev.stamp else clock.epoch()
+    found = []
+    for wt in live:
+        path = wt.path.resolve()
+        try:
+            git_dir = discover(path).git_dir
+        except AircherError:
+            continue
+        for entry in read(git_dir / "logs" / "HEAD"):
+            if (entry.old == old and entry.new == new and entry.when <= by + 1
+                    and entry.message.startswith("checkout: moving from ")
+                    and entry.message.endswith(to)):
+                found.append(path)
+                break
+    return found[0] if len(found) == 1 else None
+
+
 def reconcile_from_main(project: Project) -> None:
     """`reconcile_worktrees` run from the main worktree, for when the event's one is gone."""
     main = project.repo.info.main_root
@@ -229,16 +274,20 @@ def reconcile_from_main(project: Project) -> None:
         reconcile_worktrees(project, main)
 
 
-def _checkout(project: Project, ev: Event, root: Path) -> None:
+def _checkout(project: Project, ev: Event, root: Path, moved_from: Path | None = None) -> None:
+    """A checkout's record applied to the worktree at `root`; `moved_from`: the folder the
+    record names, which that worktree has since been moved away from."""
     old, new, flag = (ev.args + ["", "", "1"])[:3]
     if flag != "1":
         sync_worktree(project, root, workdir=True)  # a file checkout: no context switch
         return
     proj = project_ctx(project)
     with project.db("knowledge").read() as conn:
+        # A moved worktree's records so far went to the row of its old folder (the new path's,
+        # if any, was made from `git worktree list`, already on the new branch).
         row = conn.execute(
-            "SELECT branch_name, git_commit, status FROM worktrees WHERE worktree_path = ?",
-            (str(root),)).fetchone()
+            "SELECT id, branch_name, git_commit, status FROM worktrees WHERE worktree_path = ?",
+            (str(moved_from or root),)).fetchone()
     previous = row["branch_name"] if row else None
     # git names the HEAD it left with the null id both for a new worktree (clone, `git worktree
     # add`) and for a branch left before its first commit (`git switch --orphan x`, then
@@ -247,7 +296,8 @@ def _checkout(project: Project, ev: Event, root: Path) -> None:
     # a commit was made from `git worktree list` ahead of this worktree's first record (an
     # earlier record's reconcile, a command run in it), or is a gone worktree's in the same
     # folder: that worktree is new.
-    left_unborn = (row is not None and row["git_commit"] is None and row["status"] != "stale"
+    left_unborn = (row is not None and row["git_commit"] is None
+                   and (row["status"] != "stale" or moved_from is not None)
                    and previous != DETACHED)
     new_worktree = old in NULL_SHAS and not left_unborn
     sync_worktree(project, root)
@@ -284,6 +334,11 @@ def _checkout(project: Project, ev: Event, root: Path) -> None:
                  target.id, reason, clock.now(),
                  json.dumps({"old": old, "new": new, "worktree": str(root)})),
             )
+        if moved_from is not None and row is not None:
+            # The gone row's last branch is how the moved worktree takes over its sessions
+            # (`records.current._moved_here`): it must be the branch checked out there now.
+            conn.execute("UPDATE worktrees SET branch_name = ?, git_commit = ? WHERE id = ?",
+                         (branch or DETACHED, commit, row["id"]))
     touch_worktree(project, root, Head(commit, branch))
     write_context_file(project.layout.worktree_dir(target.name), target, root)
     reconcile_worktrees(project, root)

@@ -17,7 +17,7 @@ from gitext.project import Project
 from gitext.sync.api import rebuild_from_git
 from gitext.sync.engine import sync_worktree
 from tests.conftest import commit, git, open_project, run_git_aircher
-from tests.sync.helpers import changes, failures, query, wait_idle
+from tests.sync.helpers import changes, failures, mark_active, query, wait_idle
 
 
 def worktree_rows(repo: Path) -> dict[str, tuple[object, ...]]:
@@ -316,3 +316,35 @@ def test_a_checkout_with_hooks_off_is_in_the_row_after_a_sync(live: Path,
                    env={**os.environ, "AIRCHER_SKIP": "1"})
     assert run_git_aircher(live, "sync").code == 0
     assert worktree_rows(live)[str(w.resolve())][:1] == ("feat",)
+
+
+def _switch_names(repo: Path) -> list[tuple[object, ...]]:
+    return query(repo, "knowledge",
+                 "SELECT f.name, t.name, s.switch_reason FROM context_switches s"
+                 " LEFT JOIN contexts f ON f.id = s.from_context_id"
+                 " JOIN contexts t ON t.id = s.to_context_id ORDER BY s.rowid")
+
+
+def test_a_checkout_applied_after_its_worktree_moved_is_applied_at_the_new_path(
+        live: Path, tmp_path: Path, sleeper: int) -> None:
+    """`git switch -c wfix` then at once `git worktree move` (or the repository's folder
+    renamed): the checkout's record names the old folder, and applied after the move it was
+    taken for a removed worktree's and dropped: `wb -> wfix` was lost, and the session started
+    on wb was not taken over by the moved worktree (QA round 21b: 02)."""
+    w, w2 = tmp_path / "w", tmp_path / "w2"
+    git(live, "worktree", "add", "-q", str(w), "-b", "wb")
+    assert run_git_aircher(live, "sync").code == 0
+    wait_idle(live)
+    started = run_git_aircher(w, "session", "start", "feature", "w work")
+    assert started.code == 0, started.err
+    marker = mark_active(live, sleeper)
+    git(w, "switch", "-q", "-c", "wfix")
+    git(live, "worktree", "move", str(w), str(w2))
+    marker.unlink()
+    assert run_git_aircher(live, "hook", "run").code == 0
+    wait_idle(live)
+    assert ("wb", "wfix", "checkout") in _switch_names(live)
+    shown = run_git_aircher(w2, "session", "show", "--json")
+    assert shown.code == 0, shown.err
+    assert json.loads(shown.out)["id"] == started.out.strip()
+    assert failures(live) == ""
