@@ -92,20 +92,23 @@ def mid_rebase(root: Path) -> bool:
 
 
 def as_recorded(
-    conn: sqlite3.Connection, project_id: str, live: list[Worktree], waiting: set[Path]
+    conn: sqlite3.Connection, project_id: str, live: list[Worktree],
+    waiting: set[Path] | None = None,
 ) -> list[Worktree]:
-    """`live`, with each worktree in `waiting` (resolved paths: records of it still to apply)
-    that has a row given that row's branch and commit: the records move it, and git may be
-    ahead of them. Moved to git's branch first, a checkout whose record was waiting found its
-    new branch in the row already, and recorded a switch from it to itself (docs/sync.md)."""
-    if not waiting:
+    """`live`, with each worktree in `waiting` (resolved paths: records of it still to apply;
+    None: every worktree, as a record's own reconcile takes them) that has a row given that
+    row's branch and commit: the records move it, and git may be ahead of them. Moved to git's
+    branch first, a checkout whose record was waiting found its new branch in the row already,
+    and recorded a switch from it to itself (docs/sync.md)."""
+    if waiting is not None and not waiting:
         return live
     rows = {str(Path(r[0]).resolve()): (r[1], r[2]) for r in conn.execute(
         "SELECT worktree_path, branch_name, git_commit FROM worktrees WHERE project_id = ?",
         (project_id,))}
     recorded = []
     for wt in live:
-        row = rows.get(str(wt.path.resolve())) if wt.path.resolve() in waiting else None
+        mine = waiting is None or wt.path.resolve() in waiting
+        row = rows.get(str(wt.path.resolve())) if mine else None
         if row is not None:
             wt = replace(wt, branch=None if row[0] == DETACHED else row[0], head=row[1])
         recorded.append(wt)

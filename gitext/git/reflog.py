@@ -60,8 +60,9 @@ def rebase_returned_to(git_dir: Path, detached: str, by: float,
     start = None
     for i in range(len(entries) - 1, -1, -1):
         e = entries[i]
+        # Not the rebase's end: its "returning to" line has the last pick's commit too.
         if (e.new == detached and e.when <= by + 1 and _rebasing(e.message)
-                and came_from in (None, e.old)):
+                and not _RETURNED.match(e.message) and came_from in (None, e.old)):
             start = i
             break
     if start is None:

@@ -28,7 +28,7 @@ from gitext.sync.engine import (
     view_new_worktrees,
 )
 from gitext.sync.journal import Event, rebase_dir
-from gitext.worktrees import reconcile
+from gitext.worktrees import as_recorded, reconcile
 
 SEQUENCE_MARKERS = ("sequencer", "CHERRY_PICK_HEAD")  # besides a rebase's (`rebase_dir`)
 
@@ -194,20 +194,10 @@ def reconcile_worktrees(project: Project, root: Path) -> None:
     and git may be ahead of them (a checkout whose record is still waiting would otherwise find
     its new branch in the row already, and record a switch from it to itself).
     """
-    from dataclasses import replace
-
     proj = project_ctx(project)
     live = _worktrees(root)
     with project.db("knowledge").write() as conn:
-        rows = {str(Path(r[0]).resolve()): (r[1], r[2]) for r in conn.execute(
-            "SELECT worktree_path, branch_name, git_commit FROM worktrees WHERE project_id = ?",
-            (proj.id,))}
-        recorded = []
-        for wt in live:
-            row = rows.get(str(wt.path.resolve()))
-            if row is not None:
-                wt = replace(wt, branch=None if row[0] == DETACHED else row[0], head=row[1])
-            recorded.append(wt)
+        recorded = as_recorded(conn, proj.id, live)
         reconcile(conn, proj.id, recorded, project.config.seconds("storage.sync.inactive_after"))
     forget_gone_worktrees(project, live)
     view_new_worktrees(project, live)
