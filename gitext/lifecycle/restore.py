@@ -203,28 +203,17 @@ def settle_restored_conversations(project: Project, restored: str) -> int:
         return 0
 
     @contextlib.contextmanager
-    def writer(name: str) -> Iterator[sqlite3.Connection]:
-        if name == ARCHIVE_DB:
-            with open_archive(project) as db, db.write() as conn:
-                yield conn
-        else:
-            with project.db(name).write() as conn:
-                yield conn
+    def connection(name: str, write: bool) -> Iterator[sqlite3.Connection]:
+        with contextlib.ExitStack() as stack:
+            db = stack.enter_context(open_archive(project)) if name == ARCHIVE_DB \
+                else project.db(name)
+            yield stack.enter_context(db.write() if write else db.read())
 
-    @contextlib.contextmanager
-    def reader(name: str) -> Iterator[sqlite3.Connection]:
-        if name == ARCHIVE_DB:
-            with open_archive(project) as db, db.read() as conn:
-                yield conn
-        else:
-            with project.db(name).read() as conn:
-                yield conn
-
-    with reader(other) as conn:
+    with connection(other, False) as conn:
         current = {str(r[0]) for r in conn.execute("SELECT id FROM conversations")}
     if not current:
         return 0
-    with writer(restored) as conn:
+    with connection(restored, True) as conn:
         both = sorted(str(r[0]) for r in conn.execute("SELECT id FROM conversations")
                       if str(r[0]) in current)
         for start in range(0, len(both), 500):  # within SQLite's parameter limit
