@@ -13,11 +13,17 @@ from __future__ import annotations
 
 import re
 
-_SECRET_NAMES = frozenset({".env", ".envrc", ".netrc", "_netrc", ".pgpass", "credentials"})
+_SECRET_NAMES = frozenset({".env", ".envrc", ".netrc", "_netrc", ".pgpass", "credentials",
+                           "serviceaccountkey.json"})
 _SECRET_SUFFIXES = (".pem", ".key", ".p12", ".pfx")
-# `.env.local`, `.env-prod` and `.env_staging` are all spellings of one habit.
+# `.env.local`, `.env-prod` and `.env_staging` are all spellings of one habit. `client_secret…`
+# is how Google names a downloaded OAuth client, `service-account…` a key file.
 _SECRET_PREFIXES = (".env.", ".env-", ".env_", "credentials.", "id_rsa", "id_dsa", "id_ecdsa",
-                    "id_ed25519")
+                    "id_ed25519", "client_secret", "service-account", "service_account")
+# `secrets.yml` (Rails) and its kin hold values; `secrets.py` is code (Python has a module of
+# that name), so only data formats count.
+_SECRET_STEMS = ("secret.", "secrets.")
+_DATA_SUFFIXES = (".yml", ".yaml", ".json", ".toml", ".ini", ".env", ".cfg", ".conf", ".txt")
 
 
 def is_secret_path(path: str) -> bool:
@@ -27,6 +33,7 @@ def is_secret_path(path: str) -> bool:
         name in _SECRET_NAMES
         or name.endswith(_SECRET_SUFFIXES)
         or name.startswith(_SECRET_PREFIXES)
+        or (name.startswith(_SECRET_STEMS) and name.endswith(_DATA_SUFFIXES))
     )
 
 
@@ -103,12 +110,26 @@ _BASE64 = re.compile(r"[A-Za-z0-9+/=]+")
 _ARMOR = re.compile(r"[A-Za-z][A-Za-z-]*: .*")  # Proc-Type:, DEK-Info:, Comment:, Version:
 
 
+# A line break written as an escape: a key inside a JSON, YAML or .env string (`\n`, `\r\n`,
+# or `\\n` escaped twice), as service-account files and exported settings hold it.
+_ESCAPED_BREAK = re.compile(r"(?:\\{1,2}r)?\\{1,2}n")
+_ESCAPED_MATERIAL = re.compile(r"(?:[A-Za-z0-9+/=]|(?:\\{1,2}r)?\\{1,2}n)*")
+
+
 def _block_end(text: str, end: int) -> int:
     """Where the key a header (ending at ``end``) introduces ends: the lines of key material
     after it (base64, armor headers, blank lines), through its footer when that follows them.
     Code or prose that only names a header (`startswith("-----BEGIN RSA PRIVATE KEY-----")`)
     keeps everything after the header; each line is looked at once, whatever the number of
     headers in a file."""
+    if _ESCAPED_BREAK.match(text, end):
+        # The whole key is on this line: through its footer, else through the material.
+        line_end = text.find("\n", end)
+        footer = _KEY_END.search(text, end, len(text) if line_end < 0 else line_end)
+        if footer is not None:
+            return footer.end()
+        material = _ESCAPED_MATERIAL.match(text, end)
+        return end if material is None else material.end()
     line_end = text.find("\n", end)
     while line_end >= 0:
         start = line_end + 1

@@ -70,6 +70,29 @@ def test_keys_in_committed_files_never_enter_the_store(
     assert all(h["path"] != "deploy_key" for h in search(empty_repo, KEY_BODY))
 
 
+def test_keys_inside_strings_and_files_named_as_secrets_never_enter_the_store(
+        empty_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A service-account JSON under any name (its key on one line, breaks escaped) and a
+    Rails `config/secrets.yml` (values with no key shape): neither's secret is indexed."""
+    monkeypatch.setenv("AIRCHER_SKIP", "1")
+    body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwZorblaxKeyMaterial"
+    account = ('{"type": "service_account", "project_id": "zorblax-uplink",\n'
+               ' "private_key": "-----BEGIN ' + 'PRIVATE KEY-----\\n' + body + '\\nQUJD\\n'
+               '-----END ' + 'PRIVATE KEY-----\\n",\n "client_email": "up@zorblax.example"}\n')
+    base = "9f3c" * 32
+    commit(empty_repo, {"deploy/uplink.json": account,
+                        "config/secrets.yml": f"production:\n  secret_key_base: {base}\n"},
+           "uplink account")
+    assert run_git_aircher(empty_repo, "init").code == 0
+    assert run_git_aircher(empty_repo, "index").code == 0
+    found = [str(p.relative_to(empty_repo)) for p in (empty_repo / ".agents").rglob("*")
+             if p.is_file() and not p.is_symlink()
+             and any(t in p.read_bytes() for t in (body.encode(), body.lower().encode(),
+                                                   base.encode(), b"qujd"))]
+    assert found == []
+    assert {h["path"] for h in search(empty_repo, "zorblax", "uplink")} == {"deploy/uplink.json"}
+
+
 def test_keys_committed_past_the_guard_never_enter_the_store(live: Path) -> None:
     """The same through the hooks and the background worker (`--no-verify` skips the guard)."""
     commit(live, {"notes.md": "# Notes\n\nNothing yet.\n"}, "notes")

@@ -39,6 +39,13 @@ from gitext.index.secrets import (
         "signing/cert.pfx",
         ".netrc",
         "home/.pgpass",
+        "config/secrets.yml",
+        "deploy/Secrets.JSON",
+        "secret.toml",
+        "client_secret_123-abc.apps.googleusercontent.com.json",
+        "gcp/service-account.json",
+        "ops/service_account_prod.json",
+        "serviceAccountKey.json",
     ],
 )
 def test_secret_paths(path: str) -> None:
@@ -62,6 +69,11 @@ def test_secret_paths(path: str) -> None:
         ".environment.md",
         ".envoy.yaml",
         "README.md",
+        "lib/secrets.py",
+        "docs/secrets.md",
+        "secretsanta.yml",
+        "service.json",
+        "client.json",
     ],
 )
 def test_ordinary_paths(path: str) -> None:
@@ -232,3 +244,22 @@ def test_a_key_right_after_an_escape_is_found(before: str) -> None:
 
 def test_a_key_inside_a_longer_word_is_not_one() -> None:
     assert find_secret_patterns("XX" + AWS) == [] and find_secret_patterns("nn" + AWS) == []
+
+
+@pytest.mark.parametrize("newline", ["\\n", "\\\\n", "\\r\\n"])
+def test_a_key_inside_a_string_is_redacted_through_its_footer(newline: str) -> None:
+    """A service-account JSON (or a key exported into .env or YAML) holds the whole key on one
+    line, its breaks escaped: only the header line went, and the key itself was indexed."""
+    header, footer = "-----BEGIN " + "PRIVATE KEY-----", "-----END " + "PRIVATE KEY-----"
+    key = f"{header}{newline}{KEY_BODY_LINE}{newline}Yw=={newline}{footer}{newline}"
+    text = f'{{"type": "service_account",\n "private_key": "{key}",\n "client_email": "x@y"}}\n'
+    done = redact_text(text)
+    assert KEY_BODY_LINE not in done and "Yw==" not in done and footer not in done
+    assert done == text.replace(key.rsplit(newline, 1)[0], REDACTED)
+    assert find_secret_patterns(done) == []
+
+
+def test_a_key_inside_a_string_cut_short_is_redacted_to_the_string_s_end() -> None:
+    header = "-----BEGIN RSA " + "PRIVATE KEY-----"
+    text = f'KEY="{header}\\n{KEY_BODY_LINE}\\nabc="\nNEXT=1\n'
+    assert redact_text(text) == f'KEY="{REDACTED}"\nNEXT=1\n'

@@ -41,6 +41,24 @@ def test_older_database_is_migrated_forward_keeping_rows(tmp_path: Path) -> None
     assert conn.execute("SELECT count(*) FROM sync_state").fetchone()[0] == 0
 
 
+def test_a_store_scrubbed_before_is_scrubbed_once_more_for_keys_inside_strings(
+        tmp_path: Path) -> None:
+    """Migration 010: a store whose 'credentials' scrub ran (its row gone) ran it with
+    redaction that left a string's escaped key body and `secrets.yml` in the index."""
+    path = tmp_path / "f.db"
+    old = sqlite3.connect(path)
+    for mig in migrations("file_index")[:9]:
+        for stmt in mig.statements():
+            old.execute(stmt)
+    old.execute("PRAGMA user_version = 9")
+    old.execute("DELETE FROM pending_scrubs")
+    old.commit()
+    old.close()
+    conn = open_database(path, "file_index", Pragmas())
+    assert user_version(conn) == latest_version("file_index") >= 10
+    assert [r[0] for r in conn.execute("SELECT name FROM pending_scrubs")] == ["credentials"]
+
+
 def test_newer_database_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "new.db"
     open_database(path, "sessions", Pragmas()).close()
