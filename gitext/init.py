@@ -78,10 +78,12 @@ def init_project(project: Project, *, hooks: bool = True, sync: bool = True) -> 
     notes: list[str] = []
     if hooks:
         from gitext.errors import AircherError
-        from gitext.hooks.install import install_hooks
+        from gitext.hooks.install import install_hooks, tracked_note
 
         try:
-            install_hooks(project.repo.root)
+            installed = install_hooks(project.repo.root)
+            if (note := tracked_note(installed)) is not None:
+                notes.append(note)
         except AircherError as exc:  # the store is still useful; hooks can be fixed after
             notes.append(f"hooks not installed: {exc.message}"
                          + (f"; {exc.hint}" if exc.hint else ""))

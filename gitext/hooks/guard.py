@@ -24,6 +24,7 @@ from typing import TextIO
 
 from gitext.git.hookdir import StagedFile, caller_index_file, read_blobs, staged_files
 from gitext.git.names import quoted, shell_word
+from gitext.hooks.install import PLACEHOLDER, shim_text
 from gitext.index.secrets import find_secret_patterns, is_secret_path
 from gitext.layout import ALL_DATABASES, STORE_ENTRIES
 
@@ -34,6 +35,7 @@ _OUR_DB_NAMES = frozenset(
     f"{name}.db{tail}" for name in ALL_DATABASES for tail in ("", "-wal", "-shm", "-journal")
 )
 _REGULAR_MODES = ("100644", "100755")
+_TEMPLATE_MARK = PLACEHOLDER.encode()  # in git-aircher's own hooks/ templates, never in a shim
 _STORE_LINES = 5  # past this many staged store files, one line says how many
 _KIND_NAMES = {
     "aws-access-key": "an AWS access key",
@@ -49,7 +51,7 @@ _KIND_NAMES = {
 @dataclass(frozen=True)
 class Finding:
     path: str
-    kind: str  # store | database | credentials | secret | secret-name
+    kind: str  # store | database | credentials | secret | secret-name | shim
     detail: str
     line: int | None = None
     fatal: bool = True  # False: a warning that lets the commit through
@@ -171,6 +173,12 @@ def _scan_contents(worktree: Path, files: list[StagedFile]) -> list[Finding]:
             continue
         if blob.size > MAX_SCAN_BYTES or b"\0" in blob.head[:_BINARY_SNIFF]:
             continue
+        if shim_text(blob.head) and _TEMPLATE_MARK not in blob.head:
+            # Committed, a shim of ours runs this machine's git-aircher for everyone, and over
+            # a tracked hook (husky's .husky/) the team's hook no longer runs (QA round 22c: 02).
+            findings.extend(Finding(p, "shim", "a git-aircher hook shim (it holds this"
+                                    " machine's paths)") for p in paths)
+            continue
         text = blob.head.decode("utf-8", "replace")
         for line, kind in find_secret_patterns(text):
             for p in paths:
@@ -186,10 +194,18 @@ def hints(findings: Sequence[Finding], prefix: str | None) -> list[str]:
     if not fatal:
         return []
     out: list[str] = []
-    unstage = sorted({f.path for f in fatal if f.kind != "secret"})
+    unstage = sorted({f.path for f in fatal if f.kind not in ("secret", "shim")})
     if unstage:
         files = " ".join(shell_word(p) for p in unstage)
         out.append(f"unstage (the files stay on disk): git rm --cached -r -q -- {files}")
+    shims = sorted({f.path for f in fatal if f.kind == "shim"})
+    if shims:
+        # Not `git rm --cached`: over a tracked hook, that would delete the team's hook.
+        files = " ".join(shell_word(p) for p in shims)
+        it = "it (the file stays" if len(shims) == 1 else "them (the files stay"
+        out.append(f"unstage {it} on disk): git restore --staged -- {files}")
+        out.append("a shim over a tracked hook: `git aircher hooks install` puts the hook back"
+                   " and leaves tracked hooks alone")
     if any(f.kind == "store" for f in fatal) and prefix:
         out.append(
             "keep the store out for good: `git aircher init` lists its folders in"

@@ -56,7 +56,8 @@ class HookState:
 
     state: ``ours`` (current shim), ``chained`` (current shim, running a kept foreign hook),
     ``ours-outdated`` (a shim of ours from another version or install), ``foreign`` (someone
-    else's hook, ours absent), ``wrapped`` (the pre-commit framework's hook, which runs our
+    else's hook, ours absent), ``tracked`` (a hook git tracks in the work tree: left alone),
+    ``wrapped`` (the pre-commit framework's hook, which runs our
     shim from ``<hook>.legacy``), ``missing``.
     action: what install or uninstall just did to it, None for status.
     """
@@ -123,7 +124,52 @@ def is_shim(path: Path) -> bool:
             head = fh.read(_SNIFF)
     except OSError:
         return False
-    return any(f"# ID: {i}".encode() in head for i in (SHIM_ID, *PRIOR_SHIM_IDS))
+    return shim_text(head)
+
+
+def shim_text(head: bytes) -> bool:
+    """Whether a file's first bytes carry one of our shim IDs."""
+    return any(f"# ID: {i}".encode() in head[:_SNIFF] for i in (SHIM_ID, *PRIOR_SHIM_IDS))
+
+
+def tracked_hooks(folder: Path) -> frozenset[str]:
+    """Our hook names that git tracks in ``folder``, when it is in a work tree (husky v5-v8's
+    ``.husky/``, a team's shared hooks folder in the repository).
+
+    Such a hook is the team's, shared through commits: a shim of ours there was committed by
+    the next `git commit -a`, with this machine's paths, and the team's hook stopped running
+    for everyone (QA round 22c: 02). The repository's own ``.git/hooks`` is in no work tree,
+    and git says so; a folder git cannot look at has none."""
+    from gitext.errors import GitError
+    from gitext.git.run import git
+
+    if not folder.is_dir():
+        return frozenset()
+    try:
+        proc = git(["ls-files", "-z", "--", *HOOK_NAMES], folder, check=False)
+    except GitError:
+        return frozenset()
+    if proc.returncode != 0:
+        return frozenset()
+    names = {n.decode("utf-8", "surrogateescape") for n in proc.stdout.split(b"\0") if n}
+    return frozenset(names & set(HOOK_NAMES))
+
+
+def tracked_note(states: list[HookState]) -> str | None:
+    """One line for the hooks install left alone because git tracks them: how the team's hook
+    can run ours (as the pre-commit framework does), or None."""
+    left = [s for s in states if s.state == "tracked"]
+    if not left:
+        return None
+    names = ", ".join(s.name for s in left)
+    folder = Path(left[0].path).parent
+    if len(left) == 1:
+        return (f"{names} in {folder} is tracked by git, so git-aircher left it as it is (a shim"
+                " there would be committed): to run git-aircher from it, add"
+                f' `git aircher hook {names} "$@"` to it (docs/hooks.md)')
+    return (f"{names} in {folder} are tracked by git, so git-aircher left them as they are (a"
+            " shim there would be committed): to run git-aircher from them, add"
+            ' `git aircher hook <name> "$@"` to each (docs/hooks.md)')
 
 
 def framework_script(path: Path) -> bool:
@@ -185,10 +231,13 @@ def read_hook(path: Path) -> bytes | None:
         return None
 
 
-def _state(folder: Path, name: str, wanted: bytes) -> HookState:
+def _state(folder: Path, name: str, wanted: bytes, tracked: frozenset[str] = frozenset()
+           ) -> HookState:
     path = folder / name
     orig = folder / (name + CHAIN_SUFFIX)
     chained = str(orig) if exists(orig) else None
+    if name in tracked and not is_shim(path):
+        return HookState(name, str(path), "tracked")
     if is_shim(path):
         current = read_hook(path) == wanted and old_framework_layout(folder, name) is None
         state = ("chained" if chained else "ours") if current else "ours-outdated"
@@ -245,7 +294,8 @@ def folder_status(
     where: HooksDir, executable: Path | None = None, data_dir: str | None = None
 ) -> list[HookState]:
     shims = shims_for(where, executable, data_dir)
-    return [_state(where.path, name, shims[name]) for name in HOOK_NAMES]
+    tracked = tracked_hooks(where.path)
+    return [_state(where.path, name, shims[name], tracked) for name in HOOK_NAMES]
 
 
 def install_hooks(
@@ -286,15 +336,19 @@ def install_folders(wanted: dict[Path, dict[str, bytes]], force: bool = False
         with contextlib.ExitStack() as locks:
             for folder in sorted(wanted):  # one order, so two installs cannot wait on each other
                 locks.enter_context(folder_lock(folder))
+            tracked = {folder: tracked_hooks(folder) for folder in wanted}
             # Every hook looked at before any is changed: a refusal halfway left post-checkout
             # installed and the rest not, which no later state explains (QA round 11b: 02).
             for folder in wanted:
                 for name in HOOK_NAMES:
+                    if name in tracked[folder]:
+                        continue
                     if (refused := _refusal(folder, name, force)) is not None:
                         raise refused
             states: list[HookState] = []
             for folder, shims in wanted.items():
-                states += [_install_one(folder, name, shims[name]) for name in HOOK_NAMES]
+                states += [_leave_tracked(folder, name) if name in tracked[folder]
+                           else _install_one(folder, name, shims[name]) for name in HOOK_NAMES]
             return states
     except OSError as exc:
         raise fs_error("install", folder, exc) from exc
@@ -419,6 +473,18 @@ def _install_one(folder: Path, name: str, wanted: bytes) -> HookState:
     if (dropped := _drop_lefthook_copy(folder, name)) is not None:
         action = f"{action}; {dropped}"
     return _with(_state(folder, name, wanted), action)
+
+
+def _leave_tracked(folder: Path, name: str) -> HookState:
+    """A hook git tracks stays the team's (``tracked_hooks``). One an earlier install had put
+    its shim over, keeping the team's as ``<hook>.aircher-orig``, gets it back."""
+    path = folder / name
+    orig = folder / (name + CHAIN_SUFFIX)
+    action = "left alone: tracked by git"
+    if is_shim(path) and exists(orig):
+        os.replace(orig, path)
+        action = "put back the tracked hook our shim had replaced"
+    return _with(_state(folder, name, b"", frozenset({name})), action)
 
 
 def _drop_lefthook_copy(folder: Path, name: str) -> str | None:

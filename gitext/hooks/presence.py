@@ -22,6 +22,8 @@ from gitext.hooks.install import (
 
 # An `id: aircher-…` entry of the config (a comment naming one is not a hook).
 _OUR_HOOK = re.compile(r"^[ \t-]*id:[ \t]*['\"]?aircher-", re.MULTILINE)
+# A hook that runs ours itself: `git aircher hook …` or `git-aircher hook …`.
+_CALLS_OURS = re.compile(rb"git[ -]aircher\s+hook\s")
 # States in which git runs our shim (`wrapped`: the pre-commit framework runs it as .legacy).
 _RUNNING = ("ours", "chained", "ours-outdated", "wrapped")
 
@@ -34,6 +36,7 @@ class HooksAbsent:
     missing: list[str]  # our hooks git will not run
     needs_force: list[str] = field(default_factory=list)  # install refuses them without --force
     worktree: Path | None = None  # another worktree's folder (a relative core.hooksPath)
+    tracked: list[str] = field(default_factory=list)  # git tracks them: install leaves them
 
     def message(self) -> str:
         if self.turned_off:
@@ -51,6 +54,17 @@ class HooksAbsent:
     def hint(self) -> str:
         if self.turned_off:
             return TURN_ON_HINT
+        if self.tracked:
+            # Install leaves a tracked hook alone (QA round 22c: 02): the fix is in the hook.
+            one = len(self.tracked) == 1
+            paths = ", ".join(self.tracked)
+            name = Path(self.tracked[0]).name if one else "<name>"
+            fix = (f"{paths} {'is' if one else 'are'} tracked by git, so"
+                   f" {'it stays' if one else 'they stay'} the team's: add"
+                   f' `git aircher hook {name} "$@"` to {"it" if one else "each"}')
+            if len(self.missing) > len(self.tracked):
+                return f"`git aircher hooks install` puts the others there; {fix}"
+            return fix
         if self.needs_force:
             # Without it install refuses, and a hint that fails is no hint (QA round 11b: 03).
             kept = ", ".join(name + CHAIN_SUFFIX for name in self.needs_force)
@@ -80,13 +94,28 @@ def absent_elsewhere(repo_root: Path) -> list[HooksAbsent]:
 
 def _absent_in(where: HooksDir, *, elsewhere: bool = False) -> HooksAbsent | None:
     framework = _framework_runs_ours(where.worktree_root)
-    missing = [s.name for s in folder_status(where) if s.state not in _RUNNING
-               and not (s.state == "foreign" and framework and _is_framework(Path(s.path)))]
-    if not missing:
+    states = [s for s in folder_status(where) if s.state not in _RUNNING
+              and not (s.state == "foreign" and framework and _is_framework(Path(s.path)))
+              and not (s.state == "tracked" and _calls_ours(Path(s.path)))]
+    if not states:
         return None
-    return HooksAbsent(where.path, where.from_config, False, missing,
+    tracked = [_shown(Path(s.path), where.worktree_root) for s in states if s.state == "tracked"]
+    return HooksAbsent(where.path, where.from_config, False, [s.name for s in states],
                        refused_without_force(where.worktree_root),
-                       where.worktree_root if elsewhere else None)
+                       where.worktree_root if elsewhere else None, tracked)
+
+
+def _calls_ours(path: Path) -> bool:
+    """A tracked hook the team made run ours (`git aircher hook <name>`, docs/hooks.md)."""
+    text = read_hook(path)
+    return text is not None and _CALLS_OURS.search(text) is not None
+
+
+def _shown(path: Path, worktree_root: Path) -> str:
+    try:
+        return path.relative_to(worktree_root).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _framework_runs_ours(worktree_root: Path) -> bool:

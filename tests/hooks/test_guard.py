@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from gitext.hooks.guard import check_staged, guard_main, store_prefix
-from gitext.hooks.install import install_hooks
+from gitext.hooks.install import install_hooks, render_shim
 from gitext.index import secrets
 from tests.conftest import commit, git, head, write
 from tests.hooks import fake_tool, log_lines, run
@@ -406,3 +406,37 @@ def test_a_name_that_is_not_utf8_is_shown_and_hinted_as_git_quotes_it(guarded: P
     # The hint is a command that works as printed.
     assert run(guarded, "bash", "-c", command).returncode == 0
     assert git(guarded, "diff", "--cached", "--name-only") == ""
+
+
+def test_a_staged_shim_of_ours_is_refused(guarded: Path, tmp_path: Path) -> None:
+    """A shim of ours staged (over a tracked hook in a hooks folder in the work tree, or added
+    with `git add -A`) went through: committed, it holds this machine's paths and runs nothing
+    of the team's (QA round 22c: 02). The guard knows its shims by their marker and ID; the
+    templates in git-aircher's own hooks/ (no recorded path) are not shims."""
+    shim = render_shim("post-commit", tmp_path / "bin" / "git-aircher")
+    write(guarded, "team-hooks/post-commit", shim.decode())
+    git(guarded, "add", "team-hooks/post-commit")
+    before = head(guarded)
+    proc = try_commit(guarded)
+    assert proc.returncode == 1
+    assert "error: team-hooks/post-commit: a git-aircher hook shim" in proc.stderr
+    assert "hint: unstage it (the file stays on disk): git restore --staged --" \
+        " team-hooks/post-commit" in proc.stderr
+    assert "git rm --cached" not in proc.stderr  # over a tracked hook that would delete it
+    assert head(guarded) == before
+
+    git(guarded, "rm", "-q", "--cached", "team-hooks/post-commit")
+    template = (Path(__file__).parents[2] / "hooks" / "post-commit").read_text()
+    write(guarded, "hooks/post-commit", template)
+    git(guarded, "add", "hooks/post-commit")
+    assert not check_staged(guarded, data_dir=".agents").findings
+
+
+def test_quick_look_starts_the_guard_for_a_staged_shim(
+    watched: tuple[Path, Path], tmp_path: Path
+) -> None:
+    repo, _ = watched
+    write(repo, "team-hooks/post-commit", render_shim("post-commit", tmp_path / "x").decode())
+    git(repo, "add", "team-hooks/post-commit")
+    assert check_staged(repo, data_dir=".agents").refused
+    assert run_shim(repo) == ["ours pre-commit"]

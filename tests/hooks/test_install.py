@@ -23,6 +23,7 @@ from gitext.hooks.install import (
     hook_status,
     install_hooks,
     render_shim,
+    tracked_note,
 )
 from gitext.hooks.uninstall import uninstall_hooks
 from gitext.resources import data_dir
@@ -474,22 +475,57 @@ def test_absolute_core_hooks_path(repo: Path, tmp_path: Path, tool: Tool) -> Non
 def test_relative_core_hooks_path_husky_style(repo: Path, tool: Tool) -> None:
     exe, log = tool
     script(repo / ".husky" / "pre-commit", "echo husky >> .git/user.log\n")
-    commit(repo, {".husky/pre-commit": (repo / ".husky" / "pre-commit").read_text()}, "husky")
-    (repo / ".husky" / "pre-commit").chmod(0o755)
     git(repo, "config", "core.hooksPath", ".husky")
     before = snapshot(repo / ".husky")
     (repo / "src").mkdir(exist_ok=True)
 
     result = install_hooks(repo / "src", executable=exe)  # from a subdirectory
     assert {Path(s.path).parent for s in result} == {repo / ".husky"}
-    assert states(result)["pre-commit"] == "chained"
+    assert states(result)["pre-commit"] == "chained"  # not tracked: chained as anywhere
     commit(repo, {"w.txt": "w\n"}, "w")
     assert (repo / ".git" / "user.log").read_text() == "husky\n"
     assert log_lines(log) == ["ours post-commit"]  # nothing for the guard: Python not started
 
     uninstall_hooks(repo)
     assert snapshot(repo / ".husky") == before
-    assert git(repo, "status", "--porcelain", "--", ".husky") == ""
+
+
+def test_tracked_hooks_are_left_as_they_are(repo: Path, tool: Tool) -> None:
+    """husky v5-v8 (core.hooksPath=.husky) tracks the team's hooks: install put its shim over
+    .husky/pre-commit, so an everyday `git commit -a` committed the shim (this machine's paths)
+    over the team's hook, which stopped running for everyone (QA round 22c: 02). A tracked hook
+    is now left alone, and install says how to call git-aircher from it."""
+    exe, log = tool
+    script(repo / ".husky" / "pre-commit", "echo husky >> .git/user.log\n")
+    commit(repo, {".husky/pre-commit": (repo / ".husky" / "pre-commit").read_text()}, "husky")
+    (repo / ".husky" / "pre-commit").chmod(0o755)
+    git(repo, "config", "core.hooksPath", ".husky")
+    team = (repo / ".husky" / "pre-commit").read_bytes()
+
+    result = install_hooks(repo, executable=exe)
+    assert states(result)["pre-commit"] == "tracked"
+    assert states(result)["post-commit"] == "ours"  # untracked names get shims as anywhere
+    assert (repo / ".husky" / "pre-commit").read_bytes() == team
+    assert not (repo / ".husky" / "pre-commit.aircher-orig").exists()
+    assert "git aircher hook pre-commit" in (tracked_note(result) or "")
+    write(repo, "README.md", "# changed\n")
+    assert run(repo, "git", "commit", "-q", "-a", "-m", "fix typo").returncode == 0
+    assert git(repo, "show", "HEAD:.husky/pre-commit").encode() == team
+    assert (repo / ".git" / "user.log").read_text() == "husky\n"
+    assert states(hook_status(repo, executable=exe))["pre-commit"] == "tracked"
+
+    # An earlier install's shim over the tracked hook: install puts the team's hook back.
+    os.rename(repo / ".husky" / "pre-commit", repo / ".husky" / "pre-commit.aircher-orig")
+    write(repo, ".husky/pre-commit", render_shim("pre-commit", exe))
+    result = install_hooks(repo, executable=exe)
+    assert states(result)["pre-commit"] == "tracked"
+    assert (repo / ".husky" / "pre-commit").read_bytes() == team
+    assert not (repo / ".husky" / "pre-commit.aircher-orig").exists()
+    assert git(repo, "status", "--porcelain", "--", ".husky/pre-commit") == ""
+
+    res = run_git_aircher(repo, "hooks", "install")
+    assert res.code == 0, res.err
+    assert "git aircher hook pre-commit" in res.err  # one line saying how
 
 
 # husky v9's files in .husky/_ as its `husky` command writes them: each hook a stub (no final

@@ -112,3 +112,26 @@ def test_the_hint_names_force_when_install_needs_it(live: Path, aircher: Any) ->
     assert "`git aircher hooks install --force`" in aircher(live, "status").out
     assert aircher(live, "hooks", "install", "--force").code == 0
     assert "hooks_missing" not in aircher(live, "doctor").out
+
+
+def test_a_tracked_hook_is_reported_with_the_line_that_runs_ours(live: Path, aircher: Any
+                                                                  ) -> None:
+    """husky v5-v8's tracked .husky/pre-commit is left alone by install (QA round 22c: 02):
+    doctor's hint for it is the line to add, not `hooks install`, which would change nothing;
+    once the team's hook calls ours, nothing is missing."""
+    team = "#!/bin/sh\necho team\n"
+    commit(live, {".husky/pre-commit": team}, "husky")
+    (live / ".husky" / "pre-commit").chmod(0o755)
+    git(live, "config", "core.hooksPath", ".husky")
+    r = run_git_aircher(live, "hooks", "install")
+    assert r.code == 0, r.err
+    assert "pre-commit     tracked" in r.out
+
+    r = aircher(live, "doctor")
+    assert "lacks git-aircher's pre-commit guard" in r.out
+    assert ("hint: .husky/pre-commit is tracked by git, so it stays the team's: add"
+            ' `git aircher hook pre-commit "$@"` to it') in r.out
+    assert "hooks install` puts them there" not in r.out
+
+    write(live, ".husky/pre-commit", team + 'git aircher hook pre-commit "$@"\n')
+    assert "hooks_missing" not in aircher(live, "doctor").out
