@@ -187,7 +187,13 @@ def _refresh(folder: Path, wanted: dict[str, bytes], ours: Path | None, *, own: 
             came_along = bool(installed_in) and not _same(Path(str(installed_in)), folder)
             same_journal = (theirs == recorded(wanted[name], "journal") or own or came_along
                             or not (theirs and Path(theirs).is_dir()))
-            if ours is not None and exe is not None and _same(exe, ours) and same_journal:
+            # A shim whose executable is gone belongs to no installation: the tool's checkout
+            # was moved and installed again, and every event from a git GUI (no shell PATH)
+            # said "not found" until `hooks install` ran in each repository (QA round 22c: 04).
+            # A link to nothing is an install being replaced, still that one's.
+            mine = ours is not None and (
+                exe is None or not os.path.lexists(exe) or _same(exe, ours))
+            if mine and same_journal:
                 if relayout:
                     settle_framework_layout(folder, name, wanted[name])
                 else:

@@ -613,6 +613,9 @@ def test_tool_gone_prints_one_line_and_never_blocks(repo: Path, tmp_path: Path) 
     assert len(lines) == 2  # pre-commit, post-commit: one line each
     assert lines[0].startswith("git-aircher: not found, its pre-commit hook did nothing")
     assert lines[1].startswith("git-aircher: not found, its post-commit hook did nothing")
+    # The fix that works: reinstalling alone leaves the shims naming the path that is gone
+    # (QA round 22c: 04).
+    assert all("run `git aircher hooks install` in this repository" in line for line in lines)
     assert git(repo, "log", "-1", "--format=%s").strip() == "g"
 
 

@@ -260,3 +260,28 @@ def test_shims_of_another_installation_lefthook_set_aside_are_left(repo: Path,
     before = snapshot(hooks)
     assert retake_from_lefthook(repo) == []
     assert snapshot(hooks) == before
+
+
+def test_shims_naming_a_tool_that_is_gone_follow_the_installation_found(
+        live: Path, tmp_path: Path) -> None:
+    """The tool's checkout moved and `./install.sh` run again from there: every shim kept
+    naming the old venv's git-aircher, which no longer exists. The worker left them as "another
+    installation's", so every commit from a git GUI (no shell PATH) said "not found …
+    (reinstall it …)", after the reinstall too (QA round 22c: 04). A shim whose executable is
+    gone belongs to no installation: its next event from a terminal, where PATH finds the tool,
+    makes the worker rewrite it for this one."""
+    hooks = live / ".git" / "hooks"
+    wait_idle(live)
+    gone = tmp_path / "tool" / ".venv" / "bin" / "git-aircher"  # never there: moved away
+    install_hooks(live, executable=gone)
+    assert recorded_executable((hooks / "post-commit").read_bytes()) == gone
+
+    commit(live, {"src/terminal.py": "x = 1\n"}, "from a terminal")  # PATH finds this checkout
+    wait_idle(live)
+
+    for name in HOOK_NAMES:
+        assert recorded_executable((hooks / name).read_bytes()) == git_aircher_executable()
+    assert outdated_shims(live) == []
+    assert "upgraded hook shims" in (store(live) / "logs" / "storage.log").read_text()
+    assert ("created", "src/terminal.py") in [(r[0], r[2]) for r in changes(live)]
+    assert failures(live) == ""
