@@ -472,6 +472,37 @@ def test_absolute_core_hooks_path(repo: Path, tmp_path: Path, tool: Tool) -> Non
     assert snapshot(shared) == before
 
 
+def test_a_shared_folder_naming_a_deleted_store_starts_no_python_without_a_store(
+        tmp_path: Path, tool: Tool) -> None:
+    """A core.hooksPath shared by every repository, whose shims were installed by a store
+    since deleted (the user's only trial repository): every post-* event in every repository
+    took the slow path, starting Python in git's way, for good, even where there is no store to
+    record into (QA round 22c: 05). A repository without a store where the setting puts it
+    now starts nothing; one with a store (or a moved repository) still takes the slow path,
+    which records the event and has its worker rewrite the shims."""
+    exe, log = tool
+    shared = tmp_path / "shared-hooks"
+    repos = {}
+    for name in ("trial", "other", "stored"):
+        r = tmp_path / name
+        r.mkdir()
+        git(r, "init", "-q")
+        git(r, "config", "core.hooksPath", str(shared))
+        commit(r, {"a.txt": "a\n"}, "one")
+        repos[name] = r
+    (repos["trial"] / ".agents" / "journal").mkdir(parents=True)
+    install_hooks(repos["trial"], executable=exe)
+    shutil.rmtree(repos["trial"])
+
+    commit(repos["other"], {"a.txt": "b\n"}, "two")
+    git(repos["other"], "checkout", "-q", "-b", "topic")
+    assert log_lines(log) == []  # nothing to record, nothing started
+
+    (repos["stored"] / ".agents" / "journal").mkdir(parents=True)  # a store of its own
+    commit(repos["stored"], {"a.txt": "b\n"}, "two")
+    assert log_lines(log) == ["ours post-commit"]
+
+
 def test_relative_core_hooks_path_husky_style(repo: Path, tool: Tool) -> None:
     exe, log = tool
     script(repo / ".husky" / "pre-commit", "echo husky >> .git/user.log\n")
