@@ -66,6 +66,10 @@ def init_project(project: Project, *, hooks: bool = True, sync: bool = True) -> 
     # carries tells its store from another clone's (`gitext/store_left.py`).
     mark_repository(project, proj.id)
     with project.db("global").write() as gconn:
+        # The path is this repository's now: a row naming another id there is a repository
+        # deleted or moved away since its last `init` (nothing else updates the registry), and
+        # `root_path` is UNIQUE, so it would fail the insert below for good.
+        gconn.execute("DELETE FROM projects WHERE root_path = ? AND id != ?", (str(root), proj.id))
         gconn.execute(
             "INSERT INTO projects (id, name, root_path, data_dir, created_at, last_seen)"
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET"

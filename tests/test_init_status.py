@@ -57,6 +57,37 @@ def test_init_is_idempotent(repo: Path, aircher) -> None:  # type: ignore[no-unt
     assert exclude.count("# git-aircher's private store (never committed)") == 1
 
 
+def test_init_takes_over_a_path_a_deleted_repository_left_in_the_registry(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A repository deleted, another one renamed into its folder (the old clone replaced by a
+    new one): `init` there crashed with `IntegrityError: UNIQUE constraint failed:
+    projects.root_path`, exit 3, every time, as global.db still named the dead repository at
+    that path; `repair` did not help, and the hooks step never ran. Now the path is this
+    repository's and the stale row goes (QA round 22c: 01)."""
+    monkeypatch.setenv("AIRCHER_SKIP", "1")  # no worker: nothing runs while a folder goes
+    old, new = tmp_path / "proj", tmp_path / "proj-new"
+    for root in (old, new):
+        root.mkdir()
+        git(root, "init", "-q")
+        commit(root, {"a.txt": f"{root.name}\n"}, "one")
+        assert run_git_aircher(root, "init").code == 0
+    registry = Path(os.environ["AIRCHER_HOME"]) / "global.db"
+
+    def rows() -> dict[str, str]:
+        with sqlite3.connect(registry) as conn:
+            return dict(conn.execute("SELECT id, root_path FROM projects").fetchall())
+
+    old_id = next(i for i, p in rows().items() if p == str(old))
+    subprocess.run(["rm", "-rf", str(old)], check=True)
+    new.rename(old)
+    r = run_git_aircher(old, "init")
+    assert r.code == 0, r.err
+    assert "Reinitialized" in r.out and r.err == ""
+    assert list(rows().values()) == [str(old)]
+    assert old_id not in rows()
+    assert run_git_aircher(old, "init").code == 0  # and it stays idempotent there
+
+
 def test_context_chain_global_project_worktree(repo: Path, aircher) -> None:  # type: ignore[no-untyped-def]
     aircher(repo, "init")
     conn = sqlite3.connect(repo / ".agents" / "db" / "core" / "knowledge.db")
