@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitext import clock
+from gitext.folders import make_folder
 from gitext.ids import derived_id
 from gitext.layout import legacy_slug
 
@@ -149,8 +150,7 @@ def write_context_file(folder: Path, ctx: Context, worktree_path: Path) -> None:
         _adopt_legacy_folder(folder, ctx)
     # Made level by level below the store, never the store itself: one that went away while a
     # worker applied a checkout (its link taken by a sweep) is not made again, empty.
-    for level in (folder.parent, folder, folder / "cache"):
-        level.mkdir(exist_ok=True)
+    make_folder(folder / "cache", folder.parent.parent)
     data = {
         "context_id": ctx.id,
         "name": ctx.name,

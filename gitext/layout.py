@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitext.errors import ConfigError
+from gitext.folders import CORE
 
 CORE_DATABASES = ("conversations", "knowledge", "file_index", "sessions")
 ALL_DATABASES = (*CORE_DATABASES, "global")
@@ -100,7 +101,7 @@ class ProjectLayout:
 
     @property
     def core(self) -> Path:
-        return self.root / "db" / "core"
+        return self.root / CORE
 
     def db(self, name: str) -> Path:
         return self.core / f"{name}.db"

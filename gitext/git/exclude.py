@@ -11,6 +11,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from gitext.folders import make_folder
 from gitext.git.repo import RepoInfo
 from gitext.git.run import git
 
@@ -45,7 +46,9 @@ def ensure_excluded(info: RepoInfo, data_dir: Path, entries: Sequence[str]) -> b
     if not missing and kept == lines:
         return False
     out = kept + ([] if HEADER in kept else [HEADER]) + missing
-    exclude.parent.mkdir(parents=True, exist_ok=True)
+    # info/ of a git dir that is there, never the git dir: a repository `rm -rf`'d while a
+    # worker mended its store stays deleted (`gitext.folders`).
+    make_folder(exclude.parent, info.common_dir)
     target = exclude.resolve()  # a symlinked exclude file (shared by clones) stays a symlink
     tmp = target.with_name(f".{target.name}.aircher-{os.getpid()}")
     tmp.write_text("\n".join(out) + "\n", "utf-8", "surrogateescape")

@@ -21,6 +21,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from gitext.folders import make_folder
+
 DESCRIPTION = (
     "git-aircher store: not a repository of its own. This .git makes `git clean -fdx` and\n"
     "`git stash --all` in the repository around it leave this folder alone (they pass by\n"
@@ -50,7 +52,9 @@ def shield(folders: Sequence[Path], work_tree: Path) -> list[Path]:
             continue
         dot = folder / ".git"
         for sub in ("objects", "refs", "info"):
-            (dot / sub).mkdir(parents=True, exist_ok=True)
+            # Inside a folder that is there, never that folder: one `rm -rf` took meanwhile
+            # stays gone (`gitext.folders`).
+            make_folder(dot / sub, folder)
         (dot / "info" / "exclude").write_text("*\n", "utf-8")
         (dot / "description").write_text(DESCRIPTION, "utf-8")
         # HEAD last, and whole: git takes the folder for a repository once a valid one is

@@ -20,6 +20,7 @@ only on request: other projects share it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import gzip
 import hashlib
 import os
@@ -33,6 +34,7 @@ from typing import Any
 
 from gitext import clock
 from gitext.errors import AircherError
+from gitext.folders import make_folder, store_folder, store_there
 from gitext.lifecycle.dbfiles import raw_connect, row_counts, store_databases
 from gitext.lifecycle.derived import empty_derived
 from gitext.lifecycle.runstate import read_json, write_json
@@ -171,8 +173,7 @@ def gzip_file(path: Path, *, keep: bool = False) -> Path:
 def create_backup(project: Project) -> BackupInfo:
     """Copy every database (and attachments) into a new backup folder; the manifest last."""
     project.require_init()
-    root = project.layout.backups
-    root.mkdir(parents=True, exist_ok=True)
+    root = store_folder(project.layout.root, project.layout.backups)  # `gitext.folders`
     seq = max((b.seq for b in list_backups(project)), default=0) + 1
     epoch = clock.epoch()
     folder = _new_folder(root, epoch)
@@ -185,6 +186,10 @@ def create_backup(project: Project) -> BackupInfo:
         for name, source in store_databases(project, include_global=True).items():
             if not source.exists():
                 continue
+            if not store_there(project.layout.root):
+                # The repository is being deleted (`gitext.folders`): the partial copy goes
+                # below, rather than more files landing in a folder `rm -rf` is emptying.
+                raise FileNotFoundError(errno.ENOENT, "the store is gone", str(project.layout.root))
             target = folder / f"{name}.db"
             copy_database(source, target)
             left_out = empty_derived(target, name)
@@ -218,7 +223,7 @@ def _copy_attachments(source: Path, dest: Path) -> list[tuple[str, int]]:
     for path in sorted(p for p in source.rglob("*") if p.is_file()):
         rel = path.relative_to(source)
         target = dest / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(target.parent, dest.parent)
         try:
             os.link(path, target)
         except OSError:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitext import clock
+from gitext.folders import store_folder
 from gitext.layout import ProjectLayout
 
 LOG_NAMES = ("storage", "worktree", "performance")
@@ -75,7 +76,14 @@ def get_logger(layout: ProjectLayout, name: str) -> logging.Logger:
     logger = logging.getLogger(f"gitext.store.{abs(hash(str(layout.root))):x}.{name}")
     with _lock:
         if path not in _handlers:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                store_folder(layout.root, path.parent)
+            except OSError:  # the store went (`gitext.folders`): its logs with it
+                gone = logging.getLogger("gitext.store.gone")
+                gone.propagate = False
+                if not gone.handlers:
+                    gone.addHandler(logging.NullHandler())
+                return gone
             handler = _QuietHandler(
                 path, maxBytes=MAX_BYTES, backupCount=BACKUP_COUNT, encoding="utf-8", delay=True
             )

@@ -11,8 +11,9 @@
   files. Renaming a database file under an open connection can corrupt it (SQLite's own warning),
   so the swap waits for every holder of the shared lock to finish.
 
-Each makes `run/` when it is missing, never the store it is in: a store that went away while a
-process ran (its link taken by a sweep) is not made again, empty, by a lock or a state file.
+Each makes `run/` when it is missing, only while the store it is in is there, never that
+store: a store that went away while a process ran (its link taken by a sweep, the repository
+`rm -rf`'d) is not made again, empty, by a lock or a state file (`gitext.folders`).
 """
 
 from __future__ import annotations
@@ -27,12 +28,19 @@ from pathlib import Path
 from typing import Any
 
 from gitext.errors import AircherError
+from gitext.folders import store_folder
 from gitext.layout import ProjectLayout
 
 # A swap's plan in `run/` while database files move (lifecycle/swap.py), and in the global
 # folder, when global.db is among them, the path of that plan.
 SWAP_PLAN = "swap.json"
 SWAP_POINTER = "swap.pending"
+
+
+def _folder_of(path: Path) -> None:
+    """The folder of a state file or lock: `run/` of the store it is in, or one made already
+    (a backup's)."""
+    store_folder(path.parent.parent, path.parent)
 
 
 def state_path(layout: ProjectLayout, name: str) -> Path:
@@ -49,7 +57,7 @@ def read_json(path: Path) -> dict[str, Any]:
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Atomic: a reader sees the old file or the new one, never half of one."""
-    path.parent.mkdir(exist_ok=True)
+    _folder_of(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", "utf-8")
     os.replace(tmp, path)
@@ -73,7 +81,7 @@ def updating(path: Path, timeout: float = 5.0) -> Iterator[dict[str, Any]]:
 @contextlib.contextmanager
 def try_lock(path: Path) -> Iterator[bool]:
     """An exclusive flock if free right now; yields False (and holds nothing) when it is not."""
-    path.parent.mkdir(exist_ok=True)
+    _folder_of(path)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
@@ -99,7 +107,7 @@ def waiting_lock(path: Path, timeout: float, busy: str) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _flock(path: Path, mode: int, timeout: float) -> Iterator[bool]:
-    path.parent.mkdir(exist_ok=True)
+    _folder_of(path)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         deadline = time.monotonic() + timeout

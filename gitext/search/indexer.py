@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from gitext.errors import AircherError
+from gitext.folders import store_folder
 from gitext.git.names import storable
 from gitext.git.objects import is_partial, read_files
 from gitext.git.run import git
@@ -510,7 +511,7 @@ def forget_all_indexed(project: Project) -> None:
 def remember_indexed(project: Project, root: Path, head: str) -> None:
     path = _stamp_path(project, root)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    path.parent.mkdir(exist_ok=True)  # run/, never the store itself
+    store_folder(project.layout.root, path.parent)  # run/, never the store itself
     tmp.write_text(f"{head}\n{vectors_stamp(project)}\n")
     os.replace(tmp, path)
 

@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from gitext.folders import store_folder
 from gitext.git.objects import is_partial, local_blobs
 from gitext.git.skipped import not_checked_out
 from gitext.project import Project
@@ -53,7 +54,7 @@ def note_absent(project: Project, root: Path, absent: bool) -> None:
     if not absent:
         path.unlink(missing_ok=True)
         return
-    path.parent.mkdir(exist_ok=True)  # run/, never the store itself
+    store_folder(project.layout.root, path.parent)  # run/, never the store itself
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(_signature(project.repo.info.git_dir) + "\n")
     os.replace(tmp, path)

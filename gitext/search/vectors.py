@@ -19,6 +19,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gitext.folders import make_folder
+
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
@@ -44,8 +46,7 @@ class VectorStore:
         import numpy as np
 
         # content/embeddings/<model>, made below a store that is there, never the store itself.
-        for level in (self.folder.parent, self.folder):
-            level.mkdir(exist_ok=True)
+        make_folder(self.folder, self.folder.parent.parent)
         name = f"{SEGMENT_PREFIX}{uuid.uuid4().hex[:16]}.npy"
         tmp = self.folder / (name + ".tmp")
         with tmp.open("wb") as fh:

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gitext.folders import make_folder, store_folder
 from gitext.git.names import readable
 
 MAGIC = "aircher-event 1"
@@ -152,7 +153,7 @@ def rebasing_of(git_dir: Path) -> str:
 
 def append(journal: Path, ev: Event) -> Path:
     """Write one record: temp name, then rename, so a reader never sees half of it."""
-    journal.mkdir(parents=True, exist_ok=True)
+    store_folder(journal.parent, journal)  # never the store itself (`gitext.folders`)
     name = f"{time.time_ns()}-{os.getpid()}-{ev.hook}"
     tmp = journal / f".{name}.tmp"
     tmp.write_text(ev.encode(), "utf-8", errors="surrogateescape")
@@ -257,7 +258,7 @@ def set_aside(path: Path, code: str) -> None:
     installed code's fingerprint) in a `.code` file beside it: `retry_others` gives another
     version's failures one more try."""
     folder = path.parent / "failed"
-    folder.mkdir(exist_ok=True)
+    make_folder(folder, path.parent)
     target = move_into(path, folder)
     with contextlib.suppress(OSError):
         target.with_name(target.name + ".code").write_text(code, "utf-8")

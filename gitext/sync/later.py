@@ -16,6 +16,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
+from gitext.folders import store_folder
 from gitext.project import Project
 
 # Set while a query catches up: the walk's commits past `history_limit` are left to the worker.
@@ -26,7 +27,7 @@ def defer(project: Project, root: Path, head: str, tips: list[str], branch: str 
     """`branch`: HEAD's when the query met the commits, which their merges transfer into, as
     the catch-up would have (by the time the worker reads them HEAD may be elsewhere)."""
     path = project.layout.run_file("history", root, ".jsonl")
-    path.parent.mkdir(exist_ok=True)
+    store_folder(project.layout.root, path.parent)  # run/, never the store itself
     line = {"head": head, "tips": tips, "worktree": str(root), "branch": branch}
     with path.open("a", encoding="utf-8") as fh:
         fh.write(json.dumps(line) + "\n")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitext.errors import GitError
+from gitext.folders import store_folder
 from gitext.git.run import git
 from gitext.project import Project
 from gitext.sync import shallow
@@ -151,7 +152,7 @@ def remember_local(project: Project, root: Path, removed: list[str], *, held: bo
     if not removed and not held:
         path.unlink(missing_ok=True)
         return
-    path.parent.mkdir(exist_ok=True)  # run/, never the store itself
+    store_folder(project.layout.root, path.parent)  # run/, never the store itself
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps({"removed": sorted(removed), "stamp": list(stamp)}), "utf-8")
     os.replace(tmp, path)

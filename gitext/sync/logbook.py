@@ -7,6 +7,7 @@ import traceback
 from pathlib import Path
 
 from gitext import clock
+from gitext.folders import store_folder
 
 MAX_LOG = 2 * 1024 * 1024
 
@@ -17,11 +18,12 @@ def log(logs: Path, name: str, message: str, exc: BaseException | None = None) -
     level (docs/lifecycle.md): ERROR with a failure's exception, INFO without. Lines of older
     versions lack the level (`logs._parse` still reads them).
 
-    The logs folder is made, never the folder it is in: a store that went away (its link taken
-    by `git clean -fdx` while a worker ran) must not be made again, empty, by a log line.
+    The logs folder is made only while its store is there, never the store itself: a store
+    that went away (its link taken by `git clean -fdx`, the repository `rm -rf`'d while a
+    worker ran) must not be made again, empty, by a log line (`gitext.folders`).
     """
     try:
-        logs.mkdir(exist_ok=True)
+        store_folder(logs.parent, logs)
         path = logs / f"{name}.log"
         if path.exists() and path.stat().st_size > MAX_LOG:
             os.replace(path, path.with_suffix(".log.1"))

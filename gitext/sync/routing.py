@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 from gitext.errors import AircherError
+from gitext.folders import store_folder
 from gitext.git.repo import discover
 from gitext.project import Project
 from gitext.sync import journal
@@ -58,7 +59,8 @@ class Router:
                 return
             target = other.layout.journal
             try:
-                target.mkdir(exist_ok=True)  # in a store that is there, never one made anew
+                # In a store that is there, never one made anew (`gitext.folders`).
+                store_folder(other.layout.root, target)
                 journal.move_into(ev.path, target)  # under a name no record there has
             except OSError as exc:
                 log(self.project.layout.logs, "storage",

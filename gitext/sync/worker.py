@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from gitext.errors import GitError
+from gitext.folders import store_folder, store_there
 from gitext.lifecycle.exposure import mend
 from gitext.lifecycle.schedule import LOOK_EVERY
 from gitext.project import Project
@@ -37,7 +38,7 @@ def store_away(project: Project) -> bool:
     new store where the link was (every folder made with its parents), which `git stash pop`
     then refuses to replace and the next command would take for the store. Nothing is lost by
     stopping: git keeps the facts, and the next event once the link is back catches up."""
-    return not project.layout.core.is_dir()
+    return not store_there(project.layout.root)
 
 
 def drain(project: Project) -> int:
@@ -60,7 +61,7 @@ def drain(project: Project) -> int:
             applied += _release(project, deferred, ending=ev.cwd)[0]
             held.discard(ev.cwd)
         elif ev.cwd in held or (ev.hook in DEFERRABLE and _busy(ev)):
-            deferred.mkdir(exist_ok=True)
+            store_folder(project.layout.root, deferred)
             if ev.path is not None:
                 try:
                     journal.move_into(ev.path, deferred)
@@ -256,7 +257,7 @@ def worker_lock(project: Project, *, wait: bool, name: str = "worker",
     minutes, and must not hold back the next commit's record).
     """
     lock_path = project.layout.run / f"{name}.lock"
-    lock_path.parent.mkdir(exist_ok=True)  # never the store itself: see `store_away`
+    store_folder(project.layout.root, lock_path.parent)  # never the store itself
     deadline = time.monotonic() + within
     with lock_path.open("a") as fh:
         while True:
@@ -416,7 +417,7 @@ def run_worker(project: Project, *, with_follow_ups: bool = True) -> int:
     while True:
         if store_away(project):
             return total
-        active.parent.mkdir(exist_ok=True)
+        store_folder(project.layout.root, active.parent)
         active.write_text(marker())
         try:
             applied, gave_way = _passes(project, with_follow_ups)
