@@ -14,6 +14,16 @@ for arg in "$@"; do
   esac
 done
 
+# Where the link goes, settled before anything is installed: with HOME unset (cron, a systemd
+# unit, `env -i`) and no PREFIX there is no ~/.local, and finding out after the venv was made
+# ended in bash's "HOME: unbound variable".
+if [ -z "${PREFIX:-}" ] && [ -z "${HOME:-}" ]; then
+  echo "error: HOME is not set, so there is no ~/.local/bin to link git-aircher into" >&2
+  echo "hint: PREFIX=/somewhere ./install.sh${*:+ $*}" >&2
+  exit 1
+fi
+prefix=${PREFIX:-$HOME/.local}
+
 here=$(cd "$(dirname "$0")" && pwd)
 python=${PYTHON:-python3}
 
@@ -41,11 +51,11 @@ else
   "${pip[@]}" install "$here"
 fi
 
-bindir="${PREFIX:-$HOME/.local}/bin"
+bindir="$prefix/bin"
 mkdir -p "$bindir"
 ln -sf "$venv/bin/git-aircher" "$bindir/git-aircher"
 # git turns `git aircher --help` into `man git-aircher`; man finds share/man beside a PATH bin.
-mandir="${PREFIX:-$HOME/.local}/share/man/man1"
+mandir="$prefix/share/man/man1"
 mkdir -p "$mandir"
 "$venv/bin/python" -m gitext.cli.manpage > "$mandir/git-aircher.1.tmp"
 mv "$mandir/git-aircher.1.tmp" "$mandir/git-aircher.1"

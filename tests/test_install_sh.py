@@ -88,3 +88,25 @@ def test_install_rejects_unknown_options(tmp_path: Path) -> None:
     proc = subprocess.run([str(CHECKOUT / "install.sh"), "--bogus"], capture_output=True,
                           text=True, cwd=tmp_path)
     assert proc.returncode == 2 and proc.stderr.startswith("error: unknown option --bogus")
+
+
+def test_install_without_home_or_prefix_says_so_before_installing(tmp_path: Path) -> None:
+    """With HOME unset (cron, a systemd unit, `env -i`) and no PREFIX, install.sh installed the
+    package into .venv, then died with bash's "HOME: unbound variable" where it linked the tool.
+    Now it says so in its own style (`error:` + `hint: PREFIX=…`), up front: nothing is
+    installed (QA round 22c: 07)."""
+    src = clean_copy(tmp_path / "src")
+    calls = tmp_path / "python-calls"
+    real = shutil.which("python3")
+    fake = tmp_path / "python3"  # answers the version check; records anything else it is asked
+    fake.write_text(f'#!/bin/sh\necho "$*" >> {calls}\n[ "$1" = -c ] && exec {real} "$@"\nexit 1\n')
+    fake.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k not in ("HOME", "PREFIX")}
+    env["PYTHON"] = str(fake)
+    proc = subprocess.run(["./install.sh"], cwd=src, env=env, capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("error: HOME is not set"), proc.stderr
+    assert lines[1].startswith("hint: PREFIX=") and lines[1].endswith(" ./install.sh"), lines[1]
+    assert not (src / ".venv").exists()
+    assert "-m" not in (calls.read_text().split() if calls.exists() else [])
