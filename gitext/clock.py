@@ -28,6 +28,11 @@ def set_now(epoch: float | None) -> None:
     _fixed = epoch
 
 
+def pinned() -> bool:
+    """Whether the clock is set (AIRCHER_NOW, a test) rather than the system's."""
+    return _fixed is not None
+
+
 def representable(seconds: float) -> bool:
     """Whether `seconds` (epoch) is a time the clock may be set to: one `to_ts` can write with
     a year to spare (see LAST_EPOCH); nan and the infinities are not."""

@@ -55,7 +55,12 @@ def catch_up(project: Project, *, full: bool = False, workdir: bool = False,
         # A query's catch-up leaves history past `history_limit` to the worker (`later`).
         in_query = later.IN_QUERY.set(local is not None)
         try:
-            events = drain(project)
+            drained = drain(project)
+            if drained.busy is not None:
+                # Its records wait in the journal, in order, for the lock to go: the error says
+                # nothing was written.
+                raise drained.busy
+            events = drained.applied
             result = sync_worktree(project, root, full=full, workdir=workdir, analyse=analyse,
                                    progress=progress, local=local)
         finally:

@@ -321,7 +321,7 @@ def _checkout(project: Project, ev: Event, root: Path, moved_from: Path | None =
                 "INSERT OR IGNORE INTO context_switches (id, from_context_id, to_context_id,"
                 " switch_reason, switched_at, metadata) VALUES (?, ?, ?, ?, ?, ?)",
                 (derived_id("switch", str(root), key), source.id if source else None,
-                 target.id, reason, clock.now(),
+                 target.id, reason, _switched_at(ev),
                  json.dumps({"old": old, "new": new, "worktree": str(root)})),
             )
         if moved_from is not None and row is not None:
@@ -332,6 +332,17 @@ def _checkout(project: Project, ev: Event, root: Path, moved_from: Path | None =
     touch_worktree(project, root, Head(commit, branch))
     write_context_file(project.layout.worktree_dir(target.name), target, root)
     reconcile_worktrees(project, root)
+
+
+def _switched_at(ev: Event) -> str:
+    """When git made the switch: the record's file time (a shim cannot afford a clock process,
+    so that is the time a record carries, and what orders the journal). The time of applying
+    it put a switch applied late (a record that waited for a busy database, or one set aside
+    and tried again by `sync`) after the switches git made later (QA round 22a: 01). A pinned
+    clock (AIRCHER_NOW) is the caller's now, and wins."""
+    if not ev.stamp or clock.pinned():
+        return clock.now()
+    return clock.to_ts(ev.stamp / 1e9)
 
 
 def _checked_out_unborn(ev: Event, root: Path, branch: str | None, commit: str) -> bool:

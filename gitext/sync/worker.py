@@ -11,9 +11,10 @@ import fcntl
 import os
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitext.errors import GitError
+from gitext.errors import GitError, StoreBusyError
 from gitext.folders import store_folder, store_there
 from gitext.lifecycle.exposure import mend
 from gitext.lifecycle.schedule import LOOK_EVERY
@@ -41,25 +42,52 @@ def store_away(project: Project) -> bool:
     return not store_there(project.layout.root)
 
 
-def drain(project: Project) -> int:
-    """Apply every complete journal record, oldest first; returns how many were applied.
+@dataclass
+class Drained:
+    """What a drain did: records applied, and those a busy database held back."""
+
+    applied: int = 0
+    # Records left where they are (the journal, `deferred/`) because a database was busy:
+    # the one that met it and every later record of its worktree, so that they still apply
+    # in git's order.
+    waiting: set[Path] = field(default_factory=set)
+    busy: StoreBusyError | None = None  # the first such error
+    stuck: set[str] = field(default_factory=set)  # their worktrees (the records' `cwd`)
+
+    def wait(self, ev: journal.Event) -> None:
+        self.stuck.add(ev.cwd)
+        if ev.path is not None:
+            self.waiting.add(ev.path)
+
+
+def drain(project: Project) -> Drained:
+    """Apply every complete journal record, oldest first.
 
     Mid-rebase or cherry-pick, post-commit and post-checkout records are set aside
     (`journal/deferred/`) and applied once the sequence has ended. They are older than anything
     still in the journal, so they go first, and a worktree with records set aside keeps its
     later ones behind them: each worktree's records apply in the order git wrote them. A
     rebase's post-rewrite ends its sequence (git may not have cleaned up its state yet).
+    A record that meets a busy database stays, and so does every later one of its worktree
+    (`Drained.waiting`), for the next try.
     """
     jdir = project.layout.journal
     deferred = jdir / "deferred"
-    applied, held = _release(project, deferred)
+    result = Drained()
+    held = _release(project, deferred, result)
     router = Router(project)
     for ev in journal.pending(jdir):
         if not router.keep(ev):  # another repository's, through a shared hooks folder
             continue
+        if ev.cwd in result.stuck:
+            result.wait(ev)
+            continue
         if ev.hook == "post-rewrite" and ev.args[:1] == ["rebase"] and ev.cwd in held:
-            applied += _release(project, deferred, ending=ev.cwd)[0]
+            _release(project, deferred, result, ending=ev.cwd)
             held.discard(ev.cwd)
+            if ev.cwd in result.stuck:
+                result.wait(ev)
+                continue
         elif ev.cwd in held or (ev.hook in DEFERRABLE and _busy(ev)):
             store_folder(project.layout.root, deferred)
             if ev.path is not None:
@@ -71,36 +99,54 @@ def drain(project: Project) -> int:
             continue
         if store_away(project):
             break
-        _apply_logged(project, ev)
-        applied += 1
+        _apply_counted(project, ev, result)
     if held:  # a sequence that ended while this pass ran
-        applied += _release(project, deferred)[0]
-    return applied
+        _release(project, deferred, result)
+    return result
 
 
-def _release(project: Project, deferred: Path, ending: str | None = None) -> tuple[int, set[str]]:
+def _release(project: Project, deferred: Path, result: Drained,
+             ending: str | None = None) -> set[str]:
     """Apply the records set aside whose sequence has ended (all of worktree `ending`'s, whose
-    post-rewrite is next); returns how many, and the worktrees still held."""
-    applied = 0
+    post-rewrite is next), counted in `result`; returns the worktrees still held."""
     held: set[str] = set()
     for ev in journal.pending(deferred):
         if ending is not None and ev.cwd != ending:
             continue
+        if ev.cwd in result.stuck:
+            result.wait(ev)
+            continue
         if ev.cwd in held or (ending is None and _busy(ev)):
             held.add(ev.cwd)
             continue
-        _apply_logged(project, ev)
-        applied += 1
-    return applied, held
+        _apply_counted(project, ev, result)
+    return held
+
+
+def _apply_counted(project: Project, ev: journal.Event, result: Drained) -> None:
+    busy = _apply_logged(project, ev)
+    if busy is None:
+        result.applied += 1
+        return
+    result.wait(ev)
+    result.busy = result.busy or busy
 
 
 RETRY_AFTER = 0.2  # seconds before the one more try a record gets after a failure
 
 
-def _apply_logged(project: Project, ev: journal.Event) -> None:
+def _apply_logged(project: Project, ev: journal.Event) -> StoreBusyError | None:
+    """Apply one record and take it out of the journal (or set it aside if it fails twice);
+    a database another process holds locked leaves it where it is, and is returned."""
     for attempt in (1, 2):
         try:
             apply_event(project, ev)
+        except StoreBusyError as exc:
+            # Not a failure of the record: nothing was written, and it applies once the lock
+            # is gone (busy_timeout has already waited). Set aside, its later records applied
+            # without it, a branch switch was lost, or recorded after the switches git made
+            # later, when `sync` tried it again (QA round 22a: 01).
+            return exc
         except Exception as exc:
             if worktree_gone(project, Path(ev.cwd)):
                 # Its worktree was removed while we applied it (`rm -r` of a linked worktree):
@@ -111,7 +157,7 @@ def _apply_logged(project: Project, ev: journal.Event) -> None:
                 with contextlib.suppress(Exception):
                     reconcile_from_main(project)
                 journal.done(ev)
-                return
+                return None
             if attempt == 1:
                 # One more try first: a failure may pass (a git child killed, as the random
                 # walk's SIGKILLs did to one between its fork and exec; a lock held a moment
@@ -125,9 +171,10 @@ def _apply_logged(project: Project, ev: journal.Event) -> None:
             if ev.path is not None:
                 with contextlib.suppress(OSError):
                     journal.set_aside(ev.path, code_fingerprint())
-            return
+            return None
         journal.done(ev)
-        return
+        return None
+    return None
 
 
 FollowUp = Callable[[Project], object]
@@ -275,12 +322,14 @@ def worker_lock(project: Project, *, wait: bool, name: str = "worker",
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def drain_all(project: Project) -> int:
-    total = 0
+def drain_all(project: Project) -> Drained:
+    total = Drained()
     while True:
-        n = drain(project)
-        total += n
-        if n == 0:
+        one = drain(project)
+        total.applied += one.applied
+        total.waiting, total.stuck = one.waiting, one.stuck
+        total.busy = total.busy or one.busy
+        if one.applied == 0:
             return total
 
 
@@ -400,6 +449,27 @@ def worker_alive(run: Path) -> bool:
     return True
 
 
+# A record held back by a busy database (another process holding its write lock: a sqlite3
+# shell, a backup tool, a long write) is tried again after a pause, for a while; past that it
+# stays in the journal for the next event's worker, a query's or `sync`'s catch-up.
+BUSY_PAUSE = 1.0
+BUSY_PATIENCE = 60.0
+
+
+class _Patience:
+    """How long this worker keeps coming back to records a busy database held back: counted
+    from the first it met, once for the worker's whole run."""
+
+    def __init__(self) -> None:
+        self.until: float | None = None
+
+    def left(self) -> bool:
+        now = time.monotonic()
+        if self.until is None:
+            self.until = now + BUSY_PATIENCE
+        return now < self.until
+
+
 def run_worker(project: Project, *, with_follow_ups: bool = True) -> int:
     """Apply the journal, then (if no other process is at it) the heavy work; returns events
     applied. Loops until nothing is left that this process could do.
@@ -414,59 +484,84 @@ def run_worker(project: Project, *, with_follow_ups: bool = True) -> int:
     querylog.BACKGROUND = True
     active = project.layout.run / "active"
     total = 0
+    patience = _Patience()
     while True:
         if store_away(project):
             return total
         store_folder(project.layout.root, active.parent)
         active.write_text(marker())
         try:
-            applied, gave_way = _passes(project, with_follow_ups)
+            applied, gave_way, left = _passes(project, with_follow_ups, patience)
             total += applied
         finally:
             with contextlib.suppress(FileNotFoundError):
                 if active.read_text().split("\n", 1)[0] == str(os.getpid()):
                     active.unlink()
         # Gave way: another worker holds both slots and makes this same last check itself.
-        if gave_way or not journal.pending(project.layout.journal):
+        # Records a busy database held back past our patience are the next worker's.
+        if gave_way or not _news(project, left):
             return total
 
 
-def _passes(project: Project, with_follow_ups: bool) -> tuple[int, bool]:
-    """(events applied, whether we gave way to a worker that holds both slots)."""
+def _news(project: Project, left: set[Path]) -> bool:
+    """Whether the journal holds a record other than those this worker left to the next."""
+    return any(ev.path not in left for ev in journal.pending(project.layout.journal))
+
+
+def _passes(project: Project, with_follow_ups: bool,
+            patience: _Patience) -> tuple[int, bool, set[Path]]:
+    """(events applied, whether we gave way to a worker that holds both slots, records left in
+    the journal for a busy database)."""
     from gitext.lifecycle.runstate import store_shared
 
     total = 0
     while True:
         if store_away(project):
-            return total, True
+            return total, True, set()
         moved = False
+        drained = Drained()
         with store_shared(project.layout) as free:
             if not free:
-                return total, True  # a restore or repair holds the store: records wait for it
+                # a restore or repair holds the store: records wait for it
+                return total, True, set()
             with worker_lock(project, wait=False) as mine:
                 if mine:
                     if journal.failed(project.layout.journal):
                         journal.retry_others(project.layout.journal, code_fingerprint())
-                    total += drain_all(project)
-                    _read_deferred(project)
-            with worker_lock(project, wait=False, name="heavy") as mine:
-                if mine:
-                    if with_follow_ups:
-                        idle_priority()
-                    before = _views(project)
-                    heavy(project, follow_ups() if with_follow_ups else [])
-                    # A view that moved while the follow-ups ran (records another process
-                    # applied, a query's look) was searched and scored as it was before: the
-                    # worker that applied them gave way to us, and a `sync` or query may have
-                    # parsed what they queued, so nothing else says another pass is due.
-                    moved = with_follow_ups and _views(project) != before
+                    drained = drain_all(project)
+                    total += drained.applied
+                    if drained.busy is None:
+                        _read_deferred(project)
+            # While records wait for a database to be free, the follow-ups would only meet it
+            # busy too; they run once those records are applied or left.
+            again = drained.busy is not None and patience.left()
+            if not again:
+                with worker_lock(project, wait=False, name="heavy") as mine:
+                    if mine:
+                        if with_follow_ups:
+                            idle_priority()
+                        before = _views(project)
+                        heavy(project, follow_ups() if with_follow_ups else [])
+                        # A view that moved while the follow-ups ran (records another process
+                        # applied, a query's look) was searched and scored as it was before:
+                        # the worker that applied them gave way to us, and a `sync` or query
+                        # may have parsed what they queued, so nothing else says another pass
+                        # is due.
+                        moved = with_follow_ups and _views(project) != before
+        if again:
+            time.sleep(BUSY_PAUSE)  # out of both slots: a `sync` or query may apply them
+            continue
+        if drained.busy is not None:
+            log(project.layout.logs, "storage",
+                f"{len(drained.waiting)} records of {', '.join(sorted(drained.stuck))} left in"
+                f" the journal for the next event, query or sync: {drained.busy.message}")
         # Records that arrived while we worked, or files they queued, are ours to take too:
         # the worker that found our locks taken has already left.
-        if not journal.pending(project.layout.journal) and not _pending_analysis(project) \
+        if not _news(project, drained.waiting) and not _pending_analysis(project) \
                 and not moved:
-            return total, False
+            return total, False, drained.waiting
         if not (_free(project, "worker") or _free(project, "heavy")):
-            return total, True
+            return total, True, drained.waiting
 
 
 def _read_deferred(project: Project) -> None:
@@ -500,7 +595,9 @@ def ensure_fresh(project: Project, then: Callable[[], object] | None = None) -> 
     segments: outside it, a worker's compaction could drop a segment it is writing.
     """
     with worker_lock(project, wait=True):
-        drain_all(project)
+        busy = drain_all(project).busy
+    if busy is not None:
+        raise busy  # the records wait in the journal, in order
     with worker_lock(project, wait=True, name="heavy"):
         analyse_pending(project)
         if then is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ import pytest
 
 from gitext.sync import worker
 from gitext.sync.journal import Event, append, pending, requeue_failed
-from tests.conftest import commit, head, open_project
+from tests.conftest import commit, git, head, open_project
 from tests.sync.helpers import failures, query, store, wait_idle
 
 
@@ -171,3 +172,65 @@ def test_records_another_version_set_aside_are_tried_again_by_the_next_worker(
         worker.run_worker(project, with_follow_ups=False)
     assert set_aside(live) == [] and list(failed.iterdir()) == []
     assert query(live, "knowledge", "SELECT git_commit FROM worktrees") == [(head(live),)]
+
+
+def checkout_recorded(repo: Path, monkeypatch: pytest.MonkeyPatch, branch: str, *,
+                      at: int, new: bool = False) -> str:
+    """`git checkout [-b] BRANCH` with the hooks off, and its record as the post-checkout shim
+    writes it, dated `at` (ns: a shim's record has its file's time and no other)."""
+    old = head(repo)
+    monkeypatch.setenv("AIRCHER_SKIP", "1")
+    git(repo, "checkout", "-q", *(["-b"] if new else []), branch)
+    monkeypatch.delenv("AIRCHER_SKIP")
+    with open_project(repo) as project:
+        head_line = (project.repo.info.git_dir / "HEAD").read_text().strip()
+        record = append(project.layout.journal, Event(
+            "post-checkout", str(project.repo.root), head_line, [old, head(repo), "1"]))
+    os.utime(record, ns=(at, at))
+    return record.name
+
+
+def switches(repo: Path) -> list[tuple[object, ...]]:
+    return query(repo, "knowledge",
+                 "SELECT f.name || '->' || t.name, s.switched_at FROM context_switches s"
+                 " JOIN contexts f ON f.id = s.from_context_id"
+                 " JOIN contexts t ON t.id = s.to_context_id ORDER BY s.switched_at, s.rowid")
+
+
+def test_records_a_busy_database_holds_back_wait_in_the_journal_in_order(
+        live: Path, monkeypatch: pytest.MonkeyPatch, aircher: Any) -> None:
+    """Another process holding knowledge.db's write lock past busy_timeout (a sqlite3 shell, a
+    backup tool) made the worker set the checkout's record aside in `failed/`, as a failure,
+    and apply the later records without it: the switch main -> feat was lost until a `sync`,
+    which then recorded it after feat -> main, dated when it applied it (QA round 22a: 01).
+    Now the records stay in the journal, in order, until the lock is gone; `sync` meanwhile
+    fails in one line; each switch is dated by its record."""
+    wait_idle(live)
+    assert aircher(live, "config", "set", "storage.sqlite.busy_timeout", "100ms").code == 0
+    first = checkout_recorded(live, monkeypatch, "feat", new=True, at=1_700_000_000 * 10**9)
+    second = checkout_recorded(live, monkeypatch, "main", at=1_700_000_060 * 10**9)
+    journal_dir = store(live) / "journal"
+    other = sqlite3.connect(store(live) / "db" / "core" / "knowledge.db", isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        with open_project(live) as project:
+            worker.drain_all(project)
+        assert sorted(p.name for p in journal_dir.glob("*.ev")) == sorted([first, second])
+        # A worker out of patience leaves them for the next event, query or sync.
+        monkeypatch.setattr(worker, "BUSY_PATIENCE", 0.0, raising=False)
+        with open_project(live) as project:
+            worker.run_worker(project, with_follow_ups=False)
+        assert sorted(p.name for p in journal_dir.glob("*.ev")) == sorted([first, second])
+        assert "left in the journal" in (store(live) / "logs" / "storage.log").read_text()
+        r = aircher(live, "sync")
+        assert r.code == 1 and r.err.startswith("error: knowledge.db is busy"), r.err
+        assert sorted(p.name for p in journal_dir.glob("*.ev")) == sorted([first, second])
+        assert set_aside(live) == [] and switches(live) == []
+    finally:
+        other.close()
+    with open_project(live) as project:  # the next event's worker
+        worker.run_worker(project, with_follow_ups=False)
+    assert list(journal_dir.glob("*.ev")) == [] and set_aside(live) == []
+    assert switches(live) == [("main->feat", "2023-11-14 22:13:20"),
+                              ("feat->main", "2023-11-14 22:14:20")]
+    assert query(live, "knowledge", "SELECT branch_name FROM worktrees") == [("main",)]

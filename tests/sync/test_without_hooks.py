@@ -80,7 +80,7 @@ def test_record_of_a_removed_worktree_marks_it_stale_and_fails_nothing(
     _record(wt)
     remove(wt)
     with open_project(live) as project:
-        assert drain(project) == 1
+        assert drain(project).applied == 1
     assert failures(live) == ""
     assert not [p for p in (store(live) / "journal").rglob("*.ev")]
     status = query(live, "knowledge", "SELECT status FROM worktrees WHERE worktree_path = ?",
