@@ -52,6 +52,11 @@ class StoreBusyError(AircherError, sqlite3.OperationalError):
     that catches that."""
 
 
+class WorkerBusyError(AircherError):
+    """Another process (the background worker, a `sync`) held the slot that applies the
+    journal past the wait a command allows it; nothing was applied."""
+
+
 class QueryTimeoutError(AircherError, sqlite3.OperationalError):
     """A read query ran past storage.performance.query_timeout and SQLite stopped it. An
     OperationalError too, as SQLite's own "interrupted" was."""

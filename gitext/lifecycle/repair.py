@@ -212,7 +212,7 @@ def _catch_up(project: Project, dry_run: bool) -> list[RepairAction]:
     whose catch-up fails has the whole index rebuilt from git instead."""
     from pathlib import Path
 
-    from gitext.errors import AircherError
+    from gitext.errors import AircherError, StoreBusyError, WorkerBusyError
     from gitext.lifecycle.doctor import behind_worktrees
     from gitext.sync.api import catch_up
 
@@ -224,6 +224,8 @@ def _catch_up(project: Project, dry_run: bool) -> list[RepairAction]:
         here = project if root == Path(project.repo.root) else project.elsewhere(root)
         try:
             done = catch_up(here)
+        except (StoreBusyError, WorkerBusyError):
+            raise  # another process at the store is no damage a rebuild would mend
         except (AircherError, OSError):
             return [*actions, _rebuild_from_git(project, dry_run)]
         actions.append(RepairAction("a", "file_index", "caught up from git",

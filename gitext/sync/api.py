@@ -20,7 +20,7 @@ from gitext.sync.engine import (
 )
 from gitext.sync.journal import failed, requeue_failed, waiting_worktrees
 from gitext.sync.local import LocalScan
-from gitext.sync.worker import drain, worker_lock
+from gitext.sync.worker import drain, journal_slot
 from gitext.worktrees import as_recorded, mid_rebase, reconcile
 
 # (phase, done, total): `index` reports its two long phases, "files" and "search".
@@ -46,7 +46,9 @@ def catch_up(project: Project, *, full: bool = False, workdir: bool = False,
     # same records now (two drainers interleaving applied a commit's record after a later
     # checkout), or syncing this worktree from the same state to a HEAD git has moved since
     # (the later write would leave files of one HEAD under the state of the other).
-    with worker_lock(project, wait=True):
+    # A worker stuck in that slot (stopped, frozen) fails the catch-up after SLOT_WAIT
+    # (`journal_slot`), for a query to answer from the store as it is.
+    with journal_slot(project):
         # Records set aside after failing twice are tried once more here: left in failed/ they
         # would stay there for good, and what they carry that git does not keep (a branch
         # switch) would never be recorded.

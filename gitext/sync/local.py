@@ -18,7 +18,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitext.errors import GitError
+from gitext.errors import GitError, WorkerBusyError
 from gitext.folders import store_folder
 from gitext.git.run import git
 from gitext.project import Project
@@ -54,13 +54,18 @@ def take_in_local_changes(project: Project) -> LocalChanges:
     """Bring the view level with the work tree.
 
     A git that cannot answer (a damaged index, a repository mid-surgery) does not fail the
-    query: it answers from the store as it is, and the failure goes to the log.
+    query: it answers from the store as it is, and the failure goes to the log. So does a
+    worker stuck in the journal's slot past its wait (`journal_slot`).
     """
     project.require_init()
     try:
         return _take_in(project)
     except GitError as exc:
         log(project.layout.logs, "storage", "failed to take in the work tree's changes", exc)
+        return LocalChanges(set(), set())
+    except WorkerBusyError as exc:
+        log(project.layout.logs, "storage", "a query answered from the store as it is: "
+            + exc.message)
         return LocalChanges(set(), set())
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitext.errors import GitError, StoreBusyError
+from gitext.errors import GitError, StoreBusyError, WorkerBusyError
 from gitext.folders import store_folder, store_there
 from gitext.lifecycle.exposure import mend
 from gitext.lifecycle.schedule import LOOK_EVERY
@@ -322,6 +322,43 @@ def worker_lock(project: Project, *, wait: bool, name: str = "worker",
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+# Seconds a command waits for the journal's slot (`sync`, `index`, a query's catch-up) before
+# it gives up: applying records takes a fraction of a second, so a holder past this is most
+# likely stuck (stopped in a debugger, a frozen container, a hung file system call), and a
+# query must not hang with it. docs/search.md: the query waits for the worker up to 10 s.
+SLOT_WAIT = 10.0
+
+
+@contextlib.contextmanager
+def journal_slot(project: Project) -> Iterator[None]:
+    """The "worker" slot, for a command that applies the journal itself; WorkerBusyError,
+    naming the worker, when someone else holds it past SLOT_WAIT. Waited for with no limit,
+    a worker stopped in its slot made `search`, `sync` and `index` hang for good, without a
+    word (QA round 22a: 02)."""
+    with worker_lock(project, wait=False, within=SLOT_WAIT) as mine:
+        if not mine:
+            raise _slot_taken(project)
+        yield
+
+
+def _slot_taken(project: Project) -> WorkerBusyError:
+    run = project.layout.run
+    pid = None
+    if worker_alive(run):
+        with contextlib.suppress(OSError, ValueError):
+            pid = int((run / "active").read_text().split("\n", 1)[0])
+    held = f"for more than {SLOT_WAIT:g} s; nothing was applied"
+    if pid is None:  # a `sync` or `index` elsewhere holds it, and names itself nowhere
+        return WorkerBusyError(
+            f"another git-aircher process has held the store's journal {held}",
+            hint="try again once the other `git aircher sync` or `index` is done")
+    return WorkerBusyError(
+        f"the background worker (pid {pid}) has held the store's journal {held}",
+        hint=f"try again in a moment; if pid {pid} stays stuck (stopped, in a debugger, a"
+        f" frozen container), end it (`kill -9 {pid}`): a record it was applying stays in"
+        " the journal for the next")
+
+
 def drain_all(project: Project) -> Drained:
     total = Drained()
     while True:
@@ -594,7 +631,7 @@ def ensure_fresh(project: Project, then: Callable[[], object] | None = None) -> 
     up to date where they are called. The follow-up runs in the slot because it writes vector
     segments: outside it, a worker's compaction could drop a segment it is writing.
     """
-    with worker_lock(project, wait=True):
+    with journal_slot(project):
         busy = drain_all(project).busy
     if busy is not None:
         raise busy  # the records wait in the journal, in order

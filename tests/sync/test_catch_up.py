@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import git, run_git_aircher
+from tests.conftest import VENV_BIN, commit, git, run_git_aircher
+from tests.sync.helpers import mark_active, store, wait_idle
 
 
 def _commits(repo: Path, n: int, start: int) -> None:
@@ -157,3 +161,38 @@ def test_history_left_to_the_worker_is_recorded_as_a_catch_up_records_it(
     assert stores["sync"]["transfers"]  # the merge of a local branch
     assert ("a.py", "created", 3) in {(r[1], r[2], r[8]) for r in stores["sync"]["file_changes"]}
     assert stores["query"] == stores["sync"]
+
+
+def test_a_worker_stuck_in_its_slot_fails_sync_in_one_line_and_search_answers(
+        live: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A background worker that stops while it holds the journal's slot (SIGSTOP, a frozen
+    container, a debugger) made `search`, `sync` and `index` wait for that slot with no limit
+    and no word (QA round 22a: 02). Now they wait up to 10 s (docs/search.md):
+    `sync` and `index` then fail in one line naming the worker's pid, and a query answers from
+    the store as it is. The slot is held here by the test itself, marked as the worker."""
+    wait_idle(live)
+    monkeypatch.setenv("AIRCHER_SKIP", "1")
+    commit(live, {"src/late.py": "late = 1\n"}, "late")  # HEAD moves, and no worker starts
+    monkeypatch.delenv("AIRCHER_SKIP")
+    mark_active(live, os.getpid())
+    with (store(live) / "run" / "worker.lock").open("a") as slot:
+        fcntl.flock(slot, fcntl.LOCK_EX)
+        cmds = {name: subprocess.Popen(
+            [str(VENV_BIN / "git-aircher"), *args], cwd=live, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+            for name, args in (("search", ["search", "hi"]), ("sync", ["sync"]),
+                               ("index", ["index"]))}
+        done = {name: (p.wait(timeout=120), *p.communicate()) for name, p in cmds.items()}
+    for name in ("sync", "index"):
+        code, out, err = done[name]
+        assert code == 1 and out == "", (name, out, err)
+        assert err.splitlines() == [
+            f"error: the background worker (pid {os.getpid()}) has held the store's journal"
+            " for more than 10 s; nothing was applied",
+            f"hint: try again in a moment; if pid {os.getpid()} stays stuck (stopped, in a"
+            f" debugger, a frozen container), end it (`kill -9 {os.getpid()}`): a record it"
+            " was applying stays in the journal for the next"], (name, err)
+    code, out, err = done["search"]
+    assert code == 0 and "src/app.py" in out and err == "", (out, err)
+    (store(live) / "run" / "active").unlink()
+    assert run_git_aircher(live, "sync").code == 0  # the slot free: all as before
