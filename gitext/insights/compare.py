@@ -3,8 +3,9 @@
 Git gives the commits each side has, the diff between them with line counts, the files both
 sides changed since their merge base and the conflicts a merge would leave. The store adds each
 context's conversations, sessions, decisions and patterns, and its top relevant files
-(`file_relevance_scores` when the relevance engine has rows for the context, else the files
-changed most often on that side since the merge base). The JSON shape is in docs/records.md.
+(`file_relevance_scores` when the relevance engine has rows for the context, at the side's
+commit as `relevant --context` ranks them, else the files changed most often on that side
+since the merge base). The JSON shape is in docs/records.md.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitext import clock
 from gitext.contexts import Context, project_context
 from gitext.errors import AircherError
 from gitext.git import compare as gc
@@ -158,22 +158,6 @@ def _gone(name: str, ctx: Context) -> AircherError:
              " compare a branch or commit git still has (`git aircher worktree list`)")
 
 
-def _relevant_from_scores(project: Project, context_id: str, top: int) -> list[dict[str, Any]]:
-    try:
-        with project.db("file_index").read() as conn:
-            rows = conn.execute(
-                "SELECT f.path, r.final_score FROM file_relevance_scores r"
-                " JOIN files f ON f.id = r.file_id WHERE r.context_id = ?"
-                " AND (r.expires_at IS NULL OR r.expires_at > ?)"
-                " ORDER BY r.final_score DESC, f.path LIMIT ?",
-                (context_id, clock.now(), top),
-            ).fetchall()
-    except sqlite3.OperationalError:  # the relevance engine's schema may still be moving
-        return []
-    return [{"path": r[0], "score": round(float(r[1] or 0.0), 4), "changes": None}
-            for r in rows]
-
-
 def _relevant_from_git(root: Path, commit: str, base: str | None,
                        top: int) -> tuple[list[dict[str, Any]], str]:
     source = "changes"
@@ -231,8 +215,12 @@ def _fill_side(project: Project, conn: sqlite3.Connection, side: Side, ctx: Cont
              "effectiveness_rating": p.effectiveness_rating, "trusted": p.trusted}
             for p in list_patterns(project, context_ids=ids, limit=top)
         ]
-        side.relevant_files = _relevant_from_scores(project, ctx.id, top)
-        if side.relevant_files:
+        from gitext.relevance.rank import context_files
+
+        scored = context_files(project, ctx, side.commit, top)
+        if scored:
+            side.relevant_files = [{"path": p, "score": round(s, 4), "changes": None}
+                                   for p, s in scored]
             side.relevant_source = "relevance"
     if not side.relevant_files:
         side.relevant_files, side.relevant_source = _relevant_from_git(

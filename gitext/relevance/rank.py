@@ -9,11 +9,13 @@ leaves.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
+from gitext.contexts import Context
 from gitext.errors import UsageError
 from gitext.project import Project
 
@@ -35,6 +37,47 @@ class RelevantFile:
 def _scaled(x: Any) -> Any:
     top = float(np.max(x)) if len(x) else 0.0
     return x / top if top > 0 else np.zeros_like(x)
+
+
+def _order(paths: list[str], score: Any, hidden: set[str]) -> Any:
+    """Indexes of ``paths`` best first (ties by path), the hidden ones left out."""
+    order = np.lexsort((np.array(paths, dtype=object).astype(str), -score))
+    if hidden:
+        order = np.array([i for i in order if paths[i] not in hidden], dtype=np.intp)
+    return order
+
+
+def context_files(project: Project, context: Context, commit: str,
+                  top: int) -> list[tuple[str, float]] | None:
+    """(path, final score) of the ``top`` files of ``context`` at ``commit`` (its branch's
+    tip), as `relevant --context` ranks them; None when the relevance engine has not scored
+    the context yet.
+
+    The stored scores serve when they were computed at ``commit``. A context no worktree is on
+    is refreshed by nothing (the worker refreshes the worktree an event came from), so scores
+    stored before its last commit (`git commit` and at once `git checkout -b feat`) are
+    computed again at ``commit``, as `relevant` computes them, and not stored: they are
+    ``commit``'s, not a worktree's."""
+    from gitext.relevance.scoring import compute, fresh
+
+    try:
+        with project.db("file_index").read() as conn:
+            rows = conn.execute(
+                "SELECT f.path, r.final_score, r.metadata, r.calculated_at"
+                " FROM file_relevance_scores r JOIN files f ON f.id = r.file_id"
+                " WHERE r.context_id = ?", (context.id,)).fetchall()
+    except sqlite3.OperationalError:  # the relevance engine's schema may still be moving
+        return None
+    if not rows:
+        return None
+    hidden: set[str] = set()
+    if fresh(rows[0][2], rows[0][3], commit):
+        paths = [r[0] for r in rows]
+        final = np.array([float(r[1] or 0.0) for r in rows])
+    else:
+        scores = compute(project, context, commit=commit)
+        paths, final = scores.paths, scores.final
+    return [(paths[i], float(final[i])) for i in _order(paths, final, hidden)[:top]]
 
 
 def relevant(project: Project, *, top: int = 10, task: str | None = None,
@@ -85,10 +128,7 @@ def relevant(project: Project, *, top: int = 10, task: str | None = None,
         fused = _scaled(search) + RELEVANCE_WEIGHT * _scaled(np.maximum(scores.summed, 0.0))
     else:
         fused = scores.final
-    order = np.lexsort((np.array(scores.paths, dtype=object).astype(str), -fused))
-    if hidden:
-        order = np.array([i for i in order if scores.paths[i] not in hidden], dtype=np.intp)
-    order = order[:top]
+    order = _order(scores.paths, fused, hidden)[:top]
     out = []
     for i in order:
         parts = {k: round(float(v[i]), 6) for k, v in scores.parts.items()}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -112,17 +113,36 @@ def _files(conn: sqlite3.Connection, worktree: str) -> list[tuple[str, str, int,
     return [(r[0], r[1], int(r[2]), bool(r[3])) for r in rows]
 
 
-def compute(project: Project, context: Context | None = None) -> Scores:
-    """Every component for every file of this worktree, for ``context``."""
+def _files_at(conn: sqlite3.Connection, root: Path, commit: str
+              ) -> list[tuple[str, str, int, bool]]:
+    """As ``_files``, for the files of ``commit``'s tree the index knows: a branch no worktree
+    here is on has no view of its own, and none of its files is being edited."""
+    from gitext.git.compare import paths_at
+
+    rows = conn.execute(
+        "SELECT f.path, f.id, coalesce(f.line_count, 0) FROM files f"
+        " WHERE f.path IN (SELECT value FROM json_each(?))"
+        " AND coalesce(f.is_binary, 0) = 0 AND coalesce(f.permissions, '') NOT IN"
+        " ('120000', '160000') ORDER BY f.path",
+        (json.dumps(sorted(paths_at(root, commit))),)).fetchall()
+    return [(r[0], r[1], int(r[2]), False) for r in rows]
+
+
+def compute(project: Project, context: Context | None = None, *,
+            commit: str | None = None) -> Scores:
+    """Every component for every file of this worktree, for ``context``; with ``commit`` (the
+    tip of a branch this worktree is not on), for the files and history of that commit."""
     project.require_init()
     ctx = context or current_context(project)
     worktree = str(project.repo.root)
-    head = project.repo.head().commit
+    here = project.repo.head().commit
+    head = commit or here
     rate = project.config.number("storage.lifecycle.success_correlation_decay_rate")
     limit = project.config.integer("storage.sync.history_limit")
     scope = feedback_scope(project, ctx)
     with project.db("file_index").read() as conn:
-        files = _files(conn, worktree)
+        files = (_files_at(conn, project.repo.root, commit) if commit and commit != here
+                 else _files(conn, worktree))
         paths = [f[0] for f in files]
         ids = [f[1] for f in files]
         history = load_history(conn, head, paths, limit)
@@ -226,17 +246,19 @@ def refresh(project: Project) -> None:
             "SELECT count(*), coalesce(max(rowid), 0) FROM relevance_dirty").fetchone()
         last = conn.execute("SELECT metadata, calculated_at FROM file_relevance_scores"
                             " WHERE context_id = ? LIMIT 1", (ctx.id,)).fetchone()
-    if not dirty and last is not None and _fresh(last, head):
+    if not dirty and last is not None and fresh(last[0], last[1], head):
         return
     store(project, compute(project, ctx), dirty_upto=int(upto))
 
 
-def _fresh(row: sqlite3.Row, head: str | None) -> bool:
+def fresh(metadata: str | None, calculated_at: str | None, head: str | None) -> bool:
+    """Whether stored scores (one row's ``metadata`` and ``calculated_at``) were computed at
+    ``head`` and have not expired."""
     try:
-        meta = json.loads(row[0] or "{}")
+        meta = json.loads(metadata or "{}")
     except ValueError:
         return False
-    age = clock.epoch() - clock.from_ts(row[1]) if row[1] else TTL_SECONDS + 1
+    age = clock.epoch() - clock.from_ts(calculated_at) if calculated_at else TTL_SECONDS + 1
     return bool(meta.get("head") == head and age < TTL_SECONDS)
 
 

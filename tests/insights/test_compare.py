@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from gitext import clock
 from gitext.errors import UsageError
 from gitext.ids import new_id
 from gitext.insights.compare import compare
@@ -22,8 +23,9 @@ from tests.records.helpers import open_project, same_shape
 from tests.sync.helpers import wait_idle
 
 
-def _score(project: Project, context_id: str, scores: dict[str, float]) -> None:
-    """Relevance rows as the relevance engine would write them."""
+def _score(project: Project, context_id: str, at: str, scores: dict[str, float]) -> None:
+    """Relevance rows as the relevance engine would write them, computed at commit `at`."""
+    meta = json.dumps({"head": at})
     with project.db("file_index").write() as conn:
         for path, score in scores.items():
             conn.execute("INSERT OR IGNORE INTO files (id, path, name) VALUES (?, ?, ?)",
@@ -31,8 +33,8 @@ def _score(project: Project, context_id: str, scores: dict[str, float]) -> None:
             fid = conn.execute("SELECT id FROM files WHERE path = ?", (path,)).fetchone()[0]
             conn.execute(
                 "INSERT INTO file_relevance_scores (id, file_id, context_id, context_type,"
-                " final_score) VALUES (?, ?, ?, 'worktree', ?)",
-                (new_id(), fid, context_id, score),
+                " final_score, calculated_at, metadata) VALUES (?, ?, ?, 'worktree', ?, ?, ?)",
+                (new_id(), fid, context_id, score, clock.now(), meta),
             )
 
 
@@ -47,7 +49,8 @@ def test_compare_two_branches(project: Project, aircher: object, tmp_path: Path)
         record_pattern(login, "testing", "test every auth change")
     finally:
         login.close()
-    _score(project, sc.contexts["main"].id, {"README.md": 0.9, "auth.py": 0.5})
+    _score(project, sc.contexts["main"].id, git(sc.main, "rev-parse", "main").strip(),
+           {"README.md": 0.9, "auth.py": 0.5})
 
     cmp = compare(project, "main", "feature/login")
     data = cmp.to_json()
@@ -154,3 +157,33 @@ def test_unborn_branch_has_no_commits_yet(live: Path, aircher: object) -> None:
     assert left.code == 1 and len(left.err.splitlines()) == 2
     assert "has no commit" in left.err and "git gc" not in left.err
     assert "no longer in the repository" not in left.err
+
+
+def _relevant_paths(run: object, repo: Path, *args: str) -> list[str]:
+    out = run(repo, *args, "--json")  # type: ignore[operator]
+    assert out.code == 0, out.err
+    return [f["path"] for f in json.loads(out.out)]
+
+
+def test_relevant_files_of_a_branch_left_right_after_a_commit(
+        live: Path, aircher: object) -> None:
+    """A branch left at once after a commit (`git commit` then `git checkout -b feat`) kept
+    the scores stored before that commit, as nothing refreshes a context no worktree is on:
+    `compare` named main's renamed-away old.py and not new.py, while `relevant --context main`
+    answered new.py. Scores computed at another commit than the side's are now recomputed at
+    the side's, as `relevant --context` computes them (QA round 22b: 02)."""
+    run = aircher
+    commit(live, {"a.py": "x = 1\n", "old.py": "old = 1\n"}, "init")
+    assert run(live, "sync").code == 0  # type: ignore[operator]
+    wait_idle(live)
+    git(live, "mv", "old.py", "new.py")
+    git(live, "commit", "-q", "-m", "rename old to new")
+    git(live, "checkout", "-q", "-b", "feat")
+    wait_idle(live)
+    assert run(live, "sync").code == 0  # type: ignore[operator]
+    wait_idle(live)
+    data = json.loads(run(live, "compare", "main", "feat", "--json").out)  # type: ignore[operator]
+    main_files = [f["path"] for f in data["a"]["relevant_files"]]
+    assert data["a"]["relevant_source"] == "relevance"
+    assert "old.py" not in main_files and "new.py" in main_files
+    assert main_files == _relevant_paths(run, live, "relevant", "--context", "main")
