@@ -20,6 +20,7 @@ from gitext.contexts import Context, project_context
 from gitext.errors import AircherError
 from gitext.git import compare as gc
 from gitext.git.repo import list_worktrees
+from gitext.git.skipped import not_checked_out
 from gitext.index.secrets import redact_text
 from gitext.project import Project
 from gitext.records.conversations import list_conversations
@@ -158,16 +159,17 @@ def _gone(name: str, ctx: Context) -> AircherError:
              " compare a branch or commit git still has (`git aircher worktree list`)")
 
 
-def _relevant_from_git(root: Path, commit: str, base: str | None,
-                       top: int) -> tuple[list[dict[str, Any]], str]:
+def _relevant_from_git(root: Path, commit: str, base: str | None, top: int,
+                       hidden: set[str]) -> tuple[list[dict[str, Any]], str]:
     source = "changes"
     commits = gc.log(root, [commit], [base] if base else [], limit=None, with_files=True) \
         if base and base != commit else []
     if not commits:
         source = "recent"
         commits = gc.log(root, [commit], limit=RECENT_COMMITS, with_files=True)
-    # Only files the side has: a file renamed or deleted there is no file to look at.
-    there = gc.paths_at(root, commit)
+    # Only files the side has: a file renamed or deleted there is no file to look at, nor one
+    # outside the sparse checkout.
+    there = gc.paths_at(root, commit) - hidden
     counts = Counter(f for c in commits for f in set(c.files) if f in there)
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
     if not ranked:
@@ -177,7 +179,7 @@ def _relevant_from_git(root: Path, commit: str, base: str | None,
 
 
 def _fill_side(project: Project, conn: sqlite3.Connection, side: Side, ctx: Context | None,
-               base: str | None, other: str, top: int) -> None:
+               base: str | None, other: str, top: int, hidden: set[str]) -> None:
     root = project.repo.root
     if base is not None and base != side.commit:
         # Subjects as the store keeps commit messages: a key committed past the guard is not
@@ -217,14 +219,14 @@ def _fill_side(project: Project, conn: sqlite3.Connection, side: Side, ctx: Cont
         ]
         from gitext.relevance.rank import context_files
 
-        scored = context_files(project, ctx, side.commit, top)
+        scored = context_files(project, ctx, side.commit, top, hidden)
         if scored:
             side.relevant_files = [{"path": p, "score": round(s, 4), "changes": None}
                                    for p, s in scored]
             side.relevant_source = "relevance"
     if not side.relevant_files:
         side.relevant_files, side.relevant_source = _relevant_from_git(
-            root, side.commit, base, top)
+            root, side.commit, base, top, hidden)
 
 
 def compare(project: Project, a: str, b: str, *, top: int = 10,
@@ -246,9 +248,12 @@ def compare(project: Project, a: str, b: str, *, top: int = 10,
                   ta.context.name if ta.context else None)
     side_b = Side(b, tb.ref, tb.commit, tb.context.id if tb.context else None,
                   tb.context.name if tb.context else None)
+    # Files outside this worktree's sparse checkout are named by neither side, as `relevant`
+    # names none of them: an agent here cannot open them.
+    hidden = not_checked_out(root, project.repo.info.git_dir)
     with project.db("knowledge").read() as conn:
-        _fill_side(project, conn, side_a, ta.context, base, tb.commit, top)
-        _fill_side(project, conn, side_b, tb.context, base, ta.commit, top)
+        _fill_side(project, conn, side_a, ta.context, base, tb.commit, top, hidden)
+        _fill_side(project, conn, side_b, tb.context, base, ta.commit, top, hidden)
     both = sorted(set(side_a.changed_since_base) & set(side_b.changed_since_base))
     conflicts = gc.merge_conflicts(root, ta.commit, tb.commit, unrelated=base is None) \
         if both else []

@@ -47,10 +47,11 @@ def _order(paths: list[str], score: Any, hidden: set[str]) -> Any:
     return order
 
 
-def context_files(project: Project, context: Context, commit: str,
-                  top: int) -> list[tuple[str, float]] | None:
+def context_files(project: Project, context: Context, commit: str, top: int,
+                  hidden: set[str]) -> list[tuple[str, float]] | None:
     """(path, final score) of the ``top`` files of ``context`` at ``commit`` (its branch's
-    tip), as `relevant --context` ranks them; None when the relevance engine has not scored
+    tip), as `relevant --context` ranks them, ``hidden`` left out (files outside the sparse
+    checkout, as `relevant` leaves them out); None when the relevance engine has not scored
     the context yet.
 
     The stored scores serve when they were computed at ``commit``. A context no worktree is on
@@ -70,7 +71,6 @@ def context_files(project: Project, context: Context, commit: str,
         return None
     if not rows:
         return None
-    hidden: set[str] = set()
     if fresh(rows[0][2], rows[0][3], commit):
         paths = [r[0] for r in rows]
         final = np.array([float(r[1] or 0.0) for r in rows])

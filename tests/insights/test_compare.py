@@ -187,3 +187,27 @@ def test_relevant_files_of_a_branch_left_right_after_a_commit(
     assert data["a"]["relevant_source"] == "relevance"
     assert "old.py" not in main_files and "new.py" in main_files
     assert main_files == _relevant_paths(run, live, "relevant", "--context", "main")
+
+
+def test_files_outside_the_sparse_checkout_are_named_by_neither_side(
+        empty_repo: Path, aircher: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a sparse checkout `compare` named files outside it as each side's top relevant files
+    (from stored scores and from the branch's recent changes alike), where `relevant` leaves
+    them out since an agent cannot open them; both sides now leave them out by the same rule
+    (QA round 22b: 03)."""
+    monkeypatch.setenv("AIRCHER_SKIP", "1")  # the test drives every step; no worker races it
+    run = aircher
+    repo = empty_repo
+    commit(repo, {"sub/s.py": "s = 1\n", "other/o.py": "o = 1\n"}, "init")
+    for i in range(2, 5):
+        commit(repo, {"other/o.py": f"o = {i}\n"}, f"o{i}")
+    assert run(repo, "index").code == 0  # type: ignore[operator]
+    git(repo, "branch", "feat")  # no event meets it: its side ranks its recent changes
+    git(repo, "sparse-checkout", "set", "sub")
+    assert not (repo / "other").exists()
+    assert _relevant_paths(run, repo, "relevant") == ["sub/s.py"]
+    data = json.loads(run(repo, "compare", "main", "feat", "--json").out)  # type: ignore[operator]
+    assert (data["a"]["relevant_source"], data["b"]["relevant_source"]) == (
+        "relevance", "recent")
+    assert [f["path"] for f in data["a"]["relevant_files"]] == ["sub/s.py"]
+    assert [f["path"] for f in data["b"]["relevant_files"]] == ["sub/s.py"]
