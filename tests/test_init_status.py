@@ -186,6 +186,38 @@ def test_separate_git_dir_keeps_one_store_for_every_worktree(tmp_path: Path) -> 
     assert git(main, "status", "--porcelain") == "" and git(linked, "status", "--porcelain") == ""
 
 
+@pytest.mark.parametrize("gitdir_name", ["main.git", "elsewhere/.git"])
+def test_separate_git_dir_lists_its_work_tree(tmp_path: Path, gitdir_name: str) -> None:
+    """`--separate-git-dir`: git lists the git dir as the main worktree, so the store listed the
+    git dir as the active worktree and the real work tree, which every event names, as stale;
+    `doctor` found the git dir's view behind git and the `repair` it named refused ("not inside
+    a work tree"). With the git dir named `.git` elsewhere, git lists the folder holding it and
+    the store was made in that folder, neither the git dir nor a work tree. The work tree is now
+    listed in the git dir's place, as a submodule's is, and the store sits in the git dir
+    (QA round 22b: 01)."""
+    main, gitdir, linked = tmp_path / "main", tmp_path / gitdir_name, tmp_path / "linked"
+    gitdir.parent.mkdir(exist_ok=True)
+    git(tmp_path, "init", "-q", f"--separate-git-dir={gitdir}", str(main))
+    commit(main, {"a.py": "a = 1\n"}, "first")
+    assert run_git_aircher(main, "init").code == 0
+    assert [p for p in (main / ".agents", gitdir.parent / ".agents", gitdir / ".agents")
+            if p.exists()] == [gitdir / ".agents"]
+    commit(main, {"b.py": "b = 1\n"}, "second")
+    wait_idle(main)
+    assert run_git_aircher(main, "sync").code == 0
+    wait_idle(main)
+    rows = json.loads(run_git_aircher(main, "worktree", "list", "--json").out)["worktrees"]
+    assert [(Path(r["path"]), r["status"]) for r in rows] == [(main, "active")]
+    r = run_git_aircher(main, "doctor")
+    assert r.code == 0, r.out + r.err
+    # A linked worktree finds the same store, and lists the main work tree as git cannot.
+    git(main, "worktree", "add", "-q", "-b", "feature", str(linked))
+    wait_idle(main)
+    rows = json.loads(run_git_aircher(linked, "worktree", "list", "--json").out)["worktrees"]
+    assert sorted(Path(r["path"]) for r in rows) == [linked, main]
+    assert not (linked / ".agents").exists()
+
+
 def test_outside_a_repository(tmp_path: Path, aircher) -> None:  # type: ignore[no-untyped-def]
     plain = tmp_path / "plain"
     plain.mkdir()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -82,15 +83,21 @@ def discover(start: Path) -> RepoInfo:
     worktree_root = _abs(lines[4], start)
     if is_shield(worktree_root):
         return discover(worktree_root.parent)  # inside a store: its repository is around it
-    return RepoInfo(worktree_root, git_dir, common_dir, _main_root(common_dir, worktree_root))
+    return RepoInfo(worktree_root, git_dir, common_dir,
+                    _main_root(common_dir, worktree_root, git_dir))
 
 
 def _one_path(option: str, start: Path) -> str:
     return "\n".join(answer_lines(git(["rev-parse", option], start).stdout))
 
 
-def _main_root(common_dir: Path, worktree_root: Path) -> Path:
-    if common_dir.name == ".git" and (common_dir.parent / ".git").is_dir():
+def _main_root(common_dir: Path, worktree_root: Path, git_dir: Path) -> Path:
+    # The main worktree with its git dir elsewhere (`--separate-git-dir`, a submodule): git
+    # keeps no note of where that work tree is, so it is noted when met (`WORK_TREE_KEY`).
+    elsewhere = git_dir == common_dir and worktree_root not in (common_dir, common_dir.parent)
+    if elsewhere:
+        _note_work_tree(common_dir, worktree_root)
+    if common_dir.name == ".git" and not (elsewhere or _noted_elsewhere(common_dir)):
         return common_dir.parent
     # A separate git dir (`git init --separate-git-dir`, submodules): ask git.
     listed = _listed(worktree_root)
@@ -100,6 +107,13 @@ def _main_root(common_dir: Path, worktree_root: Path) -> Path:
         if not wt.bare:
             if wt.path == common_dir:
                 return _configured_work_tree(common_dir) or wt.path
+            if wt.path == common_dir.parent and common_dir.name == ".git":
+                # A separate git dir named `.git`: git lists the folder that holds it, which is
+                # no work tree. The store sits in the git dir, as for any separate git dir; one
+                # an earlier version made in that folder is still found there.
+                if (wt.path / ".agents").is_dir():
+                    return wt.path
+                return _configured_work_tree(common_dir) or common_dir
             return wt.path
     return worktree_root
 
@@ -142,18 +156,73 @@ def _core_worktree(common_dir: Path) -> Path | None:
 
 
 def list_worktrees(root: Path) -> list[Worktree]:
-    """`git worktree list`, a submodule's main worktree named by its work tree; worktrees
-    whose path the store refuses (a newline: `names.unusable_path`) left out, as if they were
-    not there."""
+    """`git worktree list`, the main worktree named by its work tree where git names its git
+    dir (a submodule, `--separate-git-dir`); worktrees whose path the store refuses (a newline:
+    `names.unusable_path`) left out, as if they were not there."""
     result = [wt for wt in _listed(root) if "\n" not in str(wt.path)]
-    if result and not result[0].bare and _is_git_dir(result[0].path):
-        # A submodule: git lists its git dir (.git/modules/NAME) as the main worktree. Every
-        # event, query and view names the work tree core.worktree points at, so the list does
-        # too; else the real work tree would look removed (stale) and the git dir behind git.
-        work_tree = _core_worktree(result[0].path)
+    if result and not result[0].bare:
+        # Every event, query and view names the work tree, so the list does too; else the real
+        # work tree would look removed (stale) and the git dir behind git.
+        work_tree = _main_work_tree(result[0].path)
         if work_tree is not None:
             result[0] = replace(result[0], path=work_tree)
     return result
+
+
+WORK_TREE_KEY = "aircher.worktree"  # the repository's own config, see `_note_work_tree`
+
+
+def _main_work_tree(listed: Path) -> Path | None:
+    """The main work tree of a repository whose git dir git lists as its main worktree
+    (``listed``): the git dir itself, or, for a separate git dir named `.git`, the folder
+    holding it. ``core.worktree`` names it for a submodule; a `--separate-git-dir`'s is the
+    one noted when met (`_note_work_tree`)."""
+    if _is_git_dir(listed):
+        return _core_worktree(listed) or _noted_work_tree(listed)
+    noted = _noted_work_tree(listed / ".git")
+    return noted if noted is not None and noted != listed else None
+
+
+def _noted_work_tree(common_dir: Path) -> Path | None:
+    try:
+        # Most repositories have no such key: their config is not worth a git process.
+        if "aircher" not in (common_dir / "config").read_text("utf-8", "replace").lower():
+            return None
+    except OSError:
+        return None
+    value = own_config_get(common_dir, WORK_TREE_KEY)
+    if not value:
+        return None
+    path = Path(value)
+    if not path.is_dir():
+        return None
+    # Still this repository's work tree (moved or deleted, another may be there): its `.git`
+    # names this git dir.
+    proc = git(["rev-parse", "--absolute-git-dir"], path, check=False)
+    answer = answer_lines(proc.stdout)
+    if proc.returncode != 0 or len(answer) != 1 or _abs(answer[0], path) != common_dir:
+        return None
+    return path
+
+
+def _noted_elsewhere(common_dir: Path) -> bool:
+    """A separate git dir named `.git` whose main work tree was noted elsewhere than around it
+    (a linked worktree cannot tell otherwise)."""
+    noted = _noted_work_tree(common_dir)
+    return noted is not None and noted != common_dir.parent
+
+
+def _note_work_tree(common_dir: Path, work_tree: Path) -> None:
+    """Notes, in the repository's own config, the main work tree of a git dir kept elsewhere,
+    as ``core.worktree`` does for a submodule: git records it nowhere, and lists the git dir in
+    its place, so from the git dir or a linked worktree it could not be found."""
+    if _core_worktree(common_dir) is not None:
+        return  # a submodule: git's own note says it
+    if own_config_get(common_dir, WORK_TREE_KEY) == str(work_tree):
+        return
+    # A config git cannot write leaves the git dir listed, as before.
+    with contextlib.suppress(GitError):
+        own_config_set(common_dir, WORK_TREE_KEY, str(work_tree))
 
 
 def _listed(root: Path) -> list[Worktree]:
