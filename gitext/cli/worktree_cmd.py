@@ -64,8 +64,10 @@ def _short(sha: str | None) -> str:
 
 def _render(data: dict[str, Any]) -> None:
     a, b = data["a"], data["b"]
-    unrelated = data["merge_base"] is None
-    base = "none (unrelated histories)" if unrelated else _short(data["merge_base"])
+    unknown = data["merge_base_unknown"]
+    unrelated = data["merge_base"] is None and not unknown
+    base = ("unknown (beyond the shallow clone's boundary)" if unknown
+            else "none (unrelated histories)" if unrelated else _short(data["merge_base"]))
     click.echo(f"compare {a['ref']} ({_short(a['commit'])}) with {b['ref']}"
                f" ({_short(b['commit'])}); merge base {base}")
     click.echo("")
@@ -103,7 +105,11 @@ def _render(data: dict[str, Any]) -> None:
 
     since = "in both histories (no merge base)" if unrelated else "on both sides since the" \
         " merge base"
-    click.echo(f"changed {since} (likely conflicts): " + paths(data["both_changed"]))
+    if unknown:
+        click.echo("changed on both sides: unknown, as the merge base is (`git fetch"
+                   " --unshallow` brings it)")
+    else:
+        click.echo(f"changed {since} (likely conflicts): " + paths(data["both_changed"]))
     if data["conflicts"]:
         click.echo("a merge would conflict in: " + paths(data["conflicts"]))
     click.echo("")

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gitext.git.history import shallow_boundary
 from gitext.git.names import readable, storable
 from gitext.git.run import git
 
@@ -66,6 +67,17 @@ def merge_base(root: Path, a: str, b: str) -> str | None:
     proc = git(["merge-base", a, b], root, check=False)
     out = _text(proc.stdout).strip()
     return out if proc.returncode == 0 and out else None
+
+
+def beyond_shallow(root: Path, common_dir: Path, a: str, b: str) -> bool:
+    """Whether a shallow clone's boundary cuts the history of a or b: git then finds no merge
+    base where one may well be, behind the cut, and cannot tell what a merge would do."""
+    cut = shallow_boundary(common_dir)
+    if not cut:
+        return False
+    # The commits at the boundary are roots to git until a fetch deepens the clone.
+    roots = git(["rev-list", "--max-parents=0", a, b, "--"], root).stdout.decode().split()
+    return any(sha in cut for sha in roots)
 
 
 def ahead_behind(root: Path, a: str, b: str) -> tuple[int, int]:

@@ -54,6 +54,9 @@ class Comparison:
     a: Side
     b: Side
     merge_base: str | None
+    # No merge base found because a shallow clone's boundary cuts the history: it is unknown,
+    # not absent (unrelated histories), and so is what a merge would do.
+    merge_base_unknown: bool
     a_ahead: int  # commits on A and not on B
     b_ahead: int  # commits on B and not on A
     diff: list[dict[str, Any]]
@@ -179,9 +182,15 @@ def _relevant_from_git(root: Path, commit: str, base: str | None, top: int,
 
 
 def _fill_side(project: Project, conn: sqlite3.Connection, side: Side, ctx: Context | None,
-               base: str | None, other: str, top: int, hidden: set[str]) -> None:
+               base: str | None, other: str, top: int, hidden: set[str],
+               base_unknown: bool = False) -> None:
     root = project.repo.root
-    if base is not None and base != side.commit:
+    if base_unknown:
+        # The commits the other side lacks are known (those the clone has); what changed since
+        # a merge base no one can see is not.
+        side.commits = [{"sha": c.sha, "subject": redact_text(c.subject)}
+                        for c in gc.log(root, [side.commit], [other], limit=top * 2)]
+    elif base is not None and base != side.commit:
         # Subjects as the store keeps commit messages: a key committed past the guard is not
         # handed to an agent here either.
         side.commits = [{"sha": c.sha, "subject": redact_text(c.subject)}
@@ -238,6 +247,8 @@ def compare(project: Project, a: str, b: str, *, top: int = 10,
         ta = _target(project, conn, a)
         tb = _target(project, conn, b)
     base = gc.merge_base(root, ta.commit, tb.commit)
+    unknown_base = base is None and gc.beyond_shallow(
+        root, project.repo.info.common_dir, ta.commit, tb.commit)
     a_ahead, b_ahead = gc.ahead_behind(root, ta.commit, tb.commit)
     entries = gc.diff_numstat(root, ta.commit, tb.commit)
     diff = [{"path": e.path, "old_path": e.old_path, "added": e.added, "deleted": e.deleted,
@@ -252,12 +263,16 @@ def compare(project: Project, a: str, b: str, *, top: int = 10,
     # names none of them: an agent here cannot open them.
     hidden = not_checked_out(root, project.repo.info.git_dir)
     with project.db("knowledge").read() as conn:
-        _fill_side(project, conn, side_a, ta.context, base, tb.commit, top, hidden)
-        _fill_side(project, conn, side_b, tb.context, base, ta.commit, top, hidden)
+        _fill_side(project, conn, side_a, ta.context, base, tb.commit, top, hidden, unknown_base)
+        _fill_side(project, conn, side_b, tb.context, base, ta.commit, top, hidden, unknown_base)
     both = sorted(set(side_a.changed_since_base) & set(side_b.changed_since_base))
-    conflicts = gc.merge_conflicts(root, ta.commit, tb.commit, unrelated=base is None) \
-        if both else []
+    conflicts: list[str] | None
+    if unknown_base:
+        conflicts = None  # git cannot tell: `merge-tree` would merge from the empty tree
+    else:
+        conflicts = gc.merge_conflicts(root, ta.commit, tb.commit, unrelated=base is None) \
+            if both else []
     overlap = sorted({f["path"] for f in side_a.relevant_files}
                      & {f["path"] for f in side_b.relevant_files})
-    return Comparison(side_a, side_b, base, a_ahead, b_ahead, diff[:max_files], totals,
-                      len(diff) > max_files, both, conflicts, overlap)
+    return Comparison(side_a, side_b, base, unknown_base, a_ahead, b_ahead, diff[:max_files],
+                      totals, len(diff) > max_files, both, conflicts, overlap)

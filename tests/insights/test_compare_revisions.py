@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+import pytest
 
 from gitext.project import Project
 from gitext.records import current_context
-from tests.conftest import git
+from tests.conftest import commit, git
 
 
 def test_compare_takes_the_revisions_git_takes(project: Project, aircher: object) -> None:
@@ -67,7 +70,7 @@ def test_unrelated_histories_have_every_commit_their_own(
     out = run(root, "compare", "--json", "main", "other")
     assert out.code == 0, out.err
     data = json.loads(out.out)
-    assert data["merge_base"] is None
+    assert data["merge_base"] is None and data["merge_base_unknown"] is False
     assert (data["a_ahead"], data["b_ahead"]) == (2, 1)
     assert [c["subject"] for c in data["a"]["commits"]] == ["main root", "initial"]
     assert [c["subject"] for c in data["b"]["commits"]] == ["other root"]
@@ -110,3 +113,42 @@ def test_branch_context_is_its_branch_not_a_tag_of_its_name(
     git(root, "worktree", "add", "-q", str(root.parent / "w"), "feat")
     by_path = json.loads(run(root, "compare", "--json", "main", str(root.parent / "w")).out)
     assert by_path["b"]["commit"] == branch
+
+
+def test_a_merge_base_beyond_a_shallow_clones_boundary_is_unknown(
+        tmp_path: Path, aircher: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a shallow clone whose boundary cuts both branches above their merge base, compare
+    called them unrelated histories, counted every file as changed on both sides and predicted
+    conflicts a real merge would not have. git cannot find the merge base there: it is unknown,
+    not absent, so `merge_base_unknown` says so and nothing is claimed about conflicts
+    (QA round 22b: 05)."""
+    monkeypatch.setenv("AIRCHER_SKIP", "1")
+    run = aircher  # type: ignore[assignment]
+    src = tmp_path / "src"
+    src.mkdir()
+    git(src, "init", "-q")
+    commit(src, {"a.py": "a = 1\n", "b.py": "b = 1\n"}, "init")
+    git(src, "checkout", "-q", "-b", "other")
+    commit(src, {"b.py": "b = 2\n"}, "other: b")
+    git(src, "checkout", "-q", "main")
+    for i in (2, 3):
+        commit(src, {"a.py": f"a = {i}\n"}, f"main: a{i}")
+    git(tmp_path, "clone", "-q", "--depth", "1", "--no-single-branch", src.as_uri(), "sh")
+    root = tmp_path / "sh"
+    git(root, "branch", "-q", "other", "origin/other")
+    assert run(root, "init").code == 0
+    data = json.loads(run(root, "compare", "--json", "main", "other").out)
+    assert data["merge_base"] is None and data["merge_base_unknown"] is True
+    assert data["conflicts"] is None and data["both_changed"] == []
+    assert data["a"]["changed_since_base"] == [] and data["b"]["changed_since_base"] == []
+    assert [c["subject"] for c in data["b"]["commits"]] == ["other: b"]
+    table = run(root, "compare", "main", "other")
+    assert table.code == 0, table.err
+    assert "merge base unknown (beyond the shallow clone's boundary)" in table.out
+    assert "unrelated" not in table.out and "would conflict" not in table.out
+    # Deepened, git finds it.
+    git(root, "fetch", "-q", "--unshallow")
+    deep = json.loads(run(root, "compare", "--json", "main", "other").out)
+    assert deep["merge_base"] is not None and deep["merge_base_unknown"] is False
+    assert deep["conflicts"] == []
+
