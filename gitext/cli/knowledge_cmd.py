@@ -306,7 +306,8 @@ def feedback() -> None:
 
 
 @feedback.command("list")
-@click.option("--path", "file_path")
+@click.option("--path", "file_path",
+              help="Only this file's (relative to the current directory, as git takes paths).")
 @limit_option(100)
 @json_option
 @click.pass_obj
@@ -315,7 +316,7 @@ def feedback_list(app: App, file_path: str | None, limit: Limit, as_json: bool) 
     from gitext.records.knowledge import list_feedback
 
     rows = cut([f.to_json() for f in list_feedback(app.project(), file_path=file_path,
-                                                   limit=limit.fetch(as_json))],
+                                                   limit=limit.fetch(as_json), cwd=app.cwd)],
                limit.rows(as_json))
     if as_json:
         emit_json(rows)

@@ -250,14 +250,19 @@ def record_feedback(
 
 
 def list_feedback(
-    project: Project, *, file_path: str | None = None, limit: int | None = 100
+    project: Project, *, file_path: str | None = None, limit: int | None = 100,
+    cwd: Path | None = None,
 ) -> list[Feedback]:
-    """Newest first; `limit` None means all."""
+    """Newest first; `limit` None means all. ``file_path`` is resolved as `record_feedback`
+    resolves it (against ``cwd``, else the worktree root; inside the repository), so a path
+    that records a row lists it; a file gone from the index still lists its rows."""
+    from gitext.relevance.feedback import repo_path
+
     where: list[str] = []
     params: list[Any] = []
     if file_path is not None:
         where.append("file_path = ?")
-        params.append(file_path)
+        params.append(repo_path(project, file_path, cwd))
     sql, params = v.filtered("SELECT * FROM context_relevance_feedback", where, params,
                              "recorded_at DESC, id", limit)
     with project.db("knowledge").read() as conn:

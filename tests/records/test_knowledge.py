@@ -145,6 +145,31 @@ def test_knowledge_feedback_path_is_taken_as_feedback_takes_it(
     assert scores["src/app.py"] > 0
 
 
+
+def test_knowledge_feedback_list_path_is_taken_as_feedback_takes_it(
+    project: Project, aircher: object
+) -> None:
+    """`knowledge feedback list --path s.py` in `sub/` took the path from the root and listed
+    nothing, where `feedback` and `knowledge feedback record` (and git) take it from the current
+    directory; it now takes it as they do (QA round 22b: 04)."""
+    run = aircher  # type: ignore[assignment]
+    root = project.repo.root
+    src = root / "src"
+    assert run(src, "feedback", "app.py", "--useful", "1").code == 0
+    assert run(src, "knowledge", "feedback", "record", "app.py", "0.9").code == 0
+
+    def listed(cwd: Path, path: str) -> list[str]:
+        res = run(cwd, "knowledge", "feedback", "list", "--path", path, "--json")
+        assert res.code == 0, res.err
+        return [f["file_path"] for f in json.loads(res.out)]
+
+    for cwd, path in ((src, "app.py"), (src, "./app.py"), (root, "src/app.py"),
+                      (src, str(src / "app.py"))):
+        assert listed(cwd, path) == ["src/app.py", "src/app.py"], (cwd, path)
+    assert listed(src, "../README.md") == []
+    outside = run(src, "knowledge", "feedback", "list", "--path", "../../x.py")
+    assert outside.code == 2 and outside.err.startswith("error: ")
+
 def test_knowledge_cli(project: Project, aircher: object) -> None:
     run = aircher  # type: ignore[assignment]
     root = project.repo.root
