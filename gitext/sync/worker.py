@@ -561,8 +561,10 @@ def _passes(project: Project, with_follow_ups: bool,
             if not free:
                 # a restore or repair holds the store: records wait for it
                 return total, True, set()
+            took = False
             with worker_lock(project, wait=False) as mine:
                 if mine:
+                    took = True
                     if journal.failed(project.layout.journal):
                         journal.retry_others(project.layout.journal, code_fingerprint())
                     drained = drain_all(project)
@@ -599,6 +601,24 @@ def _passes(project: Project, with_follow_ups: bool,
             return total, False, drained.waiting
         if not (_free(project, "worker") or _free(project, "heavy")):
             return total, True, drained.waiting
+        if not took and not moved and not _pending_analysis(project) \
+                and not _slot_comes_free(project):
+            # Only records are left, and the journal's slot has been another's all along: its
+            # holder applies them and looks again itself. Going round meanwhile ran the
+            # follow-ups again and again, for as long as that holder kept the slot.
+            return total, True, drained.waiting
+
+
+SLOT_PATIENCE = 60.0  # seconds a worker waits for the journal's slot before it leaves
+
+
+def _slot_comes_free(project: Project) -> bool:
+    deadline = time.monotonic() + SLOT_PATIENCE
+    while not _free(project, "worker"):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.2)
+    return True
 
 
 def _read_deferred(project: Project) -> None:

@@ -234,3 +234,45 @@ def test_records_a_busy_database_holds_back_wait_in_the_journal_in_order(
     assert switches(live) == [("main->feat", "2023-11-14 22:13:20"),
                               ("feat->main", "2023-11-14 22:14:20")]
     assert query(live, "knowledge", "SELECT branch_name FROM worktrees") == [("main",)]
+
+
+def test_a_worker_kept_from_the_journal_s_slot_waits_once_and_leaves(
+        live: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker whose journal slot another process held (a stopped worker; a shell that ran
+    `git commit` holding the lock on an inherited descriptor) went round and round: each pass
+    found the record still there and ran the follow-ups again, for as long as the slot stayed
+    taken (42 minutes, seen). Now it waits for the slot a while, without the follow-ups, and
+    leaves the record to the slot's holder and the next event."""
+    import fcntl
+
+    wait_idle(live)
+    monkeypatch.setenv("AIRCHER_SKIP", "1")
+    commit(live, {"src/app.py": "print('held')\n"}, "held")
+    monkeypatch.delenv("AIRCHER_SKIP")
+    monkeypatch.setattr(worker, "idle_priority", lambda: None)
+    monkeypatch.setattr(worker, "SLOT_PATIENCE", 0.5, raising=False)
+    rounds: list[int] = []
+    real_heavy = worker.heavy
+
+    def counted(project: Any, follow_ups: Any) -> None:
+        rounds.append(1)
+        if len(rounds) > 3:
+            raise AssertionError("the follow-ups ran again and again")
+        real_heavy(project, follow_ups)
+
+    monkeypatch.setattr(worker, "heavy", counted)
+    lock = (store(live) / "run" / "worker.lock").open("a")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with open_project(live) as project:
+            head_line = (project.repo.info.git_dir / "HEAD").read_text().strip()
+            append(project.layout.journal, Event("post-commit", str(project.repo.root),
+                                                 head_line))
+            worker.run_worker(project)
+        assert len(rounds) == 1
+        assert len(list((store(live) / "journal").glob("*.ev"))) == 1  # the holder's to apply
+    finally:
+        lock.close()
+    with open_project(live) as project:  # the slot free again: the next worker applies it
+        worker.run_worker(project)
+    assert list((store(live) / "journal").glob("*.ev")) == []
