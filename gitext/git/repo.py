@@ -185,10 +185,13 @@ def _main_work_tree(listed: Path) -> Path | None:
 
 def _noted_work_tree(common_dir: Path) -> Path | None:
     try:
-        # Most repositories have no such key: their config is not worth a git process.
-        if "aircher" not in (common_dir / "config").read_text("utf-8", "replace").lower():
-            return None
+        # Most repositories have no such key: their config is not worth a git process. Every
+        # store's has `aircher.store`, so the key's own name must follow the section's.
+        text = (common_dir / "config").read_text("utf-8", "replace").lower()
     except OSError:
+        return None
+    _, section, rest = text.partition("[aircher")
+    if not section or "worktree" not in rest:
         return None
     value = own_config_get(common_dir, WORK_TREE_KEY)
     if not value:
