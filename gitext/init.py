@@ -35,6 +35,13 @@ def init_project(project: Project, *, hooks: bool = True, sync: bool = True) -> 
     """The store, this worktree's rows and (with ``hooks``) the hooks; with ``sync``, the first
     catch-up too. `index` passes ``sync=False`` and does that catch-up itself, with progress."""
     created = not project.initialized
+    from gitext.store_owner import others_store
+
+    # A link that came with the files must not make another repository's store this one's.
+    if (other := others_store(project)) is not None:
+        from gitext.errors import AircherError
+
+        raise AircherError(other.message(), hint=other.hint())
     if created:
         from gitext.errors import AircherError
         from gitext.store_left import left_behind

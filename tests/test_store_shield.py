@@ -345,3 +345,49 @@ def test_doctor_finds_a_store_others_may_read_and_the_next_event_closes_it(live:
     commit(live, {"src/app.py": "print('hello')\n"}, "edit")  # the worker mends as it passes
     wait_idle(live)
     assert modes(live) == dict.fromkeys(STORE_FOLDERS, 0o700)
+
+
+def test_a_committed_store_link_is_reported_and_no_clone_adopts_its_store(
+    repo: Path, tmp_path: Path
+) -> None:
+    """A store linked to another disk, committed (past the guard): doctor called it
+    store_not_ignored and said `repair` fixes it, which only adds an exclude line git ignores
+    for a tracked path; and `init` in a clone "reinitialized" the original's store, whose
+    conversations the clone then listed (QA round 22a: 03)."""
+    disk = tmp_path / "disk2"
+    disk.mkdir()
+    (repo / ".agents").symlink_to(disk)
+    assert run_git_aircher(repo, "init").code == 0
+    remember(repo)
+    git(repo, "add", "-f", ".agents")
+    git(repo, "-c", "core.hooksPath=/dev/null", "commit", "-q", "-m", "the link slipped in")
+    wait_idle(repo)
+
+    r = run_git_aircher(repo, "doctor")
+    assert r.code == 1
+    assert "warning: store_tracked: git tracks .agents (it was committed)" in r.out, r.out
+    assert "  hint: git rm --cached -r -q -- .agents, then commit that" in r.out
+    assert "store_not_ignored" not in r.out and "repair: listed" not in r.out
+
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repo), str(clone))
+    assert (clone / ".agents").is_symlink()
+    r = run_git_aircher(clone, "init")
+    assert r.code == 1
+    assert r.err.splitlines() == [
+        f"error: {clone / '.agents'} is {disk}, the store of another repository ({repo}):"
+        " its conversations and records are that repository's",
+        "hint: `git rm -q .agents` (the link only; commit that), then `git aircher init` makes"
+        " this repository's own store",
+    ]
+    r = run_git_aircher(clone, "doctor")
+    assert "warning: store_of_another:" in r.out, r.out
+    worktrees = json.loads(run_git_aircher(repo, "worktree", "list", "--json").out)["worktrees"]
+    assert [w["path"] for w in worktrees] == [str(repo)]  # the clone wrote nothing there
+
+    git(clone, "rm", "-q", ".agents")  # as the hint says: a store of its own
+    r = run_git_aircher(clone, "init")
+    assert r.code == 0, r.err
+    assert (clone / ".agents").is_dir() and not (clone / ".agents").is_symlink()
+    assert json.loads(listed(clone)) == []
+    assert len(json.loads(listed(repo))) == 1

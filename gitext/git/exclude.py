@@ -66,3 +66,16 @@ def not_ignored(info: RepoInfo, paths: Sequence[Path]) -> list[str]:
                input=("\0".join(rels) + "\0").encode())
     ignored = set(done.stdout.decode("utf-8", "surrogateescape").split("\0"))
     return [r for r in rels if r not in ignored]
+
+
+def tracked_entries(root: Path, rels: Sequence[str]) -> list[str]:
+    """Those of ``rels`` (as git names them from ``root``) that git tracks, itself or files in
+    it: an exclude line does nothing for them (`git rm --cached` does)."""
+    out = []
+    for rel in rels:
+        # ":(literal)" so a name with glob characters is taken as it is.
+        listed = git(["ls-files", "-z", "--", f":(literal){rel.rstrip('/')}"], root,
+                     check=False).stdout
+        if listed.strip(b"\0"):
+            out.append(rel)
+    return out

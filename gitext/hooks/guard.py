@@ -2,10 +2,10 @@
 
 Refused when staged: anything the project store writes (its folders and ``config.toml`` under
 ``storage.data_dir``, ``.agents/`` by default; other files there are the project's own, such as
-``.agents/skills/``), one of our SQLite databases, a ``credentials.toml``, or text holding
-something shaped like an API key. What is checked is the index being committed
-(``GIT_INDEX_FILE`` when git set one: ``git commit -a`` and ``git commit <paths>`` commit a
-temporary index), not the work tree.
+``.agents/skills/``; a store that is a symlink is that one entry), one of our SQLite databases,
+a ``credentials.toml``, or text holding something shaped like an API key. What is checked is
+the index being committed (``GIT_INDEX_FILE`` when git set one: ``git commit -a`` and
+``git commit <paths>`` commit a temporary index), not the work tree.
 
 Runs inside every `git commit`: the standard library and light gitext modules only, one
 ``git diff --cached`` and one ``git cat-file --batch``. A failure of the guard itself warns and
@@ -36,6 +36,7 @@ _OUR_DB_NAMES = frozenset(
 )
 _REGULAR_MODES = ("100644", "100755")
 _TEMPLATE_MARK = PLACEHOLDER.encode()  # in git-aircher's own hooks/ templates, never in a shim
+_SYMLINK_MODE = "120000"
 _STORE_LINES = 5  # past this many staged store files, one line says how many
 _KIND_NAMES = {
     "aws-access-key": "an AWS access key",
@@ -126,7 +127,14 @@ def check_staged(
     to_read: list[StagedFile] = []
     for f in staged:
         name = posixpath.basename(f.path)
-        if prefix and f.path.startswith(prefix) \
+        if prefix and f.path == prefix.rstrip("/") and f.mode == _SYMLINK_MODE:
+            # A store linked to another disk is this one entry to git. Committed, it hands every
+            # clone on the machine the same store (QA round 22a: 03), and the link's target
+            # names the user's own folders.
+            findings.append(Finding(
+                f.path, "store", "git-aircher's store, a link to the folder that holds it:"
+                " committed, every clone on this machine would use this store"))
+        elif prefix and f.path.startswith(prefix) \
                 and f.path[len(prefix):].split("/", 1)[0] in STORE_ENTRIES:
             in_store.append(f.path)
         elif name in _OUR_DB_NAMES:
@@ -207,9 +215,12 @@ def hints(findings: Sequence[Finding], prefix: str | None) -> list[str]:
         out.append("a shim over a tracked hook: `git aircher hooks install` puts the hook back"
                    " and leaves tracked hooks alone")
     if any(f.kind == "store" for f in fatal) and prefix:
+        # A trailing slash matches folders only, and a link is no folder to git.
+        linked = any(f.kind == "store" and f.path == prefix.rstrip("/") for f in fatal)
         out.append(
             "keep the store out for good: `git aircher init` lists its folders in"
-            f" .git/info/exclude (or list /{prefix} in .gitignore)"
+            f" .git/info/exclude (or list /{prefix.rstrip('/') if linked else prefix}"
+            " in .gitignore)"
         )
     if any(f.kind in ("database", "credentials") for f in fatal):
         out.append("or add those names to .gitignore so they are never staged again")

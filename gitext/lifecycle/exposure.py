@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitext.config_copy import keep, removed, tracked
-from gitext.git.exclude import ensure_excluded, not_ignored
+from gitext.git.exclude import ensure_excluded, not_ignored, tracked_entries
+from gitext.git.names import shell_word
 from gitext.git.shield import shield, unshielded
 from gitext.git.storelink import forget, remember
 from gitext.layout import STORE_EXCLUDES, STORE_FILES, close_to_others, open_to_others
@@ -39,6 +40,13 @@ def exposure_findings(project: Project) -> list[Finding]:
     from gitext.lifecycle.doctor import Finding
 
     found = _in_a_linked_worktree(project)
+    from gitext.store_owner import others_store
+
+    if (other := others_store(project)) is not None:
+        # The rest is the other repository's to look after, from there.
+        found.append(Finding("store_of_another", "warning", None, other.message(),
+                             hint=other.hint()))
+        return found
     opened = open_to_others(project.layout.folders(), project.layout.root)
     if opened:
         name = project.layout.root.name
@@ -56,6 +64,20 @@ def exposure_findings(project: Project) -> list[Finding]:
         # The branch's own config.toml (another tool's): git lists it as the project's file,
         # rightly; ours is read from its copy meanwhile (docs/storage.md).
         seen = [s for s in seen if Path(s).name != config.name]
+    committed = tracked_entries(project.repo.info.main_root, seen) if seen else []
+    if committed:
+        # An exclude line does nothing for what git tracks: this is the user's to undo, and a
+        # repair line here sent them to a repair that changed nothing (QA round 22a: 03).
+        words = ", ".join(committed)
+        linked = project.layout.root.is_symlink()
+        found.append(Finding(
+            "store_tracked", "warning", None,
+            f"git tracks {words} (it was committed): every clone gets"
+            f" {'it' if len(committed) == 1 else 'them'}"
+            + (", and a clone on this machine would use this very store" if linked else ""),
+            hint=f"git rm --cached -r -q -- {' '.join(shell_word(c) for c in committed)},"
+                 " then commit that (the store stays on disk)"))
+        seen = [s for s in seen if s not in committed]
     if seen:
         found.append(Finding(
             "store_not_ignored", "warning", None,

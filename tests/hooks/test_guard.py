@@ -438,5 +438,40 @@ def test_quick_look_starts_the_guard_for_a_staged_shim(
     repo, _ = watched
     write(repo, "team-hooks/post-commit", render_shim("post-commit", tmp_path / "x").decode())
     git(repo, "add", "team-hooks/post-commit")
+
+
+def test_a_store_that_is_a_symlink_is_refused(guarded: Path, tmp_path: Path) -> None:
+    """A store that is a link to another disk is one entry to git, the link itself: `git add -f
+    .agents` staged it and the guard said nothing, so the commit published the store's absolute
+    path and every clone on the machine used the original's store, conversations and all
+    (QA round 22a: 03)."""
+    other_disk = tmp_path / "otherdisk"
+    other_disk.mkdir()
+    (guarded / ".agents").symlink_to(other_disk, target_is_directory=True)
+    (guarded / "docs").mkdir()
+    (guarded / "docs" / "link").symlink_to("../README.md")  # any other link is the project's
+    git(guarded, "add", "-f", ".agents", "docs/link")
+    before = head(guarded)
+    proc = try_commit(guarded)
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert lines[0].startswith("error: .agents: git-aircher's store, a link"), lines
+    assert "hint: unstage (the files stay on disk): git rm --cached -r -q -- .agents" in lines
+    assert any("/.agents in .gitignore" in line for line in lines), lines
+    assert not any("docs/link" in line for line in lines), lines
+    assert head(guarded) == before
+    git(guarded, "rm", "-q", "--cached", ".agents")
+    assert try_commit(guarded).returncode == 0  # the other link passes
+
+
+def test_quick_look_starts_the_guard_for_a_store_link(
+    watched: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The shell's quick look matched only names under the store's folder, never the store's
+    own entry (QA round 22a: 03)."""
+    repo, _ = watched
+    (tmp_path / "disk").mkdir()
+    (repo / ".agents").symlink_to(tmp_path / "disk", target_is_directory=True)
+    git(repo, "add", "-f", ".agents")
     assert check_staged(repo, data_dir=".agents").refused
     assert run_shim(repo) == ["ours pre-commit"]
