@@ -274,6 +274,36 @@ def failed_records(project: Project) -> list[Finding]:
     )]
 
 
+def broken_records(project: Project) -> list[Finding]:
+    """Records cut short (a crash, or a full disk under the shim's write), set aside as
+    `*.broken` after a minute. Nothing can apply them; before, they stayed for good and doctor
+    said "healthy" though a branch switch they carried was lost (QA round 22a: 04)."""
+    from gitext import clock
+    from gitext.sync.journal import broken, hook_of
+
+    paths = broken(project.layout.journal)
+    if not paths:
+        return []
+    try:
+        when = clock.to_ts(paths[0].stat().st_mtime) + " UTC"
+    except OSError:  # a repair took it meanwhile
+        return []
+    hooks = {hook_of(p) for p in paths}
+    lost = [what for hook, what in (("post-checkout", "a branch switch"),
+                                    ("post-rewrite", "a rewrite's old-to-new commits"))
+            if hook in hooks]
+    count = "1 journal record was" if len(paths) == 1 else f"{len(paths)} journal records were"
+    return [Finding(
+        "journal_broken", "warning", None,
+        f"{count} cut short (a crash, or a full disk) and cannot be applied"
+        f" ({project.layout.journal}); the oldest: {hook_of(paths[0])}, {when}. git keeps the"
+        " commits and files, which the next event or `git aircher sync` takes in; "
+        + (f"what only they carried ({', '.join(lost)}) is missing from the store"
+           if lost else "nothing else was in them"),
+        "removed (nothing in them can be applied)",
+    )]
+
+
 def hook_findings(project: Project) -> list[Finding]:
     """Our hooks missing from the folder git runs hooks from (a core.hooksPath set after init):
     the store then falls behind at every commit, and index_behind_git alone comes back after
@@ -430,6 +460,7 @@ def diagnose(project: Project, *, quick: bool = False) -> DoctorReport:
     report.findings.extend(exposure_findings(project))
     report.findings.extend(writable(project))
     report.findings.extend(failed_records(project))
+    report.findings.extend(broken_records(project))
     report.findings.extend(hook_findings(project))
     report.findings.extend(unused_settings(project))
     report.findings.extend(ignored_settings(project))

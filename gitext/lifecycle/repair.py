@@ -102,6 +102,8 @@ def repair(
         )
     if any(f.check == "journal_failed" for f in before.problems()):
         report.actions.append(_retry_failed(project, dry_run))
+    if any(f.check == "journal_broken" for f in before.problems()):
+        report.actions.append(_drop_broken(project, dry_run))
     if rebuild:
         report.actions.append(_rebuild_from_git(project, dry_run))
     elif any(f.check == "index_behind_git" for f in before.problems()):
@@ -245,6 +247,19 @@ def _retry_failed(project: Project, dry_run: bool) -> RepairAction:
     return RepairAction("a", None, "journal records set aside tried again",
                         f"{extra.get('retried', 0)} tried, {again} failed again"
                         + (" (logs/storage.log says why)" if again else ""))
+
+
+def _drop_broken(project: Project, dry_run: bool) -> RepairAction:
+    """The records cut short, which doctor has reported: nothing can apply them."""
+    from gitext.sync.journal import broken
+
+    paths = broken(project.layout.journal)
+    if dry_run:
+        return RepairAction("a", None, "would remove the journal records cut short",
+                            str(len(paths)))
+    for path in paths:
+        path.unlink(missing_ok=True)
+    return RepairAction("a", None, "journal records cut short removed", str(len(paths)))
 
 
 def _unexposed(project: Project, dry_run: bool) -> list[RepairAction]:

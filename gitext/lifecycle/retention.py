@@ -16,9 +16,11 @@ from pathlib import Path
 from gitext import clock
 from gitext.layout import ProjectLayout
 from gitext.project import Project
+from gitext.sync.journal import broken
 
 _BATCH = 500
 TEMP_MAX_AGE = 86400.0  # temp and cache files untouched for a day are no longer in use
+BROKEN_RECORD_MAX_AGE = 30 * 86400.0  # journal records cut short, reported by doctor meanwhile
 
 
 def _delete_in_batches(project: Project, db: str, select_rowids: str, params: tuple[object, ...],
@@ -89,7 +91,8 @@ def temp_files(project: Project) -> list[Path]:
 
     Cache folders (content/cache, db/cache, each worktree's cache/), leftovers of atomic writes
     (*.tmp, *.partial), staged database files of an interrupted restore or salvage, scratch
-    folders of an interrupted backup verification, and folders of sessions that have ended.
+    folders of an interrupted backup verification, and folders of sessions that have ended;
+    journal records cut short, a month after.
     """
     layout = project.layout
     found: list[Path] = []
@@ -105,6 +108,8 @@ def temp_files(project: Project) -> list[Path]:
                 continue  # backups manage their own unfinished folders
             if _old(path, TEMP_MAX_AGE):
                 found.append(path)
+    # Records cut short: doctor reports them first (`journal_broken`), so they stay a month.
+    found.extend(p for p in broken(layout.journal) if _old(p, BROKEN_RECORD_MAX_AGE))
     found.extend(_ended_session_dirs(project))
     return sorted(set(found))
 

@@ -228,6 +228,30 @@ def _drop_if_abandoned(path: Path) -> None:
         pass
 
 
+def broken(journal: Path) -> list[Path]:
+    """Records set aside as cut short (`*.broken`), oldest first: nothing can apply them, and
+    what only they carried (a branch switch) is lost; doctor reports them, repair and, a month
+    on, the daily maintenance remove them."""
+    try:
+        found = [p for p in journal.iterdir() if p.suffix == ".broken"]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    stamped = []
+    for path in found:
+        with contextlib.suppress(FileNotFoundError):
+            stamped.append((path.stat().st_mtime, path))
+    return [p for _, p in sorted(stamped)]
+
+
+def hook_of(path: Path) -> str:
+    """The hook a record was written for, from its name (`sh-<pid>-<hook>`), or its name."""
+    parts = path.stem.split("-", 2)
+    if len(parts) != 3 or not parts[1].isdigit():
+        return path.name
+    hook, _, n = parts[2].rpartition("-m")  # `move_into`'s "-m<n>" for a name taken
+    return hook if hook and n.isdigit() else parts[2]
+
+
 def failed(journal: Path) -> list[Path]:
     """Records set aside after failing twice (`journal/failed/`), oldest first."""
     try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -276,3 +277,47 @@ def test_a_worker_kept_from_the_journal_s_slot_waits_once_and_leaves(
     with open_project(live) as project:  # the slot free again: the next worker applies it
         worker.run_worker(project)
     assert list((store(live) / "journal").glob("*.ev")) == []
+
+
+def test_records_cut_short_are_reported_and_repair_removes_them(
+        live: Path, aircher: Any) -> None:
+    """A record cut short (a crash, or a full disk: the shim leaves 0 bytes or a few lines) is
+    set aside as `*.broken` after a minute, and stayed in the journal for good while doctor
+    said "healthy", though the branch switch it carried was lost (QA round 22a: 04)."""
+    wait_idle(live)
+    jdir = live / ".agents" / "journal"
+    (jdir / "sh-998-post-checkout.ev").write_bytes(b"")
+    (jdir / "sh-999-post-commit.ev").write_text("aircher-event 1\nhook post-commit\n")
+    long_ago = time.time() - 120  # past the minute a writer may still be at it
+    for name in ("sh-998-post-checkout.ev", "sh-999-post-commit.ev"):
+        os.utime(jdir / name, (long_ago, long_ago))
+    assert aircher(live, "sync").code == 0
+    assert sorted(p.name for p in jdir.glob("*.broken")) == [
+        "sh-998-post-checkout.broken", "sh-999-post-commit.broken"]
+
+    r = aircher(live, "maintain", "--all")
+    assert r.code == 0, r.err
+    assert len(list(jdir.glob("*.broken"))) == 2  # too young for maintenance: reported first
+    r = aircher(live, "doctor")
+    assert r.code == 1
+    assert ("warning: journal_broken: 2 journal records were cut short (a crash, or a full"
+            " disk) and cannot be applied") in r.out, r.out
+    assert "the oldest: post-checkout" in r.out and "a branch switch" in r.out
+    r = aircher(live, "repair")
+    assert r.code == 0, r.out + r.err
+    assert "journal records cut short removed — 2" in r.out, r.out
+    assert list(jdir.glob("*.broken")) == []
+    assert "journal_broken" not in aircher(live, "doctor").out
+
+
+def test_maintenance_removes_records_cut_short_a_month_ago(live: Path, aircher: Any) -> None:
+    """(QA round 22a: 04) A store nobody runs doctor on keeps them no longer than a month."""
+    wait_idle(live)
+    jdir = live / ".agents" / "journal"
+    old, young = jdir / "sh-1-post-checkout.broken", jdir / "sh-2-post-checkout.broken"
+    old.write_bytes(b"")
+    young.write_bytes(b"")
+    month_ago = time.time() - 31 * 86400
+    os.utime(old, (month_ago, month_ago))
+    assert aircher(live, "maintain", "--daily").code == 0
+    assert not old.exists() and young.exists()
