@@ -161,6 +161,16 @@ def _start_due_work() -> None:
         pass
 
 
+def _as_said_here(exc: AircherError) -> AircherError:
+    """A full disk's hint names `maintain --all`, except to `maintain` itself (QA round 22a:
+    05): there it would send the user round in a circle."""
+    from gitext.store.space import NoRoomError, for_maintenance
+
+    if isinstance(exc, NoRoomError) and _current and _current[0].command == "maintain":
+        return for_maintenance(exc)
+    return exc
+
+
 def run(args: list[str]) -> int:
     from gitext.hooks.entry import STARTED
 
@@ -174,7 +184,7 @@ def run(args: list[str]) -> int:
             _start_due_work()
         return code
     except AircherError as exc:
-        return report_error(exc)
+        return report_error(_as_said_here(exc))
     except click.UsageError as exc:
         return report_usage(exc)
     except click.ClickException as exc:
@@ -204,7 +214,7 @@ def run(args: list[str]) -> int:
         full = disk_full_error(exc, "the git-aircher store",
                                _current[0].store_places() if _current else [global_root()])
         if full is not None:
-            return report_error(full)
+            return report_error(_as_said_here(full))
         if denied(exc):
             return report_error(not_writable(exc))
         return report_bug(exc, _current[0].log_dirs() if _current else [global_root() / "logs"])

@@ -25,8 +25,12 @@ def maintain(
     app: App, tiers: tuple[str, ...], all_tiers: bool, dry_run: bool, as_json: bool
 ) -> None:
     """Run retention and maintenance: the tiers named, or, with none, whatever is due."""
+    import sqlite3
+
+    from gitext.lifecycle.limits import disk_full_error
     from gitext.lifecycle.maintenance import TIERS, run_maintenance
     from gitext.lifecycle.schedule import due, record
+    from gitext.store.space import for_maintenance, short_of_room
 
     project = app.project()
     project.require_init()
@@ -37,9 +41,18 @@ def maintain(
     else:
         chosen = [t for t in due(project) if t in TIERS]
     report = run_maintenance(project, chosen, dry_run=dry_run)
+    no_room = report.no_room
     if not dry_run:
         # Run now, due again only after its interval: for this command and for the scheduler.
-        record(project, report.tiers)
+        try:
+            record(project, report.tiers)
+        except (sqlite3.OperationalError, OSError) as exc:
+            # No room for the note: the tiers stay due and run again; the report still shows.
+            full = disk_full_error(exc, "the git-aircher store",
+                                   [project.layout.run, project.layout.core])
+            if full is None:
+                raise
+            no_room = no_room or full
     if as_json:
         emit_json(report.to_json())
     elif not report.tiers:
@@ -49,6 +62,9 @@ def maintain(
         click.echo(f"maintenance ({', '.join(report.tiers)}): {verb}")
         table(["tier", "task", "count", "detail"],
               [(t.tier, t.task, t.count, t.error or t.detail) for t in report.tasks])
+    # A step that found no room before a later one made some (old backups pruned) is over.
+    if no_room is not None and (no_room.limit or short_of_room([project.layout.core])):
+        raise for_maintenance(no_room)
     if not report.ok:
         raise click.exceptions.Exit(1)
 

@@ -15,11 +15,10 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from gitext.errors import AircherError
 from gitext.layout import CORE_DATABASES
 from gitext.project import Project
 from gitext.status import file_size
-from gitext.store.space import no_room_error, why_no_room
+from gitext.store.space import NoRoomError, no_room_error, why_no_room
 
 
 def over_limit(project: Project) -> dict[str, int]:
@@ -57,7 +56,7 @@ def is_disk_full(exc: BaseException, near: Iterable[Path] = ()) -> bool:
 
 
 def disk_full_error(exc: BaseException, where: str, near: Iterable[Path] = ()
-                    ) -> AircherError | None:
+                    ) -> NoRoomError | None:
     """The AircherError for a full disk, or None when `exc` is something else."""
     return no_room_error(exc, where, near)
 

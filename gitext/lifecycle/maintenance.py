@@ -23,7 +23,7 @@ from typing import Any
 from gitext.lifecycle.logs import get_logger
 from gitext.project import Project
 from gitext.store.pool import Database
-from gitext.store.space import no_room_error
+from gitext.store.space import NoRoomError, no_room_error
 
 TIERS = ("daily", "weekly", "monthly", "quarterly")
 OLD_DATA = 7 * 86400.0  # backups and crash logs older than a week get compressed
@@ -44,13 +44,17 @@ class MaintenanceReport:
     tiers: list[str]
     dry_run: bool
     tasks: list[TaskResult] = field(default_factory=list)
+    # The first step that found no room (a full disk, a file size limit): the command's error.
+    no_room: NoRoomError | None = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
         return all(t.error is None for t in self.tasks)
 
     def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "ok": self.ok}
+        data = asdict(self)
+        data.pop("no_room", None)
+        return {**data, "ok": self.ok}
 
 
 @contextlib.contextmanager
@@ -247,6 +251,7 @@ def run_maintenance(
                 full = no_room_error(exc, name, [project.layout.core])
                 report.tasks.append(TaskResult(tier, name, 0, "failed",
                                                full.message if full is not None else f"{exc}"))
+                report.no_room = report.no_room or full
                 continue
             report.tasks.append(TaskResult(tier, name, count, detail))
             if not dry_run and count:

@@ -29,6 +29,12 @@ LIMIT = "a file reached the file size limit"
 HINT = "free some space (`git aircher maintain --all` removes what retention allows)"
 LIMIT_HINT = ("raise the limit (`ulimit -f unlimited`), or make the store smaller"
               " (`git aircher maintain --all` removes what retention allows)")
+# Maintenance itself out of room: its own name would send the user round in a circle, when
+# what it may remove is gone already or it cannot even start (QA round 22a: 05).
+MAINTAIN_HINT = ("free space elsewhere on that disk: maintenance removes only what retention"
+                 " allows (`git aircher backup list` shows the backups the store keeps,"
+                 " storage.backup.backup_retain_days how long)")
+MAINTAIN_LIMIT_HINT = "raise the limit (`ulimit -f unlimited`), then run it again"
 
 
 def _code(exc: sqlite3.Error) -> int:
@@ -45,6 +51,11 @@ def free_bytes(path: Path) -> int | None:
             continue
         return st.f_bavail * st.f_frsize
     return None
+
+
+def short_of_room(places: Iterable[Path]) -> bool:
+    """Whether the file system of any of ``places`` has less than `LOW_SPACE` free."""
+    return any((free := free_bytes(p)) is not None and free < LOW_SPACE for p in places)
 
 
 def size_limit() -> int | None:
@@ -81,7 +92,7 @@ def why_no_room(exc: BaseException, near: Iterable[Path] = ()) -> str | None:
     if _code(exc) not in (_SQLITE_IOERR, _SQLITE_CANTOPEN) and "disk I/O error" not in str(exc):
         return None
     places = [Path(p) for p in near]
-    if any((free := free_bytes(p)) is not None and free < LOW_SPACE for p in places):
+    if short_of_room(places):
         return FULL
     limit = size_limit()
     if limit is not None and (limit < LOW_SPACE
@@ -94,12 +105,28 @@ def _limit_words(limit: int | None) -> str:
     return LIMIT + (f" (`ulimit -f`: {limit // 1024} KiB)" if limit is not None else "")
 
 
+class NoRoomError(AircherError):
+    """A write that found no room: a full disk, a used-up quota, a file size limit."""
+
+    def __init__(self, message: str, *, limit: bool) -> None:
+        super().__init__(message, hint=LIMIT_HINT if limit else HINT)
+        self.limit = limit
+
+
 def no_room_error(exc: BaseException, where: str, near: Iterable[Path] = ()
-                  ) -> AircherError | None:
+                  ) -> NoRoomError | None:
     """The one-line error for a write that found no room, or None when `exc` is something else.
     SQLite rolls the transaction back, so the store stays as it was."""
+    if isinstance(exc, NoRoomError):
+        return exc  # said already, where it happened
     why = why_no_room(exc, near)
     if why is None:
         return None
-    return AircherError(f"{where}: {why}; nothing was written (the store is intact)",
-                        hint=LIMIT_HINT if why.startswith(LIMIT) else HINT)
+    return NoRoomError(f"{where}: {why}; nothing was written (the store is intact)",
+                       limit=why.startswith(LIMIT))
+
+
+def for_maintenance(err: NoRoomError) -> AircherError:
+    """``err`` as `git aircher maintain` says it: with a hint that leads somewhere other than
+    maintenance."""
+    return AircherError(err.message, hint=MAINTAIN_LIMIT_HINT if err.limit else MAINTAIN_HINT)

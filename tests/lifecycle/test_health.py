@@ -263,3 +263,23 @@ def test_an_io_error_with_room_to_spare_stays_an_io_error(tmp_path: Path) -> Non
 
     assert why_no_room(sqlite3.OperationalError("disk I/O error"), [tmp_path]) is None
     assert why_no_room(sqlite3.OperationalError("database or disk is full")) == "the disk is full"
+
+
+def test_maintain_out_of_room_does_not_send_the_user_back_to_itself(project: Project) -> None:
+    """`maintain --all` failing for want of room said "free some space (`git aircher maintain
+    --all` removes what retention allows)": the command that had just failed, with nothing to
+    remove (QA round 22a: 05). Its report is shown, and its hint leads elsewhere."""
+    repo = project.repo.root
+    commit(repo, {f"src/m{i}.py": f"def f{i}(x):\n    return {'x' * 400!r}\n"
+                  for i in range(300)}, "many files")
+    project.close()
+    core = project.layout.core
+    limit = max(p.stat().st_size for p in core.iterdir() if p.is_file()) - 8192
+    r = _limited(repo, limit, "maintain", "--all")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "maintenance (daily, weekly, monthly, quarterly)" in r.stdout, r.stdout
+    lines = r.stderr.splitlines()
+    assert len(lines) == 2, r.stderr
+    assert lines[0].startswith("error: ") and "file size limit" in lines[0], lines
+    assert lines[1].startswith("hint: raise the limit"), lines
+    assert "maintain" not in lines[1], lines
