@@ -184,12 +184,25 @@ class ProjectLayout:
 
     def ensure(self) -> None:
         # The store holds private conversations: owner-only from the top.
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_private(self.root)
+        self.root.mkdir(exist_ok=True, mode=0o700)  # a link to nothing fails here, as before
         for folder in self.folders():
             folder.mkdir(exist_ok=True, mode=0o700)
         close_to_others(self.folders())
         for folder in self.tree():
             folder.mkdir(parents=True, exist_ok=True)
+
+
+def make_private(folder: Path) -> None:
+    """``folder`` and each folder above it that is missing, made owner-only. `mkdir(parents=True)`
+    gives its mode to the last one only: under umask 000 the folder of stores (an absolute
+    storage.data_dir) was 0777, which lists every repository its user has to anyone."""
+    missing = []
+    while not os.path.lexists(folder) and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        path.mkdir(mode=0o700, exist_ok=True)
 
 
 def open_to_others(folders: list[Path], within: Path | None = None) -> list[Path]:

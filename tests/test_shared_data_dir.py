@@ -237,3 +237,22 @@ def test_an_older_clone_never_initialised_is_no_move(
     older.rename(moved)
     r = aircher(moved, "init")
     assert r.code == 1 and r.err.startswith(f"error: {own} holds this repository's store"), r.err
+
+
+def test_the_folder_of_stores_is_owner_only_under_any_umask(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under umask 000 each store was 0700 but the folder of stores `init` made for them
+    (an absolute storage.data_dir, and any folder above it it made) was 0777: anyone could
+    list which repositories a user has, and add folders (QA round 22a: "checked and found
+    working", the note on the data_dir)."""
+    from tests.conftest import VENV_BIN
+
+    stores = tmp_path / "shared" / "stores"
+    monkeypatch.setenv("AIRCHER_STORAGE_DATA_DIR", str(stores))
+    repo = _repo(tmp_path, "A")
+    done = subprocess.run([str(VENV_BIN / "git-aircher"), "init"], cwd=repo, check=False,
+                          capture_output=True, text=True, preexec_fn=lambda: os.umask(0))
+    assert done.returncode == 0, done.stderr
+    for folder in (tmp_path / "shared", stores, *stores.iterdir()):
+        assert oct(folder.stat().st_mode & 0o777) == oct(0o700), folder
