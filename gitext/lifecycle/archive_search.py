@@ -12,6 +12,7 @@ from typing import Any
 from gitext.lifecycle.archive import open_archive, slots, table_columns
 from gitext.lifecycle.dbfiles import ARCHIVE_DB
 from gitext.project import Project
+from gitext.records.values import newest_first
 
 
 def list_archived(
@@ -48,7 +49,7 @@ def list_archived(
             f"SELECT c.*,{context_col}"
             " (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id) AS message_count"
             " FROM conversations c" + (" WHERE " + " AND ".join(where) if where else "")
-            + " ORDER BY c.updated_at DESC, c.created_at DESC, c.id", params,
+            + " ORDER BY " + newest_first("updated_at", "created_at", alias="c"), params,
         ).fetchall()
     return [{**Conversation.from_row(r).to_json(), "archived_at": r["archived_at"]}
             for r in rows]

@@ -78,8 +78,9 @@ def browse_conversations(
 
 
 def _newest_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Live and archived rows in one order, as list_conversations orders live ones."""
-    rows.sort(key=lambda r: r["id"])
+    """Live and archived rows in one order, as list_conversations orders live ones: a stable
+    sort, so rows of one second stay in the order each store listed them (the later
+    insertion first); rowids of two stores do not compare."""
     rows.sort(key=lambda r: (r["updated_at"] or "", r["created_at"] or ""), reverse=True)
     return rows
 

@@ -177,7 +177,7 @@ def list_conversations(
     sql, params = v.filtered(
         "SELECT c.*, (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id)"
         " AS message_count FROM conversations c", where, params,
-        "c.updated_at DESC, c.created_at DESC, c.id", limit)
+        v.newest_first("updated_at", "created_at", alias="c"), limit)
     with project.db("conversations").read() as conn:
         rows = conn.execute(sql, params).fetchall()
     return [Conversation.from_row(r) for r in rows]
@@ -263,7 +263,7 @@ def conversations_across_worktrees(
     if context_type is not None:
         sql += " AND c.context_type = ?"
         params.append(v.choice(context_type, "context_type", CONTEXT_TYPES))
-    sql += " ORDER BY c.updated_at DESC, c.id"
+    sql += " ORDER BY " + v.newest_first("updated_at", "created_at", alias="c")
     if limit is not None:
         sql += " LIMIT ?"
         params.append(max(1, limit))

@@ -25,6 +25,7 @@ from gitext.contexts import (
 )
 from gitext.errors import UsageError
 from gitext.project import Project
+from gitext.records.values import newest_first
 from gitext.worktrees import upsert_worktree, worktree_id
 
 
@@ -95,7 +96,7 @@ def active_session_row(
     with project.db("sessions").read() as sconn:
         rows = sconn.execute(
             "SELECT id, context_id FROM sessions WHERE status = 'active' AND worktree_id = ?"
-            " ORDER BY started_at DESC, rowid DESC",
+            " ORDER BY " + newest_first("started_at"),
             (wid,),
         ).fetchall()
     if not rows:
@@ -154,7 +155,7 @@ def _moved_here(project: Project, wid: str, branch_ctx_id: str) -> tuple[str, Co
     with project.db("sessions").read() as sconn:
         rows = sconn.execute(
             "SELECT id, context_id, worktree_id FROM sessions WHERE status = 'active' AND"
-            " worktree_id != ? ORDER BY started_at DESC, rowid DESC", (wid,)).fetchall()
+            " worktree_id != ? ORDER BY " + newest_first("started_at"), (wid,)).fetchall()
     if not rows:
         return None
     listed = {w.path.resolve() for w in project.repo.worktrees()}

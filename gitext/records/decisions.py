@@ -160,7 +160,7 @@ def list_decisions(
         where.append("decision_type = ?")
         params.append(decision_type)
     sql, params = v.filtered("SELECT * FROM project_decisions", where, params,
-                             "made_at DESC, id", limit)
+                             v.newest_first("made_at"), limit)
     with project.db("knowledge").read() as conn:
         rows = conn.execute(sql, params).fetchall()
     return [Decision.from_row(r) for r in rows]

@@ -167,7 +167,7 @@ def list_effectiveness(
             where.append("conversation_id = ?")
             params.append(_rated_conversation(project, conn, conversation_id))
         sql, params = v.filtered("SELECT * FROM conversation_effectiveness", where, params,
-                                 "recorded_at DESC, id", limit)
+                                 v.newest_first("recorded_at"), limit)
         return [Effectiveness.from_row(r) for r in conn.execute(sql, params)]
 
 
@@ -264,6 +264,6 @@ def list_feedback(
         where.append("file_path = ?")
         params.append(repo_path(project, file_path, cwd))
     sql, params = v.filtered("SELECT * FROM context_relevance_feedback", where, params,
-                             "recorded_at DESC, id", limit)
+                             v.newest_first("recorded_at"), limit)
     with project.db("knowledge").read() as conn:
         return [Feedback.from_row(r) for r in conn.execute(sql, params)]

@@ -164,7 +164,7 @@ def worktree_session(project: Project) -> Session | None:
     with project.db("sessions").read() as conn:
         ids = [str(r[0]) for r in conn.execute(
             "SELECT id FROM sessions WHERE status = 'active' AND worktree_id = ?"
-            " ORDER BY started_at DESC, rowid DESC", (wid,))]
+            " ORDER BY " + v.newest_first("started_at"), (wid,))]
     if not ids:
         return None
     return get_session(project, project.own_session if project.own_session in ids else ids[0])
@@ -358,7 +358,7 @@ def list_sessions(
             return []
         where.append(f"context_id IN ({','.join('?' * len(ids))})")
         params.extend(ids)
-    sql, params = v.filtered("SELECT * FROM sessions", where, params, "started_at DESC, id",
+    sql, params = v.filtered("SELECT * FROM sessions", where, params, v.newest_first("started_at"),
                              limit)
     with project.db("sessions").read() as conn:
         rows = conn.execute(sql, params).fetchall()

@@ -170,6 +170,17 @@ def str_list(value: Any, field: str) -> list[str]:
     return out
 
 
+def newest_first(*columns: str, alias: str = "") -> str:
+    """ORDER BY terms for a "newest first" list: `columns` descending, then the later insertion.
+
+    Timestamps are whole seconds and an agent makes several records in one: a tie broken by
+    the random UUID put the newest first only by chance, and `--limit 1` kept a random one
+    (QA round 22d: 02). Insertion order (rowid) is what "newest" means within a second, as
+    the current session has always been chosen."""
+    prefix = f"{alias}." if alias else ""
+    return ", ".join([*(f"{prefix}{c} DESC" for c in columns), f"{prefix}rowid DESC"])
+
+
 def filtered(base: str, where: list[str], params: list[Any], order: str,
              limit: int | None) -> tuple[str, list[Any]]:
     """`base` with the conditions ANDed, ordered, and limited (to at least one row)."""

@@ -343,3 +343,45 @@ def test_refresh_docs_skips_unchanged_and_drops_removed(project: Project,
         run(project.repo.root, "knowledge", "docs", "list", "--json").out)}
     assert set(docs) == {"README.md", "docs/guide.rst"}
     assert docs["docs/guide.rst"]["content_hash"] == blob_id(RST)
+
+
+def test_newest_first_lists_keep_insertion_order_within_one_second(
+        project: Project, aircher: object) -> None:
+    """Timestamps are whole seconds: the newest-first lists broke a tie by the random UUID, so
+    of records made in one second the newest was first only by chance (`--limit 1` kept a
+    random one) and `session list` disagreed with `session show`. Ties now go to the later
+    insertion, in every list (QA round 22d: 02)."""
+    from gitext import clock
+
+    run = aircher  # type: ignore[assignment]
+    root = project.repo.root
+    clock.set_now(1_900_000_000)
+    made: dict[str, list[str]] = {k: [] for k in
+                                  ("session", "decision", "conversation", "effectiveness",
+                                   "feedback")}
+    for i in range(8):
+        made["session"].append(start_session(project, "feature", f"s{i}").id)
+        made["decision"].append(add_decision(project, "architecture", f"d{i}").id)
+        conv = start_conversation(project, "p", title=f"c{i}")
+        made["conversation"].append(conv.id)
+        made["effectiveness"].append(record_effectiveness(project, conv.id,
+                                                          success_score=0.5).id)
+        made["feedback"].append(record_feedback(project, "src/app.py",
+                                                actual_usefulness=0.5).id)
+    lists = {"session": ("session", "list"), "decision": ("decision", "list"),
+             "conversation": ("conversation", "list", "--all"),
+             "effectiveness": ("knowledge", "effectiveness", "list"),
+             "feedback": ("knowledge", "feedback", "list")}
+    for kind, args in lists.items():
+        listed = [r["id"] for r in json.loads(run(root, *args, "--json").out)]
+        assert listed == made[kind][::-1], kind
+        if kind != "decision":  # `decision list` has no --limit
+            top = json.loads(run(root, *args, "--limit", "1", "--json").out)
+            assert [r["id"] for r in top] == made[kind][-1:], kind
+    assert json.loads(run(root, "session", "show", "--json").out)["id"] == made["session"][-1]
+    # A session's conversations (`session show`) in the same order.
+    clock.set_now(1_900_000_100)
+    sess = start_session(project, "feature", "many")
+    convs = [start_conversation(project, "p").id for _ in range(6)]
+    shown = json.loads(run(root, "session", "show", sess.id, "--json").out)
+    assert [c["id"] for c in shown["conversations"]] == convs[::-1]
