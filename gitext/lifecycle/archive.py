@@ -240,7 +240,7 @@ def restore_archived(
     hold it. A live
     conversation with the same id is an error, or with `replace` deleted first."""
     from gitext.errors import UsageError
-    from gitext.records.conversations import LISTED, resolve_id
+    from gitext.records.conversations import LISTED, resolve_in
     from gitext.records.lookup import MIN_PREFIX, too_short
 
     path = project.layout.db(ARCHIVE_DB)
@@ -252,8 +252,9 @@ def restore_archived(
 
     with open_archive(project) as archive:
         with archive.read() as aconn:
-            try:  # a unique prefix, as `show` and `export` take it
-                conversation_id = resolve_id(aconn, conversation_id)
+            try:  # a unique prefix among all conversations, as `show` and `export` take it
+                with project.db("conversations").read() as live:
+                    conversation_id, _ = resolve_in(live, aconn, conversation_id)
             except UsageError as exc:
                 if exc.message.startswith("no conversation"):
                     return None
@@ -286,19 +287,14 @@ def restore_archived(
     return conversation_id
 
 
-def find_archived(project: Project, id_or_prefix: str) -> str | None:
-    """The id of the archived conversation an id or unique prefix names; None when the archive
-    holds none (or there is no archive)."""
+@contextlib.contextmanager
+def archive_reader(project: Project) -> Iterator[sqlite3.Connection | None]:
+    """A read connection to the archive; None when there is none."""
     if not project.layout.db(ARCHIVE_DB).exists():
-        return None
-    from gitext.errors import UsageError
-    from gitext.records.conversations import resolve_id
-
+        yield None
+        return
     with open_archive(project) as archive, archive.read() as conn:
-        try:
-            return resolve_id(conn, id_or_prefix)
-        except UsageError:
-            return None
+        yield conn
 
 
 def archived_ids(project: Project, ids: Sequence[str] | None = None) -> set[str]:

@@ -18,7 +18,7 @@ from gitext.ids import new_id
 from gitext.project import Project
 from gitext.records import values as v
 from gitext.records.current import current_ids
-from gitext.records.lookup import NoRecord, record_id
+from gitext.records.lookup import record_id, record_id_in
 from gitext.records.sessions import touch_session
 
 CONTEXT_TYPES = ("general", "debugging", "feature", "review", "refactor")
@@ -120,20 +120,34 @@ def resolve_id(conn: sqlite3.Connection, id_or_prefix: str) -> str:
     return record_id(conn, "conversations", "conversation", id_or_prefix, LISTED)
 
 
-def live_id(project: Project, conn: sqlite3.Connection, id_or_prefix: str) -> str:
-    """`resolve_id` among live conversations; one the archive holds is named as archived, with
-    the command that brings it back: it is in no list, so the usual hint could not find it."""
-    try:
-        return resolve_id(conn, id_or_prefix)
-    except NoRecord:
-        from gitext.lifecycle.archive import find_archived
+def resolve_in(conn: sqlite3.Connection, archive: sqlite3.Connection | None,
+               id_or_prefix: str) -> tuple[str, bool]:
+    """A full conversation id from an id or a unique prefix among the live conversations and
+    the archive's together, and whether only the archive holds it.
 
-        archived = find_archived(project, id_or_prefix)
-        if archived is None:
-            raise
-        raise UsageError(
-            f"conversation {archived} is archived",
-            hint=f"`git aircher conversation restore {archived}` brings it back") from None
+    The one resolver of every command taking a conversation: looking in the live table first
+    took a prefix shared with an archived conversation as the live one's, without a word,
+    where two live ones sharing it were refused (QA round 22d: 03)."""
+    cid = record_id_in([conn] if archive is None else [conn, archive], "conversations",
+                       "conversation", id_or_prefix, LISTED)
+    live = conn.execute("SELECT 1 FROM conversations WHERE id = ?", (cid,)).fetchone()
+    return cid, live is None
+
+
+def live_id(project: Project, conn: sqlite3.Connection, id_or_prefix: str) -> str:
+    """`resolve_in` for a live conversation; one the archive holds is named as archived, with
+    the command that brings it back: it is in no list, so the usual hint could not find it."""
+    row = conn.execute("SELECT id FROM conversations WHERE id = ?", (id_or_prefix,)).fetchone()
+    if row is not None:  # a full live id is unique anywhere: no need to open the archive
+        return str(row[0])
+    from gitext.lifecycle.archive import archive_reader
+
+    with archive_reader(project) as archive:
+        cid, archived = resolve_in(conn, archive, id_or_prefix)
+    if archived:
+        raise UsageError(f"conversation {cid} is archived",
+                         hint=f"`git aircher conversation restore {cid}` brings it back")
+    return cid
 
 
 def get_conversation(project: Project, id_or_prefix: str) -> Conversation:

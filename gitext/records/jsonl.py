@@ -21,7 +21,7 @@ from gitext.errors import UsageError
 from gitext.project import Project
 from gitext.records import attachments as att
 from gitext.records import values as v
-from gitext.records.conversations import CONTEXT_TYPES, resolve_id
+from gitext.records.conversations import CONTEXT_TYPES, resolve_in
 from gitext.records.messages import ROLES
 
 FORMAT = "git-aircher-conversations"
@@ -198,20 +198,6 @@ def _chosen(conn: sqlite3.Connection, context_ids: Sequence[str] | None) -> list
         f" ({','.join('?' * len(context_ids))})", list(context_ids))]
 
 
-def _resolve(conn: sqlite3.Connection, archive: sqlite3.Connection | None,
-             id_or_prefix: str) -> tuple[str, bool]:
-    """A conversation id and whether it is archived: a live one first, then the archive."""
-    try:
-        return resolve_id(conn, id_or_prefix), False
-    except UsageError as exc:
-        if archive is None or not exc.message.startswith("no conversation"):
-            raise
-        try:
-            return resolve_id(archive, id_or_prefix), True
-        except UsageError:
-            raise exc from None
-
-
 def export_jsonl(
     project: Project,
     out: IO[str],
@@ -237,7 +223,7 @@ def export_jsonl(
         chosen: dict[str, bool] = {}  # id -> archived
         if conversation_ids is not None:
             for c in conversation_ids:
-                cid, archived = _resolve(conn, archive, c)
+                cid, archived = resolve_in(conn, archive, c)
                 chosen.setdefault(cid, archived)
         else:
             live = _chosen(conn, context_ids)

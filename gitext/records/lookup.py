@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 
 from gitext.contexts import (
@@ -71,20 +72,31 @@ def record_id(conn: sqlite3.Connection, table: str, what: str, id_or_prefix: str
     Each record type had its own copy of this, and they drifted: a 3-character prefix was
     "too short" for a conversation but "no decision" for a decision, and a pattern took no
     prefix at all, though `patterns list` shows 8 characters (session 18: cli-2)."""
+    return record_id_in([conn], table, what, id_or_prefix, hint)
+
+
+def record_id_in(conns: Sequence[sqlite3.Connection], table: str, what: str,
+                 id_or_prefix: str, hint: str) -> str:
+    """`record_id` over the same table in several databases (live conversations and the
+    archive's), as one set of ids: a prefix two of them share is ambiguous wherever each is,
+    as it is within one; the same id in two (a conversation being archived) is one record."""
     if not isinstance(id_or_prefix, str) or not id_or_prefix:
         raise UsageError(f"a {what} id is required", hint=hint)
-    row = conn.execute(f"SELECT id FROM {table} WHERE id = ?", (id_or_prefix,)).fetchone()
-    if row is not None:
-        return str(row[0])
+    for conn in conns:
+        row = conn.execute(f"SELECT id FROM {table} WHERE id = ?", (id_or_prefix,)).fetchone()
+        if row is not None:
+            return str(row[0])
     if len(id_or_prefix) < MIN_PREFIX:
         raise too_short(what, id_or_prefix, hint)
     shown = _shown(id_or_prefix)
     pattern = id_or_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    rows = conn.execute(f"SELECT id FROM {table} WHERE id LIKE ? ESCAPE '\\' LIMIT 2",
-                        (pattern + "%",)).fetchall()
-    if len(rows) == 1:
-        return str(rows[0][0])
-    if rows:
+    found: set[str] = set()
+    for conn in conns:
+        found.update(str(r[0]) for r in conn.execute(
+            f"SELECT id FROM {table} WHERE id LIKE ? ESCAPE '\\' LIMIT 2", (pattern + "%",)))
+    if len(found) == 1:
+        return found.pop()
+    if found:
         raise UsageError(f"{what} id prefix {shown!r} is ambiguous",
                          hint="give more characters of the id")
     raise NoRecord(f"no {what} {shown!r}", hint=hint)

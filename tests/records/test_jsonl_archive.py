@@ -273,3 +273,41 @@ def test_an_archive_without_seq_exports(project: Project) -> None:
     records = [json.loads(line) for line in _export(project).splitlines()]
     archived = [r for r in records if r["kind"] == "message" and r["conversation_id"] == old]
     assert [(r["content"], r["seq"]) for r in archived] == [("ancient words", 1)]
+
+
+def test_prefix_shared_with_an_archived_conversation_is_ambiguous(
+        project: Project, aircher: object, tmp_path: Path) -> None:
+    """A prefix naming a live and an archived conversation was taken as the live one's, without
+    a word, by `show`, `export` and every command taking a conversation, while two live ones
+    sharing it were refused: an agent that noted the archived one's prefix read or rated
+    another. Every command now refuses it as ambiguous, with the same message
+    (QA round 22d: 03)."""
+    run = aircher  # type: ignore[assignment]
+    root = project.repo.root
+    live, arch = ("abcd1111-1111-4111-8111-111111111111",
+                  "abcd2222-2222-4222-8222-222222222222")
+    header = {"kind": "header", "format": "git-aircher-conversations", "version": 1}
+    lines = [header,
+             {"kind": "conversation", "id": live, "title": "live one", "provider": "p"},
+             {"kind": "conversation", "id": arch, "title": "archived one", "provider": "p",
+              "status": "archived", "created_at": "2020-01-01 00:00:00",
+              "updated_at": "2020-01-01 00:00:00", "archived_at": "2021-01-01 00:00:00"}]
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert run(root, "conversation", "import", "--adopt", str(path)).code == 0
+    assert archived_ids(project) == {arch}
+    ambiguous = "error: conversation id prefix 'abcd' is ambiguous\n"
+    for args in (("conversation", "show", "abcd"), ("conversation", "export", "abcd"),
+                 ("conversation", "restore", "abcd"),
+                 ("knowledge", "effectiveness", "record", "abcd", "0.5"),
+                 ("knowledge", "feedback", "record", "src/app.py", "0.5",
+                  "--conversation", "abcd"),
+                 ("feedback", "src/app.py", "--useful", "0.5", "--conversation", "abcd")):
+        res = run(root, *args)
+        assert (res.code, res.err.splitlines()[0] + "\n") == (2, ambiguous), args
+    assert "live one" in run(root, "conversation", "show", "abcd1").out
+    res = run(root, "conversation", "show", "abcd2")
+    assert res.code != 0 and f"conversation {arch} is archived" in res.err
+    assert '"archived one"' in run(root, "conversation", "export", "abcd2").out
+    assert run(root, "conversation", "restore", "abcd2").out == f"restored {arch}\n"
+    assert archived_ids(project) == set()
