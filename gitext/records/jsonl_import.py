@@ -4,9 +4,10 @@ An import is checked line by line first and written all or nothing: a bad line i
 naming its number, and nothing of that import is written. A conversation exported from the
 archive (its record has `archived_at`) goes back to the archive. An id counts as existing
 whether it is live or archived: a second, live copy of an archived conversation could never be
-restored. The ids of contexts a record names must be this store's (else the conversation is
-invisible to `conversation list` and doctor reports orphans): an export of another store needs
-`--adopt`, which moves its conversations into the current context.
+restored. The ids of contexts a record names must be this store's, and a conversation must
+name its project and context (else the conversation is invisible to `conversation list` and
+doctor reports orphans): an export of another store needs `--adopt`, which moves its
+conversations into the current context.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ from gitext.records.jsonl import (
 _HOME_IDS = (("conversation", "project_id", "contexts"), ("conversation", "worktree_id",
              "worktrees"), ("conversation", "context_id", "contexts"),
              ("message", "project_id", "contexts"))
+# What `conversation list` finds a conversation by (`--all`: the project; else the context).
+_LISTED_BY = ("project_id", "context_id")
 
 
 @dataclass
@@ -136,11 +139,22 @@ def _owner(line: _Line, parents: dict[str, str]) -> str:
 
 
 def _check_home(project: Project, lines: list[_Line]) -> None:
-    """Refuse records that name contexts this store does not have (an export of another)."""
+    """Refuse records that name contexts this store does not have (an export of another), and
+    conversations that name none: another tool's JSONL may leave the ids out, and such a
+    conversation was stored in no context, so no list (not even `--all`) showed it and doctor
+    did not see it (QA round 22d: 04). `worktree_id` may stay null: no list goes by it."""
     from gitext.lifecycle.refs import known_ids
 
     known = known_ids(project)
     for line in lines:
+        for col in _LISTED_BY:
+            if line.kind == "conversation" and line.values.get(col) is None:
+                raise UsageError(
+                    f"line {line.number}: conversation {line.values['id']} has no {col}:"
+                    " it would be in no context here; nothing was imported",
+                    hint="`git aircher conversation import FILE --adopt` puts the conversations"
+                    " in the current context",
+                )
         for kind, col, targets in _HOME_IDS:
             value = line.values.get(col) if line.kind == kind else None
             if value is not None and str(value) not in known[targets]:

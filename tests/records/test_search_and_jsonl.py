@@ -530,3 +530,42 @@ def test_an_upgrade_mends_the_times_an_older_import_stored_as_they_came(
         "2020-01-01 04:00:00"]
     doctor = json.loads(run(repo, "doctor", "--json").out)
     assert not [f for f in doctor["findings"] if f["check"].startswith("schema")], doctor
+
+
+def test_an_import_without_context_ids_needs_adopt(
+        project: Project, aircher: object, tmp_path: Path) -> None:
+    """A conversation record that left out project_id and context_id (another tool's JSONL)
+    was imported without --adopt and then in no list, not even `--all`, while doctor said
+    healthy: the invisible conversation the --adopt check is there to prevent. It is now
+    refused as one of another store is, and --adopt puts it in the current context
+    (QA round 22d: 04)."""
+    run = aircher  # type: ignore[assignment]
+    root = project.repo.root
+    conv = "5a5a5a5a-1111-4111-8111-111111111111"
+    record = {"kind": "conversation", "id": conv, "title": "another tool's", "provider": "p"}
+    file = tmp_path / "in.jsonl"
+    for left_out in ("project_id", "context_id"):
+        mine = json.loads(_export_one(project))
+        given = {**record, **{k: mine[k] for k in ("project_id", "worktree_id", "context_id")}}
+        given[left_out] = None
+        file.write_text(
+            '{"kind": "header", "format": "git-aircher-conversations", "version": 1}\n'
+            + json.dumps(given) + "\n"
+            + json.dumps({"kind": "message", "id": "5a5a5a5a-2222-4222-8222-222222222222",
+                          "conversation_id": conv, "seq": 1, "role": "user",
+                          "content": "hello"}) + "\n")
+        res = run(root, "conversation", "import", str(file))
+        assert res.code == 2 and res.err.startswith(
+            f"error: line 2: conversation {conv} has no {left_out}"), res.err
+        assert "--adopt" in res.err
+        assert count(project, "conversations", "conversations") == 1  # _export_one's own
+    assert run(root, "conversation", "import", str(file), "--adopt").code == 0
+    listed = json.loads(run(root, "conversation", "list", "--json").out)
+    assert conv in [c["id"] for c in listed]
+
+
+def _export_one(project: Project) -> str:
+    """One conversation of this store, as its export's record gives it."""
+    if not count(project, "conversations", "conversations"):
+        start_conversation(project, "p", title="mine")
+    return _export(project)[1]
