@@ -172,8 +172,11 @@ def _write(conn: sqlite3.Connection, cid: str, out: IO[str], counts: Counts,
     for position, msg in enumerate(messages, 1):
         out.write(_record("message", msg, {"seq": position} if renumber else None) + "\n")
         counts.messages += 1
+        # In the order they were attached, as `conversation show` lists them; the import
+        # inserts them in file order. By id (random) they came back shuffled (QA round 22d: 01).
         for a in conn.execute(
-            "SELECT * FROM message_attachments WHERE message_id = ? ORDER BY id", (msg["id"],),
+            "SELECT * FROM message_attachments WHERE message_id = ? ORDER BY rowid",
+            (msg["id"],),
         ):
             out.write(_record("attachment", a) + "\n")
             counts.attachments += 1

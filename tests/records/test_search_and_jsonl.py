@@ -569,3 +569,34 @@ def _export_one(project: Project) -> str:
     if not count(project, "conversations", "conversations"):
         start_conversation(project, "p", title="mine")
     return _export(project)[1]
+
+
+def test_export_and_import_keep_a_message_s_attachment_order(
+        project: Project, aircher: object, tmp_path: Path) -> None:
+    """The export wrote a message's attachments by their random id and the import stored them
+    in file order, so after a round trip `conversation show` gave them shuffled ("the failing
+    test, then the fix" came back swapped). Both now keep the order they were attached in
+    (QA round 22d: 01)."""
+    run = aircher  # type: ignore[assignment]
+    root = project.repo.root
+    conv = start_conversation(project, "p")
+    names = [f"f{i}.py" for i in range(10)]
+    add_message(project, conv.id, "user", "look",
+                attachments=[AttachmentInput("code", data=f"{n}\n", path=n) for n in names])
+
+    def shown() -> list[str]:
+        data = json.loads(run(root, "conversation", "show", conv.id, "--json").out)
+        return [a["path"] for a in data["messages"][0]["attachments"]]
+
+    assert shown() == names
+    first = tmp_path / "first.jsonl"
+    assert run(root, "conversation", "export", "-o", str(first)).code == 0
+    exported = [json.loads(ln)["path"] for ln in first.read_text().splitlines()
+                if '"kind": "attachment"' in ln]
+    assert exported == names
+    delete_conversation(project, conv.id)
+    assert run(root, "conversation", "import", str(first)).code == 0
+    assert shown() == names
+    second = tmp_path / "second.jsonl"
+    assert run(root, "conversation", "export", "-o", str(second)).code == 0
+    assert second.read_bytes() == first.read_bytes()
