@@ -52,8 +52,8 @@ def record_compaction(
 ) -> Compaction:
     """One row; every preserved message id must belong to the conversation."""
     trigger = v.req_text(trigger_type, "trigger_type", max_len=200)
-    original = v.integer(original_message_count, "original_message_count")
-    compacted = v.integer(compacted_message_count, "compacted_message_count")
+    original = v.count(original_message_count, "original_message_count")
+    compacted = v.count(compacted_message_count, "compacted_message_count")
     saved = v.integer(tokens_saved, "tokens_saved", minimum=None)
     summary = v.text(summary, "summary")
     preserved = v.str_list(list(preserved_messages), "preserved_messages")

@@ -49,6 +49,7 @@ def _hash(value: Any, field: str) -> str | None:
 
 
 def _int(value: Any, field: str) -> int | None:
+    """A signed integer: `tokens_saved`, which the record API takes below 0 too."""
     return v.integer(value, field, minimum=None)
 
 
@@ -59,10 +60,6 @@ def _seq(value: Any, field: str) -> int:
     out = v.integer(value, field, minimum=1)
     assert out is not None
     return out
-
-
-def _num(value: Any, field: str) -> float | None:
-    return v.number(value, field)
 
 
 def _txt(value: Any, field: str) -> str | None:
@@ -77,26 +74,26 @@ COLUMNS: dict[str, list[tuple[str, Checker]]] = {
     "conversation": [
         ("id", v.uuid_text), ("title", _txt), ("created_at", v.timestamp),
         ("updated_at", v.timestamp), ("provider", _req), ("model", _txt),
-        ("total_tokens", _int), ("total_cost", _num), ("status", _txt),
+        ("total_tokens", v.count), ("total_cost", v.cost), ("status", _txt),
         ("project_id", _txt), ("worktree_id", _txt), ("session_id", _txt),
         ("context_type", lambda x, f: v.choice(x, f, CONTEXT_TYPES)), ("metadata", _json),
         ("context_id", _txt),
     ],
     "message": [
         ("id", v.uuid_text), ("conversation_id", v.uuid_text), ("seq", _seq),
-        ("role", lambda x, f: v.choice(x, f, ROLES)), ("content", _txt), ("tokens", _int),
-        ("cost", _num), ("timestamp", v.timestamp), ("tool_calls", _json),
+        ("role", lambda x, f: v.choice(x, f, ROLES)), ("content", _txt), ("tokens", v.count),
+        ("cost", v.cost), ("timestamp", v.timestamp), ("tool_calls", _json),
         ("tool_results", _json), ("project_id", _txt), ("worktree_id", _txt),
         ("session_id", _txt), ("metadata", _json),
     ],
     "attachment": [
         ("id", v.uuid_text), ("message_id", v.uuid_text),
         ("type", lambda x, f: v.choice(x, f, att.ATTACHMENT_TYPES)), ("path", _txt),
-        ("content_hash", _hash), ("size_bytes", _int), ("metadata", _json),
+        ("content_hash", _hash), ("size_bytes", v.count), ("metadata", _json),
     ],
     "compaction": [
         ("id", v.uuid_text), ("conversation_id", v.uuid_text), ("trigger_type", _req),
-        ("original_message_count", _int), ("compacted_message_count", _int),
+        ("original_message_count", v.count), ("compacted_message_count", v.count),
         ("tokens_saved", _int), ("performed_at", v.timestamp), ("summary", _txt),
         ("preserved_messages", _json),
     ],

@@ -133,8 +133,8 @@ def record_effectiveness(
     if score is None:
         raise UsageError("success_score is required")
     minutes = v.integer(completion_time_minutes, "completion_time_minutes")
-    tokens = v.integer(tokens_used, "tokens_used")
-    spent = v.number(cost, "cost", lo=0.0)
+    tokens = v.count(tokens_used, "tokens_used")
+    spent = v.cost(cost, "cost")
     sat = v.integer(user_satisfaction, "user_satisfaction", minimum=1)
     if sat is not None and sat > 5:
         raise UsageError(f"user_satisfaction must be 1 to 5, got {sat}")

@@ -85,8 +85,8 @@ def _check(item: MessageInput) -> _Checked:
     return _Checked(
         v.choice(item.role, "role", ROLES),
         v.text(item.content, "content"),
-        v.integer(item.tokens, "tokens"),
-        v.number(item.cost if item.cost is not None else 0.0, "cost", lo=0.0) or 0.0,
+        v.count(item.tokens, "tokens"),
+        v.cost(item.cost if item.cost is not None else 0.0, "cost") or 0.0,
         v.dump(item.tool_calls, "tool_calls"),
         v.dump(item.tool_results, "tool_results"),
         v.dump(item.metadata, "metadata"),

@@ -95,6 +95,17 @@ def integer(value: Any, field: str, *, minimum: int | None = 0) -> int | None:
     return value
 
 
+def count(value: Any, field: str) -> int | None:
+    """A number of tokens, messages or bytes: 0 or more. One check for the record API and the
+    import, which took negative ones the API refuses (QA round 22d: 06)."""
+    return integer(value, field, minimum=0)
+
+
+def cost(value: Any, field: str) -> float | None:
+    """Money spent: 0 or more, for the record API and the import alike (as `count`)."""
+    return number(value, field, lo=0.0)
+
+
 def number(
     value: Any, field: str, *, lo: float | None = None, hi: float | None = None
 ) -> float | None:

@@ -600,3 +600,38 @@ def test_export_and_import_keep_a_message_s_attachment_order(
     second = tmp_path / "second.jsonl"
     assert run(root, "conversation", "export", "-o", str(second)).code == 0
     assert second.read_bytes() == first.read_bytes()
+
+
+def test_an_import_refuses_negative_counts_and_costs_as_the_api_does(project: Project) -> None:
+    """The import took negative tokens, costs, sizes and message counts, which the record API
+    refuses (`tokens must be at least 0`): a conversation could then cost less than nothing.
+    The import now checks them with the API's own checks (QA round 22d: 06)."""
+    conv = start_conversation(project, "p")
+    with pytest.raises(UsageError) as api:
+        add_message(project, conv.id, "user", "x", tokens=-5)
+    assert api.value.message == "tokens must be at least 0, got -5"
+    with pytest.raises(UsageError) as api:
+        add_message(project, conv.id, "user", "x", cost=-1.0)
+    assert api.value.message == "cost must be at least 0, got -1.0"
+    m = add_message(project, conv.id, "user", "x", tokens=5, cost=1.0,
+                    attachments=[AttachmentInput("code", data="x\n", path="a.py")])
+    record_compaction(project, conv.id, "auto", original_message_count=1,
+                      compacted_message_count=1, tokens_saved=0, preserved_messages=[m.id])
+    lines = _export(project)
+    delete_conversation(project, conv.id)
+    for kind, field, bad in (("conversation", "total_tokens", -500),
+                             ("conversation", "total_cost", -2.5),
+                             ("message", "tokens", -500), ("message", "cost", -2.5),
+                             ("attachment", "size_bytes", -1),
+                             ("compaction", "original_message_count", -1),
+                             ("compaction", "compacted_message_count", -1)):
+        number = next(i for i, ln in enumerate(lines, 1) if f'"kind": "{kind}"' in ln)
+        record = json.loads(lines[number - 1])
+        record[field] = bad
+        case = [*lines[:number - 1], json.dumps(record), *lines[number:]]
+        with pytest.raises(UsageError) as info:
+            import_jsonl(project, "\n".join(case).encode())
+        assert info.value.message == f"line {number}: {kind}.{field} must be at least 0," \
+            f" got {bad}", info.value.message
+        assert count(project, "conversations", "conversations") == 0
+    assert import_jsonl(project, "\n".join(lines).encode()).conversations == 1
