@@ -25,20 +25,16 @@ def session() -> None:
 def start(app: App, task_type: str, description: str | None, prefs: tuple[str, ...],
           as_json: bool) -> None:
     """Start a session on this branch; prints its id."""
-    import json
-
     from gitext.errors import UsageError
     from gitext.records.sessions import start_session
+    from gitext.records.values import json_or_text
 
     parsed: dict[str, object] = {}
     for item in prefs:
         key, sep, raw = item.partition("=")
         if not sep or not key:
             raise UsageError(f"--pref wants KEY=VALUE, got {item!r}")
-        try:
-            parsed[key] = json.loads(raw)
-        except ValueError:
-            parsed[key] = raw
+        parsed[key] = json_or_text(raw)
     s = start_session(app.project(), task_type, description, preferences=parsed or None)
     if as_json:
         emit_json(s.to_json())

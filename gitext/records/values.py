@@ -51,6 +51,29 @@ def load(text: Any) -> Any:
         return text
 
 
+def _finite(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):  # 1e999: a JSON number no float holds
+        raise ValueError(f"{literal} is out of range")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def json_or_text(raw: str) -> Any:
+    """`raw` parsed as JSON (RFC 8259), else the text itself: how a KEY=VALUE option reads.
+
+    Python's parser also takes NaN, Infinity and numbers out of a float's range, which are not
+    JSON and which the store then refused to write: `--pref k=NaN` stopped the session start
+    instead of keeping "NaN" as text (QA round 22d: 07)."""
+    try:
+        return json.loads(raw, parse_constant=_no_constant, parse_float=_finite)
+    except (ValueError, RecursionError):
+        return raw
+
+
 def text(
     value: Any, field: str, *, required: bool = False, max_len: int | None = None
 ) -> str | None:

@@ -290,6 +290,23 @@ def test_preferences_resolve_session_worktree_project_global(
         from_env.close()
 
 
+def test_session_pref_that_is_not_json_is_text(project: Project, aircher: object) -> None:
+    """`--pref KEY=VALUE`: "VALUE is JSON, or text". NaN, Infinity and 1e999 are no JSON
+    (RFC 8259 has no such numbers), but Python's lenient parser made floats of them, which the
+    store then refused ("preferences is not JSON-serialisable", exit 2): the session could not
+    be started. They are text now, as any other non-JSON value (QA round 22d: 07)."""
+    run = aircher  # type: ignore[assignment]
+    root = project.repo.root
+    given = {"a": "NaN", "b": "Infinity", "c": "-Infinity", "d": "1e999", "e": "-1e999",
+             "f": "1.5", "g": '{"x": [1, null]}', "h": "NaX", "i": "[NaN]"}
+    args = [arg for k, raw in given.items() for arg in ("--pref", f"{k}={raw}")]
+    started = run(root, "session", "start", "feature", *args, "--json")
+    assert started.code == 0, started.err
+    assert json.loads(started.out)["preferences"] == {
+        "a": "NaN", "b": "Infinity", "c": "-Infinity", "d": "1e999", "e": "-1e999", "f": 1.5,
+        "g": {"x": [1, None]}, "h": "NaX", "i": "[NaN]"}
+
+
 def test_session_cli(project: Project, aircher: object) -> None:
     run = aircher  # type: ignore[assignment]
     root = project.repo.root
