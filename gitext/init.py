@@ -89,12 +89,11 @@ def init_project(project: Project, *, hooks: bool = True, sync: bool = True) -> 
     notes: list[str] = []
     if hooks:
         from gitext.errors import AircherError
-        from gitext.hooks.install import install_hooks, tracked_note
+        from gitext.hooks.install import framework_note, install_hooks, tracked_note
 
         try:
             installed = install_hooks(project.repo.root)
-            if (note := tracked_note(installed)) is not None:
-                notes.append(note)
+            notes += [n for n in (tracked_note(installed), framework_note(installed)) if n]
         except AircherError as exc:  # the store is still useful; hooks can be fixed after
             notes.append(f"hooks not installed: {exc.message}"
                          + (f"; {exc.hint}" if exc.hint else ""))

@@ -8,7 +8,13 @@ import click
 
 from gitext.cli.app import App
 from gitext.cli.output import emit_json, json_option, table
-from gitext.hooks.install import HookState, hook_status, install_hooks, tracked_note
+from gitext.hooks.install import (
+    HookState,
+    framework_note,
+    hook_status,
+    install_hooks,
+    tracked_note,
+)
 from gitext.hooks.uninstall import uninstall_hooks
 
 
@@ -27,8 +33,9 @@ def _show(states: list[HookState], as_json: bool) -> None:
         for s in states
     ]
     table(headers, rows)
-    if (note := tracked_note(states)) is not None:
-        click.echo(f"note: {note}", err=True)
+    for note in (tracked_note(states), framework_note(states)):
+        if note is not None:
+            click.echo(f"note: {note}", err=True)
 
 
 @click.group()
@@ -64,5 +71,5 @@ def uninstall(app: App, as_json: bool) -> None:
 @json_option
 @click.pass_obj
 def status(app: App, as_json: bool) -> None:
-    """Each hook: ours, chained, ours-outdated, foreign, tracked, wrapped or missing."""
+    """Each hook: ours, chained, ours-outdated, foreign, tracked, wrapped, framework or missing."""
     _show(hook_status(app.cwd), as_json)

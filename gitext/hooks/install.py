@@ -5,7 +5,8 @@ A hook already in place (a user's script, husky's, lefthook's) is renamed to
 Renaming keeps its bytes, mode, owner and, for a symlink, its target, so ``uninstall`` renames
 it back and the folder is as it was. The suffix differs from the framework's ``.legacy`` so
 both can chain the same hook. The framework's own script stays the hook: our shim goes into its
-``.legacy`` slot, the one layout its re-install and uninstall keep (``_under_framework``). When
+``.legacy`` slot, the one layout its re-install and uninstall keep (``_under_framework``), unless
+the framework's config runs our hooks itself (``_leave_to_framework``). When
 install has to create the hooks folder, it records that in the folder (``.aircher-created``) so
 uninstall can remove exactly what it made.
 """
@@ -18,7 +19,7 @@ import os
 import shutil
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from gitext.git.hookdir import (
     other_worktrees_hooks,
     turned_off,
 )
+from gitext.hooks.framework_config import CONFIG, taken_by_framework
 from gitext.resources import data_dir
 
 HOOK_NAMES = ("post-checkout", "post-commit", "post-merge", "post-rewrite", "pre-commit")
@@ -58,7 +60,8 @@ class HookState:
     ``ours-outdated`` (a shim of ours from another version or install), ``foreign`` (someone
     else's hook, ours absent), ``tracked`` (a hook git tracks in the work tree: left alone),
     ``wrapped`` (the pre-commit framework's hook, which runs our
-    shim from ``<hook>.legacy``), ``missing``.
+    shim from ``<hook>.legacy``), ``framework`` (the framework's hook, whose config runs our
+    ``aircher-guard`` or ``aircher-sync`` instead of a shim), ``missing``.
     action: what install or uninstall just did to it, None for status.
     """
 
@@ -172,6 +175,17 @@ def tracked_note(states: list[HookState]) -> str | None:
             ' `git aircher hook <name> "$@"` to each (docs/hooks.md)')
 
 
+def framework_note(states: list[HookState]) -> str | None:
+    """One line for the hooks install left to the pre-commit framework, or None."""
+    left = [s for s in states if s.state == "framework"]
+    if not left:
+        return None
+    names = ", ".join(dict.fromkeys(s.name for s in left))
+    return (f"{names}: left to the pre-commit framework, whose {CONFIG} runs git-aircher's"
+            " aircher-guard/aircher-sync there: a shim of ours would run them a second time"
+            " (docs/hooks.md)")
+
+
 def framework_script(path: Path) -> bool:
     """Whether ``path`` is the pre-commit framework's hook script, by its marker line (the
     shims look for the same line)."""
@@ -231,13 +245,16 @@ def read_hook(path: Path) -> bytes | None:
         return None
 
 
-def _state(folder: Path, name: str, wanted: bytes, tracked: frozenset[str] = frozenset()
-           ) -> HookState:
+def _state(folder: Path, name: str, wanted: bytes, tracked: frozenset[str] = frozenset(),
+           framework: Mapping[str, str] | None = None) -> HookState:
     path = folder / name
     orig = folder / (name + CHAIN_SUFFIX)
     chained = str(orig) if exists(orig) else None
     if name in tracked and not is_shim(path):
         return HookState(name, str(path), "tracked")
+    if (name in (framework or {}) and framework_script(path)
+            and not is_shim(folder / (name + FRAMEWORK_SUFFIX))):
+        return HookState(name, str(path), "framework")
     if is_shim(path):
         current = read_hook(path) == wanted and old_framework_layout(folder, name) is None
         state = ("chained" if chained else "ours") if current else "ours-outdated"
@@ -295,7 +312,8 @@ def folder_status(
 ) -> list[HookState]:
     shims = shims_for(where, executable, data_dir)
     tracked = tracked_hooks(where.path)
-    return [_state(where.path, name, shims[name], tracked) for name in HOOK_NAMES]
+    framework = taken_by_framework(where.worktree_root)
+    return [_state(where.path, name, shims[name], tracked, framework) for name in HOOK_NAMES]
 
 
 def install_hooks(
@@ -322,33 +340,42 @@ def install_hooks(
         raise fs_error("install", folder, exc) from exc
     # A relative core.hooksPath gives every worktree a folder of its own (husky's .husky/_).
     wanted = {folder: shims_for(where, executable, data_dir)}
+    framework = {folder: taken_by_framework(where.worktree_root)}
     for other in other_worktrees_hooks(repo_root, where):
         wanted[other.path] = shims_for(other, executable, data_dir)
-    return install_folders(wanted, force)
+        framework[other.path] = taken_by_framework(other.worktree_root)
+    return install_folders(wanted, force, framework)
 
 
-def install_folders(wanted: dict[Path, dict[str, bytes]], force: bool = False
+def install_folders(wanted: dict[Path, dict[str, bytes]], force: bool = False,
+                    framework: Mapping[Path, Mapping[str, str]] | None = None
                     ) -> list[HookState]:
     """Our shims (``wanted``: each folder's) in place in each folder, or an error and no
-    change in any."""
+    change in any. ``framework``: each folder's hooks the pre-commit framework's config runs
+    ours from (``taken_by_framework``)."""
     folder = next(iter(wanted))
     try:
         with contextlib.ExitStack() as locks:
             for folder in sorted(wanted):  # one order, so two installs cannot wait on each other
                 locks.enter_context(folder_lock(folder))
             tracked = {folder: tracked_hooks(folder) for folder in wanted}
+            left = {folder: _left_to_framework(folder, (framework or {}).get(folder, {}))
+                    for folder in wanted}
             # Every hook looked at before any is changed: a refusal halfway left post-checkout
             # installed and the rest not, which no later state explains (QA round 11b: 02).
             for folder in wanted:
                 for name in HOOK_NAMES:
-                    if name in tracked[folder]:
+                    if name in tracked[folder] or name in left[folder]:
                         continue
                     if (refused := _refusal(folder, name, force)) is not None:
                         raise refused
             states: list[HookState] = []
             for folder, shims in wanted.items():
-                states += [_leave_tracked(folder, name) if name in tracked[folder]
-                           else _install_one(folder, name, shims[name]) for name in HOOK_NAMES]
+                states += [
+                    _leave_tracked(folder, name) if name in tracked[folder]
+                    else _leave_to_framework(folder, name, shims[name], left[folder])
+                    if name in left[folder]
+                    else _install_one(folder, name, shims[name]) for name in HOOK_NAMES]
             return states
     except OSError as exc:
         raise fs_error("install", folder, exc) from exc
@@ -485,6 +512,46 @@ def _leave_tracked(folder: Path, name: str) -> HookState:
         os.replace(orig, path)
         action = "put back the tracked hook our shim had replaced"
     return _with(_state(folder, name, b"", frozenset({name})), action)
+
+
+def _left_to_framework(folder: Path, taken: Mapping[str, str]) -> dict[str, str]:
+    """Those of ``taken`` (hook name: the framework hook that does its work) whose hook is the
+    pre-commit framework's script, or an older install's shim chaining it."""
+    return {name: hook_id for name, hook_id in taken.items()
+            if framework_script(folder / name) or old_framework_layout(folder, name) is not None}
+
+
+def _leave_to_framework(folder: Path, name: str, wanted: bytes, taken: Mapping[str, str]
+                        ) -> HookState:
+    """No shim of ours where the framework's config runs our hook itself (``aircher-guard``,
+    ``aircher-sync``): with both, the guard ran twice, printed every finding twice, and every
+    event was recorded twice (QA round 22c: 06). Our shim the framework set aside as
+    ``<hook>.legacy`` when it was installed after us is taken out, the hook it chained put
+    there instead, as `hooks uninstall` does: the same one run, whichever went first."""
+    orig = folder / (name + CHAIN_SUFFIX)
+    legacy = folder / (name + FRAMEWORK_SUFFIX)
+    settle_framework_layout(folder, name, wanted)  # an older install's: the framework's in place
+    action = f"left to the pre-commit framework ({taken[name]} in {CONFIG})"
+    if is_shim(legacy):
+        legacy.unlink()
+        action = (f"removed our {legacy.name}: the pre-commit framework runs {taken[name]}"
+                  f" ({CONFIG})")
+        if framework_script(orig):
+            orig.unlink()  # generated, and as .legacy it would fail every commit
+        elif exists(orig):
+            os.rename(orig, legacy)
+            action += f"; put back {orig.name} as {legacy.name}, which it runs"
+    elif exists(orig):
+        if framework_script(orig) or (exists(legacy) and identical(orig, legacy)):
+            orig.unlink()  # the framework's generated script, or a copy of its .legacy
+        else:
+            # `pre-commit install -f` dropped our .legacy shim, which chained it: git has not
+            # run it since. Nothing of ours goes in its place, so it is no rival to refuse
+            # for; kept under a name no install refuses beside.
+            aside = free_name(orig)
+            os.rename(orig, aside)
+            action += f" (kept the earlier {orig.name} as {aside.name}, not run by git)"
+    return _with(_state(folder, name, wanted, framework=taken), action)
 
 
 def _drop_lefthook_copy(folder: Path, name: str) -> str | None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitext.git.hookdir import TURN_ON_HINT, HooksDir, hooks_dir, other_worktrees_hooks, turned_off
+from gitext.hooks.framework_config import configured_ids
 from gitext.hooks.install import (
     CHAIN_SUFFIX,
     HOOK_NAMES,
@@ -20,12 +21,11 @@ from gitext.hooks.install import (
     refused_without_force,
 )
 
-# An `id: aircher-…` entry of the config (a comment naming one is not a hook).
-_OUR_HOOK = re.compile(r"^[ \t-]*id:[ \t]*['\"]?aircher-", re.MULTILINE)
 # A hook that runs ours itself: `git aircher hook …` or `git-aircher hook …`.
 _CALLS_OURS = re.compile(rb"git[ -]aircher\s+hook\s")
 # States in which git runs our shim (`wrapped`: the pre-commit framework runs it as .legacy).
-_RUNNING = ("ours", "chained", "ours-outdated", "wrapped")
+# `framework`: its hook, whose config runs ours (aircher-guard, aircher-sync) instead of a shim.
+_RUNNING = ("ours", "chained", "ours-outdated", "wrapped", "framework")
 
 
 @dataclass(frozen=True)
@@ -121,11 +121,7 @@ def _shown(path: Path, worktree_root: Path) -> str:
 def _framework_runs_ours(worktree_root: Path) -> bool:
     """The pre-commit framework's config takes our hooks (`aircher-sync`, docs/hooks.md): its
     own hooks then run ours without a shim of ours in the folder."""
-    try:
-        config = (worktree_root / ".pre-commit-config.yaml").read_text("utf-8", "replace")
-    except OSError:
-        return False
-    return _OUR_HOOK.search(config) is not None
+    return bool(configured_ids(worktree_root))
 
 
 def _is_framework(path: Path) -> bool:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from gitext.errors import AircherError
 from gitext.git.hookdir import hooks_dir, other_worktrees_hooks, turned_off
+from gitext.hooks.framework_config import taken_by_framework
 from gitext.hooks.install import (
     FRAMEWORK_SUFFIX,
     HOOK_NAMES,
@@ -106,7 +107,8 @@ def cover_worktrees(repo_root: Path) -> list[str]:
         if where in holding:
             continue
         try:
-            install_folders({where.path: shims_for(where, ours, None)})
+            install_folders({where.path: shims_for(where, ours, None)},
+                            framework={where.path: taken_by_framework(where.worktree_root)})
         except AircherError:
             continue  # refused: doctor's hooks_missing names the folder and the fix
         filled.append(str(where.path))
@@ -135,7 +137,8 @@ def retake_from_lefthook(repo_root: Path) -> list[str]:
                    for name in HOOK_NAMES):
             continue
         try:
-            install_folders({folder: wanted})
+            install_folders({folder: wanted},
+                            framework={folder: taken_by_framework(where.worktree_root)})
         except AircherError:
             continue  # refused: doctor's hooks_missing names the folder and the fix
         done.append(str(folder))

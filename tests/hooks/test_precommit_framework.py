@@ -16,6 +16,7 @@ from gitext.hooks.install import (
     framework_script,
     hook_status,
     install_hooks,
+    is_shim,
     rendered_shims,
     write_shim,
 )
@@ -39,6 +40,20 @@ SYNC_PASSED = re.compile(r"^git-aircher sync\.+Passed$", re.M)
 GUARD_PASSED = re.compile(r"^git-aircher guard\.+Passed$", re.M)
 GUARD_FAILED = re.compile(r"^git-aircher guard\.+Failed$", re.M)
 USER_HOOK = "#!/bin/sh\necho user >> .git/user.log\n"
+# A config naming other hooks than ours, for our shims beside the framework's hooks: with
+# ours named, install leaves those hooks to the framework (QA round 22c: 06).
+OTHER_HOOKS = (
+    "repos:\n- repo: local\n  hooks:\n"
+    "  - id: no-key\n    name: no key\n    entry: sh -c '! git diff --cached | grep -q AKIA'\n"
+    "    language: system\n    always_run: true\n    pass_filenames: false\n"
+    "    stages: [pre-commit]\n"
+    "  - id: ok\n    name: ok\n    entry: 'true'\n    language: system\n    always_run: true\n"
+    "    pass_filenames: false\n"
+    "    stages: [post-checkout, post-commit, post-merge, post-rewrite]\n"
+)
+NO_KEY_PASSED = re.compile(r"^no key\.+Passed$", re.M)
+NO_KEY_FAILED = re.compile(r"^no key\.+Failed$", re.M)
+OK_PASSED = re.compile(r"^ok\.+Passed$", re.M)
 
 
 @pytest.fixture
@@ -62,6 +77,14 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "README.md": "# project\n",
     }, "initial")
     return proj
+
+
+@pytest.fixture
+def beside(project: Path) -> Path:
+    """A repository whose framework config runs other hooks than ours: our shims then go
+    beside the framework's hooks, as its .legacy ones."""
+    commit(project, {".pre-commit-config.yaml": OTHER_HOOKS}, "other hooks")
+    return project
 
 
 def _commit_all(repo: Path) -> str:
@@ -129,90 +152,174 @@ def test_guard_and_sync_stages_through_the_framework(project: Path) -> None:
     assert_sync_silent(out, 2)  # post-commit and post-rewrite
 
 
-def test_our_shims_installed_after_the_framework_are_its_legacy_hooks(
+def test_init_installs_no_shim_where_the_frameworks_config_runs_ours(
     project: Path, tmp_path: Path
 ) -> None:
-    """Our shims go where the framework keeps the hooks it runs first (`<hook>.legacy`), and the
-    user's hook it kept there is the one our shim chains; uninstall puts it back there."""
+    """The framework set up as docs/hooks.md shows (`aircher-guard`, `aircher-sync`), then
+    `git aircher init`: init put its shims in the framework's .legacy slots, so the guard ran
+    twice and printed every finding twice, and every event was recorded twice (QA round 22c:
+    06). Install now leaves those hooks to the framework, and says so in one line."""
     folder = project / ".git" / "hooks"
-    script(folder / "pre-commit", USER_HOOK.removeprefix("#!/bin/sh\n"))
-    framework_install(project)  # the user's hook becomes pre-commit.legacy
+    framework_install(project)
     framework_hooks = snapshot(folder)
-    log = tmp_path / "tool.log"
-    result = install_hooks(project, executable=fake_tool(tmp_path / "bin", log))
-    assert {s.state for s in result} == {"wrapped"}
-    assert (folder / "pre-commit.aircher-orig").read_text() == USER_HOOK
+    r = run_git_aircher(project, "init")
+    assert r.code == 0, r.err
+    assert ("post-checkout, post-commit, post-merge, post-rewrite, pre-commit: left to the"
+            " pre-commit framework, whose .pre-commit-config.yaml runs") in r.err
+    assert snapshot(folder) == framework_hooks
+    assert {s.state for s in hook_status(project)} == {"framework"}
+    assert "hooks_missing" not in run_git_aircher(project, "doctor").out
 
     write(project, "conf.py", f"key = '{AWS_KEY}'\n")
     git(project, "add", "conf.py")
     code, out = git_run(project, "commit", "-m", "with a key")
-    assert code == 1  # the framework's failing hook still blocks
-    assert GUARD_FAILED.search(out), out
-
+    assert code == 1
+    assert out.count("error: conf.py:1: looks like an AWS access key") == 1, out
     git(project, "rm", "-q", "--cached", "conf.py")
-    write(project, "ok.py", "ok = 1\n")
-    git(project, "add", "ok.py")
-    log.unlink(missing_ok=True)
-    code, out = git_run(project, "commit", "-m", "clean")
+    code, out = git_run(project, "commit", "--allow-empty", "-m", "clean")
     assert code == 0, out
-    assert_sync_silent(out, 1)  # the framework's post-commit kept running
-    assert log_lines(log) == ["ours post-commit"]
-    assert (project / ".git" / "user.log").read_text() == "user\nuser\n"
+    assert_sync_silent(out, 1)
 
-    uninstall_hooks(project)
+    r = run_git_aircher(project, "hooks", "install")  # idempotent: still none of ours
+    assert r.code == 0 and "left to the pre-commit framework" in r.err, r.err
     assert snapshot(folder) == framework_hooks
 
 
-def test_framework_installed_after_our_shims_wraps_them(project: Path, tmp_path: Path) -> None:
+def test_hooks_install_takes_our_shims_out_where_the_framework_went_second(
+    project: Path, tmp_path: Path
+) -> None:
+    """`git aircher init`, then `pre-commit install` with a config naming our hooks: the
+    framework runs our shims as its .legacy hooks and its own aircher-guard and aircher-sync
+    too, so everything ran twice (QA round 22c: 06). `hooks install` (or `init` again) takes our
+    shims out of the .legacy slots and puts the hook they chained there, as uninstall does."""
     folder = project / ".git" / "hooks"
-    script(folder / "post-commit", "echo user >> .git/user.log\n")
+    script(folder / "pre-commit", USER_HOOK.removeprefix("#!/bin/sh\n"))
     log = tmp_path / "tool.log"
     exe = fake_tool(tmp_path / "bin", log)
     install_hooks(project, executable=exe)
-    framework_install(project)  # moves each of our shims to <hook>.legacy and runs it from there
+    framework_install(project)
     assert {s.state for s in hook_status(project, executable=exe)} == {"wrapped"}
 
-    write(project, ".env.sample", "A=\n")  # a name the guard must look at: ours runs
-    git(project, "add", ".env.sample")
-    code, out = git_run(project, "commit", "-m", "sample")
-    assert code == 0, out
-    assert_sync_silent(out, 1)
-    assert log_lines(log) == ["ours pre-commit", "ours post-commit"]
-    assert (project / ".git" / "user.log").read_text() == "user\n"  # chained by our shim
+    done = install_hooks(project, executable=exe)
+    assert {s.state for s in done} == {"framework"}
+    assert {s.name: s.action for s in done}["pre-commit"] == (
+        "removed our pre-commit.legacy: the pre-commit framework runs aircher-guard"
+        " (.pre-commit-config.yaml); put back pre-commit.aircher-orig as pre-commit.legacy,"
+        " which it runs")
+    assert (folder / "pre-commit.legacy").read_text() == USER_HOOK
+    assert not [p.name for p in folder.iterdir() if is_shim(p) or "aircher" in p.name]
 
-    again = install_hooks(project, executable=exe)  # e.g. `git aircher init` run again
+    write(project, "ok.py", "ok = 1\n")
+    git(project, "add", "ok.py")
+    code, out = git_run(project, "commit", "-m", "clean")
+    assert code == 0, out
+    assert len(GUARD_PASSED.findall(out)) == 1, out
+    assert_sync_silent(out, 1)
+    assert log_lines(log) == []  # no shim of ours ran
+    assert (project / ".git" / "user.log").read_text() == "user\n"
+
+
+def test_a_hook_left_by_the_frameworks_forced_install_is_set_aside(project: Path) -> None:
+    """`pre-commit install -f` deleted our .legacy shim and left the user's hook it chained as
+    .aircher-orig: with the config running ours, install puts nothing there, so that hook is
+    no rival to refuse for; it is kept under a numbered name (QA round 22c: 06)."""
+    folder = project / ".git" / "hooks"
+    script(folder / "pre-commit", USER_HOOK.removeprefix("#!/bin/sh\n"))
+    framework_install(project)
+    (folder / "pre-commit.legacy").rename(folder / "pre-commit.aircher-orig")
+    done = {s.name: s for s in install_hooks(project)}
+    assert done["pre-commit"].state == "framework"
+    assert done["pre-commit"].action == (
+        "left to the pre-commit framework (aircher-guard in .pre-commit-config.yaml) (kept the"
+        " earlier pre-commit.aircher-orig as pre-commit.aircher-orig.1, not run by git)")
+    assert (folder / "pre-commit.aircher-orig.1").read_text() == USER_HOOK
+    assert not (folder / "pre-commit.aircher-orig").exists()
+
+
+def test_our_shims_installed_after_the_framework_are_its_legacy_hooks(
+    beside: Path, tmp_path: Path
+) -> None:
+    """Our shims go where the framework keeps the hooks it runs first (`<hook>.legacy`), and the
+    user's hook it kept there is the one our shim chains; uninstall puts it back there."""
+    folder = beside / ".git" / "hooks"
+    script(folder / "pre-commit", USER_HOOK.removeprefix("#!/bin/sh\n"))
+    framework_install(beside)  # the user's hook becomes pre-commit.legacy
+    framework_hooks = snapshot(folder)
+    log = tmp_path / "tool.log"
+    result = install_hooks(beside, executable=fake_tool(tmp_path / "bin", log))
+    assert {s.state for s in result} == {"wrapped"}
+    assert (folder / "pre-commit.aircher-orig").read_text() == USER_HOOK
+
+    write(beside, "conf.py", f"key = '{AWS_KEY}'\n")
+    git(beside, "add", "conf.py")
+    code, out = git_run(beside, "commit", "-m", "with a key")
+    assert code == 1  # the framework's failing hook still blocks
+    assert NO_KEY_FAILED.search(out), out
+
+    git(beside, "rm", "-q", "--cached", "conf.py")
+    write(beside, "ok.py", "ok = 1\n")
+    git(beside, "add", "ok.py")
+    log.unlink(missing_ok=True)
+    code, out = git_run(beside, "commit", "-m", "clean")
+    assert code == 0, out
+    assert len(OK_PASSED.findall(out)) == 1, out  # the framework's post-commit kept running
+    assert log_lines(log) == ["ours post-commit"]
+    assert (beside / ".git" / "user.log").read_text() == "user\nuser\n"
+
+    uninstall_hooks(beside)
+    assert snapshot(folder) == framework_hooks
+
+
+def test_framework_installed_after_our_shims_wraps_them(beside: Path, tmp_path: Path) -> None:
+    folder = beside / ".git" / "hooks"
+    script(folder / "post-commit", "echo user >> .git/user.log\n")
+    log = tmp_path / "tool.log"
+    exe = fake_tool(tmp_path / "bin", log)
+    install_hooks(beside, executable=exe)
+    framework_install(beside)  # moves each of our shims to <hook>.legacy and runs it from there
+    assert {s.state for s in hook_status(beside, executable=exe)} == {"wrapped"}
+
+    write(beside, ".env.sample", "A=\n")  # a name the guard must look at: ours runs
+    git(beside, "add", ".env.sample")
+    code, out = git_run(beside, "commit", "-m", "sample")
+    assert code == 0, out
+    assert len(OK_PASSED.findall(out)) == 1, out
+    assert log_lines(log) == ["ours pre-commit", "ours post-commit"]
+    assert (beside / ".git" / "user.log").read_text() == "user\n"  # chained by our shim
+
+    again = install_hooks(beside, executable=exe)  # e.g. `git aircher init` run again
     assert {s.action for s in again} == {"unchanged"}
 
-    uninstall_hooks(project)
+    uninstall_hooks(beside)
     assert not any((folder / f"{name}.aircher-orig").exists() for name in HOOK_NAMES)
     # The user's hook is now the framework's legacy hook: it still runs, we do not.
     assert (folder / "post-commit.legacy").read_text() == "#!/bin/sh\necho user >> .git/user.log\n"
     log.unlink()
-    code, out = git_run(project, "commit", "--allow-empty", "-m", "after")
+    code, out = git_run(beside, "commit", "--allow-empty", "-m", "after")
     assert code == 0, out
-    assert (project / ".git" / "user.log").read_text() == "user\nuser\n"
+    assert (beside / ".git" / "user.log").read_text() == "user\nuser\n"
     assert log_lines(log) == []
 
 
 def test_framework_installed_again_over_shims_that_chain_it(
-    project: Path, tmp_path: Path
+    beside: Path, tmp_path: Path
 ) -> None:
     """`pre-commit install`, `git aircher init` (the framework's script kept as .aircher-orig),
     then `pre-commit install` again: the framework ran our .legacy shim, which ran the
     framework's script once more, which failed every commit ("bug: pre-commit's script is
     installed in migration mode"), and uninstall then made that script the .legacy one
     (QA round 10b: 05)."""
-    framework_install(project)
-    folder = project / ".git" / "hooks"
+    framework_install(beside)
+    folder = beside / ".git" / "hooks"
     framework_hooks = snapshot(folder)
     log = tmp_path / "tool.log"
-    out = _framework_init_framework(project, fake_tool(tmp_path / "bin", log), log)
+    out = _framework_init_framework(beside, fake_tool(tmp_path / "bin", log), log)
     assert "bug:" not in out
-    assert_sync_silent(out, 1)
+    assert len(OK_PASSED.findall(out)) == 1, out
 
-    uninstall_hooks(project)
+    uninstall_hooks(beside)
     assert snapshot(folder) == framework_hooks
-    code, out = git_run(project, "commit", "--allow-empty", "-m", "after")
+    code, out = git_run(beside, "commit", "--allow-empty", "-m", "after")
     assert code == 0 and "bug:" not in out, out
 
 
@@ -226,55 +333,55 @@ def _framework_init_framework(project: Path, exe: Path, log: Path) -> str:
     git(project, "add", ".env.sample")
     code, out = git_run(project, "commit", "-m", "sample")
     assert code == 0, out
-    assert len(GUARD_PASSED.findall(out)) == 1, out  # the framework's hooks ran once
+    assert len(NO_KEY_PASSED.findall(out)) == 1, out  # the framework's hooks ran once
     assert log_lines(log) == ["ours pre-commit", "ours post-commit"]
     return out
 
 
 def test_framework_installed_again_then_uninstalled_keeps_the_users_hook(
-    project: Path, tmp_path: Path
+    beside: Path, tmp_path: Path
 ) -> None:
     """`pre-commit install` over the user's hook, `git aircher init`, `pre-commit install` again:
     our shim, then in place, went to pre-commit.legacy over the user's hook the framework kept
     there, lost for good; `pre-commit uninstall` put our shim back, and it still ran the
     framework's script kept as .aircher-orig (QA round 11b: 01, 08)."""
-    folder = project / ".git" / "hooks"
-    user_log = project / ".git" / "user.log"
+    folder = beside / ".git" / "hooks"
+    user_log = beside / ".git" / "user.log"
     script(folder / "pre-commit", USER_HOOK.removeprefix("#!/bin/sh\n"))
-    framework_install(project)
+    framework_install(beside)
     log = tmp_path / "tool.log"
     exe = fake_tool(tmp_path / "bin", log)
-    _framework_init_framework(project, exe, log)
+    _framework_init_framework(beside, exe, log)
     assert user_log.read_text() == "user\n"
 
-    framework_install(project, "uninstall")
+    framework_install(beside, "uninstall")
     assert not [p.name for p in folder.iterdir() if framework_script(p)]
-    states = {s.name: s.state for s in hook_status(project, executable=exe)}
+    states = {s.name: s.state for s in hook_status(beside, executable=exe)}
     assert states == {**dict.fromkeys(HOOK_NAMES, "ours"), "pre-commit": "chained"}
     assert (folder / "pre-commit.aircher-orig").read_text() == USER_HOOK
-    write(project, ".env.sample", "B=\n")
-    git(project, "add", ".env.sample")
+    write(beside, ".env.sample", "B=\n")
+    git(beside, "add", ".env.sample")
     log.unlink()
-    code, out = git_run(project, "commit", "-m", "after")
+    code, out = git_run(beside, "commit", "-m", "after")
     assert code == 0, out
-    assert "git-aircher guard" not in out  # the framework's hooks are gone
+    assert "no key" not in out  # the framework's hooks are gone
     assert user_log.read_text() == "user\nuser\n"
     assert log_lines(log) == ["ours pre-commit", "ours post-commit"]
 
 
 @pytest.mark.parametrize("how", ["hooks install", "worker"])
 def test_an_older_install_chaining_the_framework_moves_to_its_legacy_slot(
-    project: Path, how: str
+    beside: Path, how: str
 ) -> None:
     """Hooks folders an older install set up: our shim in place chaining the framework's script
     (the user's hook still its .legacy), or as the framework's .legacy after `pre-commit install`
     again, with that script still kept. `hooks install` (doctor's hint) and the worker's rewrite
     move them to the framework's .legacy slot, so `pre-commit uninstall` leaves no framework
     hook behind (QA round 11b: 08)."""
-    folder = project / ".git" / "hooks"
+    folder = beside / ".git" / "hooks"
     script(folder / "pre-commit", USER_HOOK.removeprefix("#!/bin/sh\n"))
-    framework_install(project)
-    _, shims = rendered_shims(project, None, None)  # this installation's, as the worker's
+    framework_install(beside)
+    _, shims = rendered_shims(beside, None, None)  # this installation's, as the worker's
     for name in HOOK_NAMES:  # what install did before
         (folder / name).rename(folder / f"{name}.aircher-orig")
         write_shim(folder / name, shims[name])
@@ -282,13 +389,13 @@ def test_an_older_install_chaining_the_framework_moves_to_its_legacy_slot(
     (folder / "post-merge").rename(folder / "post-merge.legacy")
     shutil.copy2(folder / "post-merge.aircher-orig", folder / "post-merge")
     stale = sorted(n if n != "post-merge" else "post-merge.legacy" for n in HOOK_NAMES)
-    assert sorted(outdated_shims(project)) == stale
-    assert {s.name: s.state for s in hook_status(project)}["pre-commit"] == "ours-outdated"
+    assert sorted(outdated_shims(beside)) == stale
+    assert {s.name: s.state for s in hook_status(beside)}["pre-commit"] == "ours-outdated"
 
     if how == "worker":
-        assert sorted(refresh_shims(project).upgraded) == stale
+        assert sorted(refresh_shims(beside).upgraded) == stale
     else:
-        assert {s.state for s in install_hooks(project)} == {"wrapped"}
+        assert {s.state for s in install_hooks(beside)} == {"wrapped"}
 
     for name in HOOK_NAMES:
         assert framework_script(folder / name), name
@@ -296,11 +403,11 @@ def test_an_older_install_chaining_the_framework_moves_to_its_legacy_slot(
     kept = sorted(p.name for p in folder.glob("*.aircher-orig*"))
     assert kept == ["pre-commit.aircher-orig"]
     assert (folder / "pre-commit.aircher-orig").read_text() == USER_HOOK
-    assert outdated_shims(project) == []
+    assert outdated_shims(beside) == []
 
-    framework_install(project, "uninstall")
+    framework_install(beside, "uninstall")
     assert not [p.name for p in folder.iterdir() if framework_script(p)]
-    states = {s.name: s.state for s in hook_status(project)}
+    states = {s.name: s.state for s in hook_status(beside)}
     assert states == {**dict.fromkeys(HOOK_NAMES, "ours"), "pre-commit": "chained"}
 
 
