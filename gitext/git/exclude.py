@@ -3,6 +3,9 @@
 Each entry is listed rather than the store's folder: the folder may also hold the project's own
 files (`.agents/skills/`, a convention agents read). With the whole folder excluded, git refused
 to add a new skill without `-f`, and `git add` of a tracked one staged it but failed.
+
+Hook shims written into a hooks folder inside the work tree are listed there too, under a
+header of their own (``add_listed``, ``drop_listed``): gitext/hooks/worktree_files.py.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from gitext.git.repo import RepoInfo
 from gitext.git.run import git
 
 HEADER = "# git-aircher's private store (never committed)"
+HOOKS_HEADER = "# git-aircher's hook shims in the work tree (never committed)"
 
 
 def _lines(info: RepoInfo, data_dir: Path, entries: Sequence[str]) -> tuple[str, list[str]]:
@@ -36,8 +40,7 @@ def ensure_excluded(info: RepoInfo, data_dir: Path, entries: Sequence[str]) -> b
         return False  # outside the work tree: nothing for git to see
     prefix = base + "/"
     exclude = info.common_dir / "info" / "exclude"
-    text = exclude.read_text("utf-8", "surrogateescape") if exclude.exists() else ""
-    lines = text.splitlines()
+    lines = _read(exclude)
     # An older version's two lines: our header, then the whole folder. They are ours to replace.
     kept = [line for i, line in enumerate(lines)
             if not (line == prefix and i and lines[i - 1] == HEADER)
@@ -45,14 +48,85 @@ def ensure_excluded(info: RepoInfo, data_dir: Path, entries: Sequence[str]) -> b
     missing = [line for line in wanted if line not in kept]
     if not missing and kept == lines:
         return False
-    out = kept + ([] if HEADER in kept else [HEADER]) + missing
+    where = _block(kept, HEADER)
+    if where is None:
+        kept += [HEADER, *missing]
+    else:  # under its header: after the hook shims' lines they would be taken for theirs
+        kept[where[1]:where[1]] = missing
+    _write(exclude, kept)
+    return True
+
+
+def _read(exclude: Path) -> list[str]:
+    return (exclude.read_text("utf-8", "surrogateescape") if exclude.exists() else ""
+            ).splitlines()
+
+
+def _write(exclude: Path, lines: list[str]) -> None:
     # info/ of a git dir that is there, never the git dir: a repository `rm -rf`'d while a
     # worker mended its store stays deleted (`gitext.folders`).
-    make_folder(exclude.parent, info.common_dir)
+    make_folder(exclude.parent, exclude.parent.parent)
     target = exclude.resolve()  # a symlinked exclude file (shared by clones) stays a symlink
     tmp = target.with_name(f".{target.name}.aircher-{os.getpid()}")
-    tmp.write_text("\n".join(out) + "\n", "utf-8", "surrogateescape")
+    tmp.write_text("".join(line + "\n" for line in lines), "utf-8", "surrogateescape")
     os.replace(tmp, target)  # git never reads half a file
+
+
+def literal(path: str) -> str:
+    """A pattern matching exactly ``path`` (from the work tree's top), as git reads exclude
+    lines: its wildcards and a trailing space escaped."""
+    out = "".join("\\" + c if c in "*?[\\" else c for c in path)
+    return "/" + (out[:-1] + "\\ " if out.endswith(" ") else out)
+
+
+def _block(lines: list[str], header: str) -> tuple[int, int] | None:
+    """Where the lines under ``header`` are: up to a blank or comment line, or the end."""
+    if header not in lines:
+        return None
+    start = lines.index(header) + 1
+    end = start
+    while end < len(lines) and lines[end] and not lines[end].startswith("#"):
+        end += 1
+    return start, end
+
+
+def add_listed(common_dir: Path, header: str, patterns: Sequence[str]) -> bool:
+    """``patterns`` listed under ``header`` (made when missing); True when the file changed."""
+    exclude = common_dir / "info" / "exclude"
+    lines = _read(exclude)
+    missing = [p for p in dict.fromkeys(patterns) if p not in lines]
+    if not missing:
+        return False
+    where = _block(lines, header)
+    if where is None:
+        lines += [header, *missing]
+    else:
+        lines[where[1]:where[1]] = missing
+    _write(exclude, lines)
+    return True
+
+
+def listed(common_dir: Path, header: str) -> list[str]:
+    """The lines under ``header``."""
+    lines = _read(common_dir / "info" / "exclude")
+    where = _block(lines, header)
+    return [] if where is None else lines[where[0]:where[1]]
+
+
+def drop_listed(common_dir: Path, header: str, patterns: Sequence[str]) -> bool:
+    """``patterns`` taken out from under ``header``, and the header with the last of them;
+    True when the file changed."""
+    exclude = common_dir / "info" / "exclude"
+    lines = _read(exclude)
+    where = _block(lines, header)
+    if where is None:
+        return False
+    start, end = where
+    kept = [line for line in lines[start:end] if line not in set(patterns)]
+    if len(kept) == end - start:
+        return False
+    lines[start - (0 if kept else 1):end] = kept
+    _write(exclude, lines)
     return True
 
 

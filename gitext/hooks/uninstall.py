@@ -5,9 +5,11 @@ git-aircher runs again once it is uninstalled (gitext/hooks/install.py puts them
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
+from gitext.errors import GitError
 from gitext.git.hookdir import hooks_dir, other_worktrees_hooks
 from gitext.hooks.install import (
     CHAIN_SUFFIX,
@@ -26,6 +28,7 @@ from gitext.hooks.install import (
     is_shim,
     lefthook_script,
 )
+from gitext.hooks.worktree_files import unexclude_gone, worktree_place
 
 
 def uninstall_hooks(repo_root: Path) -> list[HookState]:
@@ -47,11 +50,15 @@ def _uninstall_folder(folder: Path) -> list[HookState]:
     try:
         if not folder.is_dir():
             return [_uninstall_one(folder, name) for name in HOOK_NAMES]
+        place = worktree_place(folder)  # before the folder may go with _remove_created
         with folder_lock(folder):
             states = [_uninstall_one(folder, name) for name in HOOK_NAMES]
         _remove_created(folder)
     except OSError as exc:
         raise fs_error("uninstall", folder, exc) from exc
+    if place is not None:
+        with contextlib.suppress(OSError, GitError):  # lines left over do no harm
+            unexclude_gone(folder, place)
     return states
 
 

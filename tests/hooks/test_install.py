@@ -559,6 +559,47 @@ def test_tracked_hooks_are_left_as_they_are(repo: Path, tool: Tool) -> None:
     assert "git aircher hook pre-commit" in res.err  # one line saying how
 
 
+def test_shims_in_a_work_tree_hooks_folder_are_listed_in_the_exclude_file(repo: Path) -> None:
+    """core.hooksPath=.husky with the team's pre-commit tracked: the shims install wrote for
+    the other hook names (and a hook it kept as .aircher-orig) were new untracked files, so
+    `git add -A` staged them and the guard then refused the commit (QA round 22c: 02,
+    follow-up). Install lists them in .git/info/exclude; uninstall takes those lines out."""
+    script(repo / ".husky" / "pre-commit", "echo team >> .git/user.log\n")
+    git(repo, "add", ".husky/pre-commit")
+    git(repo, "commit", "-q", "-m", "husky")
+    script(repo / ".husky" / "post-merge", "echo mine >> .git/user.log\n")  # untracked, mine
+    git(repo, "config", "core.hooksPath", ".husky")
+    exclude = repo / ".git" / "info" / "exclude"
+    assert git(repo, "status", "--porcelain") == "?? .husky/post-merge\n"
+
+    r = run_git_aircher(repo, "init")
+    assert r.code == 0, r.err
+    assert (repo / ".husky" / "post-commit").exists()
+    assert (repo / ".husky" / "post-merge.aircher-orig").exists()
+    lines = exclude.read_text().splitlines()
+    start = lines.index("# git-aircher's hook shims in the work tree (never committed)") + 1
+    assert lines[start:start + 5] == [
+        "/.husky/post-checkout", "/.husky/post-commit", "/.husky/post-merge",
+        "/.husky/post-merge.aircher-orig", "/.husky/post-rewrite"]
+    assert git(repo, "status", "--porcelain") == ""
+
+    write(repo, "README.md", "# changed\n")
+    git(repo, "add", "-A")
+    done = run(repo, "git", "commit", "-q", "-m", "everyday")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert git(repo, "show", "--name-only", "--format=", "HEAD") == "README.md\n"
+
+    again = exclude.read_text()
+    assert run_git_aircher(repo, "hooks", "install").code == 0
+    assert exclude.read_text() == again  # listed once
+
+    r = run_git_aircher(repo, "hooks", "uninstall")
+    assert r.code == 0, r.err
+    assert "hook shims" not in exclude.read_text()
+    assert "/.husky/" not in exclude.read_text()
+    assert git(repo, "status", "--porcelain") == "?? .husky/post-merge\n"  # mine, as before
+
+
 # husky v9's files in .husky/_ as its `husky` command writes them: each hook a stub (no final
 # newline) that sources the dispatcher `h`, which runs .husky/<the name it was run as>. 9.0 and
 # 9.1 spell both differently; the dispatchers are cut to what finds and runs the team's hook.
