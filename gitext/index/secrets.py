@@ -12,17 +12,18 @@ missed exotic secret is better caught by a real scanner than by slowing every co
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 
 _SECRET_NAMES = frozenset({".env", ".envrc", ".netrc", "_netrc", ".pgpass", "credentials",
                            "serviceaccountkey.json"})
 _SECRET_SUFFIXES = (".pem", ".key", ".p12", ".pfx")
-# `.env.local`, `.env-prod` and `.env_staging` are all spellings of one habit. `client_secret…`
-# is how Google names a downloaded OAuth client, `service-account…` a key file.
+# `.env.local`, `.env-prod` and `.env_staging` are all spellings of one habit.
 _SECRET_PREFIXES = (".env.", ".env-", ".env_", "credentials.", "id_rsa", "id_dsa", "id_ecdsa",
-                    "id_ed25519", "client_secret", "service-account", "service_account")
-# `secrets.yml` (Rails) and its kin hold values; `secrets.py` is code (Python has a module of
-# that name), so only data formats count.
-_SECRET_STEMS = ("secret.", "secrets.")
+                    "id_ed25519")
+# `secrets.yml` (Rails) and its kin hold values, as do `client_secret…` (a downloaded Google
+# OAuth client) and `service-account…` (a key file); `secrets.py` or google-auth's
+# `service_account.py` are code, so only data formats count.
+_SECRET_STEMS = ("secret.", "secrets.", "client_secret", "service-account", "service_account")
 _DATA_SUFFIXES = (".yml", ".yaml", ".json", ".toml", ".ini", ".env", ".cfg", ".conf", ".txt")
 
 
@@ -116,12 +117,46 @@ _ESCAPED_BREAK = re.compile(r"(?:\\{1,2}r)?\\{1,2}n")
 _ESCAPED_MATERIAL = re.compile(r"(?:[A-Za-z0-9+/=]|(?:\\{1,2}r)?\\{1,2}n)*")
 
 
-def _block_end(text: str, end: int) -> int:
-    """Where the key a header (ending at ``end``) introduces ends: the lines of key material
-    after it (base64, armor headers, blank lines), through its footer when that follows them.
-    Code or prose that only names a header (`startswith("-----BEGIN RSA PRIVATE KEY-----")`)
-    keeps everything after the header; each line is looked at once, whatever the number of
-    headers in a file."""
+_MATERIAL_RUN = re.compile(r"[A-Za-z0-9+/]{40,}")  # a PEM line holds 64; names break at `_`
+# The longest armored key (RSA 4096) is about 3.3 KB: room for quotes, `+` and escapes around.
+_KEY_SPAN = 16_384
+
+
+class _Footers:
+    """The footers of a text and its runs of key material, found once per text, so that a file
+    of many headers is still read in linear time."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.ends = [(m.start(), m.end()) for m in _KEY_END.finditer(text)]
+        self.starts = [start for start, _ in self.ends]
+        self.run_from, self.run = -1, -1
+
+    def after(self, end: int) -> int | None:
+        """The end of the footer that closes a key whose header ends at ``end``, whatever lies
+        between (string pieces joined with `+`, spaces for line breaks): the next footer within
+        a key's length, with key material before it; None when there is none."""
+        i = bisect_left(self.starts, end)
+        if i == len(self.starts) or self.starts[i] - end > _KEY_SPAN:
+            return None
+        return self.ends[i][1] if self._material_from(end) < self.starts[i] else None
+
+    def _material_from(self, pos: int) -> int:
+        if not self.run_from <= pos <= self.run:  # the run found for an earlier header serves
+            found = _MATERIAL_RUN.search(self.text, pos)
+            self.run_from, self.run = pos, found.start() if found else len(self.text)
+        return self.run
+
+
+def _block_end(text: str, end: int, footers: _Footers | None = None) -> int:
+    """Where the key a header (ending at ``end``) introduces ends: through its footer when key
+    material comes before it (`_Footers.after`), else the lines of key material after it
+    (base64, armor headers, blank lines). Code or prose that only names a header
+    (`startswith("-----BEGIN RSA PRIVATE KEY-----")`) keeps everything after the header; each
+    line is looked at once, whatever the number of headers in a file."""
+    closed = (footers or _Footers(text)).after(end)
+    if closed is not None:
+        return closed
     if _ESCAPED_BREAK.match(text, end):
         # The whole key is on this line: through its footer, else through the material.
         line_end = text.find("\n", end)
@@ -166,13 +201,15 @@ _ANY_CASE = tuple((kind, re.compile(pattern.pattern, re.IGNORECASE), not_before)
 
 def _spans(text: str, any_case: bool = False) -> list[tuple[int, int]]:
     spans = []
+    footers: _Footers | None = None
     for kind, pattern, not_before in _ANY_CASE if any_case else _PATTERNS:
         for match in pattern.finditer(text):
             start, end = match.span()
             if not _bounded(text, start, not_before):
                 continue
             if kind == "private-key":
-                end = _block_end(text, end)
+                footers = footers or _Footers(text)
+                end = _block_end(text, end, footers)
             spans.append((start, end))
     return sorted(spans)
 

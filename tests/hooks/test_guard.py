@@ -264,6 +264,9 @@ NAME_SAMPLES = [
     ".agents/db/notes.txt", "data/cache.db", "backup/knowledge.db-wal", "conf/credentials.toml",
     ".env", "app/.env.production", "keys/ID_RSA", "certs/server.PEM", ".netrc", "x/cert.p12",
     "credentials",
+    # Names round 22 taught the guard; the shim's quick look did not know them (QA round 23: 06)
+    "config/secrets.yml", "Secret.JSON", "client_secret_123.apps.json", "gcp/service-account.json",
+    "ops/Service_Account_prod.yaml", "serviceAccountKey.json",
 ]
 TEXT_SAMPLES = [
     f"aws = '{AWS_KEY}'\n",

@@ -74,6 +74,9 @@ def test_secret_paths(path: str) -> None:
         "secretsanta.yml",
         "service.json",
         "client.json",
+        "google/oauth2/service_account.py",
+        "auth/client_secret.go",
+        "service-account-docs.md",
     ],
 )
 def test_ordinary_paths(path: str) -> None:
@@ -263,3 +266,34 @@ def test_a_key_inside_a_string_cut_short_is_redacted_to_the_string_s_end() -> No
     header = "-----BEGIN RSA " + "PRIVATE KEY-----"
     text = f'KEY="{header}\\n{KEY_BODY_LINE}\\nabc="\nNEXT=1\n'
     assert redact_text(text) == f'KEY="{REDACTED}"\nNEXT=1\n'
+
+
+def test_a_key_in_joined_string_pieces_is_redacted_through_its_footer() -> None:
+    """JavaScript's `"…\\n" +` on each line, or Python's adjacent literals: the material is on
+    the lines after the header, but not at their start, so only the header went (QA round 23:
+    02)."""
+    header, footer = "-----BEGIN " + "PRIVATE KEY-----", "-----END " + "PRIVATE KEY-----"
+    js = (f'const key = "{header}\\n" +\n  "{KEY_BODY_LINE}\\n" +\n  "Yw==\\n" +\n'
+          f'  "{footer}\\n";\nconst other = 1;\n')
+    py = f'KEY = (\n    "{header}\\n"\n    "{KEY_BODY_LINE}\\n"\n    "{footer}\\n"\n)\nx = 2\n'
+    for text in (js, py):
+        done = redact_text(text)
+        assert KEY_BODY_LINE not in done and footer not in done, done
+        assert done.count("\n") == text.count("\n") and done.splitlines()[-1] in ("x = 2",
+                                                                                 "const other = 1;")
+
+
+@pytest.mark.parametrize("between", [" ", ""])
+def test_a_key_on_one_line_with_spaces_or_nothing_for_breaks(between: str) -> None:
+    """A PEM pasted into a setting with its breaks turned into spaces (QA round 23: 08)."""
+    header, footer = "-----BEGIN RSA " + "PRIVATE KEY-----", "-----END RSA " + "PRIVATE KEY-----"
+    text = f'DEPLOY_KEY = "{header}{between}{KEY_BODY_LINE}{between}Yw=={between}{footer}"\nz = 3\n'
+    assert redact_text(text) == f'DEPLOY_KEY = "{REDACTED}"\nz = 3\n'
+
+
+def test_code_naming_a_header_and_a_footer_keeps_what_is_between() -> None:
+    header, footer = "-----BEGIN " + "PRIVATE KEY-----", "-----END " + "PRIVATE KEY-----"
+    code = (f'HEADER = "{header}"\nFOOTER = "{footer}"\n\n\ndef parse_pem_payload(pem):\n'
+            "    return pem.split(HEADER)[1].split(FOOTER)[0]\n")
+    done = redact_text(code)
+    assert "parse_pem_payload" in done and f'FOOTER = "{footer}"' in done
