@@ -185,6 +185,74 @@ def test_init_installs_no_shim_where_the_frameworks_config_runs_ours(
     assert snapshot(folder) == framework_hooks
 
 
+def _config_of(project: Path) -> tuple[str, str]:
+    """The hook repo and rev the project's config takes our hooks from."""
+    text = (project / ".pre-commit-config.yaml").read_text()
+    found = re.search(r"repo: (\S+)\n  rev: (\S+)", text)
+    assert found is not None, text
+    return found.group(1), found.group(2)
+
+
+def test_a_config_narrowing_sync_to_a_stage_leaves_our_shims_in_the_others(
+    project: Path,
+) -> None:
+    """`aircher-sync` with `stages: [post-commit]`: install left all four post-* hooks to the
+    framework, which runs nothing of ours at post-checkout, so branch switches went unrecorded
+    (QA round 23: 01). The framework's stages are honoured: only post-commit (and pre-commit,
+    for the guard) are left to it; our shims stay in the other hooks."""
+    hook_repo, rev = _config_of(project)
+    commit(project, {".pre-commit-config.yaml": (
+        f"repos:\n- repo: {hook_repo}\n  rev: {rev}\n  hooks:\n"
+        "  - id: aircher-guard\n  - id: aircher-sync\n    stages: [post-commit]\n"
+    )}, "narrowed")
+    framework_install(project)
+    r = run_git_aircher(project, "init")
+    assert r.code == 0, r.err
+    assert "post-commit, pre-commit: left to the pre-commit framework" in r.err, r.err
+    states = {s.name: s.state for s in hook_status(project)}
+    assert states == {"pre-commit": "framework", "post-commit": "framework",
+                      "post-checkout": "wrapped", "post-merge": "wrapped",
+                      "post-rewrite": "wrapped"}
+    assert "hooks_missing" not in run_git_aircher(project, "doctor").out
+
+    git(project, "checkout", "-q", "-b", "feat")
+    wait_idle(project)
+    assert query(project, "knowledge", "SELECT COUNT(*) FROM context_switches") == [(1,)]
+
+
+@pytest.mark.parametrize("style", ["json", "flow"])
+def test_a_config_in_flow_style_or_json_is_read_as_yaml(project: Path, style: str) -> None:
+    """A config in JSON or YAML flow style (both YAML, both run by the framework) was not seen:
+    the `id:` pattern wanted block style, so our shims went into the .legacy slots again and
+    the guard reported twice (QA round 23: 04). The config is now read as YAML."""
+    hook_repo, rev = _config_of(project)
+    config = (
+        f'{{"repos": [{{"repo": "{hook_repo}", "rev": "{rev}", "hooks":'
+        ' [{"id": "aircher-guard"}, {"id": "aircher-sync"}]}]}\n'
+        if style == "json" else
+        f"repos:\n- repo: {hook_repo}\n  rev: {rev}\n"
+        "  hooks: [{id: aircher-guard}, {id: aircher-sync}]\n"
+    )
+    commit(project, {".pre-commit-config.yaml": config}, style)
+    framework_install(project)
+    assert run_git_aircher(project, "init").code == 0
+    assert {s.state for s in hook_status(project)} == {"framework"}
+
+    write(project, "conf.py", f"key = '{AWS_KEY}'\n")
+    git(project, "add", "conf.py")
+    code, out = git_run(project, "commit", "-m", "with a key")
+    assert code == 1
+    assert out.count("error: conf.py:1: looks like an AWS access key") == 1, out
+
+
+def test_a_config_that_does_not_parse_names_none_of_ours(project: Path) -> None:
+    """A broken config runs nothing (the framework refuses it): our shims stay."""
+    commit(project, {".pre-commit-config.yaml": "repos: [\n  - id: aircher-sync\n"}, "broken")
+    framework_install(project)
+    assert run_git_aircher(project, "init").code == 0
+    assert {s.state for s in hook_status(project)} == {"wrapped"}
+
+
 def test_hooks_install_takes_our_shims_out_where_the_framework_went_second(
     project: Path, tmp_path: Path
 ) -> None:
