@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitext.git.hookdir import TURN_ON_HINT, HooksDir, hooks_dir, other_worktrees_hooks, turned_off
-from gitext.hooks.framework_config import configured_ids
+from gitext.hooks.framework_config import taken_by_framework
 from gitext.hooks.install import (
     CHAIN_SUFFIX,
     HOOK_NAMES,
@@ -93,9 +93,11 @@ def absent_elsewhere(repo_root: Path) -> list[HooksAbsent]:
 
 
 def _absent_in(where: HooksDir, *, elsewhere: bool = False) -> HooksAbsent | None:
-    framework = _framework_runs_ours(where.worktree_root)
+    # Per hook, as install and `hooks status` see it: a config naming only aircher-guard runs
+    # nothing of ours at the post-* hooks (QA round 23: 07).
+    taken = taken_by_framework(where.worktree_root)
     states = [s for s in folder_status(where) if s.state not in _RUNNING
-              and not (s.state == "foreign" and framework and _is_framework(Path(s.path)))
+              and not (s.state == "foreign" and s.name in taken and _is_framework(Path(s.path)))
               and not (s.state == "tracked" and _calls_ours(Path(s.path)))]
     if not states:
         return None
@@ -116,12 +118,6 @@ def _shown(path: Path, worktree_root: Path) -> str:
         return path.relative_to(worktree_root).as_posix()
     except ValueError:
         return str(path)
-
-
-def _framework_runs_ours(worktree_root: Path) -> bool:
-    """The pre-commit framework's config takes our hooks (`aircher-sync`, docs/hooks.md): its
-    own hooks then run ours without a shim of ours in the folder."""
-    return bool(configured_ids(worktree_root))
 
 
 def _is_framework(path: Path) -> bool:
