@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from gitext import clock
 from gitext.git.objects import read_files
@@ -106,8 +107,9 @@ def process_pending(db: Database, project_id: str, root: Path, batch: int = 2000
                   if s.content is not None],
                  removed)
         analysed = {s.path: s.blob for s in states} | dict.fromkeys(removed, "")
+        derived = derive(project_id, states, repo_files)
         with db.write() as conn:
-            refresh(db, conn, project_id, states, removed, repo_files)
+            refresh(db, conn, project_id, states, removed, derived)
             # Only what the view still holds as analysed: a path queued again meanwhile with
             # other content (an edit undone while this read it) is analysed again.
             db.executemany(
@@ -128,36 +130,44 @@ def _load(root: Path, states: list[FileState]) -> None:
             s.content = data
 
 
+def derive(project_id: str, changed: list[FileState], repo_files: frozenset[str]
+           ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The relationship and snippet rows of changed files: parsing, done before a write
+    transaction is opened (a large commit's files took seconds inside one)."""
+    now = clock.now()
+    rel_rows: list[tuple[Any, ...]] = []
+    snip_rows: list[tuple[Any, ...]] = []
+    for s in changed:
+        if s.content is None or len(s.content) > MAX_ANALYSED:
+            continue
+        text = _text(redact(s.content))  # snippets never hold a key
+        src = file_id(project_id, s.path)
+        for rel in find_relationships(s.path, text, repo_files):
+            tgt = file_id(project_id, rel.target)
+            rel_rows.append((derived_id("rel", src, tgt, rel.kind), src, tgt, rel.kind, now, now))
+        for i, sn in enumerate(extract_snippets(s.path, text)):
+            snip_rows.append((derived_id("snippet", src, str(i)), src, sn.kind, sn.content,
+                              sn.line_start, sn.line_end, now))
+    return rel_rows, snip_rows
+
+
 def refresh(
     db: Database,
     conn: sqlite3.Connection,
     project_id: str,
     changed: list[FileState],
     removed: list[str],
-    repo_files: frozenset[str],
+    rows: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]],
 ) -> int:
-    """Replace relationships and snippets of changed files; drop those of removed ones."""
-    frozen = repo_files
-    now = clock.now()
+    """Replace relationships and snippets of changed files with ``rows`` (`derive`'s); drop
+    those of removed ones."""
+    rel_rows, snip_rows = rows
     sources = [file_id(project_id, s.path) for s in changed] + [
         file_id(project_id, p) for p in removed
     ]
     db.executemany(conn, "DELETE FROM file_relationships WHERE source_file_id = ?",
                    ((f,) for f in sources))
     db.executemany(conn, "DELETE FROM file_snippets WHERE file_id = ?", ((f,) for f in sources))
-    rel_rows = []
-    snip_rows = []
-    for s in changed:
-        if s.content is None or len(s.content) > MAX_ANALYSED:
-            continue
-        text = _text(redact(s.content))  # snippets never hold a key
-        src = file_id(project_id, s.path)
-        for rel in find_relationships(s.path, text, frozen):
-            tgt = file_id(project_id, rel.target)
-            rel_rows.append((derived_id("rel", src, tgt, rel.kind), src, tgt, rel.kind, now, now))
-        for i, sn in enumerate(extract_snippets(s.path, text)):
-            snip_rows.append((derived_id("snippet", src, str(i)), src, sn.kind, sn.content,
-                              sn.line_start, sn.line_end, now))
     db.executemany(
         conn,
         "INSERT OR REPLACE INTO file_relationships (id, source_file_id, target_file_id,"

@@ -136,3 +136,35 @@ def test_weekly_maintenance_removes_attachment_files_no_row_refers_to(project: P
     assert len(left) == 2 and other in left
     assert read_attachment(project, kept.id) == b"kept"
     assert attachments(False) == 0
+
+
+def test_statistics_of_small_tables_are_not_kept(tmp_path: Path) -> None:
+    """`init` runs the weekly tier on an empty store: ANALYZE wrote "files: 1 row", and for a week
+    the planner scanned `files` once for each row of a join, so taking one large commit's 900
+    files out of the analysis queue held file_index.db's write lock for 13 s and `sync` failed
+    behind it (QA round 23: 05). Small tables now keep no statistics, and the join is planned
+    on the indexes."""
+    import sqlite3
+
+    from tests.conftest import git, run_git_aircher
+
+    repo = tmp_path / "r"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    (repo / "a.py").write_text("a = 1\n")
+    git(repo, "add", "a.py")
+    git(repo, "commit", "-q", "-m", "one")
+    assert run_git_aircher(repo, "init").code == 0
+    assert run_git_aircher(repo, "maintain", "--weekly").code == 0
+    conn = sqlite3.connect(repo / ".agents" / "db" / "core" / "file_index.db")
+    try:
+        has_stats = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone()
+        small = conn.execute("SELECT tbl, stat FROM sqlite_stat1").fetchall() if has_stats else []
+        assert [row for row in small if int(str(row[1]).split()[0]) < 1000] == []
+        plan = " | ".join(str(r[3]) for r in conn.execute(
+            "EXPLAIN QUERY PLAN SELECT w.content_hash FROM worktree_files w JOIN files f"
+            " ON f.id = w.file_id WHERE w.worktree_path = 'x' AND f.path = 'y'"))
+    finally:
+        conn.close()
+    assert "SCAN f" not in plan, plan
