@@ -17,6 +17,7 @@ from gitext.hooks.install import (
     CHAIN_SUFFIX,
     HOOK_NAMES,
     folder_status,
+    framework_script,
     read_hook,
     refused_without_force,
 )
@@ -97,7 +98,7 @@ def _absent_in(where: HooksDir, *, elsewhere: bool = False) -> HooksAbsent | Non
     # nothing of ours at the post-* hooks (QA round 23: 07).
     taken = taken_by_framework(where.worktree_root)
     states = [s for s in folder_status(where) if s.state not in _RUNNING
-              and not (s.state == "foreign" and s.name in taken and _is_framework(Path(s.path)))
+              and not (s.state == "foreign" and s.name in taken and framework_script(Path(s.path)))
               and not (s.state == "tracked" and _calls_ours(Path(s.path)))]
     if not states:
         return None
@@ -118,8 +119,3 @@ def _shown(path: Path, worktree_root: Path) -> str:
         return path.relative_to(worktree_root).as_posix()
     except ValueError:
         return str(path)
-
-
-def _is_framework(path: Path) -> bool:
-    text = read_hook(path)
-    return text is not None and b"pre-commit" in text[:4096]
