@@ -59,6 +59,28 @@ def test_a_store_scrubbed_before_is_scrubbed_once_more_for_keys_inside_strings(
     assert [r[0] for r in conn.execute("SELECT name FROM pending_scrubs")] == ["credentials"]
 
 
+def test_statistics_an_earlier_weekly_tier_kept_of_small_tables_are_dropped(
+        tmp_path: Path) -> None:
+    """Migration 011: a store whose `init` analysed it empty kept "files: 1 row" for up to a
+    week, and the planner scanned `files` once per row of a join under the write lock."""
+    path = tmp_path / "f.db"
+    old = sqlite3.connect(path)
+    for mig in migrations("file_index")[:10]:
+        for stmt in mig.statements():
+            old.execute(stmt)
+    old.execute("PRAGMA user_version = 10")
+    old.execute("ANALYZE")
+    old.execute("DELETE FROM sqlite_stat1")
+    old.execute("INSERT INTO sqlite_stat1 VALUES ('files', 'idx_files_hash', '1 1')")
+    old.execute("INSERT INTO sqlite_stat1 VALUES ('worktree_files', NULL, '250000')")
+    old.commit()
+    old.close()
+    conn = open_database(path, "file_index", Pragmas())
+    assert user_version(conn) == latest_version("file_index") >= 11
+    assert [tuple(r) for r in conn.execute("SELECT tbl, stat FROM sqlite_stat1")] == [
+        ("worktree_files", "250000")]
+
+
 def test_newer_database_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "new.db"
     open_database(path, "sessions", Pragmas()).close()
