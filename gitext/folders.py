@@ -7,7 +7,7 @@ folder went (a log line, `run/lifecycle.json` and its lock, `mend()`'s exclude l
 shields, a backup) made the folder it wrote into with `mkdir(parents=True)`, and with it the
 store and the repository, so `rm` failed ("Directory not empty") or the folder was back once it
 had finished, and a `git clone` to that name refused it (QA round 22c: 03). Between its steps
-the worker already stops when the store is gone (`gitext.sync.worker._gone`); this is the same
+the worker already stops when the store is gone (`gitext.sync.followups._gone`); this is the same
 rule at each write. Files are only ever written into folders that are there, so a write cannot
 make anything else again. A write that finds its store gone raises FileNotFoundError, an
 OSError, which the background paths take for "nothing to do": nothing is logged, as the logs

@@ -151,7 +151,7 @@ class ProjectLayout:
         return self.root / "run"
 
     def follow_up_stamp(self, name: str) -> Path:
-        """When the worker last ran a throttled follow-up (gitext/sync/worker.py THROTTLE):
+        """When the worker last ran a throttled follow-up (gitext/sync/followups.py THROTTLE):
         taking it away makes the follow-up due at the worker's next pass."""
         return self.run / f"{name}.last"
 

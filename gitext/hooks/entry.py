@@ -224,7 +224,7 @@ def _worker(journal: Path | None = None) -> int:
                 try:
                     run_worker(project)
                 except Exception:
-                    from gitext.sync.worker import store_away
+                    from gitext.sync.drain import store_away
 
                     # Its store went away while it ran (a sweep took the store's link): the
                     # stop is the point, not a failure. The next event catches up.

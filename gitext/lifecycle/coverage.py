@@ -38,7 +38,7 @@ def unsearchable(project: Project) -> list[Gap]:
     from gitext.search.fulltext import indexed_pairs
     from gitext.search.indexer import indexed_head, live_files
     from gitext.sync.local import MAX_LOCAL_FILES
-    from gitext.sync.worker import slot_held, worker_alive
+    from gitext.sync.slots import slot_held, worker_alive
 
     out = []
     building = worker_alive(project.layout.run) or slot_held(project.layout.run, "heavy")

@@ -277,7 +277,7 @@ def _commits(n: int) -> str:
 
 def _rebuild_search(project: Project, dry_run: bool) -> RepairAction:
     from gitext.search.rebuild import rebuild
-    from gitext.sync.worker import worker_lock
+    from gitext.sync.slots import worker_lock
 
     if dry_run:
         return RepairAction("c", "knowledge", "would rebuild the search index")

@@ -344,7 +344,7 @@ def take_in_local_changes(project: Project, *, vectors: Vectors = "try",
 def _index_for_query(project: Project, found: LocalChanges, done: str | None,
                      vectors: Vectors, notes: list[str] | None) -> None:
     from gitext.sync.local import MAX_LOCAL_FILES
-    from gitext.sync.worker import worker_lock
+    from gitext.sync.slots import worker_lock
 
     root = project.repo.root
     behind = found.head is not None and done is not None and done != found.head

@@ -86,7 +86,7 @@ def scrub(project: Project) -> int:
     for worktree in worktrees:
         forget_indexed(project, Path(worktree))
     if paths:
-        from gitext.sync.worker import analyse_pending
+        from gitext.sync.followups import analyse_pending
 
         analyse_pending(project)  # their snippets and notes now, not at the next commit
     return len(bad)

@@ -9,6 +9,7 @@ from typing import Any
 
 from gitext.project import Project
 from gitext.sync import later
+from gitext.sync.drain import drain
 from gitext.sync.engine import (
     SyncResult,
     forget_gone_worktrees,
@@ -20,7 +21,7 @@ from gitext.sync.engine import (
 )
 from gitext.sync.journal import failed, requeue_failed, waiting_worktrees
 from gitext.sync.local import LocalScan
-from gitext.sync.worker import drain, journal_slot
+from gitext.sync.slots import journal_slot
 from gitext.worktrees import as_recorded, mid_rebase, reconcile
 
 # (phase, done, total): `index` reports its two long phases, "files" and "search".

@@ -200,7 +200,7 @@ def _sync_worktree(
         )
     history.record_merges(project, proj, head.branch)
     if analyse:
-        from gitext.sync.worker import analyse_pending
+        from gitext.sync.followups import analyse_pending
 
         result.derived = analyse_pending(project)
     result.commits = len(history.metas)

@@ -97,7 +97,7 @@ def test_rebase_records_deferred_mid_sequence_end_on_the_branch(live: Path,
     drain.write_text(
         "import os, sys\nfrom pathlib import Path\n"
         "from gitext.project import Project\n"
-        "from gitext.sync.worker import drain, worker_lock\n"
+        "from gitext.sync.drain import drain\nfrom gitext.sync.slots import worker_lock\n"
         "with Project.locate(Path.cwd(), Path(os.environ['AIRCHER_HOME']), os.environ) as p:\n"
         "    with worker_lock(p, wait=True):  # as `git aircher sync` drains\n"
         "        drain(p)\n"
@@ -756,7 +756,7 @@ def test_records_set_aside_in_a_cherry_pick_apply_before_later_ones(live: Path) 
         proc = subprocess.run(["git", "cherry-pick", one, two], cwd=live, capture_output=True)
         assert proc.returncode == 1  # stopped on `two`: the sequence is still going
         from gitext.project import Project
-        from gitext.sync.worker import drain
+        from gitext.sync.drain import drain
 
         # This test holds the worker's slot (_WorkersHeldOff): it drains as the slot's holder.
         with Project.locate(live, Path(os.environ["AIRCHER_HOME"]), os.environ) as project:

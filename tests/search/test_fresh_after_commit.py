@@ -127,7 +127,7 @@ def test_doctor_counts_as_a_query_does_and_sees_a_foreground_index(
     said a query would finish the index and no query did (03); and `git aircher index`
     running in the foreground holds the heavy slot without being the worker `run/active`
     names, and doctor said no one was at it (02)."""
-    from gitext.sync.worker import worker_lock
+    from gitext.sync.slots import worker_lock
     from tests.conftest import open_project
 
     _interrupted_first_index(repo, aircher, monkeypatch)

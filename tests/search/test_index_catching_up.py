@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import gitext.sync.local
-import gitext.sync.worker
+import gitext.sync.slots
 from gitext.search import hybrid
 from gitext.search.indexer import BUILDING
 from tests.conftest import commit, git, open_project
@@ -42,7 +42,7 @@ def test_back_on_a_branch_indexed_before_the_answer_waits_for_nothing(
     assert aircher(empty_repo, "index").code == 0  # main indexed; side's versions set aside
     git(empty_repo, "switch", "-q", "side")
 
-    real = gitext.sync.worker.worker_lock
+    real = gitext.sync.slots.worker_lock
 
     @contextmanager
     def no_waiting(project: Any, *, name: str = "worker", **kwargs: Any) -> Iterator[bool]:
@@ -53,7 +53,7 @@ def test_back_on_a_branch_indexed_before_the_answer_waits_for_nothing(
         with real(project, name=name, **kwargs) as mine:
             yield mine
 
-    monkeypatch.setattr(gitext.sync.worker, "worker_lock", no_waiting)
+    monkeypatch.setattr(gitext.sync.slots, "worker_lock", no_waiting)
     assert _search(empty_repo, "egret") == (["side.py"], [])
 
 

@@ -15,7 +15,7 @@ from gitext.lifecycle.logs import get_logger
 from gitext.lifecycle.runstate import state_path, try_lock, updating
 from gitext.sync import journal
 from gitext.sync.logbook import log
-from gitext.sync.worker import worker_lock
+from gitext.sync.slots import worker_lock
 from tests.conftest import open_project, run_git_aircher
 
 STORE_PARTS = ("db", "logs", "run", "content", "journal")

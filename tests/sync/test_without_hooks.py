@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from gitext.sync.worker import drain, follow_ups, heavy
+from gitext.sync.drain import drain
+from gitext.sync.followups import follow_ups, heavy
 from tests.conftest import commit, git, open_project, run_git_aircher
 from tests.sync.helpers import failures, query, store, wait_idle
 

@@ -1,0 +1,149 @@
+"""The worker's slots (lock files under `run/`) and the marker naming the worker at work.
+
+"worker" is the journal's slot, "heavy" the follow-ups'; commands that apply the journal
+themselves take the first, and wait for it at most SLOT_WAIT.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from gitext.errors import WorkerBusyError
+from gitext.folders import store_folder
+from gitext.project import Project
+
+
+@contextlib.contextmanager
+def worker_lock(project: Project, *, wait: bool, name: str = "worker",
+                within: float = 0.0) -> Iterator[bool]:
+    """One of the project's worker slots; with wait=False, False when someone else has it
+    (after trying for `within` seconds).
+
+    Two slots: "worker" applies the journal (fast, so a commit is visible within a second),
+    "heavy" parses files and runs follow-ups (a first index of a large repository takes
+    minutes, and must not hold back the next commit's record).
+    """
+    lock_path = project.layout.run / f"{name}.lock"
+    store_folder(project.layout.root, lock_path.parent)  # never the store itself
+    deadline = time.monotonic() + within
+    with lock_path.open("a") as fh:
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    yield False
+                    return
+                time.sleep(0.05)
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+# Seconds a command waits for the journal's slot (`sync`, `index`, a query's catch-up) before
+# it gives up: applying records takes a fraction of a second, so a holder past this is most
+# likely stuck (stopped in a debugger, a frozen container, a hung file system call), and a
+# query must not hang with it. docs/search.md: the query waits for the worker up to 10 s.
+SLOT_WAIT = 10.0
+
+
+@contextlib.contextmanager
+def journal_slot(project: Project) -> Iterator[None]:
+    """The "worker" slot, for a command that applies the journal itself; WorkerBusyError,
+    naming the worker, when someone else holds it past SLOT_WAIT. Waited for with no limit,
+    a worker stopped in its slot made `search`, `sync` and `index` hang for good, without a
+    word (QA round 22a: 02)."""
+    with worker_lock(project, wait=False, within=SLOT_WAIT) as mine:
+        if not mine:
+            raise _slot_taken(project)
+        yield
+
+
+def _slot_taken(project: Project) -> WorkerBusyError:
+    run = project.layout.run
+    pid = None
+    if worker_alive(run):
+        with contextlib.suppress(OSError, ValueError):
+            pid = int((run / "active").read_text().split("\n", 1)[0])
+    held = f"for more than {SLOT_WAIT:g} s; nothing was applied"
+    if pid is None:  # a `sync` or `index` elsewhere holds it, and names itself nowhere
+        return WorkerBusyError(
+            f"another git-aircher process has held the store's journal {held}",
+            hint="try again once the other `git aircher sync` or `index` is done")
+    return WorkerBusyError(
+        f"the background worker (pid {pid}) has held the store's journal {held}",
+        hint=f"try again in a moment; if pid {pid} stays stuck (stopped, in a debugger, a"
+        f" frozen container), end it (`kill -9 {pid}`): a record it was applying stays in"
+        " the journal for the next")
+
+
+def marker() -> str:
+    """The `run/active` text: pid on the first line (all that shims before this format read),
+    the process's start time on the second. A killed worker's pid answers `kill -0` while it is
+    a zombie (until its parent reaps it: never, under a container's bare init) and after the pid
+    is reused; the shims compare the start time and state in /proc to tell it from a worker."""
+    pid = os.getpid()
+    try:
+        since = _proc_stat(pid)[19].decode()
+    except (OSError, IndexError):
+        since = ""  # no /proc: `kill -0` alone
+    return f"{pid}\n{since}\n"
+
+
+def _proc_stat(pid: int) -> list[bytes]:
+    """/proc/PID/stat's fields after the command name: the state first, the start time 20th."""
+    with open(f"/proc/{pid}/stat", "rb") as fh:
+        return fh.read().rsplit(b")", 1)[1].split()
+
+
+def slot_held(run: Path, name: str) -> bool:
+    """Whether someone holds worker slot `name` now (`git aircher index` in the foreground holds
+    "heavy" without being the worker `run/active` names); only looks, never takes it."""
+    try:
+        fd = os.open(run / f"{name}.lock", os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)  # and with it the shared lock, if it was taken
+    return False
+
+
+def worker_alive(run: Path) -> bool:
+    """Whether the worker `run/active` names is still at work: what the shims ask before they
+    leave a record to it, in Python, for those that only look (doctor)."""
+    try:
+        pid_text, since = ((run / "active").read_text().split("\n") + [""])[:2]
+        pid = int(pid_text)
+    except (OSError, ValueError):
+        return False
+    try:
+        fields = _proc_stat(pid)
+        return fields[0] != b"Z" and (not since or fields[19].decode() == since)
+    except (OSError, IndexError):
+        if os.path.exists("/proc/self/stat"):
+            return False  # /proc knows no such process
+    try:  # no /proc: `kill -0` alone
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # someone else's process: alive
+    return True
+
+
+def slot_free(project: Project, name: str) -> bool:
+    with worker_lock(project, wait=False, name=name) as got:
+        return got
