@@ -457,11 +457,7 @@ def read_deferred(project: Project) -> int:
     """The commits queries left to the worker (`later`), read and recorded as the catch-up
     that deferred them would have (`_History`); returns how many. Already recorded ones are
     skipped, so reading a deferral twice costs a walk, no rows."""
-    proj = project_ctx(project)
-    db = project.db("file_index")
     repo = project.repo.root  # commits are the repository's, whichever worktree deferred them
-    limit = project.config.integer("storage.sync.history_limit")
-    cut = shallow_boundary(project.repo.info.common_dir)
     total = 0
     for path, lines in later.entries(project):
         for line in lines:
@@ -469,12 +465,43 @@ def read_deferred(project: Project) -> int:
             if not head or not object_exists(repo, head):
                 continue  # rewritten and collected since: nothing of it left to read
             tips = [str(t) for t in line.get("tips") or [] if object_exists(repo, str(t))]
-            history = _History.read(repo, _walk(db, repo, head, tips, limit), None, cut)
-            with db.write() as conn:
-                history.write(db, conn, proj.id, str(line.get("worktree") or repo), {}, set(),
-                              mark=True)
             branch = line.get("branch")
-            history.record_merges(project, proj, str(branch) if branch else None)
-            total += len(history.metas)
+            total += read_history(project, head, tips, str(line.get("worktree") or repo),
+                                  str(branch) if branch else None)
         path.unlink(missing_ok=True)
     return total
+
+
+def read_history(project: Project, head: str, tips: list[str], worktree: str,
+                 branch: str | None) -> int:
+    """The commits from `head` back to `tips` that the store lacks, recorded as a catch-up
+    records them, their merges transferring into `branch`; returns how many."""
+    proj = project_ctx(project)
+    db = project.db("file_index")
+    repo = project.repo.root
+    limit = project.config.integer("storage.sync.history_limit")
+    cut = shallow_boundary(project.repo.info.common_dir)
+    history = _History.read(repo, _walk(db, repo, head, tips, limit), None, cut)
+    with db.write() as conn:
+        history.write(db, conn, proj.id, worktree, {}, set(), mark=True)
+    history.record_merges(project, proj, branch)
+    return len(history.metas)
+
+
+def read_left_behind(project: Project, root: Path, commit: str | None,
+                     branch: str | None) -> int:
+    """The history of a commit a record names that HEAD has left since (`git commit` on feat,
+    then at once `git checkout main`): the catch-up walks from where HEAD is now, and feat's
+    new commits stayed unrecorded until something walked feat again, so `relevant --context
+    feat` and `compare` ranked feat without them. Returns how many were recorded."""
+    if not commit:
+        return 0
+    with project.db("file_index").read() as conn:
+        if commits_mod.known(conn, [commit]):
+            return 0  # the common case: the catch-up from HEAD met it
+        _, tips = _state(conn, root)
+    repo = project.repo.root
+    if not object_exists(repo, commit):
+        return 0  # rewritten and collected since
+    return read_history(project, commit, [t for t in tips if object_exists(repo, t)],
+                        str(root), branch)

@@ -22,6 +22,7 @@ from gitext.project import Project
 from gitext.sync.engine import (
     forget_gone_worktrees,
     project_ctx,
+    read_left_behind,
     sync_worktree,
     touch_worktree,
     transfer_knowledge,
@@ -170,6 +171,7 @@ def apply_event(project: Project, ev: Event) -> None:
         sync_worktree(project, root)
         head = head_at(project, ev, root)
         touch_worktree(project, root, head)
+        read_left_behind(project, root, head.commit, head.branch)
         named = _merged_branch(ev.action) if ev.action else _merged_from_reflog(root)
         source = _branch_merged(project, root, named) if named and head.branch else None
         if source and head.branch:
@@ -181,7 +183,10 @@ def apply_event(project: Project, ev: Event) -> None:
         touch_worktree(project, root, head_at(project, ev, root))
     else:  # post-commit, sync and anything that only asks for a catch-up
         sync_worktree(project, root)
-        touch_worktree(project, root, head_at(project, ev, root))
+        at = head_at(project, ev, root)
+        touch_worktree(project, root, at)
+        if ev.hook == "post-commit":
+            read_left_behind(project, root, at.commit, at.branch)  # HEAD may have left it
     # git runs no hook when a worktree is removed: every event looks (one `git worktree list`).
     reconcile_worktrees(project, root)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,30 @@ def test_branch_switch_context_and_files(live: Path) -> None:
     assert view["src/app.py"] == git(live, "rev-parse", "main:src/app.py").strip()
     data = json.loads((store(live) / "worktrees" / "feature" / "context.json").read_text())
     assert data["branch"] == "feature"
+
+
+def test_commits_of_a_branch_left_before_their_records_applied(live: Path) -> None:
+    """`git commit` on feature, then at once `git checkout main`: a worker that got to the
+    commits' records after the checkout caught up from main's HEAD, and feature's commits
+    stayed unrecorded (`relevant --context feature` and `compare` ranked feature without
+    them). A record's commit that HEAD has left is now read from the record's branch."""
+    from gitext.project import Project
+    from gitext.sync.slots import worker_lock
+
+    with Project.locate(live, Path(os.environ["AIRCHER_HOME"]), os.environ) as project, \
+            worker_lock(project, wait=True):  # the records wait until HEAD has moved on
+        git(live, "checkout", "-q", "-b", "feature")
+        commit(live, {"feature.txt": "one\n"}, "feature one")
+        first = head(live)
+        commit(live, {"feature.txt": "two\n"}, "feature two")
+        second = head(live)
+        git(live, "checkout", "-q", "main")
+    wait_idle(live)
+    assert run_git_aircher(live, "sync").code == 0
+    rows = {(r[0], r[2], r[4]) for r in changes(live)}
+    assert ("created", "feature.txt", first) in rows, rows
+    assert ("modified", "feature.txt", second) in rows, rows
+    assert failures(live) == ""
 
 
 def test_file_checkout_is_not_a_context_switch(live: Path) -> None:
