@@ -80,6 +80,21 @@ def context_files(project: Project, context: Context, commit: str, top: int,
     return [(paths[i], float(final[i])) for i in _order(paths, final, hidden)[:top]]
 
 
+def _tip_elsewhere(project: Project, ctx: Context) -> str | None:
+    """The commit of a named context's branch when this worktree is on another: its files and
+    history are that commit's, as `compare` ranks them. Scored on this worktree's files, a
+    feature branch's own files were missing from its answer and main's shown in their place.
+    None: the context is this worktree's, has no branch (the project's), or git has neither
+    its branch nor its last commit any more (this worktree's files are all there is)."""
+    from gitext.git.compare import resolve_branch, resolve_commit
+
+    if not ctx.git_branch or ctx.git_branch == project.repo.head().branch:
+        return None
+    root = project.repo.root
+    return resolve_branch(root, ctx.git_branch) or (
+        resolve_commit(root, ctx.git_commit) if ctx.git_commit else None)
+
+
 def relevant(project: Project, *, top: int = 10, task: str | None = None,
              context: str | None = None, notes: list[str] | None = None) -> list[RelevantFile]:
     """The ``top`` files by relevance, or for ``task``; what the task's search had to do
@@ -104,7 +119,7 @@ def relevant(project: Project, *, top: int = 10, task: str | None = None,
     # named: an agent cannot open them.
     hidden = not_checked_out(project.repo.root, project.repo.info.git_dir)
     ctx = current_context(project, context)
-    scores = compute(project, ctx)
+    scores = compute(project, ctx, commit=_tip_elsewhere(project, ctx) if context else None)
     n = len(scores.paths)
     search = np.zeros(n)
     if task is not None:

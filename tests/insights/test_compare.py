@@ -189,6 +189,30 @@ def test_relevant_files_of_a_branch_left_right_after_a_commit(
     assert main_files == _relevant_paths(run, live, "relevant", "--context", "main")
 
 
+def test_relevant_for_another_branch_s_context_ranks_that_branch_s_files(
+        live: Path, aircher: object) -> None:
+    """`relevant --context feat` run on main scored main's files for feat: feat's own file was
+    missing and main's new one was named, while `compare main feat` named feat's. A context
+    of another branch is now ranked at that branch's tip, as `compare` ranks it."""
+    run = aircher
+    commit(live, {"a.py": "x = 1\n"}, "init")
+    git(live, "checkout", "-q", "-b", "feat")
+    for n in range(3):
+        commit(live, {"feat_only.py": f"feature = {n}\n"}, f"feat {n}")
+    git(live, "checkout", "-q", "main")
+    commit(live, {"main_only.py": "main = 1\n"}, "main work")
+    wait_idle(live)
+    assert run(live, "sync").code == 0  # type: ignore[operator]
+    wait_idle(live)
+    feat = _relevant_paths(run, live, "relevant", "--context", "feat")
+    assert "feat_only.py" in feat and "main_only.py" not in feat, feat
+    here = _relevant_paths(run, live, "relevant")
+    assert "main_only.py" in here and "feat_only.py" not in here, here
+    data = json.loads(run(live, "compare", "main", "feat", "--json").out)  # type: ignore[operator]
+    shown = [f["path"] for f in data["b"]["relevant_files"]]
+    assert shown == feat[:len(shown)]
+
+
 def test_files_outside_the_sparse_checkout_are_named_by_neither_side(
         empty_repo: Path, aircher: object, monkeypatch: pytest.MonkeyPatch) -> None:
     """In a sparse checkout `compare` named files outside it as each side's top relevant files
