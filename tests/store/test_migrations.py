@@ -81,6 +81,24 @@ def test_statistics_an_earlier_weekly_tier_kept_of_small_tables_are_dropped(
         ("worktree_files", "250000")]
 
 
+def test_a_store_scrubbed_before_joined_keys_were_redacted_is_scrubbed_once_more(
+        tmp_path: Path) -> None:
+    """Migration 012: redaction learned keys in joined string pieces after 010's scrub ran
+    (QA round 24a: 01)."""
+    path = tmp_path / "f.db"
+    old = sqlite3.connect(path)
+    for mig in migrations("file_index")[:11]:
+        for stmt in mig.statements():
+            old.execute(stmt)
+    old.execute("PRAGMA user_version = 11")
+    old.execute("DELETE FROM pending_scrubs")
+    old.commit()
+    old.close()
+    conn = open_database(path, "file_index", Pragmas())
+    assert user_version(conn) == latest_version("file_index") >= 12
+    assert [r[0] for r in conn.execute("SELECT name FROM pending_scrubs")] == ["credentials"]
+
+
 def test_newer_database_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "new.db"
     open_database(path, "sessions", Pragmas()).close()
