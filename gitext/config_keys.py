@@ -116,6 +116,9 @@ KEYS: dict[str, Key] = {
            " commits made with hooks off) takes every new commit, up to 100 times this"),
         _k("storage.sync.inactive_after", "14d", "duration",
            "a worktree untouched this long becomes inactive (extension)"),
+        _k("storage.sync.catch_up_wait", "10s", "duration",
+           "how long sync, index and a query wait for a worker applying records; sync and"
+           " index wait on while it makes progress, up to 10 minutes (extension)"),
     ]
 }
 

@@ -47,9 +47,9 @@ def catch_up(project: Project, *, full: bool = False, workdir: bool = False,
     # same records now (two drainers interleaving applied a commit's record after a later
     # checkout), or syncing this worktree from the same state to a HEAD git has moved since
     # (the later write would leave files of one HEAD under the state of the other).
-    # A worker stuck in that slot (stopped, frozen) fails the catch-up after SLOT_WAIT
+    # A worker stuck in that slot (stopped, frozen) fails the catch-up after its wait
     # (`journal_slot`), for a query to answer from the store as it is.
-    with journal_slot(project):
+    with journal_slot(project, patient=local is None):
         # Records set aside after failing twice are tried once more here: left in failed/ they
         # would stay there for good, and what they carry that git does not keep (a branch
         # switch) would never be recorded.

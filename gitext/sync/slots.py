@@ -1,7 +1,7 @@
 """The worker's slots (lock files under `run/`) and the marker naming the worker at work.
 
 "worker" is the journal's slot, "heavy" the follow-ups'; commands that apply the journal
-themselves take the first, and wait for it at most SLOT_WAIT.
+themselves take the first, and wait for it as `journal_slot` says.
 """
 
 from __future__ import annotations
@@ -48,31 +48,65 @@ def worker_lock(project: Project, *, wait: bool, name: str = "worker",
 
 
 # Seconds a command waits for the journal's slot (`sync`, `index`, a query's catch-up) before
-# it gives up: applying records takes a fraction of a second, so a holder past this is most
-# likely stuck (stopped in a debugger, a frozen container, a hung file system call), and a
-# query must not hang with it. docs/search.md: the query waits for the worker up to 10 s.
+# it gives up, unless storage.sync.catch_up_wait says otherwise: applying records takes a
+# fraction of a second, so a holder past this is most likely stuck (stopped in a debugger, a
+# frozen container, a hung file system call), and a query must not hang with it.
+# docs/search.md: the query waits for the worker up to 10 s.
 SLOT_WAIT = 10.0
+# The most `sync` and `index` wait for a holder that keeps making progress.
+SLOT_WAIT_MAX = 600.0
 
 
 @contextlib.contextmanager
-def journal_slot(project: Project) -> Iterator[None]:
+def journal_slot(project: Project, *, patient: bool = False) -> Iterator[None]:
     """The "worker" slot, for a command that applies the journal itself; WorkerBusyError,
-    naming the worker, when someone else holds it past SLOT_WAIT. Waited for with no limit,
+    naming the worker, when someone else holds it past the wait. Waited for with no limit,
     a worker stopped in its slot made `search`, `sync` and `index` hang for good, without a
-    word (QA round 22a: 02)."""
-    with worker_lock(project, wait=False, within=SLOT_WAIT) as mine:
-        if not mine:
-            raise _slot_taken(project)
-        yield
+    word (QA round 22a: 02).
+
+    `patient` (`sync`, `index`: commands whose whole job is the catch-up): the wait goes on
+    while the holder makes progress (the worker `run/active` names uses CPU, or records leave
+    the journal), up to SLOT_WAIT_MAX. Before, a worker applying a far checkout of a large
+    repository for more than 10 s failed them. A query waits once and answers as it can."""
+    wait = project.config.seconds("storage.sync.catch_up_wait")
+    seen = _progress(project)
+    waited = 0.0
+    while True:
+        with worker_lock(project, wait=False, within=wait) as mine:
+            if mine:
+                yield
+                return
+        waited += wait
+        now = _progress(project)
+        moved = now[0] > seen[0] or bool(seen[1] - now[1])
+        if not (patient and moved and waited < SLOT_WAIT_MAX):
+            raise _slot_taken(project, wait)
+        seen = now
 
 
-def _slot_taken(project: Project) -> WorkerBusyError:
+def _progress(project: Project) -> tuple[int, frozenset[str]]:
+    """(CPU clock ticks the worker `run/active` names has used, its finished children's too,
+    or -1; the journal's records): a stopped, frozen or hung holder moves neither."""
+    run = project.layout.run
+    ticks = -1
+    if worker_alive(run):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            pid = int((run / "active").read_text().split("\n", 1)[0])
+            ticks = sum(int(x) for x in _proc_stat(pid)[11:15])  # utime .. cstime
+    try:
+        names = frozenset(os.listdir(project.layout.journal))
+    except OSError:
+        names = frozenset()
+    return ticks, names
+
+
+def _slot_taken(project: Project, wait: float) -> WorkerBusyError:
     run = project.layout.run
     pid = None
     if worker_alive(run):
         with contextlib.suppress(OSError, ValueError):
             pid = int((run / "active").read_text().split("\n", 1)[0])
-    held = f"for more than {SLOT_WAIT:g} s; nothing was applied"
+    held = f"for more than {wait:g} s; nothing was applied"
     if pid is None:  # a `sync` or `index` elsewhere holds it, and names itself nowhere
         return WorkerBusyError(
             f"another git-aircher process has held the store's journal {held}",

@@ -186,7 +186,7 @@ def ensure_fresh(project: Project, then: Callable[[], object] | None = None) -> 
     up to date where they are called. The follow-up runs in the slot because it writes vector
     segments: outside it, a worker's compaction could drop a segment it is writing.
     """
-    with slots.journal_slot(project):
+    with slots.journal_slot(project, patient=True):
         busy = drain_all(project).busy
     if busy is not None:
         raise busy  # the records wait in the journal, in order
