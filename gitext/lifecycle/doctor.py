@@ -304,6 +304,22 @@ def broken_records(project: Project) -> list[Finding]:
     )]
 
 
+def stopped_worker_findings(project: Project) -> list[Finding]:
+    """A stopped background worker: the hooks' records wait for it, unapplied, and `sync`
+    fails behind it after its wait; before, doctor said "healthy" and nothing named it."""
+    from gitext.sync.slots import stopped_worker
+
+    pid = stopped_worker(project.layout.run)
+    if pid is None:
+        return []
+    return [Finding(
+        "worker_stopped", "warning", None,
+        f"the background worker (pid {pid}) is stopped (SIGSTOP, a debugger, a suspended"
+        " job): the hooks leave their records to it, and they wait in the journal",
+        hint=f"let it go on (`kill -CONT {pid}`) or end it (`kill -9 {pid}`): a record it was"
+        " applying stays in the journal for the next")]
+
+
 def hook_findings(project: Project) -> list[Finding]:
     """Our hooks missing from the folder git runs hooks from (a core.hooksPath set after init):
     the store then falls behind at every commit, and index_behind_git alone comes back after
@@ -461,6 +477,7 @@ def diagnose(project: Project, *, quick: bool = False) -> DoctorReport:
     report.findings.extend(writable(project))
     report.findings.extend(failed_records(project))
     report.findings.extend(broken_records(project))
+    report.findings.extend(stopped_worker_findings(project))
     report.findings.extend(hook_findings(project))
     report.findings.extend(unused_settings(project))
     report.findings.extend(ignored_settings(project))

@@ -155,6 +155,19 @@ def slot_held(run: Path, name: str) -> bool:
     return False
 
 
+def stopped_worker(run: Path) -> int | None:
+    """The pid of the worker `run/active` names when it is stopped (SIGSTOP, a debugger, a
+    suspended job): hooks leave their records to it, and nothing applies them until it runs
+    again or a query or `sync` catches up. None otherwise, and where /proc cannot tell."""
+    if not worker_alive(run):
+        return None
+    try:
+        pid = int((run / "active").read_text().split("\n", 1)[0])
+        return pid if _proc_stat(pid)[0] in (b"T", b"t") else None
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def worker_alive(run: Path) -> bool:
     """Whether the worker `run/active` names is still at work: what the shims ask before they
     leave a record to it, in Python, for those that only look (doctor)."""

@@ -321,3 +321,29 @@ def test_maintenance_removes_records_cut_short_a_month_ago(live: Path, aircher: 
     os.utime(old, (month_ago, month_ago))
     assert aircher(live, "maintain", "--daily").code == 0
     assert not old.exists() and young.exists()
+
+
+def test_doctor_names_a_stopped_worker(live: Path, aircher: Any) -> None:
+    """A worker stopped in the background (SIGSTOP, a debugger, `kill -TSTP`) keeps the hooks'
+    records waiting, and doctor said "healthy" without naming it."""
+    import signal
+    import subprocess
+
+    from tests.sync.helpers import mark_active
+
+    wait_idle(live)
+    stopped = subprocess.Popen(["sleep", "300"])
+    try:
+        os.kill(stopped.pid, signal.SIGSTOP)
+        mark_active(live, stopped.pid)
+        r = aircher(live, "doctor")
+        assert r.code == 1, r.out
+        assert (f"warning: worker_stopped: the background worker (pid {stopped.pid}) is"
+                " stopped") in r.out, r.out
+        assert f"kill -CONT {stopped.pid}" in r.out
+        os.kill(stopped.pid, signal.SIGCONT)
+        assert "worker_stopped" not in aircher(live, "doctor").out
+    finally:
+        stopped.kill()
+        stopped.wait()
+        (live / ".agents" / "run" / "active").unlink(missing_ok=True)
