@@ -24,7 +24,7 @@ from typing import TextIO
 
 from gitext.git.hookdir import StagedFile, caller_index_file, read_blobs, staged_files
 from gitext.git.names import quoted, shell_word
-from gitext.hooks.install import PLACEHOLDER, shim_text
+from gitext.hooks.shims import PLACEHOLDER, shim_text
 from gitext.index.secrets import find_secret_patterns, is_secret_path
 from gitext.layout import ALL_DATABASES, STORE_ENTRIES
 

@@ -13,14 +13,8 @@ from pathlib import Path
 
 from gitext.git.hookdir import TURN_ON_HINT, HooksDir, hooks_dir, other_worktrees_hooks, turned_off
 from gitext.hooks.framework_config import taken_by_framework
-from gitext.hooks.install import (
-    CHAIN_SUFFIX,
-    HOOK_NAMES,
-    folder_status,
-    framework_script,
-    read_hook,
-    refused_without_force,
-)
+from gitext.hooks.install import folder_status, refused_without_force
+from gitext.hooks.shims import CHAIN_SUFFIX, HOOK_NAMES, framework_script, read_hook
 
 # A hook that runs ours itself: `git aircher hook …` or `git-aircher hook …`.
 _CALLS_OURS = re.compile(rb"git[ -]aircher\s+hook\s")

@@ -11,19 +11,18 @@ from pathlib import Path
 
 from gitext.errors import GitError
 from gitext.git.hookdir import hooks_dir, other_worktrees_hooks
-from gitext.hooks.install import (
+from gitext.hooks.install import HookState, fs_error
+from gitext.hooks.shims import (
     CHAIN_SUFFIX,
     CREATED_MARKER,
     FRAMEWORK_SUFFIX,
     HOOK_NAMES,
     LEFTHOOK_SUFFIX,
     STAGED_SUFFIX,
-    HookState,
     exists,
     folder_lock,
     framework_script,
     free_name,
-    fs_error,
     identical,
     is_shim,
     lefthook_script,

@@ -19,18 +19,17 @@ from pathlib import Path
 from gitext.errors import AircherError
 from gitext.git.hookdir import hooks_dir, other_worktrees_hooks, turned_off
 from gitext.hooks.framework_config import taken_by_framework
-from gitext.hooks.install import (
+from gitext.hooks.install import install_folders
+from gitext.hooks.neighbours import old_framework_layout, settle_framework_layout
+from gitext.hooks.shims import (
     FRAMEWORK_SUFFIX,
     HOOK_NAMES,
     LEFTHOOK_SUFFIX,
     folder_lock,
     git_aircher_executable,
-    install_folders,
     is_shim,
     lefthook_script,
-    old_framework_layout,
     read_hook,
-    settle_framework_layout,
     shims_for,
     write_shim,
 )

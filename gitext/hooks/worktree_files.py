@@ -14,7 +14,7 @@ from pathlib import Path
 from gitext.errors import GitError
 from gitext.git.exclude import HOOKS_HEADER, add_listed, drop_listed, listed, literal
 from gitext.git.run import git
-from gitext.hooks.install import (
+from gitext.hooks.shims import (
     CHAIN_SUFFIX,
     CREATED_MARKER,
     FRAMEWORK_SUFFIX,

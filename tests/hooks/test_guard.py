@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from gitext.hooks.guard import check_staged, guard_main, store_prefix
-from gitext.hooks.install import install_hooks, render_shim
+from gitext.hooks.install import install_hooks
+from gitext.hooks.shims import render_shim
 from gitext.index import secrets
 from tests.conftest import commit, git, head, write
 from tests.hooks import fake_tool, log_lines, run

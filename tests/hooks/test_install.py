@@ -15,16 +15,8 @@ from pathlib import Path
 import pytest
 
 from gitext.errors import AircherError
-from gitext.hooks.install import (
-    CHAIN_SUFFIX,
-    HOOK_NAMES,
-    SHIM_ID,
-    HookState,
-    hook_status,
-    install_hooks,
-    render_shim,
-    tracked_note,
-)
+from gitext.hooks.install import HookState, hook_status, install_hooks, tracked_note
+from gitext.hooks.shims import CHAIN_SUFFIX, HOOK_NAMES, SHIM_ID, render_shim
 from gitext.hooks.uninstall import uninstall_hooks
 from gitext.resources import data_dir
 from tests.conftest import VENV_BIN, commit, git, run_git_aircher, write
@@ -798,7 +790,7 @@ def test_installs_at_once_take_turns_and_keep_the_users_hook(repo: Path, tool: T
     import subprocess
     import sys
 
-    from gitext.hooks.install import folder_lock
+    from gitext.hooks.shims import folder_lock
 
     exe, _ = tool
     folder = hooks_of(repo)

@@ -11,15 +11,8 @@ from pathlib import Path
 import pytest
 
 from gitext.git.rewritten import rebased
-from gitext.hooks.install import (
-    HOOK_NAMES,
-    framework_script,
-    hook_status,
-    install_hooks,
-    is_shim,
-    rendered_shims,
-    write_shim,
-)
+from gitext.hooks.install import hook_status, install_hooks
+from gitext.hooks.shims import HOOK_NAMES, framework_script, is_shim, rendered_shims, write_shim
 from gitext.hooks.uninstall import uninstall_hooks
 from gitext.hooks.upgrade import outdated_shims, refresh_shims
 from tests.conftest import (

@@ -8,14 +8,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from gitext.hooks.install import (
-    HOOK_NAMES,
-    git_aircher_executable,
-    hook_status,
-    install_hooks,
-    is_shim,
-    render_shim,
-)
+from gitext.hooks.install import hook_status, install_hooks
+from gitext.hooks.shims import HOOK_NAMES, git_aircher_executable, is_shim, render_shim
 from gitext.hooks.upgrade import outdated_shims, recorded_executable, refresh_shims
 from tests.conftest import commit, git, run_git_aircher, write
 from tests.hooks import script, snapshot
