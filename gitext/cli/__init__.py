@@ -6,10 +6,39 @@ hook path must stay light. So are queries a warm server can answer (`gitext.serv
 
 from __future__ import annotations
 
+import os
 import sys
 
 
+def _in_utf8_mode() -> None:
+    """Under a locale whose charset is not UTF-8 (`en_US.ISO-8859-1`), start again in Python's
+    UTF-8 mode, before anything else is done.
+
+    git's names are bytes, which the store keeps as UTF-8 text (gitext/git/names.py); Python
+    turns that text back into file names, and prints it, in the locale's charset, which cannot
+    spell most of them: `漢字.py` in a work tree, or the `…` of a help text, crashed every
+    command that met it, and the hooks' worker too (QA round 24c: 04). In UTF-8 mode a name is
+    its UTF-8 bytes again whatever the locale, and output is UTF-8, as git prints the messages
+    and names it keeps (the terminal may show a character it cannot draw wrongly; nothing
+    fails). One place for the whole process, rather than each open and print: the store's
+    names are UTF-8 by design, and a call missed would be the next crash.
+
+    A UTF-8 locale, and C or POSIX (where Python is in UTF-8 mode already), pay one attribute
+    test: the hooks' path stays as fast. Elsewhere the cost is one more interpreter start-up.
+    Our own child processes (the worker, the query server) are started with `-X utf8`.
+    """
+    if sys.flags.utf8_mode or sys.getfilesystemencoding() == "utf-8" or not sys.executable:
+        return
+    import contextlib
+
+    # Failing that, run as we are: only names outside the locale's charset fail.
+    with contextlib.suppress(OSError):
+        os.execv(sys.executable, [sys.executable, "-X", "utf8", *sys.orig_argv[1:]])
+
+
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:
+        _in_utf8_mode()
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["hook"]:
         from gitext.hooks.entry import run_hook

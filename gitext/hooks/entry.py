@@ -143,7 +143,8 @@ def spawn_worker(root: Path) -> None:
         return
     STARTED.add(root)
     subprocess.Popen(
-        [sys.executable, "-m", "gitext.cli", "hook", "run"],
+        # UTF-8 mode whatever the locale (gitext/cli/__init__.py `_in_utf8_mode`).
+        [sys.executable, "-X", "utf8", "-m", "gitext.cli", "hook", "run"],
         cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True,
     )

@@ -63,7 +63,8 @@ def warm_later(args: list[str], code: int) -> None:
     # The query is done whatever happens here: a server is only an optimisation.
     with contextlib.suppress(OSError):
         subprocess.Popen(
-            [sys.executable, "-m", "gitext.serve.server", str(path), str(common),
+            # UTF-8 mode whatever the locale (gitext/cli/__init__.py `_in_utf8_mode`).
+            [sys.executable, "-X", "utf8", "-m", "gitext.serve.server", str(path), str(common),
              *([str(store)] if store else [])],
             cwd=path.parent, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True,

@@ -184,3 +184,58 @@ def test_a_repository_whose_path_holds_a_carriage_return_is_kept_by_its_hooks(
     wait_idle(repo)
     assert query(repo, "file_index", "SELECT count(*) FROM commits") == [(2,)]
     assert failures(repo) == ""
+
+
+@pytest.fixture
+def latin1_locale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real non-UTF-8 locale (en_US.ISO-8859-1, built with localedef into the test's own
+    folder) for this test and every process it starts, git's hooks and their worker too."""
+    loc = tmp_path / "locales"
+    loc.mkdir()
+    try:
+        built = subprocess.run(["localedef", "-i", "en_US", "-f", "ISO-8859-1",
+                                str(loc / "en_US.ISO-8859-1")], capture_output=True)
+    except OSError:
+        pytest.skip("no localedef here")
+    if built.returncode not in (0, 1) or not (loc / "en_US.ISO-8859-1").is_dir():
+        pytest.skip(f"cannot build a Latin-1 locale here: {built.stderr!r}")
+    monkeypatch.setenv("LOCPATH", str(loc))
+    monkeypatch.setenv("LC_ALL", "en_US.ISO-8859-1")
+    probe = subprocess.run(["python3", "-c", "import sys; print(sys.getfilesystemencoding())"],
+                           capture_output=True, text=True)
+    if probe.stdout.strip() != "iso8859-1":
+        pytest.skip(f"the Latin-1 locale is not taken here: {probe.stdout!r}")
+
+
+def test_a_locale_that_is_not_utf8_changes_nothing(hooked: Path, latin1_locale: None) -> None:
+    """Under en_US.ISO-8859-1 every command that met a name outside Latin-1 (`漢字.py`), or
+    printed its own help's `…`, crashed with UnicodeEncodeError and exit 3; a commit made there
+    failed in the hooks' worker, and its traceback went to storage.log (QA round 24c: 04).
+    git-aircher runs in Python's UTF-8 mode whatever the locale: names are the bytes git gave,
+    output is UTF-8 as git's is."""
+    repo = hooked
+    commit(repo, {"漢字.py": "def kanji(): pass\n", "a.py": "def foo(): pass\n"}, "init")
+    wait_idle(repo)
+    write(repo, "漢字.py", "def kanji(): pass\ndef kanji2(): pass\n")  # from the work tree
+
+    r = run_git_aircher(repo, "compare", "-h")
+    assert (r.code, r.err) == (0, ""), r.err
+    assert "…" in r.out
+    r = run_git_aircher(repo, "index")
+    assert (r.code, r.err) == (0, ""), r.err
+    r = run_git_aircher(repo, "search", "--json", "--", "kanji2")
+    assert r.code == 0, r.err
+    assert [h["path"] for h in json.loads(r.out)][:1] == ["漢字.py"]
+    r = run_git_aircher(repo, "search", "--", "kanji2")  # the table
+    assert r.code == 0, r.err
+    assert "漢字.py" in r.out
+
+    # The worker reads the committed files from the work tree.
+    write(repo, "字.py", "def ji(): pass\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "a commit in this locale")
+    wait_idle(repo)
+    assert failures(repo) == ""
+    assert ("字.py",) in query(repo, "file_index", "SELECT new_path FROM file_changes")
+    r = run_git_aircher(repo, "search", "--json", "--", "kanji2")
+    assert json.loads(r.out)[0]["path"] == "漢字.py"
