@@ -227,6 +227,44 @@ def test_outside_a_repository(tmp_path: Path, aircher) -> None:  # type: ignore[
     assert r.err.splitlines()[1].startswith("hint: ")
 
 
+def test_discovery_stops_at_git_ceiling_directories(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GIT_CEILING_DIRECTORIES was dropped from every git call: in a folder below the ceiling,
+    where git says "not a git repository", `init` set up a store and hooks in the repository
+    above it, and every command answered about that one (QA round 24c: 01). Discovery stops
+    where git's does; a repository below the ceiling works as ever, its hooks and worker too."""
+    outer = tmp_path / "outer"
+    outer.mkdir()
+    git(outer, "init", "-q")
+    commit(outer, {"dotfile": "x\n"}, "dotfiles")
+    scratch = outer / "scratch"
+    plain = scratch / "newproj"
+    plain.mkdir(parents=True)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(scratch))
+    for args in (("init",), ("status",), ("search", "x")):
+        r = run_git_aircher(plain, *args)
+        assert r.code == 2, (args, r.out, r.err)
+        assert r.err.splitlines()[0] == f"error: not a git repository: {plain}"
+    assert not (outer / ".agents").exists()
+    assert [p.name for p in (outer / ".git" / "hooks").iterdir()
+            if not p.name.endswith(".sample")] == []
+
+    # Below the ceiling, a repository of its own: found from its subfolders as git finds it.
+    git(plain, "init", "-q")
+    commit(plain, {"src/app.py": "print('hi')\n"}, "initial")
+    r = run_git_aircher(plain / "src", "init")
+    assert r.code == 0, r.err
+    assert (plain / ".agents").is_dir() and not (outer / ".agents").exists()
+    commit(plain, {"src/more.py": "zebrafish = 1\n"}, "more")
+    wait_idle(plain)
+    r = run_git_aircher(plain / "src", "status", "--json")
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["data_dir"] == str(plain / ".agents")
+    r = run_git_aircher(plain, "search", "--json", "--", "zebrafish")
+    assert r.code == 0, r.err
+    assert "src/more.py" in {h["path"] for h in json.loads(r.out)}
+
+
 def test_bare_repository(tmp_path: Path, aircher) -> None:  # type: ignore[no-untyped-def]
     bare = tmp_path / "bare.git"
     git(tmp_path, "init", "-q", "--bare", str(bare))

@@ -25,11 +25,17 @@ _LOCATION_VARS = (
     "GIT_ALTERNATE_OBJECT_DIRECTORIES",
     "GIT_PREFIX",
     "GIT_NAMESPACE",
-    "GIT_CEILING_DIRECTORIES",
     "GIT_QUARANTINE_PATH",
     "GIT_REFLOG_ACTION",
     "GIT_EDITOR",
 )
+# GIT_CEILING_DIRECTORIES (and GIT_DISCOVERY_ACROSS_FILESYSTEM) stay: they point at no
+# repository, they only stop git's search for one, and the user's git stopped there too. With
+# them removed, `init` in a folder below a ceiling (people whose $HOME is a repository set one)
+# set up a store and hooks in the repository above it (QA round 24c: 01). A ceiling is above
+# the repositories it leaves alone, where our calls never look: they run at a work tree's top,
+# in a git dir, or with GIT_DIR given. (One set inside a repository stops our calls from its
+# subfolders, a hooks folder or `.agents/`, as it stops the user's git there.)
 
 
 def clean_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
