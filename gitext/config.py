@@ -347,5 +347,10 @@ def unset_value(path: Path, name: str, *, project: bool) -> bool:
 def _write(path: Path, values: Mapping[str, Value]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(to_toml(values), "utf-8")
+    # Owner-only: the project's sits in `.agents/`, which other users may list (an endpoint
+    # URL can carry a user name and password).
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a leftover of a killed write kept its own mode
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(to_toml(values))
     os.replace(tmp, path)

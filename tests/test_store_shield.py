@@ -9,6 +9,9 @@ import contextlib
 import json
 import os
 import shutil
+import stat
+import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -331,9 +334,10 @@ def test_a_store_in_the_project_s_own_agents_folder_is_owner_only(repo: Path,
 
 def test_doctor_finds_a_store_others_may_read_and_the_next_event_closes_it(live: Path) -> None:
     wait_idle(live)
+    (live / ".agents").chmod(0o700)  # an earlier version's: its top keeps others out
     (live / ".agents" / "db").chmod(0o755)
     (live / ".agents" / "sessions").chmod(0o750)
-    assert run_git_aircher(live, "doctor").code == 0  # the store's top keeps others out still
+    assert run_git_aircher(live, "doctor").code == 0
     (live / ".agents").chmod(0o755)  # as a clone of a project that tracks .agents/skills/ has it
     r = run_git_aircher(live, "doctor")
     assert r.code == 1 and "store_readable" in r.out, r.out
@@ -391,3 +395,92 @@ def test_a_committed_store_link_is_reported_and_no_clone_adopts_its_store(
     assert (clone / ".agents").is_dir() and not (clone / ".agents").is_symlink()
     assert json.loads(listed(clone)) == []
     assert len(json.loads(listed(repo))) == 1
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.lstat().st_mode)
+
+
+def test_the_store_s_top_is_listable_and_all_in_it_stays_private(repo: Path) -> None:
+    """`.agents/` was 0700, so another user's git in a shared checkout could not match the
+    exclude lines of its entries and took it for an untracked folder (QA round 24c: 03). It is
+    as listable as the work tree's top now, never writable; each folder stays 0700 and
+    config.toml 0600. An earlier version's closed top is opened at the next event, unless it
+    holds something that is not the store's."""
+    live = repo
+    live.chmod(0o755)  # whatever the umask of the test run
+    assert run_git_aircher(live, "init").code == 0
+    assert mode(live / ".agents") == 0o755
+    assert modes(live) == dict.fromkeys(STORE_FOLDERS, 0o700)
+    assert run_git_aircher(live, "config", "set", "storage.max_db_size", "2GB").code == 0
+    assert mode(live / ".agents" / "config.toml") == 0o600
+
+    # An earlier version's store: its top closed, config.toml written with the umask's mode.
+    wait_idle(live)
+    (live / ".agents").chmod(0o700)
+    (live / ".agents" / "config.toml").chmod(0o644)
+    commit(live, {"src/app.py": "print('hello')\n"}, "edit")  # the worker mends as it passes
+    wait_idle(live)
+    assert mode(live / ".agents") == 0o755
+    assert mode(live / ".agents" / "config.toml") == 0o600
+    assert modes(live) == dict.fromkeys(STORE_FOLDERS, 0o700)
+
+    # A file of the user's in a closed top: it stays closed.
+    (live / ".agents").chmod(0o700)
+    (live / ".agents" / "notes.md").write_text("mine\n")
+    commit(live, {"src/app.py": "print('hello again')\n"}, "edit")
+    wait_idle(live)
+    assert mode(live / ".agents") == 0o700
+
+    # A private work tree keeps its store's top private too.
+    (live / ".agents" / "notes.md").unlink()
+    live.chmod(0o700)
+    commit(live, {"src/app.py": "print('and again')\n"}, "edit")
+    wait_idle(live)
+    assert mode(live / ".agents") == 0o700
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("runuser") is None,
+                    reason="running git as another user needs root and runuser")
+def test_another_user_s_git_in_a_shared_checkout_passes_the_store_by() -> None:
+    """In a checkout shared with another user (a deploy user, a teammate with safe.directory),
+    that user's git could not list the 0700 `.agents/`: a warning at every `git status`, `git
+    stash -u` failed (exit 1) and `git clean -nd` offered to remove the store (QA round 24c:
+    03). Now their git passes it by, and reads nothing of the store."""
+    with tempfile.TemporaryDirectory(prefix="aircher-shared-") as name:
+        shared = Path(name)
+        shared.chmod(0o755)
+        repo = shared / "repo"
+        repo.mkdir()
+        git(repo, "init", "-q", "--shared=all")
+        commit(repo, {"a.py": "def foo(): return 1\n"}, "init")
+        assert run_git_aircher(repo, "init").code == 0
+        wait_idle(repo)
+        subprocess.run(["chmod", "-R", "a+rwX", str(repo / ".git"), str(repo / "a.py")],
+                       check=True)
+        repo.chmod(0o777)
+        other = shared / "other"
+        other.mkdir()
+        (other / ".gitconfig").write_text(
+            "[safe]\n\tdirectory = *\n[user]\n\tname = other\n\temail = o@example.com\n"
+            "[core]\n\thooksPath = /dev/null\n")
+        shutil.chown(other, "nobody")
+        shutil.chown(other / ".gitconfig", "nobody")
+
+        def run(script: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                ["runuser", "-u", "nobody", "--", "env", "-i", "PATH=/usr/bin:/bin",
+                 f"HOME={other}", "GIT_CONFIG_NOSYSTEM=1", "LC_ALL=C", "sh", "-c", script],
+                cwd=repo, capture_output=True, text=True)
+
+        st = run("git status --short --untracked-files=all")
+        assert (st.returncode, st.stdout, st.stderr) == (0, "", "")
+        stash = run("echo x > new.txt && git stash -u")
+        assert stash.returncode == 0 and ".agents" not in stash.stderr, stash.stderr
+        assert run("git stash pop -q").returncode == 0
+        (repo / "new.txt").unlink()
+        clean = run("git clean -nd")
+        assert (clean.stdout, clean.stderr) == ("", "")
+        for name in STORE_FOLDERS:
+            assert run(f"ls .agents/{name}").returncode != 0
+        wait_idle(repo)

@@ -5,6 +5,8 @@ puts it back."""
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,7 +16,13 @@ from gitext.git.exclude import ensure_excluded, not_ignored, tracked_entries
 from gitext.git.names import shell_word
 from gitext.git.shield import shield, unshielded
 from gitext.git.storelink import forget, remember
-from gitext.layout import STORE_EXCLUDES, STORE_FILES, close_to_others, open_to_others
+from gitext.layout import (
+    STORE_ENTRIES,
+    STORE_EXCLUDES,
+    STORE_FILES,
+    close_to_others,
+    open_to_others,
+)
 from gitext.project import Project
 
 if TYPE_CHECKING:
@@ -127,12 +135,15 @@ class Mended:
     shielded: list[Path]
     config_back: bool = False  # config.toml put back from its copy
     closed: list[Path] = field(default_factory=list)  # made owner-only
+    listable: bool = False  # the store's top opened to other users' git (`_listable`)
 
     def words(self, name: str) -> list[str]:
         return ((["listed in .git/info/exclude"] if self.excluded else [])
                 + [f"shielded {name}/{f.name}/" for f in self.shielded]
                 + ([f"{name}/config.toml put back from its copy"] if self.config_back else [])
-                + [f"made {name}/{f.name}/ owner-only" for f in self.closed])
+                + [f"made {name}/{f.name}/ owner-only" for f in self.closed]
+                + ([f"made {name}/ listable (its folders stay owner-only)"]
+                   if self.listable else []))
 
 
 def mend(project: Project) -> Mended:
@@ -151,4 +162,41 @@ def mend(project: Project) -> Mended:
         forget(project.repo.info)
     return Mended(ensure_excluded(project.repo.info, root, STORE_EXCLUDES),
                   shield(project.layout.folders(), main_root),
-                  keep(project.layout, main_root), closed)
+                  keep(project.layout, main_root), closed,
+                  listable=not root.is_symlink() and _listable(project))
+
+
+def _listable(project: Project) -> bool:
+    """The store's top in the work tree (`.agents/`) made as listable as the work tree's top
+    (read and enter, never write), when all it holds is the store's own and private; True
+    when it was not.
+
+    Other users of a shared checkout (a deploy user, a teammate with safe.directory) run git
+    there too. Their git that cannot list `.agents/` cannot match the exclude lines of what is
+    in it, and took `.agents/` for an untracked folder: a warning at every `git status`,
+    `git stash -u` failing, `git clean -nd` offering to remove it (QA round 24c: 03). Listing
+    `/.agents/` itself in the exclude file instead would hide every new file of the project's
+    own there (`.agents/skills/`) from `git status` and `git add`. Privacy does not need the
+    top closed: each folder is 0700 and config.toml 0600, so a user who may list the names
+    reads nothing. A top holding anything else (a file of the user's) stays as it is."""
+    root, top = project.layout.root, project.repo.info.main_root
+    try:
+        missing = top.stat().st_mode & 0o055 & ~root.lstat().st_mode
+        if not missing:
+            return False
+        names = os.listdir(root)
+    except OSError:
+        return False
+    if any(name not in STORE_ENTRIES for name in names):
+        return False
+    if open_to_others([root / n for n in names if n not in STORE_FILES]):
+        return False  # a folder `close_to_others` could not close
+    config = project.layout.config
+    try:
+        if config.name in names and not config.is_symlink() and \
+                stat.S_IMODE(config.stat().st_mode) & 0o077 and not tracked(project.layout, top):
+            config.chmod(0o600)  # written by an earlier version with the umask's mode
+        root.chmod(stat.S_IMODE(root.lstat().st_mode) | missing)
+    except OSError:
+        return False
+    return True
