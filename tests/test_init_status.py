@@ -3,12 +3,13 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import stat
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import commit, git, run_git_aircher
+from tests.conftest import VENV_BIN, commit, git, run_git_aircher
 from tests.sync.helpers import wait_idle
 
 SPEC_TABLES = {
@@ -302,6 +303,27 @@ def test_unexpected_error_is_logged_not_shown(repo: Path) -> None:
     if r.code == 3:
         log = Path(r.err.split("details in ")[1].strip())
         assert "Traceback" in log.read_text()
+
+
+def test_a_failed_write_to_standard_output_is_named_so(live: Path, tmp_path: Path) -> None:
+    """Output to a full disk (here a device like /dev/full, which fails every write with
+    ENOSPC) was reported as "the git-aircher store: the disk is full" with a hint to prune the
+    store, even by `help` (QA round 24c: 02). It is one line naming standard output, as git's
+    "write failure on standard output", exit 1; nothing of the store is blamed."""
+    full = tmp_path / "full"
+    try:
+        os.mknod(full, 0o666 | stat.S_IFCHR, os.makedev(1, 7))
+    except OSError:
+        pytest.skip("making a device needs root")
+    commit(live, {"src/zebra.py": "zebrafish = 1\n"}, "zebra")
+    wait_idle(live)
+    for args in (("help",), ("status",), ("config", "list"), ("search", "zebrafish"),
+                 ("conversation", "export")):
+        with full.open("w") as out:
+            proc = subprocess.run([str(VENV_BIN / "git-aircher"), *args], cwd=live, stdout=out,
+                                  stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+        assert (proc.returncode, proc.stderr) == (
+            1, "error: write failure on standard output: No space left on device\n"), args
 
 
 def test_console_script_through_git(repo: Path) -> None:

@@ -45,7 +45,10 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_hook(args[1:])
     from gitext.cli.gitdir import with_git_env
+    from gitext.cli.stdout import OutputError, guard_stdout, output_failed
 
+    if argv is None:
+        guard_stdout()
     args = with_git_env(args)
     from gitext.serve import SERVED
 
@@ -53,7 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     if query:
         from gitext.serve.client import served
 
-        code = served(args)
+        try:
+            code = served(args)
+        except OutputError as exc:
+            print(f"error: {output_failed(exc)}", file=sys.stderr)
+            return 1
         if code is not None:
             return code
     from gitext.cli.app import run

@@ -7,6 +7,7 @@ import importlib.util
 import os
 import re
 import sqlite3
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import click
 from gitext import __version__
 from gitext.cli.env import apply_clock, global_root, skip_hooks
 from gitext.cli.errors import report_bug, report_error, report_usage
+from gitext.cli.stdout import OutputError, output_failed
 from gitext.errors import AircherError, UsageError
 from gitext.git.names import quoted, storable
 
@@ -180,6 +182,7 @@ def run(args: list[str]) -> int:
         apply_clock()
         result = cli.main(list(args), prog_name="git aircher", standalone_mode=False)
         code = result if isinstance(result, int) else 0
+        sys.stdout.flush()  # a failure to write it is this command's, not the exit's
         if code == 0:
             _start_due_work()
         return code
@@ -207,6 +210,8 @@ def run(args: list[str]) -> int:
         return report_error(UsageError(
             f"{quoted(bad)} is not valid UTF-8", "git-aircher's names and texts are UTF-8;"
             " rename the file or branch, or give the name in UTF-8"))
+    except OutputError as exc:
+        return report_error(AircherError(output_failed(exc)))
     except (sqlite3.OperationalError, OSError) as exc:
         from gitext.lifecycle.limits import disk_full_error
         from gitext.store.access import denied, not_writable
