@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from gitext import clock
-from gitext.errors import AircherError
+from gitext.errors import AircherError, UsageError
 from gitext.folders import make_folder, store_folder, store_there
 from gitext.lifecycle.dbfiles import raw_connect, row_counts, store_databases
 from gitext.lifecycle.derived import empty_derived
@@ -293,7 +293,9 @@ def made_by(backups: list[BackupInfo]) -> dict[str, float]:
 def get_backup(project: Project, backup_id: str) -> BackupInfo:
     folder = project.layout.backups / backup_id
     if "/" in backup_id or backup_id.startswith(".") or not folder.is_dir():
-        raise AircherError(f"no backup {backup_id!r}", hint="`git aircher backup list` shows them")
+        # Bad input (exit 2), as every other unknown id: exit 1 is verify's "the backup is
+        # damaged", which scripts read (QA round 24c: 07).
+        raise UsageError(f"no backup {backup_id!r}", hint="`git aircher backup list` shows them")
     info = _load(folder)
     if info is None:
         raise AircherError(

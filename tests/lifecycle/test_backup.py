@@ -288,8 +288,16 @@ def test_backup_cli(project: Project, aircher: object) -> None:
     assert res.code == 0, res.err
     assert "restored" in res.out
     assert counts(project.layout.db("conversations"))["conversations"] == 2
-    res = run(project.repo.root, "backup", "verify", "nope")  # type: ignore[operator]
-    assert res.code == 1 and "no backup" in res.err
+
+
+def test_an_unknown_backup_id_is_bad_input(project: Project, aircher: object) -> None:
+    """`backup verify|restore <unknown id>` exited 1, which scripts read as "the backup failed
+    verification"; every other unknown id exits 2 (QA round 24c: 07)."""
+    run = aircher
+    for verb in ("verify", "restore"):
+        res = run(project.repo.root, "backup", verb, "nope")  # type: ignore[operator]
+        assert (res.code, res.err) == (2, "error: no backup 'nope'\nhint: `git aircher backup"
+                                          " list` shows them\n")
 
 
 def test_backup_copies_are_standalone_files(project: Project, tmp_path: Path) -> None:
