@@ -27,6 +27,25 @@ def test_usage_errors_are_one_error_line_and_a_hint(tmp_path: Path) -> None:
         assert r.err.splitlines() == list(lines), args
 
 
+def test_an_option_without_its_value_names_its_command_s_help(  # type: ignore[no-untyped-def]
+        aircher, tmp_path: Path) -> None:
+    """click leaves its context out of "requires an argument": the hint named the top-level
+    help, which lists none of these options (QA round 24c: 08)."""
+    cases = {
+        ("search", "foo", "--top"): ("--top", "search"),
+        ("relevant", "--task"): ("--task", "relevant"),
+        ("session", "list", "--limit"): ("--limit", "session list"),
+        ("conversation", "list", "--context"): ("--context", "conversation list"),
+        ("-C",): ("-C", ""),
+    }
+    for args, (option, command) in cases.items():
+        r = aircher(tmp_path, *args)
+        assert r.code == 2, args
+        assert r.err.splitlines() == [
+            f"error: option '{option}' requires an argument",
+            f"hint: `git aircher {command + ' ' if command else ''}-h` shows the usage"], args
+
+
 def test_help_command_prints_what_dash_h_prints(tmp_path: Path) -> None:
     for path in ([], ["search"], ["worktree", "list"]):
         via_help = run_git_aircher(tmp_path, "help", *path)

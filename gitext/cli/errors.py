@@ -34,9 +34,25 @@ def report_usage(exc: click.UsageError) -> int:
         return exc.exit_code
     message = exc.format_message().rstrip(".")
     print(f"error: {message[:1].lower()}{message[1:]}", file=sys.stderr)
-    path = exc.ctx.command_path if exc.ctx is not None else "git aircher"
+    ctx = exc.ctx or _parsing(exc)
+    path = ctx.command_path if ctx is not None else "git aircher"
     print(f"hint: `{path} -h` shows the usage", file=sys.stderr)
     return exc.exit_code
+
+
+def _parsing(exc: click.UsageError) -> click.Context | None:
+    """The context of the command whose arguments click was parsing when it raised ``exc``:
+    the innermost frame's ``ctx`` (``Command.parse_args``'s). click leaves the context out of a
+    few of its usage errors (an option without its value, `search foo --top`), whose hint then
+    named the top-level help, which lists none of that command's options (QA round 24c: 08)."""
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        ctx = tb.tb_frame.f_locals.get("ctx")
+        if isinstance(ctx, click.Context):
+            found = ctx
+        tb = tb.tb_next
+    return found
 
 
 def report_bug(exc: BaseException, log_dirs: list[Path]) -> int:
