@@ -46,6 +46,23 @@ def test_an_option_without_its_value_names_its_command_s_help(  # type: ignore[n
             f"hint: `git aircher {command + ' ' if command else ''}-h` shows the usage"], args
 
 
+def test_a_mistyped_command_gets_the_closest_names(tmp_path: Path) -> None:
+    """A mistyped subcommand got "Did you mean 'list'?", a mistyped top-level command nothing:
+    click compares against a group's `commands`, and the lazy top level has none (QA round
+    24c: 05)."""
+    cases = {
+        ("statsu",): "error: no such command 'statsu'. Did you mean 'status'?",
+        ("sesion", "list"): "error: no such command 'sesion'. (Did you mean one of: 'decision',"
+                            " 'session'?)",
+        ("zzz",): "error: no such command 'zzz'",
+        ("conversation", "lst"): "error: no such command 'lst'. Did you mean 'list'?",
+    }
+    for args, line in cases.items():
+        r = run_git_aircher(tmp_path, *args)
+        assert r.code == 2, args
+        assert r.err.splitlines()[0] == line, args
+
+
 def test_help_command_prints_what_dash_h_prints(tmp_path: Path) -> None:
     for path in ([], ["search"], ["worktree", "list"]):
         via_help = run_git_aircher(tmp_path, "help", *path)

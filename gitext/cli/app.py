@@ -104,6 +104,27 @@ class LazyGroup(click.Group):
         assert isinstance(command, click.Command)
         return command
 
+    def resolve_command(self, ctx: click.Context, args: list[str]
+                        ) -> tuple[str | None, click.Command | None, list[str]]:
+        """click's, with the closest command names for a mistyped one (`statsu`), as git and
+        our groups below say it: click compares against a group's `commands`, which a lazy
+        group has none of, so the top level suggested nothing (QA round 24c: 05)."""
+        name = click.utils.make_str(args[0])
+        spec = COMMANDS.get(name)
+        if not ctx.resilient_parsing and not name.startswith("-") and (
+                spec is None or not _available(spec[0])):
+            import difflib
+
+            near = sorted(difflib.get_close_matches(name, self.list_commands(ctx)))
+            shown = ", ".join(repr(n) for n in near)
+            message = f"No such command {name!r}."
+            if len(near) == 1:
+                message += f" Did you mean {shown}?"
+            elif near:
+                message += f" (Did you mean one of: {shown}?)"
+            raise click.UsageError(message, ctx)
+        return super().resolve_command(ctx, args)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
         with formatter.section("Commands"):
