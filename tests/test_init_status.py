@@ -266,6 +266,24 @@ def test_discovery_stops_at_git_ceiling_directories(
     assert "src/more.py" in {h["path"] for h in json.loads(r.out)}
 
 
+def test_dash_c_chains_as_git_s(live: Path) -> None:
+    """`git aircher -C r -C src` took src from the starting directory ("not a directory"):
+    only the last -C counted. git's -C chains, each relative one taken from the one before
+    (QA round 24c: 06); an empty one changes nothing, an absolute one starts over."""
+    (live / "src" / "deep").mkdir()
+    here = live.parent
+    for chain, prefix in ((["-C", live.name, "-C", "src"], "src"),
+                          (["-C", live.name, "-C", "src", "-C", "deep"], "src/deep"),
+                          (["-C", live.name, "-C", str(live / "src")], "src"),
+                          (["-C", live.name, "-C", ""], "")):
+        assert git(here, *chain, "rev-parse", "--show-prefix").strip("/\n") == prefix
+        r = run_git_aircher(here, *chain, "status", "--json")
+        assert r.code == 0, (chain, r.err)
+        assert json.loads(r.out)["data_dir"] == str(live / ".agents")
+    r = run_git_aircher(here, "-C", live.name, "-C", "nosuch", "status")
+    assert (r.code, r.err.splitlines()[0]) == (2, f"error: not a directory: {live / 'nosuch'}")
+
+
 def test_bare_repository(tmp_path: Path, aircher) -> None:  # type: ignore[no-untyped-def]
     bare = tmp_path / "bare.git"
     git(tmp_path, "init", "-q", "--bare", str(bare))

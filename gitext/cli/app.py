@@ -145,12 +145,20 @@ def _print_version(ctx: click.Context) -> None:
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True,
               callback=lambda ctx, _param, value: _print_version(ctx) if value else None,
               help="Show the version and the database schemas it opens, and exit.")
-@click.option("-C", "directory", type=click.Path(file_okay=False, path_type=Path),
-              help="Run as if started in this directory.")
+@click.option("-C", "directories", type=click.Path(file_okay=False, path_type=Path),
+              multiple=True,
+              help="Run as if started in this directory; a relative one after another -C is"
+                   " taken from there, as git's.")
 @click.pass_context
-def cli(ctx: click.Context, directory: Path | None) -> None:
+def cli(ctx: click.Context, directories: tuple[Path, ...]) -> None:
     """git-aircher: a private, git-aware memory for AI coding agents."""
-    app = App((directory or Path.cwd()).resolve())
+    # `-C r -C src` is r/src, as git's -C chains; before, only the last one counted, taken
+    # from the starting directory (QA round 24c: 06). An empty one changes nothing, as git's.
+    start = Path.cwd()
+    for directory in directories:
+        if str(directory) not in ("", "."):
+            start = start / directory
+    app = App(start.resolve())
     app.command = ctx.invoked_subcommand
     _current.append(app)
     ctx.obj = app
