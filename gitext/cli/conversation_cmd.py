@@ -93,18 +93,24 @@ def show(app: App, conversation_id: str, max_chars: int, as_json: bool) -> None:
         if max_chars and len(content) > max_chars:
             content = content[:max_chars] + f" … ({len(m['content']) - max_chars} more chars)"
         click.echo("")
-        click.echo(f"[{m['seq']}] {m['role']} {m['timestamp']} tokens={m['tokens'] or 0}")
+        click.echo(f"[{m['seq']}] {m['role']} {m['timestamp']} tokens={_known(m['tokens'])}")
         click.echo(printable(content, lines=True))
         for a in m["attachments"]:
             click.echo(printable(
-                f"  attachment {a['type']} {a['path'] or '-'} {a['size_bytes']} bytes"
+                f"  attachment {a['type']} {a['path'] or '-'} {_known(a['size_bytes'])} bytes"
                 f" sha256:{(a['content_hash'] or '')[:12]}"))
     for c in data["compactions"]:
         click.echo("")
         click.echo(printable(
             f"compaction {c['performed_at']} {c['trigger_type']}:"
-            f" {c['original_message_count']} -> {c['compacted_message_count']} messages,"
-            f" {c['tokens_saved']} tokens saved"))
+            f" {_known(c['original_message_count'])} -> {_known(c['compacted_message_count'])}"
+            f" messages, {_known(c['tokens_saved'])} tokens saved"))
+
+
+def _known(count: int | None) -> str:
+    """A count the store may not know (recorded without it, or mended from a negative one an
+    older import took): `-`, not 0, which would be a claim, nor Python's `None`."""
+    return "-" if count is None else str(count)
 
 
 @conversation.command("search")

@@ -469,7 +469,6 @@ def test_an_upgrade_mends_the_times_an_older_import_stored_as_they_came(
     from gitext.lifecycle.archive import open_archive
     from gitext.lifecycle.dbfiles import ARCHIVE_DB
     from gitext.records import current_context
-    from gitext.store.migrate import latest_version
     from gitext.worktrees import worktree_id
 
     monkeypatch.setenv("AIRCHER_SKIP", "1")
@@ -497,7 +496,7 @@ def test_an_upgrade_mends_the_times_an_older_import_stored_as_they_came(
         raw.execute("INSERT INTO compaction_history (id, conversation_id, trigger_type,"
                     " performed_at) VALUES ('44444444-2222-4333-8444-555555555551', ?,"
                     " 'manual', '2020-01-01T03:00:00.5-01:00')", (live,))
-        raw.execute(f"PRAGMA user_version = {latest_version('conversations') - 1}")
+        raw.execute("PRAGMA user_version = 4")  # before 005, which this test is about
     raw.close()
     raw = sqlite3.connect(archive_db)
     with raw:
@@ -506,7 +505,7 @@ def test_an_upgrade_mends_the_times_an_older_import_stored_as_they_came(
         raw.execute(conv_sql.format(extra=", archived_at", marks=", '2030-02-01T00:00:00Z'"),
                     (gone, "2020-01-01 00:00:00+01:00", "2020-01-01 00:00:00", "archived",
                      *place))
-        raw.execute(f"PRAGMA user_version = {latest_version(ARCHIVE_DB) - 1}")
+        raw.execute("PRAGMA user_version = 2")  # before the archive's 003
     raw.close()
 
     run = aircher  # type: ignore[assignment]
@@ -635,3 +634,87 @@ def test_an_import_refuses_negative_counts_and_costs_as_the_api_does(project: Pr
             f" got {bad}", info.value.message
         assert count(project, "conversations", "conversations") == 0
     assert import_jsonl(project, "\n".join(lines).encode()).conversations == 1
+
+
+def test_an_upgrade_mends_the_negative_counts_and_costs_an_older_import_stored(
+        repo: Path, aircher: object, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Before 905c35b an import took negative tokens, costs, attachment sizes and compaction
+    message counts; they survived the upgrade, `conversation list` showed a conversation costing
+    -1.5, and the upgraded store's own export no longer imported, all or nothing (QA round 24a:
+    03). Opening a store of the previous schema version mends them once, live and archived: a
+    count no one knows is null, a message's cost its DEFAULT 0, a conversation's totals the sum
+    of its messages'."""
+    import sqlite3
+
+    from gitext.lifecycle.archive import open_archive
+    from gitext.lifecycle.dbfiles import ARCHIVE_DB
+    from gitext.records import current_context
+    from gitext.worktrees import worktree_id
+
+    monkeypatch.setenv("AIRCHER_SKIP", "1")
+    project = init(repo)
+    with open_archive(project) as archive, archive.read():
+        pass
+    live_db, archive_db = project.layout.db("conversations"), project.layout.db(ARCHIVE_DB)
+    branch = current_context(project)
+    place = (branch.parent_id, worktree_id(branch.parent_id or "", repo), branch.id)
+    project.close()
+    live, gone = "11111111-2222-4333-8444-555555555561", "11111111-2222-4333-8444-555555555562"
+    m1, m2, m3 = (f"33333333-2222-4333-8444-55555555556{n}" for n in range(1, 4))
+    digest = "a" * 64
+    conv_sql = ("INSERT INTO conversations (id, title, created_at, updated_at, provider,"
+                " total_tokens, total_cost, status, project_id, worktree_id, context_id{extra})"
+                " VALUES (?, 't', '2020-01-01 00:00:00', '2020-01-01 00:00:00', 'x', ?, ?, ?,"
+                " ?, ?, ?{marks})")
+    msg_sql = ("INSERT INTO messages (id, conversation_id, role, content, tokens, cost,"
+               " timestamp, seq) VALUES (?, ?, 'user', 'hi', ?, ?, '2020-01-01 00:00:00', ?)")
+    raw = sqlite3.connect(live_db)
+    with raw:
+        raw.execute(conv_sql.format(extra="", marks=""), (live, -50, -1.5, "active", *place))
+        raw.executemany(msg_sql, [(m1, live, -50, -1.5, 1), (m2, live, 7, 0.25, 2)])
+        raw.execute("INSERT INTO message_attachments (id, message_id, type, path, content_hash,"
+                    " size_bytes) VALUES ('44444444-2222-4333-8444-555555555561', ?, 'code',"
+                    " 'a.py', ?, -1)", (m1, digest))
+        raw.execute("INSERT INTO compaction_history (id, conversation_id, trigger_type,"
+                    " original_message_count, compacted_message_count, tokens_saved,"
+                    " performed_at) VALUES ('44444444-2222-4333-8444-555555555562', ?, 'auto',"
+                    " -2, -1, -3, '2020-01-01 00:00:00')", (live,))
+        raw.execute("PRAGMA user_version = 5")  # before 006, which this test is about
+    raw.close()
+    raw = sqlite3.connect(archive_db)
+    with raw:
+        raw.execute("ALTER TABLE conversations ADD COLUMN context_id TEXT")
+        raw.execute("ALTER TABLE messages ADD COLUMN seq INTEGER")  # as a first copy adds it
+        raw.execute(conv_sql.format(extra=", archived_at", marks=", '2030-02-01 00:00:00'"),
+                    (gone, -9, -0.5, "archived", *place))
+        raw.execute(msg_sql, (m3, gone, -9, -0.5, 1))
+        raw.execute("PRAGMA user_version = 3")  # before the archive's 004
+    raw.close()
+
+    run = aircher  # type: ignore[assignment]
+    listed = run(repo, "conversation", "list", "--status", "archived", "--json")
+    assert [(c["id"], c["total_tokens"], c["total_cost"]) for c in json.loads(listed.out)] == [
+        (gone, 0, 0.0)]
+    out = tmp_path / "out.jsonl"
+    res = run(repo, "conversation", "export", "-o", str(out))
+    assert res.code == 0, res.err
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    conv = {r["id"]: r for r in records if r["kind"] == "conversation"}
+    assert (conv[live]["total_tokens"], conv[live]["total_cost"]) == (7, 0.25)
+    assert (conv[gone]["total_tokens"], conv[gone]["total_cost"]) == (0, 0.0)
+    assert {r["id"]: (r["tokens"], r["cost"]) for r in records if r["kind"] == "message"} == {
+        m1: (None, 0.0), m2: (7, 0.25), m3: (None, 0.0)}
+    assert [r["size_bytes"] for r in records if r["kind"] == "attachment"] == [None]
+    assert [(r["original_message_count"], r["compacted_message_count"], r["tokens_saved"])
+            for r in records if r["kind"] == "compaction"] == [(None, None, -3)]
+    table = run(repo, "conversation", "list").out
+    assert "-1.5" not in table and "0.2500" in table, table
+    # The store's own export imports again, here and into another store, and gives the same
+    # bytes back.
+    res = run(repo, "conversation", "import", str(out), "--on-conflict", "replace")
+    assert res.code == 0, res.out + res.err
+    again = tmp_path / "again.jsonl"
+    assert run(repo, "conversation", "export", "-o", str(again)).code == 0
+    assert again.read_bytes() == out.read_bytes()
+    shown = run(repo, "conversation", "show", live)
+    assert shown.code == 0 and "None" not in shown.out, shown.out
