@@ -130,7 +130,7 @@ def _fingerprint(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, tupl
     return {r[0]: tuple(r[1:]) for r in rows}
 
 
-def _ensure_columns(conn: sqlite3.Connection, table: str, cols: Sequence[str]) -> None:
+def ensure_columns(conn: sqlite3.Connection, table: str, cols: Sequence[str]) -> None:
     have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
     for col in cols:
         if col not in have:
@@ -193,7 +193,7 @@ def _move(project: Project, ids: list[str], result: ArchiveResult) -> None:
                 delete_rows(aconn, batch)
                 for table in TABLES:
                     cols, rows = copied[table]
-                    _ensure_columns(aconn, table, cols)
+                    ensure_columns(aconn, table, cols)
                     _insert(aconn, table, cols, rows)
                 marks = slots(len(batch))
                 aconn.execute(
@@ -324,7 +324,7 @@ def write_archived(
         for table in TABLES:
             cols, rows = tables.get(table, ([], []))
             if rows:
-                _ensure_columns(aconn, table, cols)
+                ensure_columns(aconn, table, cols)
                 _insert(aconn, table, cols, rows)
 
 

@@ -25,6 +25,7 @@ from gitext.lifecycle.dbfiles import (
 )
 from gitext.lifecycle.exposure import exposure_findings
 from gitext.lifecycle.refs import reference_findings
+from gitext.lifecycle.unplaced import unplaced_findings
 from gitext.project import Project
 from gitext.store.migrate import UPGRADE_HINT, latest_version, user_version
 from gitext.store.space import why_no_room
@@ -472,6 +473,7 @@ def diagnose(project: Project, *, quick: bool = False) -> DoctorReport:
     report.findings.extend(disk_findings(project, report.databases))
     sound = {d.name for d in report.databases if d.readable and d.integrity == "ok"}
     report.findings.extend(reference_findings(project, sound))
+    report.findings.extend(unplaced_findings(project, sound))
     report.findings.extend(archived_and_live(project, sound))
     report.findings.extend(exposure_findings(project))
     report.findings.extend(writable(project))

@@ -9,7 +9,8 @@
 (c) indexes rebuilt: REINDEX when only SQL indexes are damaged; the search index through the
     search module when its files are missing;
 (d) references across databases validated: dangling derived rows deleted, user rows unlinked
-    only with `clean`.
+    only with `clean`; conversations in no context put in the project's (gitext/lifecycle/
+    unplaced.py).
 """
 
 from __future__ import annotations
@@ -114,6 +115,7 @@ def repair(
            for f in before.findings):
         report.actions.extend(_unexposed(project, dry_run))
     report.actions.extend(_references(project, clean, dry_run, before))
+    report.actions.extend(_place(project, clean, dry_run, before))
     if not dry_run:
         project.close()
         report.after = diagnose(project)
@@ -303,3 +305,20 @@ def _references(
         actions.append(RepairAction("d", None, "references reported",
                                     "user rows kept; `repair --clean` unlinks them"))
     return actions
+
+
+def _place(
+    project: Project, clean: bool, dry_run: bool, before: DoctorReport
+) -> list[RepairAction]:
+    """Conversations in no context put in the project's; also after `clean` unlinked a
+    conversation's project, which would have left it in no list."""
+    from gitext.lifecycle.unplaced import place_in_project
+
+    unlinked = clean and any(f.check == "orphans" and f.database == "conversations"
+                             for f in before.problems())
+    if not unlinked and not any(f.check == "no_context" for f in before.problems()):
+        return []
+    verb = "would put" if dry_run else "put"
+    return [RepairAction("d", db, f"{verb} in the project's context",
+                         f"{n} conversation(s) in no context")
+            for db, n in sorted(place_in_project(project, dry_run=dry_run).items())]

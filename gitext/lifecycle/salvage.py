@@ -255,6 +255,8 @@ def salvage_database(project: Project, name: str, *, use_backup: bool = True) ->
         fresh = open_database(stage, name, project.pragmas)
         try:
             fresh.execute("PRAGMA foreign_keys = OFF")  # parents and children arrive in any order
+            if name == ARCHIVE_DB:
+                _keep_copied_columns(fresh, damaged, backup_conn)
             derived = trigger_targets(fresh)
             fresh.execute("BEGIN")
             rebuilt = derived_tables(name)
@@ -277,6 +279,18 @@ def salvage_database(project: Project, name: str, *, use_backup: bool = True) ->
     finally:
         shutil.rmtree(work, ignore_errors=True)
         stage.unlink(missing_ok=True)
+
+
+def _keep_copied_columns(fresh: sqlite3.Connection, *sources: sqlite3.Connection | None) -> None:
+    """The archive's columns that copies added (conversations' context_id, messages' seq: its
+    schema is conversations.db's first one), added to the fresh file too. Salvaged without
+    them, every archived conversation lost its branch, and doctor then found them in no
+    context (gitext/lifecycle/unplaced.py)."""
+    from gitext.lifecycle.archive import ensure_columns
+
+    for table in base_tables(fresh):
+        for source in sources:
+            ensure_columns(fresh, table.name, _columns(source, table.name) or [])
 
 
 def _conversation_ids(conn: sqlite3.Connection | None) -> set[str]:

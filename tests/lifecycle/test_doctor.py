@@ -78,6 +78,69 @@ def test_orphans_are_reported_derived_rows_deleted_user_rows_kept(project: Proje
     assert result.after is not None and result.after.healthy
 
 
+def test_conversations_an_older_import_stored_in_no_context_are_found_and_placed(
+        project: Project, aircher: object, tmp_path: Path) -> None:
+    """An import before 76ee8a9 took another tool's records without project_id and
+    context_id and stored them so: after the upgrade no list showed them, not even `--all`,
+    doctor said healthy, and their export did not import again (QA round 24a: 02). Doctor
+    names them (`no_context`), live and archived, and repair puts them in the project's
+    context, keeping what they had; `repair --clean`, which unlinks a conversation's project
+    naming nothing here, no longer leaves it in no list either."""
+    from gitext.lifecycle.archive import open_archive
+    from gitext.lifecycle.dbfiles import ARCHIVE_DB
+    from tests.lifecycle.util import project_id
+
+    run = aircher  # type: ignore[assignment]
+    root = project.repo.root
+    pid = project_id(project)
+    bare, half, foreign, gone = (f"5e1f0c1e-0000-4000-8000-00000000000{n}" for n in range(1, 5))
+    with project.db("conversations").write() as conn:
+        conn.executemany(
+            "INSERT INTO conversations (id, title, provider, project_id, context_id,"
+            " session_id) VALUES (?, ?, 'anthropic', ?, NULL, ?)",
+            [(bare, "another tool's", None, None), (half, "no context", pid, "s-kept"),
+             (foreign, "another store's", "elsewhere", None)])
+        conn.execute("INSERT INTO messages (id, conversation_id, role, content, seq)"
+                     " VALUES ('5e1f0c1e-0000-4000-8000-000000000011', ?, 'user',"
+                     " 'quokkaword', 1)", (bare,))
+    with open_archive(project) as archive, archive.write() as conn:
+        # An archive no copy has reached since context_id came has no such column: repair
+        # adds it, as a copy does.
+        conn.execute("INSERT INTO conversations (id, provider, archived_at) VALUES (?, 'x',"
+                     " '2020-01-01 00:00:00')", (gone,))
+    project.close()
+
+    def listed(*args: str) -> set[str]:
+        return {c["id"] for c in json.loads(run(root, "conversation", "list", "--all",
+                                                *args, "--json").out)}
+
+    assert bare not in listed() and gone not in listed("--status", "archived")
+    doctor = run(root, "doctor", "--json")
+    assert doctor.code == 1
+    found = {f["database"]: f for f in json.loads(doctor.out)["findings"]
+             if f["check"] == "no_context"}
+    assert set(found) == {"conversations", ARCHIVE_DB}, doctor.out
+    assert "3 conversation(s)" in found["conversations"]["message"]
+    assert bare in found["conversations"]["message"] and found["conversations"]["repair"]
+    assert "`git aircher repair` fixes them" in run(root, "doctor").out
+    assert run(root, "repair").code == 1  # the foreign project is reported, kept
+    assert {bare, half} <= listed() and gone in listed("--status", "archived")
+    placed = {c["id"]: c for c in json.loads(
+        run(root, "conversation", "list", "--all", "--json").out)}
+    assert (placed[bare]["context_id"], placed[bare]["context_name"]) == (
+        pid, project.repo.root.name)
+    assert placed[half]["session_id"] == "s-kept"  # what it had stays
+    assert run(root, "repair", "--clean").code == 0
+    assert foreign in listed()
+    assert "healthy" in run(root, "doctor").out
+    # The store's own export imports again and gives the same bytes back.
+    out, again = tmp_path / "out.jsonl", tmp_path / "again.jsonl"
+    assert run(root, "conversation", "export", "-o", str(out)).code == 0
+    res = run(root, "conversation", "import", str(out), "--on-conflict", "replace")
+    assert res.code == 0, res.err
+    assert run(root, "conversation", "export", "-o", str(again)).code == 0
+    assert again.read_bytes() == out.read_bytes()
+
 def test_missing_attachment_files_are_found(project: Project) -> None:
     add_conversations(project, 1, messages=1)
     digest = "ab" + "c" * 38

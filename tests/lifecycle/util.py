@@ -32,9 +32,10 @@ def add_conversations(
             cid = new_id()
             ids.append(cid)
             conn.execute(
-                "INSERT INTO conversations (id, title, provider, project_id, created_at,"
-                " updated_at, status) VALUES (?, ?, 'test', ?, ?, ?, 'active')",
-                (cid, f"{title} {i}", pid, stamp, stamp),
+                # In the project's context: one in none is doctor's `no_context` finding.
+                "INSERT INTO conversations (id, title, provider, project_id, context_id,"
+                " created_at, updated_at, status) VALUES (?, ?, 'test', ?, ?, ?, ?, 'active')",
+                (cid, f"{title} {i}", pid, pid, stamp, stamp),
             )
             for j in range(messages):
                 mid = new_id()

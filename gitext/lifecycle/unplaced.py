@@ -1,0 +1,100 @@
+"""Conversations stored in no context: doctor's `no_context` finding, and repair's mend.
+
+Lists find a conversation by its `project_id` (`conversation list --all`) and its `context_id`
+(a branch's or a session's list). Before 76ee8a9 an import took another tool's records without
+them, and stored such conversations with NULL there: in no list, not even `--all`, while doctor
+said healthy, and their export did not import again (QA round 24a: 02). The ids live in
+knowledge.db, so no SQL migration of conversations.db can fill them in; repair does.
+
+Repair puts them in the project's context, not in a branch's: the store is the project's, so
+that much is known, whereas which branch a conversation belongs to is the user's call, as for
+an import (`conversation import --adopt` says "this one"). A value set is kept; one naming no
+context here is the `orphans` check's (gitext/lifecycle/refs.py).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import TYPE_CHECKING
+
+from gitext.lifecycle.dbfiles import ARCHIVE_DB, raw_connect
+from gitext.project import Project
+
+if TYPE_CHECKING:
+    from gitext.lifecycle.doctor import Finding
+
+DATABASES = ("conversations", ARCHIVE_DB)
+
+
+def _where(conn: sqlite3.Connection) -> str:
+    """Rows in no context. An archive that no copy has reached since conversations gained
+    context_id lacks the column (a copy adds it): every row of it is in no context."""
+    columns = {r[1] for r in conn.execute("PRAGMA table_info(conversations)")}
+    return "project_id IS NULL OR context_id IS NULL" if "context_id" in columns else "1"
+
+
+def unplaced(project: Project, sound: set[str]) -> dict[str, list[str]]:
+    """Ids of conversations in no context, per database (only sound ones are read)."""
+    found: dict[str, list[str]] = {}
+    for db in DATABASES:
+        path = project.layout.db(db)
+        if db not in sound or not path.exists():
+            continue
+        conn = raw_connect(path)
+        try:
+            ids = [str(r[0]) for r in conn.execute(
+                f"SELECT id FROM conversations WHERE {_where(conn)} ORDER BY id")]
+        finally:
+            conn.close()
+        if ids:
+            found[db] = ids
+    return found
+
+
+def unplaced_findings(project: Project, sound: set[str]) -> list[Finding]:
+    from gitext.lifecycle.doctor import Finding
+
+    try:
+        found = unplaced(project, sound)
+    except sqlite3.DatabaseError:
+        return []
+    return [Finding(
+        "no_context", "warning", db,
+        f"{len(ids)} conversation(s) have no project or no context (stored so by an older"
+        f" import): `conversation list` shows them nowhere, or only with --all, and their"
+        f" export does not import again (e.g. {ids[0]})",
+        "put in the project's context (`conversation list --all` lists them)",
+    ) for db, ids in found.items()]
+
+
+def place_in_project(project: Project, *, dry_run: bool = False) -> dict[str, int]:
+    """Fill in the missing project and context of such conversations with the project's
+    context; how many per database."""
+    from gitext.lifecycle.archive import ensure_columns, open_archive
+    from gitext.records.current import require_project_context
+
+    proj = require_project_context(project).id
+    counts: dict[str, int] = {}
+    for db in DATABASES:
+        path = project.layout.db(db)
+        if not path.exists():
+            continue
+        if dry_run:
+            counts[db] = len(unplaced(project, {db}).get(db, []))
+            continue
+        if db == ARCHIVE_DB:
+            with open_archive(project) as archive, archive.write() as conn:
+                if conn.execute(f"SELECT 1 FROM conversations WHERE {_where(conn)}").fetchone():
+                    ensure_columns(conn, "conversations", ["context_id"])
+                counts[db] = _fill(conn, proj)
+        else:
+            with project.db(db).write() as conn:
+                counts[db] = _fill(conn, proj)
+    return {db: n for db, n in counts.items() if n}
+
+
+def _fill(conn: sqlite3.Connection, proj: str) -> int:
+    return conn.execute(
+        "UPDATE conversations SET project_id = coalesce(project_id, ?),"
+        " context_id = coalesce(context_id, ?) WHERE project_id IS NULL OR context_id IS NULL",
+        (proj, proj)).rowcount
