@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from gitext.git.repo import GitRepo
 from gitext.git.storelink import relink
 from gitext.layout import ALL_DATABASES, CORE_DATABASES, GlobalLayout, ProjectLayout
 from gitext.store.connection import Pragmas, open_database
+from gitext.store.made import absent, note
 from gitext.store.pool import Database
 from gitext.store_place import project_store
 
@@ -115,9 +117,10 @@ class Project:
             if name == "global" and not path.parent.is_dir():
                 # The global folder taken away since init (a cleaned ~/.config, a fresh HOME
                 # in a container, an AIRCHER_HOME whose parent is new): made again as init
-                # makes it, as a missing global.db alone is. SQLite makes no folders, and
+                # makes it. SQLite makes no folders, and
                 # "unable to open database file" sent doctor's users to a repair that failed
-                # the same way.
+                # the same way. A new folder, as its record of global.db went with it
+                # (`gitext.lifecycle.loss`): global.db alone gone is refused, not made anew.
                 self.global_layout.ensure()
             pragmas = self.pragmas
             perf = self.config
@@ -127,8 +130,20 @@ class Project:
             timeout = (0.0 if querylog.BACKGROUND
                        else perf.seconds("storage.performance.query_timeout"))
             logs = self.layout.logs
+
+            def opener() -> sqlite3.Connection:
+                # Checked before each open, as the open itself would hide the loss: a lost
+                # database made anew, empty (`gitext.lifecycle.loss`).
+                if absent(path):
+                    from gitext.lifecycle.loss import refuse_lost
+
+                    refuse_lost(self, name)
+                conn = open_database(path, name, pragmas, slow_log=slow, logs=logs)
+                note(path)
+                return conn
+
             self._dbs[name] = Database(
-                lambda: open_database(path, name, pragmas, slow_log=slow, logs=logs),
+                opener,
                 pool_size=perf.integer("storage.performance.connection_pool_size"),
                 max_readers=perf.integer("storage.performance.concurrent_reads"),
                 batch_size=perf.integer("storage.performance.batch_insert_size"),

@@ -173,6 +173,13 @@ def gzip_file(path: Path, *, keep: bool = False) -> Path:
 def create_backup(project: Project) -> BackupInfo:
     """Copy every database (and attachments) into a new backup folder; the manifest last."""
     project.require_init()
+    from gitext.lifecycle.loss import gone_error, lost_databases
+
+    # A backup without a database the store lost (or with an empty one in its place) would be
+    # the newest one, and pruning keeps only that one past backup_retain_days (QA round 24b:
+    # 01): repair comes first.
+    if lost := lost_databases(project):
+        raise gone_error(project, lost[0])
     root = store_folder(project.layout.root, project.layout.backups)  # `gitext.folders`
     seq = max((b.seq for b in list_backups(project)), default=0) + 1
     epoch = clock.epoch()
@@ -334,11 +341,15 @@ def _set_aside_epoch(name: str) -> float | None:
 def prune_backups(project: Project, *, dry_run: bool = False) -> list[str]:
     """Backups older than backup_retain_days go (their age from `made_by`; the newest one ok
     when made always stays), unfinished ones older than a day, and files restore or repair set
-    aside once they are older than backup_retain_days too. Returns the folder names removed (or
-    that would be)."""
+    aside once they are older than backup_retain_days too; none while a database the store had
+    is lost. Returns the folder names removed (or that would be)."""
     root = project.layout.backups
     if not root.is_dir():
         return []
+    from gitext.lifecycle.loss import lost_databases
+
+    if lost_databases(project):
+        return []  # the backups may be all that holds a lost database: nothing goes till repair
     now = clock.epoch()
     cutoff = now - project.config.integer("storage.backup.backup_retain_days") * 86400
     # By the look only: pruning daily must not read every byte of every backup.

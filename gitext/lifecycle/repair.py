@@ -149,7 +149,9 @@ def _restore_missing(
                     f"{settled} conversation(s) {_moved_since(name)} since the backup: the"
                     f" backup's copy dropped"))
         return
-    _ = project.db(name).writer  # opening creates it with the current schema
+    from gitext.lifecycle.loss import make_empty
+
+    make_empty(project, name)  # a plain open refuses a database the store had
     report.actions.append(RepairAction("b", name, "created empty", "no backup holds it"))
 
 

@@ -417,3 +417,71 @@ def test_a_damaged_archive_rebuilt_by_repair_keeps_what_was_brought_back_since(
     assert archived_ids(project) == {old[1]}
     assert _live_ids(project) == {old[0]}
     assert "archived_and_live" not in aircher(project.repo.root, "doctor").out
+
+
+@pytest.mark.parametrize("db", ["conversations", "global"])
+@pytest.mark.parametrize("how", ["deleted", "emptied"])
+def test_a_lost_database_is_not_made_anew_empty_by_the_next_command(
+    project: Project, aircher: Any, db: str, how: str,
+) -> None:
+    """A database the store had, deleted (or cut to 0 bytes by a crash), was made anew, empty,
+    by the next `status` or list command: doctor then said healthy, repair "nothing to repair",
+    and the backup's rows never came back (QA round 24b: 01). The command now fails in one
+    line whose hint is repair, doctor still finds the loss, and repair brings the rows back."""
+    _fill(project)
+    path = project.db_path(db)
+    before = counts(path)
+    assert before["contexts" if db != "conversations" else "conversations"] > 0
+    for side in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        side.unlink(missing_ok=True)
+    if how == "deleted":
+        path.unlink()
+    else:
+        path.write_bytes(b"")
+    repo = project.repo.root
+    own = {"conversations": ["conversation", "list", "--all"], "knowledge": ["decision", "list"]}
+    for command in (["status"], *([own[db]] if db in own else [])):
+        res = aircher(repo, *command)
+        assert res.code == 1, (command, res.out)
+        whose = "the global" if db == "global" else f"the store's {db}"
+        state = "missing" if how == "deleted" else "empty (0 bytes)"
+        assert res.err.splitlines() == [
+            f"error: {whose} database is {state}: {path}",
+            "hint: `git aircher repair` restores it from the newest backup that holds it (or,"
+            " with none, says so and makes it anew)"], command
+    assert path.exists() == (how == "emptied") and not (path.exists() and path.stat().st_size)
+    assert _problems(project, db) == ["missing" if how == "deleted" else "unreadable"]
+    res = aircher(repo, "repair")
+    assert res.code == 0, res.out + res.err
+    assert f"(b) {db}: {'restored' if how == 'deleted' else 'salvaged'}" in res.out
+    project.close()
+    after = counts(path)
+    if db == "knowledge":  # what repair rebuilds from git besides is the search index's
+        after, before = after["contexts"], before["contexts"]
+    assert after == before
+
+
+def test_the_worker_s_scheduled_jobs_neither_remake_a_lost_database_nor_prune_its_backups(
+    project: Project,
+) -> None:
+    """Once the daily tier was due, the worker's scheduled jobs opened every database and so
+    made a lost one anew, empty; the scheduled backup copied that empty file, and pruning then
+    let the older backups holding its rows go (QA round 24b: 01). While a database the store
+    had is lost, the backup job fails (logged) and nothing is pruned."""
+    from gitext.lifecycle.backup import prune_backups
+    from gitext.lifecycle.schedule import run_due
+
+    original = _fill(project)
+    create_backup(project)
+    backups = [b.id for b in list_backups(project)]
+    path = project.layout.db("conversations")
+    path.unlink()
+    clock.set_now(clock.epoch() + 40 * 86400)  # past backup_retain_days (30)
+    assert {"daily", "backup"} <= set(run_due(project))
+    project.close()
+    assert not path.exists()
+    assert [b.id for b in list_backups(project)] == backups
+    assert prune_backups(project) == []
+    assert "database is missing" in (project.layout.logs / "storage.log").read_text()
+    _repaired(project, {"conversations": original["conversations"]})
+    assert len(prune_backups(project)) == 1  # once repaired, the older backup goes as before
