@@ -84,8 +84,17 @@ class Project:
 
     @property
     def initialized(self) -> bool:
+        """Whether this repository has a store: its knowledge.db, or one it had and lost
+        (commands then say so and point to repair; "run init" made it anew, empty, and the
+        backups' rows were never offered back, QA round 24b: 02)."""
         self.settle()
-        return self.layout.db("knowledge").exists()
+        if self.layout.db("knowledge").exists():
+            return True
+        if not (self.layout.core.is_dir() or self.layout.backups.is_dir()):
+            return False
+        from gitext.lifecycle.loss import had
+
+        return had(self, "knowledge")
 
     def settle(self) -> None:
         """Undo a database swap a killed restore or repair left half done, before anything

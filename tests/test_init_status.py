@@ -298,6 +298,51 @@ def test_status_before_init(repo: Path, aircher) -> None:  # type: ignore[no-unt
     assert r.code == 2 and r.err.startswith("error: no git-aircher store")
 
 
+def test_a_store_that_lost_knowledge_db_points_to_repair_and_init_keeps_it_lost(
+    repo: Path, aircher, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    """knowledge.db lost: every command said "no git-aircher store … run `git aircher init`
+    first", and that init said "Initialized" and made it anew, empty, so repair found nothing
+    and the backup's decisions never came back (QA round 24b: 02). The store is there: commands
+    and init say the database is missing and point to repair, which restores it."""
+    monkeypatch.setenv("AIRCHER_SKIP", "1")  # no worker meanwhile
+    assert aircher(repo, "init").code == 0
+    assert aircher(repo, "decision", "add", "use sqlite").code == 0
+    assert aircher(repo, "backup", "create").code == 0
+    core = repo / ".agents" / "db" / "core"
+    for path in core.glob("knowledge.db*"):
+        path.unlink()
+    for command in ("status", "init"):
+        r = aircher(repo, command)
+        assert r.code == 1, (command, r.out)
+        assert r.err.splitlines() == [
+            f"error: the store's knowledge database is missing: {core / 'knowledge.db'}",
+            "hint: `git aircher repair` restores it from the newest backup that holds it (or,"
+            " with none, says so and makes it anew)"], command
+    assert not (core / "knowledge.db").exists()
+    r = aircher(repo, "repair")
+    assert r.code == 0 and "(b) knowledge: restored" in r.out, r.out + r.err
+    assert "use sqlite" in aircher(repo, "decision", "list").out
+
+
+def test_a_new_store_in_a_repository_with_a_store_of_old_is_still_made(
+    repo: Path, aircher, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    """The other side of the rule above: a store removed whole, as README says how (backups
+    included), is no store at all: init makes a new one."""
+    monkeypatch.setenv("AIRCHER_SKIP", "1")
+    assert aircher(repo, "init").code == 0
+    assert aircher(repo, "backup", "create").code == 0
+    import shutil
+
+    for name in ("content", "db", "indexes", "journal", "logs", "run", "sessions", "worktrees"):
+        shutil.rmtree(repo / ".agents" / name)
+    assert aircher(repo, "status").code == 2
+    r = aircher(repo, "init")
+    assert r.code == 0 and "Initialized" in r.out, r.err
+    assert aircher(repo, "status").code == 0
+
+
 def test_status_table_for_people(repo: Path, aircher) -> None:  # type: ignore[no-untyped-def]
     aircher(repo, "init")
     out = aircher(repo, "status").out

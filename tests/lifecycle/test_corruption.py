@@ -419,7 +419,7 @@ def test_a_damaged_archive_rebuilt_by_repair_keeps_what_was_brought_back_since(
     assert "archived_and_live" not in aircher(project.repo.root, "doctor").out
 
 
-@pytest.mark.parametrize("db", ["conversations", "global"])
+@pytest.mark.parametrize("db", ["conversations", "knowledge", "global"])
 @pytest.mark.parametrize("how", ["deleted", "emptied"])
 def test_a_lost_database_is_not_made_anew_empty_by_the_next_command(
     project: Project, aircher: Any, db: str, how: str,
