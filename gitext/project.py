@@ -141,12 +141,19 @@ class Project:
             logs = self.layout.logs
 
             def opener() -> sqlite3.Connection:
+                from gitext.lifecycle.dbfiles import lost_wal_evidence
+
                 # Checked before each open, as the open itself would hide the loss: a lost
-                # database made anew, empty (`gitext.lifecycle.loss`).
+                # database made anew, empty; the -shm telling of lost WAL frames reset
+                # (`gitext.lifecycle.loss`).
                 if absent(path):
                     from gitext.lifecycle.loss import refuse_lost
 
                     refuse_lost(self, name)
+                elif lost_wal_evidence(path):
+                    from gitext.lifecycle.loss import refuse_lost_frames
+
+                    refuse_lost_frames(self, name)
                 conn = open_database(path, name, pragmas, slow_log=slow, logs=logs)
                 note(path)
                 return conn

@@ -173,13 +173,15 @@ def gzip_file(path: Path, *, keep: bool = False) -> Path:
 def create_backup(project: Project) -> BackupInfo:
     """Copy every database (and attachments) into a new backup folder; the manifest last."""
     project.require_init()
-    from gitext.lifecycle.loss import gone_error, lost_databases
+    from gitext.lifecycle.loss import gone_error, lost_databases, refuse_lost_frames
 
     # A backup without a database the store lost (or with an empty one in its place) would be
     # the newest one, and pruning keeps only that one past backup_retain_days (QA round 24b:
     # 01): repair comes first.
     if lost := lost_databases(project):
         raise gone_error(project, lost[0])
+    for name in store_databases(project, include_global=True):
+        refuse_lost_frames(project, name)  # its copy's open would reset the -shm that tells
     root = store_folder(project.layout.root, project.layout.backups)  # `gitext.folders`
     seq = max((b.seq for b in list_backups(project)), default=0) + 1
     epoch = clock.epoch()

@@ -11,8 +11,12 @@ holds a copy of it, or, in a store made before the record, another of the four d
 has always made together is there. global.db counts only its own folder's record: a global
 folder made anew (a fresh HOME) is a new one, whatever the projects' backups hold.
 
-The open is refused with one `error:` line whose hint is `git aircher repair`; the worker's
-jobs fail the same way (logged), backups are neither made nor pruned meanwhile.
+Committed WAL frames gone with their -wal: a normal open rebuilds the -shm that says so, and
+doctor then found nothing, though repair had said nothing was lost (QA round 24b: 06).
+
+Either way the open is refused with one `error:` line whose hint is `git aircher repair`; the
+worker's jobs fail the same way (logged); while a database is lost, backups are neither made
+nor pruned.
 """
 
 from __future__ import annotations
@@ -69,6 +73,20 @@ def refuse_lost(project: Project, name: str) -> None:
     """Raise `gone_error` when database `name`, absent, is one the store had."""
     if had(project, name):
         raise gone_error(project, name)
+
+
+def refuse_lost_frames(project: Project, name: str) -> None:
+    """Raise when committed WAL frames of database `name` were lost with its -wal: opened, the
+    -shm that tells it would be reset (a -shm without its -wal and nothing lost opens)."""
+    from gitext.lifecycle.dbfiles import lost_wal_frames
+
+    path = project.db_path(name)
+    frames = lost_wal_frames(path)
+    if frames:
+        raise AircherError(
+            f"{path}: its -wal file is gone: {frames} committed WAL frame(s) were lost",
+            hint="`git aircher repair` keeps the rows still in the file and merges them with"
+            " the newest backup")
 
 
 def make_empty(project: Project, name: str) -> None:

@@ -485,3 +485,43 @@ def test_the_worker_s_scheduled_jobs_neither_remake_a_lost_database_nor_prune_it
     assert "database is missing" in (project.layout.logs / "storage.log").read_text()
     _repaired(project, {"conversations": original["conversations"]})
     assert len(prune_backups(project)) == 1  # once repaired, the older backup goes as before
+
+
+KILLED_AFTER_COMMIT = r"""
+import os, signal, sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("PRAGMA wal_autocheckpoint = 0")
+conn.execute("BEGIN IMMEDIATE")
+conn.execute("CREATE TEMP TABLE t AS SELECT * FROM conversations LIMIT 1")
+conn.execute("UPDATE t SET id = 'committed-in-the-wal', title = 'wal only'")
+conn.execute("INSERT INTO conversations SELECT * FROM t")
+conn.execute("COMMIT")
+os.kill(os.getpid(), signal.SIGKILL)  # before any checkpoint: the row is only in the -wal
+"""
+
+
+def test_committed_wal_frames_lost_are_kept_in_view_and_never_called_0_lost(
+    project: Project, aircher: Any,
+) -> None:
+    """A writer killed before its checkpoint, then its -wal lost: doctor said "7 committed WAL
+    frame(s) were lost", repair then "0 lost" although a conversation was gone; and any
+    ordinary command run first reset the -shm, after which doctor said healthy (QA round 24b:
+    06). Commands now refuse that file in one line; repair says the loss cannot be counted."""
+    _fill(project)
+    path = project.layout.db("conversations")
+    subprocess.run([sys.executable, "-c", KILLED_AFTER_COMMIT, str(path)], check=False)
+    path.with_name(path.name + "-wal").unlink()
+    repo = project.repo.root
+    res = aircher(repo, "conversation", "list", "--all")
+    assert res.code == 1, res.out
+    (error, hint) = res.err.splitlines()
+    assert error.startswith(f"error: {path}: its -wal file is gone: ") and \
+        error.endswith("committed WAL frame(s) were lost")
+    assert hint.startswith("hint: `git aircher repair`")
+    assert aircher(repo, "backup", "create").code == 1  # its copy's open would reset it too
+    assert _problems(project, "conversations") == ["wal"], "the evidence must stay"
+    res = aircher(repo, "repair")
+    assert res.code == 0, res.out + res.err
+    (line,) = [ln for ln in res.out.splitlines() if "conversations: salvaged" in ln]
+    assert "0 lost" not in line and "conversations" in line.split("rows added to ")[1]
+    assert "could not be read, how many is unknown" in line
