@@ -41,6 +41,7 @@ from gitext.lifecycle.runstate import read_json, write_json
 from gitext.project import Project
 from gitext.store.migrate import user_version
 from gitext.store.space import no_room_error
+from gitext.store.strays import refuse_strays
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -139,6 +140,7 @@ def _new_folder(root: Path, epoch: float) -> Path:
 
 def copy_database(source: Path, dest: Path) -> None:
     """An online, consistent copy (one backup step = one read transaction)."""
+    refuse_strays(source)  # its read-write connection would take in a stray -wal or journal
     src = raw_connect(source, readonly=False)
     try:
         dst = sqlite3.connect(dest, isolation_level=None)

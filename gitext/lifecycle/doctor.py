@@ -15,6 +15,7 @@ from typing import Any
 
 from gitext.lifecycle.dbfiles import (
     ARCHIVE_DB,
+    Schema,
     expected_schema,
     has_magic,
     lost_wal_frames,
@@ -29,8 +30,11 @@ from gitext.lifecycle.unplaced import unplaced_findings
 from gitext.project import Project
 from gitext.store.migrate import UPGRADE_HINT, latest_version, user_version
 from gitext.store.space import why_no_room
+from gitext.store.strays import connect_alone, has_wal_frames, stray_journal
 
 SEVERITIES = ("error", "warning", "info")
+# Findings of a file that is not (or is not read as) the database it is named for.
+NOT_ITSELF = ("stray_wal", "stray_journal")
 _INDEX_ONLY = ("missing from index", "wrong # of entries in index", "non-unique entry in index")
 
 
@@ -102,16 +106,19 @@ def check_database(name: str, path: Path, *, quick: bool = False) -> tuple[DbChe
         findings.append(Finding("unreadable", "error", name, f"{path} is not an SQLite database",
                                 "salvaged (nothing readable) and merged with the newest backup"))
         return result, findings
+    journal = stray_journal(path)
+    if journal is not None:
+        findings.append(Finding(
+            "stray_journal", "error", name,
+            f"{journal} is not its rollback journal (the database is in WAL mode, which writes"
+            " none): a normal open would roll another database's pages into it",
+            "the journal set aside (kept in content/backups/damaged-*); the file stays as it is"))
+    lines: list[str] = []
     try:
-        conn = raw_connect(path)
-        try:
-            lines = _integrity(conn, quick)
-            result.readable = True
-            result.integrity = "ok" if lines == ["ok"] else "; ".join(lines[:5])
-            result.schema_version = user_version(conn)
-            schema = read_schema(conn)
-        finally:
-            conn.close()
+        # Beside a journal not its own, the file alone: read-only, SQLite refuses to open it.
+        lines, version, schema = _read(
+            connect_alone(path) if journal is not None else raw_connect(path), quick)
+        failure: sqlite3.DatabaseError | None = None
     except sqlite3.DatabaseError as exc:
         why = why_no_room(exc, [path])
         if why is not None:
@@ -119,10 +126,21 @@ def check_database(name: str, path: Path, *, quick: bool = False) -> tuple[DbChe
             # `disk_findings` says so; the file is looked at again once there is room.
             result.integrity = f"not checked: {why}"
             return result, findings
-        result.integrity = f"unreadable: {exc}"
-        findings.append(Finding("integrity", "error", name, f"cannot be read: {exc}",
+        failure = exc
+    if (failure is not None or lines != ["ok"]) and journal is None and has_wal_frames(path):
+        alone = _stray_wal(name, path, quick, failure)
+        if alone is not None:  # what follows is of the file alone
+            finding, (lines, version, schema) = alone
+            findings.append(finding)
+            failure = None
+    if failure is not None:
+        result.integrity = f"unreadable: {failure}"
+        findings.append(Finding("integrity", "error", name, f"cannot be read: {failure}",
                                 "salvaged row by row and merged with the newest backup"))
         return result, findings
+    result.readable = True
+    result.schema_version = version
+    result.integrity = "ok" if lines == ["ok"] else "; ".join(lines[:5])
     if result.integrity != "ok":
         index_only = all(any(m in line for m in _INDEX_ONLY) for line in lines)
         findings.append(Finding(
@@ -133,6 +151,34 @@ def check_database(name: str, path: Path, *, quick: bool = False) -> tuple[DbChe
         ))
     findings.extend(_schema_findings(name, result, schema))
     return result, findings
+
+
+def _read(conn: sqlite3.Connection, quick: bool) -> tuple[list[str], int, Schema]:
+    """Integrity lines, schema version and schema, read on `conn`, which is then closed."""
+    try:
+        return _integrity(conn, quick), user_version(conn), read_schema(conn)
+    finally:
+        conn.close()
+
+
+def _stray_wal(
+    name: str, path: Path, quick: bool, failure: sqlite3.DatabaseError | None,
+) -> tuple[Finding, tuple[list[str], int, Schema]] | None:
+    """Where the database read through its -wal is damaged but the file alone is intact, the
+    -wal is not its own (`gitext.store.strays`): the finding, and what the file alone reads."""
+    try:
+        alone = _read(connect_alone(path), quick)
+    except sqlite3.DatabaseError:
+        return None
+    if alone[0] != ["ok"]:
+        return None
+    how = f"cannot be read ({failure})" if failure is not None else "fails its integrity check"
+    return Finding(
+        "stray_wal", "error", name,
+        f"its -wal is not its own: read through it the database {how}; the file alone is"
+        " intact (a normal open would copy that -wal into it)",
+        "the -wal set aside (kept in content/backups/damaged-*); the file alone is the"
+        " database"), alone
 
 
 def _schema_findings(name: str, result: DbCheck, schema: dict[Any, Any]) -> list[Finding]:
@@ -471,7 +517,9 @@ def diagnose(project: Project, *, quick: bool = False) -> DoctorReport:
         report.databases.append(result)
         report.findings.extend(findings)
     report.findings.extend(disk_findings(project, report.databases))
-    sound = {d.name for d in report.databases if d.readable and d.integrity == "ok"}
+    # A database beside side files not its own is read through them by everything but doctor.
+    sound = {d.name for d in report.databases if d.readable and d.integrity == "ok"} \
+        - {f.database for f in report.findings if f.check in NOT_ITSELF}
     report.findings.extend(reference_findings(project, sound))
     report.findings.extend(unplaced_findings(project, sound))
     report.findings.extend(archived_and_live(project, sound))

@@ -4,7 +4,8 @@
     `rebuild_from_git`), when file_index or knowledge was damaged or asked for with `from_git`;
     a worktree whose index is only behind git (commits made with the hooks off) is caught up,
     as `git aircher sync` there does: seconds where a rebuild of a long history takes minutes;
-(b) a damaged or lost database salvaged: every readable row merged with the newest backup whose
+(b) a -wal or rollback journal not the database's own moved aside first (`store.strays`), then
+    a damaged or lost database salvaged: every readable row merged with the newest backup whose
     copy verifies (a missing one is restored from such a backup, else created empty);
 (c) indexes rebuilt: REINDEX when only SQL indexes are damaged; the search index through the
     search module when its files are missing;
@@ -83,6 +84,10 @@ def repair(
     before = diagnose(project)
     report = RepairReport(dry_run, before)
     per_db, rebuild, search = _plan(before, from_git)
+    # First: whatever else a database needs is done to the file alone.
+    for f in before.problems():
+        if f.check in ("stray_wal", "stray_journal") and f.database is not None:
+            report.actions.append(_set_aside_stray(project, f.database, f.check, dry_run))
     for name, what in sorted(per_db.items()):
         if dry_run:
             report.actions.append(RepairAction("b" if what != "reindex" else "c", name, what))
@@ -153,6 +158,25 @@ def _restore_missing(
 
     make_empty(project, name)  # a plain open refuses a database the store had
     report.actions.append(RepairAction("b", name, "created empty", "no backup holds it"))
+
+
+def _set_aside_stray(project: Project, name: str, check: str, dry_run: bool) -> RepairAction:
+    """A -wal or rollback journal that is not the database's, moved aside (kept, not
+    deleted): what it holds is another database's, or no longer fits this one."""
+    from gitext.lifecycle.dbfiles import store_databases
+    from gitext.lifecycle.swap import aside_dir, set_aside
+    from gitext.store.strays import journal_of, wal_of
+
+    live = store_databases(project, include_global=True)[name]
+    files = [journal_of(live)] if check == "stray_journal" else \
+        [live.with_name(live.name + "-shm"), wal_of(live)]
+    what = "rollback journal" if check == "stray_journal" else "-wal"
+    if dry_run:
+        return RepairAction("b", name, f"would set aside its {what} (not its own)")
+    aside = aside_dir(project, "damaged")
+    set_aside(project, files, aside)
+    return RepairAction("b", name, f"{what} set aside",
+                        f"not its own; kept in {aside}; the file alone is the database")
 
 
 def _moved_since(restored: str) -> str:

@@ -132,6 +132,26 @@ def swap_in(project: Project, pairs: list[tuple[Path, Path]], aside: Path,
     return [str(target.relative_to(aside)) for _o, target in moved]
 
 
+def set_aside(project: Project, files: Sequence[Path], aside: Path) -> list[str]:
+    """Move `files` (side files found not to be their database's) into `aside`, in this
+    order, under the store's exclusive lock, after closing the project's connections: no
+    process opens a database in the midst of it. Each move is one rename, so a process
+    killed between two leaves the later files where they were (pass a -shm before its -wal:
+    a -shm left alone would read as a -wal lost). Returns the names moved."""
+    project.close()
+    moved = []
+    with store_exclusive(project.layout):
+        for path in files:
+            if path.exists():
+                target = aside / path.parent.name / path.name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(path, target)
+                moved.append(str(target.relative_to(aside)))
+        for folder in {path.parent for path in files}:
+            _fsync_dir(folder)
+    return moved
+
+
 def _write_durably(path: Path, data: dict[str, object]) -> None:
     write_json(path, data)
     fsync_file(path)

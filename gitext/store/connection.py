@@ -12,6 +12,7 @@ from gitext.errors import AircherError
 from gitext.store.access import denied, not_writable
 from gitext.store.migrate import migrate
 from gitext.store.space import no_room_error
+from gitext.store.strays import refuse_strays
 
 if TYPE_CHECKING:
     from gitext.lifecycle.querylog import SlowQueryLog
@@ -70,6 +71,7 @@ def open_database(
 ) -> sqlite3.Connection:
     """A connection with our pragmas, its schema brought up to date. ``logs`` is the folder
     whose storage.log hears of a journal mode left for a later open (`_journal_mode`)."""
+    refuse_strays(path)  # another database's -wal or journal would be taken in for good
     fresh = not path.exists() or path.stat().st_size == 0
     conn = connect(path, slow_log=slow_log)
     try:

@@ -24,6 +24,7 @@ from tests.lifecycle.util import (
     integrity,
     scribble_pages,
     settle,
+    side_file_of_another,
     truncate,
 )
 
@@ -525,3 +526,48 @@ def test_committed_wal_frames_lost_are_kept_in_view_and_never_called_0_lost(
     (line,) = [ln for ln in res.out.splitlines() if "conversations: salvaged" in ln]
     assert "0 lost" not in line and "conversations" in line.split("rows added to ")[1]
     assert "could not be read, how many is unknown" in line
+
+
+@pytest.mark.parametrize("kind", ["wal", "journal"])
+def test_a_side_file_of_another_database_is_set_aside_and_the_intact_file_kept(
+    project: Project, aircher: Any, tmp_path: Path, kind: str,
+) -> None:
+    """Another database's -wal (or hot rollback journal) beside an intact knowledge.db: doctor
+    called the file malformed (or "attempt to write a readonly database"), repair salvaged it
+    through the -wal, read 0 rows and kept only the backup's, and the first read-write open (a
+    command, the worker, the scheduled backup) copied the -wal into the file, or rolled the
+    journal back into it, for good. Now nothing opens the database through it, doctor names it
+    and repair moves it aside, keeping the file. (QA round 24b: 03)"""
+    import shutil
+
+    repo = project.repo.root
+    assert aircher(repo, "decision", "add", "before the backup").code == 0
+    create_backup(project)
+    assert aircher(repo, "decision", "add", "after the backup").code == 0
+    settle(project)
+    live = project.layout.db("knowledge")
+    side = live.with_name(live.name + ("-wal" if kind == "wal" else "-journal"))
+    foreign = side_file_of_another(tmp_path, kind)
+    shutil.copyfile(foreign, side)
+    live.with_name(live.name + "-shm").unlink(missing_ok=True)
+    intact = live.read_bytes()
+
+    for args in (["decision", "list"], ["backup", "create"]):
+        res = aircher(repo, *args)
+        assert res.code == 1, res.out + res.err
+        assert res.err.startswith(f"error: {live}: ") and "is not its own" in res.err, res.err
+        assert "unexpected" not in res.err
+        assert live.read_bytes() == intact and side.exists()
+    assert _problems(project, "knowledge") == [f"stray_{kind}"]
+    assert live.read_bytes() == intact and side.exists(), "looking must change nothing"
+
+    report = repair(project)
+    project.close()
+    assert report.after is not None and report.after.healthy, report.to_json()["after"]
+    assert [a.action for a in report.actions if a.database == "knowledge"][0] \
+        == ("-wal" if kind == "wal" else "rollback journal") + " set aside"
+    kept = list(project.layout.backups.glob(f"damaged-*/core/{side.name}"))
+    assert len(kept) == 1 and kept[0].read_bytes() == foreign.read_bytes()
+    assert not side.exists() or side.read_bytes() != foreign.read_bytes()
+    listed = aircher(repo, "decision", "list")
+    assert "before the backup" in listed.out and "after the backup" in listed.out

@@ -103,3 +103,34 @@ def scribble_pages(path: Path, seed: int, pages: int = 3) -> list[int]:
             fh.seek(page * page_size)
             fh.write(rng.randbytes(page_size))
     return chosen
+
+
+_KILLED_WRITER = r"""
+import os, signal, sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("PRAGMA wal_autocheckpoint = 0" if sys.argv[2] == "wal" else "PRAGMA cache_size = 5")
+conn.execute("BEGIN IMMEDIATE")
+conn.execute("UPDATE t SET v = v || 'y'")
+if sys.argv[2] == "wal":
+    conn.execute("COMMIT")
+os.kill(os.getpid(), signal.SIGKILL)  # before the checkpoint, or mid-transaction
+"""
+
+
+def side_file_of_another(folder: Path, kind: str) -> Path:
+    """A -wal (`kind` "wal": committed frames, never checkpointed) or a hot rollback journal
+    (`kind` "journal": a transaction cut off after pages spilled) that a killed process left
+    beside another, small database in `folder`: what a stray side file is."""
+    import subprocess
+    import sys
+
+    other = folder / f"other-{kind}.db"
+    conn = sqlite3.connect(other, isolation_level=None)
+    conn.execute(f"PRAGMA journal_mode = {'WAL' if kind == 'wal' else 'DELETE'}")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+    conn.executemany("INSERT INTO t (v) VALUES (?)", [("z" * 300,) for _ in range(400)])
+    conn.close()
+    subprocess.run([sys.executable, "-c", _KILLED_WRITER, str(other), kind], check=False)
+    side = other.with_name(other.name + ("-wal" if kind == "wal" else "-journal"))
+    assert side.stat().st_size > 0
+    return side
