@@ -28,13 +28,14 @@ from gitext.lifecycle.exposure import exposure_findings
 from gitext.lifecycle.refs import reference_findings
 from gitext.lifecycle.unplaced import unplaced_findings
 from gitext.project import Project
+from gitext.store.identity import owner
 from gitext.store.migrate import UPGRADE_HINT, latest_version, user_version
 from gitext.store.space import why_no_room
 from gitext.store.strays import connect_alone, has_wal_frames, stray_journal
 
 SEVERITIES = ("error", "warning", "info")
 # Findings of a file that is not (or is not read as) the database it is named for.
-NOT_ITSELF = ("stray_wal", "stray_journal")
+NOT_ITSELF = ("stray_wal", "stray_journal", "misplaced")
 _INDEX_ONLY = ("missing from index", "wrong # of entries in index", "non-unique entry in index")
 
 
@@ -185,6 +186,18 @@ def _schema_findings(name: str, result: DbCheck, schema: dict[Any, Any]) -> list
     schema_db = name
     result.schema_latest = latest_version(schema_db)
     out: list[Finding] = []
+    other = owner([n for kind, n in schema if kind == "table"], name, result.schema_version or 0)
+    if other != name:
+        # Another of the store's databases under this one's name: its version is the other's,
+        # so neither "newer" nor drift says anything; read for this one's tables, it crashed
+        # the checks that follow (QA round 24b: 05).
+        out.append(Finding(
+            "misplaced", "error", name,
+            f"{result.path} is not the {name} database: it holds the tables of {other}"
+            " (a copy put in its place?)",
+            "the file set aside (kept in content/backups/damaged-*) and the database restored"
+            " from the newest backup holding a copy that verifies, else created empty"))
+        return out
     if result.schema_version is not None and result.schema_version > result.schema_latest:
         # Written by a newer git-aircher: rebuilding it with this version's schema would drop
         # what it does not know, so repair leaves it alone; the cure is that newer version.

@@ -6,7 +6,8 @@
     as `git aircher sync` there does: seconds where a rebuild of a long history takes minutes;
 (b) a -wal or rollback journal not the database's own moved aside first (`store.strays`), then
     a damaged or lost database salvaged: every readable row merged with the newest backup whose
-    copy verifies (a missing one is restored from such a backup, else created empty);
+    copy verifies (a missing one is restored from such a backup, else created empty; so is one
+    in whose place another database's file lies, that file set aside first);
 (c) indexes rebuilt: REINDEX when only SQL indexes are damaged; the search index through the
     search module when its files are missing;
 (d) references across databases validated: dangling derived rows deleted, user rows unlinked
@@ -66,6 +67,8 @@ def _plan(before: DoctorReport, from_git: bool) -> tuple[dict[str, str], bool, b
             continue
         if f.check == "missing":
             per_db[f.database] = "restore"
+        elif f.check == "misplaced":
+            per_db[f.database] = "replace"
         elif f.check in _SALVAGE_CHECKS:
             per_db[f.database] = "salvage"
         elif f.check == "index" and per_db.get(f.database) != "salvage":
@@ -92,7 +95,11 @@ def repair(
         if dry_run:
             report.actions.append(RepairAction("b" if what != "reindex" else "c", name, what))
             continue
-        if what == "restore":
+        if what == "replace":
+            # Nothing in the file is this database's: kept aside, then as if it were lost.
+            _set_aside_file(project, name, report)
+            _restore_missing(project, name, report, per_db)
+        elif what == "restore":
             _restore_missing(project, name, report, per_db)
         elif what == "reindex":
             _reindex(project, name, report)
@@ -177,6 +184,19 @@ def _set_aside_stray(project: Project, name: str, check: str, dry_run: bool) -> 
     set_aside(project, files, aside)
     return RepairAction("b", name, f"{what} set aside",
                         f"not its own; kept in {aside}; the file alone is the database")
+
+
+def _set_aside_file(project: Project, name: str, report: RepairReport) -> None:
+    """The file in a database's place that is not that database (another one's copy), moved
+    aside with its -wal and -shm, as a swap moves files: a kill midway is undone."""
+    from gitext.lifecycle.dbfiles import store_databases
+    from gitext.lifecycle.swap import aside_dir, swap_in
+
+    live = store_databases(project, include_global=True)[name]
+    aside = aside_dir(project, "damaged")
+    swap_in(project, [], aside, [live])
+    report.actions.append(RepairAction("b", name, "set aside",
+                                       f"not this database; kept in {aside}"))
 
 
 def _moved_since(restored: str) -> str:

@@ -83,8 +83,11 @@ def migrate(conn: sqlite3.Connection, db: str, label: str) -> int:
     Safe against another process migrating at the same time: the version is read again under
     the write lock, so each migration runs once.
     """
+    from gitext.store.identity import refuse_other
+
     target = latest_version(db)
     current = user_version(conn)
+    refuse_other(conn, db, current, label)  # another database's version says nothing of ours
     _refuse_newer(current, target, label)
     while current < target:
         conn.execute("BEGIN IMMEDIATE")

@@ -571,3 +571,53 @@ def test_a_side_file_of_another_database_is_set_aside_and_the_intact_file_kept(
     assert not side.exists() or side.read_bytes() != foreign.read_bytes()
     listed = aircher(repo, "decision", "list")
     assert "before the backup" in listed.out and "after the backup" in listed.out
+
+
+@pytest.mark.parametrize("source,target", [("conversations", "knowledge"),
+                                           ("sessions", "conversations"),
+                                           ("knowledge", "sessions")])
+def test_a_database_replaced_by_another_of_the_store_is_named_and_restored(
+    project: Project, aircher: Any, source: str, target: str,
+) -> None:
+    """One database copied over another's name (a mistaken `cp`, a restore tool putting files
+    back under the wrong names): doctor and repair crashed on tables it lacks ("unexpected
+    OperationalError", exit 3), or took its user_version for a newer schema and said to upgrade
+    git-aircher, and repair left it. Now the tables tell whose it is: commands and doctor say
+    so in one line, and repair keeps it aside and restores the right one from the backup.
+    (QA round 24b: 05)"""
+    import shutil
+
+    repo = project.repo.root
+    add_conversations(project, 2)
+    add_sessions(project, 3)
+    assert aircher(repo, "decision", "add", "use sqlite").code == 0
+    create_backup(project)
+    settle(project)
+    wrong = project.layout.db(target)
+    want = counts(wrong)
+    shutil.copyfile(project.layout.db(source), wrong)
+    copied = wrong.read_bytes()
+
+    res = aircher(repo, "status")
+    assert res.code == 1, res.out + res.err
+    assert res.err.startswith(f"error: {wrong} is not the {target} database: it holds the"
+                              f" tables of {source}"), res.err
+    assert "upgrade" not in res.err and "unexpected" not in res.err
+    res = aircher(repo, "doctor")
+    assert res.code == 1 and "unexpected" not in res.err, res.out + res.err
+    assert f"error: misplaced: {target}: " in res.out
+    assert [f.check for f in diagnose(project).problems(target)] == ["misplaced"]
+    project.close()
+
+    res = aircher(repo, "repair")
+    assert res.code == 0, res.out + res.err
+    assert f"({'b'}) {target}: set aside — not this database" in res.out
+    assert f"({'b'}) {target}: restored — from backup" in res.out
+    project.close()
+    # knowledge's search tables are made again from git: the user's rows are what counts.
+    mine = {"conversations": ("conversations", "messages"), "sessions": ("sessions",),
+            "knowledge": ("project_decisions", "contexts")}[target]
+    assert {t: counts(wrong)[t] for t in mine} == {t: want[t] for t in mine}
+    kept = list(project.layout.backups.glob(f"damaged-*/core/{wrong.name}"))
+    assert [k.read_bytes() for k in kept] == [copied]
+    assert aircher(repo, "doctor").code == 0
