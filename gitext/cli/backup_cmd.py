@@ -64,13 +64,17 @@ def verify(app: App, backup_id: str, as_json: bool) -> None:
         emit_json(result.to_json())
     else:
         table(["database", "checksum", "integrity", "rows"],
-              [(d.name, "ok" if d.checksum_ok else "BAD", d.integrity,
-                "ok" if d.rows_ok else "differ") for d in result.databases])
+              [(d.name, _word(d.checksum_ok, "BAD"), d.integrity, _word(d.rows_ok, "differ"))
+               for d in result.databases])
         click.echo(f"backup {result.id}: {'ok' if result.ok else 'FAILED'}")
         for problem in result.problems:
             click.echo(f"problem: {problem}")
     if not result.ok:
         raise click.exceptions.Exit(1)
+
+
+def _word(ok: bool | None, bad: str) -> str:
+    return "unknown" if ok is None else "ok" if ok else bad
 
 
 @backup.command()

@@ -5,7 +5,8 @@ single step: one read transaction, so the copy is one consistent snapshot, and i
 does not block the hooks that write meanwhile. A copy above `compression_threshold` is gzipped.
 Attachments (content-addressed, never modified in place) are hard-linked, or copied across
 filesystems. `manifest.json` is written last, atomically: a folder without one is an unfinished
-backup, ignored by `list` and cleaned by pruning. The search index is left out of the copies
+backup, ignored by `list` and cleaned by pruning; one whose manifest cannot be read is a finished
+backup read from its folder (`_from_folder`). The search index is left out of the copies
 (`derived`): it is most of their size, and git gives it back.
 
 Which backup is the newest is what the store recorded, not the clock: each manifest holds
@@ -71,11 +72,17 @@ class BackupInfo:
     databases: list[DbCopy]
     attachments: list[tuple[str, int]] = field(default_factory=list)
     seq: int = 0  # the order backups were made in; 0 in those made before it was recorded
+    # Why manifest.json cannot be read, when it cannot: what is known then comes from the
+    # folder (its copies, its name), and the copies can be checked by integrity_check alone.
+    manifest_damage: str | None = None
 
     def damage(self) -> str | None:
         """What is wrong with this backup as far as a look without reading its copies tells (a
-        quick_check that failed when it was made, a copy missing or of another size), or None.
-        `verify` re-hashes each copy; that reads every byte, too much for a listing."""
+        manifest that cannot be read, a quick_check that failed when it was made, a copy
+        missing or of another size), or None. `verify` re-hashes each copy; that reads every
+        byte, too much for a listing."""
+        if self.manifest_damage is not None:
+            return f"manifest.json {self.manifest_damage}; its copies are unchecked"
         for d in self.databases:
             if d.quick_check != "ok":
                 return f"{d.name}: quick_check failed when made"
@@ -92,6 +99,13 @@ class BackupInfo:
         """No damage a look without reading the copies finds: not a claim the copies are good
         (one changed in place keeps its size); `verify` and `check_copy` read them."""
         return self.damage() is None
+
+    @property
+    def usable(self) -> bool:
+        """Worth reading a copy of for a restore: ok when made, or damaged only in its
+        manifest (each copy is checked by integrity_check before it is used)."""
+        return self.ok_when_made or (self.manifest_damage is not None and all(
+            (Path(self.path) / d.file).is_file() for d in self.databases))
 
     @property
     def size(self) -> int:
@@ -244,8 +258,11 @@ def _copy_attachments(source: Path, dest: Path) -> list[tuple[str, int]]:
 
 
 def _load(folder: Path) -> BackupInfo | None:
+    """The backup in `folder` as its manifest records it; one whose manifest is there but
+    cannot be read as it from the folder itself (`_from_folder`); None when the manifest is
+    another format's."""
     data = read_json(folder / MANIFEST)
-    if data.get("format") != FORMAT:
+    if "format" in data and data["format"] != FORMAT:
         return None
     try:
         dbs = [
@@ -260,8 +277,56 @@ def _load(folder: Path) -> BackupInfo | None:
             str(data["id"]), str(data["created_at"]), float(data["created_epoch"]),
             str(folder), dbs, attachments, int(data.get("seq", 0)),
         )
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return _from_folder(folder)
+
+
+_STAMP = "%Y%m%dT%H%M%SZ"
+
+
+def _from_folder(folder: Path) -> BackupInfo | None:
+    """A finished backup whose manifest.json, written last, is there but cannot be read (cut
+    short by a crash or a full disk, bit rot): its copies are most likely whole. Taken for an
+    interrupted backup, it was left out of `backup list`, repair restored an older backup
+    over the rows only it held, and the daily tier deleted it (QA round 24b: 04). Its copies
+    are the `<database>.db[.gz]` files there, its time the folder's name; checksums, row
+    counts and its place in the order backups were made are lost with the manifest."""
+    from gitext.store.migrate import DATABASES
+
+    try:
+        epoch = datetime.strptime(folder.name[:16], _STAMP).replace(tzinfo=UTC).timestamp()
+        size = (folder / MANIFEST).stat().st_size
+        files = sorted(p for p in folder.iterdir() if p.is_file())
+    except (ValueError, OSError):
         return None
+    copies = []
+    for path in files:
+        name = path.name.removesuffix(".gz").removesuffix(".db")
+        if name in DATABASES and path.name in (f"{name}.db", f"{name}.db.gz"):
+            copies.append(DbCopy(name, path.name, path.stat().st_size, 0, "",
+                                 path.name.endswith(".gz"), 0, {}, "unknown"))
+    attachments = folder / "attachments"
+    found = [(p.relative_to(attachments).as_posix(), p.stat().st_size)
+             for p in sorted(attachments.rglob("*")) if p.is_file()] \
+        if attachments.is_dir() else []
+    return BackupInfo(folder.name, clock.to_ts(epoch), epoch, str(folder), copies, found,
+                      manifest_damage="is empty" if size == 0 else "cannot be read (cut short?)")
+
+
+def _place(found: list[BackupInfo]) -> None:
+    """Give each backup read from its folder the place in the order that its name says: one
+    more than the backups named before it (a tie goes by date), as its lost manifest would
+    have recorded had the clock been right."""
+    for info in found:
+        if info.manifest_damage is not None:
+            info.seq = 1 + max((b.seq for b in found if b.manifest_damage is None
+                                and _by_name(b) < _by_name(info)), default=0)
+
+
+def _by_name(info: BackupInfo) -> tuple[str, int, str]:
+    """Folders by their names, `<UTC second>[-n]`: a date to the second, then the order two
+    of the same second were made in."""
+    return info.id[:16], len(info.id), info.id
 
 
 def _newest_first(info: BackupInfo) -> tuple[int, bool, float, str]:
@@ -283,6 +348,7 @@ def list_backups(project: Project) -> list[BackupInfo]:
             info = _load(folder)
             if info is not None:
                 found.append(info)
+    _place(found)
     return sorted(found, key=_newest_first, reverse=True)
 
 
@@ -307,12 +373,15 @@ def get_backup(project: Project, backup_id: str) -> BackupInfo:
         # Bad input (exit 2), as every other unknown id: exit 1 is verify's "the backup is
         # damaged", which scripts read (QA round 24c: 07).
         raise UsageError(f"no backup {backup_id!r}", hint="`git aircher backup list` shows them")
-    info = _load(folder)
-    if info is None:
+    if not (folder / MANIFEST).exists():  # written last: the backup was interrupted
         raise AircherError(
-            f"backup {backup_id} is incomplete (no valid manifest)",
+            f"backup {backup_id} is incomplete (no manifest)",
             hint="it was interrupted; `git aircher maintain --daily` cleans it up",
         )
+    info = _load(folder)
+    if info is None:
+        raise AircherError(f"backup {backup_id} has a manifest of another format",
+                           hint="it was made by another version of git-aircher")
     return info
 
 
@@ -391,8 +460,8 @@ def compress_old_backups(project: Project, older_than: float, *, dry_run: bool =
     backups = list_backups(project)
     made = made_by(backups)
     for info in backups:
-        if made[info.id] >= cutoff:
-            continue
+        if made[info.id] >= cutoff or info.manifest_damage is not None:
+            continue  # the manifest is the only record of its copies: never rewritten
         folder = Path(info.path)
         originals: list[Path] = []
         for copy in info.databases:

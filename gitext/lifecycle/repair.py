@@ -138,18 +138,29 @@ def _restore_missing(
     project: Project, name: str, report: RepairReport, per_db: dict[str, str]
 ) -> None:
     from gitext.errors import AircherError
-    from gitext.lifecycle.backup import ok_when_made
+    from gitext.lifecycle.backup import list_backups
     from gitext.lifecycle.dbfiles import ARCHIVE_DB
     from gitext.lifecycle.restore import restore_backup, settle_restored_conversations
 
-    for backup in ok_when_made(project, name):
+    passed: list[str] = []  # newer backups not used, and why: the report says so
+    for backup in list_backups(project):
+        if backup.db(name) is None:
+            continue
+        if not backup.usable:
+            passed.append(f"{backup.id} ({backup.damage()})")
+            continue
         # restore_backup verifies the copy before it takes its place; one that fails (changed
         # in place: the look of `backup list` cannot tell) is passed over for an older one.
         try:
             restore_backup(project, backup.id, include_global=name == "global", only=[name])
-        except AircherError:
+        except AircherError as exc:
+            passed.append(f"{backup.id} ({exc.message.removeprefix(f'backup {backup.id}: ')})")
             continue
-        report.actions.append(RepairAction("b", name, "restored", f"from backup {backup.id}"))
+        unrecorded = "; its manifest.json cannot be read, the copy passed integrity_check" \
+            if backup.manifest_damage is not None else ""
+        report.actions.append(RepairAction(
+            "b", name, "restored", f"from backup {backup.id}{unrecorded}"
+            + (f"; passed over newer {', '.join(passed)}" if passed else "")))
         other = {"conversations": ARCHIVE_DB, ARCHIVE_DB: "conversations"}.get(name)
         if other is not None and other not in per_db:
             # The other one, not restored, holds the current copy of a conversation in both:
@@ -164,7 +175,9 @@ def _restore_missing(
     from gitext.lifecycle.loss import make_empty
 
     make_empty(project, name)  # a plain open refuses a database the store had
-    report.actions.append(RepairAction("b", name, "created empty", "no backup holds it"))
+    report.actions.append(RepairAction(
+        "b", name, "created empty", f"no backup holds a copy that verifies: {', '.join(passed)}"
+        if passed else "no backup holds it"))
 
 
 def _set_aside_stray(project: Project, name: str, check: str, dry_run: bool) -> RepairAction:

@@ -24,9 +24,9 @@ from gitext.project import Project
 class DbVerify:
     name: str
     file: str
-    checksum_ok: bool
+    checksum_ok: bool | None  # None: no checksum to compare (the manifest cannot be read)
     integrity: str
-    rows_ok: bool
+    rows_ok: bool | None  # None: no row counts to compare, likewise
 
 
 @dataclass
@@ -70,7 +70,8 @@ def check_copy(info: BackupInfo, copy: DbCopy, scratch: Path) -> DbVerify:
     stored = Path(info.path) / copy.file
     if not stored.exists():
         return DbVerify(copy.name, copy.file, False, "file missing", False)
-    checksum_ok = sha256_file(stored) == copy.sha256
+    recorded = info.manifest_damage is None
+    checksum_ok = sha256_file(stored) == copy.sha256 if recorded else None
     try:
         extract(info, copy, scratch)
         conn = sqlite3.connect(scratch, isolation_level=None)
@@ -79,11 +80,12 @@ def check_copy(info: BackupInfo, copy: DbCopy, scratch: Path) -> DbVerify:
             integrity = "ok" if [r[0] for r in rows] == ["ok"] else "; ".join(
                 str(r[0]) for r in rows[:5]
             )
-            rows_ok = integrity == "ok" and row_counts(conn) == copy.rows
+            rows_ok = integrity == "ok" and row_counts(conn) == copy.rows if recorded else None
         finally:
             conn.close()
     except (OSError, EOFError, sqlite3.DatabaseError) as exc:
-        return DbVerify(copy.name, copy.file, checksum_ok, f"unreadable: {exc}", False)
+        return DbVerify(copy.name, copy.file, checksum_ok, f"unreadable: {exc}",
+                        False if recorded else None)
     return DbVerify(copy.name, copy.file, checksum_ok, integrity, rows_ok)
 
 
@@ -91,10 +93,10 @@ def copy_problems(result: DbVerify) -> list[str]:
     """What is wrong with one copy, in words (none: nothing)."""
     if result.integrity == "file missing":
         return ["file missing"]
-    out = [] if result.checksum_ok else ["checksum mismatch"]
+    out = ["checksum mismatch"] if result.checksum_ok is False else []
     if result.integrity != "ok":
         out.append(f"integrity: {result.integrity}")
-    elif not result.rows_ok:
+    elif result.rows_ok is False:
         out.append("row counts differ from the manifest")
     return out
 
@@ -104,6 +106,9 @@ def verify_backup(project: Project, backup_id: str) -> VerifyResult:
     info = get_backup(project, backup_id)
     results: list[DbVerify] = []
     problems: list[str] = []
+    if info.manifest_damage is not None:
+        problems.append(f"manifest.json {info.manifest_damage}: no checksums or row counts to"
+                        " compare its copies with; each was checked by integrity_check")
     with tempfile.TemporaryDirectory(dir=project.layout.backups, prefix=".verify-") as tmp:
         for copy in info.databases:
             result = check_copy(info, copy, Path(tmp) / f"{copy.name}.db")
@@ -155,7 +160,7 @@ def restore_backup(
             stage = live.with_name(f".{live.name}.restore-{os.getpid()}")
             staged.append((stage, live))
             check = check_copy(info, copy, stage)
-            if not check.checksum_ok or check.integrity != "ok":
+            if check.checksum_ok is False or check.integrity != "ok":
                 raise AircherError(
                     f"backup {backup_id}: {copy.name} failed verification"
                     f" ({'; '.join(copy_problems(check))})",

@@ -358,7 +358,7 @@ def _backup_source(
     or have changed in place)."""
     for info in list_backups(project):
         copy = info.db(name)
-        if not info.ok_when_made or copy is None:
+        if not info.usable or copy is None:
             continue
         target = work / "backup.db"
         # Checked as `backup verify` checks it: a copy changed in place (bit rot: the same size,

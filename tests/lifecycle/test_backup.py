@@ -454,3 +454,65 @@ def test_backups_leave_out_the_search_index_and_a_restore_rebuilds_it(
         assert [h["path"] for h in json.loads(res.out)][:1] == ["otter.py"], mode
     doctor = aircher(repo, "doctor", "--json")
     assert doctor.code == 0, doctor.out
+
+
+def _lose_knowledge(project: Project) -> None:
+    project.close()
+    live = project.layout.db("knowledge")
+    for path in (live, live.with_name(live.name + "-wal"), live.with_name(live.name + "-shm")):
+        path.unlink(missing_ok=True)
+
+
+def test_a_backup_whose_manifest_is_damaged_is_listed_and_its_copies_used(
+    project: Project, aircher: Any,
+) -> None:
+    """The newest backup's manifest.json cut short (a crash, a full disk), its copies intact:
+    taken for an interrupted backup, it was left out of `backup list`, `verify` said to let the
+    daily tier delete it (which it did), and repair of a lost knowledge.db restored the older
+    backup, losing the decision only the newest held. Now it is listed with its damage named,
+    verify checks its copies by integrity_check, and repair uses them, saying so. (QA round
+    24b: 04)"""
+    repo = project.repo.root
+    older = create_backup(project)
+    assert aircher(repo, "decision", "add", "only in the newest backup").code == 0
+    newest = create_backup(project)
+    (Path(newest.path) / "manifest.json").write_bytes(
+        (Path(newest.path) / "manifest.json").read_bytes()[:100])
+    day_old = time.time() - 2 * 86400
+    os.utime(newest.path, (day_old, day_old))  # as old as an interrupted one the daily tier drops
+
+    assert [b.id for b in list_backups(project)] == [newest.id, older.id]
+    listed = aircher(repo, "backup", "list")
+    assert f"{newest.id}  " in listed.out and "manifest.json cannot be read" in listed.out
+    assert newest.id not in prune_backups(project, dry_run=True)
+    res = aircher(repo, "backup", "verify", newest.id)
+    assert res.code == 1 and "problem: manifest.json cannot be read" in res.out, res.out
+    assert "maintain" not in res.out + res.err
+
+    _lose_knowledge(project)
+    res = aircher(repo, "repair")
+    assert res.code == 0, res.out + res.err
+    assert f"(b) knowledge: restored — from backup {newest.id}; its manifest.json cannot be" \
+        " read, the copy passed integrity_check" in res.out, res.out
+    assert "only in the newest backup" in aircher(repo, "decision", "list").out
+
+
+def test_repair_says_why_it_passed_over_a_newer_backup(project: Project, aircher: Any) -> None:
+    """Repair restored an older backup without a word about the newer one it passed over.
+    (QA round 24b: 04)"""
+    repo = project.repo.root
+    older = create_backup(project)
+    newest = create_backup(project)
+    copy = newest.db("knowledge")
+    assert copy is not None
+    stored = Path(newest.path) / copy.file
+    data = bytearray(stored.read_bytes())
+    for i in range(4096, min(len(data), 4096 * 3)):
+        data[i] ^= 0xFF  # rotted in place: the size stays, so `backup list` cannot tell
+    stored.write_bytes(bytes(data))
+    _lose_knowledge(project)
+    res = aircher(repo, "repair")
+    assert res.code == 0, res.out + res.err
+    line = next(ln for ln in res.out.splitlines() if "knowledge: restored" in ln)
+    assert f"from backup {older.id}; passed over newer {newest.id} (knowledge failed" \
+        " verification (checksum mismatch" in line, line

@@ -256,7 +256,8 @@ def test_a_missing_database_passes_over_a_backup_changed_in_place(project: Proje
     Path(project.layout.db("conversations")).unlink()
     report = _repaired(project, {"conversations": original["conversations"]})
     restored = [a.detail for a in report.actions if a.action == "restored"]
-    assert restored and newest.id not in restored[0]
+    assert restored and restored[0].split(";")[0] != f"from backup {newest.id}"
+    assert f"passed over newer {newest.id} (conversations failed verification" in restored[0]
 
 
 def test_salvage_merges_with_the_latest_backup_not_one_dated_while_the_clock_was_ahead(
