@@ -40,6 +40,7 @@ from gitext.lifecycle.dbfiles import raw_connect, row_counts, store_databases
 from gitext.lifecycle.derived import empty_derived
 from gitext.lifecycle.runstate import read_json, write_json
 from gitext.project import Project
+from gitext.store.connection import not_openable
 from gitext.store.migrate import user_version
 from gitext.store.space import no_room_error
 from gitext.store.strays import refuse_strays
@@ -155,7 +156,10 @@ def _new_folder(root: Path, epoch: float) -> Path:
 def copy_database(source: Path, dest: Path) -> None:
     """An online, consistent copy (one backup step = one read transaction)."""
     refuse_strays(source)  # its read-write connection would take in a stray -wal or journal
-    src = raw_connect(source, readonly=False)
+    try:
+        src = raw_connect(source, readonly=False)
+    except sqlite3.Error as exc:  # a folder in its place, say
+        raise not_openable(source, exc) from exc
     try:
         dst = sqlite3.connect(dest, isolation_level=None)
         try:

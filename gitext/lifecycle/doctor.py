@@ -35,7 +35,7 @@ from gitext.store.strays import connect_alone, has_wal_frames, stray_journal
 
 SEVERITIES = ("error", "warning", "info")
 # Findings of a file that is not (or is not read as) the database it is named for.
-NOT_ITSELF = ("stray_wal", "stray_journal", "misplaced")
+NOT_ITSELF = ("stray_wal", "stray_journal", "misplaced", "not_a_file")
 _INDEX_ONLY = ("missing from index", "wrong # of entries in index", "non-unique entry in index")
 
 
@@ -94,6 +94,14 @@ def check_database(name: str, path: Path, *, quick: bool = False) -> tuple[DbChe
     if not result.exists:
         findings.append(Finding("missing", "error", name, f"{path} does not exist",
                                 "restored from the newest backup, else created empty and rebuilt"))
+        return result, findings
+    if not path.is_file():
+        # A folder in its place (a tool's leftover, a half-done copy of the store): called
+        # "not an SQLite database" and salvaged, it crashed repair (QA round 24b: 07).
+        findings.append(Finding(
+            "not_a_file", "error", name, f"{path} is not a file (a folder?)",
+            "set aside (kept in content/backups/damaged-*) and the database restored from the"
+            " newest backup holding a copy that verifies, else created empty"))
         return result, findings
     result.size_bytes = path.stat().st_size
     result.lost_wal_frames = lost_wal_frames(path)
@@ -364,6 +372,25 @@ def broken_records(project: Project) -> list[Finding]:
     )]
 
 
+def journal_strangers(project: Project) -> list[Finding]:
+    """Entries in the journal named like records that are not files (a folder: a tool's
+    leftover, a half-done copy or restore of the store's files). The worker passes over them;
+    before, reading one stopped every drain for good while doctor said "healthy" (QA round
+    24b: 07)."""
+    from gitext.sync.journal import strangers
+
+    found = strangers(project.layout.journal)
+    if not found:
+        return []
+    count = "1 entry" if len(found) == 1 else f"{len(found)} entries"
+    return [Finding(
+        "journal_stranger", "warning", None,
+        f"{count} of {project.layout.journal} named like a record but not a file (a folder?):"
+        f" {found[0].name}{', …' if len(found) > 1 else ''}; the worker passes over such an"
+        " entry",
+        "moved out of the journal (kept in content/backups/damaged-*)")]
+
+
 def stopped_worker_findings(project: Project) -> list[Finding]:
     """A stopped background worker: the hooks' records wait for it, unapplied, and `sync`
     fails behind it after its wait; before, doctor said "healthy" and nothing named it."""
@@ -540,6 +567,7 @@ def diagnose(project: Project, *, quick: bool = False) -> DoctorReport:
     report.findings.extend(writable(project))
     report.findings.extend(failed_records(project))
     report.findings.extend(broken_records(project))
+    report.findings.extend(journal_strangers(project))
     report.findings.extend(stopped_worker_findings(project))
     report.findings.extend(hook_findings(project))
     report.findings.extend(unused_settings(project))

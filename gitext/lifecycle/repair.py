@@ -4,6 +4,8 @@
     `rebuild_from_git`), when file_index or knowledge was damaged or asked for with `from_git`;
     a worktree whose index is only behind git (commits made with the hooks off) is caught up,
     as `git aircher sync` there does: seconds where a rebuild of a long history takes minutes;
+    journal records set aside tried again, those cut short removed, entries of the journal
+    that are not records (a folder) moved out;
 (b) a -wal or rollback journal not the database's own moved aside first (`store.strays`), then
     a damaged or lost database salvaged: every readable row merged with the newest backup whose
     copy verifies (a missing one is restored from such a backup, else created empty; so is one
@@ -67,7 +69,7 @@ def _plan(before: DoctorReport, from_git: bool) -> tuple[dict[str, str], bool, b
             continue
         if f.check == "missing":
             per_db[f.database] = "restore"
-        elif f.check == "misplaced":
+        elif f.check in ("misplaced", "not_a_file"):
             per_db[f.database] = "replace"
         elif f.check in _SALVAGE_CHECKS:
             per_db[f.database] = "salvage"
@@ -117,6 +119,8 @@ def repair(
         report.actions.append(_retry_failed(project, dry_run))
     if any(f.check == "journal_broken" for f in before.problems()):
         report.actions.append(_drop_broken(project, dry_run))
+    if any(f.check == "journal_stranger" for f in before.problems()):
+        report.actions.append(_move_strangers(project, dry_run))
     if rebuild:
         report.actions.append(_rebuild_from_git(project, dry_run))
     elif any(f.check == "index_behind_git" for f in before.problems()):
@@ -200,16 +204,19 @@ def _set_aside_stray(project: Project, name: str, check: str, dry_run: bool) -> 
 
 
 def _set_aside_file(project: Project, name: str, report: RepairReport) -> None:
-    """The file in a database's place that is not that database (another one's copy), moved
-    aside with its -wal and -shm, as a swap moves files: a kill midway is undone."""
+    """What lies in a database's place but is not that database (another one's copy, a
+    folder), moved aside with its -wal and -shm, as a swap moves files: a kill midway is
+    undone."""
     from gitext.lifecycle.dbfiles import store_databases
     from gitext.lifecycle.swap import aside_dir, swap_in
 
     live = store_databases(project, include_global=True)[name]
     aside = aside_dir(project, "damaged")
     swap_in(project, [], aside, [live])
-    report.actions.append(RepairAction("b", name, "set aside",
-                                       f"not this database; kept in {aside}"))
+    folder = any(f.check == "not_a_file" for f in report.before.problems(name))
+    report.actions.append(RepairAction(
+        "b", name, "set aside", f"{'not a file' if folder else 'not this database'}; kept in"
+        f" {aside}"))
 
 
 def _moved_since(restored: str) -> str:
@@ -321,6 +328,26 @@ def _drop_broken(project: Project, dry_run: bool) -> RepairAction:
     for path in paths:
         path.unlink(missing_ok=True)
     return RepairAction("a", None, "journal records cut short removed", str(len(paths)))
+
+
+def _move_strangers(project: Project, dry_run: bool) -> RepairAction:
+    """Entries of the journal named like records that are not files: nothing of the store's,
+    so kept aside rather than deleted."""
+    import shutil
+
+    from gitext.lifecycle.swap import aside_dir
+    from gitext.sync.journal import strangers
+
+    found = strangers(project.layout.journal)
+    if dry_run:
+        return RepairAction("a", None, "would move out of the journal what is not a record",
+                            str(len(found)))
+    aside = aside_dir(project, "damaged") / project.layout.journal.name
+    aside.mkdir(parents=True, exist_ok=True)
+    for path in found:
+        shutil.move(path, aside / path.name)
+    return RepairAction("a", None, "moved out of the journal what is not a record",
+                        f"{len(found)}; kept in {aside.parent}")
 
 
 def _unexposed(project: Project, dry_run: bool) -> list[RepairAction]:

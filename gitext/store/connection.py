@@ -12,7 +12,7 @@ from gitext.errors import AircherError
 from gitext.store.access import denied, not_writable
 from gitext.store.migrate import migrate
 from gitext.store.space import no_room_error
-from gitext.store.strays import refuse_strays
+from gitext.store.strays import DOCTOR_HINT, refuse_strays
 
 if TYPE_CHECKING:
     from gitext.lifecycle.querylog import SlowQueryLog
@@ -58,11 +58,17 @@ def connect(path: Path, *, slow_log: SlowQueryLog | None = None) -> sqlite3.Conn
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=0,
                                factory=factory)
     except sqlite3.Error as exc:
-        raise AircherError(f"cannot open {path}: {exc}") from exc
+        raise not_openable(path, exc) from exc
     if slow_log is not None:
         conn.slow_log = slow_log  # type: ignore[attr-defined]
     conn.row_factory = sqlite3.Row
     return conn
+
+
+def not_openable(path: Path, exc: sqlite3.Error) -> AircherError:
+    if path.is_dir():  # a folder in its place: doctor names it, repair sets it aside
+        return AircherError(f"{path} is a folder, not a database file", hint=DOCTOR_HINT)
+    return AircherError(f"cannot open {path}: {exc}")
 
 
 def open_database(

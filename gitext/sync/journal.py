@@ -179,6 +179,11 @@ def pending(journal: Path) -> list[Event]:
         return []
     events = []
     for path in sorted(names, key=_order):
+        if not path.is_file():
+            # A folder named like a record (a tool's leftover, a half-done copy of the store):
+            # read, it stopped every drain for good (QA round 24b: 07). Doctor names it
+            # (`strangers`), repair moves it out.
+            continue
         try:
             # Bytes, not text mode: its universal newlines turn a "\r" in a path into "\n"
             # (QA round 8: 04).
@@ -226,6 +231,14 @@ def _drop_if_abandoned(path: Path) -> None:
             path.rename(path.with_suffix(".broken"))
     except FileNotFoundError:
         pass
+
+
+def strangers(journal: Path) -> list[Path]:
+    """Entries named like records that are not files (a folder), which nothing applies."""
+    try:
+        return sorted(p for p in journal.iterdir() if p.suffix == ".ev" and not p.is_file())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
 
 
 def broken(journal: Path) -> list[Path]:

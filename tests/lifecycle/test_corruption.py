@@ -622,3 +622,33 @@ def test_a_database_replaced_by_another_of_the_store_is_named_and_restored(
     kept = list(project.layout.backups.glob(f"damaged-*/core/{wrong.name}"))
     assert [k.read_bytes() for k in kept] == [copied]
     assert aircher(repo, "doctor").code == 0
+
+
+def test_a_folder_in_a_database_s_place_is_one_error_line_and_repair_sets_it_aside(
+    project: Project, aircher: Any,
+) -> None:
+    """A folder where sessions.db should be: doctor called it "not an SQLite database" to be
+    salvaged, and repair then crashed ("unexpected IsADirectoryError", exit 3), as did `backup
+    create`. Now commands say so in one line, doctor names it and repair keeps it aside and
+    restores the database. (QA round 24b: 07)"""
+    repo = project.repo.root
+    add_sessions(project, 3)
+    create_backup(project)
+    settle(project)
+    live = project.layout.db("sessions")
+    live.unlink()
+    live.mkdir()
+    (live / "note").write_text("a folder\n")
+    for args in (["status"], ["backup", "create"]):
+        res = aircher(repo, *args)
+        assert res.code == 1, res.out + res.err
+        assert res.err.startswith(f"error: {live} is a folder, not a database file\n"), res.err
+    assert _problems(project, "sessions") == ["not_a_file"]
+    res = aircher(repo, "repair")
+    assert res.code == 0, res.out + res.err
+    assert "(b) sessions: set aside — not a file" in res.out, res.out
+    assert "(b) sessions: restored — from backup" in res.out
+    project.close()
+    assert counts(live)["sessions"] == 3
+    assert len(list(project.layout.backups.glob("damaged-*/core/sessions.db/note"))) == 1
+    assert aircher(repo, "doctor").code == 0

@@ -34,7 +34,7 @@ def wait_idle(repo: Path, timeout: float = 60.0) -> None:
     agents = store(repo)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        pending = [p for p in (agents / "journal").glob("*.ev")]
+        pending = [p for p in (agents / "journal").glob("*.ev") if p.is_file()]
         if (not pending and _lock_free(agents / "run" / "worker.lock")
                 and _lock_free(agents / "run" / "heavy.lock") and not _queued(agents)
                 and not _worker_running(agents)):

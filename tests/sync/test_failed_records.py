@@ -347,3 +347,33 @@ def test_doctor_names_a_stopped_worker(live: Path, aircher: Any) -> None:
         stopped.kill()
         stopped.wait()
         (live / ".agents" / "run" / "active").unlink(missing_ok=True)
+
+
+def test_a_folder_named_like_a_record_is_passed_over_named_and_moved_out(
+        live: Path, aircher: Any) -> None:
+    """A folder in the journal named like a record (a tool's leftover, a half-done copy of the
+    store): reading it crashed every drain ("unexpected IsADirectoryError", exit 3 from
+    `sync`), so no record was applied again, while doctor said "healthy". Now the worker passes
+    over it, doctor names it and repair moves it out. (QA round 24b: 07)"""
+    wait_idle(live)
+    jdir = live / ".agents" / "journal"
+    stranger = jdir / "sh-3-post-commit.ev"
+    stranger.mkdir()
+    (stranger / "note").write_text("not a record\n")
+    git(live, "checkout", "-q", "-b", "feat")
+    git(live, "checkout", "-q", "-")
+    r = aircher(live, "sync")
+    assert r.code == 0, r.err
+    assert [p.name for p in jdir.glob("*.ev")] == [stranger.name]  # the two switches applied
+
+    r = aircher(live, "doctor")
+    assert r.code == 1
+    assert f"warning: journal_stranger: 1 entry of {jdir} named like a record but not a file" \
+        in r.out, r.out
+    r = aircher(live, "repair")
+    assert r.code == 0, r.out + r.err
+    assert "moved out of the journal what is not a record — 1" in r.out, r.out
+    assert not stranger.exists()
+    kept = list((store(live) / "content" / "backups").glob("damaged-*/journal/*/note"))
+    assert [k.read_text() for k in kept] == ["not a record\n"]
+    assert "journal_stranger" not in aircher(live, "doctor").out
