@@ -131,6 +131,28 @@ def marker() -> str:
     return f"{pid}\n{since}\n"
 
 
+def take_marker(run: Path) -> bool:
+    """Write `run/active` for this worker, unless it names another worker still at work;
+    whether it names this one now.
+
+    The shim that starts a worker writes its marker at once (the worker could only once Python
+    is up, and a burst of commits started one worker each meanwhile); a worker that met it,
+    started by another shim or a command, wrote its own over it and deleted it when it gave
+    way, so the next commits found none and started more (QA round 24d: 01). The worker it
+    names looks at the journal once more after it clears it, so no record waits for nobody."""
+    active = run / "active"
+    mine = marker()
+    if worker_alive(run):
+        with contextlib.suppress(OSError, ValueError):
+            text = active.read_text()
+            if text == mine:
+                return True  # as the shim wrote it: rewritten in place, ext4 writes it out at once
+            if int(text.split("\n", 1)[0]) != os.getpid():
+                return False
+    active.write_text(mine)
+    return True
+
+
 def _proc_stat(pid: int) -> list[bytes]:
     """/proc/PID/stat's fields after the command name: the state first, the start time 20th."""
     with open(f"/proc/{pid}/stat", "rb") as fh:

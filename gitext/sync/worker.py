@@ -11,6 +11,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 from gitext.folders import store_folder
 from gitext.project import Project
@@ -19,6 +20,10 @@ from gitext.sync import journal, slots
 from gitext.sync.drain import Drained, drain_all, store_away
 from gitext.sync.followups import analyse_pending, follow_ups, heavy, idle_priority
 from gitext.sync.logbook import log
+
+# Why a worker left before the journal was empty: another process held its slots, or the store
+# was gone or held (a restore, a repair).
+GaveWay = Literal["slots", "store"] | None
 
 
 def _pending_analysis(project: Project) -> bool:
@@ -52,9 +57,13 @@ def run_worker(project: Project, *, with_follow_ups: bool = True) -> int:
     applied. Loops until nothing is left that this process could do.
 
     While it runs, `run/active` holds its pid (and, where /proc has it, its start time: see
-    `marker`): hook shims then add their record without starting another worker. The marker
-    goes before the last look at the journal, so a record written after that look finds no
-    marker and starts a worker of its own.
+    `marker`): hook shims then add their record without starting another worker. The shim that
+    started it wrote the marker already; a marker naming another worker still at work is left
+    to that one (`take_marker`). The marker goes before the last look at the journal, so a
+    record written after that look finds no marker and starts a worker of its own. That holds
+    for a worker that gave way too: the holder of the slots looks at the journal once it lets
+    go, and when both are free by the time our marker is gone, it may have looked already, so
+    we look ourselves.
     """
     from gitext.lifecycle import querylog
 
@@ -66,7 +75,7 @@ def run_worker(project: Project, *, with_follow_ups: bool = True) -> int:
         if store_away(project):
             return total
         store_folder(project.layout.root, active.parent)
-        active.write_text(slots.marker())
+        slots.take_marker(active.parent)
         try:
             applied, gave_way, left = _passes(project, with_follow_ups, patience)
             total += applied
@@ -74,9 +83,14 @@ def run_worker(project: Project, *, with_follow_ups: bool = True) -> int:
             with contextlib.suppress(FileNotFoundError):
                 if active.read_text().split("\n", 1)[0] == str(os.getpid()):
                     active.unlink()
-        # Gave way: another worker holds both slots and makes this same last check itself.
         # Records a busy database held back past our patience are the next worker's.
-        if gave_way or not _news(project, left):
+        if gave_way == "store" or not _news(project, left):
+            return total
+        # Gave way to another process that holds a slot: it makes this same last check
+        # itself once it lets go. Before, the records a shim left to our marker between that
+        # holder's last look and our leaving waited for the next event.
+        if gave_way == "slots" and not (slots.slot_free(project, "worker")
+                                        and slots.slot_free(project, "heavy")):
             return total
 
 
@@ -86,21 +100,22 @@ def _news(project: Project, left: set[Path]) -> bool:
 
 
 def _passes(project: Project, with_follow_ups: bool,
-            patience: _Patience) -> tuple[int, bool, set[Path]]:
-    """(events applied, whether we gave way to a worker that holds both slots, records left in
-    the journal for a busy database)."""
+            patience: _Patience) -> tuple[int, GaveWay, set[Path]]:
+    """(events applied, whether we gave way: "slots" to a worker that holds them, "store" to a
+    store gone or held by a restore or repair; records left in the journal for a busy
+    database)."""
     from gitext.lifecycle.runstate import store_shared
 
     total = 0
     while True:
         if store_away(project):
-            return total, True, set()
+            return total, "store", set()
         moved = False
         drained = Drained()
         with store_shared(project.layout) as free:
             if not free:
                 # a restore or repair holds the store: records wait for it
-                return total, True, set()
+                return total, "store", set()
             took = False
             with slots.worker_lock(project, wait=False) as mine:
                 if mine:
@@ -138,15 +153,15 @@ def _passes(project: Project, with_follow_ups: bool,
         # the worker that found our locks taken has already left.
         if not _news(project, drained.waiting) and not _pending_analysis(project) \
                 and not moved:
-            return total, False, drained.waiting
+            return total, None, drained.waiting
         if not (slots.slot_free(project, "worker") or slots.slot_free(project, "heavy")):
-            return total, True, drained.waiting
+            return total, "slots", drained.waiting
         if not took and not moved and not _pending_analysis(project) \
                 and not _slot_comes_free(project):
             # Only records are left, and the journal's slot has been another's all along: its
             # holder applies them and looks again itself. Going round meanwhile ran the
             # follow-ups again and again, for as long as that holder kept the slot.
-            return total, True, drained.waiting
+            return total, "slots", drained.waiting
 
 
 SLOT_PATIENCE = 60.0  # seconds a worker waits for the journal's slot before it leaves
