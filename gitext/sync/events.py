@@ -15,6 +15,7 @@ from gitext.contexts import (
     write_context_file,
 )
 from gitext.errors import AircherError
+from gitext.git.history import object_exists
 from gitext.git.repo import NULL_SHAS, Head, discover, read_head
 from gitext.git.run import git
 from gitext.ids import derived_id
@@ -84,7 +85,7 @@ def head_at(project: Project, ev: Event, root: Path) -> Head:
         return live
     if ev.head.startswith("ref: "):
         ref = ev.head.removeprefix("ref: ").strip()
-        return Head(_commit_of(project, root, ref, ev.branch, live), ev.branch)
+        return Head(_commit_of(project, root, ref, ev.branch, live, made_commit(ev)), ev.branch)
     detached = ev.head.strip()
     return Head(detached if _SHA.fullmatch(detached) else live.commit, None)
 
@@ -92,11 +93,18 @@ def head_at(project: Project, ev: Event, root: Path) -> Head:
 _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
+def made_commit(ev: Event) -> str | None:
+    """The commit a post-commit or post-merge record says git made (git may have lost it
+    since: a rewrite, then `git gc`)."""
+    return ev.commit if _SHA.fullmatch(ev.commit) else None
+
+
 def _commit_of(project: Project, root: Path, ref: str, branch: str | None,
-               live: Head) -> str | None:
+               live: Head, made: str | None = None) -> str | None:
     """Where the branch of `ref` is: HEAD's commit while HEAD is on it (None: unborn), else its
     tip; for a branch gone since (renamed, deleted), where HEAD's reflog says it was renamed
-    from, else the commit the store last had for it."""
+    from, else the commit the record made (`made`), else the commit the store last had for
+    it."""
     if live.branch is not None and live.branch == branch:
         return live.commit
     proc = git(["rev-parse", "-q", "--verify", f"{ref}^{{commit}}"], root, check=False)
@@ -112,6 +120,8 @@ def _commit_of(project: Project, root: Path, ref: str, branch: str | None,
     at = renamed_at(git_dir, ref) if git_dir is not None else None
     if at is not None:
         return at
+    if made is not None and object_exists(root, made):
+        return made
     proj = project_ctx(project)
     with project.db("knowledge").read() as conn:
         row = conn.execute("SELECT git_commit FROM contexts WHERE id = ?",
@@ -171,7 +181,7 @@ def apply_event(project: Project, ev: Event) -> None:
         sync_worktree(project, root)
         head = head_at(project, ev, root)
         touch_worktree(project, root, head)
-        read_left_behind(project, root, head.commit, head.branch)
+        _read_left_behind(project, root, ev, head)
         named = _merged_branch(ev.action) if ev.action else _merged_from_reflog(root)
         source = _branch_merged(project, root, named) if named and head.branch else None
         if source and head.branch:
@@ -186,9 +196,21 @@ def apply_event(project: Project, ev: Event) -> None:
         at = head_at(project, ev, root)
         touch_worktree(project, root, at)
         if ev.hook == "post-commit":
-            read_left_behind(project, root, at.commit, at.branch)  # HEAD may have left it
+            _read_left_behind(project, root, ev, at)
     # git runs no hook when a worktree is removed: every event looks (one `git worktree list`).
     reconcile_worktrees(project, root)
+
+
+def _read_left_behind(project: Project, root: Path, ev: Event, head: Head) -> None:
+    """The history of the record's branch and of the commit it made, where HEAD has left them.
+    The branch's tip alone missed a commit its branch no longer has (`git branch -D fix`
+    after a squash merge, a `git reset --hard HEAD~1`) when the worker got to the record after
+    that: the commit was never recorded, while a quicker worker recorded it for good (QA round
+    24d: 02)."""
+    read_left_behind(project, root, head.commit, head.branch)
+    made = made_commit(ev)
+    if made is not None and made != head.commit:
+        read_left_behind(project, root, made, head.branch)
 
 
 def reconcile_worktrees(project: Project, root: Path) -> None:

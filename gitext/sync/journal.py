@@ -36,6 +36,10 @@ class Event:
     # Mid-rebase, the branch it rebases ("refs/heads/x", or "detached HEAD"): where HEAD is
     # once the rebase is over, finished or aborted. Shims older than this leave it out.
     rebasing: str = ""
+    # The commit a post-commit or post-merge made (its branch's ref file at hook time): the
+    # branch may be gone or moved back by the time the record is applied. Shims older than
+    # this, and the Python path, leave it out.
+    commit: str = ""
     path: Path | None = None  # the journal file, when read from one
     # The file's modification time (ns) when read: renames keep it, so with the file's name it
     # tells this record from a later one a shell of the same pid wrote under that name.
@@ -73,6 +77,8 @@ class Event:
             lines.append(f"action {self.action}")
         if self.rebasing:
             lines.append(f"rebasing {self.rebasing}")
+        if self.commit:
+            lines.append(f"commit {self.commit}")
         lines.append("end")
         return "\n".join(lines) + "\n"
 
@@ -100,6 +106,8 @@ def parse(text: str) -> Event | None:
             ev.action = value
         elif key == "rebasing":
             ev.rebasing = value
+        elif key == "commit":
+            ev.commit = value.strip()
     return ev if ev.hook and ev.cwd else None
 
 

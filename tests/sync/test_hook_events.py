@@ -103,6 +103,38 @@ def test_commits_of_a_branch_left_before_their_records_applied(live: Path) -> No
     assert failures(live) == ""
 
 
+@pytest.mark.parametrize("gone", ["branch -D", "reset --hard"])
+def test_a_commit_whose_branch_is_gone_before_its_record_is_applied(live: Path,
+                                                                    gone: str) -> None:
+    """`git checkout -b fix; git commit; git checkout main; git merge --squash fix; git commit;
+    git branch -D fix` in a row (or a commit undone at once by `git reset --hard HEAD~1`): a
+    worker that got to the commit's record after that read the commit from the branch's tip,
+    which was gone or no longer had it, and the commit was never recorded, while a quicker
+    worker recorded it for good (QA round 24d: 02). The record names the commit it made, which
+    is read while git still has it."""
+    from gitext.project import Project
+    from gitext.sync.slots import worker_lock
+
+    with Project.locate(live, Path(os.environ["AIRCHER_HOME"]), os.environ) as project, \
+            worker_lock(project, wait=True):  # the records wait until the branch is gone
+        if gone == "branch -D":
+            git(live, "checkout", "-q", "-b", "fix")
+            probe = commit(live, {"probe.py": "def probe(): pass\n"}, "fix: add probe")
+            git(live, "checkout", "-q", "main")
+            git(live, "merge", "-q", "--squash", "fix")
+            git(live, "commit", "-q", "-m", "squashed fix")
+            git(live, "branch", "-q", "-D", "fix")
+        else:
+            probe = commit(live, {"probe.py": "def probe(): pass\n"}, "undone at once")
+            git(live, "reset", "-q", "--hard", "HEAD~1")
+    wait_idle(live)
+    assert run_git_aircher(live, "sync").code == 0
+    assert query(live, "file_index", "SELECT count(*) FROM commits WHERE sha = ?",
+                 probe) == [(1,)]
+    assert ("created", "probe.py", probe) in {(r[0], r[2], r[4]) for r in changes(live)}
+    assert failures(live) == ""
+
+
 def test_file_checkout_is_not_a_context_switch(live: Path) -> None:
     wait_idle(live)
     before = query(live, "knowledge", "SELECT count(*) FROM context_switches")
