@@ -16,7 +16,12 @@ from gitext.folders import store_folder, store_there
 from gitext.project import Project
 from gitext.resources import code_fingerprint
 from gitext.sync import journal
-from gitext.sync.events import apply_event, in_sequence, reconcile_from_main, worktree_gone
+from gitext.sync.events import (
+    apply_event,
+    reconcile_from_main,
+    sequence_under_way,
+    worktree_gone,
+)
 from gitext.sync.logbook import log
 from gitext.sync.routing import Router
 
@@ -24,8 +29,23 @@ DEFERRABLE = ("post-commit", "post-checkout")
 
 
 def _busy(ev: journal.Event) -> bool:
+    """Whether the record is one of a rebase's or cherry-pick's under way in its worktree.
+
+    A shim marks each record it writes during a rebase (`seq`), so one without the mark was
+    written before the rebase began; a cherry-pick makes no checkout, and its shims mark
+    nothing, so its post-commits are told by the state alone. Before, any record found during
+    a sequence waited for its end: `git checkout -b work; git cherry-pick A B` (stopped on a
+    conflict) or `git checkout -b work; git rebase -i` (stopped at an `edit`) run in a row,
+    and a worker that got to the checkout after the sequence began left the worktree on the
+    branch it had left until the sequence ended, while a quicker worker recorded the switch at
+    once (QA round 24d: 03)."""
     root = Path(ev.cwd)
-    return root.is_dir() and in_sequence(root)
+    if not root.is_dir():
+        return False
+    under_way = sequence_under_way(root)
+    if under_way is None:
+        return False
+    return bool(ev.sequence) or (under_way == "cherry-pick" and ev.hook == "post-commit")
 
 
 def store_away(project: Project) -> bool:

@@ -35,14 +35,16 @@ from gitext.worktrees import as_recorded, reconcile
 SEQUENCE_MARKERS = ("sequencer", "CHERRY_PICK_HEAD")  # besides a rebase's (`rebase_dir`)
 
 
-def in_sequence(root: Path) -> bool:
-    """A rebase or cherry-pick is under way: per-commit work waits for its end."""
+def sequence_under_way(root: Path) -> str | None:
+    """"rebase" or "cherry-pick" while one is under way in the worktree (per-commit work waits
+    for its end), else None."""
     try:
         git_dir = discover(root).git_dir
     except AircherError:
-        return False  # no longer a worktree (being removed): applying its record says so
-    return rebase_dir(git_dir) is not None or any(
-        (git_dir / m).exists() for m in SEQUENCE_MARKERS)
+        return None  # no longer a worktree (being removed): applying its record says so
+    if rebase_dir(git_dir) is not None:
+        return "rebase"
+    return "cherry-pick" if any((git_dir / m).exists() for m in SEQUENCE_MARKERS) else None
 
 
 def head_at(project: Project, ev: Event, root: Path) -> Head:

@@ -135,6 +135,47 @@ def test_a_commit_whose_branch_is_gone_before_its_record_is_applied(live: Path,
     assert failures(live) == ""
 
 
+@pytest.mark.parametrize("sequence", ["cherry-pick", "rebase"])
+def test_a_checkout_just_before_a_stopped_sequence_is_not_held_back(live: Path,
+                                                                     sequence: str) -> None:
+    """`git checkout -b work; git cherry-pick A B` (stopped on a conflict), or `git checkout -b
+    work; git rebase -i` stopped at an `edit`, run in a row: a worker that got to the checkout's
+    record after the sequence began deferred it with the sequence's own records, and until the
+    sequence ended (minutes, hours) the store had the worktree on the branch it had left, while
+    a quicker worker recorded the switch at once (QA round 24d: 03). A record written before
+    the sequence began is none of its records."""
+    from gitext.project import Project
+    from gitext.sync.slots import worker_lock
+
+    git(live, "checkout", "-q", "-b", "side")
+    one = commit(live, {"src/app.py": "side\n"}, "side one")
+    two = commit(live, {"two.txt": "2\n"}, "side two")
+    git(live, "checkout", "-q", "main")
+    commit(live, {"src/app.py": "main\n"}, "main one")
+    commit(live, {"three.txt": "3\n"}, "main two")
+    wait_idle(live)
+    with Project.locate(live, Path(os.environ["AIRCHER_HOME"]), os.environ) as project, \
+            worker_lock(project, wait=True):  # the records wait until the sequence has begun
+        git(live, "checkout", "-q", "-b", "work")
+        if sequence == "cherry-pick":
+            git(live, "cherry-pick", one, two, check=False)  # stops: src/app.py conflicts
+            assert (live / ".git" / "sequencer").is_dir()
+        else:
+            git(live, "-c", "sequence.editor=sed -i -e 1s/^pick/edit/", "rebase", "-q", "-i",
+                "HEAD~2")
+            assert (live / ".git" / "rebase-merge").is_dir()
+    wait_idle(live)
+    row = query(live, "knowledge", "SELECT branch_name FROM worktrees WHERE worktree_path = ?",
+                str(live.resolve()))
+    assert row == [("work",)]
+    last = query(live, "knowledge",
+                 "SELECT f.name, t.name FROM context_switches s JOIN contexts f"
+                 " ON f.id = s.from_context_id JOIN contexts t ON t.id = s.to_context_id"
+                 " ORDER BY s.rowid DESC LIMIT 1")
+    assert last == [("main", "work")]
+    assert failures(live) == ""
+
+
 def test_file_checkout_is_not_a_context_switch(live: Path) -> None:
     wait_idle(live)
     before = query(live, "knowledge", "SELECT count(*) FROM context_switches")
