@@ -240,3 +240,38 @@ def test_sync_waits_on_while_the_worker_holding_the_slot_makes_progress(live: Pa
         holder.kill()
         holder.wait()
     assert r.code == 0, r.err
+
+
+def test_sync_reads_commits_as_git_made_them_whatever_replaces_them(live: Path) -> None:
+    """`git replace --graft C` shows C without parents until `git replace -d C`. The store read
+    history through the replacement: `sync --full` wrote C as a root commit that created every
+    file, and after the replacement was deleted a `sync --full` took none of those rows back,
+    while C's `commits` row kept its real parent (QA round 24d: 04). Its rows are keyed by the
+    commits' ids, which name the objects git made: the store now reads those, never a stand-in
+    (GIT_NO_REPLACE_OBJECTS)."""
+    commit(live, {f"{name}.py": f"def {name}(): pass\n" for name in "bcd"}, "more files")
+    commit(live, {"b.py": "def b(): return 1\n"}, "edit one")
+    grafted = git(live, "rev-parse", "HEAD").strip()
+    parent = git(live, "rev-parse", "HEAD~1").strip()
+    commit(live, {"c.py": "def c(): return 2\n"}, "edit two")
+    wait_idle(live)
+    db = store(live) / "db" / "core" / "file_index.db"
+
+    def recorded() -> tuple[set[tuple[str, str]], list[tuple[str, str]]]:
+        with sqlite3.connect(db) as conn:
+            changes = {(str(r[0]), str(r[1])) for r in conn.execute(
+                "SELECT f.path, c.change_type FROM file_changes c JOIN files f"
+                " ON f.id = c.file_id WHERE c.git_commit = ?", (grafted,))}
+            row = conn.execute("SELECT first_parent, parents FROM commits WHERE sha = ?",
+                               (grafted,)).fetchall()
+        conn.close()
+        return changes, row
+
+    real = ({("b.py", "modified")}, [(parent, parent)])
+    assert recorded() == real
+    git(live, "replace", "--graft", grafted)
+    assert run_git_aircher(live, "sync", "--full").code == 0
+    assert recorded() == real
+    git(live, "replace", "-d", grafted)
+    assert run_git_aircher(live, "sync", "--full").code == 0
+    assert recorded() == real
