@@ -41,16 +41,22 @@ def test_older_database_is_migrated_forward_keeping_rows(tmp_path: Path) -> None
     assert conn.execute("SELECT count(*) FROM sync_state").fetchone()[0] == 0
 
 
+def _file_index_at(path: Path, version: int) -> sqlite3.Connection:
+    """A file_index database as the migrations up to `version` left it, open for changes."""
+    old = sqlite3.connect(path)
+    for mig in migrations("file_index")[:version]:
+        for stmt in mig.statements():
+            old.execute(stmt)
+    old.execute(f"PRAGMA user_version = {version}")
+    return old
+
+
 def test_a_store_scrubbed_before_is_scrubbed_once_more_for_keys_inside_strings(
         tmp_path: Path) -> None:
     """Migration 010: a store whose 'credentials' scrub ran (its row gone) ran it with
     redaction that left a string's escaped key body and `secrets.yml` in the index."""
     path = tmp_path / "f.db"
-    old = sqlite3.connect(path)
-    for mig in migrations("file_index")[:9]:
-        for stmt in mig.statements():
-            old.execute(stmt)
-    old.execute("PRAGMA user_version = 9")
+    old = _file_index_at(path, 9)
     old.execute("DELETE FROM pending_scrubs")
     old.commit()
     old.close()
@@ -64,11 +70,7 @@ def test_statistics_an_earlier_weekly_tier_kept_of_small_tables_are_dropped(
     """Migration 011: a store whose `init` analysed it empty kept "files: 1 row" for up to a
     week, and the planner scanned `files` once per row of a join under the write lock."""
     path = tmp_path / "f.db"
-    old = sqlite3.connect(path)
-    for mig in migrations("file_index")[:10]:
-        for stmt in mig.statements():
-            old.execute(stmt)
-    old.execute("PRAGMA user_version = 10")
+    old = _file_index_at(path, 10)
     old.execute("ANALYZE")
     old.execute("DELETE FROM sqlite_stat1")
     old.execute("INSERT INTO sqlite_stat1 VALUES ('files', 'idx_files_hash', '1 1')")
@@ -86,11 +88,7 @@ def test_a_store_scrubbed_before_joined_keys_were_redacted_is_scrubbed_once_more
     """Migration 012: redaction learned keys in joined string pieces after 010's scrub ran
     (QA round 24a: 01)."""
     path = tmp_path / "f.db"
-    old = sqlite3.connect(path)
-    for mig in migrations("file_index")[:11]:
-        for stmt in mig.statements():
-            old.execute(stmt)
-    old.execute("PRAGMA user_version = 11")
+    old = _file_index_at(path, 11)
     old.execute("DELETE FROM pending_scrubs")
     old.commit()
     old.close()
