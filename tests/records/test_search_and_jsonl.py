@@ -457,15 +457,10 @@ def test_an_import_refuses_a_timestamp_with_more_than_its_form(project: Project,
                         adopt=True).messages == 1
 
 
-def test_an_upgrade_mends_the_times_an_older_import_stored_as_they_came(
-        repo: Path, aircher: object, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Before ecbcd36 an import checked a timestamp's first 19 characters only, and stored
-    '2020-01-01 00:00:00+09:00', '…Z', 'T' separators and text after the seconds as they came;
-    the current import refuses them, so the upgraded store's own export did not import (QA
-    round 21a: 01). Opening a store of the previous schema version mends them once: SQLite's
-    datetime() of the value (offsets to UTC), else of its first 19 characters."""
-    import sqlite3
-
+def _store_with_archive(repo: Path, monkeypatch: pytest.MonkeyPatch
+                        ) -> tuple[Project, Path, Path, tuple[str | None, str, str]]:
+    """A store with its archive made, closed: (project, conversations.db, the archive's file,
+    (project_id, worktree_id, context_id) of this branch) for tests that write old rows."""
     from gitext.lifecycle.archive import open_archive
     from gitext.lifecycle.dbfiles import ARCHIVE_DB
     from gitext.records import current_context
@@ -479,6 +474,19 @@ def test_an_upgrade_mends_the_times_an_older_import_stored_as_they_came(
     branch = current_context(project)
     place = (branch.parent_id, worktree_id(branch.parent_id or "", repo), branch.id)
     project.close()
+    return project, live_db, archive_db, place
+
+
+def test_an_upgrade_mends_the_times_an_older_import_stored_as_they_came(
+        repo: Path, aircher: object, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Before ecbcd36 an import checked a timestamp's first 19 characters only, and stored
+    '2020-01-01 00:00:00+09:00', '…Z', 'T' separators and text after the seconds as they came;
+    the current import refuses them, so the upgraded store's own export did not import (QA
+    round 21a: 01). Opening a store of the previous schema version mends them once: SQLite's
+    datetime() of the value (offsets to UTC), else of its first 19 characters."""
+    import sqlite3
+
+    project, live_db, archive_db, place = _store_with_archive(repo, monkeypatch)
     live, gone = "11111111-2222-4333-8444-555555555551", "11111111-2222-4333-8444-555555555552"
     conv_sql = ("INSERT INTO conversations (id, title, created_at, updated_at, provider,"
                 " status, project_id, worktree_id, context_id{extra}) VALUES (?, 't', ?, ?,"
@@ -646,19 +654,7 @@ def test_an_upgrade_mends_the_negative_counts_and_costs_an_older_import_stored(
     of its messages'."""
     import sqlite3
 
-    from gitext.lifecycle.archive import open_archive
-    from gitext.lifecycle.dbfiles import ARCHIVE_DB
-    from gitext.records import current_context
-    from gitext.worktrees import worktree_id
-
-    monkeypatch.setenv("AIRCHER_SKIP", "1")
-    project = init(repo)
-    with open_archive(project) as archive, archive.read():
-        pass
-    live_db, archive_db = project.layout.db("conversations"), project.layout.db(ARCHIVE_DB)
-    branch = current_context(project)
-    place = (branch.parent_id, worktree_id(branch.parent_id or "", repo), branch.id)
-    project.close()
+    project, live_db, archive_db, place = _store_with_archive(repo, monkeypatch)
     live, gone = "11111111-2222-4333-8444-555555555561", "11111111-2222-4333-8444-555555555562"
     m1, m2, m3 = (f"33333333-2222-4333-8444-55555555556{n}" for n in range(1, 4))
     digest = "a" * 64
