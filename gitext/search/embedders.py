@@ -4,7 +4,8 @@
 
 * ``aircher-hash-<dim>`` (default): local, deterministic, no network and no download. The
   tokenizer's terms (identifiers split, light plural stemming), sublinear term frequency,
-  signed feature hashing (scikit-learn's ``FeatureHasher``) into ``dim`` dimensions, L2
+  signed feature hashing (scikit-learn's ``FeatureHasher``, or for a process's first few
+  thousand texts the same hashing in ``gitext.search.hashing``) into ``dim`` dimensions, L2
   normalised. It needs no fitted vocabulary, so a blob's vector never changes and is computed
   once for every branch and worktree.
 * ``st:<model>``: a sentence-transformers model (extra ``[st]``), loaded offline.
@@ -25,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gitext.errors import AircherError, ConfigError
+from gitext.search import hashing
 from gitext.search.tokenize import terms
 
 if TYPE_CHECKING:
@@ -82,6 +84,8 @@ class HashEmbedder:
 
         if not rows:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if not hashing.sklearn_is_cheaper(len(rows)):
+            return _normalise(hashing.hash_rows(rows, self.dimension))
         sparse = self._hasher().transform([dict(r) for r in rows])
         return _normalise(sparse.toarray())
 
