@@ -46,6 +46,10 @@ fi
 pip=("$venv/bin/python" -m pip --disable-pip-version-check -q)
 if [ "$dev" = 1 ]; then
   "${pip[@]}" install -e "$here[dev]"
+  # An editable install runs the checkout's own sources. Where PYTHONDONTWRITEBYTECODE is set
+  # (this CI's machine has it), Python never caches their bytecode, and every command, hook and
+  # worker compiled each module again: about 0.06 s of CPU per command (session 23).
+  "$venv/bin/python" -m compileall -q "$here/gitext" >/dev/null
 else
   "${pip[@]}" install --force-reinstall --no-deps "$here" >/dev/null
   "${pip[@]}" install "$here"
