@@ -345,6 +345,9 @@ def unset_value(path: Path, name: str, *, project: bool) -> bool:
 
 
 def _write(path: Path, values: Mapping[str, Value]) -> None:
+    # Through a symlink (a config kept with the user's dotfiles), as git writes ~/.gitconfig:
+    # the rename below would otherwise put a plain file in the link's place.
+    path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     # Owner-only: the project's sits in `.agents/`, which other users may list (an endpoint

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -180,13 +179,10 @@ def export(app: App, conversation_ids: tuple[str, ...], context: str | None,
     if output is None:
         export_jsonl(project, sys.stdout, conversation_ids=ids, context_ids=ctx_ids)
         return
-    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("w", encoding="utf-8") as fh:
-            counts = export_jsonl(project, fh, conversation_ids=ids, context_ids=ctx_ids)
-        os.replace(tmp, output)
-    finally:
-        tmp.unlink(missing_ok=True)
+    from gitext.outfile import write_output
+
+    counts = write_output(output, lambda fh: export_jsonl(
+        project, fh, conversation_ids=ids, context_ids=ctx_ids))
     click.echo(f"exported {counts.conversations} conversations"
                + (f" ({counts.archived} of them archived)" if counts.archived else "")
                + f", {counts.messages} messages to {output}")
