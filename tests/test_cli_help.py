@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from gitext.cli.app import COMMANDS
@@ -175,3 +177,24 @@ def test_hints_for_unknown_session_and_decision_ids_run(live: Path) -> None:
         assert named, r.err
         follow = run_git_aircher(live, *named.group(1).split())
         assert follow.code == 0, (named.group(1), follow.err)
+
+
+def test_ctrl_c_while_the_command_loads_is_one_line_and_130(repo: Path) -> None:
+    """A Ctrl-C in the first tenth of a second, while the command's modules were still
+    loading, printed a Python traceback; later ones print "aborted" and exit 130 (QA round 25b,
+    noted). The SIGINT here is real, sent the moment the CLI's app module is looked for."""
+    code = (
+        "import os, signal, sys\n"
+        "class Interrupt:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'gitext.cli.app':\n"
+        "            os.kill(os.getpid(), signal.SIGINT)\n"
+        "        return None\n"
+        "sys.meta_path.insert(0, Interrupt())\n"
+        "from gitext.cli import main\n"
+        "sys.argv = ['git-aircher', 'status']\n"
+        "sys.exit(main())\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True,
+                          text=True, check=False, stdin=subprocess.DEVNULL)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (130, "", "aborted\n")

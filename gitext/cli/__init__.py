@@ -37,6 +37,17 @@ def _in_utf8_mode() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        # Ctrl-C while the command's modules still load, before the CLI's own error boundary
+        # (gitext.cli.app `run`) is up: the same one line and status as after, not a traceback
+        # (QA round 25b, noted).
+        print("aborted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     if argv is None:
         _in_utf8_mode()
     args = sys.argv[1:] if argv is None else argv
