@@ -116,7 +116,11 @@ def session_here(
     project: Project, wid: str, branch_ctx_id: str
 ) -> tuple[str, Context] | None:
     """The session records land in: this Project's own while it is active in this worktree on
-    this branch, else the newest active one (active_session_row)."""
+    this branch, else the newest active one (active_session_row).
+
+    While its own is active here but started on another branch, records go to the branch's
+    context: the newest session on this branch is another agent's, and taking it filed this
+    agent's records there and made its `end_session()` end that one (QA round 25d: 01)."""
     own = project.own_session
     if own is not None:
         with project.db("sessions").read() as sconn:
@@ -128,8 +132,7 @@ def session_here(
                 ctx = conn.execute(
                     "SELECT * FROM contexts WHERE id = ? AND parent_context_id = ?",
                     (row["context_id"], branch_ctx_id)).fetchone()
-            if ctx is not None:
-                return own, Context.from_row(ctx)
+            return None if ctx is None else (own, Context.from_row(ctx))
     return active_session_row(project, wid, branch_ctx_id)
 
 

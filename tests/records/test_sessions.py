@@ -101,6 +101,30 @@ def test_two_agents_in_one_worktree_each_record_into_their_own_session(
             p.close()
 
 
+def test_an_agent_off_its_own_session_s_branch_never_takes_another_agent_s_session(
+        project: Project) -> None:
+    """Agent A started its session on main; the branch was switched and agent B started one
+    there. A's records were filed in B's session and A's `end_session()` ended B's, while A's
+    own stayed active (QA round 25d: 01). Now A's records go to the branch's context, as
+    records.md says, and its end_session() ends its own."""
+    root = project.repo.root
+    agent_a, agent_b = open_project(root), open_project(root)
+    try:
+        sa = start_session(agent_a, "feature", "agent A")
+        git(root, "switch", "-q", "-c", "side")
+        sb = start_session(agent_b, "review", "agent B")
+        conv = start_conversation(agent_a, "p")
+        assert conv.session_id is None
+        assert conv.context_id == current_context(agent_a).id
+        assert current_context(agent_a).context_type == "worktree"
+        assert current_context(agent_b).id == sb.context_id
+        assert end_session(agent_a).id == sa.id
+        assert get_session(project, sb.id).status == "active"
+    finally:
+        for p in (agent_a, agent_b):
+            p.close()
+
+
 def test_cache_expiry(project: Project) -> None:
     s = start_session(project, "debugging")
     clock.set_now(1_900_000_000)
