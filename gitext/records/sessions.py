@@ -39,7 +39,7 @@ class Session:
     status: str
     project_path: str | None
     working_directory: str | None
-    preferences: Any
+    preferences: dict[str, Any]
     context_id: str | None
     project_id: str | None
     worktree_id: str | None
@@ -50,13 +50,21 @@ class Session:
     def from_row(cls, row: sqlite3.Row) -> Session:
         return cls(
             row["id"], row["user_id"], row["started_at"], row["last_activity"], row["status"],
-            row["project_path"], row["working_directory"], v.load(row["preferences"]),
+            row["project_path"], row["working_directory"], _preferences(row["preferences"]),
             row["context_id"], row["project_id"], row["worktree_id"], row["task_type"],
             row["task_description"],
         )
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _preferences(stored: str | None) -> dict[str, Any]:
+    """A session's preferences, `{}` for none: NULL (started without any) and `{}` (one set
+    and unset) were `null` and `{}` in the JSON, one field with two shapes for "none" (QA
+    round 25d: 05)."""
+    prefs = v.load(stored) if stored else None
+    return prefs if isinstance(prefs, dict) else {}
 
 
 def session_context_name(session_id: str) -> str:

@@ -331,6 +331,25 @@ def test_session_pref_that_is_not_json_is_text(project: Project, aircher: object
         "g": {"x": [1, None]}, "h": "NaX", "i": "[NaN]"}
 
 
+def test_a_session_without_preferences_has_an_empty_object(
+        project: Project, aircher: object) -> None:
+    """A session started without `--pref` printed `"preferences": null`, one whose preference
+    was set and unset `{}`: two shapes for "none" (QA round 25d: 05). Both are `{}` now."""
+    run = aircher  # type: ignore[assignment]
+    root = project.repo.root
+    started = run(root, "session", "start", "review", "none", "--json")
+    assert json.loads(started.out)["preferences"] == {}
+    first = json.loads(started.out)["id"]
+    other = start_session(project, "review", "set and unset")
+    set_preference(project, "depth", 3, level="session", session_id=other.id)
+    unset_preference(project, "depth", level="session", session_id=other.id)
+    listed = json.loads(run(root, "session", "list", "--json").out)
+    assert [s["preferences"] for s in listed] == [{}, {}]
+    assert json.loads(run(root, "session", "show", first, "--json").out)["preferences"] == {}
+    assert json.loads(run(root, "session", "end", first, "--json").out)["preferences"] == {}
+    assert get_session(project, first).preferences == {}
+
+
 def test_session_cli(project: Project, aircher: object) -> None:
     run = aircher  # type: ignore[assignment]
     root = project.repo.root
