@@ -93,12 +93,20 @@ def show(app: App, session_id: str | None, as_json: bool) -> None:
     if as_json:
         emit_json(data)
         return
-    for key in ("id", "status", "task_type", "task_description", "branch", "context_id",
-                "started_at", "last_activity", "working_directory"):
+    import json
+
+    keys = ("id", "status", "task_type", "task_description", "branch", "context_id",
+            "started_at", "last_activity", "working_directory")
+    # Wide enough for the longest label plus a space: at 18, `working_directory:` touched its
+    # value (QA round 25d: 06).
+    width = max(len(k) for k in keys) + 2
+    for key in keys:
         click.echo(printable(
-            f"{key + ':':18}{data.get(key) if data.get(key) is not None else '-'}"))
-    click.echo(printable(f"{'preferences:':18}{data['preferences'] or {}}"))
-    click.echo(f"{'cache entries:':18}{len(data['cache'])}")
+            f"{key + ':':{width}}{data.get(key) if data.get(key) is not None else '-'}"))
+    # As `--pref` takes them (JSON), not as Python writes a dict (True, None, 'quotes').
+    prefs = json.dumps(data["preferences"] or {}, ensure_ascii=False)
+    click.echo(printable(f"{'preferences:':{width}}{prefs}"))
+    click.echo(f"{'cache entries:':{width}}{len(data['cache'])}")
     if data["conversations"]:
         click.echo("")
         table(["conversation", "updated", "msgs", "title"],

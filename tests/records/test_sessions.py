@@ -350,6 +350,23 @@ def test_a_session_without_preferences_has_an_empty_object(
     assert get_session(project, first).preferences == {}
 
 
+def test_session_show_table_aligns_its_labels_and_prints_preferences_as_json(
+        project: Project, aircher: object) -> None:
+    """`session show` glued `working_directory:` to its value (an 18-character label in an
+    18-character column) and printed preferences as a Python repr, `{'flag': True, 'x': None}`
+    (QA round 25d: 06). Every value starts in one column now, preferences as JSON."""
+    run = aircher  # type: ignore[assignment]
+    root = project.repo.root
+    assert run(root, "session", "start", "review", "prefs", "--pref", "flag=true",
+               "--pref", "x=null", "--pref", "name=bob").code == 0
+    lines = run(root, "session", "show").out.splitlines()
+    labelled = [line for line in lines[:11] if ":" in line]
+    starts = {len(line) - len(line.split(":", 1)[1].lstrip()) for line in labelled}
+    assert len(starts) == 1, lines
+    assert f"working_directory: {root}" in " ".join(lines[8].split())
+    assert lines[9].split(None, 1) == ["preferences:", '{"flag": true, "x": null, "name": "bob"}']
+
+
 def test_session_cli(project: Project, aircher: object) -> None:
     run = aircher  # type: ignore[assignment]
     root = project.repo.root
