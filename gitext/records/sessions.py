@@ -178,16 +178,24 @@ def worktree_session(project: Project) -> Session | None:
     return get_session(project, project.own_session if project.own_session in ids else ids[0])
 
 
-def _set_status(project: Project, session: Session, status: str) -> None:
-    """End a session; the time it ended is its context's `last_active`.
+def _end(project: Project, session: Session) -> None:
+    """End `session` if it is still active; the time it ended is its context's `last_active`.
 
     Ending one is the user's act, so it is the session's last activity too; expiring one is
-    not (`expire_sessions`).
+    not (`expire_sessions`). The status is checked in the UPDATE itself: checked on a read
+    before, several concurrent ends of one session were each told "ended", each rewriting its
+    times, and an end overwrote an `expired` maintenance had just written (QA round 25d: 08).
     """
     now = clock.now()
     with project.db("sessions").write() as sconn:
-        sconn.execute("UPDATE sessions SET status = ?, last_activity = ? WHERE id = ?",
-                      (status, now, session.id))
+        ended = sconn.execute(
+            "UPDATE sessions SET status = 'inactive', last_activity = ? WHERE id = ?"
+            " AND status = 'active' RETURNING id", (now, session.id)).fetchone()
+        if ended is None:
+            row = sconn.execute("SELECT status FROM sessions WHERE id = ?",
+                                (session.id,)).fetchone()
+            raise UsageError(f"session {session.id} is already "
+                             f"{row[0] if row is not None else 'gone'}")
     _release(project, session, now)
 
 
@@ -215,7 +223,7 @@ def end_session(project: Project, session_id: str | None = None) -> Session:
         session = get_session(project, session_id)
     if session.status != "active":
         raise UsageError(f"session {session.id} is already {session.status}")
-    _set_status(project, session, "inactive")
+    _end(project, session)
     if project.own_session == session.id:
         project.own_session = None
     return get_session(project, session.id)

@@ -125,6 +125,40 @@ def test_an_agent_off_its_own_session_s_branch_never_takes_another_agent_s_sessi
             p.close()
 
 
+def test_a_session_ended_or_expired_since_it_was_read_is_not_ended_again(
+        project: Project) -> None:
+    """`end_session` read the status, then wrote "inactive" whatever it was by then: of several
+    agents ending one session at once, two or more were told "ended" (each rewriting its times),
+    and an end overwrote an `expired` that maintenance had just written (QA round 25d: 08).
+    The write checks the status now; the race is replayed here by ending a Session read
+    before another end, and before an expiry."""
+    from gitext.records.sessions import _end
+
+    other = open_project(project.repo.root)
+    try:
+        s = start_session(project, "review")
+        read_before = get_session(project, s.id)
+        assert end_session(other, s.id).status == "inactive"
+        times = rows(project, "sessions", "SELECT last_activity FROM sessions WHERE id = ?",
+                     (s.id,))
+        clock.set_now(2_000_000_000)
+        with pytest.raises(UsageError, match="already inactive"):
+            _end(project, read_before)
+        assert rows(project, "sessions", "SELECT last_activity FROM sessions WHERE id = ?",
+                    (s.id,)) == times
+
+        clock.set_now(None)
+        t = start_session(project, "review")
+        read_before = get_session(project, t.id)
+        clock.set_now(2_000_000_000)
+        assert expire_sessions(other, 60) == 1
+        with pytest.raises(UsageError, match="already expired"):
+            _end(project, read_before)
+        assert get_session(project, t.id).status == "expired"
+    finally:
+        other.close()
+
+
 def test_cache_expiry(project: Project) -> None:
     s = start_session(project, "debugging")
     clock.set_now(1_900_000_000)
