@@ -72,13 +72,23 @@ def _holdings(project: Project, ctx: Context) -> dict[str, Any]:
 
 def context_show(project: Project, name: str | None = None) -> dict[str, Any]:
     """The chain global > project > worktree > session of the current (or named) context."""
+    from gitext.insights.worktrees import live_branches, shown_status
+
     ctx = current_ids(project).context if name is None else resolve_context(project, name)
     with project.db("knowledge").read() as conn:
         found = levels(conn, ctx)
+    # The branch level's status as `worktree list` gives it: the stored row said `active` for
+    # a deleted branch's context that list called `stale` (QA round 25d: 04).
+    live = live_branches(project) if any(c.context_type == "worktree" for c in found) else set()
+
+    def status(c: Context) -> str:
+        return shown_status(c.status, c.git_branch, live) if c.context_type == "worktree" \
+            else c.status
+
     return {
         "current": ctx.id,
         "levels": [
-            {"id": c.id, "context_type": c.context_type, "name": c.name, "status": c.status,
+            {"id": c.id, "context_type": c.context_type, "name": c.name, "status": status(c),
              "git_branch": c.git_branch, "git_commit": c.git_commit,
              "last_active": c.last_active, "holds": _holdings(project, c)}
             for c in found

@@ -26,6 +26,20 @@ from gitext.records.lookup import unknown
 from gitext.worktrees import enter_worktree, worktree_id
 
 
+def live_branches(project: Project) -> set[str]:
+    """The branches a branch context can be current for: every local branch, and every branch
+    checked out in a worktree (`git switch --orphan` before its first commit has no ref and is
+    still where work happens)."""
+    checked_out = {w.branch for w in project.repo.worktrees() if not w.bare and w.branch}
+    return set(gc.local_branches(project.repo.root)) | checked_out
+
+
+def shown_status(stored: str, branch: str | None, live: set[str]) -> str:
+    """A branch context's status as `worktree list` and `context show` give it: `stale` once its
+    branch is gone (deleted, renamed), which no write records; the detached context has none."""
+    return stored if branch is None or branch in live else "stale"
+
+
 def worktree_view(project: Project) -> dict[str, Any]:
     """Live worktrees (with their stored status) and branch contexts (with record counts)."""
     proj = require_project_context(project)
@@ -78,16 +92,14 @@ def worktree_view(project: Project) -> dict[str, Any]:
     for w in sorted(live, key=lambda w: w.path != root):
         checked_out.setdefault(w.branch or "", []).append(str(w.path))
     ctx_rows = []
+    existing = set(branches) | set(checked_out)
     for r in contexts:
         branch = r["git_branch"]
-        # A branch checked out with no commit yet (`git switch --orphan`) has no ref, and is
-        # still where work happens.
-        exists = branch is not None and (branch in branches or branch in checked_out)
         total, active = sess.get(r["id"], [0, 0])
         ctx_rows.append({
             "id": r["id"], "name": r["name"], "branch": branch,
             "commit": branches.get(branch or "", r["git_commit"]),
-            "status": r["status"] if exists or branch is None else "stale",
+            "status": shown_status(r["status"], branch, existing),
             "last_active": r["last_active"],
             "worktree_path": next(iter(checked_out.get(branch or "", [])), None),
             "worktree_paths": checked_out.get(branch or "", []),

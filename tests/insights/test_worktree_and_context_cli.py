@@ -186,3 +186,28 @@ def test_a_branch_never_checked_out_is_a_context(live: Path) -> None:
     assert wrong.code == 2 and wrong.err.startswith("error: no context 'nosuch'"), wrong.err
     wrong = run_git_aircher(live, "feedback", "src/app.py", "--useful", "1", "--context", "nx")
     assert wrong.code == 2 and wrong.err.startswith("error: no context 'nx'"), wrong.err
+
+
+def test_context_show_calls_a_deleted_branch_s_context_stale(project: Project,
+                                                             aircher: object) -> None:
+    """`worktree list` called a deleted branch's context `stale` (derived when read) and
+    `context show` called the same context `active` (the stored row, which nothing moves): one
+    context, two statuses (QA round 25d: 04). Both say `stale` now, and a live branch's
+    context stays `active`."""
+    run = aircher  # type: ignore[assignment]
+    root = project.repo.root
+    git(root, "switch", "-q", "-c", "feat")
+    assert run(root, "decision", "add", "feat: retry the refresh").code == 0
+    git(root, "switch", "-q", "main")
+    git(root, "branch", "-D", "feat")
+    run(root, "sync")
+
+    def statuses(name: str) -> tuple[str, str]:
+        listed = json.loads(run(root, "worktree", "list", "--json").out)
+        shown = json.loads(run(root, "context", "show", name, "--json").out)
+        return ({c["name"]: c["status"] for c in listed["contexts"]}[name],
+                shown["levels"][-1]["status"])
+
+    assert statuses("feat") == ("stale", "stale")
+    assert "worktree: feat (stale, " in run(root, "context", "show", "feat").out
+    assert statuses("main") == ("active", "active")
