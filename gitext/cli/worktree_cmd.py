@@ -72,19 +72,22 @@ def _render(data: dict[str, Any]) -> None:
                f" ({_short(b['commit'])}); merge base {base}")
     click.echo("")
 
-    def names(items: list[dict[str, Any]], key: str) -> str:
-        return f"{len(items)}: " + ", ".join(str(i[key] or "-")[:24] for i in items[:3]) \
-            if items else "0"
+    def names(side: dict[str, Any], kind: str, key: str) -> str:
+        items = side[kind]
+        # The context's count, not the length of the list `--top` cut.
+        return f"{side['counts'][kind]}: " + ", ".join(
+            str(i[key] or "-")[:24] for i in items[:3]) if items else "0"
 
     table(["", a["name"], b["name"]], [
         ("context", a["context_name"], b["context_name"]),
         ("commits ahead", data["a_ahead"], data["b_ahead"]),
         ("changed since base", len(a["changed_since_base"]), len(b["changed_since_base"])),
-        ("conversations", names(a["conversations"], "title"),
-         names(b["conversations"], "title")),
-        ("sessions", names(a["sessions"], "task_type"), names(b["sessions"], "task_type")),
-        ("decisions", names(a["decisions"], "title"), names(b["decisions"], "title")),
-        ("patterns", names(a["patterns"], "description"), names(b["patterns"], "description")),
+        ("conversations", names(a, "conversations", "title"),
+         names(b, "conversations", "title")),
+        ("sessions", names(a, "sessions", "task_type"), names(b, "sessions", "task_type")),
+        ("decisions", names(a, "decisions", "title"), names(b, "decisions", "title")),
+        ("patterns", names(a, "patterns", "description"),
+         names(b, "patterns", "description")),
         ("relevant files from", a["relevant_source"], b["relevant_source"]),
     ])
     totals = data["diff_totals"]
@@ -127,6 +130,11 @@ def _compare(app: App, a: str, b: str, top: int, as_json: bool) -> None:
 
     data = do_compare(app.project(), a, b, top=top).to_json()
     if as_json:
+        # As a list cut at its limit says so (docs/records.md): the table gives the counts.
+        if any(side["counts"][kind] > len(side[kind]) for side in (data["a"], data["b"])
+               for kind in side["counts"]):
+            click.echo(f"note: each side lists its first {top} of each kind; `counts` has how"
+                       " many there are, --top shows more", err=True)
         emit_json(data)
     else:
         _render(data)

@@ -45,6 +45,10 @@ class Side:
     sessions: list[dict[str, Any]] = field(default_factory=list)
     decisions: list[dict[str, Any]] = field(default_factory=list)
     patterns: list[dict[str, Any]] = field(default_factory=list)
+    # How many of each the context has; the lists above hold the first `top`. Without it the
+    # table gave the cut as the count, "decisions 10" for a branch with 15 (QA round 25d: 07).
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
+        ("conversations", "sessions", "decisions", "patterns"), 0))
     relevant_files: list[dict[str, Any]] = field(default_factory=list)
     relevant_source: str = "none"  # relevance | changes | recent | none
 
@@ -204,27 +208,33 @@ def _fill_side(project: Project, conn: sqlite3.Connection, side: Side, ctx: Cont
         side.changed_since_base = sorted(gc.changed_files(root, None, side.commit))
     if ctx is not None:
         ids = family(conn, ctx)
+        convs = list_conversations(project, context_ids=ids, limit=None)
+        sessions = list_sessions(project, context_ids=[ctx.id], limit=None)
+        decisions = list_decisions(project, status=None, context_ids=ids, limit=None)
+        patterns = list_patterns(project, context_ids=ids, limit=None)
+        side.counts = {"conversations": len(convs), "sessions": len(sessions),
+                       "decisions": len(decisions), "patterns": len(patterns)}
         side.conversations = [
             {"id": c.id, "title": c.title, "context_type": c.context_type,
              "updated_at": c.updated_at, "messages": c.message_count,
              "total_tokens": c.total_tokens}
-            for c in list_conversations(project, context_ids=ids, limit=top)
+            for c in convs[:top]
         ]
         side.sessions = [
             {"id": s.id, "task_type": s.task_type, "task_description": s.task_description,
              "status": s.status, "started_at": s.started_at}
-            for s in list_sessions(project, context_ids=[ctx.id], limit=top)
+            for s in sessions[:top]
         ]
         side.decisions = [
             {"id": d.id, "title": d.title, "decision_type": d.decision_type,
              "status": d.status, "made_at": d.made_at}
-            for d in list_decisions(project, status=None, context_ids=ids, limit=top)
+            for d in decisions[:top]
         ]
         side.patterns = [
             {"id": p.id, "pattern_type": p.pattern_type, "description": p.description,
              "confidence_score": p.confidence_score,
              "effectiveness_rating": p.effectiveness_rating, "trusted": p.trusted}
-            for p in list_patterns(project, context_ids=ids, limit=top)
+            for p in patterns[:top]
         ]
         from gitext.relevance.rank import context_files
 

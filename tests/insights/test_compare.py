@@ -235,3 +235,27 @@ def test_files_outside_the_sparse_checkout_are_named_by_neither_side(
         "relevance", "recent")
     assert [f["path"] for f in data["a"]["relevant_files"]] == ["sub/s.py"]
     assert [f["path"] for f in data["b"]["relevant_files"]] == ["sub/s.py"]
+
+
+def test_a_side_s_counts_are_its_context_s_not_the_cut_lists(
+        project: Project, aircher: object) -> None:
+    """`compare` printed the length of the list `--top` cut as the count, "decisions 10: …" for
+    a branch with 15, and nothing said the list was cut (QA round 25d: 07). The table gives
+    the context's counts now, the JSON a side's `counts`, and a cut list is noted on stderr."""
+    run = aircher  # type: ignore[assignment]
+    root = project.repo.root
+    git(root, "switch", "-q", "-c", "feat")
+    for i in range(1, 16):
+        add_decision(project, "api", f"feat decision {i}")
+    commit(root, {"a.py": "x = 2\n"}, "feat")
+    git(root, "switch", "-q", "main")
+    table = run(root, "compare", "main", "feat")
+    assert table.code == 0, table.err
+    row = next(line for line in table.out.splitlines() if line.startswith("decisions"))
+    assert row.split()[1:3] == ["0", "15:"]
+    cut = run(root, "compare", "main", "feat", "--json")
+    feat = json.loads(cut.out)["b"]
+    assert (len(feat["decisions"]), feat["counts"]["decisions"]) == (10, 15)
+    assert cut.err.startswith("note: ")
+    whole = run(root, "compare", "main", "feat", "--json", "--top", "20")
+    assert len(json.loads(whole.out)["b"]["decisions"]) == 15 and whole.err == ""
