@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -198,3 +199,27 @@ def test_ctrl_c_while_the_command_loads_is_one_line_and_130(repo: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True,
                           text=True, check=False, stdin=subprocess.DEVNULL)
     assert (proc.returncode, proc.stdout, proc.stderr) == (130, "", "aborted\n")
+
+
+def test_a_command_run_from_a_removed_directory_is_one_error(live: Path) -> None:
+    """Run from a directory removed under the shell (the worktree an agent sat in, removed with
+    `git worktree remove --force`), every command, even `help`, crashed: exit 3 and a crash log
+    per call (QA round 25d: 03). It is one error line and a hint now, as git refuses there."""
+    linked = live.parent / "agent-wt"
+    subprocess.run(["git", "worktree", "add", "-q", "-b", "agent", str(linked)], cwd=live,
+                   check=True, capture_output=True)
+    script = ('import os, subprocess, sys\n'
+              'os.chdir(sys.argv[1])\n'
+              'subprocess.run(["git", "-C", sys.argv[2], "worktree", "remove", "--force",'
+              ' sys.argv[1]], check=True)\n'
+              'for args in (["decision", "add", "keep it simple"], ["help"]):\n'
+              '    done = subprocess.run([sys.argv[3], *args], capture_output=True, text=True)\n'
+              '    print(done.returncode, repr(done.stdout), repr(done.stderr))\n')
+    tool = str(Path(sys.executable).parent / "git-aircher")
+    out = subprocess.run([sys.executable, "-c", script, str(linked), str(live), tool],
+                         capture_output=True, text=True, check=True).stdout
+    expected = ("2 '' 'error: cannot read the current directory: it no longer exists\\n"
+                "hint: cd to a directory that exists; was its worktree removed?\\n'")
+    assert out.splitlines() == [expected, expected]
+    logs = Path(os.environ["AIRCHER_HOME"]) / "logs"
+    assert not logs.is_dir() or not any(p.name.startswith("crash-") for p in logs.iterdir())

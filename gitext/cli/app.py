@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from gitext import __version__
-from gitext.cli.env import apply_clock, global_root, skip_hooks
+from gitext.cli.env import apply_clock, global_root, skip_hooks, working_directory
 from gitext.cli.errors import report_bug, report_error, report_usage
 from gitext.cli.stdout import OutputError, output_failed
 from gitext.errors import AircherError, UsageError
@@ -154,7 +154,7 @@ def cli(ctx: click.Context, directories: tuple[Path, ...]) -> None:
     """git-aircher: a private, git-aware memory for AI coding agents."""
     # `-C r -C src` is r/src, as git's -C chains; before, only the last one counted, taken
     # from the starting directory (QA round 24c: 06). An empty one changes nothing, as git's.
-    start = Path.cwd()
+    start = working_directory()
     for directory in directories:
         if str(directory) not in ("", "."):
             start = start / directory

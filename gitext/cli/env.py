@@ -9,6 +9,21 @@ from gitext import clock
 from gitext.errors import UsageError
 
 
+def working_directory() -> Path:
+    """The directory the command was started in.
+
+    One removed under the shell (`git worktree remove --force` of the worktree an agent sits
+    in) has no path to give: that is a place the command cannot run, as git says ("Unable to
+    read current working directory"), not a bug with a crash log per call (QA round 25d: 03).
+    """
+    try:
+        return Path.cwd()
+    except FileNotFoundError:
+        raise UsageError("cannot read the current directory: it no longer exists",
+                         hint="cd to a directory that exists; was its worktree removed?"
+                         ) from None
+
+
 def global_root() -> Path:
     override = os.environ.get("AIRCHER_HOME")
     if override:
