@@ -1,7 +1,9 @@
 """JSONL import of conversations (the format is in records/jsonl.py).
 
-An import is checked line by line first and written all or nothing: a bad line is a UsageError
-naming its number, and nothing of that import is written. A conversation exported from the
+An import is checked line by line first: a bad line is a UsageError naming its number, and
+nothing of that import is written. It is written in batches, each conversation whole in one,
+so that agents recording meanwhile are not kept waiting for the lock; an error while writing
+takes out what the earlier batches added. A conversation exported from the
 archive (its record has `archived_at`) goes back to the archive. An id counts as existing
 whether it is live or archived: a second, live copy of an archived conversation could never be
 restored. The ids of contexts a record names must be this store's, and a conversation must
@@ -14,7 +16,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
+from collections import deque
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from gitext.errors import UsageError
@@ -173,6 +178,80 @@ def _existing(conn: sqlite3.Connection, archived: set[str], cid: str) -> str | N
     return "archived" if cid in archived else None
 
 
+# An import writes in batches: a conversation with all its records per batch, a batch closed
+# after this many records or this long under the write lock, and a pause between two. In one
+# transaction, 40,000 messages held conversations.db's lock 11 s, and an agent recording a
+# message meanwhile waited busy_timeout in vain (QA round 25d: 02).
+_BATCH_RECORDS = 5000
+_BATCH_SECONDS = 0.5
+_BETWEEN_BATCHES = 0.15
+
+
+def _conflict(where: str | None, line: _Line) -> None:
+    """With `--on-conflict error`, a conversation already here (`where`) is the error."""
+    if where is not None:
+        raise UsageError(
+            f"line {line.number}: conversation {line.values['id']} already exists"
+            + (" (in the archive)" if where == "archived" else ""),
+            hint="--on-conflict skip or --on-conflict replace")
+
+
+def _write_line(conn: sqlite3.Connection, line: _Line, adopt: bool, home: dict[str, Any],
+                home_context: str | None,
+                archive_rows: dict[str, tuple[list[str], list[Any]]] | None,
+                index_rows: dict[str, str]) -> None:
+    """One record into its live table, or (`archive_rows` given) kept for the archive."""
+    values = dict(line.values)
+    if adopt and line.kind in ("conversation", "message"):
+        values.update(home)
+        if line.kind == "conversation":
+            values["context_id"] = home_context
+    if archive_rows is not None:
+        # The archive's tables have the live ones' names.
+        cols, rows = archive_rows.setdefault(TABLES[line.kind], (list(values), []))
+        rows.append([values[c] for c in cols])
+        return
+    values.pop("archived_at", None)
+    cols = list(values)
+    try:
+        if line.kind == "message":
+            fts.index_message(conn, values["id"], index_rows[values["id"]])
+        conn.execute(
+            f"INSERT INTO {TABLES[line.kind]} ({', '.join(cols)})"
+            f" VALUES ({', '.join('?' * len(cols))})",
+            [values[c] for c in cols],
+        )
+    except sqlite3.IntegrityError as exc:
+        raise UsageError(
+            f"line {line.number}: cannot import this {line.kind}: {exc}") from None
+
+
+def _count(counts: Counts, line: _Line, archived: bool, store: Path) -> None:
+    if line.kind == "message":
+        counts.messages += 1
+    elif line.kind == "attachment":
+        counts.attachments += 1
+        digest = line.values["content_hash"]
+        if digest and not att.content_path(store, digest).exists():
+            counts.missing_content += 1
+    elif line.kind == "compaction":
+        counts.compactions += 1
+    else:
+        counts.conversations += 1
+        counts.archived += archived
+
+
+def _take_out(project: Project, added: list[str]) -> None:
+    """What an import that failed after its first batch wrote: the conversations it added
+    (their records go with them). One it replaced keeps its new copy: the old one is gone."""
+    db = project.db("conversations")
+    for start in range(0, len(added), 500):
+        chunk = added[start:start + 500]
+        with db.write() as conn:
+            conn.execute(f"DELETE FROM conversations WHERE id IN ({','.join('?' * len(chunk))})",
+                         chunk)
+
+
 def import_jsonl(
     project: Project,
     data: bytes,
@@ -205,81 +284,67 @@ def import_jsonl(
                   if ln.kind == "conversation" and ln.values.get("archived_at") is not None}
     in_archive = archived_ids(
         project, [ln.values["id"] for ln in lines if ln.kind == "conversation"])
+    # Each live message's full-text row (its content and code-aware terms) is computed before
+    # the write lock, as add_message does, and inserted before the message, so the insert
+    # trigger leaves it alone; before, the terms were computed and the row indexed again under
+    # the lock (QA round 25d: 02).
+    index_rows = {ln.values["id"]: fts.index_text(ln.values["content"]) for ln in lines
+                  if ln.kind == "message" and parents[ln.values["id"]] not in to_archive}
+    if on_conflict == "error":
+        # Before the first batch, so that a conflict writes nothing; each batch looks again.
+        with project.db("conversations").read() as rconn:
+            for line in lines:
+                if line.kind == "conversation":
+                    _conflict(_existing(rconn, in_archive, line.values["id"]), line)
+    groups: dict[str, list[_Line]] = {}
+    for line in lines:  # a conversation with its records, in the file's order
+        groups.setdefault(_owner(line, parents), []).append(line)
+    pending = deque(groups.values())
     counts = Counts()
     store = project.layout.attachments
     archive_rows: dict[str, tuple[list[str], list[Any]]] = {}
-    with project.db("conversations").write() as conn:
-        skipped: set[str] = set()
-        drop_archived: list[str] = []
-        for line in lines:
-            if line.kind != "conversation":
-                continue
-            cid = line.values["id"]
-            where = _existing(conn, in_archive, cid)
-            if where is None:
-                continue
-            if on_conflict == "error":
-                raise UsageError(
-                    f"line {line.number}: conversation {cid} already exists"
-                    + (" (in the archive)" if where == "archived" else ""),
-                    hint="--on-conflict skip or --on-conflict replace")
-            if on_conflict == "skip":
-                skipped.add(cid)
-                continue
-            if where == "live":
-                conn.execute("DELETE FROM conversations WHERE id = ?", (cid,))
-            if cid in in_archive:  # a live copy beside it (an old import's) goes as well
-                drop_archived.append(cid)
-            counts.replaced += 1
-        counts.skipped = len(skipped)
-        indexed: list[tuple[str, str | None]] = []
-        for line in lines:
-            owner = _owner(line, parents)
-            if owner in skipped:
-                continue
-            values = dict(line.values)
-            if adopt and line.kind in ("conversation", "message"):
-                values.update(home)
-                if line.kind == "conversation":
-                    values["context_id"] = home_context
-            if owner in to_archive:
-                # The archive's tables have the live ones' names.
-                cols, rows = archive_rows.setdefault(TABLES[line.kind], (list(values), []))
-                rows.append([values[c] for c in cols])
-            else:
-                values.pop("archived_at", None)
-                cols = list(values)
-                try:
-                    conn.execute(
-                        f"INSERT INTO {TABLES[line.kind]} ({', '.join(cols)})"
-                        f" VALUES ({', '.join('?' * len(cols))})",
-                        [values[c] for c in cols],
-                    )
-                except sqlite3.IntegrityError as exc:
-                    raise UsageError(
-                        f"line {line.number}: cannot import this {line.kind}: {exc}") from None
-                if line.kind == "message":
-                    indexed.append((values["id"], values["content"]))
-            if line.kind == "message":
-                counts.messages += 1
-            elif line.kind == "attachment":
-                counts.attachments += 1
-                digest = values["content_hash"]
-                if digest and not att.content_path(store, digest).exists():
-                    counts.missing_content += 1
-            elif line.kind == "compaction":
-                counts.compactions += 1
-            else:
-                counts.conversations += 1
-                counts.archived += owner in to_archive
-        fts.index_extra_terms(conn, indexed)
+    drop_archived: list[str] = []
+    added: list[str] = []  # live conversations this import wrote, batches committed
+    try:
+        while pending:
+            with project.db("conversations").write() as conn:
+                began, written, batch = time.monotonic(), 0, []
+                while pending and written < _BATCH_RECORDS and \
+                        time.monotonic() - began < _BATCH_SECONDS:
+                    group = pending.popleft()
+                    written += len(group)
+                    cid = group[0].values["id"]
+                    where = _existing(conn, in_archive, cid)
+                    if where is not None:
+                        if on_conflict == "error":
+                            _conflict(where, group[0])
+                        if on_conflict == "skip":
+                            counts.skipped += 1
+                            continue
+                        if where == "live":
+                            conn.execute("DELETE FROM conversations WHERE id = ?", (cid,))
+                        if cid in in_archive:  # a live copy beside it (an old import's) goes too
+                            drop_archived.append(cid)
+                        counts.replaced += 1
+                    elif cid not in to_archive:
+                        batch.append(cid)
+                    for line in group:
+                        _write_line(conn, line, adopt, home, home_context,
+                                    archive_rows if cid in to_archive else None, index_rows)
+                        _count(counts, line, cid in to_archive, store)
+            added.extend(batch)
+            if pending:
+                # Longer than SQLite's longest wait between two tries of a writer waiting for
+                # the lock (100 ms): an agent recording meanwhile gets its turn.
+                time.sleep(_BETWEEN_BATCHES)
         if archive_rows or drop_archived:
-            # Its own transaction, committed just before this one: an error in it rolls back
-            # both; only a crash between the two commits could leave the archive's part alone.
             try:
                 write_archived(project, drop_archived, archive_rows)
             except sqlite3.IntegrityError as exc:
                 raise UsageError(f"cannot import an archived conversation: {exc}") from None
+    except BaseException:
+        _take_out(project, added)
+        raise
     if home.get("session_id") and counts.conversations:
         from gitext.records.sessions import touch_session
 

@@ -20,7 +20,7 @@ from gitext.records import (
 )
 from gitext.records.fts import match_query
 from tests.conftest import commit, git
-from tests.records.helpers import count, init, rows
+from tests.records.helpers import count, init, open_project, rows
 
 
 def _fill(project: Project) -> list[str]:
@@ -714,3 +714,77 @@ def test_an_upgrade_mends_the_negative_counts_and_costs_an_older_import_stored(
     assert again.read_bytes() == out.read_bytes()
     shown = run(repo, "conversation", "show", live)
     assert shown.code == 0 and "None" not in shown.out, shown.out
+
+
+def _six_conversations_exported(project: Project) -> bytes:
+    """An export of six conversations of three messages each, which are then deleted."""
+    ids = []
+    for n in range(6):
+        conv = start_conversation(project, "anthropic", title=f"talk {n}")
+        for i in range(3):
+            add_message(project, conv.id, "user", f"getCurrentContext {n}.{i}")
+        ids.append(conv.id)
+    out = io.StringIO()
+    export_jsonl(project, out, conversation_ids=ids)
+    for cid in ids:
+        delete_conversation(project, cid)
+    return out.getvalue().encode()
+
+
+def test_an_import_lets_other_writers_in_between_its_batches(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large import held conversations.db's write lock for its whole run (11 s for 40,000
+    messages), and an agent recording a message meanwhile failed with "conversations.db is
+    busy" (QA round 25d: 02). It writes in batches now: between two, another writer records,
+    and what the import has written so far is whole conversations."""
+    from gitext.records import jsonl_import
+
+    data = _six_conversations_exported(project)
+    monkeypatch.setattr(jsonl_import, "_BATCH_RECORDS", 8)  # two conversations of 4 records
+    agent = open_project(project.repo.root)
+    mine = start_conversation(agent, "anthropic", title="agent at work")
+    between: list[tuple[int, int]] = []
+
+    def on_statement(sql: str) -> None:
+        # Called as the importer's writer starts a statement: at a batch's BEGIN, the earlier
+        # batches are committed and no lock is held.
+        if sql == "BEGIN IMMEDIATE":
+            add_message(agent, mine.id, "assistant", "still working")
+            between.append((count(agent, "conversations", "conversations") - 1,
+                            count(agent, "conversations", "messages")))
+
+    with project.db("conversations").write() as writer:
+        pass
+    writer.set_trace_callback(on_statement)
+    try:
+        got = import_jsonl(project, data)
+    finally:
+        writer.set_trace_callback(None)
+        agent.close()
+    assert (got.conversations, got.messages) == (6, 18)
+    assert len(between) >= 2, between  # the first batch's BEGIN, then at least one more
+    agent_messages = range(1, len(between) + 1)
+    for (conversations, messages), mine_so_far in zip(between, agent_messages, strict=True):
+        assert messages == 3 * conversations + mine_so_far
+    assert between[-1][0] > 0
+    assert count(project, "conversations", "messages") == 18 + len(between)
+    assert search_messages(project, "current")  # the code-aware terms, computed beforehand
+
+
+def test_an_import_failing_in_a_later_batch_takes_out_the_earlier_ones(
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Written in batches (QA round 25d: 02), an import that fails after its first batch
+    (a message id the store already has, found only by its insert) leaves nothing of it."""
+    from gitext.records import jsonl_import
+
+    lines = _six_conversations_exported(project).decode().splitlines()
+    taken = start_conversation(project, "anthropic", title="already here")
+    there = add_message(project, taken.id, "user", "mine")
+    last = json.loads(lines[-1])
+    assert last["kind"] == "message"
+    lines[-1] = json.dumps({**last, "id": there.id})
+    monkeypatch.setattr(jsonl_import, "_BATCH_RECORDS", 8)
+    with pytest.raises(UsageError, match="cannot import this message"):
+        import_jsonl(project, "\n".join(lines).encode())
+    assert count(project, "conversations", "conversations") == 1
+    assert count(project, "conversations", "messages") == 1
