@@ -119,7 +119,8 @@ def _record(event: str, args: list[str], stdin: list[str], *,
         append(project.layout.journal, Event(
             event, str(root), head, args, stdin, sequence,
             os.environ.get("GIT_REFLOG_ACTION", "").replace("\n", " "),
-            rebasing=rebasing_of(git_dir)))
+            rebasing=rebasing_of(git_dir),
+            commit=_made(root) if event in ("post-commit", "post-merge") else ""))
         spawn_worker(root)
     except Exception as exc:  # a hook never fails git
         from gitext.errors import UnusablePathError
@@ -128,6 +129,16 @@ def _record(event: str, args: list[str], stdin: list[str], *,
         # a traceback in a log at each commit would say nothing more.
         if not isinstance(exc, UnusablePathError):
             _log_failure(event, exc)
+
+
+def _made(root: Path) -> str:
+    """The commit git just made, as the shell shim records it: by the time the worker gets to
+    the record, its branch may be gone or moved back, and only the record still names it. Left
+    out here, such a commit was never recorded (known, session 22)."""
+    from gitext.git.run import git
+
+    proc = git(["rev-parse", "-q", "--verify", "HEAD"], root, check=False)
+    return proc.stdout.decode("ascii", "replace").strip() if proc.returncode == 0 else ""
 
 
 def _head_line(git_dir: Path) -> str:

@@ -135,6 +135,51 @@ def test_a_commit_whose_branch_is_gone_before_its_record_is_applied(live: Path,
     assert failures(live) == ""
 
 
+@pytest.mark.parametrize("path", ["python shim", "packed ref"])
+def test_every_commit_record_names_its_commit(live: Path, tmp_path: Path, path: str) -> None:
+    """A commit undone at once (`git reset --hard HEAD~1`) before the worker gets to its
+    record: the record names the commit it made only when the shell shim found its branch's
+    ref file. The Python path (a shim run from another hooks folder: a copied repository, the
+    pre-commit framework) wrote no `commit` line, nor did the shim when `git gc --auto` had
+    packed the refs just before the hook ran, and the commit was never recorded (known,
+    session 22). Every post-commit record now names its commit."""
+    import shutil
+
+    from gitext.project import Project
+    from gitext.sync.slots import worker_lock
+
+    if path == "python shim":
+        elsewhere = tmp_path / "hooks-copy"
+        shutil.copytree(live / ".git" / "hooks", elsewhere)
+        options = ["-c", f"core.hooksPath={elsewhere}"]
+    else:
+        # `git commit` runs `git gc --auto` before its post-commit hook: with two packs and a
+        # limit of one, in the foreground, it packs the refs first. (Its pack-objects reads
+        # revisions from stdin: an empty pipe, never whatever the null device holds.)
+        git(live, "repack", "-q", input="")
+        commit(live, {"pack.txt": "two\n"}, "a second pack")
+        git(live, "repack", "-q", input="")
+        options = ["-c", "gc.auto=1", "-c", "gc.autoPackLimit=1", "-c", "gc.autoDetach=false"]
+    wait_idle(live)
+    with Project.locate(live, Path(os.environ["AIRCHER_HOME"]), os.environ) as project, \
+            worker_lock(project, wait=True):  # the record waits until the commit is undone
+        write(live, "probe.py", "def probe(): pass\n")
+        git(live, "add", "probe.py")
+        git(live, *options, "commit", "-q", "-m", "undone at once", input="")
+        probe = head(live)
+        if path == "packed ref":
+            assert not (live / ".git" / "refs" / "heads" / "main").exists()
+        records = [p.read_text() for p in (store(live) / "journal").glob("*.ev")]
+        assert [r for r in records if "hook post-commit" in r], records
+        git(live, "reset", "-q", "--hard", "HEAD~1")
+    wait_idle(live)
+    assert run_git_aircher(live, "sync").code == 0
+    assert query(live, "file_index", "SELECT count(*) FROM commits WHERE sha = ?",
+                 probe) == [(1,)]
+    assert any(f"commit {probe}\n" in r for r in records), records
+    assert failures(live) == ""
+
+
 @pytest.mark.parametrize("sequence", ["cherry-pick", "rebase"])
 def test_a_checkout_just_before_a_stopped_sequence_is_not_held_back(live: Path,
                                                                      sequence: str) -> None:
