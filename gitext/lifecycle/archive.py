@@ -27,9 +27,11 @@ from typing import Any
 from gitext import clock
 from gitext.errors import AircherError
 from gitext.lifecycle.dbfiles import ARCHIVE_DB, quote_ident
+from gitext.lifecycle.loss import has_archive, refuse_lost
 from gitext.lifecycle.runstate import waiting_lock
 from gitext.project import Project
 from gitext.store.connection import open_database
+from gitext.store.made import absent, note
 from gitext.store.pool import Database
 
 TABLES = ("conversations", "messages", "message_attachments", "compaction_history")
@@ -68,8 +70,17 @@ def open_archive(project: Project) -> Iterator[Database]:
     path = project.layout.db(ARCHIVE_DB)
     pragmas = project.pragmas
     logs = project.layout.logs
-    db = Database(lambda: open_database(path, ARCHIVE_DB, pragmas, logs=logs), pool_size=1,
-                  max_readers=2)
+
+    def opener() -> sqlite3.Connection:
+        # As `Project.db` opens the others: one the store had and lost is refused, never made
+        # anew, empty (`gitext.lifecycle.loss`); once open, the record says the store has it.
+        if absent(path):
+            refuse_lost(project, ARCHIVE_DB)
+        conn = open_database(path, ARCHIVE_DB, pragmas, logs=logs)
+        note(path)
+        return conn
+
+    db = Database(opener, pool_size=1, max_readers=2)
     try:
         yield db
     finally:
@@ -243,8 +254,7 @@ def restore_archived(
     from gitext.records.conversations import LISTED, resolve_in
     from gitext.records.lookup import MIN_PREFIX, too_short
 
-    path = project.layout.db(ARCHIVE_DB)
-    if not path.exists():
+    if not has_archive(project):
         # Said as every command taking an id says it, archive or not (session 18: cli-2).
         if len(conversation_id) < MIN_PREFIX:
             raise too_short("conversation", conversation_id, LISTED)
@@ -290,7 +300,7 @@ def restore_archived(
 @contextlib.contextmanager
 def archive_reader(project: Project) -> Iterator[sqlite3.Connection | None]:
     """A read connection to the archive; None when there is none."""
-    if not project.layout.db(ARCHIVE_DB).exists():
+    if not has_archive(project):
         yield None
         return
     with open_archive(project) as archive, archive.read() as conn:
@@ -299,7 +309,7 @@ def archive_reader(project: Project) -> Iterator[sqlite3.Connection | None]:
 
 def archived_ids(project: Project, ids: Sequence[str] | None = None) -> set[str]:
     """Which of `ids` (default: all) the archive holds; empty when there is no archive."""
-    if not project.layout.db(ARCHIVE_DB).exists():
+    if not has_archive(project):
         return set()
     with open_archive(project) as archive, archive.read() as conn:
         if ids is None:
@@ -329,8 +339,7 @@ def write_archived(
 
 
 def archived_count(project: Project) -> int:
-    path = project.layout.db(ARCHIVE_DB)
-    if not path.exists():
+    if not has_archive(project):
         return 0
     with open_archive(project) as archive, archive.read() as conn:
         return int(conn.execute("SELECT count(*) FROM conversations").fetchone()[0])

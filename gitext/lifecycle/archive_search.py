@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from gitext.lifecycle.archive import open_archive, slots, table_columns
-from gitext.lifecycle.dbfiles import ARCHIVE_DB
+from gitext.lifecycle.loss import has_archive
 from gitext.project import Project
 from gitext.records.values import newest_first
 
@@ -27,7 +27,7 @@ def list_archived(
     each as `Conversation.to_json()` gives a live one, with its `archived_at`; newest first."""
     from gitext.records.conversations import Conversation
 
-    if not project.layout.db(ARCHIVE_DB).exists() or context_ids == []:
+    if context_ids == [] or not has_archive(project):
         return []
     with open_archive(project) as archive, archive.read() as conn:
         have = table_columns(conn, "conversations")
@@ -70,8 +70,7 @@ def search_archived(
     from gitext.records import fts
 
     words = fts.query_words(query)
-    path = project.layout.db(ARCHIVE_DB)
-    if not path.exists() or context_ids == []:
+    if context_ids == [] or not has_archive(project):
         return []
     # LIKE over the folded text finds the candidates (case and accents folded as the index
     # folds them: with SQLite's own ASCII-only folding `cafe` missed "café", QA round 16b: 04);

@@ -27,10 +27,13 @@ def companions(path: Path) -> list[Path]:
 
 
 def store_databases(project: Project, *, include_global: bool = False) -> dict[str, Path]:
-    """The project's databases (the archive store when it exists), and global.db if asked."""
+    """The project's databases (the archive store when it exists, or is lost), and global.db
+    if asked."""
+    from gitext.lifecycle.loss import archive_lost
+
     dbs = {name: project.layout.db(name) for name in CORE_DATABASES}
     archive = project.layout.db(ARCHIVE_DB)
-    if archive.exists():
+    if archive.exists() or archive_lost(project):
         dbs[ARCHIVE_DB] = archive
     if include_global:
         dbs["global"] = project.global_layout.db

@@ -9,7 +9,11 @@ So the store tells a database it never had (a new store; one a newer version add
 created) from one it had: the store's record names it (`gitext.store.made`), a finished backup
 holds a copy of it, or, in a store made before the record, another of the four databases init
 has always made together is there. global.db counts only its own folder's record: a global
-folder made anew (a fresh HOME) is a new one, whatever the projects' backups hold.
+folder made anew (a fresh HOME) is a new one, whatever the projects' backups hold. So does the
+conversations archive, which a store makes only once it archives: lost, every listing and
+search of archived conversations read it as none, the next archiving run made it anew, empty,
+and attachments only it referred to looked unreferenced (known, session 22). A restore of a
+backup made before it existed drops it from the record (`gitext.store.made.forget`).
 
 Committed WAL frames gone with their -wal: a normal open rebuilds the -shm that says so, and
 doctor then found nothing, though repair had said nothing was lost (QA round 24b: 06).
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 from gitext.errors import AircherError
 from gitext.layout import CORE_DATABASES
+from gitext.lifecycle.dbfiles import ARCHIVE_DB
 from gitext.project import Project
 from gitext.store.made import absent, note, recorded
 
@@ -37,7 +42,7 @@ def had(project: Project, name: str) -> bool:
     names = recorded(path.parent)
     if names is not None and path.name in names:
         return True
-    if name == "global":
+    if name in ("global", ARCHIVE_DB):
         return False
     if names is None and name in FIRST_SET and any(
             not absent(project.layout.db(other)) for other in FIRST_SET if other != name):
@@ -55,8 +60,21 @@ def _in_a_backup(project: Project, name: str) -> bool:
 
 def lost_databases(project: Project) -> list[str]:
     """The store's databases (global.db too) that are gone though the store had them."""
-    return [name for name in (*CORE_DATABASES, "global")
+    return [name for name in (*CORE_DATABASES, ARCHIVE_DB, "global")
             if absent(project.db_path(name)) and had(project, name)]
+
+
+def archive_lost(project: Project) -> bool:
+    """Whether the store had a conversations archive that is now gone or 0 bytes."""
+    return absent(project.db_path(ARCHIVE_DB)) and had(project, ARCHIVE_DB)
+
+
+def has_archive(project: Project) -> bool:
+    """Whether the store has a conversations archive to read (False: it never made one); one
+    it had and lost is refused (`gone_error`), never read as none."""
+    if archive_lost(project):
+        raise gone_error(project, ARCHIVE_DB)
+    return project.db_path(ARCHIVE_DB).exists()
 
 
 def gone_error(project: Project, name: str) -> AircherError:

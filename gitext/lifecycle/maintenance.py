@@ -62,10 +62,11 @@ class MaintenanceReport:
 def _databases(project: Project) -> Iterator[list[tuple[str, Database]]]:
     from gitext.lifecycle.archive import open_archive
     from gitext.lifecycle.dbfiles import ARCHIVE_DB, store_databases
+    from gitext.lifecycle.loss import has_archive
 
     dbs = [(name, project.db(name)) for name in store_databases(project) if name != ARCHIVE_DB]
     dbs.append(("global", project.db("global")))
-    if project.layout.db(ARCHIVE_DB).exists():
+    if has_archive(project):
         with open_archive(project) as archive:
             yield [*dbs, (ARCHIVE_DB, archive)]
     else:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitext.lifecycle.dbfiles import ARCHIVE_DB, raw_connect
+from gitext.lifecycle.loss import archive_lost
 from gitext.project import Project
 
 if TYPE_CHECKING:
@@ -115,8 +116,8 @@ def unreferenced_attachments(project: Project, sound: set[str]) -> int:
     used: set[str] = set()
     for db in ("conversations", ARCHIVE_DB):
         path = project.layout.db(db)
-        if db == ARCHIVE_DB and not path.exists():
-            continue
+        if db == ARCHIVE_DB and not path.exists() and not archive_lost(project):
+            continue  # no archive: nothing refers from there (a lost one: not `sound`)
         if db not in sound:
             return 0
         used.update(str(r[0]) for r in _rows(

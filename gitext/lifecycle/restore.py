@@ -18,6 +18,7 @@ from gitext.lifecycle.backup import BackupInfo, DbCopy, get_backup, sha256_file
 from gitext.lifecycle.dbfiles import ARCHIVE_DB, row_counts, store_databases
 from gitext.lifecycle.swap import aside_dir, swap_in
 from gitext.project import Project
+from gitext.store.made import forget
 
 
 @dataclass
@@ -167,8 +168,13 @@ def restore_backup(
                     hint="nothing was restored; try an older backup (`git aircher backup list`)",
                 )
         archive = project.layout.db(ARCHIVE_DB)
-        dropped = [archive] if (only is None and archive.exists()
-                                and all(c.name != ARCHIVE_DB for c in info.databases)) else []
+        before_archive = only is None and all(c.name != ARCHIVE_DB for c in info.databases)
+        dropped = [archive] if before_archive and archive.exists() else []
+        if before_archive:
+            # The store as it was then had no archive: none now is no loss to refuse. Before
+            # the swap: one killed and undone brings the archive back unrecorded, and its next
+            # open records it again.
+            forget(archive)
         aside = aside_dir(project, "replaced")
         replaced = swap_in(project, staged, aside, dropped)
     except BaseException:

@@ -262,11 +262,11 @@ def _referenced(project: Project, conn: sqlite3.Connection) -> set[str]:
     write lock: archiving copies rows into the archive before it deletes them here, and a
     restore inserts them here before it deletes them there, so no reference is missed."""
     from gitext.lifecycle.archive import open_archive
-    from gitext.lifecycle.dbfiles import ARCHIVE_DB
+    from gitext.lifecycle.loss import has_archive
 
     sql = "SELECT DISTINCT content_hash FROM message_attachments WHERE content_hash IS NOT NULL"
     found = {str(r[0]) for r in conn.execute(sql)}
-    if project.layout.db(ARCHIVE_DB).exists():
+    if has_archive(project):
         with open_archive(project) as archive, archive.read() as aconn:
             found.update(str(r[0]) for r in aconn.execute(sql))
     return found

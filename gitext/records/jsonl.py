@@ -208,14 +208,14 @@ def export_jsonl(
     """Write the chosen conversations (default: all, archived ones too) to `out`; one
     consistent snapshot of each database."""
     from gitext.lifecycle.archive import open_archive
-    from gitext.lifecycle.dbfiles import ARCHIVE_DB
+    from gitext.lifecycle.loss import has_archive
 
     counts = Counts()
     with contextlib.ExitStack() as stack:
         conn = stack.enter_context(project.db("conversations").read())
         conn.execute("BEGIN")  # one snapshot for the whole export, even while others write
         archive: sqlite3.Connection | None = None
-        if project.layout.db(ARCHIVE_DB).exists():
+        if has_archive(project):
             # Read after the live snapshot: a conversation archived meanwhile is then in both
             # (the archive copy is committed before the live one goes), never in neither.
             archive = stack.enter_context(stack.enter_context(open_archive(project)).read())

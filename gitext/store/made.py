@@ -56,3 +56,21 @@ def note(path: Path) -> None:
             os.close(fd)
     except OSError:
         pass
+
+
+def forget(path: Path) -> None:
+    """Take `path` out of the record: the store no longer has it by choice (a restore of a
+    backup made before it existed set it aside), so its absence is no loss. Rewritten under a
+    temporary name, then renamed over the record."""
+    names = recorded(path.parent)
+    if names is None or path.name not in names:
+        return
+    record = path.parent / RECORD
+    tmp = record.with_name(f".{RECORD}.{os.getpid()}")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.writelines(f"{n}\n" for n in sorted(names - {path.name}))
+        os.replace(tmp, record)
+    except OSError:
+        tmp.unlink(missing_ok=True)

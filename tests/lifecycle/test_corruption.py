@@ -463,6 +463,62 @@ def test_a_lost_database_is_not_made_anew_empty_by_the_next_command(
     assert after == before
 
 
+@pytest.mark.parametrize("how", ["deleted", "emptied"])
+def test_a_lost_conversations_archive_is_refused_until_repair_brings_it_back(
+    project: Project, aircher: Any, how: str,
+) -> None:
+    """conversations_archive.db, deleted or cut to 0 bytes: it was read as no archive (archived
+    conversations gone from every listing without a word), the next archiving run made it anew,
+    empty, doctor said healthy, backups went on without it and pruning let those holding it go
+    (known, session 22). Now the store's record names it once made: commands that read it fail
+    in one line pointing to repair, backup create refuses, pruning waits, doctor reports it and
+    repair restores it from the newest backup holding it."""
+    from gitext.lifecycle.archive import archive_conversations, archived_ids
+    from gitext.lifecycle.backup import prune_backups
+
+    t0 = 1_800_000_000.0
+    clock.set_now(t0)
+    old = add_conversations(project, 2, when=clock.to_ts(t0 - 400 * 86400), text="old talk")
+    add_conversations(project, 1, when=clock.to_ts(t0 - 3600), text="new talk")
+    assert archive_conversations(project).archived == 2
+    create_backup(project)
+    settle(project)
+    project.close()
+    path = project.layout.db("conversations_archive")
+    for side in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        side.unlink(missing_ok=True)
+    if how == "deleted":
+        path.unlink()
+    else:
+        path.write_bytes(b"")
+    add_conversations(project, 1, when=clock.to_ts(t0 - 500 * 86400), text="due")
+    project.close()
+    repo = project.repo.root
+    state = "missing" if how == "deleted" else "empty (0 bytes)"
+    error = f"the store's conversations_archive database is {state}: {path}"
+    for command in (["conversation", "list", "--status", "archived"],
+                    ["conversation", "search", "--archived", "talk"], ["backup", "create"]):
+        res = aircher(repo, *command)
+        assert res.code == 1, (command, res.out)
+        assert res.err.splitlines() == [
+            f"error: {error}",
+            "hint: `git aircher repair` restores it from the newest backup that holds it (or,"
+            " with none, says so and makes it anew)"], command
+    res = aircher(repo, "maintain", "--quarterly")  # the archiving run: its step fails
+    assert res.code == 1 and f"archive     0      {error}" in res.out, res.out
+    assert path.exists() == (how == "emptied") and not (path.exists() and path.stat().st_size)
+    assert len(list_backups(project)) == 1
+    clock.set_now(t0 + 40 * 86400)  # past backup_retain_days (30)
+    assert prune_backups(project) == []
+    assert _problems(project, "conversations_archive") == [
+        "missing" if how == "deleted" else "unreadable"]
+    res = aircher(repo, "repair")
+    assert res.code == 0, res.out + res.err
+    project.close()
+    assert archived_ids(project) == set(old)
+    assert aircher(repo, "doctor").code == 0
+
+
 def test_the_worker_s_scheduled_jobs_neither_remake_a_lost_database_nor_prune_its_backups(
     project: Project,
 ) -> None:
