@@ -284,6 +284,21 @@ def test_dash_c_chains_as_git_s(live: Path) -> None:
     assert (r.code, r.err.splitlines()[0]) == (2, f"error: not a directory: {live / 'nosuch'}")
 
 
+def test_a_dash_c_that_cannot_be_entered_fails_even_before_an_absolute_one(live: Path) -> None:
+    """`git aircher -C nowhere -C /abs status` ran in /abs: the absolute -C started over and
+    the one that could not be entered was never looked at, while git fails there ("fatal:
+    cannot change to 'nowhere'") (known, session 22). Each -C is entered in turn, as git's."""
+    here = live.parent
+    (here / "a-file").write_text("")
+    for first in ("nosuch", "a-file"):
+        assert git(here, "-C", first, "-C", str(live), "status", check=False) == ""
+        r = run_git_aircher(here, "-C", first, "-C", str(live), "status")
+        assert (r.code, r.err.splitlines()[0]) == (
+            2, f"error: not a directory: {here / first}"), (first, r.err)
+    r = run_git_aircher(here, "-C", live.name, "-C", "nosuch", "-C", "..", "status")
+    assert (r.code, r.err.splitlines()[0]) == (2, f"error: not a directory: {live / 'nosuch'}")
+
+
 def test_bare_repository(tmp_path: Path, aircher) -> None:  # type: ignore[no-untyped-def]
     bare = tmp_path / "bare.git"
     git(tmp_path, "init", "-q", "--bare", str(bare))

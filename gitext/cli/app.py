@@ -145,8 +145,7 @@ def _print_version(ctx: click.Context) -> None:
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True,
               callback=lambda ctx, _param, value: _print_version(ctx) if value else None,
               help="Show the version and the database schemas it opens, and exit.")
-@click.option("-C", "directories", type=click.Path(file_okay=False, path_type=Path),
-              multiple=True,
+@click.option("-C", "directories", type=click.Path(path_type=Path), multiple=True,
               help="Run as if started in this directory; a relative one after another -C is"
                    " taken from there, as git's.")
 @click.pass_context
@@ -154,11 +153,18 @@ def cli(ctx: click.Context, directories: tuple[Path, ...]) -> None:
     """git-aircher: a private, git-aware memory for AI coding agents."""
     # `-C r -C src` is r/src, as git's -C chains; before, only the last one counted, taken
     # from the starting directory (QA round 24c: 06). An empty one changes nothing, as git's.
-    start = working_directory()
+    # Each is entered in turn, as git does: one that cannot be fails the command, though an
+    # absolute one after it starts over (known, session 22). Checked here, not by click, which
+    # took a relative one from the starting directory. The starting directory is read only when
+    # a relative -C, or none, needs it: from a removed one, `-C /abs` still runs, as git's.
+    start: Path | None = None
     for directory in directories:
         if str(directory) not in ("", "."):
-            start = start / directory
-    app = App(start.resolve())
+            start = directory if directory.is_absolute() else (
+                start or working_directory()) / directory
+            if not start.is_dir():
+                raise UsageError(f"not a directory: {start.resolve()}")
+    app = App((start or working_directory()).resolve())
     app.command = ctx.invoked_subcommand
     _current.append(app)
     ctx.obj = app
