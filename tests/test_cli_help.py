@@ -66,6 +66,24 @@ def test_a_mistyped_command_gets_the_closest_names(tmp_path: Path) -> None:
         assert r.err.splitlines()[0] == line, args
 
 
+def test_help_of_a_mistyped_command_gets_the_closest_names(tmp_path: Path) -> None:
+    """`git aircher help statsu` said only "no such command", while `git aircher statsu` says
+    "Did you mean 'status'?" (QA round 24c: 05) (known, session 22). help says it too, at
+    either level."""
+    cases = {
+        ("statsu",): "error: no such command 'statsu' in git aircher. Did you mean 'status'?",
+        ("sesion",): "error: no such command 'sesion' in git aircher. (Did you mean one of:"
+                     " 'decision', 'session'?)",
+        ("worktree", "lst"): "error: no such command 'lst' in git aircher worktree. Did you"
+                             " mean 'list'?",
+        ("zzz",): "error: no such command 'zzz' in git aircher",
+    }
+    for args, line in cases.items():
+        r = run_git_aircher(tmp_path, "help", *args)
+        assert r.code == 2, args
+        assert r.err.splitlines()[0] == line, args
+
+
 def test_help_command_prints_what_dash_h_prints(tmp_path: Path) -> None:
     for path in ([], ["search"], ["worktree", "list"]):
         via_help = run_git_aircher(tmp_path, "help", *path)

@@ -86,6 +86,18 @@ class App:
             self._project.close()
 
 
+def did_you_mean(name: str, names: list[str]) -> str:
+    """" Did you mean 'x'?" for the names closest to a mistyped `name` ("" when none is
+    close), as git and click's groups say it."""
+    import difflib
+
+    near = sorted(difflib.get_close_matches(name, names))
+    shown = ", ".join(repr(n) for n in near)
+    if len(near) == 1:
+        return f" Did you mean {shown}?"
+    return f" (Did you mean one of: {shown}?)" if near else ""
+
+
 def _available(module: str) -> bool:
     return importlib.util.find_spec(f"gitext.cli.{module}") is not None
 
@@ -113,16 +125,8 @@ class LazyGroup(click.Group):
         spec = COMMANDS.get(name)
         if not ctx.resilient_parsing and not name.startswith("-") and (
                 spec is None or not _available(spec[0])):
-            import difflib
-
-            near = sorted(difflib.get_close_matches(name, self.list_commands(ctx)))
-            shown = ", ".join(repr(n) for n in near)
-            message = f"No such command {name!r}."
-            if len(near) == 1:
-                message += f" Did you mean {shown}?"
-            elif near:
-                message += f" (Did you mean one of: {shown}?)"
-            raise click.UsageError(message, ctx)
+            raise click.UsageError(f"No such command {name!r}."
+                                   + did_you_mean(name, self.list_commands(ctx)), ctx)
         return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

@@ -18,7 +18,12 @@ def help_command(ctx: click.Context, command: tuple[str, ...]) -> None:
             raise click.UsageError(f"{sub.command_path} has no subcommands", sub)
         found = cmd.get_command(sub, name)
         if found is None:
-            raise click.UsageError(f"no such command '{name}' in {sub.command_path}", sub)
+            from gitext.cli.app import did_you_mean
+
+            # As a mistyped command says it (QA round 24c: 05); help said only "no such
+            # command" (known, session 22).
+            raise click.UsageError(f"no such command '{name}' in {sub.command_path}."
+                                   + did_you_mean(name, cmd.list_commands(sub)), sub)
         cmd = found
         sub = click.Context(cmd, info_name=name, parent=sub)
     click.echo(cmd.get_help(sub))
