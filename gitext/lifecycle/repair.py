@@ -404,7 +404,19 @@ def _place(
                              for f in before.problems())
     if not unlinked and not any(f.check == "no_context" for f in before.problems()):
         return []
+    # A dry run has unlinked nothing: it counts the conversations the real run's `clean`
+    # leaves in no project too, or it said less than the real run does (known, session 22).
+    unlinking = _projects_unlinked(project) if unlinked and dry_run else []
     verb = "would put" if dry_run else "put"
     return [RepairAction("d", db, f"{verb} in the project's context",
                          f"{n} conversation(s) in no context")
-            for db, n in sorted(place_in_project(project, dry_run=dry_run).items())]
+            for db, n in sorted(place_in_project(project, dry_run=dry_run,
+                                                 unlinking=unlinking).items())]
+
+
+def _projects_unlinked(project: Project) -> list[str]:
+    """The conversations' project ids `clean_references` sets to NULL."""
+    from gitext.lifecycle.refs import RULES, orphans
+
+    rule = next(r for r in RULES if (r.table, r.column) == ("conversations", "project_id"))
+    return orphans(project, {"conversations", "knowledge"}).get(rule, [])

@@ -15,6 +15,7 @@ context here is the `orphans` check's (gitext/lifecycle/refs.py).
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from gitext.lifecycle.dbfiles import ARCHIVE_DB, raw_connect
@@ -33,17 +34,22 @@ def _where(conn: sqlite3.Connection) -> str:
     return "project_id IS NULL OR context_id IS NULL" if "context_id" in columns else "1"
 
 
-def unplaced(project: Project, sound: set[str]) -> dict[str, list[str]]:
-    """Ids of conversations in no context, per database (only sound ones are read)."""
+def unplaced(project: Project, sound: set[str], unlinking: Sequence[str] = ()
+             ) -> dict[str, list[str]]:
+    """Ids of conversations in no context, per database (only sound ones are read); with
+    `unlinking`, also those of conversations.db whose project is one of these (`repair
+    --clean` is about to unlink them)."""
     found: dict[str, list[str]] = {}
     for db in DATABASES:
         path = project.layout.db(db)
         if db not in sound or not path.exists():
             continue
+        gone = list(unlinking) if db == "conversations" else []
+        also = f" OR project_id IN ({','.join('?' * len(gone))})" if gone else ""
         conn = raw_connect(path)
         try:
             ids = [str(r[0]) for r in conn.execute(
-                f"SELECT id FROM conversations WHERE {_where(conn)} ORDER BY id")]
+                f"SELECT id FROM conversations WHERE {_where(conn)}{also} ORDER BY id", gone)]
         finally:
             conn.close()
         if ids:
@@ -67,9 +73,11 @@ def unplaced_findings(project: Project, sound: set[str]) -> list[Finding]:
     ) for db, ids in found.items()]
 
 
-def place_in_project(project: Project, *, dry_run: bool = False) -> dict[str, int]:
+def place_in_project(project: Project, *, dry_run: bool = False,
+                     unlinking: Sequence[str] = ()) -> dict[str, int]:
     """Fill in the missing project and context of such conversations with the project's
-    context; how many per database."""
+    context; how many per database. A dry run counts those whose project is in `unlinking`
+    too: the real run comes after `repair --clean` has unlinked them."""
     from gitext.lifecycle.archive import ensure_columns, open_archive
     from gitext.records.current import require_project_context
 
@@ -80,7 +88,7 @@ def place_in_project(project: Project, *, dry_run: bool = False) -> dict[str, in
         if not path.exists():
             continue
         if dry_run:
-            counts[db] = len(unplaced(project, {db}).get(db, []))
+            counts[db] = len(unplaced(project, {db}, unlinking).get(db, []))
             continue
         if db == ARCHIVE_DB:
             with open_archive(project) as archive, archive.write() as conn:

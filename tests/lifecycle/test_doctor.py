@@ -340,3 +340,32 @@ def test_no_room_for_a_shm_is_not_called_damage(project: Project) -> None:
     assert [(f["check"], f["repair"]) for f in report["findings"] if f["severity"] == "error"] \
         == [("disk_full", None)], report["findings"]
     assert "sessions could not be checked" in report["findings"][0]["message"]
+
+
+def test_repair_dry_run_counts_the_conversations_clean_would_place(
+        project: Project, aircher: object) -> None:
+    """`repair --clean` unlinks a conversation's project that names nothing here, then puts
+    the conversation in the project's context (QA round 24a: 02); `repair --clean --dry-run`
+    counted only those in no context already, so it did not say it would place these (known,
+    session 22). The dry run now says everything the real run does."""
+    from tests.lifecycle.util import project_id
+
+    run = aircher  # type: ignore[assignment]
+    root = project.repo.root
+    pid = project_id(project)
+    with project.db("conversations").write() as conn:
+        conn.execute(
+            "INSERT INTO conversations (id, title, provider, project_id, context_id) VALUES"
+            " ('5e1f0c1e-0000-4000-8000-000000000021', 'moved', 'x', 'elsewhere', ?)", (pid,))
+    project.close()
+
+    def actions(*args: str) -> list[tuple[str, str, str]]:
+        res = run(root, "repair", "--clean", *args, "--json")
+        return [(a["database"] or "",
+                 a["action"].removeprefix("would ").replace("cleaned", "clean"), a["detail"])
+                for a in json.loads(res.out)["actions"]]
+
+    planned = actions("--dry-run")
+    assert ("conversations", "put in the project's context", "1 conversation(s) in no context") \
+        in planned, planned
+    assert actions() == planned
