@@ -385,3 +385,29 @@ def test_newest_first_lists_keep_insertion_order_within_one_second(
     convs = [start_conversation(project, "p").id for _ in range(6)]
     shown = json.loads(run(root, "session", "show", sess.id, "--json").out)
     assert [c["id"] for c in shown["conversations"]] == convs[::-1]
+
+
+def test_an_upgrade_mends_negative_tokens_and_costs_of_effectiveness_rows(
+        project: Project, aircher: object) -> None:
+    """Before 905c35b `knowledge effectiveness record` took a negative tokens_used, and a
+    rating without tokens or cost copied its conversation's totals, which an older import could
+    have stored negative: conversations.db 006 mended the totals, not these copies, and the
+    list showed a conversation that used fewer than no tokens (known, session 22). Opening a
+    store of the previous schema version mends them once, as 006 did: unknown, null."""
+    import sqlite3
+
+    repo = project.repo.root
+    path = project.layout.db("knowledge")
+    project.close()
+    raw = sqlite3.connect(path)
+    with raw:
+        raw.executemany(
+            "INSERT INTO conversation_effectiveness (id, conversation_id, success_score,"
+            " tokens_used, cost, recorded_at) VALUES (?, 'c', 0.5, ?, ?, ?)",
+            [("e1", -50, -1.5, "2020-01-01 00:00:00"), ("e2", 7, 0.25, "2020-01-02 00:00:00")])
+        raw.execute("PRAGMA user_version = 4")  # before 005, which this test is about
+    raw.close()
+    res = aircher(repo, "knowledge", "effectiveness", "list", "--json")  # type: ignore[operator]
+    assert res.code == 0, res.err
+    assert [(r["id"], r["tokens_used"], r["cost"]) for r in json.loads(res.out)] == [
+        ("e2", 7, 0.25), ("e1", None, None)]
