@@ -402,7 +402,8 @@ def _place(
 
     unlinked = clean and any(f.check == "orphans" and f.database == "conversations"
                              for f in before.problems())
-    if not unlinked and not any(f.check == "no_context" for f in before.problems()):
+    if not unlinked and not any(f.check in ("no_context", "unknown_context")
+                                for f in before.problems()):
         return []
     # A dry run has unlinked nothing: it counts the conversations the real run's `clean`
     # leaves in no project too, or it said less than the real run does (known, session 22).

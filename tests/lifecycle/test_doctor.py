@@ -369,3 +369,36 @@ def test_repair_dry_run_counts_the_conversations_clean_would_place(
     assert ("conversations", "put in the project's context", "1 conversation(s) in no context") \
         in planned, planned
     assert actions() == planned
+
+
+def test_conversations_naming_a_context_that_does_not_exist_are_found_and_placed(
+        project: Project, aircher: object) -> None:
+    """A conversation whose context_id names no context (its branch's context gone with a
+    damaged knowledge.db, a row copied from another store) is in no branch's or session's list,
+    the same harm as one with no context (QA round 24a: 02), but doctor said healthy (known,
+    session 22). Doctor names it (`unknown_context`) and repair puts it in the project's
+    context, as it does those with none; the dry run says so first."""
+    from tests.lifecycle.util import project_id
+
+    run = aircher  # type: ignore[assignment]
+    root = project.repo.root
+    pid = project_id(project)
+    lost, kept = "5e1f0c1e-0000-4000-8000-000000000031", "5e1f0c1e-0000-4000-8000-000000000032"
+    with project.db("conversations").write() as conn:
+        conn.executemany(
+            "INSERT INTO conversations (id, title, provider, project_id, context_id) VALUES"
+            " (?, 't', 'x', ?, ?)", [(lost, pid, "0dd0dd0d-0000-5000-8000-000000000001"),
+                                     (kept, pid, pid)])
+    project.close()
+    doctor = run(root, "doctor", "--json")
+    assert doctor.code == 1
+    found = [f for f in json.loads(doctor.out)["findings"] if f["check"] == "unknown_context"]
+    assert [(f["database"], lost in f["message"]) for f in found] == [("conversations", True)]
+    planned = json.loads(run(root, "repair", "--dry-run", "--json").out)["actions"]
+    assert ("would put in the project's context", "1 conversation(s) in no context") in {
+        (a["action"], a["detail"]) for a in planned}, planned
+    assert run(root, "repair").code == 0
+    listed = {c["id"]: c["context_id"] for c in json.loads(
+        run(root, "conversation", "list", "--all", "--json").out)}
+    assert (listed[lost], listed[kept]) == (pid, pid)
+    assert "healthy" in run(root, "doctor").out
