@@ -232,12 +232,16 @@ def test_a_command_run_from_a_removed_directory_is_one_error(live: Path) -> None
               ' sys.argv[1]], check=True)\n'
               'for args in (["decision", "add", "keep it simple"], ["help"]):\n'
               '    done = subprocess.run([sys.argv[3], *args], capture_output=True, text=True)\n'
-              '    print(done.returncode, repr(done.stdout), repr(done.stderr))\n')
+              '    print(done.returncode, repr(done.stdout), repr(done.stderr))\n'
+              # An absolute -C does not need the removed directory, as git's does not.
+              'done = subprocess.run([sys.argv[3], "-C", sys.argv[2], "decision", "list"],'
+              ' capture_output=True, text=True)\n'
+              'print(done.returncode, repr(done.stderr))\n')
     tool = str(Path(sys.executable).parent / "git-aircher")
     out = subprocess.run([sys.executable, "-c", script, str(linked), str(live), tool],
                          capture_output=True, text=True, check=True).stdout
     expected = ("2 '' 'error: cannot read the current directory: it no longer exists\\n"
                 "hint: cd to a directory that exists; was its worktree removed?\\n'")
-    assert out.splitlines() == [expected, expected]
+    assert out.splitlines() == [expected, expected, "0 ''"]
     logs = Path(os.environ["AIRCHER_HOME"]) / "logs"
     assert not logs.is_dir() or not any(p.name.startswith("crash-") for p in logs.iterdir())
