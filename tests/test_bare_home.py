@@ -68,3 +68,26 @@ def test_a_store_an_earlier_version_put_in_a_worktree_stays_found_and_can_move(
     assert run_git_aircher(alpha, "init").code == 0
     assert conv in conversations(bare.parent / "wt-beta")
     assert "store_in_worktree" not in run_git_aircher(alpha, "doctor").out
+
+
+def test_a_committed_agents_folder_is_not_taken_for_a_store_in_the_worktree(
+    repo: Path, tmp_path: Path,
+) -> None:
+    """A project that commits `.agents/skills/` has an `.agents/` in every linked worktree of
+    its bare clone; that folder was taken for a store an earlier version made there, so `init`
+    built the store in the first worktree and `git worktree remove` of it deleted the store
+    (QA round 25c: 01). Only a folder holding a store's databases is an earlier store."""
+    commit(repo, {".agents/skills/review/SKILL.md": "# Review skill\n"}, "skills")
+    git(tmp_path, "clone", "-q", "--bare", repo.as_uri(), "proj.git")
+    home = tmp_path / "proj.git"
+    git(home, "worktree", "add", "-q", "-b", "alpha", "../wt-alpha")
+    git(home, "worktree", "add", "-q", "-b", "beta", "../wt-beta")
+    alpha, beta = tmp_path / "wt-alpha", tmp_path / "wt-beta"
+    r = run_git_aircher(alpha, "init")
+    assert r.code == 0, r.err
+    assert (home / ".agents" / "db" / "core" / "knowledge.db").is_file(), r.out
+    assert not (alpha / ".agents" / "db").exists()
+    conv = remember(beta)
+    wait_idle(alpha)
+    git(home, "worktree", "remove", str(alpha))
+    assert conv in conversations(beta)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gitext.errors import GitError, NotARepositoryError
+from gitext.folders import store_there
 from gitext.git.names import readable
 from gitext.git.run import answer_lines, git, git_out
 from gitext.git.shield import is_shield
@@ -123,9 +124,11 @@ def _bare_home(common_dir: Path, listed: list[Worktree]) -> Path:
     their store: the repository itself, as with `--separate-git-dir`. Any of the worktrees may
     go, and `git worktree remove` deletes what it holds, ignored files included: a store in the
     first of them was lost with it. A store an earlier version made there is still found there
-    (`doctor` says how to move it)."""
+    (`doctor` says how to move it). Only its databases tell it: a project that commits
+    `.agents/skills/` has an `.agents/` in every worktree, and the store went into the first
+    of them again (QA round 25c: 01)."""
     first = next((wt.path for wt in listed if not wt.bare), None)
-    if first is not None and (first / ".agents").is_dir():
+    if first is not None and store_there(first / ".agents"):
         return first
     return common_dir
 
