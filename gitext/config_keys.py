@@ -74,7 +74,8 @@ KEYS: dict[str, Key] = {
         _k("storage.embeddings.update_batch_size", 100, "int", "chunks embedded per batch"),
         _k("storage.embeddings.rebuild_interval", "30d", "duration", "full index rebuild interval"),
         _k("storage.embeddings.endpoint", "", "str",
-           "base URL of an OpenAI-compatible endpoint (extension; key in credentials.toml)"),
+           "base URL of an OpenAI-compatible endpoint (extension; key in credentials.toml);"
+           " empty: OpenAI's own API if a key is set, else openai: models are refused"),
         # [storage.performance]
         _k("storage.performance.concurrent_reads", 10, "int", "read connections a pool may open"),
         _k("storage.performance.batch_insert_size", 1000, "int", "rows per executemany batch"),

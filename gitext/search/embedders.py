@@ -11,6 +11,7 @@
 * ``st:<model>``: a sentence-transformers model (extra ``[st]``), loaded offline.
 * ``openai:<model>``: an OpenAI-compatible ``/embeddings`` endpoint
   (``storage.embeddings.endpoint``; key ``api_key`` under ``[openai]`` in credentials.toml).
+  No endpoint: OpenAI's own API when a key is set, else refused before anything is sent.
 
 Every embedder returns float32 rows of unit length, so inner product = cosine similarity.
 """
@@ -143,14 +144,26 @@ def _st_location(model: str) -> str:
     return model
 
 
+OPENAI_API = "https://api.openai.com/v1"  # an empty endpoint, with a key only
+
+
 class OpenAIEmbedder:
     """An OpenAI-compatible ``POST {endpoint}/embeddings``."""
 
     def __init__(self, model: str, endpoint: str, api_key: str | None, dimension: int,
                  timeout: float = 30.0) -> None:
+        if not endpoint and not api_key:
+            # The public API was taken for the endpoint not set yet, and a repository's text
+            # went to it without a key (QA round 25c: 02). With a key, it is what the user asked.
+            raise ConfigError(
+                f"embedding model openai:{model} has no storage.embeddings.endpoint to send"
+                " text to (nothing was sent)",
+                hint="git aircher config set storage.embeddings.endpoint <base URL, e.g."
+                     " http://localhost:11434/v1>; for OpenAI's own API, put api_key under"
+                     " [openai] in credentials.toml")
         self.name = f"openai:{model}"
         self.model = model
-        self.endpoint = (endpoint or "https://api.openai.com/v1").rstrip("/")
+        self.endpoint = (endpoint or OPENAI_API).rstrip("/")
         self.api_key = api_key
         self.dimension = dimension
         self.timeout = timeout

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import commit, git, open_project
+from tests.conftest import commit, git, open_project, run_git_aircher
 
 
 @pytest.fixture(autouse=True)
@@ -167,3 +167,54 @@ def test_vector_search_fails_with_the_endpoint_when_no_vector_is_in(
     assert (r.code, r.out) == (1, "") and r.err.startswith("error: embedding endpoint"), r.err
     r = aircher(repo, "search", "--json", "widget")  # hybrid still answers, from text
     assert r.code == 0 and _paths(r.out) == ["w.md"] and r.err.startswith("warning: "), r.err
+
+
+def test_no_endpoint_and_no_key_sends_nothing(repo: Path, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """An `openai:<model>` embedding model with no endpoint and no API key POSTed the
+    repository's text to https://api.openai.com/v1/embeddings, without a key, at the next
+    index, commit or query (QA round 25c: 02). Now nothing leaves the machine: one `error:`
+    line names the missing endpoint. A proxy that records every request stands in for the
+    network."""
+    from gitext.search.embedders import OpenAIEmbedder, make_embedder
+
+    seen: list[str] = []
+
+    class Recorder(BaseHTTPRequestHandler):
+        def _record(self) -> None:
+            seen.append(self.requestline)
+            self.send_response(502)
+            self.end_headers()
+
+        do_CONNECT = do_POST = do_GET = _record  # noqa: N815 (http.server's naming)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{proxy.server_address[1]}"
+    for name in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"):
+        monkeypatch.setenv(name, url)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    try:
+        assert run_git_aircher(repo, "init").code == 0
+        r = run_git_aircher(repo, "config", "set", "storage.embeddings.embedding_model",
+                            "openai:text-embedding-3-small")
+        assert r.code == 0, r.err
+        (repo / "src" / "app.py").write_text("def secret_business_logic():\n    pass\n")
+        for args in (("index",), ("search", "--mode", "vector", "secret")):
+            r = run_git_aircher(repo, *args)
+            lines = r.err.splitlines()
+            assert r.code == 2 and r.out == "", (args, r.err)
+            assert lines[0].startswith("error: ") and "storage.embeddings.endpoint" in lines[0]
+            assert len(lines) == 2 and lines[1].startswith("hint: "), r.err
+        assert seen == []
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    # With a key, an empty endpoint is OpenAI's own (docs/configuration.md).
+    keyed = make_embedder("openai:text-embedding-3-small", {"api_key": "sk-test"})
+    assert isinstance(keyed, OpenAIEmbedder)
+    assert keyed.endpoint == "https://api.openai.com/v1"
