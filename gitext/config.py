@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import os
+import posixpath
 import re
 import tomllib
 from collections.abc import Mapping
@@ -108,7 +109,28 @@ def below_bound(key: Key, value: Value) -> str | None:
         return "a duration longer than 0"
     if key.kind == "size" and isinstance(value, str) and parse_size(value) <= 0:
         return "a size larger than 0"
+    if key.name == "storage.data_dir" and isinstance(value, str) and _not_a_store_folder(value):
+        return ("a folder of its own, not the work tree root nor git's own folder (such as"
+                " .agents or .git/aircher)")
     return None
+
+
+# Folders git itself walks or prunes: a store inside them hurts git.
+_GIT_OWN = frozenset({"objects", "refs", "logs", "worktrees", "modules", "hooks", "info"})
+
+
+def _not_a_store_folder(value: str) -> bool:
+    """Whether a relative data_dir names the work tree root or git's own folder. At the root
+    the store's folders lay among the project's files, with exclude lines (`/./db/`) that match
+    nothing, and `git add -A` failed; as `.git`, its logs/ and worktrees/ went into git's, where
+    `git fsck` found bad refs and `git worktree prune` deleted them (QA round 25c: 03)."""
+    expanded = os.path.expanduser(value)
+    if os.path.isabs(expanded):
+        return False
+    parts = posixpath.normpath(expanded.replace(os.sep, "/")).split("/")
+    if parts == ["."]:
+        return True
+    return parts[0] == ".git" and (len(parts) == 1 or parts[1] in _GIT_OWN)
 
 
 def _from_text(kind: str, text: str) -> object:

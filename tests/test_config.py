@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -362,3 +363,26 @@ def test_a_retention_of_zero_in_the_file_deletes_no_backup(  # type: ignore[no-u
     assert len(json.loads(aircher(repo, "backup", "list", "--json").out)) == 3
     r = aircher(repo, "config", "get", "storage.backup.backup_retain_days")
     assert r.out == "30\n" and "AIRCHER_STORAGE_BACKUP_BACKUP_RETAIN_DAYS" in r.err
+
+
+@pytest.mark.parametrize("value", [".git", ".git/", "./.git", ".", "./", "", ".git/logs",
+                                   ".git/worktrees/x"])
+def test_data_dir_in_git_s_folder_or_the_work_tree_root_is_refused(  # type: ignore[no-untyped-def]
+        repo: Path, aircher, value: str) -> None:
+    """`storage.data_dir` `.git` built the store in git's own folder (its logs/ among git's
+    reflogs, its worktrees/ where `git worktree prune` deletes them, `git fsck` saying "bad
+    ref"); `.`, `./` and "" spread it over the work tree root, with exclude lines that matched
+    nothing, and every `git add -A` failed (QA round 25c: 03). `config set` refuses them;
+    written by hand, such a value is not used, and said so."""
+    r = aircher(repo, "config", "set", "storage.data_dir", value, "--global")
+    assert r.code == 2 and r.out == "", r.err
+    assert r.err.startswith("error: storage.data_dir: expected a folder of its own"), r.err
+    glob = Path(os.environ["AIRCHER_HOME"]) / "config.toml"
+    assert not glob.exists() or "data_dir" not in glob.read_text()
+    glob.parent.mkdir(parents=True, exist_ok=True)
+    glob.write_text(f"[storage]\ndata_dir = {json.dumps(value)}\n")
+    assert aircher(repo, "init").code == 0
+    assert (repo / ".agents" / "db" / "core" / "knowledge.db").is_file()
+    assert not (repo / "db").exists() and not (repo / ".git" / "db").exists()
+    r = aircher(repo, "config", "get", "storage.data_dir")
+    assert r.out == ".agents\n" and r.err.startswith("warning: storage.data_dir = "), r.err
