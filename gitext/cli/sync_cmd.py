@@ -39,12 +39,21 @@ def sync(app: App, full: bool, as_json: bool) -> None:
 @json_option
 @click.pass_obj
 def index(app: App, background: bool, as_json: bool) -> None:
-    """Bring this worktree's file index (and search) up to date from HEAD and the work tree."""
+    """Bring this worktree's file index (and search) up to date from HEAD and the work tree.
+
+    Without a store, first does what `git aircher init` does (the store, the hooks) and says
+    so."""
     project = app.project()
     if not project.initialized:
         from gitext.init import init_project
 
-        init_project(project, sync=False)  # the catch-up below is the first one
+        made = init_project(project, sync=False)  # the catch-up below is the first one
+        # Said on stderr, so that --json stays one document: a store and hooks made without a
+        # word turned git-aircher back on after "Removing it" (QA round 25c: 04).
+        click.echo(f"Initialized git-aircher store in {made.data_dir} and installed its hooks,"
+                   " as `git aircher init` does", err=True)
+        for note in made.notes:
+            click.echo(f"warning: {note}", err=True)
     result = index_worktree(project, progress=_progress(), background=background)
     if as_json:
         emit_json(result.to_json())

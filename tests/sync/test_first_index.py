@@ -3,7 +3,9 @@ there is exactly the blob, from git otherwise; a root commit's line counts come 
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import threading
 from pathlib import Path
@@ -100,7 +102,26 @@ def test_index_in_a_fresh_clone_reports_what_it_did(repo: Path, tmp_path: Path) 
     assert r.code == 0, r.err
     files = len(git(clone, "ls-files").split())
     assert r.out == f"indexed {clone}: {files} files updated, 2 new commits\n"
-    assert r.err == ""  # no terminal: no progress
+    # No terminal: no progress; only what was made first, as `init` would (QA round 25c: 04).
+    assert r.err == (f"Initialized git-aircher store in {clone / '.agents'} and installed its"
+                     " hooks, as `git aircher init` does\n")
+
+
+def test_index_without_a_store_says_it_made_one_and_the_hooks(repo: Path) -> None:
+    """`index` in a repository without a store (never initialised, or after README's
+    "Removing it") made the store, registered the project and installed the five hook shims,
+    printing only "indexed …": git-aircher was on again without a word (QA round 25c: 04)."""
+    assert run_git_aircher(repo, "init").code == 0
+    assert run_git_aircher(repo, "hooks", "uninstall").code == 0
+    shutil.rmtree(repo / ".agents")
+    r = run_git_aircher(repo, "index", "--json")
+    assert r.code == 0, r.err
+    json.loads(r.out)  # still one document
+    assert r.err.startswith(f"Initialized git-aircher store in {repo / '.agents'} and installed"
+                            " its hooks"), r.err
+    assert (repo / ".git" / "hooks" / "post-commit").is_file()
+    r = run_git_aircher(repo, "index")
+    assert r.code == 0 and r.err == "", r.err  # once
 
 
 def test_index_shows_progress_of_both_phases_on_a_terminal(repo: Path) -> None:
