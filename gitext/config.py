@@ -240,6 +240,7 @@ class Config:
     values: dict[str, Value] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
     ignored: list[Ignored] = field(default_factory=list)
+    global_source: str | None = None  # the global config.toml's path, as `sources` names it
 
     @classmethod
     def load(
@@ -250,6 +251,7 @@ class Config:
     ) -> Config:
         cfg = cls({k: v.default for k, v in KEYS.items()}, dict.fromkeys(KEYS, "default"))
         if global_file is not None:
+            cfg.global_source = str(global_file)
             cfg._layer(read_file(global_file), str(global_file), is_global=True)
         if project_file is not None:
             cfg._layer(read_file(project_file, project=True), str(project_file))
@@ -264,6 +266,16 @@ class Config:
                 continue
             self.values[name] = value
             self.sources[name] = source
+
+    def layer(self, name: str) -> int:
+        """Which layer the value of ``name`` came from: 0 the default, 1 the global file, 2 the
+        project's, 3 the environment; of two keys for one setting, the later layer's wins."""
+        source = self.sources.get(name, "default")
+        if source == "default":
+            return 0
+        if source == "environment":
+            return 3
+        return 1 if source == self.global_source else 2
 
     def get(self, name: str) -> Value:
         if name not in KEYS:

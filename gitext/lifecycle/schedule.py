@@ -45,13 +45,19 @@ _WORTH_A_WORKER = ("daily", "weekly", "monthly", "quarterly", "backup")
 
 
 def backup_settings(project: Project) -> tuple[bool, float]:
-    """(enabled, interval): the spec names both [storage] backup_* and [storage.backup] keys;
-    both must be on, and an explicitly set interval wins over a default one."""
+    """(enabled, interval): the spec names each twice, [storage] backup_enabled and
+    backup_interval, [storage.backup] enabled and backup_interval. Of a pair, the key set in
+    the later layer is used, as for any one key; [storage.backup]'s took any layer's value
+    before, so a user-wide interval beat the project's own (QA round 25c: 05). Within one
+    layer, [storage.backup]'s interval, and backups are on only when both keys say so."""
     cfg = project.config
-    enabled = cfg.flag("storage.backup.enabled") and cfg.flag("storage.backup_enabled")
-    key = "storage.backup.backup_interval"
-    legacy = "storage.backup_interval"
-    if cfg.sources.get(key) == "default" and cfg.sources.get(legacy) != "default":
+    on, legacy_on = "storage.backup.enabled", "storage.backup_enabled"
+    if cfg.layer(on) == cfg.layer(legacy_on):
+        enabled = cfg.flag(on) and cfg.flag(legacy_on)
+    else:
+        enabled = cfg.flag(max(on, legacy_on, key=cfg.layer))
+    key, legacy = "storage.backup.backup_interval", "storage.backup_interval"
+    if cfg.layer(legacy) > cfg.layer(key):
         key = legacy
     return enabled, cfg.seconds(key)
 

@@ -260,3 +260,44 @@ def test_status_and_health_say_when_the_last_backup_is_overdue(
     assert said(T0 + DAY) == []
     lines = said(T0 + 5 * DAY)
     assert len(lines) == 2 and all("no backup has been made in 5 days" in x for x in lines)
+
+
+@pytest.mark.parametrize(("glob", "own", "env", "expected"), [
+    # The user's weekly interval, this project's hourly one: the project's.
+    ("[storage.backup]\nbackup_interval = '7d'\n", "[storage]\nbackup_interval = '1h'\n", {},
+     (True, 3600.0)),
+    ("[storage]\nbackup_interval = '1h'\n", "[storage.backup]\nbackup_interval = '3d'\n", {},
+     (True, 3 * DAY)),
+    # Backups off for the user, back on for this project, by either key.
+    ("[storage]\nbackup_enabled = false\n", "[storage.backup]\nenabled = true\n", {},
+     (True, DAY)),
+    ("[storage.backup]\nenabled = false\n", "[storage]\nbackup_enabled = true\n", {},
+     (True, DAY)),
+    # The environment over both files.
+    ("", "[storage.backup]\nbackup_interval = '3d'\nenabled = false\n",
+     {"AIRCHER_STORAGE_BACKUP_INTERVAL": "2h", "AIRCHER_STORAGE_BACKUP_ENABLED": "true"},
+     (True, 7200.0)),
+    # One layer giving both: [storage.backup]'s interval, and on only when both are.
+    ("", "[storage]\nbackup_interval = '1h'\nbackup_enabled = false\n"
+         "[storage.backup]\nbackup_interval = '2h'\nenabled = true\n", {},
+     (False, 7200.0)),
+])
+def test_the_later_layer_s_backup_key_wins_whichever_of_the_two_it_is(
+        project: Project, monkeypatch: pytest.MonkeyPatch, glob: str, own: str,
+        env: dict[str, str], expected: tuple[bool, float]) -> None:
+    """The spec names each backup setting twice ([storage] backup_interval/backup_enabled and
+    [storage.backup] backup_interval/enabled). The scheduler used [storage.backup]'s interval
+    whenever any layer set it, so a user-wide weekly one beat the project's hourly
+    `storage.backup_interval`, which `config get` showed; and both enabled keys had to be true
+    whatever the layer (QA round 25c: 05). The later layer's key is used now."""
+    from gitext.lifecycle.schedule import backup_settings
+
+    project.global_layout.config.write_text(glob)
+    project.layout.config.write_text(own)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    reopened = open_project(project.repo.root)
+    try:
+        assert backup_settings(reopened) == expected
+    finally:
+        reopened.close()
