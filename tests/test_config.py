@@ -386,3 +386,29 @@ def test_data_dir_in_git_s_folder_or_the_work_tree_root_is_refused(  # type: ign
     assert not (repo / "db").exists() and not (repo / ".git" / "db").exists()
     r = aircher(repo, "config", "get", "storage.data_dir")
     assert r.out == ".agents\n" and r.err.startswith("warning: storage.data_dir = "), r.err
+
+
+def test_unset_of_a_key_the_file_does_not_hold_says_so(repo: Path, aircher) -> None:  # type: ignore[no-untyped-def]
+    """`config unset KEY` where the file does not hold KEY (set only in the other layer, or
+    nowhere) exited 0 without a word, and the value stayed (QA round 25c: 08). As `git config
+    --unset`, it fails now, and says where the value comes from."""
+    assert aircher(repo, "init").code == 0
+    glob = Path(os.environ["AIRCHER_HOME"]) / "config.toml"
+    own = repo / ".agents" / "config.toml"
+    assert aircher(repo, "config", "set", "storage.sync.history_limit", "5", "--global").code == 0
+    r = aircher(repo, "config", "unset", "storage.sync.history_limit")
+    assert r.code == 1 and r.out == "", r.err
+    assert r.err.splitlines() == [
+        f"error: storage.sync.history_limit is not set in {own}",
+        f"hint: it is set in {glob}: `git aircher config unset storage.sync.history_limit"
+        " --global`"]
+    r = aircher(repo, "config", "unset", "storage.max_db_size", "--global")
+    assert r.code == 1 and r.err.splitlines() == [
+        f"error: storage.max_db_size is not set in {glob}",
+        "hint: it has its default value, \"1GB\""], r.err
+    assert aircher(repo, "config", "set", "storage.max_db_size", "2GB").code == 0
+    r = aircher(repo, "config", "unset", "storage.max_db_size", "--global")
+    assert r.code == 1 and r.err.splitlines()[1] == (
+        f"hint: it is set in {own}: `git aircher config unset storage.max_db_size`"), r.err
+    assert aircher(repo, "config", "unset", "storage.max_db_size").code == 0
+    assert aircher(repo, "config", "unset", "storage.sync.history_limit", "--global").code == 0

@@ -13,7 +13,7 @@ from gitext import config as cfgmod
 from gitext.cli.app import App
 from gitext.cli.output import emit_json, json_option, table
 from gitext.config_keys import KEYS
-from gitext.errors import ConfigError, UsageError
+from gitext.errors import AircherError, ConfigError, UsageError
 from gitext.layout import GlobalLayout
 
 global_option = click.option(
@@ -124,9 +124,28 @@ def _warn_unused(app: App, key: str, project_file: Path | None) -> None:
 @global_option
 @click.pass_obj
 def unset(app: App, key: str, is_global: bool) -> None:
-    """Remove KEY from the project's (or the user's) config.toml."""
+    """Remove KEY from the project's (or the user's) config.toml; an error if it holds none."""
     with _target(app, is_global) as (path, project):
-        cfgmod.unset_value(path, key, project=project)
+        removed = cfgmod.unset_value(path, key, project=project)
+    if not removed:
+        # As `git config --unset`: exit 0 without a word left the user thinking the value
+        # gone, when the other file still gave it (QA round 25c: 08).
+        raise AircherError(f"{key} is not set in {path}", _where_set(app, key))
+
+
+def _where_set(app: App, key: str) -> str | None:
+    """Where the effective value of ``key`` comes from, and how to remove it there."""
+    try:
+        cfg = _effective(app)
+    except AircherError:
+        return None  # a broken layer: the other commands say which
+    source = cfg.sources[key]
+    if source == "default":
+        return f"it has its default value, {cfgmod.format_value(cfg.values[key])}"
+    if source == "environment":
+        return f"it is set by {cfgmod.env_name(key)} in the environment: unset that variable"
+    flag = " --global" if source == cfg.global_source else ""
+    return f"it is set in {source}: `git aircher config unset {key}{flag}`"
 
 
 @config.command("list")
