@@ -150,6 +150,10 @@ class Project:
                     from gitext.lifecycle.loss import refuse_lost
 
                     refuse_lost(self, name)
+                    if name != "global" and not self.layout.core.is_dir():
+                        # No store at all (`init` makes this folder first): SQLite's "unable
+                        # to open database file" read like a damaged store (QA round 25c: 07).
+                        self.require_init()
                 elif lost_wal_evidence(path):
                     from gitext.lifecycle.loss import refuse_lost_frames
 

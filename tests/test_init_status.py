@@ -313,6 +313,25 @@ def test_status_before_init(repo: Path, aircher) -> None:  # type: ignore[no-unt
     assert r.code == 2 and r.err.startswith("error: no git-aircher store")
 
 
+@pytest.mark.parametrize("args", [
+    ("session", "list"), ("session", "show", "abcd"), ("decision", "list"),
+    ("decision", "revert", "abcd"), ("knowledge", "components", "list"),
+    ("knowledge", "docs", "list"), ("knowledge", "docs", "refresh"),
+    ("knowledge", "patterns", "list"), ("knowledge", "effectiveness", "list"),
+    ("knowledge", "feedback", "list"), ("conversation", "search", "hi"),
+    ("conversation", "show", "abcd"), ("backup", "list")])
+def test_every_command_before_init_says_there_is_no_store(  # type: ignore[no-untyped-def]
+        repo: Path, aircher, args: tuple[str, ...]) -> None:
+    """Without a store these said "cannot open …/sessions.db: unable to open database file"
+    (exit 1, no hint), which reads like a damaged database, and `backup list` "no backups yet",
+    inviting a `backup create` that failed (QA round 25c: 07)."""
+    r = aircher(repo, *args)
+    assert (r.code, r.out) == (2, ""), r
+    assert r.err.splitlines() == [f"error: no git-aircher store in {repo}",
+                                  "hint: run `git aircher init` first"], r.err
+    assert not (repo / ".agents").exists()
+
+
 def test_a_store_that_lost_knowledge_db_points_to_repair_and_init_keeps_it_lost(
     repo: Path, aircher, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:

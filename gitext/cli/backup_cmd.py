@@ -38,7 +38,11 @@ def list_(app: App, as_json: bool) -> None:
     check then passed and every copy is there at its size. `verify ID` re-hashes one."""
     from gitext.lifecycle.backup import list_backups
 
-    found = list_backups(app.project())
+    project = app.project()
+    if not project.layout.backups.is_dir():
+        # "no backups yet (`git aircher backup create`)" where there is no store to back up.
+        project.require_init()
+    found = list_backups(project)
     if as_json:
         emit_json([b.to_json() for b in found])
         return
