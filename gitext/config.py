@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitext.config_keys import KEYS, SECTIONS, Key, Value
+from gitext.config_keys import HASH_DIMENSIONS, HASH_PREFIX, KEYS, SECTIONS, Key, Value
 from gitext.errors import ConfigError
 
 ENV_PREFIX = "AIRCHER_"
@@ -109,6 +109,11 @@ def below_bound(key: Key, value: Value) -> str | None:
         return "a duration longer than 0"
     if key.kind == "size" and isinstance(value, str) and parse_size(value) <= 0:
         return "a size larger than 0"
+    if key.name == "storage.embeddings.embedding_model" and isinstance(value, str):
+        rest = value.removeprefix(HASH_PREFIX)
+        low, high = HASH_DIMENSIONS
+        if rest != value and rest.isdigit() and not low <= int(rest) <= high:
+            return f"{HASH_PREFIX}<N> with N from {low} to {high}"
     if key.name == "storage.data_dir" and isinstance(value, str) and _not_a_store_folder(value):
         return ("a folder of its own, not the work tree root nor git's own folder (such as"
                 " .agents or .git/aircher)")

@@ -31,6 +31,11 @@ def _k(name: str, default: Value, kind: Kind, help: str, *choices: str, g: bool 
     return Key(name, default, kind, help, tuple(choices), g, low)
 
 
+# `aircher-hash-<N>`: N from 16 (fewer features make every text collide) to 4096 (a typo of a few
+# more digits asked for gigabytes per batch and died of MemoryError, QA round 25c: 06).
+HASH_PREFIX = "aircher-hash-"
+HASH_DIMENSIONS = (16, 4096)
+
 KEYS: dict[str, Key] = {
     k.name: k
     for k in [

@@ -510,6 +510,16 @@ def unused_settings(project: Project) -> list[Finding]:
     return out
 
 
+def unusable_model(project: Project) -> list[Finding]:
+    """An embedding model that cannot be made: every index and search fails on it."""
+    from gitext.search.unused import unusable_model as found
+
+    unusable = found(project)
+    if unusable is None:
+        return []
+    return [Finding("embedding_model_unusable", "error", None, unusable[0], hint=unusable[1])]
+
+
 def ignored_settings(project: Project) -> list[Finding]:
     """Values out of bounds in a config file or the environment (a retention of 0 days): not
     used, the layer below's value is; a warning, as the user asked for something not done."""
@@ -572,6 +582,7 @@ def diagnose(project: Project, *, quick: bool = False) -> DoctorReport:
     report.findings.extend(hook_findings(project))
     report.findings.extend(unused_settings(project))
     report.findings.extend(ignored_settings(project))
+    report.findings.extend(unusable_model(project))
     if "file_index" in sound:
         report.findings.extend(index_freshness(project))
         report.findings.extend(search_coverage(project))

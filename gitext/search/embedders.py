@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from gitext.config_keys import HASH_DIMENSIONS
 from gitext.errors import AircherError, ConfigError
 from gitext.search import hashing
 from gitext.search.tokenize import terms
@@ -64,8 +65,11 @@ class HashEmbedder:
     """Signed feature hashing of the tokenizer's terms, sublinear tf."""
 
     def __init__(self, dimension: int = 384) -> None:
-        if dimension < 16:
-            raise ConfigError(f"hash embedder dimension {dimension} is too small (>= 16)")
+        low, high = HASH_DIMENSIONS
+        if not low <= dimension <= high:
+            raise ConfigError(f"hash embedder dimension {dimension} is out of bounds ({low} to"
+                              f" {high})", hint="set storage.embeddings.embedding_model to"
+                              " aircher-hash-384 (the default) or another size in bounds")
         self.dimension = dimension
         self.name = f"aircher-hash-{dimension}"
         self.similarity_scale = 0.3

@@ -11,13 +11,14 @@ command, so they are accepted and reported: a warning from `config set`, an info
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from gitext.config import Config
+from gitext.config_keys import HASH_DIMENSIONS, HASH_PREFIX
 
 INDEX_TYPE = "storage.embeddings.index_type"
 DIMENSION = "storage.embeddings.dimension"
 MODEL = "storage.embeddings.embedding_model"
-HASH_PREFIX = "aircher-hash-"
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,9 @@ def unused_settings(cfg: Config) -> list[Unused]:
     model, dimension = cfg.text(MODEL), cfg.integer(DIMENSION)
     rest = model[len(HASH_PREFIX):] if model.startswith(HASH_PREFIX) else ""
     if rest.isdigit() and int(rest) != dimension:
+        low, high = HASH_DIMENSIONS
         other = (f" (the model {HASH_PREFIX}{dimension} makes {dimension})"
-                 if dimension >= 16 else "")  # the hash embedder's least
+                 if low <= dimension <= high else "")  # the hash embedder's bounds
         found.append(Unused((DIMENSION, MODEL), (
             f"{DIMENSION} = {dimension} is not used: the model {model} makes {int(rest)}-wide"
             f" vectors{other}")))
@@ -49,3 +51,21 @@ def unused_settings(cfg: Config) -> list[Unused]:
             f"{DIMENSION} = {dimension} is not used: the model {model} gives vectors of its own"
             " size")))
     return found
+
+
+def unusable_model(project: Any) -> tuple[str, str | None] | None:
+    """(message, hint) when the configured embedding model cannot be made (an unknown name, a
+    hash size out of bounds, an endpoint model with no endpoint): index and search then fail,
+    and doctor said healthy (QA round 25c: 06). An `st:` model is not loaded for this: that
+    takes seconds, and `index` says why it fails."""
+    from gitext.errors import ConfigError
+    from gitext.search.embedders import embedder_for
+
+    cfg = project.config
+    if not cfg.flag("storage.embeddings.enabled") or cfg.text(MODEL).startswith("st:"):
+        return None
+    try:
+        embedder_for(project)
+    except ConfigError as exc:
+        return exc.message, exc.hint
+    return None

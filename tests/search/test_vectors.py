@@ -222,3 +222,33 @@ def test_sentence_transformers_embedder_offline() -> None:
     assert vectors.shape == (3, 384) and emb.dimension == 384
     sims = vectors @ vectors.T
     assert sims[0, 1] > sims[0, 2]
+
+
+@pytest.mark.parametrize("model", ["aircher-hash-99999999999999", "aircher-hash-3840000",
+                                   "aircher-hash-8"])
+def test_a_hash_dimension_out_of_bounds_is_refused_not_a_crash(
+        repo: Path, aircher: Any, monkeypatch: pytest.MonkeyPatch, model: str) -> None:
+    """`embedding_model = "aircher-hash-<N>"` took any N: a large one made search, sync and
+    index die of MemoryError (exit 3), and doctor said healthy (QA round 25c: 06). `config
+    set` refuses N outside 16..4096; given in the environment (or a file) it is not used and
+    doctor says so; a `dimension` out of bounds for the bare `aircher-hash-` is one error."""
+    assert aircher(repo, "init").code == 0
+    r = aircher(repo, "config", "set", "storage.embeddings.embedding_model", model)
+    assert r.code == 2 and r.err.startswith(
+        "error: storage.embeddings.embedding_model: expected aircher-hash-<N> with N from 16"
+        " to 4096"), r.err
+    monkeypatch.setenv("AIRCHER_STORAGE_EMBEDDINGS_EMBEDDING_MODEL", model)
+    assert aircher(repo, "search", "--json", "hello").code == 0  # with the default model
+    r = aircher(repo, "doctor", "--json")
+    checks = {f["check"] for f in json.loads(r.out)["findings"]}
+    assert r.code == 1 and "setting_ignored" in checks, r.out
+    monkeypatch.setenv("AIRCHER_STORAGE_EMBEDDINGS_EMBEDDING_MODEL", "aircher-hash-")
+    monkeypatch.setenv("AIRCHER_STORAGE_EMBEDDINGS_DIMENSION", "99999999999")
+    for args in (("search", "hello"), ("index",)):
+        r = aircher(repo, *args)
+        assert r.code == 2 and r.err.startswith(
+            "error: hash embedder dimension 99999999999 is out of bounds (16 to 4096)"), r.err
+    r = aircher(repo, "doctor", "--json")
+    found = [f for f in json.loads(r.out)["findings"] if f["check"] == "embedding_model_unusable"]
+    assert r.code == 1 and len(found) == 1, r.out
+    assert found[0]["severity"] == "error" and "99999999999" in found[0]["message"]
