@@ -194,14 +194,9 @@ class OpenAIEmbedder:
             ) from exc
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise AircherError(f"embedding endpoint {self.endpoint} failed: {exc}") from exc
-        try:
-            items = sorted(payload["data"], key=lambda item: item.get("index", 0))
-            matrix = np.array([item["embedding"] for item in items], dtype=np.float32)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise AircherError(f"embedding endpoint {self.endpoint}: unexpected answer") from exc
-        if matrix.shape[0] != len(texts):
-            raise AircherError(f"embedding endpoint {self.endpoint}: {matrix.shape[0]} vectors"
-                               f" for {len(texts)} texts")
+        from gitext.search.endpoint import vectors
+
+        matrix = vectors(self.endpoint, payload, len(texts))
         self.dimension = int(matrix.shape[1])
         return _normalise(matrix)
 

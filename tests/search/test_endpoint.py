@@ -3,12 +3,13 @@ still answers, and says what it did without."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -30,15 +31,29 @@ class Endpoint:
     url: str
     dimension: int = 64
     down: bool = False
+    # A misbehaving endpoint: (status, headers, body) for the texts of a request.
+    answer: Callable[[list[str]], tuple[int, dict[str, str], bytes]] | None = None
+    # (method, path, Authorization header) of every request received.
+    requests: list[tuple[str, str, str | None]] = field(default_factory=list)
 
 
 def _handler(state: Endpoint) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            state.requests.append((self.command, self.path, self.headers.get("Authorization")))
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length)) if length else {"input": []}
             if state.down:
                 self.send_response(503)
                 self.end_headers()
+                return
+            if state.answer is not None:
+                status, headers, payload = state.answer(body["input"])
+                self.send_response(status)
+                for name, value in {"Content-Length": str(len(payload)), **headers}.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(payload)
                 return
             data = []
             for i, text in enumerate(body["input"]):
@@ -53,26 +68,34 @@ def _handler(state: Endpoint) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(payload)
 
+        do_GET = do_POST  # noqa: N815 (a redirect turns a POST into a GET)
+
         def log_message(self, *args: Any) -> None:
             pass
 
     return Handler
 
 
-@pytest.fixture
-def endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[Endpoint]:
+@contextlib.contextmanager
+def _serving(host: str = "127.0.0.1") -> Iterator[Endpoint]:
     state = Endpoint("")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    server = ThreadingHTTPServer((host, 0), _handler(state))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    monkeypatch.setenv("AIRCHER_STORAGE_EMBEDDINGS_EMBEDDING_MODEL", "openai:fake")
-    monkeypatch.setenv("AIRCHER_STORAGE_EMBEDDINGS_ENDPOINT", state.url)
+    state.url = f"http://{host}:{server.server_address[1]}/v1"
     try:
         yield state
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[Endpoint]:
+    with _serving() as state:
+        monkeypatch.setenv("AIRCHER_STORAGE_EMBEDDINGS_EMBEDDING_MODEL", "openai:fake")
+        monkeypatch.setenv("AIRCHER_STORAGE_EMBEDDINGS_ENDPOINT", state.url)
+        yield state
 
 
 def _paths(out: str) -> list[str]:
@@ -218,3 +241,42 @@ def test_no_endpoint_and_no_key_sends_nothing(repo: Path, tmp_path: Path,
     keyed = make_embedder("openai:text-embedding-3-small", {"api_key": "sk-test"})
     assert isinstance(keyed, OpenAIEmbedder)
     assert keyed.endpoint == "https://api.openai.com/v1"
+
+
+def _json(payload: Any, status: int = 200, **headers: str) -> tuple[int, dict[str, str], bytes]:
+    return status, headers, json.dumps(payload).encode()
+
+
+def _crash_logs(repo: Path) -> list[str]:
+    logs = repo / ".agents" / "logs"
+    return sorted(p.name for p in logs.glob("crash-*")) if logs.is_dir() else []
+
+
+@pytest.mark.parametrize("item", [
+    lambda i: {"index": i, "embedding": 0.5},  # a number for a vector
+    lambda i: [0.1, 0.2, 0.3],  # bare lists, no objects
+    lambda i: {"index": i, "embedding": [[0.1, 0.2, 0.3]]},  # nested one level too deep
+    lambda i: {"index": i, "embedding": ["a", "b"]},
+    lambda i: {"index": str(i), "embedding": [0.1, 0.2]},
+    lambda i: {"index": i, "embedding": [0.1, [0.2, 0.3]]},  # a list inside a vector
+    lambda i: {"index": i, "embedding": []},
+], ids=["number", "bare-lists", "nested", "strings", "index-string", "ragged", "empty"])
+def test_a_wrongly_shaped_answer_is_refused_not_a_crash(
+        repo: Path, aircher: Any, endpoint: Endpoint, item: Callable[[int], Any]) -> None:
+    """Well-formed JSON of the wrong shape ("embedding": a number, "data" a list of bare lists)
+    escaped the answer's checks as an IndexError or AttributeError: `search`, `index` and
+    `sync` crashed with exit 3 and a crash log, and a nested answer was stored as a 3-D
+    segment (QA round 25a: 03). Now it is refused like any bad answer: a `warning:` for a
+    query, one `error:` line for `index`."""
+    commit(repo, {"a.py": "def alpha():\n    return 'tapir'\n"}, "a")
+    assert aircher(repo, "init").code == 0 and aircher(repo, "index").code == 0
+    endpoint.answer = lambda texts: _json({"data": [item(i) for i in range(len(texts))]})
+    (repo / "b.py").write_text("def beta():\n    return 'okapi'\n")
+    r = aircher(repo, "search", "--json", "okapi")
+    assert r.code == 0 and _paths(r.out) == ["b.py"], r.err
+    assert r.err.startswith("warning: embedding endpoint") and "unexpected answer" in r.err
+    r = aircher(repo, "index")
+    assert r.code == 1 and r.err.startswith("error: embedding endpoint"), r.err
+    assert "unexpected answer" in r.err and "unexpected IndexError" not in r.err
+    assert _blob(repo, "b.py") not in _vector_blobs(repo)  # left to embed later
+    assert _crash_logs(repo) == []

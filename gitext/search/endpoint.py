@@ -1,0 +1,47 @@
+"""An OpenAI-compatible ``POST {endpoint}/embeddings``: the call and what its answer must be.
+
+The endpoint is another program on another machine, so nothing it answers is taken on trust:
+an answer becomes vectors only when it is a list of one flat list of numbers per text, all of
+one size. Anything else is one `error:` line (a `warning:` for a query), never a crash: before,
+an answer of the right JSON but the wrong shape (a number for a vector, bare lists) escaped as
+an IndexError or AttributeError, exit 3 (QA round 25a: 03).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from gitext.errors import AircherError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+
+def vectors(endpoint: str, payload: Any, count: int) -> npt.NDArray[np.float32]:
+    """The ``count`` vectors of an answer, in the order of the texts sent (not yet unit length)."""
+    import numpy as np
+
+    data = payload.get("data") if isinstance(payload, dict) else None
+    if not isinstance(data, list):
+        raise _unexpected(endpoint, 'no "data" list')
+    if len(data) != count:
+        raise AircherError(f"embedding endpoint {endpoint}: {len(data)} vectors for {count} texts")
+    if not all(isinstance(item, dict) and isinstance(item.get("embedding"), list)
+               and isinstance(item.get("index", 0), int) for item in data):
+        raise _unexpected(endpoint, 'an item that is not {"index": N, "embedding": [...]}')
+    items: Sequence[dict[str, Any]] = sorted(data, key=lambda item: item.get("index", 0))
+    try:
+        matrix = np.array([item["embedding"] for item in items], dtype=np.float32)
+    except (TypeError, ValueError) as exc:  # ragged rows, or something not a number in one
+        raise _unexpected(endpoint, "vectors that are not lists of numbers of one size") from exc
+    if matrix.ndim != 2 or matrix.shape[1] == 0:
+        raise _unexpected(endpoint, "vectors that are not flat lists of numbers")
+    return matrix
+
+
+def _unexpected(endpoint: str, what: str) -> AircherError:
+    return AircherError(f"embedding endpoint {endpoint}: unexpected answer ({what})",
+                        hint="check that storage.embeddings.endpoint is an OpenAI-compatible"
+                        " API (the URL before /embeddings)")
