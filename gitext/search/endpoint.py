@@ -4,7 +4,8 @@ The endpoint is another program on another machine, so nothing it answers is tak
 an answer becomes vectors only when it is a list of one flat list of numbers per text, all of
 one size. Anything else is one `error:` line (a `warning:` for a query), never a crash: before,
 an answer of the right JSON but the wrong shape (a number for a vector, bare lists) escaped as
-an IndexError or AttributeError, exit 3 (QA round 25a: 03).
+an IndexError or AttributeError, exit 3 (QA round 25a: 03). Vectors are checked to be finite
+here, where they are read: the exact kNN trusts every stored vector (`knn.py`).
 """
 
 from __future__ import annotations
@@ -33,11 +34,20 @@ def vectors(endpoint: str, payload: Any, count: int) -> npt.NDArray[np.float32]:
         raise _unexpected(endpoint, 'an item that is not {"index": N, "embedding": [...]}')
     items: Sequence[dict[str, Any]] = sorted(data, key=lambda item: item.get("index", 0))
     try:
-        matrix = np.array([item["embedding"] for item in items], dtype=np.float32)
+        # A number past float32 becomes infinite, refused below, not warned about on stderr.
+        with np.errstate(over="ignore", invalid="ignore"):
+            matrix = np.array([item["embedding"] for item in items], dtype=np.float32)
     except (TypeError, ValueError) as exc:  # ragged rows, or something not a number in one
         raise _unexpected(endpoint, "vectors that are not lists of numbers of one size") from exc
     if matrix.ndim != 2 or matrix.shape[1] == 0:
         raise _unexpected(endpoint, "vectors that are not flat lists of numbers")
+    # NaN, null and Infinity (JSON as Python and many servers write it) stored as they came
+    # matched nothing in vector search, and their rows marked the blob as embedded, so no later
+    # update asked again (QA round 25a: 01). Refused, the blob stays to embed.
+    if not np.isfinite(matrix).all():
+        raise AircherError(f"embedding endpoint {endpoint}: answered vectors holding NaN, null"
+                           " or infinite numbers", hint="the vectors are asked for again at"
+                           " the next `git aircher index`")
     return matrix
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gitext import clock
+from gitext.errors import AircherError
 from gitext.ids import derived_id
 from gitext.project import Project
 from gitext.search.chunking import Chunk
@@ -48,6 +49,11 @@ def store_vectors(project: Project, embedder: Embedder, items: Sequence[tuple[st
     segment = None
     if parts:
         matrix = np.vstack(parts)
+        if not np.isfinite(matrix).all():
+            # The exact kNN skips its finiteness scans on stored vectors (knn.py); a NaN row
+            # would match nothing and, marked as embedded, never be asked for again.
+            raise AircherError(f"embedder {embedder.name} gave vectors holding NaN or"
+                               " infinite numbers")
         segment = store(project, embedder).write_segment(matrix)
     position = 0
     for path, blob, chunk in items:

@@ -280,3 +280,31 @@ def test_a_wrongly_shaped_answer_is_refused_not_a_crash(
     assert "unexpected answer" in r.err and "unexpected IndexError" not in r.err
     assert _blob(repo, "b.py") not in _vector_blobs(repo)  # left to embed later
     assert _crash_logs(repo) == []
+
+
+@pytest.mark.parametrize("bad", ["NaN", "null", "Infinity", "1e39"])
+def test_a_vector_with_nan_is_refused_and_asked_for_again(
+        repo: Path, aircher: Any, endpoint: Endpoint, bad: str) -> None:
+    """A vector holding NaN (or null, Infinity, a number past float32) was stored as it came:
+    its file was out of vector search for good, its rows marked the blob as embedded so no
+    later `index` asked again, and doctor said healthy (QA round 25a: 01). Now the answer is
+    refused: the blob stays to embed, and the next update with the endpoint well embeds it."""
+    commit(repo, {"a.py": "def alpha_function(x):\n    return x + 1\n"}, "a")
+    assert aircher(repo, "init").code == 0 and aircher(repo, "index").code == 0
+
+    def with_bad(texts: list[str]) -> tuple[int, dict[str, str], bytes]:
+        rows = ", ".join(f'{{"index": {i}, "embedding": [{bad}, 0.5, 0.25]}}'
+                         for i in range(len(texts)))
+        return 200, {}, f'{{"data": [{rows}]}}'.encode()
+
+    endpoint.answer = with_bad
+    commit(repo, {"c.py": "def gamma_function(z):\n    return z - 1\n"}, "c")
+    for command in ("sync", "index"):
+        r = aircher(repo, command)
+        assert r.code == 1 and "NaN, null or infinite" in r.err, r.err
+    assert _blob(repo, "c.py") not in _vector_blobs(repo)
+    endpoint.answer = None
+    assert aircher(repo, "index").code == 0
+    r = aircher(repo, "search", "--json", "--mode", "vector",
+                "def gamma_function(z):\n    return z - 1")
+    assert (r.code, _paths(r.out)[0], r.err) == (0, "c.py", "")
