@@ -18,16 +18,13 @@ Every embedder returns float32 rows of unit length, so inner product = cosine si
 
 from __future__ import annotations
 
-import json
 import math
-import urllib.error
-import urllib.request
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gitext.config_keys import HASH_DIMENSIONS
-from gitext.errors import AircherError, ConfigError
+from gitext.errors import ConfigError
 from gitext.search import hashing
 from gitext.search.tokenize import terms
 
@@ -178,24 +175,10 @@ class OpenAIEmbedder:
 
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        body = json.dumps({"model": self.model, "input": list(texts)}).encode()
-        request = urllib.request.Request(
-            self.endpoint + "/embeddings", data=body, method="POST",
-            headers={"Content-Type": "application/json",
-                     **({"Authorization": f"Bearer {self.api_key}"} if self.api_key else {})},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                payload = json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            raise AircherError(
-                f"embedding endpoint {self.endpoint} answered {exc.code}",
-                hint="check storage.embeddings.endpoint and api_key in credentials.toml",
-            ) from exc
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise AircherError(f"embedding endpoint {self.endpoint} failed: {exc}") from exc
-        from gitext.search.endpoint import vectors
+        from gitext.search.endpoint import post, vectors
 
+        payload = post(self.endpoint, {"model": self.model, "input": list(texts)}, self.api_key,
+                       self.timeout)
         matrix = vectors(self.endpoint, payload, len(texts))
         self.dimension = int(matrix.shape[1])
         return _normalise(matrix)

@@ -10,6 +10,9 @@ here, where they are read: the exact kNN trusts every stored vector (`knn.py`).
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +21,52 @@ from gitext.errors import AircherError
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Never follow: a 30x is answered as the HTTP error it is.
+
+    urllib follows a redirect to any host with every header of the request, the key's
+    `Authorization` among them (curl, requests and httpx drop it for another host): a moved
+    service, a captive portal or a proxy got the key from credentials.toml, and its answer was
+    read as the endpoint's (QA round 25a: 02). The key is for the configured endpoint only, and
+    a redirect of a POST is rarely meant anyway (302 and 303 turn it into a GET)."""
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any,
+                         newurl: str) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
+def post(endpoint: str, body: dict[str, Any], api_key: str | None, timeout: float) -> Any:
+    """The JSON answer of ``POST {endpoint}/embeddings``."""
+    request = urllib.request.Request(
+        endpoint + "/embeddings", data=json.dumps(body).encode(), method="POST",
+        headers={"Content-Type": "application/json",
+                 **({"Authorization": f"Bearer {api_key}"} if api_key else {})},
+    )
+    try:
+        with _OPENER.open(request, timeout=timeout) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        raise _refused(endpoint, exc) from exc
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise AircherError(f"embedding endpoint {endpoint} failed: {exc}") from exc
+
+
+def _refused(endpoint: str, exc: urllib.error.HTTPError) -> AircherError:
+    if 300 <= exc.code < 400:
+        where = exc.headers.get("Location") if exc.headers is not None else None
+        return AircherError(
+            f"embedding endpoint {endpoint} answered {exc.code}, a redirect"
+            f"{f' to {where}' if where else ''}: not followed, the API key is for the"
+            " configured endpoint only",
+            hint="if the endpoint moved, set storage.embeddings.endpoint to its new URL")
+    return AircherError(
+        f"embedding endpoint {endpoint} answered {exc.code}",
+        hint="check storage.embeddings.endpoint and api_key in credentials.toml")
 
 
 def vectors(endpoint: str, payload: Any, count: int) -> npt.NDArray[np.float32]:

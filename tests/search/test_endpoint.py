@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -308,3 +309,28 @@ def test_a_vector_with_nan_is_refused_and_asked_for_again(
     r = aircher(repo, "search", "--json", "--mode", "vector",
                 "def gamma_function(z):\n    return z - 1")
     assert (r.code, _paths(r.out)[0], r.err) == (0, "c.py", "")
+
+
+@pytest.mark.parametrize("status", [302, 307])
+def test_a_redirect_is_not_followed_with_the_key(repo: Path, aircher: Any, endpoint: Endpoint,
+                                                  status: int) -> None:
+    """The endpoint answered a redirect to another host, and urllib followed it with the
+    `Authorization: Bearer <api_key>` of credentials.toml: the other host got the key (twice per
+    `index`) and its answer was read as the endpoint's (QA round 25a: 02). A redirect is now
+    not followed: one `error:` line naming it, and nothing reaches the other host."""
+    credentials = Path(os.environ["AIRCHER_HOME"]) / "credentials.toml"
+    credentials.parent.mkdir(parents=True, exist_ok=True)
+    credentials.write_text('[openai]\napi_key = "sk-test-SECRET-0123456789"\n')
+    credentials.chmod(0o600)
+    commit(repo, {"a.py": "def alpha():\n    return 'tapir'\n"}, "a")
+    with _serving("localhost") as other:
+        target = other.url.replace("/v1", "/collect")
+        endpoint.answer = lambda texts: (status, {"Location": target}, b"")
+        assert aircher(repo, "init").code == 0
+        r = aircher(repo, "index")
+        assert r.code == 1, r.err
+        assert f"answered {status}, a redirect to {target}: not followed" in r.err
+        assert "hint: if the endpoint moved, set storage.embeddings.endpoint" in r.err
+        assert other.requests == []
+    assert endpoint.requests and all(auth == "Bearer sk-test-SECRET-0123456789"
+                                     for _m, _p, auth in endpoint.requests)
