@@ -81,6 +81,9 @@ KEYS: dict[str, Key] = {
         _k("storage.embeddings.endpoint", "", "str",
            "base URL of an OpenAI-compatible endpoint (extension; key in credentials.toml);"
            " empty: OpenAI's own API if a key is set, else openai: models are refused"),
+        _k("storage.embeddings.endpoint_timeout", "10s", "duration",
+           "how long a call to the endpoint waits for its answer; a query then answers"
+           " without vectors (extension)"),
         # [storage.performance]
         _k("storage.performance.concurrent_reads", 10, "int", "read connections a pool may open"),
         _k("storage.performance.batch_insert_size", 1000, "int", "rows per executemany batch"),

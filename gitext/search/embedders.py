@@ -152,7 +152,7 @@ class OpenAIEmbedder:
     """An OpenAI-compatible ``POST {endpoint}/embeddings``."""
 
     def __init__(self, model: str, endpoint: str, api_key: str | None, dimension: int,
-                 timeout: float = 30.0) -> None:
+                 timeout: float = 10.0) -> None:
         if not endpoint and not api_key:
             # The public API was taken for the endpoint not set yet, and a repository's text
             # went to it without a key (QA round 25c: 02). With a key, it is what the user asked.
@@ -203,7 +203,7 @@ def _st(rest: str, opts: Mapping[str, Any]) -> Embedder:
 
 def _openai(rest: str, opts: Mapping[str, Any]) -> Embedder:
     return OpenAIEmbedder(rest, str(opts.get("endpoint", "")), opts.get("api_key"),
-                          int(opts.get("dimension", 1536)))
+                          int(opts.get("dimension", 1536)), float(opts.get("timeout", 10.0)))
 
 
 # prefix of the model name -> factory(rest of the name, options)
@@ -233,6 +233,8 @@ def embedder_for(project: Any) -> Embedder:
                                "endpoint": cfg.text("storage.embeddings.endpoint")}
     if model.startswith("openai:"):
         from gitext.layout import read_credentials
+
+        options["timeout"] = cfg.seconds("storage.embeddings.endpoint_timeout")
 
         creds = read_credentials(project.global_layout.credentials)
         section = creds.get("openai")

@@ -41,7 +41,11 @@ _OPENER = urllib.request.build_opener(_NoRedirect)
 
 
 def post(endpoint: str, body: dict[str, Any], api_key: str | None, timeout: float) -> Any:
-    """The JSON answer of ``POST {endpoint}/embeddings``."""
+    """The JSON answer of ``POST {endpoint}/embeddings``.
+
+    `timeout` (storage.embeddings.endpoint_timeout) bounds each wait: connecting, then each
+    read. An endpoint that takes the connection and never answers cost every query a fixed
+    30 s before (QA round 25a: 06)."""
     request = urllib.request.Request(
         endpoint + "/embeddings", data=json.dumps(body).encode(), method="POST",
         headers={"Content-Type": "application/json",
@@ -52,7 +56,16 @@ def post(endpoint: str, body: dict[str, Any], api_key: str | None, timeout: floa
             return json.loads(response.read())
     except urllib.error.HTTPError as exc:
         raise _refused(endpoint, exc) from exc
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (TimeoutError, urllib.error.URLError) as exc:
+        if not isinstance(exc, TimeoutError) and not isinstance(exc.reason, TimeoutError):
+            raise AircherError(f"embedding endpoint {endpoint} failed: {exc}") from exc
+        # Named in the message: a query shows it as its warning line, without the hint.
+        raise AircherError(
+            f"embedding endpoint {endpoint} did not answer within {timeout:g}s"
+            " (storage.embeddings.endpoint_timeout)",
+            hint="allow it more: `git aircher config set storage.embeddings.endpoint_timeout"
+            " 60s`") from exc
+    except (OSError, ValueError) as exc:
         raise AircherError(f"embedding endpoint {endpoint} failed: {exc}") from exc
 
 

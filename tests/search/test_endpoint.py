@@ -50,11 +50,12 @@ def _handler(state: Endpoint) -> type[BaseHTTPRequestHandler]:
                 return
             if state.answer is not None:
                 status, headers, payload = state.answer(body["input"])
-                self.send_response(status)
-                for name, value in {"Content-Length": str(len(payload)), **headers}.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(payload)
+                with contextlib.suppress(OSError):  # a client that stopped waiting
+                    self.send_response(status)
+                    for name, value in {"Content-Length": str(len(payload)), **headers}.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(payload)
                 return
             data = []
             for i, text in enumerate(body["input"]):
@@ -334,3 +335,31 @@ def test_a_redirect_is_not_followed_with_the_key(repo: Path, aircher: Any, endpo
         assert other.requests == []
     assert endpoint.requests and all(auth == "Bearer sk-test-SECRET-0123456789"
                                      for _m, _p, auth in endpoint.requests)
+
+
+def test_an_endpoint_that_does_not_answer_is_waited_for_as_configured(
+        repo: Path, aircher: Any, endpoint: Endpoint, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An endpoint that takes the connection and never answers made every `search` wait a
+    fixed 30 s (60 s with an uncommitted file), and no setting bounded it (QA round 25a: 06).
+    `storage.embeddings.endpoint_timeout` bounds each wait; the warning names it."""
+    commit(repo, {"a.py": "def alpha_function(x):\n    return x + 1\n"}, "a")
+    assert aircher(repo, "init").code == 0 and aircher(repo, "index").code == 0
+    release = threading.Event()
+
+    def hang(texts: list[str]) -> tuple[int, dict[str, str], bytes]:
+        release.wait(120)
+        return _json({"data": []})
+
+    endpoint.answer = hang
+    monkeypatch.setenv("AIRCHER_STORAGE_EMBEDDINGS_ENDPOINT_TIMEOUT", "200ms")
+    try:
+        (repo / "b.py").write_text("def beta_function(y):\n    return alpha_function(y)\n")
+        r = aircher(repo, "search", "--json", "alpha_function")
+        assert r.code == 0 and set(_paths(r.out)) == {"a.py", "b.py"}, r.err
+        assert r.err.startswith("warning: embedding endpoint") and r.err.count("\n") == 1
+        assert "did not answer within 0.2s (storage.embeddings.endpoint_timeout)" in r.err
+        r = aircher(repo, "index")
+        assert r.code == 1 and "did not answer within 0.2s" in r.err, r.err
+        assert "hint: allow it more: `git aircher config set storage.embeddings" in r.err
+    finally:
+        release.set()
