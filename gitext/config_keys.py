@@ -84,6 +84,9 @@ KEYS: dict[str, Key] = {
         _k("storage.embeddings.endpoint_timeout", "10s", "duration",
            "how long a call to the endpoint waits for its answer; a query then answers"
            " without vectors (extension)"),
+        _k("storage.embeddings.endpoint_retry_wait", "10s", "duration",
+           "longest pause before asking a rate-limited endpoint (HTTP 429) again, of up to 3"
+           " retries; a longer Retry-After is cut to it (extension)"),
         # [storage.performance]
         _k("storage.performance.concurrent_reads", 10, "int", "read connections a pool may open"),
         _k("storage.performance.batch_insert_size", 1000, "int", "rows per executemany batch"),

@@ -152,7 +152,7 @@ class OpenAIEmbedder:
     """An OpenAI-compatible ``POST {endpoint}/embeddings``."""
 
     def __init__(self, model: str, endpoint: str, api_key: str | None, dimension: int,
-                 timeout: float = 10.0) -> None:
+                 timeout: float = 10.0, retry_wait: float = 10.0) -> None:
         if not endpoint and not api_key:
             # The public API was taken for the endpoint not set yet, and a repository's text
             # went to it without a key (QA round 25c: 02). With a key, it is what the user asked.
@@ -168,6 +168,7 @@ class OpenAIEmbedder:
         self.api_key = api_key
         self.dimension = dimension
         self.timeout = timeout
+        self.retry_wait = retry_wait
         self.similarity_scale = 1.0
 
     def embed(self, texts: Sequence[str]) -> Matrix:
@@ -178,7 +179,7 @@ class OpenAIEmbedder:
         from gitext.search.endpoint import post, vectors
 
         payload = post(self.endpoint, {"model": self.model, "input": list(texts)}, self.api_key,
-                       self.timeout)
+                       self.timeout, self.retry_wait)
         matrix = vectors(self.endpoint, payload, len(texts))
         self.dimension = int(matrix.shape[1])
         return _normalise(matrix)
@@ -203,7 +204,8 @@ def _st(rest: str, opts: Mapping[str, Any]) -> Embedder:
 
 def _openai(rest: str, opts: Mapping[str, Any]) -> Embedder:
     return OpenAIEmbedder(rest, str(opts.get("endpoint", "")), opts.get("api_key"),
-                          int(opts.get("dimension", 1536)), float(opts.get("timeout", 10.0)))
+                          int(opts.get("dimension", 1536)), float(opts.get("timeout", 10.0)),
+                          float(opts.get("retry_wait", 10.0)))
 
 
 # prefix of the model name -> factory(rest of the name, options)
@@ -235,6 +237,7 @@ def embedder_for(project: Any) -> Embedder:
         from gitext.layout import read_credentials
 
         options["timeout"] = cfg.seconds("storage.embeddings.endpoint_timeout")
+        options["retry_wait"] = cfg.seconds("storage.embeddings.endpoint_retry_wait")
 
         creds = read_credentials(project.global_layout.credentials)
         section = creds.get("openai")

@@ -10,7 +10,10 @@ here, where they are read: the exact kNN trusts every stored vector (`knn.py`).
 
 from __future__ import annotations
 
+import contextlib
+import email.utils
 import json
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
@@ -21,6 +24,8 @@ from gitext.errors import AircherError
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
+
+RETRIES = 3  # more asks after a rate limit (HTTP 429) before the call fails
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -40,22 +45,57 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(_NoRedirect)
 
 
-def post(endpoint: str, body: dict[str, Any], api_key: str | None, timeout: float) -> Any:
+def post(endpoint: str, body: dict[str, Any], api_key: str | None, timeout: float,
+         retry_wait: float = 10.0) -> Any:
     """The JSON answer of ``POST {endpoint}/embeddings``.
 
     `timeout` (storage.embeddings.endpoint_timeout) bounds each wait: connecting, then each
     read. An endpoint that takes the connection and never answers cost every query a fixed
-    30 s before (QA round 25a: 06)."""
-    request = urllib.request.Request(
-        endpoint + "/embeddings", data=json.dumps(body).encode(), method="POST",
-        headers={"Content-Type": "application/json",
-                 **({"Authorization": f"Bearer {api_key}"} if api_key else {})},
-    )
+    30 s before (QA round 25a: 06).
+
+    A rate limit (429, or 503 with Retry-After) is asked again up to RETRIES times, after the
+    pause its Retry-After names, else 1, 2, 4 s, and never more than `retry_wait`
+    (storage.embeddings.endpoint_retry_wait): hosted APIs answer 429 when a quota is hit for a
+    moment, and their own clients retry; before, the first 429 failed the update (QA round
+    25a: 05)."""
+    data = json.dumps(body).encode()
+    headers = {"Content-Type": "application/json",
+               **({"Authorization": f"Bearer {api_key}"} if api_key else {})}
+    for attempt in range(RETRIES + 1):
+        request = urllib.request.Request(endpoint + "/embeddings", data=data, method="POST",
+                                         headers=headers)
+        try:
+            return _ask(endpoint, request, timeout)
+        except urllib.error.HTTPError as exc:
+            pause = _retry_after(exc, attempt)
+            exc.close()
+            if pause is None or attempt == RETRIES:
+                raise _refused(endpoint, exc) from exc
+            time.sleep(min(pause, retry_wait))
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _retry_after(exc: urllib.error.HTTPError, attempt: int) -> float | None:
+    """Seconds to wait before asking again; None when the answer is not worth a retry."""
+    named = exc.headers.get("Retry-After") if exc.headers is not None else None
+    if exc.code != 429 and not (exc.code == 503 and named):
+        return None  # a 503 without it is an endpoint down, which a query must not wait for
+    if named:
+        named = named.strip()
+        if named.isdigit():
+            return float(named)
+        with contextlib.suppress(TypeError, ValueError, IndexError):
+            when = email.utils.parsedate_to_datetime(named)
+            return max(0.0, when.timestamp() - time.time())
+    return float(2**attempt)
+
+
+def _ask(endpoint: str, request: urllib.request.Request, timeout: float) -> Any:
     try:
         with _OPENER.open(request, timeout=timeout) as response:
             return json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        raise _refused(endpoint, exc) from exc
+    except urllib.error.HTTPError:
+        raise  # an answer: the caller decides on it
     except (TimeoutError, urllib.error.URLError) as exc:
         if not isinstance(exc, TimeoutError) and not isinstance(exc.reason, TimeoutError):
             raise AircherError(f"embedding endpoint {endpoint} failed: {exc}") from exc
@@ -77,9 +117,15 @@ def _refused(endpoint: str, exc: urllib.error.HTTPError) -> AircherError:
             f"{f' to {where}' if where else ''}: not followed, the API key is for the"
             " configured endpoint only",
             hint="if the endpoint moved, set storage.embeddings.endpoint to its new URL")
-    return AircherError(
-        f"embedding endpoint {endpoint} answered {exc.code}",
-        hint="check storage.embeddings.endpoint and api_key in credentials.toml")
+    if exc.code in (401, 403):
+        hint = "check api_key under [openai] in credentials.toml"
+    elif exc.code == 429 or exc.code >= 500:
+        # Nothing wrong with the URL or the key; what came before the failure is kept.
+        hint = ("the endpoint is rate-limited or failing for now: `git aircher index` later"
+                " asks for the vectors still missing")
+    else:
+        hint = "check storage.embeddings.endpoint and api_key in credentials.toml"
+    return AircherError(f"embedding endpoint {endpoint} answered {exc.code}", hint=hint)
 
 
 def vectors(endpoint: str, payload: Any, count: int) -> npt.NDArray[np.float32]:

@@ -235,23 +235,26 @@ def _embed(project: Project, embedder: Embedder, files: list[LiveFile],
     size = max(1, project.config.integer("storage.embeddings.update_batch_size"))
     by_blob = {f.blob: f for f in files}
     batch: list[tuple[str, str, Chunk]] = []
-    for blob in missing_blobs:
-        if blob in absent:
-            continue
-        f = by_blob[blob]
-        # A blob with nothing to embed (empty, unreadable) still gets a marker row, so it
-        # is not read again on every update.
-        found = chunks_of(f) if blob in texts else []
-        batch.extend((f.path, blob, c) for c in found or [EMPTY])
-        done += 1
-        if len(batch) >= size * 10:
+    try:
+        for blob in missing_blobs:
+            if blob in absent:
+                continue
+            f = by_blob[blob]
+            # A blob with nothing to embed (empty, unreadable) still gets a marker row, so it
+            # is not read again on every update.
+            found = chunks_of(f) if blob in texts else []
+            batch.extend((f.path, blob, c) for c in found or [EMPTY])
+            done += 1
+            if len(batch) >= size * 10:
+                embedded_chunks += store_vectors(project, embedder, batch, size)
+                batch = []
+                if progress is not None:
+                    progress(done, total)
+        if batch:
             embedded_chunks += store_vectors(project, embedder, batch, size)
-            batch = []
-            if progress is not None:
-                progress(done, total)
-    if batch:
-        embedded_chunks += store_vectors(project, embedder, batch, size)
-    register_index(project, embedder)
+    finally:
+        # Also when the embedder failed: what it gave before is stored (`store_vectors`).
+        register_index(project, embedder)
     return embedded_chunks
 
 

@@ -35,15 +35,32 @@ def store(project: Project, embedder: Embedder) -> VectorStore:
 
 def store_vectors(project: Project, embedder: Embedder, items: Sequence[tuple[str, str, Chunk]],
                   batch_size: int) -> int:
-    """Embed (path, blob, chunk) items in batches, write one segment, record their rows."""
+    """Embed (path, blob, chunk) items in batches, write one segment, record their rows.
+
+    An embedder that fails part way (an endpoint's rate limit running out) fails the call, but
+    the blobs whose every chunk it answered are written first: those vectors were paid for, and
+    the next update then asks only for the rest (QA round 25a: 05). Items are grouped by blob,
+    as the indexer makes them."""
     import numpy as np
 
     from gitext.search.indexer import PREVIEW_CHARS
 
     real = [it for it in items if it[2].index >= 0]
     parts = []
+    failure: AircherError | None = None
     for i in range(0, len(real), batch_size):
-        parts.append(embedder.embed([c.text for _, _, c in real[i : i + batch_size]]))
+        try:
+            parts.append(embedder.embed([c.text for _, _, c in real[i : i + batch_size]]))
+        except AircherError as exc:
+            failure = exc
+            break
+    if failure is not None:
+        answered = sum(len(p) for p in parts)
+        whole = _whole_blobs(real, answered)
+        keep = [i for i in range(answered) if real[i][1] in whole]
+        parts = [np.vstack(parts)[keep]] if keep else []
+        items = [it for it in items if it[1] in whole or it[2].index < 0]
+        real = [real[i] for i in keep]
     rows: list[tuple[Any, ...]] = []
     now = clock.now()
     segment = None
@@ -72,7 +89,17 @@ def store_vectors(project: Project, embedder: Embedder, items: Sequence[tuple[st
                            " AND content_hash = ? AND dimension != ?",
                            ((embedder.name, b, embedder.dimension) for b in {i[1] for i in real}))
         db.executemany(conn, _INSERT, rows)
+    if failure is not None:
+        raise failure
     return len(real)
+
+
+def _whole_blobs(real: Sequence[tuple[str, str, Chunk]], answered: int) -> set[str]:
+    """The blobs all of whose chunks are among the first `answered` items: a blob with some of
+    its chunks stored would count as embedded and never get the others."""
+    got = {blob for _, blob, _ in real[:answered]}
+    got.difference_update(blob for _, blob, _ in real[answered:])
+    return got
 
 
 def index_id(model: str) -> str:

@@ -363,3 +363,66 @@ def test_an_endpoint_that_does_not_answer_is_waited_for_as_configured(
         assert "hint: allow it more: `git aircher config set storage.embeddings" in r.err
     finally:
         release.set()
+
+
+def _rate_limited(endpoint: Endpoint, answered: int, refusals: int | None,
+                  sent: list[str]) -> None:
+    """The endpoint answers `answered` calls, then 429 with Retry-After: 1 for `refusals`
+    calls (None: for good), then answers again."""
+    calls = {"n": 0}
+
+    def answer(texts: list[str]) -> tuple[int, dict[str, str], bytes]:
+        calls["n"] += 1
+        if calls["n"] > answered and (refusals is None or calls["n"] <= answered + refusals):
+            return _json({"error": {"message": "Rate limit reached"}}, 429, **{"Retry-After": "1"})
+        sent.extend(texts)
+        return _json({"data": [{"index": i, "embedding": [1.0, float(len(t)), 0.5]}
+                               for i, t in enumerate(texts)]})
+
+    endpoint.answer = answer
+
+
+def _six_files(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    commit(repo, {f"f{i}.py": f"def f{i}(x):\n    return x + {i}\n" for i in range(6)}, "six")
+    monkeypatch.setenv("AIRCHER_STORAGE_EMBEDDINGS_UPDATE_BATCH_SIZE", "1")
+    monkeypatch.setenv("AIRCHER_STORAGE_EMBEDDINGS_ENDPOINT_RETRY_WAIT", "1ms")
+
+
+def test_a_rate_limit_is_waited_out(repo: Path, aircher: Any, endpoint: Endpoint,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """An endpoint's 429 (a quota hit for a moment) failed `index` at once, with no retry
+    (QA round 25a: 05). It is asked again after its Retry-After, cut to
+    storage.embeddings.endpoint_retry_wait (1 ms here, so the test does not wait)."""
+    _six_files(repo, monkeypatch)
+    sent: list[str] = []
+    _rate_limited(endpoint, 3, 2, sent)
+    assert aircher(repo, "init").code == 0
+    r = aircher(repo, "index")
+    assert (r.code, r.err) == (0, "")
+    assert all(_blob(repo, f"f{i}.py") in _vector_blobs(repo) for i in range(6))
+    assert sum(1 for m, _p, _a in endpoint.requests if m == "POST") == len(sent) + 2
+
+
+def test_a_rate_limit_that_lasts_keeps_the_vectors_received(
+        repo: Path, aircher: Any, endpoint: Endpoint, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 429 part way through an update threw away the vectors the endpoint had answered in
+    that run (a batch group is written at its end), so the next `index` asked for every text
+    again; and the hint blamed the URL and the key (QA round 25a: 05). The blobs answered are
+    stored, and the next update asks only for the rest."""
+    _six_files(repo, monkeypatch)
+    assert aircher(repo, "init").code == 0
+    sent: list[str] = []
+    _rate_limited(endpoint, 4, None, sent)  # the size probe and three chunks, then no more
+    r = aircher(repo, "index")
+    assert r.code == 1 and "answered 429" in r.err, r.err
+    assert "hint: the endpoint is rate-limited or failing for now" in r.err
+    kept = _vector_blobs(repo)
+    assert len(kept) == 3
+    first = list(sent)
+    sent.clear()
+    endpoint.answer = None
+    _rate_limited(endpoint, 1000, 0, sent)
+    assert aircher(repo, "index").code == 0
+    assert len(sent) == 1 + 8 - 3  # the size probe and the five chunks still missing
+    assert not set(sent[1:]) & set(first[1:])
+    assert len(_vector_blobs(repo)) == 8
