@@ -223,10 +223,12 @@ def compact(project: Project, embedder: Embedder) -> dict[str, int]:
                         lost.items())
         kdb.executemany(conn, "UPDATE embedding_metadata SET vector_file = ?, vector_row = ?"
                         " WHERE id = ?", moves)
-        # Rows an indexer added after ours were read still name their segment: it stays.
+        # Rows an indexer added after ours were read still name their segment: it stays. So
+        # does one another model's rows name: two names can share a folder ("openai:org/emb"
+        # and "openai:org_emb" are both openai_org_emb/), and their segments were deleted as
+        # not ours (QA round 25a: 08). Segment names are random, so none is named by mistake.
         named = {r[0] for r in conn.execute(
-            "SELECT DISTINCT vector_file FROM embedding_metadata WHERE embedding_model = ?",
-            (embedder.name,))}
+            "SELECT DISTINCT vector_file FROM embedding_metadata WHERE vector_file IS NOT NULL")}
     removed = vs.remove(old_segments - named - new_segments)
     register_index(project, embedder, rebuilt=True)
     if lost:

@@ -30,7 +30,12 @@ SEGMENT_PREFIX = "seg-"
 
 
 def model_dir(root: Path, model: str) -> Path:
-    """One folder per embedding model: vectors of two models never mix."""
+    """The folder of a model's segments.
+
+    Names that differ only in characters replaced here share one ("openai:org/emb",
+    "openai:org_emb"); kept so, since a new rule would lose every store's vectors. They cannot
+    mix all the same: a row names its segment, segments are named at random, and a compaction
+    removes only those no row of any model names."""
     return root / (_UNSAFE.sub("_", model).strip("._") or "model")
 
 

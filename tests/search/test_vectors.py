@@ -119,6 +119,44 @@ def test_compaction_keeps_live_vectors(empty_repo: Path, aircher: Any,
     assert json.loads(r.out)[0]["path"] == "f2.py"
 
 
+class NamedEmbedder(HashEmbedder):
+    """The hash embedder under a name of our choosing."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(64)
+        self.name = name
+
+
+def test_compacting_one_model_keeps_the_vectors_of_another_in_its_folder(
+        empty_repo: Path, aircher: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two model names that differ only in characters the folder name replaces ("m:org/emb",
+    "m:org_emb") share content/embeddings/m_org_emb, and compacting one deleted the other's
+    segments as not its own: the other's vectors were lost, doctor said the store was damaged
+    and an endpoint's had to be bought again (QA round 25a: 08). A compaction now removes only
+    the segments no row of any model names."""
+    from gitext.search.embedders import embedder_for
+    from gitext.search.maintenance import compact
+    from gitext.search.rebuild import VECTOR_ROWS, unreadable
+
+    monkeypatch.setitem(embedders.EMBEDDERS, "m:", lambda rest, opts: NamedEmbedder(f"m:{rest}"))
+    commit(empty_repo, {f"f{i}.py": f"def func_{i}():\n    return {i}\n" for i in range(3)},
+           "three")
+    for model in ("m:org/emb", "m:org_emb"):
+        monkeypatch.setenv("AIRCHER_STORAGE_EMBEDDINGS_EMBEDDING_MODEL", model)
+        assert aircher(empty_repo, "index").code == 0
+    with open_project(empty_repo) as project:
+        assert len(list(project.layout.embeddings.glob("*/seg-*.npy"))) == 2  # one folder
+        compact(project, embedder_for(project))  # m:org_emb's
+        with project.db("knowledge").read() as conn:
+            rows = conn.execute(VECTOR_ROWS).fetchall()
+        assert len(rows) == 6 and unreadable(project.layout.embeddings, rows) == {}
+    monkeypatch.setenv("AIRCHER_STORAGE_EMBEDDINGS_EMBEDDING_MODEL", "m:org/emb")
+    r = aircher(empty_repo, "doctor")
+    assert r.code == 0 and "cannot be read" not in r.out + r.err, r.out + r.err
+    r = aircher(empty_repo, "search", "--json", "--mode", "vector", "--", "func_1")
+    assert (r.code, json.loads(r.out)[0]["path"]) == (0, "f1.py")
+
+
 def test_exact_index_matches_numpy() -> None:
     from gitext.search.knn import ExactIndex
 
