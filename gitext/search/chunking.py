@@ -8,6 +8,7 @@ windows of lines that overlap, so a sentence cut at a boundary is whole in one o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from gitext.index.snippets import extract_snippets
 
@@ -63,17 +64,11 @@ def _definition_spans(starts: list[int], n_lines: int) -> list[tuple[int, int]]:
 
 def chunk_text(path: str, text: str) -> list[Chunk]:
     """The chunks of one file's text, in file order; [] for an empty file."""
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
+    lines = _lines(text)
     if not lines:
         return []
-    n = len(lines)
     definitions = [s for s in extract_snippets(path, text) if s.kind != "header"]
-    if definitions:
-        spans = _definition_spans([d.line_start for d in definitions], n)
-    else:
-        spans = _windows(lines, 1, n)
+    spans = _spans(lines, definitions)
     chunks: list[Chunk] = []
     for start, end in spans[:MAX_CHUNKS]:
         names = tuple(d.name for d in definitions if start <= d.line_start <= end)
@@ -82,3 +77,25 @@ def chunk_text(path: str, text: str) -> list[Chunk]:
             continue
         chunks.append(Chunk(len(chunks), start, end, body, names))
     return chunks
+
+
+def all_spans(path: str, text: str) -> list[tuple[int, int]]:
+    """(first line, last line) of every chunk the file would have without MAX_CHUNKS: where a
+    search hit past the chunks that get vectors is placed (`locate`)."""
+    lines = _lines(text)
+    if not lines:
+        return []
+    return _spans(lines, [s for s in extract_snippets(path, text) if s.kind != "header"])
+
+
+def _lines(text: str) -> list[str]:
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def _spans(lines: list[str], definitions: list[Any]) -> list[tuple[int, int]]:
+    if definitions:
+        return _definition_spans([d.line_start for d in definitions], len(lines))
+    return _windows(lines, 1, len(lines))

@@ -7,7 +7,11 @@ cut where the indexer cut it (its stored chunks, or the same chunking when it ha
 every hit names its lines and shows a preview.
 
 Terms are counted as substrings of the lower-cased chunk: tokenising every chunk of ten large
-files as the index does would cost more than the query.
+files as the index does would cost more than the query. They are counted in the chunk's whole
+lines, not only in the first MAX_CHARS the embedder is given, and past a file's first
+MAX_CHUNKS chunks (which alone get vectors) the file is cut on the same way: the full-text
+index holds the whole file, so a word found there must be found here too. Before, a match
+past either cap was placed at chunk 0, lines 1-60 (QA round 25a: 07).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gitext.project import Project
-from gitext.search.chunking import MAX_CHARS, chunk_text
+from gitext.search.chunking import all_spans, chunk_text
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,7 @@ def best_place(lines: list[str], spans: Sequence[tuple[int, int, int]],
     best: Place | None = None
     best_key = (-1, -1)
     for index, start, end in spans:
-        body = "\n".join(lines[start - 1 : end])[:MAX_CHARS]
+        body = "\n".join(lines[start - 1 : end])
         low = body.lower()
         counts = [low.count(t) for t in wanted]
         key = (sum(1 for c in counts if c), sum(counts))
@@ -73,10 +77,22 @@ def locate(project: Project, paths: Sequence[str],
             continue
         known = spans.get(f.blob) or [(c.index, c.line_start, c.line_end)
                                       for c in chunk_text(f.path, text)]
-        place = best_place(text.split("\n"), known, query_terms)
+        lines = text.split("\n")
+        place = best_place(lines, known + _beyond(f.path, text, lines, known), query_terms)
         if place is not None:
             out[f.path] = place
     return out
+
+
+def _beyond(path: str, text: str, lines: list[str],
+            known: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    """The chunks past the last one that has vectors (MAX_CHUNKS), numbered on."""
+    last_line = len(lines) - (1 if lines and lines[-1] == "" else 0)
+    if not known or known[-1][2] >= last_line:
+        return []
+    index, start = known[-1][0], known[-1][1]
+    return [(index + 1 + i, s, e)
+            for i, (s, e) in enumerate(sp for sp in all_spans(path, text) if sp[0] > start)]
 
 
 def _stored_spans(project: Project, blobs: set[str]) -> dict[str, list[tuple[int, int, int]]]:

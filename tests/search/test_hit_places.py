@@ -74,3 +74,25 @@ def test_of_equal_chunks_the_first_and_a_path_only_hit_points_at_the_top() -> No
     assert best_place(lines, [(0, 1, 2), (1, 3, 4)], ["alpha"]).line_start == 1
     assert best_place(lines, [(0, 1, 2), (1, 3, 4)], ["zeta"]).chunk_index == 0
     assert best_place(lines, [], ["alpha"]) is None
+
+
+def test_a_match_past_the_chunks_caps_is_placed_on_its_lines(empty_repo: Path,
+                                                             aircher: Any) -> None:
+    """Chunks keep only their first 8,000 characters for the embedder and a file only its
+    first 400 chunks; the full-text index holds the whole file, so the file was found, but no
+    chunk held the word and the hit fell back to chunk 0, lines 1-60 (QA round 25a: 07). The
+    place is now found in the chunks' whole lines, and past the 400th chunk on the same cut."""
+    wide = [f"row {i} " + "x" * 190 for i in range(200)]
+    wide[87] = "wideneedle " + "y" * 190
+    big = [f"l {i}" for i in range(20_000)]
+    big[19_500] = "tailneedle is here"
+    commit(empty_repo, {"wide.txt": "\n".join(wide) + "\n", "big.txt": "\n".join(big) + "\n"},
+           "data")
+    assert aircher(empty_repo, "index").code == 0
+    for path, word, line in (("wide.txt", "wideneedle", 88), ("big.txt", "tailneedle", 19_501)):
+        hit = _hit(search_json(aircher, empty_repo, "--mode", "text", "--", word), path)
+        assert hit["line_start"] <= line <= hit["line_end"], (path, hit)
+        assert hit["chunk_index"] > 0 and hit["line_end"] - hit["line_start"] < 60
+    hit = _hit(search_json(aircher, empty_repo, "--mode", "text", "--", "tailneedle"), "big.txt")
+    assert hit["preview"].startswith("l 19")  # its window, numbered on past the 400th
+    assert hit["chunk_index"] >= 400
