@@ -39,26 +39,33 @@ class Place:
 
 
 def best_place(lines: list[str], spans: Sequence[tuple[int, int, int]],
-               query_terms: Sequence[str]) -> Place | None:
+               query_terms: Sequence[str], prefer: int | None = None) -> Place | None:
     """Of the chunks (index, first line, last line), the one with the most distinct query
     terms, then the most occurrences; of equals the earlier, so a hit by its path alone points
-    at the top of the file."""
+    at the top of the file. The chunk `prefer` (the one the vectors found closest) is kept
+    while it holds as many distinct query terms as any."""
     wanted = sorted(set(query_terms))
     best: Place | None = None
     best_key = (-1, -1)
+    preferred: tuple[Place, int] | None = None
     for index, start, end in spans:
         body = "\n".join(lines[start - 1 : end])
         low = body.lower()
         counts = [low.count(t) for t in wanted]
         key = (sum(1 for c in counts if c), sum(counts))
+        if index == prefer:
+            preferred = Place(index, start, end, body), key[0]
         if key > best_key:
             best, best_key = Place(index, start, end, body), key
+    if preferred is not None and preferred[1] >= best_key[0]:
+        return preferred[0]
     return best
 
 
-def locate(project: Project, paths: Sequence[str],
-           query_terms: Sequence[str]) -> dict[str, Place]:
-    """path -> best place, for these files of the worktree as its view has them now.
+def locate(project: Project, paths: Sequence[str], query_terms: Sequence[str],
+           prefer: dict[str, int] | None = None) -> dict[str, Place]:
+    """path -> best place, for these files of the worktree as its view has them now;
+    `prefer`: path -> the chunk to keep unless another holds more of the terms (`best_place`).
 
     Files the indexer does not read (binary, too large, secret-looking) get none."""
     from gitext.search.indexer import live_files, read_texts
@@ -78,7 +85,8 @@ def locate(project: Project, paths: Sequence[str],
         known = spans.get(f.blob) or [(c.index, c.line_start, c.line_end)
                                       for c in chunk_text(f.path, text)]
         lines = text.split("\n")
-        place = best_place(lines, known + _beyond(f.path, text, lines, known), query_terms)
+        place = best_place(lines, known + _beyond(f.path, text, lines, known), query_terms,
+                           (prefer or {}).get(f.path))
         if place is not None:
             out[f.path] = place
     return out

@@ -96,3 +96,30 @@ def test_a_match_past_the_chunks_caps_is_placed_on_its_lines(empty_repo: Path,
     hit = _hit(search_json(aircher, empty_repo, "--mode", "text", "--", "tailneedle"), "big.txt")
     assert hit["preview"].startswith("l 19")  # its window, numbered on past the 400th
     assert hit["chunk_index"] >= 400
+
+
+def test_a_hybrid_hit_is_not_placed_by_a_hash_collision(empty_repo: Path, aircher: Any) -> None:
+    """The hybrid hit took the chunk of the highest hashed cosine, and a chunk that only shared
+    a bucket of aircher-hash-384 with the query word ("strict", of `"use strict";`, and
+    "zqneedle") beat the chunk holding it: lines 1-56 without the word, where `--mode text`
+    named the right chunk (QA round 25a: 04). The vectors' chunk now stays only while it holds
+    as many of the query's words as any chunk of the file."""
+    lines = ['"use strict";']
+    for i in range(40):
+        lines += [f"function jsfunc_{i}(x) {{", f"  const yy = x + {i};",
+                  f"  return {'zqneedle' if i == 33 else 'yy'};", "}", ""]
+    needle = lines.index("  return zqneedle;") + 1
+    commit(empty_repo, {"m.js": "\n".join(lines) + "\n"}, "m")
+    assert aircher(empty_repo, "index").code == 0
+    text = _hit(search_json(aircher, empty_repo, "--mode", "text", "--", "zqneedle"), "m.js")
+    hybrid = _hit(search_json(aircher, empty_repo, "--", "zqneedle"), "m.js")
+    assert hybrid["line_start"] <= needle <= hybrid["line_end"], hybrid
+    assert {k: hybrid[k] for k in ("chunk_index", "line_start", "line_end", "preview")} == \
+        {k: text[k] for k in ("chunk_index", "line_start", "line_end", "preview")}
+
+
+def test_a_hybrid_hit_keeps_the_vectors_chunk_that_holds_the_words(ledger: Path,
+                                                                   aircher: Any) -> None:
+    """The vectors' chunk, when it holds the words, is the place (and no file is read)."""
+    hit = _hit(search_json(aircher, ledger, "--", "reconcile ledger"), "src/books.py")
+    assert hit["line_start"] == LEDGER_LINE
