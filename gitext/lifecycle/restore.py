@@ -175,6 +175,16 @@ def restore_backup(
             # the swap: one killed and undone brings the archive back unrecorded, and its next
             # open records it again.
             forget(archive)
+        searched = any(c.name in ("file_index", "knowledge") for c in wanted)
+        if searched:
+            from gitext.search.indexer import forget_all_indexed
+
+            # The stamps name HEADs whose files the live index held; the restored one may
+            # predate them (its text in file_index, its vectors in knowledge). They go before
+            # the swap: a restore killed after it (SIGKILL, `timeout`'s SIGTERM) left them
+            # vouching for a restored text index that backups leave empty, and every search
+            # said "no match" (QA round 25b: 01). A swap that fails costs only a re-index.
+            forget_all_indexed(project)
         aside = aside_dir(project, "replaced")
         replaced = swap_in(project, staged, aside, dropped)
     except BaseException:
@@ -189,11 +199,11 @@ def restore_backup(
         # their blobs count as not embedded (before the stamps go: a pass between the two
         # would vouch for them again).
         drop_unreadable(project)
-    if any(c.name in ("file_index", "knowledge") for c in wanted):
+    if searched:
         from gitext.search.indexer import forget_all_indexed
 
-        # The search stamps name HEADs whose files the live index held; the restored one may
-        # predate them (its text in file_index, its vectors in knowledge).
+        # Again: a query or worker pass between the first drop and the swap stamped the old
+        # index, and one since may have vouched for the rows just dropped.
         forget_all_indexed(project)
     restored_files = _restore_attachments(info, project.layout.attachments)
     return RestoreResult(info.id, [c.name for c in wanted], str(aside), replaced, restored_files,

@@ -19,7 +19,7 @@ from gitext.lifecycle.backup import create_backup
 from gitext.lifecycle.restore import restore_backup
 from gitext.project import Project
 from gitext.records import add_message, start_conversation
-from tests.conftest import open_project, run_git_aircher
+from tests.conftest import commit, open_project, run_git_aircher
 
 CHILD = """
 import os, signal, sys
@@ -204,3 +204,46 @@ def _projects(home: Path) -> list[str]:
 
     with sqlite3.connect(home / "global.db") as conn:
         return sorted(r[0] for r in conn.execute("SELECT id FROM projects"))
+
+
+KILLED_AFTER_SWAP = """
+import os, signal, sys
+from pathlib import Path
+from gitext.cli.env import global_root
+from gitext.lifecycle import restore
+from gitext.project import Project
+
+project = Project.locate(Path.cwd(), global_root(), os.environ)
+real = restore.swap_in
+
+def swap_in(*args, **kwargs):
+    real(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGKILL)  # the swap done, nothing after it
+
+restore.swap_in = swap_in
+restore.restore_backup(project, sys.argv[1])
+"""
+
+
+def test_a_restore_killed_right_after_its_swap_leaves_no_stamp_vouching_for_it(
+        project: Project) -> None:
+    """The restore dropped the search stamps only after its swap (and after reopening
+    knowledge.db): killed in between (SIGKILL, or SIGTERM from `timeout`), the restored
+    file_index, whose text index backups leave out, stayed under a stamp vouching for HEAD, and
+    every search said "no match" until the next commit or a repair (QA round 25b: 01). The
+    stamps now go before the swap."""
+    root = project.repo.root
+    commit(root, {"otter.py": "def otter_den_locator(river):\n    return river.banks\n"})
+    assert run_git_aircher(root, "index").code == 0
+    backup = create_backup(project)
+    found = run_git_aircher(root, "search", "--json", "otter den locator")
+    assert [h["path"] for h in json.loads(found.out)][:1] == ["otter.py"]
+    assert list(project.layout.run.glob("indexed-*"))  # HEAD vouched for
+    project.close()
+    child = subprocess.run([sys.executable, "-c", KILLED_AFTER_SWAP, backup.id], cwd=root,
+                           capture_output=True, text=True, env=os.environ.copy())
+    assert child.returncode == -9, child.stderr
+    assert not (project.layout.run / "swap.json").exists()  # the swap stands
+    found = run_git_aircher(root, "search", "--json", "otter den locator")
+    assert found.code == 0, found.err
+    assert [h["path"] for h in json.loads(found.out)][:1] == ["otter.py"]
