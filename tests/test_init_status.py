@@ -527,3 +527,79 @@ def test_status_rows_leave_out_the_full_text_index_internals(live: Path) -> None
             for line in run_git_aircher(live, "status").out.splitlines()
             if line.startswith("conversations ")}
     assert rows == {"conversations": "0"}
+
+
+
+def _killed_switching_into_wal(path: Path) -> None:
+    """`path` as a process killed inside `PRAGMA journal_mode = WAL` leaves it (seen with
+    `strace -e inject=unlink:signal=KILL`): page 1 written saying "WAL", the journal of that
+    switch (page 1 as it was) not yet deleted, so hot. A new database when there is none at
+    `path`, as `init` makes one; else the database, first put in rollback mode."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA auto_vacuum = INCREMENTAL")  # as open_database makes one
+    assert conn.execute("PRAGMA journal_mode = DELETE").fetchone() == ("delete",)
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    conn.execute(f"PRAGMA user_version = {version}")  # page 1 written, in rollback mode
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    page = int(conn.execute("PRAGMA page_size").fetchone()[0])
+    before = path.read_bytes()[:page]
+    assert conn.execute("PRAGMA journal_mode = WAL").fetchone() == ("wal",)
+    conn.close()
+    nonce = 0x5EED1E55
+    checksum = (nonce + sum(before[i] for i in range(page - 200, 0, -200))) & 0xFFFFFFFF
+    header = (bytes.fromhex("d9d505f920a163d7") + (1).to_bytes(4, "big")  # one record
+              + nonce.to_bytes(4, "big") + pages.to_bytes(4, "big")  # the database's size
+              + (512).to_bytes(4, "big") + page.to_bytes(4, "big"))  # sector, page size
+    path.with_name(path.name + "-journal").write_bytes(
+        header.ljust(512, b"\0") + (1).to_bytes(4, "big") + before + checksum.to_bytes(4, "big"))
+    assert path.read_bytes()[18:20] == b"\x02\x02" and before[18:20] == b"\x01\x01"
+
+
+@pytest.mark.parametrize("which", ["conversations", "global"])
+def test_init_killed_as_it_made_a_database_runs_again(
+    repo: Path, aircher, monkeypatch: pytest.MonkeyPatch, which: str,  # type: ignore[no-untyped-def]
+) -> None:
+    """`init` killed inside a new database's switch into WAL mode left that switch's own hot
+    journal beside it; every later command, `init` included, refused it as "not its own …
+    would roll another database's pages into it", and repair set it aside and made other
+    databases anew, empty (QA round 25b: 02). It is told from another database's journal (it
+    holds page 1 alone, as the file has it but for the header the switch writes): the next
+    read-write open rolls it back, and `init` simply works again."""
+    monkeypatch.setenv("AIRCHER_SKIP", "1")  # no worker meanwhile
+    if which == "global":
+        path = Path(os.environ["AIRCHER_HOME"]) / "global.db"
+        path.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        assert aircher(repo, "init").code == 0
+        path = repo / ".agents" / "db" / "core" / "conversations.db"
+        for old in path.parent.glob("conversations.db*"):
+            old.unlink()  # killed as init made it
+    _killed_switching_into_wal(path)
+    r = aircher(repo, "init")
+    assert r.code == 0, r.err
+    assert not path.with_name(path.name + "-journal").exists()
+    r = aircher(repo, "doctor")
+    assert r.code == 0 and "error" not in r.out, r.out + r.err
+    assert aircher(repo, "conversation", "list").code == 0
+
+
+def test_doctor_reads_a_database_beside_its_own_wal_switch_journal(
+    repo: Path, aircher, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    """The same journal beside a database with its tables (one put back into WAL mode, as
+    `storage.sqlite.journal_mode` returning to WAL does): doctor, which only reads, called it
+    another database's (QA round 25b: 02); a read-only connection cannot roll it back, so it
+    reads the file alone, as it is, and finds nothing wrong. The next command rolls it back."""
+    monkeypatch.setenv("AIRCHER_SKIP", "1")
+    assert aircher(repo, "init").code == 0
+    assert aircher(repo, "decision", "add", "use sqlite").code == 0
+    path = repo / ".agents" / "db" / "core" / "knowledge.db"
+    _killed_switching_into_wal(path)
+    journal = path.with_name("knowledge.db-journal")
+    r = aircher(repo, "doctor")
+    assert r.code == 0 and "error" not in r.out, r.out + r.err
+    assert journal.exists()  # doctor changes nothing
+    assert "use sqlite" in aircher(repo, "decision", "list").out
+    assert not journal.exists()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)

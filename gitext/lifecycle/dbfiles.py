@@ -15,6 +15,7 @@ from urllib.parse import quote
 from gitext.layout import CORE_DATABASES
 from gitext.project import Project
 from gitext.store.migrate import migrations
+from gitext.store.strays import wal_switch_journal
 
 ARCHIVE_DB = "conversations_archive"
 SIDE_SUFFIXES = ("-wal", "-shm")
@@ -44,13 +45,17 @@ def raw_connect(path: Path, *, readonly: bool = True, busy_ms: int = 5000) -> sq
     """A plain connection: no migrations, no pragmas changed.
 
     Read-only connections open with immutable=1 when a -shm has no -wal beside it: opening such
-    a file normally would quietly discard the evidence that a WAL was lost.
+    a file normally would quietly discard the evidence that a WAL was lost. So they do beside
+    the journal of a switch into WAL mode cut short, which a read-only connection cannot roll
+    back ("attempt to write a readonly database"): it only holds the header, and the file alone
+    reads as the database (`gitext.store.strays`).
     """
     if readonly:
         # A WAL database in a folder no one may write (a read-only store) cannot even be read
         # without its -shm, which SQLite would have to create: nothing can change it either.
         frozen = not os.access(path.parent, os.W_OK) and not Path(f"{path}-shm").exists()
-        flag = "immutable=1" if frozen or lost_wal_evidence(path) else "mode=ro"
+        alone = frozen or lost_wal_evidence(path) or wal_switch_journal(path)
+        flag = "immutable=1" if alone else "mode=ro"
         uri = f"file:{quote(str(path))}?{flag}"
         conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
         if flag == "mode=ro" and not _opens(conn) and not _wal_frames_on_disk(path):

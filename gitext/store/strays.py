@@ -12,10 +12,17 @@ into the database by the first read-write open, whoever's it is.
 So before a read-write open (`open_database`, a backup's copy) a -wal with frames is read
 first through a read-only connection, which never writes the file; one that makes the database
 unreadable while the file alone reads is not its own. A rollback journal beside a database in
-WAL mode is not its own either: a WAL database writes none (the switch into WAL mode writes
-one, but only for the header that says "WAL", which is right either way). Nothing is opened
-through either; doctor names them and repair moves them aside. A -wal that reads fine is
-taken as the database's: nothing cheaper than a full check could tell otherwise.
+WAL mode is not its own either: a WAL database writes none. Nothing is opened through either;
+doctor names them and repair moves them aside. A -wal that reads fine is taken as the
+database's: nothing cheaper than a full check could tell otherwise.
+
+The one journal a WAL database has is that of its switch into WAL mode: page 1 as it was, the
+header saying "rollback journal". A process killed after writing the new header but before
+deleting that journal (`init` killed as it made a database) leaves it hot; it was refused as
+another database's, and `init` itself failed until a repair (QA round 25b: 02). Such a journal
+(page 1 alone, differing from the file's only where the switch writes) is the database's own,
+and rolling it back is right either way: the next read-write open does (the database is back
+in rollback mode, and our open switches it to WAL again); read-only opens read the file alone.
 """
 
 from __future__ import annotations
@@ -50,15 +57,65 @@ def _in_wal_mode(path: Path) -> bool:
     return len(header) == 20 and header[18] == 2 and header[19] == 2
 
 
-def stray_journal(path: Path) -> Path | None:
-    """The hot rollback journal beside `path` when `path` is in WAL mode; None otherwise."""
-    journal = journal_of(path)
+def _hot_journal(path: Path) -> bytes | None:
+    """The rollback journal beside `path`, when it starts as a hot one does; None otherwise."""
     try:
-        with journal.open("rb") as fh:
-            magic = fh.read(len(_JOURNAL_MAGIC))
+        with journal_of(path).open("rb") as fh:
+            if fh.read(len(_JOURNAL_MAGIC)) != _JOURNAL_MAGIC:
+                return None
+            return _JOURNAL_MAGIC + fh.read(_SWITCH_JOURNAL_MAX)
     except OSError:  # none (the usual case), or a folder
         return None
-    return journal if magic == _JOURNAL_MAGIC and _in_wal_mode(path) else None
+
+
+def stray_journal(path: Path) -> Path | None:
+    """The hot rollback journal beside `path` when `path` is in WAL mode and the journal is
+    not that of its own switch into WAL mode; None otherwise."""
+    data = _hot_journal(path)
+    if data is None or not _in_wal_mode(path) or _switch_journal(path, data):
+        return None
+    return journal_of(path)
+
+
+def wal_switch_journal(path: Path) -> bool:
+    """Whether the journal beside `path` is the one its switch into WAL mode left, killed
+    before deleting it (see the module's docstring)."""
+    data = _hot_journal(path)
+    return data is not None and _in_wal_mode(path) and _switch_journal(path, data)
+
+
+# Where page 1 of a database changes as it switches into WAL mode: the file format versions
+# (18, 19: "rollback" to "WAL"), and as at any commit, the change counter (24-27), the counter
+# the versions are valid for and the SQLite version that wrote them (92-99).
+_SWITCH_WRITES = ((18, 20), (24, 28), (92, 100))
+_SWITCH_JOURNAL_MAX = 65536 + 65536 + 8  # a header sector and one record, at most
+
+
+def _switch_journal(path: Path, data: bytes) -> bool:
+    if len(data) < 28 or has_wal_frames(path):
+        return False
+    records, sector, page_size = (int.from_bytes(data[i:i + 4], "big") for i in (8, 20, 24))
+    if page_size < 512 or sector < 28 or len(data) < sector + 4 + page_size:
+        return False
+    if records == 0xFFFFFFFF:  # counted by the file's size (synchronous off)
+        try:
+            records = (journal_of(path).stat().st_size - sector) // (page_size + 8)
+        except OSError:
+            return False
+    record = data[sector:sector + 4 + page_size]
+    if records != 1 or int.from_bytes(record[:4], "big") != 1:
+        return False
+    try:
+        with path.open("rb") as fh:
+            current = fh.read(page_size)
+    except OSError:
+        return False
+    before, same = record[4:], 0
+    for start, end in _SWITCH_WRITES:
+        if before[same:start] != current[same:start]:
+            return False
+        same = end
+    return before[18:20] == b"\x01\x01" and before[same:] == current[same:]
 
 
 def has_wal_frames(path: Path) -> bool:
