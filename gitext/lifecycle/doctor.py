@@ -26,6 +26,7 @@ from gitext.lifecycle.dbfiles import (
 )
 from gitext.lifecycle.exposure import exposure_findings
 from gitext.lifecycle.refs import reference_findings
+from gitext.lifecycle.sessionless import sessionless_findings
 from gitext.lifecycle.unplaced import unplaced_findings
 from gitext.project import Project
 from gitext.store.identity import owner
@@ -573,6 +574,7 @@ def diagnose(project: Project, *, quick: bool = False) -> DoctorReport:
     report.findings.extend(reference_findings(project, sound))
     report.findings.extend(unplaced_findings(project, sound))
     report.findings.extend(archived_and_live(project, sound))
+    report.findings.extend(sessionless_findings(project, sound))
     report.findings.extend(exposure_findings(project))
     report.findings.extend(writable(project))
     report.findings.extend(failed_records(project))

@@ -132,6 +132,7 @@ def repair(
         report.actions.extend(_unexposed(project, dry_run))
     report.actions.extend(_references(project, clean, dry_run, before))
     report.actions.extend(_place(project, clean, dry_run, before))
+    report.actions.extend(_sessionless(project, dry_run, before))
     if not dry_run:
         project.close()
         report.after = diagnose(project)
@@ -421,3 +422,21 @@ def _projects_unlinked(project: Project) -> list[str]:
 
     rule = next(r for r in RULES if (r.table, r.column) == ("conversations", "project_id"))
     return orphans(project, {"conversations", "knowledge"}).get(rule, [])
+
+
+def _sessionless(project: Project, dry_run: bool, before: DoctorReport) -> list[RepairAction]:
+    """Session contexts a `session start` cut short left without their session."""
+    from gitext.lifecycle.sessionless import mend_sessionless
+
+    if not any(f.check == "sessionless_context" for f in before.problems()):
+        return []
+    deleted, ended = mend_sessionless(project, dry_run=dry_run)
+    out = []
+    if deleted:
+        out.append(RepairAction("d", "knowledge", "would delete" if dry_run else "deleted",
+                                f"{deleted} session context(s) with no session"))
+    if ended:
+        out.append(RepairAction("d", "knowledge", "would set inactive" if dry_run
+                                else "set inactive", f"{ended} session context(s) with no"
+                                " session, named by records"))
+    return out

@@ -7,6 +7,9 @@
 - `lifecycle.lock`: one scheduler at a time (flock, non-blocking: a second one simply skips).
 - `archive.lock`: one archiving run at a time, scheduled or by hand (`maintain`); a second one
   waits, then finds nothing left to archive (lifecycle/archive.py).
+- `session-start.lock`: shared by `session start` across its two writes (its context, then
+  its session), exclusive while doctor or repair looks for contexts a start cut short left
+  without their session (lifecycle/sessionless.py).
 - `store.lock`: shared by writers that opt in, exclusive while restore or repair swaps database
   files. Renaming a database file under an open connection can corrupt it (SQLite's own warning),
   so the swap waits for every holder of the shared lock to finish.
@@ -123,6 +126,27 @@ def _flock(path: Path, mode: int, timeout: float) -> Iterator[bool]:
         yield True
     finally:
         os.close(fd)
+
+
+SESSION_START_LOCK = "session-start.lock"
+
+
+@contextlib.contextmanager
+def session_starting(layout: ProjectLayout, timeout: float = 30.0) -> Iterator[None]:
+    """Held (shared) by a session start between its two writes. A lock that cannot be made (a
+    store no one may write) is gone without: the start's own write then says what is wrong."""
+    path = layout.run / SESSION_START_LOCK
+    try:
+        _folder_of(path)
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    except OSError:
+        yield
+        return
+    with _flock(path, fcntl.LOCK_SH, timeout) as got:
+        if not got:
+            raise AircherError(f"a repair is mending session contexts (it holds {path.name})",
+                               hint="wait for it to finish, then try again")
+        yield
 
 
 @contextlib.contextmanager

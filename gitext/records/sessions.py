@@ -101,31 +101,37 @@ def start_session(
     sid = new_id()
     now = clock.now()
     ctx_id = new_id()
-    with project.db("knowledge").write() as kconn:
-        kconn.execute(
-            "INSERT INTO contexts (id, context_type, parent_context_id, name, path, git_branch,"
-            " git_commit, created_at, last_active, status, metadata) VALUES (?, 'session', ?, ?,"
-            " ?, ?, ?, ?, ?, 'active', ?)",
-            (ctx_id, branch.id, session_context_name(sid), str(project.repo.root),
-             branch.git_branch, branch.git_commit, now, now,
-             json.dumps({"session_id": sid, "task_type": task_type})),
-        )
-    try:
-        with project.db("sessions").write() as sconn:
-            sconn.execute(
-                "INSERT INTO sessions (id, user_id, started_at, last_activity, status,"
-                " project_path, working_directory, environment_variables, preferences,"
-                " context_id, project_id, worktree_id, task_type, task_description)"
-                " VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (sid, user_id, now, now, str(project.repo.info.main_root),
-                 str(working_directory or project.repo.root), env, prefs, ctx_id, proj.id, wid,
-                 task_type, description),
-            )
-            row = sconn.execute("SELECT * FROM sessions WHERE id = ?", (sid,)).fetchone()
-    except BaseException:
+    from gitext.lifecycle.runstate import session_starting
+
+    # Two databases, two commits: a start killed between them (SIGKILL, `timeout`'s SIGTERM)
+    # leaves the context alone, which doctor finds and repair deletes while no start holds
+    # this lock (gitext/lifecycle/sessionless.py; QA round 25b: 03).
+    with session_starting(project.layout):
         with project.db("knowledge").write() as kconn:
-            kconn.execute("DELETE FROM contexts WHERE id = ?", (ctx_id,))
-        raise
+            kconn.execute(
+                "INSERT INTO contexts (id, context_type, parent_context_id, name, path,"
+                " git_branch, git_commit, created_at, last_active, status, metadata) VALUES"
+                " (?, 'session', ?, ?, ?, ?, ?, ?, ?, 'active', ?)",
+                (ctx_id, branch.id, session_context_name(sid), str(project.repo.root),
+                 branch.git_branch, branch.git_commit, now, now,
+                 json.dumps({"session_id": sid, "task_type": task_type})),
+            )
+        try:
+            with project.db("sessions").write() as sconn:
+                sconn.execute(
+                    "INSERT INTO sessions (id, user_id, started_at, last_activity, status,"
+                    " project_path, working_directory, environment_variables, preferences,"
+                    " context_id, project_id, worktree_id, task_type, task_description)"
+                    " VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (sid, user_id, now, now, str(project.repo.info.main_root),
+                     str(working_directory or project.repo.root), env, prefs, ctx_id, proj.id,
+                     wid, task_type, description),
+                )
+                row = sconn.execute("SELECT * FROM sessions WHERE id = ?", (sid,)).fetchone()
+        except BaseException:
+            with project.db("knowledge").write() as kconn:
+                kconn.execute("DELETE FROM contexts WHERE id = ?", (ctx_id,))
+            raise
     session = Session.from_row(row)
     folder = project.layout.sessions / sid
     folder.mkdir(parents=True, exist_ok=True)

@@ -573,3 +573,75 @@ def test_a_session_used_while_the_clock_was_ahead_expires_once_it_is_put_right(
     expired = get_session(project, s.id)
     assert (expired.status, expired.last_activity) == ("expired", clock.to_ts(t0))
     assert get_session(project, near.id).last_activity == clock.to_ts(t0 + 30 * 60)
+
+
+START_KILLED = """
+import os, signal
+from pathlib import Path
+from gitext.cli.env import global_root
+from gitext.project import Project
+from gitext.records import start_session
+
+project = Project.locate(Path.cwd(), global_root(), os.environ)
+real = project.db
+
+def db(name):
+    if name == "sessions":
+        os.kill(os.getpid(), signal.SIGKILL)  # its context committed, its session not yet
+    return real(name)
+
+project.db = db
+start_session(project, "feature", "agent task")
+"""
+
+
+def _start_killed(project: Project) -> str:
+    import os
+    import subprocess
+    import sys
+
+    before = {r["id"] for r in rows(project, "knowledge", "SELECT id FROM contexts")}
+    child = subprocess.run([sys.executable, "-c", START_KILLED], cwd=project.repo.root,
+                           capture_output=True, text=True, env=os.environ.copy())
+    assert child.returncode == -9, child.stderr
+    made = [r for r in rows(project, "knowledge", "SELECT id, context_type, status FROM contexts")
+            if r["id"] not in before]
+    assert [(r["context_type"], r["status"]) for r in made] == [("session", "active")]
+    return str(made[0]["id"])
+
+
+def test_a_session_start_killed_between_its_writes_leaves_a_context_repair_removes(
+        project: Project) -> None:
+    """`session start` commits its context (knowledge.db), then writes its session
+    (sessions.db); killed in between (`timeout` while another writer held sessions.db) it left
+    the context active for good, counted by `context show`, while `session list` had none and
+    doctor and repair found nothing (QA round 25b: 03). Doctor now names it (not while a start
+    holds run/session-start.lock: its session is on the way); repair deletes it, or, where a
+    record names it, sets it inactive."""
+    from gitext.lifecycle.runstate import session_starting
+    from tests.conftest import run_git_aircher
+
+    root = project.repo.root
+    bare = _start_killed(project)
+    named = _start_killed(project)
+    conversation = start_conversation(project, "p", title="in the lost session")
+    with project.db("conversations").write() as conn:
+        conn.execute("UPDATE conversations SET context_id = ? WHERE id = ?",
+                     (named, conversation.id))
+    assert list_sessions(project) == []
+    project.close()
+    with session_starting(project.layout):  # a start under way: its session may follow
+        doctor = run_git_aircher(root, "doctor")
+        assert "sessionless_context" not in doctor.out, doctor.out
+    doctor = run_git_aircher(root, "doctor")
+    assert "warning: sessionless_context: knowledge: 2 session context(s)" in doctor.out, \
+        doctor.out + doctor.err
+    r = run_git_aircher(root, "repair")  # exit 1: the hooks this store was made without
+    assert "(d) knowledge: deleted — 1 session context(s) with no session" in r.out, r.out
+    assert "sessionless_context" not in r.out, r.out
+    left = {r["id"]: r["status"] for r in rows(
+        project, "knowledge", "SELECT id, status FROM contexts WHERE context_type = 'session'")}
+    assert left == {named: "inactive"}, (bare, left)
+    assert "sessions=1" in run_git_aircher(root, "context", "show").out  # the named one
+    assert run_git_aircher(root, "conversation", "show", conversation.id).code == 0
+    assert "sessionless_context" not in run_git_aircher(root, "doctor").out
