@@ -239,6 +239,50 @@ def _move(project: Project, ids: list[str], result: ArchiveResult) -> None:
             result.ids.extend(gone)
 
 
+def _same_copies(live: sqlite3.Connection, archive: sqlite3.Connection,
+                 ids: Sequence[str]) -> list[str]:
+    """Of conversations in both databases, those whose two copies are the same as `_move`
+    compares them: the fingerprint, and every table's row ids."""
+    same = []
+    for start in range(0, len(ids), BATCH):
+        batch = list(ids[start:start + BATCH])
+        mine, theirs = _fingerprint(live, batch), _fingerprint(archive, batch)
+        for cid in batch:
+            if cid in mine and mine[cid] == theirs.get(cid) and all(
+                    _ids(live, t, [cid]) == _ids(archive, t, [cid]) for t in TABLES[1:]):
+                same.append(cid)
+    return same
+
+
+def cut_short(live: sqlite3.Connection, archive: sqlite3.Connection) -> list[str]:
+    """Conversations an archiving run copied into the archive and was stopped (SIGTERM of
+    `timeout`, kill -9, Ctrl-C) before deleting live: archived there, and the same in both.
+    Only that delete was left to do; the next run does it, and so does repair."""
+    archived = {str(r[0]) for r in archive.execute(
+        "SELECT id FROM conversations WHERE status = 'archived'")}
+    both = sorted(archived & {str(r[0]) for r in live.execute("SELECT id FROM conversations")})
+    return _same_copies(live, archive, both)
+
+
+def finish_cut_short(project: Project, *, dry_run: bool = False) -> int:
+    """Delete the live copy of each conversation an archiving run cut short left in both
+    databases (`cut_short`), as that run would have; how many. Under the archiving lock, and
+    checked again in the delete's own transaction: a conversation changed since stays."""
+    live = project.db("conversations")
+    with waiting_lock(project.layout.run / LOCK, LOCK_WAIT,
+                      "an archiving run is still moving conversations"), \
+            open_archive(project) as archive, archive.read() as aconn:
+        with live.read() as conn:
+            ids = cut_short(conn, aconn)
+        if dry_run or not ids:
+            return len(ids)
+        with live.write() as conn:
+            ids = _same_copies(conn, aconn, ids)
+            for start in range(0, len(ids), BATCH):
+                delete_rows(conn, ids[start:start + BATCH])
+    return len(ids)
+
+
 def table_columns(conn: sqlite3.Connection, table: str) -> set[str]:
     return {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
 

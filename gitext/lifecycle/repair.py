@@ -133,6 +133,7 @@ def repair(
     report.actions.extend(_references(project, clean, dry_run, before))
     report.actions.extend(_place(project, clean, dry_run, before))
     report.actions.extend(_sessionless(project, dry_run, before))
+    report.actions.extend(_finish_archiving(project, dry_run, before))
     if not dry_run:
         project.close()
         report.after = diagnose(project)
@@ -440,3 +441,15 @@ def _sessionless(project: Project, dry_run: bool, before: DoctorReport) -> list[
                                 else "set inactive", f"{ended} session context(s) with no"
                                 " session, named by records"))
     return out
+
+
+def _finish_archiving(project: Project, dry_run: bool,
+                      before: DoctorReport) -> list[RepairAction]:
+    """The delete an archiving run stopped before (doctor's `archiving_cut_short`)."""
+    from gitext.lifecycle.archive import finish_cut_short
+
+    if not any(f.check == "archiving_cut_short" for f in before.problems()):
+        return []
+    n = finish_cut_short(project, dry_run=dry_run)
+    return [RepairAction("d", "conversations", "would delete" if dry_run else "deleted",
+                         f"the live copy of {n} conversation(s) an archiving run had archived")]

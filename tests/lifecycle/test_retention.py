@@ -6,6 +6,7 @@ import json
 import os
 import sqlite3
 import subprocess
+import sys
 import threading
 import time
 from typing import Any
@@ -30,7 +31,7 @@ from gitext.lifecycle.retention import (
     remove_unused_embeddings,
 )
 from gitext.project import Project
-from tests.conftest import VENV_BIN, commit, git
+from tests.conftest import VENV_BIN, commit, git, run_git_aircher
 from tests.lifecycle.util import add_conversations, counts
 
 T0 = 1_800_000_000.0
@@ -325,3 +326,61 @@ def test_a_retention_of_ages_keeps_everything(project: Project, days: int) -> No
         assert conn.execute("SELECT status FROM sessions WHERE id = 's'").fetchone()[0] == "active"
     assert clock.ago(days * DAY) < old
     assert clock.ago(float("inf")) == ""
+
+
+ARCHIVING_KILLED = """
+import os, signal
+from pathlib import Path
+from gitext.cli.env import global_root
+from gitext.lifecycle import archive
+from gitext.project import Project
+
+project = Project.locate(Path.cwd(), global_root(), os.environ)
+real = archive.delete_rows
+
+def delete_rows(conn, ids):
+    files = [r[2] for r in conn.execute("PRAGMA database_list")]
+    if files[0].endswith("/conversations.db"):
+        os.kill(os.getpid(), signal.SIGKILL)  # the batch archived, not yet deleted live
+    real(conn, ids)
+
+archive.delete_rows = delete_rows
+archive.archive_conversations(project)
+"""
+
+
+def test_an_archiving_run_stopped_before_its_delete_is_finished_by_repair(
+        project: Project) -> None:
+    """`maintain --quarterly` stopped (SIGTERM of `timeout`, kill -9) between a batch's copy
+    into the archive and its delete from conversations.db left 50 conversations in both;
+    doctor's `archived_and_live` hint named one id of 50 and `conversation restore ID
+    --replace`, and repair said "nothing to repair", then "still wrong" (QA round 25b: 04).
+    Doctor now tells them apart (`archiving_cut_short`: the same in both), and repair does the
+    delete the run was stopped before; a pair that differs keeps the old finding."""
+    root = project.repo.root
+    old = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(time.time() - 400 * 86400))
+    ids = set(add_conversations(project, 60, when=old))
+    project.close()
+    child = subprocess.run([sys.executable, "-c", ARCHIVING_KILLED], cwd=root,
+                           capture_output=True, text=True, env=os.environ.copy())
+    assert child.returncode == -9, child.stderr
+    both = archived_ids(project) & ids
+    assert len(both) == 50  # the first batch
+    changed = min(both)
+    with project.db("conversations").write() as conn:  # a message added since, live
+        conn.execute("INSERT INTO messages (id, conversation_id, role, content, timestamp)"
+                     " VALUES (?, ?, 'user', 'later', ?)", (new_id(), changed, clock.now()))
+    project.close()
+    doctor = run_git_aircher(root, "doctor")
+    assert "warning: archiving_cut_short: conversations_archive: 49 conversation(s)" \
+        in doctor.out, doctor.out + doctor.err
+    assert f"warning: archived_and_live: conversations_archive: 1 conversation(s) are both" \
+        f" archived and live (e.g. {changed})" in doctor.out, doctor.out
+    repair = run_git_aircher(root, "repair")
+    assert "(d) conversations: deleted — the live copy of 49 conversation(s) an archiving run" \
+        " had archived" in repair.out, repair.out + repair.err
+    assert "archiving_cut_short" not in repair.out, repair.out  # nothing of it still wrong
+    assert archived_ids(project) & ids == both
+    live = {r[0] for r in sqlite3.connect(project.layout.db("conversations")).execute(
+        "SELECT id FROM conversations")}
+    assert live == (ids - both) | {changed}
