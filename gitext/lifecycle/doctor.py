@@ -598,8 +598,12 @@ def diagnose(project: Project, *, quick: bool = False) -> DoctorReport:
         report.findings.extend(findings)
     report.findings.extend(disk_findings(project, report.databases))
     # A database beside side files not its own is read through them by everything but doctor.
+    # One not at this version's schema cannot answer the cross-checks' queries (an init killed
+    # after its WAL switch left one with no tables, and doctor died of "no such table"): its
+    # own finding says what comes next.
     sound = {d.name for d in report.databases if d.readable and d.integrity == "ok"} \
-        - {f.database for f in report.findings if f.check in NOT_ITSELF}
+        - {f.database for f in report.findings
+           if f.check in NOT_ITSELF or f.check in ("schema", "schema_newer")}
     report.findings.extend(reference_findings(project, sound))
     report.findings.extend(unplaced_findings(project, sound))
     report.findings.extend(archived_and_live(project, sound))

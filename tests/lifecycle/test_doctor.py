@@ -402,3 +402,29 @@ def test_conversations_naming_a_context_that_does_not_exist_are_found_and_placed
         run(root, "conversation", "list", "--all", "--json").out)}
     assert (listed[lost], listed[kept]) == (pid, pid)
     assert "healthy" in run(root, "doctor").out
+
+
+def test_a_database_with_no_tables_yet_is_reported_not_a_crash(project: Project) -> None:
+    """`init` killed right after a database's switch into WAL mode leaves a file with no tables
+    (QA round 25b, noticed by its fix): doctor's cross-checks asked it for message_attachments
+    and doctor died, exit 3 and a crash log. A database not at this version's schema now gets
+    its own finding only; the next command's open builds it, and doctor is healthy again."""
+    root = project.repo.root
+    path = project.layout.db("conversations")
+    project.close()
+    for side in ("", "-wal", "-shm"):
+        Path(f"{path}{side}").unlink(missing_ok=True)
+    raw = sqlite3.connect(path)
+    raw.execute("PRAGMA journal_mode=WAL")
+    raw.close()
+    env_bin = str(VENV_BIN / "git-aircher")
+
+    first = subprocess.run([env_bin, "doctor"], cwd=root, capture_output=True, text=True,
+                           check=False)
+    assert first.returncode in (0, 1), first.stderr
+    assert "unexpected" not in first.stderr and "schema version 0 of" in first.stdout
+    assert subprocess.run([env_bin, "status"], cwd=root, capture_output=True,
+                          check=False).returncode == 0
+    again = subprocess.run([env_bin, "doctor", "--json"], cwd=root, capture_output=True,
+                           text=True, check=False)
+    assert again.returncode == 0 and json.loads(again.stdout)["healthy"] is True, again.stdout
