@@ -55,6 +55,16 @@ def _repaired(project: Project, original: dict[str, dict[str, int]]) -> RepairRe
     return report
 
 
+def _lose(path: Path, how: str) -> None:
+    """A database gone with its side files: deleted, or truncated to 0 bytes."""
+    for side in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        side.unlink(missing_ok=True)
+    if how == "deleted":
+        path.unlink()
+    else:
+        path.write_bytes(b"")
+
+
 @pytest.mark.parametrize("db", ["conversations", "sessions"])
 def test_truncated_database_is_found_and_repaired(project: Project, db: str) -> None:
     original = _fill(project)
@@ -434,12 +444,7 @@ def test_a_lost_database_is_not_made_anew_empty_by_the_next_command(
     path = project.db_path(db)
     before = counts(path)
     assert before["contexts" if db != "conversations" else "conversations"] > 0
-    for side in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        side.unlink(missing_ok=True)
-    if how == "deleted":
-        path.unlink()
-    else:
-        path.write_bytes(b"")
+    _lose(path, how)
     repo = project.repo.root
     own = {"conversations": ["conversation", "list", "--all"], "knowledge": ["decision", "list"]}
     for command in (["status"], *([own[db]] if db in own else [])):
@@ -485,12 +490,7 @@ def test_a_lost_conversations_archive_is_refused_until_repair_brings_it_back(
     settle(project)
     project.close()
     path = project.layout.db("conversations_archive")
-    for side in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        side.unlink(missing_ok=True)
-    if how == "deleted":
-        path.unlink()
-    else:
-        path.write_bytes(b"")
+    _lose(path, how)
     add_conversations(project, 1, when=clock.to_ts(t0 - 500 * 86400), text="due")
     project.close()
     repo = project.repo.root

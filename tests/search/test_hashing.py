@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -55,6 +56,13 @@ def test_hash_rows_is_feature_hasher_on_this_repository_s_code(dimension: int) -
     assert (got < 0).any() and (got > 0).any()
 
 
+def _fresh_interpreter(code: str) -> Any:
+    """What `code` prints as JSON, run where nothing is imported yet (as in a commit's worker)."""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, cwd=ROOT)
+    return json.loads(proc.stdout)
+
+
 def test_a_few_texts_are_embedded_without_importing_sklearn() -> None:
     # A fresh interpreter is what a commit's worker is.
     code = (
@@ -63,9 +71,7 @@ def test_a_few_texts_are_embedded_without_importing_sklearn() -> None:
         "v = HashEmbedder(384).embed(['def reconcile_ledger(rows):', 'class WombatCache:'])\n"
         "print(json.dumps({'sklearn': 'sklearn' in sys.modules, 'v': v.tolist()}))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True, cwd=ROOT)
-    out = json.loads(proc.stdout)
+    out = _fresh_interpreter(code)
     assert out["sklearn"] is False
     texts = ["def reconcile_ledger(rows):", "class WombatCache:"]
     expected = _normalise(FeatureHasher(n_features=384, input_type="dict", alternate_sign=True)
@@ -86,6 +92,4 @@ def test_past_its_share_a_process_hands_hashing_to_sklearn() -> None:
         "e.embed(['gamma delta'] * 20)\n"
         "print(json.dumps([before, 'sklearn' in sys.modules]))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True, cwd=ROOT)
-    assert json.loads(proc.stdout) == [False, True]
+    assert _fresh_interpreter(code) == [False, True]
