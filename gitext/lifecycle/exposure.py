@@ -26,7 +26,7 @@ from gitext.layout import (
 from gitext.project import Project
 
 if TYPE_CHECKING:
-    from gitext.lifecycle.doctor import Finding
+    from gitext.lifecycle.findings import Finding
 
 
 def _seen_by_git(project: Project) -> list[Path] | None:
@@ -45,7 +45,7 @@ def _seen_by_git(project: Project) -> list[Path] | None:
 
 
 def exposure_findings(project: Project) -> list[Finding]:
-    from gitext.lifecycle.doctor import Finding
+    from gitext.lifecycle.findings import Finding
 
     found = _in_a_linked_worktree(project)
     from gitext.store_owner import others_store
@@ -115,7 +115,7 @@ def exposure_findings(project: Project) -> list[Finding]:
 def _in_a_linked_worktree(project: Project) -> list[Finding]:
     """A bare repository's store that an earlier version put in its first linked worktree,
     where `git worktree remove` deletes it (`gitext.git.repo._bare_home`)."""
-    from gitext.lifecycle.doctor import Finding
+    from gitext.lifecycle.findings import Finding
 
     info = project.repo.info
     listed = project.repo.worktrees()

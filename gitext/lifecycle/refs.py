@@ -21,7 +21,7 @@ from gitext.lifecycle.loss import archive_lost
 from gitext.project import Project
 
 if TYPE_CHECKING:
-    from gitext.lifecycle.doctor import Finding
+    from gitext.lifecycle.findings import Finding
 
 
 @dataclass(frozen=True)
@@ -149,7 +149,7 @@ def missing_embeddings(project: Project) -> list[str]:
 
 
 def reference_findings(project: Project, sound: set[str]) -> list[Finding]:
-    from gitext.lifecycle.doctor import Finding
+    from gitext.lifecycle.findings import Finding
 
     out: list[Finding] = []
     try:

@@ -285,7 +285,7 @@ def _catch_up(project: Project, dry_run: bool) -> list[RepairAction]:
     from pathlib import Path
 
     from gitext.errors import AircherError, StoreBusyError, WorkerBusyError
-    from gitext.lifecycle.doctor import behind_worktrees
+    from gitext.lifecycle.sync_findings import behind_worktrees
     from gitext.sync.api import catch_up
 
     actions = []

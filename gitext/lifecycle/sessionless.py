@@ -25,7 +25,7 @@ from gitext.lifecycle.runstate import SESSION_START_LOCK, try_lock, waiting_lock
 from gitext.project import Project
 
 if TYPE_CHECKING:
-    from gitext.lifecycle.doctor import Finding
+    from gitext.lifecycle.findings import Finding
 
 # Rows that can name a session's context, besides sessions.context_id.
 _NAMED_BY = (
@@ -90,7 +90,7 @@ def sessionless(project: Project, sound: set[str]) -> list[str]:
 
 
 def sessionless_findings(project: Project, sound: set[str]) -> list[Finding]:
-    from gitext.lifecycle.doctor import Finding
+    from gitext.lifecycle.findings import Finding
 
     try:
         ids = sessionless(project, sound)

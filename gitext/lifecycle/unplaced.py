@@ -25,7 +25,7 @@ from gitext.lifecycle.dbfiles import ARCHIVE_DB, raw_connect
 from gitext.project import Project
 
 if TYPE_CHECKING:
-    from gitext.lifecycle.doctor import Finding
+    from gitext.lifecycle.findings import Finding
 
 DATABASES = ("conversations", ARCHIVE_DB)
 
@@ -103,7 +103,7 @@ def unknown_context(project: Project, sound: set[str]) -> dict[str, list[str]]:
 
 
 def unplaced_findings(project: Project, sound: set[str]) -> list[Finding]:
-    from gitext.lifecycle.doctor import Finding
+    from gitext.lifecycle.findings import Finding
 
     try:
         found = unplaced(project, sound)
