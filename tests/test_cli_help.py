@@ -204,6 +204,8 @@ def test_ctrl_c_while_the_command_loads_is_one_line_and_130(repo: Path) -> None:
     noted). The SIGINT here is real, sent the moment the CLI's app module is looked for."""
     code = (
         "import os, signal, sys\n"
+        # As at a terminal: a test runner started in the background inherits SIGINT ignored.
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "class Interrupt:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
         "        if name == 'gitext.cli.app':\n"

@@ -107,12 +107,16 @@ def test_index_in_a_fresh_clone_reports_what_it_did(repo: Path, tmp_path: Path) 
                      " hooks, as `git aircher init` does\n")
 
 
-def test_index_without_a_store_says_it_made_one_and_the_hooks(repo: Path) -> None:
+def test_index_without_a_store_says_it_made_one_and_the_hooks(
+        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`index` in a repository without a store (never initialised, or after README's
     "Removing it") made the store, registered the project and installed the five hook shims,
     printing only "indexed …": git-aircher was on again without a word (QA round 25c: 04)."""
+    # No worker after init: one still writing the store raced its removal below (seen once).
+    monkeypatch.setenv("AIRCHER_SKIP", "1")
     assert run_git_aircher(repo, "init").code == 0
     assert run_git_aircher(repo, "hooks", "uninstall").code == 0
+    monkeypatch.delenv("AIRCHER_SKIP")
     shutil.rmtree(repo / ".agents")
     r = run_git_aircher(repo, "index", "--json")
     assert r.code == 0, r.err
