@@ -20,7 +20,7 @@ from gitext.lifecycle.backup import BackupInfo, create_backup, list_backups, pru
 from gitext.lifecycle.restore import extract, restore_backup, verify_backup
 from gitext.project import Project
 from tests.conftest import commit
-from tests.lifecycle.util import add_conversations, add_sessions, counts, integrity
+from tests.lifecycle.util import add_conversations, add_sessions, counts, integrity, rot_backup_copy
 
 WRITER = r"""
 import sqlite3, sys, uuid, pathlib
@@ -503,13 +503,7 @@ def test_repair_says_why_it_passed_over_a_newer_backup(project: Project, aircher
     repo = project.repo.root
     older = create_backup(project)
     newest = create_backup(project)
-    copy = newest.db("knowledge")
-    assert copy is not None
-    stored = Path(newest.path) / copy.file
-    data = bytearray(stored.read_bytes())
-    for i in range(4096, min(len(data), 4096 * 3)):
-        data[i] ^= 0xFF  # rotted in place: the size stays, so `backup list` cannot tell
-    stored.write_bytes(bytes(data))
+    rot_backup_copy(newest, "knowledge")
     _lose_knowledge(project)
     res = aircher(repo, "repair")
     assert res.code == 0, res.out + res.err

@@ -22,6 +22,7 @@ from tests.lifecycle.util import (
     add_sessions,
     counts,
     integrity,
+    rot_backup_copy,
     scribble_pages,
     settle,
     side_file_of_another,
@@ -256,13 +257,7 @@ def test_a_missing_database_passes_over_a_backup_changed_in_place(project: Proje
     with it while an older backup held every row (found with QA round 5: 05)."""
     original = _fill(project)
     newest = create_backup(project)
-    copy = newest.db("conversations")
-    assert copy is not None
-    stored = Path(newest.path) / copy.file
-    data = bytearray(stored.read_bytes())
-    for i in range(4096, min(len(data), 4096 * 3)):
-        data[i] ^= 0xFF
-    stored.write_bytes(bytes(data))
+    rot_backup_copy(newest, "conversations")
     Path(project.layout.db("conversations")).unlink()
     report = _repaired(project, {"conversations": original["conversations"]})
     restored = [a.detail for a in report.actions if a.action == "restored"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from gitext import clock
 from gitext.contexts import project_context
@@ -90,6 +91,18 @@ def truncate(path: Path, fraction: float = 0.5) -> None:
     size = path.stat().st_size
     with path.open("r+b") as fh:
         fh.truncate(int(size * fraction) + 100)  # mid-page, as a crash would leave it
+
+
+def rot_backup_copy(backup: Any, db: str) -> None:
+    """Flip the bytes of pages 2-3 of `db`'s copy in `backup`: rotted in place, its size the
+    same, so `backup list` cannot tell and only verification does."""
+    copy = backup.db(db)
+    assert copy is not None
+    stored = Path(backup.path) / copy.file
+    data = bytearray(stored.read_bytes())
+    for i in range(4096, min(len(data), 4096 * 3)):
+        data[i] ^= 0xFF
+    stored.write_bytes(bytes(data))
 
 
 def scribble_pages(path: Path, seed: int, pages: int = 3) -> list[int]:
