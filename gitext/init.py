@@ -105,7 +105,8 @@ def init_project(project: Project, *, hooks: bool = True, sync: bool = True) -> 
     if sync and hooks:
         from gitext.hooks.entry import spawn_worker
 
-        spawn_worker(project.repo.root)  # parsing and search indexing go on in the background
+        # Parsing and search indexing go on in the background.
+        spawn_worker(project.repo.root, project.layout.run)
     return InitResult(
         data_dir=str(project.layout.root),
         created=created,

@@ -121,7 +121,7 @@ def _record(event: str, args: list[str], stdin: list[str], *,
             os.environ.get("GIT_REFLOG_ACTION", "").replace("\n", " "),
             rebasing=rebasing_of(git_dir),
             commit=_made(root) if event in ("post-commit", "post-merge") else ""))
-        spawn_worker(root)
+        spawn_worker(root, project.layout.run)
     except Exception as exc:  # a hook never fails git
         from gitext.errors import UnusablePathError
 
@@ -148,17 +148,27 @@ def _head_line(git_dir: Path) -> str:
         return ""
 
 
-def spawn_worker(root: Path) -> None:
-    """A detached `git-aircher hook run`: it outlives git and the terminal."""
+def spawn_worker(root: Path, run: Path | None = None) -> None:
+    """A detached `git-aircher hook run`: it outlives git and the terminal.
+
+    With the store's `run` folder, its marker is written at once, as the shell shims write it
+    (QA round 24d: 01): until the worker's Python was up, nothing named it, so a hook meanwhile
+    started another, and a look for a worker at work (a test's wait for quiet) found none
+    while the one about to start would index again (seen in the newcomer check of session 23).
+    """
     if _skipped():
         return
     STARTED.add(root)
-    subprocess.Popen(
+    proc = subprocess.Popen(
         # UTF-8 mode whatever the locale (gitext/cli/__init__.py `_in_utf8_mode`).
         [sys.executable, "-X", "utf8", "-m", "gitext.cli", "hook", "run"],
         cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True,
     )
+    if run is not None:
+        from gitext.sync.slots import mark_started
+
+        mark_started(run, proc.pid)
 
 
 def _owns(project: Project, journal: Path) -> bool:

@@ -234,7 +234,7 @@ def start_if_due(project: Project) -> bool:
         started.touch()
     except OSError:  # no run/ (a store being removed), or not ours to write
         return False
-    spawn_worker(project.repo.root)
+    spawn_worker(project.repo.root, project.layout.run)
     return True
 
 

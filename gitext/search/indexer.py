@@ -340,7 +340,7 @@ def take_in_local_changes(project: Project, *, vectors: Vectors = "try",
         if widened and indexed_head(project, root) is None:
             from gitext.hooks.entry import spawn_worker
 
-            spawn_worker(root)
+            spawn_worker(root, project.layout.run)
     return found.changed
 
 
@@ -382,7 +382,7 @@ def _index_for_query(project: Project, found: LocalChanges, done: str | None,
     # its first pass): without one, search would lack those files until the next commit.
     from gitext.hooks.entry import spawn_worker
 
-    spawn_worker(root)
+    spawn_worker(root, project.layout.run)
 
 
 def _index_here(project: Project, found: LocalChanges, token: int | None, vectors: Vectors,

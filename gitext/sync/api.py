@@ -122,7 +122,7 @@ def index(project: Project, progress: PhaseProgress | None = None, *,
     if background:
         from gitext.hooks.entry import spawn_worker
 
-        spawn_worker(project.repo.root)
+        spawn_worker(project.repo.root, project.layout.run)
         return result
     _search_and_relevance(project, result, progress)
     return result

@@ -103,7 +103,7 @@ def _take_in(project: Project) -> LocalChanges:
     result = catch_up(project, analyse=False,
                       local=LocalScan(states, removed, maybe_undone, stamp)).worktree
     # Parsing the changed files (imports, snippets) is the worker's, as after a commit.
-    spawn_worker(root)
+    spawn_worker(root, project.layout.run)
     changed = {p for p in wanted if view.get(p) != wanted[p]}
     gone = {p for p in view if p not in wanted}
     return LocalChanges(changed | gone | still_there | restored, set(wanted), result.head)
@@ -120,7 +120,7 @@ def _head_only(project: Project, root: Path, head: str | None) -> LocalChanges:
     from gitext.sync.api import catch_up
 
     result = catch_up(project, analyse=False).worktree
-    spawn_worker(root)
+    spawn_worker(root, project.layout.run)
     return LocalChanges(set(), set(), result.head)
 
 

@@ -118,17 +118,24 @@ def _slot_taken(project: Project, wait: float) -> WorkerBusyError:
         " the journal for the next")
 
 
-def marker() -> str:
+def marker(pid: int | None = None) -> str:
     """The `run/active` text: pid on the first line (all that shims before this format read),
     the process's start time on the second. A killed worker's pid answers `kill -0` while it is
     a zombie (until its parent reaps it: never, under a container's bare init) and after the pid
     is reused; the shims compare the start time and state in /proc to tell it from a worker."""
-    pid = os.getpid()
+    pid = os.getpid() if pid is None else pid
     try:
         since = _proc_stat(pid)[19].decode()
     except (OSError, IndexError):
         since = ""  # no /proc: `kill -0` alone
     return f"{pid}\n{since}\n"
+
+
+def mark_started(run: Path, pid: int) -> None:
+    """Name the worker just started as `pid` in `run/active`, unless a live one is named."""
+    with contextlib.suppress(OSError):
+        if not worker_alive(run):
+            (run / "active").write_text(marker(pid))
 
 
 def take_marker(run: Path) -> bool:

@@ -166,3 +166,24 @@ def test_a_record_written_while_the_worker_leaves_is_applied(live: Path, hold: s
     assert not list((store(live) / "journal").glob("*.ev"))
     assert {"early.py", "late.py"} <= {r[2] for r in changes(live)}
     assert not (store(live) / "run" / "active").exists()
+
+
+def test_a_worker_started_from_python_is_named_at_once(live: Path) -> None:
+    """Workers that commands start (init, a query's catch-up, scheduled work) wrote their
+    marker only once Python was up: meanwhile a hook started another, and a look for a worker
+    at work found none while this one was about to index (a doctor test failed so in session
+    23's newcomer check). Now the starter names it, as the shell shims do (QA round 24d: 01).
+    The journal's slot is held, so the worker stays while the test looks."""
+    from gitext.hooks.entry import spawn_worker
+
+    wait_idle(live)
+    run = store(live) / "run"
+    assert not (run / "active").exists()
+    with (run / "worker.lock").open("a") as slot:
+        fcntl.flock(slot, fcntl.LOCK_EX)
+        spawn_worker(live, run)
+        pid = int((run / "active").read_text().split("\n", 1)[0])
+        assert (run / "active").read_text() == f"{pid}\n{start_time(pid)}\n"
+        assert b"hook\0run" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    wait_idle(live)
+    assert not (run / "active").exists()
