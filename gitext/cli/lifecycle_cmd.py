@@ -58,7 +58,12 @@ def maintain(
     elif not report.tiers:
         click.echo("nothing is due")
     else:
-        verb = "would remove" if dry_run else "done"
+        failed = sum(1 for t in report.tasks if t.error)
+        if failed:
+            # The exit status says it too, but a reader of the header alone must not see "done".
+            verb = f"{failed} of {len(report.tasks)} steps failed"
+        else:
+            verb = "would remove" if dry_run else "done"
         click.echo(f"maintenance ({', '.join(report.tiers)}): {verb}")
         table(["tier", "task", "count", "detail"],
               [(t.tier, t.task, t.count, t.error or t.detail) for t in report.tasks])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -168,3 +169,21 @@ def test_statistics_of_small_tables_are_not_kept(tmp_path: Path) -> None:
     finally:
         conn.close()
     assert "SCAN f" not in plan, plan
+
+
+def test_maintain_header_names_failed_steps(project: Project, aircher: object) -> None:
+    # A step that failed printed "done" above the table; only the exit status told.
+    run = aircher
+    assert run(project.repo.root, "config", "set",  # type: ignore[operator]
+               "storage.sqlite.busy_timeout", "100ms").code == 0
+    project.close()
+    holder = sqlite3.connect(project.layout.db("knowledge"), isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        res = run(project.repo.root, "maintain", "--weekly")  # type: ignore[operator]
+    finally:
+        holder.close()
+    header = res.out.splitlines()[0]
+    assert res.code == 1, res
+    assert "done" not in header and "failed" in header, header
+    assert "knowledge.db is busy" in res.out
