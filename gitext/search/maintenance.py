@@ -50,10 +50,20 @@ def store_vectors(project: Project, embedder: Embedder, items: Sequence[tuple[st
     failure: AircherError | None = None
     for i in range(0, len(real), batch_size):
         try:
-            parts.append(embedder.embed([c.text for _, _, c in real[i : i + batch_size]]))
+            part = embedder.embed([c.text for _, _, c in real[i : i + batch_size]])
         except AircherError as exc:
             failure = exc
             break
+        if parts and part.shape[1] != parts[0].shape[1]:
+            # The model behind an endpoint's name changed while this update ran: the batches
+            # of the old size are kept like any answered before a failure, and the next full
+            # update, which asks the size first, embeds them again at the new one.
+            failure = AircherError(
+                f"embedder {embedder.name} changed its vector size from {parts[0].shape[1]} to"
+                f" {part.shape[1]} during this update",
+                hint="the vectors still missing are asked for at the next `git aircher index`")
+            break
+        parts.append(part)
     if failure is not None:
         answered = sum(len(p) for p in parts)
         whole = _whole_blobs(real, answered)
@@ -63,6 +73,8 @@ def store_vectors(project: Project, embedder: Embedder, items: Sequence[tuple[st
         real = [real[i] for i in keep]
     rows: list[tuple[Any, ...]] = []
     now = clock.now()
+    # The size of what is stored, which an endpoint's later answer may already have changed.
+    size = int(parts[0].shape[1]) if parts else embedder.dimension
     segment = None
     if parts:
         matrix = np.vstack(parts)
@@ -78,7 +90,7 @@ def store_vectors(project: Project, embedder: Embedder, items: Sequence[tuple[st
         if chunk.index >= 0:
             position += 1
         rows.append((derived_id("embedding", blob, embedder.name, str(chunk.index)), path,
-                     chunk.index, embedder.name, embedder.dimension, blob, now,
+                     chunk.index, embedder.name, size, blob, now,
                      chunk.text[:PREVIEW_CHARS], chunk.line_start, chunk.line_end, seg, row))
     db = project.db("knowledge")
     with db.write() as conn:
@@ -87,7 +99,7 @@ def store_vectors(project: Project, embedder: Embedder, items: Sequence[tuple[st
             # replaced: the rows' ids are the blob's and chunk's, so they would otherwise stay.
             db.executemany(conn, "DELETE FROM embedding_metadata WHERE embedding_model = ?"
                            " AND content_hash = ? AND dimension != ?",
-                           ((embedder.name, b, embedder.dimension) for b in {i[1] for i in real}))
+                           ((embedder.name, b, size) for b in {i[1] for i in real}))
         db.executemany(conn, _INSERT, rows)
     if failure is not None:
         raise failure

@@ -115,6 +115,8 @@ def test_components_patterns_effectiveness_feedback(project: Project) -> None:
         record_effectiveness(project, conv.id, success_score=0.5, user_satisfaction=6)
     with pytest.raises(UsageError, match="no conversation"):
         record_effectiveness(project, "1234-nope", success_score=0.5)
+    with pytest.raises(UsageError, match="completion_time_minutes"):
+        record_effectiveness(project, conv.id, success_score=0.5, completion_time_minutes=-3)
     fb = record_feedback(project, "src/app.py", actual_usefulness=1.0, relevance_score=0.3,
                          conversation_id=conv.id)
     assert (fb.file_path, fb.feedback_source) == ("src/app.py", "explicit")

@@ -426,3 +426,35 @@ def test_a_rate_limit_that_lasts_keeps_the_vectors_received(
     assert len(sent) == 1 + 8 - 3  # the size probe and the five chunks still missing
     assert not set(sent[1:]) & set(first[1:])
     assert len(_vector_blobs(repo)) == 8
+
+
+def test_a_vector_size_changed_part_way_is_an_error_not_a_crash(
+        repo: Path, aircher: Any, endpoint: Endpoint, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The endpoint's model changed its size between two batches of one update: numpy's
+    vstack failed (a traceback, exit 3), and the rows kept would have named the new size."""
+    _six_files(repo, monkeypatch)
+    assert aircher(repo, "init").code == 0
+    calls = {"n": 0}
+
+    def answer(texts: list[str]) -> tuple[int, dict[str, str], bytes]:
+        calls["n"] += 1
+        size = 3 if calls["n"] <= 4 else 5  # the size probe and three chunks, then 5
+        return _json({"data": [{"index": i, "embedding": [1.0, float(len(t))] + [0.5] * (size - 2)}
+                               for i, t in enumerate(texts)]})
+
+    endpoint.answer = answer
+    r = aircher(repo, "index")
+    assert r.code == 1, r
+    said = "error: embedder openai:fake changed its vector size from 3 to 5"
+    assert r.err.startswith(said), r.err
+    assert "Traceback" not in r.err
+    with open_project(repo) as project, project.db("knowledge").read() as conn:
+        sizes = {r[0] for r in conn.execute("SELECT dimension FROM embedding_metadata"
+                                            " WHERE vector_file IS NOT NULL")}
+    assert sizes == {3} and len(_vector_blobs(repo)) == 3
+    r = aircher(repo, "index")  # asks the size (5) and embeds everything at it
+    assert (r.code, r.err) == (0, "")
+    with open_project(repo) as project, project.db("knowledge").read() as conn:
+        sizes = {r[0] for r in conn.execute("SELECT dimension FROM embedding_metadata"
+                                            " WHERE vector_file IS NOT NULL")}
+    assert sizes == {5} and len(_vector_blobs(repo)) == 8
