@@ -17,7 +17,7 @@ from gitext.errors import AircherError
 from gitext.ids import derived_id
 from gitext.project import Project
 from gitext.search.chunking import Chunk
-from gitext.search.embedders import Embedder, size_may_change
+from gitext.search.embedders import Embedder, Matrix, size_may_change
 from gitext.search.vectors import VectorStore
 
 MAX_SEGMENTS = 24  # more files than this make every query open many mmaps: compact
@@ -46,7 +46,7 @@ def store_vectors(project: Project, embedder: Embedder, items: Sequence[tuple[st
     from gitext.search.indexer import PREVIEW_CHARS
 
     real = [it for it in items if it[2].index >= 0]
-    parts = []
+    parts: list[Matrix] = []
     failure: AircherError | None = None
     for i in range(0, len(real), batch_size):
         try:
