@@ -10,15 +10,18 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitext import clock
 from gitext.errors import AircherError
 from gitext.ids import derived_id
 from gitext.project import Project
 from gitext.search.chunking import Chunk
-from gitext.search.embedders import Embedder, Matrix, size_may_change
+from gitext.search.embedders import Embedder, size_may_change
 from gitext.search.vectors import VectorStore
+
+if TYPE_CHECKING:
+    from gitext.search.embedders import Matrix
 
 MAX_SEGMENTS = 24  # more files than this make every query open many mmaps: compact
 
