@@ -38,7 +38,7 @@ def main() -> None:
                               capture_output=True, text=True, check=True).stdout.splitlines()
 
     def unplaced(q: str) -> object:
-        from gitext.search.indexer import take_in_local_changes
+        from gitext.search.query_index import take_in_local_changes
 
         take_in_local_changes(project)
         scores = file_scores(project, q, mode="text")

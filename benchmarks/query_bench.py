@@ -87,7 +87,7 @@ def main() -> None:
         sh([TOOL, "index"], repo, env)
         from gitext.project import Project
         from gitext.search.hybrid import file_scores
-        from gitext.search.indexer import take_in_local_changes
+        from gitext.search.query_index import take_in_local_changes
 
         rows = []
         with Project.locate(repo, base / "home", os.environ) as project:

@@ -36,7 +36,8 @@ def unsearchable(project: Project) -> list[Gap]:
     connection, no migrations."""
     from gitext.search import sparse
     from gitext.search.fulltext import indexed_pairs
-    from gitext.search.indexer import indexed_head, live_files
+    from gitext.search.indexer import live_files
+    from gitext.search.stamps import indexed_head
     from gitext.sync.local import MAX_LOCAL_FILES
     from gitext.sync.slots import slot_held, worker_alive
 

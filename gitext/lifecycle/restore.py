@@ -177,7 +177,7 @@ def restore_backup(
             forget(archive)
         searched = any(c.name in ("file_index", "knowledge") for c in wanted)
         if searched:
-            from gitext.search.indexer import forget_all_indexed
+            from gitext.search.stamps import forget_all_indexed
 
             # The stamps name HEADs whose files the live index held; the restored one may
             # predate them (its text in file_index, its vectors in knowledge). They go before
@@ -200,7 +200,7 @@ def restore_backup(
         # would vouch for them again).
         drop_unreadable(project)
     if searched:
-        from gitext.search.indexer import forget_all_indexed
+        from gitext.search.stamps import forget_all_indexed
 
         # Again: a query or worker pass between the first drop and the swap stamped the old
         # index, and one since may have vouched for the rows just dropped.

@@ -106,7 +106,7 @@ def relevant(project: Project, *, top: int = 10, task: str | None = None,
     project.require_init()
     taken: list[str] = []
     if task is not None:
-        from gitext.search.indexer import take_in_local_changes
+        from gitext.search.query_index import take_in_local_changes
 
         take_in_local_changes(project, notes=taken)
     else:

@@ -78,7 +78,8 @@ def search(project: Project, query: str, *, top: int = 10, mode: str = "hybrid",
     text = clean_query(query)
     if not text.strip():
         raise UsageError("empty query", hint="give some words to search for")
-    from gitext.search.indexer import Vectors, take_in_local_changes
+    from gitext.search.indexer import Vectors
+    from gitext.search.query_index import take_in_local_changes
 
     # What the user is editing counts as it is now. Text alone needs no vectors for it; vector
     # search has nothing but vectors, so an embedder that fails fails it (QA round 8: 05).
@@ -342,7 +343,7 @@ def query_notes(taken: list[str], scored: list[str]) -> list[str]:
     """What a query's answer did without, in one place: a query that could not be embedded was
     answered without any vectors, which says all the take-in's failure (the same endpoint's)
     would add."""
-    from gitext.search.indexer import BUILDING
+    from gitext.search.query_index import BUILDING
 
     building = [n for n in taken if n == BUILDING]
     failed = [n for n in taken if n != BUILDING]

@@ -247,7 +247,7 @@ def compact(project: Project, embedder: Embedder) -> dict[str, int]:
     removed = vs.remove(old_segments - named - new_segments)
     register_index(project, embedder, rebuilt=True)
     if lost:
-        from gitext.search.indexer import forget_all_indexed
+        from gitext.search.stamps import forget_all_indexed
 
         # Their blobs now count as not embedded; the stamps would tell the next query or
         # worker pass that every file is in, and nothing would embed them again.

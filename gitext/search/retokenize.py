@@ -36,8 +36,9 @@ def retokenize(project: Project, *, most: int | None = None) -> int | None:
     None says the work is still pending, for the worker's full update."""
     if not pending(project):
         return 0
-    from gitext.search.indexer import MAX_INDEXED, as_text, forget_all_indexed
+    from gitext.search.indexer import MAX_INDEXED, as_text
     from gitext.search.maintenance import forget_vectors
+    from gitext.search.stamps import forget_all_indexed
 
     fdb = project.db("file_index")
     with fdb.read() as conn:

@@ -41,8 +41,8 @@ def scrub(project: Project) -> int:
     (it rewrites search rows and vectors)."""
     if not pending(project):
         return 0
-    from gitext.search.indexer import forget_indexed
     from gitext.search.maintenance import forget_vectors
+    from gitext.search.stamps import forget_indexed
 
     root = project.repo.root
     fdb, kdb = project.db("file_index"), project.db("knowledge")

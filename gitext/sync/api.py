@@ -101,7 +101,7 @@ def sync(project: Project, *, full: bool = False) -> CatchUp:
     search index whose last full update did not cover HEAD: one interrupted (`index` stopped,
     the worker killed in its first pass) left search without those files, and `sync` said all
     was applied."""
-    from gitext.search.indexer import indexed_head
+    from gitext.search.stamps import indexed_head
 
     result = catch_up(project, full=full)
     w = result.worktree

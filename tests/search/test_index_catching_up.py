@@ -13,7 +13,7 @@ import pytest
 import gitext.sync.local
 import gitext.sync.slots
 from gitext.search import hybrid
-from gitext.search.indexer import BUILDING
+from gitext.search.query_index import BUILDING
 from tests.conftest import commit, git, open_project
 
 

@@ -195,7 +195,7 @@ def test_an_update_the_view_moved_under_leaves_the_next_query_to_look(
     """A full update reads the view, drops the versions it no longer holds, and stamps the
     HEAD it covered. An edit undone while it runs (a query's look, HEAD unchanged) puts back a
     version it dropped: the stamp must not claim that view, or no query indexes it again."""
-    from gitext.search import indexer
+    from gitext.search import indexer, stamps
 
     repo = repo_with_store
     write(repo, "src/legacy.py", "def wombat_census():\n    return []\n")
@@ -212,7 +212,7 @@ def test_an_update_the_view_moved_under_leaves_the_next_query_to_look(
         indexer.update(project, progress=undo_on_last_step)
         assert undone
         head = git(repo, "rev-parse", "HEAD").strip()
-        assert indexer.indexed_head(project, repo.resolve()) != head
+        assert stamps.indexed_head(project, repo.resolve()) != head
     assert paths(aircher, repo, "search", "--mode", "text", "--top", "1", "--",
                  "marsupial inventory") == ["src/legacy.py"]
 
