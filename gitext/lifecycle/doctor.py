@@ -26,6 +26,7 @@ from gitext.lifecycle.dbfiles import (
 from gitext.lifecycle.exposure import exposure_findings
 from gitext.lifecycle.findings import Finding
 from gitext.lifecycle.refs import reference_findings
+from gitext.lifecycle.restore import restore_findings
 from gitext.lifecycle.sessionless import sessionless_findings
 from gitext.lifecycle.sync_findings import (
     broken_records,
@@ -426,6 +427,7 @@ def diagnose(project: Project, *, quick: bool = False) -> DoctorReport:
     report.findings.extend(unplaced_findings(project, sound))
     report.findings.extend(archived_and_live(project, sound))
     report.findings.extend(sessionless_findings(project, sound))
+    report.findings.extend(restore_findings(project))
     report.findings.extend(exposure_findings(project))
     report.findings.extend(writable(project))
     report.findings.extend(failed_records(project))

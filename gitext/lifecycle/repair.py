@@ -134,6 +134,7 @@ def repair(
     report.actions.extend(_place(project, clean, dry_run, before))
     report.actions.extend(_sessionless(project, dry_run, before))
     report.actions.extend(_finish_archiving(project, dry_run, before))
+    report.actions.extend(_finish_restore(project, dry_run, before))
     if not dry_run:
         project.close()
         report.after = diagnose(project)
@@ -453,3 +454,17 @@ def _finish_archiving(project: Project, dry_run: bool,
     n = finish_cut_short(project, dry_run=dry_run)
     return [RepairAction("d", "conversations", "would delete" if dry_run else "deleted",
                          f"the live copy of {n} conversation(s) an archiving run had archived")]
+
+
+def _finish_restore(project: Project, dry_run: bool, before: DoctorReport) -> list[RepairAction]:
+    """What a restore stopped after its swap left (doctor's `restore_unfinished`)."""
+    from gitext.lifecycle.restore import finish_restore
+
+    if not any(f.check == "restore_unfinished" for f in before.problems()):
+        return []
+    backup = finish_restore(project, dry_run=dry_run)
+    if backup is None:
+        return []
+    return [RepairAction("b", None, "would finish" if dry_run else "finished",
+                         f"the restore of backup {backup}: attachment files, vector rows,"
+                         " search stamps")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import json
 import os
 import shutil
 import sqlite3
@@ -11,14 +12,18 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitext.errors import AircherError
 from gitext.lifecycle.backup import BackupInfo, DbCopy, get_backup, sha256_file
 from gitext.lifecycle.dbfiles import ARCHIVE_DB, row_counts, store_databases
+from gitext.lifecycle.runstate import RESTORE_NOTE, read_json, state_path
 from gitext.lifecycle.swap import aside_dir, swap_in
 from gitext.project import Project
 from gitext.store.made import forget
+
+if TYPE_CHECKING:
+    from gitext.lifecycle.findings import Finding
 
 
 @dataclass
@@ -186,12 +191,27 @@ def restore_backup(
             # said "no match" (QA round 25b: 01). A swap that fails costs only a re-index.
             forget_all_indexed(project)
         aside = aside_dir(project, "replaced")
+        # What follows the swap (vector rows, stamps, attachment files) is undone by nothing
+        # if the process dies there: the note lets doctor see it and repair finish it.
+        # Written in place: a torn note reads as none, all that a kill inside its write costs.
+        _unfinished(project).write_text(json.dumps({"backup": info.id, "pid": os.getpid()}))
         replaced = swap_in(project, staged, aside, dropped)
     except BaseException:
         for stage, _live in staged:
             stage.unlink(missing_ok=True)
+        _unfinished(project).unlink(missing_ok=True)
         raise
-    if any(c.name == "knowledge" for c in wanted):
+    restored_files = _after_swap(project, info, any(c.name == "knowledge" for c in wanted),
+                                 searched)
+    return RestoreResult(info.id, [c.name for c in wanted], str(aside), replaced, restored_files,
+                         [ARCHIVE_DB] if dropped else [])
+
+
+def _after_swap(project: Project, info: BackupInfo | None, knowledge: bool,
+                searched: bool) -> int:
+    """The vector rows, search stamps and attachment files of what was swapped in; how many
+    attachment files came back. Harmless to do again, or after a swap that was undone."""
+    if knowledge:
         from gitext.search.rebuild import drop_unreadable
 
         # A backup holds the databases, not the vector segments: the copy may name segments a
@@ -205,9 +225,46 @@ def restore_backup(
         # Again: a query or worker pass between the first drop and the swap stamped the old
         # index, and one since may have vouched for the rows just dropped.
         forget_all_indexed(project)
-    restored_files = _restore_attachments(info, project.layout.attachments)
-    return RestoreResult(info.id, [c.name for c in wanted], str(aside), replaced, restored_files,
-                         [ARCHIVE_DB] if dropped else [])
+    restored_files = 0 if info is None else _restore_attachments(info,
+                                                                 project.layout.attachments)
+    _unfinished(project).unlink(missing_ok=True)
+    return restored_files
+
+
+def _unfinished(project: Project) -> Path:
+    return state_path(project.layout, RESTORE_NOTE)
+
+
+def unfinished_restore(project: Project) -> str | None:
+    """The backup a restore was putting in place when it stopped after its swap (killed, or
+    the machine went down), before its attachment files and vector rows were settled."""
+    note = read_json(_unfinished(project))
+    backup, pid = note.get("backup"), note.get("pid")
+    if not isinstance(backup, str):
+        return None
+    if isinstance(pid, int) and pid != os.getpid():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return backup
+        except OSError:
+            pass
+        return None  # still at work: not cut short
+    return backup
+
+
+def finish_restore(project: Project, *, dry_run: bool = False) -> str | None:
+    """Finish what a restore cut short after its swap left (doctor's `restore_unfinished`);
+    the backup's id, or None when nothing was left."""
+    backup = unfinished_restore(project)
+    if backup is None or dry_run:
+        return backup
+    try:
+        info: BackupInfo | None = get_backup(project, backup)
+    except AircherError:
+        info = None  # pruned since: the attachment files went with it
+    _after_swap(project, info, True, True)
+    return backup
 
 
 def settle_restored_conversations(project: Project, restored: str) -> int:
@@ -254,3 +311,19 @@ def _restore_attachments(info: BackupInfo, dest: Path) -> int:
         shutil.copy2(source / rel, target)
         count += 1
     return count
+
+
+def restore_findings(project: Project) -> list[Finding]:
+    from gitext.lifecycle.findings import Finding
+
+    backup = unfinished_restore(project)
+    if backup is None:
+        return []
+    return [Finding(
+        "restore_unfinished", "warning", None,
+        f"the restore of backup {backup} stopped after its databases were put in place:"
+        " attachment files it holds may be missing, and vector rows may name files the"
+        " backup did not have",
+        "the backup's attachment files the store lacks copied back, unreadable vector rows"
+        " dropped, the search stamps cleared",
+    )]

@@ -38,6 +38,9 @@ from gitext.layout import ProjectLayout
 # folder, when global.db is among them, the path of that plan.
 SWAP_PLAN = "swap.json"
 SWAP_POINTER = "swap.pending"
+# A restore's note from just before its swap until its last step (lifecycle/restore.py); a swap
+# undone takes it away: that restore never happened.
+RESTORE_NOTE = "restore-unfinished.json"
 
 
 def _folder_of(path: Path) -> None:

@@ -27,17 +27,18 @@ from gitext import clock
 from gitext.lifecycle.dbfiles import companions
 from gitext.lifecycle.logs import close_loggers
 from gitext.lifecycle.runstate import (
-    SWAP_PLAN as PLAN,
-)
-from gitext.lifecycle.runstate import (
-    SWAP_POINTER as POINTER,
-)
-from gitext.lifecycle.runstate import (
+    RESTORE_NOTE,
     held_shared,
     read_json,
     run_exclusive,
     store_exclusive,
     write_json,
+)
+from gitext.lifecycle.runstate import (
+    SWAP_PLAN as PLAN,
+)
+from gitext.lifecycle.runstate import (
+    SWAP_POINTER as POINTER,
 )
 from gitext.project import Project
 
@@ -259,6 +260,8 @@ def _undo(plan: Path) -> bool:
         for folder in sorted({p for p in aside.rglob("*") if p.is_dir()}, reverse=True):
             folder.rmdir()
         aside.rmdir()
+    # The restore this swap was part of never happened: nothing of it is left to finish.
+    (plan.parent / RESTORE_NOTE).unlink(missing_ok=True)
     plan.unlink()
     _fsync_dir(plan.parent)
     return True

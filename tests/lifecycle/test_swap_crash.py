@@ -247,3 +247,40 @@ def test_a_restore_killed_right_after_its_swap_leaves_no_stamp_vouching_for_it(
     found = run_git_aircher(root, "search", "--json", "otter den locator")
     assert found.code == 0, found.err
     assert [h["path"] for h in json.loads(found.out)][:1] == ["otter.py"]
+
+
+def test_a_restore_killed_after_its_swap_is_finished_by_repair(project: Project) -> None:
+    """Killed after its swap, a restore left the backup's attachment files uncopied and the
+    vector rows unchecked, and nothing said so: doctor found the attachment rows without a
+    file, and `repair --clean` dropped them while the backup held the files. The restore now
+    leaves a note until it is done; doctor reports it and repair finishes it."""
+    from gitext.records import AttachmentInput, add_attachment
+
+    root = project.repo.root
+    message = add_message(project, start_conversation(project, "p", title="t").id, "user", "x")
+    add_attachment(project, message.id, AttachmentInput("diff", data=b"-old\n+new\n"))
+    backup = create_backup(project)
+    project.close()
+    stored = next(p for p in project.layout.attachments.rglob("*") if p.is_file())
+    stored.unlink()  # lost after the backup: the restore is what brings it back
+    child = subprocess.run([sys.executable, "-c", KILLED_AFTER_SWAP, backup.id], cwd=root,
+                           capture_output=True, text=True, env=os.environ.copy())
+    assert child.returncode == -9, child.stderr
+    assert not stored.exists()
+    doctor = run_git_aircher(root, "doctor")
+    assert doctor.code == 1, doctor
+    assert f"restore_unfinished: the restore of backup {backup.id} stopped" in doctor.out
+    dry = run_git_aircher(root, "repair", "--dry-run")
+    assert "would finish" in dry.out and not stored.exists(), dry
+    fixed = run_git_aircher(root, "repair")
+    assert fixed.code == 0, fixed
+    assert "finished" in fixed.out and stored.read_bytes() == b"-old\n+new\n"
+    after = run_git_aircher(root, "doctor")
+    assert after.code == 0 and "restore_unfinished" not in after.out, after
+
+
+def test_a_restore_that_ran_to_its_end_leaves_no_note(project: Project) -> None:
+    backup = create_backup(project)
+    restore_backup(project, backup.id)
+    assert not list(project.layout.run.glob("restore-*"))
+    assert run_git_aircher(project.repo.root, "doctor").code == 0
