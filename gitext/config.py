@@ -238,6 +238,18 @@ class Ignored:
         return env_name(self.key) if self.source == "environment" else self.source
 
 
+# The two names the spec gives one backup setting each (`Config.used`).
+_PAIRED = {
+    "storage.backup.enabled": "storage.backup_enabled",
+    "storage.backup_enabled": "storage.backup.enabled",
+    "storage.backup.backup_interval": "storage.backup_interval",
+    "storage.backup_interval": "storage.backup.backup_interval",
+}
+
+
+def is_paired(name: str) -> bool:
+    return name in _PAIRED
+
 @dataclass
 class Config:
     """The effective settings and where each came from."""
@@ -281,6 +293,28 @@ class Config:
         if source == "environment":
             return 3
         return 1 if source == self.global_source else 2
+
+    def used(self, name: str) -> str:
+        """The key whose value is in force for ``name``: itself, or its pair's other key.
+
+        The spec names the backup settings twice, [storage] backup_enabled and backup_interval,
+        [storage.backup] enabled and backup_interval. Of a pair, the key set in the later layer
+        is used, as for any one key (before, [storage.backup]'s took any layer's value, so a
+        user-wide interval beat the project's own: QA round 25c: 05). Within one layer,
+        [storage.backup]'s interval, and backups are on only when both keys say so."""
+        other = _PAIRED.get(name)
+        if other is None:
+            return name
+        if self.layer(name) != self.layer(other):
+            return max(name, other, key=self.layer)
+        if name.endswith("enabled"):
+            return name if self.values[name] is False or self.values[other] is True else other
+        return name if name.startswith("storage.backup.") else other
+
+    def effective(self, name: str) -> Value:
+        """What ``name`` is in force at: its own value, or its pair's (`used`)."""
+        self.get(name)
+        return self.values[self.used(name)]
 
     def get(self, name: str) -> Value:
         if name not in KEYS:

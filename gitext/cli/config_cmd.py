@@ -47,10 +47,10 @@ def _effective(app: App) -> cfgmod.Config:
 def get(app: App, key: str, as_json: bool) -> None:
     """Print the effective value of KEY."""
     cfg = _effective(app)
-    value = cfg.get(key)
+    value = cfg.effective(key)
     _warn_ignored(cfg, key)
     if as_json:
-        emit_json({"key": key, "value": value, "source": cfg.sources[key]})
+        emit_json(_row(cfg, key, value))
     else:
         click.echo(cfgmod.format_value(value).strip('"'))
 
@@ -156,12 +156,26 @@ def list_(app: App, as_json: bool) -> None:
     cfg = _effective(app)
     _warn_ignored(cfg)
     if as_json:
-        emit_json(
-            [{"key": k, "value": cfg.values[k], "source": cfg.sources[k],
-              "default": KEYS[k].default, "help": KEYS[k].help} for k in KEYS]
-        )
+        emit_json([{**_row(cfg, k, cfg.effective(k)), "default": KEYS[k].default,
+                    "help": KEYS[k].help} for k in KEYS])
         return
     table(
         ["key", "value", "source"],
-        [(k, cfgmod.format_value(cfg.values[k]), cfg.sources[k]) for k in KEYS],
+        [(k, cfgmod.format_value(cfg.effective(k)), _source(cfg, k)) for k in KEYS],
     )
+
+
+def _row(cfg: cfgmod.Config, key: str, value: object) -> dict[str, object]:
+    """A key's JSON: with `via`, the key in force, for a backup setting the spec names twice
+    (each showed its own value, `true` for backups the other key had turned off)."""
+    row = {"key": key, "value": value, "source": cfg.sources[cfg.used(key)]}
+    if cfgmod.is_paired(key):
+        row["via"] = cfg.used(key)
+    return row
+
+
+def _source(cfg: cfgmod.Config, key: str) -> str:
+    used = cfg.used(key)
+    if used == key or cfg.sources[used] == "default":
+        return cfg.sources[used]
+    return f"{cfg.sources[used]} (as {used})"

@@ -45,21 +45,10 @@ _WORTH_A_WORKER = ("daily", "weekly", "monthly", "quarterly", "backup")
 
 
 def backup_settings(project: Project) -> tuple[bool, float]:
-    """(enabled, interval): the spec names each twice, [storage] backup_enabled and
-    backup_interval, [storage.backup] enabled and backup_interval. Of a pair, the key set in
-    the later layer is used, as for any one key; [storage.backup]'s took any layer's value
-    before, so a user-wide interval beat the project's own (QA round 25c: 05). Within one
-    layer, [storage.backup]'s interval, and backups are on only when both keys say so."""
+    """(enabled, interval), each from the key of its pair in force (`Config.used`)."""
     cfg = project.config
-    on, legacy_on = "storage.backup.enabled", "storage.backup_enabled"
-    if cfg.layer(on) == cfg.layer(legacy_on):
-        enabled = cfg.flag(on) and cfg.flag(legacy_on)
-    else:
-        enabled = cfg.flag(max(on, legacy_on, key=cfg.layer))
-    key, legacy = "storage.backup.backup_interval", "storage.backup_interval"
-    if cfg.layer(legacy) > cfg.layer(key):
-        key = legacy
-    return enabled, cfg.seconds(key)
+    return cfg.flag(cfg.used("storage.backup.enabled")), \
+        cfg.seconds(cfg.used("storage.backup.backup_interval"))
 
 
 def intervals(project: Project) -> dict[str, float | None]:

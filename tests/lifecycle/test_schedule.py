@@ -301,3 +301,14 @@ def test_the_later_layer_s_backup_key_wins_whichever_of_the_two_it_is(
         assert backup_settings(reopened) == expected
     finally:
         reopened.close()
+    # `config get` and `list` showed each key's own value: `storage.backup.enabled = true`
+    # while the other key had turned backups off. Both names now show the one in force.
+    listed = run_git_aircher(project.repo.root, "config", "list", "--json")
+    assert listed.code == 0, listed.err
+    rows = {r["key"]: r for r in json.loads(listed.out)}
+    on = (rows["storage.backup.enabled"], rows["storage.backup_enabled"])
+    every = (rows["storage.backup.backup_interval"], rows["storage.backup_interval"])
+    assert [r["value"] for r in on] == [expected[0]] * 2, on
+    assert every[0]["value"] == every[1]["value"] and every[0]["via"] == every[1]["via"], every
+    got = run_git_aircher(project.repo.root, "config", "get", "storage.backup.enabled")
+    assert got.out.strip() == str(expected[0]).lower()
