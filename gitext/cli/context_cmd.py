@@ -122,8 +122,14 @@ def refresh(app: App, as_json: bool) -> None:
     """Recompute similar tasks, shared patterns and conflict warnings now
     (the background worker does this after git events)."""
     from gitext.insights.insights import refresh as do_refresh
+    from gitext.sync.api import catch_up
 
-    n = do_refresh(app.project())
+    project = app.project()
+    project.require_init()
+    # "Now" is git as it is now: run right after commits, before the worker had applied their
+    # records, the refresh found none of their branches and said "0 rows written".
+    catch_up(project)
+    n = do_refresh(project)
     if as_json:
         emit_json({"written": n})
     else:
