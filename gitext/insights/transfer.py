@@ -6,8 +6,10 @@ original type for an insight), the patterns list the target among their applicab
 and one `context_relationships` row of type 'knowledge_transfer' records the transfer.
 Conflict warnings ('anti_pattern') are not carried: they describe two branches as git has them
 now, and the insights refresh recomputes them for the target from git. Row ids
-are derived from (item, target), so transferring twice writes nothing new. The post-merge hook
-calls this with the merged branch and the branch it was merged into.
+are derived from (item, target), so transferring twice writes nothing new. A decision that is
+no longer active takes its advice back (records/decisions.py:withdraw_advice), wherever a
+transfer took it. The post-merge hook calls this with the merged branch and the branch it was
+merged into.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from gitext.errors import UsageError
 from gitext.ids import derived_id
 from gitext.project import Project
 from gitext.records import values as v
+from gitext.records.decisions import withdraw_advice
 from gitext.records.lookup import context_to_write, family
 from gitext.records.patterns import min_samples
 
@@ -66,6 +69,10 @@ def transfer(project: Project, source: str, target: str) -> TransferResult:
         dst = context_to_write(project, conn, target)
         if src.id == dst.id:
             raise UsageError(f"{source!r} and {target!r} are the same context")
+        # What earlier transfers gave for decisions given up since goes first, so it is neither
+        # passed on again nor left beside what this transfer counts: advice a store kept from
+        # before supersede and revert withdrew it (QA round 26c: 01).
+        withdraw_advice(conn)
         ids = family(conn, src)
         marks = ",".join("?" * len(ids))
         created = 0

@@ -1,6 +1,8 @@
 """project_decisions: architectural choices, made in a context, superseded or reverted later.
 
-Status moves one way: 'active' -> 'superseded' (by another decision) or 'reverted'.
+Status moves one way: 'active' -> 'superseded' (by another decision) or 'reverted'. A
+decision that leaves 'active' takes back the advice `context transfer` gave other contexts to
+follow it (`withdraw_advice`).
 """
 
 from __future__ import annotations
@@ -95,6 +97,34 @@ def _resolve(conn: sqlite3.Connection, id_or_prefix: str) -> sqlite3.Row:
     return row
 
 
+def _advised(evidence: Any) -> str | None:
+    """The decision an insight's evidence advises: its own (a transfer's 'best_practice'), or,
+    through copies a later transfer passed on, the one its original advised."""
+    while isinstance(evidence, dict):
+        if evidence.get("kind") == "decision":
+            did = evidence.get("decision_id")
+            return did if isinstance(did, str) else None
+        if evidence.get("kind") != "insight":
+            return None
+        evidence = evidence.get("evidence")
+    return None
+
+
+def withdraw_advice(conn: sqlite3.Connection) -> int:
+    """Delete the insights advising a decision that is no longer active (superseded, reverted,
+    gone), copies passed on to other contexts too; returns how many. ``conn`` writes
+    knowledge.db. Before, such advice stayed at confidence 0.9 on every branch a transfer or a
+    merge had given it to, so an agent there followed a decision its own branch had given up
+    (QA round 26c: 01)."""
+    active = {r[0] for r in conn.execute(
+        "SELECT id FROM project_decisions WHERE status = 'active'")}
+    gone = [(r[0],) for r in conn.execute(
+        "SELECT id, evidence FROM cross_context_insights WHERE evidence LIKE '%decision_id%'")
+        if (did := _advised(v.load(r[1]))) is not None and did not in active]
+    conn.executemany("DELETE FROM cross_context_insights WHERE id = ?", gone)
+    return len(gone)
+
+
 def get_decision(project: Project, id_or_prefix: str) -> Decision:
     with project.db("knowledge").read() as conn:
         return Decision.from_row(_resolve(conn, id_or_prefix))
@@ -122,6 +152,7 @@ def supersede_decision(project: Project, decision_id: str, *, by: str | None = N
             "UPDATE project_decisions SET status = 'superseded', superseded_by = ? WHERE id = ?",
             (new, row["id"]),
         )
+        withdraw_advice(conn)
         out = conn.execute("SELECT * FROM project_decisions WHERE id = ?", (row["id"],)).fetchone()
     return Decision.from_row(out)
 
@@ -133,6 +164,7 @@ def revert_decision(project: Project, decision_id: str) -> Decision:
         if row["status"] != "active":
             raise UsageError(f"decision {row['id']} is {row['status']}, not active")
         conn.execute("UPDATE project_decisions SET status = 'reverted' WHERE id = ?", (row["id"],))
+        withdraw_advice(conn)
         out = conn.execute("SELECT * FROM project_decisions WHERE id = ?", (row["id"],)).fetchone()
     return Decision.from_row(out)
 

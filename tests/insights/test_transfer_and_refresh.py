@@ -14,7 +14,9 @@ from gitext.records import (
     add_message,
     list_patterns,
     record_pattern,
+    revert_decision,
     start_conversation,
+    supersede_decision,
 )
 from tests.conftest import git
 from tests.insights.scenario import build, documented
@@ -72,6 +74,51 @@ def test_transfer_is_idempotent_and_chains(project: Project, aircher: object) ->
     same_shape(documented("insights"), listed)
     assert len(listed) == 3
     assert "Use JWT" in run(sc.main, "context", "insights").out
+
+
+def test_a_decision_given_up_takes_back_the_advice_transfers_gave(
+    project: Project, aircher: object
+) -> None:
+    """A transferred decision stayed 'best_practice' advice on the target, and on the branches
+    later transfers passed it to, after it was superseded or reverted; a new transfer counted
+    `decisions: 1` while the target still saw the superseded one (QA round 26c: 01)."""
+    sc = build(project)
+    login = open_project(sc.login)
+    try:
+        old = add_decision(login, "cache", "cache tokens in memory")
+        new = add_decision(login, "cache", "cache tokens in redis")
+        sync = add_decision(login, "api", "keep login synchronous")
+    finally:
+        login.close()
+
+    def advised(context: str) -> set[str]:
+        return {i["description"].rsplit(": ", 1)[1]
+                for i in context_insights(project, name=context)}
+
+    transfer(project, "feature/login", "main")
+    transfer(project, "main", "feature/signup")  # main's advice passed on, as a copy
+    both = {"cache tokens in memory", "cache tokens in redis", "keep login synchronous"}
+    assert advised("main") == advised("feature/signup") == both
+
+    supersede_decision(project, old.id, by=new.id)
+    assert advised("main") == advised("feature/signup") == both - {"cache tokens in memory"}
+    again = transfer(project, "feature/login", "main")
+    assert (again.decisions, again.created) == (2, 0)
+    assert len(context_insights(project, name="main")) == again.decisions
+
+    # Advice a store kept from before (the decision given up, the insight left): the next
+    # transfer to anywhere takes it back, and counts what the target then sees.
+    with project.db("knowledge").write() as conn:
+        conn.execute("UPDATE project_decisions SET status = 'reverted' WHERE id = ?", (sync.id,))
+    run = aircher  # type: ignore[assignment]
+    res = run(sc.main, "context", "transfer", "feature/login", "main", "--json")
+    assert res.code == 0 and json.loads(res.out)["decisions"] == 1
+    assert advised("main") == advised("feature/signup") == {"cache tokens in redis"}
+
+    revert_decision(project, new.id)
+    assert context_insights(project, name="main") == []
+    assert context_insights(project, name="feature/signup") == []
+    assert count(project, "knowledge", "cross_context_insights") == 0
 
 
 def test_refresh_finds_conflicts_shared_patterns_and_similar_tasks(

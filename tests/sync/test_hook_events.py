@@ -282,6 +282,33 @@ def test_merge_records_transfer_and_first_parent_diff(live: Path) -> None:
     assert {"patterns", "decisions", "insights"} <= set(meta)
 
 
+def test_a_merged_decision_reverted_on_its_branch_is_no_longer_advice(live: Path) -> None:
+    """The merge's transfer gave main "decision made on feat: …" as a 'best_practice'
+    insight; reverted on feat and merged again, main still listed it (QA round 26c: 01)."""
+    def advice() -> list[str]:
+        r = run_git_aircher(live, "context", "insights", "--context", "main", "--json")
+        assert r.code == 0, r.err
+        return [i["description"] for i in json.loads(r.out)]
+
+    git(live, "checkout", "-q", "-b", "feat")
+    made = run_git_aircher(live, "decision", "add", "sync login")
+    assert made.code == 0, made.err
+    commit(live, {"login.py": "sync\n"}, "login")
+    git(live, "checkout", "-q", "main")
+    git(live, "merge", "-q", "--no-ff", "--no-edit", "feat")
+    wait_idle(live)
+    assert advice() == ["decision made on feat: sync login"]
+
+    git(live, "checkout", "-q", "feat")
+    assert run_git_aircher(live, "decision", "revert", made.out.strip()).code == 0
+    commit(live, {"login.py": "async\n"}, "login, async")
+    git(live, "checkout", "-q", "main")
+    git(live, "merge", "-q", "--no-ff", "--no-edit", "feat")
+    wait_idle(live)
+    assert advice() == []
+    assert failures(live) == ""
+
+
 def test_fast_forward_merge_is_a_transfer_too(live: Path) -> None:
     git(live, "checkout", "-q", "-b", "ff")
     commit(live, {"ff.txt": "x\n"}, "ff")
