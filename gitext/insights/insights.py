@@ -229,6 +229,25 @@ def _sync_insights(conn: sqlite3.Connection, kind: str, rows: list[Any]) -> int:
     return written
 
 
+# What `knowledge patterns outcome` records in a context's entry (records/patterns.py).
+_OUTCOME = ("uses", "successes", "score")
+
+
+def _effectiveness(stored: Any, fresh: dict[str, Any]) -> dict[str, Any]:
+    """The refresh's `{name, type, commits}` entries with the outcomes agents recorded kept:
+    an entry that carries `uses` keeps them, beside its context's commits while the branch
+    still has the co-change. Before, the refresh wrote its own entries over the whole object,
+    and the record of where the pattern worked (or failed) was gone, while usage_count still
+    counted the uses (QA round 26c: 02)."""
+    merged = {key: dict(entry) for key, entry in fresh.items()}
+    for key, entry in (stored.items() if isinstance(stored, dict) else ()):
+        if not isinstance(entry, dict) or "uses" not in entry:
+            continue
+        base = merged.get(key) or {f: entry[f] for f in ("name", "type") if f in entry}
+        merged[key] = {**base, **{f: entry[f] for f in _OUTCOME if f in entry}}
+    return merged
+
+
 def _sync_patterns(conn: sqlite3.Connection, rows: list[Any]) -> int:
     old = {r["id"]: r for r in conn.execute(
         "SELECT * FROM success_patterns WHERE pattern_type = 'co_change' AND "
@@ -236,16 +255,19 @@ def _sync_patterns(conn: sqlite3.Connection, rows: list[Any]) -> int:
     written = 0
     for pid, description, context, conf, found_in, applicable, per in rows:
         ctx_text = json.dumps(context, sort_keys=True)
-        per_text = json.dumps(per, sort_keys=True)
         prev = old.pop(pid, None)
         merged = list(applicable)
         if prev is not None:
             before = v.load(prev["applicable_contexts"])
             merged = list(dict.fromkeys([*(before if isinstance(before, list) else []),
                                          *applicable]))
+            per = _effectiveness(v.load(prev["cross_context_effectiveness"]), per)
+            # The JSON columns compared as values: an outcome writes them compact
+            # (values.dump), and text unlike ours counted a write with nothing new in git.
             if (prev["description"], prev["context"], prev["confidence_score"],
-                    prev["cross_context_effectiveness"], prev["applicable_contexts"]) == (
-                    description, ctx_text, conf, per_text, json.dumps(merged)):
+                    v.load(prev["cross_context_effectiveness"]),
+                    v.load(prev["applicable_contexts"])) == (
+                    description, ctx_text, conf, per, merged):
                 continue
         conn.execute(
             "INSERT INTO success_patterns (id, pattern_type, description, context,"
@@ -255,7 +277,8 @@ def _sync_patterns(conn: sqlite3.Connection, rows: list[Any]) -> int:
             " context = excluded.context, confidence_score = excluded.confidence_score,"
             " applicable_contexts = excluded.applicable_contexts,"
             " cross_context_effectiveness = excluded.cross_context_effectiveness",
-            (pid, description, ctx_text, conf, found_in, json.dumps(merged), per_text),
+            (pid, description, ctx_text, conf, found_in, json.dumps(merged),
+             json.dumps(per, sort_keys=True)),
         )
         written += 1
     for stale in old:

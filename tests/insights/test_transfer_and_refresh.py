@@ -14,11 +14,12 @@ from gitext.records import (
     add_message,
     list_patterns,
     record_pattern,
+    record_pattern_outcome,
     revert_decision,
     start_conversation,
     supersede_decision,
 )
-from tests.conftest import git
+from tests.conftest import commit, git
 from tests.insights.scenario import build, documented
 from tests.records.helpers import count, open_project, rows, same_shape
 
@@ -174,6 +175,42 @@ def test_refresh_finds_conflicts_shared_patterns_and_similar_tasks(
                 (ctx["feature/signup"], ctx["feature/signup"]))
     assert left[0][0] == 0
     assert count(project, "knowledge", "success_patterns") == 0
+
+
+def test_refresh_keeps_the_outcomes_recorded_on_a_co_change_pattern(project: Project) -> None:
+    """The refresh wrote its `{commits}` entries over the whole of a co-change pattern's
+    cross_context_effectiveness: the uses agents had recorded there were gone (usage_count
+    still counted them), and the refresh counted a write with nothing new in git (QA round
+    26c: 02)."""
+    sc = build(project)
+    ctx = {name: c.id for name, c in sc.contexts.items()}
+    refresh(project)
+    [co] = [p for p in list_patterns(project) if p.pattern_type == "co_change"]
+    record_pattern_outcome(project, co.id, success=True)  # on main
+    record_pattern_outcome(project, co.id, success=True)
+    record_pattern_outcome(project, co.id, success=False, context_id=ctx["feature/login"])
+
+    assert refresh(project) == 0  # nothing new in git: nothing written
+    [co] = [p for p in list_patterns(project) if p.id == co.id]
+    per = co.cross_context_effectiveness
+    assert per[ctx["main"]] == {"name": "main", "type": "worktree", "uses": 2,
+                                "successes": 2, "score": 1.0}
+    assert per[ctx["feature/login"]] == {"name": "feature/login", "type": "worktree",
+                                         "commits": 1, "uses": 1, "successes": 0,
+                                         "score": 0.0}
+    assert per[ctx["feature/signup"]] == {"name": "feature/signup", "type": "worktree",
+                                          "commits": 1}
+    assert co.usage_count == 3
+
+    # Git moves: the commits counted afresh, the uses kept beside them.
+    commit(sc.login, {"auth.py": "def login():\n    return 3\n",
+                      "tests/test_auth.py": "def test_login():\n    assert 3\n"}, "login: again")
+    assert refresh(project) > 0
+    [co] = [p for p in list_patterns(project) if p.id == co.id]
+    assert co.cross_context_effectiveness[ctx["feature/login"]] == {
+        "name": "feature/login", "type": "worktree", "commits": 2, "uses": 1, "successes": 0,
+        "score": 0.0}
+    assert co.cross_context_effectiveness[ctx["main"]]["uses"] == 2
 
 
 def test_refresh_keeps_keys_in_commit_messages_out_of_its_terms(project: Project) -> None:
