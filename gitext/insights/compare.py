@@ -25,7 +25,14 @@ from gitext.index.secrets import redact_text
 from gitext.project import Project
 from gitext.records.conversations import list_conversations
 from gitext.records.decisions import list_decisions
-from gitext.records.lookup import branch_of, context_names, family, find, unknown
+from gitext.records.lookup import (
+    AmbiguousContext,
+    branch_of,
+    context_names,
+    family,
+    find,
+    unknown,
+)
 from gitext.records.patterns import list_patterns
 from gitext.records.sessions import list_sessions
 
@@ -99,7 +106,12 @@ def _at_worktree(root: Path, name: str) -> tuple[str, str | None] | None:
 
 def _target(project: Project, conn: sqlite3.Connection, name: str) -> _Target:
     root = project.repo.root
-    ctx = find(conn, name)
+    ambiguous = None
+    try:
+        ctx = find(conn, name)
+    except AmbiguousContext as exc:
+        # A revision still may be what it names (an abbreviated commit id): git is asked next.
+        ctx, ambiguous = None, exc
     branch_ctx = None
     if ctx is not None and ctx.context_type in ("worktree", "session"):
         branch_ctx = branch_of(conn, ctx) or ctx
@@ -126,6 +138,8 @@ def _target(project: Project, conn: sqlite3.Connection, name: str) -> _Target:
                 hint="commit on it first; there is nothing to compare before that")
     if commit is None and branch_ctx is not None:
         raise _gone(name, branch_ctx)
+    if commit is None and ambiguous is not None:
+        raise ambiguous
     if commit is None:
         raise unknown("branch, worktree or context", name,
                       sorted(set(context_names(conn)) | set(gc.local_branches(root))))

@@ -107,9 +107,15 @@ _SESSION_ID = "CASE WHEN context_type = 'session' AND json_valid(metadata)" \
     " THEN json_extract(metadata, '$.session_id') END"
 
 
+class AmbiguousContext(UsageError):
+    """An id prefix that begins the ids of two contexts (or sessions)."""
+
+
 def find(conn: sqlite3.Connection, name: str) -> Context | None:
     """Worktree contexts first (a branch name), then sessions, then other levels; ids too, a
-    session's id for its context, and a unique prefix of either id."""
+    session's id for its context, and a unique prefix of either id. A prefix two of them share
+    raises AmbiguousContext: it was answered as naming no context, the words for a name nothing
+    has, to a user who had copied the start of an existing id (QA round 26c: 03)."""
     if not isinstance(name, str) or not name:
         return None
     row = conn.execute(
@@ -124,7 +130,10 @@ def find(conn: sqlite3.Connection, name: str) -> Context | None:
             f"SELECT * FROM contexts WHERE id LIKE ?1 ESCAPE '\\' OR {_SESSION_ID}"
             " LIKE ?1 ESCAPE '\\' LIMIT 2", (pattern + "%",)
         ).fetchall()
-        row = rows[0] if len(rows) == 1 else None
+        if len(rows) > 1:
+            raise AmbiguousContext(f"context id prefix {_shown(name)!r} is ambiguous",
+                                   hint="give more characters of the id")
+        row = rows[0] if rows else None
     return None if row is None else Context.from_row(row)
 
 

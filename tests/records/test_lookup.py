@@ -77,3 +77,42 @@ def test_effectiveness_list_takes_a_conversation_prefix(project: Project, airche
     # Ratings outlive their conversation: its prefix still names them.
     delete_conversation(project, rated)
     assert [e["success_score"] for e in listed(rated[:6])] == [0.75]
+
+
+def test_a_context_id_prefix_two_contexts_share_is_ambiguous(project: Project,
+                                                             aircher: Any) -> None:
+    """Every `--context` (and `context show`, `context transfer`, `compare`) answered a prefix
+    the ids of two contexts begin with as "no context", the words for a name nothing has
+    (QA round 26c: 03)."""
+    from gitext.contexts import project_context, worktree_context_id
+    from gitext.insights.transfer import transfer
+    from tests.conftest import git
+
+    root = project.repo.root
+    with project.db("knowledge").read() as conn:
+        proj = project_context(conn)
+    assert proj is not None
+    seen: dict[str, str] = {}
+    for n in range(1_000_000):  # two names whose (name-derived) ids share 6 hex digits
+        name = f"b{n}"
+        start = worktree_context_id(proj.id, name)[:6]
+        if start in seen:
+            break
+        seen[start] = name
+    first, second = seen[start], name
+    for branch in (first, second):
+        git(root, "branch", branch)
+    transfer(project, first, second)  # both contexts made
+    for form in (("context", "show", "{}"), ("context", "insights", "--context", "{}"),
+                 ("decision", "list", "--context", "{}"), ("relevant", "--context", "{}"),
+                 ("context", "transfer", "{}", "main"), ("compare", "{}", "main")):
+        r = aircher(root, *(a.format(start) for a in form))
+        assert (r.code, r.err.splitlines()[:2]) == (
+            2, [f"error: context id prefix '{start}' is ambiguous",
+                "hint: give more characters of the id"]), (form, r.err)
+    # Up to the first character they differ in, the prefix names one of them.
+    ids = [worktree_context_id(proj.id, b) for b in (first, second)]
+    cut = next(i for i, (a, b) in enumerate(zip(*ids, strict=True)) if a != b) + 1
+    for full in ids:
+        r = aircher(root, "context", "show", full[:cut], "--json")
+        assert r.code == 0 and full in r.out, r.err
