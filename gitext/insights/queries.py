@@ -140,14 +140,18 @@ def context_insights(
 def rate_insight(project: Project, insight_id: str, rating: float) -> dict[str, Any]:
     """An insight was applied: usage_count + 1, last_applied, effectiveness running mean."""
     score = v.fraction(rating, "rating")
+    if score is None:
+        # fraction() lets None through for optional fields; here it was stored as a use
+        # rated 0.0, which sank the insight in `context insights` (QA round 26c: 04).
+        raise UsageError("rating is required")
     with project.db("knowledge").write() as conn:
         row = conn.execute("SELECT usage_count, effectiveness_rating FROM"
                            " cross_context_insights WHERE id = ?", (insight_id,)).fetchone()
         if row is None:
             raise UsageError(f"no insight {insight_id!r}")
         uses = int(row[0] or 0) + 1
-        prior = float(row[1]) if row[1] is not None else float(score or 0.0)
-        mean = round(prior + (float(score or 0.0) - prior) / uses, 4)
+        prior = float(row[1]) if row[1] is not None else score
+        mean = round(prior + (score - prior) / uses, 4)
         conn.execute("UPDATE cross_context_insights SET usage_count = ?, last_applied = ?,"
                      " effectiveness_rating = ? WHERE id = ?",
                      (uses, clock.now(), mean, insight_id))

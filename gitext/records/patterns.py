@@ -119,6 +119,9 @@ def record_pattern_outcome(
     project: Project, pattern_id: str, *, success: bool, context_id: str | None = None
 ) -> Pattern:
     """One use of a pattern in a context: usage, success rate overall and per context."""
+    if not isinstance(success, bool):
+        # Any truthy value counted a success: `success="no"` too (QA round 26c: 04).
+        raise UsageError(f"success must be True or False, got {success!r}")
     ctx_id = context_id or current_ids(project).context.id
     now = clock.now()
     with project.db("knowledge").write() as conn:

@@ -122,6 +122,30 @@ def test_a_decision_given_up_takes_back_the_advice_transfers_gave(
     assert count(project, "knowledge", "cross_context_insights") == 0
 
 
+def test_a_rating_or_an_outcome_that_is_not_one_is_refused(project: Project) -> None:
+    """`rate_insight(…, None)` stored a use rated 0.0, which sank the insight in the ranking,
+    and `record_pattern_outcome(…, success="no")` counted a success (QA round 26c: 04)."""
+    sc = build(project)
+    login = open_project(sc.login)
+    try:
+        add_decision(login, "api", "Refresh tokens eagerly")
+        pattern = record_pattern(login, "retry", "retry once on 401")
+    finally:
+        login.close()
+    transfer(project, "feature/login", "main")
+    [insight] = [i for i in context_insights(project) if i["insight_type"] == "best_practice"]
+    for bad in (None, True, "0.5", 1.5):
+        with pytest.raises(UsageError, match="rating"):
+            rate_insight(project, insight["id"], bad)  # type: ignore[arg-type]
+    for bad in ("no", 1, None):
+        with pytest.raises(UsageError, match="success must be True or False"):
+            record_pattern_outcome(project, pattern.id, success=bad)  # type: ignore[arg-type]
+    [insight] = [i for i in context_insights(project) if i["id"] == insight["id"]]
+    assert (insight["usage_count"], insight["effectiveness_rating"]) == (0, None)
+    [stored] = [p for p in list_patterns(project) if p.id == pattern.id]
+    assert (stored.usage_count, stored.cross_context_effectiveness) == (0, {})
+
+
 def test_refresh_finds_conflicts_shared_patterns_and_similar_tasks(
     project: Project, aircher: object
 ) -> None:
