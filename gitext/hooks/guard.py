@@ -46,6 +46,11 @@ _KIND_NAMES = {
     "slack-token": "a Slack token",
     "google-api-key": "a Google API key",
     "private-key": "a private key",
+    "npm-token": "an npm token",
+    "npm-auth": "an npm registry login",
+    "pypi-token": "a PyPI token",
+    "gitlab-token": "a GitLab token",
+    "putty-key": "a PuTTY private key",
 }
 
 

@@ -15,26 +15,39 @@ import re
 from bisect import bisect_left
 
 _SECRET_NAMES = frozenset({".env", ".envrc", ".netrc", "_netrc", ".pgpass", "credentials",
-                           "serviceaccountkey.json"})
-_SECRET_SUFFIXES = (".pem", ".key", ".p12", ".pfx")
+                           "serviceaccountkey.json",
+                           # Files that hold nothing but logins: git's credential store, PyPI
+                           # upload settings, Apache's password hashes, Docker's old auth file,
+                           # a cluster's client key or token. `.npmrc` is not among them: it is
+                           # commonly committed as plain settings (`registry=`, `${NPM_TOKEN}`),
+                           # and a literal token in it has a shape of its own (`_PATTERNS`).
+                           ".git-credentials", ".pypirc", ".htpasswd", ".dockercfg",
+                           "kubeconfig"})
+_SECRET_SUFFIXES = (".pem", ".key", ".p12", ".pfx", ".ppk", ".tfvars", ".tfvars.json")
 # `.env.local`, `.env-prod` and `.env_staging` are all spellings of one habit.
 _SECRET_PREFIXES = (".env.", ".env-", ".env_", "credentials.", "id_rsa", "id_dsa", "id_ecdsa",
                     "id_ed25519")
 # `secrets.yml` (Rails) and its kin hold values, as do `client_secret…` (a downloaded Google
-# OAuth client) and `service-account…` (a key file); `secrets.py` or google-auth's
-# `service_account.py` are code, so only data formats count.
-_SECRET_STEMS = ("secret.", "secrets.", "client_secret", "service-account", "service_account")
+# OAuth client), `service-account…` (a key file) and `kubeconfig…`; `secrets.py`, google-auth's
+# `service_account.py` or a `kubeconfig.go` are code, so only data formats count.
+_SECRET_STEMS = ("secret.", "secrets.", "client_secret", "service-account", "service_account",
+                 "kubeconfig")
 _DATA_SUFFIXES = (".yml", ".yaml", ".json", ".toml", ".ini", ".env", ".cfg", ".conf", ".txt")
+# Names that hold logins only in their own folder: Docker's and kubectl's files under a home
+# directory (a committed dotfiles repository), not every project's `config.json`.
+_SECRET_PLACES = ("/.docker/config.json", "/.kube/config")
 
 
 def is_secret_path(path: str) -> bool:
     """Whether a file's name alone says it holds credentials (any directory, any case)."""
-    name = path.replace("\\", "/").rsplit("/", 1)[-1].lower()
+    path = "/" + path.replace("\\", "/").lower()
+    name = path.rsplit("/", 1)[-1]
     return (
         name in _SECRET_NAMES
         or name.endswith(_SECRET_SUFFIXES)
         or name.startswith(_SECRET_PREFIXES)
         or (name.startswith(_SECRET_STEMS) and name.endswith(_DATA_SUFFIXES))
+        or path.endswith(_SECRET_PLACES)
     )
 
 
@@ -52,11 +65,22 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str], frozenset[str]], ...] = (
     ("api-key", re.compile(r"sk-[A-Za-z0-9_-]{20,}"), _TOKEN),
     ("slack-token", re.compile(r"xox[abprs]-[A-Za-z0-9]+-[A-Za-z0-9-]{10,}"), _TOKEN),
     ("google-api-key", re.compile(r"AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])"), _TOKEN),
+    # npm's (since 2021), PyPI's (a macaroon, always `AgE…`) and GitLab's personal tokens.
+    ("npm-token", re.compile(r"npm_[A-Za-z0-9]{36,}(?![A-Za-z0-9_])"), _WORD | {"_"}),
+    ("pypi-token", re.compile(r"pypi-AgE[A-Za-z0-9_-]{20,}"), _TOKEN),
+    ("gitlab-token", re.compile(r"glpat-[A-Za-z0-9_-]{20,}"), _TOKEN),
+    # A registry login in an `.npmrc` (`//host/:_authToken=…`, `:_auth=`, `:_password=`): older
+    # tokens and basic-auth logins have no shape of their own. `${NPM_TOKEN}` and `<token>`
+    # name a value kept elsewhere, the usual way to commit the file.
+    ("npm-auth", re.compile(r":_(?:authToken|auth|password) ?= ?[\"']?(?![$<{])[^\s\"'`]{8,}"),
+     frozenset()),
     (
         "private-key",
         re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"),
         frozenset(),
     ),
+    # A PuTTY key file (`.ppk`) is no PEM block: redacted through its `Private-MAC:` line.
+    ("putty-key", re.compile(r"PuTTY-User-Key-File-[0-9]+: ?[a-z][a-z0-9-]*"), frozenset()),
 )
 
 
@@ -193,6 +217,29 @@ def _footer_next(text: str, line_end: int) -> bool:
         is not None
 
 
+_PUTTY_MAC = re.compile(r"Private-MAC:", re.IGNORECASE)
+_PUTTY_LINES = re.compile(r"Private-Lines: *([0-9]{1,4})", re.IGNORECASE)
+
+
+def _putty_end(text: str, end: int) -> int:
+    """Where a PuTTY key whose header ends at ``end`` ends: through its `Private-MAC:` line
+    within a key's length; a file cut short before it, through the `Private-Lines:` it counts;
+    else the header alone (code or prose naming one)."""
+    mac = _PUTTY_MAC.search(text, end, end + _KEY_SPAN)
+    if mac is not None:
+        stop = text.find("\n", mac.end())
+        return len(text) if stop < 0 else stop
+    lines = _PUTTY_LINES.search(text, end, end + _KEY_SPAN)
+    if lines is None:
+        return end
+    stop = text.find("\n", lines.end())  # the counted lines come after this one
+    for _ in range(int(lines.group(1))):
+        if stop < 0:
+            break
+        stop = text.find("\n", stop + 1)
+    return len(text) if stop < 0 else stop
+
+
 # The same shapes in any case: what a store made of them before they were redacted holds as
 # lower-cased search terms (`akiaxxxx…`), in insights and notes (`scrub`).
 _ANY_CASE = tuple((kind, re.compile(pattern.pattern, re.IGNORECASE), not_before)
@@ -210,6 +257,8 @@ def _spans(text: str, any_case: bool = False) -> list[tuple[int, int]]:
             if kind == "private-key":
                 footers = footers or _Footers(text)
                 end = _block_end(text, end, footers)
+            elif kind == "putty-key":
+                end = _putty_end(text, end)
             spans.append((start, end))
     return sorted(spans)
 

@@ -132,7 +132,8 @@ _SKIPPED = ("search_", "pending_scrubs", "sqlite_")
 # Case-insensitive LIKE: the literal starts of every key pattern, a cheap filter before the
 # exact check.
 _LIKELY = ("%akia%", "%gh%\\_%", "%github\\_pat\\_%", "%sk-%", "%xox%", "%aiza%",
-           "%private key%")
+           "%private key%", "%npm\\_%", "%pypi-age%", "%glpat-%", "%:\\_auth%",
+           "%:\\_password%", "%putty-user-key-file-%")
 
 
 def _redact_everywhere(conn: sqlite3.Connection) -> None:

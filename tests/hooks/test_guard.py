@@ -268,6 +268,10 @@ NAME_SAMPLES = [
     # Names round 22 taught the guard; the shim's quick look did not know them (QA round 23: 06)
     "config/secrets.yml", "Secret.JSON", "client_secret_123.apps.json", "gcp/service-account.json",
     "ops/Service_Account_prod.yaml", "serviceAccountKey.json",
+    # Credential files of common tools (QA round 26d: 01)
+    ".git-credentials", "home/.PyPIrc", "deploy/server.PPK", "web/.htpasswd", ".dockercfg",
+    "dotfiles/.docker/config.json", "ops/KubeConfig", "home/.kube/config", "infra/prod.tfvars",
+    "infra/prod.tfvars.json",
 ]
 TEXT_SAMPLES = [
     f"aws = '{AWS_KEY}'\n",
@@ -278,6 +282,11 @@ TEXT_SAMPLES = [
     "slack = 'xoxb-1234-" + "e5" * 6 + "'\n",
     "maps = 'AIza" + "f6" * 17 + "g'\n",
     "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n",
+    "//registry.npmjs.org/:_authToken=npm_" + "g7" * 18 + "\n",
+    "password = pypi-AgE" + "h8" * 12 + "\n",
+    "https://qa:glpat-" + "i9" * 10 + "@gitlab.example.com\n",
+    "//npm.corp.example/:_auth=" + "dXNlcjpodW50ZXIy\n",
+    "PuTTY-User-Key-File-" + "3: ssh-ed25519\nPrivate-Lines: 1\nAAAA\nPrivate-MAC: 0a\n",
 ]
 
 

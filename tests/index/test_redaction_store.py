@@ -174,3 +174,34 @@ def test_a_store_indexed_before_redaction_is_scrubbed_once(
         snippets = conn.execute("SELECT count(*) FROM file_snippets").fetchone()[0]
     conn.close()
     assert snippets > 0  # parsed again, redacted, not just deleted
+
+
+def test_credential_files_of_common_tools_never_enter_the_store(
+        empty_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`.npmrc`, `.pypirc`, `.git-credentials` and a PuTTY key were indexed whole, and backups
+    kept their snippets (QA round 26d: 01). `.npmrc` stays searchable without its token."""
+    monkeypatch.setenv("AIRCHER_SKIP", "1")
+    npm = "npm_" + "Zq8mK2pL9xR4vT7wY1bN3cF6hJ0dS5gA2eQ4"
+    pypi = "pypi-" + "AgEIcHlwaS5vcmcCJDdkYzQ0ZTc1LWI5MzQtNDFi"
+    gitlab = "glpat-" + "Xy12Ab34Cd56Ef78Gh90"
+    material = "AAAAIBc2fPrivMaterialZorblaxXk9LmN0pQrStUvWxYz0123456789"
+    ppk = ("PuTTY-User-Key-File-" + "3: ssh-ed25519\nEncryption: none\nComment: zorblax\n"
+           "Public-Lines: 1\nAAAAC3NzaC1lZDI1NTE5AAAAIFxJqv7q1H0a3ZQK8\n"
+           f"Private-Lines: 1\n{material}\nPrivate-MAC: 0a1b2c3d4e5f6071\n")
+    commit(empty_repo, {
+        ".npmrc": f"registry=https://zorblax.example/npm/\n//zorblax.example/:_authToken={npm}\n",
+        ".pypirc": f"[pypi]\nusername = __token__\npassword = {pypi}\n",
+        ".git-credentials": f"https://qa:{gitlab}@gitlab.example.com\n",
+        "deploy/server.ppk": ppk,
+        "infra/prod.tfvars": 'db_password = "quuxplumbus"\n',
+    }, "tool settings")
+    assert run_git_aircher(empty_repo, "init").code == 0
+    assert run_git_aircher(empty_repo, "index").code == 0
+    assert run_git_aircher(empty_repo, "backup", "create").code == 0
+    traces = [t.encode() for t in (npm, npm.lower(), pypi, pypi.lower(), gitlab,
+                                   gitlab.lower(), material, material.lower(), "quuxplumbus")]
+    found = [f"{p.relative_to(empty_repo)}: {t.decode()}"
+             for p in (empty_repo / ".agents").rglob("*")
+             if p.is_file() and not p.is_symlink() for t in traces if t in p.read_bytes()]
+    assert found == []
+    assert {h["path"] for h in search(empty_repo, "registry", "zorblax")} == {".npmrc"}

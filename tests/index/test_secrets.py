@@ -46,6 +46,18 @@ from gitext.index.secrets import (
         "gcp/service-account.json",
         "ops/service_account_prod.json",
         "serviceAccountKey.json",
+        # Credential files of common tools (QA round 26d: 01)
+        ".git-credentials",
+        "home/.pypirc",
+        "deploy/server.ppk",
+        "web/.htpasswd",
+        ".dockercfg",
+        "dotfiles/.docker/config.json",
+        "kubeconfig",
+        "ops/kubeconfig-prod.yaml",
+        "home/.kube/config",
+        "infra/prod.tfvars",
+        "infra/terraform.tfvars.json",
     ],
 )
 def test_secret_paths(path: str) -> None:
@@ -77,6 +89,13 @@ def test_secret_paths(path: str) -> None:
         "google/oauth2/service_account.py",
         "auth/client_secret.go",
         "service-account-docs.md",
+        ".npmrc",  # plain settings, commonly committed: a token in it is redacted by its shape
+        "config/config.json",
+        "docker/config.json",
+        "pkg/kubeconfig.go",
+        "kube/config.go",
+        "infra/terraform.tfvars.example",
+        "putty/ppk.c",
     ],
 )
 def test_ordinary_paths(path: str) -> None:
@@ -118,6 +137,62 @@ def test_each_key_kind_with_its_line() -> None:
         (8, "private-key"),
         (11, "github-token"),
     ]
+
+
+NPM = "npm_" + "Zq8mK2pL9xR4vT7wY1bN3cF6hJ0dS5gA2eQ4"
+PYPI = "pypi-" + "AgEIcHlwaS5vcmcCJDdkYzQ0ZTc1LWI5MzQtNDFi"
+GITLAB = "glpat-" + "Xy12Ab34Cd56Ef78Gh90"
+PPK_MATERIAL = "AAAAIBc2fPrivMaterialXk9LmN0pQrStUvWxYz0123456789abcdEfGh"
+PPK = ("PuTTY-User-Key-File-" + "3: ssh-ed25519\nEncryption: none\nComment: deploy@server\n"
+       "Public-Lines: 2\nAAAAC3NzaC1lZDI1NTE5AAAAIFxJqv7q1H0a3ZQK8xQp2m3o9c0R1lQ3m5V7a8W6\n"
+       "Yt0p\nPrivate-Lines: 1\n" + PPK_MATERIAL + "\nPrivate-MAC: 0a1b2c3d4e5f6071\n")
+
+
+def test_token_shapes_of_package_registries_and_gitlab() -> None:
+    """npm, PyPI and GitLab tokens, an `.npmrc` login and a PuTTY key were read as ordinary
+    text: indexed, and passed by the guard (QA round 26d: 01)."""
+    text = "\n".join([
+        f"//registry.npmjs.org/:_authToken={NPM}",
+        f"password = {PYPI}",
+        f"https://qa:{GITLAB}@gitlab.example.com",
+        "//npm.corp.example/:_auth=" + "dXNlcjpodW50ZXIy",
+        "//npm.corp.example/:_password = \"aHVudGVyMg==\"",
+        PPK,
+    ])
+    assert find_secret_patterns(text) == [
+        (1, "npm-auth"), (1, "npm-token"), (2, "pypi-token"), (3, "gitlab-token"),
+        (4, "npm-auth"), (5, "npm-auth"), (6, "putty-key"),
+    ]
+    done = redact_text(text)
+    assert done.count("\n") == text.count("\n")
+    for secret in (NPM, PYPI, GITLAB, "dXNlcjpodW50ZXIy", "aHVudGVyMg", PPK_MATERIAL, "Private"):
+        assert secret not in done
+    assert done.splitlines()[2] == f"https://qa:{REDACTED}@gitlab.example.com"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "//registry.npmjs.org/:_authToken=${NPM_TOKEN}",
+        "//registry.npmjs.org/:_authToken=<your token>",
+        "//registry.npmjs.org/:_password=\"${NPM_PASSWORD}\"",
+        "process.env.npm_config_registry",
+        "npm_" + "Zq8mK2pL9xR4vT7wY1bN3cF6",  # too short
+        "pypi-" + "requests-2.31.0",
+        "glpat-" + "short",
+        'if line.startswith("PuTTY-User-Key-File-"):',
+    ],
+)
+def test_near_misses_of_the_new_shapes(text: str) -> None:
+    assert find_secret_patterns(text) == []
+    assert redact_text(text) == text
+
+
+def test_a_putty_key_cut_short_is_redacted_through_its_private_lines() -> None:
+    text = "before\n" + PPK.split("Private-MAC")[0] + "after = 1\n"
+    done = redact_text(text)
+    assert PPK_MATERIAL not in done and done.endswith("\nafter = 1\n")
+    assert done.count("\n") == text.count("\n")
 
 
 @pytest.mark.parametrize("prefix", ["ghp_", "gho_", "ghs_", "ghu_"])

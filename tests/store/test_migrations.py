@@ -97,6 +97,21 @@ def test_a_store_scrubbed_before_joined_keys_were_redacted_is_scrubbed_once_more
     assert [r[0] for r in conn.execute("SELECT name FROM pending_scrubs")] == ["credentials"]
 
 
+
+def test_a_store_scrubbed_before_credential_files_were_named_is_scrubbed_once_more(
+        tmp_path: Path) -> None:
+    """Migration 013: `.pypirc`, `*.ppk`, npm, PyPI and GitLab tokens became secrets after
+    012's scrub ran (QA round 26d: 01)."""
+    path = tmp_path / "f.db"
+    old = _file_index_at(path, 12)
+    old.execute("DELETE FROM pending_scrubs")
+    old.commit()
+    old.close()
+    conn = open_database(path, "file_index", Pragmas())
+    assert user_version(conn) == latest_version("file_index") >= 13
+    assert [r[0] for r in conn.execute("SELECT name FROM pending_scrubs")] == ["credentials"]
+
+
 def test_newer_database_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "new.db"
     open_database(path, "sessions", Pragmas()).close()
