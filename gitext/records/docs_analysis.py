@@ -16,7 +16,7 @@ from urllib.parse import unquote
 from gitext import clock
 from gitext.ids import derived_id
 from gitext.index.languages import is_binary
-from gitext.index.secrets import redact
+from gitext.index.secrets import is_secret_path, redact
 from gitext.project import Project
 from gitext.records import values as v
 
@@ -296,8 +296,11 @@ def refresh_docs(
     removed: Sequence[str] = (),
 ) -> int:
     """Re-analyse changed docs (path, blob id, text) whose hash moved; drop removed paths.
-    One short transaction; returns rows written or deleted."""
-    wanted = [(p, b, t) for p, b, t in changed if is_doc_path(p)]
+    One short transaction; returns rows written or deleted. A doc named like a secret
+    (`credentials.md`) is never analysed, whoever read it, and a row of one is dropped: its title
+    and purpose line are its content."""
+    wanted = [(p, b, t) for p, b, t in changed if is_doc_path(p) and not is_secret_path(p)]
+    removed = [*removed, *(p for p, _, _ in changed if is_secret_path(p))]
     with project.db("knowledge").read() as conn:
         known = {
             r["file_path"]: r["content_hash"]
@@ -339,6 +342,8 @@ def refresh_worktree_docs(project: Project) -> int:
     root = project.repo.root
     changed = []
     for rel in tracked_files(root, ["*.md", "*.markdown", "*.rst"]):
+        if is_secret_path(rel):
+            continue  # never read, as sync and search never read it; a row stored is dropped
         try:
             data = (root / rel).read_bytes()
         except OSError:

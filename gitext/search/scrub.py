@@ -54,6 +54,10 @@ def scrub(project: Project) -> int:
         pairs |= {(r[0], r[1]) for r in kconn.execute(
             "SELECT DISTINCT file_path, content_hash FROM embedding_metadata"
             " WHERE content_hash IS NOT NULL")}
+        # Docs named like secrets that `knowledge docs refresh` once read (QA round 26d: 02):
+        # search never indexed them, so no version above names them.
+        named = {r[0] for r in kconn.execute("SELECT file_path FROM documentation_files")
+                 if is_secret_path(r[0])}
     bad = _holding_keys(root, sorted(pairs))
     blobs = {b for _, b in bad}
     paths = {p for p, _ in bad}
@@ -61,7 +65,7 @@ def scrub(project: Project) -> int:
         kdb.executemany(kconn, "DELETE FROM embedding_metadata WHERE content_hash = ?",
                         ((b,) for b in blobs))
         kdb.executemany(kconn, "DELETE FROM documentation_files WHERE file_path = ?",
-                        ((p,) for p in paths))
+                        ((p,) for p in paths | named))
         # Notes of files search never reads (over 1 MiB), insights and transfers made of
         # commit messages (as terms, lower-cased), previews of versions kept.
         _redact_everywhere(kconn)

@@ -205,3 +205,26 @@ def test_credential_files_of_common_tools_never_enter_the_store(
              if p.is_file() and not p.is_symlink() for t in traces if t in p.read_bytes()]
     assert found == []
     assert {h["path"] for h in search(empty_repo, "registry", "zorblax")} == {".npmrc"}
+
+
+def test_the_scrub_drops_docs_named_like_secrets_an_earlier_refresh_stored(
+        empty_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`knowledge docs refresh` read credentials.md before (QA round 26d: 02); search never
+    indexed it, so the scrub's versions did not name it."""
+    import sqlite3
+
+    monkeypatch.setenv("AIRCHER_SKIP", "1")
+    commit(empty_repo, {"credentials.md": "# Prod\n\nThe password is quuxplumbus.\n"}, "creds")
+    assert run_git_aircher(empty_repo, "init").code == 0
+    assert run_git_aircher(empty_repo, "index").code == 0
+    core = empty_repo / ".agents" / "db" / "core"
+    with sqlite3.connect(core / "knowledge.db") as conn:
+        conn.execute("INSERT INTO documentation_files (id, file_path, doc_type, title, purpose)"
+                     " VALUES ('d1', 'credentials.md', 'doc', 'Prod', 'The password is"
+                     " quuxplumbus.')")
+    conn.close()
+    with sqlite3.connect(core / "file_index.db") as conn:
+        conn.execute("INSERT INTO pending_scrubs (name) VALUES ('credentials')")
+    conn.close()
+    assert run_git_aircher(empty_repo, "index").code == 0
+    assert traces_in_store(empty_repo) == []

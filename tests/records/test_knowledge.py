@@ -347,6 +347,26 @@ def test_refresh_docs_skips_unchanged_and_drops_removed(project: Project,
     assert docs["docs/guide.rst"]["content_hash"] == blob_id(RST)
 
 
+def test_docs_named_like_secrets_are_never_read(project: Project, aircher: object) -> None:
+    """`knowledge docs refresh` stored credentials.md's first sentence, a password, which sync
+    and search never read; a row stored so goes at the next refresh (QA round 26d: 02)."""
+    secret = "# Production credentials\n\nThe admin password is hunter2-ZORBLAX for the console.\n"
+    root = project.repo.root
+    commit(root, {"credentials.md": secret, "ops/.env.md": secret, "keys/id_rsa.rst": secret,
+                  "docs/guide.rst": RST}, "docs")
+    with project.db("knowledge").write() as conn:  # what an earlier refresh stored
+        conn.execute("INSERT INTO documentation_files (id, file_path, doc_type, title, purpose)"
+                     " VALUES ('d1', 'credentials.md', 'doc', 'Production credentials',"
+                     " 'The admin password is hunter2-ZORBLAX for the console.')")
+    run = aircher  # type: ignore[assignment]
+    assert run(root, "knowledge", "docs", "refresh").code == 0
+    assert [d["path"] for d in list_docs(project)] == ["README.md", "docs/guide.rst"]
+    # Whoever read it: the hook's pass hands over what a change touched.
+    assert refresh_docs(project, [("credentials.md", blob_id(secret), secret)]) == 0
+    assert [d["path"] for d in list_docs(project)] == ["README.md", "docs/guide.rst"]
+    assert "hunter2" not in run(root, "knowledge", "docs", "list").out
+
+
 def test_newest_first_lists_keep_insertion_order_within_one_second(
         project: Project, aircher: object) -> None:
     """Timestamps are whole seconds: the newest-first lists broke a tie by the random UUID, so
