@@ -28,6 +28,7 @@ import os
 import shutil
 import sqlite3
 import time
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -454,9 +455,12 @@ def prune_backups(project: Project, *, dry_run: bool = False) -> list[str]:
     return removed
 
 
-def compress_old_backups(project: Project, older_than: float, *, dry_run: bool = False) -> int:
-    """Gzip the uncompressed copies of backups older than `older_than` seconds; the manifest is
-    rewritten with the new checksums. Returns how many files were (or would be) compressed."""
+def compress_old_backups(
+    project: Project, older_than: float, *, dry_run: bool = False, skip: Collection[str] = (),
+) -> int:
+    """Gzip the uncompressed copies of backups older than `older_than` seconds, but those
+    named in `skip` (a dry run's pruned ones, still on disk); the manifest is rewritten with the
+    new checksums. Returns how many files were (or would be) compressed."""
     if not project.config.flag("storage.backup.compression_enabled"):
         return 0
     count = 0
@@ -464,7 +468,7 @@ def compress_old_backups(project: Project, older_than: float, *, dry_run: bool =
     backups = list_backups(project)
     made = made_by(backups)
     for info in backups:
-        if made[info.id] >= cutoff or info.manifest_damage is not None:
+        if made[info.id] >= cutoff or info.manifest_damage is not None or info.id in skip:
             continue  # the manifest is the only record of its copies: never rewritten
         folder = Path(info.path)
         originals: list[Path] = []

@@ -58,6 +58,17 @@ class MaintenanceReport:
         return {**data, "ok": self.ok}
 
 
+@dataclass
+class Pass:
+    """One run of the tiers as its steps see it: a dry run, and what its earlier steps removed
+    or, in a dry run, would have, so that a later step counts what the real run will find
+    (a dry run counted the compression of backups its daily tier removes first: QA round
+    26d: 03)."""
+
+    dry: bool
+    backups_gone: set[str] = field(default_factory=set)
+
+
 @contextlib.contextmanager
 def _databases(project: Project) -> Iterator[list[tuple[str, Database]]]:
     from gitext.lifecycle.archive import open_archive
@@ -76,31 +87,32 @@ def _databases(project: Project) -> Iterator[list[tuple[str, Database]]]:
 # --- daily --------------------------------------------------------------------------------------
 
 
-def _session_cache(project: Project, dry: bool) -> tuple[int, str]:
+def _session_cache(project: Project, run: Pass) -> tuple[int, str]:
     from gitext.lifecycle.retention import expire_session_cache
 
-    return expire_session_cache(project, dry_run=dry), "expired session_cache entries"
+    return expire_session_cache(project, dry_run=run.dry), "expired session_cache entries"
 
 
-def _sessions(project: Project, dry: bool) -> tuple[int, str]:
+def _sessions(project: Project, run: Pass) -> tuple[int, str]:
     from gitext.records.sessions import count_idle_sessions, expire_sessions
 
     idle = project.config.seconds("storage.lifecycle.session_expire_after")
-    if dry:
+    if run.dry:
         return count_idle_sessions(project, idle), "idle sessions expired"
     return expire_sessions(project, idle), "idle sessions expired"
 
 
-def _temp_files(project: Project, dry: bool) -> tuple[int, str]:
+def _temp_files(project: Project, run: Pass) -> tuple[int, str]:
     from gitext.lifecycle.retention import remove_temp_files
 
-    return remove_temp_files(project, dry_run=dry), "temporary files and folders"
+    return remove_temp_files(project, dry_run=run.dry), "temporary files and folders"
 
 
-def _backups(project: Project, dry: bool) -> tuple[int, str]:
+def _backups(project: Project, run: Pass) -> tuple[int, str]:
     from gitext.lifecycle.backup import prune_backups
 
-    gone = prune_backups(project, dry_run=dry)
+    gone = prune_backups(project, dry_run=run.dry)
+    run.backups_gone.update(gone)
     return len(gone), "backups past backup_retain_days or unfinished" + (
         f": {', '.join(gone)}" if gone else ""
     )
@@ -109,10 +121,10 @@ def _backups(project: Project, dry: bool) -> tuple[int, str]:
 # --- weekly -------------------------------------------------------------------------------------
 
 
-def _file_versions(project: Project, dry: bool) -> tuple[int, str]:
+def _file_versions(project: Project, run: Pass) -> tuple[int, str]:
     from gitext.lifecycle.retention import prune_file_versions
 
-    return prune_file_versions(project, dry_run=dry), "file_changes past the retention policy"
+    return prune_file_versions(project, dry_run=run.dry), "file_changes past the retention policy"
 
 
 def _vacuum_one(db: Database, dry: bool) -> int:
@@ -132,13 +144,15 @@ def _vacuum_one(db: Database, dry: bool) -> int:
             return freed
 
 
-def _vacuum(project: Project, dry: bool) -> tuple[int, str]:
+def _vacuum(project: Project, run: Pass) -> tuple[int, str]:
     with _databases(project) as dbs:
-        freed = {name: _vacuum_one(db, dry) for name, db in dbs}
+        freed = {name: _vacuum_one(db, run.dry) for name, db in dbs}
     shown = ", ".join(f"{n} {c}" for n, c in freed.items() if c)
+    # What the steps before it free (file history pruned) is free only in a real run.
     return sum(freed.values()), "free pages returned to the file system" + (
         f" ({shown})" if shown else ""
-    )
+    ) + ("; a dry run counts those free now, not those the steps before would free"
+         if run.dry else "")
 
 
 # Below this many rows a table's statistics only mislead: the weekly tier runs at `init`, and
@@ -155,9 +169,9 @@ def _forget_small_tables(conn: sqlite3.Connection) -> None:
         conn.execute("ANALYZE sqlite_master")  # this connection plans with what is left
 
 
-def _analyze(project: Project, dry: bool) -> tuple[int, str]:
+def _analyze(project: Project, run: Pass) -> tuple[int, str]:
     with _databases(project) as dbs:
-        if not dry:
+        if not run.dry:
             for _name, db in dbs:
                 with db.write() as conn:
                     # Bounded: statistics from a sample of each index, not a scan of every row.
@@ -167,38 +181,43 @@ def _analyze(project: Project, dry: bool) -> tuple[int, str]:
         return len(dbs), "databases with refreshed statistics (ANALYZE)"
 
 
-def _checkpoint(project: Project, dry: bool) -> tuple[int, str]:
+def _checkpoint(project: Project, run: Pass) -> tuple[int, str]:
+    if run.dry:
+        # The steps before it write to the WAL in a real run and not in a dry one, and SQLite
+        # tells how many pages a checkpoint moves only by making one: no honest count here.
+        return 0, "WAL pages checkpointed into the databases: not counted in a dry run"
     pages = 0
     with _databases(project) as dbs:
         for _name, db in dbs:
             with db.read() as conn:
                 # PASSIVE never waits for readers or writers.
                 row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                pages += 0 if dry or row is None else max(0, int(row[2]))
+                pages += 0 if row is None else max(0, int(row[2]))
     return pages, "WAL pages checkpointed into the databases"
 
 
 # --- monthly ------------------------------------------------------------------------------------
 
 
-def _search_index(project: Project, dry: bool) -> tuple[int, str]:
+def _search_index(project: Project, run: Pass) -> tuple[int, str]:
     from gitext.search.rebuild import rebuild
 
-    if dry:
+    if run.dry:
         return 1, "search index would be rebuilt"
     return 1, f"search index rebuilt: {rebuild(project)}"
 
 
-def _compress(project: Project, dry: bool) -> tuple[int, str]:
+def _compress(project: Project, run: Pass) -> tuple[int, str]:
     from gitext.lifecycle.backup import compress_old_backups
 
-    count = compress_old_backups(project, OLD_DATA, dry_run=dry)
+    # Not the backups the daily tier of this run removed, or in a dry run would have.
+    count = compress_old_backups(project, OLD_DATA, dry_run=run.dry, skip=run.backups_gone)
     logs = project.layout.logs
     if logs.is_dir():
         for path in logs.glob("crash-*.log"):
             if path.stat().st_mtime < time.time() - OLD_DATA:
                 count += 1
-                if not dry:
+                if not run.dry:
                     with path.open("rb") as src, gzip.open(f"{path}.gz", "wb") as dst:
                         shutil.copyfileobj(src, dst)
                     path.unlink()
@@ -208,36 +227,38 @@ def _compress(project: Project, dry: bool) -> tuple[int, str]:
 # --- quarterly ----------------------------------------------------------------------------------
 
 
-def _archive(project: Project, dry: bool) -> tuple[int, str]:
+def _archive(project: Project, run: Pass) -> tuple[int, str]:
     from gitext.lifecycle.archive import archive_conversations
 
-    res = archive_conversations(project, dry_run=dry)
+    res = archive_conversations(project, dry_run=run.dry)
     extra = f"; {res.kept_changed} changed while copied, kept live" if res.kept_changed else ""
     if res.gone_meanwhile:
         extra += f"; {res.gone_meanwhile} left the store while copied, archive copy kept"
-    count = res.candidates if dry else res.archived
+    count = res.candidates if run.dry else res.archived
     return count, f"conversations archived{extra}"
 
 
-def _attachments(project: Project, dry: bool) -> tuple[int, str]:
+def _attachments(project: Project, run: Pass) -> tuple[int, str]:
     from gitext.records.attachments import remove_unreferenced
 
-    return remove_unreferenced(project, dry_run=dry), "attachment files no message refers to"
+    return remove_unreferenced(project, dry_run=run.dry), "attachment files no message refers to"
 
 
-def _message_terms(project: Project, dry: bool) -> tuple[int, str]:
+def _message_terms(project: Project, run: Pass) -> tuple[int, str]:
     from gitext.records.fts import add_missing_terms
 
-    return add_missing_terms(project, dry_run=dry), "messages given their code-aware search terms"
+    added = add_missing_terms(project, dry_run=run.dry)
+    return added, "messages given their code-aware search terms"
 
 
-def _embeddings(project: Project, dry: bool) -> tuple[int, str]:
+def _embeddings(project: Project, run: Pass) -> tuple[int, str]:
     from gitext.lifecycle.retention import remove_unused_embeddings
 
-    return remove_unused_embeddings(project, dry_run=dry), "embedding rows of blobs no tree uses"
+    gone = remove_unused_embeddings(project, dry_run=run.dry)
+    return gone, "embedding rows of blobs no tree uses"
 
 
-Step = Callable[[Project, bool], tuple[int, str]]
+Step = Callable[[Project, Pass], tuple[int, str]]
 STEPS: dict[str, list[tuple[str, Step]]] = {
     "daily": [("session_cache", _session_cache), ("sessions", _sessions),
               ("temp_files", _temp_files),
@@ -257,10 +278,11 @@ def run_maintenance(
     project.require_init()
     report = MaintenanceReport([t for t in TIERS if t in tiers], dry_run)
     log = get_logger(project.layout, "storage")
+    run = Pass(dry_run)
     for tier in report.tiers:
         for name, step in STEPS[tier]:
             try:
-                count, detail = step(project, dry_run)
+                count, detail = step(project, run)
             except Exception as exc:  # one broken step must not stop the others
                 log.error("maintenance %s/%s failed: %s | %s", tier, name, exc,
                           traceback.format_exc().replace("\n", " | "))

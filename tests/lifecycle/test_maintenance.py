@@ -187,3 +187,30 @@ def test_maintain_header_names_failed_steps(project: Project, aircher: object) -
     assert res.code == 1, res
     assert "done" not in header and "failed" in header, header
     assert "knowledge.db is busy" in res.out
+
+
+def test_a_dry_run_counts_what_the_run_will_do_in_its_order(project: Project) -> None:
+    """The monthly tier's dry run counted the compression of backups its daily tier removes
+    first (QA round 26d: 03): the dry run said 10 copies, the run compressed none."""
+    from gitext.lifecycle.backup import create_backup, list_backups
+
+    t0 = 1_800_000_000.0
+    for age in (100, 60, 10, 1):
+        clock.set_now(t0 - age * 86400)
+        create_backup(project)
+    clock.set_now(t0)
+
+    def tasks(dry: bool) -> dict[str, tuple[int, str]]:
+        report = run_maintenance(project, ["daily", "weekly", "monthly"], dry_run=dry)
+        assert report.ok, report.to_json()
+        return {t.task: (t.count, t.detail) for t in report.tasks}
+
+    dry = tasks(True)
+    assert len(list_backups(project)) == 4  # a dry run changes nothing
+    real = tasks(False)
+    assert dry["backups"] == real["backups"] and real["backups"][0] == 2
+    copies = len(list_backups(project)[-1].databases)  # the 10-day-old one, left to compress
+    assert dry["compress"][0] == real["compress"][0] == copies > 0
+    # A step a dry run cannot count says so, rather than a number the run will not match.
+    assert dry["checkpoint"] == (0, "WAL pages checkpointed into the databases: not counted"
+                                    " in a dry run")
