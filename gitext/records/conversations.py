@@ -80,6 +80,7 @@ def start_conversation(
     status = v.req_text(status, "status", max_len=40)
     context_type = v.choice(context_type, "context_type", CONTEXT_TYPES)
     meta = v.dump(metadata, "metadata")
+    _check_given(project, project_id, worktree_id, session_id, context_id)
     if context_id is None and session_id is not None:
         context_id = _session_context_id(project, session_id)
     if project_id is None or worktree_id is None or context_id is None:
@@ -102,6 +103,39 @@ def start_conversation(
         row = conn.execute("SELECT * FROM conversations WHERE id = ?", (cid,)).fetchone()
     touch_session(project, session_id)
     return Conversation.from_row(row)
+
+
+def _check_given(project: Project, project_id: str | None, worktree_id: str | None,
+                 session_id: str | None, context_id: str | None) -> None:
+    """Refuse ids the caller gave that name nothing here, before anything is written: stored
+    unchecked, a conversation under an unknown context or worktree was an orphan doctor
+    reported, one under an unknown project was in no list at all (`--all` goes by the
+    project), and one of session S filed under another context was listed by
+    `session show` of that context's session, not of S (QA round 26e: 01). The ids are
+    checked as `import_jsonl` and `add_decision` check them; one primary-key lookup each."""
+    with project.db("knowledge").read() as conn:
+        if project_id is not None:
+            row = conn.execute("SELECT context_type FROM contexts WHERE id = ?",
+                               (project_id,)).fetchone()
+            if row is None or row["context_type"] != "project":
+                raise UsageError(f"no project {project_id!r}: project_id must be the project"
+                                 " context's id", hint="leave project_id out: the current"
+                                 " project's is taken")
+        if worktree_id is not None and conn.execute(
+                "SELECT 1 FROM worktrees WHERE id = ?", (worktree_id,)).fetchone() is None:
+            raise UsageError(f"no worktree {worktree_id!r}",
+                             hint="leave worktree_id out: this worktree's is taken")
+        if context_id is not None and conn.execute(
+                "SELECT 1 FROM contexts WHERE id = ?", (context_id,)).fetchone() is None:
+            raise UsageError(f"no context {context_id!r}",
+                             hint="`git aircher context show` names the current one")
+    if session_id is not None and context_id is not None:
+        # A session's records are its context's: `session show` lists that context's.
+        own = _session_context_id(project, session_id)
+        if own != context_id:
+            raise UsageError(f"session {session_id} is not of context {context_id}: its"
+                             f" context is {own}",
+                             hint="pass session_id alone: its context is taken")
 
 
 def _session_context_id(project: Project, session_id: str) -> str:

@@ -16,6 +16,7 @@ from gitext.records import (
     add_attachment,
     add_message,
     current_context,
+    current_ids,
     delete_conversation,
     get_conversation,
     list_compactions,
@@ -261,6 +262,35 @@ def test_conversation_in_a_session_and_after_a_branch_switch(project: Project) -
     assert (ctx.context_type, ctx.name) == ("worktree", "other")
     later = start_conversation(project, "p")
     assert later.session_id is None and later.context_id == ctx.id
+
+
+def test_ids_given_to_start_conversation_must_name_this_store_s(project: Project) -> None:
+    """QA round 26e: 01: a context, project or worktree id naming nothing, or a session filed
+    under another session's context, was stored as given: an orphan doctor reported, or a
+    conversation in no list, or one `session show` of the wrong session listed."""
+    first = start_session(project, "feature", "one")
+    second = start_session(project, "review", "two")
+    branch = current_ids(project).branch_context
+    bad = [({"context_id": "nope"}, "no context 'nope'"),
+           ({"project_id": "bogus"}, "no project 'bogus'"),
+           ({"project_id": branch.id}, "must be the project context's id"),
+           ({"worktree_id": "bogus"}, "no worktree 'bogus'"),
+           ({"session_id": "bogus", "context_id": second.context_id}, "no session 'bogus'"),
+           ({"session_id": second.id, "context_id": first.context_id},
+            f"session {second.id} is not of context {first.context_id}"),
+           ({"session_id": second.id, "context_id": branch.id}, "is not of context")]
+    for kwargs, message in bad:
+        with pytest.raises(UsageError, match=message):
+            start_conversation(project, "p", **kwargs)
+    assert count(project, "conversations", "conversations") == 0
+    ids = current_ids(project)
+    conv = start_conversation(project, "p", project_id=ids.project_id,
+                              worktree_id=ids.worktree_id, session_id=first.id,
+                              context_id=first.context_id)
+    assert (conv.session_id, conv.context_id) == (first.id, first.context_id)
+    alone = start_conversation(project, "p", session_id=first.id)
+    assert alone.context_id == first.context_id
+    assert start_conversation(project, "p", context_id=branch.id).context_id == branch.id
 
 
 def test_conversations_across_worktrees(project: Project, repo: Path) -> None:
