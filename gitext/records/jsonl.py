@@ -186,16 +186,21 @@ def _write(conn: sqlite3.Connection, cid: str, out: IO[str], counts: Counts,
 
 
 def _chosen(conn: sqlite3.Connection, context_ids: Sequence[str] | None) -> list[tuple[str, str]]:
-    """(created_at, id) of every conversation, or of those of the contexts given."""
+    """(created_at, id) of every conversation, or of those of the contexts given, in the order
+    they were made: by time, then by insertion (rowid). An import inserts them in file order,
+    so the copy's rowids follow the source's and "newest first" ties among conversations of
+    one second go as they did there; by id (random) they came back shuffled and `--limit 1`
+    named another conversation (QA round 26e: 02)."""
+    order = " ORDER BY created_at, rowid"
     if context_ids is None:
         return [(r[0] or "", r[1]) for r in conn.execute(
-            "SELECT created_at, id FROM conversations")]
+            "SELECT created_at, id FROM conversations" + order)]
     if not context_ids or "context_id" not in {
             r[1] for r in conn.execute("PRAGMA table_info(conversations)")}:
         return []
     return [(r[0] or "", r[1]) for r in conn.execute(
         f"SELECT created_at, id FROM conversations WHERE context_id IN"
-        f" ({','.join('?' * len(context_ids))})", list(context_ids))]
+        f" ({','.join('?' * len(context_ids))}){order}", list(context_ids))]
 
 
 def export_jsonl(
@@ -230,7 +235,10 @@ def export_jsonl(
             have = {cid for _, cid in live}
             old = [] if archive is None else [
                 (at, cid) for at, cid in _chosen(archive, context_ids) if cid not in have]
-            chosen = {cid: cid not in have for _, cid in sorted(live + old)}
+            # A stable sort by time alone: each store's own order stays within a second
+            # (rowids of two stores do not compare; each goes back to its own store).
+            merged = sorted(live + old, key=lambda item: item[0])
+            chosen = {cid: cid not in have for _, cid in merged}
         out.write(json.dumps({"kind": "header", "format": FORMAT, "version": VERSION}) + "\n")
         for cid, archived in chosen.items():
             _write(archive if archived and archive is not None else conn, cid, out, counts,

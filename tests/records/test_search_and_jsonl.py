@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from gitext import clock
 from gitext.errors import UsageError
 from gitext.project import Project
 from gitext.records import (
@@ -14,6 +15,7 @@ from gitext.records import (
     delete_conversation,
     export_jsonl,
     import_jsonl,
+    list_conversations,
     record_compaction,
     search_messages,
     start_conversation,
@@ -142,6 +144,39 @@ def test_an_export_of_another_store_needs_adopt(project: Project, tmp_path: Path
         assert search_messages(other, "snake")
     finally:
         other.close()
+
+
+def test_an_import_keeps_the_newest_first_order_of_one_second(
+        project: Project, tmp_path: Path) -> None:
+    """Conversations of one second went out by their random id and were inserted in that
+    order, so the copy broke "newest first" ties by id again: its `--limit 1` named another
+    conversation than the source's (QA round 26e: 02). They now go out in the order they were
+    made, and the copy lists them as the source does."""
+    clock.set_now(1_796_000_000.0)
+    for i in range(8):
+        start_conversation(project, "p", title=f"c{i}")
+    source = [c.title for c in list_conversations(project)]
+    assert source == [f"c{i}" for i in reversed(range(8))]
+    out = io.StringIO()
+    export_jsonl(project, out)
+    other_repo = tmp_path / "other"
+    other_repo.mkdir()
+    git(other_repo, "init", "-q")
+    commit(other_repo, {"x": "x\n"}, "x")
+    other = init(other_repo)
+    try:
+        import_jsonl(other, out.getvalue().encode(), adopt=True)
+        assert [c.title for c in list_conversations(other)] == source
+        assert [c.title for c in list_conversations(other, limit=1)] == ["c7"]
+    finally:
+        other.close()
+    for c in list_conversations(project):  # the same store: back as they were
+        delete_conversation(project, c.id)
+    import_jsonl(project, out.getvalue().encode())
+    assert [c.title for c in list_conversations(project)] == source
+    again = io.StringIO()
+    export_jsonl(project, again)
+    assert again.getvalue() == out.getvalue()
 
 
 def _export(project: Project) -> list[str]:
