@@ -22,6 +22,7 @@ _HOME: dict[str, str] = {
     "revert_decision": "decisions", "supersede_decision": "decisions", "DocInfo": "docs_analysis",
     "analyze_doc": "docs_analysis", "refresh_docs": "docs_analysis", "SearchHit": "fts",
     "search_messages": "fts", "export_jsonl": "jsonl", "import_jsonl": "jsonl_import",
+    "list_effectiveness": "knowledge", "list_feedback": "knowledge",
     "record_effectiveness": "knowledge", "record_feedback": "knowledge",
     "upsert_component": "knowledge", "Message": "messages", "MessageInput": "messages",
     "add_message": "messages", "add_messages": "messages", "list_messages": "messages",
@@ -75,6 +76,8 @@ if TYPE_CHECKING:  # what mypy and editors see: the names, from their modules
     from gitext.records.jsonl import export_jsonl
     from gitext.records.jsonl_import import import_jsonl
     from gitext.records.knowledge import (
+        list_effectiveness,
+        list_feedback,
         record_effectiveness,
         record_feedback,
         upsert_component,

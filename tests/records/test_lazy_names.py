@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import importlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 import gitext.records as records
 
 SOURCE = Path(records.__file__)
+API = SOURCE.parents[2] / "docs" / "api.md"
 
 
 def _names_shown_to_type_checkers() -> dict[str, str]:
@@ -43,6 +45,34 @@ def test_the_table_is_what_type_checkers_see() -> None:
 def test_each_name_is_its_module_s(name: str) -> None:
     module = importlib.import_module(f"gitext.records.{records._HOME[name]}")
     assert getattr(records, name) is getattr(module, name)
+
+
+def _documented_names() -> dict[str, str]:
+    """Each name docs/api.md's signature blocks document, and the module it says it lives in:
+    `gitext.records` unless its line ends in a `# gitext.records.<module>` note (names of
+    other packages are written out whole, `gitext.insights.…`, and are not taken)."""
+    found: dict[str, str] = {}
+    for block in re.findall(r"```python\n(.*?)```", API.read_text("utf-8"), re.S):
+        for line in block.splitlines():
+            name = re.match(r"([A-Za-z_]\w*)\(", line)
+            if name:
+                note = re.search(r"#\s*(gitext\.records\.\w+)\s*$", line)
+                found[name.group(1)] = note.group(1) if note else "gitext.records"
+    return found
+
+
+def test_every_name_docs_api_documents_imports_from_where_it_says() -> None:
+    """docs/api.md documented list_effectiveness and list_feedback beside their record_*
+    twins, with no note, and `from gitext.records import list_feedback` was an ImportError:
+    the table had missed them (QA round 26e: 03). The page and the table cannot drift now."""
+    documented = _documented_names()
+    assert {"start_conversation", "list_effectiveness", "list_feedback",
+            "worktree_session", "AttachmentInput"} <= set(documented)
+    missing = [f"{name} ({home})" for name, home in sorted(documented.items())
+               if not hasattr(importlib.import_module(home), name)]
+    assert missing == []
+    in_package = {n for n, home in documented.items() if home == "gitext.records"}
+    assert sorted(in_package - set(records.__all__)) == []
 
 
 def test_an_unknown_name_is_an_attribute_error_and_submodules_still_import() -> None:
