@@ -90,10 +90,13 @@ def record_compaction(
 
 
 def list_compactions(project: Project, conversation_id: str) -> list[Compaction]:
+    """In the order they were made: by time, then, within a second (an agent may compact
+    several times in one), by insertion. By id (random) a second's came back shuffled and
+    `conversation show` printed "9 -> 8, 7 -> 6, 6 -> 5, 8 -> 7" (QA round 26e: 04)."""
     with project.db("conversations").read() as conn:
         cid = live_id(project, conn, conversation_id)
         rows = conn.execute(
             "SELECT * FROM compaction_history WHERE conversation_id = ?"
-            " ORDER BY performed_at, id", (cid,)
+            " ORDER BY performed_at, rowid", (cid,)
         ).fetchall()
     return [Compaction.from_row(r) for r in rows]

@@ -158,7 +158,7 @@ def _write(conn: sqlite3.Connection, cid: str, out: IO[str], counts: Counts,
     has_seq = any(r[1] == "seq" for r in conn.execute("PRAGMA table_info(messages)"))
     messages = conn.execute(
         "SELECT * FROM messages WHERE conversation_id = ? ORDER BY"
-        f" {'seq, ' if has_seq else ''}timestamp, id", (cid,),
+        f" {'seq, ' if has_seq else ''}timestamp, rowid", (cid,),
     ).fetchall()
     seqs: list[Any] = [m["seq"] for m in messages] if has_seq else [None] * len(messages)
     # Imports before session 17 took a repeated, zero or negative seq, which an import now
@@ -177,9 +177,10 @@ def _write(conn: sqlite3.Connection, cid: str, out: IO[str], counts: Counts,
         ):
             out.write(_record("attachment", a) + "\n")
             counts.attachments += 1
+    # As `list_compactions` orders them; the import inserts them in file order.
     for c in conn.execute(
-        "SELECT * FROM compaction_history WHERE conversation_id = ? ORDER BY performed_at, id",
-        (cid,),
+        "SELECT * FROM compaction_history WHERE conversation_id = ?"
+        " ORDER BY performed_at, rowid", (cid,),
     ):
         out.write(_record("compaction", c) + "\n")
         counts.compactions += 1

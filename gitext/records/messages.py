@@ -175,7 +175,8 @@ def list_messages(
     with project.db("conversations").read() as conn:
         cid = live_id(project, conn, conversation_id)
         rows = conn.execute(
-            "SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq, timestamp, id", (cid,)
+            "SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq, timestamp, rowid",
+            (cid,)
         ).fetchall()
     messages = [Message.from_row(r) for r in rows]
     if with_attachments and messages:

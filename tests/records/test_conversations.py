@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import json
 import os
 import uuid
@@ -18,7 +19,9 @@ from gitext.records import (
     current_context,
     current_ids,
     delete_conversation,
+    export_jsonl,
     get_conversation,
+    import_jsonl,
     list_compactions,
     list_messages,
     read_attachment,
@@ -27,6 +30,7 @@ from gitext.records import (
     start_session,
     update_conversation,
 )
+from gitext.records.browse import conversation_detail
 from gitext.records.conversations import conversations_across_worktrees
 from gitext.worktrees import worktree_id
 from tests.conftest import commit, git
@@ -189,6 +193,28 @@ def test_compaction_refuses_messages_of_another_conversation(project: Project) -
     with pytest.raises(UsageError, match="not a message of conversation"):
         record_compaction(project, a.id, "manual", preserved_messages=[other.id])
     assert count(project, "conversations", "compaction_history") == 0
+
+
+def test_compactions_of_one_second_keep_the_order_they_were_made_in(project: Project) -> None:
+    """An agent compacts several times in one second: ordered by the random id after the
+    time, the history came back shuffled (`show` printed 9 -> 8, 7 -> 6, 6 -> 5, 8 -> 7), in
+    export too (QA round 26e: 04). It is the order they were made in, and an import keeps it."""
+    clock.set_now(1_796_000_000.0)
+    conv = start_conversation(project, "p")
+    add_message(project, conv.id, "user", "x")
+    for i in range(8):
+        record_compaction(project, conv.id, "token_limit", summary=f"pass {i}",
+                          original_message_count=20 - i, compacted_message_count=19 - i)
+    made = [f"pass {i}" for i in range(8)]
+    assert [c.summary for c in list_compactions(project, conv.id)] == made
+    assert [c["summary"] for c in conversation_detail(project, conv.id)["compactions"]] == made
+    out = io.StringIO()
+    export_jsonl(project, out)
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r["summary"] for r in lines if r["kind"] == "compaction"] == made
+    delete_conversation(project, conv.id)
+    import_jsonl(project, out.getvalue().encode())
+    assert [c.summary for c in list_compactions(project, conv.id)] == made
 
 
 BAD_MESSAGES: list[tuple[dict[str, object], str]] = [

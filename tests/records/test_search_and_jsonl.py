@@ -102,7 +102,7 @@ def test_a_conversation_an_older_import_misnumbered_exports_and_imports_again(
     conn.close()
     before = [m["content"] for m in rows(
         project, "conversations", "SELECT content FROM messages WHERE conversation_id = ?"
-        " ORDER BY seq, timestamp, id", (ids[0],))]
+        " ORDER BY seq, timestamp, rowid", (ids[0],))]
     out = io.StringIO()
     export_jsonl(project, out)
     for cid in ids:
