@@ -55,7 +55,8 @@ def hooks() -> None:
 @json_option
 @click.pass_obj
 def install(app: App, force: bool, as_json: bool) -> None:
-    """Install the hook shims (post-checkout, post-commit, post-merge, post-rewrite, pre-commit)."""
+    """Install the hook shims (post-applypatch, post-checkout, post-commit, post-merge,
+    post-rewrite, pre-commit)."""
     _show(install_hooks(app.cwd, force=force), as_json)
 
 

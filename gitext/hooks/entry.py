@@ -17,7 +17,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from gitext.project import Project
 
-POST_HOOKS = ("post-checkout", "post-commit", "post-merge", "post-rewrite")
+POST_HOOKS = ("post-applypatch", "post-checkout", "post-commit", "post-merge", "post-rewrite")
+# Those run right after git made a commit: their record names it (`_made`). `git am` runs
+# post-applypatch for each commit it makes, and no post-commit.
+MAKES_A_COMMIT = ("post-applypatch", "post-commit", "post-merge")
 # Worktrees this process started a worker for: a command that started one (init, a query)
 # need not start another for the schedule (`gitext.lifecycle.schedule.start_if_due`).
 STARTED: set[Path] = set()
@@ -120,7 +123,7 @@ def _record(event: str, args: list[str], stdin: list[str], *,
             event, str(root), head, args, stdin, sequence,
             os.environ.get("GIT_REFLOG_ACTION", "").replace("\n", " "),
             rebasing=rebasing_of(git_dir),
-            commit=_made(root) if event in ("post-commit", "post-merge") else ""))
+            commit=_made(root) if event in MAKES_A_COMMIT else ""))
         spawn_worker(root, project.layout.run)
     except Exception as exc:  # a hook never fails git
         from gitext.errors import UnusablePathError

@@ -17,7 +17,9 @@ from typing import Any
 CONFIG = ".pre-commit-config.yaml"
 GUARD_ID = "aircher-guard"
 SYNC_ID = "aircher-sync"
-# The framework hook that does each shim's work (stages in .pre-commit-hooks.yaml).
+# The framework hook that does each shim's work (stages in .pre-commit-hooks.yaml). Not
+# post-applypatch: the framework has no such stage (its config refuses one), so our shim stays
+# there whatever the config runs, and records `git am`'s commits.
 DOES_THE_WORK_OF = {
     "post-checkout": SYNC_ID, "post-commit": SYNC_ID, "post-merge": SYNC_ID,
     "post-rewrite": SYNC_ID, "pre-commit": GUARD_ID,

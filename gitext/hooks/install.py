@@ -214,13 +214,13 @@ def install_folders(wanted: dict[Path, dict[str, bytes]], force: bool = False,
                     else _leave_to_framework(folder, name, shims[name], left[folder])
                     if name in left[folder]
                     else _install_one(folder, name, shims[name]) for name in HOOK_NAMES]
-                _keep_out_of_git(folder)
+                keep_out_of_git(folder)
             return states
     except OSError as exc:
         raise fs_error("install", folder, exc) from exc
 
 
-def _keep_out_of_git(folder: Path) -> None:
+def keep_out_of_git(folder: Path) -> None:
     """Our files in a hooks folder inside the work tree listed in .git/info/exclude, so `git
     add -A` leaves them out (gitext/hooks/worktree_files.py). Not worth failing an install
     over: the guard still refuses a staged shim of ours."""

@@ -43,6 +43,10 @@ class HooksAbsent:
         if self.missing == ["pre-commit"]:
             return (f"{lacks} pre-commit guard: commits are not checked for the store's files"
                     " or keys")
+        if self.missing == ["post-applypatch"]:
+            # What sync recovers then, and what the next checkout away from the branch does.
+            return (f"{lacks} post-applypatch: commits `git am` makes are not recorded until"
+                    " `git aircher sync` or a checkout of another branch")
         return (f"{lacks} {', '.join(self.missing)}: commits and checkouts are not recorded"
                 " until `git aircher sync`")
 

@@ -16,7 +16,11 @@ from pathlib import Path
 from gitext.git.hookdir import HooksDir, hooks_dir
 from gitext.resources import data_dir
 
-HOOK_NAMES = ("post-checkout", "post-commit", "post-merge", "post-rewrite", "pre-commit")
+HOOK_NAMES = ("post-applypatch", "post-checkout", "post-commit", "post-merge", "post-rewrite",
+              "pre-commit")
+# Hooks a later version added: the worker puts them beside shims an earlier version installed
+# (`gitext.hooks.upgrade`), as `hooks install` would, so an upgrade records what they cover.
+ADDED_LATER = ("post-applypatch",)
 SHIM_ID = "5b0e3c9a71d24f68"
 # IDs of earlier shim versions: still recognised as ours, so they get upgraded, not chained.
 PRIOR_SHIM_IDS: tuple[str, ...] = ()

@@ -17,14 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitext.errors import AircherError
-from gitext.git.hookdir import hooks_dir, other_worktrees_hooks, turned_off
+from gitext.git.hookdir import HooksDir, hooks_dir, other_worktrees_hooks, turned_off
 from gitext.hooks.framework_config import taken_by_framework
-from gitext.hooks.install import install_folders
-from gitext.hooks.neighbours import old_framework_layout, settle_framework_layout
+from gitext.hooks.install import install_folders, keep_out_of_git
+from gitext.hooks.neighbours import old_framework_layout, settle_framework_layout, tracked_hooks
 from gitext.hooks.shims import (
+    ADDED_LATER,
     FRAMEWORK_SUFFIX,
     HOOK_NAMES,
     LEFTHOOK_SUFFIX,
+    exists,
     folder_lock,
     git_aircher_executable,
     is_shim,
@@ -80,10 +82,35 @@ def refresh_shims(repo_root: Path) -> ShimCheck:
             continue
         with folder_lock(folder):  # not while `hooks install` or another worker is at it
             done = _refresh(folder, wanted, ours, own=not where.from_config)
+            added = _add_later_hooks(where, wanted, ours)
         prefix = "" if where == here else f"{folder}{os.sep}"  # another worktree's: its path
-        upgraded += [prefix + n for n in done.upgraded]
+        upgraded += [prefix + n for n in [*done.upgraded, *added]]
         others += [prefix + n for n in done.foreign_outdated]
     return ShimCheck(upgraded, others)
+
+
+def _add_later_hooks(where: HooksDir, wanted: dict[str, bytes], ours: Path | None) -> list[str]:
+    """The hooks a later version added (`ADDED_LATER`) written where their place is empty, in
+    a folder that holds this installation's shims of this store: after an upgrade the others
+    were rewritten and these waited for `hooks install`, while doctor warned in every
+    repository (post-applypatch, QA round 26b: 01). A hook someone else put there, or one git
+    tracks, is left to `hooks install` and doctor's hint, as anything else install decides."""
+    folder = where.path
+    empty = [name for name in ADDED_LATER
+             if not exists(folder / name) and not exists(folder / (name + FRAMEWORK_SUFFIX))]
+    if not empty or turned_off(folder):
+        return []
+    if not any(_this_installs(path, wanted[name], ours) for name in HOOK_NAMES
+               if name not in ADDED_LATER
+               for path in (folder / name, folder / (name + FRAMEWORK_SUFFIX))):
+        return []
+    tracked = tracked_hooks(folder)
+    added = [name for name in empty if name not in tracked]
+    for name in added:
+        write_shim(folder / name, wanted[name])
+    if added:
+        keep_out_of_git(folder)
+    return added
 
 
 def cover_worktrees(repo_root: Path) -> list[str]:

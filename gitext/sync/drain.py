@@ -25,7 +25,8 @@ from gitext.sync.events import (
 from gitext.sync.logbook import log
 from gitext.sync.routing import Router
 
-DEFERRABLE = ("post-commit", "post-checkout")
+# post-applypatch: `git rebase --apply` replays each commit through `git am`.
+DEFERRABLE = ("post-applypatch", "post-commit", "post-checkout")
 
 
 def _busy(ev: journal.Event) -> bool:

@@ -20,6 +20,7 @@ from gitext.git.repo import NULL_SHAS, Head, discover, read_head
 from gitext.git.run import git
 from gitext.ids import derived_id
 from gitext.project import Project
+from gitext.sync.commits import known
 from gitext.sync.engine import (
     forget_gone_worktrees,
     project_ctx,
@@ -96,8 +97,8 @@ _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 def made_commit(ev: Event) -> str | None:
-    """The commit a post-commit or post-merge record says git made (git may have lost it
-    since: a rewrite, then `git gc`)."""
+    """The commit a post-commit, post-applypatch or post-merge record says git made (git may
+    have lost it since: a rewrite, then `git gc`)."""
     return ev.commit if _SHA.fullmatch(ev.commit) else None
 
 
@@ -193,11 +194,11 @@ def apply_event(project: Project, ev: Event) -> None:
         _rewrite(project, ev)
         sync_worktree(project, root)
         touch_worktree(project, root, head_at(project, ev, root))
-    else:  # post-commit, sync and anything that only asks for a catch-up
+    else:  # post-commit, post-applypatch, sync and anything that only asks for a catch-up
         sync_worktree(project, root)
         at = head_at(project, ev, root)
         touch_worktree(project, root, at)
-        if ev.hook == "post-commit":
+        if ev.hook in ("post-commit", "post-applypatch"):  # `git am` runs no post-commit
             _read_left_behind(project, root, ev, at)
     # git runs no hook when a worktree is removed: every event looks (one `git worktree list`).
     reconcile_worktrees(project, root)
@@ -360,7 +361,30 @@ def _checkout(project: Project, ev: Event, root: Path, moved_from: Path | None =
                          (branch or DETACHED, commit, row["id"]))
     touch_worktree(project, root, Head(commit, branch))
     write_context_file(project.layout.worktree_dir(target.name), target, root)
+    if not new_worktree:
+        _read_left_by_checkout(project, root, old, previous)
     reconcile_worktrees(project, root)
+
+
+def _read_left_by_checkout(project: Project, root: Path, old: str, previous: str | None) -> None:
+    """The history of the commit a branch checkout left (git's old HEAD), when the store lacks
+    it: commits no record named (made by a command whose hook is not ours, or with hooks off)
+    stayed unrecorded, once HEAD had left their branch, until it was checked out again (QA
+    round 26b: 01). One indexed look when the store has it, the usual case. Their merges give
+    knowledge to the branch the row names only while git has that branch at that commit: a
+    row may name a branch left while hooks were off."""
+    if not _SHA.fullmatch(old) or old in NULL_SHAS:
+        return
+    with project.db("file_index").read() as conn:
+        if known(conn, [old]):
+            return
+    branch = previous if previous and previous != DETACHED else None
+    if branch is not None:
+        proc = git(["rev-parse", "-q", "--verify", f"refs/heads/{branch}^{{commit}}"], root,
+                   check=False)
+        if proc.returncode != 0 or proc.stdout.decode().strip() != old:
+            branch = None
+    read_left_behind(project, root, old, branch)
 
 
 def _switched_at(ev: Event) -> str:

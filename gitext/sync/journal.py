@@ -36,8 +36,9 @@ class Event:
     # Mid-rebase, the branch it rebases ("refs/heads/x", or "detached HEAD"): where HEAD is
     # once the rebase is over, finished or aborted. Shims older than this leave it out.
     rebasing: str = ""
-    # The commit a post-commit or post-merge made (HEAD at hook time): the branch may be gone
-    # or moved back by the time the record is applied. Shims older than this leave it out.
+    # The commit a post-commit, post-applypatch or post-merge made (HEAD at hook time): the
+    # branch may be gone or moved back by the time the record is applied. Shims older than
+    # this leave it out.
     commit: str = ""
     path: Path | None = None  # the journal file, when read from one
     # The file's modification time (ns) when read: renames keep it, so with the file's name it

@@ -127,12 +127,13 @@ def test_foreign_hooks_are_chained_with_args_and_stdin_then_restored(
     script(folder / "post-rewrite", 'echo "post-rewrite $1" >> .git/user.log\n'
            "sed 's/^/user-stdin /' >> .git/user.log\n")
     script(folder / "post-checkout", 'echo "post-checkout $3" >> .git/user.log\n', mode=0o700)
+    script(folder / "post-applypatch", 'echo "post-applypatch $#" >> .git/user.log\n')
     before = snapshot(folder)
 
     result = install_hooks(repo, executable=exe)
     assert states(result) == {
-        "post-checkout": "chained", "post-commit": "chained", "post-merge": "ours",
-        "post-rewrite": "chained", "pre-commit": "chained",
+        "post-applypatch": "chained", "post-checkout": "chained", "post-commit": "chained",
+        "post-merge": "ours", "post-rewrite": "chained", "pre-commit": "chained",
     }
     user_log = repo / ".git" / "user.log"
 
@@ -170,10 +171,19 @@ def test_foreign_hooks_are_chained_with_args_and_stdin_then_restored(
     assert user_log.read_text().splitlines()[-1] == "post-checkout 1"
     assert "ours post-checkout" in " ".join(log_lines(log))
 
+    # post-applypatch: what git runs, instead of post-commit, for each commit `git am` makes.
+    patches = repo.parent / "patches"
+    git(repo, "format-patch", "-q", "-1", "HEAD", "-o", str(patches))
+    git(repo, "reset", "-q", "--hard", "HEAD~1")
+    log.unlink()
+    git(repo, "am", "-q", *sorted(str(p) for p in patches.iterdir()))
+    assert log_lines(log) == ["ours post-applypatch"]
+    assert user_log.read_text().splitlines()[-1] == "post-applypatch 0"
+
     undone = uninstall_hooks(repo)
     assert {s.name: s.action for s in undone} == {
-        "post-checkout": "restored", "post-commit": "restored", "post-merge": "removed",
-        "post-rewrite": "restored", "pre-commit": "restored",
+        "post-applypatch": "restored", "post-checkout": "restored", "post-commit": "restored",
+        "post-merge": "removed", "post-rewrite": "restored", "pre-commit": "restored",
     }
     assert snapshot(folder) == before
 
@@ -439,13 +449,14 @@ def test_uninstall_also_takes_our_shims_from_the_repositorys_own_folder(
     r = run_git_aircher(repo, "hooks", "uninstall", "--json")
     assert r.code == 0, r.err
     done = [(h["path"], h["action"]) for h in json.loads(r.out)["hooks"]]
-    assert done[5:] == [
+    assert done[6:] == [
+        (str(folder / "post-applypatch"), "removed"),
         (str(folder / "post-checkout"), "removed"), (str(folder / "post-commit"), "restored"),
         (str(folder / "post-merge"), "removed"), (str(folder / "post-rewrite"), "removed"),
         (str(folder / "pre-commit"), "removed")]
     assert snapshot(folder) == before
     assert snapshot(repo / ".husky" / "_") == {}
-    assert run_git_aircher(repo, "hooks", "uninstall", "--json").out.count('"path"') == 5
+    assert run_git_aircher(repo, "hooks", "uninstall", "--json").out.count('"path"') == 6
 
 
 def test_absolute_core_hooks_path(repo: Path, tmp_path: Path, tool: Tool) -> None:
@@ -570,8 +581,9 @@ def test_shims_in_a_work_tree_hooks_folder_are_listed_in_the_exclude_file(repo: 
     assert (repo / ".husky" / "post-merge.aircher-orig").exists()
     lines = exclude.read_text().splitlines()
     start = lines.index("# git-aircher's hook shims in the work tree (never committed)") + 1
-    assert lines[start:start + 5] == [
-        "/.husky/post-checkout", "/.husky/post-commit", "/.husky/post-merge",
+    assert lines[start:start + 6] == [
+        "/.husky/post-applypatch", "/.husky/post-checkout", "/.husky/post-commit",
+        "/.husky/post-merge",
         "/.husky/post-merge.aircher-orig", "/.husky/post-rewrite"]
     assert git(repo, "status", "--porcelain") == ""
 
@@ -770,7 +782,7 @@ def test_cli_install_status_uninstall(repo: Path, aircher: object) -> None:
     assert res.code == 0
     data = json.loads(res.out)
     assert data["hooks_dir"] == str(hooks_of(repo))
-    assert [h["state"] for h in data["hooks"]] == ["ours"] * 5
+    assert [h["state"] for h in data["hooks"]] == ["ours"] * len(HOOK_NAMES)
     res = run_cli(repo, "hooks", "uninstall")  # type: ignore[operator]
     assert res.code == 0 and "removed" in res.out
     assert states(hook_status(repo)) == dict.fromkeys(HOOK_NAMES, "missing")
@@ -842,7 +854,8 @@ def test_relative_hooks_path_covers_every_worktree(repo: Path, tool: Tool, tmp_p
         (linked_folder, "ours"), (linked_folder, "chained")}
     assert not (bare / ".husky").exists()
     status = hook_status(linked, executable=exe)  # from the linked worktree: its own first
-    assert [Path(s.path).parent for s in status] == [linked_folder] * 5 + [main_folder] * 5
+    assert [Path(s.path).parent for s in status] == ([linked_folder] * len(HOOK_NAMES)
+                                                     + [main_folder] * len(HOOK_NAMES))
 
     commit(linked, {"l.txt": "l\n"}, "in the linked worktree")
     assert log_lines(log) == ["ours post-commit"]  # the guard's quick look found nothing

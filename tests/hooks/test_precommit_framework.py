@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from gitext.git.rewritten import rebased
-from gitext.hooks.install import hook_status, install_hooks
+from gitext.hooks.framework_config import DOES_THE_WORK_OF
+from gitext.hooks.install import HookState, hook_status, install_hooks
 from gitext.hooks.shims import HOOK_NAMES, framework_script, is_shim, rendered_shims, write_shim
 from gitext.hooks.uninstall import uninstall_hooks
 from gitext.hooks.upgrade import outdated_shims, refresh_shims
@@ -86,9 +87,25 @@ def _commit_all(repo: Path) -> str:
     return git(repo, "rev-parse", "HEAD").strip()
 
 
+def framework_states(states: list[HookState]) -> set[str]:
+    """The states of the hooks the framework has a stage for. It has none for post-applypatch
+    (`git am`'s commits), where our own shim stays whatever the framework does (QA round 26b:
+    01)."""
+    assert {s.name: s.state for s in states}["post-applypatch"] == "ours"
+    return {s.state for s in states if s.name != "post-applypatch"}
+
+
+def but_applypatch(folder: Path) -> dict[str, object]:
+    """The folder's files but our post-applypatch shim, which it holds (`framework_states`)."""
+    files = snapshot(folder)
+    assert is_shim(folder / "post-applypatch")
+    del files["post-applypatch"]
+    return files
+
+
 def framework_install(proj: Path, command: str = "install") -> subprocess.CompletedProcess[str]:
     args = [str(VENV_BIN / "pre-commit"), command]
-    for name in HOOK_NAMES:
+    for name in DOES_THE_WORK_OF:  # the framework has no post-applypatch
         args += ["--hook-type", name]
     proc = run(proj, *args)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -159,8 +176,8 @@ def test_init_installs_no_shim_where_the_frameworks_config_runs_ours(
     assert r.code == 0, r.err
     assert ("post-checkout, post-commit, post-merge, post-rewrite, pre-commit: left to the"
             " pre-commit framework, whose .pre-commit-config.yaml runs") in r.err
-    assert snapshot(folder) == framework_hooks
-    assert {s.state for s in hook_status(project)} == {"framework"}
+    assert but_applypatch(folder) == framework_hooks
+    assert framework_states(hook_status(project)) == {"framework"}
     assert "hooks_missing" not in run_git_aircher(project, "doctor").out
 
     write(project, "conf.py", f"key = '{AWS_KEY}'\n")
@@ -175,7 +192,7 @@ def test_init_installs_no_shim_where_the_frameworks_config_runs_ours(
 
     r = run_git_aircher(project, "hooks", "install")  # idempotent: still none of ours
     assert r.code == 0 and "left to the pre-commit framework" in r.err, r.err
-    assert snapshot(folder) == framework_hooks
+    assert but_applypatch(folder) == framework_hooks
 
 
 def _config_of(project: Path) -> tuple[str, str]:
@@ -205,7 +222,7 @@ def test_a_config_narrowing_sync_to_a_stage_leaves_our_shims_in_the_others(
     states = {s.name: s.state for s in hook_status(project)}
     assert states == {"pre-commit": "framework", "post-commit": "framework",
                       "post-checkout": "wrapped", "post-merge": "wrapped",
-                      "post-rewrite": "wrapped"}
+                      "post-rewrite": "wrapped", "post-applypatch": "ours"}
     assert "hooks_missing" not in run_git_aircher(project, "doctor").out
 
     git(project, "checkout", "-q", "-b", "feat")
@@ -229,7 +246,7 @@ def test_a_config_in_flow_style_or_json_is_read_as_yaml(project: Path, style: st
     commit(project, {".pre-commit-config.yaml": config}, style)
     framework_install(project)
     assert run_git_aircher(project, "init").code == 0
-    assert {s.state for s in hook_status(project)} == {"framework"}
+    assert framework_states(hook_status(project)) == {"framework"}
 
     write(project, "conf.py", f"key = '{AWS_KEY}'\n")
     git(project, "add", "conf.py")
@@ -243,7 +260,7 @@ def test_a_config_that_does_not_parse_names_none_of_ours(project: Path) -> None:
     commit(project, {".pre-commit-config.yaml": "repos: [\n  - id: aircher-sync\n"}, "broken")
     framework_install(project)
     assert run_git_aircher(project, "init").code == 0
-    assert {s.state for s in hook_status(project)} == {"wrapped"}
+    assert framework_states(hook_status(project)) == {"wrapped"}
 
 
 def test_hooks_install_takes_our_shims_out_where_the_framework_went_second(
@@ -259,16 +276,18 @@ def test_hooks_install_takes_our_shims_out_where_the_framework_went_second(
     exe = fake_tool(tmp_path / "bin", log)
     install_hooks(project, executable=exe)
     framework_install(project)
-    assert {s.state for s in hook_status(project, executable=exe)} == {"wrapped"}
+    assert framework_states(hook_status(project, executable=exe)) == {"wrapped"}
 
     done = install_hooks(project, executable=exe)
-    assert {s.state for s in done} == {"framework"}
+    assert framework_states(done) == {"framework"}
     assert {s.name: s.action for s in done}["pre-commit"] == (
         "removed our pre-commit.legacy: the pre-commit framework runs aircher-guard"
         " (.pre-commit-config.yaml); put back pre-commit.aircher-orig as pre-commit.legacy,"
         " which it runs")
     assert (folder / "pre-commit.legacy").read_text() == USER_HOOK
-    assert not [p.name for p in folder.iterdir() if is_shim(p) or "aircher" in p.name]
+    # But post-applypatch, which the framework has no stage for.
+    assert [p.name for p in folder.iterdir() if is_shim(p) or "aircher" in p.name] == [
+        "post-applypatch"]
 
     write(project, "ok.py", "ok = 1\n")
     git(project, "add", "ok.py")
@@ -308,7 +327,7 @@ def test_our_shims_installed_after_the_framework_are_its_legacy_hooks(
     framework_hooks = snapshot(folder)
     log = tmp_path / "tool.log"
     result = install_hooks(beside, executable=fake_tool(tmp_path / "bin", log))
-    assert {s.state for s in result} == {"wrapped"}
+    assert framework_states(result) == {"wrapped"}
     assert (folder / "pre-commit.aircher-orig").read_text() == USER_HOOK
 
     write(beside, "conf.py", f"key = '{AWS_KEY}'\n")
@@ -338,7 +357,7 @@ def test_framework_installed_after_our_shims_wraps_them(beside: Path, tmp_path: 
     exe = fake_tool(tmp_path / "bin", log)
     install_hooks(beside, executable=exe)
     framework_install(beside)  # moves each of our shims to <hook>.legacy and runs it from there
-    assert {s.state for s in hook_status(beside, executable=exe)} == {"wrapped"}
+    assert framework_states(hook_status(beside, executable=exe)) == {"wrapped"}
 
     write(beside, ".env.sample", "A=\n")  # a name the guard must look at: ours runs
     git(beside, "add", ".env.sample")
@@ -389,7 +408,7 @@ def _framework_init_framework(project: Path, exe: Path, log: Path) -> str:
     guard looks at: each tool's hooks ran once (ours through the framework). Its output."""
     install_hooks(project, executable=exe)
     framework_install(project)
-    assert {s.state for s in hook_status(project, executable=exe)} == {"wrapped"}
+    assert framework_states(hook_status(project, executable=exe)) == {"wrapped"}
     write(project, ".env.sample", "A=\n")  # a name the guard must look at: ours runs
     git(project, "add", ".env.sample")
     code, out = git_run(project, "commit", "-m", "sample")
@@ -443,22 +462,22 @@ def test_an_older_install_chaining_the_framework_moves_to_its_legacy_slot(
     script(folder / "pre-commit", USER_HOOK.removeprefix("#!/bin/sh\n"))
     framework_install(beside)
     _, shims = rendered_shims(beside, None, None)  # this installation's, as the worker's
-    for name in HOOK_NAMES:  # what install did before
+    for name in DOES_THE_WORK_OF:  # what install did before (there was no post-applypatch)
         (folder / name).rename(folder / f"{name}.aircher-orig")
         write_shim(folder / name, shims[name])
     # `pre-commit install --hook-type post-merge` once more: our shim became its .legacy.
     (folder / "post-merge").rename(folder / "post-merge.legacy")
     shutil.copy2(folder / "post-merge.aircher-orig", folder / "post-merge")
-    stale = sorted(n if n != "post-merge" else "post-merge.legacy" for n in HOOK_NAMES)
+    stale = sorted(n if n != "post-merge" else "post-merge.legacy" for n in DOES_THE_WORK_OF)
     assert sorted(outdated_shims(beside)) == stale
     assert {s.name: s.state for s in hook_status(beside)}["pre-commit"] == "ours-outdated"
 
-    if how == "worker":
-        assert sorted(refresh_shims(beside).upgraded) == stale
+    if how == "worker":  # which also adds the hook a later version brought
+        assert sorted(refresh_shims(beside).upgraded) == sorted([*stale, "post-applypatch"])
     else:
-        assert {s.state for s in install_hooks(beside)} == {"wrapped"}
+        assert framework_states(install_hooks(beside)) == {"wrapped"}
 
-    for name in HOOK_NAMES:
+    for name in DOES_THE_WORK_OF:
         assert framework_script(folder / name), name
         assert (folder / f"{name}.legacy").read_bytes() == shims[name]
     kept = sorted(p.name for p in folder.glob("*.aircher-orig*"))

@@ -45,6 +45,41 @@ def test_worker_upgrades_old_shims_of_this_installation(live: Path) -> None:
     assert "upgraded hook shims: post-checkout, post-commit" in log
 
 
+def test_worker_adds_a_hook_a_later_version_brought(live: Path) -> None:
+    """Shims installed before post-applypatch was one of ours: the worker puts it beside them,
+    as `hooks install` would, and `git am` is recorded from then on; doctor said
+    `hooks_missing` in every repository until `hooks install` ran there (QA round 26b: 01)."""
+    hooks = live / ".git" / "hooks"
+    wanted = (hooks / "post-applypatch").read_bytes()
+    wait_idle(live)
+    (hooks / "post-applypatch").unlink()  # what the earlier version installed: the others
+    assert "hooks_missing" in run_git_aircher(live, "doctor").out
+    (store(live) / "run" / "hooks.last").unlink(missing_ok=True)
+
+    commit(live, {"src/new.py": "x = 1\n"}, "add new")
+    wait_idle(live)
+
+    assert (hooks / "post-applypatch").read_bytes() == wanted
+    assert (hooks / "post-applypatch").stat().st_mode & 0o777 == 0o755
+    assert "upgraded hook shims: post-applypatch" in (
+        store(live) / "logs" / "storage.log").read_text()
+    assert "hooks_missing" not in run_git_aircher(live, "doctor").out
+    assert failures(live) == ""
+
+
+def test_a_later_hook_in_someone_elses_hook_place_is_left_to_install(live: Path) -> None:
+    """A hook of someone else's where the later version's goes is install's to chain, on the
+    user's word (doctor's hint), not the worker's."""
+    hooks = live / ".git" / "hooks"
+    (hooks / "post-applypatch").unlink()
+    theirs = script(hooks / "post-applypatch", "echo theirs\n").read_bytes()
+
+    assert "post-applypatch" not in refresh_shims(live).upgraded
+    assert (hooks / "post-applypatch").read_bytes() == theirs
+    assert "hooks_missing" in run_git_aircher(live, "doctor").out
+    assert {s.name: s.state for s in install_hooks(live)}["post-applypatch"] == "chained"
+
+
 def test_shims_of_another_installation_are_left_and_reported(live: Path, tmp_path: Path) -> None:
     other = script(tmp_path / "elsewhere" / "git-aircher", "exit 0\n")
     install_hooks(live, executable=other)
