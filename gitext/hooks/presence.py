@@ -47,8 +47,11 @@ class HooksAbsent:
             # What sync recovers then, and what the next checkout away from the branch does.
             return (f"{lacks} post-applypatch: commits `git am` makes are not recorded until"
                     " `git aircher sync` or a checkout of another branch")
-        return (f"{lacks} {', '.join(self.missing)}: commits and checkouts are not recorded"
-                " until `git aircher sync`")
+        # What `sync` recovers, and what it cannot: git keeps every branch's commits, but no
+        # trace of a checkout made meanwhile (QA round 26b: 02).
+        return (f"{lacks} {', '.join(self.missing)}: commits are not recorded until `git"
+                " aircher sync` (which reads every local branch's), and branch switches made"
+                " meanwhile are not recorded at all")
 
     def hint(self) -> str:
         if self.turned_off:

@@ -9,6 +9,7 @@ from typing import Any
 
 from gitext.project import Project
 from gitext.sync import later
+from gitext.sync.branches import catch_up_branches
 from gitext.sync.drain import drain
 from gitext.sync.engine import (
     SyncResult,
@@ -40,8 +41,9 @@ class CatchUp:
 
 def catch_up(project: Project, *, full: bool = False, workdir: bool = False,
              analyse: bool = True, progress: Callable[[int, int], None] | None = None,
-             local: LocalScan | None = None) -> CatchUp:
-    """Apply what the journal holds, then read from git whatever the hooks missed."""
+             local: LocalScan | None = None, branches: bool = False) -> CatchUp:
+    """Apply what the journal holds, then read from git whatever the hooks missed: HEAD's
+    history, and with `branches` every local branch's (`gitext/sync/branches.py`)."""
     project.require_init()
     # In the worker's slot, all of it: a worker started by the last hook may begin draining the
     # same records now (two drainers interleaving applied a commit's record after a later
@@ -70,6 +72,8 @@ def catch_up(project: Project, *, full: bool = False, workdir: bool = False,
             later.IN_QUERY.reset(in_query)
         if local is None and later.pending(project):
             result.commits += read_deferred(project)
+        if branches:
+            result.commits += catch_up_branches(project, root)
         head = project.repo.head()
         live = project.repo.worktrees()
         # Read after git's own state: a checkout git made before it has its record written. A
@@ -100,10 +104,11 @@ def sync(project: Project, *, full: bool = False) -> CatchUp:
     index then stayed behind until the next query (the soak walk's seed 130 found it). So is a
     search index whose last full update did not cover HEAD: one interrupted (`index` stopped,
     the worker killed in its first pass) left search without those files, and `sync` said all
-    was applied."""
+    was applied. Every local branch's new commits are read too, not only HEAD's: with hooks not
+    running, a branch left since kept them unrecorded (QA round 26b: 02)."""
     from gitext.search.stamps import indexed_head
 
-    result = catch_up(project, full=full)
+    result = catch_up(project, full=full, branches=True)
     w = result.worktree
     behind = w.head is not None and indexed_head(project, project.repo.root) != w.head
     if result.events or w.commits or w.files or w.removed or behind:

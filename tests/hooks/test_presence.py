@@ -66,7 +66,9 @@ def test_framework_hooks_whose_config_dropped_ours_are_missing(live: Path, airch
           "repos:\n  - repo: local\n    hooks:\n      - id: aircher-guard\n")
     r = aircher(live, "doctor")
     assert ("which lacks git-aircher's post-checkout, post-commit, post-merge, post-rewrite:"
-            " commits and checkouts are not recorded") in r.out, r.out
+            " commits are not recorded until `git aircher sync` (which reads every local"
+            " branch's), and branch switches made meanwhile are not recorded at all"
+            ) in r.out, r.out
     assert "  hint: `git aircher hooks install` puts them there" in r.out
     status = {line.split()[0]: line.split()[1]
               for line in aircher(live, "hooks", "status").out.splitlines()[1:] if line.strip()}
