@@ -15,7 +15,12 @@ from gitext.index.secrets import redact_text
 from gitext.store.pool import Database
 from gitext.sync.files import ensure_paths, file_id
 
-_MERGED = re.compile(r"^Merge (?:remote-tracking )?branch '([^']+)'")
+# git's default merge message (`fmt-merge-msg`): "Merge branch 'x'", an octopus's "Merge
+# branches 'a', 'b' and 'c'", kinds side by side ("Merge branch 'a', remote-tracking branch
+# 'origin/b'"), then " into y" or " of <url>", which no kind's list reaches.
+_KIND = re.compile(r"(?:^|, )(?P<kind>remote-tracking branch(?:es)?|branch(?:es)?|tags?|commits?)"
+                   r" (?P<names>'[^']*'(?:(?:, | and )'[^']*')*)")
+_NAME = re.compile(r"'([^']*)'")
 
 
 def change_type(ch: Change) -> str:
@@ -146,7 +151,15 @@ def ingest(
     return touched
 
 
-def merged_branch(message: str) -> str | None:
-    """The branch a merge commit's default message names ("Merge branch 'x' into y")."""
-    m = _MERGED.match(message)
-    return m.group(1) if m else None
+def merged_branches(message: str) -> list[str]:
+    """The branches a merge commit's default message names ("Merge branch 'x' into y"; all of
+    an octopus's, "Merge branches 'a' and 'b'": before, none of them, QA round 26b: 03); no tag
+    or commit."""
+    line = message.split("\n", 1)[0]
+    if not line.startswith("Merge "):
+        return []
+    names: list[str] = []
+    for kind in _KIND.finditer(line[len("Merge "):]):
+        if "branch" in kind.group("kind"):
+            names += [n for n in _NAME.findall(kind.group("names")) if n and n not in names]
+    return names

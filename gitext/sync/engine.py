@@ -359,8 +359,8 @@ class _History:
         name (`pr/212`, `origin/6.x-maintenance`, …)."""
         if branch is None:
             return
-        merged = [(meta, source) for meta in self.metas if len(meta.parents) >= 2
-                  if (source := commits_mod.merged_branch(meta.message))]
+        merged = [(meta, name) for meta in self.metas if len(meta.parents) >= 2
+                  for name in commits_mod.merged_branches(meta.message)]
         if not merged:
             return
         from gitext.sync.merges import branches, transfer_source

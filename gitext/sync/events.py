@@ -185,11 +185,12 @@ def apply_event(project: Project, ev: Event) -> None:
         head = head_at(project, ev, root)
         touch_worktree(project, root, head)
         _read_left_behind(project, root, ev, head)
-        named = _merged_branch(ev.action) if ev.action else _merged_from_reflog(root)
-        source = _branch_merged(project, root, named) if named and head.branch else None
-        if source and head.branch:
-            transfer_knowledge(project, project_ctx(project), source, head.branch, head.commit,
-                               "post-merge")
+        named = _merged_branches(ev.action) if ev.action else _merged_from_reflog(root)
+        for name in named if head.branch else []:  # an octopus merges several
+            source = _branch_merged(project, root, name)
+            if source and head.branch:
+                transfer_knowledge(project, project_ctx(project), source, head.branch,
+                                   head.commit, "post-merge")
     elif ev.hook == "post-rewrite":
         _rewrite(project, ev)
         sync_worktree(project, root)
@@ -461,19 +462,19 @@ def _branch_merged(project: Project, root: Path, name: str) -> str | None:
     return transfer_source(name, proj.id, branches(root), known)
 
 
-def _merged_from_reflog(root: Path) -> str | None:
+def _merged_from_reflog(root: Path) -> list[str]:
     """`merge feature: Fast-forward` / `merge feature: Merge made by …` names the branch (a
     record from an older shim, without git's action: the reflog's newest entry, which is the
     merge's only if git has done nothing since)."""
     out = git(["reflog", "-1", "--format=%gs", "HEAD"], root, check=False).stdout.decode(
         "utf-8", "replace").strip()
-    return _merged_branch(out.split(":", 1)[0])
+    return _merged_branches(out.split(":", 1)[0])
 
 
-def _merged_branch(action: str) -> str | None:
-    """`merge feature` (GIT_REFLOG_ACTION of `git merge feature`) names the branch; several
-    names (an octopus) or anything else name none."""
+def _merged_branches(action: str) -> list[str]:
+    """`merge feature` (GIT_REFLOG_ACTION of `git merge feature`) names the branch, `merge a b`
+    (an octopus) each of them: before, an octopus named none (QA round 26b: 03). Anything
+    else names none."""
     if not action.startswith("merge "):
-        return None
-    names = action[len("merge "):].split()
-    return names[0] if len(names) == 1 else None
+        return []
+    return list(dict.fromkeys(action[len("merge "):].split()))
