@@ -47,6 +47,7 @@ from gitext.sync.files import (
     worktree_paths,
 )
 from gitext.sync.local import LocalScan, forget_local, local_mark, remember_local
+from gitext.sync.transfers import record_transfer
 from gitext.sync.workdir import Stamp, StatusScan, tree_stamp
 from gitext.worktrees import upsert_worktree
 
@@ -385,59 +386,6 @@ class _History:
             if source != branch:
                 with contextlib.suppress(UsageError):
                     transfer(project, source, branch)
-
-
-def record_transfer(
-    project: Project, proj: Context, source: str, target: str, commit: str | None, how: str
-) -> None:
-    import json
-
-    if source == target:
-        return
-    with project.db("knowledge").write() as conn:
-        src = _branch_context(conn, proj, source)
-        tgt = _branch_context(conn, proj, target)
-        conn.execute(
-            "INSERT INTO context_relationships (id, source_context_id, target_context_id,"
-            " relationship_type, strength, created_at, metadata) VALUES (?, ?, ?,"
-            " 'knowledge_transfer', 1.0, ?, ?) ON CONFLICT(source_context_id,"
-            " target_context_id, relationship_type) DO UPDATE SET metadata ="
-            " json_patch(coalesce(context_relationships.metadata, '{}'), excluded.metadata)",
-            (_rel_id(src.id, tgt.id), src.id, tgt.id, clock.now(),
-             json.dumps({"via": how, "commit": commit})),
-        )
-
-
-def transfer_knowledge(
-    project: Project, proj: Context, source: str, target: str, commit: str | None, how: str
-) -> None:
-    """The relationship recorded, and `source`'s patterns, decisions and insights made
-    `target`'s too (a merge, a rename)."""
-    from gitext.insights.transfer import transfer
-
-    record_transfer(project, proj, source, target, commit, how)
-    with contextlib.suppress(UsageError):  # a branch never seen here has nothing to give
-        transfer(project, source, target)
-
-
-def _rel_id(src: str, tgt: str) -> str:
-    from gitext.ids import derived_id
-
-    return derived_id("relationship", src, tgt, "knowledge_transfer")
-
-
-def _branch_context(conn: sqlite3.Connection, proj: Context, branch: str) -> Context:
-    from gitext.contexts import worktree_context_id
-
-    row = conn.execute("SELECT * FROM contexts WHERE id = ?",
-                       (worktree_context_id(proj.id, branch),)).fetchone()
-    if row is not None:
-        return Context.from_row(row)
-    return ensure_worktree_context(conn, proj, branch, None, proj_path(proj), touch=False)
-
-
-def proj_path(proj: Context) -> Path:
-    return Path(proj.path or ".")
 
 
 def touch_worktree(project: Project, root: Path, head: Head) -> Context:

@@ -27,10 +27,10 @@ from gitext.sync.engine import (
     read_left_behind,
     sync_worktree,
     touch_worktree,
-    transfer_knowledge,
     view_new_worktrees,
 )
 from gitext.sync.journal import Event, rebase_dir
+from gitext.sync.transfers import transfer_knowledge
 from gitext.worktrees import as_recorded, reconcile
 
 SEQUENCE_MARKERS = ("sequencer", "CHERRY_PICK_HEAD")  # besides a rebase's (`rebase_dir`)

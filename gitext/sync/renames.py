@@ -42,7 +42,8 @@ def follow_rename(project: Project, root: Path, branch: str | None) -> str | Non
     if branch is None:
         return None
     from gitext.git.compare import local_branches
-    from gitext.sync.engine import project_ctx, transfer_knowledge
+    from gitext.sync.engine import project_ctx
+    from gitext.sync.transfers import transfer_knowledge
 
     proj = project_ctx(project)
     cid = worktree_context_id(proj.id, branch)
