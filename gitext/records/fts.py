@@ -160,6 +160,11 @@ def folded(text: str | None) -> str:
 
 def _folded(text: str) -> str:
     # As the index's unicode61 tokenizer with remove_diacritics: "cafe" finds "café".
+    if text.isascii():
+        # ASCII has nothing to decompose and no combining marks, so this is the same string;
+        # the archive's search folds every message, nearly all ASCII, and the per-character
+        # join below took 95% of its time (QA round 26f: 02).
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
