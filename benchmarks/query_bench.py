@@ -5,24 +5,32 @@
 On a generated repository (indexed once), times in the same run: the take-in step on a clean
 tree, on a tree with 10 edited files (the first query, which takes them in, and the next one,
 which finds them in), each against the rest of an in-process hybrid search; and the whole
-`git aircher search` as a user runs it. Then `git aircher search` and `relevant` as a user runs
-them, in-process (`AIRCHER_SERVE=0`) against answered by the warm query server. Prints two
-tables of medians and ratios.
+`git aircher search` as a user runs it. Then hybrid search's check of its vector hits for a
+query term (`fulltext.holding`) against the statement per hit it replaced (QA round 26f: 01),
+alternating, with whether both give the same answer. Then `git aircher search` and `relevant`
+as a user runs them, in-process (`AIRCHER_SERVE=0`) against answered by the warm query server.
+Prints three tables of medians and ratios.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hooks_bench import TOOL, bench_env, make_repo, sh
+
+if TYPE_CHECKING:
+    from gitext.project import Project
 
 
 def _median_ms(fn: Callable[[], object], runs: int) -> float:
@@ -32,6 +40,45 @@ def _median_ms(fn: Callable[[], object], runs: int) -> float:
         fn()
         times.append(time.perf_counter() - t)
     return statistics.median(times) * 1000
+
+
+def _holding_by_version(conn: sqlite3.Connection, versions: dict[str, str],
+                        query_terms: list[str]) -> set[str]:
+    """`fulltext.holding` before QA round 26f: 01, the baseline: one statement per version."""
+    from gitext.search.fulltext import MAX_LOOKUP, _fts_string
+
+    words = list(dict.fromkeys(query_terms))[:MAX_LOOKUP]
+    ids = conn.execute(
+        "SELECT d.id, d.path FROM search_docs d JOIN json_each(?) j"
+        " ON d.path = j.key AND d.blob = j.value", (json.dumps(versions),)).fetchall()
+    match = _fts_string(words)
+    return {path for rowid, path in ids if conn.execute(
+        "SELECT 1 FROM search_fts WHERE search_fts MATCH ? AND rowid = ?",
+        (match, rowid)).fetchone()}
+
+
+def _holding_rows(project: Project, runs: int) -> list[tuple[str, float, float, bool]]:
+    """Hybrid search's check of its vector hits for a query term (`fulltext.holding`), now and
+    as it was, alternating, over every file of the worktree (each file holds `func` and
+    `module`: all would pass the vector threshold of a query with them) and over 10 files."""
+    from gitext.search import fulltext
+    from gitext.search.hybrid import _worktree_blobs
+    from gitext.search.tokenize import terms
+
+    qterms = terms("func 1234 module")
+    out = []
+    with project.db("file_index").read() as conn:
+        every = _worktree_blobs(conn, str(project.repo.root))
+        for name, versions in ((f"{len(every)} vector hits", every),
+                               ("10 vector hits", dict(list(every.items())[:10]))):
+            new, old = [], []
+            for _ in range(runs):
+                old.append(_median_ms(lambda v=versions: _holding_by_version(conn, v, qterms), 1))
+                new.append(_median_ms(lambda v=versions: fulltext.holding(conn, v, qterms), 1))
+            same = (fulltext.holding(conn, versions, qterms)
+                    == _holding_by_version(conn, versions, qterms))
+            out.append((name, statistics.median(new), statistics.median(old), same))
+    return out
 
 
 QUERIES = [("search", ["search", "--json", "--", "func 1234 module"]),
@@ -108,6 +155,7 @@ def main() -> None:
                 seconds.append(_median_ms(take_in, 1))
             rows.append(("10 edited files, first query", statistics.median(firsts), search_ms))
             rows.append(("10 edited files, next query", statistics.median(seconds), search_ms))
+            holding = _holding_rows(project, args.runs)
         cli = {}
         for serve in ("0", "1"):
             cli_env = {**env, "AIRCHER_SERVE": serve}
@@ -125,6 +173,9 @@ def main() -> None:
         print(f"{'take-in step':<30} {'ms':>8} {'/ search':>9} {'/ CLI':>7}")
         for name, ms, s in rows:
             print(f"{name:<30} {ms:>8.1f} {ms / s:>8.2f}x {ms / cli_ms:>6.2f}x")
+        print(f"\n{'holding (hybrid)':<30} {'ms':>8} {'before':>8} {'ratio':>7} same")
+        for name, ms, before, same in holding:
+            print(f"{name:<30} {ms:>8.1f} {before:>8.1f} {ms / before:>6.2f}x {same}")
         print(f"\n{'`git aircher …`':<30} {'in-process':>10} {'served':>8} {'ratio':>7}")
         for name, _argv in QUERIES:
             cold, warm = cli[(name, "0")], cli[(name, "1")]
