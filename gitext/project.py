@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gitext.config import Config
 from gitext.config_copy import settings_file, tracked
@@ -17,6 +18,9 @@ from gitext.store.connection import Pragmas, open_database
 from gitext.store.made import absent, note
 from gitext.store.pool import Database
 from gitext.store_place import project_store
+
+if TYPE_CHECKING:
+    from gitext.lifecycle.querylog import SlowQueryLog
 
 
 class Project:
@@ -119,9 +123,6 @@ class Project:
             raise ValueError(name)
         if name not in self._dbs:
             self.settle()
-            from gitext.lifecycle import querylog
-            from gitext.lifecycle.querylog import slow_query_log
-
             path = self.global_layout.db if name == "global" else self.layout.db(name)
             if name == "global" and not path.parent.is_dir():
                 # The global folder taken away since init (a cleaned ~/.config, a fresh HOME
@@ -133,11 +134,7 @@ class Project:
                 self.global_layout.ensure()
             pragmas = self.pragmas
             perf = self.config
-            slow = slow_query_log(self.layout, self.config, name)
-            # The background worker's reads feed its writes: stopping one would leave git's
-            # events unapplied at every pass, so only a command's reads are bounded.
-            timeout = (0.0 if querylog.BACKGROUND
-                       else perf.seconds("storage.performance.query_timeout"))
+            slow, timeout = self.read_limits(name)
             logs = self.layout.logs
 
             def opener() -> sqlite3.Connection:
@@ -170,6 +167,18 @@ class Project:
                 query_timeout=timeout,
             )
         return self._dbs[name]
+
+    def read_limits(self, name: str) -> tuple[SlowQueryLog | None, float]:
+        """Database `name`'s slow-query log (None: logging off) and how long a read may run
+        (seconds, 0: unbounded), for every database of the store, the conversations archive's
+        too (`lifecycle.archive.open_archive`)."""
+        from gitext.lifecycle import querylog
+
+        # The background worker's reads feed its writes: stopping one would leave git's
+        # events unapplied at every pass, so only a command's reads are bounded.
+        timeout = (0.0 if querylog.BACKGROUND
+                   else self.config.seconds("storage.performance.query_timeout"))
+        return querylog.slow_query_log(self.layout, self.config, name), timeout
 
     def db_path(self, name: str) -> Path:
         return self.global_layout.db if name == "global" else self.layout.db(name)

@@ -70,17 +70,21 @@ def open_archive(project: Project) -> Iterator[Database]:
     path = project.layout.db(ARCHIVE_DB)
     pragmas = project.pragmas
     logs = project.layout.logs
+    # Bounded and logged as the store's other databases are: its reads are scans (the archive
+    # has no index), the slowest of a large store, and ran unbounded and unseen by `health`
+    # (QA round 26f: 04).
+    slow, timeout = project.read_limits(ARCHIVE_DB)
 
     def opener() -> sqlite3.Connection:
         # As `Project.db` opens the others: one the store had and lost is refused, never made
         # anew, empty (`gitext.lifecycle.loss`); once open, the record says the store has it.
         if absent(path):
             refuse_lost(project, ARCHIVE_DB)
-        conn = open_database(path, ARCHIVE_DB, pragmas, logs=logs)
+        conn = open_database(path, ARCHIVE_DB, pragmas, slow_log=slow, logs=logs)
         note(path)
         return conn
 
-    db = Database(opener, pool_size=1, max_readers=2)
+    db = Database(opener, pool_size=1, max_readers=2, query_timeout=timeout)
     try:
         yield db
     finally:

@@ -207,6 +207,42 @@ def test_old_and_surplus_conversations_are_archived_searchable_restorable(
     assert archived_count(project) == 1
 
 
+def test_reads_of_the_archive_are_logged_when_slow_and_stopped_past_query_timeout(
+    project: Project,
+) -> None:
+    """QA round 26f: 04. The archive was opened without the slow-query log and without
+    query_timeout: `conversation search --archived` ran 7-17 s on a large store with a 50 ms
+    timeout, and none of it reached performance.log, so `health` never showed the slowest
+    reads of the store. Its reads are logged and bounded as every other database's."""
+    from gitext.errors import QueryTimeoutError
+    from gitext.lifecycle import logs
+    from gitext.lifecycle.archive_search import list_archived
+
+    clock.set_now(T0)
+    project.config.values["storage.lifecycle.conversation_max_per_project"] = 1
+    add_conversations(project, 40, messages=100, when=clock.to_ts(T0 - DAY), text="ancient")
+    add_conversations(project, 1, text="recent")
+    assert archive_conversations(project).archived == 40
+    log = logs.log_path(project.layout, "performance")
+    assert not log.exists() or "db=conversations_archive" not in log.read_text()
+
+    project.config.values["storage.monitoring.slow_query_threshold"] = "0s"  # all are slow
+    assert search_archived(project, "nosuchword", 10) == []
+    assert len(list_archived(project)) == 40
+    logged = [line for line in log.read_text().splitlines() if "db=conversations_archive" in line]
+    assert any("aircher_fold(m.content) LIKE" in line for line in logged)
+    assert any("FROM conversations c" in line and "message_count" in line for line in logged)
+
+    # A scan of 4,000 messages through a Python function: far more than a microsecond (0.001ms), and
+    # the clock is looked at every 10,000 steps.
+    project.config.values["storage.performance.query_timeout"] = "0.001ms"
+    with pytest.raises(QueryTimeoutError) as err:
+        search_archived(project, "nosuchword", 10)
+    assert err.value.message.startswith(
+        "a read query of conversations_archive.db ran longer than"
+        " storage.performance.query_timeout")
+
+
 def _archive_copies(project: Project) -> int:
     """Conversations in the archive, read raw: the archive may be being made right now."""
     path = project.layout.db("conversations_archive")
