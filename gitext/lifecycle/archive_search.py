@@ -12,7 +12,7 @@ from typing import Any
 from gitext.lifecycle.archive import open_archive, slots, table_columns
 from gitext.lifecycle.loss import has_archive
 from gitext.project import Project
-from gitext.records.values import newest_first
+from gitext.records.values import filtered, newest_first
 
 
 def list_archived(
@@ -22,9 +22,11 @@ def list_archived(
     project_id: str | None = None,
     context_type: str | None = None,
     provider: str | None = None,
+    limit: int | None = None,
 ) -> list[dict[str, Any]]:
     """The archive's conversations (those of `context_ids`, or of `project_id`; None: all),
-    each as `Conversation.to_json()` gives a live one, with its `archived_at`; newest first."""
+    each as `Conversation.to_json()` gives a live one, with its `archived_at`; newest first,
+    the first `limit` (None: all)."""
     from gitext.records.conversations import Conversation
 
     if context_ids == [] or not has_archive(project):
@@ -45,12 +47,12 @@ def list_archived(
             params.extend(context_ids)
         # An archive made before conversations gained context_id lacks the column.
         context_col = "" if "context_id" in have else " NULL AS context_id,"
-        rows = conn.execute(
+        sql, params = filtered(
             f"SELECT c.*,{context_col}"
             " (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id) AS message_count"
-            " FROM conversations c" + (" WHERE " + " AND ".join(where) if where else "")
-            + " ORDER BY " + newest_first("updated_at", "created_at", alias="c"), params,
-        ).fetchall()
+            " FROM conversations c", where, params,
+            newest_first("updated_at", "created_at", alias="c"), limit)
+        rows = conn.execute(sql, params).fetchall()
     return [{**Conversation.from_row(r).to_json(), "archived_at": r["archived_at"]}
             for r in rows]
 

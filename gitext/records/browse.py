@@ -52,14 +52,16 @@ def browse_conversations(
     archive (each with its `archived_at`); a status no conversation can have is an error."""
     if status is not None:
         check_status(project, status)
+    # Each store gives its first `limit` only: the first `limit` of both in one order are
+    # among them. Before, every conversation was read and built, then cut (QA round 26f: 03).
     if all_contexts:
         proj_id, place = worktree_places(project)
-        rows = conversations_across_worktrees(project, context_type=context_type, limit=None)
-        rows = [r for r in rows if (provider is None or r["provider"] == provider)
-                and (status is None or r["status"] == status)]
+        rows = conversations_across_worktrees(project, context_type=context_type,
+                                              provider=provider, status=status, limit=limit)
         if status == "archived":
             rows = _newest_first(rows + [place(r) for r in list_archived(
-                project, project_id=proj_id, context_type=context_type, provider=provider)])
+                project, project_id=proj_id, context_type=context_type, provider=provider,
+                limit=limit)])
         return rows if limit is None else rows[:max(1, limit)]
     ids = scope_ids(project, context)
     with project.db("knowledge").read() as conn:
@@ -70,7 +72,8 @@ def browse_conversations(
         limit=limit)]
     if status == "archived":
         found = _newest_first(found + list_archived(
-            project, context_ids=ids, context_type=context_type, provider=provider))
+            project, context_ids=ids, context_type=context_type, provider=provider,
+            limit=limit))
         found = found if limit is None else found[:max(1, limit)]
     for item in found:
         item["context_name"] = names.get(item["context_id"] or "")

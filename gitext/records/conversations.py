@@ -297,7 +297,8 @@ def check_status(project: Project, status: str) -> str:
 
 
 def conversations_across_worktrees(
-    project: Project, *, context_type: str | None = None, limit: int | None = 200
+    project: Project, *, context_type: str | None = None, provider: str | None = None,
+    status: str | None = None, limit: int | None = 200,
 ) -> list[dict[str, Any]]:
     """The spec's query: the project's conversations of every worktree, with branch and path.
 
@@ -311,6 +312,11 @@ def conversations_across_worktrees(
     if context_type is not None:
         sql += " AND c.context_type = ?"
         params.append(v.choice(context_type, "context_type", CONTEXT_TYPES))
+    # Filtered here, not after: `list --all --limit 5` read and built every conversation.
+    for col, value in (("provider", provider), ("status", status)):
+        if value is not None:
+            sql += f" AND c.{col} = ?"
+            params.append(value)
     sql += " ORDER BY " + v.newest_first("updated_at", "created_at", alias="c")
     if limit is not None:
         sql += " LIMIT ?"

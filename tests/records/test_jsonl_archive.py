@@ -200,6 +200,50 @@ def test_listing_by_status_archived_shows_the_archive_and_an_unknown_status_is_r
         "hint: statuses: active, archived, closed, parked"]
 
 
+def test_a_list_s_limit_bounds_what_is_read_and_the_list_is_the_same(project: Project) -> None:
+    """QA round 26f: 03. `conversation list --all --limit 5` and `--status archived --limit 5`
+    read and built every conversation (with a count of its messages), live and archived, and
+    cut the list in Python after. Each store now gives its first `limit`; the list is the one
+    the whole read cut gives, ties of one second and live rows marked archived among them."""
+    import sys
+    from types import FrameType
+    from typing import Any
+
+    from gitext.records.browse import browse_conversations
+    from gitext.records.conversations import Conversation
+
+    for i in range(24):
+        clock.set_now(T0 + i // 3)  # three to a second
+        conv = start_conversation(project, "anthropic" if i % 4 else "openai", title=f"c{i}")
+        if i % 5 == 0:
+            update_conversation(project, conv.id, status="archived")  # as an agent may
+    clock.set_now(T0 + 100)
+    project.config.values["storage.lifecycle.conversation_max_per_project"] = 8
+    assert len(archive_conversations(project).ids) == 11  # not those marked archived
+    built = [0]
+
+    def hook(frame: FrameType, event: str, _arg: Any) -> None:
+        if event == "call" and frame.f_code is Conversation.from_row.__code__:
+            built[0] += 1
+
+    for all_contexts in (False, True):
+        for status in (None, "archived", "active"):
+            for provider in (None, "openai"):
+                whole = browse_conversations(project, all_contexts=all_contexts,
+                                             status=status, provider=provider, limit=None)
+                for limit in (1, 3, 5):
+                    built[0] = 0
+                    sys.setprofile(hook)
+                    try:
+                        found = browse_conversations(project, all_contexts=all_contexts,
+                                                     status=status, provider=provider,
+                                                     limit=limit)
+                    finally:
+                        sys.setprofile(None)
+                    assert found == whole[:limit], (all_contexts, status, provider, limit)
+                    assert built[0] <= 2 * limit, (all_contexts, status, provider, limit)
+
+
 def test_searching_the_archive_takes_role_and_context_and_answers_as_the_live_search(
     project: Project, aircher: object,
 ) -> None:
