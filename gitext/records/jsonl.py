@@ -166,15 +166,20 @@ def _write(conn: sqlite3.Connection, cid: str, out: IO[str], counts: Counts,
     # store's own export could not be imported again.
     renumber = not all(isinstance(n, int) and n > 0 for n in seqs) or any(
         a >= b for a, b in zip(seqs, seqs[1:], strict=False))
+    # In the order they were attached, as `conversation show` lists them; the import inserts
+    # them in file order. By id (random) they came back shuffled (QA round 22d: 01). The whole
+    # conversation's in one statement: one per message was 300,000 statements, most of a
+    # 20,000-conversation export (QA round 26f: 05).
+    attached: dict[str, list[sqlite3.Row]] = {}
+    for a in conn.execute(
+        "SELECT a.* FROM message_attachments a JOIN messages m ON m.id = a.message_id"
+        " WHERE m.conversation_id = ? ORDER BY a.rowid", (cid,),
+    ):
+        attached.setdefault(a["message_id"], []).append(a)
     for position, msg in enumerate(messages, 1):
         out.write(_record("message", msg, {"seq": position} if renumber else None) + "\n")
         counts.messages += 1
-        # In the order they were attached, as `conversation show` lists them; the import
-        # inserts them in file order. By id (random) they came back shuffled (QA round 22d: 01).
-        for a in conn.execute(
-            "SELECT * FROM message_attachments WHERE message_id = ? ORDER BY rowid",
-            (msg["id"],),
-        ):
+        for a in attached.get(msg["id"], ()):
             out.write(_record("attachment", a) + "\n")
             counts.attachments += 1
     # As `list_compactions` orders them; the import inserts them in file order.

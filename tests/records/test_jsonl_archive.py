@@ -301,6 +301,58 @@ def test_searching_the_archive_takes_role_and_context_and_answers_as_the_live_se
     assert row.startswith(old.id[:8] + " ") and "[hello] from the user" in row
 
 
+def test_an_export_reads_attachments_a_conversation_at_a_time_in_the_order_attached(
+    project: Project, aircher: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """QA round 26f: 05. The export read each message's attachments with a statement of its
+    own: 300,000 statements for 20,000 conversations. One per conversation now, live or
+    archived; each message's attachments still in the order they were attached, those added
+    to an earlier message after a later one's too."""
+    import sqlite3
+
+    from gitext.lifecycle import logs
+    from gitext.lifecycle.dbfiles import ARCHIVE_DB
+
+    ids = []
+    for c in range(2):
+        clock.set_now(T0 + 60 * c)
+        conv = start_conversation(project, "anthropic", title=f"talk {c}")
+        ids.append(conv.id)
+        for m in range(3):
+            add_message(project, conv.id, "user", f"message {m}", attachments=[
+                AttachmentInput("code", data=f"{c}{m}{k}\n", path=f"c{c}m{m}k{k}.py")
+                for k in range(m)])
+    project.config.values["storage.lifecycle.conversation_max_per_project"] = 1
+    assert archive_conversations(project).ids == [ids[0]]
+    # One more attachment for each conversation's first message, after the others (rowid).
+    with project.db("conversations").write() as conn:
+        conn.execute("INSERT INTO message_attachments (id, message_id, type, path)"
+                     " SELECT '00000000-0000-4000-8000-000000000001', id, 'code', 'late1.py'"
+                     " FROM messages WHERE conversation_id = ? AND content = 'message 0'",
+                     (ids[1],))
+    project.close()
+    with sqlite3.connect(project.layout.db(ARCHIVE_DB)) as conn:
+        conn.execute("INSERT INTO message_attachments (id, message_id, type, path)"
+                     " SELECT '00000000-0000-4000-8000-000000000000', id, 'code', 'late0.py'"
+                     " FROM messages WHERE conversation_id = ? AND content = 'message 0'",
+                     (ids[0],))
+    conn.close()
+    monkeypatch.setenv("AIRCHER_STORAGE_MONITORING_SLOW_QUERY_THRESHOLD", "0.001ms")  # all
+    out = tmp_path / "all.jsonl"
+    run = aircher  # type: ignore[assignment]
+    res = run(project.repo.root, "conversation", "export", "-o", str(out))
+    assert res.code == 0, res.err
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    shown = [r.get("content") or r.get("path") for r in records
+             if r["kind"] in ("message", "attachment")]
+    assert shown == [
+        "message 0", "late0.py", "message 1", "c0m1k0.py", "message 2", "c0m2k0.py", "c0m2k1.py",
+        "message 0", "late1.py", "message 1", "c1m1k0.py", "message 2", "c1m2k0.py", "c1m2k1.py"]
+    statements = [line for line in logs.log_path(project.layout, "performance").read_text()
+                  .splitlines() if "FROM message_attachments" in line]
+    assert len(statements) == 2, statements
+
+
 def test_an_archive_without_seq_exports(project: Project) -> None:
     """An import written into the archive before any archiving run gave it `seq` leaves its
     messages table without the column: the export crashed ("no such column: seq", exit 3).
