@@ -101,7 +101,7 @@ def patterns_across_worktrees(
             "SELECT id, name, context_type FROM contexts")}
         # SQLite: a negative LIMIT is none.
         rows = conn.execute(f"{sql} ORDER BY {ranking(least, 'p.')} LIMIT ?",
-                            [*params, -1 if limit is None else max(1, limit)]).fetchall()
+                            [*params, -1 if limit is None else v.row_limit(limit)]).fetchall()
     return _shape(rows, names, least)
 
 

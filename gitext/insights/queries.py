@@ -124,7 +124,8 @@ def context_insights(
             params.append(v.choice(insight_type, "insight type", INSIGHT_TYPES))
         sql += (" ORDER BY cci.effectiveness_rating DESC NULLS LAST,"
                 " cci.confidence_score DESC, cci.created_at DESC, cci.id LIMIT ?")
-        params.append(-1 if limit is None else max(1, limit))  # SQLite: a negative LIMIT is none
+        # SQLite: a negative LIMIT is none.
+        params.append(-1 if limit is None else v.row_limit(limit))
         rows = conn.execute(sql, params).fetchall()
     return [
         {"id": r["id"], "insight_type": r["insight_type"], "description": r["description"],

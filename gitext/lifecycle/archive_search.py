@@ -70,7 +70,9 @@ def search_archived(
     (`SearchHit.to_json`: the words it matched in [brackets], `score` null: the archive has no
     index to rank by) and `archived_at`; `context_ids` and `role` narrow as they do there."""
     from gitext.records import fts
+    from gitext.records.values import row_limit
 
+    limit = row_limit(limit)
     words = fts.query_words(query)
     if context_ids == [] or not has_archive(project):
         return []

@@ -19,6 +19,7 @@ from gitext.records.current import current_ids
 from gitext.records.fts import search_messages
 from gitext.records.lookup import branch_of, family, resolve_context
 from gitext.records.messages import list_messages
+from gitext.records.values import row_limit
 
 
 def scope_ids(project: Project, context: str | None) -> list[str]:
@@ -52,6 +53,8 @@ def browse_conversations(
     archive (each with its `archived_at`); a status no conversation can have is an error."""
     if status is not None:
         check_status(project, status)
+    if limit is not None:
+        limit = row_limit(limit)
     # Each store gives its first `limit` only: the first `limit` of both in one order are
     # among them. Before, every conversation was read and built, then cut (QA round 26f: 03).
     if all_contexts:
@@ -62,7 +65,7 @@ def browse_conversations(
             rows = _newest_first(rows + [place(r) for r in list_archived(
                 project, project_id=proj_id, context_type=context_type, provider=provider,
                 limit=limit)])
-        return rows if limit is None else rows[:max(1, limit)]
+        return rows if limit is None else rows[:limit]
     ids = scope_ids(project, context)
     with project.db("knowledge").read() as conn:
         names = {r[0]: r[1] for r in conn.execute(
@@ -74,7 +77,7 @@ def browse_conversations(
         found = _newest_first(found + list_archived(
             project, context_ids=ids, context_type=context_type, provider=provider,
             limit=limit))
-        found = found if limit is None else found[:max(1, limit)]
+        found = found if limit is None else found[:limit]
     for item in found:
         item["context_name"] = names.get(item["context_id"] or "")
     return found

@@ -320,7 +320,7 @@ def conversations_across_worktrees(
     sql += " ORDER BY " + v.newest_first("updated_at", "created_at", alias="c")
     if limit is not None:
         sql += " LIMIT ?"
-        params.append(max(1, limit))
+        params.append(v.row_limit(limit))
     with project.db("conversations").read() as conn:
         rows = conn.execute(sql, params).fetchall()
     return [place(Conversation.from_row(row).to_json()) for row in rows]

@@ -19,6 +19,7 @@ from typing import Any
 
 from gitext.errors import UsageError
 from gitext.project import Project
+from gitext.records.values import row_limit
 
 _WORD = re.compile(r"(\w+)(\*?)")
 
@@ -133,7 +134,7 @@ def search_messages(
         sql += " AND m.role = ?"
         params.append(role)
     sql += " ORDER BY rank LIMIT ?"
-    params.append(max(1, limit))
+    params.append(row_limit(limit))
     with project.db("conversations").read() as conn:
         try:
             rows = conn.execute(sql, params).fetchall()

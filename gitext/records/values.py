@@ -215,10 +215,21 @@ def newest_first(*columns: str, alias: str = "") -> str:
     return ", ".join([*(f"{prefix}{c} DESC" for c in columns), f"{prefix}rowid DESC"])
 
 
+def row_limit(value: Any) -> int:
+    """A list's `limit` other than None (all): 1 or more. 0 and negatives gave one row, where
+    the CLI's `--limit 0` means all and SQLite's negative LIMIT none at all (QA round 26e saw
+    it); an agent passing 0 now learns what it asked for is not a limit."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise UsageError(f"limit must be an integer (None for all), got {value!r}")
+    if value < 1:
+        raise UsageError(f"limit must be at least 1 (None for all), got {value}")
+    return value
+
+
 def filtered(base: str, where: list[str], params: list[Any], order: str,
              limit: int | None) -> tuple[str, list[Any]]:
-    """`base` with the conditions ANDed, ordered, and limited (to at least one row)."""
+    """`base` with the conditions ANDed, ordered, and limited (`row_limit`)."""
     sql = base + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY " + order
     if limit is not None:
-        return sql + " LIMIT ?", [*params, max(1, limit)]
+        return sql + " LIMIT ?", [*params, row_limit(limit)]
     return sql, list(params)

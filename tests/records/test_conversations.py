@@ -442,3 +442,33 @@ def test_json_output_escapes_del_and_c1_controls(project: Project, aircher: obje
     exported = outputs["conversation", "export", conv.id].out
     lines = [json.loads(line) for line in exported.splitlines()]
     assert [m["content"] for m in lines if m["kind"] == "message"] == [f"pangolin {odd}"]
+
+
+def test_a_limit_below_one_is_refused_not_taken_as_one_row(project: Project,
+                                                            aircher: object) -> None:
+    """`limit=0` (or -1) gave one row through the API, where the CLI's `--limit 0` means all
+    (QA round 26e saw it): an agent asking for "no limit" got a list of one. Each list now
+    refuses it; None is all, as documented, and the CLI's 0 still is."""
+    from gitext.insights.queries import context_insights
+    from gitext.records import list_conversations, list_decisions, list_patterns
+    from gitext.records.browse import browse_conversations, search_scope
+
+    for i in range(3):
+        add_message(project, start_conversation(project, "p", title=f"t{i}").id, "user", "hi")
+    assert len(list_conversations(project, limit=None)) == 3
+    assert len(browse_conversations(project, limit=2)) == 2
+    for call in (lambda n: list_conversations(project, limit=n),
+                 lambda n: browse_conversations(project, limit=n),
+                 lambda n: browse_conversations(project, all_contexts=True, limit=n),
+                 lambda n: browse_conversations(project, status="archived", limit=n),
+                 lambda n: search_scope(project, "hi", limit=n),
+                 lambda n: search_scope(project, "hi", limit=n, archived=True),
+                 lambda n: list_decisions(project, limit=n),
+                 lambda n: list_patterns(project, limit=n),
+                 lambda n: context_insights(project, limit=n)):
+        for bad in (0, -1):
+            with pytest.raises(UsageError, match="limit must be at least 1"):
+                call(bad)
+    project.close()
+    r = aircher(project.repo.root, "conversation", "list", "--limit", "0", "--json")  # type: ignore[operator]
+    assert r.code == 0 and len(json.loads(r.out)) == 3, r
