@@ -109,6 +109,8 @@ def active_session_row(
             ).fetchone()
             if ctx is not None:
                 return str(row["id"]), Context.from_row(ctx)
+    if _renamed(project):
+        return active_session_row(project, wid, branch_ctx_id)
     return None
 
 
@@ -132,8 +134,21 @@ def session_here(
                 ctx = conn.execute(
                     "SELECT * FROM contexts WHERE id = ? AND parent_context_id = ?",
                     (row["context_id"], branch_ctx_id)).fetchone()
+            if ctx is None and _renamed(project):
+                return session_here(project, wid, branch_ctx_id)
             return None if ctx is None else (own, Context.from_row(ctx))
     return active_session_row(project, wid, branch_ctx_id)
+
+
+def _renamed(project: Project) -> bool:
+    """Whether this branch turns out to be one renamed (`git branch -m`, which runs no hook)
+    whose active sessions have just moved to it (`follow_rename`). Asked only when this
+    worktree has an active session, none of them on this branch; git is asked once per
+    reflog file."""
+    from gitext.sync.renames import follow_rename
+
+    branch = project.repo.head().branch
+    return follow_rename(project, project.repo.root, branch) is not None
 
 
 def _moved_here(project: Project, wid: str, branch_ctx_id: str) -> tuple[str, Context] | None:

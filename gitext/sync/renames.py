@@ -37,8 +37,8 @@ def renamed_from(root: Path, branch: str) -> str | None:
 
 
 def follow_rename(project: Project, root: Path, branch: str | None) -> str | None:
-    """Give `branch`'s context the knowledge of the context of the branch it was renamed from;
-    returns that branch when a transfer was made."""
+    """Give `branch`'s context the knowledge of the context of the branch it was renamed from,
+    and its active sessions; returns that branch when a transfer was made."""
     if branch is None:
         return None
     from gitext.git.compare import local_branches
@@ -65,6 +65,14 @@ def follow_rename(project: Project, root: Path, branch: str | None) -> str | Non
             transfer_knowledge(project, proj, old, branch, None, "rename")
             made = old
     with project.db("knowledge").write() as conn:
+        if made is not None:
+            # A session goes on under the new name: left under the old branch's context, it
+            # was no longer this branch's, and records went to the branch (QA round 26c saw
+            # it). Ended sessions stay with the history they were part of.
+            conn.execute(
+                "UPDATE contexts SET parent_context_id = ? WHERE parent_context_id = ? AND"
+                " context_type = 'session' AND status = 'active'",
+                (cid, worktree_context_id(proj.id, made)))
         conn.execute(
             "UPDATE contexts SET metadata = json_set(coalesce(metadata, '{}'),"
             " '$.origin_checked', coalesce(?, json('true'))) WHERE id = ?", (mark, cid))

@@ -645,3 +645,26 @@ def test_a_session_start_killed_between_its_writes_leaves_a_context_repair_remov
     assert "sessions=1" in run_git_aircher(root, "context", "show").out  # the named one
     assert run_git_aircher(root, "conversation", "show", conversation.id).code == 0
     assert "sessionless_context" not in run_git_aircher(root, "doctor").out
+
+
+def test_a_session_goes_on_under_a_renamed_branch(project: Project) -> None:
+    """`git branch -m old new` (no hook runs) left the active session under the old branch's
+    context: the next record went to the branch, as if no session were open, and `session
+    end` here found none (QA round 26c saw it). The session now follows the rename."""
+    root = project.repo.root
+    git(root, "switch", "-q", "-c", "old")
+    session = start_session(project, "feature", "rename me")
+    git(root, "branch", "-m", "old", "new")
+    project.close()
+    again = open_project(root)
+    try:
+        ctx = current_context(again)
+        assert ctx.id == session.context_id, ctx
+        conv = start_conversation(again, "p", title="after the rename")
+        assert conv.session_id == session.id and conv.context_id == session.context_id
+        parent = rows(again, "knowledge", "SELECT c.git_branch FROM contexts s JOIN contexts c"
+                      " ON c.id = s.parent_context_id WHERE s.id = ?", (session.context_id,))
+        assert [tuple(r) for r in parent] == [("new",)]
+        assert end_session(again).id == session.id
+    finally:
+        again.close()
