@@ -46,7 +46,9 @@ def repo_path(project: Project, path: str, cwd: Path | None = None) -> str:
     except (ValueError, OSError):
         rel = Path(path)
     text = PurePosixPath(*rel.parts).as_posix() if rel.parts else ""
-    if not text or text.startswith("..") or Path(text).is_absolute():
+    # A path part, not a prefix of the text: '..notes.md' is a file of the root. Git refuses
+    # '..' as a part of a tracked path, so any one left (the fallback above) is an escape.
+    if not text or ".." in rel.parts or Path(text).is_absolute():
         raise UsageError(f"{path} is not inside this repository")
     return text
 
