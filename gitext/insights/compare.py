@@ -28,6 +28,7 @@ from gitext.records.decisions import list_decisions
 from gitext.records.lookup import (
     AmbiguousContext,
     branch_of,
+    commit_gone,
     context_names,
     family,
     find,
@@ -137,7 +138,7 @@ def _target(project: Project, conn: sqlite3.Connection, name: str) -> _Target:
                 f"branch {unborn!r} has no commits yet",
                 hint="commit on it first; there is nothing to compare before that")
     if commit is None and branch_ctx is not None:
-        raise _gone(name, branch_ctx)
+        raise commit_gone(name, branch_ctx, "compare a branch or commit git still has")
     if commit is None and ambiguous is not None:
         raise ambiguous
     if commit is None:
@@ -162,22 +163,6 @@ def _unborn_branch(root: Path, ref: str, ctx: Context | None) -> str | None:
         if wt.branch in names and wt.head is None and not wt.bare:
             return wt.branch
     return None
-
-
-def _gone(name: str, ctx: Context) -> AircherError:
-    """A context the store knows whose commit git no longer has (its branch deleted, a detached
-    HEAD left, and then `git gc`): there is nothing to diff, and it is no unknown name."""
-    if not ctx.git_commit:
-        # Its branch was unborn when the store last saw it and was left before a first commit:
-        # that branch never came to exist, so no commit was ever removed.
-        return AircherError(
-            f"context {name!r} has no commit: its branch had none when the store last saw it",
-            hint="compare a branch or commit git has (`git aircher worktree list`)")
-    return AircherError(
-        f"context {name!r} was last at {ctx.git_commit[:12]}, which is no longer in the"
-        " repository",
-        hint="its branch was deleted or HEAD left it, and `git gc` removed the commit;"
-             " compare a branch or commit git still has (`git aircher worktree list`)")
 
 
 def _relevant_from_git(root: Path, commit: str, base: str | None, top: int,

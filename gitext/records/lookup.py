@@ -19,7 +19,7 @@ from gitext.contexts import (
     project_context,
     worktree_context_id,
 )
-from gitext.errors import UsageError
+from gitext.errors import AircherError, UsageError
 from gitext.project import Project
 
 
@@ -177,6 +177,23 @@ def context_to_write(project: Project, conn: sqlite3.Connection, name: str) -> C
         raise unknown("context", name, context_names(conn))
     return ensure_worktree_context(conn, proj, unmet.name, unmet.git_commit,
                                    Path(proj.path or project.repo.info.main_root), touch=False)
+
+
+def commit_gone(name: str, ctx: Context, instead: str) -> AircherError:
+    """A context the store knows whose commit git no longer has (its branch deleted, a detached
+    HEAD left, and then `git gc`): there is nothing to read its files from, and it is no unknown
+    name. ``instead`` is the hint's advice (what to name)."""
+    if not ctx.git_commit:
+        # Its branch was unborn when the store last saw it and was left before a first commit:
+        # that branch never came to exist, so no commit was ever removed.
+        return AircherError(
+            f"context {name!r} has no commit: its branch had none when the store last saw it",
+            hint=f"{instead} (`git aircher worktree list`)")
+    return AircherError(
+        f"context {name!r} was last at {ctx.git_commit[:12]}, which is no longer in the"
+        " repository",
+        hint="its branch was deleted or HEAD left it, and `git gc` removed the commit;"
+             f" {instead} (`git aircher worktree list`)")
 
 
 def levels(conn: sqlite3.Connection, ctx: Context) -> list[Context]:

@@ -80,19 +80,24 @@ def context_files(project: Project, context: Context, commit: str, top: int,
     return [(paths[i], float(final[i])) for i in _order(paths, final, hidden)[:top]]
 
 
-def _tip_elsewhere(project: Project, ctx: Context) -> str | None:
+def _tip_elsewhere(project: Project, ctx: Context, name: str) -> str | None:
     """The commit of a named context's branch when this worktree is on another: its files and
     history are that commit's, as `compare` ranks them. Scored on this worktree's files, a
     feature branch's own files were missing from its answer and main's shown in their place.
-    None: the context is this worktree's, has no branch (the project's), or git has neither
-    its branch nor its last commit any more (this worktree's files are all there is)."""
+    None: the context is this worktree's or has no branch (the project's). When git has
+    neither its branch nor its last commit any more (deleted, then `git gc`), the error
+    `compare` gives: this worktree's files answered in its name, exit 0 and no word."""
     from gitext.git.compare import resolve_branch, resolve_commit
+    from gitext.records.lookup import commit_gone
 
     if not ctx.git_branch or ctx.git_branch == project.repo.head().branch:
         return None
     root = project.repo.root
-    return resolve_branch(root, ctx.git_branch) or (
+    tip = resolve_branch(root, ctx.git_branch) or (
         resolve_commit(root, ctx.git_commit) if ctx.git_commit else None)
+    if tip is None:
+        raise commit_gone(name, ctx, "name a context whose branch or commit git still has")
+    return tip
 
 
 def relevant(project: Project, *, top: int = 10, task: str | None = None,
@@ -119,7 +124,8 @@ def relevant(project: Project, *, top: int = 10, task: str | None = None,
     # named: an agent cannot open them.
     hidden = not_checked_out(project.repo.root, project.repo.info.git_dir)
     ctx = current_context(project, context)
-    scores = compute(project, ctx, commit=_tip_elsewhere(project, ctx) if context else None)
+    tip = _tip_elsewhere(project, ctx, context) if context else None
+    scores = compute(project, ctx, commit=tip)
     n = len(scores.paths)
     search = np.zeros(n)
     if task is not None:

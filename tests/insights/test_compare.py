@@ -213,6 +213,32 @@ def test_relevant_for_another_branch_s_context_ranks_that_branch_s_files(
     assert shown == feat[:len(shown)]
 
 
+def test_relevant_for_a_context_whose_commit_git_no_longer_has(
+        live: Path, aircher: object) -> None:
+    """`relevant --context feat`, feat deleted and its commits gone with `git gc`, answered
+    main's files in feat's name, exit 0 and no word, where `compare` refuses the context; it
+    now gives compare's error (QA round 26g: 04)."""
+    run = aircher
+    commit(live, {"a.py": "x = 1\n"}, "init")
+    git(live, "checkout", "-q", "-b", "feat")
+    for n in range(3):
+        commit(live, {"feat_only.py": f"feature = {n}\n"}, f"feat {n}")
+    git(live, "checkout", "-q", "main")
+    wait_idle(live)
+    assert "feat_only.py" in _relevant_paths(run, live, "relevant", "--context", "feat")
+    git(live, "branch", "-q", "-D", "feat")
+    git(live, "reflog", "expire", "--expire=now", "--all")
+    git(live, "gc", "-q", "--prune=now")
+    wait_idle(live)
+    gone = run(live, "relevant", "--context", "feat", "--json")  # type: ignore[operator]
+    assert (gone.code, gone.out) == (1, "")
+    lines = gone.err.splitlines()
+    assert lines[0] == run(live, "compare", "main", "feat").err.splitlines()[0]  # type: ignore[operator]
+    assert lines[0].startswith("error: context 'feat' was last at ")
+    assert lines[0].endswith(", which is no longer in the repository")
+    assert len(lines) == 2 and lines[1].startswith("hint: ")
+
+
 def test_files_outside_the_sparse_checkout_are_named_by_neither_side(
         empty_repo: Path, aircher: object, monkeypatch: pytest.MonkeyPatch) -> None:
     """In a sparse checkout `compare` named files outside it as each side's top relevant files
