@@ -54,24 +54,26 @@ def context_files(project: Project, context: Context, commit: str, top: int,
     checkout, as `relevant` leaves them out); None when the relevance engine has not scored
     the context yet.
 
-    The stored scores serve when they were computed at ``commit``. A context no worktree is on
-    is refreshed by nothing (the worker refreshes the worktree an event came from), so scores
-    stored before its last commit (`git commit` and at once `git checkout -b feat`) are
-    computed again at ``commit``, as `relevant` computes them, and not stored: they are
-    ``commit``'s, not a worktree's."""
-    from gitext.relevance.scoring import compute, fresh
+    The stored scores serve when they are up to date at ``commit`` (``scoring.up_to_date``:
+    computed there, and no feedback since). A context no worktree is on is refreshed by
+    nothing (the worker refreshes the worktree an event came from), so scores stored before
+    its last commit (`git commit` and at once `git checkout -b feat`) are computed again at
+    ``commit``, as `relevant` computes them, and not stored: they are ``commit``'s, not a
+    worktree's."""
+    from gitext.relevance.scoring import compute, up_to_date
 
     try:
         with project.db("file_index").read() as conn:
             rows = conn.execute(
-                "SELECT f.path, r.final_score, r.metadata, r.calculated_at"
-                " FROM file_relevance_scores r JOIN files f ON f.id = r.file_id"
-                " WHERE r.context_id = ?", (context.id,)).fetchall()
+                "SELECT f.path, r.final_score FROM file_relevance_scores r"
+                " JOIN files f ON f.id = r.file_id WHERE r.context_id = ?",
+                (context.id,)).fetchall()
+            current = bool(rows) and up_to_date(conn, context.id, commit)
     except sqlite3.OperationalError:  # the relevance engine's schema may still be moving
         return None
     if not rows:
         return None
-    if fresh(rows[0][2], rows[0][3], commit):
+    if current:
         paths = [r[0] for r in rows]
         final = np.array([float(r[1] or 0.0) for r in rows])
     else:

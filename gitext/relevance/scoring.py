@@ -242,13 +242,22 @@ def refresh(project: Project) -> None:
     db = project.db("file_index")
     head = project.repo.head().commit
     with db.read() as conn:
-        dirty, upto = conn.execute(
-            "SELECT count(*), coalesce(max(rowid), 0) FROM relevance_dirty").fetchone()
-        last = conn.execute("SELECT metadata, calculated_at FROM file_relevance_scores"
-                            " WHERE context_id = ? LIMIT 1", (ctx.id,)).fetchone()
-    if not dirty and last is not None and fresh(last[0], last[1], head):
-        return
+        if up_to_date(conn, ctx.id, head):
+            return
+        upto = conn.execute("SELECT coalesce(max(rowid), 0) FROM relevance_dirty").fetchone()[0]
     store(project, compute(project, ctx), dirty_upto=int(upto))
+
+
+def up_to_date(conn: sqlite3.Connection, context_id: str, head: str | None) -> bool:
+    """Whether the context's stored scores can stand for fresh ones at ``head``: computed there,
+    not expired, and no dirty mark waiting (feedback given, a file taken in since). The one
+    rule for every reader of stored scores: `compare` served them on head and age alone, so a
+    file fed back stayed where it was there while `relevant` moved it (QA round 26g: 01)."""
+    if conn.execute("SELECT 1 FROM relevance_dirty LIMIT 1").fetchone() is not None:
+        return False
+    last = conn.execute("SELECT metadata, calculated_at FROM file_relevance_scores"
+                        " WHERE context_id = ? LIMIT 1", (context_id,)).fetchone()
+    return last is not None and fresh(last[0], last[1], head)
 
 
 def fresh(metadata: str | None, calculated_at: str | None, head: str | None) -> bool:

@@ -239,6 +239,33 @@ def test_relevant_for_a_context_whose_commit_git_no_longer_has(
     assert len(lines) == 2 and lines[1].startswith("hint: ")
 
 
+def test_relevant_files_of_a_side_take_feedback_in_at_once(
+        empty_repo: Path, aircher: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`compare` served a side's stored scores while they were computed at its commit, though
+    `feedback` had marked them dirty: the file fed back stayed last there while `relevant`
+    moved it up, until the next commit or `index` (QA round 26g: 01)."""
+    monkeypatch.setenv("AIRCHER_SKIP", "1")  # no worker refreshes the stored scores meanwhile
+    run = aircher
+    repo = empty_repo
+    commit(repo, {f"src/m{i}.py": f"def f{i}():\n    return {i}\n" for i in range(1, 7)}, "init")
+    for i in range(1, 9):
+        commit(repo, {f"src/m{i % 3 + 1}.py": f"def f():\n    return {i}\n"}, f"change {i}")
+    assert run(repo, "index").code == 0  # type: ignore[operator]
+    git(repo, "branch", "other", "HEAD~1")
+    last = _relevant_paths(run, repo, "relevant", "--top", "50")[-1]
+    for useful in ("1", "0"):
+        r = run(repo, "feedback", last, "--useful", useful)  # type: ignore[operator]
+        assert r.code == 0, r.err
+        here = json.loads(run(repo, "relevant", "--json", "--top", "50").out)  # type: ignore[operator]
+        side = json.loads(run(repo, "compare", "main", "other", "--json",  # type: ignore[operator]
+                              "--top", "50").out)["a"]
+        assert side["relevant_source"] == "relevance"
+        shown = {f["path"]: f["score"] for f in side["relevant_files"]}
+        assert list(shown) == [f["path"] for f in here]
+        assert shown[last] == pytest.approx(
+            next(f["score"] for f in here if f["path"] == last), abs=1e-3)
+
+
 def test_files_outside_the_sparse_checkout_are_named_by_neither_side(
         empty_repo: Path, aircher: object, monkeypatch: pytest.MonkeyPatch) -> None:
     """In a sparse checkout `compare` named files outside it as each side's top relevant files
