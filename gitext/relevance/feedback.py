@@ -11,13 +11,16 @@ import math
 import sqlite3
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitext import clock
 from gitext.contexts import Context
 from gitext.errors import UsageError
 from gitext.ids import new_id
 from gitext.project import Project
+
+if TYPE_CHECKING:
+    from gitext.relevance.history import History
 
 
 @dataclass(frozen=True)
@@ -148,9 +151,10 @@ def feedback_scope(project: Project, ctx: Context) -> Scope:
 
 
 def feedback_vector(project: Project, paths: list[str], rate: float,
-                    scope: Scope | None = None) -> Any:
+                    scope: Scope | None = None, history: History | None = None) -> Any:
     """Per path: sum of (2 * usefulness - 1) decayed per day since it was given, in [-1, 1];
-    only the feedback ``scope`` counts (None: all of it)."""
+    only the feedback ``scope`` counts (None: all of it). A row names the file as it was
+    called then: with ``history``, the renames since are followed to today's name."""
     import numpy as np
 
     out = np.zeros(len(paths))
@@ -160,6 +164,8 @@ def feedback_vector(project: Project, paths: list[str], rate: float,
                             " FROM context_relevance_feedback"
                             " WHERE actual_usefulness IS NOT NULL").fetchall()
     now = clock.epoch()
+    if history is not None:
+        rows = [(history.name_now(p, t), u, t, c) for p, u, t, c in rows]
     hits = [(index[p], 2.0 * u - 1.0, max(0.0, (now - clock.from_ts(t)) / 86_400.0) if t else 0.0)
             for p, u, t, c in rows if p in index and (scope is None or scope.counts(c))]
     if hits:

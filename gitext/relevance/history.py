@@ -7,9 +7,10 @@ moved into ``src/`` keeps the changes it had under its old name; commits that we
 
 from __future__ import annotations
 
+import bisect
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -25,10 +26,46 @@ class History:
     committed_at: list[str]
     changes: Any  # scipy CSR, commits x files (1 = the commit changed the file)
     sizes: Any  # numpy, files changed per commit
+    # old path -> (chain position, new path) of each rename on the chain, and when the store
+    # took in each renaming commit (its clock, as feedback and access rows are stamped).
+    rename_at: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    rename_synced: dict[int, str] = field(default_factory=dict)
+    _first_since: tuple[list[str], list[int]] | None = field(default=None, repr=False)
 
     @property
     def n_commits(self) -> int:
         return len(self.commits)
+
+    def name_now(self, path: str, at: str | None) -> str:
+        """Today's name of what was ``path`` at ``at`` (a store timestamp): the renames taken in
+        since, followed. Feedback and access rows name a file as it was called when they were
+        recorded; `git mv` left them on a name no view has, and the judgement was lost."""
+        if not self.rename_at or not at or path not in self.rename_at:
+            return path
+        if self._first_since is None:
+            # (synced_at, earliest position of a rename taken in then or later), by time: one
+            # bisect per row, however many rows and renames.
+            by_time = sorted((synced, t) for t, synced in self.rename_synced.items())
+            first = [0] * len(by_time)
+            low = len(self.commits)
+            for k in range(len(by_time) - 1, -1, -1):
+                low = min(low, by_time[k][1])
+                first[k] = low
+            self._first_since = ([synced for synced, _ in by_time], first)
+        times, first = self._first_since
+        k = bisect.bisect_left(times, at)
+        return _follow(self.rename_at, path, first[k] - 1) if k < len(times) else path
+
+
+def _follow(rename_at: dict[str, list[tuple[int, str]]], path: str, t: int) -> str:
+    """``path`` at chain position ``t`` under the renames that happened after it, oldest first."""
+    for _ in range(16):
+        later = [(rt, new) for rt, new in rename_at.get(path, []) if rt > t]
+        if not later:
+            return path
+        rt, path = min(later)
+        t = rt
+    return path
 
 
 def first_parent_chain(conn: sqlite3.Connection, head: str, limit: int
@@ -65,16 +102,9 @@ def load_history(conn: sqlite3.Connection, head: str | None, paths: list[str], l
     rename_at: dict[str, list[tuple[int, str]]] = {}
     for t, old, new in renames:
         rename_at.setdefault(old, []).append((t, new))
-
-    def current(path: str, t: int) -> str:
-        # Follow the renames that happened after commit t, oldest first.
-        for _ in range(16):
-            later = [(rt, new) for rt, new in rename_at.get(path, []) if rt > t]
-            if not later:
-                return path
-            rt, path = min(later)
-            t = rt
-        return path
+    synced = dict(conn.execute(
+        "SELECT sha, synced_at FROM commits WHERE sha IN (SELECT value FROM json_each(?))",
+        (json.dumps(sorted({shas[t] for t, _, _ in renames})),)).fetchall()) if renames else {}
 
     r_idx: list[int] = []
     c_idx: list[int] = []
@@ -84,7 +114,7 @@ def load_history(conn: sqlite3.Connection, head: str | None, paths: list[str], l
         sizes[t] += 1
         if kind == "deleted":
             continue
-        name = current(new_path, t) if rename_at else new_path
+        name = _follow(rename_at, new_path, t) if rename_at else new_path
         j = col.get(name)
         if j is not None:
             r_idx.append(t)
@@ -93,4 +123,5 @@ def load_history(conn: sqlite3.Connection, head: str | None, paths: list[str], l
     m.data[:] = 1.0  # a path listed twice in one commit is still one change
     m.sum_duplicates()
     m.data[:] = 1.0
-    return History(shas, [c[1] for c in chain], [c[2] for c in chain], m, sizes)
+    return History(shas, [c[1] for c in chain], [c[2] for c in chain], m, sizes, rename_at,
+                   {t: str(synced.get(shas[t]) or "") for t, _, _ in renames})

@@ -147,7 +147,7 @@ def compute(project: Project, context: Context | None = None, *,
         ids = [f[1] for f in files]
         history = load_history(conn, head, paths, limit)
         edges = _edges(conn, ids)
-        access = _access(conn, ids, rate, scope)
+        access = _access(conn, ids, paths, rate, scope, history)
         cross = _cross(project, conn, ids, ctx)
     lines = np.array([f[2] for f in files], dtype=np.float64)
     local = np.array([f[3] for f in files], dtype=np.float64)
@@ -158,7 +158,7 @@ def compute(project: Project, context: Context | None = None, *,
     dependency = comp.dependency(history, edges, recency, rate)
     sequence = comp.sequence(history)
     base = comp.size_prior(lines)
-    success = feedback_vector(project, paths, rate, scope)
+    success = feedback_vector(project, paths, rate, scope, history)
     history_sum = frequency + recency + BASE_WEIGHT * base + DEPENDENCY_WEIGHT * dependency
     summed = history_sum + SUCCESS_WEIGHT * success + CROSS_WEIGHT * cross
     # Without a task, the ranks of what changed lately (frequency) and of what usually comes
@@ -190,13 +190,23 @@ def _edges(conn: sqlite3.Connection, ids: list[str]) -> Any:
     return sp.csr_matrix((np.asarray(w, float), (src, dst)), shape=(n, n))
 
 
-def _access(conn: sqlite3.Connection, ids: list[str], rate: float, scope: Scope) -> Any:
-    """Accesses per file recorded in the scope's contexts, each decayed by its age in days."""
+def _access(conn: sqlite3.Connection, ids: list[str], paths: list[str], rate: float,
+            scope: Scope, history: History) -> Any:
+    """Accesses per file recorded in the scope's contexts, each decayed by its age in days.
+    A row names the file id of the path as it was then: renames since are followed, as for
+    feedback, to today's file."""
     index = {f: i for i, f in enumerate(ids)}
     out = np.zeros(len(ids))
     now = clock.epoch()
     rows = conn.execute(
         "SELECT file_id, accessed_at, context_id FROM file_access_patterns").fetchall()
+    if history.rename_at:
+        path_of = dict(conn.execute(
+            "SELECT id, path FROM files WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted({r[0] for r in rows})),)).fetchall())
+        id_of = dict(zip(paths, ids, strict=True))
+        rows = [(id_of.get(history.name_now(path_of[f], t), f) if f in path_of else f, t, c)
+                for f, t, c in rows]
     hits = [(index[f], (now - clock.from_ts(t)) / 86_400.0) for f, t, c in rows
             if f in index and t and scope.counts(c)]
     if hits:
