@@ -506,6 +506,40 @@ def test_a_shared_folder_naming_a_deleted_store_starts_no_python_without_a_store
     assert log_lines(log) == ["ours post-commit"]
 
 
+def test_shims_copied_by_a_hook_template_start_no_python_without_a_store(
+        tmp_path: Path, tool: Tool) -> None:
+    """Shims copied into new repositories by git's own hook template (init.templateDir) name
+    the journal of the store they were installed for, which is still there: every post-* event
+    of every repository made from the template started Python, for good, with nothing to
+    record there (QA round 26h: 01). Without a store, in its main worktree or a linked one,
+    they now start nothing; a repository with a store still takes the slow path."""
+    exe, log = tool
+    first = tmp_path / "first"
+    first.mkdir()
+    git(first, "init", "-q")
+    commit(first, {"a.txt": "a\n"}, "one")
+    (first / ".agents" / "journal").mkdir(parents=True)
+    install_hooks(first, executable=exe)
+    template = tmp_path / "template"
+    shutil.copytree(hooks_of(first), template / "hooks", symlinks=True)
+
+    repos = {}
+    for name in ("plain", "stored"):
+        r = tmp_path / name
+        git(tmp_path, "init", "-q", f"--template={template}", name)
+        repos[name] = r
+    commit(repos["plain"], {"a.txt": "a\n"}, "one")
+    git(repos["plain"], "checkout", "-q", "-b", "topic")
+    git(repos["plain"], "worktree", "add", "-q", str(tmp_path / "linked"))
+    commit(tmp_path / "linked", {"b.txt": "b\n"}, "two")
+    assert (first / ".agents" / "journal").is_dir()
+    assert log_lines(log) == []  # nothing to record, nothing started
+
+    (repos["stored"] / ".agents" / "journal").mkdir(parents=True)  # a store of its own
+    commit(repos["stored"], {"a.txt": "b\n"}, "two")
+    assert log_lines(log) == ["ours post-commit"]
+
+
 def test_relative_core_hooks_path_husky_style(repo: Path, tool: Tool) -> None:
     exe, log = tool
     script(repo / ".husky" / "pre-commit", "echo husky >> .git/user.log\n")
