@@ -15,6 +15,7 @@ from gitext.hooks.install import (
     install_hooks,
     tracked_note,
 )
+from gitext.hooks.presence import not_folders
 from gitext.hooks.uninstall import uninstall_hooks
 
 
@@ -74,3 +75,7 @@ def uninstall(app: App, as_json: bool) -> None:
 def status(app: App, as_json: bool) -> None:
     """Each hook: ours, chained, ours-outdated, foreign, tracked, wrapped, framework or missing."""
     _show(hook_status(app.cwd), as_json)
+    if not as_json:
+        for absent in not_folders(app.cwd):  # why every hook there is missing
+            click.echo(f"warning: {absent.message()}", err=True)
+            click.echo(f"hint: {absent.hint()}", err=True)

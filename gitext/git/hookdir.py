@@ -31,6 +31,21 @@ def turned_off(folder: Path) -> bool:
     return folder == Path(os.devnull)
 
 
+def not_a_folder(folder: Path) -> bool:
+    """A hooks path that is there and is no folder (a file, a link to none): git runs no hook
+    from it, and install cannot put one there. /dev/null is `turned_off`, on purpose."""
+    return os.path.lexists(folder) and not folder.is_dir() and not turned_off(folder)
+
+
+def not_a_folder_fix(where: HooksDir) -> str:
+    """What makes ``where``, not a folder, one that git runs hooks from: said by install's
+    refusal and by doctor, whose hint must be a step that works (QA round 26h: 02)."""
+    if where.from_config:
+        return ("move it aside, or point core.hooksPath elsewhere (`git config --unset"
+                " core.hooksPath`, add --global where it is set there)")
+    return "move it aside"
+
+
 @dataclass(frozen=True)
 class HooksDir:
     path: Path  # the folder git runs hooks from, absolute

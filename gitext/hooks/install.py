@@ -25,6 +25,7 @@ from gitext.git.hookdir import (
     TURN_ON_HINT,
     HooksDir,
     hooks_dir,
+    not_a_folder_fix,
     other_worktrees_hooks,
     turned_off,
 )
@@ -173,7 +174,7 @@ def install_hooks(
     where = hooks_dir(repo_root)
     folder = where.path
     try:
-        _ensure_folder(folder)
+        _ensure_folder(where)
     except OSError as exc:
         raise fs_error("install", folder, exc) from exc
     # A relative core.hooksPath gives every worktree a folder of its own (husky's .husky/_).
@@ -239,7 +240,8 @@ def fs_error(verb: str, folder: Path, exc: OSError) -> AircherError:
     )
 
 
-def _ensure_folder(folder: Path) -> None:
+def _ensure_folder(where: HooksDir) -> None:
+    folder = where.path
     if folder.is_dir():
         return
     if turned_off(folder):
@@ -248,9 +250,8 @@ def _ensure_folder(folder: Path) -> None:
                            " the store is kept current only by `git aircher sync` and by queries",
                            hint=TURN_ON_HINT)
     if exists(folder):
-        raise AircherError(
-            f"{folder} is not a directory", hint="git runs hooks from there: move it aside"
-        )
+        raise AircherError(f"{folder} is not a directory",
+                           hint=f"git runs hooks from there: {not_a_folder_fix(where)}")
     created: list[Path] = []
     probe = folder
     while not exists(probe):

@@ -11,7 +11,15 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitext.git.hookdir import TURN_ON_HINT, HooksDir, hooks_dir, other_worktrees_hooks, turned_off
+from gitext.git.hookdir import (
+    TURN_ON_HINT,
+    HooksDir,
+    hooks_dir,
+    not_a_folder,
+    not_a_folder_fix,
+    other_worktrees_hooks,
+    turned_off,
+)
 from gitext.hooks.framework_config import taken_by_framework
 from gitext.hooks.install import folder_status, refused_without_force
 from gitext.hooks.shims import CHAIN_SUFFIX, HOOK_NAMES, framework_script, read_hook
@@ -32,6 +40,7 @@ class HooksAbsent:
     needs_force: list[str] = field(default_factory=list)  # install refuses them without --force
     worktree: Path | None = None  # another worktree's folder (a relative core.hooksPath)
     tracked: list[str] = field(default_factory=list)  # git tracks them: install leaves them
+    fix: str | None = None  # the folder is no folder (a file): what makes it one
 
     def message(self) -> str:
         if self.turned_off:
@@ -39,6 +48,11 @@ class HooksAbsent:
                     " current only by `git aircher sync` and by queries")
         why = " (core.hooksPath)" if self.from_config else ""
         whose = f" of the worktree {self.worktree}" if self.worktree is not None else ""
+        if self.fix is not None:
+            return (f"git runs hooks{whose} from {self.folder}{why}, which is not a directory:"
+                    " git runs no hook at all, so commits are not recorded until `git aircher"
+                    " sync` (which reads every local branch's), and branch switches made"
+                    " meanwhile are not recorded at all")
         lacks = f"git runs hooks{whose} from {self.folder}{why}, which lacks git-aircher's"
         if self.missing == ["pre-commit"]:
             return (f"{lacks} pre-commit guard: commits are not checked for the store's files"
@@ -56,6 +70,9 @@ class HooksAbsent:
     def hint(self) -> str:
         if self.turned_off:
             return TURN_ON_HINT
+        if self.fix is not None:
+            # Install refuses such a path: the hint is install's own (QA round 26h: 02).
+            return f"{self.fix}, then `git aircher hooks install`"
         if self.tracked:
             # Install leaves a tracked hook alone (QA round 22c: 02): the fix is in the hook.
             one = len(self.tracked) == 1
@@ -95,6 +112,8 @@ def absent_elsewhere(repo_root: Path) -> list[HooksAbsent]:
 
 
 def _absent_in(where: HooksDir, *, elsewhere: bool = False) -> HooksAbsent | None:
+    if not_a_folder(where.path):
+        return _not_a_folder(where, elsewhere)
     # Per hook, as install and `hooks status` see it: a config naming only aircher-guard runs
     # nothing of ours at the post-* hooks (QA round 23: 07).
     taken = taken_by_framework(where.worktree_root)
@@ -107,6 +126,23 @@ def _absent_in(where: HooksDir, *, elsewhere: bool = False) -> HooksAbsent | Non
     return HooksAbsent(where.path, where.from_config, False, [s.name for s in states],
                        refused_without_force(where.worktree_root),
                        where.worktree_root if elsewhere else None, tracked)
+
+
+def not_folders(repo_root: Path) -> list[HooksAbsent]:
+    """The hooks paths, here and in the other worktrees, that are no folder (a file named by
+    core.hooksPath): `hooks status` lists every hook there as missing, and says why."""
+    where = hooks_dir(repo_root)
+    found = [_not_a_folder(where, False)] if not_a_folder(where.path) else []
+    return found + [_not_a_folder(other, True)
+                    for other in other_worktrees_hooks(repo_root, where)
+                    if not_a_folder(other.path)]
+
+
+def _not_a_folder(where: HooksDir, elsewhere: bool) -> HooksAbsent:
+    # Every hook is missing, whatever folder_status makes of paths under a file.
+    return HooksAbsent(where.path, where.from_config, False, list(HOOK_NAMES),
+                       worktree=where.worktree_root if elsewhere else None,
+                       fix=not_a_folder_fix(where))
 
 
 def _calls_ours(path: Path) -> bool:

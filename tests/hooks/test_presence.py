@@ -124,6 +124,37 @@ def test_an_empty_core_hooks_path_is_hooks_turned_off(live: Path, aircher: Any) 
     assert failures(live) == ""  # before: it logged NotARepositoryError
 
 
+def test_a_hooks_path_that_is_a_file_gets_a_hint_that_works(live: Path, tmp_path: Path,
+                                                             aircher: Any) -> None:
+    """core.hooksPath naming a file: doctor's hint was `git aircher hooks install`, which
+    refuses a path that is not a directory, and `hooks status` listed every hook as plainly
+    missing (QA round 26h: 02). Both now say the folder is no folder, and what fixes it."""
+    wait_idle(live)
+    notadir = tmp_path / "notadir"
+    notadir.write_text("")
+    git(live, "config", "core.hooksPath", str(notadir))
+    fix = ("move it aside, or point core.hooksPath elsewhere (`git config --unset"
+           " core.hooksPath`, add --global where it is set there)")
+
+    r = aircher(live, "doctor")
+    assert (f"warning: hooks_missing: git runs hooks from {notadir} (core.hooksPath), which is"
+            " not a directory: git runs no hook at all") in r.out
+    assert f"  hint: {fix}, then `git aircher hooks install`" in r.out
+    assert "puts them there" not in r.out
+    r = aircher(live, "hooks", "status")
+    assert r.code == 0 and r.out.count(" missing ") == 6
+    assert f"warning: git runs hooks from {notadir} (core.hooksPath), which is not" in r.err
+    assert f"hint: {fix}, then `git aircher hooks install`" in r.err
+    r = aircher(live, "hooks", "install")  # what the hint says to do first is needed
+    assert r.code == 1 and r.err == (f"error: {notadir} is not a directory\n"
+                                     f"hint: git runs hooks from there: {fix}\n")
+
+    git(live, "config", "--unset", "core.hooksPath")  # the hint, followed
+    assert aircher(live, "hooks", "install").code == 0
+    assert "hooks_missing" not in aircher(live, "doctor").out
+    assert aircher(live, "hooks", "status").err == ""
+
+
 def test_the_hint_names_force_when_install_needs_it(live: Path, aircher: Any) -> None:
     """A tool wrote a hook of its own over our shim, beside the user's hook we kept: doctor's
     hint `git aircher hooks install` refused; the hint a user runs must work (QA round 11b:
