@@ -539,6 +539,16 @@ def test_shims_copied_by_a_hook_template_start_no_python_without_a_store(
     commit(repos["stored"], {"a.txt": "b\n"}, "two")
     assert log_lines(log) == ["ours post-commit"]
 
+    # A git dir kept apart from its work tree (`--separate-git-dir`) holds the store itself:
+    # the copies must not take it for a repository without one (the fix's first form did,
+    # and that repository's commits went unrecorded).
+    apart = tmp_path / "apart"
+    git(tmp_path, "init", "-q", f"--template={template}",
+        f"--separate-git-dir={tmp_path / 'gd'}", "apart")
+    (tmp_path / "gd" / ".agents" / "journal").mkdir(parents=True)
+    commit(apart, {"a.txt": "c\n"}, "three")
+    assert log_lines(log) == ["ours post-commit", "ours post-commit"]
+
 
 def test_relative_core_hooks_path_husky_style(repo: Path, tool: Tool) -> None:
     exe, log = tool
