@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import commit, git, run_git_aircher
+from tests.index.test_secrets import GITLAB, NPM, PPK, PPK_MATERIAL, PYPI
 from tests.sync.helpers import failures, wait_idle
 
 AWS = "AKIA" + "ZQXWCEVRBTNYMUJ7"
@@ -181,13 +182,7 @@ def test_credential_files_of_common_tools_never_enter_the_store(
     """`.npmrc`, `.pypirc`, `.git-credentials` and a PuTTY key were indexed whole, and backups
     kept their snippets (QA round 26d: 01). `.npmrc` stays searchable without its token."""
     monkeypatch.setenv("AIRCHER_SKIP", "1")
-    npm = "npm_" + "Zq8mK2pL9xR4vT7wY1bN3cF6hJ0dS5gA2eQ4"
-    pypi = "pypi-" + "AgEIcHlwaS5vcmcCJDdkYzQ0ZTc1LWI5MzQtNDFi"
-    gitlab = "glpat-" + "Xy12Ab34Cd56Ef78Gh90"
-    material = "AAAAIBc2fPrivMaterialZorblaxXk9LmN0pQrStUvWxYz0123456789"
-    ppk = ("PuTTY-User-Key-File-" + "3: ssh-ed25519\nEncryption: none\nComment: zorblax\n"
-           "Public-Lines: 1\nAAAAC3NzaC1lZDI1NTE5AAAAIFxJqv7q1H0a3ZQK8\n"
-           f"Private-Lines: 1\n{material}\nPrivate-MAC: 0a1b2c3d4e5f6071\n")
+    npm, pypi, gitlab, ppk, material = NPM, PYPI, GITLAB, PPK, PPK_MATERIAL
     commit(empty_repo, {
         ".npmrc": f"registry=https://zorblax.example/npm/\n//zorblax.example/:_authToken={npm}\n",
         ".pypirc": f"[pypi]\nusername = __token__\npassword = {pypi}\n",

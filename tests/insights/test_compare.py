@@ -189,17 +189,22 @@ def test_relevant_files_of_a_branch_left_right_after_a_commit(
     assert main_files == _relevant_paths(run, live, "relevant", "--context", "main")
 
 
+def _feat_with_its_own_file(live: Path) -> None:
+    """Branch feat, three commits of a file only it has, then back on main."""
+    commit(live, {"a.py": "x = 1\n"}, "init")
+    git(live, "checkout", "-q", "-b", "feat")
+    for n in range(3):
+        commit(live, {"feat_only.py": f"feature = {n}\n"}, f"feat {n}")
+    git(live, "checkout", "-q", "main")
+
+
 def test_relevant_for_another_branch_s_context_ranks_that_branch_s_files(
         live: Path, aircher: object) -> None:
     """`relevant --context feat` run on main scored main's files for feat: feat's own file was
     missing and main's new one was named, while `compare main feat` named feat's. A context
     of another branch is now ranked at that branch's tip, as `compare` ranks it."""
     run = aircher
-    commit(live, {"a.py": "x = 1\n"}, "init")
-    git(live, "checkout", "-q", "-b", "feat")
-    for n in range(3):
-        commit(live, {"feat_only.py": f"feature = {n}\n"}, f"feat {n}")
-    git(live, "checkout", "-q", "main")
+    _feat_with_its_own_file(live)
     commit(live, {"main_only.py": "main = 1\n"}, "main work")
     wait_idle(live)
     assert run(live, "sync").code == 0  # type: ignore[operator]
@@ -219,11 +224,7 @@ def test_relevant_for_a_context_whose_commit_git_no_longer_has(
     main's files in feat's name, exit 0 and no word, where `compare` refuses the context; it
     now gives compare's error (QA round 26g: 04)."""
     run = aircher
-    commit(live, {"a.py": "x = 1\n"}, "init")
-    git(live, "checkout", "-q", "-b", "feat")
-    for n in range(3):
-        commit(live, {"feat_only.py": f"feature = {n}\n"}, f"feat {n}")
-    git(live, "checkout", "-q", "main")
+    _feat_with_its_own_file(live)
     wait_idle(live)
     assert "feat_only.py" in _relevant_paths(run, live, "relevant", "--context", "feat")
     git(live, "branch", "-q", "-D", "feat")

@@ -25,6 +25,14 @@ from tests.conftest import commit, git
 from tests.records.helpers import count, init, open_project, rows
 
 
+def _other_store(tmp_path: Path) -> Project:
+    """A store of another repository, with one commit."""
+    other_repo = tmp_path / "other"
+    other_repo.mkdir()
+    git(other_repo, "init", "-q")
+    commit(other_repo, {"x": "x\n"}, "x")
+    return init(other_repo)
+
 def _fill(project: Project) -> list[str]:
     a = start_conversation(project, "anthropic", model="m", title="auth bug",
                            context_type="debugging", metadata={"k": [1, 2.5, None]})
@@ -125,11 +133,7 @@ def test_an_export_of_another_store_needs_adopt(project: Project, tmp_path: Path
     _fill(project)
     first = io.StringIO()
     export_jsonl(project, first)
-    other_repo = tmp_path / "other"
-    other_repo.mkdir()
-    git(other_repo, "init", "-q")
-    commit(other_repo, {"x": "x\n"}, "x")
-    other = init(other_repo)
+    other = _other_store(tmp_path)
     try:
         with pytest.raises(UsageError, match="comes from another store") as info:
             import_jsonl(other, first.getvalue().encode())
@@ -159,11 +163,7 @@ def test_an_import_keeps_the_newest_first_order_of_one_second(
     assert source == [f"c{i}" for i in reversed(range(8))]
     out = io.StringIO()
     export_jsonl(project, out)
-    other_repo = tmp_path / "other"
-    other_repo.mkdir()
-    git(other_repo, "init", "-q")
-    commit(other_repo, {"x": "x\n"}, "x")
-    other = init(other_repo)
+    other = _other_store(tmp_path)
     try:
         import_jsonl(other, out.getvalue().encode(), adopt=True)
         assert [c.title for c in list_conversations(other)] == source

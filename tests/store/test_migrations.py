@@ -51,17 +51,19 @@ def _file_index_at(path: Path, version: int) -> sqlite3.Connection:
     return old
 
 
-def test_a_store_scrubbed_before_is_scrubbed_once_more_for_keys_inside_strings(
-        tmp_path: Path) -> None:
-    """Migration 010: a store whose 'credentials' scrub ran (its row gone) ran it with
-    redaction that left a string's escaped key body and `secrets.yml` in the index."""
+@pytest.mark.parametrize("version", [9, 12])
+def test_a_store_scrubbed_before_is_scrubbed_once_more(tmp_path: Path, version: int) -> None:
+    """A store whose 'credentials' scrub ran (its row gone) runs it again after the rules grew:
+    migration 010, redaction had left a string's escaped key body and `secrets.yml` in the
+    index; migration 013, `.pypirc`, `*.ppk`, npm, PyPI and GitLab tokens became secrets after
+    012's scrub ran (QA round 26d: 01)."""
     path = tmp_path / "f.db"
-    old = _file_index_at(path, 9)
+    old = _file_index_at(path, version)
     old.execute("DELETE FROM pending_scrubs")
     old.commit()
     old.close()
     conn = open_database(path, "file_index", Pragmas())
-    assert user_version(conn) == latest_version("file_index") >= 10
+    assert user_version(conn) == latest_version("file_index") >= version + 1
     assert [r[0] for r in conn.execute("SELECT name FROM pending_scrubs")] == ["credentials"]
 
 
@@ -96,20 +98,6 @@ def test_a_store_scrubbed_before_joined_keys_were_redacted_is_scrubbed_once_more
     assert user_version(conn) == latest_version("file_index") >= 12
     assert [r[0] for r in conn.execute("SELECT name FROM pending_scrubs")] == ["credentials"]
 
-
-
-def test_a_store_scrubbed_before_credential_files_were_named_is_scrubbed_once_more(
-        tmp_path: Path) -> None:
-    """Migration 013: `.pypirc`, `*.ppk`, npm, PyPI and GitLab tokens became secrets after
-    012's scrub ran (QA round 26d: 01)."""
-    path = tmp_path / "f.db"
-    old = _file_index_at(path, 12)
-    old.execute("DELETE FROM pending_scrubs")
-    old.commit()
-    old.close()
-    conn = open_database(path, "file_index", Pragmas())
-    assert user_version(conn) == latest_version("file_index") >= 13
-    assert [r[0] for r in conn.execute("SELECT name FROM pending_scrubs")] == ["credentials"]
 
 
 def test_newer_database_is_refused(tmp_path: Path) -> None:
