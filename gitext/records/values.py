@@ -219,11 +219,10 @@ def row_limit(value: Any) -> int:
     """A list's `limit` other than None (all): 1 or more. 0 and negatives gave one row, where
     the CLI's `--limit 0` means all and SQLite's negative LIMIT none at all (QA round 26e saw
     it); an agent passing 0 now learns what it asked for is not a limit."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise UsageError(f"limit must be an integer (None for all), got {value!r}")
-    if value < 1:
-        raise UsageError(f"limit must be at least 1 (None for all), got {value}")
-    return value
+    checked = integer(value, "limit", minimum=1)
+    if checked is None:
+        raise UsageError("limit must be an integer; None (all) is not one here")
+    return checked
 
 
 def filtered(base: str, where: list[str], params: list[Any], order: str,
